@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { DrcError, ExitCode } from '../errors.js';
+import { registerConfig } from './commands/config.js';
+import { registerDemo } from './commands/demo.js';
+import { registerSandbox } from './commands/sandbox.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('drc')
+    .description('bidirectional MySQL/MariaDB change replication for active-active ezones')
+    .version(pkg.version)
+    .showHelpAfterError('(run drc --help for usage)')
+    .exitOverride();
+  registerSandbox(program);
+  registerConfig(program);
+  registerDemo(program);
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+/** Run the CLI; resolves to the process exit code (DESIGN.md section 9: 0 ok, 1 check failed, 2 usage/config). */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version end with code 0; every other commander error is bad usage.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (err instanceof DrcError) {
+      process.stderr.write(`drc: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`drc: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return ExitCode.checkFailed;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,137 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import mysql from 'mysql2/promise';
+import { SandboxError } from '../errors.js';
+import { spawnDetached, waitFor } from './processes.js';
+
+const execFileAsync = promisify(execFile);
+
+/** One private MariaDB server of the sandbox. */
+export interface MariaDbSpec {
+  /** Ezone name. */
+  name: string;
+  /** Folder holding data/, the socket, the pid file and the error log. */
+  dir: string;
+  port: number;
+  /** server_id, also the GTID domain id and the auto_increment_offset. */
+  serverId: number;
+  /** auto_increment_increment, the same on every instance (the number of ezones). */
+  autoIncrementIncrement: number;
+}
+
+export interface MariaDbAccounts {
+  adminUser: string;
+  adminPassword: string;
+  drcUser: string;
+  drcPassword: string;
+}
+
+export const dataDirOf = (spec: MariaDbSpec) => join(spec.dir, 'data');
+export const errorLogOf = (spec: MariaDbSpec) => join(spec.dir, 'error.log');
+
+/** Create the datadir with the system tables, once. */
+export async function initMariaDb(spec: MariaDbSpec, installDb: string): Promise<void> {
+  if (existsSync(join(dataDirOf(spec), 'mysql'))) return;
+  mkdirSync(spec.dir, { recursive: true });
+  const args = ['--no-defaults', `--datadir=${dataDirOf(spec)}`, '--auth-root-authentication-method=normal', '--skip-test-db'];
+  if (process.getuid?.() === 0) args.push('--user=root');
+  try {
+    await execFileAsync(installDb, args, { maxBuffer: 16 << 20 });
+  } catch (err) {
+    throw new SandboxError(`mariadb-install-db failed for ezone ${spec.name}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The server's command line: everything DRC needs, nothing from /etc/mysql. */
+export function mariadbArgs(spec: MariaDbSpec): string[] {
+  const args = [
+    '--no-defaults', // must come first
+    `--datadir=${dataDirOf(spec)}`,
+    `--port=${spec.port}`,
+    `--socket=${join(spec.dir, 'mysqld.sock')}`,
+    `--pid-file=${join(spec.dir, 'mysqld.pid')}`,
+    `--log-error=${errorLogOf(spec)}`,
+    '--bind-address=127.0.0.1',
+    '--skip-name-resolve',
+    `--server-id=${spec.serverId}`,
+    `--gtid-domain-id=${spec.serverId}`,
+    '--log-bin=binlog',
+    '--binlog-format=ROW',
+    '--binlog-row-image=FULL',
+    '--binlog-row-metadata=FULL',
+    `--auto-increment-increment=${spec.autoIncrementIncrement}`,
+    `--auto-increment-offset=${spec.serverId}`,
+    '--default-time-zone=+00:00',
+    '--character-set-server=utf8mb4',
+    '--collation-server=utf8mb4_general_ci',
+    '--max-allowed-packet=1073741824',
+    '--max-connections=500',
+    '--innodb-buffer-pool-size=256M',
+    '--performance-schema=OFF',
+  ];
+  if (process.getuid?.() === 0) args.push('--user=root');
+  return args;
+}
+
+/** Start the server in the background; returns its pid. */
+export function startMariaDb(spec: MariaDbSpec, mariadbd: string): number {
+  return spawnDetached(mariadbd, mariadbArgs(spec), join(spec.dir, 'stdout.log'));
+}
+
+/** Wait until the server accepts connections; on timeout the error carries the tail of its error log. */
+export async function waitMariaDbReady(spec: MariaDbSpec, isAlive: () => boolean, timeoutMs = 60_000): Promise<void> {
+  try {
+    await waitFor(`MariaDB of ezone ${spec.name} on port ${spec.port}`, timeoutMs, async () => {
+      if (!isAlive()) throw new SandboxError('the server process exited');
+      const conn = await mysql.createConnection({ socketPath: join(spec.dir, 'mysqld.sock'), user: 'root', connectTimeout: 1000 }).catch(
+        // After bootstrap root has a password; any auth error still proves the server is up.
+        (err: { errno?: number }) => (err.errno === 1045 ? 'up' : Promise.reject(err)),
+      );
+      if (conn !== 'up') await conn.end();
+      return true;
+    });
+  } catch (err) {
+    throw new SandboxError(`${(err as Error).message}\n--- ${errorLogOf(spec)} (last lines) ---\n${tail(errorLogOf(spec), 8)}`, { cause: err });
+  }
+}
+
+/**
+ * Create the administrative account and DRC's least-privilege account (idempotent). Root connects
+ * through the socket, where it has no password until this sets one.
+ */
+export async function bootstrapMariaDb(spec: MariaDbSpec, accounts: MariaDbAccounts): Promise<void> {
+  const socketPath = join(spec.dir, 'mysqld.sock');
+  const conn = await mysql
+    .createConnection({ socketPath, user: accounts.adminUser, password: accounts.adminPassword })
+    .catch(() => mysql.createConnection({ socketPath, user: 'root' }));
+  try {
+    const admin = mysql.escape(accounts.adminPassword);
+    const drc = mysql.escape(accounts.drcPassword);
+    const statements = [
+      `CREATE USER IF NOT EXISTS '${accounts.adminUser}'@'%' IDENTIFIED BY ${admin}`,
+      `ALTER USER '${accounts.adminUser}'@'%' IDENTIFIED BY ${admin}`,
+      `GRANT ALL PRIVILEGES ON *.* TO '${accounts.adminUser}'@'%' WITH GRANT OPTION`,
+      // DRC reads the binlog, writes replicated rows, and owns the drc_meta schema. No SUPER.
+      `CREATE USER IF NOT EXISTS '${accounts.drcUser}'@'%' IDENTIFIED BY ${drc}`,
+      `ALTER USER '${accounts.drcUser}'@'%' IDENTIFIED BY ${drc}`,
+      `GRANT SELECT, INSERT, UPDATE, DELETE, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '${accounts.drcUser}'@'%'`,
+      `GRANT ALL PRIVILEGES ON drc_meta.* TO '${accounts.drcUser}'@'%'`,
+      // Passwordless root exists only on the socket, for the operator on this machine.
+      `DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1'`,
+      'FLUSH PRIVILEGES',
+    ];
+    for (const sql of statements) await conn.query(sql);
+  } finally {
+    await conn.end();
+  }
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

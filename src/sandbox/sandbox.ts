@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from '../ops/logger.js';
+import { UsageError } from '../errors.js';
+import { bootstrapMariaDb, dataDirOf, initMariaDb, startMariaDb, waitMariaDbReady, type MariaDbSpec } from './mariadb.js';
+import { ensureKafkaLibs, newClusterId, prepareKafka, startKafka, waitKafkaReady, type KafkaSpec } from './kafka.js';
+import { ensurePrerequisites, KAFKA_TOOLS, MARIADB_SERVER } from './prerequisites.js';
+import { freePort, isPortOpen } from './ports.js';
+import { isRunning, stopProcess, waitFor } from './processes.js';
+import { configFile, readState, stateFile, writeState, type SandboxState } from './state.js';
+import { renderSandboxConfig } from './topology.js';
+
+export const DEFAULT_SANDBOX_DIR = '.drc-sandbox';
+export const DEFAULT_EZONES = 2;
+
+/** What `drc sandbox up --json` prints (DESIGN.md section 9). */
+export interface SandboxInfo {
+  config: string;
+  ezones: { name: string; mysql: { host: string; port: number; user: string; password: string } }[];
+  kafka: { brokers: string[] };
+}
+
+/** What `drc sandbox status --json` prints. */
+export interface SandboxStatus {
+  dir: string;
+  running: boolean;
+  ezones: { name: string; port: number; pid: number | null; running: boolean }[];
+  kafka: { port: number; pid: number | null; running: boolean } | null;
+}
+
+/** The marker that identifies our process in its command line (its data folder). */
+const mariaMarker = (ez: MariaDbSpec) => dataDirOf(ez);
+const kafkaMarker = (k: KafkaSpec) => join(k.dir, 'server.properties');
+
+/** Ezone names: a, b, c, … */
+export const ezoneNameAt = (i: number) => String.fromCharCode(97 + i);
+
+/**
+ * Start (or keep running) N MariaDB servers and one Kafka broker, write `<dir>/drc.yaml`.
+ * Idempotent: what already runs is kept, what died is restarted on its data.
+ */
+export async function sandboxUp(options: { dir?: string; ezones?: number; log: Logger }): Promise<SandboxInfo> {
+  const dir = resolve(options.dir ?? DEFAULT_SANDBOX_DIR);
+  const log = options.log;
+  mkdirSync(dir, { recursive: true });
+  const previous = readState(dir);
+  const count = options.ezones ?? previous?.ezones.length ?? DEFAULT_EZONES;
+  if (count < 1 || count > 26) throw new UsageError('--ezones must be between 1 and 26');
+  if (previous && previous.ezones.length !== count) {
+    throw new UsageError(
+      `the sandbox in ${dir} has ${previous.ezones.length} ezones, not ${count} — run \`drc sandbox down --dir ${dir}\` first`,
+    );
+  }
+  const state = previous ?? (await newState(dir, count));
+  writeState(dir, state);
+
+  const mariaBins = ensurePrerequisites(MARIADB_SERVER, log);
+  const kafkaBins = ensurePrerequisites(KAFKA_TOOLS, log);
+  const mariadbd = mariaBins.mariadbd as string;
+  const java = kafkaBins.java as string;
+
+  const startEzone = async (ez: SandboxState['ezones'][number]) => {
+    if (isRunning(ez.pid, mariaMarker(ez))) return;
+    await initMariaDb(ez, mariaBins['mariadb-install-db'] as string);
+    if (await isPortOpen(ez.port)) ez.port = await freePort();
+    ez.pid = startMariaDb(ez, mariadbd);
+    writeState(dir, state);
+    const pid = ez.pid;
+    await waitMariaDbReady(ez, () => isRunning(pid, mariaMarker(ez)));
+    await bootstrapMariaDb(ez, state);
+    log.info({ ezone: ez.name, port: ez.port, serverPid: pid }, 'MariaDB started');
+  };
+  const startBroker = async () => {
+    const k = state.kafka;
+    if (isRunning(k.pid, kafkaMarker(k))) return;
+    const libs = await ensureKafkaLibs(kafkaBins.mvn as string, log);
+    if ((await isPortOpen(k.port)) || (await isPortOpen(k.controllerPort))) {
+      k.port = await freePort();
+      k.controllerPort = await freePort();
+    }
+    await prepareKafka(k, java, libs);
+    k.pid = startKafka(k, java, libs);
+    writeState(dir, state);
+    const pid = k.pid;
+    await waitKafkaReady(k, () => isRunning(pid, kafkaMarker(k)));
+    log.info({ port: k.port, serverPid: pid }, 'Kafka broker started');
+  };
+  const results = await Promise.allSettled([...state.ezones.map(startEzone), startBroker()]);
+  writeState(dir, state);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+
+  const config = configFile(dir);
+  writeFileSync(config, renderSandboxConfig(state), { mode: 0o600 });
+  return {
+    config,
+    ezones: state.ezones.map((ez) => ({
+      name: ez.name,
+      mysql: { host: '127.0.0.1', port: ez.port, user: state.adminUser, password: state.adminPassword },
+    })),
+    kafka: { brokers: [`127.0.0.1:${state.kafka.port}`] },
+  };
+}
+
+async function newState(dir: string, count: number): Promise<SandboxState> {
+  const ezones: SandboxState['ezones'] = [];
+  for (let i = 0; i < count; i++) {
+    const name = ezoneNameAt(i);
+    ezones.push({ name, dir: join(dir, 'ezones', name), port: await freePort(), serverId: i + 1, autoIncrementIncrement: count });
+  }
+  return {
+    version: 1,
+    adminUser: 'root',
+    adminPassword: randomBytes(12).toString('hex'),
+    drcUser: 'drc',
+    drcPassword: randomBytes(12).toString('hex'),
+    ezones,
+    kafka: { dir: join(dir, 'kafka'), port: await freePort(), controllerPort: await freePort(), clusterId: newClusterId() },
+  };
+}
+
+/** What runs, with pids. */
+export async function sandboxStatus(options: { dir?: string }): Promise<SandboxStatus> {
+  const dir = resolve(options.dir ?? DEFAULT_SANDBOX_DIR);
+  const state = readState(dir);
+  if (!state) return { dir, running: false, ezones: [], kafka: null };
+  const ezones = state.ezones.map((ez) => {
+    const running = isRunning(ez.pid, mariaMarker(ez));
+    return { name: ez.name, port: ez.port, pid: running ? (ez.pid ?? null) : null, running };
+  });
+  const kRunning = isRunning(state.kafka.pid, kafkaMarker(state.kafka));
+  const kafka = { port: state.kafka.port, pid: kRunning ? (state.kafka.pid ?? null) : null, running: kRunning };
+  return { dir, running: kRunning && ezones.every((e) => e.running), ezones, kafka };
+}
+
+/** Stop everything the sandbox started, wait until its ports are free, delete its data. */
+export async function sandboxDown(options: { dir?: string; log: Logger }): Promise<{ dir: string; stopped: number }> {
+  const dir = resolve(options.dir ?? DEFAULT_SANDBOX_DIR);
+  const state = readState(dir);
+  if (!state) return { dir, stopped: 0 };
+  const targets = [
+    ...state.ezones.map((ez) => ({ pid: ez.pid, marker: mariaMarker(ez), ports: [ez.port] })),
+    { pid: state.kafka.pid, marker: kafkaMarker(state.kafka), ports: [state.kafka.port, state.kafka.controllerPort] },
+  ];
+  let stopped = 0;
+  await Promise.all(
+    targets.map(async (t) => {
+      if (t.pid && isRunning(t.pid, t.marker)) {
+        await stopProcess(t.pid, t.marker);
+        stopped++;
+      }
+      for (const port of t.ports) {
+        await waitFor(`port ${port} to close`, 15_000, async () => ((await isPortOpen(port, 300)) ? undefined : true));
+      }
+    }),
+  );
+  for (const sub of ['ezones', 'kafka', 'drc.yaml']) rmSync(join(dir, sub), { recursive: true, force: true });
+  rmSync(stateFile(dir), { force: true });
+  options.log.info({ dir, stopped }, 'sandbox stopped');
+  return { dir, stopped };
+}
