@@ -21,10 +21,9 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
 export function parseConfig(text: string, file = '<config>', env: NodeJS.ProcessEnv = process.env): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: '', message: `YAML syntax error: ${e.message.split('\n')[0]} — fix the YAML at that line` })),
-    );
+    // The first syntax error is the real one; the rest usually follow from it.
+    const first = (doc.errors[0] as Error).message.split('\n')[0];
+    throw new ConfigError(file, [{ path: '', message: `YAML syntax error: ${first} — fix the YAML there` }]);
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
@@ -29,17 +29,25 @@ export interface MariaDbAccounts {
 }
 
 export const dataDirOf = (spec: MariaDbSpec) => join(spec.dir, 'data');
+const tmpDirOf = (spec: MariaDbSpec) => join(spec.dir, 'tmp');
 export const errorLogOf = (spec: MariaDbSpec) => join(spec.dir, 'error.log');
 
 /** Create the datadir with the system tables, once. */
 export async function initMariaDb(spec: MariaDbSpec, installDb: string): Promise<void> {
   if (existsSync(join(dataDirOf(spec), 'mysql'))) return;
-  mkdirSync(spec.dir, { recursive: true });
-  const args = ['--no-defaults', `--datadir=${dataDirOf(spec)}`, '--auth-root-authentication-method=normal', '--skip-test-db'];
+  mkdirSync(tmpDirOf(spec), { recursive: true });
+  const args = [
+    '--no-defaults',
+    `--datadir=${dataDirOf(spec)}`,
+    `--tmpdir=${tmpDirOf(spec)}`,
+    '--auth-root-authentication-method=normal',
+    '--skip-test-db',
+  ];
   if (process.getuid?.() === 0) args.push('--user=root');
   try {
     await execFileAsync(installDb, args, { maxBuffer: 16 << 20 });
   } catch (err) {
+    rmSync(dataDirOf(spec), { recursive: true, force: true }); // never leave a half-made datadir behind
     throw new SandboxError(`mariadb-install-db failed for ezone ${spec.name}: ${(err as Error).message}`, { cause: err });
   }
 }
@@ -49,6 +57,7 @@ export function mariadbArgs(spec: MariaDbSpec): string[] {
   const args = [
     '--no-defaults', // must come first
     `--datadir=${dataDirOf(spec)}`,
+    `--tmpdir=${tmpDirOf(spec)}`,
     `--port=${spec.port}`,
     `--socket=${join(spec.dir, 'mysqld.sock')}`,
     `--pid-file=${join(spec.dir, 'mysqld.pid')}`,
@@ -107,25 +116,32 @@ export async function bootstrapMariaDb(spec: MariaDbSpec, accounts: MariaDbAccou
     .createConnection({ socketPath, user: accounts.adminUser, password: accounts.adminPassword })
     .catch(() => mysql.createConnection({ socketPath, user: 'root' }));
   try {
-    const admin = mysql.escape(accounts.adminPassword);
-    const drc = mysql.escape(accounts.drcPassword);
-    const statements = [
-      `CREATE USER IF NOT EXISTS '${accounts.adminUser}'@'%' IDENTIFIED BY ${admin}`,
-      `ALTER USER '${accounts.adminUser}'@'%' IDENTIFIED BY ${admin}`,
-      `GRANT ALL PRIVILEGES ON *.* TO '${accounts.adminUser}'@'%' WITH GRANT OPTION`,
-      // DRC reads the binlog, writes replicated rows, and owns the drc_meta schema. No SUPER.
-      `CREATE USER IF NOT EXISTS '${accounts.drcUser}'@'%' IDENTIFIED BY ${drc}`,
-      `ALTER USER '${accounts.drcUser}'@'%' IDENTIFIED BY ${drc}`,
-      `GRANT SELECT, INSERT, UPDATE, DELETE, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '${accounts.drcUser}'@'%'`,
-      `GRANT ALL PRIVILEGES ON drc_meta.* TO '${accounts.drcUser}'@'%'`,
-      // Passwordless root exists only on the socket, for the operator on this machine.
-      `DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1'`,
-      'FLUSH PRIVILEGES',
-    ];
-    for (const sql of statements) await conn.query(sql);
+    for (const sql of accountStatements(accounts)) await conn.query(sql);
   } finally {
     await conn.end();
   }
+}
+
+/**
+ * SQL that creates the administrative account and DRC's least-privilege account; idempotent, valid on
+ * MariaDB and MySQL 8.
+ */
+export function accountStatements(accounts: MariaDbAccounts): string[] {
+  const admin = mysql.escape(accounts.adminPassword);
+  const drc = mysql.escape(accounts.drcPassword);
+  return [
+    `CREATE USER IF NOT EXISTS '${accounts.adminUser}'@'%' IDENTIFIED BY ${admin}`,
+    `ALTER USER '${accounts.adminUser}'@'%' IDENTIFIED BY ${admin}`,
+    `GRANT ALL PRIVILEGES ON *.* TO '${accounts.adminUser}'@'%' WITH GRANT OPTION`,
+    // DRC reads the binlog, writes replicated rows, and owns the drc_meta schema. No SUPER.
+    `CREATE USER IF NOT EXISTS '${accounts.drcUser}'@'%' IDENTIFIED BY ${drc}`,
+    `ALTER USER '${accounts.drcUser}'@'%' IDENTIFIED BY ${drc}`,
+    `GRANT SELECT, INSERT, UPDATE, DELETE, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '${accounts.drcUser}'@'%'`,
+    `GRANT ALL PRIVILEGES ON drc_meta.* TO '${accounts.drcUser}'@'%'`,
+    // Passwordless root stays only on the socket, for the operator on this machine.
+    `DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1'`,
+    'FLUSH PRIVILEGES',
+  ];
 }
 
 function tail(file: string, lines: number): string {

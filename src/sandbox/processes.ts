@@ -38,17 +38,34 @@ export function isRunning(pid: number | undefined, marker: string): boolean {
   }
 }
 
-/** SIGTERM, wait up to `graceMs`, then SIGKILL; resolves once the process is gone. */
+/** Whether the pid exists at all (running, exiting, or a zombie not yet reaped). */
+function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SIGTERM, wait up to `graceMs`, then SIGKILL; resolves once the process has exited and, where the
+ * system reaps it promptly, its pid is gone.
+ */
 export async function stopProcess(pid: number, marker: string, graceMs = 30_000): Promise<void> {
   if (!isRunning(pid, marker)) return;
   signal(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (isRunning(pid, marker) && Date.now() < deadline) await sleep(100);
-  if (!isRunning(pid, marker)) return;
-  signal(pid, 'SIGKILL');
-  const killDeadline = Date.now() + 10_000;
-  while (isRunning(pid, marker) && Date.now() < killDeadline) await sleep(50);
-  if (isRunning(pid, marker)) throw new SandboxError(`process ${pid} did not exit after SIGKILL`);
+  if (isRunning(pid, marker)) {
+    signal(pid, 'SIGKILL');
+    const killDeadline = Date.now() + 10_000;
+    while (isRunning(pid, marker) && Date.now() < killDeadline) await sleep(50);
+    if (isRunning(pid, marker)) throw new SandboxError(`process ${pid} did not exit after SIGKILL`);
+  }
+  // An exiting process loses its command line before it is reaped; wait for the pid itself to go.
+  const reapDeadline = Date.now() + 10_000;
+  while (exists(pid) && Date.now() < reapDeadline) await sleep(50);
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

@@ -9,7 +9,7 @@ import { ensurePrerequisites, KAFKA_TOOLS, MARIADB_SERVER } from './prerequisite
 import { freePort, isPortOpen } from './ports.js';
 import { isRunning, stopProcess, waitFor } from './processes.js';
 import { configFile, readState, stateFile, writeState, type SandboxState } from './state.js';
-import { renderSandboxConfig } from './topology.js';
+import { renderTopologyConfig } from './topology.js';
 
 export const DEFAULT_SANDBOX_DIR = '.drc-sandbox';
 export const DEFAULT_EZONES = 2;
@@ -62,7 +62,6 @@ export async function sandboxUp(options: { dir?: string; ezones?: number; log: L
 
   const startEzone = async (ez: SandboxState['ezones'][number]) => {
     if (isRunning(ez.pid, mariaMarker(ez))) return;
-    await initMariaDb(ez, mariaBins['mariadb-install-db'] as string);
     if (await isPortOpen(ez.port)) ez.port = await freePort();
     ez.pid = startMariaDb(ez, mariadbd);
     writeState(dir, state);
@@ -86,13 +85,29 @@ export async function sandboxUp(options: { dir?: string; ezones?: number; log: L
     await waitKafkaReady(k, () => isRunning(pid, kafkaMarker(k)));
     log.info({ port: k.port, serverPid: pid }, 'Kafka broker started');
   };
+  // mariadb-install-db runs one at a time (concurrent runs can collide); servers then start in parallel.
+  const installDb = mariaBins['mariadb-install-db'] as string;
+  for (const ez of state.ezones) if (!isRunning(ez.pid, mariaMarker(ez))) await initMariaDb(ez, installDb);
   const results = await Promise.allSettled([...state.ezones.map(startEzone), startBroker()]);
   writeState(dir, state);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 
   const config = configFile(dir);
-  writeFileSync(config, renderSandboxConfig(state), { mode: 0o600 });
+  writeFileSync(
+    config,
+    renderTopologyConfig(
+      {
+        kafkaBrokers: [`127.0.0.1:${state.kafka.port}`],
+        drcUser: state.drcUser,
+        drcPassword: state.drcPassword,
+        flavor: 'mariadb',
+        ezones: state.ezones.map((ez) => ({ name: ez.name, host: '127.0.0.1', port: ez.port, serverId: ez.serverId })),
+      },
+      '`drc sandbox up`: the local sandbox topology (private MariaDB servers and one Kafka broker)',
+    ),
+    { mode: 0o600 },
+  );
   return {
     config,
     ezones: state.ezones.map((ez) => ({

@@ -1,20 +1,28 @@
 import { stringify } from 'yaml';
 import type { ConfigInput } from '../config/schema.js';
-import type { SandboxState } from './state.js';
 
-/** Replica server id of an ezone's capture connection: distinct from every sandbox server id. */
+/** The facts a topology config is written from (the sandbox's servers, or test containers). */
+export interface TopologyFacts {
+  kafkaBrokers: string[];
+  drcUser: string;
+  drcPassword: string;
+  flavor: 'mariadb' | 'mysql';
+  ezones: { name: string; host: string; port: number; serverId: number }[];
+}
+
+/** Replica server id of an ezone's capture connection: distinct from every server's own id. */
 const captureServerId = (serverId: number) => 1000 + serverId;
 
-/** The complete topology config for the sandbox, ready for `drc run --config <dir>/drc.yaml --ezone <name>`. */
-export function sandboxConfig(state: SandboxState): ConfigInput {
+/** A complete topology config, ready for `drc run --config <file> --ezone <name>`. */
+export function topologyConfig(facts: TopologyFacts): ConfigInput {
   return {
     version: 1,
-    kafka: { brokers: [`127.0.0.1:${state.kafka.port}`], topicPrefix: 'drc' },
+    kafka: { brokers: facts.kafkaBrokers, topicPrefix: 'drc' },
     ezones: Object.fromEntries(
-      state.ezones.map((ez) => [
+      facts.ezones.map((ez) => [
         ez.name,
         {
-          mysql: { host: '127.0.0.1', port: ez.port, user: state.drcUser, password: state.drcPassword, flavor: 'mariadb' },
+          mysql: { host: ez.host, port: ez.port, user: facts.drcUser, password: facts.drcPassword, flavor: facts.flavor },
           serverId: captureServerId(ez.serverId),
         },
       ]),
@@ -22,10 +30,10 @@ export function sandboxConfig(state: SandboxState): ConfigInput {
   };
 }
 
-export function renderSandboxConfig(state: SandboxState): string {
+export function renderTopologyConfig(facts: TopologyFacts, origin: string): string {
   return [
-    '# Written by `drc sandbox up`: the local sandbox topology (private MariaDB servers and one Kafka broker).',
-    '# Passwords are the sandbox\'s own; in production write password: ${ENV_VAR} instead.',
-    stringify(sandboxConfig(state)),
+    `# Written by ${origin}.`,
+    "# Passwords are the sandbox's own; in production write password: ${ENV_VAR} instead.",
+    stringify(topologyConfig(facts)),
   ].join('\n');
 }
