@@ -1,0 +1,278 @@
+/**
+ * Turns a stream of decoded binlog events into origin-tagged transactions, in parts: a part is handed
+ * on as soon as its chunk message is full (bounded memory for huge transactions) and the final part at
+ * commit. A transaction whose first row is DRC's marker was applied by DRC: it is not shipped to
+ * `changes` (that breaks loops) but its notifications carry the marker's true origin.
+ */
+import { DrcError } from '../errors.js';
+import type { Operation, RowChange } from '../model/change.js';
+import { ChunkEncoder } from '../model/envelope.js';
+import { notificationOf, type Notification } from '../model/notify.js';
+import { sameValue, toWireRow, type Row } from '../model/value.js';
+import { maxVersion, versionFromMillis, versionOf } from '../model/version.js';
+import type { TableFilter } from './table-filter.js';
+
+/** Binlog events as the assembler needs them (the binlog source adapts zongji's events to these). */
+export type SourceEvent =
+  /** A transaction starts (MariaDB GTID event of a transactional group, MySQL GTID event). */
+  | { type: 'begin'; id: string; timestamp: number }
+  /** A statement outside any transaction: DDL. */
+  | { type: 'ddl'; schema: string; statement: string }
+  /** Table metadata of the row events that follow. */
+  | { type: 'table'; tableId: number; schema: string; table: string; primaryKey: string[] | undefined }
+  | { type: 'rows'; op: Operation; tableId: number; rows: unknown[]; timestamp: number }
+  /** The transaction committed; `position` is the binlog position right after it. */
+  | { type: 'commit'; position: string; timestamp: number };
+
+/** A local delete whose tombstone capture records (DESIGN.md section 5 rule 4). */
+export interface LocalDelete {
+  schema: string;
+  table: string;
+  key: Row;
+  version: string;
+}
+
+/** A piece of one transaction, handed to the shipper in order. */
+export interface CapturedPart {
+  txId: string;
+  /** True origin: this ezone, or the marker's origin for a DRC-applied transaction. */
+  origin: string;
+  /** Applied by DRC (carried a marker): notify only. */
+  applied: boolean;
+  /** Messages for `<prefix>.<ezone>.changes`. */
+  chunks: Buffer[];
+  notifications: Notification[];
+  tombstones: LocalDelete[];
+  /** Set on the final part of the transaction. */
+  end?: { position: string; commitTime: number };
+  /** Approximate memory held by this part. */
+  bytes: number;
+  rows: number;
+}
+
+export class NoPrimaryKeyError extends DrcError {
+  constructor(readonly table: string) {
+    super(
+      'DRC_NO_PRIMARY_KEY',
+      `table ${table} has no primary key: DRC cannot replicate it — add a primary key, or exclude it with replicate.exclude`,
+    );
+  }
+}
+
+interface TableInfo {
+  schema: string;
+  table: string;
+  primaryKey: string[] | undefined;
+}
+
+interface OpenTx {
+  id: string;
+  startTime: number;
+  origin: string;
+  applied: boolean;
+  encoder: ChunkEncoder;
+  chunks: Buffer[];
+  notifications: Notification[];
+  tombstones: LocalDelete[];
+  bytes: number;
+  rows: number;
+  /** Any replicated change so far (transactions with none are not shipped). */
+  changed: boolean;
+}
+
+export interface AssemblerOptions {
+  ezone: string;
+  filter: TableFilter;
+  maxMessageBytes: number;
+  /** Called for every part, in order. Must not throw. */
+  emit: (part: CapturedPart) => void;
+  /** Called for DDL (schema, first words of the statement; never literals). */
+  onDdl?: (schema: string, kind: string) => void;
+}
+
+export class TransactionAssembler {
+  private readonly tables = new Map<number, TableInfo>();
+  private tx: OpenTx | undefined;
+  /** Position of the last committed transaction: where the next one starts. */
+  private lastPosition: string;
+
+  constructor(
+    private readonly options: AssemblerOptions,
+    startPosition: string,
+  ) {
+    this.lastPosition = startPosition;
+  }
+
+  /** Drop a transaction in progress (the source reconnects and will replay it). */
+  reset(position: string): void {
+    this.tx = undefined;
+    this.tables.clear();
+    this.lastPosition = position;
+  }
+
+  push(ev: SourceEvent): void {
+    switch (ev.type) {
+      case 'begin':
+        this.tx = this.open(ev.id, ev.timestamp);
+        return;
+      case 'table':
+        this.tables.set(ev.tableId, { schema: ev.schema, table: ev.table, primaryKey: ev.primaryKey });
+        return;
+      case 'rows':
+        this.rows(ev);
+        return;
+      case 'commit':
+        this.commit(ev.position, ev.timestamp);
+        return;
+      case 'ddl':
+        this.options.onDdl?.(ev.schema, ev.statement.trim().split(/\s+/).slice(0, 2).join(' ').toUpperCase());
+        return;
+    }
+  }
+
+  private open(id: string, timestamp: number): OpenTx {
+    return {
+      id,
+      startTime: timestamp,
+      origin: this.options.ezone,
+      applied: false,
+      encoder: new ChunkEncoder({ origin: this.options.ezone, id, position: this.lastPosition, commitTime: timestamp }, this.options.maxMessageBytes),
+      chunks: [],
+      notifications: [],
+      tombstones: [],
+      bytes: 0,
+      rows: 0,
+      changed: false,
+    };
+  }
+
+  private rows(ev: Extract<SourceEvent, { type: 'rows' }>): void {
+    const info = this.tables.get(ev.tableId);
+    if (!info) throw new DrcError('DRC_BINLOG_SEQUENCE', `row event for unknown table id ${ev.tableId}`);
+    const role = this.options.filter.roleOf(info.schema, info.table);
+    if (role.kind === 'ignored') return;
+    // Without a GTID event (MySQL with gtid_mode=OFF) the first row opens the transaction.
+    const tx = this.tx ?? (this.tx = this.open(`${this.lastPosition}+`, ev.timestamp));
+    if (role.kind === 'marker') {
+      this.markApplied(tx, ev);
+      return;
+    }
+    if (!info.primaryKey || info.primaryKey.length === 0) throw new NoPrimaryKeyError(`${info.schema}.${info.table}`);
+    for (const raw of ev.rows) {
+      for (const change of toChanges(ev.op, raw, info, role.versionColumn, ev.timestamp)) this.add(tx, change);
+    }
+  }
+
+  private markApplied(tx: OpenTx, ev: Extract<SourceEvent, { type: 'rows' }>): void {
+    if (tx.changed) {
+      throw new DrcError('DRC_MARKER_NOT_FIRST', `transaction ${tx.id} wrote DRC's marker after other rows; only the applier writes drc_meta.tx_origin`);
+    }
+    // Insert (first use of the slot) or update (ON DUPLICATE KEY UPDATE): the row's after-image.
+    const raw = ev.rows[ev.rows.length - 1] as Record<string, unknown>;
+    const image = ev.op === 'update' ? (raw.after as Record<string, unknown>) : raw;
+    tx.applied = true;
+    tx.origin = String(image.origin ?? tx.origin);
+  }
+
+  private add(tx: OpenTx, change: RowChange): void {
+    tx.changed = true;
+    tx.rows++;
+    tx.notifications.push(notificationOf(change, tx.origin, tx.id, tx.startTime));
+    if (change.op === 'delete' && !tx.applied && change.version) {
+      tx.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: change.version });
+    }
+    if (tx.applied) {
+      tx.bytes += 200;
+      return;
+    }
+    const full = tx.encoder.add(change);
+    if (full) {
+      tx.chunks.push(full);
+      tx.bytes += full.length;
+      this.emitPart(tx, undefined);
+    }
+  }
+
+  private commit(position: string, timestamp: number): void {
+    const tx = this.tx;
+    this.tx = undefined;
+    this.lastPosition = position;
+    if (!tx) return; // e.g. COMMIT of a group that wrote nothing we read
+    if (tx.changed && !tx.applied) {
+      const last = tx.encoder.finish({ position, commitTime: timestamp });
+      tx.chunks.push(last);
+      tx.bytes += last.length;
+    }
+    this.emitPart(tx, { position, commitTime: timestamp });
+  }
+
+  private emitPart(tx: OpenTx, end: CapturedPart['end']): void {
+    this.options.emit({
+      txId: tx.id,
+      origin: tx.origin,
+      applied: tx.applied,
+      chunks: tx.chunks,
+      notifications: tx.notifications,
+      tombstones: tx.tombstones,
+      end,
+      bytes: tx.bytes + tx.notifications.length * 200,
+      rows: tx.rows,
+    });
+    tx.chunks = [];
+    tx.notifications = [];
+    tx.tombstones = [];
+    tx.bytes = 0;
+    tx.rows = 0;
+  }
+}
+
+/** The row changes of one binlog row (an update of the primary key becomes delete + insert). */
+export function toChanges(op: Operation, raw: unknown, info: TableInfo, versionColumn: string | null, eventTimeMs: number): RowChange[] {
+  const base = { schema: info.schema, table: info.table };
+  const pk = info.primaryKey ?? [];
+  if (op === 'insert') {
+    const after = toWireRow(raw as Record<string, unknown>);
+    return [{ ...base, op, key: keyOf(after, pk), after, ...versionField(after, versionColumn) }];
+  }
+  if (op === 'delete') {
+    const before = toWireRow(raw as Record<string, unknown>);
+    return [deleteChange(base, before, pk, versionColumn, eventTimeMs)];
+  }
+  const pair = raw as { before: Record<string, unknown>; after: Record<string, unknown> };
+  const before = toWireRow(pair.before);
+  const after = toWireRow(pair.after);
+  const key = keyOf(after, pk);
+  const oldKey = keyOf(before, pk);
+  if (!sameKey(key, oldKey, pk)) {
+    return [deleteChange(base, before, pk, versionColumn, eventTimeMs), { ...base, op: 'insert', key, after, ...versionField(after, versionColumn) }];
+  }
+  return [{ ...base, op, key, before, after, ...versionField(after, versionColumn) }];
+}
+
+function deleteChange(base: { schema: string; table: string }, before: Row, pk: string[], versionColumn: string | null, eventTimeMs: number): RowChange {
+  const change: RowChange = { ...base, op: 'delete', key: keyOf(before, pk), before };
+  if (versionColumn === null || !(versionColumn in before)) return change;
+  const own = versionOf(before[versionColumn]);
+  if (own === undefined) return change;
+  // Rule 1: a delete's version is the larger of the before-image's and the commit time. The commit
+  // time is only comparable with temporal versions; integer versions (counters) keep their own.
+  const temporal = typeof before[versionColumn] === 'string' && /^\d{4}-/.test(before[versionColumn] as string);
+  change.version = temporal ? maxVersion(own, versionFromMillis(eventTimeMs)) : own;
+  return change;
+}
+
+function versionField(after: Row, versionColumn: string | null): Pick<RowChange, 'version'> {
+  if (versionColumn === null || !(versionColumn in after)) return {};
+  const v = versionOf(after[versionColumn]);
+  return v === undefined ? {} : { version: v };
+}
+
+function keyOf(row: Row, pk: string[]): Row {
+  const key: Row = {};
+  for (const col of pk) key[col] = row[col] ?? null;
+  return key;
+}
+
+function sameKey(a: Row, b: Row, pk: string[]): boolean {
+  return pk.every((c) => sameValue(a[c], b[c]));
+}

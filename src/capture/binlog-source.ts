@@ -1,0 +1,193 @@
+/**
+ * The binlog reader: a thin adapter from zongji's events to the assembler's SourceEvents. One ZongJi
+ * per connection attempt; a failed stream is stopped and started again by the caller from the last
+ * position it handed on (gh-ost's "reconnect at the last complete transaction").
+ */
+import ZongJi from '@vlasky/zongji';
+import type { MysqlConfig } from '../config/schema.js';
+import { connectionOptions } from '../db/connect.js';
+import { DrcError } from '../errors.js';
+import { filePosition, parseFilePosition } from '../model/position.js';
+import type { Logger } from '../ops/logger.js';
+import type { SourceEvent } from './assembler.js';
+
+const EVENTS = ['mariadbgtid', 'gtid', 'query', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'heartbeat'];
+const OPS = { writerows: 'insert', updaterows: 'update', deleterows: 'delete' } as const;
+
+export interface BinlogSourceOptions {
+  mysql: MysqlConfig;
+  /** Replica server id of this reader: unique per server. */
+  serverId: number;
+  /** Server heartbeat on an idle connection. */
+  heartbeatMs: number;
+  log: Logger;
+  /** Every decoded event, in order. May throw: the stream then stops and `onError` gets the error. */
+  onEvent: (ev: SourceEvent) => void;
+  /** The stream failed (connection lost, decode error, handler error). Called once per start. */
+  onError: (err: Error) => void;
+}
+
+// Minimal shapes of the zongji events we read (see @vlasky/zongji index.d.ts).
+interface AnyEvent {
+  getEventName(): string;
+  timestamp: number;
+  nextPosition: number;
+  gtid?: string;
+  [k: string]: unknown;
+}
+
+export class BinlogSource {
+  private zongji: ZongJi | undefined;
+  private failed = false;
+  private paused = false;
+  /** Binlog file of the stream, for file positions where GTIDs are unavailable. */
+  private inGtidTx = false;
+  /** When the last event (or server heartbeat) arrived. */
+  lastEventAt = 0;
+
+  constructor(private readonly options: BinlogSourceOptions) {}
+
+  /** Start streaming after `position` (see model/position.ts). */
+  start(position: string): void {
+    const zongji = new ZongJi({ ...connectionOptions(this.options.mysql), dateStrings: true, timezone: 'Z', jsonStrings: true });
+    this.zongji = zongji;
+    this.failed = false;
+    this.paused = false;
+    zongji.on('error', (err: Error) => this.fail(zongji, err));
+    zongji.on('binlog', (e: unknown) => {
+      const evt = e as AnyEvent;
+      if (this.zongji !== zongji || this.failed) return;
+      try {
+        this.lastEventAt = Date.now();
+        this.translate(zongji, evt);
+      } catch (err) {
+        this.fail(zongji, err as Error);
+      }
+    });
+    const file = parseFilePosition(position);
+    zongji.start({
+      serverId: this.options.serverId,
+      includeEvents: EVENTS,
+      excludeSchema: { mysql: true, information_schema: true, performance_schema: true, sys: true },
+      ...(file ? { filename: file.filename, position: file.position } : { gtidSet: position }),
+    });
+    // Queued on the binlog connection ahead of the dump request: heartbeats on an idle stream, and a
+    // long write timeout so that a reader paused for back-pressure is not dropped by the server.
+    const conn = (zongji as unknown as { connection: { query(sql: string, cb: (err: Error | null) => void): void } }).connection;
+    conn.query(`SET @master_heartbeat_period = ${this.options.heartbeatMs * 1_000_000}`, () => undefined);
+    conn.query('SET SESSION net_write_timeout = 3600, SESSION net_read_timeout = 3600', () => undefined);
+  }
+
+  /** Stop reading more events until resume() (back-pressure). */
+  pause(): void {
+    if (this.paused || !this.zongji) return;
+    this.paused = true;
+    (this.zongji as unknown as { connection?: { pause(): void } }).connection?.pause();
+  }
+
+  resume(): void {
+    if (!this.paused || !this.zongji) return;
+    this.paused = false;
+    (this.zongji as unknown as { connection?: { resume(): void } }).connection?.resume();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Stop the stream; tolerates zongji's teardown noise. */
+  async stop(): Promise<void> {
+    const zongji = this.zongji;
+    this.zongji = undefined;
+    if (!zongji) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      zongji.once('stopped', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      try {
+        zongji.stop();
+      } catch {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  private fail(zongji: ZongJi, err: Error): void {
+    if (this.zongji !== zongji || this.failed) return;
+    this.failed = true;
+    this.options.onError(err);
+  }
+
+  private translate(zongji: ZongJi, evt: AnyEvent): void {
+    const name = evt.getEventName();
+    const emit = this.options.onEvent;
+    switch (name) {
+      case 'mariadbgtid':
+        // A standalone group (DDL) has no commit marker: its query event is the DDL itself.
+        this.inGtidTx = !evt.standalone;
+        if (!evt.standalone) emit({ type: 'begin', id: evt.gtid as string, timestamp: evt.timestamp });
+        return;
+      case 'gtid':
+        this.inGtidTx = true;
+        emit({ type: 'begin', id: evt.gtid as string, timestamp: evt.timestamp });
+        return;
+      case 'query': {
+        const query = String(evt.query).trim();
+        const upper = query.slice(0, 16).toUpperCase();
+        if (upper === 'BEGIN') {
+          if (!this.inGtidTx) emit({ type: 'begin', id: this.position(zongji), timestamp: evt.timestamp });
+          return;
+        }
+        if (upper === 'COMMIT') {
+          this.inGtidTx = false;
+          emit({ type: 'commit', position: this.position(zongji), timestamp: evt.timestamp });
+          return;
+        }
+        if (/^(XA |SAVEPOINT|ROLLBACK)/.test(upper)) return;
+        emit({ type: 'ddl', schema: String(evt.schema ?? ''), statement: query });
+        return;
+      }
+      case 'tablemap': {
+        const hasFull = (evt.hasSelfDescribingMetadata as (() => boolean) | undefined)?.call(evt);
+        if (!hasFull) {
+          throw new DrcError(
+            'DRC_ROW_METADATA',
+            `table map of ${String(evt.schemaName)}.${String(evt.tableName)} carries no column metadata: set binlog_row_metadata=FULL on the server`,
+          );
+        }
+        const names = evt.columnNames as string[];
+        const pk = evt.primaryKey as number[] | undefined;
+        emit({
+          type: 'table',
+          tableId: evt.tableId as number,
+          schema: evt.schemaName as string,
+          table: evt.tableName as string,
+          primaryKey: pk?.map((i) => names[i] as string),
+        });
+        return;
+      }
+      case 'writerows':
+      case 'updaterows':
+      case 'deleterows':
+        emit({ type: 'rows', op: OPS[name], tableId: evt.tableId as number, rows: evt.rows as unknown[], timestamp: evt.timestamp });
+        return;
+      case 'xid':
+        this.inGtidTx = false;
+        emit({ type: 'commit', position: this.position(zongji), timestamp: evt.timestamp });
+        return;
+      default:
+        return; // heartbeat: only liveness (lastEventAt)
+    }
+  }
+
+  /** The position after the last committed transaction. */
+  private position(zongji: ZongJi): string {
+    const gtid = zongji.gtidSet;
+    if (gtid !== undefined) return gtid;
+    const opts = (zongji as unknown as { options: { filename: string; position: number } }).options;
+    return filePosition(opts.filename, opts.position);
+  }
+}

@@ -1,0 +1,54 @@
+import type mysql from 'mysql2/promise';
+import type { Config } from '../config/schema.js';
+import { ensureMetaSchema } from '../db/meta-schema.js';
+import { DrcError } from '../errors.js';
+import { TableFilter } from './table-filter.js';
+
+/** Server settings capture cannot work without, and the value each must have. */
+export const REQUIRED_BINLOG_SETTINGS = {
+  log_bin: '1',
+  binlog_format: 'ROW',
+  binlog_row_image: 'FULL',
+  binlog_row_metadata: 'FULL',
+} as const;
+
+/** Replicated base tables without a primary key, as `schema.table`. */
+export async function tablesWithoutPrimaryKey(pool: mysql.Pool, config: Config): Promise<string[]> {
+  const [rows] = await pool.query<mysql.RowDataPacket[]>(
+    `SELECT t.TABLE_SCHEMA AS s, t.TABLE_NAME AS t FROM information_schema.TABLES t
+     WHERE t.TABLE_TYPE = 'BASE TABLE'
+       AND t.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
+       AND NOT EXISTS (SELECT 1 FROM information_schema.TABLE_CONSTRAINTS c
+                       WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.CONSTRAINT_TYPE = 'PRIMARY KEY')`,
+  );
+  const filter = new TableFilter(config);
+  return rows.filter((r) => filter.roleOf(String(r.s), String(r.t)).kind === 'replicated').map((r) => `${r.s}.${r.t}`);
+}
+
+/**
+ * Refuse to capture from a server that would lose or misread changes; create drc_meta.
+ * Every failure names the setting or table and the fix.
+ */
+export async function checkCaptureServer(pool: mysql.Pool, config: Config, ezone: string): Promise<void> {
+  const [[vars]] = await pool.query<mysql.RowDataPacket[]>(
+    'SELECT @@log_bin AS log_bin, @@binlog_format AS binlog_format, @@binlog_row_image AS binlog_row_image, @@binlog_row_metadata AS binlog_row_metadata',
+  );
+  const wrong = Object.entries(REQUIRED_BINLOG_SETTINGS).filter(([k, v]) => String(vars?.[k]).toUpperCase() !== v);
+  if (wrong.length > 0) {
+    const list = wrong.map(([k, v]) => `${k}=${String(vars?.[k])} (needs ${v})`).join(', ');
+    throw new DrcError('DRC_CAPTURE_PREFLIGHT', `ezone ${ezone}: ${list} — set them in the server config (SET GLOBAL for the dynamic ones)`);
+  }
+  const noPk = await tablesWithoutPrimaryKey(pool, config);
+  if (noPk.length > 0) {
+    throw new DrcError(
+      'DRC_CAPTURE_PREFLIGHT',
+      `ezone ${ezone}: tables without a primary key cannot be replicated: ${noPk.join(', ')} — add a primary key, or exclude them with replicate.exclude`,
+    );
+  }
+  const conn = await pool.getConnection();
+  try {
+    await ensureMetaSchema(conn);
+  } finally {
+    conn.release();
+  }
+}

@@ -1,0 +1,48 @@
+import mysql from 'mysql2/promise';
+import type { MysqlConfig } from '../config/schema.js';
+
+/**
+ * Connection options every DRC connection uses: UTC, exact values (DECIMAL and BIGINT as strings,
+ * dates as text with microseconds), utf8mb4. Binlog values decoded with the same options agree with
+ * what queries return.
+ */
+export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
+  return {
+    host: cfg.host,
+    port: cfg.port,
+    user: cfg.user,
+    password: cfg.password,
+    connectTimeout: cfg.connectTimeoutMs,
+    timezone: 'Z',
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    jsonStrings: true,
+    charset: 'utf8mb4_general_ci',
+  };
+}
+
+/** A pool whose sessions run in UTC. */
+export function createPool(cfg: MysqlConfig, size: number): mysql.Pool {
+  const pool = mysql.createPool({ ...connectionOptions(cfg), connectionLimit: size, waitForConnections: true, enableKeepAlive: true });
+  pool.on('connection', (conn) => {
+    // Callback API on the raw connection: the pool awaits nothing here, so errors surface on first use.
+    conn.query("SET SESSION time_zone = '+00:00', SESSION transaction_isolation = 'READ-COMMITTED'");
+  });
+  return pool;
+}
+
+export type Flavor = 'mariadb' | 'mysql';
+
+/** Detect the server flavour from its version string. */
+export async function detectFlavor(db: mysql.Pool | mysql.Connection): Promise<Flavor> {
+  const [rows] = await db.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
+  return String(rows[0]?.v ?? '').toLowerCase().includes('mariadb') ? 'mariadb' : 'mysql';
+}
+
+/** The server's current binlog position as a GTID position/set string. */
+export async function currentGtidPosition(db: mysql.Pool | mysql.Connection, flavor: Flavor): Promise<string> {
+  const sql = flavor === 'mariadb' ? 'SELECT @@GLOBAL.gtid_binlog_pos AS p' : 'SELECT @@GLOBAL.gtid_executed AS p';
+  const [rows] = await db.query<mysql.RowDataPacket[]>(sql);
+  return String(rows[0]?.p ?? '').replace(/\s+/g, '');
+}

@@ -1,0 +1,65 @@
+import type mysql from 'mysql2/promise';
+
+/** The schema DRC owns in every ezone's database (DESIGN.md section 8). */
+export const META_SCHEMA = 'drc_meta';
+
+/**
+ * Migrations, applied in order, each once. Never edit a released one: append.
+ * Capture ignores drc_meta except `heartbeat`, which replicates like user data.
+ */
+const MIGRATIONS: string[][] = [
+  [
+    `CREATE TABLE IF NOT EXISTS drc_meta.tx_origin (
+      slot SMALLINT UNSIGNED NOT NULL PRIMARY KEY COMMENT 'apply worker; one row each, so workers never contend',
+      origin VARCHAR(32) NOT NULL COMMENT 'true origin ezone of the applied transaction(s)',
+      origin_tx VARCHAR(255) NOT NULL COMMENT 'source transaction id (the last of a group)',
+      origin_pos VARCHAR(1024) NOT NULL COMMENT 'origin binlog position after it',
+      n BIGINT UNSIGNED NOT NULL DEFAULT 0 COMMENT 'bumped on every use: the row always changes, so it is always binlogged',
+      applied_at DATETIME(6) NOT NULL
+    ) ENGINE=InnoDB`,
+    `CREATE TABLE IF NOT EXISTS drc_meta.apply_position (
+      origin VARCHAR(32) NOT NULL,
+      kafka_partition INT NOT NULL,
+      next_offset BIGINT NOT NULL COMMENT 'next Kafka offset to apply',
+      origin_tx VARCHAR(255) NULL,
+      origin_pos VARCHAR(1024) NULL,
+      updated_at DATETIME(6) NOT NULL,
+      PRIMARY KEY (origin, kafka_partition)
+    ) ENGINE=InnoDB`,
+    `CREATE TABLE IF NOT EXISTS drc_meta.heartbeat (
+      ezone VARCHAR(32) NOT NULL PRIMARY KEY COMMENT 'the ezone whose daemon wrote the row',
+      seq BIGINT UNSIGNED NOT NULL,
+      sent_at DATETIME(6) NOT NULL COMMENT 'sender clock (UTC) when written',
+      updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
+    ) ENGINE=InnoDB`,
+    `CREATE TABLE IF NOT EXISTS drc_meta.tombstones (
+      schema_name VARCHAR(64) NOT NULL,
+      table_name VARCHAR(64) NOT NULL,
+      key_hash BINARY(32) NOT NULL COMMENT 'sha256 of the canonical primary key',
+      key_json TEXT NOT NULL COMMENT 'the primary key (canonical JSON)',
+      version BIGINT NULL COMMENT 'LWW version of the delete',
+      origin VARCHAR(32) NOT NULL,
+      deleted_at DATETIME(6) NOT NULL COMMENT 'for retention',
+      PRIMARY KEY (schema_name, table_name, key_hash),
+      KEY by_age (deleted_at)
+    ) ENGINE=InnoDB`,
+  ],
+];
+
+/** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */
+export async function ensureMetaSchema(conn: mysql.Connection | mysql.PoolConnection): Promise<void> {
+  await conn.query(`CREATE DATABASE IF NOT EXISTS ${META_SCHEMA}`);
+  const [[lock]] = await conn.query<mysql.RowDataPacket[]>("SELECT GET_LOCK('drc_meta.migrate', 60) AS ok");
+  if (!lock || Number(lock.ok) !== 1) throw new Error('could not take the drc_meta migration lock within 60 s');
+  try {
+    await conn.query(`CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.schema_version (id TINYINT NOT NULL PRIMARY KEY, version INT NOT NULL) ENGINE=InnoDB`);
+    const [[row]] = await conn.query<mysql.RowDataPacket[]>(`SELECT version FROM ${META_SCHEMA}.schema_version WHERE id = 1`);
+    const current = row ? Number(row.version) : 0;
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      for (const sql of MIGRATIONS[v] ?? []) await conn.query(sql);
+      await conn.query(`REPLACE INTO ${META_SCHEMA}.schema_version (id, version) VALUES (1, ?)`, [v + 1]);
+    }
+  } finally {
+    await conn.query("SELECT RELEASE_LOCK('drc_meta.migrate')");
+  }
+}

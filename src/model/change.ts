@@ -1,0 +1,42 @@
+import type { Row } from './value.js';
+
+export type Operation = 'insert' | 'update' | 'delete';
+
+/**
+ * One row change of a transaction. An update that changes the primary key travels as a delete of the
+ * old key and an insert of the new one, so every change concerns exactly one key.
+ */
+export interface RowChange {
+  schema: string;
+  table: string;
+  op: Operation;
+  /** Primary-key columns and their values (of the after-image; of the before-image for deletes). */
+  key: Row;
+  /** Before-image (update, delete). */
+  before?: Row;
+  /** After-image (insert, update). */
+  after?: Row;
+  /**
+   * Last-writer-wins version as a decimal integer string (DESIGN.md section 5 rule 1): the version
+   * column as an integer (temporal columns as UTC epoch microseconds); for deletes the larger of the
+   * before-image's version and the commit time. Null when the row's version is NULL; absent when the
+   * table has no version column.
+   */
+  version?: string | null;
+}
+
+/** A whole source transaction. */
+export interface Transaction {
+  /** Ezone where the transaction was first committed by an application (the true origin). */
+  origin: string;
+  /** Transaction id in the origin's binlog (GTID, or file:position without GTIDs). */
+  id: string;
+  /** Binlog position right after this transaction: where capture resumes. */
+  position: string;
+  /** Commit time in the origin, ms since the epoch (binlog event time, second precision). */
+  commitTime: number;
+  changes: RowChange[];
+}
+
+/** `schema.table` */
+export const qualifiedName = (c: { schema: string; table: string }) => `${c.schema}.${c.table}`;

@@ -1,0 +1,48 @@
+/**
+ * The small interfaces between pipeline stages. capture/, apply/ and transport/ depend on these,
+ * never on each other; daemon.ts hands the adapters in.
+ */
+
+/** One message to publish. */
+export interface OutgoingMessage {
+  topic: string;
+  /** Partitioning key (messages with one key stay in order). */
+  key: string;
+  value: Buffer;
+}
+
+/** A message read back from a topic. */
+export interface StoredMessage {
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+}
+
+/**
+ * Publishes messages atomically: what is sent through one batch becomes visible to readers together,
+ * at commit, or never. A newer publisher with the same identity fences an older one (a zombie).
+ */
+export interface AtomicPublisher {
+  /** Open a batch. Only one batch is open at a time. */
+  begin(): Promise<PublishBatch>;
+  /** Release connections. An open batch is aborted. */
+  close(): Promise<void>;
+}
+
+export interface PublishBatch {
+  /** Send messages as part of the batch, in order. Resolves when the broker has them (not yet visible). */
+  send(messages: OutgoingMessage[]): Promise<void>;
+  /** Make every message of the batch visible. Throws if this publisher was fenced. */
+  commit(): Promise<void>;
+  /** Drop every message of the batch. */
+  abort(): Promise<void>;
+}
+
+/** Reads the tail of a single-partition topic. */
+export interface TopicTail {
+  /**
+   * The last committed messages of the topic's partition 0, oldest first, reading back until `accept`
+   * returns true for one of them (or the topic's start is reached).
+   */
+  readBack(topic: string, accept: (m: StoredMessage) => boolean): Promise<StoredMessage[]>;
+}

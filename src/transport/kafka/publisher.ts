@@ -1,0 +1,96 @@
+import type { Kafka, Producer, Transaction as KafkaTransaction } from 'kafkajs';
+import { DrcError } from '../../errors.js';
+import type { AtomicPublisher, OutgoingMessage, PublishBatch } from '../../model/ports.js';
+
+/** Another daemon of the same ezone took over: this one must stop writing. */
+export class FencedError extends DrcError {
+  constructor(cause: unknown) {
+    super('DRC_FENCED', 'another daemon of this ezone took over the Kafka producer (this one is a zombie): stopping', { cause });
+  }
+}
+
+const FENCING_ERRORS = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+
+export function isFencing(err: unknown): boolean {
+  const type = (err as { type?: string } | undefined)?.type;
+  return type !== undefined && FENCING_ERRORS.has(type);
+}
+
+/**
+ * A transactional kafkajs producer: every batch is one Kafka transaction, visible to read_committed
+ * consumers at commit or never. Its transactional id fences older producers of the same identity.
+ */
+export class KafkaAtomicPublisher implements AtomicPublisher {
+  private producer: Producer | undefined;
+  private open: KafkaTransaction | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly transactionalId: string,
+    private readonly transactionTimeoutMs = 120_000,
+  ) {}
+
+  /** Connect and claim the transactional id (aborting whatever a previous owner left open). */
+  async connect(): Promise<void> {
+    const producer = this.kafka.producer({
+      transactionalId: this.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: this.transactionTimeoutMs,
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect();
+    this.producer = producer;
+  }
+
+  async begin(): Promise<PublishBatch> {
+    if (!this.producer) throw new DrcError('DRC_NOT_CONNECTED', 'publisher is not connected');
+    if (this.open) throw new DrcError('DRC_BATCH_OPEN', 'a publish batch is already open');
+    const txn = await this.producer.transaction().catch(rethrow);
+    this.open = txn;
+    const done = () => {
+      this.open = undefined;
+    };
+    return {
+      send: async (messages: OutgoingMessage[]) => {
+        if (messages.length === 0) return;
+        const byTopic = new Map<string, { key: string; value: Buffer }[]>();
+        for (const m of messages) {
+          const list = byTopic.get(m.topic) ?? [];
+          list.push({ key: m.key, value: m.value });
+          byTopic.set(m.topic, list);
+        }
+        await txn.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) }).catch(rethrow);
+      },
+      commit: async () => {
+        try {
+          await txn.commit();
+        } catch (err) {
+          rethrow(err);
+        } finally {
+          done();
+        }
+      },
+      abort: async () => {
+        try {
+          if (txn.isActive()) await txn.abort();
+        } finally {
+          done();
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    const txn = this.open;
+    this.open = undefined;
+    if (txn?.isActive()) await txn.abort().catch(() => undefined);
+    await this.producer?.disconnect();
+    this.producer = undefined;
+  }
+}
+
+function rethrow(err: unknown): never {
+  if (isFencing(err)) throw new FencedError(err);
+  throw err;
+}

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { DrcError } from '../../errors.js';
+import type { StoredMessage } from '../../model/ports.js';
+
+/**
+ * Reads the end of a single-partition topic with a read_committed consumer: the last committed
+ * message that satisfies `accept`, reading back in growing windows. Undefined when none does.
+ * Memory stays bounded: only the latest accepted message is kept.
+ */
+export async function lastCommittedMatching(
+  kafka: Kafka,
+  topic: string,
+  accept: (m: StoredMessage) => boolean,
+  options: { timeoutMs?: number } = {},
+): Promise<StoredMessage | undefined> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let low: bigint;
+  let high: bigint;
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const p0 = offsets.find((o) => o.partition === 0);
+    if (!p0) throw new DrcError('DRC_TOPIC_MISSING', `topic ${topic} has no partition 0`);
+    low = BigInt(p0.low);
+    high = BigInt(p0.high);
+  } finally {
+    await admin.disconnect();
+  }
+  for (let window = 64n; ; window *= 8n) {
+    const start = high - window > low ? high - window : low;
+    if (start >= high) return undefined;
+    const found = await scan(kafka, topic, start, high, accept, options.timeoutMs ?? 60_000);
+    if (found || start === low) return found;
+  }
+}
+
+/** Consume [start, end) of partition 0 and return the last accepted message. */
+async function scan(
+  kafka: Kafka,
+  topic: string,
+  start: bigint,
+  end: bigint,
+  accept: (m: StoredMessage) => boolean,
+  timeoutMs: number,
+): Promise<StoredMessage | undefined> {
+  const consumer = kafka.consumer({ groupId: `drc-tail-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 200 });
+  let found: StoredMessage | undefined;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new DrcError('DRC_TAIL_TIMEOUT', `reading the end of ${topic} took over ${timeoutMs} ms`)), timeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      // Fires for data batches and for batches of only control records / aborted messages alike.
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+        if (BigInt(e.payload.lastOffset) >= end - 1n) finish();
+      });
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            for (const m of batch.messages) {
+              if (BigInt(m.offset) >= end) break;
+              const stored: StoredMessage = { offset: m.offset, key: m.key?.toString() ?? null, value: m.value };
+              if (accept(stored)) found = stored;
+            }
+          },
+        })
+        .then(() => consumer.seek({ topic, partition: 0, offset: start.toString() }))
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return found;
+}
