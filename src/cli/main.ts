@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { DrcError, ExitCode } from '../errors.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
+import { registerRun } from './commands/run.js';
 import { registerSandbox } from './commands/sandbox.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run drc --help for usage)')
     .exitOverride();
   registerSandbox(program);
+  registerRun(program);
   registerConfig(program);
   registerDemo(program);
   for (const cmd of program.commands) {
@@ -44,3 +46,5 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv);
+// Client libraries may keep sockets or timers alive after a command is done: never hang on them.
+setTimeout(() => process.exit(), 2000).unref();

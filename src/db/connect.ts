@@ -2,9 +2,9 @@ import mysql from 'mysql2/promise';
 import type { MysqlConfig } from '../config/schema.js';
 
 /**
- * Connection options every DRC connection uses: UTC, exact values (DECIMAL and BIGINT as strings,
- * dates as text with microseconds), utf8mb4. Binlog values decoded with the same options agree with
- * what queries return.
+ * Connection options every DRC connection uses: UTC, exact values (DECIMAL as strings, BIGINT as a
+ * number within ±2^53 and as an exact string beyond, dates as text with microseconds), utf8mb4.
+ * Binlog values decoded with the same options (zongji) agree with what queries return.
  */
 export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
   return {
@@ -16,7 +16,7 @@ export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
     timezone: 'Z',
     dateStrings: true,
     supportBigNumbers: true,
-    bigNumberStrings: true,
+    bigNumberStrings: false,
     jsonStrings: true,
     charset: 'utf8mb4_general_ci',
   };
@@ -27,7 +27,8 @@ export function createPool(cfg: MysqlConfig, size: number): mysql.Pool {
   const pool = mysql.createPool({ ...connectionOptions(cfg), connectionLimit: size, waitForConnections: true, enableKeepAlive: true });
   pool.on('connection', (conn) => {
     // Callback API on the raw connection: the pool awaits nothing here, so errors surface on first use.
-    conn.query("SET SESSION time_zone = '+00:00', SESSION transaction_isolation = 'READ-COMMITTED'");
+    conn.query("SET SESSION time_zone = '+00:00'");
+    conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
   });
   return pool;
 }

@@ -81,6 +81,22 @@ export function decodeChunk(value: Buffer | string | null): TxChunk {
   return result.data as TxChunk;
 }
 
+/**
+ * Whether a message is a transaction's final chunk, reading only its header (the encoder writes the
+ * header before the changes), so scanning many large chunks stays cheap.
+ */
+export function isFinalChunk(value: Buffer | null): boolean {
+  if (!value) return false;
+  const head = value.subarray(0, 64 * 1024).toString('utf8');
+  const end = head.indexOf(',"changes":');
+  if (end < 0) return false;
+  try {
+    return (JSON.parse(`${head.slice(0, end)}}`) as { last?: unknown }).last === true;
+  } catch {
+    return false;
+  }
+}
+
 type Header = Omit<Transaction, 'changes'>;
 
 /**

@@ -51,8 +51,9 @@ export function canonicalRow(row: Row): string {
   return JSON.stringify(keys.map((k) => [k, canonicalValue(row[k] ?? null)]));
 }
 
-function canonicalValue(v: WireValue): string | null {
+/** A number and its exact decimal text are one value (a BIGINT may arrive either way). */
+function canonicalValue(v: WireValue): string | [string, string] | null {
   if (v === null) return null;
-  if (typeof v === 'object') return `b:${v.$b}`;
-  return `${typeof v === 'string' ? 's' : 'n'}:${String(v)}`;
+  if (typeof v === 'object') return ['b', v.$b];
+  return String(v);
 }

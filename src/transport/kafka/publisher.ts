@@ -1,4 +1,4 @@
-import type { Kafka, Producer, Transaction as KafkaTransaction } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer, type Transaction as KafkaTransaction } from 'kafkajs';
 import { DrcError } from '../../errors.js';
 import type { AtomicPublisher, OutgoingMessage, PublishBatch } from '../../model/ports.js';
 
@@ -38,6 +38,10 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
       maxInFlightRequests: 1,
       transactionTimeout: this.transactionTimeoutMs,
       allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // Exactly-once needs the idempotent producer to retry without limit; a broker outage stalls
+      // the stream (visible in lag and health) instead of failing it.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 20, maxRetryTime: 5000 },
     });
     await producer.connect();
     this.producer = producer;

@@ -1,0 +1,118 @@
+/**
+ * Per-test isolation on the shared servers: every test gets its own schema (same name in every ezone)
+ * and its own Kafka topic prefix, and a config file restricted to them.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import type mysql from 'mysql2/promise';
+import { stringify } from 'yaml';
+import { loadConfig } from '../../src/config/loader.js';
+import { configSchema, type Config } from '../../src/config/schema.js';
+import { adminConnection, infra } from './env.js';
+
+export interface Scenario {
+  schema: string;
+  prefix: string;
+  config: Config;
+  /** The same config as a file, for the CLI. */
+  configFile: string;
+  /** Admin connection per ezone, with the test schema as default database. */
+  db: Record<string, mysql.Connection>;
+  kafka: Kafka;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+/** A fresh schema in every ezone, a fresh topic prefix, and a config replicating only that schema. */
+export async function scenario(name: string, overrides: Record<string, unknown> = {}): Promise<Scenario> {
+  const id = `${name.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 20)}_${randomBytes(3).toString('hex')}`;
+  const schema = `t_${id}`;
+  const prefix = `t${++counter}${randomBytes(3).toString('hex')}`;
+  const base = loadConfig(infra().config);
+  const raw = {
+    ...base,
+    kafka: { ...base.kafka, topicPrefix: prefix },
+    replicate: { ...base.replicate, include: [`${schema}.*`] },
+    ...overrides,
+  };
+  const config = configSchema.parse(raw);
+  const dir = mkdtempSync(join(tmpdir(), 'drc-scenario-'));
+  const configFile = join(dir, 'drc.yaml');
+  writeFileSync(configFile, stringify(config));
+  const db: Record<string, mysql.Connection> = {};
+  for (const ez of infra().ezones) {
+    const conn = await adminConnection(ez.name, { dateStrings: true, supportBigNumbers: true, bigNumberStrings: false, jsonStrings: true, timezone: 'Z', multipleStatements: true });
+    await conn.query("SET time_zone = '+00:00'");
+    await conn.query(`CREATE DATABASE ${schema}`);
+    await conn.query(`USE ${schema}`);
+    db[ez.name] = conn;
+  }
+  const kafka = new Kafka({ clientId: `test-${prefix}`, brokers: infra().kafka.brokers, logLevel: logLevel.NOTHING });
+  return {
+    schema,
+    prefix,
+    config,
+    configFile,
+    db,
+    kafka,
+    close: async () => {
+      for (const conn of Object.values(db)) {
+        await conn.query(`DROP DATABASE IF EXISTS ${schema}`).catch(() => undefined);
+        await conn.end();
+      }
+    },
+  };
+}
+
+export interface ReadMessage {
+  offset: string;
+  key: string | null;
+  value: Buffer;
+}
+
+/**
+ * Read a topic from the start (read_committed) until `done(messages)` holds or the timeout passes;
+ * returns what was read.
+ */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  done: (messages: ReadMessage[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<ReadMessage[]> {
+  const consumer = kafka.consumer({ groupId: `test-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100 });
+  const messages: ReadMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          messages.push({ offset: message.offset, key: message.key?.toString() ?? null, value: message.value ?? Buffer.alloc(0) });
+          if (done(messages)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}
+
+/** Poll until `probe` returns true, or fail with `what`. */
+export async function eventually(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
