@@ -40,7 +40,11 @@ export async function startCapture(config: Config, ezone: string, log: Logger): 
   const kafka = createKafka(config.kafka, { brokers: ez.kafka?.brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
   await ensureTopics(kafka, ownTopics(config, ezone));
   const topic = changesTopic(config.kafka.topicPrefix, ezone);
-  const publisher = new KafkaAtomicPublisher(kafka, `${config.kafka.clientId}.${config.kafka.topicPrefix}.${ezone}.capture`);
+  const publisher = new KafkaAtomicPublisher(
+    kafka,
+    `${config.kafka.clientId}.${config.kafka.topicPrefix}.${ezone}.capture`,
+    config.kafka.maxMessageBytes + 4096,
+  );
   // Claiming the transactional id first fences a zombie and aborts what it left open, so the tail
   // read next sees only committed transactions.
   await publisher.connect();

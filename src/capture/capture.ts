@@ -43,7 +43,7 @@ export interface CaptureDeps {
 export interface CaptureStats {
   transactions: number;
   appliedTransactions: number;
-  rows: number;
+  rowChanges: number;
   messages: number;
   restarts: number;
   /** Last position durably on Kafka. */
@@ -62,7 +62,7 @@ export class Capture {
   readonly stats: CaptureStats = {
     transactions: 0,
     appliedTransactions: 0,
-    rows: 0,
+    rowChanges: 0,
     messages: 0,
     restarts: 0,
     committedPosition: '',
@@ -82,6 +82,7 @@ export class Capture {
   private unpublished: { txId: string; position: string; commitTime: number } | undefined;
   private waiters: { position: string; resolve: () => void }[] = [];
   private loop: Promise<void> | undefined;
+  private restarting: Promise<void> | undefined;
   private fatal: ((err: Error) => void) | undefined;
   /** Settles when capture stops: resolves after stop(), rejects on a fatal error. */
   readonly done: Promise<void>;
@@ -178,6 +179,10 @@ export class Capture {
 
   private async shipLoop(): Promise<void> {
     while (!this.stopping || this.queue.length > 0) {
+      if (this.restarting) {
+        await this.restarting;
+        continue;
+      }
       const generation = this.generation;
       const parts = await this.queue.take(MAX_SEND_BYTES, 200);
       if (generation !== this.generation) continue;
@@ -210,7 +215,7 @@ export class Capture {
         this.stats.transactions++;
         if (p.applied) this.stats.appliedTransactions++;
       }
-      this.stats.rows += p.rows;
+      this.stats.rowChanges += p.rows;
     }
     const closes = parts.length === 0 || parts[parts.length - 1]?.end !== undefined;
     if (closes && this.unpublished && Date.now() - this.lastChunkAt >= POSITION_ONLY_EVERY_MS) {
@@ -246,9 +251,19 @@ export class Capture {
     this.waiters = still;
   }
 
-  /** Abort everything in flight and start again from the last committed position (or stop on a fatal error). */
-  private async restart(err: Error): Promise<void> {
-    if (this.stopping) return;
+  /**
+   * Abort everything in flight and start again from the last committed position, with backoff (or
+   * stop on a fatal error). Single-flight: failures reported meanwhile join the restart under way.
+   */
+  private restart(err: Error): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    this.restarting ??= this.doRestart(err).finally(() => {
+      this.restarting = undefined;
+    });
+    return this.restarting;
+  }
+
+  private async doRestart(err: Error): Promise<void> {
     this.generation++;
     const code = (err as DrcError).code;
     const batch = this.batch;
@@ -263,12 +278,25 @@ export class Capture {
       this.fatal?.(err);
       return;
     }
-    this.failures++;
-    this.stats.restarts++;
-    const delay = Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6)) * (0.75 + Math.random() / 2);
-    this.log.warn({ err: err.message, code, attempt: this.failures, retryInMs: Math.round(delay), position: this.stats.committedPosition }, 'capture stream failed; restarting from the last committed position');
-    await new Promise((r) => setTimeout(r, delay));
-    if (this.stopping) return;
+    for (let reason = err; ; ) {
+      this.failures++;
+      this.stats.restarts++;
+      const delay = Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6)) * (0.75 + Math.random() / 2);
+      this.log.warn(
+        { err: reason.message, code: (reason as DrcError).code, attempt: this.failures, retryInMs: Math.round(delay), position: this.stats.committedPosition },
+        'capture stream failed; restarting from the last committed position',
+      );
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.stopping) return;
+      try {
+        // A producer that failed a send cannot be trusted: claim the identity again.
+        await this.deps.publisher.reset();
+        break;
+      } catch (e) {
+        if ((e as DrcError).code === 'DRC_FENCED') return this.doRestart(e as Error);
+        reason = e as Error;
+      }
+    }
     const position = this.stats.committedPosition;
     this.assembler = this.newAssembler(position);
     this.source.start(position);

@@ -25,6 +25,11 @@ export interface StoredMessage {
 export interface AtomicPublisher {
   /** Open a batch. Only one batch is open at a time. */
   begin(): Promise<PublishBatch>;
+  /**
+   * Drop the connection and claim the identity again. Required after any failed send or commit: the
+   * old producer's state (sequence numbers) cannot be trusted.
+   */
+  reset(): Promise<void>;
   /** Release connections. An open batch is aborted. */
   close(): Promise<void>;
 }

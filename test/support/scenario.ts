@@ -37,6 +37,7 @@ export async function scenario(name: string, overrides: Record<string, unknown> 
     ...base,
     kafka: { ...base.kafka, topicPrefix: prefix },
     replicate: { ...base.replicate, include: [`${schema}.*`] },
+    log: { level: process.env.DRC_TEST_DAEMON_LOG_LEVEL ?? 'debug' },
     ...overrides,
   };
   const config = configSchema.parse(raw);
@@ -75,28 +76,24 @@ export interface ReadMessage {
 }
 
 /**
- * Read a topic from the start (read_committed) until `done(messages)` holds or the timeout passes;
- * returns what was read.
+ * Consume a topic from the start (read_committed), handing each message to `onMessage` until it
+ * returns true or the timeout passes. Resolves to whether `onMessage` said done.
  */
-export async function readTopic(
-  kafka: Kafka,
-  topic: string,
-  done: (messages: ReadMessage[]) => boolean,
-  timeoutMs = 60_000,
-): Promise<ReadMessage[]> {
+export async function consumeTopic(kafka: Kafka, topic: string, onMessage: (m: ReadMessage) => boolean, timeoutMs = 60_000): Promise<boolean> {
   const consumer = kafka.consumer({ groupId: `test-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100 });
-  const messages: ReadMessage[] = [];
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
+    return await new Promise<boolean>((resolve) => {
+      let finished = false;
+      const timer = setTimeout(() => resolve(false), timeoutMs);
       void consumer.run({
         eachMessage: async ({ message }) => {
-          messages.push({ offset: message.offset, key: message.key?.toString() ?? null, value: message.value ?? Buffer.alloc(0) });
-          if (done(messages)) {
+          if (finished) return;
+          if (onMessage({ offset: message.offset, key: message.key?.toString() ?? null, value: message.value ?? Buffer.alloc(0) })) {
+            finished = true;
             clearTimeout(timer);
-            resolve();
+            resolve(true);
           }
         },
       });
@@ -104,6 +101,15 @@ export async function readTopic(
   } finally {
     await consumer.disconnect();
   }
+}
+
+/** Read a topic from the start until `done(messages)` holds or the timeout passes; returns what was read. */
+export async function readTopic(kafka: Kafka, topic: string, done: (messages: ReadMessage[]) => boolean, timeoutMs = 60_000): Promise<ReadMessage[]> {
+  const messages: ReadMessage[] = [];
+  await consumeTopic(kafka, topic, (m) => {
+    messages.push(m);
+    return done(messages);
+  }, timeoutMs);
   return messages;
 }
 

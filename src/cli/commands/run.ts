@@ -15,6 +15,8 @@ export function registerRun(program: Command): void {
       const log = createLogger(config.log.level).child({ ezone: opts.ezone });
       const running = await startCapture(config, opts.ezone, log);
       log.info('drc running');
+      const progress = setInterval(() => log.debug({ ...running.capture.stats }, 'capture progress'), Number(process.env.DRC_PROGRESS_MS ?? 10_000));
+      progress.unref();
       await new Promise<void>((resolve, reject) => {
         let signals = 0;
         const onSignal = (signal: NodeJS.Signals) => {

@@ -24,9 +24,14 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
   private producer: Producer | undefined;
   private open: KafkaTransaction | undefined;
 
+  /**
+   * @param maxRequestBytes upper bound of one produce request: the broker applies its message size
+   *   limit to each partition's record batch, so sends are split below it.
+   */
   constructor(
     private readonly kafka: Kafka,
     private readonly transactionalId: string,
+    private readonly maxRequestBytes: number,
     private readonly transactionTimeoutMs = 120_000,
   ) {}
 
@@ -44,6 +49,11 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 20, maxRetryTime: 5000 },
     });
     await producer.connect();
+    // kafkajs runs InitProducerId lazily, at the first transaction. Run it now: it bumps the epoch
+    // (fencing a zombie) and makes the broker abort whatever a crashed predecessor left open, which
+    // would otherwise hold back every read_committed reader of our topics.
+    const claim = await producer.transaction().catch(rethrow);
+    await claim.abort();
     this.producer = producer;
   }
 
@@ -57,14 +67,15 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
     };
     return {
       send: async (messages: OutgoingMessage[]) => {
-        if (messages.length === 0) return;
-        const byTopic = new Map<string, { key: string; value: Buffer }[]>();
-        for (const m of messages) {
-          const list = byTopic.get(m.topic) ?? [];
-          list.push({ key: m.key, value: m.value });
-          byTopic.set(m.topic, list);
+        for (const group of splitBySize(messages, this.maxRequestBytes)) {
+          const byTopic = new Map<string, { key: string; value: Buffer }[]>();
+          for (const m of group) {
+            const list = byTopic.get(m.topic) ?? [];
+            list.push({ key: m.key, value: m.value });
+            byTopic.set(m.topic, list);
+          }
+          await txn.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) }).catch(rethrow);
         }
-        await txn.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) }).catch(rethrow);
       },
       commit: async () => {
         try {
@@ -85,6 +96,14 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
     };
   }
 
+  async reset(): Promise<void> {
+    const old = this.producer;
+    this.producer = undefined;
+    this.open = undefined;
+    await old?.disconnect().catch(() => undefined);
+    await this.connect();
+  }
+
   async close(): Promise<void> {
     const txn = this.open;
     this.open = undefined;
@@ -92,6 +111,28 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
     await this.producer?.disconnect();
     this.producer = undefined;
   }
+}
+
+/** Record overhead per message (headers, offsets, lengths), generously. */
+const RECORD_OVERHEAD = 96;
+
+/** Consecutive groups whose total size stays under `limit` (a larger single message goes alone). */
+export function splitBySize(messages: OutgoingMessage[], limit: number): OutgoingMessage[][] {
+  const groups: OutgoingMessage[][] = [];
+  let current: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = m.value.length + m.key.length + RECORD_OVERHEAD;
+    if (current.length > 0 && bytes + size > limit) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
 }
 
 function rethrow(err: unknown): never {

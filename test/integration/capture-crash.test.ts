@@ -1,0 +1,134 @@
+import { afterEach, expect, it, onTestFailed } from 'vitest';
+import { decodeChunk } from '../../src/model/envelope.js';
+import { changesTopic } from '../../src/model/topics.js';
+import { DaemonProcess } from '../support/daemon-process.js';
+import { describeWithServers, infra } from '../support/env.js';
+import { consumeTopic, scenario, type Scenario } from '../support/scenario.js';
+
+describeWithServers('capture across crashes and huge transactions (drc run processes)', () => {
+  let s: Scenario | undefined;
+  const daemons: DaemonProcess[] = [];
+  const start = () => {
+    const d = new DaemonProcess(['run', '--config', s!.configFile, '--ezone', 'a'], { DRC_PROGRESS_MS: '2000' });
+    daemons.push(d);
+    onTestFailed(() => {
+      const lines = d.log.split('\n').filter((l) => !l.includes('Limiting retries'));
+      const failures = lines.filter((l) => l.includes('"level":40') || l.includes('"level":50'));
+      process.stderr.write(`\n--- daemon ${d.pid}: first warnings ---\n${failures.slice(0, 8).join('\n')}\n--- last lines ---\n${lines.slice(-6).join('\n')}\n`);
+    });
+    return d;
+  };
+  afterEach(async () => {
+    for (const d of daemons.splice(0)) if (d.child.exitCode === null) await d.kill();
+    await s?.close();
+    s = undefined;
+  });
+
+  it('ships every transaction exactly once when killed with SIGKILL in the middle of a 50k-row workload', async () => {
+    s = await scenario('crash');
+    const TXS = 10_000;
+    const ROWS = 5;
+    await s.db.a!.query('CREATE TABLE w (id INT AUTO_INCREMENT PRIMARY KEY, batch INT NOT NULL, n INT NOT NULL, pad VARCHAR(40) NOT NULL)');
+    const first = start();
+    await first.waitForLog('drc running');
+
+    let committed = 0;
+    const writers = await Promise.all([0, 1, 2, 3].map(async () => {
+      const { adminConnection } = await import('../support/env.js');
+      const conn = await adminConnection('a');
+      await conn.query(`USE ${s!.schema}`);
+      return conn;
+    }));
+    let next = 0;
+    const workload = Promise.all(
+      writers.map(async (conn) => {
+        for (let b = next++; b < TXS; b = next++) {
+          const values = Array.from({ length: ROWS }, (_, n) => `(${b}, ${n}, 'pad-${b}-${n}')`).join(',');
+          await conn.query(`INSERT INTO w (batch, n, pad) VALUES ${values}`);
+          committed++;
+        }
+        await conn.end();
+      }),
+    );
+    while (committed < TXS * 0.3) await new Promise((r) => setTimeout(r, 20));
+    await first.kill('SIGKILL');
+    const killedAt = committed;
+    expect(killedAt).toBeGreaterThan(0);
+    expect(killedAt).toBeLessThan(TXS);
+    const second = start();
+    await second.waitForLog('drc running');
+    await workload;
+
+    const seenTx = new Map<string, number>();
+    const rowsByBatch = new Map<number, number>();
+    let open: { id: string; rows: { batch: number }[] } | undefined;
+    const done = await consumeTopic(s.kafka, changesTopic(s.prefix, 'a'), (m) => {
+      const c = decodeChunk(m.value);
+      if (c.seq === 0) open = { id: c.id, rows: [] };
+      expect(open?.id).toBe(c.id); // a transaction's chunks are contiguous
+      for (const ch of c.changes) open!.rows.push({ batch: Number(ch.after!.batch) });
+      if (c.last) {
+        if (open!.rows.length > 0) {
+          seenTx.set(c.id, (seenTx.get(c.id) ?? 0) + 1);
+          for (const r of open!.rows) rowsByBatch.set(r.batch, (rowsByBatch.get(r.batch) ?? 0) + 1);
+        }
+        open = undefined;
+      }
+      return rowsByBatch.size === TXS && [...rowsByBatch.values()].every((n) => n === ROWS);
+    }, 120_000);
+    const duplicated = [...seenTx].filter(([, n]) => n > 1);
+    const incomplete = [...rowsByBatch].filter(([, n]) => n !== ROWS);
+    expect({ done, transactions: seenTx.size, duplicated, incomplete, rows: [...rowsByBatch.values()].reduce((a, b) => a + b, 0) }).toEqual({
+      done: true,
+      transactions: TXS,
+      duplicated: [],
+      incomplete: [],
+      rows: TXS * ROWS,
+    });
+    process.stdout.write(`\n[capture-crash] killed after ${killedAt} of ${TXS} transactions; ${seenTx.size} shipped exactly once\n`);
+  }, 300_000);
+
+  it('streams a 200 MB transaction in chunks under the message limit with bounded memory', async () => {
+    s = await scenario('big');
+    const ROWS = 200_000;
+    const PAD = 1000;
+    await s.db.a!.query('CREATE TABLE big (id INT PRIMARY KEY, pad TEXT NOT NULL)');
+    const d = start();
+    await d.waitForLog('drc running');
+    let rssMax = 0;
+    const sampler = setInterval(() => (rssMax = Math.max(rssMax, d.rssMb())), 100);
+    const insert =
+      infra().flavor === 'mariadb'
+        ? `INSERT INTO big SELECT seq, REPEAT('x', ${PAD}) FROM seq_1_to_${ROWS}`
+        : `INSERT INTO big WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${ROWS}) SELECT i, REPEAT('x', ${PAD}) FROM n`;
+    if (infra().flavor === 'mysql') await s.db.a!.query(`SET SESSION cte_max_recursion_depth = ${ROWS + 1}`);
+    const started = Date.now();
+    await s.db.a!.query(insert);
+
+    let rows = 0;
+    let chunks = 0;
+    let maxBytes = 0;
+    let lastSeen = false;
+    const ids = new Set<string>();
+    const done = await consumeTopic(s.kafka, changesTopic(s.prefix, 'a'), (m) => {
+      const c = decodeChunk(m.value);
+      expect(c.seq).toBe(chunks);
+      expect(lastSeen).toBe(false);
+      ids.add(c.id);
+      chunks++;
+      rows += c.changes.length;
+      maxBytes = Math.max(maxBytes, m.value.length);
+      lastSeen = c.last;
+      return c.last;
+    }, 240_000);
+    clearInterval(sampler);
+    const seconds = (Date.now() - started) / 1000;
+    expect({ done, rows, transactions: ids.size }).toEqual({ done: true, rows: ROWS, transactions: 1 });
+    expect(maxBytes).toBeLessThanOrEqual(s.config.kafka.maxMessageBytes);
+    expect(chunks).toBeGreaterThan(200);
+    process.stdout.write(
+      `\n[capture-big] ${ROWS} rows (~${Math.round((ROWS * PAD) / 1e6)} MB) in one transaction: ${chunks} chunks, largest ${maxBytes} B, ` +
+        `capture RSS max ${rssMax.toFixed(0)} MB, insert→last chunk read ${seconds.toFixed(1)} s\n`,
+    );
+  }, 300_000);
+});
