@@ -19,7 +19,7 @@ export type SourceEvent =
   /** A statement outside any transaction: DDL. */
   | { type: 'ddl'; schema: string; statement: string }
   /** Table metadata of the row events that follow. */
-  | { type: 'table'; tableId: number; schema: string; table: string; primaryKey: string[] | undefined }
+  | { type: 'table'; tableId: number; schema: string; table: string; primaryKey: string[] | undefined; temporal?: string[] }
   | { type: 'rows'; op: Operation; tableId: number; rows: unknown[]; timestamp: number }
   /** The transaction committed; `position` is the binlog position right after it. */
   | { type: 'commit'; position: string; timestamp: number };
@@ -63,6 +63,8 @@ interface TableInfo {
   schema: string;
   table: string;
   primaryKey: string[] | undefined;
+  /** Columns of a date/time type. */
+  temporal?: string[];
 }
 
 interface OpenTx {
@@ -116,7 +118,7 @@ export class TransactionAssembler {
         this.tx = this.open(ev.id, ev.timestamp);
         return;
       case 'table':
-        this.tables.set(ev.tableId, { schema: ev.schema, table: ev.table, primaryKey: ev.primaryKey });
+        this.tables.set(ev.tableId, { schema: ev.schema, table: ev.table, primaryKey: ev.primaryKey, temporal: ev.temporal });
         return;
       case 'rows':
         this.rows(ev);
@@ -236,7 +238,7 @@ export function toChanges(op: Operation, raw: unknown, info: TableInfo, versionC
   }
   if (op === 'delete') {
     const before = toWireRow(raw as Record<string, unknown>);
-    return [deleteChange(base, before, pk, versionColumn, eventTimeMs)];
+    return [deleteChange(base, before, info, versionColumn, eventTimeMs)];
   }
   const pair = raw as { before: Record<string, unknown>; after: Record<string, unknown> };
   const before = toWireRow(pair.before);
@@ -244,20 +246,19 @@ export function toChanges(op: Operation, raw: unknown, info: TableInfo, versionC
   const key = keyOf(after, pk);
   const oldKey = keyOf(before, pk);
   if (!sameKey(key, oldKey, pk)) {
-    return [deleteChange(base, before, pk, versionColumn, eventTimeMs), { ...base, op: 'insert', key, after, ...versionField(after, versionColumn) }];
+    return [deleteChange(base, before, info, versionColumn, eventTimeMs), { ...base, op: 'insert', key, after, ...versionField(after, versionColumn) }];
   }
   return [{ ...base, op, key, before, after, ...versionField(after, versionColumn) }];
 }
 
-function deleteChange(base: { schema: string; table: string }, before: Row, pk: string[], versionColumn: string | null, eventTimeMs: number): RowChange {
-  const change: RowChange = { ...base, op: 'delete', key: keyOf(before, pk), before };
+function deleteChange(base: { schema: string; table: string }, before: Row, info: TableInfo, versionColumn: string | null, eventTimeMs: number): RowChange {
+  const change: RowChange = { ...base, op: 'delete', key: keyOf(before, info.primaryKey ?? []), before };
   if (versionColumn === null || !(versionColumn in before)) return change;
   const own = versionOf(before[versionColumn]);
   if (own === undefined) return change;
   // Rule 1: a delete's version is the larger of the before-image's and the commit time. The commit
   // time is only comparable with temporal versions; integer versions (counters) keep their own.
-  const temporal = typeof before[versionColumn] === 'string' && /^\d{4}-/.test(before[versionColumn] as string);
-  change.version = temporal ? maxVersion(own, versionFromMillis(eventTimeMs)) : own;
+  change.version = info.temporal?.includes(versionColumn) ? maxVersion(own, versionFromMillis(eventTimeMs)) : own;
   return change;
 }
 

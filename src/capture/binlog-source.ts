@@ -13,6 +13,8 @@ import type { SourceEvent } from './assembler.js';
 
 const EVENTS = ['mariadbgtid', 'gtid', 'query', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'heartbeat'];
 const OPS = { writerows: 'insert', updaterows: 'update', deleterows: 'delete' } as const;
+/** Binlog column type codes of dates and times (TIMESTAMP, DATE, DATETIME, NEWDATE, TIMESTAMP2, DATETIME2). */
+const TEMPORAL_TYPES = new Set([7, 10, 12, 14, 17, 18]);
 
 export interface BinlogSourceOptions {
   mysql: MysqlConfig;
@@ -160,12 +162,14 @@ export class BinlogSource {
         }
         const names = evt.columnNames as string[];
         const pk = evt.primaryKey as number[] | undefined;
+        const types = evt.columnTypes as number[];
         emit({
           type: 'table',
           tableId: evt.tableId as number,
           schema: evt.schemaName as string,
           table: evt.tableName as string,
           primaryKey: pk?.map((i) => names[i] as string),
+          temporal: names.filter((_, i) => TEMPORAL_TYPES.has(types[i] ?? -1)),
         });
         return;
       }

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { decodeChunk } from '../model/envelope.js';
+import { configSchema } from '../config/schema.js';
+import { TransactionAssembler, type CapturedPart, type SourceEvent } from './assembler.js';
+import { TableFilter } from './table-filter.js';
+
+const config = configSchema.parse({
+  kafka: { brokers: ['k:9092'] },
+  ezones: { a: { mysql: {}, serverId: 1 } },
+  replicate: { include: ['app.*'], exclude: ['app.skip'] },
+  tables: { 'app.counter': { versionColumn: 'v' } },
+});
+
+function run(events: SourceEvent[], maxMessageBytes = 1 << 20): CapturedPart[] {
+  const parts: CapturedPart[] = [];
+  const asm = new TransactionAssembler({ ezone: 'a', filter: new TableFilter(config), maxMessageBytes, emit: (p) => parts.push(p) }, '1-1-0');
+  for (const e of events) asm.push(e);
+  return parts;
+}
+
+const table = (tableId: number, name: string, pk: string[] | undefined = ['id'], schema = 'app'): SourceEvent => ({
+  type: 'table',
+  tableId,
+  schema,
+  table: name,
+  primaryKey: pk,
+  temporal: ['updated_at'],
+});
+const T0 = Date.UTC(2025, 0, 1);
+
+describe('TransactionAssembler', () => {
+  it('emits one final part per transaction with its changes, notifications and end position', () => {
+    const parts = run([
+      { type: 'begin', id: '1-1-1', timestamp: T0 },
+      table(7, 'users'),
+      { type: 'rows', op: 'insert', tableId: 7, rows: [{ id: 1, name: 'x', updated_at: '2025-01-01 00:00:00.000001' }], timestamp: T0 },
+      { type: 'rows', op: 'update', tableId: 7, rows: [{ before: { id: 1, name: 'x', updated_at: '2025-01-01 00:00:00.000001' }, after: { id: 1, name: 'y', updated_at: '2025-01-01 00:00:01' } }], timestamp: T0 },
+      { type: 'commit', position: '1-1-1', timestamp: T0 + 1000 },
+    ]);
+    expect(parts).toHaveLength(1);
+    const [p] = parts;
+    expect(p).toMatchObject({ txId: '1-1-1', origin: 'a', applied: false, end: { position: '1-1-1', commitTime: T0 + 1000 }, rows: 2 });
+    const chunk = decodeChunk(p!.chunks[0]!);
+    expect(chunk).toMatchObject({ origin: 'a', id: '1-1-1', pos: '1-1-1', ts: T0 + 1000, seq: 0, last: true });
+    expect(chunk.changes.map((c) => [c.op, c.key, c.version])).toEqual([
+      ['insert', { id: 1 }, String(T0 * 1000 + 1)],
+      ['update', { id: 1 }, String(T0 * 1000 + 1_000_000)],
+    ]);
+    expect(p!.notifications.map((n) => [n.op, n.key, n.origin, n.tx])).toEqual([
+      ['insert', { id: 1 }, 'a', '1-1-1'],
+      ['update', { id: 1 }, 'a', '1-1-1'],
+    ]);
+  });
+
+  it('marks transactions that carry the DRC marker as applied: notify with the true origin, nothing to ship', () => {
+    const parts = run([
+      { type: 'begin', id: '1-1-2', timestamp: T0 },
+      table(1, 'tx_origin', ['slot'], 'drc_meta'),
+      { type: 'rows', op: 'update', tableId: 1, rows: [{ before: { slot: 0, origin: 'c' }, after: { slot: 0, origin: 'b' } }], timestamp: T0 },
+      table(7, 'users'),
+      { type: 'rows', op: 'delete', tableId: 7, rows: [{ id: 3, updated_at: '2020-01-01 00:00:00' }], timestamp: T0 },
+      { type: 'commit', position: '1-1-2', timestamp: T0 },
+    ]);
+    expect(parts).toHaveLength(1);
+    expect(parts[0]).toMatchObject({ applied: true, origin: 'b', chunks: [], tombstones: [] });
+    expect(parts[0]!.notifications.map((n) => [n.op, n.origin])).toEqual([['delete', 'b']]);
+  });
+
+  it('refuses a marker written after other rows', () => {
+    expect(() =>
+      run([
+        { type: 'begin', id: '1-1-3', timestamp: T0 },
+        table(7, 'users'),
+        { type: 'rows', op: 'insert', tableId: 7, rows: [{ id: 1 }], timestamp: T0 },
+        table(1, 'tx_origin', ['slot'], 'drc_meta'),
+        { type: 'rows', op: 'insert', tableId: 1, rows: [{ slot: 0, origin: 'b' }], timestamp: T0 },
+      ]),
+    ).toThrow(/wrote DRC's marker after other rows/);
+  });
+
+  it('records tombstones for local deletes with version max(before, commit time); integer versions keep their own', () => {
+    const parts = run([
+      { type: 'begin', id: '1-1-4', timestamp: T0 },
+      table(7, 'users'),
+      table(8, 'counter'),
+      { type: 'rows', op: 'delete', tableId: 7, rows: [{ id: 1, updated_at: '2030-01-01 00:00:00' }, { id: 2, updated_at: '2020-01-01 00:00:00' }, { id: 3, updated_at: null }], timestamp: T0 },
+      { type: 'rows', op: 'delete', tableId: 8, rows: [{ id: 9, v: 41 }], timestamp: T0 },
+      { type: 'commit', position: '1-1-4', timestamp: T0 },
+    ]);
+    expect(parts[0]!.tombstones).toEqual([
+      { schema: 'app', table: 'users', key: { id: 1 }, version: String(Date.UTC(2030, 0, 1) * 1000) },
+      { schema: 'app', table: 'users', key: { id: 2 }, version: String(T0 * 1000) },
+      { schema: 'app', table: 'users', key: { id: 3 }, version: String(T0 * 1000) },
+      { schema: 'app', table: 'counter', key: { id: 9 }, version: '41' },
+    ]);
+  });
+
+  it('turns a primary-key change into delete + insert', () => {
+    const parts = run([
+      { type: 'begin', id: '1-1-5', timestamp: T0 },
+      table(7, 'users'),
+      { type: 'rows', op: 'update', tableId: 7, rows: [{ before: { id: 1, n: 'a' }, after: { id: 2, n: 'a' } }], timestamp: T0 },
+      { type: 'commit', position: '1-1-5', timestamp: T0 },
+    ]);
+    expect(decodeChunk(parts[0]!.chunks[0]!).changes.map((c) => [c.op, c.key])).toEqual([
+      ['delete', { id: 1 }],
+      ['insert', { id: 2 }],
+    ]);
+  });
+
+  it('skips excluded, system and drc_meta tables; ships the heartbeat', () => {
+    const parts = run([
+      { type: 'begin', id: '1-1-6', timestamp: T0 },
+      table(1, 'skip'),
+      table(2, 'x', ['id'], 'other'),
+      table(3, 'tombstones', ['k'], 'drc_meta'),
+      table(4, 'heartbeat', ['ezone'], 'drc_meta'),
+      { type: 'rows', op: 'insert', tableId: 1, rows: [{ id: 1 }], timestamp: T0 },
+      { type: 'rows', op: 'insert', tableId: 2, rows: [{ id: 1 }], timestamp: T0 },
+      { type: 'rows', op: 'insert', tableId: 3, rows: [{ k: 1 }], timestamp: T0 },
+      { type: 'rows', op: 'insert', tableId: 4, rows: [{ ezone: 'a', updated_at: '2025-01-01 00:00:00' }], timestamp: T0 },
+      { type: 'commit', position: '1-1-6', timestamp: T0 },
+    ]);
+    expect(decodeChunk(parts[0]!.chunks[0]!).changes.map((c) => `${c.schema}.${c.table}`)).toEqual(['drc_meta.heartbeat']);
+  });
+
+  it('emits a transaction with no replicated rows as a final part with nothing to ship', () => {
+    const parts = run([
+      { type: 'begin', id: '1-1-7', timestamp: T0 },
+      table(1, 'skip'),
+      { type: 'rows', op: 'insert', tableId: 1, rows: [{ id: 1 }], timestamp: T0 },
+      { type: 'commit', position: '1-1-7', timestamp: T0 },
+    ]);
+    expect(parts).toEqual([expect.objectContaining({ chunks: [], notifications: [], end: { position: '1-1-7', commitTime: T0 } })]);
+  });
+
+  it('streams a large transaction as parts before its commit', () => {
+    const rows = Array.from({ length: 300 }, (_, i) => ({ id: i, pad: 'x'.repeat(100) }));
+    const parts = run(
+      [
+        { type: 'begin', id: '1-1-8', timestamp: T0 },
+        table(7, 'users'),
+        { type: 'rows', op: 'insert', tableId: 7, rows, timestamp: T0 },
+        { type: 'commit', position: '1-1-8', timestamp: T0 },
+      ],
+      5000,
+    );
+    expect(parts.length).toBeGreaterThan(5);
+    expect(parts.slice(0, -1).every((p) => p.end === undefined && p.chunks.length === 1)).toBe(true);
+    expect(parts.at(-1)!.end).toEqual({ position: '1-1-8', commitTime: T0 });
+    expect(parts.flatMap((p) => p.chunks.flatMap((c) => decodeChunk(c).changes)).map((c) => c.key.id)).toEqual(rows.map((r) => r.id));
+  });
+
+  it('refuses a replicated table without a primary key by name', () => {
+    expect(() =>
+      run([
+        { type: 'begin', id: '1-1-9', timestamp: T0 },
+        table(7, 'keyless', []),
+        { type: 'rows', op: 'insert', tableId: 7, rows: [{ v: 1 }], timestamp: T0 },
+      ]),
+    ).toThrow('table app.keyless has no primary key');
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { positionCovers } from './position.js';
+import { compareVersions, maxVersion, versionFromMillis, versionOf } from './version.js';
+
+describe('versions', () => {
+  it('turns temporal text (UTC) into epoch microseconds, keeping every digit', () => {
+    expect(versionOf('2024-01-02 00:00:00.5')).toBe(String(Date.UTC(2024, 0, 2) * 1000 + 500_000));
+    expect(versionOf('2024-01-02 03:04:05.000001')).toBe(String(Date.UTC(2024, 0, 2, 3, 4, 5) * 1000 + 1));
+    expect(versionOf('2024-01-02')).toBe(String(Date.UTC(2024, 0, 2) * 1000));
+    expect(versionOf('0000-00-00 00:00:00')).toBe('0');
+  });
+
+  it('keeps integers exact, beyond 2^53 too', () => {
+    expect(versionOf(42)).toBe('42');
+    expect(versionOf('18446744073709551615')).toBe('18446744073709551615');
+    expect(compareVersions('18446744073709551615', '18446744073709551614')).toBe(1);
+  });
+
+  it('has no version for NULL, and none for values that cannot be one', () => {
+    expect(versionOf(null)).toBeNull();
+    expect(versionOf('not a time')).toBeUndefined();
+    expect(versionOf(1.5)).toBeUndefined();
+    expect(versionOf({ $b: 'AA==' })).toBeUndefined();
+  });
+
+  it('orders versions with null first', () => {
+    expect(compareVersions(null, '0')).toBe(-1);
+    expect(compareVersions('5', null)).toBe(1);
+    expect(compareVersions(null, undefined)).toBe(0);
+    expect(maxVersion('10', '9')).toBe('10');
+    expect(versionFromMillis(1500)).toBe('1500000');
+  });
+});
+
+describe('positions', () => {
+  it('compares MariaDB GTID positions per domain', () => {
+    expect(positionCovers('1-1-10', '1-1-10')).toBe(true);
+    expect(positionCovers('1-1-10', '1-1-11')).toBe(false);
+    expect(positionCovers('0-5-3,1-1-10', '1-1-9')).toBe(true);
+    expect(positionCovers('1-1-10', '0-5-3,1-1-9')).toBe(false); // a domain we never saw
+    expect(positionCovers('1-1-10', '')).toBe(true);
+  });
+
+  it('compares MySQL GTID sets as interval containment, tags included', () => {
+    const u = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+    expect(positionCovers(`${u}:1-100`, `${u}:1-50:60-70`)).toBe(true);
+    expect(positionCovers(`${u}:1-50:52-100`, `${u}:1-60`)).toBe(false);
+    expect(positionCovers(`${u}:1-49,${u}:50-60`, `${u}:1-60`)).toBe(true);
+    expect(positionCovers(`${u}:1-5:tag_a:1-3`, `${u}:tag_a:2`)).toBe(true);
+    expect(positionCovers(`${u}:1-5`, `${u}:tag_a:2`)).toBe(false);
+  });
+
+  it('compares file positions', () => {
+    expect(positionCovers('file:binlog.000002:4', 'file:binlog.000001:900')).toBe(true);
+    expect(positionCovers('file:binlog.000001:100', 'file:binlog.000001:900')).toBe(false);
+  });
+});

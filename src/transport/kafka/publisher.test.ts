@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { splitBySize } from './publisher.js';
+
+describe('splitBySize', () => {
+  const msg = (n: number) => ({ topic: 't', key: 'k', value: Buffer.alloc(n) });
+
+  it('keeps each group under the limit and the order intact', () => {
+    const messages = [300, 300, 300, 50, 900, 10].map(msg);
+    const groups = splitBySize(messages, 800);
+    expect(groups.map((g) => g.map((m) => m.value.length))).toEqual([[300, 300], [300, 50], [900], [10]]);
+  });
+
+  it('returns nothing for nothing', () => {
+    expect(splitBySize([], 100)).toEqual([]);
+  });
+});
