@@ -2,14 +2,21 @@
  * Wires config → stages: the only place (with cli/) that knows capture, apply and the Kafka
  * transport together.
  */
+import type { Kafka } from 'kafkajs';
+import { Applier } from './apply/applier.js';
+import type { ConflictRecord } from './apply/planner.js';
 import { ezoneOf } from './config/loader.js';
 import type { Config } from './config/schema.js';
 import { Capture } from './capture/capture.js';
-import { createPool } from './db/connect.js';
+import { createPool, detectFlavor } from './db/connect.js';
 import { isFinalChunk } from './model/envelope.js';
+import { Ownership } from './model/ownership.js';
+import type { StoredMessage } from './model/ports.js';
 import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic } from './model/topics.js';
 import type { Logger } from './ops/logger.js';
 import { createKafka } from './transport/kafka/client.js';
+import { KafkaEventPublisher } from './transport/kafka/event-publisher.js';
+import { KafkaMessageStream } from './transport/kafka/stream.js';
 import { KafkaAtomicPublisher } from './transport/kafka/publisher.js';
 import { lastCommittedMatching } from './transport/kafka/tail.js';
 import { ensureTopics, type TopicSpec } from './transport/kafka/topics.js';
@@ -32,6 +39,11 @@ export interface Running {
   capture: Capture;
   /** Drain and release everything. */
   close(): Promise<void>;
+}
+
+export interface Daemon extends Running {
+  /** One applier per remote origin. */
+  appliers: Map<string, Applier>;
 }
 
 /** Start capture for one ezone: topics, fenced transactional producer, resume from Kafka. */
@@ -70,6 +82,107 @@ export async function startCapture(config: Config, ezone: string, log: Logger): 
       await capture.stop();
       await publisher.close();
       await pool.end();
+    },
+  };
+}
+
+/** The conflict report published on `<prefix>.conflicts`. */
+export function conflictMessage(r: ConflictRecord): { key: string; value: Buffer } {
+  const table = `${r.schema}.${r.table}`;
+  return {
+    key: `${table}:${JSON.stringify(r.key)}`,
+    value: Buffer.from(
+      JSON.stringify({
+        ezone: r.ezone,
+        origin: r.origin,
+        table,
+        key: r.key,
+        reason: r.reason,
+        decision: r.decision,
+        at: new Date(r.at).toISOString(),
+        incomingVersion: r.incomingVersion,
+        localVersion: r.localVersion,
+        incoming: r.incoming,
+        local: r.local,
+        originTx: r.originTx,
+      }),
+    ),
+  };
+}
+
+/**
+ * The daemon of one ezone: capture, and apply from every other ezone. Apply waits on capture for
+ * tombstone coverage (DESIGN.md section 5 rule 4), so both run in one process.
+ */
+export async function startDaemon(config: Config, ezone: string, log: Logger): Promise<Daemon> {
+  const ez = ezoneOf(config, ezone);
+  const prefix = config.kafka.topicPrefix;
+  const clients = new Map<string, Kafka>();
+  const kafkaFor = (name: string) => {
+    const brokers = config.ezones[name]?.kafka?.brokers ?? config.kafka.brokers;
+    const id = brokers.join(',');
+    let k = clients.get(id);
+    if (!k) {
+      k = createKafka(config.kafka, { brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
+      clients.set(id, k);
+    }
+    return k;
+  };
+  for (const name of Object.keys(config.ezones)) await ensureTopics(kafkaFor(name), ownTopics(config, name));
+
+  const running = await startCapture(config, ezone, log);
+  const events = new KafkaEventPublisher(kafkaFor(ezone), config.kafka.maxMessageBytes + 4096);
+  const appliers = new Map<string, Applier>();
+  const pools: ReturnType<typeof createPool>[] = [];
+  try {
+    await events.connect();
+    const ownership = new Ownership(config.ownership);
+    const origins = Object.keys(config.ezones).sort();
+    for (const origin of origins) {
+      if (origin === ezone) continue;
+      const pool = createPool(ez.mysql, config.apply.workers + 2);
+      pools.push(pool);
+      const flavor = ez.mysql.flavor === 'auto' ? await detectFlavor(pool) : ez.mysql.flavor;
+      const applier = new Applier({
+        ezone,
+        origin,
+        config,
+        log,
+        pool,
+        flavor,
+        stream: new KafkaMessageStream(kafkaFor(origin), changesTopic(prefix, origin), `${config.kafka.clientId}.${prefix}.${ezone}.apply.${origin}`),
+        progress: running.capture,
+        ownership,
+        slotBase: origins.indexOf(origin) * 64,
+        deadLetter: (m: StoredMessage, reason: string) =>
+          events.publish([
+            {
+              topic: deadLetterTopic(prefix, ezone),
+              key: m.key ?? origin,
+              value: m.value ?? Buffer.alloc(0),
+              headers: { reason, topic: changesTopic(prefix, origin), offset: m.offset, origin },
+            },
+          ]),
+        publishConflicts: (records) => events.publish(records.map((r) => ({ topic: conflictsTopic(prefix), ...conflictMessage(r) }))),
+      });
+      await applier.start();
+      appliers.set(origin, applier);
+    }
+  } catch (err) {
+    await Promise.allSettled([...appliers.values()].map((a) => a.stop()));
+    await Promise.allSettled(pools.map((p) => p.end()));
+    await events.close().catch(() => undefined);
+    await running.close().catch(() => undefined);
+    throw err;
+  }
+  return {
+    capture: running.capture,
+    appliers,
+    close: async () => {
+      await Promise.allSettled([...appliers.values()].map((a) => a.stop()));
+      await Promise.allSettled(pools.map((p) => p.end()));
+      await events.close().catch(() => undefined);
+      await running.close();
     },
   };
 }

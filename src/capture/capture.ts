@@ -89,7 +89,7 @@ export class Capture {
   private resolveDone!: () => void;
 
   constructor(private readonly deps: CaptureDeps) {
-    this.log = deps.log.child({ component: 'capture', ezone: deps.ezone });
+    this.log = deps.log.child({ component: 'capture' });
     const prefix = deps.config.kafka.topicPrefix;
     this.topics = { changes: changesTopic(prefix, deps.ezone), notify: notifyTopic(prefix, deps.ezone) };
     this.queue = new BoundedQueue<CapturedPart>(deps.config.capture.maxBufferBytes, (p) => p.bytes, {
@@ -199,7 +199,7 @@ export class Capture {
 
   private async ship(parts: CapturedPart[]): Promise<void> {
     const stones = parts.flatMap((p) => p.tombstones.map((t) => ({ ...t, origin: this.deps.ezone })));
-    await recordTombstones(this.deps.pool, stones);
+    await recordTombstones(this.deps.pool, 'tombstones', stones);
     const lastEnd = [...parts].reverse().find((p) => p.end)?.end;
     if (lastEnd) this.cover(lastEnd.position);
 

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { versionColumnOf } from '../config/tables.js';
 
 /** Schemas that are never replicated. */
 const SYSTEM_SCHEMAS = new Set(['mysql', 'information_schema', 'performance_schema', 'sys']);
@@ -44,12 +45,11 @@ export class TableFilter {
     if (schema === MARKER_TABLE.schema) {
       if (table === MARKER_TABLE.table) return { kind: 'marker' };
       // The heartbeat travels the same path as user data, so it measures the real lag.
-      if (table === HEARTBEAT_TABLE.table) return { kind: 'replicated', versionColumn: 'updated_at' };
+      if (table === HEARTBEAT_TABLE.table) return { kind: 'replicated', versionColumn: versionColumnOf(this.config, schema, table) };
       return { kind: 'ignored' };
     }
     if (SYSTEM_SCHEMAS.has(schema)) return { kind: 'ignored' };
     if (!this.include.some((r) => r.test(name)) || this.exclude.some((r) => r.test(name))) return { kind: 'ignored' };
-    const override = this.config.tables[name]?.versionColumn;
-    return { kind: 'replicated', versionColumn: override === undefined ? this.config.replicate.versionColumn : override };
+    return { kind: 'replicated', versionColumn: versionColumnOf(this.config, schema, table) };
   }
 }

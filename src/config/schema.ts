@@ -149,7 +149,8 @@ export const configSchema = z
       .prefault({}),
     apply: z
       .strictObject({
-        workers: int(1, 64).default(4), // parallel apply connections per origin
+        workers: int(1, 32).default(4), // parallel apply connections per origin
+        maxBufferBytes: int(1 << 20, 2 ** 31).default(32 << 20), // incoming messages buffered per origin before Kafka reads pause
         groupMaxTransactions: int(1, 10_000).default(200), // source transactions grouped into one target transaction
         groupMaxRows: int(1, 1_000_000).default(5000), // rows per grouped target transaction
         onUnknownColumn: z.enum(['pause', 'drop']).default('pause'), // change names a column the target lacks

@@ -44,6 +44,32 @@ const MIGRATIONS: string[][] = [
       KEY by_age (deleted_at)
     ) ENGINE=InnoDB`,
   ],
+  [
+    `CREATE TABLE IF NOT EXISTS drc_meta.conflicts (
+      id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+      detected_at DATETIME(6) NOT NULL,
+      ezone VARCHAR(32) NOT NULL COMMENT 'the ezone that saw the conflict',
+      origin VARCHAR(32) NOT NULL COMMENT 'origin of the incoming change',
+      schema_name VARCHAR(64) NOT NULL,
+      table_name VARCHAR(64) NOT NULL,
+      key_json TEXT NOT NULL,
+      reason VARCHAR(32) NOT NULL,
+      decision VARCHAR(16) NOT NULL COMMENT 'applied or skipped (the incoming change)',
+      incoming_version BIGINT NULL,
+      local_version BIGINT NULL,
+      incoming_image MEDIUMTEXT NULL,
+      local_image MEDIUMTEXT NULL,
+      origin_tx VARCHAR(255) NOT NULL,
+      KEY by_time (detected_at),
+      KEY by_table (schema_name, table_name, detected_at)
+    ) ENGINE=InnoDB`,
+  ],
+  [
+    // Tombstones written by appliers live apart from those capture writes for local deletes: capture
+    // is then the only writer of drc_meta.tombstones, and an applier waiting for capture's coverage
+    // can never hold a lock capture needs.
+    `CREATE TABLE IF NOT EXISTS drc_meta.applied_tombstones LIKE drc_meta.tombstones`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

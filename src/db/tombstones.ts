@@ -13,18 +13,25 @@ export interface Tombstone {
 
 export const keyHash = (key: Row): Buffer => createHash('sha256').update(canonicalRow(key)).digest();
 
+/** Capture records local deletes in `tombstones`; appliers record theirs in `applied_tombstones`. */
+export type TombstoneTable = 'tombstones' | 'applied_tombstones';
+
 /**
  * Record tombstones; an existing one keeps the larger version. Runs on the given connection, so a
  * caller inside a transaction records them atomically with its other writes.
  */
-export async function recordTombstones(db: mysql.Pool | mysql.Connection | mysql.PoolConnection, stones: Tombstone[]): Promise<void> {
+export async function recordTombstones(
+  db: mysql.Pool | mysql.Connection | mysql.PoolConnection,
+  table: TombstoneTable,
+  stones: Tombstone[],
+): Promise<void> {
   if (stones.length === 0) return;
   const values: unknown[] = [];
   for (const t of stones) values.push(t.schema, t.table, keyHash(t.key), canonicalRow(t.key), t.version, t.origin);
   const placeholders = stones.map(() => '(?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))').join(', ');
   // Assignments run left to right: compare against the old version before replacing it.
   await db.query(
-    `INSERT INTO drc_meta.tombstones (schema_name, table_name, key_hash, key_json, version, origin, deleted_at)
+    `INSERT INTO drc_meta.${table} (schema_name, table_name, key_hash, key_json, version, origin, deleted_at)
      VALUES ${placeholders}
      ON DUPLICATE KEY UPDATE
        origin = IF(VALUES(version) >= version, VALUES(origin), origin),
@@ -34,7 +41,10 @@ export async function recordTombstones(db: mysql.Pool | mysql.Connection | mysql
   );
 }
 
-/** Tombstone versions of the given keys of one table (locking read: sees the latest committed rows). */
+/**
+ * The newest tombstone of each given key of one table, from both tombstone tables. A plain read: in
+ * READ COMMITTED it sees every committed tombstone, and takes no lock capture could wait on.
+ */
 export async function findTombstones(
   db: mysql.Connection | mysql.PoolConnection,
   schema: string,
@@ -43,19 +53,25 @@ export async function findTombstones(
 ): Promise<Map<string, { version: string; origin: string }>> {
   const found = new Map<string, { version: string; origin: string }>();
   if (keys.length === 0) return found;
+  const hashes = keys.map(keyHash);
   const [rows] = await db.query<mysql.RowDataPacket[]>(
-    `SELECT key_json, version, origin FROM drc_meta.tombstones
-     WHERE schema_name = ? AND table_name = ? AND key_hash IN (?) LOCK IN SHARE MODE`,
-    [schema, table, keys.map(keyHash)],
+    `SELECT key_json, version, origin FROM drc_meta.tombstones WHERE schema_name = ? AND table_name = ? AND key_hash IN (?)
+     UNION ALL
+     SELECT key_json, version, origin FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name = ? AND key_hash IN (?)`,
+    [schema, table, hashes, schema, table, hashes],
   );
-  for (const r of rows) found.set(String(r.key_json), { version: String(r.version), origin: String(r.origin) });
+  for (const r of rows) {
+    const k = String(r.key_json);
+    const have = found.get(k);
+    if (!have || BigInt(String(r.version)) > BigInt(have.version)) found.set(k, { version: String(r.version), origin: String(r.origin) });
+  }
   return found;
 }
 
-/** Delete tombstones older than the retention, a bounded number at a time; returns how many went. */
-export async function purgeTombstones(db: mysql.Pool, retentionMs: number, limit = 5000): Promise<number> {
+/** Delete tombstones older than the retention from one table, a bounded number at a time; returns how many went. */
+export async function purgeTombstones(db: mysql.Pool, table: TombstoneTable, retentionMs: number, limit = 5000): Promise<number> {
   const [res] = await db.query<mysql.ResultSetHeader>(
-    'DELETE FROM drc_meta.tombstones WHERE deleted_at < UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND LIMIT ?',
+    `DELETE FROM drc_meta.${table} WHERE deleted_at < UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND LIMIT ?`,
     [retentionMs * 1000, limit],
   );
   return res.affectedRows;

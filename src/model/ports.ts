@@ -9,6 +9,7 @@ export interface OutgoingMessage {
   /** Partitioning key (messages with one key stay in order). */
   key: string;
   value: Buffer;
+  headers?: Record<string, string>;
 }
 
 /** A message read back from a topic. */
@@ -50,4 +51,22 @@ export interface TopicTail {
    * returns true for one of them (or the topic's start is reached).
    */
   readBack(topic: string, accept: (m: StoredMessage) => boolean): Promise<StoredMessage[]>;
+}
+
+/** An ordered stream of committed messages from one single-partition topic. */
+export interface MessageStream {
+  /**
+   * Deliver messages from `offset` on (the earliest when undefined), one at a time and in order; the
+   * next is delivered once `handler` resolves (back-pressure).
+   */
+  start(offset: string | undefined, handler: (m: StoredMessage) => Promise<void>): Promise<void>;
+  /** Stop delivering; resolves when no handler call is running. */
+  stop(): Promise<void>;
+  /** Record how far the stream has been applied (for backlog monitoring; not the resume point). */
+  commit(nextOffset: string): Promise<void>;
+}
+
+/** Publishes messages at least once (conflict reports, dead letters). */
+export interface EventPublisher {
+  publish(messages: OutgoingMessage[]): Promise<void>;
 }

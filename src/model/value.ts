@@ -37,9 +37,11 @@ export function sameValue(a: WireValue | undefined, b: WireValue | undefined): b
   if (a === b) return true;
   if (a === null || b === null || a === undefined || b === undefined) return false;
   if (typeof a === 'object' && typeof b === 'object') return a.$b === b.$b;
+  if (typeof a === 'object' || typeof b === 'object') return false;
+  // FLOAT arrives from the binlog as the exact float32 and from a query as its shortest text.
+  if (typeof a === 'number' && typeof b === 'number') return Math.fround(a) === Math.fround(b) && !Number.isInteger(a);
   // A number and its exact decimal text are the same value (e.g. BIGINT read back as a string).
-  if (typeof a !== typeof b && typeof a !== 'object' && typeof b !== 'object') return String(a) === String(b);
-  return false;
+  return String(a) === String(b);
 }
 
 /**
@@ -51,9 +53,13 @@ export function canonicalRow(row: Row): string {
   return JSON.stringify(keys.map((k) => [k, canonicalValue(row[k] ?? null)]));
 }
 
-/** A number and its exact decimal text are one value (a BIGINT may arrive either way). */
+/**
+ * A number and its exact decimal text are one value (a BIGINT may arrive either way); fractional
+ * numbers are compared at float32 precision, as FLOAT columns read differently from binlog and query.
+ */
 function canonicalValue(v: WireValue): string | [string, string] | null {
   if (v === null) return null;
   if (typeof v === 'object') return ['b', v.$b];
+  if (typeof v === 'number' && !Number.isInteger(v)) return String(Math.fround(v));
   return String(v);
 }

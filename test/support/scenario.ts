@@ -33,8 +33,12 @@ export async function scenario(name: string, overrides: Record<string, unknown> 
   const schema = `t_${id}`;
   const prefix = `t${++counter}${randomBytes(3).toString('hex')}`;
   const base = loadConfig(infra().config);
+  // Every scenario reads binlogs under its own replica ids, so a test never disturbs another's reader.
+  const readerBase = 2000 + Math.floor(Math.random() * 1_000_000) * 8;
+  const ezones = Object.fromEntries(Object.entries(base.ezones).map(([name, ez], i) => [name, { ...ez, serverId: readerBase + i }]));
   const raw = {
     ...base,
+    ezones,
     kafka: { ...base.kafka, topicPrefix: prefix },
     replicate: { ...base.replicate, include: [`${schema}.*`] },
     log: { level: process.env.DRC_TEST_DAEMON_LOG_LEVEL ?? 'debug' },

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ezoneOf, loadConfig } from '../../config/loader.js';
-import { startCapture } from '../../daemon.js';
+import { startDaemon } from '../../daemon.js';
 import { createLogger } from '../../ops/logger.js';
 
 export function registerRun(program: Command): void {
@@ -13,9 +13,12 @@ export function registerRun(program: Command): void {
       const config = loadConfig(opts.config);
       ezoneOf(config, opts.ezone);
       const log = createLogger(config.log.level).child({ ezone: opts.ezone });
-      const running = await startCapture(config, opts.ezone, log);
+      const running = await startDaemon(config, opts.ezone, log);
       log.info('drc running');
-      const progress = setInterval(() => log.debug({ ...running.capture.stats }, 'capture progress'), Number(process.env.DRC_PROGRESS_MS ?? 10_000));
+      const progress = setInterval(() => {
+        log.debug({ ...running.capture.stats }, 'capture progress');
+        for (const [origin, a] of running.appliers) log.debug({ origin, ...a.stats }, 'apply progress');
+      }, Number(process.env.DRC_PROGRESS_MS ?? 10_000));
       progress.unref();
       await new Promise<void>((resolve, reject) => {
         let signals = 0;

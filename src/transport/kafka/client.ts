@@ -19,7 +19,8 @@ export function createKafka(config: KafkaConfig, options: { brokers?: string[]; 
     connectionTimeout: 5000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
-    logLevel: logLevel.WARN,
+    // kafkajs logs every retried broker answer (e.g. CONCURRENT_TRANSACTIONS) as a warning; only errors matter.
+    logLevel: logLevel.ERROR,
     logCreator: () => (entry) => {
       const { message, ...extra } = entry.log;
       // Broker errors are retried by kafkajs and by our supervisor: report them as warnings.

@@ -1,0 +1,126 @@
+/**
+ * Last-writer-wins, convergent by construction (DESIGN.md section 5). Pure: every ezone runs the same
+ * rules on the same shipped values, so every ezone reaches the same decision.
+ *
+ * Order: by version (rule 1; null lowest), then by a deterministic tie-break on the row images'
+ * canonical serialisation (rule 2). Equal versions never mean "keep local".
+ */
+import type { RowChange } from '../model/change.js';
+import { canonicalRow, sameValue, type Row } from '../model/value.js';
+import { compareVersions, versionOf } from '../model/version.js';
+
+export type ConflictReason =
+  /** Insert onto an existing, different row. */
+  | 'insert-exists'
+  /** Update whose before-image differs from the local row. */
+  | 'update-diverged'
+  /** Update of a row that does not exist here. */
+  | 'update-missing'
+  /** Delete whose before-image differs from the local row. */
+  | 'delete-diverged'
+  /** Delete of a row that does not exist here. */
+  | 'delete-missing'
+  /** Insert/update not newer than a local delete's tombstone. */
+  | 'tombstone-newer'
+  /** Another row holds the same unique key (rule 5). */
+  | 'unique-collision'
+  /** The origin does not own the row (DESIGN.md section 6). */
+  | 'ownership';
+
+/** What happened to the incoming change. */
+export type ConflictDecision = 'applied' | 'skipped';
+
+/** The statement to run for a change. */
+export type Action = 'insert' | 'update' | 'delete' | 'none';
+
+export interface Decision {
+  action: Action;
+  /** Set when the change met a conflict (rule 6). */
+  conflict?: { reason: ConflictReason; decision: ConflictDecision };
+  /** Record a tombstone with this version (rule 4). */
+  tombstone?: string;
+  /** The row as it is after the decision (chains decisions within one target transaction). */
+  next: Row | null;
+}
+
+export interface ResolveInput {
+  change: RowChange;
+  /** The local row (full image), or null when there is none. */
+  local: Row | null;
+  /** The tombstone of this key, or null. Only consulted for versioned changes to a missing row. */
+  tombstone: { version: string } | null;
+  /** Version column of the table (null: none). */
+  versionColumn: string | null;
+}
+
+/** Whether every column of `image` has the same value in `row`. */
+export function matches(row: Row, image: Row): boolean {
+  for (const col of Object.keys(image)) if (!sameValue(row[col], image[col])) return false;
+  return true;
+}
+
+/** Project `row` onto the columns of `image` (the target may have extra columns). */
+function project(row: Row, image: Row): Row {
+  const out: Row = {};
+  for (const col of Object.keys(image)) out[col] = row[col] ?? null;
+  return out;
+}
+
+/**
+ * Total order of two competing images: > 0 when the incoming one wins. Versions first (null lowest),
+ * then the canonical serialisation of both images over the incoming image's columns.
+ */
+export function compareImages(incomingVersion: string | null | undefined, incoming: Row, localVersion: string | null | undefined, local: Row): number {
+  const byVersion = compareVersions(incomingVersion ?? null, localVersion ?? null);
+  if (byVersion !== 0) return byVersion;
+  const a = canonicalRow(incoming);
+  const b = canonicalRow(project(local, incoming));
+  return a > b ? 1 : a < b ? -1 : 0;
+}
+
+const localVersionOf = (local: Row, versionColumn: string | null) =>
+  versionColumn === null ? undefined : versionOf(local[versionColumn]);
+
+export function resolve(input: ResolveInput): Decision {
+  const { change, local, versionColumn } = input;
+  if (change.op === 'delete') return resolveDelete(input);
+  const after = change.after as Row;
+  const versioned = change.version !== undefined && versionColumn !== null;
+
+  if (local === null) {
+    // Rule 3: apply the full after-image unless a tombstone is at least as new.
+    if (versioned && input.tombstone && compareVersions(input.tombstone.version, change.version) >= 0) {
+      return { action: 'none', conflict: { reason: 'tombstone-newer', decision: 'skipped' }, next: null };
+    }
+    const conflict = change.op === 'update' ? { reason: 'update-missing' as const, decision: 'applied' as const } : undefined;
+    return { action: 'insert', next: after, ...(conflict ? { conflict } : {}) };
+  }
+
+  if (matches(local, after)) return { action: 'none', next: local }; // identical: a replay, or already converged
+  if (change.op === 'update' && change.before && matches(local, change.before)) return { action: 'update', next: { ...local, ...after } };
+
+  // Rule 2 and 6: a real conflict, decided by (version, tie-break).
+  const reason = change.op === 'insert' ? 'insert-exists' : 'update-diverged';
+  const wins = !versioned || compareImages(change.version, after, localVersionOf(local, versionColumn), local) > 0;
+  return wins
+    ? { action: 'update', conflict: { reason, decision: 'applied' }, next: { ...local, ...after } }
+    : { action: 'none', conflict: { reason, decision: 'skipped' }, next: local };
+}
+
+function resolveDelete(input: ResolveInput): Decision {
+  const { change, local, versionColumn } = input;
+  const before = change.before as Row;
+  const versioned = change.version !== undefined && change.version !== null && versionColumn !== null;
+  // Rule 4: every delete leaves a tombstone, whatever the decision.
+  const tombstone = versioned ? { tombstone: change.version as string } : {};
+
+  if (local === null) {
+    const replay = versioned && input.tombstone !== null && compareVersions(input.tombstone.version, change.version) === 0;
+    return replay ? { action: 'none', next: null, ...tombstone } : { action: 'none', conflict: { reason: 'delete-missing', decision: 'skipped' }, next: null, ...tombstone };
+  }
+  if (matches(local, before)) return { action: 'delete', next: null, ...tombstone };
+  const wins = !versioned || compareVersions(change.version, localVersionOf(local, versionColumn) ?? null) >= 0;
+  return wins
+    ? { action: 'delete', conflict: { reason: 'delete-diverged', decision: 'applied' }, next: null, ...tombstone }
+    : { action: 'none', conflict: { reason: 'delete-diverged', decision: 'skipped' }, next: local, ...tombstone };
+}

@@ -1,0 +1,55 @@
+/**
+ * What the applier needs to know about a target table: its columns, primary key and unique keys, read
+ * from information_schema and cached until a change no longer fits (then refreshed).
+ */
+import type mysql from 'mysql2/promise';
+
+export interface TableInfo {
+  columns: Set<string>;
+  primaryKey: string[];
+  /** Unique keys other than the primary key. */
+  uniqueKeys: string[][];
+}
+
+export class TableCache {
+  private readonly tables = new Map<string, TableInfo | null>();
+
+  constructor(private readonly pool: mysql.Pool) {}
+
+  /** Table info, or null when the table does not exist. `refresh` re-reads it. */
+  async get(schema: string, table: string, refresh = false): Promise<TableInfo | null> {
+    const name = `${schema}.${table}`;
+    if (!refresh && this.tables.has(name)) return this.tables.get(name) ?? null;
+    const [cols] = await this.pool.query<mysql.RowDataPacket[]>(
+      'SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+      [schema, table],
+    );
+    if (cols.length === 0) {
+      this.tables.set(name, null);
+      return null;
+    }
+    const [idx] = await this.pool.query<mysql.RowDataPacket[]>(
+      `SELECT INDEX_NAME AS i, COLUMN_NAME AS c FROM information_schema.STATISTICS
+       WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
+      [schema, table],
+    );
+    const byIndex = new Map<string, string[]>();
+    for (const r of idx) byIndex.set(String(r.i), [...(byIndex.get(String(r.i)) ?? []), String(r.c)]);
+    const info: TableInfo = {
+      columns: new Set(cols.map((r) => String(r.c))),
+      primaryKey: byIndex.get('PRIMARY') ?? [],
+      uniqueKeys: [...byIndex].filter(([name]) => name !== 'PRIMARY').map(([, c]) => c),
+    };
+    this.tables.set(name, info);
+    return info;
+  }
+
+  /** Cached unique keys (empty when unknown yet): for write sets, which must not wait on I/O. */
+  uniqueKeysOf(qualified: string): string[][] {
+    return this.tables.get(qualified)?.uniqueKeys ?? [];
+  }
+
+  forget(): void {
+    this.tables.clear();
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * One target transaction: the marker first, then the incoming changes decided by the resolver and
+ * the ownership rules, with tombstones and conflict records written alongside. The caller writes the
+ * applied position and commits. Used for a group of small source transactions, and chunk by chunk for
+ * a huge one (state is re-read per batch, so memory stays bounded).
+ */
+import type mysql from 'mysql2/promise';
+import type { Config } from '../config/schema.js';
+import { versionColumnOf } from '../config/tables.js';
+import { currentGtidPosition } from '../db/connect.js';
+import { findTombstones, recordTombstones, type Tombstone } from '../db/tombstones.js';
+import { DrcError } from '../errors.js';
+import type { RowChange } from '../model/change.js';
+import type { Ownership } from '../model/ownership.js';
+import { canonicalRow, toWireRow, type Row } from '../model/value.js';
+import { versionOf } from '../model/version.js';
+import type { Logger } from '../ops/logger.js';
+import * as sql from './planner.js';
+import { compareImages, resolve, type ConflictDecision, type ConflictReason } from './resolver.js';
+import type { TableCache, TableInfo } from './table-cache.js';
+
+/** Waits until local capture has recorded every local delete up to a binlog position. */
+export interface LocalProgress {
+  waitUntilCovered(position: string, timeoutMs: number): Promise<void>;
+}
+
+/** The target database does not (yet) match the incoming change: the stream pauses until it does. */
+export class SchemaMismatchError extends DrcError {
+  constructor(message: string) {
+    super('DRC_SCHEMA_MISMATCH', message);
+  }
+}
+
+/** Worth trying again (deadlock, lock wait, a row that appeared concurrently). */
+export class RetryableApplyError extends DrcError {
+  constructor(message: string, cause?: unknown) {
+    super('DRC_APPLY_RETRY', message, { cause });
+  }
+}
+
+export interface TargetContext {
+  /** This ezone. */
+  ezone: string;
+  flavor: sql.Flavor;
+  config: Pick<Config, 'replicate' | 'tables' | 'apply'>;
+  ownership: Ownership;
+  tables: TableCache;
+  progress: LocalProgress;
+  log: Logger;
+}
+
+/** An incoming change and the source transaction it belongs to. */
+export interface IncomingChange {
+  change: RowChange;
+  origin: string;
+  txId: string;
+}
+
+interface Op {
+  kind: 'insert' | 'update' | 'delete';
+  info: TableInfo;
+  incoming: IncomingChange;
+  key: Row;
+  image: Row;
+}
+
+const ER_DUP_ENTRY = 1062;
+
+export class TargetTransaction {
+  readonly conflicts: sql.ConflictRecord[] = [];
+  rows = 0;
+  private readonly warnedDrops = new Set<string>();
+
+  constructor(
+    private readonly conn: mysql.PoolConnection,
+    private readonly ctx: TargetContext,
+  ) {}
+
+  /** BEGIN and the marker naming the true origin. */
+  async open(slot: number, origin: string, originTx: string, originPos: string): Promise<void> {
+    await this.conn.query('BEGIN');
+    await this.exec(sql.marker(this.ctx.flavor, slot, origin, originTx, originPos));
+  }
+
+  async rollback(): Promise<void> {
+    await this.conn.query('ROLLBACK');
+  }
+
+  /** Decide and write a batch of changes, in order. */
+  async apply(batch: IncomingChange[]): Promise<void> {
+    if (batch.length === 0) return;
+    const infos = await this.checkSchema(batch);
+    const state = await this.loadRows(batch, infos);
+    const tombstones = await this.loadTombstones(batch, state);
+    const newTombstones: Tombstone[] = [];
+    const ops: Op[] = [];
+
+    for (const incoming of batch) {
+      const { change } = incoming;
+      const table = `${change.schema}.${change.table}`;
+      const info = infos.get(table) as TableInfo;
+      const k = rowKey(table, change.key);
+      const local = state.get(k) ?? null;
+      const versionColumn = versionColumnOf(this.ctx.config, change.schema, change.table);
+
+      const violation = this.ctx.ownership.violates(table, change.after ?? (change.before as Row), incoming.origin);
+      if (violation) {
+        const decision = this.ctx.ownership.policy === 'reject' ? 'skipped' : 'applied';
+        this.conflict(incoming, 'ownership', decision, local, versionColumn);
+        if (decision === 'skipped') continue;
+      }
+
+      const d = resolve({ change, local, tombstone: tombstones.get(k) ?? null, versionColumn });
+      if (d.conflict) this.conflict(incoming, d.conflict.reason, d.conflict.decision, local, versionColumn);
+      if (d.tombstone !== undefined) {
+        newTombstones.push({ schema: change.schema, table: change.table, key: change.key, version: d.tombstone, origin: incoming.origin });
+        tombstones.set(k, { version: d.tombstone });
+      }
+      state.set(k, d.next);
+      if (d.action === 'insert') ops.push({ kind: 'insert', info, incoming, key: change.key, image: change.after as Row });
+      else if (d.action === 'update') ops.push({ kind: 'update', info, incoming, key: change.key, image: change.after as Row });
+      else if (d.action === 'delete') ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before as Row });
+    }
+
+    await this.run(ops, newTombstones);
+    await recordTombstones(this.conn, 'applied_tombstones', newTombstones);
+    this.rows += batch.length;
+  }
+
+  /** Record the conflicts of this transaction (call once, before commit). */
+  async writeConflicts(): Promise<void> {
+    for (let i = 0; i < this.conflicts.length; i += 500) await this.exec(sql.insertConflicts(this.conflicts.slice(i, i + 500)));
+  }
+
+  async exec(s: sql.Statement): Promise<mysql.ResultSetHeader> {
+    const [res] = await this.conn.query<mysql.ResultSetHeader>(s.sql, s.params);
+    return res;
+  }
+
+  /** Every table exists with every column of the incoming images (or unknown columns are dropped). */
+  private async checkSchema(batch: IncomingChange[]): Promise<Map<string, TableInfo>> {
+    const infos = new Map<string, TableInfo>();
+    for (const { change } of batch) {
+      const table = `${change.schema}.${change.table}`;
+      let info = infos.get(table);
+      if (!info) {
+        info = (await this.ctx.tables.get(change.schema, change.table)) ?? undefined;
+        if (!info) throw new SchemaMismatchError(`table ${table} does not exist here — create it (DDL is not replicated)`);
+        if (info.primaryKey.length === 0) throw new SchemaMismatchError(`table ${table} has no primary key here`);
+        infos.set(table, info);
+      }
+      const missingKey = Object.keys(change.key).filter((c) => !info!.primaryKey.includes(c));
+      if (missingKey.length > 0 || Object.keys(change.key).length !== info.primaryKey.length) {
+        throw new SchemaMismatchError(`table ${table} has primary key (${info.primaryKey.join(', ')}) here, the change has (${Object.keys(change.key).join(', ')})`);
+      }
+      for (const image of [change.before, change.after]) {
+        if (!image) continue;
+        for (const col of Object.keys(image)) {
+          if (info.columns.has(col)) continue;
+          if (this.ctx.config.apply.onUnknownColumn === 'pause') {
+            throw new SchemaMismatchError(`table ${table} has no column ${col} here — add it, or set apply.onUnknownColumn: drop`);
+          }
+          delete image[col];
+          if (!this.warnedDrops.has(`${table}.${col}`)) {
+            this.warnedDrops.add(`${table}.${col}`);
+            this.ctx.log.warn({ table, column: col }, 'dropping a column this ezone does not have (apply.onUnknownColumn: drop)');
+          }
+        }
+      }
+    }
+    return infos;
+  }
+
+  /** Current rows of every key in the batch, locked. */
+  private async loadRows(batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<Map<string, Row | null>> {
+    const state = new Map<string, Row | null>();
+    const byTable = new Map<string, { schema: string; table: string; keys: Map<string, Row> }>();
+    for (const { change } of batch) {
+      const table = `${change.schema}.${change.table}`;
+      const entry = byTable.get(table) ?? { schema: change.schema, table: change.table, keys: new Map<string, Row>() };
+      entry.keys.set(rowKey(table, change.key), change.key);
+      byTable.set(table, entry);
+    }
+    for (const [table, { schema, table: name, keys }] of byTable) {
+      const pk = (infos.get(table) as TableInfo).primaryKey;
+      for (const k of keys.keys()) state.set(k, null);
+      const list = [...keys.values()];
+      for (let i = 0; i < list.length; i += 500) {
+        const s = sql.selectByKeys(schema, name, pk, list.slice(i, i + 500));
+        const [rows] = await this.conn.query<mysql.RowDataPacket[]>(s.sql, s.params);
+        for (const r of rows) {
+          const row = toWireRow(r);
+          const key: Row = {};
+          for (const c of pk) key[c] = row[c] ?? null;
+          state.set(rowKey(table, key), row);
+        }
+      }
+    }
+    return state;
+  }
+
+  /**
+   * Tombstones of the keys that are missing here and get a versioned insert/update. First waits until
+   * local capture has passed the current binlog position, so a local delete committed before this
+   * point has its tombstone (DESIGN.md section 5 rule 4, the race).
+   */
+  private async loadTombstones(batch: IncomingChange[], state: Map<string, Row | null>): Promise<Map<string, { version: string }>> {
+    const found = new Map<string, { version: string }>();
+    // Versioned changes to keys missing here: inserts/updates may be older than a delete, deletes may be replays.
+    const wanted = new Map<string, { schema: string; table: string; keys: Row[] }>();
+    for (const { change } of batch) {
+      const table = `${change.schema}.${change.table}`;
+      if (change.version === undefined || state.get(rowKey(table, change.key)) !== null) continue;
+      const entry = wanted.get(table) ?? { schema: change.schema, table: change.table, keys: [] };
+      entry.keys.push(change.key);
+      wanted.set(table, entry);
+    }
+    if (wanted.size === 0) return found;
+    const position = await currentGtidPosition(this.conn, this.ctx.flavor);
+    await this.ctx.progress.waitUntilCovered(position, 30_000);
+    for (const [table, { schema, table: name, keys }] of wanted) {
+      for (let i = 0; i < keys.length; i += 500) {
+        const stones = await findTombstones(this.conn, schema, name, keys.slice(i, i + 500));
+        for (const [keyJson, t] of stones) found.set(`${table}|${keyJson}`, { version: t.version });
+      }
+    }
+    return found;
+  }
+
+  /** Execute the planned writes in order; consecutive inserts into one table go as one statement. */
+  private async run(ops: Op[], tombstones: Tombstone[]): Promise<void> {
+    for (let i = 0; i < ops.length; ) {
+      const op = ops[i] as Op;
+      if (op.kind === 'insert') {
+        let j = i + 1;
+        const cols = Object.keys(op.image).join(',');
+        while (j < ops.length && j - i < 500 && ops[j]!.kind === 'insert' && sameTable(ops[j]!, op) && Object.keys(ops[j]!.image).join(',') === cols) j++;
+        const group = ops.slice(i, j);
+        try {
+          await this.exec(sql.insertRows(op.incoming.change.schema, op.incoming.change.table, group.map((o) => o.image)));
+        } catch (err) {
+          if (!isDuplicate(err)) throw err;
+          for (const o of group) await this.runOne(o, tombstones);
+        }
+        i = j;
+        continue;
+      }
+      await this.runOne(op, tombstones);
+      i++;
+    }
+  }
+
+  private async runOne(op: Op, tombstones: Tombstone[]): Promise<void> {
+    const { schema, table } = op.incoming.change;
+    const statement =
+      op.kind === 'insert'
+        ? sql.insertRows(schema, table, [op.image])
+        : op.kind === 'update'
+          ? sql.updateRow(schema, table, op.info.primaryKey, op.key, op.image)
+          : sql.deleteRow(schema, table, op.info.primaryKey, op.key);
+    try {
+      await this.exec(statement);
+    } catch (err) {
+      if (!isDuplicate(err) || op.kind === 'delete') throw err;
+      if (await this.resolveUniqueCollision(op, tombstones)) await this.exec(statement);
+    }
+  }
+
+  /**
+   * Rule 5: another row holds one of the incoming row's unique-key values. The newer row (version,
+   * then tie-break) wins and the loser is removed, here as in every other ezone. Returns whether the
+   * incoming write should be retried (it won).
+   */
+  private async resolveUniqueCollision(op: Op, tombstones: Tombstone[]): Promise<boolean> {
+    const { change } = op.incoming;
+    const table = `${change.schema}.${change.table}`;
+    const versionColumn = versionColumnOf(this.ctx.config, change.schema, change.table);
+    const lookups = op.info.uniqueKeys
+      .map((columns) => ({ columns, values: pick(op.image, columns) }))
+      .filter((k) => k.columns.every((c) => k.values[c] !== null));
+    if (lookups.length === 0) throw new RetryableApplyError(`duplicate primary key in ${table}: the row appeared concurrently`);
+    const s = sql.selectByUniqueKeys(change.schema, change.table, lookups);
+    const [found] = await this.conn.query<mysql.RowDataPacket[]>(s.sql, s.params);
+    const others = found.map((r) => toWireRow(r)).filter((r) => canonicalRow(pick(r, op.info.primaryKey)) !== canonicalRow(op.key));
+    if (others.length === 0) throw new RetryableApplyError(`duplicate primary key in ${table}: the row appeared concurrently`);
+
+    const version = (r: Row) => (versionColumn === null ? undefined : versionOf(r[versionColumn]));
+    const incomingWins = versionColumn === null || others.every((r) => compareImages(change.version, op.image, version(r), r) > 0);
+    const losers = incomingWins ? others : op.kind === 'update' ? [await this.currentRow(op)] : [];
+    for (const loser of losers) {
+      if (!loser) continue;
+      const key = pick(loser, op.info.primaryKey);
+      await this.exec(sql.deleteRow(change.schema, change.table, op.info.primaryKey, key));
+      const v = version(loser);
+      if (v) tombstones.push({ schema: change.schema, table: change.table, key, version: v, origin: this.ctx.ezone });
+    }
+    this.conflict(op.incoming, 'unique-collision', incomingWins ? 'applied' : 'skipped', incomingWins ? (others[0] ?? null) : null, versionColumn);
+    return incomingWins;
+  }
+
+  private async currentRow(op: Op): Promise<Row | undefined> {
+    const s = sql.selectByKeys(op.incoming.change.schema, op.incoming.change.table, op.info.primaryKey, [op.key]);
+    const [rows] = await this.conn.query<mysql.RowDataPacket[]>(s.sql, s.params);
+    return rows[0] ? toWireRow(rows[0]) : undefined;
+  }
+
+  private conflict(incoming: IncomingChange, reason: ConflictReason, decision: ConflictDecision, local: Row | null, versionColumn: string | null): void {
+    const { change } = incoming;
+    this.conflicts.push({
+      ezone: this.ctx.ezone,
+      origin: incoming.origin,
+      schema: change.schema,
+      table: change.table,
+      key: change.key,
+      reason,
+      decision,
+      incomingVersion: change.version ?? null,
+      localVersion: local && versionColumn ? (versionOf(local[versionColumn]) ?? null) : null,
+      incoming: change.after ?? change.before ?? null,
+      local,
+      originTx: incoming.txId,
+      at: Date.now(),
+    });
+  }
+}
+
+const rowKey = (table: string, key: Row) => `${table}|${canonicalRow(key)}`;
+const sameTable = (a: Op, b: Op) => a.incoming.change.schema === b.incoming.change.schema && a.incoming.change.table === b.incoming.change.table;
+const isDuplicate = (err: unknown) => (err as { errno?: number }).errno === ER_DUP_ENTRY;
+
+function pick(row: Row, cols: string[]): Row {
+  const out: Row = {};
+  for (const c of cols) out[c] = row[c] ?? null;
+  return out;
+}

@@ -1,0 +1,36 @@
+/**
+ * Write sets and the dependency rule for parallel apply (DESIGN.md section 4): two transactions may
+ * run side by side only when they touch no common primary key and no common unique-key value.
+ */
+import type { RowChange } from '../model/change.js';
+import { canonicalRow, type Row } from '../model/value.js';
+
+/** Unique keys (other than the primary key) of a table: lists of column names. */
+export type UniqueKeys = (table: string) => string[][];
+
+/** Every key a change touches: `schema.table` + primary key, plus each unique-key value of both images. */
+export function writeSetOf(changes: RowChange[], uniqueKeys: UniqueKeys): Set<string> {
+  const set = new Set<string>();
+  for (const c of changes) {
+    const table = `${c.schema}.${c.table}`;
+    set.add(`${table}|pk|${canonicalRow(c.key)}`);
+    const keys = uniqueKeys(table);
+    if (keys.length === 0) continue;
+    for (const image of [c.before, c.after]) {
+      if (!image) continue;
+      keys.forEach((cols, i) => {
+        const values: Row = {};
+        for (const col of cols) values[col] = image[col] ?? null;
+        // A unique key with a NULL part never collides.
+        if (cols.every((col) => values[col] !== null)) set.add(`${table}|uk${i}|${canonicalRow(values)}`);
+      });
+    }
+  }
+  return set;
+}
+
+export function overlaps(a: Set<string>, b: Set<string>): boolean {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const k of small) if (large.has(k)) return true;
+  return false;
+}

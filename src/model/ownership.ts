@@ -1,0 +1,60 @@
+/**
+ * Ownership (unitisation, DESIGN.md section 6): which ezone may write a row. Pure; the rule shapes
+ * match the `ownership` section of the config.
+ */
+import { crc32 } from 'node:zlib';
+import type { Row, WireValue } from './value.js';
+
+export interface OwnershipRules {
+  policy: 'report' | 'reject';
+  shardCount: number;
+  routing: { shards: string; ezone: string }[];
+  tables: Record<string, { function: 'hash'; column: string } | { function: 'range'; column: string; ranges: { from: number; to: number; ezone: string }[] }>;
+  global: Record<string, string>;
+}
+
+/** Shard of a shard-key value: CRC-32 of its text (UTF-8) mod shardCount — stable across ezones and versions. */
+export function shardOf(value: WireValue, shardCount: number): number {
+  const text = value !== null && typeof value === 'object' ? value.$b : String(value);
+  return crc32(Buffer.from(text, 'utf8')) % shardCount;
+}
+
+export class Ownership {
+  private readonly routes: { from: number; to: number; ezone: string }[];
+
+  constructor(private readonly rules: OwnershipRules) {
+    this.routes = rules.routing.map((r) => {
+      const [a, b] = r.shards.split('-').map(Number);
+      return { from: a as number, to: b ?? (a as number), ezone: r.ezone };
+    });
+  }
+
+  get policy(): 'report' | 'reject' {
+    return this.rules.policy;
+  }
+
+  /**
+   * The owner of a row of `schema.table` (given its image), or undefined when the table has no
+   * ownership rule or the row maps to no owner.
+   */
+  ownerOf(table: string, row: Row): string | undefined {
+    const global = this.rules.global[table];
+    if (global) return global;
+    const rule = this.rules.tables[table];
+    if (!rule) return undefined;
+    const value = row[rule.column];
+    if (value === undefined || value === null) return undefined;
+    if (rule.function === 'range') {
+      const n = Number(typeof value === 'object' ? NaN : value);
+      return rule.ranges.find((r) => n >= r.from && n < r.to)?.ezone;
+    }
+    const shard = shardOf(value, this.rules.shardCount);
+    return this.routes.find((r) => shard >= r.from && shard <= r.to)?.ezone;
+  }
+
+  /** Whether a write by `writer` to this row violates ownership (false when no owner is defined). */
+  violates(table: string, row: Row, writer: string): { owner: string } | undefined {
+    const owner = this.ownerOf(table, row);
+    return owner !== undefined && owner !== writer ? { owner } : undefined;
+  }
+}

@@ -1,0 +1,74 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import type { MessageStream, StoredMessage } from '../../model/ports.js';
+
+/**
+ * Partition 0 of one topic, read_committed, from an offset chosen by the caller (the applied position
+ * kept in the target database), one message at a time. The consumer group only serves monitoring
+ * (committed offsets give the backlog); it never decides where reading starts.
+ */
+export class KafkaMessageStream implements MessageStream {
+  private consumer: Consumer | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topic: string,
+    private readonly groupId: string,
+  ) {}
+
+  async start(offset: string | undefined, handler: (m: StoredMessage) => Promise<void>): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      readUncommitted: false,
+      maxWaitTimeInMs: 100,
+      maxBytesPerPartition: 16 << 20,
+      maxBytes: 32 << 20,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
+    const from = offset ?? (await this.earliest());
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        for (const m of batch.messages) {
+          if (!isRunning() || isStale()) break;
+          const pending = handler({ offset: m.offset, key: m.key?.toString() ?? null, value: m.value });
+          // Back-pressure may hold a message for a while: keep the group membership alive meanwhile.
+          const beat = setInterval(() => void heartbeat().catch(() => undefined), 2000);
+          try {
+            await pending;
+          } finally {
+            clearInterval(beat);
+          }
+          resolveOffset(m.offset);
+        }
+      },
+    });
+    consumer.seek({ topic: this.topic, partition: 0, offset: from });
+  }
+
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await consumer?.disconnect();
+  }
+
+  async commit(nextOffset: string): Promise<void> {
+    await this.consumer?.commitOffsets([{ topic: this.topic, partition: 0, offset: nextOffset }]);
+  }
+
+  private async earliest(): Promise<string> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(this.topic);
+      return offsets.find((o) => o.partition === 0)?.low ?? '0';
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
