@@ -140,7 +140,7 @@ export async function startDaemon(config: Config, ezone: string, log: Logger): P
     const origins = Object.keys(config.ezones).sort();
     for (const origin of origins) {
       if (origin === ezone) continue;
-      const pool = createPool(ez.mysql, config.apply.workers + 2);
+      const pool = createPool(ez.mysql, config.apply.workers + 2, { lockWaitTimeoutS: 3 });
       pools.push(pool);
       const flavor = ez.mysql.flavor === 'auto' ? await detectFlavor(pool) : ez.mysql.flavor;
       const applier = new Applier({

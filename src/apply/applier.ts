@@ -80,10 +80,15 @@ interface Group {
   done: boolean;
 }
 
-/** Deadlock, lock wait timeout, a row that appeared concurrently, capture not there yet: run the group again. */
+/**
+ * A deadlock InnoDB resolved, a row that appeared concurrently, capture not there yet: run the group
+ * again where it stands. Not a lock wait timeout: the holder may be a later group (of another origin's
+ * stream) waiting for a commit turn that depends on this group — only abandoning this stream's
+ * uncommitted groups (a recovery) breaks such a cycle.
+ */
 function retryableInPlace(err: unknown): boolean {
   const e = err as { errno?: number; code?: string };
-  return e.errno === 1213 || e.errno === 1205 || e.code === 'DRC_APPLY_RETRY' || e.code === 'DRC_CAPTURE_BEHIND';
+  return e.errno === 1213 || e.code === 'DRC_APPLY_RETRY' || e.code === 'DRC_CAPTURE_BEHIND';
 }
 const IN_PLACE_ATTEMPTS = 5;
 

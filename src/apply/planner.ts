@@ -14,19 +14,18 @@ export interface Statement {
 export const quoteId = (name: string) => `\`${name.replaceAll('`', '``')}\``;
 export const tableRef = (schema: string, table: string) => `${quoteId(schema)}.${quoteId(table)}`;
 
-/** `SELECT *` of the rows with these primary keys, locked for update. */
+/**
+ * `SELECT *` of the rows with these primary keys, locked for update: one point lookup per key
+ * (`(… WHERE pk = ? FOR UPDATE) UNION ALL …`). A multi-value IN is a range scan that also waits on
+ * the record after a missing key — a lock another in-flight group may hold while it waits for this
+ * one to commit, which would be a cycle InnoDB cannot see.
+ */
 export function selectByKeys(schema: string, table: string, pk: string[], keys: Row[]): Statement {
   const params: unknown[] = [];
-  let where: string;
-  if (pk.length === 1) {
-    where = `${quoteId(pk[0] as string)} IN (${keys.map(() => '?').join(', ')})`;
-    for (const k of keys) params.push(fromWire(k[pk[0] as string] ?? null));
-  } else {
-    const tuple = `(${pk.map(() => '?').join(', ')})`;
-    where = `(${pk.map(quoteId).join(', ')}) IN (${keys.map(() => tuple).join(', ')})`;
-    for (const k of keys) for (const c of pk) params.push(fromWire(k[c] ?? null));
-  }
-  return { sql: `SELECT * FROM ${tableRef(schema, table)} WHERE ${where} FOR UPDATE`, params };
+  const where = pk.map((c) => `${quoteId(c)} = ?`).join(' AND ');
+  const one = `(SELECT * FROM ${tableRef(schema, table)} WHERE ${where} FOR UPDATE)`;
+  for (const k of keys) for (const c of pk) params.push(fromWire(k[c] ?? null));
+  return { sql: keys.map(() => one).join(' UNION ALL '), params };
 }
 
 /** Rows holding any of the given unique-key values (for unique collisions), locked for update. */

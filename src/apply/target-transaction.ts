@@ -13,7 +13,7 @@ import { DrcError } from '../errors.js';
 import type { RowChange } from '../model/change.js';
 import type { Ownership } from '../model/ownership.js';
 import { canonicalRow, toWireRow, type Row } from '../model/value.js';
-import { versionOf } from '../model/version.js';
+import { compareVersions, versionOf } from '../model/version.js';
 import type { Logger } from '../ops/logger.js';
 import * as sql from './planner.js';
 import { compareImages, resolve, type ConflictDecision, type ConflictReason } from './resolver.js';
@@ -114,7 +114,9 @@ export class TargetTransaction {
       if (d.conflict) this.conflict(incoming, d.conflict.reason, d.conflict.decision, local, versionColumn);
       if (d.tombstone !== undefined) {
         newTombstones.push({ schema: change.schema, table: change.table, key: change.key, version: d.tombstone, origin: incoming.origin });
-        tombstones.set(k, { version: d.tombstone });
+        // A key keeps its newest tombstone (as recordTombstones does with GREATEST).
+        const had = tombstones.get(k);
+        if (!had || compareVersions(d.tombstone, had.version) > 0) tombstones.set(k, { version: d.tombstone });
       }
       state.set(k, d.next);
       if (d.action === 'insert') ops.push({ kind: 'insert', info, incoming, key: change.key, image: change.after as Row });

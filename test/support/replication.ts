@@ -33,7 +33,18 @@ export async function converge(s: Scenario, table: string, ezones: string[], opt
     const count = (JSON.parse(last[0] ?? '[]') as unknown[]).length;
     if (same && (options.rows === undefined || count === options.rows)) return last[0] as string;
     if (Date.now() > deadline) {
-      throw new Error(`${table} did not converge across ${ezones.join(', ')}:\n${ezones.map((e, i) => `${e}: ${(last[i] ?? '').slice(0, 600)}`).join('\n')}`);
+      const conflicts = await Promise.all(
+        ezones.map(async (e) => {
+          const [rows] = await s.db[e]!.query<mysql.RowDataPacket[]>(
+            'SELECT detected_at, origin, key_json, reason, decision, incoming_version, local_version, incoming_image, local_image FROM drc_meta.conflicts WHERE schema_name = ? AND table_name = ? ORDER BY id',
+            [s.schema, table],
+          );
+          return `${e}: ${rows.map((r) => JSON.stringify(r)).join('\n   ')}`;
+        }),
+      );
+      throw new Error(
+        `${table} did not converge across ${ezones.join(', ')}:\n${ezones.map((e, i) => `${e}: ${(last[i] ?? '').slice(0, 2000)}`).join('\n')}\nconflicts:\n${conflicts.join('\n')}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
   }
