@@ -90,6 +90,9 @@ export interface AssemblerOptions {
   emit: (part: CapturedPart) => void;
   /** Called for DDL (schema, first words of the statement; never literals). */
   onDdl?: (schema: string, kind: string) => void;
+  /** Ownership rules: a local write to a row this ezone does not own is reported (routing is broken). */
+  ownership?: { violates(table: string, row: Row, writer: string): { owner: string } | undefined };
+  onWrongWrite?: (table: string, owner: string) => void;
 }
 
 export class TransactionAssembler {
@@ -177,6 +180,11 @@ export class TransactionAssembler {
   }
 
   private add(tx: OpenTx, change: RowChange): void {
+    if (!tx.applied && this.options.ownership) {
+      const table = `${change.schema}.${change.table}`;
+      const wrong = this.options.ownership.violates(table, change.after ?? (change.before as Row), this.options.ezone);
+      if (wrong) this.options.onWrongWrite?.(table, wrong.owner);
+    }
     tx.changed = true;
     tx.rows++;
     tx.notifications.push(notificationOf(change, tx.origin, tx.id, tx.startTime));
@@ -196,10 +204,10 @@ export class TransactionAssembler {
   }
 
   private commit(position: string, timestamp: number): void {
-    const tx = this.tx;
+    // A group we opened no transaction for (DDL, a MySQL DDL's GTID) still moves the position.
+    const tx = this.tx ?? this.open(position, timestamp);
     this.tx = undefined;
     this.lastPosition = position;
-    if (!tx) return; // e.g. COMMIT of a group that wrote nothing we read
     if (tx.changed && !tx.applied) {
       const last = tx.encoder.finish({ position, commitTime: timestamp });
       tx.chunks.push(last);

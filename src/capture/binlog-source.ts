@@ -7,7 +7,7 @@ import ZongJi from '@vlasky/zongji';
 import type { MysqlConfig } from '../config/schema.js';
 import { connectionOptions } from '../db/connect.js';
 import { DrcError } from '../errors.js';
-import { filePosition, parseFilePosition } from '../model/position.js';
+import { filePosition, parseFilePosition, withGtid } from '../model/position.js';
 import type { Logger } from '../ops/logger.js';
 import type { SourceEvent } from './assembler.js';
 
@@ -42,8 +42,10 @@ export class BinlogSource {
   private zongji: ZongJi | undefined;
   private failed = false;
   private paused = false;
-  /** Binlog file of the stream, for file positions where GTIDs are unavailable. */
+  /** Inside a GTID transaction (BEGIN comes from the GTID event, not from a query). */
   private inGtidTx = false;
+  /** GTID of a group without a commit marker (DDL) being read. */
+  private standaloneGtid: string | undefined;
   /** When the last event (or server heartbeat) arrived. */
   lastEventAt = 0;
 
@@ -130,10 +132,13 @@ export class BinlogSource {
       case 'mariadbgtid':
         // A standalone group (DDL) has no commit marker: its query event is the DDL itself.
         this.inGtidTx = !evt.standalone;
+        this.standaloneGtid = evt.standalone ? (evt.gtid as string) : undefined;
         if (!evt.standalone) emit({ type: 'begin', id: evt.gtid as string, timestamp: evt.timestamp });
         return;
       case 'gtid':
+        // MySQL: a DDL group has no BEGIN; remember the GTID in case no COMMIT follows.
         this.inGtidTx = true;
+        this.standaloneGtid = evt.gtid as string;
         emit({ type: 'begin', id: evt.gtid as string, timestamp: evt.timestamp });
         return;
       case 'query': {
@@ -145,11 +150,20 @@ export class BinlogSource {
         }
         if (upper === 'COMMIT') {
           this.inGtidTx = false;
+          this.standaloneGtid = undefined;
           emit({ type: 'commit', position: this.position(zongji), timestamp: evt.timestamp });
           return;
         }
         if (/^(XA |SAVEPOINT|ROLLBACK)/.test(upper)) return;
         emit({ type: 'ddl', schema: String(evt.schema ?? ''), statement: query });
+        // A DDL group ends with its statement: move the position past it now, not at the next
+        // transaction (the server may stay idle, and the applier waits on this position).
+        if (this.standaloneGtid) {
+          const gtid = this.standaloneGtid;
+          this.standaloneGtid = undefined;
+          this.inGtidTx = false;
+          emit({ type: 'commit', position: withGtid(zongji.gtidSet ?? '', gtid), timestamp: evt.timestamp });
+        }
         return;
       }
       case 'tablemap': {
@@ -180,6 +194,7 @@ export class BinlogSource {
         return;
       case 'xid':
         this.inGtidTx = false;
+        this.standaloneGtid = undefined;
         emit({ type: 'commit', position: this.position(zongji), timestamp: evt.timestamp });
         return;
       default:

@@ -19,6 +19,7 @@ import { recordTombstones } from '../db/tombstones.js';
 import { DrcError } from '../errors.js';
 import { ChunkEncoder, decodeChunk } from '../model/envelope.js';
 import { notificationKey } from '../model/notify.js';
+import { Ownership } from '../model/ownership.js';
 import type { AtomicPublisher, OutgoingMessage, PublishBatch } from '../model/ports.js';
 import { positionCovers } from '../model/position.js';
 import { changesTopic, notifyTopic } from '../model/topics.js';
@@ -46,6 +47,8 @@ export interface CaptureStats {
   rowChanges: number;
   messages: number;
   restarts: number;
+  /** Local writes to rows another ezone owns (traffic routed to the wrong ezone). */
+  wrongWrites: number;
   /** Last position durably on Kafka. */
   committedPosition: string;
   /** Last position whose local tombstones are recorded. */
@@ -65,11 +68,14 @@ export class Capture {
     rowChanges: 0,
     messages: 0,
     restarts: 0,
+    wrongWrites: 0,
     committedPosition: '',
     coveredPosition: '',
     lastCommitAt: 0,
   };
   private readonly log: Logger;
+  private readonly ownership: Ownership;
+  private readonly warnedWrongWrites = new Set<string>();
   private readonly topics: { changes: string; notify: string };
   private readonly queue: BoundedQueue<CapturedPart>;
   private readonly source: BinlogSource;
@@ -90,6 +96,7 @@ export class Capture {
 
   constructor(private readonly deps: CaptureDeps) {
     this.log = deps.log.child({ component: 'capture' });
+    this.ownership = new Ownership(deps.config.ownership);
     const prefix = deps.config.kafka.topicPrefix;
     this.topics = { changes: changesTopic(prefix, deps.ezone), notify: notifyTopic(prefix, deps.ezone) };
     this.queue = new BoundedQueue<CapturedPart>(deps.config.capture.maxBufferBytes, (p) => p.bytes, {
@@ -172,6 +179,14 @@ export class Capture {
         maxMessageBytes: this.deps.config.kafka.maxMessageBytes,
         emit: (part) => this.queue.push(part),
         onDdl: (schema, kind) => this.log.info({ schema, ddl: kind }, 'DDL observed (not replicated); rows keep decoding with the schema they were written with'),
+        ownership: this.ownership,
+        onWrongWrite: (table, owner) => {
+          this.stats.wrongWrites++;
+          if (!this.warnedWrongWrites.has(table)) {
+            this.warnedWrongWrites.add(table);
+            this.log.warn({ table, owner }, 'local write to a row another ezone owns: is traffic routed to the wrong ezone?');
+          }
+        },
       },
       position,
     );

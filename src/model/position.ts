@@ -77,3 +77,20 @@ function merge(list: [bigint, bigint][]): [bigint, bigint][] {
   }
   return out;
 }
+
+/**
+ * The position after adding one transaction's GTID (MariaDB `d-s-n`, or MySQL `uuid:n` /
+ * `uuid:tag:n`) to a position — for groups with no commit marker (DDL), where the binlog reader only
+ * learns the new position from the next transaction.
+ */
+export function withGtid(position: string, gtid: string): string {
+  if (/^\d+-\d+-\d+$/.test(gtid)) {
+    const domain = gtid.split('-')[0];
+    const entries = position ? position.split(',').filter((e) => e.split('-')[0] !== domain) : [];
+    return [...entries, gtid].sort((x, y) => Number(x.split('-')[0]) - Number(y.split('-')[0])).join(',');
+  }
+  const m = /^(.+):(\d+)$/.exec(gtid);
+  if (!m) return position;
+  const [, source, gno] = m;
+  return position ? `${position},${source}:${gno}` : `${source}:${gno}`;
+}

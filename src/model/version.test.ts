@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { positionCovers } from './position.js';
+import { positionCovers, withGtid } from './position.js';
 import { compareVersions, maxVersion, versionFromMillis, versionOf } from './version.js';
 
 describe('versions', () => {
@@ -53,5 +53,19 @@ describe('positions', () => {
   it('compares file positions', () => {
     expect(positionCovers('file:binlog.000002:4', 'file:binlog.000001:900')).toBe(true);
     expect(positionCovers('file:binlog.000001:100', 'file:binlog.000001:900')).toBe(false);
+  });
+});
+
+describe('withGtid', () => {
+  it('moves a MariaDB domain to the given GTID and keeps the others', () => {
+    expect(withGtid('0-5-3,1-1-10', '1-1-11')).toBe('0-5-3,1-1-11');
+    expect(withGtid('1-1-10', '2-2-1')).toBe('1-1-10,2-2-1');
+    expect(withGtid('', '1-1-1')).toBe('1-1-1');
+    expect(positionCovers(withGtid('1-1-10', '1-1-11'), '1-1-11')).toBe(true);
+  });
+
+  it('adds a MySQL GTID to a set', () => {
+    const u = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+    expect(positionCovers(withGtid(`${u}:1-10`, `${u}:11`), `${u}:1-11`)).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { afterEach, expect, it, onTestFailed } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { decodeChunk } from '../../src/model/envelope.js';
 import { changesTopic } from '../../src/model/topics.js';
 import { DaemonProcess } from '../support/daemon-process.js';
@@ -11,11 +11,6 @@ describeWithServers('capture across crashes and huge transactions (drc run proce
   const start = () => {
     const d = new DaemonProcess(['run', '--config', s!.configFile, '--ezone', 'a'], { DRC_PROGRESS_MS: '2000' });
     daemons.push(d);
-    onTestFailed(() => {
-      const lines = d.log.split('\n').filter((l) => !l.includes('Limiting retries'));
-      const failures = lines.filter((l) => l.includes('"level":40') || l.includes('"level":50'));
-      process.stderr.write(`\n--- daemon ${d.pid}: first warnings ---\n${failures.slice(0, 8).join('\n')}\n--- last lines ---\n${lines.slice(-6).join('\n')}\n`);
-    });
     return d;
   };
   afterEach(async () => {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { onTestFailed } from 'vitest';
 import { DRC_BIN } from './cli.js';
 
 /** A `drc run` child process, with its stderr log kept for assertions and diagnostics. */
@@ -13,6 +14,12 @@ export class DaemonProcess {
     this.child.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));
     this.child.stdout?.on('data', (d: Buffer) => (this.log += d.toString()));
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    // When the test fails, show what this daemon said: its warnings first, then its last lines.
+    onTestFailed(() => {
+      const lines = this.log.split('\n').filter(Boolean);
+      const warnings = lines.filter((l) => /"level":(40|50|60)/.test(l) && !l.includes('"component":"kafka"'));
+      process.stderr.write(`\n--- drc ${args.join(' ')} (pid ${this.child.pid}) warnings ---\n${warnings.slice(0, 10).join('\n')}\n--- last lines ---\n${lines.slice(-8).join('\n')}\n`);
+    });
   }
 
   get pid(): number {
