@@ -1,3 +1,4 @@
+import type { RowDataPacket } from 'mysql2/promise';
 import { randomBytes } from 'node:crypto';
 import { Partitioners } from 'kafkajs';
 import { afterEach, expect, it } from 'vitest';
@@ -42,7 +43,7 @@ describeWithServers('apply under faults, bad input and ownership rules', () => {
       }
     })();
     const countIn = async (ez: string) => {
-      const [[row]] = await s!.db[ez]!.query<import('mysql2/promise').RowDataPacket[]>('SELECT COUNT(*) AS n FROM w');
+      const [[row]] = await s!.db[ez]!.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM w');
       return Number(row!.n);
     };
     await eventually('b applying', async () => (await countIn('b')) > 300, 60_000);
@@ -91,7 +92,7 @@ describeWithServers('apply under faults, bad input and ownership rules', () => {
     for (const ez of ['a', 'b']) await s.db[ez]!.query('CREATE TABLE orders (id INT PRIMARY KEY, user_id INT NOT NULL)');
     daemons.push(...(await startDaemons(s, ['a', 'b'])));
     await s.db.a!.query('INSERT INTO orders VALUES (1, 5), (2, 1500)');
-    await eventually('owned row applied', async () => (await s!.db.b!.query<import('mysql2/promise').RowDataPacket[]>('SELECT id FROM orders'))[0].length === 1);
+    await eventually('owned row applied', async () => (await s!.db.b!.query<RowDataPacket[]>('SELECT id FROM orders'))[0].length === 1);
     await eventually('violation recorded', async () => (await conflictsIn(s!, 'b')).length === 1);
     const [rows] = await s.db.b!.query('SELECT id, user_id FROM orders');
     expect(rows).toEqual([{ id: 1, user_id: 5 }]);
