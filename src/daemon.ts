@@ -9,6 +9,7 @@ import { ezoneOf } from './config/loader.js';
 import type { Config } from './config/schema.js';
 import { Capture } from './capture/capture.js';
 import { createPool, detectFlavor } from './db/connect.js';
+import { purgeTombstones } from './db/tombstones.js';
 import { isFinalChunk } from './model/envelope.js';
 import { Ownership } from './model/ownership.js';
 import type { StoredMessage } from './model/ports.js';
@@ -175,10 +176,20 @@ export async function startDaemon(config: Config, ezone: string, log: Logger): P
     await running.close().catch(() => undefined);
     throw err;
   }
+  // Tombstones expire after apply.tombstoneRetention (DESIGN.md section 5 rule 4).
+  const purgePool = pools[0] ?? createPool(ez.mysql, 1);
+  if (!pools.includes(purgePool)) pools.push(purgePool);
+  const purge = setInterval(() => {
+    for (const table of ['tombstones', 'applied_tombstones'] as const) {
+      purgeTombstones(purgePool, table, config.apply.tombstoneRetention).catch((err: Error) => log.warn({ table, err: err.message }, 'tombstone purge failed'));
+    }
+  }, 60_000);
+  purge.unref();
   return {
     capture: running.capture,
     appliers,
     close: async () => {
+      clearInterval(purge);
       await Promise.allSettled([...appliers.values()].map((a) => a.stop()));
       await Promise.allSettled(pools.map((p) => p.end()));
       await events.close().catch(() => undefined);

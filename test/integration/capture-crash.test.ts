@@ -2,8 +2,8 @@ import { afterEach, expect, it } from 'vitest';
 import { decodeChunk } from '../../src/model/envelope.js';
 import { changesTopic } from '../../src/model/topics.js';
 import { DaemonProcess } from '../support/daemon-process.js';
-import { describeWithServers, infra } from '../support/env.js';
-import { consumeTopic, scenario, type Scenario } from '../support/scenario.js';
+import { describeWithServers } from '../support/env.js';
+import { consumeTopic, insertSeries, scenario, type Scenario } from '../support/scenario.js';
 
 describeWithServers('capture across crashes and huge transactions (drc run processes)', () => {
   let s: Scenario | undefined;
@@ -92,13 +92,8 @@ describeWithServers('capture across crashes and huge transactions (drc run proce
     await d.waitForLog('drc running');
     let rssMax = 0;
     const sampler = setInterval(() => (rssMax = Math.max(rssMax, d.rssMb())), 100);
-    const insert =
-      infra().flavor === 'mariadb'
-        ? `INSERT INTO big SELECT seq, REPEAT('x', ${PAD}) FROM seq_1_to_${ROWS}`
-        : `INSERT INTO big WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${ROWS}) SELECT i, REPEAT('x', ${PAD}) FROM n`;
-    if (infra().flavor === 'mysql') await s.db.a!.query(`SET SESSION cte_max_recursion_depth = ${ROWS + 1}`);
     const started = Date.now();
-    await s.db.a!.query(insert);
+    await insertSeries(s.db.a!, 'big', ROWS, PAD);
 
     let rows = 0;
     let chunks = 0;

@@ -2,7 +2,9 @@ import { afterEach, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon.js';
 import { describeWithServers } from '../support/env.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
-import { eventually, scenario, type Scenario } from '../support/scenario.js';
+import type { RowDataPacket } from 'mysql2/promise';
+import { conflictsTopic } from '../../src/model/topics.js';
+import { consumeTopic, eventually, insertSeries, scenario, type Scenario } from '../support/scenario.js';
 
 async function withDeadlockRetry(fn: () => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -110,6 +112,13 @@ describeWithServers('replication between ezones', () => {
         'u{"id":100} unique-collision skipped from a',
       ].sort(),
     );
+    // The same records are published on <prefix>.conflicts, with both images.
+    const published: { ezone: string; reason: string; incoming: unknown; local: unknown }[] = [];
+    await consumeTopic(sc.kafka, conflictsTopic(sc.prefix), (m) => published.push(JSON.parse(m.value.toString())) >= 10, 30_000);
+    expect(published.map((p) => `${p.ezone} ${p.reason}`).sort()).toEqual(
+      [...(await conflictsIn(sc, 'a')).map((c) => `a ${c.reason}`), ...(await conflictsIn(sc, 'b')).map((c) => `b ${c.reason}`)].sort(),
+    );
+    expect(published.every((p) => p.incoming !== undefined && p.local !== undefined)).toBe(true);
   });
 
   it('three ezones with a random mixed workload on overlapping keys end identical', async () => {
@@ -138,6 +147,20 @@ describeWithServers('replication between ezones', () => {
     await Promise.all(ezones.map(work));
     const final = JSON.parse(await converge(sc, 't', ezones, { timeoutMs: 90_000 })) as unknown[];
     expect(final.length).toBeGreaterThan(0);
+  });
+
+  it('applies a multi-chunk source transaction as one target transaction: readers see all of it or none', async () => {
+    const sc = await setup('bigtx', ['a', 'b'], ['CREATE TABLE big (id INT PRIMARY KEY, pad TEXT NOT NULL)']);
+    const ROWS = 20_000;
+    await insertSeries(sc.db.a!, 'big', ROWS, 500); // ~10 MB: a dozen chunks
+    const seen = new Set<number>();
+    await eventually('all rows in b', async () => {
+      const [[r]] = await sc.db.b!.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM big');
+      seen.add(Number(r!.n));
+      return Number(r!.n) === ROWS;
+    }, 60_000);
+    expect([...seen].filter((n) => n !== 0 && n !== ROWS)).toEqual([]);
+    expect(daemons[1]!.appliers.get('a')!.stats.transactions).toBeGreaterThanOrEqual(1);
   });
 
   it('pauses an origin whose change names a column missing here, and resumes once it exists', async () => {

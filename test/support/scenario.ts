@@ -126,3 +126,13 @@ export async function eventually(what: string, probe: () => Promise<boolean> | b
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Insert `rows` rows (id 1..rows, a pad of `padBytes`) in one statement, one transaction. */
+export async function insertSeries(conn: mysql.Connection, table: string, rows: number, padBytes: number): Promise<void> {
+  if (infra().flavor === 'mariadb') {
+    await conn.query(`INSERT INTO ${table} SELECT seq, REPEAT('x', ${padBytes}) FROM seq_1_to_${rows}`);
+    return;
+  }
+  await conn.query(`SET SESSION cte_max_recursion_depth = ${rows + 1}`);
+  await conn.query(`INSERT INTO ${table} WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows}) SELECT i, REPEAT('x', ${padBytes}) FROM n`);
+}

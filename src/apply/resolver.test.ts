@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import type { RowChange } from '../model/change.js';
+import type { Row } from '../model/value.js';
+import { compareImages, matches, resolve, type Decision } from './resolver.js';
+
+const VC = 'updated_at';
+const T = (s: number) => `2030-01-01 00:00:${String(s).padStart(2, '0')}.000000`;
+const V = (s: number) => String((Date.UTC(2030, 0, 1) + s * 1000) * 1000);
+const row = (v: string, s: number): Row => ({ id: 1, v, [VC]: T(s) });
+
+const ins = (after: Row, version = V(Number(String(after[VC]).slice(-9, -7)))): RowChange => ({ schema: 's', table: 't', op: 'insert', key: { id: 1 }, after, version });
+const upd = (before: Row, after: Row): RowChange => ({ schema: 's', table: 't', op: 'update', key: { id: 1 }, before, after, version: V(Number(String(after[VC]).slice(-9, -7))) });
+const del = (before: Row, version: string): RowChange => ({ schema: 's', table: 't', op: 'delete', key: { id: 1 }, before, version });
+
+const decide = (change: RowChange, local: Row | null, tombstone: string | null = null, versionColumn: string | null = VC): Decision =>
+  resolve({ change, local, tombstone: tombstone === null ? null : { version: tombstone }, versionColumn });
+
+describe('insert / update onto an existing row', () => {
+  it('applies an update whose before-image matches the local row, without a conflict', () => {
+    expect(decide(upd(row('a', 1), row('b', 2)), row('a', 1))).toEqual({ action: 'update', next: row('b', 2) });
+  });
+
+  it('treats an identical image as a replay: nothing to do, no conflict', () => {
+    expect(decide(ins(row('a', 1)), row('a', 1))).toEqual({ action: 'none', next: row('a', 1) });
+    expect(decide(upd(row('x', 0), row('a', 1)), row('a', 1))).toEqual({ action: 'none', next: row('a', 1) });
+  });
+
+  it('lets the newer version win a diverged update (rule 2)', () => {
+    expect(decide(upd(row('a', 1), row('b', 5)), row('c', 3))).toMatchObject({ action: 'update', conflict: { reason: 'update-diverged', decision: 'applied' } });
+    expect(decide(upd(row('a', 1), row('b', 2)), row('c', 3))).toMatchObject({ action: 'none', conflict: { reason: 'update-diverged', decision: 'skipped' } });
+  });
+
+  it('breaks a version tie by content, the same way from both sides (never "keep local")', () => {
+    const x = row('from-a', 7);
+    const y = row('from-b', 7);
+    const inA = decide(upd(row('s', 1), y), x); // a holds x, receives y
+    const inB = decide(upd(row('s', 1), x), y); // b holds y, receives x
+    expect([inA.next, inB.next]).toEqual([y, y]);
+    expect([inA.conflict?.decision, inB.conflict?.decision]).toEqual(['applied', 'skipped']);
+  });
+
+  it('records insert onto an existing, different row as a conflict decided by version', () => {
+    expect(decide(ins(row('new', 9)), row('old', 3))).toMatchObject({ action: 'update', conflict: { reason: 'insert-exists', decision: 'applied' } });
+    expect(decide(ins(row('new', 2)), row('old', 3))).toMatchObject({ action: 'none', conflict: { reason: 'insert-exists', decision: 'skipped' } });
+  });
+
+  it('ranks a NULL version below any version', () => {
+    const local: Row = { id: 1, v: 'l', [VC]: null };
+    expect(decide(upd(row('x', 0), row('b', 1)), local)).toMatchObject({ action: 'update', conflict: { decision: 'applied' } });
+  });
+
+  it('without a version column, the last arrival wins but the divergence is still recorded', () => {
+    const change: RowChange = { schema: 's', table: 't', op: 'update', key: { id: 1 }, before: { id: 1, v: 'a' }, after: { id: 1, v: 'b' } };
+    expect(decide(change, { id: 1, v: 'c' }, null, null)).toMatchObject({ action: 'update', conflict: { reason: 'update-diverged', decision: 'applied' } });
+  });
+
+  it('compares only the columns the incoming image has (the target may have more)', () => {
+    expect(matches({ id: 1, v: 'a', extra: 5 }, { id: 1, v: 'a' })).toBe(true);
+    expect(decide(upd({ id: 1, v: 'a', [VC]: T(1) }, row('b', 2)), { ...row('a', 1), extra: 5 })).toMatchObject({ action: 'update' });
+  });
+});
+
+describe('insert / update of a missing row (rule 3)', () => {
+  it('applies the full after-image; an update of a missing row is recorded', () => {
+    expect(decide(ins(row('a', 1)), null)).toEqual({ action: 'insert', next: row('a', 1) });
+    expect(decide(upd(row('a', 1), row('b', 2)), null)).toMatchObject({ action: 'insert', conflict: { reason: 'update-missing', decision: 'applied' } });
+  });
+
+  it('skips it when a tombstone is at least as new', () => {
+    expect(decide(upd(row('a', 1), row('b', 2)), null, V(2))).toMatchObject({ action: 'none', conflict: { reason: 'tombstone-newer', decision: 'skipped' } });
+    expect(decide(ins(row('a', 1)), null, V(5))).toMatchObject({ action: 'none', conflict: { reason: 'tombstone-newer' } });
+    expect(decide(ins(row('a', 6)), null, V(5))).toMatchObject({ action: 'insert' });
+  });
+});
+
+describe('deletes (rule 4)', () => {
+  it('deletes a matching row and always leaves a tombstone', () => {
+    expect(decide(del(row('a', 1), V(9)), row('a', 1))).toEqual({ action: 'delete', next: null, tombstone: V(9) });
+  });
+
+  it('deletes a diverged row iff the delete is at least as new', () => {
+    expect(decide(del(row('a', 1), V(5)), row('c', 5))).toMatchObject({ action: 'delete', tombstone: V(5), conflict: { reason: 'delete-diverged', decision: 'applied' } });
+    expect(decide(del(row('a', 1), V(4)), row('c', 5))).toMatchObject({ action: 'none', tombstone: V(4), conflict: { reason: 'delete-diverged', decision: 'skipped' } });
+  });
+
+  it('records a delete of a missing row, except an identical replay', () => {
+    expect(decide(del(row('a', 1), V(5)), null)).toMatchObject({ action: 'none', tombstone: V(5), conflict: { reason: 'delete-missing' } });
+    expect(decide(del(row('a', 1), V(5)), null, V(5))).toEqual({ action: 'none', next: null, tombstone: V(5) });
+  });
+});
+
+describe('convergence: every interleaving of two concurrent writes ends the same in both ezones', () => {
+  // Two ezones start from the same row; each makes one change; each then applies the other's.
+  const base = row('base', 1);
+  const writes: { name: string; make: (ez: string, s: number) => { change: RowChange; after: Row | null } }[] = [
+    { name: 'update', make: (ez, s) => ({ change: upd(base, row(ez, s)), after: row(ez, s) }) },
+    { name: 'delete', make: (_ez, s) => ({ change: del(base, V(s)), after: null }) },
+  ];
+  for (const w1 of writes) {
+    for (const w2 of writes) {
+      for (const [s1, s2] of [
+        [3, 5],
+        [5, 3],
+        [4, 4],
+      ] as const) {
+        it(`${w1.name}@${s1} in a vs ${w2.name}@${s2} in b`, () => {
+          const a = w1.make('a', s1);
+          const b = w2.make('b', s2);
+          const tombA = a.after === null ? a.change.version! : null;
+          const tombB = b.after === null ? b.change.version! : null;
+          const inA = decide(b.change, a.after, tombA).next;
+          const inB = decide(a.change, b.after, tombB).next;
+          expect(inA).toEqual(inB);
+        });
+      }
+    }
+  }
+});
+
+describe('compareImages', () => {
+  it('orders by version, then by canonical content', () => {
+    expect(compareImages(V(2), row('a', 2), V(1), row('z', 1))).toBe(1);
+    expect(compareImages(V(2), row('a', 2), V(2), row('b', 2))).toBe(-1);
+    expect(compareImages(V(2), row('a', 2), V(2), row('a', 2))).toBe(0);
+  });
+});
