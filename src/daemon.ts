@@ -10,6 +10,7 @@ import type { Config } from './config/schema.js';
 import { Capture } from './capture/capture.js';
 import { createPool, detectFlavor } from './db/connect.js';
 import { purgeTombstones } from './db/tombstones.js';
+import { Heartbeat } from './ops/heartbeat.js';
 import { isFinalChunk } from './model/envelope.js';
 import { Ownership } from './model/ownership.js';
 import type { StoredMessage } from './model/ports.js';
@@ -43,8 +44,10 @@ export interface Running {
 }
 
 export interface Daemon extends Running {
+  ezone: string;
   /** One applier per remote origin. */
   appliers: Map<string, Applier>;
+  startedAt: number;
 }
 
 /** Start capture for one ezone: topics, fenced transactional producer, resume from Kafka. */
@@ -177,8 +180,16 @@ export async function startDaemon(config: Config, ezone: string, log: Logger): P
     throw err;
   }
   // Tombstones expire after apply.tombstoneRetention (DESIGN.md section 5 rule 4).
-  const purgePool = pools[0] ?? createPool(ez.mysql, 1);
-  if (!pools.includes(purgePool)) pools.push(purgePool);
+  const purgePool = createPool(ez.mysql, 2);
+  pools.push(purgePool);
+  const heartbeat = new Heartbeat(
+    purgePool,
+    ez.mysql.flavor === 'auto' ? await detectFlavor(purgePool) : ez.mysql.flavor,
+    ezone,
+    config.heartbeat.interval,
+    log.child({ component: 'heartbeat' }),
+  );
+  heartbeat.start();
   const purge = setInterval(() => {
     for (const table of ['tombstones', 'applied_tombstones'] as const) {
       purgeTombstones(purgePool, table, config.apply.tombstoneRetention).catch((err: Error) => log.warn({ table, err: err.message }, 'tombstone purge failed'));
@@ -186,10 +197,13 @@ export async function startDaemon(config: Config, ezone: string, log: Logger): P
   }, 60_000);
   purge.unref();
   return {
+    ezone,
     capture: running.capture,
     appliers,
+    startedAt: Date.now(),
     close: async () => {
       clearInterval(purge);
+      heartbeat.stop();
       await Promise.allSettled([...appliers.values()].map((a) => a.stop()));
       await Promise.allSettled(pools.map((p) => p.end()));
       await events.close().catch(() => undefined);

@@ -53,6 +53,13 @@ export class UsageError extends DrcError {
   }
 }
 
+/** A check the user asked for found problems (already reported on stdout): exit 1. */
+export class CheckFailedError extends DrcError {
+  constructor(message: string) {
+    super('DRC_CHECK_FAILED', message, { exitCode: ExitCode.checkFailed });
+  }
+}
+
 /** A prerequisite (MariaDB server, Java, Maven) is missing and cannot be installed here. */
 export class PrerequisiteError extends DrcError {
   constructor(message: string, options: { cause?: unknown } = {}) {

@@ -58,6 +58,13 @@ export interface ApplierStats {
   lastAppliedAt: number;
   /** Why the stream is paused (schema mismatch), if it is. */
   paused: string | undefined;
+  conflictsByReason: Record<string, number>;
+  /** The last heartbeat of the origin applied here: its send time (origin clock) and when it was applied. */
+  lastHeartbeat: { sentAtMs: number; appliedAtMs: number } | undefined;
+  /** Bytes of messages waiting to be applied. */
+  queuedBytes: number;
+  /** Groups executing or waiting for their commit turn. */
+  inflight: number;
 }
 
 type Unit =
@@ -106,6 +113,10 @@ export class Applier {
     lastOriginCommitTime: 0,
     lastAppliedAt: 0,
     paused: undefined,
+    conflictsByReason: {},
+    lastHeartbeat: undefined,
+    queuedBytes: 0,
+    inflight: 0,
   };
   private readonly log: Logger;
   private readonly tables: TableCache;
@@ -137,6 +148,13 @@ export class Applier {
     this.log.info({ offset: this.stats.nextOffset ?? 'earliest' }, 'apply starts');
     await this.deps.stream.start(this.stats.nextOffset, (m) => this.accept(m, this.generation));
     this.loop = this.dispatchLoop();
+  }
+
+  /** Refresh the gauges in `stats` (queue depth, groups in flight). */
+  sample(): ApplierStats {
+    this.stats.queuedBytes = this.queue.size;
+    this.stats.inflight = this.inflight.filter((g) => !g.done).length + (this.big ? 1 : 0);
+    return this.stats;
   }
 
   async stop(): Promise<void> {
@@ -266,7 +284,7 @@ export class Applier {
     const last = group.txs[group.txs.length - 1];
     if (!last) {
       await previous; // position-only or skipped messages: nothing to write
-      this.committed(group, []);
+      this.committed(group, undefined);
       return;
     }
     for (let attempt = 1; ; attempt++) {
@@ -283,7 +301,7 @@ export class Applier {
         await target.exec(sql.position(this.deps.flavor, this.deps.origin, 0, group.nextOffset, last.chunk.id, last.chunk.pos));
         await conn.query('COMMIT');
         open = false;
-        this.committed(group, target.conflicts);
+        this.committed(group, target);
         return;
       } catch (err) {
         if (open) await target.rollback().catch(() => undefined);
@@ -324,7 +342,7 @@ export class Applier {
     await big.conn.query('COMMIT');
     this.big = undefined;
     big.conn.release();
-    this.committed({ txs: [{ chunk, offset: u.offset }], nextOffset, rows: big.target.rows, done: true }, big.target.conflicts);
+    this.committed({ txs: [{ chunk, offset: u.offset }], nextOffset, rows: big.target.rows, done: true }, big.target);
   }
 
   private async closeBig(): Promise<void> {
@@ -335,7 +353,12 @@ export class Applier {
     big.conn.release();
   }
 
-  private committed(group: Group, conflicts: sql.ConflictRecord[]): void {
+  private committed(group: Group, target: TargetTransaction | undefined): void {
+    const conflicts = target?.conflicts ?? [];
+    if (target?.heartbeat) {
+      this.stats.lastHeartbeat = { sentAtMs: Date.parse(`${target.heartbeat.sentAt.replace(' ', 'T')}Z`), appliedAtMs: Date.now() };
+    }
+    for (const c of conflicts) this.stats.conflictsByReason[c.reason] = (this.stats.conflictsByReason[c.reason] ?? 0) + 1;
     this.failures = 0;
     this.stats.paused = undefined;
     this.stats.nextOffset = group.nextOffset;

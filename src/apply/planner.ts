@@ -2,17 +2,10 @@
  * Decisions → SQL. Pure. Statements work on MariaDB and MySQL 8; where the dialects differ (upsert
  * syntax) the flavour picks the form. Values always travel as parameters, never inlined.
  */
+import { quoteId, tableRef, upsert, type Flavor, type Statement } from '../db/sql.js';
 import { fromWire, type Row } from '../model/value.js';
 
-export type Flavor = 'mariadb' | 'mysql';
-
-export interface Statement {
-  sql: string;
-  params: unknown[];
-}
-
-export const quoteId = (name: string) => `\`${name.replaceAll('`', '``')}\``;
-export const tableRef = (schema: string, table: string) => `${quoteId(schema)}.${quoteId(table)}`;
+export type { Flavor, Statement };
 
 /**
  * `SELECT *` of the rows with these primary keys, locked for update: one point lookup per key
@@ -65,11 +58,6 @@ export function deleteRow(schema: string, table: string, pk: string[], key: Row)
   };
 }
 
-/** `col = <new value>` in an upsert, per flavour (MariaDB rejects MySQL's row alias; MySQL deprecates VALUES()). */
-function upsertSet(flavor: Flavor, cols: string[]): string {
-  return flavor === 'mysql' ? cols.map((c) => `${c} = new.${c}`).join(', ') : cols.map((c) => `${c} = VALUES(${c})`).join(', ');
-}
-const alias = (flavor: Flavor) => (flavor === 'mysql' ? ' AS new' : '');
 
 /**
  * The marker: the first statement of every target transaction. `n` always changes, so the row is
@@ -77,9 +65,13 @@ const alias = (flavor: Flavor) => (flavor === 'mysql' ? ' AS new' : '');
  */
 export function marker(flavor: Flavor, slot: number, origin: string, originTx: string, originPos: string): Statement {
   return {
-    sql:
-      `INSERT INTO drc_meta.tx_origin (slot, origin, origin_tx, origin_pos, n, applied_at) VALUES (?, ?, ?, ?, 1, UTC_TIMESTAMP(6))${alias(flavor)} ` +
-      `ON DUPLICATE KEY UPDATE ${upsertSet(flavor, ['origin', 'origin_tx', 'origin_pos', 'applied_at'])}, n = n + 1`,
+    sql: upsert(
+      flavor,
+      'drc_meta.tx_origin',
+      { slot: '?', origin: '?', origin_tx: '?', origin_pos: '?', n: '1', applied_at: 'UTC_TIMESTAMP(6)' },
+      ['origin', 'origin_tx', 'origin_pos', 'applied_at'],
+      ['n = n + 1'],
+    ),
     params: [slot, origin, originTx, originPos],
   };
 }
@@ -87,10 +79,24 @@ export function marker(flavor: Flavor, slot: number, origin: string, originTx: s
 /** The applied position, written in the same transaction as the rows. */
 export function position(flavor: Flavor, origin: string, partition: number, nextOffset: string, originTx: string, originPos: string): Statement {
   return {
-    sql:
-      `INSERT INTO drc_meta.apply_position (origin, kafka_partition, next_offset, origin_tx, origin_pos, updated_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))${alias(flavor)} ` +
-      `ON DUPLICATE KEY UPDATE ${upsertSet(flavor, ['next_offset', 'origin_tx', 'origin_pos', 'updated_at'])}`,
+    sql: upsert(
+      flavor,
+      'drc_meta.apply_position',
+      { origin: '?', kafka_partition: '?', next_offset: '?', origin_tx: '?', origin_pos: '?', updated_at: 'UTC_TIMESTAMP(6)' },
+      ['next_offset', 'origin_tx', 'origin_pos', 'updated_at'],
+    ),
     params: [origin, partition, nextOffset, originTx, originPos],
+  };
+}
+
+/**
+ * When a heartbeat of `origin` (sent at `sentAt` on its clock) became visible here: written in the
+ * same transaction as the heartbeat row, read by `drc lag`. Not replicated.
+ */
+export function heartbeatSeen(flavor: Flavor, origin: string, sentAt: string): Statement {
+  return {
+    sql: upsert(flavor, 'drc_meta.lag', { origin: '?', sent_at: '?', applied_at: 'UTC_TIMESTAMP(6)' }, ['sent_at', 'applied_at']),
+    params: [origin, sentAt],
   };
 }
 

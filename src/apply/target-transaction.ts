@@ -69,6 +69,8 @@ const ER_DUP_ENTRY = 1062;
 export class TargetTransaction {
   readonly conflicts: sql.ConflictRecord[] = [];
   rows = 0;
+  /** The last heartbeat this transaction applied (origin clock, UTC text). */
+  heartbeat: { origin: string; sentAt: string } | undefined;
   private readonly warnedDrops = new Set<string>();
 
   constructor(
@@ -126,6 +128,13 @@ export class TargetTransaction {
 
     await this.run(ops, newTombstones);
     await recordTombstones(this.conn, 'applied_tombstones', newTombstones);
+    for (const op of ops) {
+      const { change } = op.incoming;
+      if (change.schema !== 'drc_meta' || change.table !== 'heartbeat' || !change.after) continue;
+      const sentAt = String(change.after.sent_at);
+      await this.exec(sql.heartbeatSeen(this.ctx.flavor, String(change.after.ezone), sentAt));
+      this.heartbeat = { origin: String(change.after.ezone), sentAt };
+    }
     this.rows += batch.length;
   }
 

@@ -54,6 +54,10 @@ export interface CaptureStats {
   /** Last position whose local tombstones are recorded. */
   coveredPosition: string;
   lastCommitAt: number;
+  /** When the binlog stream last delivered an event or a server heartbeat. */
+  lastEventAt: number;
+  /** Bytes waiting to be shipped. */
+  queuedBytes: number;
 }
 
 /** Errors after which retrying cannot help. */
@@ -72,6 +76,8 @@ export class Capture {
     committedPosition: '',
     coveredPosition: '',
     lastCommitAt: 0,
+    lastEventAt: 0,
+    queuedBytes: 0,
   };
   private readonly log: Logger;
   private readonly ownership: Ownership;
@@ -118,6 +124,13 @@ export class Capture {
       this.fatal = reject;
     });
     this.done.catch(() => undefined); // observed by the caller; never an unhandled rejection
+  }
+
+  /** Refresh the gauges in `stats`. */
+  sample(): CaptureStats {
+    this.stats.queuedBytes = this.queue.size;
+    this.stats.lastEventAt = this.source.lastEventAt;
+    return this.stats;
   }
 
   /** Check the server, find the resume point, start streaming. */

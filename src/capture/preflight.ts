@@ -13,7 +13,7 @@ export const REQUIRED_BINLOG_SETTINGS = {
 } as const;
 
 /** Replicated base tables without a primary key, as `schema.table`. */
-export async function tablesWithoutPrimaryKey(pool: mysql.Pool, config: Config): Promise<string[]> {
+export async function tablesWithoutPrimaryKey(pool: mysql.Pool | mysql.Connection, config: Config): Promise<string[]> {
   const [rows] = await pool.query<mysql.RowDataPacket[]>(
     `SELECT t.TABLE_SCHEMA AS s, t.TABLE_NAME AS t FROM information_schema.TABLES t
      WHERE t.TABLE_TYPE = 'BASE TABLE'

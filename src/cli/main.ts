@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { DrcError, ExitCode } from '../errors.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
+import { registerOps } from './commands/ops.js';
 import { registerRun } from './commands/run.js';
 import { registerSandbox } from './commands/sandbox.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerSandbox(program);
   registerRun(program);
+  registerOps(program);
   registerConfig(program);
   registerDemo(program);
   for (const cmd of program.commands) {

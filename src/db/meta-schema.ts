@@ -70,6 +70,13 @@ const MIGRATIONS: string[][] = [
     // can never hold a lock capture needs.
     `CREATE TABLE IF NOT EXISTS drc_meta.applied_tombstones LIKE drc_meta.tombstones`,
   ],
+  [
+    `CREATE TABLE IF NOT EXISTS drc_meta.lag (
+      origin VARCHAR(32) NOT NULL PRIMARY KEY COMMENT 'ezone whose heartbeat this is',
+      sent_at DATETIME(6) NOT NULL COMMENT 'when the origin wrote it (origin clock, UTC)',
+      applied_at DATETIME(6) NOT NULL COMMENT 'when it became visible here (local clock, UTC)'
+    ) ENGINE=InnoDB`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

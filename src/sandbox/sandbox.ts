@@ -175,3 +175,34 @@ export async function sandboxDown(options: { dir?: string; log: Logger }): Promi
   options.log.info({ dir, stopped }, 'sandbox stopped');
   return { dir, stopped };
 }
+
+/**
+ * Restart one server of a running sandbox on the same port and data (for fault tests): a MariaDB of an
+ * ezone, or the Kafka broker. `downMs` keeps it stopped that long first.
+ */
+export async function restartServer(options: { dir?: string; server: string; downMs?: number; log: Logger }): Promise<void> {
+  const dir = resolve(options.dir ?? DEFAULT_SANDBOX_DIR);
+  const state = readState(dir);
+  if (!state) throw new UsageError(`no sandbox in ${dir}`);
+  if (options.server === 'kafka') {
+    const k = state.kafka;
+    if (k.pid) await stopProcess(k.pid, kafkaMarker(k));
+    await new Promise((r) => setTimeout(r, options.downMs ?? 0));
+    const kafkaBins = ensurePrerequisites(KAFKA_TOOLS, options.log);
+    const libs = await ensureKafkaLibs(kafkaBins.mvn as string, options.log);
+    k.pid = startKafka(k, kafkaBins.java as string, libs);
+    writeState(dir, state);
+    const pid = k.pid;
+    await waitKafkaReady(k, () => isRunning(pid, kafkaMarker(k)));
+    return;
+  }
+  const ez = state.ezones.find((e) => e.name === options.server);
+  if (!ez) throw new UsageError(`no server ${options.server} in the sandbox (ezones: ${state.ezones.map((e) => e.name).join(', ')}, or kafka)`);
+  if (ez.pid) await stopProcess(ez.pid, mariaMarker(ez));
+  await new Promise((r) => setTimeout(r, options.downMs ?? 0));
+  const bins = ensurePrerequisites(MARIADB_SERVER, options.log);
+  ez.pid = startMariaDb(ez, bins.mariadbd as string);
+  writeState(dir, state);
+  const pid = ez.pid;
+  await waitMariaDbReady(ez, () => isRunning(pid, mariaMarker(ez)));
+}

@@ -46,6 +46,11 @@ export class DaemonProcess {
     }
   }
 
+  /** Freeze (SIGSTOP) or thaw (SIGCONT) the process. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT' | 'SIGTERM' | 'SIGINT'): void {
+    this.child.kill(signal);
+  }
+
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     this.child.kill(signal);
     await this.exited;

@@ -1,0 +1,173 @@
+/**
+ * `drc doctor`: every preflight check of DESIGN.md section 9, one line each with the fix.
+ */
+import mysql from 'mysql2/promise';
+import type { Config } from '../config/schema.js';
+import { versionColumnOf } from '../config/tables.js';
+import { REQUIRED_BINLOG_SETTINGS, tablesWithoutPrimaryKey } from '../capture/preflight.js';
+import { TableFilter } from '../capture/table-filter.js';
+import { connectionOptions } from '../db/connect.js';
+import { createKafka } from '../transport/kafka/client.js';
+import type { Logger } from './logger.js';
+
+export interface Check {
+  /** Ezone name, or "kafka". */
+  ezone: string;
+  check: string;
+  ok: boolean;
+  message: string;
+  /** A passing check that still deserves attention (e.g. no conflict protection). */
+  warning?: boolean;
+}
+
+interface ServerFacts {
+  ezone: string;
+  serverId: number;
+  domainId: number | null;
+  increment: number;
+  offset: number;
+}
+
+export async function runDoctor(config: Config, log: Logger, only?: string): Promise<{ ok: boolean; checks: Check[] }> {
+  const checks: Check[] = [];
+  const facts: ServerFacts[] = [];
+  const names = Object.keys(config.ezones);
+  for (const ezone of only ? [only] : names) {
+    const ez = config.ezones[ezone]!;
+    let conn: mysql.Connection;
+    try {
+      conn = await mysql.createConnection(connectionOptions(ez.mysql));
+    } catch (err) {
+      checks.push({ ezone, check: 'connect', ok: false, message: `cannot connect to ${ez.mysql.host}:${ez.mysql.port} as ${ez.mysql.user}: ${(err as Error).message} — check ezones.${ezone}.mysql` });
+      continue;
+    }
+    try {
+      checks.push({ ezone, check: 'connect', ok: true, message: `${ez.mysql.host}:${ez.mysql.port} as ${ez.mysql.user}` });
+      const [[v]] = await conn.query<mysql.RowDataPacket[]>(
+        `SELECT VERSION() AS version, @@log_bin AS log_bin, @@binlog_format AS binlog_format, @@binlog_row_image AS binlog_row_image,
+                @@binlog_row_metadata AS binlog_row_metadata, @@server_id AS server_id, @@auto_increment_increment AS inc, @@auto_increment_offset AS off`,
+      );
+      const mariadb = String(v!.version).toLowerCase().includes('mariadb');
+      for (const [name, want] of Object.entries(REQUIRED_BINLOG_SETTINGS)) {
+        const have = String(v![name]).toUpperCase();
+        const ok = have === want;
+        const fix = name === 'log_bin' ? 'enable the binary log (log_bin) in the server config and restart' : `SET GLOBAL ${name}='${want}' and set it in the server config`;
+        checks.push({ ezone, check: name, ok, message: ok ? `${name}=${want}` : `${name} is ${have}, DRC needs ${want} — ${fix}` });
+      }
+      const [[d]] = mariadb ? await conn.query<mysql.RowDataPacket[]>('SELECT @@gtid_domain_id AS d') : [[{ d: null }]];
+      facts.push({ ezone, serverId: Number(v!.server_id), domainId: d?.d === null || d?.d === undefined ? null : Number(d.d), increment: Number(v!.inc), offset: Number(v!.off) });
+
+      const noPk = await tablesWithoutPrimaryKey(conn, config);
+      checks.push({
+        ezone,
+        check: 'primary_keys',
+        ok: noPk.length === 0,
+        message: noPk.length === 0 ? 'every replicated table has a primary key' : `no primary key: ${noPk.join(', ')} — add one, or exclude the table with replicate.exclude`,
+      });
+      const unprotected = await tablesWithoutVersionColumn(conn, config);
+      checks.push({
+        ezone,
+        check: 'version_columns',
+        ok: true,
+        warning: unprotected.length > 0,
+        message:
+          unprotected.length === 0
+            ? 'every replicated table has its version column'
+            : `no version column, so no conflict protection (last arrival wins): ${unprotected.join(', ')} — add the column (default updated_at DATETIME(6) ON UPDATE CURRENT_TIMESTAMP(6)) or set tables.<t>.versionColumn`,
+      });
+      checks.push(await privileges(conn, ezone));
+    } catch (err) {
+      checks.push({ ezone, check: 'inspect', ok: false, message: `could not inspect the server: ${(err as Error).message}` });
+    } finally {
+      await conn.end();
+    }
+  }
+  if (!only) checks.push(...crossChecks(facts, names.length));
+  checks.push(await kafkaCheck(config, log));
+  return { ok: checks.every((c) => c.ok), checks };
+}
+
+async function tablesWithoutVersionColumn(conn: mysql.Connection, config: Config): Promise<string[]> {
+  const [rows] = await conn.query<mysql.RowDataPacket[]>(
+    `SELECT t.TABLE_SCHEMA AS s, t.TABLE_NAME AS t, GROUP_CONCAT(c.COLUMN_NAME) AS cols FROM information_schema.TABLES t
+     JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME
+     WHERE t.TABLE_TYPE = 'BASE TABLE' AND t.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys', 'drc_meta')
+     GROUP BY t.TABLE_SCHEMA, t.TABLE_NAME`,
+  );
+  const filter = new TableFilter(config);
+  return rows
+    .filter((r) => filter.roleOf(String(r.s), String(r.t)).kind === 'replicated')
+    .filter((r) => {
+      const vc = versionColumnOf(config, String(r.s), String(r.t));
+      return vc === null || !String(r.cols).split(',').includes(vc);
+    })
+    .map((r) => `${r.s}.${r.t}`);
+}
+
+async function privileges(conn: mysql.Connection, ezone: string): Promise<Check> {
+  const [rows] = await conn.query<mysql.RowDataPacket[]>('SHOW GRANTS');
+  const text = rows.map((r) => String(Object.values(r)[0])).join('\n').toUpperCase();
+  const all = /GRANT ALL PRIVILEGES ON \*\.\*/.test(text);
+  const need = [
+    ['REPLICATION SLAVE', /REPLICATION SLAVE/],
+    ['REPLICATION CLIENT (BINLOG MONITOR)', /REPLICATION CLIENT|BINLOG MONITOR/],
+    ['SELECT, INSERT, UPDATE, DELETE on replicated schemas', /SELECT, INSERT, UPDATE, DELETE|SELECT,.*INSERT.*UPDATE.*DELETE/],
+    ['ALL on drc_meta', /ON `DRC_META`\.\*/],
+  ] as const;
+  const missing = all ? [] : need.filter(([, re]) => !re.test(text)).map(([name]) => name);
+  return {
+    ezone,
+    check: 'privileges',
+    ok: missing.length === 0,
+    message: missing.length === 0 ? 'replication, DML and drc_meta privileges present' : `missing ${missing.join('; ')} — grant them to DRC's user`,
+  };
+}
+
+function crossChecks(facts: ServerFacts[], ezones: number): Check[] {
+  const out: Check[] = [];
+  const dup = (values: (number | null)[]) => values.filter((x, i) => x !== null && values.indexOf(x) !== i);
+  const ids = facts.map((f) => f.serverId);
+  out.push({
+    ezone: '*',
+    check: 'server_ids',
+    ok: dup(ids).length === 0,
+    message: dup(ids).length === 0 ? `distinct server_id: ${ids.join(', ')}` : `server_id ${dup(ids).join(', ')} used by more than one ezone — give every server its own server_id`,
+  });
+  const domains = facts.map((f) => f.domainId);
+  if (domains.some((d) => d !== null)) {
+    out.push({
+      ezone: '*',
+      check: 'gtid_domains',
+      ok: dup(domains).length === 0,
+      message: dup(domains).length === 0 ? `distinct gtid_domain_id: ${domains.join(', ')}` : `gtid_domain_id ${dup(domains).join(', ')} shared — give every ezone its own gtid_domain_id`,
+    });
+  }
+  const incs = new Set(facts.map((f) => f.increment));
+  const inc = facts[0]?.increment ?? 0;
+  const offsets = facts.map((f) => f.offset);
+  const okInc = incs.size <= 1 && inc >= ezones;
+  const okOff = dup(offsets).length === 0 && offsets.every((o) => o >= 1 && o <= inc);
+  out.push({
+    ezone: '*',
+    check: 'auto_increment',
+    ok: okInc && okOff,
+    message:
+      okInc && okOff
+        ? `auto_increment_increment=${inc} everywhere, distinct offsets ${offsets.join(', ')}`
+        : `auto-increment keys can collide: increments ${[...incs].join('/')} (need one value ≥ ${ezones}), offsets ${offsets.join(', ')} (need distinct, 1..increment) — set auto_increment_increment and auto_increment_offset per server`,
+  });
+  return out;
+}
+
+async function kafkaCheck(config: Config, log: Logger): Promise<Check> {
+  const admin = createKafka(config.kafka, { clientId: `${config.kafka.clientId}-doctor`, log }).admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return { ezone: 'kafka', check: 'kafka', ok: true, message: `${cluster.brokers.length} broker(s) reachable at ${config.kafka.brokers.join(', ')}` };
+  } catch (err) {
+    return { ezone: 'kafka', check: 'kafka', ok: false, message: `cannot reach Kafka at ${config.kafka.brokers.join(', ')}: ${(err as Error).message} — check kafka.brokers` };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

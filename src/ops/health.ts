@@ -1,0 +1,28 @@
+import { lagOf, type DaemonView } from './metrics.js';
+
+export interface Health {
+  ok: boolean;
+  problems: string[];
+}
+
+/**
+ * Unhealthy when a stream is paused, stuck (work waiting, no progress for `stuckAfterMs`), or when
+ * end-to-end lag from an origin passes `maxLagMs` (or no heartbeat arrived since start-up).
+ */
+export function evaluateHealth(view: DaemonView, limits: { maxLagMs: number; stuckAfterMs: number }, startedAt: number, now = Date.now()): Health {
+  const problems: string[] = [];
+  const c = view.capture.sample();
+  if (c.queuedBytes > 0 && now - Math.max(c.lastCommitAt, startedAt) > limits.stuckAfterMs) problems.push(`capture has not shipped for ${Math.round((now - c.lastCommitAt) / 1000)} s with work waiting`);
+  for (const [origin, a] of view.appliers) {
+    const s = a.sample();
+    if (s.paused) problems.push(`apply from ${origin} is paused: ${s.paused}`);
+    if ((s.queuedBytes > 0 || s.inflight > 0) && now - Math.max(s.lastAppliedAt, startedAt) > limits.stuckAfterMs) {
+      problems.push(`apply from ${origin} is stuck: work waiting, nothing applied for ${Math.round((now - Math.max(s.lastAppliedAt, startedAt)) / 1000)} s`);
+    }
+    const lag = lagOf(s.lastHeartbeat, now);
+    if (lag === undefined ? now - startedAt > limits.maxLagMs : lag > limits.maxLagMs) {
+      problems.push(lag === undefined ? `no heartbeat from ${origin} since start` : `lag from ${origin} is ${Math.round(lag)} ms (limit ${limits.maxLagMs} ms)`);
+    }
+  }
+  return { ok: problems.length === 0, problems };
+}
