@@ -1,31 +1,169 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import mysql from 'mysql2/promise';
+import { loadConfig } from '../../config/loader.js';
+import { listConflicts } from '../../ops/conflicts.js';
+import { collectLag } from '../../ops/lag.js';
 import { createLogger } from '../../ops/logger.js';
-import { sandboxUp } from '../../sandbox/sandbox.js';
-import { printTable } from '../output.js';
+import { DEFAULT_SANDBOX_DIR, sandboxUp, type SandboxInfo } from '../../sandbox/sandbox.js';
+import { formatTable } from '../output.js';
+import { positiveInt } from '../parse.js';
+
+const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+const TABLE = `CREATE TABLE IF NOT EXISTS demo.accounts (
+  id INT AUTO_INCREMENT PRIMARY KEY,
+  owner VARCHAR(8) NOT NULL COMMENT 'ezone that created the row',
+  balance INT NOT NULL,
+  note VARCHAR(40) NOT NULL,
+  updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
+)`;
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('sandbox up + a daemon per ezone + a mixed workload, with live lag and conflicts')
-    .option('--dir <dir>', 'sandbox folder', '.drc-sandbox')
-    .action(async (opts: { dir: string }) => {
-      const info = await sandboxUp({ dir: opts.dir, ezones: 2, log: createLogger() });
-      process.stdout.write('DRC demo: the sandbox is up.\n\n');
-      printTable(
-        [
-          ...info.ezones.map((e) => ({ service: `mariadb (ezone ${e.name})`, address: `${e.mysql.host}:${e.mysql.port}` })),
-          { service: 'kafka', address: info.kafka.brokers.join(',') },
-        ],
-        ['service', 'address'],
-      );
-      process.stdout.write(
-        [
-          '',
-          `config: ${info.config}`,
-          'coming soon: one daemon per ezone, a mixed workload with deliberate conflicts, and a live view of lag and conflicts.',
-          `stop the servers with: drc sandbox down --dir ${opts.dir}`,
-          '',
-        ].join('\n'),
-      );
+    .description('sandbox up + a daemon per ezone + a mixed workload with conflicts, showing live lag and conflicts (Ctrl-C stops)')
+    .option('--dir <dir>', 'sandbox folder', DEFAULT_SANDBOX_DIR)
+    .option('--duration <seconds>', 'stop by itself after this long', positiveInt)
+    .action(async (opts: { dir: string; duration?: number }) => {
+      const log = createLogger('warn');
+      const out = (text: string) => process.stdout.write(text);
+      out('DRC demo: starting the sandbox (2 MariaDB servers + Kafka)…\n');
+      const info = await sandboxUp({ dir: opts.dir, ezones: 2, log });
+      const dbs = await Promise.all(info.ezones.map((e) => mysql.createConnection({ ...e.mysql, timezone: 'Z', dateStrings: true })));
+      for (const db of dbs) {
+        await db.query('CREATE DATABASE IF NOT EXISTS demo');
+        await db.query(TABLE);
+      }
+      const logs = join(resolve(opts.dir), 'logs');
+      mkdirSync(logs, { recursive: true });
+      const daemons = info.ezones.map((e) => startDaemon(info.config, e.name, join(logs, `drc-${e.name}.log`)));
+      await Promise.all(info.ezones.map((e) => waitForLine(join(logs, `drc-${e.name}.log`), 'drc running', 60_000)));
+      out(`daemons running (logs in ${logs}); writing in both ezones. Ctrl-C stops.\n`);
+
+      const stats = { writes: 0, conflictsMade: 0 };
+      const startedAt = Date.now();
+      let stopping = false;
+      const workload = runWorkload(info, dbs, stats, () => stopping);
+      const config = loadConfig(info.config);
+      const view = setInterval(() => {
+        void render(info, dbs, config, stats, startedAt, log).then(out, () => undefined);
+      }, 1000);
+      await new Promise<void>((resolveStop) => {
+        process.once('SIGINT', () => resolveStop());
+        process.once('SIGTERM', () => resolveStop());
+        if (opts.duration) setTimeout(resolveStop, opts.duration * 1000).unref();
+      });
+      stopping = true;
+      clearInterval(view);
+      await workload;
+      out('\nstopping: waiting for the ezones to agree…\n');
+      const identical = await waitIdentical(dbs, 20_000);
+      const summary = await summarise(info, dbs, config, startedAt);
+      for (const d of daemons) d.kill('SIGTERM');
+      const codes = await Promise.all(daemons.map((d) => new Promise<number | null>((r) => (d.exitCode !== null ? r(d.exitCode) : d.once('exit', (code) => r(code))))));
+      await Promise.all(dbs.map((db) => db.end()));
+      out(`${summary}\naccounts identical in every ezone: ${identical ? 'yes' : 'NO'}\ndaemons exited with ${codes.join(', ')}\n`);
+      out(`the sandbox keeps running: drc sandbox down --dir ${opts.dir}\n`);
     });
+}
+
+function startDaemon(config: string, ezone: string, logFile: string): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  return spawn(process.execPath, [MAIN, 'run', '--config', config, '--ezone', ezone], { stdio: ['ignore', fd, fd] });
+}
+
+async function waitForLine(file: string, text: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let content = '';
+    try {
+      content = readFileSync(file, 'utf8');
+    } catch {
+      // not written yet
+    }
+    if (content.includes(text)) return;
+    if (Date.now() > deadline) throw new Error(`daemon did not start; see ${file}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** New accounts and balance updates in every ezone; every 2 s both ezones write the same row at once. */
+async function runWorkload(info: SandboxInfo, dbs: mysql.Connection[], stats: { writes: number; conflictsMade: number }, stopping: () => boolean): Promise<void> {
+  let tick = 0;
+  while (!stopping()) {
+    tick++;
+    await Promise.all(
+      dbs.map(async (db, i) => {
+        const owner = info.ezones[i]!.name;
+        if (tick % 3 === 0) await db.query('UPDATE demo.accounts SET balance = balance + 1, note = ? WHERE owner = ? ORDER BY RAND() LIMIT 1', [`topped up in ${owner}`, owner]);
+        else await db.query('INSERT INTO demo.accounts (owner, balance, note) VALUES (?, 100, ?)', [owner, `opened in ${owner}`]);
+        stats.writes++;
+      }),
+    );
+    if (tick % 40 === 0) {
+      // A deliberate conflict: the same account changed in every ezone at the same moment.
+      const [rows] = await dbs[0]!.query<mysql.RowDataPacket[]>('SELECT MIN(id) AS id FROM demo.accounts');
+      const id = rows[0]?.id;
+      if (id) {
+        await Promise.all(dbs.map((db, i) => db.query('UPDATE demo.accounts SET balance = ?, note = ? WHERE id = ?', [1000 + i, `conflict written in ${info.ezones[i]!.name}`, id])));
+        stats.conflictsMade++;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function render(info: SandboxInfo, dbs: mysql.Connection[], config: ReturnType<typeof loadConfig>, stats: { writes: number; conflictsMade: number }, startedAt: number, log: ReturnType<typeof createLogger>): Promise<string> {
+  const counts = await Promise.all(dbs.map(async (db) => (await db.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM demo.accounts'))[0][0]?.n));
+  const lag = await collectLag(config, log);
+  const conflicts = await listConflicts(config, { sinceMs: Date.now() - startedAt + 1000, limit: 5 });
+  const clear = process.stdout.isTTY ? '\x1b[2J\x1b[H' : '\n';
+  return [
+    `${clear}DRC demo — ${Math.round((Date.now() - startedAt) / 1000)} s, ${stats.writes} writes, ${stats.conflictsMade} deliberate conflicts (Ctrl-C stops)`,
+    '',
+    formatTable(
+      info.ezones.map((e, i) => ({ ezone: e.name, accounts: Number(counts[i] ?? 0) })),
+      ['ezone', 'accounts'],
+    ),
+    '',
+    formatTable(
+      lag.map((p) => ({ ...p })),
+      ['origin', 'destination', 'lagMs', 'backlog', 'skewMs'],
+    ),
+    '',
+    conflicts.length === 0
+      ? 'no conflicts yet'
+      : formatTable(
+          conflicts.map((c) => ({ at: c.at.slice(11, 23), ezone: c.ezone, origin: c.origin, key: JSON.stringify(c.key), reason: c.reason, decision: c.decision })),
+          ['at', 'ezone', 'origin', 'key', 'reason', 'decision'],
+        ),
+    '',
+  ].join('\n');
+}
+
+async function waitIdentical(dbs: mysql.Connection[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const all = await Promise.all(dbs.map(async (db) => JSON.stringify((await db.query('SELECT * FROM demo.accounts ORDER BY id'))[0])));
+    if (all.every((x) => x === all[0])) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function summarise(info: SandboxInfo, dbs: mysql.Connection[], config: ReturnType<typeof loadConfig>, startedAt: number): Promise<string> {
+  const lines: string[] = [];
+  for (const [i, dest] of info.ezones.entries()) {
+    for (const origin of info.ezones) {
+      if (origin.name === dest.name) continue;
+      const [rows] = await dbs[i]!.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM demo.accounts WHERE owner = ?', [origin.name]);
+      lines.push(`replicated ${origin.name} → ${dest.name}: ${rows[0]?.n ?? 0} accounts`);
+    }
+  }
+  const conflicts = await listConflicts(config, { sinceMs: Date.now() - startedAt + 1000, limit: 100_000 });
+  lines.push(`conflicts resolved: ${conflicts.length}`);
+  return lines.join('\n');
 }
