@@ -62,28 +62,35 @@ export async function sandboxUp(options: { dir?: string; ezones?: number; log: L
 
   const startEzone = async (ez: SandboxState['ezones'][number]) => {
     if (isRunning(ez.pid, mariaMarker(ez))) return;
-    if (await isPortOpen(ez.port)) ez.port = await freePort();
-    ez.pid = startMariaDb(ez, mariadbd);
-    writeState(dir, state);
-    const pid = ez.pid;
-    await waitMariaDbReady(ez, () => isRunning(pid, mariaMarker(ez)));
+    await withPortRetry(async () => {
+      if (await isPortOpen(ez.port)) ez.port = await freePort();
+      ez.pid = startMariaDb(ez, mariadbd);
+      writeState(dir, state);
+      const pid = ez.pid;
+      await waitMariaDbReady(ez, () => isRunning(pid, mariaMarker(ez)));
+    }, async () => {
+      ez.port = await freePort();
+    });
     await bootstrapMariaDb(ez, state);
-    log.info({ ezone: ez.name, port: ez.port, serverPid: pid }, 'MariaDB started');
+    log.info({ ezone: ez.name, port: ez.port, serverPid: ez.pid }, 'MariaDB started');
   };
   const startBroker = async () => {
     const k = state.kafka;
     if (isRunning(k.pid, kafkaMarker(k))) return;
     const libs = await ensureKafkaLibs(kafkaBins.mvn as string, log);
-    if ((await isPortOpen(k.port)) || (await isPortOpen(k.controllerPort))) {
+    const newPorts = async () => {
       k.port = await freePort();
       k.controllerPort = await freePort();
-    }
-    await prepareKafka(k, java, libs);
-    k.pid = startKafka(k, java, libs);
-    writeState(dir, state);
-    const pid = k.pid;
-    await waitKafkaReady(k, () => isRunning(pid, kafkaMarker(k)));
-    log.info({ port: k.port, serverPid: pid }, 'Kafka broker started');
+    };
+    await withPortRetry(async () => {
+      if ((await isPortOpen(k.port)) || (await isPortOpen(k.controllerPort))) await newPorts();
+      await prepareKafka(k, java, libs);
+      k.pid = startKafka(k, java, libs);
+      writeState(dir, state);
+      const pid = k.pid;
+      await waitKafkaReady(k, () => isRunning(pid, kafkaMarker(k)));
+    }, newPorts);
+    log.info({ port: k.port, serverPid: k.pid }, 'Kafka broker started');
   };
   // mariadb-install-db runs one at a time (concurrent runs can collide); servers then start in parallel.
   const installDb = mariaBins['mariadb-install-db'] as string;
@@ -116,6 +123,21 @@ export async function sandboxUp(options: { dir?: string; ezones?: number; log: L
     })),
     kafka: { brokers: [`127.0.0.1:${state.kafka.port}`] },
   };
+}
+
+/**
+ * Run a server start; if the server died (e.g. its port was taken between choosing and binding it),
+ * choose new ports and try again, up to three times.
+ */
+async function withPortRetry(start: () => Promise<void>, newPorts: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 3 || !/exited/.test((err as Error).message)) throw err;
+      await newPorts();
+    }
+  }
 }
 
 async function newState(dir: string, count: number): Promise<SandboxState> {

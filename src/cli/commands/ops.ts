@@ -5,8 +5,10 @@ import { CheckFailedError, UsageError } from '../../errors.js';
 import { listConflicts } from '../../ops/conflicts.js';
 import { runDoctor } from '../../ops/doctor.js';
 import { collectLag } from '../../ops/lag.js';
+import { verify } from '../../ops/verify.js';
 import { createLogger } from '../../ops/logger.js';
 import { printJson, printTable } from '../output.js';
+import { positiveInt } from '../parse.js';
 
 const quiet = () => createLogger((process.env.DRC_LOG_LEVEL as 'warn' | undefined) ?? 'error');
 
@@ -46,6 +48,44 @@ export function registerOps(program: Command): void {
         conflicts.map((c) => ({ at: c.at, ezone: c.ezone, origin: c.origin, table: c.table, key: JSON.stringify(c.key), reason: c.reason, decision: c.decision })),
         ['at', 'ezone', 'origin', 'table', 'key', 'reason', 'decision'],
       );
+    });
+
+  program
+    .command('verify')
+    .description('compare every replicated table across all ezones by primary-key chunks; exit 1 when they differ')
+    .requiredOption('--config <file>', 'topology config (YAML)')
+    .option('--tables <list>', 'comma-separated schema.table list (default: every replicated table)')
+    .option('--chunk-size <rows>', 'rows per chunk', positiveInt, 1000)
+    .option('--pause-ms <ms>', 'pause between chunks, to spare production servers', (v) => Number(v), 10)
+    .option('--recheck-ms <ms>', 'wait this long for replication before re-checking a difference', (v) => Number(v), 2000)
+    .option('--repair', 're-apply the last-writer-wins winner where ezones disagree, and record it')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { config: string; tables?: string; chunkSize: number; pauseMs: number; recheckMs: number; repair?: boolean; json?: boolean }) => {
+      const config = loadConfig(opts.config);
+      const tables = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
+      if (tables?.some((t) => !/^[^.]+\.[^.]+$/.test(t))) throw new UsageError('--tables takes schema.table[,schema.table…]');
+      const report = await verify(
+        config,
+        { tables, chunkSize: opts.chunkSize, pauseMs: opts.pauseMs, recheckDelayMs: opts.recheckMs, rechecks: 3, repair: opts.repair === true },
+        quiet(),
+      );
+      if (opts.json) printJson(report);
+      else {
+        printTable(report.tables, ['table', 'rows', 'chunks']);
+        if (report.differences.length > 0) {
+          process.stdout.write('\n');
+          printTable(
+            report.differences.map((d) => ({
+              table: d.table,
+              key: JSON.stringify(d.key),
+              ezones: d.ezones.map((e) => `${e.ezone}:${e.present ? (e.version ?? 'present') : 'missing'}`).join(' '),
+              repaired: d.repaired ? `${d.repaired.deleted ? 'deleted' : `kept ${d.repaired.winner}'s row`} in ${d.repaired.changed.join(',')}` : '',
+            })),
+            ['table', 'key', 'ezones', 'repaired'],
+          );
+        }
+      }
+      if (!report.ok) throw new CheckFailedError(`${report.differences.length} difference(s) found`);
     });
 
   program
