@@ -3,6 +3,7 @@
  * transport together.
  */
 import type { Kafka } from 'kafkajs';
+import type { PoolConnection } from 'mysql2/promise';
 import { Applier } from './apply/applier.js';
 import type { ConflictRecord } from './apply/planner.js';
 import { ezoneOf } from './config/loader.js';
@@ -51,7 +52,7 @@ export interface Daemon extends Running {
 }
 
 /** Start capture for one ezone: topics, fenced transactional producer, resume from Kafka. */
-export async function startCapture(config: Config, ezone: string, log: Logger): Promise<Running> {
+export async function startCapture(config: Config, ezone: string, log: Logger, register?: { ezone: string; owner: string }): Promise<Running> {
   const ez = ezoneOf(config, ezone);
   const kafka = createKafka(config.kafka, { brokers: ez.kafka?.brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
   await ensureTopics(kafka, ownTopics(config, ezone));
@@ -64,7 +65,7 @@ export async function startCapture(config: Config, ezone: string, log: Logger): 
   // Claiming the transactional id first fences a zombie and aborts what it left open, so the tail
   // read next sees only committed transactions.
   await publisher.connect();
-  const pool = createPool(ez.mysql, 4);
+  const pool = createPool(ez.mysql, 4, register ? { register } : {});
   const capture = new Capture({
     ezone,
     config,
@@ -118,7 +119,13 @@ export function conflictMessage(r: ConflictRecord): { key: string; value: Buffer
  * The daemon of one ezone: capture, and apply from every other ezone. Apply waits on capture for
  * tombstone coverage (DESIGN.md section 5 rule 4), so both run in one process.
  */
-export async function startDaemon(config: Config, ezone: string, log: Logger): Promise<Daemon> {
+export async function startDaemon(
+  config: Config,
+  ezone: string,
+  log: Logger,
+  options: { fence?: { check(conn: PoolConnection): Promise<void>; owner: string } } = {},
+): Promise<Daemon> {
+  const register = options.fence ? { ezone, owner: options.fence.owner } : undefined;
   const ez = ezoneOf(config, ezone);
   const prefix = config.kafka.topicPrefix;
   const clients = new Map<string, Kafka>();
@@ -134,7 +141,7 @@ export async function startDaemon(config: Config, ezone: string, log: Logger): P
   };
   for (const name of Object.keys(config.ezones)) await ensureTopics(kafkaFor(name), ownTopics(config, name));
 
-  const running = await startCapture(config, ezone, log);
+  const running = await startCapture(config, ezone, log, register);
   const events = new KafkaEventPublisher(kafkaFor(ezone), config.kafka.maxMessageBytes + 4096);
   const appliers = new Map<string, Applier>();
   const pools: ReturnType<typeof createPool>[] = [];
@@ -144,7 +151,7 @@ export async function startDaemon(config: Config, ezone: string, log: Logger): P
     const origins = Object.keys(config.ezones).sort();
     for (const origin of origins) {
       if (origin === ezone) continue;
-      const pool = createPool(ez.mysql, config.apply.workers + 2, { lockWaitTimeoutS: 3 });
+      const pool = createPool(ez.mysql, config.apply.workers + 2, { lockWaitTimeoutS: 3, ...(register ? { register } : {}) });
       pools.push(pool);
       const flavor = ez.mysql.flavor === 'auto' ? await detectFlavor(pool) : ez.mysql.flavor;
       const applier = new Applier({
@@ -168,6 +175,7 @@ export async function startDaemon(config: Config, ezone: string, log: Logger): P
             },
           ]),
         publishConflicts: (records) => events.publish(records.map((r) => ({ topic: conflictsTopic(prefix), ...conflictMessage(r) }))),
+        ...(options.fence ? { fence: options.fence } : {}),
       });
       await applier.start();
       appliers.set(origin, applier);
@@ -180,7 +188,7 @@ export async function startDaemon(config: Config, ezone: string, log: Logger): P
     throw err;
   }
   // Tombstones expire after apply.tombstoneRetention (DESIGN.md section 5 rule 4).
-  const purgePool = createPool(ez.mysql, 2);
+  const purgePool = createPool(ez.mysql, 2, register ? { register } : {});
   pools.push(purgePool);
   const heartbeat = new Heartbeat(
     purgePool,
@@ -188,6 +196,7 @@ export async function startDaemon(config: Config, ezone: string, log: Logger): P
     ezone,
     config.heartbeat.interval,
     log.child({ component: 'heartbeat' }),
+    options.fence,
   );
   heartbeat.start();
   const purge = setInterval(() => {

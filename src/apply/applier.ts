@@ -42,6 +42,8 @@ export interface ApplierDeps {
   deadLetter(m: StoredMessage, reason: string): Promise<void>;
   /** Publish committed conflict records (after commit; at least once). */
   publishConflicts(records: sql.ConflictRecord[]): Promise<void>;
+  /** Checked inside every target transaction right before COMMIT: throws when this daemon was replaced. */
+  fence?: { check(conn: mysql.PoolConnection): Promise<void> };
 }
 
 export interface ApplierStats {
@@ -298,6 +300,7 @@ export class Applier {
         await target.writeConflicts();
         await previous;
         if (group.generation !== this.generation) throw new DrcError('DRC_APPLY_STALE', 'group outlived a recovery');
+        await this.deps.fence?.check(conn);
         await target.exec(sql.position(this.deps.flavor, this.deps.origin, 0, group.nextOffset, last.chunk.id, last.chunk.pos));
         await conn.query('COMMIT');
         open = false;
@@ -338,6 +341,7 @@ export class Applier {
     if (!chunk.last) return;
     await big.target.writeConflicts();
     const nextOffset = next(u.offset);
+    await this.deps.fence?.check(big.conn);
     await big.target.exec(sql.position(this.deps.flavor, this.deps.origin, 0, nextOffset, chunk.id, chunk.pos));
     await big.conn.query('COMMIT');
     this.big = undefined;
@@ -408,6 +412,13 @@ export class Applier {
 
   private async doRecover(err: Error): Promise<void> {
     this.generation++;
+    if ((err as DrcError).code === 'DRC_NOT_LEADER') {
+      // Replaced by another daemon: stop quietly, the process is on its way out.
+      this.stopping = true;
+      this.queue.wake();
+      await this.deps.stream.stop().catch(() => undefined);
+      return;
+    }
     this.drained?.();
     await this.deps.stream.stop();
     await Promise.allSettled(this.inflight.map((g) => g.committed));

@@ -162,6 +162,11 @@ export const configSchema = z
         interval: duration.default(1000), // heartbeat row written into drc_meta.heartbeat
       })
       .prefault({}),
+    ha: z
+      .strictObject({
+        lease: duration.default(5000), // a standby daemon takes over once the active one has not renewed its lease this long
+      })
+      .prefault({}),
     health: z
       .strictObject({
         maxLag: duration.default(10_000), // /healthz turns unhealthy past this end-to-end lag

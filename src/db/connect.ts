@@ -26,13 +26,21 @@ export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
  * A pool whose sessions run in UTC, READ COMMITTED, with a short lock wait (a lock held too long is
  * surfaced as a retryable error rather than stalling a stream for the server's default 50 s).
  */
-export function createPool(cfg: MysqlConfig, size: number, options: { lockWaitTimeoutS?: number } = {}): mysql.Pool {
+export function createPool(
+  cfg: MysqlConfig,
+  size: number,
+  options: { lockWaitTimeoutS?: number; register?: { ezone: string; owner: string } } = {},
+): mysql.Pool {
   const pool = mysql.createPool({ ...connectionOptions(cfg), connectionLimit: size, waitForConnections: true, enableKeepAlive: true });
   pool.on('connection', (conn) => {
     // Callback API on the raw connection: the pool awaits nothing here, so errors surface on first use.
     conn.query("SET SESSION time_zone = '+00:00'");
     conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
     conn.query(`SET SESSION innodb_lock_wait_timeout = ${options.lockWaitTimeoutS ?? 10}`);
+    // A daemon's sessions are on record so that a daemon taking over can kill them (fencing).
+    if (options.register) {
+      conn.query('INSERT IGNORE INTO drc_meta.leader_sessions (ezone, owner, connection_id) VALUES (?, ?, CONNECTION_ID())', [options.register.ezone, options.register.owner]);
+    }
   });
   return pool;
 }

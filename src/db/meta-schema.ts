@@ -77,6 +77,22 @@ const MIGRATIONS: string[][] = [
       applied_at DATETIME(6) NOT NULL COMMENT 'when it became visible here (local clock, UTC)'
     ) ENGINE=InnoDB`,
   ],
+  [
+    `CREATE TABLE IF NOT EXISTS drc_meta.leader (
+      ezone VARCHAR(32) NOT NULL PRIMARY KEY,
+      owner VARCHAR(128) NOT NULL COMMENT 'the active daemon (host:pid:random)',
+      term BIGINT UNSIGNED NOT NULL COMMENT 'grows at every takeover',
+      expires_at DATETIME(6) NOT NULL COMMENT 'database clock'
+    ) ENGINE=InnoDB`,
+  ],
+  [
+    `CREATE TABLE IF NOT EXISTS drc_meta.leader_sessions (
+      ezone VARCHAR(32) NOT NULL,
+      owner VARCHAR(128) NOT NULL,
+      connection_id BIGINT UNSIGNED NOT NULL COMMENT 'killed by the daemon that takes over (fencing)',
+      PRIMARY KEY (ezone, owner, connection_id)
+    ) ENGINE=InnoDB`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

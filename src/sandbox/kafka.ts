@@ -21,6 +21,12 @@ export interface KafkaSpec {
   port: number;
   controllerPort: number;
   clusterId: string;
+  /**
+   * Fault-injection listener (tests): the broker binds `faultPort` but advertises `faultProxyPort`, so
+   * a client that bootstraps through a proxy on that port keeps every connection behind the proxy.
+   */
+  faultPort?: number;
+  faultProxyPort?: number;
 }
 
 /** Where downloaded jars are kept, outside the repository: $DRC_CACHE_DIR or ~/.cache/drc. */
@@ -100,15 +106,16 @@ export async function prepareKafka(spec: KafkaSpec, java: string, libs: string):
 }
 
 function serverProperties(spec: KafkaSpec, dataDir: string): string {
+  const fault = spec.faultPort && spec.faultProxyPort;
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${spec.controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${spec.port},CONTROLLER://127.0.0.1:${spec.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${spec.port}`,
+    `listeners=PLAINTEXT://127.0.0.1:${spec.port},CONTROLLER://127.0.0.1:${spec.controllerPort}${fault ? `,FAULT://127.0.0.1:${spec.faultPort}` : ''}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${spec.port}${fault ? `,FAULT://127.0.0.1:${spec.faultProxyPort}` : ''}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${fault ? ',FAULT:PLAINTEXT' : ''}`,
     `log.dirs=${dataDir}`,
     'num.partitions=1',
     // DRC creates its own topics; a typo in a topic name must not silently create one.

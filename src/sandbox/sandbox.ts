@@ -18,7 +18,7 @@ export const DEFAULT_EZONES = 2;
 export interface SandboxInfo {
   config: string;
   ezones: { name: string; mysql: { host: string; port: number; user: string; password: string } }[];
-  kafka: { brokers: string[] };
+  kafka: { brokers: string[]; fault?: { listenerPort: number; proxyPort: number } };
 }
 
 /** What `drc sandbox status --json` prints. */
@@ -81,6 +81,7 @@ export async function sandboxUp(options: { dir?: string; ezones?: number; log: L
     const newPorts = async () => {
       k.port = await freePort();
       k.controllerPort = await freePort();
+      k.faultPort = await freePort();
     };
     await withPortRetry(async () => {
       if ((await isPortOpen(k.port)) || (await isPortOpen(k.controllerPort))) await newPorts();
@@ -121,7 +122,10 @@ export async function sandboxUp(options: { dir?: string; ezones?: number; log: L
       name: ez.name,
       mysql: { host: '127.0.0.1', port: ez.port, user: state.adminUser, password: state.adminPassword },
     })),
-    kafka: { brokers: [`127.0.0.1:${state.kafka.port}`] },
+    kafka: {
+      brokers: [`127.0.0.1:${state.kafka.port}`],
+      ...(state.kafka.faultPort && state.kafka.faultProxyPort ? { fault: { listenerPort: state.kafka.faultPort, proxyPort: state.kafka.faultProxyPort } } : {}),
+    },
   };
 }
 
@@ -153,7 +157,14 @@ async function newState(dir: string, count: number): Promise<SandboxState> {
     drcUser: 'drc',
     drcPassword: randomBytes(12).toString('hex'),
     ezones,
-    kafka: { dir: join(dir, 'kafka'), port: await freePort(), controllerPort: await freePort(), clusterId: newClusterId() },
+    kafka: {
+      dir: join(dir, 'kafka'),
+      port: await freePort(),
+      controllerPort: await freePort(),
+      clusterId: newClusterId(),
+      faultPort: await freePort(),
+      faultProxyPort: await freePort(),
+    },
   };
 }
 

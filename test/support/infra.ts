@@ -19,7 +19,8 @@ export interface TestInfra {
   /** Topology config (drc.yaml) for these servers. */
   config: string;
   ezones: { name: string; mysql: { host: string; port: number; user: string; password: string } }[];
-  kafka: { brokers: string[] };
+  /** `fault`: the broker's fault-injection listener (local sandbox only; see src/sandbox/kafka.ts). */
+  kafka: { brokers: string[]; fault?: { listenerPort: number; proxyPort: number } };
 }
 
 export const TEST_EZONES = 3;

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
 import { ezoneOf, loadConfig } from '../../config/loader.js';
-import { startDaemon } from '../../daemon.js';
+import { startDaemon, type Daemon } from '../../daemon.js';
+import { createPool, detectFlavor } from '../../db/connect.js';
+import { ensureMetaSchema } from '../../db/meta-schema.js';
 import { evaluateHealth } from '../../ops/health.js';
 import { startHttp } from '../../ops/http.js';
+import { LeaderLease } from '../../ops/leader.js';
 import { createLogger } from '../../ops/logger.js';
 import { createMetrics } from '../../ops/metrics.js';
 import { positiveInt } from '../parse.js';
@@ -10,45 +13,89 @@ import { positiveInt } from '../parse.js';
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('the long-lived daemon for one ezone (SIGTERM drains and exits 0)')
+    .description('the long-lived daemon for one ezone; a second one for the same ezone stands by (SIGTERM drains and exits 0)')
     .requiredOption('--config <file>', 'topology config (YAML)')
     .requiredOption('--ezone <name>', 'the ezone this daemon serves')
     .option('--metrics-port <port>', 'serve /metrics and /healthz on this port', positiveInt)
     .action(async (opts: { config: string; ezone: string; metricsPort?: number }) => {
       const config = loadConfig(opts.config);
-      ezoneOf(config, opts.ezone);
+      const ez = ezoneOf(config, opts.ezone);
       const log = createLogger(config.log.level).child({ ezone: opts.ezone });
-      const running = await startDaemon(config, opts.ezone, log);
+
+      const state: { running?: Daemon; stopping: boolean } = { stopping: false };
+      let signals = 0;
+      let onStop: (() => void) | undefined;
+      const stopped = new Promise<void>((resolve) => (onStop = resolve));
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals++;
+        if (signals > 1) {
+          log.warn({ signal }, 'second signal: exiting now');
+          process.exit(1);
+        }
+        log.info({ signal }, state.running ? 'draining' : 'stopping (was standing by)');
+        state.stopping = true;
+        // Watchdog: a drain that hangs must not keep the process alive forever.
+        setTimeout(() => process.exit(1), 30_000).unref();
+        onStop?.();
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+
+      // One active daemon per ezone: wait for the lease (standby), then run.
+      const leasePool = createPool(ez.mysql, 2);
+      const conn = await leasePool.getConnection();
+      try {
+        await ensureMetaSchema(conn);
+      } finally {
+        conn.release();
+      }
+      const flavor = ez.mysql.flavor === 'auto' ? await detectFlavor(leasePool) : ez.mysql.flavor;
+      const lease = new LeaderLease(leasePool, flavor, opts.ezone, config.ha.lease, log.child({ component: 'ha' }));
+      await Promise.race([lease.acquire(), stopped]);
+      if (state.stopping) {
+        await leasePool.end();
+        log.info('drc stopped');
+        return;
+      }
+
+      const daemon = await startDaemon(config, opts.ezone, log, { fence: lease });
+      state.running = daemon;
       const server =
         opts.metricsPort === undefined
           ? undefined
-          : await startHttp(opts.metricsPort, createMetrics(running), () =>
-              evaluateHealth(running, { maxLagMs: config.health.maxLag, stuckAfterMs: config.health.stuckAfter }, running.startedAt),
+          : await startHttp(opts.metricsPort, createMetrics(daemon), () =>
+              evaluateHealth(daemon, { maxLagMs: config.health.maxLag, stuckAfterMs: config.health.stuckAfter }, daemon.startedAt),
             );
-      log.info({ metricsPort: opts.metricsPort }, 'drc running');
       const progress = setInterval(() => {
-        log.debug({ ...running.capture.stats }, 'capture progress');
-        for (const [origin, a] of running.appliers) log.debug({ origin, ...a.stats }, 'apply progress');
+        log.debug({ ...daemon.capture.stats }, 'capture progress');
+        for (const [origin, a] of daemon.appliers) log.debug({ origin, ...a.stats }, 'apply progress');
       }, Number(process.env.DRC_PROGRESS_MS ?? 10_000));
       progress.unref();
-      await new Promise<void>((resolve, reject) => {
-        let signals = 0;
-        const onSignal = (signal: NodeJS.Signals) => {
-          signals++;
-          if (signals > 1) {
-            log.warn({ signal }, 'second signal: exiting now');
-            process.exit(1);
-          }
-          log.info({ signal }, 'draining');
-          // Watchdog: a drain that hangs must not keep the process alive forever.
-          setTimeout(() => process.exit(1), 30_000).unref();
-          server?.close();
-          running.close().then(resolve, reject);
-        };
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
-        running.capture.done.catch(reject);
+      log.info({ metricsPort: opts.metricsPort, term: lease.term }, 'drc running');
+
+      let failure: Error | undefined;
+      await new Promise<void>((resolve) => {
+        lease.keep((err) => {
+          failure = err;
+          resolve();
+        });
+        daemon.capture.done.catch((err: Error) => {
+          failure = err;
+          resolve();
+        });
+        void stopped.then(resolve);
       });
+      server?.close();
+      if (failure) {
+        log.error({ err: failure.message, code: (failure as { code?: string }).code }, 'drc stopping on a fatal error');
+        setTimeout(() => process.exit(1), 10_000).unref();
+        await daemon.close().catch(() => undefined);
+        await leasePool.end().catch(() => undefined);
+        throw failure;
+      }
+      await daemon.close();
+      await lease.release();
+      await leasePool.end();
       log.info('drc stopped');
     });
 }

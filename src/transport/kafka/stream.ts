@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { MessageStream, StoredMessage } from '../../model/ports.js';
 
 /**
  * Partition 0 of one topic, read_committed, from an offset chosen by the caller (the applied position
- * kept in the target database), one message at a time. The consumer group only serves monitoring
- * (committed offsets give the backlog); it never decides where reading starts.
+ * kept in the target database), one message at a time. The consumer group never decides where reading
+ * starts, so every start joins a group of its own: a new daemon taking over from a killed one must not
+ * wait for the dead member's session to time out. (Committed offsets are informational only.)
  */
 export class KafkaMessageStream implements MessageStream {
   private consumer: Consumer | undefined;
@@ -17,7 +19,7 @@ export class KafkaMessageStream implements MessageStream {
 
   async start(offset: string | undefined, handler: (m: StoredMessage) => Promise<void>): Promise<void> {
     const consumer = this.kafka.consumer({
-      groupId: this.groupId,
+      groupId: `${this.groupId}.${randomBytes(4).toString('hex')}`,
       readUncommitted: false,
       maxWaitTimeInMs: 100,
       maxBytesPerPartition: 16 << 20,

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateHealth } from './health.js';
+import { lagOf, type DaemonView } from './metrics.js';
+
+const NOW = 1_000_000;
+const capture = (over: Partial<ReturnType<DaemonView['capture']['sample']>> = {}) => ({
+  sample: () => ({ transactions: 0, rowChanges: 0, messages: 0, restarts: 0, wrongWrites: 0, committedPosition: '', lastCommitAt: NOW - 1000, lastEventAt: NOW, queuedBytes: 0, ...over }),
+});
+const applier = (over: Partial<ReturnType<NonNullable<ReturnType<DaemonView['appliers']['get']>>['sample']>> = {}) => ({
+  sample: () => ({
+    transactions: 0,
+    rowChanges: 0,
+    deadLetters: 0,
+    retries: 0,
+    paused: undefined,
+    conflictsByReason: {},
+    lastHeartbeat: { sentAtMs: NOW - 1030, appliedAtMs: NOW - 1000 },
+    lastAppliedAt: NOW - 1000,
+    queuedBytes: 0,
+    inflight: 0,
+    ...over,
+  }),
+});
+const view = (a = applier(), c = capture()): DaemonView => ({ ezone: 'b', capture: c, appliers: new Map([['a', a]]) });
+const limits = { maxLagMs: 10_000, stuckAfterMs: 60_000 };
+
+describe('lag from heartbeats', () => {
+  it('is the transit time while heartbeats arrive, and grows with the silence when they stop', () => {
+    expect(lagOf({ sentAtMs: NOW - 40, appliedAtMs: NOW - 10 }, NOW)).toBe(30);
+    expect(lagOf({ sentAtMs: NOW - 20_000, appliedAtMs: NOW - 19_990 }, NOW)).toBe(20_000 - 1500);
+    expect(lagOf(undefined, NOW)).toBeUndefined();
+  });
+});
+
+describe('health', () => {
+  it('is ok when streams flow and lag is low', () => {
+    expect(evaluateHealth(view(), limits, NOW - 100_000, NOW)).toEqual({ ok: true, problems: [] });
+  });
+
+  it('reports a paused stream, a stuck one, high lag and a missing heartbeat', () => {
+    expect(evaluateHealth(view(applier({ paused: 'table x has no column y' })), limits, NOW - 100_000, NOW).problems).toEqual(['apply from a is paused: table x has no column y']);
+    expect(evaluateHealth(view(applier({ queuedBytes: 10, lastAppliedAt: NOW - 90_000 })), limits, NOW - 100_000, NOW).problems[0]).toMatch(/apply from a is stuck/);
+    expect(evaluateHealth(view(applier({ lastHeartbeat: { sentAtMs: NOW - 30_000, appliedAtMs: NOW - 29_000 } })), limits, NOW - 100_000, NOW).problems[0]).toMatch(/lag from a is \d+ ms \(limit 10000 ms\)/);
+    expect(evaluateHealth(view(applier({ lastHeartbeat: undefined })), limits, NOW - 100_000, NOW).problems).toEqual(['no heartbeat from a since start']);
+    expect(evaluateHealth(view(applier(), capture({ queuedBytes: 5, lastCommitAt: NOW - 120_000 })), limits, NOW - 200_000, NOW).problems[0]).toMatch(/capture has not shipped/);
+  });
+
+  it('gives a fresh daemon time before missing heartbeats count', () => {
+    expect(evaluateHealth(view(applier({ lastHeartbeat: undefined })), limits, NOW - 1000, NOW).ok).toBe(true);
+  });
+});
