@@ -25,6 +25,8 @@ import type { Logger } from './logger.js';
 export interface VerifyOptions {
   /** `schema.table` list; default: every replicated table of the first ezone. */
   tables?: string[];
+  /** Ezones to compare; default: all. */
+  ezones?: string[];
   chunkSize: number;
   pauseMs: number;
   /** How long to let replication catch up before re-checking differing keys, and how often. */
@@ -51,7 +53,7 @@ export interface VerifyReport {
 type Pools = Map<string, mysql.Pool>;
 
 export async function verify(config: Config, options: VerifyOptions, log: Logger): Promise<VerifyReport> {
-  const names = Object.keys(config.ezones);
+  const names = options.ezones ?? Object.keys(config.ezones);
   const pools: Pools = new Map(names.map((n) => [n, createPool(config.ezones[n]!.mysql, 2)]));
   try {
     const first = pools.get(names[0]!)!;

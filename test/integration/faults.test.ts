@@ -31,7 +31,7 @@ describeWithServers('fault scenarios: the ezones end identical and nothing commi
   /** Wait for convergence, then prove it: drc verify reports nothing and every own-range row arrived. */
   async function settle(ezones: string[], inserted: Record<string, number>) {
     await converge(s!, 'w', ezones, { timeoutMs: 180_000 });
-    const res = await runDrc(['verify', '--config', s!.configFile, '--tables', `${s!.schema}.w`, '--json']);
+    const res = await runDrc(['verify', '--config', s!.configFile, '--tables', `${s!.schema}.w`, '--ezones', ezones.join(','), '--json']);
     expect(res.code, res.stdout).toBe(0);
     expect(JSON.parse(res.stdout).differences).toEqual([]);
     for (const ez of ezones) expect(await ownRows(s!.db[ez]!, ezones)).toEqual(inserted);

@@ -55,18 +55,21 @@ export function registerOps(program: Command): void {
     .description('compare every replicated table across all ezones by primary-key chunks; exit 1 when they differ')
     .requiredOption('--config <file>', 'topology config (YAML)')
     .option('--tables <list>', 'comma-separated schema.table list (default: every replicated table)')
+    .option('--ezones <list>', 'comma-separated ezones to compare (default: all)')
     .option('--chunk-size <rows>', 'rows per chunk', positiveInt, 1000)
     .option('--pause-ms <ms>', 'pause between chunks, to spare production servers', (v) => Number(v), 10)
     .option('--recheck-ms <ms>', 'wait this long for replication before re-checking a difference', (v) => Number(v), 2000)
     .option('--repair', 're-apply the last-writer-wins winner where ezones disagree, and record it')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { config: string; tables?: string; chunkSize: number; pauseMs: number; recheckMs: number; repair?: boolean; json?: boolean }) => {
+    .action(async (opts: { config: string; tables?: string; ezones?: string; chunkSize: number; pauseMs: number; recheckMs: number; repair?: boolean; json?: boolean }) => {
       const config = loadConfig(opts.config);
       const tables = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
       if (tables?.some((t) => !/^[^.]+\.[^.]+$/.test(t))) throw new UsageError('--tables takes schema.table[,schema.table…]');
+      const ezones = opts.ezones?.split(',').map((e) => e.trim()).filter(Boolean);
+      for (const e of ezones ?? []) ezoneOf(config, e);
       const report = await verify(
         config,
-        { tables, chunkSize: opts.chunkSize, pauseMs: opts.pauseMs, recheckDelayMs: opts.recheckMs, rechecks: 3, repair: opts.repair === true },
+        { tables, ...(ezones ? { ezones } : {}), chunkSize: opts.chunkSize, pauseMs: opts.pauseMs, recheckDelayMs: opts.recheckMs, rechecks: 3, repair: opts.repair === true },
         quiet(),
       );
       if (opts.json) printJson(report);
