@@ -3,6 +3,8 @@ import { lagOf, type DaemonView } from './metrics.js';
 export interface Health {
   ok: boolean;
   problems: string[];
+  /** A standby daemon is healthy while it waits. */
+  role?: 'active' | 'standby';
 }
 
 /**
@@ -10,6 +12,7 @@ export interface Health {
  * end-to-end lag from an origin passes `maxLagMs` (or no heartbeat arrived since start-up).
  */
 export function evaluateHealth(view: DaemonView, limits: { maxLagMs: number; stuckAfterMs: number }, startedAt: number, now = Date.now()): Health {
+  if (view.active === false) return { ok: true, problems: [], role: 'standby' };
   const problems: string[] = [];
   const c = view.capture.sample();
   if (c.queuedBytes > 0 && now - Math.max(c.lastCommitAt, startedAt) > limits.stuckAfterMs) problems.push(`capture has not shipped for ${Math.round((now - c.lastCommitAt) / 1000)} s with work waiting`);

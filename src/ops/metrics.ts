@@ -7,6 +7,8 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 /** What metrics and health read from a running daemon. */
 export interface DaemonView {
   ezone: string;
+  /** False while standing by (another daemon is active for this ezone). */
+  active?: boolean;
   capture: {
     sample(): {
       transactions: number;
@@ -72,6 +74,14 @@ export function createMetrics(view: DaemonView): Registry {
   const destination = view.ezone;
   const appliers = () => [...view.appliers].map(([origin, a]) => ({ origin, s: a.sample() }));
 
+  new Gauge({
+    name: 'drc_active',
+    help: '1 when this daemon is the active one for its ezone, 0 while standing by',
+    registers: [registry],
+    collect() {
+      this.set(view.active === false ? 0 : 1);
+    },
+  });
   new Gauge({
     name: 'drc_lag_seconds',
     help: 'End-to-end lag origin → this ezone, from heartbeats (commit in origin → visible here)',

@@ -7,7 +7,7 @@ import { evaluateHealth } from '../../ops/health.js';
 import { startHttp } from '../../ops/http.js';
 import { LeaderLease } from '../../ops/leader.js';
 import { createLogger } from '../../ops/logger.js';
-import { createMetrics } from '../../ops/metrics.js';
+import { createMetrics, type DaemonView } from '../../ops/metrics.js';
 import { positiveInt } from '../parse.js';
 
 export function registerRun(program: Command): void {
@@ -51,8 +51,27 @@ export function registerRun(program: Command): void {
       }
       const flavor = ez.mysql.flavor === 'auto' ? await detectFlavor(leasePool) : ez.mysql.flavor;
       const lease = new LeaderLease(leasePool, flavor, opts.ezone, config.ha.lease, log.child({ component: 'ha' }));
+      // /metrics and /healthz answer from the start: a standby reports itself healthy (role standby).
+      const idle = { transactions: 0, rowChanges: 0, messages: 0, restarts: 0, wrongWrites: 0, committedPosition: '', lastCommitAt: 0, lastEventAt: 0, queuedBytes: 0 };
+      const view: DaemonView = {
+        ezone: opts.ezone,
+        get active() {
+          return state.running !== undefined;
+        },
+        capture: { sample: () => state.running?.capture.sample() ?? idle },
+        get appliers() {
+          return state.running?.appliers ?? new Map();
+        },
+      };
+      const server =
+        opts.metricsPort === undefined
+          ? undefined
+          : await startHttp(opts.metricsPort, createMetrics(view), () =>
+              evaluateHealth(view, { maxLagMs: config.health.maxLag, stuckAfterMs: config.health.stuckAfter }, state.running?.startedAt ?? Date.now()),
+            );
       await Promise.race([lease.acquire(), stopped]);
       if (state.stopping) {
+        server?.close();
         await leasePool.end();
         log.info('drc stopped');
         return;
@@ -60,12 +79,6 @@ export function registerRun(program: Command): void {
 
       const daemon = await startDaemon(config, opts.ezone, log, { fence: lease });
       state.running = daemon;
-      const server =
-        opts.metricsPort === undefined
-          ? undefined
-          : await startHttp(opts.metricsPort, createMetrics(daemon), () =>
-              evaluateHealth(daemon, { maxLagMs: config.health.maxLag, stuckAfterMs: config.health.stuckAfter }, daemon.startedAt),
-            );
       const progress = setInterval(() => {
         log.debug({ ...daemon.capture.stats }, 'capture progress');
         for (const [origin, a] of daemon.appliers) log.debug({ origin, ...a.stats }, 'apply progress');

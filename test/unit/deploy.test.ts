@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { parseConfig } from '../../src/config/loader.js';
+import { createMetrics, type DaemonView } from '../../src/ops/metrics.js';
+
+const read = (p: string) => readFileSync(new URL(`../../deploy/${p}`, import.meta.url), 'utf8');
+
+describe('deploy artefacts (validated as far as a machine without Docker or Kubernetes allows)', () => {
+  it('Dockerfile: multi-stage, runs as a non-root user, starts the drc binary', () => {
+    const text = read('Dockerfile');
+    expect(text.match(/^FROM /gm)?.length).toBe(2);
+    expect(text).toMatch(/^USER node$/m);
+    expect(text).toMatch(/ENTRYPOINT \["node", "dist\/cli\/main.js"\]/);
+  });
+
+  it('docker compose: two MySQL 8.4 configured for DRC, Kafka, a daemon per ezone with a config that passes the schema', () => {
+    const compose = parse(read('compose/docker-compose.yml')) as { services: Record<string, { image?: string; command?: string[]; environment?: Record<string, string> }> };
+    expect(Object.keys(compose.services).sort()).toEqual(['drc-a', 'drc-b', 'kafka', 'mysql-a', 'mysql-b']);
+    for (const m of ['mysql-a', 'mysql-b']) {
+      expect(compose.services[m]!.command).toEqual(expect.arrayContaining(['--binlog-format=ROW', '--binlog-row-image=FULL', '--binlog-row-metadata=FULL']));
+    }
+    const config = parseConfig(read('compose/drc.yaml'), 'compose/drc.yaml', { DRC_A_PASSWORD: 'x', DRC_B_PASSWORD: 'y' });
+    for (const ez of ['a', 'b']) {
+      const cmd = compose.services[`drc-${ez}`]!.command!;
+      expect(cmd.slice(0, 5)).toEqual(['run', '--config', '/etc/drc/drc.yaml', '--ezone', ez]);
+      expect(config.ezones[ez]?.mysql.host).toBe(`mysql-${ez}`);
+    }
+  });
+
+  it('Kubernetes: well-formed objects; a Deployment per ezone with a standby, probes on /healthz, config and secrets wired', () => {
+    const docs = parseAllDocuments(read('k8s/drc.yaml')).map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: unknown });
+    for (const d of docs) expect(d).toMatchObject({ apiVersion: expect.any(String), kind: expect.any(String), metadata: { name: expect.stringMatching(/^[a-z0-9-]+$/) } });
+    const configMap = docs.find((d) => d.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    const secret = docs.find((d) => d.kind === 'Secret') as unknown as { metadata: { name: string }; stringData: Record<string, string> };
+    const config = parseConfig(configMap.data['drc.yaml']!, 'configmap', secret.stringData);
+    const deployments = docs.filter((d) => d.kind === 'Deployment') as unknown as {
+      spec: { replicas: number; template: { metadata: { annotations: Record<string, string> }; spec: { containers: { args: string[]; envFrom: { secretRef: { name: string } }[]; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } } }[] } } };
+    }[];
+    expect(deployments.map((d) => d.spec.template.spec.containers[0]!.args[4]).sort()).toEqual(Object.keys(config.ezones).sort());
+    for (const d of deployments) {
+      const c = d.spec.template.spec.containers[0]!;
+      expect(d.spec.replicas).toBeGreaterThanOrEqual(2);
+      expect([c.readinessProbe.httpGet.path, c.livenessProbe.httpGet.path]).toEqual(['/healthz', '/healthz']);
+      expect(c.envFrom[0]!.secretRef.name).toBe(secret.metadata.name);
+      expect(d.spec.template.metadata.annotations['prometheus.io/scrape']).toBe('true');
+    }
+  });
+
+  it('Prometheus alert rules cover lag, stuck streams, conflicts and dead letters, with metrics the daemon exports', async () => {
+    const rules = (parse(read('prometheus/alerts.yml')) as { groups: { rules: { alert: string; expr: string; labels: { severity: string } }[] }[] }).groups.flatMap((g) => g.rules);
+    expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(['DRCLagHigh', 'DRCStreamStuck', 'DRCConflictRate', 'DRCDeadLetters']));
+    const view: DaemonView = { ezone: 'x', capture: { sample: () => ({ transactions: 0, rowChanges: 0, messages: 0, restarts: 0, wrongWrites: 0, committedPosition: '', lastCommitAt: 0, lastEventAt: 0, queuedBytes: 0 }) }, appliers: new Map() };
+    const exported = new Set((await createMetrics(view).getMetricsAsJSON()).map((m) => m.name));
+    for (const r of rules) {
+      expect(['warning', 'critical']).toContain(r.labels.severity);
+      for (const name of r.expr.match(/drc_[a-z_]+/g) ?? []) expect(exported, `${r.alert} uses ${name}`).toContain(name);
+    }
+  });
+
+  it('systemd unit: one instance per ezone, non-root, drains on SIGTERM', () => {
+    const unit = read('systemd/drc@.service');
+    expect(unit).toMatch(/^ExecStart=.* run --config \/etc\/drc\/drc.yaml --ezone %i/m);
+    expect(unit).toMatch(/^KillSignal=SIGTERM$/m);
+    expect(unit).toMatch(/^User=drc$/m);
+  });
+});
