@@ -52,7 +52,13 @@ export interface Daemon extends Running {
 }
 
 /** Start capture for one ezone: topics, fenced transactional producer, resume from Kafka. */
-export async function startCapture(config: Config, ezone: string, log: Logger, register?: { ezone: string; owner: string }): Promise<Running> {
+export async function startCapture(
+  config: Config,
+  ezone: string,
+  log: Logger,
+  ha?: { register: { ezone: string; owner: string }; verify: () => Promise<void> },
+): Promise<Running> {
+  const register = ha?.register;
   const ez = ezoneOf(config, ezone);
   const kafka = createKafka(config.kafka, { brokers: ez.kafka?.brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
   await ensureTopics(kafka, ownTopics(config, ezone));
@@ -73,6 +79,7 @@ export async function startCapture(config: Config, ezone: string, log: Logger, r
     pool,
     publisher,
     lastPublished: async () => (await lastCommittedMatching(kafka, topic, (m) => isFinalChunk(m.value)))?.value,
+    ...(ha ? { fence: ha.verify } : {}),
   });
   try {
     await capture.start();
@@ -123,7 +130,7 @@ export async function startDaemon(
   config: Config,
   ezone: string,
   log: Logger,
-  options: { fence?: { check(conn: PoolConnection): Promise<void>; owner: string } } = {},
+  options: { fence?: { check(conn: PoolConnection): Promise<void>; verify(): Promise<void>; owner: string } } = {},
 ): Promise<Daemon> {
   const register = options.fence ? { ezone, owner: options.fence.owner } : undefined;
   const ez = ezoneOf(config, ezone);
@@ -141,7 +148,7 @@ export async function startDaemon(
   };
   for (const name of Object.keys(config.ezones)) await ensureTopics(kafkaFor(name), ownTopics(config, name));
 
-  const running = await startCapture(config, ezone, log, register);
+  const running = await startCapture(config, ezone, log, register && options.fence ? { register, verify: () => options.fence!.verify() } : undefined);
   const events = new KafkaEventPublisher(kafkaFor(ezone), config.kafka.maxMessageBytes + 4096);
   const appliers = new Map<string, Applier>();
   const pools: ReturnType<typeof createPool>[] = [];

@@ -148,7 +148,7 @@ export class Applier {
     );
     this.stats.nextOffset = rows[0] ? String(rows[0].next_offset) : undefined;
     this.log.info({ offset: this.stats.nextOffset ?? 'earliest' }, 'apply starts');
-    await this.deps.stream.start(this.stats.nextOffset, (m) => this.accept(m, this.generation));
+    await this.deps.stream.start(this.stats.nextOffset, (m) => this.accept(m, this.generation), (err) => void this.recover(err));
     this.loop = this.dispatchLoop();
   }
 
@@ -443,7 +443,7 @@ export class Applier {
       if (this.stopping) return;
       const generation = this.generation;
       try {
-        await this.deps.stream.start(this.stats.nextOffset, (m) => this.accept(m, generation));
+        await this.deps.stream.start(this.stats.nextOffset, (m) => this.accept(m, generation), (e) => void this.recover(e));
         return;
       } catch (e) {
         this.log.warn({ err: (e as Error).message, attempt }, 'apply could not restart its stream; retrying');

@@ -39,6 +39,11 @@ export interface CaptureDeps {
   publisher: AtomicPublisher;
   /** Value of the last committed message on this ezone's changes topic (undefined when empty). */
   lastPublished: () => Promise<Buffer | null | undefined>;
+  /**
+   * Throws when this daemon was replaced by another one. Checked before every restart: a zombie must
+   * never reclaim the Kafka producer (that would fence the daemon that replaced it) nor the binlog.
+   */
+  fence?: () => Promise<void>;
 }
 
 export interface CaptureStats {
@@ -61,7 +66,7 @@ export interface CaptureStats {
 }
 
 /** Errors after which retrying cannot help. */
-const FATAL = new Set(['DRC_NO_PRIMARY_KEY', 'DRC_FENCED', 'DRC_ROW_METADATA', 'DRC_MARKER_NOT_FIRST', 'DRC_CAPTURE_PREFLIGHT']);
+const FATAL = new Set(['DRC_NO_PRIMARY_KEY', 'DRC_FENCED', 'DRC_NOT_LEADER', 'DRC_ROW_METADATA', 'DRC_MARKER_NOT_FIRST', 'DRC_CAPTURE_PREFLIGHT']);
 const MAX_SEND_BYTES = 4 << 20;
 const POSITION_ONLY_EVERY_MS = 1000;
 
@@ -317,11 +322,12 @@ export class Capture {
       await new Promise((r) => setTimeout(r, delay));
       if (this.stopping) return;
       try {
+        await this.deps.fence?.();
         // A producer that failed a send cannot be trusted: claim the identity again.
         await this.deps.publisher.reset();
         break;
       } catch (e) {
-        if ((e as DrcError).code === 'DRC_FENCED') return this.doRestart(e as Error);
+        if (FATAL.has((e as DrcError).code)) return this.doRestart(e as Error);
         reason = e as Error;
       }
     }

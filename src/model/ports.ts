@@ -57,9 +57,10 @@ export interface TopicTail {
 export interface MessageStream {
   /**
    * Deliver messages from `offset` on (the earliest when undefined), one at a time and in order; the
-   * next is delivered once `handler` resolves (back-pressure).
+   * next is delivered once `handler` resolves (back-pressure). `onFailure` hears of a stream that died
+   * and will not recover by itself.
    */
-  start(offset: string | undefined, handler: (m: StoredMessage) => Promise<void>): Promise<void>;
+  start(offset: string | undefined, handler: (m: StoredMessage) => Promise<void>, onFailure?: (err: Error) => void): Promise<void>;
   /** Stop delivering; resolves when no handler call is running. */
   stop(): Promise<void>;
   /** Record how far the stream has been applied (for backlog monitoring; not the resume point). */

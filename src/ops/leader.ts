@@ -108,6 +108,15 @@ export class LeaderLease {
     }
   }
 
+  /** Outside any transaction: throws NotLeaderError unless this daemon still holds the lease. */
+  async verify(): Promise<void> {
+    const [[row]] = await this.pool.query<mysql.RowDataPacket[]>('SELECT owner FROM drc_meta.leader WHERE ezone = ?', [this.ezone]);
+    if (row?.owner !== this.owner) {
+      this.fail();
+      throw new NotLeaderError(this.ezone);
+    }
+  }
+
   /** Give the lease up (clean shutdown): a standby takes over at once. */
   async release(): Promise<void> {
     clearInterval(this.timer);

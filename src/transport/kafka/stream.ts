@@ -17,7 +17,7 @@ export class KafkaMessageStream implements MessageStream {
     private readonly groupId: string,
   ) {}
 
-  async start(offset: string | undefined, handler: (m: StoredMessage) => Promise<void>): Promise<void> {
+  async start(offset: string | undefined, handler: (m: StoredMessage) => Promise<void>, onFailure?: (err: Error) => void): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: `${this.groupId}.${randomBytes(4).toString('hex')}`,
       readUncommitted: false,
@@ -29,6 +29,10 @@ export class KafkaMessageStream implements MessageStream {
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     this.consumer = consumer;
+    // kafkajs restarts a crashed consumer itself unless the error is final; then the stream is dead.
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart && this.consumer === consumer) onFailure?.(e.payload.error);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
     const from = offset ?? (await this.earliest());

@@ -1,0 +1,293 @@
+/**
+ * `npm run bench [-- --quick]`: DRC measured side by side with MariaDB's own replication, on this
+ * machine, in one run. Writes bench/results/latest.json, latest.md (table with ratios) and lag.svg.
+ *
+ * - drain: a backlog of single-row transactions in ezone a, applied into ezone b by DRC, and the same
+ *   binlog range applied by a native MariaDB replica (single-threaded, then parallel).
+ * - lag: both ezones write at a fixed rate; every row carries its send time; a poller in the other
+ *   ezone records when it becomes visible.
+ * - capture: row changes decoded and shipped per second (multi-row transactions).
+ * - rssMb: the daemons' resident memory, sampled throughout.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import mysql from 'mysql2/promise';
+import { createLogger } from '../src/ops/logger.js';
+import { initMariaDb, startMariaDb, waitMariaDbReady, bootstrapMariaDb, type MariaDbSpec } from '../src/sandbox/mariadb.js';
+import { freePort } from '../src/sandbox/ports.js';
+import { ensurePrerequisites, MARIADB_SERVER } from '../src/sandbox/prerequisites.js';
+import { isRunning, stopProcess } from '../src/sandbox/processes.js';
+import { sandboxDown, sandboxUp, type SandboxInfo } from '../src/sandbox/sandbox.js';
+
+const quick = process.argv.includes('--quick');
+const P = quick
+  ? { backlog: 20_000, loadTxPerSec: 500, loadSeconds: 20, captureRows: 100_000 }
+  : { backlog: 100_000, loadTxPerSec: 1000, loadSeconds: 60, captureRows: 500_000 };
+const ROOT = resolve(new URL('..', import.meta.url).pathname, '..');
+const DIR = join(ROOT, '.bench-sandbox');
+const OUT = join(ROOT, 'bench', 'results');
+const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
+const log = createLogger('warn');
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Daemon {
+  child: ChildProcess;
+  rss: number[];
+}
+
+function startDaemon(config: string, ezone: string): Daemon {
+  const fd = openSync(join(DIR, `drc-${ezone}.log`), 'a');
+  const child = spawn(process.execPath, [MAIN, 'run', '--config', config, '--ezone', ezone], { stdio: ['ignore', fd, fd], env: { ...process.env, DRC_PROGRESS_MS: '500' } });
+  const d: Daemon = { child, rss: [] };
+  const t = setInterval(() => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m) d.rss.push(Number(m[1]) / 1024);
+    } catch {
+      clearInterval(t);
+    }
+  }, 500);
+  t.unref();
+  return d;
+}
+
+async function stopDaemon(d: Daemon): Promise<void> {
+  if (d.child.exitCode !== null) return;
+  d.child.kill('SIGTERM');
+  await new Promise((r) => d.child.once('exit', r));
+}
+
+async function waitLog(ezone: string, text: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!readFileSync(join(DIR, `drc-${ezone}.log`), 'utf8').includes(text)) {
+    if (Date.now() > deadline) throw new Error(`daemon ${ezone} did not log "${text}"`);
+    await sleep(200);
+  }
+}
+
+async function count(db: mysql.Connection, table: string): Promise<number> {
+  const [[r]] = await db.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`);
+  return Number(r!.n);
+}
+
+async function waitCount(db: mysql.Connection, table: string, n: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await count(db, table)) >= n) return Date.now();
+    if (Date.now() > deadline) throw new Error(`${table}: fewer than ${n} rows after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/** Single-row transactions from a few connections, as fast as they go. */
+async function writeBacklog(info: SandboxInfo, n: number): Promise<void> {
+  const conns = await Promise.all([0, 1, 2, 3].map(() => mysql.createConnection({ ...info.ezones[0]!.mysql, database: 'bench' })));
+  let next = 0;
+  await Promise.all(
+    conns.map(async (c) => {
+      for (let i = next++; i < n; i = next++) await c.query('INSERT INTO drain (id, v) VALUES (?, ?)', [i, `row-${i}`]);
+      await c.end();
+    }),
+  );
+}
+
+async function drainDrc(info: SandboxInfo, dbs: mysql.Connection[]): Promise<{ txPerSec: number; rssMb: number }> {
+  say(`drain: writing ${P.backlog} single-row transactions in ezone a (daemon b stopped)…`);
+  const a = startDaemon(info.config, 'a');
+  await waitLog('a', 'drc running');
+  await writeBacklog(info, P.backlog);
+  await sleep(3000); // let capture ship everything to Kafka
+  const started = Date.now();
+  const b = startDaemon(info.config, 'b');
+  const done = await waitCount(dbs[1]!, 'bench.drain', P.backlog, 600_000);
+  const seconds = (done - started) / 1000; // includes b's start-up
+  await Promise.all([stopDaemon(a), stopDaemon(b)]);
+  return { txPerSec: Math.round(P.backlog / seconds), rssMb: Math.max(...a.rss, ...b.rss) };
+}
+
+/** A native MariaDB replica of ezone a, replaying the same binlog range. */
+async function drainNative(info: SandboxInfo, startPos: string, parallel: boolean): Promise<number> {
+  const bins = ensurePrerequisites(MARIADB_SERVER, log);
+  const spec: MariaDbSpec = { name: parallel ? 'replica-p' : 'replica-s', dir: join(DIR, parallel ? 'replica-p' : 'replica-s'), port: await freePort(), serverId: parallel ? 51 : 52, autoIncrementIncrement: 2 };
+  await initMariaDb(spec, bins['mariadb-install-db'] as string);
+  const pid = startMariaDb(spec, bins.mariadbd as string);
+  await waitMariaDbReady(spec, () => isRunning(pid, join(spec.dir, 'data')));
+  const accounts = { adminUser: 'root', adminPassword: info.ezones[0]!.mysql.password, drcUser: 'drc', drcPassword: 'x' };
+  await bootstrapMariaDb(spec, accounts);
+  const r = await mysql.createConnection({ host: '127.0.0.1', port: spec.port, user: 'root', password: accounts.adminPassword });
+  try {
+    await r.query('CREATE DATABASE bench');
+    await r.query('CREATE TABLE bench.drain (id INT PRIMARY KEY, v VARCHAR(40) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
+    await r.query(`SET GLOBAL slave_parallel_threads = ${parallel ? 8 : 0}`);
+    if (parallel) await r.query("SET GLOBAL slave_parallel_mode = 'aggressive'");
+    await r.query(`SET GLOBAL gtid_slave_pos = '${startPos}'`);
+    const a = info.ezones[0]!.mysql;
+    await r.query(`CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${a.port}, MASTER_USER='${a.user}', MASTER_PASSWORD='${a.password}', MASTER_USE_GTID=slave_pos`);
+    // Fetch the whole backlog into the relay log first, then time the SQL thread alone.
+    await r.query('START SLAVE IO_THREAD');
+    const master = await mysql.createConnection({ ...info.ezones[0]!.mysql });
+    const [[m]] = await master.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
+    await master.end();
+    for (;;) {
+      const [[st]] = await r.query<mysql.RowDataPacket[]>('SHOW SLAVE STATUS');
+      if (st?.Master_Log_File === m!.File && Number(st?.Read_Master_Log_Pos) >= Number(m!.Position)) break;
+      await sleep(200);
+    }
+    const started = Date.now();
+    await r.query('START SLAVE SQL_THREAD');
+    const done = await waitCount(r, 'bench.drain', P.backlog, 600_000);
+    return Math.round(P.backlog / ((done - started) / 1000));
+  } finally {
+    await r.end();
+    await stopProcess(pid, join(spec.dir, 'data'));
+  }
+}
+
+/** Both ezones write `rate` tx/s each; the other ezone's poller timestamps arrival. */
+async function measureLag(info: SandboxInfo): Promise<{ samples: { t: number; lagMs: number }[]; rssMb: number }> {
+  say(`lag: ${P.loadTxPerSec} tx/s each way for ${P.loadSeconds} s…`);
+  const daemons = [startDaemon(info.config, 'a'), startDaemon(info.config, 'b')];
+  await Promise.all([waitLog('a', 'drc running'), waitLog('b', 'drc running')]);
+  await sleep(2000);
+  const samples: { t: number; lagMs: number }[] = [];
+  let running = true;
+  const t0 = Date.now();
+  const writers = info.ezones.map(async (e, i) => {
+    const conns = await Promise.all([0, 1, 2, 3].map(() => mysql.createConnection({ ...e.mysql, database: 'bench' })));
+    let sent = 0;
+    const perConn = async (c: mysql.Connection, k: number) => {
+      while (running) {
+        const due = t0 + (sent * 1000) / P.loadTxPerSec;
+        if (Date.now() < due) await sleep(due - Date.now());
+        const id = i * 1_000_000_000 + sent++ * 4 + k;
+        await c.query('INSERT INTO load_t (id, sent_us) VALUES (?, ?)', [id, Math.round(performance.timeOrigin * 1000 + performance.now() * 1000)]);
+      }
+      await c.end();
+    };
+    await Promise.all(conns.map(perConn));
+  });
+  const pollers = info.ezones.map(async (e, i) => {
+    const c = await mysql.createConnection({ ...e.mysql, database: 'bench', supportBigNumbers: true });
+    const origin = 1 - i;
+    let last = -1;
+    while (running) {
+      const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT id, sent_us FROM load_t WHERE id >= ? AND id < ? AND id > ? ORDER BY id', [origin * 1_000_000_000, (origin + 1) * 1_000_000_000, last]);
+      const now = performance.timeOrigin * 1000 + performance.now() * 1000;
+      for (const r of rows) {
+        samples.push({ t: Date.now() - t0, lagMs: (now - Number(r.sent_us)) / 1000 });
+        last = Math.max(last, Number(r.id));
+      }
+      await sleep(2);
+    }
+    await c.end();
+  });
+  await sleep(P.loadSeconds * 1000);
+  running = false;
+  await Promise.all([...writers, ...pollers]);
+  await Promise.all(daemons.map(stopDaemon));
+  return { samples, rssMb: Math.max(...daemons.flatMap((d) => d.rss.slice(4))) };
+}
+
+async function measureCapture(info: SandboxInfo, dbs: mysql.Connection[]): Promise<number> {
+  say(`capture: ${P.captureRows} row changes in 1,000-row transactions…`);
+  const a = startDaemon(info.config, 'a');
+  await waitLog('a', 'drc running');
+  const started = Date.now();
+  for (let i = 0; i < P.captureRows; i += 1000) {
+    await dbs[0]!.query(`INSERT INTO bench.cap (id, v) SELECT seq + ${i}, 'x' FROM seq_1_to_1000`);
+  }
+  const written = Date.now();
+  // Capture's own counters, via its log: wait until it reports every row shipped.
+  const deadline = Date.now() + 600_000;
+  let shipped = 0;
+  while (shipped < P.captureRows && Date.now() < deadline) {
+    await sleep(500);
+    const lines = readFileSync(join(DIR, 'drc-a.log'), 'utf8').split('\n').filter((l) => l.includes('"capture progress"'));
+    shipped = lines.length ? Number((JSON.parse(lines.at(-1)!) as { rowChanges: number }).rowChanges) : 0;
+  }
+  const seconds = (Date.now() - started) / 1000;
+  await stopDaemon(a);
+  say(`  written in ${((written - started) / 1000).toFixed(1)} s, shipped in ${seconds.toFixed(1)} s`);
+  return Math.round(P.captureRows / seconds);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10 : NaN;
+}
+
+function svg(samples: { t: number; lagMs: number }[]): string {
+  const W = 800;
+  const H = 300;
+  const maxT = Math.max(1, ...samples.map((s) => s.t));
+  const maxL = Math.max(10, ...samples.map((s) => s.lagMs));
+  const points = samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 2000)) === 0).map((s) => `${((s.t / maxT) * (W - 60) + 50).toFixed(1)},${(H - 30 - (s.lagMs / maxL) * (H - 50)).toFixed(1)}`);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
+<rect width="100%" height="100%" fill="white"/>
+<text x="50" y="14">DRC end-to-end lag (ms) over time (s) at ${P.loadTxPerSec} tx/s each way</text>
+<line x1="50" y1="${H - 30}" x2="${W - 10}" y2="${H - 30}" stroke="black"/><line x1="50" y1="20" x2="50" y2="${H - 30}" stroke="black"/>
+<text x="5" y="24">${Math.round(maxL)}</text><text x="30" y="${H - 30}">0</text><text x="${W - 40}" y="${H - 12}">${Math.round(maxT / 1000)} s</text>
+<polyline fill="none" stroke="steelblue" stroke-width="0.8" points="${points.join(' ')}"/>
+</svg>
+`;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(OUT, { recursive: true });
+  await sandboxDown({ dir: DIR, log });
+  const info = await sandboxUp({ dir: DIR, ezones: 2, log });
+  mkdirSync(DIR, { recursive: true });
+  writeFileSync(info.config, `${readFileSync(info.config, 'utf8')}log:\n  level: debug\n`);
+  const dbs = await Promise.all(info.ezones.map((e) => mysql.createConnection(e.mysql)));
+  for (const db of dbs) {
+    await db.query('CREATE DATABASE bench');
+    await db.query('CREATE TABLE bench.drain (id INT PRIMARY KEY, v VARCHAR(40) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
+    await db.query('CREATE TABLE bench.load_t (id BIGINT PRIMARY KEY, sent_us BIGINT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
+    await db.query('CREATE TABLE bench.cap (id INT PRIMARY KEY, v VARCHAR(8) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
+  }
+  const [[pos]] = await dbs[0]!.query<mysql.RowDataPacket[]>('SELECT @@gtid_binlog_pos AS p');
+  const startPos = String(pos!.p);
+
+  const drc = await drainDrc(info, dbs);
+  say(`  DRC: ${drc.txPerSec} tx/s`);
+  const nativeSingle = await drainNative(info, startPos, false);
+  say(`  native single-threaded: ${nativeSingle} tx/s`);
+  const nativeParallel = await drainNative(info, startPos, true);
+  say(`  native parallel (8 threads, aggressive): ${nativeParallel} tx/s`);
+  const lag = await measureLag(info);
+  const sorted = lag.samples.map((s) => s.lagMs).sort((x, y) => x - y);
+  const capture = await measureCapture(info, dbs);
+  await Promise.all(dbs.map((d) => d.end()));
+
+  const result = {
+    at: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    machine: `${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s+:\s+(.*)/)?.[1] ?? 'unknown'}, ${(await import('node:os')).cpus().length} cores`,
+    drain: { backlogTx: P.backlog, drcTxPerSec: drc.txPerSec, nativeParallelTxPerSec: nativeParallel, nativeSingleTxPerSec: nativeSingle },
+    lag: { loadTxPerSec: P.loadTxPerSec, seconds: P.loadSeconds, samples: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p999Ms: percentile(sorted, 99.9), maxMs: percentile(sorted, 100) },
+    capture: { rowChangesPerSec: capture },
+    rssMb: Math.round(Math.max(drc.rssMb, lag.rssMb)),
+  };
+  writeFileSync(join(OUT, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const ratio = (x: number, y: number) => (y > 0 ? `${(x / y).toFixed(2)}×` : '-');
+  const md = [
+    `| measure (${result.mode}, ${result.machine}) | DRC | native single | native parallel | DRC / native parallel | target |`,
+    '|---|---|---|---|---|---|',
+    `| drain of ${P.backlog} single-row tx (tx/s) | ${drc.txPerSec} | ${nativeSingle} | ${nativeParallel} | ${ratio(drc.txPerSec, nativeParallel)} | ≥ 1× |`,
+    `| lag p50 / p99 / p99.9 at ${P.loadTxPerSec} tx/s each way (ms) | ${result.lag.p50Ms} / ${result.lag.p99Ms} / ${result.lag.p999Ms} | | | | ≤ 50 / 250 / 1000 |`,
+    `| capture decode (row changes/s) | ${capture} | | | | ≥ 50,000 |`,
+    `| daemon RSS (MB) | ${result.rssMb} | | | | ≤ 150 steady |`,
+    '',
+  ].join('\n');
+  writeFileSync(join(OUT, 'latest.md'), md);
+  writeFileSync(join(OUT, 'lag.svg'), svg(lag.samples));
+  say(`\n${md}`);
+  await sandboxDown({ dir: DIR, log });
+}
+
+main().catch(async (err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+  await sandboxDown({ dir: DIR, log }).catch(() => undefined);
+  process.exit(1);
+});
