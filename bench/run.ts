@@ -10,7 +10,7 @@
  * - rssMb: the daemons' resident memory, sampled throughout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import mysql from 'mysql2/promise';
 import { createLogger } from '../src/ops/logger.js';
@@ -38,7 +38,7 @@ interface Daemon {
 }
 
 function startDaemon(config: string, ezone: string): Daemon {
-  const fd = openSync(join(DIR, `drc-${ezone}.log`), 'a');
+  const fd = openSync(join(DIR, `drc-${ezone}.log`), 'w'); // fresh: waitLog must see this run's lines
   const child = spawn(process.execPath, [MAIN, 'run', '--config', config, '--ezone', ezone], { stdio: ['ignore', fd, fd], env: { ...process.env, DRC_PROGRESS_MS: '500' } });
   const d: Daemon = { child, rss: [] };
   const t = setInterval(() => {
@@ -111,6 +111,7 @@ async function drainDrc(info: SandboxInfo, dbs: mysql.Connection[]): Promise<{ t
 async function drainNative(info: SandboxInfo, startPos: string, parallel: boolean): Promise<number> {
   const bins = ensurePrerequisites(MARIADB_SERVER, log);
   const spec: MariaDbSpec = { name: parallel ? 'replica-p' : 'replica-s', dir: join(DIR, parallel ? 'replica-p' : 'replica-s'), port: await freePort(), serverId: parallel ? 51 : 52, autoIncrementIncrement: 2 };
+  rmSync(spec.dir, { recursive: true, force: true }); // a fresh replica every run
   await initMariaDb(spec, bins['mariadb-install-db'] as string);
   const pid = startMariaDb(spec, bins.mariadbd as string);
   await waitMariaDbReady(spec, () => isRunning(pid, join(spec.dir, 'data')));
@@ -196,7 +197,7 @@ async function measureCapture(info: SandboxInfo, dbs: mysql.Connection[]): Promi
   await waitLog('a', 'drc running');
   const started = Date.now();
   for (let i = 0; i < P.captureRows; i += 1000) {
-    await dbs[0]!.query(`INSERT INTO bench.cap (id, v) SELECT seq + ${i}, 'x' FROM seq_1_to_1000`);
+    await dbs[0]!.query(`INSERT INTO bench.cap (id, v) SELECT seq + ${i}, 'x' FROM bench.seq_1_to_1000`);
   }
   const written = Date.now();
   // Capture's own counters, via its log: wait until it reports every row shipped.

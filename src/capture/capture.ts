@@ -99,6 +99,9 @@ export class Capture {
   private unpublished: { txId: string; position: string; commitTime: number } | undefined;
   private waiters: { position: string; resolve: () => void }[] = [];
   private loop: Promise<void> | undefined;
+  private coverer: Promise<void> | undefined;
+  private readonly coverage: { tombstones: CapturedPart['tombstones']; position: string | undefined }[] = [];
+  private coverageWaiter: (() => void) | undefined;
   private restarting: Promise<void> | undefined;
   private fatal: ((err: Error) => void) | undefined;
   /** Settles when capture stops: resolves after stop(), rejects on a fatal error. */
@@ -155,6 +158,7 @@ export class Capture {
     this.assembler = this.newAssembler(position);
     this.source.start(position);
     this.loop = this.shipLoop();
+    this.coverer = this.coverLoop();
   }
 
   /** Ship what is queued, then stop. */
@@ -164,6 +168,8 @@ export class Capture {
     await this.source.stop();
     this.queue.wake();
     await this.loop;
+    this.coverageWaiter?.();
+    await this.coverer;
     await this.batch?.abort().catch(() => undefined);
     this.batch = undefined;
     this.resolveDone();
@@ -195,7 +201,12 @@ export class Capture {
         ezone: this.deps.ezone,
         filter: new TableFilter(this.deps.config),
         maxMessageBytes: this.deps.config.kafka.maxMessageBytes,
-        emit: (part) => this.queue.push(part),
+        emit: (part) => {
+          this.queue.push(part);
+          // Coverage runs ahead of Kafka: it only needs this part's tombstones written.
+          if (part.tombstones.length > 0 || part.end) this.coverage.push({ tombstones: part.tombstones, position: part.end?.position });
+          this.coverageWaiter?.();
+        },
         onDdl: (schema, kind) => this.log.info({ schema, ddl: kind }, 'DDL observed (not replicated); rows keep decoding with the schema they were written with'),
         ownership: this.ownership,
         onWrongWrite: (table, owner) => {
@@ -230,11 +241,37 @@ export class Capture {
     }
   }
 
+  /**
+   * Record local tombstones and move the covered position, in binlog order, independently of the
+   * Kafka round trips of the ship loop (the applier waits on coverage before deciding on missing rows).
+   */
+  private async coverLoop(): Promise<void> {
+    while (!this.stopping) {
+      if (this.coverage.length === 0) {
+        await new Promise<void>((resolve) => {
+          this.coverageWaiter = resolve;
+          setTimeout(resolve, 200);
+        });
+        this.coverageWaiter = undefined;
+        continue;
+      }
+      const batch = this.coverage.splice(0, 1000);
+      const stones = batch.flatMap((b) => b.tombstones.map((t) => ({ ...t, origin: this.deps.ezone })));
+      try {
+        await recordTombstones(this.deps.pool, 'tombstones', stones);
+      } catch (err) {
+        this.coverage.unshift(...batch); // retried; coverage waits meanwhile
+        this.log.warn({ err: (err as Error).message }, 'recording tombstones failed (retrying)');
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      const last = [...batch].reverse().find((b) => b.position !== undefined)?.position;
+      if (last) this.cover(last);
+    }
+  }
+
   private async ship(parts: CapturedPart[]): Promise<void> {
-    const stones = parts.flatMap((p) => p.tombstones.map((t) => ({ ...t, origin: this.deps.ezone })));
-    await recordTombstones(this.deps.pool, 'tombstones', stones);
     const lastEnd = [...parts].reverse().find((p) => p.end)?.end;
-    if (lastEnd) this.cover(lastEnd.position);
 
     const messages: OutgoingMessage[] = [];
     for (const p of parts) {
@@ -303,6 +340,7 @@ export class Capture {
     this.batch = undefined;
     await this.source.stop();
     this.queue.clear();
+    this.coverage.length = 0;
     await batch?.abort().catch(() => undefined);
     if (code && FATAL.has(code)) {
       this.stopping = true;
