@@ -1,4 +1,3 @@
-import type { RowDataPacket } from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
 import { createLogger } from '../../src/ops/logger.js';
 import { freePort } from '../../src/sandbox/ports.js';
@@ -8,7 +7,7 @@ import { DaemonProcess } from '../support/daemon-process.js';
 import { adminConnection, describeWithServers, infra } from '../support/env.js';
 import { TEST_SANDBOX_DIR } from '../support/infra.js';
 import { converge } from '../support/replication.js';
-import { eventually, scenario, type Scenario } from '../support/scenario.js';
+import { connectEzone, eventually, scenario, type Scenario } from '../support/scenario.js';
 
 interface LagJson {
   pairs: { origin: string; destination: string; lagMs: number | null; backlog: number | null; position: string | null; skewMs: number | null }[];
@@ -142,7 +141,7 @@ describeWithServers('drc run, lag, conflicts, doctor, metrics (the real binary)'
     })();
     await new Promise((r) => setTimeout(r, 1000));
     await restartServer({ dir: TEST_SANDBOX_DIR, server: 'b', downMs: 2000, log });
-    s.db.b = await reconnect('b', s.schema);
+    s.db.b = await connectEzone('b', s.schema);
     await new Promise((r) => setTimeout(r, 1000));
     await restartServer({ dir: TEST_SANDBOX_DIR, server: 'kafka', downMs: 2000, log });
     await new Promise((r) => setTimeout(r, 2000));
@@ -155,12 +154,3 @@ describeWithServers('drc run, lag, conflicts, doctor, metrics (the real binary)'
     process.stdout.write(`\n[restarts] ${n} rows written in a across a MariaDB (b) and a Kafka restart; identical in both ezones\n`);
   }, 240_000);
 });
-
-async function reconnect(ezone: string, schema: string) {
-  const conn = await adminConnection(ezone, { dateStrings: true, supportBigNumbers: true, bigNumberStrings: false, jsonStrings: true, timezone: 'Z' });
-  await conn.query("SET time_zone = '+00:00'");
-  await conn.query(`USE ${schema}`);
-  const [[r]] = await conn.query<RowDataPacket[]>('SELECT 1 AS one');
-  expect(r!.one).toBe(1);
-  return conn;
-}

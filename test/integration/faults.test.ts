@@ -6,7 +6,10 @@ import { DaemonProcess } from '../support/daemon-process.js';
 import { describeWithServers, infra } from '../support/env.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { converge } from '../support/replication.js';
-import { scenario, type Scenario } from '../support/scenario.js';
+import { connectEzone, scenario, type Scenario } from '../support/scenario.js';
+import { createLogger } from '../../src/ops/logger.js';
+import { restartServer } from '../../src/sandbox/sandbox.js';
+import { TEST_SANDBOX_DIR } from '../support/infra.js';
 import { ownRows, startWorkload, WORKLOAD_TABLE } from '../support/workload.js';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -78,5 +81,44 @@ describeWithServers('fault scenarios: the ezones end identical and nothing commi
     const inserted = await work.stop();
     await settle(['a', 'b', 'c'], inserted);
     process.stdout.write(`\n[pause] daemon a frozen 20 s; rows inserted ${JSON.stringify(inserted)}; verify: 0 differences\n`);
+  }, 300_000);
+
+  it('survives SIGKILL of a daemon in the middle of a multi-chunk transaction', async () => {
+    s = await scenario('killmid');
+    for (const ez of ['a', 'b']) await s.db[ez]!.query(WORKLOAD_TABLE);
+    const a = start('a');
+    await a.waitForLog('drc running');
+    const b = start('b');
+    await b.waitForLog('drc running');
+    const work = startWorkload(s, ['a', 'b'], { bigTransactionRows: 30_000 });
+    await wait(1500); // the big transaction (written at a's 50th statement) is being shipped and applied
+    await a.kill('SIGKILL');
+    await b.kill('SIGKILL');
+    await wait(2000);
+    await start('a').waitForLog('drc running');
+    await start('b').waitForLog('drc running');
+    await wait(2000);
+    const inserted = await work.stop();
+    await settle(['a', 'b'], inserted);
+    process.stdout.write(`\n[kill-mid] both daemons SIGKILLed mid-stream; rows inserted ${JSON.stringify(inserted)}; verify: 0 differences\n`);
+  }, 300_000);
+
+  it.runIf(infra().mode === 'local')('survives a Kafka broker restart and a MySQL restart under a mixed workload', async () => {
+    s = await scenario('restart2');
+    for (const ez of ['a', 'b']) await s.db[ez]!.query(WORKLOAD_TABLE);
+    await start('a').waitForLog('drc running');
+    await start('b').waitForLog('drc running');
+    const log = createLogger('warn');
+    const work = startWorkload(s, ['a'], { bigTransactionRows: 10_000 });
+    await wait(2000);
+    await restartServer({ dir: TEST_SANDBOX_DIR, server: 'kafka', downMs: 3000, log });
+    await wait(2000);
+    await restartServer({ dir: TEST_SANDBOX_DIR, server: 'b', downMs: 3000, log });
+    s.db.b = await connectEzone('b', s.schema);
+    await wait(2000);
+    const inserted = await work.stop();
+    await settle(['a', 'b'], { ...inserted, b: 0 });
+    for (const d of daemons) expect(d.child.exitCode).toBeNull();
+    process.stdout.write(`\n[restarts-mixed] Kafka and MySQL b restarted under load; rows inserted ${JSON.stringify(inserted)}; verify: 0 differences\n`);
   }, 300_000);
 });

@@ -27,6 +27,17 @@ export interface Scenario {
 
 let counter = 0;
 
+/**
+ * An administrative connection reading values the way DRC does (UTC, dates as text, exact numbers),
+ * so table contents compare equal across ezones; in `schema` when given.
+ */
+export async function connectEzone(ezone: string, schema?: string): Promise<mysql.Connection> {
+  const conn = await adminConnection(ezone, { dateStrings: true, supportBigNumbers: true, bigNumberStrings: false, jsonStrings: true, timezone: 'Z', multipleStatements: true });
+  await conn.query("SET time_zone = '+00:00'");
+  if (schema) await conn.query(`USE ${schema}`);
+  return conn;
+}
+
 /** A fresh schema in every ezone, a fresh topic prefix, and a config replicating only that schema. */
 export async function scenario(name: string, overrides: Record<string, unknown> = {}): Promise<Scenario> {
   const id = `${name.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 20)}_${randomBytes(3).toString('hex')}`;
@@ -50,8 +61,7 @@ export async function scenario(name: string, overrides: Record<string, unknown> 
   writeFileSync(configFile, stringify(config));
   const db: Record<string, mysql.Connection> = {};
   for (const ez of infra().ezones) {
-    const conn = await adminConnection(ez.name, { dateStrings: true, supportBigNumbers: true, bigNumberStrings: false, jsonStrings: true, timezone: 'Z', multipleStatements: true });
-    await conn.query("SET time_zone = '+00:00'");
+    const conn = await connectEzone(ez.name);
     await conn.query(`CREATE DATABASE ${schema}`);
     await conn.query(`USE ${schema}`);
     db[ez.name] = conn;
