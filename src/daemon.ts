@@ -151,8 +151,13 @@ export async function startDaemon(
   const running = await startCapture(config, ezone, log, register && options.fence ? { register, verify: () => options.fence!.verify() } : undefined);
   const events = new KafkaEventPublisher(kafkaFor(ezone), config.kafka.maxMessageBytes + 4096);
   const appliers = new Map<string, Applier>();
-  const pools: ReturnType<typeof createPool>[] = [];
+  // Heartbeat and tombstone purge share a small pool; every pool talks to the same server, whose
+  // flavour is detected once.
+  const metaPool = createPool(ez.mysql, 2, register ? { register } : {});
+  const pools: ReturnType<typeof createPool>[] = [metaPool];
+  let flavor: 'mariadb' | 'mysql' = 'mariadb';
   try {
+    flavor = ez.mysql.flavor === 'auto' ? await detectFlavor(metaPool) : ez.mysql.flavor;
     await events.connect();
     const ownership = new Ownership(config.ownership);
     const origins = Object.keys(config.ezones).sort();
@@ -160,7 +165,6 @@ export async function startDaemon(
       if (origin === ezone) continue;
       const pool = createPool(ez.mysql, config.apply.workers + 2, { lockWaitTimeoutS: 3, ...(register ? { register } : {}) });
       pools.push(pool);
-      const flavor = ez.mysql.flavor === 'auto' ? await detectFlavor(pool) : ez.mysql.flavor;
       const applier = new Applier({
         ezone,
         origin,
@@ -194,21 +198,19 @@ export async function startDaemon(
     await running.close().catch(() => undefined);
     throw err;
   }
-  // Tombstones expire after apply.tombstoneRetention (DESIGN.md section 5 rule 4).
-  const purgePool = createPool(ez.mysql, 2, register ? { register } : {});
-  pools.push(purgePool);
   const heartbeat = new Heartbeat(
-    purgePool,
-    ez.mysql.flavor === 'auto' ? await detectFlavor(purgePool) : ez.mysql.flavor,
+    metaPool,
+    flavor,
     ezone,
     config.heartbeat.interval,
     log.child({ component: 'heartbeat' }),
     options.fence,
   );
   heartbeat.start();
+  // Tombstones expire after apply.tombstoneRetention (DESIGN.md section 5 rule 4).
   const purge = setInterval(() => {
     for (const table of ['tombstones', 'applied_tombstones'] as const) {
-      purgeTombstones(purgePool, table, config.apply.tombstoneRetention).catch((err: Error) => log.warn({ table, err: err.message }, 'tombstone purge failed'));
+      purgeTombstones(metaPool, table, config.apply.tombstoneRetention).catch((err: Error) => log.warn({ table, err: err.message }, 'tombstone purge failed'));
     }
   }, 60_000);
   purge.unref();

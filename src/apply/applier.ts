@@ -14,12 +14,14 @@ import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { DrcError } from '../errors.js';
 import type { RowChange } from '../model/change.js';
-import { decodeChunk, EnvelopeError, type TxChunk } from '../model/envelope.js';
+import type { TxChunk } from '../model/envelope.js';
 import type { Ownership } from '../model/ownership.js';
 import type { MessageStream, StoredMessage } from '../model/ports.js';
 import type { Logger } from '../ops/logger.js';
+import { backoffMs } from '../pipeline/backoff.js';
 import { BoundedQueue } from '../pipeline/bounded-queue.js';
 import * as sql from './planner.js';
+import { Reassembler, type Unit } from './reassembler.js';
 import { TableCache } from './table-cache.js';
 import { SchemaMismatchError, TargetTransaction, type IncomingChange, type LocalProgress } from './target-transaction.js';
 import { overlaps, writeSetOf } from './write-set.js';
@@ -68,13 +70,6 @@ export interface ApplierStats {
   /** Groups executing or waiting for their commit turn. */
   inflight: number;
 }
-
-type Unit =
-  | { kind: 'tx'; chunk: TxChunk; offset: string; bytes: number }
-  | { kind: 'part'; chunk: TxChunk; offset: string; bytes: number }
-  /** The open multi-chunk transaction will not complete: drop it. */
-  | { kind: 'abandon'; offset: string; bytes: number }
-  | { kind: 'skip'; offset: string; bytes: number };
 
 interface Group {
   txs: { chunk: TxChunk; offset: string }[];
@@ -126,7 +121,7 @@ export class Applier {
   private generation = 0;
   private stopping = false;
   private failures = 0;
-  private open: { id: string; nextSeq: number } | undefined;
+  private readonly reassembler: Reassembler;
   private big: { conn: mysql.PoolConnection; target: TargetTransaction } | undefined;
   private inflight: Group[] = [];
   private lastCommit: Promise<void> = Promise.resolve();
@@ -138,6 +133,7 @@ export class Applier {
   constructor(private readonly deps: ApplierDeps) {
     this.log = deps.log.child({ component: 'apply', origin: deps.origin });
     this.tables = new TableCache(deps.pool);
+    this.reassembler = new Reassembler(deps.origin);
     this.queue = new BoundedQueue<Unit>(deps.config.apply.maxBufferBytes, (u) => u.bytes, { onDrained: () => this.drained?.() });
   }
 
@@ -173,28 +169,9 @@ export class Applier {
   /** Take one message from the stream (in order); resolves when there is room for more. */
   private async accept(m: StoredMessage, generation: number): Promise<void> {
     if (generation !== this.generation || this.stopping) return;
-    const bytes = (m.value?.length ?? 0) + 64;
-    let chunk: TxChunk;
-    try {
-      chunk = decodeChunk(m.value);
-      if (chunk.origin !== this.deps.origin) throw new EnvelopeError(`origin ${chunk.origin} on the ${this.deps.origin} stream`);
-    } catch (err) {
-      const reason = err instanceof EnvelopeError ? err.message : `undecodable: ${(err as Error).message}`;
-      await this.deadLetter(m, reason);
-      this.queue.push({ kind: 'skip', offset: m.offset, bytes });
-      return;
-    }
-    if (chunk.seq === 0) {
-      if (this.open) this.queue.push({ kind: 'abandon', offset: m.offset, bytes: 0 });
-      this.open = chunk.last ? undefined : { id: chunk.id, nextSeq: 1 };
-      this.queue.push({ kind: chunk.last ? 'tx' : 'part', chunk, offset: m.offset, bytes });
-    } else if (this.open && this.open.id === chunk.id && this.open.nextSeq === chunk.seq) {
-      this.open = chunk.last ? undefined : { id: chunk.id, nextSeq: chunk.seq + 1 };
-      this.queue.push({ kind: 'part', chunk, offset: m.offset, bytes });
-    } else {
-      await this.deadLetter(m, `chunk ${chunk.seq} of transaction ${chunk.id} is out of sequence`);
-      this.queue.push({ kind: 'skip', offset: m.offset, bytes });
-    }
+    const { units, deadLetter } = this.reassembler.next(m);
+    if (deadLetter) await this.deadLetter(m, deadLetter);
+    for (const u of units) this.queue.push(u);
     while (this.queue.size > this.deps.config.apply.maxBufferBytes && !this.stopping && generation === this.generation) {
       await new Promise<void>((resolve) => {
         this.drained = resolve;
@@ -426,7 +403,7 @@ export class Applier {
     this.lastCommit = Promise.resolve();
     await this.closeBig();
     this.queue.clear();
-    this.open = undefined;
+    this.reassembler.reset();
     this.tables.forget();
     this.failures++;
     this.stats.retries++;
@@ -438,7 +415,7 @@ export class Applier {
       this.log.warn({ err: err.message, code: (err as DrcError).code ?? (err as { code?: string }).code, attempt: this.failures }, 'apply failed; restarting from the applied position');
     }
     for (let attempt = 0; !this.stopping; attempt++) {
-      const delay = mismatch ? 2000 : Math.min(10_000, 100 * 2 ** Math.min(this.failures + attempt, 7)) * (0.75 + Math.random() / 2);
+      const delay = mismatch ? 2000 : backoffMs(this.failures + attempt, 100, 7);
       await new Promise((r) => setTimeout(r, delay));
       if (this.stopping) return;
       const generation = this.generation;

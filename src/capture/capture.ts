@@ -24,6 +24,7 @@ import type { AtomicPublisher, OutgoingMessage, PublishBatch } from '../model/po
 import { positionCovers } from '../model/position.js';
 import { changesTopic, notifyTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
+import { backoffMs } from '../pipeline/backoff.js';
 import { BoundedQueue } from '../pipeline/bounded-queue.js';
 import { TransactionAssembler, type CapturedPart } from './assembler.js';
 import { BinlogSource } from './binlog-source.js';
@@ -352,7 +353,7 @@ export class Capture {
     for (let reason = err; ; ) {
       this.failures++;
       this.stats.restarts++;
-      const delay = Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6)) * (0.75 + Math.random() / 2);
+      const delay = backoffMs(this.failures, 250, 6);
       this.log.warn(
         { err: reason.message, code: (reason as DrcError).code, attempt: this.failures, retryInMs: Math.round(delay), position: this.stats.committedPosition },
         'capture stream failed; restarting from the last committed position',

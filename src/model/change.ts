@@ -37,6 +37,3 @@ export interface Transaction {
   commitTime: number;
   changes: RowChange[];
 }
-
-/** `schema.table` */
-export const qualifiedName = (c: { schema: string; table: string }) => `${c.schema}.${c.table}`;

@@ -133,11 +133,6 @@ export class ChunkEncoder {
     return this.flush(true);
   }
 
-  /** Number of chunks emitted so far. */
-  get chunks(): number {
-    return this.seq;
-  }
-
   private flush(last: boolean): Buffer {
     const h = this.header;
     const head = JSON.stringify({ v: ENVELOPE_VERSION, kind: 'tx', origin: h.origin, id: h.id, pos: h.position, ts: h.commitTime, seq: this.seq, last });

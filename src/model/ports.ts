@@ -44,15 +44,6 @@ export interface PublishBatch {
   abort(): Promise<void>;
 }
 
-/** Reads the tail of a single-partition topic. */
-export interface TopicTail {
-  /**
-   * The last committed messages of the topic's partition 0, oldest first, reading back until `accept`
-   * returns true for one of them (or the topic's start is reached).
-   */
-  readBack(topic: string, accept: (m: StoredMessage) => boolean): Promise<StoredMessage[]>;
-}
-
 /** An ordered stream of committed messages from one single-partition topic. */
 export interface MessageStream {
   /**

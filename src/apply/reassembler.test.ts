@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { encodeTransaction } from '../model/envelope.js';
+import { toWireRow } from '../model/value.js';
+import { Reassembler } from './reassembler.js';
+
+const tx = (id: string, rows: number, origin = 'a') => ({
+  origin,
+  id,
+  position: id,
+  commitTime: 1,
+  changes: Array.from({ length: rows }, (_, i) => ({ schema: 's', table: 't', op: 'insert' as const, key: { id: i }, after: toWireRow({ id: i, pad: 'x'.repeat(100) }) })),
+});
+const msgs = (buffers: Buffer[], from = 0) => buffers.map((value, i) => ({ offset: String(from + i), key: 'a', value }));
+
+describe('Reassembler', () => {
+  it('passes whole transactions and follows a chunked one', () => {
+    const r = new Reassembler('a');
+    const kinds = [...msgs(encodeTransaction(tx('1-1-1', 1), 1 << 20)), ...msgs(encodeTransaction(tx('1-1-2', 40), 1000), 1)].map((m) => r.next(m));
+    expect(kinds.flatMap((k) => k.units.map((u) => u.kind))).toEqual(['tx', ...Array.from({ length: kinds.length - 1 }, () => 'part')]);
+    expect(kinds.every((k) => k.deadLetter === undefined)).toBe(true);
+  });
+
+  it('dead-letters undecodable messages, a foreign origin and chunks out of sequence', () => {
+    const r = new Reassembler('a');
+    expect(r.next({ offset: '0', key: null, value: Buffer.from('nope') })).toEqual({ units: [{ kind: 'skip', offset: '0', bytes: 68 }], deadLetter: 'not JSON' });
+    expect(r.next(msgs(encodeTransaction(tx('2-2-1', 1, 'b'), 1 << 20))[0]!).deadLetter).toBe('origin b on the a stream');
+    const chunks = msgs(encodeTransaction(tx('1-1-3', 40), 1000));
+    r.next(chunks[0]!);
+    expect(r.next(chunks[2]!).deadLetter).toMatch(/chunk 2 of transaction 1-1-3 is out of sequence/);
+  });
+
+  it('abandons an unfinished chunked transaction when a new one starts, and forgets it on reset', () => {
+    const r = new Reassembler('a');
+    const chunks = msgs(encodeTransaction(tx('1-1-4', 40), 1000));
+    r.next(chunks[0]!);
+    expect(r.next(msgs(encodeTransaction(tx('1-1-5', 1), 1 << 20), 9)[0]!).units.map((u) => u.kind)).toEqual(['abandon', 'tx']);
+    r.next(chunks[0]!);
+    r.reset();
+    expect(r.next(chunks[1]!).deadLetter).toMatch(/out of sequence/);
+  });
+});
