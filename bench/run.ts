@@ -19,8 +19,14 @@ import { freePort } from '../src/sandbox/ports.js';
 import { ensurePrerequisites, MARIADB_SERVER } from '../src/sandbox/prerequisites.js';
 import { isRunning, stopProcess } from '../src/sandbox/processes.js';
 import { sandboxDown, sandboxUp, type SandboxInfo } from '../src/sandbox/sandbox.js';
+import { summariseDir } from './profile.js';
 
 const quick = process.argv.includes('--quick');
+/** `--profile`: daemons run with --cpu-prof; a summary of the hottest functions per phase is printed. */
+const profile = process.argv.includes('--profile');
+/** `--only=lag,capture`: run only these phases (for profiling one path); the JSON then holds only them. */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const runs = (phase: 'drain' | 'lag' | 'capture') => !only || only.includes(phase);
 const P = quick
   ? { backlog: 20_000, loadTxPerSec: 500, loadSeconds: 20, captureRows: 100_000 }
   : { backlog: 100_000, loadTxPerSec: 1000, loadSeconds: 60, captureRows: 500_000 };
@@ -35,16 +41,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Daemon {
   child: ChildProcess;
   rss: number[];
+  /** user + system CPU seconds so far, from /proc/<pid>/stat (clock ticks of 1/100 s). */
+  cpuSec: number;
 }
 
-function startDaemon(config: string, ezone: string): Daemon {
+/** CPU seconds a daemon used between two readings, as a percentage of one core. */
+const cpuPct = (cpuSec: number, wallMs: number) => Math.round((100 * cpuSec) / (wallMs / 1000));
+const maxOf = (xs: number[]) => Math.max(...xs.filter((x) => !Number.isNaN(x)));
+
+function startDaemon(config: string, ezone: string, phase: string): Daemon {
   const fd = openSync(join(DIR, `drc-${ezone}.log`), 'w'); // fresh: waitLog must see this run's lines
-  const child = spawn(process.execPath, [MAIN, 'run', '--config', config, '--ezone', ezone], { stdio: ['ignore', fd, fd], env: { ...process.env, DRC_PROGRESS_MS: '500' } });
-  const d: Daemon = { child, rss: [] };
+  const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(DIR, 'profiles', phase)}`, `--cpu-prof-name=${ezone}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...prof, MAIN, 'run', '--config', config, '--ezone', ezone], { stdio: ['ignore', fd, fd], env: { ...process.env, DRC_PROGRESS_MS: '500' } });
+  const d: Daemon = { child, rss: [], cpuSec: 0 };
   const t = setInterval(() => {
     try {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       if (m) d.rss.push(Number(m[1]) / 1024);
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      d.cpuSec = (Number(stat[11]) + Number(stat[12])) / 100;
     } catch {
       clearInterval(t);
     }
@@ -93,18 +108,19 @@ async function writeBacklog(info: SandboxInfo, n: number): Promise<void> {
   );
 }
 
-async function drainDrc(info: SandboxInfo, dbs: mysql.Connection[]): Promise<{ txPerSec: number; rssMb: number }> {
+async function drainDrc(info: SandboxInfo, dbs: mysql.Connection[]): Promise<{ txPerSec: number; rssMb: number; cpuPct: number }> {
   say(`drain: writing ${P.backlog} single-row transactions in ezone a (daemon b stopped)…`);
-  const a = startDaemon(info.config, 'a');
+  const a = startDaemon(info.config, 'a', 'drain');
   await waitLog('a', 'drc running');
   await writeBacklog(info, P.backlog);
   await sleep(3000); // let capture ship everything to Kafka
   const started = Date.now();
-  const b = startDaemon(info.config, 'b');
+  const b = startDaemon(info.config, 'b', 'drain');
   const done = await waitCount(dbs[1]!, 'bench.drain', P.backlog, 600_000);
   const seconds = (done - started) / 1000; // includes b's start-up
+  const cpu = cpuPct(b.cpuSec, done - started); // the applying daemon, sampled every 500 ms
   await Promise.all([stopDaemon(a), stopDaemon(b)]);
-  return { txPerSec: Math.round(P.backlog / seconds), rssMb: Math.max(...a.rss, ...b.rss) };
+  return { txPerSec: Math.round(P.backlog / seconds), rssMb: Math.max(...a.rss, ...b.rss), cpuPct: cpu };
 }
 
 /** A native MariaDB replica of ezone a, replaying the same binlog range. */
@@ -147,12 +163,13 @@ async function drainNative(info: SandboxInfo, startPos: string, parallel: boolea
 }
 
 /** Both ezones write `rate` tx/s each; the other ezone's poller timestamps arrival. */
-async function measureLag(info: SandboxInfo): Promise<{ samples: { t: number; lagMs: number }[]; rssMb: number }> {
+async function measureLag(info: SandboxInfo): Promise<{ samples: { t: number; lagMs: number }[]; rssMb: number; cpuPct: number; sourceCommitP50Ms: number; sourceCommitP99Ms: number }> {
   say(`lag: ${P.loadTxPerSec} tx/s each way for ${P.loadSeconds} s…`);
-  const daemons = [startDaemon(info.config, 'a'), startDaemon(info.config, 'b')];
+  const daemons = [startDaemon(info.config, 'a', 'lag'), startDaemon(info.config, 'b', 'lag')];
   await Promise.all([waitLog('a', 'drc running'), waitLog('b', 'drc running')]);
   await sleep(2000);
   const samples: { t: number; lagMs: number }[] = [];
+  const commits: number[] = []; // how long the source INSERT (autocommit) took: part of every sample
   let running = true;
   const t0 = Date.now();
   const writers = info.ezones.map(async (e, i) => {
@@ -163,7 +180,9 @@ async function measureLag(info: SandboxInfo): Promise<{ samples: { t: number; la
         const due = t0 + (sent * 1000) / P.loadTxPerSec;
         if (Date.now() < due) await sleep(due - Date.now());
         const id = i * 1_000_000_000 + sent++ * 4 + k;
-        await c.query('INSERT INTO load_t (id, sent_us) VALUES (?, ?)', [id, Math.round(performance.timeOrigin * 1000 + performance.now() * 1000)]);
+        const t = performance.now();
+        await c.query('INSERT INTO load_t (id, sent_us) VALUES (?, ?)', [id, Math.round(performance.timeOrigin * 1000 + t * 1000)]);
+        commits.push(performance.now() - t);
       }
       await c.end();
     };
@@ -184,34 +203,45 @@ async function measureLag(info: SandboxInfo): Promise<{ samples: { t: number; la
     }
     await c.end();
   });
+  const cpuBefore = daemons.map((d) => d.cpuSec);
   await sleep(P.loadSeconds * 1000);
+  const cpu = daemons.map((d, i) => cpuPct(d.cpuSec - cpuBefore[i]!, P.loadSeconds * 1000));
   running = false;
   await Promise.all([...writers, ...pollers]);
   await Promise.all(daemons.map(stopDaemon));
-  return { samples, rssMb: Math.max(...daemons.flatMap((d) => d.rss.slice(4))) };
+  // Steady state: skip the first 2 s of samples (start-up).
+  commits.sort((x, y) => x - y);
+  return { samples, rssMb: Math.max(...daemons.flatMap((d) => d.rss.slice(4))), cpuPct: Math.max(...cpu), sourceCommitP50Ms: percentile(commits, 50), sourceCommitP99Ms: percentile(commits, 99) };
 }
 
+/**
+ * Capture catch-up: a backlog of multi-row transactions is written while the daemon is stopped, then
+ * the daemon decodes and ships it. The rate comes from its progress lines (every 500 ms), from the
+ * first one with rows shipped to the one that reports the whole backlog, so start-up is excluded and
+ * the rate is not capped by how fast the server can write.
+ */
 async function measureCapture(info: SandboxInfo, dbs: mysql.Connection[]): Promise<number> {
-  say(`capture: ${P.captureRows} row changes in 1,000-row transactions…`);
-  const a = startDaemon(info.config, 'a');
-  await waitLog('a', 'drc running');
-  const started = Date.now();
+  say(`capture: a backlog of ${P.captureRows} row changes in 1,000-row transactions…`);
   for (let i = 0; i < P.captureRows; i += 1000) {
     await dbs[0]!.query(`INSERT INTO bench.cap (id, v) SELECT seq + ${i}, 'x' FROM bench.seq_1_to_1000`);
   }
-  const written = Date.now();
-  // Capture's own counters, via its log: wait until it reports every row shipped.
+  const a = startDaemon(info.config, 'a', 'capture');
   const deadline = Date.now() + 600_000;
-  let shipped = 0;
-  while (shipped < P.captureRows && Date.now() < deadline) {
+  let progress: { time: number; rowChanges: number }[] = [];
+  while ((progress.at(-1)?.rowChanges ?? 0) < P.captureRows) {
+    if (Date.now() > deadline) throw new Error('capture did not ship the backlog in 10 minutes');
     await sleep(500);
-    const lines = readFileSync(join(DIR, 'drc-a.log'), 'utf8').split('\n').filter((l) => l.includes('"capture progress"'));
-    shipped = lines.length ? Number((JSON.parse(lines.at(-1)!) as { rowChanges: number }).rowChanges) : 0;
+    progress = readFileSync(join(DIR, 'drc-a.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"capture progress"'))
+      .map((l) => JSON.parse(l) as { time: string; rowChanges: number })
+      .map((l) => ({ time: Date.parse(l.time), rowChanges: l.rowChanges }));
   }
-  const seconds = (Date.now() - started) / 1000;
   await stopDaemon(a);
-  say(`  written in ${((written - started) / 1000).toFixed(1)} s, shipped in ${seconds.toFixed(1)} s`);
-  return Math.round(P.captureRows / seconds);
+  const first = progress.find((p) => p.rowChanges > 0)!;
+  const last = progress.find((p) => p.rowChanges >= P.captureRows)!;
+  say(`  ${last.rowChanges - first.rowChanges} row changes in ${((last.time - first.time) / 1000).toFixed(1)} s`);
+  return Math.round((last.rowChanges - first.rowChanges) / ((last.time - first.time) / 1000));
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -250,25 +280,26 @@ async function main(): Promise<void> {
   const [[pos]] = await dbs[0]!.query<mysql.RowDataPacket[]>('SELECT @@gtid_binlog_pos AS p');
   const startPos = String(pos!.p);
 
-  const drc = await drainDrc(info, dbs);
+  const none = { txPerSec: NaN, rssMb: NaN, cpuPct: NaN };
+  const drc = runs('drain') ? await drainDrc(info, dbs) : none;
   say(`  DRC: ${drc.txPerSec} tx/s`);
-  const nativeSingle = await drainNative(info, startPos, false);
+  const nativeSingle = runs('drain') ? await drainNative(info, startPos, false) : NaN;
   say(`  native single-threaded: ${nativeSingle} tx/s`);
-  const nativeParallel = await drainNative(info, startPos, true);
+  const nativeParallel = runs('drain') ? await drainNative(info, startPos, true) : NaN;
   say(`  native parallel (8 threads, aggressive): ${nativeParallel} tx/s`);
-  const lag = await measureLag(info);
+  const lag = runs('lag') ? await measureLag(info) : { samples: [], rssMb: NaN, cpuPct: NaN, sourceCommitP50Ms: NaN, sourceCommitP99Ms: NaN };
   const sorted = lag.samples.map((s) => s.lagMs).sort((x, y) => x - y);
-  const capture = await measureCapture(info, dbs);
+  const capture = runs('capture') ? await measureCapture(info, dbs) : NaN;
   await Promise.all(dbs.map((d) => d.end()));
 
   const result = {
     at: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
     machine: `${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s+:\s+(.*)/)?.[1] ?? 'unknown'}, ${(await import('node:os')).cpus().length} cores`,
-    drain: { backlogTx: P.backlog, drcTxPerSec: drc.txPerSec, nativeParallelTxPerSec: nativeParallel, nativeSingleTxPerSec: nativeSingle },
-    lag: { loadTxPerSec: P.loadTxPerSec, seconds: P.loadSeconds, samples: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p999Ms: percentile(sorted, 99.9), maxMs: percentile(sorted, 100) },
+    drain: { backlogTx: P.backlog, drcTxPerSec: drc.txPerSec, nativeParallelTxPerSec: nativeParallel, nativeSingleTxPerSec: nativeSingle, daemonCpuPct: drc.cpuPct },
+    lag: { loadTxPerSec: P.loadTxPerSec, seconds: P.loadSeconds, samples: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p999Ms: percentile(sorted, 99.9), maxMs: percentile(sorted, 100), daemonCpuPct: lag.cpuPct, rssMb: Math.round(lag.rssMb), sourceCommitP50Ms: lag.sourceCommitP50Ms, sourceCommitP99Ms: lag.sourceCommitP99Ms },
     capture: { rowChangesPerSec: capture },
-    rssMb: Math.round(Math.max(drc.rssMb, lag.rssMb)),
+    rssMb: Math.round(maxOf([drc.rssMb, lag.rssMb])),
   };
   writeFileSync(join(OUT, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   const ratio = (x: number, y: number) => (y > 0 ? `${(x / y).toFixed(2)}×` : '-');
@@ -279,11 +310,13 @@ async function main(): Promise<void> {
     `| lag p50 / p99 / p99.9 at ${P.loadTxPerSec} tx/s each way (ms) | ${result.lag.p50Ms} / ${result.lag.p99Ms} / ${result.lag.p999Ms} | | | | ≤ 50 / 250 / 1000 |`,
     `| capture decode (row changes/s) | ${capture} | | | | ≥ 50,000 |`,
     `| daemon RSS (MB) | ${result.rssMb} | | | | ≤ 150 steady |`,
+    `| daemon CPU, % of one core (applying in drain / busiest in lag) | ${drc.cpuPct} / ${lag.cpuPct} | | | | |`,
     '',
   ].join('\n');
   writeFileSync(join(OUT, 'latest.md'), md);
   writeFileSync(join(OUT, 'lag.svg'), svg(lag.samples));
   say(`\n${md}`);
+  if (profile) say(`\n${summariseDir(join(DIR, 'profiles'))}`);
   await sandboxDown({ dir: DIR, log });
 }
 
