@@ -10,6 +10,7 @@ import { ezoneOf } from './config/loader.js';
 import type { Config } from './config/schema.js';
 import { Capture } from './capture/capture.js';
 import { createPool, detectFlavor } from './db/connect.js';
+import type { DeferredStatement } from './db/sql.js';
 import { purgeTombstones } from './db/tombstones.js';
 import { Heartbeat } from './ops/heartbeat.js';
 import { isFinalChunk } from './model/envelope.js';
@@ -130,7 +131,7 @@ export async function startDaemon(
   config: Config,
   ezone: string,
   log: Logger,
-  options: { fence?: { check(conn: PoolConnection): Promise<void>; verify(): Promise<void>; owner: string } } = {},
+  options: { fence?: { check(conn: PoolConnection): Promise<void>; statement(): DeferredStatement; verify(): Promise<void>; owner: string } } = {},
 ): Promise<Daemon> {
   const register = options.fence ? { ezone, owner: options.fence.owner } : undefined;
   const ez = ezoneOf(config, ezone);
@@ -163,7 +164,7 @@ export async function startDaemon(
     const origins = Object.keys(config.ezones).sort();
     for (const origin of origins) {
       if (origin === ezone) continue;
-      const pool = createPool(ez.mysql, config.apply.workers + 2, { lockWaitTimeoutS: 3, ...(register ? { register } : {}) });
+      const pool = createPool(ez.mysql, config.apply.workers + 2, { lockWaitTimeoutS: 3, multipleStatements: true, ...(register ? { register } : {}) });
       pools.push(pool);
       const applier = new Applier({
         ezone,

@@ -12,6 +12,7 @@
  */
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
+import type { DeferredStatement } from '../db/sql.js';
 import { DrcError } from '../errors.js';
 import type { RowChange } from '../model/change.js';
 import type { TxChunk } from '../model/envelope.js';
@@ -44,8 +45,11 @@ export interface ApplierDeps {
   deadLetter(m: StoredMessage, reason: string): Promise<void>;
   /** Publish committed conflict records (after commit; at least once). */
   publishConflicts(records: sql.ConflictRecord[]): Promise<void>;
-  /** Checked inside every target transaction right before COMMIT: throws when this daemon was replaced. */
-  fence?: { check(conn: mysql.PoolConnection): Promise<void> };
+  /**
+   * The leader check, sent with each target transaction's first round trip; it throws when this
+   * daemon was replaced (whose successor kills this daemon's sessions, so a later commit fails too).
+   */
+  fence?: { statement(): DeferredStatement };
 }
 
 export interface ApplierStats {
@@ -271,15 +275,13 @@ export class Applier {
       const target = new TargetTransaction(conn, this.context());
       let open = false;
       try {
-        await target.open(this.deps.slotBase + slot, this.deps.origin, last.chunk.id, last.chunk.pos);
+        target.open(this.deps.slotBase + slot, this.deps.origin, last.chunk.id, last.chunk.pos, this.deps.fence?.statement());
         open = true;
         await target.apply(group.txs.flatMap((t) => t.chunk.changes.map((change) => this.incoming(change, t.chunk))));
-        await target.writeConflicts();
+        target.writeConflicts();
         await previous;
         if (group.generation !== this.generation) throw new DrcError('DRC_APPLY_STALE', 'group outlived a recovery');
-        await this.deps.fence?.check(conn);
-        await target.exec(sql.position(this.deps.flavor, this.deps.origin, 0, group.nextOffset, last.chunk.id, last.chunk.pos));
-        await conn.query('COMMIT');
+        await target.commit(sql.position(this.deps.flavor, this.deps.origin, 0, group.nextOffset, last.chunk.id, last.chunk.pos));
         open = false;
         this.committed(group, target);
         return;
@@ -310,17 +312,15 @@ export class Applier {
       await this.closeBig();
       const conn = await this.deps.pool.getConnection();
       this.big = { conn, target: new TargetTransaction(conn, this.context()) };
-      await this.big.target.open(this.deps.slotBase + this.deps.config.apply.workers, this.deps.origin, chunk.id, chunk.pos);
+      this.big.target.open(this.deps.slotBase + this.deps.config.apply.workers, this.deps.origin, chunk.id, chunk.pos, this.deps.fence?.statement());
     }
     const big = this.big;
     if (!big) throw new DrcError('DRC_APPLY_SEQUENCE', `chunk ${chunk.seq} of ${chunk.id} without its start`);
     await big.target.apply(chunk.changes.map((change) => this.incoming(change, chunk)));
     if (!chunk.last) return;
-    await big.target.writeConflicts();
+    big.target.writeConflicts();
     const nextOffset = next(u.offset);
-    await this.deps.fence?.check(big.conn);
-    await big.target.exec(sql.position(this.deps.flavor, this.deps.origin, 0, nextOffset, chunk.id, chunk.pos));
-    await big.conn.query('COMMIT');
+    await big.target.commit(sql.position(this.deps.flavor, this.deps.origin, 0, nextOffset, chunk.id, chunk.pos));
     this.big = undefined;
     big.conn.release();
     this.committed({ txs: [{ chunk, offset: u.offset }], nextOffset, rows: big.target.rows, done: true }, big.target);

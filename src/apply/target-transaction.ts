@@ -3,12 +3,18 @@
  * the ownership rules, with tombstones and conflict records written alongside. The caller writes the
  * applied position and commits. Used for a group of small source transactions, and chunk by chunk for
  * a huge one (state is re-read per batch, so memory stays bounded).
+ *
+ * Round trips are the cost on a busy server, so statements whose results nobody waits for (BEGIN,
+ * the marker, the fence check, tombstones, conflicts, the position) are deferred and travel with the
+ * next statement that needs an answer: a group of small transactions takes four round trips (rows,
+ * tombstones, writes, commit). The connection must allow multiple statements.
  */
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { versionColumnOf } from '../config/tables.js';
-import { currentGtidPosition } from '../db/connect.js';
-import { findTombstones, recordTombstones, type Tombstone } from '../db/tombstones.js';
+import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
+import type { DeferredStatement } from '../db/sql.js';
+import { findTombstonesStatement, newestTombstones, recordTombstonesStatement, type Tombstone } from '../db/tombstones.js';
 import { DrcError } from '../errors.js';
 import type { RowChange } from '../model/change.js';
 import type { Ownership } from '../model/ownership.js';
@@ -66,12 +72,40 @@ interface Op {
 
 const ER_DUP_ENTRY = 1062;
 
+/** Bytes of SQL and values per round trip, well below the servers' max_allowed_packet (16 MB+). */
+const MAX_ROUND_TRIP_BYTES = 4 << 20;
+
+function statementOf(op: Op): sql.Statement {
+  const { schema, table } = op.incoming.change;
+  if (op.kind === 'insert') return sql.insertRows(schema, table, [op.image]);
+  if (op.kind === 'update') return sql.updateRow(schema, table, op.info.primaryKey, op.key, op.image);
+  return sql.deleteRow(schema, table, op.info.primaryKey, op.key);
+}
+
+/** Consecutive groups of statements of at most about `limit` bytes (a larger one goes alone). */
+function bySize(statements: sql.Statement[], limit: number): sql.Statement[][] {
+  const size = (s: sql.Statement) => s.sql.length + s.params.reduce<number>((n, p) => n + (typeof p === 'string' || Buffer.isBuffer(p) ? p.length : 8), 0);
+  const groups: sql.Statement[][] = [];
+  let bytes = 0;
+  for (const s of statements) {
+    const n = size(s);
+    if (groups.length === 0 || bytes + n > limit) {
+      groups.push([]);
+      bytes = 0;
+    }
+    groups[groups.length - 1]!.push(s);
+    bytes += n;
+  }
+  return groups;
+}
+
 export class TargetTransaction {
   readonly conflicts: sql.ConflictRecord[] = [];
   rows = 0;
   /** The last heartbeat this transaction applied (origin clock, UTC text). */
   heartbeat: { origin: string; sentAt: string } | undefined;
   private readonly warnedDrops = new Set<string>();
+  private deferred: DeferredStatement[] = [];
 
   constructor(
     private readonly conn: mysql.PoolConnection,
@@ -79,21 +113,48 @@ export class TargetTransaction {
   ) {}
 
   /** BEGIN and the marker naming the true origin. */
-  async open(slot: number, origin: string, originTx: string, originPos: string): Promise<void> {
-    await this.conn.query('BEGIN');
-    await this.exec(sql.marker(this.ctx.flavor, slot, origin, originTx, originPos));
+  /**
+   * Begin, with the marker first. `fence` (the leader check) goes with the first round trip: a daemon
+   * taking over kills this daemon's sessions, so a check passed early holds until commit.
+   */
+  open(slot: number, origin: string, originTx: string, originPos: string, fence?: DeferredStatement): void {
+    this.deferred = [{ sql: 'BEGIN', params: [] }, ...(fence ? [fence] : []), sql.marker(this.ctx.flavor, slot, origin, originTx, originPos)];
+  }
+
+  /** Send what is deferred and these statements, then COMMIT, in one round trip. */
+  async commit(...statements: sql.Statement[]): Promise<void> {
+    await this.roundTrip([...statements, { sql: 'COMMIT', params: [] }]);
   }
 
   async rollback(): Promise<void> {
+    this.deferred = [];
     await this.conn.query('ROLLBACK');
+  }
+
+  /** Run a statement now (with whatever is deferred). */
+  async exec(s: sql.Statement): Promise<mysql.ResultSetHeader> {
+    return (await this.roundTrip([s]))[0] as mysql.ResultSetHeader;
+  }
+
+  /**
+   * One round trip: the deferred statements, then `statements`, as one multi-statement query (they
+   * run in order; the first error stops the rest). Returns the results of `statements`.
+   */
+  private async roundTrip(statements: sql.Statement[]): Promise<unknown[]> {
+    const all: DeferredStatement[] = [...this.deferred, ...statements];
+    this.deferred = [];
+    const [res] = await this.conn.query(all.map((s) => s.sql).join(';\n'), all.flatMap((s) => s.params));
+    const results = all.length === 1 ? [res] : (res as unknown[]);
+    all.forEach((s, i) => s.check?.(results[i]));
+    return results.slice(all.length - statements.length);
   }
 
   /** Decide and write a batch of changes, in order. */
   async apply(batch: IncomingChange[]): Promise<void> {
     if (batch.length === 0) return;
     const infos = await this.checkSchema(batch);
-    const state = await this.loadRows(batch, infos);
-    const tombstones = await this.loadTombstones(batch, state);
+    const { state, position } = await this.loadRows(batch, infos);
+    const tombstones = await this.loadTombstones(batch, state, position);
     const newTombstones: Tombstone[] = [];
     const ops: Op[] = [];
 
@@ -127,25 +188,21 @@ export class TargetTransaction {
     }
 
     await this.run(ops, newTombstones);
-    await recordTombstones(this.conn, 'applied_tombstones', newTombstones);
+    const stones = recordTombstonesStatement('applied_tombstones', newTombstones);
+    if (stones) this.deferred.push(stones);
     for (const op of ops) {
       const { change } = op.incoming;
       if (change.schema !== 'drc_meta' || change.table !== 'heartbeat' || !change.after) continue;
       const sentAt = String(change.after.sent_at);
-      await this.exec(sql.heartbeatSeen(this.ctx.flavor, String(change.after.ezone), sentAt));
+      this.deferred.push(sql.heartbeatSeen(this.ctx.flavor, String(change.after.ezone), sentAt));
       this.heartbeat = { origin: String(change.after.ezone), sentAt };
     }
     this.rows += batch.length;
   }
 
-  /** Record the conflicts of this transaction (call once, before commit). */
-  async writeConflicts(): Promise<void> {
-    for (let i = 0; i < this.conflicts.length; i += 500) await this.exec(sql.insertConflicts(this.conflicts.slice(i, i + 500)));
-  }
-
-  async exec(s: sql.Statement): Promise<mysql.ResultSetHeader> {
-    const [res] = await this.conn.query<mysql.ResultSetHeader>(s.sql, s.params);
-    return res;
+  /** Record the conflicts of this transaction (call once, before commit; they go with the commit). */
+  writeConflicts(): void {
+    for (let i = 0; i < this.conflicts.length; i += 500) this.deferred.push(sql.insertConflicts(this.conflicts.slice(i, i + 500)));
   }
 
   /** Every table exists with every column of the incoming images (or unknown columns are dropped). */
@@ -182,8 +239,12 @@ export class TargetTransaction {
     return infos;
   }
 
-  /** Current rows of every key in the batch, locked. */
-  private async loadRows(batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<Map<string, Row | null>> {
+  /**
+   * Current rows of every key in the batch, locked, in one round trip; then, when a change carries a
+   * version, the binlog position: read after the rows, so a local delete that made a key missing is
+   * at or before it.
+   */
+  private async loadRows(batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<{ state: Map<string, Row | null>; position: string | undefined }> {
     const state = new Map<string, Row | null>();
     const byTable = new Map<string, { schema: string; table: string; keys: Map<string, Row> }>();
     for (const { change } of batch) {
@@ -192,22 +253,24 @@ export class TargetTransaction {
       entry.keys.set(rowKey(table, change.key), change.key);
       byTable.set(table, entry);
     }
+    const selects: { table: string; pk: string[]; statement: sql.Statement }[] = [];
     for (const [table, { schema, table: name, keys }] of byTable) {
       const pk = (infos.get(table) as TableInfo).primaryKey;
       for (const k of keys.keys()) state.set(k, null);
       const list = [...keys.values()];
-      for (let i = 0; i < list.length; i += 500) {
-        const s = sql.selectByKeys(schema, name, pk, list.slice(i, i + 500));
-        const [rows] = await this.conn.query<mysql.RowDataPacket[]>(s.sql, s.params);
-        for (const r of rows) {
-          const row = toWireRow(r);
-          const key: Row = {};
-          for (const c of pk) key[c] = row[c] ?? null;
-          state.set(rowKey(table, key), row);
-        }
-      }
+      for (let i = 0; i < list.length; i += 500) selects.push({ table, pk, statement: sql.selectByKeys(schema, name, pk, list.slice(i, i + 500)) });
     }
-    return state;
+    const versioned = batch.some(({ change }) => change.version !== undefined);
+    const results = await this.roundTrip([...selects.map((s) => s.statement), ...(versioned ? [{ sql: gtidPositionSql(this.ctx.flavor), params: [] }] : [])]);
+    selects.forEach(({ table, pk }, i) => {
+      for (const r of results[i] as mysql.RowDataPacket[]) {
+        const row = toWireRow(r);
+        const key: Row = {};
+        for (const c of pk) key[c] = row[c] ?? null;
+        state.set(rowKey(table, key), row);
+      }
+    });
+    return { state, position: versioned ? gtidPositionOf(results[selects.length] as mysql.RowDataPacket[]) : undefined };
   }
 
   /**
@@ -215,7 +278,7 @@ export class TargetTransaction {
    * local capture has passed the current binlog position, so a local delete committed before this
    * point has its tombstone (DESIGN.md section 5 rule 4, the race).
    */
-  private async loadTombstones(batch: IncomingChange[], state: Map<string, Row | null>): Promise<Map<string, { version: string }>> {
+  private async loadTombstones(batch: IncomingChange[], state: Map<string, Row | null>, position: string | undefined): Promise<Map<string, { version: string }>> {
     const found = new Map<string, { version: string }>();
     // Versioned changes to keys missing here: inserts/updates may be older than a delete, deletes may be replays.
     const wanted = new Map<string, { schema: string; table: string; keys: Row[] }>();
@@ -226,49 +289,52 @@ export class TargetTransaction {
       entry.keys.push(change.key);
       wanted.set(table, entry);
     }
-    if (wanted.size === 0) return found;
-    const position = await currentGtidPosition(this.conn, this.ctx.flavor);
+    if (wanted.size === 0 || position === undefined) return found;
     await this.ctx.progress.waitUntilCovered(position, 30_000);
+    const lookups: { table: string; statement: sql.Statement }[] = [];
     for (const [table, { schema, table: name, keys }] of wanted) {
-      for (let i = 0; i < keys.length; i += 500) {
-        const stones = await findTombstones(this.conn, schema, name, keys.slice(i, i + 500));
-        for (const [keyJson, t] of stones) found.set(`${table}|${keyJson}`, { version: t.version });
-      }
+      for (let i = 0; i < keys.length; i += 500) lookups.push({ table, statement: findTombstonesStatement(schema, name, keys.slice(i, i + 500)) });
     }
+    const results = await this.roundTrip(lookups.map((l) => l.statement));
+    lookups.forEach(({ table }, i) => {
+      for (const [keyJson, t] of newestTombstones(results[i] as mysql.RowDataPacket[])) found.set(`${table}|${keyJson}`, { version: t.version });
+    });
     return found;
   }
 
-  /** Execute the planned writes in order; consecutive inserts into one table go as one statement. */
+  /**
+   * Execute the planned writes in order, in as few round trips as their size allows (consecutive
+   * inserts into one table go as one statement). A duplicate key anywhere rolls the writes back to a
+   * savepoint and replays them one by one, resolving unique-key collisions (rule 5).
+   */
   private async run(ops: Op[], tombstones: Tombstone[]): Promise<void> {
+    if (ops.length === 0) return;
+    const statements: sql.Statement[] = [];
     for (let i = 0; i < ops.length; ) {
       const op = ops[i] as Op;
+      let j = i + 1;
       if (op.kind === 'insert') {
-        let j = i + 1;
         const cols = Object.keys(op.image).join(',');
         while (j < ops.length && j - i < 500 && ops[j]!.kind === 'insert' && sameTable(ops[j]!, op) && Object.keys(ops[j]!.image).join(',') === cols) j++;
-        const group = ops.slice(i, j);
-        try {
-          await this.exec(sql.insertRows(op.incoming.change.schema, op.incoming.change.table, group.map((o) => o.image)));
-        } catch (err) {
-          if (!isDuplicate(err)) throw err;
-          for (const o of group) await this.runOne(o, tombstones);
-        }
-        i = j;
-        continue;
+        statements.push(sql.insertRows(op.incoming.change.schema, op.incoming.change.table, ops.slice(i, j).map((o) => o.image)));
+      } else {
+        statements.push(statementOf(op));
       }
-      await this.runOne(op, tombstones);
-      i++;
+      i = j;
     }
+    try {
+      this.deferred.push({ sql: 'SAVEPOINT drc_writes', params: [] });
+      for (const part of bySize(statements, MAX_ROUND_TRIP_BYTES)) await this.roundTrip(part);
+      return;
+    } catch (err) {
+      if (!isDuplicate(err)) throw err;
+      await this.exec({ sql: 'ROLLBACK TO SAVEPOINT drc_writes', params: [] });
+    }
+    for (const op of ops) await this.runOne(op, tombstones);
   }
 
   private async runOne(op: Op, tombstones: Tombstone[]): Promise<void> {
-    const { schema, table } = op.incoming.change;
-    const statement =
-      op.kind === 'insert'
-        ? sql.insertRows(schema, table, [op.image])
-        : op.kind === 'update'
-          ? sql.updateRow(schema, table, op.info.primaryKey, op.key, op.image)
-          : sql.deleteRow(schema, table, op.info.primaryKey, op.key);
+    const statement = statementOf(op);
     try {
       await this.exec(statement);
     } catch (err) {
@@ -290,8 +356,7 @@ export class TargetTransaction {
       .map((columns) => ({ columns, values: pick(op.image, columns) }))
       .filter((k) => k.columns.every((c) => k.values[c] !== null));
     if (lookups.length === 0) throw new RetryableApplyError(`duplicate primary key in ${table}: the row appeared concurrently`);
-    const s = sql.selectByUniqueKeys(change.schema, change.table, lookups);
-    const [found] = await this.conn.query<mysql.RowDataPacket[]>(s.sql, s.params);
+    const [found] = (await this.roundTrip([sql.selectByUniqueKeys(change.schema, change.table, lookups)])) as [mysql.RowDataPacket[]];
     const others = found.map((r) => toWireRow(r)).filter((r) => canonicalRow(pick(r, op.info.primaryKey)) !== canonicalRow(op.key));
     if (others.length === 0) throw new RetryableApplyError(`duplicate primary key in ${table}: the row appeared concurrently`);
 
@@ -310,8 +375,7 @@ export class TargetTransaction {
   }
 
   private async currentRow(op: Op): Promise<Row | undefined> {
-    const s = sql.selectByKeys(op.incoming.change.schema, op.incoming.change.table, op.info.primaryKey, [op.key]);
-    const [rows] = await this.conn.query<mysql.RowDataPacket[]>(s.sql, s.params);
+    const [rows] = (await this.roundTrip([sql.selectByKeys(op.incoming.change.schema, op.incoming.change.table, op.info.primaryKey, [op.key])])) as [mysql.RowDataPacket[]];
     return rows[0] ? toWireRow(rows[0]) : undefined;
   }
 

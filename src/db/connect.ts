@@ -29,9 +29,17 @@ export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
 export function createPool(
   cfg: MysqlConfig,
   size: number,
-  options: { lockWaitTimeoutS?: number; register?: { ezone: string; owner: string } } = {},
+  options: { lockWaitTimeoutS?: number; register?: { ezone: string; owner: string }; multipleStatements?: boolean } = {},
 ): mysql.Pool {
-  const pool = mysql.createPool({ ...connectionOptions(cfg), connectionLimit: size, waitForConnections: true, enableKeepAlive: true });
+  const pool = mysql.createPool({
+    ...connectionOptions(cfg),
+    connectionLimit: size,
+    waitForConnections: true,
+    enableKeepAlive: true,
+    // Apply sends the statements of a target transaction in a few round trips (values are escaped by
+    // the driver: statements are never built from unescaped input).
+    multipleStatements: options.multipleStatements ?? false,
+  });
   pool.on('connection', (conn) => {
     // Callback API on the raw connection: the pool awaits nothing here, so errors surface on first use.
     conn.query("SET SESSION time_zone = '+00:00'");
@@ -55,7 +63,11 @@ export async function detectFlavor(db: mysql.Pool | mysql.Connection): Promise<F
 
 /** The server's current binlog position as a GTID position/set string. */
 export async function currentGtidPosition(db: mysql.Pool | mysql.Connection, flavor: Flavor): Promise<string> {
-  const sql = flavor === 'mariadb' ? 'SELECT @@GLOBAL.gtid_binlog_pos AS p' : 'SELECT @@GLOBAL.gtid_executed AS p';
-  const [rows] = await db.query<mysql.RowDataPacket[]>(sql);
-  return String(rows[0]?.p ?? '').replace(/\s+/g, '');
+  const [rows] = await db.query<mysql.RowDataPacket[]>(gtidPositionSql(flavor));
+  return gtidPositionOf(rows);
 }
+
+/** The query behind currentGtidPosition, to send along with others (read its rows with gtidPositionOf). */
+export const gtidPositionSql = (flavor: Flavor) => (flavor === 'mariadb' ? 'SELECT @@GLOBAL.gtid_binlog_pos AS p' : 'SELECT @@GLOBAL.gtid_executed AS p');
+
+export const gtidPositionOf = (rows: mysql.RowDataPacket[]) => String(rows[0]?.p ?? '').replace(/\s+/g, '');

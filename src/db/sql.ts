@@ -7,6 +7,11 @@ export interface Statement {
   params: unknown[];
 }
 
+/** A statement nobody waits for: it can travel with a later round trip; `check` may throw on its result. */
+export interface DeferredStatement extends Statement {
+  check?: (result: unknown) => void;
+}
+
 export const quoteId = (name: string) => `\`${name.replaceAll('`', '``')}\``;
 export const tableRef = (schema: string, table: string) => `${quoteId(schema)}.${quoteId(table)}`;
 

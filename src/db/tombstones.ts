@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type mysql from 'mysql2/promise';
 import { canonicalRow, type Row } from '../model/value.js';
+import type { Statement } from './sql.js';
 
 /** A deleted key and the version of its delete (DESIGN.md section 5 rule 4). */
 export interface Tombstone {
@@ -16,56 +17,62 @@ export const keyHash = (key: Row): Buffer => createHash('sha256').update(canonic
 /** Capture records local deletes in `tombstones`; appliers record theirs in `applied_tombstones`. */
 export type TombstoneTable = 'tombstones' | 'applied_tombstones';
 
-/**
- * Record tombstones; an existing one keeps the larger version. Runs on the given connection, so a
- * caller inside a transaction records them atomically with its other writes.
- */
-export async function recordTombstones(
-  db: mysql.Pool | mysql.Connection | mysql.PoolConnection,
-  table: TombstoneTable,
-  stones: Tombstone[],
-): Promise<void> {
-  if (stones.length === 0) return;
-  const values: unknown[] = [];
-  for (const t of stones) values.push(t.schema, t.table, keyHash(t.key), canonicalRow(t.key), t.version, t.origin);
+/** Record tombstones; an existing one keeps the larger version. Undefined when there are none. */
+export function recordTombstonesStatement(table: TombstoneTable, stones: Tombstone[]): Statement | undefined {
+  if (stones.length === 0) return undefined;
+  const params: unknown[] = [];
+  for (const t of stones) params.push(t.schema, t.table, keyHash(t.key), canonicalRow(t.key), t.version, t.origin);
   const placeholders = stones.map(() => '(?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))').join(', ');
   // Assignments run left to right: compare against the old version before replacing it.
-  await db.query(
-    `INSERT INTO drc_meta.${table} (schema_name, table_name, key_hash, key_json, version, origin, deleted_at)
+  return {
+    sql: `INSERT INTO drc_meta.${table} (schema_name, table_name, key_hash, key_json, version, origin, deleted_at)
      VALUES ${placeholders}
      ON DUPLICATE KEY UPDATE
        origin = IF(VALUES(version) >= version, VALUES(origin), origin),
        deleted_at = IF(VALUES(version) >= version, VALUES(deleted_at), deleted_at),
        version = GREATEST(version, VALUES(version))`,
-    values,
-  );
+    params,
+  };
+}
+
+/** Record tombstones on the given pool or connection (see recordTombstonesStatement). */
+export async function recordTombstones(db: mysql.Pool | mysql.Connection | mysql.PoolConnection, table: TombstoneTable, stones: Tombstone[]): Promise<void> {
+  const s = recordTombstonesStatement(table, stones);
+  if (s) await db.query(s.sql, s.params);
 }
 
 /**
- * The newest tombstone of each given key of one table, from both tombstone tables. A plain read: in
- * READ COMMITTED it sees every committed tombstone, and takes no lock capture could wait on.
+ * Tombstones of the given keys of one table, from both tombstone tables (read the result with
+ * newestTombstones). A plain read: in READ COMMITTED it sees every committed tombstone, and takes no
+ * lock capture could wait on.
  */
-export async function findTombstones(
-  db: mysql.Connection | mysql.PoolConnection,
-  schema: string,
-  table: string,
-  keys: Row[],
-): Promise<Map<string, { version: string; origin: string }>> {
-  const found = new Map<string, { version: string; origin: string }>();
-  if (keys.length === 0) return found;
+export function findTombstonesStatement(schema: string, table: string, keys: Row[]): Statement {
   const hashes = keys.map(keyHash);
-  const [rows] = await db.query<mysql.RowDataPacket[]>(
-    `SELECT key_json, version, origin FROM drc_meta.tombstones WHERE schema_name = ? AND table_name = ? AND key_hash IN (?)
+  return {
+    sql: `SELECT key_json, version, origin FROM drc_meta.tombstones WHERE schema_name = ? AND table_name = ? AND key_hash IN (?)
      UNION ALL
      SELECT key_json, version, origin FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name = ? AND key_hash IN (?)`,
-    [schema, table, hashes, schema, table, hashes],
-  );
+    params: [schema, table, hashes, schema, table, hashes],
+  };
+}
+
+/** The newest tombstone per key (canonical key JSON) in rows read by findTombstonesStatement. */
+export function newestTombstones(rows: mysql.RowDataPacket[]): Map<string, { version: string; origin: string }> {
+  const found = new Map<string, { version: string; origin: string }>();
   for (const r of rows) {
     const k = String(r.key_json);
     const have = found.get(k);
     if (!have || BigInt(String(r.version)) > BigInt(have.version)) found.set(k, { version: String(r.version), origin: String(r.origin) });
   }
   return found;
+}
+
+/** The newest tombstone of each given key of one table. */
+export async function findTombstones(db: mysql.Connection | mysql.PoolConnection, schema: string, table: string, keys: Row[]): Promise<Map<string, { version: string; origin: string }>> {
+  if (keys.length === 0) return new Map();
+  const s = findTombstonesStatement(schema, table, keys);
+  const [rows] = await db.query<mysql.RowDataPacket[]>(s.sql, s.params);
+  return newestTombstones(rows);
 }
 
 /** Delete tombstones older than the retention from one table, a bounded number at a time; returns how many went. */

@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type mysql from 'mysql2/promise';
-import type { Flavor } from '../db/sql.js';
+import type { DeferredStatement, Flavor } from '../db/sql.js';
 import { DrcError } from '../errors.js';
 import type { Logger } from './logger.js';
 
@@ -96,16 +96,29 @@ export class LeaderLease {
   }
 
   /**
-   * Inside a transaction, right before COMMIT: throws NotLeaderError unless this daemon still holds the
-   * lease. A plain read, never a lock a frozen daemon could keep; a successor kills this daemon's
-   * sessions anyway, which rolls back whatever it had open.
+   * The leader check as a statement to send inside a transaction (on a registered session): its check
+   * throws NotLeaderError unless this daemon still holds the lease. A plain read, never a lock a frozen
+   * daemon could keep. A successor kills every registered session of this daemon when it takes over, so
+   * a check passed inside a transaction holds until its commit: either the commit fails with the killed
+   * session, or the session was opened after the takeover and the check fails.
    */
+  statement(): DeferredStatement {
+    return {
+      sql: 'SELECT owner FROM drc_meta.leader WHERE ezone = ?',
+      params: [this.ezone],
+      check: (rows) => {
+        if ((rows as mysql.RowDataPacket[])[0]?.owner === this.owner) return;
+        this.fail();
+        throw new NotLeaderError(this.ezone);
+      },
+    };
+  }
+
+  /** statement() on its own round trip. */
   async check(conn: mysql.PoolConnection | mysql.Connection): Promise<void> {
-    const [[row]] = await conn.query<mysql.RowDataPacket[]>('SELECT owner FROM drc_meta.leader WHERE ezone = ?', [this.ezone]);
-    if (row?.owner !== this.owner) {
-      this.fail();
-      throw new NotLeaderError(this.ezone);
-    }
+    const s = this.statement();
+    const [rows] = await conn.query(s.sql, s.params);
+    s.check!(rows);
   }
 
   /** Outside any transaction: throws NotLeaderError unless this daemon still holds the lease. */

@@ -54,7 +54,7 @@ type Pools = Map<string, mysql.Pool>;
 
 export async function verify(config: Config, options: VerifyOptions, log: Logger): Promise<VerifyReport> {
   const names = options.ezones ?? Object.keys(config.ezones);
-  const pools: Pools = new Map(names.map((n) => [n, createPool(config.ezones[n]!.mysql, 2)]));
+  const pools: Pools = new Map(names.map((n) => [n, createPool(config.ezones[n]!.mysql, 2, { multipleStatements: true })]));
   try {
     const first = pools.get(names[0]!)!;
     const tables = options.tables ?? (await replicatedTables(first, config));
@@ -230,17 +230,16 @@ async function repair(pools: Pools, config: Config, schema: string, table: strin
       log,
     });
     try {
-      await target.open(65_535, 'drc-verify', `verify:${canonicalRow(d.key)}`, '');
+      target.open(65_535, 'drc-verify', `verify:${canonicalRow(d.key)}`, '');
       const change = deleted
         ? { schema, table, op: 'delete' as const, key: d.key, before: local ?? d.key, version: newestDelete?.version ?? winnerVersion ?? '0' }
         : { schema, table, op: 'insert' as const, key: d.key, after: winner!.row, ...(winnerVersion !== undefined ? { version: winnerVersion } : {}) };
       await target.apply([{ change, origin: deleted ? (newestDelete?.ezone ?? ezone) : winner!.ezone, txId: 'drc-verify' }]);
-      await target.exec({
+      await target.commit({
         sql: `INSERT INTO drc_meta.conflicts (detected_at, ezone, origin, schema_name, table_name, key_json, reason, decision, incoming_version, local_version, incoming_image, local_image, origin_tx)
               VALUES (UTC_TIMESTAMP(6), ?, ?, ?, ?, ?, 'verify-repair', 'applied', ?, ?, ?, ?, 'drc-verify')`,
         params: [ezone, deleted ? (newestDelete?.ezone ?? '-') : winner!.ezone, schema, table, JSON.stringify(d.key), deleted ? (newestDelete?.version ?? null) : (winnerVersion ?? null), local && vc ? (versionOf(local[vc]) ?? null) : null, deleted ? null : JSON.stringify(winner!.row), local ? JSON.stringify(local) : null],
       });
-      await conn.query('COMMIT');
       changed.push(ezone);
     } catch (err) {
       await conn.query('ROLLBACK').catch(() => undefined);

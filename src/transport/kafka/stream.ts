@@ -40,17 +40,16 @@ export class KafkaMessageStream implements MessageStream {
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        for (const m of batch.messages) {
-          if (!isRunning() || isStale()) break;
-          const pending = handler({ offset: m.offset, key: m.key?.toString() ?? null, value: m.value });
-          // Back-pressure may hold a message for a while: keep the group membership alive meanwhile.
-          const beat = setInterval(() => void heartbeat().catch(() => undefined), 2000);
-          try {
-            await pending;
-          } finally {
-            clearInterval(beat);
+        // Back-pressure may hold a message for a while: keep the group membership alive meanwhile.
+        const beat = setInterval(() => void heartbeat().catch(() => undefined), 2000);
+        try {
+          for (const m of batch.messages) {
+            if (!isRunning() || isStale()) break;
+            await handler({ offset: m.offset, key: m.key?.toString() ?? null, value: m.value });
+            resolveOffset(m.offset);
           }
-          resolveOffset(m.offset);
+        } finally {
+          clearInterval(beat);
         }
       },
     });
