@@ -6,7 +6,8 @@
  *   binlog range applied by a native MariaDB replica (single-threaded, then parallel).
  * - lag: both ezones write at a fixed rate; every row carries its send time; a poller in the other
  *   ezone records when it becomes visible.
- * - capture: row changes decoded and shipped per second (multi-row transactions).
+ * - mixed: inserts, updates and deletes from both ezones on shared keys (conflicts), checked to converge.
+ * - capture: row changes decoded and shipped per second, catching up a backlog of multi-row transactions.
  * - rssMb: the daemons' resident memory, sampled throughout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,10 +27,12 @@ const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
 /** `--only=lag,capture`: run only these phases (for profiling one path); the JSON then holds only them. */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
-const runs = (phase: 'drain' | 'lag' | 'capture') => !only || only.includes(phase);
+const runs = (phase: 'drain' | 'lag' | 'mixed' | 'capture') => !only || only.includes(phase);
 const P = quick
-  ? { backlog: 20_000, loadTxPerSec: 500, loadSeconds: 20, captureRows: 100_000 }
-  : { backlog: 100_000, loadTxPerSec: 1000, loadSeconds: 60, captureRows: 500_000 };
+  ? { backlog: 20_000, loadTxPerSec: 500, loadSeconds: 20, captureRows: 100_000, mixedTxPerSec: 200, mixedSeconds: 15 }
+  : { backlog: 100_000, loadTxPerSec: 1000, loadSeconds: 60, captureRows: 500_000, mixedTxPerSec: 500, mixedSeconds: 60 };
+/** Keys both ezones write in the mixed phase: small enough that they collide. */
+const MIXED_KEYS = 2000;
 const ROOT = resolve(new URL('..', import.meta.url).pathname, '..');
 const DIR = join(ROOT, '.bench-sandbox');
 const OUT = join(ROOT, 'bench', 'results');
@@ -114,11 +117,16 @@ async function drainDrc(info: SandboxInfo, dbs: mysql.Connection[]): Promise<{ t
   await waitLog('a', 'drc running');
   await writeBacklog(info, P.backlog);
   await sleep(3000); // let capture ship everything to Kafka
-  const started = Date.now();
+  const spawned = Date.now();
   const b = startDaemon(info.config, 'b', 'drain');
+  // Timed from the first applied row, as the native replica is timed from its SQL thread's start:
+  // both have the backlog at hand (Kafka, relay log); b's start-up (Kafka group join) is reported apart.
+  const started = await waitCount(dbs[1]!, 'bench.drain', 1, 120_000);
+  const cpuAtStart = b.cpuSec;
   const done = await waitCount(dbs[1]!, 'bench.drain', P.backlog, 600_000);
-  const seconds = (done - started) / 1000; // includes b's start-up
-  const cpu = cpuPct(b.cpuSec, done - started); // the applying daemon, sampled every 500 ms
+  const seconds = (done - started) / 1000;
+  say(`  DRC start-up (spawn to first applied row): ${((started - spawned) / 1000).toFixed(1)} s`);
+  const cpu = cpuPct(b.cpuSec - cpuAtStart, done - started); // the applying daemon, sampled every 500 ms
   await Promise.all([stopDaemon(a), stopDaemon(b)]);
   return { txPerSec: Math.round(P.backlog / seconds), rssMb: Math.max(...a.rss, ...b.rss), cpuPct: cpu };
 }
@@ -214,6 +222,80 @@ async function measureLag(info: SandboxInfo): Promise<{ samples: { t: number; la
   return { samples, rssMb: Math.max(...daemons.flatMap((d) => d.rss.slice(4))), cpuPct: Math.max(...cpu), sourceCommitP50Ms: percentile(commits, 50), sourceCommitP99Ms: percentile(commits, 99) };
 }
 
+/** Order-independent fingerprint of a table's rows (count and CRC sum of every column). */
+async function fingerprint(db: mysql.Connection, table: string, columns: string): Promise<string> {
+  const [[r]] = await db.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n, COALESCE(SUM(CRC32(CONCAT_WS('|', ${columns}))), 0) AS h FROM ${table}`);
+  return `${r!.n}:${r!.h}`;
+}
+
+/**
+ * Mixed, bidirectional, conflicting: both ezones run inserts, updates and deletes (2:2:1, three rows
+ * per transaction) on the same small key range at a fixed rate. Reports what was applied, how many
+ * conflicts were resolved, and how long after the load stopped both ezones held identical rows.
+ */
+async function measureMixed(info: SandboxInfo, dbs: mysql.Connection[]): Promise<{ txPerSec: number; conflicts: number; convergedMs: number; rows: number }> {
+  say(`mixed: insert/update/delete on ${MIXED_KEYS} shared keys, ${P.mixedTxPerSec} tx/s each way for ${P.mixedSeconds} s…`);
+  const daemons = [startDaemon(info.config, 'a', 'mixed'), startDaemon(info.config, 'b', 'mixed')];
+  await Promise.all([waitLog('a', 'drc running'), waitLog('b', 'drc running')]);
+  const t0 = Date.now();
+  let running = true;
+  let sent = 0;
+  let rand = 42;
+  const random = (n: number) => ((rand = (rand * 1103515245 + 12345) % 2 ** 31), Math.floor((rand / 2 ** 31) * n)); // reproducible; high bits
+  const writers = info.ezones.map(async (e) => {
+    const conns = await Promise.all([0, 1, 2, 3].map(() => mysql.createConnection({ ...e.mysql, database: 'bench' })));
+    let due = 0;
+    await Promise.all(
+      conns.map(async (c) => {
+        while (running) {
+          const at = t0 + (due++ * 1000) / P.mixedTxPerSec;
+          if (Date.now() < at) await sleep(at - Date.now());
+          const statements = [0, 1, 2].map(() => {
+            const id = random(MIXED_KEYS);
+            const kind = random(5);
+            if (kind < 2) return `INSERT INTO mixed (id, v, note) VALUES (${id}, ${random(1000)}, '${e.name}') ON DUPLICATE KEY UPDATE v = VALUES(v), note = VALUES(note)`;
+            if (kind < 4) return `UPDATE mixed SET v = v + 1, note = '${e.name}' WHERE id = ${id}`;
+            return `DELETE FROM mixed WHERE id = ${id}`;
+          });
+          try {
+            await c.query('BEGIN');
+            for (const q of statements) await c.query(q);
+            await c.query('COMMIT');
+            sent++;
+          } catch (err) {
+            // Writers of one ezone (and the applier) touch the same rows: a deadlock is part of the game.
+            if (!['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes((err as { code?: string }).code ?? '')) throw err;
+            await c.query('ROLLBACK');
+          }
+        }
+        await c.end();
+      }),
+    );
+  });
+  await sleep(P.mixedSeconds * 1000);
+  running = false;
+  await Promise.all(writers);
+  const stopped = Date.now();
+  const columns = 'id, v, note, updated_at';
+  let convergedMs = NaN;
+  for (let stable = 0; Date.now() - stopped < 120_000; await sleep(100)) {
+    const [fa, fb] = await Promise.all(dbs.map((d) => fingerprint(d, 'bench.mixed', columns)));
+    stable = fa === fb ? stable + 1 : 0;
+    if (stable === 1) convergedMs = Date.now() - stopped;
+    if (stable >= 20) break; // identical for 2 s: not a passing coincidence
+  }
+  let conflicts = 0;
+  for (const d of dbs) {
+    const [[r]] = await d.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM drc_meta.conflicts WHERE schema_name = 'bench' AND table_name = 'mixed'");
+    conflicts += Number(r!.n);
+  }
+  await Promise.all(daemons.map(stopDaemon));
+  const rows = await count(dbs[0]!, 'bench.mixed');
+  if (Number.isNaN(convergedMs)) throw new Error('mixed: the ezones did not converge within 120 s of the load stopping');
+  say(`  ${sent} transactions, ${conflicts} conflicts resolved, identical ${convergedMs} ms after the load stopped (${rows} rows)`);
+  return { txPerSec: Math.round(sent / ((stopped - t0) / 1000)), conflicts, convergedMs, rows };
+}
+
 /**
  * Capture catch-up: a backlog of multi-row transactions is written while the daemon is stopped, then
  * the daemon decodes and ships it. The rate comes from its progress lines (every 500 ms), from the
@@ -275,6 +357,7 @@ async function main(): Promise<void> {
     await db.query('CREATE DATABASE bench');
     await db.query('CREATE TABLE bench.drain (id INT PRIMARY KEY, v VARCHAR(40) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
     await db.query('CREATE TABLE bench.load_t (id BIGINT PRIMARY KEY, sent_us BIGINT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
+    await db.query('CREATE TABLE bench.mixed (id INT PRIMARY KEY, v INT NOT NULL, note VARCHAR(40) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
     await db.query('CREATE TABLE bench.cap (id INT PRIMARY KEY, v VARCHAR(8) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
   }
   const [[pos]] = await dbs[0]!.query<mysql.RowDataPacket[]>('SELECT @@gtid_binlog_pos AS p');
@@ -289,6 +372,7 @@ async function main(): Promise<void> {
   say(`  native parallel (8 threads, aggressive): ${nativeParallel} tx/s`);
   const lag = runs('lag') ? await measureLag(info) : { samples: [], rssMb: NaN, cpuPct: NaN, sourceCommitP50Ms: NaN, sourceCommitP99Ms: NaN };
   const sorted = lag.samples.map((s) => s.lagMs).sort((x, y) => x - y);
+  const mixed = runs('mixed') ? await measureMixed(info, dbs) : { txPerSec: NaN, conflicts: NaN, convergedMs: NaN, rows: NaN };
   const capture = runs('capture') ? await measureCapture(info, dbs) : NaN;
   await Promise.all(dbs.map((d) => d.end()));
 
@@ -298,6 +382,7 @@ async function main(): Promise<void> {
     machine: `${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s+:\s+(.*)/)?.[1] ?? 'unknown'}, ${(await import('node:os')).cpus().length} cores`,
     drain: { backlogTx: P.backlog, drcTxPerSec: drc.txPerSec, nativeParallelTxPerSec: nativeParallel, nativeSingleTxPerSec: nativeSingle, daemonCpuPct: drc.cpuPct },
     lag: { loadTxPerSec: P.loadTxPerSec, seconds: P.loadSeconds, samples: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p999Ms: percentile(sorted, 99.9), maxMs: percentile(sorted, 100), daemonCpuPct: lag.cpuPct, rssMb: Math.round(lag.rssMb), sourceCommitP50Ms: lag.sourceCommitP50Ms, sourceCommitP99Ms: lag.sourceCommitP99Ms },
+    mixed: { offeredTxPerSecEachWay: P.mixedTxPerSec, seconds: P.mixedSeconds, txPerSec: mixed.txPerSec, keys: MIXED_KEYS, conflicts: mixed.conflicts, convergedMsAfterLoad: mixed.convergedMs, rows: mixed.rows },
     capture: { rowChangesPerSec: capture },
     rssMb: Math.round(maxOf([drc.rssMb, lag.rssMb])),
   };
@@ -308,7 +393,8 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|',
     `| drain of ${P.backlog} single-row tx (tx/s) | ${drc.txPerSec} | ${nativeSingle} | ${nativeParallel} | ${ratio(drc.txPerSec, nativeParallel)} | ≥ 1× |`,
     `| lag p50 / p99 / p99.9 at ${P.loadTxPerSec} tx/s each way (ms) | ${result.lag.p50Ms} / ${result.lag.p99Ms} / ${result.lag.p999Ms} | | | | ≤ 50 / 250 / 1000 |`,
-    `| capture decode (row changes/s) | ${capture} | | | | ≥ 50,000 |`,
+    `| mixed insert/update/delete, both ways on ${MIXED_KEYS} shared keys: tx/s, conflicts, identical after (ms) | ${mixed.txPerSec} tx/s, ${mixed.conflicts} conflicts, ${mixed.convergedMs} ms | | | | converges |`,
+    `| capture decode, catch-up of 1,000-row tx (row changes/s) | ${capture} | | | | ≥ 50,000 |`,
     `| daemon RSS (MB) | ${result.rssMb} | | | | ≤ 150 steady |`,
     `| daemon CPU, % of one core (applying in drain / busiest in lag) | ${drc.cpuPct} / ${lag.cpuPct} | | | | |`,
     '',
