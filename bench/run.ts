@@ -46,17 +46,27 @@ interface Daemon {
   rss: number[];
   /** user + system CPU seconds so far, from /proc/<pid>/stat (clock ticks of 1/100 s). */
   cpuSec: number;
+  /** Where it serves /metrics. */
+  port: number;
+}
+
+/** The daemon's memory as V8 sees it (prom-client's default metrics), in MB. */
+async function memoryOf(d: Daemon): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${d.port}/metrics`)).text();
+  const mb = (name: string) => Math.round(Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20);
+  return { rss: mb('process_resident_memory_bytes'), heapTotal: mb('nodejs_heap_size_total_bytes'), heapUsed: mb('nodejs_heap_size_used_bytes'), external: mb('nodejs_external_memory_bytes') };
 }
 
 /** CPU seconds a daemon used between two readings, as a percentage of one core. */
 const cpuPct = (cpuSec: number, wallMs: number) => Math.round((100 * cpuSec) / (wallMs / 1000));
 const maxOf = (xs: number[]) => Math.max(...xs.filter((x) => !Number.isNaN(x)));
 
-function startDaemon(config: string, ezone: string, phase: string): Daemon {
+async function startDaemon(config: string, ezone: string, phase: string): Promise<Daemon> {
+  const port = await freePort();
   const fd = openSync(join(DIR, `drc-${ezone}.log`), 'w'); // fresh: waitLog must see this run's lines
   const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(DIR, 'profiles', phase)}`, `--cpu-prof-name=${ezone}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...prof, MAIN, 'run', '--config', config, '--ezone', ezone], { stdio: ['ignore', fd, fd], env: { ...process.env, DRC_PROGRESS_MS: '500' } });
-  const d: Daemon = { child, rss: [], cpuSec: 0 };
+  const child = spawn(process.execPath, [...prof, MAIN, 'run', '--config', config, '--ezone', ezone, '--metrics-port', String(port)], { stdio: ['ignore', fd, fd], env: { ...process.env, DRC_PROGRESS_MS: '500' } });
+  const d: Daemon = { child, rss: [], cpuSec: 0, port };
   const t = setInterval(() => {
     try {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
@@ -113,12 +123,12 @@ async function writeBacklog(info: SandboxInfo, n: number): Promise<void> {
 
 async function drainDrc(info: SandboxInfo, dbs: mysql.Connection[]): Promise<{ txPerSec: number; rssMb: number; cpuPct: number }> {
   say(`drain: writing ${P.backlog} single-row transactions in ezone a (daemon b stopped)…`);
-  const a = startDaemon(info.config, 'a', 'drain');
+  const a = await startDaemon(info.config, 'a', 'drain');
   await waitLog('a', 'drc running');
   await writeBacklog(info, P.backlog);
   await sleep(3000); // let capture ship everything to Kafka
   const spawned = Date.now();
-  const b = startDaemon(info.config, 'b', 'drain');
+  const b = await startDaemon(info.config, 'b', 'drain');
   // Timed from the first applied row, as the native replica is timed from its SQL thread's start:
   // both have the backlog at hand (Kafka, relay log); b's start-up (Kafka group join) is reported apart.
   const started = await waitCount(dbs[1]!, 'bench.drain', 1, 120_000);
@@ -171,9 +181,9 @@ async function drainNative(info: SandboxInfo, startPos: string, parallel: boolea
 }
 
 /** Both ezones write `rate` tx/s each; the other ezone's poller timestamps arrival. */
-async function measureLag(info: SandboxInfo): Promise<{ samples: { t: number; lagMs: number }[]; rssMb: number; cpuPct: number; sourceCommitP50Ms: number; sourceCommitP99Ms: number }> {
+async function measureLag(info: SandboxInfo): Promise<{ samples: { t: number; lagMs: number }[]; rssMb: number; cpuPct: number; memory: Record<string, number>; sourceCommitP50Ms: number; sourceCommitP99Ms: number }> {
   say(`lag: ${P.loadTxPerSec} tx/s each way for ${P.loadSeconds} s…`);
-  const daemons = [startDaemon(info.config, 'a', 'lag'), startDaemon(info.config, 'b', 'lag')];
+  const daemons = await Promise.all([startDaemon(info.config, 'a', 'lag'), startDaemon(info.config, 'b', 'lag')]);
   await Promise.all([waitLog('a', 'drc running'), waitLog('b', 'drc running')]);
   await sleep(2000);
   const samples: { t: number; lagMs: number }[] = [];
@@ -214,12 +224,13 @@ async function measureLag(info: SandboxInfo): Promise<{ samples: { t: number; la
   const cpuBefore = daemons.map((d) => d.cpuSec);
   await sleep(P.loadSeconds * 1000);
   const cpu = daemons.map((d, i) => cpuPct(d.cpuSec - cpuBefore[i]!, P.loadSeconds * 1000));
+  const memory = await memoryOf(daemons[0]!);
   running = false;
   await Promise.all([...writers, ...pollers]);
   await Promise.all(daemons.map(stopDaemon));
   // Steady state: skip the first 2 s of samples (start-up).
   commits.sort((x, y) => x - y);
-  return { samples, rssMb: Math.max(...daemons.flatMap((d) => d.rss.slice(4))), cpuPct: Math.max(...cpu), sourceCommitP50Ms: percentile(commits, 50), sourceCommitP99Ms: percentile(commits, 99) };
+  return { samples, rssMb: Math.max(...daemons.flatMap((d) => d.rss.slice(4))), cpuPct: Math.max(...cpu), memory, sourceCommitP50Ms: percentile(commits, 50), sourceCommitP99Ms: percentile(commits, 99) };
 }
 
 /** Order-independent fingerprint of a table's rows (count and CRC sum of every column). */
@@ -235,7 +246,7 @@ async function fingerprint(db: mysql.Connection, table: string, columns: string)
  */
 async function measureMixed(info: SandboxInfo, dbs: mysql.Connection[]): Promise<{ txPerSec: number; conflicts: number; convergedMs: number; rows: number }> {
   say(`mixed: insert/update/delete on ${MIXED_KEYS} shared keys, ${P.mixedTxPerSec} tx/s each way for ${P.mixedSeconds} s…`);
-  const daemons = [startDaemon(info.config, 'a', 'mixed'), startDaemon(info.config, 'b', 'mixed')];
+  const daemons = await Promise.all([startDaemon(info.config, 'a', 'mixed'), startDaemon(info.config, 'b', 'mixed')]);
   await Promise.all([waitLog('a', 'drc running'), waitLog('b', 'drc running')]);
   const t0 = Date.now();
   let running = true;
@@ -307,7 +318,7 @@ async function measureCapture(info: SandboxInfo, dbs: mysql.Connection[]): Promi
   for (let i = 0; i < P.captureRows; i += 1000) {
     await dbs[0]!.query(`INSERT INTO bench.cap (id, v) SELECT seq + ${i}, 'x' FROM bench.seq_1_to_1000`);
   }
-  const a = startDaemon(info.config, 'a', 'capture');
+  const a = await startDaemon(info.config, 'a', 'capture');
   const deadline = Date.now() + 600_000;
   let progress: { time: number; rowChanges: number }[] = [];
   while ((progress.at(-1)?.rowChanges ?? 0) < P.captureRows) {
@@ -370,7 +381,7 @@ async function main(): Promise<void> {
   say(`  native single-threaded: ${nativeSingle} tx/s`);
   const nativeParallel = runs('drain') ? await drainNative(info, startPos, true) : NaN;
   say(`  native parallel (8 threads, aggressive): ${nativeParallel} tx/s`);
-  const lag = runs('lag') ? await measureLag(info) : { samples: [], rssMb: NaN, cpuPct: NaN, sourceCommitP50Ms: NaN, sourceCommitP99Ms: NaN };
+  const lag = runs('lag') ? await measureLag(info) : { samples: [], rssMb: NaN, cpuPct: NaN, memory: {}, sourceCommitP50Ms: NaN, sourceCommitP99Ms: NaN };
   const sorted = lag.samples.map((s) => s.lagMs).sort((x, y) => x - y);
   const mixed = runs('mixed') ? await measureMixed(info, dbs) : { txPerSec: NaN, conflicts: NaN, convergedMs: NaN, rows: NaN };
   const capture = runs('capture') ? await measureCapture(info, dbs) : NaN;
@@ -381,7 +392,7 @@ async function main(): Promise<void> {
     mode: quick ? 'quick' : 'full',
     machine: `${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s+:\s+(.*)/)?.[1] ?? 'unknown'}, ${(await import('node:os')).cpus().length} cores`,
     drain: { backlogTx: P.backlog, drcTxPerSec: drc.txPerSec, nativeParallelTxPerSec: nativeParallel, nativeSingleTxPerSec: nativeSingle, daemonCpuPct: drc.cpuPct },
-    lag: { loadTxPerSec: P.loadTxPerSec, seconds: P.loadSeconds, samples: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p999Ms: percentile(sorted, 99.9), maxMs: percentile(sorted, 100), daemonCpuPct: lag.cpuPct, rssMb: Math.round(lag.rssMb), sourceCommitP50Ms: lag.sourceCommitP50Ms, sourceCommitP99Ms: lag.sourceCommitP99Ms },
+    lag: { loadTxPerSec: P.loadTxPerSec, seconds: P.loadSeconds, samples: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p999Ms: percentile(sorted, 99.9), maxMs: percentile(sorted, 100), daemonCpuPct: lag.cpuPct, rssMb: Math.round(lag.rssMb), memoryOfA: lag.memory, sourceCommitP50Ms: lag.sourceCommitP50Ms, sourceCommitP99Ms: lag.sourceCommitP99Ms },
     mixed: { offeredTxPerSecEachWay: P.mixedTxPerSec, seconds: P.mixedSeconds, txPerSec: mixed.txPerSec, keys: MIXED_KEYS, conflicts: mixed.conflicts, convergedMsAfterLoad: mixed.convergedMs, rows: mixed.rows },
     capture: { rowChangesPerSec: capture },
     rssMb: Math.round(maxOf([drc.rssMb, lag.rssMb])),
