@@ -15,6 +15,7 @@ import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join, resolve } from 'node:path';
 import mysql from 'mysql2/promise';
 import { createLogger } from '../src/ops/logger.js';
+import { DAEMON_NODE_OPTIONS as RECOMMENDED_NODE_OPTIONS } from '../src/ops/runtime.js';
 import { initMariaDb, startMariaDb, waitMariaDbReady, bootstrapMariaDb, type MariaDbSpec } from '../src/sandbox/mariadb.js';
 import { freePort } from '../src/sandbox/ports.js';
 import { ensurePrerequisites, MARIADB_SERVER } from '../src/sandbox/prerequisites.js';
@@ -27,10 +28,12 @@ const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
 /** `--only=lag,capture`: run only these phases (for profiling one path); the JSON then holds only them. */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
-const runs = (phase: 'drain' | 'lag' | 'mixed' | 'capture') => !only || only.includes(phase);
+const runs = (phase: 'drain' | 'lag' | 'mixed' | 'capture' | 'big') => !only || only.includes(phase);
 const P = quick
-  ? { backlog: 20_000, loadTxPerSec: 500, loadSeconds: 20, captureRows: 100_000, mixedTxPerSec: 200, mixedSeconds: 15 }
-  : { backlog: 100_000, loadTxPerSec: 1000, loadSeconds: 60, captureRows: 500_000, mixedTxPerSec: 500, mixedSeconds: 60 };
+  ? { backlog: 20_000, loadTxPerSec: 500, loadSeconds: 20, captureRows: 100_000, mixedTxPerSec: 200, mixedSeconds: 15, bigRows: 100_000 }
+  : { backlog: 100_000, loadTxPerSec: 1000, loadSeconds: 60, captureRows: 500_000, mixedTxPerSec: 500, mixedSeconds: 60, bigRows: 1_000_000 };
+/** Node options of the daemons: those the deploy artefacts use, unless DRC_BENCH_NODE_OPTIONS says otherwise. */
+const DAEMON_NODE_OPTIONS = process.env.DRC_BENCH_NODE_OPTIONS ?? RECOMMENDED_NODE_OPTIONS;
 /** Keys both ezones write in the mixed phase: small enough that they collide. */
 const MIXED_KEYS = 2000;
 const ROOT = resolve(new URL('..', import.meta.url).pathname, '..');
@@ -65,7 +68,7 @@ async function startDaemon(config: string, ezone: string, phase: string): Promis
   const port = await freePort();
   const fd = openSync(join(DIR, `drc-${ezone}.log`), 'w'); // fresh: waitLog must see this run's lines
   const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(DIR, 'profiles', phase)}`, `--cpu-prof-name=${ezone}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...prof, MAIN, 'run', '--config', config, '--ezone', ezone, '--metrics-port', String(port)], { stdio: ['ignore', fd, fd], env: { ...process.env, DRC_PROGRESS_MS: '500' } });
+  const child = spawn(process.execPath, [...prof, MAIN, 'run', '--config', config, '--ezone', ezone, '--metrics-port', String(port)], { stdio: ['ignore', fd, fd], env: { ...process.env, DRC_PROGRESS_MS: '500', NODE_OPTIONS: DAEMON_NODE_OPTIONS } });
   const d: Daemon = { child, rss: [], cpuSec: 0, port };
   const t = setInterval(() => {
     try {
@@ -180,9 +183,15 @@ async function drainNative(info: SandboxInfo, startPos: string, parallel: boolea
   }
 }
 
-/** Both ezones write `rate` tx/s each; the other ezone's poller timestamps arrival. */
+/**
+ * Both ezones write `rate` single-row tx/s each; the other ezone's poller timestamps each row's
+ * arrival. Ids are dense per ezone, so a row that becomes visible after a higher id is polled for
+ * until it arrives (no sample is lost to out-of-order commits). The first seconds at full load are a
+ * warm-up (JIT, pools, caches) and are not sampled.
+ */
 async function measureLag(info: SandboxInfo): Promise<{ samples: { t: number; lagMs: number }[]; rssMb: number; cpuPct: number; memory: Record<string, number>; sourceCommitP50Ms: number; sourceCommitP99Ms: number }> {
-  say(`lag: ${P.loadTxPerSec} tx/s each way for ${P.loadSeconds} s…`);
+  const warmupMs = quick ? 5000 : 10_000;
+  say(`lag: ${P.loadTxPerSec} tx/s each way for ${P.loadSeconds} s after a ${warmupMs / 1000} s warm-up…`);
   const daemons = await Promise.all([startDaemon(info.config, 'a', 'lag'), startDaemon(info.config, 'b', 'lag')]);
   await Promise.all([waitLog('a', 'drc running'), waitLog('b', 'drc running')]);
   await sleep(2000);
@@ -190,46 +199,69 @@ async function measureLag(info: SandboxInfo): Promise<{ samples: { t: number; la
   const commits: number[] = []; // how long the source INSERT (autocommit) took: part of every sample
   let running = true;
   const t0 = Date.now();
+  const measuredFrom = t0 + warmupMs;
+  const BASE = 1_000_000_000;
+  const sentBy = [0, 0];
   const writers = info.ezones.map(async (e, i) => {
     const conns = await Promise.all([0, 1, 2, 3].map(() => mysql.createConnection({ ...e.mysql, database: 'bench' })));
-    let sent = 0;
-    const perConn = async (c: mysql.Connection, k: number) => {
+    const perConn = async (c: mysql.Connection) => {
       while (running) {
-        const due = t0 + (sent * 1000) / P.loadTxPerSec;
+        const due = t0 + (sentBy[i]! * 1000) / P.loadTxPerSec;
         if (Date.now() < due) await sleep(due - Date.now());
-        const id = i * 1_000_000_000 + sent++ * 4 + k;
+        const id = i * BASE + sentBy[i]!++;
         const t = performance.now();
         await c.query('INSERT INTO load_t (id, sent_us) VALUES (?, ?)', [id, Math.round(performance.timeOrigin * 1000 + t * 1000)]);
-        commits.push(performance.now() - t);
+        if (Date.now() >= measuredFrom) commits.push(performance.now() - t);
       }
       await c.end();
     };
     await Promise.all(conns.map(perConn));
   });
+  let writing = true;
+  let stoppedAt = 0;
   const pollers = info.ezones.map(async (e, i) => {
     const c = await mysql.createConnection({ ...e.mysql, database: 'bench', supportBigNumbers: true });
     const origin = 1 - i;
-    let last = -1;
-    while (running) {
-      const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT id, sent_us FROM load_t WHERE id >= ? AND id < ? AND id > ? ORDER BY id', [origin * 1_000_000_000, (origin + 1) * 1_000_000_000, last]);
+    let last = origin * BASE - 1;
+    const missing = new Set<number>(); // ids below `last` not visible yet
+    // After the writers stop, keep polling (up to 10 s) until every written row has arrived.
+    const deadline = () => (writing ? Infinity : stoppedAt + 10_000);
+    while (Date.now() < deadline() && (writing || missing.size > 0 || last < origin * BASE + sentBy[origin]! - 1)) {
+      const gaps = [...missing];
+      const [rows] = await c.query<mysql.RowDataPacket[]>(
+        `SELECT id, sent_us FROM load_t WHERE (id > ? AND id < ?)${gaps.length ? ' OR id IN (?)' : ''} ORDER BY id`,
+        gaps.length ? [last, (origin + 1) * BASE, gaps] : [last, (origin + 1) * BASE],
+      );
       const now = performance.timeOrigin * 1000 + performance.now() * 1000;
       for (const r of rows) {
-        samples.push({ t: Date.now() - t0, lagMs: (now - Number(r.sent_us)) / 1000 });
-        last = Math.max(last, Number(r.id));
+        const id = Number(r.id);
+        if (id > last) {
+          for (let g = last + 1; g < id; g++) missing.add(g);
+          last = id;
+        } else {
+          missing.delete(id);
+        }
+        const sentUs = Number(r.sent_us);
+        if (sentUs / 1000 >= measuredFrom) samples.push({ t: sentUs / 1000 - measuredFrom, lagMs: (now - sentUs) / 1000 });
       }
       await sleep(2);
     }
     await c.end();
   });
+  await sleep(warmupMs);
   const cpuBefore = daemons.map((d) => d.cpuSec);
   await sleep(P.loadSeconds * 1000);
   const cpu = daemons.map((d, i) => cpuPct(d.cpuSec - cpuBefore[i]!, P.loadSeconds * 1000));
   const memory = await memoryOf(daemons[0]!);
   running = false;
-  await Promise.all([...writers, ...pollers]);
+  await Promise.all(writers);
+  stoppedAt = Date.now();
+  writing = false;
+  await Promise.all(pollers);
   await Promise.all(daemons.map(stopDaemon));
-  // Steady state: skip the first 2 s of samples (start-up).
   commits.sort((x, y) => x - y);
+  const written = sentBy.reduce((x, y) => x + y, 0);
+  say(`  ${samples.length} samples; ${written} rows written in all, warm-up included`);
   return { samples, rssMb: Math.max(...daemons.flatMap((d) => d.rss.slice(4))), cpuPct: Math.max(...cpu), memory, sourceCommitP50Ms: percentile(commits, 50), sourceCommitP99Ms: percentile(commits, 99) };
 }
 
@@ -308,6 +340,24 @@ async function measureMixed(info: SandboxInfo, dbs: mysql.Connection[]): Promise
 }
 
 /**
+ * One huge transaction (rows of 1 kB: 1 GB in the full bench) written in ezone a while both daemons
+ * run: each daemon's peak RSS while it passes through (capture in a, apply in b).
+ */
+async function measureBig(info: SandboxInfo, dbs: mysql.Connection[]): Promise<{ mb: number; seconds: number; captureRssMb: number; applyRssMb: number }> {
+  const mb = Math.round((P.bigRows * 1000) / 1e6);
+  say(`big: one transaction of ${P.bigRows} rows of 1 kB (${mb} MB) from a to b…`);
+  const [a, b] = await Promise.all([startDaemon(info.config, 'a', 'big'), startDaemon(info.config, 'b', 'big')]);
+  await Promise.all([waitLog('a', 'drc running'), waitLog('b', 'drc running')]);
+  const started = Date.now();
+  await dbs[0]!.query(`INSERT INTO bench.big (id, pad) SELECT seq, REPEAT('x', 1000) FROM bench.seq_1_to_${P.bigRows}`);
+  const done = await waitCount(dbs[1]!, 'bench.big', P.bigRows, 1_200_000);
+  await Promise.all([stopDaemon(a!), stopDaemon(b!)]);
+  const seconds = (done - started) / 1000;
+  say(`  applied in b ${seconds.toFixed(1)} s after the insert started; peak RSS a ${Math.round(Math.max(...a!.rss))} MB, b ${Math.round(Math.max(...b!.rss))} MB`);
+  return { mb, seconds, captureRssMb: Math.round(Math.max(...a!.rss)), applyRssMb: Math.round(Math.max(...b!.rss)) };
+}
+
+/**
  * Capture catch-up: a backlog of multi-row transactions is written while the daemon is stopped, then
  * the daemon decodes and ships it. The rate comes from its progress lines (every 500 ms), from the
  * first one with rows shipped to the one that reports the whole backlog, so start-up is excluded and
@@ -369,6 +419,7 @@ async function main(): Promise<void> {
     await db.query('CREATE TABLE bench.drain (id INT PRIMARY KEY, v VARCHAR(40) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
     await db.query('CREATE TABLE bench.load_t (id BIGINT PRIMARY KEY, sent_us BIGINT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
     await db.query('CREATE TABLE bench.mixed (id INT PRIMARY KEY, v INT NOT NULL, note VARCHAR(40) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
+    await db.query('CREATE TABLE bench.big (id INT PRIMARY KEY, pad TEXT NOT NULL)');
     await db.query('CREATE TABLE bench.cap (id INT PRIMARY KEY, v VARCHAR(8) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
   }
   const [[pos]] = await dbs[0]!.query<mysql.RowDataPacket[]>('SELECT @@gtid_binlog_pos AS p');
@@ -385,6 +436,7 @@ async function main(): Promise<void> {
   const sorted = lag.samples.map((s) => s.lagMs).sort((x, y) => x - y);
   const mixed = runs('mixed') ? await measureMixed(info, dbs) : { txPerSec: NaN, conflicts: NaN, convergedMs: NaN, rows: NaN };
   const capture = runs('capture') ? await measureCapture(info, dbs) : NaN;
+  const big = runs('big') ? await measureBig(info, dbs) : { mb: NaN, seconds: NaN, captureRssMb: NaN, applyRssMb: NaN };
   await Promise.all(dbs.map((d) => d.end()));
 
   const result = {
@@ -395,6 +447,7 @@ async function main(): Promise<void> {
     lag: { loadTxPerSec: P.loadTxPerSec, seconds: P.loadSeconds, samples: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p999Ms: percentile(sorted, 99.9), maxMs: percentile(sorted, 100), daemonCpuPct: lag.cpuPct, rssMb: Math.round(lag.rssMb), memoryOfA: lag.memory, sourceCommitP50Ms: lag.sourceCommitP50Ms, sourceCommitP99Ms: lag.sourceCommitP99Ms },
     mixed: { offeredTxPerSecEachWay: P.mixedTxPerSec, seconds: P.mixedSeconds, txPerSec: mixed.txPerSec, keys: MIXED_KEYS, conflicts: mixed.conflicts, convergedMsAfterLoad: mixed.convergedMs, rows: mixed.rows },
     capture: { rowChangesPerSec: capture },
+    bigTransaction: { rows: P.bigRows, mb: big.mb, seconds: big.seconds, captureRssMb: big.captureRssMb, applyRssMb: big.applyRssMb },
     rssMb: Math.round(maxOf([drc.rssMb, lag.rssMb])),
   };
   writeFileSync(join(OUT, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
@@ -406,7 +459,8 @@ async function main(): Promise<void> {
     `| lag p50 / p99 / p99.9 at ${P.loadTxPerSec} tx/s each way (ms) | ${result.lag.p50Ms} / ${result.lag.p99Ms} / ${result.lag.p999Ms} | | | | ≤ 50 / 250 / 1000 |`,
     `| mixed insert/update/delete, both ways on ${MIXED_KEYS} shared keys: tx/s, conflicts, identical after (ms) | ${mixed.txPerSec} tx/s, ${mixed.conflicts} conflicts, ${mixed.convergedMs} ms | | | | converges |`,
     `| capture decode, catch-up of 1,000-row tx (row changes/s) | ${capture} | | | | ≥ 50,000 |`,
-    `| daemon RSS (MB) | ${result.rssMb} | | | | ≤ 150 steady |`,
+    `| daemon RSS (MB), steady: peak over drain and lag | ${result.rssMb} | | | | ≤ 150 |`,
+    `| daemon RSS (MB) while a ${big.mb} MB transaction passes: capture / apply | ${big.captureRssMb} / ${big.applyRssMb} | | | | ≤ 256 (1 GB) |`,
     `| daemon CPU, % of one core (applying in drain / busiest in lag) | ${drc.cpuPct} / ${lag.cpuPct} | | | | |`,
     '',
   ].join('\n');

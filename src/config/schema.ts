@@ -142,7 +142,7 @@ export const configSchema = z
     ownership: ownershipSchema.prefault({}), // which ezone may write which rows
     capture: z
       .strictObject({
-        maxBufferBytes: int(1 << 20, 2 ** 31).default(64 << 20), // pause the binlog when this much is queued for Kafka
+        maxBufferBytes: int(1 << 20, 2 ** 31).default(16 << 20), // pause the binlog when this much is queued for Kafka
         maxInFlightBatches: int(1, 1024).default(16), // Kafka batches awaiting acknowledgement
         binlogHeartbeatMs: int(100, 60_000).default(1000), // server heartbeat on an idle binlog connection
       })
@@ -150,7 +150,7 @@ export const configSchema = z
     apply: z
       .strictObject({
         workers: int(1, 32).default(4), // parallel apply connections per origin
-        maxBufferBytes: int(1 << 20, 2 ** 31).default(32 << 20), // incoming messages buffered per origin before Kafka reads pause
+        maxBufferBytes: int(1 << 20, 2 ** 31).default(16 << 20), // incoming messages buffered per origin before Kafka reads pause
         groupMaxTransactions: int(1, 10_000).default(200), // source transactions grouped into one target transaction
         groupMaxRows: int(1, 1_000_000).default(5000), // rows per grouped target transaction
         onUnknownColumn: z.enum(['pause', 'drop']).default('pause'), // change names a column the target lacks

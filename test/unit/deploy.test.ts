@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/loader.js';
 import { createMetrics, type DaemonView } from '../../src/ops/metrics.js';
+import { DAEMON_NODE_OPTIONS } from '../../src/ops/runtime.js';
 
 const read = (p: string) => readFileSync(new URL(`../../deploy/${p}`, import.meta.url), 'utf8');
 
@@ -12,6 +13,7 @@ describe('deploy artefacts (validated as far as a machine without Docker or Kube
     expect(text.match(/^FROM /gm)?.length).toBe(2);
     expect(text).toMatch(/^USER node$/m);
     expect(text).toMatch(/ENTRYPOINT \["node", "dist\/cli\/main.js"\]/);
+    expect(text).toContain(`ENV NODE_OPTIONS="${DAEMON_NODE_OPTIONS}"`); // Kubernetes and compose run this image
   });
 
   it('docker compose: two MySQL 8.4 configured for DRC, Kafka, a daemon per ezone with a config that passes the schema', () => {
@@ -63,5 +65,6 @@ describe('deploy artefacts (validated as far as a machine without Docker or Kube
     expect(unit).toMatch(/^ExecStart=.* run --config \/etc\/drc\/drc.yaml --ezone %i/m);
     expect(unit).toMatch(/^KillSignal=SIGTERM$/m);
     expect(unit).toMatch(/^User=drc$/m);
+    expect(unit).toContain(`Environment="NODE_OPTIONS=${DAEMON_NODE_OPTIONS}"`);
   });
 });

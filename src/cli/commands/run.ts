@@ -8,6 +8,7 @@ import { startHttp } from '../../ops/http.js';
 import { LeaderLease } from '../../ops/leader.js';
 import { createLogger } from '../../ops/logger.js';
 import { createMetrics, type DaemonView } from '../../ops/metrics.js';
+import { DAEMON_NODE_OPTIONS, heapWarning } from '../../ops/runtime.js';
 import { positiveInt } from '../parse.js';
 
 export function registerRun(program: Command): void {
@@ -21,6 +22,13 @@ export function registerRun(program: Command): void {
       const config = loadConfig(opts.config);
       const ez = ezoneOf(config, opts.ezone);
       const log = createLogger(config.log.level).child({ ezone: opts.ezone });
+      const heap = heapWarning(config);
+      if (heap) {
+        log.warn(
+          { ...heap, nodeOptions: DAEMON_NODE_OPTIONS },
+          `the V8 heap limit (${heap.limitMb} MB) is below what ${Object.keys(config.ezones).length - 1} origin(s) of apply.maxBufferBytes may need (${heap.needMb} MB): raise --max-old-space-size in NODE_OPTIONS, or lower apply.maxBufferBytes`,
+        );
+      }
 
       const state: { running?: Daemon; stopping: boolean } = { stopping: false };
       let signals = 0;
