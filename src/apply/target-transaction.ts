@@ -112,10 +112,10 @@ export class TargetTransaction {
     private readonly ctx: TargetContext,
   ) {}
 
-  /** BEGIN and the marker naming the true origin. */
   /**
-   * Begin, with the marker first. `fence` (the leader check) goes with the first round trip: a daemon
-   * taking over kills this daemon's sessions, so a check passed early holds until commit.
+   * Begin, with the marker naming the true origin as the first row written. `fence` (the leader
+   * check, a read) goes with the first round trip: a daemon taking over kills this daemon's sessions,
+   * so a check passed early holds until commit.
    */
   open(slot: number, origin: string, originTx: string, originPos: string, fence?: DeferredStatement): void {
     this.deferred = [{ sql: 'BEGIN', params: [] }, ...(fence ? [fence] : []), sql.marker(this.ctx.flavor, slot, origin, originTx, originPos)];
