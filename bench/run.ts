@@ -365,10 +365,10 @@ async function measureBig(info: SandboxInfo, dbs: mysql.Connection[]): Promise<{
 async function measureCapture(info: SandboxInfo, dbs: mysql.Connection[]): Promise<number> {
   say(`capture: a backlog of ${P.captureRows} row changes in 1,000-row transactions…`);
   // The backlog must lie after capture's resume point on Kafka (a first start begins at the binlog end).
-  const first = await startDaemon(info.config, 'a', 'capture-setup');
+  const setup = await startDaemon(info.config, 'a', 'capture-setup');
   await waitLog('a', 'drc running');
   await sleep(2000); // heartbeats ship: the resume point is on Kafka
-  await stopDaemon(first);
+  await stopDaemon(setup);
   for (let i = 0; i < P.captureRows; i += 1000) {
     await dbs[0]!.query(`INSERT INTO bench.cap (id, v) SELECT seq + ${i}, 'x' FROM bench.seq_1_to_1000`);
   }
