@@ -414,9 +414,10 @@ function svg(samples: { t: number; lagMs: number }[]): string {
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   await sandboxDown({ dir: DIR, log });
+  rmSync(join(DIR, 'profiles'), { recursive: true, force: true }); // only this run's
   const info = await sandboxUp({ dir: DIR, ezones: 2, log });
   mkdirSync(DIR, { recursive: true });
-  writeFileSync(info.config, `${readFileSync(info.config, 'utf8')}log:\n  level: debug\n`);
+  writeFileSync(info.config, `${readFileSync(info.config, 'utf8')}log:\n  level: debug\n${process.env.DRC_BENCH_EXTRA_CONFIG ?? ""}`);
   const dbs = await Promise.all(info.ezones.map((e) => mysql.createConnection(e.mysql)));
   for (const db of dbs) {
     await db.query('CREATE DATABASE bench');

@@ -151,7 +151,7 @@ export const configSchema = z
       .strictObject({
         workers: int(1, 32).default(4), // parallel apply connections per origin
         maxBufferBytes: int(1 << 20, 2 ** 31).default(16 << 20), // incoming messages buffered per origin before Kafka reads pause
-        groupMaxTransactions: int(1, 10_000).default(200), // source transactions grouped into one target transaction
+        groupMaxTransactions: int(1, 10_000).default(1000), // source transactions grouped into one target transaction (a backlog; live traffic groups what is there)
         groupMaxRows: int(1, 1_000_000).default(5000), // rows per grouped target transaction
         onUnknownColumn: z.enum(['pause', 'drop']).default('pause'), // change names a column the target lacks
         tombstoneRetention: duration.default(86_400_000), // how long deleted keys are remembered (24h)

@@ -6,7 +6,7 @@
 import { getHeapStatistics } from 'node:v8';
 import type { Config } from '../config/schema.js';
 
-export const DAEMON_NODE_OPTIONS = '--max-old-space-size=192 --max-semi-space-size=4';
+export const DAEMON_NODE_OPTIONS = '--max-old-space-size=192';
 
 const MB = 2 ** 20;
 
