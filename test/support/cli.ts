@@ -11,8 +11,13 @@ export interface CliResult {
 
 /** Run the built `drc` binary (node dist/cli/main.js) and collect its output. */
 export function runDrc(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return runCommand(process.execPath, [DRC_BIN, ...args], options);
+}
+
+/** Run a command and collect its output (killed after the timeout). */
+export function runCommand(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [DRC_BIN, ...args], {
+    const child = spawn(command, args, {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

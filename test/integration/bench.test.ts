@@ -1,0 +1,44 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../support/cli.js';
+
+/** `npm run bench -- --quick`, as the README shows it: its own sandbox, every phase, every output. */
+describe('npm run bench -- --quick', () => {
+  const out = mkdtempSync(join(tmpdir(), 'drc-bench-test-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('measures DRC beside native replication and writes the JSON, the table and the chart', async () => {
+    const started = Date.now();
+    const r = await runCommand('npm', ['run', 'bench', '--', '--quick', `--out=${out}`], { timeoutMs: 600_000 });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(Date.now() - started).toBeLessThan(300_000); // the issue's promise: under 5 minutes
+
+    const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Record<string, Record<string, number>> & { rssMb: number };
+    const positive = [
+      json.drain!.drcTxPerSec,
+      json.drain!.nativeParallelTxPerSec,
+      json.drain!.nativeSingleTxPerSec,
+      json.lag!.loadTxPerSec,
+      json.lag!.p50Ms,
+      json.lag!.p99Ms,
+      json.lag!.p999Ms,
+      json.rssMb,
+      json.capture!.rowChangesPerSec,
+      json.bigTransaction!.captureRssMb,
+      json.bigTransaction!.applyRssMb,
+    ];
+    for (const x of positive) expect(x).toBeGreaterThan(0);
+    expect(json.lag!.p50Ms).toBeLessThanOrEqual(json.lag!.p99Ms!);
+    expect(json.lag!.p99Ms).toBeLessThanOrEqual(json.lag!.p999Ms!);
+    expect(json.mixed!.convergedMsAfterLoad).toBeGreaterThanOrEqual(0); // both ezones ended identical
+    expect(json.mixed!.conflicts).toBeGreaterThan(0);
+
+    const md = readFileSync(join(out, 'latest.md'), 'utf8');
+    expect(md).toMatch(/^\| drain of 20000 single-row tx \(tx\/s\) \| \d+ \| \d+ \| \d+ \| \d+\.\d\d× \| ≥ 1× \|$/m);
+    const svg = readFileSync(join(out, 'lag.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg /);
+    expect(/points="([^"]*)"/.exec(svg)?.[1]?.split(' ').length).toBeGreaterThan(100);
+  }, 660_000);
+});
