@@ -23,8 +23,8 @@ describe('Reassembler', () => {
   it('dead-letters undecodable messages, a foreign origin and chunks out of sequence', () => {
     const r = new Reassembler('a');
     expect(r.next({ offset: '0', key: null, value: Buffer.from('nope') })).toEqual({ units: [{ kind: 'skip', offset: '0', bytes: 68 }], deadLetter: 'not JSON' });
-    expect(r.next(msgs(encodeTransaction(tx('2-2-1', 1, 'b'), 1 << 20))[0]!).deadLetter).toBe('origin b on the a stream');
-    const chunks = msgs(encodeTransaction(tx('1-1-3', 40), 1000));
+    expect(r.next(msgs(encodeTransaction(tx('2-2-1', 1, 'b'), 1 << 20), 1)[0]!).deadLetter).toBe('origin b on the a stream');
+    const chunks = msgs(encodeTransaction(tx('1-1-3', 40), 1000), 2);
     r.next(chunks[0]!);
     expect(r.next(chunks[2]!).deadLetter).toMatch(/chunk 2 of transaction 1-1-3 is out of sequence/);
   });
@@ -34,8 +34,21 @@ describe('Reassembler', () => {
     const chunks = msgs(encodeTransaction(tx('1-1-4', 40), 1000));
     r.next(chunks[0]!);
     expect(r.next(msgs(encodeTransaction(tx('1-1-5', 1), 1 << 20), 9)[0]!).units.map((u) => u.kind)).toEqual(['abandon', 'tx']);
-    r.next(chunks[0]!);
+    const again = msgs(encodeTransaction(tx('1-1-4', 40), 1000), 20);
+    r.next(again[0]!);
     r.reset();
-    expect(r.next(chunks[1]!).deadLetter).toMatch(/out of sequence/);
+    expect(r.next(again[1]!).deadLetter).toMatch(/out of sequence/);
+  });
+
+  it('takes each offset once: messages delivered again (after a consumer rebalance) yield nothing until a reset', () => {
+    const r = new Reassembler('a');
+    const stream = msgs([...encodeTransaction(tx('1-1-6', 1), 1 << 20), ...encodeTransaction(tx('1-1-7', 1), 1 << 20), ...encodeTransaction(tx('1-1-8', 1), 1 << 20)], 10);
+    expect(r.next(stream[0]!).units.map((u) => u.offset)).toEqual(['10']);
+    expect(r.next(stream[1]!).units.map((u) => u.offset)).toEqual(['11']);
+    expect(r.next(stream[0]!)).toEqual({ units: [] }); // the consumer went back to offset 10
+    expect(r.next(stream[1]!)).toEqual({ units: [] });
+    expect(r.next(stream[2]!).units.map((u) => u.offset)).toEqual(['12']);
+    r.reset(); // the stream restarts from the applied position
+    expect(r.next(stream[1]!).units.map((u) => u.offset)).toEqual(['11']);
   });
 });

@@ -2,6 +2,9 @@
  * Messages of one origin's changes topic → units for the dispatcher, in order. Pure: decodes and
  * validates each message, follows the chunk sequence of multi-chunk transactions, and says which
  * messages belong on the dead-letter topic (with the reason) instead of being applied.
+ *
+ * Each offset is taken once: after a group rebalance the Kafka consumer resumes from the offset last
+ * committed to Kafka, which trails what was already taken, and delivers those messages again.
  */
 import { decodeChunk, EnvelopeError, type TxChunk } from '../model/envelope.js';
 import type { StoredMessage } from '../model/ports.js';
@@ -18,11 +21,16 @@ export type Unit =
 
 export class Reassembler {
   private open: { id: string; nextSeq: number } | undefined;
+  /** Highest offset taken since the last reset. */
+  private taken = -1n;
 
   constructor(private readonly origin: string) {}
 
   /** The units of one message, and the dead-letter reason when it cannot be applied. */
   next(m: StoredMessage): { units: Unit[]; deadLetter?: string } {
+    const offset = BigInt(m.offset);
+    if (offset <= this.taken) return { units: [] }; // delivered again
+    this.taken = offset;
     const bytes = (m.value?.length ?? 0) + 64;
     let chunk: TxChunk;
     try {
@@ -45,8 +53,9 @@ export class Reassembler {
     return { units: [{ kind: 'skip', offset: m.offset, bytes }], deadLetter: `chunk ${chunk.seq} of transaction ${chunk.id} is out of sequence` };
   }
 
-  /** Forget a transaction in progress (the stream restarts). */
+  /** Forget a transaction in progress and the offsets taken (the stream restarts). */
   reset(): void {
     this.open = undefined;
+    this.taken = -1n;
   }
 }
