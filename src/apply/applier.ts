@@ -277,7 +277,17 @@ export class Applier {
       try {
         target.open(this.deps.slotBase + slot, this.deps.origin, last.chunk.id, last.chunk.pos, this.deps.fence?.statement());
         open = true;
-        await target.apply(group.txs.flatMap((t) => t.chunk.changes.map((change) => this.incoming(change, t.chunk))));
+        // Once the predecessor has committed, nothing stands between this group's writes and its
+        // commit: they then share one round trip.
+        let previousDone = false;
+        void previous.then(
+          () => (previousDone = true),
+          () => undefined,
+        );
+        await target.apply(
+          group.txs.flatMap((t) => t.chunk.changes.map((change) => this.incoming(change, t.chunk))),
+          { writeAtCommit: () => previousDone },
+        );
         target.writeConflicts();
         await previous;
         if (group.generation !== this.generation) throw new DrcError('DRC_APPLY_STALE', 'group outlived a recovery');

@@ -6,8 +6,9 @@
  *
  * Round trips are the cost on a busy server, so statements whose results nobody waits for (BEGIN,
  * the marker, the fence check, tombstones, conflicts, the position) are deferred and travel with the
- * next statement that needs an answer: a group of small transactions takes four round trips (rows,
- * tombstones, writes, commit). The connection must allow multiple statements.
+ * next statement that needs an answer: a group of small transactions takes three or four round trips
+ * (rows, tombstones, writes and commit together or apart). The connection must allow multiple
+ * statements.
  */
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
@@ -106,6 +107,8 @@ export class TargetTransaction {
   heartbeat: { origin: string; sentAt: string } | undefined;
   private readonly warnedDrops = new Set<string>();
   private deferred: DeferredStatement[] = [];
+  /** Writes left for the commit's round trip, to replay one by one if one of them collides. */
+  private unwritten: { ops: Op[]; tombstones: Tombstone[]; heartbeats: sql.Statement[] } | undefined;
 
   constructor(
     private readonly conn: mysql.PoolConnection,
@@ -123,11 +126,26 @@ export class TargetTransaction {
 
   /** Send what is deferred and these statements, then COMMIT, in one round trip. */
   async commit(...statements: sql.Statement[]): Promise<void> {
-    await this.roundTrip([...statements, { sql: 'COMMIT', params: [] }]);
+    const tail = [...statements, { sql: 'COMMIT', params: [] }];
+    const unwritten = this.unwritten;
+    this.unwritten = undefined;
+    try {
+      await this.roundTrip(tail);
+    } catch (err) {
+      if (!unwritten || !isDuplicate(err)) throw err;
+      // A write left for this round trip collided: nothing after it ran, nor the commit. Replay the
+      // writes one by one, then rebuild what followed them (the replay may add tombstones, conflicts).
+      await this.exec({ sql: 'ROLLBACK TO SAVEPOINT drc_writes', params: [] });
+      for (const op of unwritten.ops) await this.runOne(op, unwritten.tombstones);
+      this.deferAfterWrites(unwritten.tombstones, unwritten.heartbeats);
+      this.writeConflicts();
+      await this.roundTrip(tail);
+    }
   }
 
   async rollback(): Promise<void> {
     this.deferred = [];
+    this.unwritten = undefined;
     await this.conn.query('ROLLBACK');
   }
 
@@ -149,8 +167,12 @@ export class TargetTransaction {
     return results.slice(all.length - statements.length);
   }
 
-  /** Decide and write a batch of changes, in order. */
-  async apply(batch: IncomingChange[]): Promise<void> {
+  /**
+   * Decide and write a batch of changes, in order. With `writeAtCommit` answering true when the writes
+   * are ready, they are left for the commit's round trip instead of one of their own (one apply per
+   * transaction then): the caller passes it when nothing has to happen between writing and committing.
+   */
+  async apply(batch: IncomingChange[], options: { writeAtCommit?: () => boolean } = {}): Promise<void> {
     if (batch.length === 0) return;
     const infos = await this.checkSchema(batch);
     const { state, position } = await this.loadRows(batch, infos);
@@ -187,17 +209,25 @@ export class TargetTransaction {
       else if (d.action === 'delete') ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before as Row });
     }
 
-    await this.run(ops, newTombstones);
-    const stones = recordTombstonesStatement('applied_tombstones', newTombstones);
-    if (stones) this.deferred.push(stones);
+    const leftForCommit = await this.run(ops, newTombstones, options.writeAtCommit?.() ?? false);
+    const heartbeats: sql.Statement[] = [];
     for (const op of ops) {
       const { change } = op.incoming;
       if (change.schema !== 'drc_meta' || change.table !== 'heartbeat' || !change.after) continue;
       const sentAt = String(change.after.sent_at);
-      this.deferred.push(sql.heartbeatSeen(this.ctx.flavor, String(change.after.ezone), sentAt));
+      heartbeats.push(sql.heartbeatSeen(this.ctx.flavor, String(change.after.ezone), sentAt));
       this.heartbeat = { origin: String(change.after.ezone), sentAt };
     }
+    this.deferAfterWrites(newTombstones, heartbeats);
+    if (leftForCommit) this.unwritten = { ops, tombstones: newTombstones, heartbeats };
     this.rows += batch.length;
+  }
+
+  /** The tombstones of applied deletes and the heartbeats seen, written after the rows. */
+  private deferAfterWrites(tombstones: Tombstone[], heartbeats: sql.Statement[]): void {
+    const stones = recordTombstonesStatement('applied_tombstones', tombstones);
+    if (stones) this.deferred.push(stones);
+    this.deferred.push(...heartbeats);
   }
 
   /** Record the conflicts of this transaction (call once, before commit; they go with the commit). */
@@ -305,10 +335,12 @@ export class TargetTransaction {
   /**
    * Execute the planned writes in order, in as few round trips as their size allows (consecutive
    * inserts into one table go as one statement). A duplicate key anywhere rolls the writes back to a
-   * savepoint and replays them one by one, resolving unique-key collisions (rule 5).
+   * savepoint and replays them one by one, resolving unique-key collisions (rule 5). With `atCommit`,
+   * writes that fit one round trip are deferred instead (commit replays them if they collide); returns
+   * whether they were.
    */
-  private async run(ops: Op[], tombstones: Tombstone[]): Promise<void> {
-    if (ops.length === 0) return;
+  private async run(ops: Op[], tombstones: Tombstone[], atCommit: boolean): Promise<boolean> {
+    if (ops.length === 0) return false;
     const statements: sql.Statement[] = [];
     for (let i = 0; i < ops.length; ) {
       const op = ops[i] as Op;
@@ -322,15 +354,21 @@ export class TargetTransaction {
       }
       i = j;
     }
+    const parts = bySize(statements, MAX_ROUND_TRIP_BYTES);
+    this.deferred.push({ sql: 'SAVEPOINT drc_writes', params: [] });
+    if (atCommit && parts.length === 1) {
+      this.deferred.push(...parts[0]!);
+      return true;
+    }
     try {
-      this.deferred.push({ sql: 'SAVEPOINT drc_writes', params: [] });
-      for (const part of bySize(statements, MAX_ROUND_TRIP_BYTES)) await this.roundTrip(part);
-      return;
+      for (const part of parts) await this.roundTrip(part);
+      return false;
     } catch (err) {
       if (!isDuplicate(err)) throw err;
       await this.exec({ sql: 'ROLLBACK TO SAVEPOINT drc_writes', params: [] });
     }
     for (const op of ops) await this.runOne(op, tombstones);
+    return false;
   }
 
   private async runOne(op: Op, tombstones: Tombstone[]): Promise<void> {
