@@ -419,6 +419,9 @@ export class TargetTransaction {
 
   private conflict(incoming: IncomingChange, reason: ConflictReason, decision: ConflictDecision, local: Row | null, versionColumn: string | null): void {
     const { change } = incoming;
+    // DRC's own rows (heartbeats) resolve like any other, but their divergence is no user conflict:
+    // a restarted daemon's first heartbeat meets a row its predecessor's last one left behind.
+    if (change.schema === 'drc_meta') return;
     this.conflicts.push({
       ezone: this.ctx.ezone,
       origin: incoming.origin,
