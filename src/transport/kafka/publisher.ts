@@ -47,7 +47,8 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
       // Exactly-once needs the idempotent producer to retry without limit; a broker outage stalls
       // the stream (visible in lag and health) instead of failing it. The first retry comes soon:
       // the common one is CONCURRENT_TRANSACTIONS, while the broker writes the previous commit's
-      // markers (a few ms); 5 ms instead of 20 halved the Kafka leg of the lag (bench, 1,000 tx/s).
+      // markers (a few ms). Measured alone at 1,000 messages/s: p50 from send to a read_committed
+      // consumer 12.5 ms with a 20 ms first retry, 4.6 ms with 5 ms.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 5, maxRetryTime: 5000 },
     });
     await producer.connect();
