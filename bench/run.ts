@@ -402,8 +402,14 @@ async function measureDecode(info: SandboxInfo): Promise<number> {
     onError: (err) => fail?.(err),
   });
   source.start(backlogStart);
-  await Promise.race([done, failed, sleep(300_000).then(() => Promise.reject(new Error('decode: backlog not read in 5 minutes')))]);
-  await source.stop();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('decode: backlog not read in 5 minutes')), 300_000)));
+  try {
+    await Promise.race([done, failed, timeout]);
+  } finally {
+    clearTimeout(timer); // a pending timer would keep the bench process alive
+    await source.stop();
+  }
   const rate = Math.round(rows / ((last - first) / 1000));
   say(`  decode only (no Kafka): ${rows} row changes in ${((last - first) / 1000).toFixed(1)} s`);
   return rate;
