@@ -4,16 +4,16 @@
  * applied position and commits. Used for a group of small source transactions, and chunk by chunk for
  * a huge one (state is re-read per batch, so memory stays bounded).
  *
- * Round trips are the cost on a busy server, so statements whose results nobody waits for (BEGIN,
- * the marker, the fence check, tombstones, conflicts, the position) are deferred and travel with the
- * next statement that needs an answer: a group of small transactions takes three or four round trips
- * (rows, tombstones, writes and commit together or apart). The connection must allow multiple
- * statements.
+ * Statements whose results nobody waits for (BEGIN, the marker, the fence check, tombstones,
+ * conflicts, the position) travel with the next one that needs an answer (db/pipelined-session.ts):
+ * a group of small transactions takes three or four round trips (rows, tombstones, writes and commit
+ * together or apart).
  */
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { versionColumnOf } from '../config/tables.js';
 import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
+import { bySize, PipelinedSession } from '../db/pipelined-session.js';
 import type { DeferredStatement } from '../db/sql.js';
 import { findTombstonesStatement, newestTombstones, recordTombstonesStatement, type Tombstone } from '../db/tombstones.js';
 import { DrcError } from '../errors.js';
@@ -73,31 +73,11 @@ interface Op {
 
 const ER_DUP_ENTRY = 1062;
 
-/** Bytes of SQL and values per round trip, well below the servers' max_allowed_packet (16 MB+). */
-const MAX_ROUND_TRIP_BYTES = 4 << 20;
-
 function statementOf(op: Op): sql.Statement {
   const { schema, table } = op.incoming.change;
   if (op.kind === 'insert') return sql.insertRows(schema, table, [op.image]);
   if (op.kind === 'update') return sql.updateRow(schema, table, op.info.primaryKey, op.key, op.image);
   return sql.deleteRow(schema, table, op.info.primaryKey, op.key);
-}
-
-/** Consecutive groups of statements of at most about `limit` bytes (a larger one goes alone). */
-function bySize(statements: sql.Statement[], limit: number): sql.Statement[][] {
-  const size = (s: sql.Statement) => s.sql.length + s.params.reduce<number>((n, p) => n + (typeof p === 'string' || Buffer.isBuffer(p) ? p.length : 8), 0);
-  const groups: sql.Statement[][] = [];
-  let bytes = 0;
-  for (const s of statements) {
-    const n = size(s);
-    if (groups.length === 0 || bytes + n > limit) {
-      groups.push([]);
-      bytes = 0;
-    }
-    groups[groups.length - 1]!.push(s);
-    bytes += n;
-  }
-  return groups;
 }
 
 export class TargetTransaction {
@@ -106,14 +86,16 @@ export class TargetTransaction {
   /** The last heartbeat this transaction applied (origin clock, UTC text). */
   heartbeat: { origin: string; sentAt: string } | undefined;
   private readonly warnedDrops = new Set<string>();
-  private deferred: DeferredStatement[] = [];
+  private readonly session: PipelinedSession;
   /** Writes left for the commit's round trip, to replay one by one if one of them collides. */
   private unwritten: { ops: Op[]; tombstones: Tombstone[]; heartbeats: sql.Statement[] } | undefined;
 
   constructor(
     private readonly conn: mysql.PoolConnection,
     private readonly ctx: TargetContext,
-  ) {}
+  ) {
+    this.session = new PipelinedSession(conn);
+  }
 
   /**
    * Begin, with the marker naming the true origin as the first row written. `fence` (the leader
@@ -121,7 +103,8 @@ export class TargetTransaction {
    * so a check passed early holds until commit.
    */
   open(slot: number, origin: string, originTx: string, originPos: string, fence?: DeferredStatement): void {
-    this.deferred = [{ sql: 'BEGIN', params: [] }, ...(fence ? [fence] : []), sql.marker(this.ctx.flavor, slot, origin, originTx, originPos)];
+    this.session.discard();
+    this.session.defer({ sql: 'BEGIN', params: [] }, ...(fence ? [fence] : []), sql.marker(this.ctx.flavor, slot, origin, originTx, originPos));
   }
 
   /** Send what is deferred and these statements, then COMMIT, in one round trip. */
@@ -130,41 +113,23 @@ export class TargetTransaction {
     const unwritten = this.unwritten;
     this.unwritten = undefined;
     try {
-      await this.roundTrip(tail);
+      await this.session.roundTrip(tail);
     } catch (err) {
       if (!unwritten || !isDuplicate(err)) throw err;
       // A write left for this round trip collided: nothing after it ran, nor the commit. Replay the
       // writes one by one, then rebuild what followed them (the replay may add tombstones, conflicts).
-      await this.exec({ sql: 'ROLLBACK TO SAVEPOINT drc_writes', params: [] });
+      await this.session.exec({ sql: 'ROLLBACK TO SAVEPOINT drc_writes', params: [] });
       for (const op of unwritten.ops) await this.runOne(op, unwritten.tombstones);
       this.deferAfterWrites(unwritten.tombstones, unwritten.heartbeats);
       this.writeConflicts();
-      await this.roundTrip(tail);
+      await this.session.roundTrip(tail);
     }
   }
 
   async rollback(): Promise<void> {
-    this.deferred = [];
+    this.session.discard();
     this.unwritten = undefined;
     await this.conn.query('ROLLBACK');
-  }
-
-  /** Run a statement now (with whatever is deferred). */
-  async exec(s: sql.Statement): Promise<mysql.ResultSetHeader> {
-    return (await this.roundTrip([s]))[0] as mysql.ResultSetHeader;
-  }
-
-  /**
-   * One round trip: the deferred statements, then `statements`, as one multi-statement query (they
-   * run in order; the first error stops the rest). Returns the results of `statements`.
-   */
-  private async roundTrip(statements: sql.Statement[]): Promise<unknown[]> {
-    const all: DeferredStatement[] = [...this.deferred, ...statements];
-    this.deferred = [];
-    const [res] = await this.conn.query(all.map((s) => s.sql).join(';\n'), all.flatMap((s) => s.params));
-    const results = all.length === 1 ? [res] : (res as unknown[]);
-    all.forEach((s, i) => s.check?.(results[i]));
-    return results.slice(all.length - statements.length);
   }
 
   /**
@@ -226,13 +191,13 @@ export class TargetTransaction {
   /** The tombstones of applied deletes and the heartbeats seen, written after the rows. */
   private deferAfterWrites(tombstones: Tombstone[], heartbeats: sql.Statement[]): void {
     const stones = recordTombstonesStatement('applied_tombstones', tombstones);
-    if (stones) this.deferred.push(stones);
-    this.deferred.push(...heartbeats);
+    if (stones) this.session.defer(stones);
+    this.session.defer(...heartbeats);
   }
 
   /** Record the conflicts of this transaction (call once, before commit; they go with the commit). */
   writeConflicts(): void {
-    for (let i = 0; i < this.conflicts.length; i += 500) this.deferred.push(sql.insertConflicts(this.conflicts.slice(i, i + 500)));
+    for (let i = 0; i < this.conflicts.length; i += 500) this.session.defer(sql.insertConflicts(this.conflicts.slice(i, i + 500)));
   }
 
   /** Every table exists with every column of the incoming images (or unknown columns are dropped). */
@@ -291,7 +256,7 @@ export class TargetTransaction {
       for (let i = 0; i < list.length; i += 500) selects.push({ table, pk, statement: sql.selectByKeys(schema, name, pk, list.slice(i, i + 500)) });
     }
     const versioned = batch.some(({ change }) => change.version !== undefined);
-    const results = await this.roundTrip([...selects.map((s) => s.statement), ...(versioned ? [{ sql: gtidPositionSql(this.ctx.flavor), params: [] }] : [])]);
+    const results = await this.session.roundTrip([...selects.map((s) => s.statement), ...(versioned ? [{ sql: gtidPositionSql(this.ctx.flavor), params: [] }] : [])]);
     selects.forEach(({ table, pk }, i) => {
       for (const r of results[i] as mysql.RowDataPacket[]) {
         const row = toWireRow(r);
@@ -325,7 +290,7 @@ export class TargetTransaction {
     for (const [table, { schema, table: name, keys }] of wanted) {
       for (let i = 0; i < keys.length; i += 500) lookups.push({ table, statement: findTombstonesStatement(schema, name, keys.slice(i, i + 500)) });
     }
-    const results = await this.roundTrip(lookups.map((l) => l.statement));
+    const results = await this.session.roundTrip(lookups.map((l) => l.statement));
     lookups.forEach(({ table }, i) => {
       for (const [keyJson, t] of newestTombstones(results[i] as mysql.RowDataPacket[])) found.set(`${table}|${keyJson}`, { version: t.version });
     });
@@ -354,18 +319,18 @@ export class TargetTransaction {
       }
       i = j;
     }
-    const parts = bySize(statements, MAX_ROUND_TRIP_BYTES);
-    this.deferred.push({ sql: 'SAVEPOINT drc_writes', params: [] });
+    const parts = bySize(statements);
+    this.session.defer({ sql: 'SAVEPOINT drc_writes', params: [] });
     if (atCommit && parts.length === 1) {
-      this.deferred.push(...parts[0]!);
+      this.session.defer(...parts[0]!);
       return true;
     }
     try {
-      for (const part of parts) await this.roundTrip(part);
+      for (const part of parts) await this.session.roundTrip(part);
       return false;
     } catch (err) {
       if (!isDuplicate(err)) throw err;
-      await this.exec({ sql: 'ROLLBACK TO SAVEPOINT drc_writes', params: [] });
+      await this.session.exec({ sql: 'ROLLBACK TO SAVEPOINT drc_writes', params: [] });
     }
     for (const op of ops) await this.runOne(op, tombstones);
     return false;
@@ -374,10 +339,10 @@ export class TargetTransaction {
   private async runOne(op: Op, tombstones: Tombstone[]): Promise<void> {
     const statement = statementOf(op);
     try {
-      await this.exec(statement);
+      await this.session.exec(statement);
     } catch (err) {
       if (!isDuplicate(err) || op.kind === 'delete') throw err;
-      if (await this.resolveUniqueCollision(op, tombstones)) await this.exec(statement);
+      if (await this.resolveUniqueCollision(op, tombstones)) await this.session.exec(statement);
     }
   }
 
@@ -394,7 +359,7 @@ export class TargetTransaction {
       .map((columns) => ({ columns, values: pick(op.image, columns) }))
       .filter((k) => k.columns.every((c) => k.values[c] !== null));
     if (lookups.length === 0) throw new RetryableApplyError(`duplicate primary key in ${table}: the row appeared concurrently`);
-    const [found] = (await this.roundTrip([sql.selectByUniqueKeys(change.schema, change.table, lookups)])) as [mysql.RowDataPacket[]];
+    const [found] = (await this.session.roundTrip([sql.selectByUniqueKeys(change.schema, change.table, lookups)])) as [mysql.RowDataPacket[]];
     const others = found.map((r) => toWireRow(r)).filter((r) => canonicalRow(pick(r, op.info.primaryKey)) !== canonicalRow(op.key));
     if (others.length === 0) throw new RetryableApplyError(`duplicate primary key in ${table}: the row appeared concurrently`);
 
@@ -404,7 +369,7 @@ export class TargetTransaction {
     for (const loser of losers) {
       if (!loser) continue;
       const key = pick(loser, op.info.primaryKey);
-      await this.exec(sql.deleteRow(change.schema, change.table, op.info.primaryKey, key));
+      await this.session.exec(sql.deleteRow(change.schema, change.table, op.info.primaryKey, key));
       const v = version(loser);
       if (v) tombstones.push({ schema: change.schema, table: change.table, key, version: v, origin: this.ctx.ezone });
     }
@@ -413,7 +378,7 @@ export class TargetTransaction {
   }
 
   private async currentRow(op: Op): Promise<Row | undefined> {
-    const [rows] = (await this.roundTrip([sql.selectByKeys(op.incoming.change.schema, op.incoming.change.table, op.info.primaryKey, [op.key])])) as [mysql.RowDataPacket[]];
+    const [rows] = (await this.session.roundTrip([sql.selectByKeys(op.incoming.change.schema, op.incoming.change.table, op.info.primaryKey, [op.key])])) as [mysql.RowDataPacket[]];
     return rows[0] ? toWireRow(rows[0]) : undefined;
   }
 

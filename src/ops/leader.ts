@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type mysql from 'mysql2/promise';
+import { PipelinedSession } from '../db/pipelined-session.js';
 import type { DeferredStatement, Flavor } from '../db/sql.js';
 import { DrcError } from '../errors.js';
 import type { Logger } from './logger.js';
@@ -116,9 +117,7 @@ export class LeaderLease {
 
   /** statement() on its own round trip. */
   async check(conn: mysql.PoolConnection | mysql.Connection): Promise<void> {
-    const s = this.statement();
-    const [rows] = await conn.query(s.sql, s.params);
-    s.check!(rows);
+    await new PipelinedSession(conn).roundTrip([this.statement()]);
   }
 
   /** Outside any transaction: throws NotLeaderError unless this daemon still holds the lease. */

@@ -1,0 +1,63 @@
+/**
+ * A connection whose statements travel in as few round trips as the work allows. Round trips are the
+ * cost on a busy server: statements whose results nobody waits for are deferred and go with the next
+ * statement that needs an answer, all as one multi-statement query (the connection must allow
+ * multiple statements; values are escaped by the driver). A deferred statement may carry a `check`
+ * that throws on its result.
+ */
+import type mysql from 'mysql2/promise';
+import type { DeferredStatement, Statement } from './sql.js';
+
+/** Bytes of SQL and values per round trip, well below the servers' max_allowed_packet (16 MB+). */
+export const MAX_ROUND_TRIP_BYTES = 4 << 20;
+
+export class PipelinedSession {
+  private deferred: DeferredStatement[] = [];
+
+  constructor(private readonly conn: mysql.PoolConnection | mysql.Connection) {}
+
+  /** Send these with the next round trip. */
+  defer(...statements: DeferredStatement[]): void {
+    this.deferred.push(...statements);
+  }
+
+  /** Forget what is deferred (the transaction is rolled back). */
+  discard(): void {
+    this.deferred = [];
+  }
+
+  /**
+   * One round trip: the deferred statements, then `statements` (they run in order; the first error
+   * stops the rest). Returns the results of `statements`.
+   */
+  async roundTrip(statements: Statement[]): Promise<unknown[]> {
+    const all: DeferredStatement[] = [...this.deferred, ...statements];
+    this.deferred = [];
+    const [res] = await this.conn.query(all.map((s) => s.sql).join(';\n'), all.flatMap((s) => s.params));
+    const results = all.length === 1 ? [res] : (res as unknown[]);
+    all.forEach((s, i) => s.check?.(results[i]));
+    return results.slice(all.length - statements.length);
+  }
+
+  /** Run one statement now (with whatever is deferred). */
+  async exec(s: Statement): Promise<mysql.ResultSetHeader> {
+    return (await this.roundTrip([s]))[0] as mysql.ResultSetHeader;
+  }
+}
+
+/** Consecutive groups of statements of at most about `limit` bytes (a larger one goes alone). */
+export function bySize(statements: Statement[], limit = MAX_ROUND_TRIP_BYTES): Statement[][] {
+  const size = (s: Statement) => s.sql.length + s.params.reduce<number>((n, p) => n + (typeof p === 'string' || Buffer.isBuffer(p) ? p.length : 8), 0);
+  const groups: Statement[][] = [];
+  let bytes = 0;
+  for (const s of statements) {
+    const n = size(s);
+    if (groups.length === 0 || bytes + n > limit) {
+      groups.push([]);
+      bytes = 0;
+    }
+    groups[groups.length - 1]!.push(s);
+    bytes += n;
+  }
+  return groups;
+}
