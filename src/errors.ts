@@ -10,17 +10,68 @@ export const ExitCode = {
   usage: 2,
 } as const;
 
+/** Where a failure happened: attached to errors and logged with them (never row values or passwords). */
+export interface ErrorContext {
+  table?: string;
+  position?: string;
+  origin?: string;
+  offset?: string;
+  [key: string]: string | number | undefined;
+}
+
+export interface DrcErrorOptions {
+  cause?: unknown;
+  exitCode?: number;
+  /** Worth retrying as is (a transient failure: connection lost, deadlock, broker unavailable). */
+  retryable?: boolean;
+  /** Retrying cannot help and the stream must stop (fenced, replaced, server misconfigured). */
+  fatal?: boolean;
+  context?: ErrorContext;
+}
+
 export class DrcError extends Error {
   /** Stable, machine-readable code, e.g. `DRC_CONFIG_INVALID`. */
   readonly code: string;
   /** Exit code the CLI uses when this error ends a command. */
   readonly exitCode: number;
+  /** Transient: the same work may succeed when retried. */
+  readonly retryable: boolean;
+  /** The stream cannot go on (the supervisor stops it instead of retrying). */
+  readonly fatal: boolean;
+  readonly context: ErrorContext;
 
-  constructor(code: string, message: string, options: { cause?: unknown; exitCode?: number } = {}) {
+  constructor(code: string, message: string, options: DrcErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.exitCode = options.exitCode ?? ExitCode.checkFailed;
+    this.retryable = options.retryable ?? false;
+    this.fatal = options.fatal ?? false;
+    this.context = options.context ?? {};
+  }
+}
+
+/**
+ * Any thrown value as a DrcError (the supervisor decides on DrcErrors only). STUB for wave 1: the
+ * errors helper maps driver errors (MySQL errno, Kafka) to classes in one module and redacts messages.
+ */
+export function classifyError(err: unknown): DrcError {
+  if (err instanceof DrcError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new DrcError('DRC_UNEXPECTED', message, { cause: err, retryable: true });
+}
+
+/** The target database does not (yet) match the incoming change: the stream pauses until it does. */
+export class SchemaMismatchError extends DrcError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('DRC_SCHEMA_MISMATCH', message, { context });
+  }
+}
+
+/** Worth trying again in place (deadlock, a row that appeared concurrently). */
+export class RetryableApplyError extends DrcError {
+  constructor(message: string, cause?: unknown) {
+    super('DRC_APPLY_RETRY', message, { cause, retryable: true });
   }
 }
 

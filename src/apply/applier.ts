@@ -13,7 +13,7 @@
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import type { DeferredStatement } from '../db/sql.js';
-import { DrcError } from '../errors.js';
+import { DrcError, SchemaMismatchError } from '../errors.js';
 import type { RowChange } from '../model/change.js';
 import type { TxChunk } from '../model/envelope.js';
 import type { Ownership } from '../model/ownership.js';
@@ -24,7 +24,7 @@ import { BoundedQueue } from '../pipeline/bounded-queue.js';
 import * as sql from './planner.js';
 import { Reassembler, type Unit } from './reassembler.js';
 import { TableCache } from './table-cache.js';
-import { SchemaMismatchError, TargetTransaction, type IncomingChange, type LocalProgress } from './target-transaction.js';
+import { TargetTransaction, type IncomingChange, type LocalProgress } from './target-transaction.js';
 import { overlaps, writeSetOf } from './write-set.js';
 
 export interface ApplierDeps {

@@ -16,7 +16,7 @@ import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
 import { bySize, PipelinedSession } from '../db/pipelined-session.js';
 import type { DeferredStatement } from '../db/sql.js';
 import { findTombstonesStatement, newestTombstones, recordTombstonesStatement, type Tombstone } from '../db/tombstones.js';
-import { DrcError } from '../errors.js';
+import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
 import type { RowChange } from '../model/change.js';
 import type { Ownership } from '../model/ownership.js';
 import { canonicalRow, toWireRow, type Row } from '../model/value.js';
@@ -29,20 +29,6 @@ import type { TableCache, TableInfo } from './table-cache.js';
 /** Waits until local capture has recorded every local delete up to a binlog position. */
 export interface LocalProgress {
   waitUntilCovered(position: string, timeoutMs: number): Promise<void>;
-}
-
-/** The target database does not (yet) match the incoming change: the stream pauses until it does. */
-export class SchemaMismatchError extends DrcError {
-  constructor(message: string) {
-    super('DRC_SCHEMA_MISMATCH', message);
-  }
-}
-
-/** Worth trying again (deadlock, lock wait, a row that appeared concurrently). */
-export class RetryableApplyError extends DrcError {
-  constructor(message: string, cause?: unknown) {
-    super('DRC_APPLY_RETRY', message, { cause });
-  }
 }
 
 export interface TargetContext {
