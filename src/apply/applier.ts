@@ -18,6 +18,7 @@ import type { RowChange } from '../model/change.js';
 import type { TxChunk } from '../model/envelope.js';
 import type { Ownership } from '../model/ownership.js';
 import type { MessageStream, StoredMessage } from '../model/ports.js';
+import type { ApplierStats } from '../model/stats.js';
 import type { Logger } from '../ops/logger.js';
 import { backoffMs } from '../pipeline/backoff.js';
 import { BoundedQueue } from '../pipeline/bounded-queue.js';
@@ -52,28 +53,6 @@ export interface ApplierDeps {
   fence?: { statement(): DeferredStatement };
 }
 
-export interface ApplierStats {
-  transactions: number;
-  groups: number;
-  rowChanges: number;
-  conflicts: number;
-  deadLetters: number;
-  retries: number;
-  /** Next Kafka offset to apply (everything before it is committed here). */
-  nextOffset: string | undefined;
-  /** Commit time (origin clock, ms) of the last applied source transaction. */
-  lastOriginCommitTime: number;
-  lastAppliedAt: number;
-  /** Why the stream is paused (schema mismatch), if it is. */
-  paused: string | undefined;
-  conflictsByReason: Record<string, number>;
-  /** The last heartbeat of the origin applied here: its send time (origin clock) and when it was applied. */
-  lastHeartbeat: { sentAtMs: number; appliedAtMs: number } | undefined;
-  /** Bytes of messages waiting to be applied. */
-  queuedBytes: number;
-  /** Groups executing or waiting for their commit turn. */
-  inflight: number;
-}
 
 interface Group {
   txs: { chunk: TxChunk; offset: string }[];

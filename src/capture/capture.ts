@@ -21,6 +21,7 @@ import { ChunkEncoder, decodeChunk } from '../model/envelope.js';
 import { notificationKey } from '../model/notify.js';
 import { Ownership } from '../model/ownership.js';
 import type { AtomicPublisher, OutgoingMessage, PublishBatch } from '../model/ports.js';
+import type { CaptureStats } from '../model/stats.js';
 import { positionCovers } from '../model/position.js';
 import { changesTopic, notifyTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
@@ -47,24 +48,6 @@ export interface CaptureDeps {
   fence?: () => Promise<void>;
 }
 
-export interface CaptureStats {
-  transactions: number;
-  appliedTransactions: number;
-  rowChanges: number;
-  messages: number;
-  restarts: number;
-  /** Local writes to rows another ezone owns (traffic routed to the wrong ezone). */
-  wrongWrites: number;
-  /** Last position durably on Kafka. */
-  committedPosition: string;
-  /** Last position whose local tombstones are recorded. */
-  coveredPosition: string;
-  lastCommitAt: number;
-  /** When the binlog stream last delivered an event or a server heartbeat. */
-  lastEventAt: number;
-  /** Bytes waiting to be shipped. */
-  queuedBytes: number;
-}
 
 /** Errors after which retrying cannot help. */
 const FATAL = new Set(['DRC_NO_PRIMARY_KEY', 'DRC_FENCED', 'DRC_NOT_LEADER', 'DRC_ROW_METADATA', 'DRC_MARKER_NOT_FIRST', 'DRC_CAPTURE_PREFLIGHT']);

@@ -15,20 +15,11 @@
  * - retryable (transient) errors never pause before `giveUpAfterMs` either, but they are retried at the
  *   backoff's pace; after the window they are reported paused just the same (an operator must know).
  */
-import { classifyError, type DrcError, type ErrorContext } from '../errors.js';
+import { classifyError, type DrcError } from '../errors.js';
+import type { StreamState } from '../model/stats.js';
 import type { Logger } from '../ops/logger.js';
 import { backoffMs } from './backoff.js';
 
-/** What /healthz, metrics and `drc` tools read about one stream. */
-export interface StreamState {
-  status: 'running' | 'retrying' | 'paused' | 'stopped';
-  /** Consecutive failures since the last progress. */
-  failures: number;
-  /** When the current run of failures began (ms; undefined while running). */
-  failingSince: number | undefined;
-  /** The last failure, redacted (no row values). */
-  lastError: { code: string; message: string; at: number; context: ErrorContext } | undefined;
-}
 
 export interface SupervisorOptions {
   /** The stream, for logs and health: e.g. `capture`, `apply from b`. */

@@ -1,0 +1,57 @@
+/**
+ * The stages' statistics, declared once: the stages fill them, metrics, health and the tools read them.
+ * Plain counters and gauges bumped on the hot paths; everything derived is computed at scrape time.
+ */
+
+export interface CaptureStats {
+  transactions: number;
+  appliedTransactions: number;
+  rowChanges: number;
+  messages: number;
+  restarts: number;
+  /** Local writes to rows another ezone owns (traffic routed to the wrong ezone). */
+  wrongWrites: number;
+  /** Last position durably on Kafka. */
+  committedPosition: string;
+  /** Last position whose local tombstones are recorded. */
+  coveredPosition: string;
+  lastCommitAt: number;
+  /** When the binlog stream last delivered an event or a server heartbeat. */
+  lastEventAt: number;
+  /** Bytes waiting to be shipped. */
+  queuedBytes: number;
+}
+
+export interface ApplierStats {
+  transactions: number;
+  groups: number;
+  rowChanges: number;
+  conflicts: number;
+  deadLetters: number;
+  retries: number;
+  /** Next Kafka offset to apply (everything before it is committed here). */
+  nextOffset: string | undefined;
+  /** Commit time (origin clock, ms) of the last applied source transaction. */
+  lastOriginCommitTime: number;
+  lastAppliedAt: number;
+  /** Why the stream is paused (schema mismatch), if it is. */
+  paused: string | undefined;
+  conflictsByReason: Record<string, number>;
+  /** The last heartbeat of the origin applied here: its send time (origin clock) and when it was applied. */
+  lastHeartbeat: { sentAtMs: number; appliedAtMs: number } | undefined;
+  /** Bytes of messages waiting to be applied. */
+  queuedBytes: number;
+  /** Groups executing or waiting for their commit turn. */
+  inflight: number;
+}
+
+/** What /healthz, metrics and `drc` tools read about one stream. */
+export interface StreamState {
+  status: 'running' | 'retrying' | 'paused' | 'stopped';
+  /** Consecutive failures since the last progress. */
+  failures: number;
+  /** When the current run of failures began (ms; undefined while running). */
+  failingSince: number | undefined;
+  /** The last failure, redacted (no row values). */
+  lastError: { code: string; message: string; at: number; context: Record<string, string | number | undefined> } | undefined;
+}
