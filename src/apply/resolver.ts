@@ -2,12 +2,16 @@
  * Last-writer-wins, convergent by construction (DESIGN.md section 5). Pure: every ezone runs the same
  * rules on the same shipped values, so every ezone reaches the same decision.
  *
- * Order: by version (rule 1; null lowest), then by a deterministic tie-break on the row images'
- * canonical serialisation (rule 2). Equal versions never mean "keep local".
+ * Order: by version (rule 1; null lowest), then by a deterministic tie-break on the row images
+ * (rule 2; model/types/order.ts). Equal versions never mean "keep local".
  */
 import type { RowChange } from '../model/change.js';
-import { canonicalRow, sameValue, type Row } from '../model/value.js';
+import { compareImages } from '../model/types/order.js';
+import { sameValue, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
+
+/** The LWW order of two images now lives in model/ (apply and verify share it); re-exported for callers here. */
+export { compareImages };
 
 export type ConflictReason =
   /** Insert onto an existing, different row. */
@@ -57,25 +61,6 @@ export interface ResolveInput {
 export function matches(row: Row, image: Row): boolean {
   for (const col of Object.keys(image)) if (!sameValue(row[col], image[col])) return false;
   return true;
-}
-
-/** Project `row` onto the columns of `image` (the target may have extra columns). */
-function project(row: Row, image: Row): Row {
-  const out: Row = {};
-  for (const col of Object.keys(image)) out[col] = row[col] ?? null;
-  return out;
-}
-
-/**
- * Total order of two competing images: > 0 when the incoming one wins. Versions first (null lowest),
- * then the canonical serialisation of both images over the incoming image's columns.
- */
-export function compareImages(incomingVersion: string | null | undefined, incoming: Row, localVersion: string | null | undefined, local: Row): number {
-  const byVersion = compareVersions(incomingVersion ?? null, localVersion ?? null);
-  if (byVersion !== 0) return byVersion;
-  const a = canonicalRow(incoming);
-  const b = canonicalRow(project(local, incoming));
-  return a > b ? 1 : a < b ? -1 : 0;
 }
 
 const localVersionOf = (local: Row, versionColumn: string | null) =>

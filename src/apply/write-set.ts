@@ -3,7 +3,8 @@
  * run side by side only when they touch no common primary key and no common unique-key value.
  */
 import type { RowChange } from '../model/change.js';
-import { canonicalRow, type Row } from '../model/value.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
+import type { Row } from '../model/value.js';
 
 /** Unique keys (other than the primary key) of a table: lists of column names. */
 export type UniqueKeys = (table: string) => string[][];
@@ -13,7 +14,7 @@ export function writeSetOf(changes: RowChange[], uniqueKeys: UniqueKeys): Set<st
   const set = new Set<string>();
   for (const c of changes) {
     const table = `${c.schema}.${c.table}`;
-    set.add(`${table}|pk|${canonicalRow(c.key)}`);
+    set.add(`${table}|pk|${canonicalKey(c.key)}`);
     const keys = uniqueKeys(table);
     if (keys.length === 0) continue;
     for (const image of [c.before, c.after]) {
@@ -22,7 +23,7 @@ export function writeSetOf(changes: RowChange[], uniqueKeys: UniqueKeys): Set<st
         const values: Row = {};
         for (const col of cols) values[col] = image[col] ?? null;
         // A unique key with a NULL part never collides.
-        if (cols.every((col) => values[col] !== null)) set.add(`${table}|uk${i}|${canonicalRow(values)}`);
+        if (cols.every((col) => values[col] !== null)) set.add(`${table}|uk${i}|${canonicalKey(values)}`);
       });
     }
   }

@@ -8,7 +8,7 @@ import { DrcError } from '../errors.js';
 import type { Operation, RowChange } from '../model/change.js';
 import { ChunkEncoder } from '../model/envelope.js';
 import { notificationOf, type Notification } from '../model/notify.js';
-import { sameValue, toWireRow, type Row } from '../model/value.js';
+import { sameValue, type Row } from '../model/value.js';
 import { maxVersion, versionFromMillis, versionOf } from '../model/version.js';
 import type { TableFilter } from './table-filter.js';
 
@@ -20,9 +20,13 @@ export type SourceEvent =
   | { type: 'ddl'; schema: string; statement: string }
   /** Table metadata of the row events that follow. */
   | { type: 'table'; tableId: number; schema: string; table: string; primaryKey: string[] | undefined; temporal?: string[] }
-  | { type: 'rows'; op: Operation; tableId: number; rows: unknown[]; timestamp: number }
+  /** Row images already in wire form (the binlog source decodes values through model/types/). */
+  | { type: 'rows'; op: Operation; tableId: number; rows: BinlogRow[]; timestamp: number }
   /** The transaction committed; `position` is the binlog position right after it. */
   | { type: 'commit'; position: string; timestamp: number };
+
+/** One row of a row event: an image (insert, delete) or a before/after pair (update). */
+export type BinlogRow = Row | { before: Row; after: Row };
 
 /** A local delete whose tombstone capture records (DESIGN.md section 5 rule 4). */
 export interface LocalDelete {
@@ -237,20 +241,18 @@ export class TransactionAssembler {
 }
 
 /** The row changes of one binlog row (an update of the primary key becomes delete + insert). */
-export function toChanges(op: Operation, raw: unknown, info: TableInfo, versionColumn: string | null, eventTimeMs: number): RowChange[] {
+export function toChanges(op: Operation, raw: BinlogRow, info: TableInfo, versionColumn: string | null, eventTimeMs: number): RowChange[] {
   const base = { schema: info.schema, table: info.table };
   const pk = info.primaryKey ?? [];
   if (op === 'insert') {
-    const after = toWireRow(raw as Record<string, unknown>);
+    const after = raw as Row;
     return [{ ...base, op, key: keyOf(after, pk), after, ...versionField(after, versionColumn) }];
   }
   if (op === 'delete') {
-    const before = toWireRow(raw as Record<string, unknown>);
+    const before = raw as Row;
     return [deleteChange(base, before, info, versionColumn, eventTimeMs)];
   }
-  const pair = raw as { before: Record<string, unknown>; after: Record<string, unknown> };
-  const before = toWireRow(pair.before);
-  const after = toWireRow(pair.after);
+  const { before, after } = raw as { before: Row; after: Row };
   const key = keyOf(after, pk);
   const oldKey = keyOf(before, pk);
   if (!sameKey(key, oldKey, pk)) {

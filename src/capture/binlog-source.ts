@@ -8,13 +8,14 @@ import type { MysqlConfig } from '../config/schema.js';
 import { connectionOptions } from '../db/connect.js';
 import { DrcError } from '../errors.js';
 import { filePosition, parseFilePosition, withGtid } from '../model/position.js';
+import { binlogColumnMeta, type ZongjiColumn, type ZongjiColumnSchema } from '../model/types/column-meta.js';
+import { columnType } from '../model/types/registry.js';
+import { columnTypesOf, decodeBinlogRow, type ColumnTypes } from '../model/types/row.js';
 import type { Logger } from '../ops/logger.js';
-import type { SourceEvent } from './assembler.js';
+import type { BinlogRow, SourceEvent } from './assembler.js';
 
 const EVENTS = ['mariadbgtid', 'gtid', 'query', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'heartbeat'];
 const OPS = { writerows: 'insert', updaterows: 'update', deleterows: 'delete' } as const;
-/** Binlog column type codes of dates and times (TIMESTAMP, DATE, DATETIME, NEWDATE, TIMESTAMP2, DATETIME2). */
-const TEMPORAL_TYPES = new Set([7, 10, 12, 14, 17, 18]);
 
 export interface BinlogSourceOptions {
   mysql: MysqlConfig;
@@ -48,15 +49,20 @@ export class BinlogSource {
   private standaloneGtid: string | undefined;
   /** When the last event (or server heartbeat) arrived. */
   lastEventAt = 0;
+  /** Column types per table id, from the last table map (values decode through the type registry). */
+  private readonly columnTypes = new Map<number, ColumnTypes>();
 
   constructor(private readonly options: BinlogSourceOptions) {}
 
   /** Start streaming after `position` (see model/position.ts). */
   start(position: string): void {
-    const zongji = new ZongJi({ ...connectionOptions(this.options.mysql), dateStrings: true, timezone: 'Z', jsonStrings: true });
+    // Row values are decoded by zongji and the type registry, not by a query typeCast (zongji's own queries keep mysql2's).
+    const { typeCast: _typeCast, ...mysqlOptions } = connectionOptions(this.options.mysql);
+    const zongji = new ZongJi({ ...mysqlOptions, dateStrings: true, timezone: 'Z', jsonStrings: true });
     this.zongji = zongji;
     this.failed = false;
     this.paused = false;
+    this.columnTypes.clear();
     zongji.on('error', (err: Error) => this.fail(zongji, err));
     zongji.on('binlog', (e: unknown) => {
       const evt = e as AnyEvent;
@@ -177,20 +183,21 @@ export class BinlogSource {
         const names = evt.columnNames as string[];
         const pk = evt.primaryKey as number[] | undefined;
         const types = evt.columnTypes as number[];
+        this.columnTypes.set(evt.tableId as number, tableColumnTypes(evt));
         emit({
           type: 'table',
           tableId: evt.tableId as number,
           schema: evt.schemaName as string,
           table: evt.tableName as string,
           primaryKey: pk?.map((i) => names[i] as string),
-          temporal: names.filter((_, i) => TEMPORAL_TYPES.has(types[i] ?? -1)),
+          temporal: names.filter((_, i) => columnType({ typeCode: types[i] ?? -1 }).clockVersion),
         });
         return;
       }
       case 'writerows':
       case 'updaterows':
       case 'deleterows':
-        emit({ type: 'rows', op: OPS[name], tableId: evt.tableId as number, rows: evt.rows as unknown[], timestamp: evt.timestamp });
+        emit({ type: 'rows', op: OPS[name], tableId: evt.tableId as number, rows: this.decodeRows(evt), timestamp: evt.timestamp });
         return;
       case 'xid':
         this.inGtidTx = false;
@@ -202,6 +209,17 @@ export class BinlogSource {
     }
   }
 
+  /** zongji's row images → wire rows, each column through its type family (model/types/). */
+  private decodeRows(evt: AnyEvent): BinlogRow[] {
+    const types = this.columnTypes.get(evt.tableId as number);
+    const rows = evt.rows as Record<string, unknown>[];
+    if (evt.getEventName() !== 'updaterows') return rows.map((r) => decodeBinlogRow(r, types));
+    return (rows as unknown as { before: Record<string, unknown>; after: Record<string, unknown> }[]).map((r) => ({
+      before: decodeBinlogRow(r.before, types),
+      after: decodeBinlogRow(r.after, types),
+    }));
+  }
+
   /** The position after the last committed transaction. */
   private position(zongji: ZongJi): string {
     const gtid = zongji.gtidSet;
@@ -209,4 +227,10 @@ export class BinlogSource {
     const opts = (zongji as unknown as { options: { filename: string; position: number } }).options;
     return filePosition(opts.filename, opts.position);
   }
+}
+
+/** Column types of a table map event's table, from zongji's table map cache (name-keyed like its rows). */
+function tableColumnTypes(evt: AnyEvent): ColumnTypes {
+  const entry = (evt.tableMap as Record<number, { columns?: ZongjiColumn[]; columnSchemas?: ZongjiColumnSchema[] }> | undefined)?.[evt.tableId as number];
+  return columnTypesOf((entry?.columns ?? []).map((c, i) => binlogColumnMeta(c, entry?.columnSchemas?.[i])));
 }

@@ -1,10 +1,18 @@
 import mysql from 'mysql2/promise';
 import type { MysqlConfig } from '../config/schema.js';
+import { queryTypeCast } from '../model/types/registry.js';
+
+/**
+ * Result fields read by their type family where a family asks to (model/types/registry.ts); undefined
+ * while none does, so that mysql2 keeps its default (and fastest) decoding.
+ */
+const typeCast = queryTypeCast();
 
 /**
  * Connection options every DRC connection uses: UTC, exact values (DECIMAL as strings, BIGINT as a
  * number within ±2^53 and as an exact string beyond, dates as text with microseconds), utf8mb4.
- * Binlog values decoded with the same options (zongji) agree with what queries return.
+ * Binlog values decoded with the same options (zongji) agree with what queries return. A family that
+ * reads its fields itself does so through `typeCast` (rows read back; zongji's binlog decoding ignores it).
  */
 export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
   return {
@@ -19,6 +27,7 @@ export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
     bigNumberStrings: false,
     jsonStrings: true,
     charset: 'utf8mb4_general_ci',
+    ...(typeCast ? { typeCast: typeCast as mysql.TypeCast } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type mysql from 'mysql2/promise';
-import { canonicalRow, type Row } from '../model/value.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
+import type { Row } from '../model/value.js';
 import type { Statement } from './sql.js';
 
 /** A deleted key and the version of its delete (DESIGN.md section 5 rule 4). */
@@ -12,7 +13,11 @@ export interface Tombstone {
   origin: string;
 }
 
-export const keyHash = (key: Row): Buffer => createHash('sha256').update(canonicalRow(key)).digest();
+/**
+ * Stored key of a tombstone: SHA-256 of the key's canonicalKey text (and the text itself in key_json).
+ * Both are persisted: canonicalKey's output must never change for a key (see types/canonical-key.ts).
+ */
+export const keyHash = (key: Row): Buffer => createHash('sha256').update(canonicalKey(key)).digest();
 
 /** Capture records local deletes in `tombstones`; appliers record theirs in `applied_tombstones`. */
 export type TombstoneTable = 'tombstones' | 'applied_tombstones';
@@ -21,7 +26,7 @@ export type TombstoneTable = 'tombstones' | 'applied_tombstones';
 export function recordTombstonesStatement(table: TombstoneTable, stones: Tombstone[]): Statement | undefined {
   if (stones.length === 0) return undefined;
   const params: unknown[] = [];
-  for (const t of stones) params.push(t.schema, t.table, keyHash(t.key), canonicalRow(t.key), t.version, t.origin);
+  for (const t of stones) params.push(t.schema, t.table, keyHash(t.key), canonicalKey(t.key), t.version, t.origin);
   const placeholders = stones.map(() => '(?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))').join(', ');
   // Assignments run left to right: compare against the old version before replacing it.
   return {

@@ -3,7 +3,8 @@
  * committed in that ezone, local or replicated: enough to invalidate a cache, no row images.
  */
 import type { Operation, RowChange } from './change.js';
-import { canonicalRow, type Row } from './value.js';
+import { canonicalKey } from './types/canonical-key.js';
+import type { Row } from './value.js';
 
 export interface Notification {
   v: 1;
@@ -25,4 +26,4 @@ export function notificationOf(change: RowChange, origin: string, tx: string, ts
 }
 
 /** Kafka message key of a notification: table + key, so one row's notifications stay in order. */
-export const notificationKey = (n: { schema: string; table: string; key: Row }) => `${n.schema}.${n.table}:${canonicalRow(n.key)}`;
+export const notificationKey = (n: { schema: string; table: string; key: Row }) => `${n.schema}.${n.table}:${canonicalKey(n.key)}`;

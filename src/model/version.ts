@@ -1,23 +1,15 @@
+import { anyColumn } from './types/any-value.js';
+import type { ColumnType } from './types/family.js';
 import type { WireValue } from './value.js';
-
-const TEMPORAL = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?)?$/;
 
 /**
  * A version column's value as a comparable decimal integer string: integers as they are, temporal
  * values (DATETIME/TIMESTAMP/DATE text, read in UTC) as epoch microseconds. Null for NULL; undefined
- * when the value cannot serve as a version (then the table has no conflict protection).
+ * when the value cannot serve as a version (then the table has no conflict protection). The column's
+ * family parses it (types/); without a type, the type-agnostic family accepts both forms.
  */
-export function versionOf(value: WireValue | undefined): string | null | undefined {
-  if (value === null) return null;
-  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : undefined;
-  if (typeof value !== 'string') return undefined;
-  if (/^-?\d+$/.test(value)) return BigInt(value).toString();
-  const m = TEMPORAL.exec(value);
-  if (!m) return undefined;
-  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = ''] = m;
-  if (Number(mo) === 0 || Number(d) === 0) return '0'; // zero dates sort before every real time
-  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  return (BigInt(ms) * 1000n + BigInt(frac.padEnd(6, '0'))).toString();
+export function versionOf(value: WireValue | undefined, type: ColumnType = anyColumn): string | null | undefined {
+  return type.version(value);
 }
 
 /** Epoch milliseconds as a version (epoch microseconds). */
