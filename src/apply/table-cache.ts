@@ -3,12 +3,18 @@
  * from information_schema and cached until a change no longer fits (then refreshed).
  */
 import type mysql from 'mysql2/promise';
+import { schemaColumnMeta, type ColumnMeta, type SchemaColumnRow } from '../model/types/column-meta.js';
+import { columnTypesOf, type ColumnTypes } from '../model/types/row.js';
 
 export interface TableInfo {
   columns: Set<string>;
   primaryKey: string[];
   /** Unique keys other than the primary key. */
   uniqueKeys: string[][];
+  /** Each column as information_schema describes it (type, charset, collation, generated, nullable); set by TableCache. */
+  columnMeta?: ColumnMeta[];
+  /** Each column's type from the registry (model/types/), for the row helpers' optional `types`. */
+  columnTypes?: ColumnTypes;
 }
 
 export class TableCache {
@@ -21,7 +27,8 @@ export class TableCache {
     const name = `${schema}.${table}`;
     if (!refresh && this.tables.has(name)) return this.tables.get(name) ?? null;
     const [cols] = await this.pool.query<mysql.RowDataPacket[]>(
-      'SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+      `SELECT COLUMN_NAME AS c, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, IS_NULLABLE, EXTRA, GENERATION_EXPRESSION
+       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
       [schema, table],
     );
     if (cols.length === 0) {
@@ -35,8 +42,11 @@ export class TableCache {
     );
     const byIndex = new Map<string, string[]>();
     for (const r of idx) byIndex.set(String(r.i), [...(byIndex.get(String(r.i)) ?? []), String(r.c)]);
+    const columnMeta = cols.map((r) => schemaColumnMeta(r as unknown as SchemaColumnRow));
     const info: TableInfo = {
       columns: new Set(cols.map((r) => String(r.c))),
+      columnMeta,
+      columnTypes: columnTypesOf(columnMeta),
       primaryKey: byIndex.get('PRIMARY') ?? [],
       uniqueKeys: [...byIndex].filter(([name]) => name !== 'PRIMARY').map(([, c]) => c),
     };
