@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RowChange, Transaction } from './change.js';
 import { ChunkEncoder, decodeChunk, encodeTransaction, EnvelopeError, isFinalChunk } from './envelope.js';
-import { canonicalRow, fromWire, sameValue, toWire, toWireRow, type Row } from './value.js';
+import { canonicalKey, fromWire, sameValue, toWire, toWireRow, type Row } from './value.js';
 
 /** One row per MySQL type family, as zongji/mysql2 decode them (dateStrings, jsonStrings, UTC). */
 const FAMILIES: Record<string, unknown> = {
@@ -57,9 +57,9 @@ describe('wire values', () => {
   });
 
   it('canonical form is independent of key order and of number-vs-text for the same integer', () => {
-    expect(canonicalRow({ a: 1, b: 'x' })).toBe(canonicalRow({ b: 'x', a: '1' }));
-    expect(canonicalRow({ a: null })).not.toBe(canonicalRow({ a: '' }));
-    expect(canonicalRow({ a: { $b: 'AA==' } })).not.toBe(canonicalRow({ a: 'AA==' }));
+    expect(canonicalKey({ a: 1, b: 'x' })).toBe(canonicalKey({ b: 'x', a: '1' }));
+    expect(canonicalKey({ a: null })).not.toBe(canonicalKey({ a: '' }));
+    expect(canonicalKey({ a: { $b: 'AA==' } })).not.toBe(canonicalKey({ a: 'AA==' }));
   });
 });
 

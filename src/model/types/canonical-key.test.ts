@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { canonicalRow } from '../value.js';
 import { canonicalKey } from './canonical-key.js';
 import { TypeCode } from './column-meta.js';
 import { columnTypesOf } from './row.js';
@@ -40,6 +41,10 @@ describe('canonicalKey', () => {
       { name: 'dt', typeCode: TypeCode.DATETIME2 },
     ]);
     for (const [row, text] of PINNED) expect(canonicalKey(row, types)).toBe(text);
+  });
+
+  it('is what the deprecated canonicalRow still returns', () => {
+    for (const [row, text] of PINNED) expect(canonicalRow(row)).toBe(text);
   });
 
   it('is independent of column order and of number-vs-text for one integer; NULL, empty and bytes stay distinct', () => {
