@@ -8,7 +8,7 @@ import type { MysqlConfig } from '../config/schema.js';
 import { connectionOptions } from '../db/connect.js';
 import { DrcError } from '../errors.js';
 import { filePosition, parseFilePosition, withGtid } from '../model/position.js';
-import { binlogColumnMeta, type ZongjiColumn, type ZongjiColumnSchema } from '../model/types/column-meta.js';
+import { binlogTableColumns, type ZongjiTable } from '../model/types/column-meta.js';
 import { columnType } from '../model/types/registry.js';
 import { columnTypesOf, decodeBinlogRow, type ColumnTypes } from '../model/types/row.js';
 import type { Logger } from '../ops/logger.js';
@@ -183,7 +183,8 @@ export class BinlogSource {
         const names = evt.columnNames as string[];
         const pk = evt.primaryKey as number[] | undefined;
         const types = evt.columnTypes as number[];
-        this.columnTypes.set(evt.tableId as number, tableColumnTypes(evt));
+        const cached = (evt.tableMap as Record<number, ZongjiTable> | undefined)?.[evt.tableId as number];
+        this.columnTypes.set(evt.tableId as number, columnTypesOf(binlogTableColumns(cached)));
         emit({
           type: 'table',
           tableId: evt.tableId as number,
@@ -227,10 +228,4 @@ export class BinlogSource {
     const opts = (zongji as unknown as { options: { filename: string; position: number } }).options;
     return filePosition(opts.filename, opts.position);
   }
-}
-
-/** Column types of a table map event's table, from zongji's table map cache (name-keyed like its rows). */
-function tableColumnTypes(evt: AnyEvent): ColumnTypes {
-  const entry = (evt.tableMap as Record<number, { columns?: ZongjiColumn[]; columnSchemas?: ZongjiColumnSchema[] }> | undefined)?.[evt.tableId as number];
-  return columnTypesOf((entry?.columns ?? []).map((c, i) => binlogColumnMeta(c, entry?.columnSchemas?.[i])));
 }

@@ -81,6 +81,16 @@ export function binlogColumnMeta(col: ZongjiColumn, schema?: ZongjiColumnSchema)
   return meta;
 }
 
+/** An entry of zongji's table map cache (`tableMap[tableId]`): columns name-keyed like its rows. */
+export interface ZongjiTable {
+  columns?: ZongjiColumn[];
+  columnSchemas?: ZongjiColumnSchema[];
+}
+
+/** The columns of a table as the binlog describes them (empty when zongji has none cached). */
+export const binlogTableColumns = (table: ZongjiTable | undefined): ColumnMeta[] =>
+  (table?.columns ?? []).map((c, i) => binlogColumnMeta(c, table?.columnSchemas?.[i]));
+
 /** A row of `information_schema.COLUMNS` with the fields DRC reads (any may be missing). */
 export interface SchemaColumnRow {
   COLUMN_NAME: string;

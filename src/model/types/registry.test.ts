@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { binlogColumnMeta, fieldColumnMeta, schemaColumnMeta, TypeCode, type QueryField } from './column-meta.js';
+import { binlogColumnMeta, binlogTableColumns, fieldColumnMeta, schemaColumnMeta, TypeCode, type QueryField } from './column-meta.js';
 import { anyFamily, columnType, FAMILIES, familyOf, queryTypeCast } from './registry.js';
 import type { TypeFamily } from './family.js';
 
@@ -53,6 +53,21 @@ describe('column metadata', () => {
     const meta = binlogColumnMeta({ name: 'bin', charset: null, type: T.STRING, metadata: { max_length: 4 } }, { COLUMN_TYPE: 'binary(4)' });
     expect(meta).toEqual({ name: 'bin', typeCode: T.STRING, charset: null, columnType: 'binary(4)', binlog: { max_length: 4 } });
     expect(familyOf(meta).name).toBe('binary');
+  });
+
+  it('reads a table of zongji’s table map cache, and nothing when none is cached', () => {
+    const table = {
+      columns: [
+        { name: 'id', charset: null, type: T.LONG, metadata: null },
+        { name: 'e', charset: 'utf8mb4', type: T.ENUM, metadata: { size: 1 } },
+      ],
+      columnSchemas: [{ COLUMN_TYPE: 'int' }, { COLUMN_TYPE: "enum('a')" }],
+    };
+    expect(binlogTableColumns(table).map((c) => [c.name, familyOf(c).name, c.columnType])).toEqual([
+      ['id', 'integer', 'int'],
+      ['e', 'enum-set', "enum('a')"],
+    ]);
+    expect(binlogTableColumns(undefined)).toEqual([]);
   });
 
   it('reads information_schema rows, generated and nullable columns included', () => {
