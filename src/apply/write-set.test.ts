@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RowChange } from '../model/change.js';
 import { overlaps, writeSetOf } from './write-set.js';
-import { deleteRow, insertRows, marker, position, selectByKeys, updateRow } from './planner.js';
+import { marker, position } from './sql/meta.js';
+import { deleteRow, insertRows, selectByKeys, updateRow } from './sql/rows.js';
 
 const change = (id: number, email: string | null, op: RowChange['op'] = 'insert'): RowChange => ({
   schema: 's',
