@@ -24,7 +24,10 @@ export interface ScriptedCall {
   connection: number;
 }
 
-/** Rows (an array), a result header, or an Error to fail the round trip with. Undefined: an OK packet. */
+/**
+ * Rows (an array), a result header, or an Error to fail the round trip with (or a promise of one, to
+ * hold the round trip back). Undefined: an OK packet.
+ */
 export type Script = (call: ScriptedCall) => unknown;
 
 export const ok = { affectedRows: 1, insertId: 0, warningStatus: 0 };
@@ -46,30 +49,30 @@ export class RecordingConnection implements QueryConnection {
   ) {}
 
   async query(sql: string, params: unknown[] = []): Promise<[unknown, unknown]> {
-    await Promise.resolve(); // answers are asynchronous, as a server's are
     const parts = sql.split(';\n');
-    const trip: RecordedStatement[] = [];
-    const results: unknown[] = [];
     let offset = 0;
-    let failure: unknown;
-    for (const part of parts) {
+    const trip: RecordedStatement[] = parts.map((part) => {
       const n = (part.match(/\?/g) ?? []).length;
-      const statement: RecordedStatement = { sql: part, params: params.slice(offset, offset + n), ran: failure === undefined };
       offset += n;
-      trip.push(statement);
-      if (failure !== undefined) continue;
+      return { sql: part, params: params.slice(offset - n, offset), ran: true };
+    });
+    this.trips.push(trip);
+    this.log?.push(trip);
+    await Promise.resolve(); // answers are asynchronous, as a server's are
+    const results: unknown[] = [];
+    for (const [i, statement] of trip.entries()) {
       let answer: unknown;
       try {
-        answer = this.script({ sql: part, params: statement.params, connection: this.id });
+        answer = await this.script({ sql: statement.sql, params: statement.params, connection: this.id });
       } catch (err) {
         answer = err;
       }
-      if (answer instanceof Error) failure = answer;
-      else results.push(answer ?? ok);
+      if (answer instanceof Error) {
+        for (const later of trip.slice(i + 1)) later.ran = false;
+        throw answer;
+      }
+      results.push(answer ?? ok);
     }
-    this.trips.push(trip);
-    this.log?.push(trip);
-    if (failure !== undefined) throw failure;
     return [parts.length === 1 ? results[0] : results, undefined];
   }
 
