@@ -24,9 +24,9 @@ import { BigTransaction } from './big-transaction.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { newApplierStats, recordCommit } from './commit-stats.js';
 import type { ApplyPool } from './connection.js';
-import { GroupExecutor, type Group } from './group-executor.js';
+import { GroupExecutor } from './group-executor.js';
 import { GroupScheduler } from './group-scheduler.js';
-import { stepsOf } from './grouping.js';
+import { stepsOf, type Group } from './grouping.js';
 import { Intake } from './intake.js';
 import type { ConflictRecord } from './sql/meta.js';
 import { TableCache } from './table-cache.js';
@@ -86,6 +86,7 @@ export class Applier {
   private readonly scheduler: GroupScheduler<Group>;
   private readonly big: BigTransaction;
   private readonly supervisor: Supervisor;
+  private readonly checkpoint: CheckpointStore;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private lastStreamCommit = 0;
@@ -95,7 +96,7 @@ export class Applier {
     const { origin, pool, config } = deps;
     this.log = deps.log.child({ component: 'apply', origin });
     this.tables = new TableCache(pool);
-    const checkpoint = new CheckpointStore(pool, deps.flavor, origin);
+    const checkpoint = (this.checkpoint = new CheckpointStore(pool, deps.flavor, origin));
     const context: TargetContext = { ezone: deps.ezone, flavor: deps.flavor, config, ownership: deps.ownership, tables: this.tables, coverage: { wait: deps.progress }, log: this.log };
     const committed = (group: Group, target: TargetTransaction | undefined) => this.committed(group, target);
     const shared = { pool, context, checkpoint, origin, log: this.log, ...(deps.fence ? { fence: deps.fence } : {}) };
@@ -125,7 +126,7 @@ export class Applier {
   }
 
   async start(): Promise<void> {
-    this.stats.nextOffset = await new CheckpointStore(this.deps.pool, this.deps.flavor, this.deps.origin).read();
+    this.stats.nextOffset = await this.checkpoint.read();
     this.log.info({ offset: this.stats.nextOffset ?? 'earliest' }, 'apply starts');
     await this.intake.start(this.stats.nextOffset, (err) => this.fail(err));
     this.loop = this.dispatchLoop();

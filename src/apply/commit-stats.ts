@@ -3,7 +3,7 @@
  * the last heartbeat seen. Pure bookkeeping, apart from reading the clock.
  */
 import type { ApplierStats } from '../model/stats.js';
-import type { Group } from './group-executor.js';
+import type { Group } from './grouping.js';
 import type { TargetTransaction } from './target-transaction.js';
 
 export function newApplierStats(): ApplierStats {

@@ -11,16 +11,9 @@ import type { Logger } from '../ops/logger.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { ApplyPool } from './connection.js';
 import { isDeadlock } from './driver-errors.js';
+import type { Group } from './grouping.js';
 import { TargetTransaction } from './target-transaction.js';
 import type { IncomingChange, TargetContext } from './types.js';
-
-/** Consecutive small source transactions applied as one target transaction. */
-export interface Group {
-  txs: { chunk: TxChunk; offset: string }[];
-  /** The offset after the group's last message: the applied position once it committed. */
-  nextOffset: string;
-  rows: number;
-}
 
 /**
  * Worth running again where it stands: a deadlock InnoDB resolved, a row that appeared concurrently,

@@ -3,8 +3,16 @@
  * transaction, up to a number of transactions or rows; a chunk of a multi-chunk transaction ends the
  * group before it and is streamed on its own. Pure.
  */
-import type { Group } from './group-executor.js';
+import type { TxChunk } from '../model/envelope.js';
 import type { Unit } from './reassembler.js';
+
+/** Consecutive small source transactions applied as one target transaction. */
+export interface Group {
+  txs: { chunk: TxChunk; offset: string }[];
+  /** The offset after the group's last message: the applied position once it committed. */
+  nextOffset: string;
+  rows: number;
+}
 
 export type Step =
   /** Dispatch a group (it may hold no transaction: skipped messages still advance the position). */

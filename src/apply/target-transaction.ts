@@ -23,8 +23,6 @@ import { heartbeatSeen, marker, type ConflictRecord } from './sql/meta.js';
 import type { IncomingChange, Op, TargetContext } from './types.js';
 import { WriteBatcher } from './write-batch.js';
 
-export type { IncomingChange, TargetContext } from './types.js';
-
 const BEGIN: Statement = { sql: 'BEGIN', params: [] };
 const COMMIT: Statement = { sql: 'COMMIT', params: [] };
 
