@@ -6,15 +6,14 @@
  * A repair decides from rows it has just read in every ezone: no coverage wait (row-state.ts).
  * Ownership is reported, never enforced: the winner is applied wherever it is missing.
  */
-import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
-import { detectFlavor } from '../db/connect.js';
 import type { Flavor } from '../db/sql.js';
 import type { RowChange } from '../model/change.js';
 import { Ownership } from '../model/ownership.js';
 import type { RepairApplier, RepairNote } from '../model/ports.js';
 import { canonicalRow } from '../model/value.js';
 import type { Logger } from '../ops/logger.js';
+import type { ApplyPool } from './connection.js';
 import { insertConflicts } from './sql/meta.js';
 import { TableCache } from './table-cache.js';
 import { TargetTransaction } from './target-transaction.js';
@@ -27,7 +26,8 @@ export const REPAIR_ORIGIN = 'drc-verify';
 export interface RepairApplierDeps {
   /** The ezone whose database `pool` is. */
   ezone: string;
-  pool: mysql.Pool;
+  pool: ApplyPool;
+  flavor: Flavor;
   config: Pick<Config, 'replicate' | 'tables' | 'apply' | 'ownership'>;
   log: Logger;
 }
@@ -35,7 +35,6 @@ export interface RepairApplierDeps {
 export class SingleChangeApplier implements RepairApplier {
   private readonly tables: TableCache;
   private readonly ownership: Ownership;
-  private flavor: Flavor | undefined;
 
   constructor(private readonly deps: RepairApplierDeps) {
     this.tables = new TableCache(deps.pool);
@@ -43,10 +42,9 @@ export class SingleChangeApplier implements RepairApplier {
   }
 
   async apply(change: RowChange, origin: string, note: RepairNote): Promise<void> {
-    const { ezone, pool, config, log } = this.deps;
-    this.flavor ??= await detectFlavor(pool);
+    const { ezone, pool, flavor, config, log } = this.deps;
     const conn = await pool.getConnection();
-    const target = new TargetTransaction(conn, { ezone, flavor: this.flavor, config, ownership: this.ownership, tables: this.tables, coverage: 'not-needed', log });
+    const target = new TargetTransaction(conn, { ezone, flavor, config, ownership: this.ownership, tables: this.tables, coverage: 'not-needed', log });
     try {
       target.open(REPAIR_SLOT, REPAIR_ORIGIN, `verify:${canonicalRow(change.key)}`, '');
       await target.apply([{ change, origin, txId: REPAIR_ORIGIN }]);

@@ -14,7 +14,7 @@ import { SingleChangeApplier } from '../apply/repair-applier.js';
 import { TableFilter } from '../capture/table-filter.js';
 import type { Config } from '../config/schema.js';
 import { versionColumnOf } from '../config/tables.js';
-import { createPool } from '../db/connect.js';
+import { createPool, detectFlavor } from '../db/connect.js';
 import { quoteId, tableRef } from '../db/sql.js';
 import { findTombstones } from '../db/tombstones.js';
 import type { RepairApplier } from '../model/ports.js';
@@ -219,7 +219,7 @@ async function repair(pools: Pools, config: Config, schema: string, table: strin
   for (const [ezone, pool] of pools) {
     const local = views.get(ezone) ?? null;
     if (deleted ? local === null : local !== null && canonicalRow(local) === canonicalRow(winner!.row)) continue;
-    const applier: RepairApplier = new SingleChangeApplier({ ezone, pool, config, log });
+    const applier: RepairApplier = new SingleChangeApplier({ ezone, pool, flavor: await detectFlavor(pool), config, log });
     const change = deleted
       ? { schema, table, op: 'delete' as const, key: d.key, before: local ?? d.key, version: newestDelete?.version ?? winnerVersion ?? '0' }
       : { schema, table, op: 'insert' as const, key: d.key, after: winner!.row, ...(winnerVersion !== undefined ? { version: winnerVersion } : {}) };
