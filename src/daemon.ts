@@ -5,7 +5,7 @@
 import type { Kafka } from 'kafkajs';
 import type { PoolConnection } from 'mysql2/promise';
 import { Applier } from './apply/applier.js';
-import type { ConflictRecord } from './apply/planner.js';
+import type { ConflictRecord } from './apply/sql/meta.js';
 import { ezoneOf } from './config/loader.js';
 import type { Config } from './config/schema.js';
 import { Capture } from './capture/capture.js';
@@ -169,7 +169,7 @@ export async function startDaemon(
       const applier = new Applier({
         ezone,
         origin,
-        config,
+        config: { apply: config.apply, replicate: config.replicate, tables: config.tables },
         log,
         pool,
         flavor,

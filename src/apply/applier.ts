@@ -1,42 +1,51 @@
 /**
- * Apply for one origin: `<prefix>.<origin>.changes` → this ezone's database.
- *
- * - Exactly-once in effect: the next Kafka offset is written to drc_meta.apply_position in the same
- *   database transaction as the rows; on start (and after any failure) the stream restarts there.
- * - Group commit: consecutive small source transactions become one target transaction.
- * - Parallel: up to `apply.workers` groups execute at once when their write sets (primary and unique
- *   keys) do not overlap; they commit in source order, so the applied position is always a prefix.
- * - A huge source transaction (several chunks) streams into one target transaction on its own.
- * - A message that cannot be decoded goes to the dead-letter topic with the reason; the stream goes on.
- * - A change that does not fit the schema here pauses this origin (retrying) until it does.
+ * Apply for one origin: `<prefix>.<origin>.changes` → this ezone's database. Thin wiring of:
+ * - intake.ts: stream → reassembler → bounded queue (back-pressure; dead letters);
+ * - grouping.ts: group commit of consecutive small source transactions;
+ * - group-scheduler.ts: up to `apply.workers` groups at once when their write sets do not overlap,
+ *   committed in source order, so the applied position is always a prefix;
+ * - group-executor.ts / big-transaction.ts: one target transaction per group, or per huge source
+ *   transaction streamed chunk by chunk;
+ * - checkpoint-store.ts: the next Kafka offset, written in the same database transaction as the rows
+ *   (exactly-once in effect); on start and after any failure the stream restarts there;
+ * - the supervisor (pipeline/supervisor.ts): on failure, abandon everything uncommitted and restart
+ *   with backoff; a failure that persists pauses the stream loudly. A change that does not fit the
+ *   schema here pauses this origin at once (`stats.paused`), retrying until it does.
  */
-import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
-import type { DeferredStatement } from '../db/sql.js';
-import { DrcError, SchemaMismatchError } from '../errors.js';
-import type { RowChange } from '../model/change.js';
-import type { TxChunk } from '../model/envelope.js';
+import type { DeferredStatement, Flavor } from '../db/sql.js';
+import type { DrcError } from '../errors.js';
 import type { Ownership } from '../model/ownership.js';
-import type { MessageStream, StoredMessage } from '../model/ports.js';
-import type { ApplierStats } from '../model/stats.js';
+import type { LocalProgress, MessageStream, StoredMessage } from '../model/ports.js';
+import type { ApplierStats, StreamState } from '../model/stats.js';
 import type { Logger } from '../ops/logger.js';
-import { backoffMs } from '../pipeline/backoff.js';
-import { BoundedQueue } from '../pipeline/bounded-queue.js';
-import * as sql from './planner.js';
-import { Reassembler, type Unit } from './reassembler.js';
+import { Supervisor } from '../pipeline/supervisor.js';
+import { BigTransaction } from './big-transaction.js';
+import { CheckpointStore } from './checkpoint-store.js';
+import { newApplierStats, recordCommit } from './commit-stats.js';
+import type { ApplyPool } from './connection.js';
+import { GroupExecutor } from './group-executor.js';
+import { GroupScheduler } from './group-scheduler.js';
+import { stepsOf, type Group } from './grouping.js';
+import { Intake } from './intake.js';
+import type { ConflictRecord } from './sql/meta.js';
 import { TableCache } from './table-cache.js';
-import { TargetTransaction, type IncomingChange, type LocalProgress } from './target-transaction.js';
-import { overlaps, writeSetOf } from './write-set.js';
+import type { TargetTransaction } from './target-transaction.js';
+import type { TargetContext } from './types.js';
+import { writeSetOf } from './write-set.js';
+
+/** The config an applier reads: `apply`, and the version columns (`replicate`, `tables`). */
+export type ApplierConfig = Pick<Config, 'apply' | 'replicate' | 'tables'>;
 
 export interface ApplierDeps {
   /** This ezone. */
   ezone: string;
   origin: string;
-  config: Config;
+  config: ApplierConfig;
   log: Logger;
   /** Pool on this ezone's database, at least `apply.workers + 1` connections. */
-  pool: mysql.Pool;
-  flavor: sql.Flavor;
+  pool: ApplyPool;
+  flavor: Flavor;
   stream: MessageStream;
   progress: LocalProgress;
   ownership: Ownership;
@@ -45,7 +54,7 @@ export interface ApplierDeps {
   /** Send an undecodable message to the dead-letter topic. */
   deadLetter(m: StoredMessage, reason: string): Promise<void>;
   /** Publish committed conflict records (after commit; at least once). */
-  publishConflicts(records: sql.ConflictRecord[]): Promise<void>;
+  publishConflicts(records: ConflictRecord[]): Promise<void>;
   /**
    * The leader check, sent with each target transaction's first round trip; it throws when this
    * daemon was replaced (whose successor kills this daemon's sessions, so a later commit fails too).
@@ -53,368 +62,178 @@ export interface ApplierDeps {
   fence?: { statement(): DeferredStatement };
 }
 
+/** How an apply stream retries, gives up (pauses) and retries while paused (the one place). */
+export const APPLY_SUPERVISION = { initialDelayMs: 100, maxDelayMs: 10_000, giveUpAfterMs: 60_000, pausedRetryMs: 2_000 } as const;
 
-interface Group {
-  txs: { chunk: TxChunk; offset: string }[];
-  nextOffset: string;
-  rows: number;
-  committed?: Promise<void>;
-  writeSet?: Set<string>;
-  /** Worker slot (marker row) while in flight. */
-  slot?: number;
-  /** The applier generation it was dispatched in; a recovery makes it stale. */
-  generation?: number;
-  done: boolean;
+/** Bytes of units taken from the queue per dispatch round, and how long a round waits for some. */
+const TAKE_BYTES = 8 << 20;
+const TAKE_WAIT_MS = 100;
+/** How often the stream's consumer position is recorded (backlog monitoring only). */
+const STREAM_COMMIT_EVERY_MS = 1000;
+
+/** Why the stream is paused, from the supervisor's state: a schema mismatch pauses at once. */
+export function pausedReason(state: StreamState): string | undefined {
+  if (state.status === 'running' || !state.lastError) return undefined;
+  if (state.status === 'paused' || state.lastError.code === 'DRC_SCHEMA_MISMATCH') return state.lastError.message;
+  return undefined;
 }
-
-/**
- * A deadlock InnoDB resolved, a row that appeared concurrently, capture not there yet: run the group
- * again where it stands. Not a lock wait timeout: the holder may be a later group (of another origin's
- * stream) waiting for a commit turn that depends on this group — only abandoning this stream's
- * uncommitted groups (a recovery) breaks such a cycle.
- */
-function retryableInPlace(err: unknown): boolean {
-  const e = err as { errno?: number; code?: string };
-  return e.errno === 1213 || e.code === 'DRC_APPLY_RETRY' || e.code === 'DRC_CAPTURE_BEHIND';
-}
-const IN_PLACE_ATTEMPTS = 5;
-
-const next = (offset: string) => (BigInt(offset) + 1n).toString();
 
 export class Applier {
-  readonly stats: ApplierStats = {
-    transactions: 0,
-    groups: 0,
-    rowChanges: 0,
-    conflicts: 0,
-    deadLetters: 0,
-    retries: 0,
-    nextOffset: undefined,
-    lastOriginCommitTime: 0,
-    lastAppliedAt: 0,
-    paused: undefined,
-    conflictsByReason: {},
-    lastHeartbeat: undefined,
-    queuedBytes: 0,
-    inflight: 0,
-  };
+  readonly stats: ApplierStats = newApplierStats();
   private readonly log: Logger;
   private readonly tables: TableCache;
-  private readonly queue: BoundedQueue<Unit>;
-  private generation = 0;
+  private readonly intake: Intake;
+  private readonly scheduler: GroupScheduler<Group>;
+  private readonly big: BigTransaction;
+  private readonly supervisor: Supervisor;
+  private readonly checkpoint: CheckpointStore;
   private stopping = false;
-  private failures = 0;
-  private readonly reassembler: Reassembler;
-  private big: { conn: mysql.PoolConnection; target: TargetTransaction } | undefined;
-  private inflight: Group[] = [];
-  private lastCommit: Promise<void> = Promise.resolve();
-  private drained: (() => void) | undefined;
-  private recovering: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private lastStreamCommit = 0;
+  private announcedPause: string | undefined;
 
   constructor(private readonly deps: ApplierDeps) {
-    this.log = deps.log.child({ component: 'apply', origin: deps.origin });
-    this.tables = new TableCache(deps.pool);
-    this.reassembler = new Reassembler(deps.origin);
-    this.queue = new BoundedQueue<Unit>(deps.config.apply.maxBufferBytes, (u) => u.bytes, { onDrained: () => this.drained?.() });
+    const { origin, pool, config } = deps;
+    this.log = deps.log.child({ component: 'apply', origin });
+    this.tables = new TableCache(pool);
+    const checkpoint = (this.checkpoint = new CheckpointStore(pool, deps.flavor, origin));
+    const context: TargetContext = { ezone: deps.ezone, flavor: deps.flavor, config, ownership: deps.ownership, tables: this.tables, coverage: { wait: deps.progress }, log: this.log };
+    const committed = (group: Group, target: TargetTransaction | undefined) => this.committed(group, target);
+    const shared = { pool, context, checkpoint, origin, log: this.log, ...(deps.fence ? { fence: deps.fence } : {}) };
+    this.intake = new Intake({ origin, stream: deps.stream, maxBufferBytes: config.apply.maxBufferBytes, log: this.log, deadLetter: (m, reason) => this.deadLetter(m, reason) });
+    const executor = new GroupExecutor({ ...shared, slotBase: deps.slotBase, committed, retried: () => void this.stats.retries++ });
+    this.scheduler = new GroupScheduler<Group>(
+      config.apply.workers,
+      (group, slot, previous, generation) => executor.run(group, slot, previous, () => this.scheduler.isCurrent(generation)),
+      (err) => this.fail(err),
+    );
+    this.big = new BigTransaction({ ...shared, slot: deps.slotBase + config.apply.workers, lastCommit: () => this.scheduler.lastCommit, committed });
+    this.supervisor = new Supervisor({
+      name: `apply from ${origin}`,
+      log: this.log,
+      ...APPLY_SUPERVISION,
+      teardown: (err) => this.teardown(err),
+      restart: () => this.intake.start(this.stats.nextOffset, (err) => this.fail(err)),
+      onFatal: () => this.halt(),
+    });
+    const supervisor = this.supervisor;
+    Object.defineProperty(this.stats, 'paused', { enumerable: true, get: () => pausedReason(supervisor.state) });
+  }
+
+  /** The stream's state under its supervisor (a live object: read it, do not keep copies). */
+  get state(): StreamState {
+    return this.supervisor.state;
   }
 
   async start(): Promise<void> {
-    const [rows] = await this.deps.pool.query<mysql.RowDataPacket[]>(
-      'SELECT next_offset FROM drc_meta.apply_position WHERE origin = ? AND kafka_partition = 0',
-      [this.deps.origin],
-    );
-    this.stats.nextOffset = rows[0] ? String(rows[0].next_offset) : undefined;
+    this.stats.nextOffset = await this.checkpoint.read();
     this.log.info({ offset: this.stats.nextOffset ?? 'earliest' }, 'apply starts');
-    await this.deps.stream.start(this.stats.nextOffset, (m) => this.accept(m, this.generation), (err) => void this.recover(err));
+    await this.intake.start(this.stats.nextOffset, (err) => this.fail(err));
     this.loop = this.dispatchLoop();
   }
 
   /** Refresh the gauges in `stats` (queue depth, groups in flight). */
   sample(): ApplierStats {
-    this.stats.queuedBytes = this.queue.size;
-    this.stats.inflight = this.inflight.filter((g) => !g.done).length + (this.big ? 1 : 0);
+    this.stats.queuedBytes = this.intake.size;
+    this.stats.inflight = this.scheduler.size + (this.big.active ? 1 : 0);
     return this.stats;
   }
 
+  /** Drain: what is in flight commits, nothing new starts. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.drained?.();
-    await this.deps.stream.stop();
-    this.queue.wake();
+    this.supervisor.stop();
+    this.intake.close();
+    await this.intake.stopStream();
+    this.intake.wake();
     await this.loop;
-    await Promise.allSettled(this.inflight.map((g) => g.committed));
-    await this.closeBig();
+    await this.scheduler.settle();
+    await this.big.close();
     this.log.info({ offset: this.stats.nextOffset }, 'apply stopped');
-  }
-
-  /** Take one message from the stream (in order); resolves when there is room for more. */
-  private async accept(m: StoredMessage, generation: number): Promise<void> {
-    if (generation !== this.generation || this.stopping) return;
-    const { units, deadLetter } = this.reassembler.next(m);
-    if (deadLetter) await this.deadLetter(m, deadLetter);
-    for (const u of units) this.queue.push(u);
-    while (this.queue.size > this.deps.config.apply.maxBufferBytes && !this.stopping && generation === this.generation) {
-      await new Promise<void>((resolve) => {
-        this.drained = resolve;
-        setTimeout(resolve, 1000);
-      });
-    }
   }
 
   private async deadLetter(m: StoredMessage, reason: string): Promise<void> {
     this.stats.deadLetters++;
-    this.log.error({ offset: m.offset, reason }, 'message sent to the dead-letter topic');
     await this.deps.deadLetter(m, reason);
   }
 
   private async dispatchLoop(): Promise<void> {
-    const { groupMaxTransactions, groupMaxRows } = this.deps.config.apply;
     while (!this.stopping) {
-      if (this.recovering) {
-        await this.recovering;
+      const recovering = this.supervisor.recovering;
+      if (recovering) {
+        await recovering;
         continue;
       }
-      const generation = this.generation;
-      const units = await this.queue.take(8 << 20, 100);
-      if (generation !== this.generation || units.length === 0) continue;
-      let group: Group | undefined;
+      const generation = this.scheduler.generation;
+      const units = await this.intake.take(TAKE_BYTES, TAKE_WAIT_MS);
+      if (!this.scheduler.isCurrent(generation) || units.length === 0) continue;
       try {
-        for (const u of units) {
-          if (generation !== this.generation) break;
-          if (u.kind === 'part' || u.kind === 'abandon') {
-            if (group) await this.dispatch(group);
-            group = undefined;
-            await this.streamBig(u);
-            continue;
-          }
-          group ??= { txs: [], nextOffset: next(u.offset), rows: 0, done: false };
-          if (u.kind === 'tx') {
-            group.txs.push({ chunk: u.chunk, offset: u.offset });
-            group.rows += u.chunk.changes.length;
-          }
-          group.nextOffset = next(u.offset);
-          if (group.txs.length >= groupMaxTransactions || group.rows >= groupMaxRows) {
-            await this.dispatch(group);
-            group = undefined;
-          }
+        for (const step of stepsOf(units, this.deps.config.apply)) {
+          if (!this.scheduler.isCurrent(generation)) break;
+          if (step.kind === 'big') await this.big.take(step.unit);
+          else await this.dispatch(step.group, generation);
         }
-        if (group && generation === this.generation) await this.dispatch(group);
       } catch (err) {
-        void this.recover(err as Error);
+        this.fail(err);
       }
     }
   }
 
-  /** Start a group once a worker is free and no uncommitted group shares a key with it. */
-  private async dispatch(group: Group): Promise<void> {
-    const generation = this.generation;
+  /** Hand a group to the scheduler with its write set (table metadata read first: no I/O in write sets). */
+  private async dispatch(group: Group, generation: number): Promise<void> {
     const changes = group.txs.flatMap((t) => t.chunk.changes);
     for (const c of changes) await this.tables.get(c.schema, c.table);
-    group.writeSet = writeSetOf(changes, (t) => this.tables.uniqueKeysOf(t));
-    for (;;) {
-      this.inflight = this.inflight.filter((g) => !g.done);
-      const blocking = this.inflight.filter((g) => overlaps(g.writeSet as Set<string>, group.writeSet as Set<string>));
-      if (blocking.length === 0 && this.inflight.length < this.deps.config.apply.workers) break;
-      await Promise.race((blocking.length > 0 ? blocking : this.inflight).map((g) => g.committed!.catch(() => undefined)));
-    }
-    if (generation !== this.generation) return; // a recovery started meanwhile: the stream restarts
-    group.generation = generation;
-    const usedSlots = new Set(this.inflight.map((g) => g.slot));
-    let slot = 0;
-    while (usedSlots.has(slot)) slot++;
-    group.slot = slot;
-    const previous = this.lastCommit;
-    group.committed = this.runGroup(group, slot, previous);
-    group.committed.then(
-      () => (group.done = true),
-      (err: Error) => {
-        group.done = true;
-        void this.recover(err);
-      },
-    );
-    this.lastCommit = group.committed;
-    this.inflight.push(group);
-  }
-
-  /**
-   * Execute a group, then commit it after its predecessor (source order). Deadlocks and races are
-   * retried in place: the group has not committed, and its successors wait for it.
-   */
-  private async runGroup(group: Group, slot: number, previous: Promise<void>): Promise<void> {
-    const last = group.txs[group.txs.length - 1];
-    if (!last) {
-      await previous; // position-only or skipped messages: nothing to write
-      this.committed(group, undefined);
-      return;
-    }
-    for (let attempt = 1; ; attempt++) {
-      const conn = await this.deps.pool.getConnection();
-      const target = new TargetTransaction(conn, this.context());
-      let open = false;
-      try {
-        target.open(this.deps.slotBase + slot, this.deps.origin, last.chunk.id, last.chunk.pos, this.deps.fence?.statement());
-        open = true;
-        // Once the predecessor has committed, nothing stands between this group's writes and its
-        // commit: they then share one round trip.
-        let previousDone = false;
-        void previous.then(
-          () => (previousDone = true),
-          () => undefined,
-        );
-        await target.apply(
-          group.txs.flatMap((t) => t.chunk.changes.map((change) => this.incoming(change, t.chunk))),
-          { writeAtCommit: () => previousDone },
-        );
-        target.writeConflicts();
-        await previous;
-        if (group.generation !== this.generation) throw new DrcError('DRC_APPLY_STALE', 'group outlived a recovery');
-        await target.commit(sql.position(this.deps.flavor, this.deps.origin, 0, group.nextOffset, last.chunk.id, last.chunk.pos));
-        open = false;
-        this.committed(group, target);
-        return;
-      } catch (err) {
-        if (open) await target.rollback().catch(() => undefined);
-        open = false;
-        if (!retryableInPlace(err) || attempt >= IN_PLACE_ATTEMPTS || group.generation !== this.generation) throw err;
-        this.stats.retries++;
-        this.log.debug({ err: (err as Error).message, attempt }, 'group retried');
-        await new Promise((r) => setTimeout(r, 20 * attempt));
-      } finally {
-        if (open) await target.rollback().catch(() => undefined);
-        conn.release();
-      }
-    }
-  }
-
-  /** Stream a multi-chunk source transaction into one target transaction, alone. */
-  private async streamBig(u: Extract<Unit, { kind: 'part' | 'abandon' }>): Promise<void> {
-    await this.lastCommit; // everything before it is committed first
-    if (u.kind === 'abandon') {
-      this.log.warn({ offset: u.offset }, 'an incomplete multi-chunk transaction was dropped (it will not complete on this stream)');
-      await this.closeBig();
-      return;
-    }
-    const { chunk } = u;
-    if (chunk.seq === 0) {
-      await this.closeBig();
-      const conn = await this.deps.pool.getConnection();
-      this.big = { conn, target: new TargetTransaction(conn, this.context()) };
-      this.big.target.open(this.deps.slotBase + this.deps.config.apply.workers, this.deps.origin, chunk.id, chunk.pos, this.deps.fence?.statement());
-    }
-    const big = this.big;
-    if (!big) throw new DrcError('DRC_APPLY_SEQUENCE', `chunk ${chunk.seq} of ${chunk.id} without its start`);
-    await big.target.apply(chunk.changes.map((change) => this.incoming(change, chunk)));
-    if (!chunk.last) return;
-    big.target.writeConflicts();
-    const nextOffset = next(u.offset);
-    await big.target.commit(sql.position(this.deps.flavor, this.deps.origin, 0, nextOffset, chunk.id, chunk.pos));
-    this.big = undefined;
-    big.conn.release();
-    this.committed({ txs: [{ chunk, offset: u.offset }], nextOffset, rows: big.target.rows, done: true }, big.target);
-  }
-
-  private async closeBig(): Promise<void> {
-    const big = this.big;
-    this.big = undefined;
-    if (!big) return;
-    await big.conn.query('ROLLBACK').catch(() => undefined);
-    big.conn.release();
+    await this.scheduler.dispatch(group, writeSetOf(changes, (t) => this.tables.uniqueKeysOf(t)), generation);
   }
 
   private committed(group: Group, target: TargetTransaction | undefined): void {
+    recordCommit(this.stats, group, target);
+    this.supervisor.progressed();
+    this.announcedPause = undefined;
     const conflicts = target?.conflicts ?? [];
-    if (target?.heartbeat) {
-      this.stats.lastHeartbeat = { sentAtMs: Date.parse(`${target.heartbeat.sentAt.replace(' ', 'T')}Z`), appliedAtMs: Date.now() };
-    }
-    for (const c of conflicts) this.stats.conflictsByReason[c.reason] = (this.stats.conflictsByReason[c.reason] ?? 0) + 1;
-    this.failures = 0;
-    this.stats.paused = undefined;
-    this.stats.nextOffset = group.nextOffset;
-    this.stats.transactions += group.txs.length;
-    this.stats.rowChanges += group.rows;
-    this.stats.groups++;
-    this.stats.conflicts += conflicts.length;
-    this.stats.lastAppliedAt = Date.now();
-    const last = group.txs[group.txs.length - 1];
-    if (last) this.stats.lastOriginCommitTime = last.chunk.ts;
     if (conflicts.length > 0) {
       this.deps.publishConflicts(conflicts).catch((err: Error) => this.log.warn({ err: err.message, count: conflicts.length }, 'publishing conflict records failed (they are in drc_meta.conflicts)'));
     }
-    if (Date.now() - this.lastStreamCommit > 1000) {
+    if (Date.now() - this.lastStreamCommit > STREAM_COMMIT_EVERY_MS) {
       this.lastStreamCommit = Date.now();
-      this.deps.stream.commit(group.nextOffset).catch(() => undefined);
+      this.intake.commit(group.nextOffset).catch(() => undefined);
     }
   }
 
-  private incoming(change: RowChange, chunk: TxChunk): IncomingChange {
-    return { change, origin: chunk.origin, txId: chunk.id };
-  }
-
-  private context() {
-    return {
-      ezone: this.deps.ezone,
-      flavor: this.deps.flavor,
-      config: this.deps.config,
-      ownership: this.deps.ownership,
-      tables: this.tables,
-      progress: this.deps.progress,
-      log: this.log,
-    };
+  /** Any failure of the stream, a group or the dispatch: the supervisor decides. */
+  private fail(err: unknown): void {
+    if (this.stopping) return;
+    // Replaced by another daemon: stop quietly, the process is on its way out. (Stopgap until the
+    // error catalogue marks NotLeader fatal; the supervisor would log that as an error.)
+    if ((err as DrcError | undefined)?.code === 'DRC_NOT_LEADER') return this.halt();
+    void this.supervisor.fail(err);
   }
 
   /**
-   * Roll everything uncommitted back and restart the stream at the applied position, after a backoff
-   * (a schema mismatch waits and retries: the stream is paused until the schema matches).
+   * Roll everything uncommitted back, ready to restart the stream at the applied position: stop the
+   * stream, abandon the groups in flight (they must not commit), drop what is queued, the open big
+   * transaction and the table metadata (the schema may have changed).
    */
-  private recover(err: Error): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    this.recovering ??= this.doRecover(err).finally(() => {
-      this.recovering = undefined;
-    });
-    return this.recovering;
+  private async teardown(err: DrcError): Promise<void> {
+    const abandoned = this.scheduler.abandon(); // from here on, no group in flight commits
+    await this.intake.stopStream().catch(() => undefined);
+    await abandoned;
+    await this.big.close();
+    this.intake.reset();
+    this.tables.forget();
+    this.stats.retries++;
+    if (err.code === 'DRC_SCHEMA_MISMATCH' && this.announcedPause !== err.message) {
+      this.announcedPause = err.message;
+      this.log.error({ reason: err.message, ...err.context }, 'apply paused: the schema here does not match the change; retrying until it does');
+    }
   }
 
-  private async doRecover(err: Error): Promise<void> {
-    this.generation++;
-    if ((err as DrcError).code === 'DRC_NOT_LEADER') {
-      // Replaced by another daemon: stop quietly, the process is on its way out.
-      this.stopping = true;
-      this.queue.wake();
-      await this.deps.stream.stop().catch(() => undefined);
-      return;
-    }
-    this.drained?.();
-    await this.deps.stream.stop();
-    await Promise.allSettled(this.inflight.map((g) => g.committed));
-    this.inflight = [];
-    this.lastCommit = Promise.resolve();
-    await this.closeBig();
-    this.queue.clear();
-    this.reassembler.reset();
-    this.tables.forget();
-    this.failures++;
-    this.stats.retries++;
-    const mismatch = err instanceof SchemaMismatchError;
-    if (mismatch) {
-      if (this.stats.paused !== err.message) this.log.error({ reason: err.message }, 'apply paused: the schema here does not match the change; retrying until it does');
-      this.stats.paused = err.message;
-    } else {
-      this.log.warn({ err: err.message, code: (err as DrcError).code ?? (err as { code?: string }).code, attempt: this.failures }, 'apply failed; restarting from the applied position');
-    }
-    for (let attempt = 0; !this.stopping; attempt++) {
-      const delay = mismatch ? 2000 : backoffMs(this.failures + attempt, 100, 7);
-      await new Promise((r) => setTimeout(r, delay));
-      if (this.stopping) return;
-      const generation = this.generation;
-      try {
-        await this.deps.stream.start(this.stats.nextOffset, (m) => this.accept(m, generation), (e) => void this.recover(e));
-        return;
-      } catch (e) {
-        this.log.warn({ err: (e as Error).message, attempt }, 'apply could not restart its stream; retrying');
-        await this.deps.stream.stop().catch(() => undefined);
-      }
-    }
+  /** Stop for good without draining (replaced, or a fatal error): nothing in flight commits. */
+  private halt(): void {
+    this.stopping = true;
+    this.supervisor.stop();
+    void this.scheduler.abandon();
+    this.intake.close();
+    void this.intake.stopStream().catch(() => undefined);
   }
 }

@@ -3,6 +3,7 @@
  * from information_schema and cached until a change no longer fits (then refreshed).
  */
 import type mysql from 'mysql2/promise';
+import type { QueryConnection } from '../db/pipelined-session.js';
 import { schemaColumnMeta, type ColumnMeta, type SchemaColumnRow } from '../model/types/column-meta.js';
 import { columnTypesOf, type ColumnTypes } from '../model/types/row.js';
 
@@ -17,29 +18,39 @@ export interface TableInfo {
   columnTypes?: ColumnTypes;
 }
 
-export class TableCache {
+/** Table metadata as the apply path reads it (the cache below; a fixed map in unit tests). */
+export interface TableSource {
+  /** Table info, or null when the table does not exist. `refresh` re-reads it. */
+  get(schema: string, table: string, refresh?: boolean): Promise<TableInfo | null>;
+  /** Cached unique keys of `schema.table` (empty when unknown yet), without I/O. */
+  uniqueKeysOf(qualified: string): string[][];
+  /** Drop what is cached (after a failure: the schema may have changed). */
+  forget(): void;
+}
+
+export class TableCache implements TableSource {
   private readonly tables = new Map<string, TableInfo | null>();
 
-  constructor(private readonly pool: mysql.Pool) {}
+  constructor(private readonly pool: QueryConnection) {}
 
   /** Table info, or null when the table does not exist. `refresh` re-reads it. */
   async get(schema: string, table: string, refresh = false): Promise<TableInfo | null> {
     const name = `${schema}.${table}`;
     if (!refresh && this.tables.has(name)) return this.tables.get(name) ?? null;
-    const [cols] = await this.pool.query<mysql.RowDataPacket[]>(
+    const [cols] = (await this.pool.query(
       `SELECT COLUMN_NAME AS c, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, IS_NULLABLE, EXTRA, GENERATION_EXPRESSION
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
       [schema, table],
-    );
+    )) as [mysql.RowDataPacket[], unknown];
     if (cols.length === 0) {
       this.tables.set(name, null);
       return null;
     }
-    const [idx] = await this.pool.query<mysql.RowDataPacket[]>(
+    const [idx] = (await this.pool.query(
       `SELECT INDEX_NAME AS i, COLUMN_NAME AS c FROM information_schema.STATISTICS
        WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
       [schema, table],
-    );
+    )) as [mysql.RowDataPacket[], unknown];
     const byIndex = new Map<string, string[]>();
     for (const r of idx) byIndex.set(String(r.i), [...(byIndex.get(String(r.i)) ?? []), String(r.c)]);
     const columnMeta = cols.map((r) => schemaColumnMeta(r as unknown as SchemaColumnRow));

@@ -8,13 +8,21 @@
 import type mysql from 'mysql2/promise';
 import type { DeferredStatement, Statement } from './sql.js';
 
+/**
+ * What a session needs of a connection: mysql2's `query` (a pool connection, or a recording fake in
+ * unit tests). One call is one round trip; with several statements the result is one entry each.
+ */
+export interface QueryConnection {
+  query(sql: string, params?: unknown[]): Promise<[unknown, unknown]>;
+}
+
 /** Bytes of SQL and values per round trip, well below the servers' max_allowed_packet (16 MB+). */
 export const MAX_ROUND_TRIP_BYTES = 4 << 20;
 
 export class PipelinedSession {
   private deferred: DeferredStatement[] = [];
 
-  constructor(private readonly conn: mysql.PoolConnection | mysql.Connection) {}
+  constructor(private readonly conn: QueryConnection) {}
 
   /** Send these with the next round trip. */
   defer(...statements: DeferredStatement[]): void {

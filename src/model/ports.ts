@@ -2,6 +2,8 @@
  * The small interfaces between pipeline stages. capture/, apply/ and transport/ depend on these,
  * never on each other; daemon.ts hands the adapters in.
  */
+import type { RowChange } from './change.js';
+import type { Row } from './value.js';
 
 /** One message to publish. */
 export interface OutgoingMessage {
@@ -61,4 +63,41 @@ export interface MessageStream {
 /** Publishes messages at least once (conflict reports, dead letters). */
 export interface EventPublisher {
   publish(messages: OutgoingMessage[]): Promise<void>;
+}
+
+/**
+ * Local capture's progress, as apply needs it (DESIGN.md section 5 rule 4, the race): before deciding
+ * on a row that is missing here, apply waits until capture has recorded the tombstones of every local
+ * delete up to the binlog position it read.
+ */
+export interface LocalProgress {
+  /** Resolves once capture has passed `position` (a binlog position); rejects after `timeoutMs`. */
+  waitUntilCovered(position: string, timeoutMs: number): Promise<void>;
+}
+
+/** What `drc verify --repair` records with a repaired key (drc_meta.conflicts, reason `verify-repair`). */
+export interface RepairNote {
+  /** The ezone recorded as the repair's origin: whose row (or delete) won; '-' when none is known. */
+  origin: string;
+  /** The winner's version (of the row, or of the newest delete). */
+  incomingVersion: string | null;
+  /** The version of the row this ezone had. */
+  localVersion: string | null;
+  /** The winning image (null: the key is deleted). */
+  incoming: Row | null;
+  /** The row this ezone had (null: none). */
+  local: Row | null;
+}
+
+/**
+ * Applies one change outside any stream: how `drc verify --repair` writes the last-writer-wins winner
+ * into an ezone that disagrees. The change goes through the normal decisions, marker first (so capture
+ * does not ship the repair again), in a transaction of its own.
+ */
+export interface RepairApplier {
+  /**
+   * Apply `change` as coming from `origin` (the ezone whose row or delete won), and record `note` in
+   * drc_meta.conflicts in the same transaction. Resolves once committed; rolls back on any error.
+   */
+  apply(change: RowChange, origin: string, note: RepairNote): Promise<void>;
 }

@@ -10,14 +10,14 @@ import { createHash } from 'node:crypto';
 import type mysql from 'mysql2/promise';
 import { compareImages } from '../apply/resolver.js';
 import { TableCache } from '../apply/table-cache.js';
-import { TargetTransaction } from '../apply/target-transaction.js';
+import { SingleChangeApplier } from '../apply/repair-applier.js';
 import { TableFilter } from '../capture/table-filter.js';
 import type { Config } from '../config/schema.js';
 import { versionColumnOf } from '../config/tables.js';
 import { createPool, detectFlavor } from '../db/connect.js';
 import { quoteId, tableRef } from '../db/sql.js';
 import { findTombstones } from '../db/tombstones.js';
-import { Ownership } from '../model/ownership.js';
+import type { RepairApplier } from '../model/ports.js';
 import { canonicalRow, fromWire, toWireRow, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
 import type { Logger } from './logger.js';
@@ -219,34 +219,18 @@ async function repair(pools: Pools, config: Config, schema: string, table: strin
   for (const [ezone, pool] of pools) {
     const local = views.get(ezone) ?? null;
     if (deleted ? local === null : local !== null && canonicalRow(local) === canonicalRow(winner!.row)) continue;
-    const conn = await pool.getConnection();
-    const target = new TargetTransaction(conn, {
-      ezone,
-      flavor: await detectFlavor(conn),
-      config,
-      ownership: new Ownership({ ...config.ownership, policy: 'report' }),
-      tables: new TableCache(pool),
-      progress: { waitUntilCovered: async () => undefined }, // repair decides from the rows it just read
-      log,
+    const applier: RepairApplier = new SingleChangeApplier({ ezone, pool, flavor: await detectFlavor(pool), config, log });
+    const change = deleted
+      ? { schema, table, op: 'delete' as const, key: d.key, before: local ?? d.key, version: newestDelete?.version ?? winnerVersion ?? '0' }
+      : { schema, table, op: 'insert' as const, key: d.key, after: winner!.row, ...(winnerVersion !== undefined ? { version: winnerVersion } : {}) };
+    await applier.apply(change, deleted ? (newestDelete?.ezone ?? ezone) : winner!.ezone, {
+      origin: deleted ? (newestDelete?.ezone ?? '-') : winner!.ezone,
+      incomingVersion: deleted ? (newestDelete?.version ?? null) : (winnerVersion ?? null),
+      localVersion: local && vc ? (versionOf(local[vc]) ?? null) : null,
+      incoming: deleted ? null : winner!.row,
+      local,
     });
-    try {
-      target.open(65_535, 'drc-verify', `verify:${canonicalRow(d.key)}`, '');
-      const change = deleted
-        ? { schema, table, op: 'delete' as const, key: d.key, before: local ?? d.key, version: newestDelete?.version ?? winnerVersion ?? '0' }
-        : { schema, table, op: 'insert' as const, key: d.key, after: winner!.row, ...(winnerVersion !== undefined ? { version: winnerVersion } : {}) };
-      await target.apply([{ change, origin: deleted ? (newestDelete?.ezone ?? ezone) : winner!.ezone, txId: 'drc-verify' }]);
-      await target.commit({
-        sql: `INSERT INTO drc_meta.conflicts (detected_at, ezone, origin, schema_name, table_name, key_json, reason, decision, incoming_version, local_version, incoming_image, local_image, origin_tx)
-              VALUES (UTC_TIMESTAMP(6), ?, ?, ?, ?, ?, 'verify-repair', 'applied', ?, ?, ?, ?, 'drc-verify')`,
-        params: [ezone, deleted ? (newestDelete?.ezone ?? '-') : winner!.ezone, schema, table, JSON.stringify(d.key), deleted ? (newestDelete?.version ?? null) : (winnerVersion ?? null), local && vc ? (versionOf(local[vc]) ?? null) : null, deleted ? null : JSON.stringify(winner!.row), local ? JSON.stringify(local) : null],
-      });
-      changed.push(ezone);
-    } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    changed.push(ezone);
   }
   return { winner: deleted ? (newestDelete?.ezone ?? '-') : winner!.ezone, deleted, changed };
 }

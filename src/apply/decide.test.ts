@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import type { RowChange } from '../model/change.js';
+import { Ownership } from '../model/ownership.js';
+import { decide, rowKey, type DecideInput } from './decide.js';
+import type { TableInfo } from './table-cache.js';
+
+const info: TableInfo = { columns: new Set(['id', 'user_id', 'v', 'updated_at']), primaryKey: ['id'], uniqueKeys: [] };
+const noRules = new Ownership({ policy: 'report', shardCount: 16, routing: [], tables: {}, global: {} });
+const k = (id: number) => rowKey('s.t', { id });
+
+const ins = (id: number, v: number, version: string): RowChange => ({ schema: 's', table: 't', op: 'insert', key: { id }, after: { id, v, updated_at: version }, version });
+/** A delete's version is the larger of its before-image's and its commit time (rule 1). */
+const del = (id: number, v: number, rowVersion: string, version: string): RowChange => ({ schema: 's', table: 't', op: 'delete', key: { id }, before: { id, v, updated_at: rowVersion }, version });
+
+function input(changes: RowChange[], over: Partial<DecideInput> = {}): DecideInput {
+  const rows = new Map(changes.map((c) => [k(c.key.id as number), null]));
+  return {
+    batch: changes.map((change) => ({ change, origin: 'a', txId: 'tx1' })),
+    infos: new Map([['s.t', info]]),
+    rows,
+    tombstones: new Map(),
+    ownership: noRules,
+    versionColumnOf: () => 'updated_at',
+    ...over,
+  };
+}
+
+describe('decide', () => {
+  it('inserts a missing row and chains later changes of the batch on the decided state', () => {
+    const d = decide(input([ins(1, 1, '10'), del(1, 1, '10', '20'), ins(1, 2, '15')]));
+    // The delete (version 20) leaves a tombstone; the later, older insert (15) meets it and is skipped.
+    expect(d.ops.map((o) => o.kind)).toEqual(['insert', 'delete']);
+    expect(d.tombstones).toEqual([{ schema: 's', table: 't', key: { id: 1 }, version: '20', origin: 'a' }]);
+    expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([['tombstone-newer', 'skipped']]);
+  });
+
+  it('skips a change that meets a newer tombstone from the table', () => {
+    const d = decide(input([ins(1, 1, '10')], { tombstones: new Map([[k(1), { version: '11' }]]) }));
+    expect(d.ops).toEqual([]);
+    expect(d.conflicts[0]?.reason).toBe('tombstone-newer');
+  });
+
+  it('does not modify the state it was given', () => {
+    const i = input([ins(1, 1, '10'), del(1, 1, '10', '20')]);
+    decide(i);
+    expect(i.rows.get(k(1))).toBeNull();
+    expect(i.tombstones.size).toBe(0);
+  });
+
+  it('records ownership violations; reject skips the change, report applies it', () => {
+    const rules = { shardCount: 16, routing: [{ shards: '0-15', ezone: 'b' }], tables: {}, global: { 's.t': 'b' } };
+    const reject = decide(input([ins(1, 1, '10')], { ownership: new Ownership({ ...rules, policy: 'reject' }) }));
+    expect(reject.ops).toEqual([]);
+    expect(reject.conflicts.map((c) => [c.reason, c.decision])).toEqual([['ownership', 'skipped']]);
+    const report = decide(input([ins(1, 1, '10')], { ownership: new Ownership({ ...rules, policy: 'report' }) }));
+    expect(report.ops.map((o) => o.kind)).toEqual(['insert']);
+    expect(report.conflicts.map((c) => [c.reason, c.decision])).toEqual([['ownership', 'applied']]);
+  });
+
+  it('updates an existing row when the incoming version wins, and reports the conflict with the local row', () => {
+    const local = { id: 1, v: 0, updated_at: '5' };
+    const d = decide(input([ins(1, 1, '10')], { rows: new Map([[k(1), local]]) }));
+    expect(d.ops.map((o) => [o.kind, o.image])).toEqual([['update', { id: 1, v: 1, updated_at: '10' }]]);
+    expect(d.conflicts).toMatchObject([{ reason: 'insert-exists', decision: 'applied', local }]);
+  });
+});

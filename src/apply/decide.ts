@@ -1,0 +1,74 @@
+/**
+ * The per-change decision loop of a target transaction. Pure: given the batch, the rows and
+ * tombstones as they are here, it returns the writes to run, the tombstones to record and the
+ * conflicts met — the same answer in every ezone for the same shipped values.
+ *
+ * Per change, in order: the ownership check (DESIGN.md section 6), then last-writer-wins (resolver.ts,
+ * section 5). Decisions chain: a change sees the row and the tombstone as the earlier changes of the
+ * batch left them.
+ */
+import type { Tombstone } from '../db/tombstones.js';
+import type { Ownership } from '../model/ownership.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
+import type { Row } from '../model/value.js';
+import { compareVersions } from '../model/version.js';
+import type { ConflictNote } from './conflict-log.js';
+import { resolve } from './resolver.js';
+import type { TableInfo } from './table-cache.js';
+import type { IncomingChange, Op } from './types.js';
+
+/** The state key of a row: `schema.table|canonical primary key`. */
+export const rowKey = (table: string, key: Row): string => `${table}|${canonicalKey(key)}`;
+
+export interface DecideInput {
+  batch: IncomingChange[];
+  /** Target tables of the batch, by `schema.table`. */
+  infos: Map<string, TableInfo>;
+  /** Every key of the batch (rowKey): its local row, or null when missing. */
+  rows: Map<string, Row | null>;
+  /** Tombstones of keys missing here, by rowKey. */
+  tombstones: Map<string, { version: string }>;
+  ownership: Pick<Ownership, 'violates' | 'policy'>;
+  versionColumnOf(schema: string, table: string): string | null;
+}
+
+export interface Decisions {
+  ops: Op[];
+  /** Tombstones of the deletes decided (rule 4). */
+  tombstones: Tombstone[];
+  conflicts: ConflictNote[];
+}
+
+export function decide(input: DecideInput): Decisions {
+  const rows = new Map(input.rows);
+  const tombstones = new Map(input.tombstones);
+  const out: Decisions = { ops: [], tombstones: [], conflicts: [] };
+  for (const incoming of input.batch) {
+    const { change } = incoming;
+    const table = `${change.schema}.${change.table}`;
+    const info = input.infos.get(table) as TableInfo;
+    const k = rowKey(table, change.key);
+    const local = rows.get(k) ?? null;
+    const versionColumn = input.versionColumnOf(change.schema, change.table);
+
+    const violation = input.ownership.violates(table, change.after ?? (change.before as Row), incoming.origin);
+    if (violation) {
+      const decision = input.ownership.policy === 'reject' ? 'skipped' : 'applied';
+      out.conflicts.push({ incoming, reason: 'ownership', decision, local, versionColumn });
+      if (decision === 'skipped') continue;
+    }
+
+    const d = resolve({ change, local, tombstone: tombstones.get(k) ?? null, versionColumn });
+    if (d.conflict) out.conflicts.push({ incoming, reason: d.conflict.reason, decision: d.conflict.decision, local, versionColumn });
+    if (d.tombstone !== undefined) {
+      out.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: d.tombstone, origin: incoming.origin });
+      // A key keeps its newest tombstone (as recordTombstones does with GREATEST).
+      const had = tombstones.get(k);
+      if (!had || compareVersions(d.tombstone, had.version) > 0) tombstones.set(k, { version: d.tombstone });
+    }
+    rows.set(k, d.next);
+    if (d.action === 'insert' || d.action === 'update') out.ops.push({ kind: d.action, info, incoming, key: change.key, image: change.after as Row });
+    else if (d.action === 'delete') out.ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before as Row });
+  }
+  return out;
+}

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { driverError, RecordingConnection, type ScriptedCall } from '../db/recording-session.js';
+import type { RowChange } from '../model/change.js';
+import { Ownership } from '../model/ownership.js';
+import { createLogger } from '../ops/logger.js';
+import { position } from './sql/meta.js';
+import type { TableInfo } from './table-cache.js';
+import { TargetTransaction } from './target-transaction.js';
+import type { Coverage, TargetContext } from './types.js';
+
+const users: TableInfo = { columns: new Set(['id', 'email', 'v']), primaryKey: ['id'], uniqueKeys: [['email']] };
+
+function context(coverage: Coverage, versionColumn: string | null = 'v'): TargetContext {
+  return {
+    ezone: 'b',
+    flavor: 'mariadb',
+    config: { replicate: { include: ['*.*'], exclude: [], versionColumn }, tables: {}, apply: { onUnknownColumn: 'pause' } },
+    ownership: new Ownership({ policy: 'report', shardCount: 16, routing: [], tables: {}, global: {} }),
+    tables: { get: async () => users, uniqueKeysOf: () => [['email']], forget: () => undefined },
+    coverage,
+    log: createLogger('silent'),
+  };
+}
+
+const insert = (id: number, email: string, v: number): RowChange => ({ schema: 's', table: 'u', op: 'insert', key: { id }, after: { id, email, v }, version: String(v) });
+const incoming = (change: RowChange) => ({ change, origin: 'a', txId: 'a-tx' });
+const positionOf = (next: string) => position('mariadb', 'a', 0, next, 'a-tx', 'a-pos');
+
+/** Answers like an empty table (plus `existing` rows found by unique key) on MariaDB. */
+function emptyTable(existing: Record<string, unknown>[] = []) {
+  const present = [...existing];
+  return (call: ScriptedCall): unknown => {
+    if (call.sql.startsWith('SELECT @@GLOBAL.gtid_binlog_pos')) return [{ p: '0-1-42' }];
+    if (call.sql.startsWith('(SELECT * FROM `s`.`u`')) return [];
+    if (call.sql.startsWith('SELECT * FROM `s`.`u` WHERE (`email` = ?)')) return present.filter((r) => r.email === call.params[0]);
+    if (call.sql.startsWith('SELECT key_json')) return [];
+    if (call.sql.startsWith('INSERT INTO `s`.`u`')) {
+      const clash = present.some((r) => call.params.includes(r.email));
+      return clash ? driverError(1062, 'ER_DUP_ENTRY', "Duplicate entry 'x@e' for key 'email'") : undefined;
+    }
+    if (call.sql.startsWith('DELETE FROM `s`.`u`')) {
+      present.splice(present.findIndex((r) => r.id === call.params[0]), 1);
+      return undefined;
+    }
+    return undefined;
+  };
+}
+
+const sqlOf = (trip: { sql: string }[]) => trip.map((s) => s.sql.split(' (')[0]!.split('\n')[0]!.trim());
+
+describe('TargetTransaction', () => {
+  it('sends BEGIN and the marker first, with the row reads; the writes, the position and COMMIT in one last round trip', async () => {
+    const conn = new RecordingConnection(emptyTable());
+    const covered: string[] = [];
+    const target = new TargetTransaction(conn, context({ wait: { waitUntilCovered: async (p) => void covered.push(p) } }));
+    target.open(3, 'a', 'a-tx', 'a-pos');
+    await target.apply([incoming(insert(1, 'x@e', 10))], { writeAtCommit: () => true });
+    target.writeConflicts();
+    await target.commit(positionOf('8'));
+
+    expect(conn.trips).toHaveLength(3);
+    const [first, tombstones, last] = conn.trips as [typeof conn.trips[0], typeof conn.trips[0], typeof conn.trips[0]];
+    expect(first[0]?.sql).toBe('BEGIN');
+    expect(first[1]?.sql).toContain('INSERT INTO drc_meta.tx_origin');
+    expect(first[1]?.params).toEqual([3, 'a', 'a-tx', 'a-pos']);
+    expect(first.slice(2).map((s) => s.sql)).toEqual([expect.stringContaining('FOR UPDATE'), 'SELECT @@GLOBAL.gtid_binlog_pos AS p']);
+    // The missing row's tombstones are looked up only once capture covered the position read after the rows.
+    expect(covered).toEqual(['0-1-42']);
+    expect(tombstones.map((s) => s.sql)).toEqual([expect.stringContaining('SELECT key_json')]);
+    expect(sqlOf(last)).toEqual(['SAVEPOINT drc_writes', 'INSERT INTO `s`.`u`', 'INSERT INTO drc_meta.apply_position', 'COMMIT']);
+    expect(last[1]?.params).toEqual([1, 'x@e', 10]);
+    expect(last[2]?.params).toEqual(['a', 0, '8', 'a-tx', 'a-pos']);
+  });
+
+  it('rolls the writes back to the savepoint on a duplicate key and replays them one by one, resolving the unique collision', async () => {
+    const conn = new RecordingConnection(emptyTable([{ id: 2, email: 'x@e', v: 5 }]));
+    const target = new TargetTransaction(conn, context({ wait: { waitUntilCovered: async () => undefined } }));
+    target.open(0, 'a', 'a-tx', 'a-pos');
+    await target.apply([incoming(insert(1, 'x@e', 10))], { writeAtCommit: () => true });
+    target.writeConflicts();
+    await target.commit(positionOf('9'));
+
+    const trips = conn.trips.map(sqlOf);
+    expect(trips[2]).toEqual(['SAVEPOINT drc_writes', 'INSERT INTO `s`.`u`', 'INSERT INTO drc_meta.apply_position', 'COMMIT']);
+    expect(conn.trips[2]!.map((s) => s.ran)).toEqual([true, true, false, false]); // the commit never ran
+    expect(trips.slice(3)).toEqual([
+      ['ROLLBACK TO SAVEPOINT drc_writes'],
+      ['INSERT INTO `s`.`u`'], // one by one: collides again
+      ['SELECT * FROM `s`.`u` WHERE'], // the other claimant of x@e
+      ['DELETE FROM `s`.`u` WHERE `id` = ?'], // older (v 5 < 10): the loser is removed
+      ['INSERT INTO `s`.`u`'],
+      ['INSERT INTO drc_meta.applied_tombstones', 'INSERT INTO drc_meta.conflicts', 'INSERT INTO drc_meta.apply_position', 'COMMIT'],
+    ]);
+    expect(conn.trips[6]![0]?.params).toEqual([2]);
+    expect(target.conflicts.map((c) => [c.reason, c.decision, c.key])).toEqual([['unique-collision', 'applied', { id: 1 }]]);
+  });
+
+  it('writes in a round trip of its own when the commit cannot take them yet, and skips the coverage wait when told', async () => {
+    const conn = new RecordingConnection(emptyTable());
+    const target = new TargetTransaction(conn, context('not-needed'));
+    target.open(0, 'a', 'a-tx', 'a-pos');
+    await target.apply([incoming(insert(1, 'x@e', 10))], { writeAtCommit: () => false });
+    await target.commit(positionOf('2'));
+    expect(conn.trips.map(sqlOf)).toEqual([
+      ['BEGIN', 'INSERT INTO drc_meta.tx_origin', '(SELECT * FROM `s`.`u` WHERE `id` = ? FOR UPDATE)'],
+      ['SELECT key_json, version, origin FROM drc_meta.tombstones WHERE schema_name = ? AND table_name = ? AND key_hash IN'],
+      ['SAVEPOINT drc_writes', 'INSERT INTO `s`.`u`'],
+      ['INSERT INTO drc_meta.apply_position', 'COMMIT'],
+    ]);
+  });
+
+  it('rolls back on request, forgetting what was deferred', async () => {
+    const conn = new RecordingConnection(emptyTable());
+    const target = new TargetTransaction(conn, context('not-needed'));
+    target.open(0, 'a', 'a-tx', 'a-pos');
+    await target.rollback();
+    expect(conn.trips.map(sqlOf)).toEqual([['ROLLBACK']]);
+  });
+});

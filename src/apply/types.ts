@@ -1,0 +1,50 @@
+/**
+ * The vocabulary shared by the parts of a target transaction: what comes in, what is decided, and
+ * what the parts are handed.
+ */
+import type { Config } from '../config/schema.js';
+import type { Flavor } from '../db/sql.js';
+import type { RowChange } from '../model/change.js';
+import type { Ownership } from '../model/ownership.js';
+import type { LocalProgress } from '../model/ports.js';
+import type { Row } from '../model/value.js';
+import type { Logger } from '../ops/logger.js';
+import type { TableInfo, TableSource } from './table-cache.js';
+
+/** An incoming change and the source transaction it belongs to. */
+export interface IncomingChange {
+  change: RowChange;
+  origin: string;
+  txId: string;
+}
+
+/** One write decided for a change: the statement to run and what it is about. */
+export interface Op {
+  kind: 'insert' | 'update' | 'delete';
+  info: TableInfo;
+  incoming: IncomingChange;
+  key: Row;
+  /** The after-image (insert, update) or the before-image (delete). */
+  image: Row;
+}
+
+/** The config a target transaction reads: version columns and the unknown-column policy. */
+export type TargetConfig = Pick<Config, 'replicate' | 'tables'> & { apply: Pick<Config['apply'], 'onUnknownColumn'> };
+
+/**
+ * Whether a decision on a missing row must first wait for local capture to cover the binlog position
+ * (DESIGN.md section 5 rule 4, the race): the stream's appliers wait; a repair, which decides from
+ * rows it has just read in every ezone, explicitly does not.
+ */
+export type Coverage = { wait: LocalProgress } | 'not-needed';
+
+export interface TargetContext {
+  /** This ezone. */
+  ezone: string;
+  flavor: Flavor;
+  config: TargetConfig;
+  ownership: Ownership;
+  tables: TableSource;
+  coverage: Coverage;
+  log: Logger;
+}

@@ -1,0 +1,72 @@
+/**
+ * Rule 5 of DESIGN.md section 5: another row (another primary key) holds one of the incoming row's
+ * unique-key values. The newer row (version, then tie-break) wins and the loser is removed, here as
+ * in every other ezone; the collision is a conflict, never a crash or a stall.
+ */
+import type mysql from 'mysql2/promise';
+import type { PipelinedSession } from '../db/pipelined-session.js';
+import type { Tombstone } from '../db/tombstones.js';
+import { RetryableApplyError } from '../errors.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
+import { toWireRow, type Row } from '../model/value.js';
+import { versionOf } from '../model/version.js';
+import type { ConflictLog } from './conflict-log.js';
+import { compareImages } from './resolver.js';
+import { deleteRow, selectByKeys, selectByUniqueKeys } from './sql/rows.js';
+import type { Op } from './types.js';
+
+export interface CollisionContext {
+  session: PipelinedSession;
+  /** This ezone (the origin of the tombstones of removed losers). */
+  ezone: string;
+  versionColumn: string | null;
+  conflicts: ConflictLog;
+}
+
+/**
+ * Resolve the collision of `op` (its write failed with a duplicate key): remove the loser, record its
+ * tombstone in `tombstones` and the conflict. Returns whether the incoming write should be retried (it
+ * won). A duplicate primary key is a row that appeared concurrently: retryable in place.
+ */
+export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tombstones: Tombstone[]): Promise<boolean> {
+  const { change } = op.incoming;
+  const table = `${change.schema}.${change.table}`;
+  const { session, versionColumn } = ctx;
+  const lookups = op.info.uniqueKeys
+    .map((columns) => ({ columns, values: pick(op.image, columns) }))
+    .filter((k) => k.columns.every((c) => k.values[c] !== null));
+  if (lookups.length === 0) throw new RetryableApplyError(`duplicate primary key in ${table}: the row appeared concurrently`);
+  const [found] = (await session.roundTrip([selectByUniqueKeys(change.schema, change.table, lookups)])) as [mysql.RowDataPacket[]];
+  const others = found.map((r) => toWireRow(r)).filter((r) => canonicalKey(pick(r, op.info.primaryKey)) !== canonicalKey(op.key));
+  if (others.length === 0) throw new RetryableApplyError(`duplicate primary key in ${table}: the row appeared concurrently`);
+
+  const version = (r: Row) => (versionColumn === null ? undefined : versionOf(r[versionColumn]));
+  const incomingWins = versionColumn === null || others.every((r) => compareImages(change.version, op.image, version(r), r) > 0);
+  const losers = incomingWins ? others : op.kind === 'update' ? [await currentRow(session, op)] : [];
+  for (const loser of losers) {
+    if (!loser) continue;
+    const key = pick(loser, op.info.primaryKey);
+    await session.exec(deleteRow(change.schema, change.table, op.info.primaryKey, key));
+    const v = version(loser);
+    if (v) tombstones.push({ schema: change.schema, table: change.table, key, version: v, origin: ctx.ezone });
+  }
+  ctx.conflicts.record({
+    incoming: op.incoming,
+    reason: 'unique-collision',
+    decision: incomingWins ? 'applied' : 'skipped',
+    local: incomingWins ? (others[0] ?? null) : null,
+    versionColumn,
+  });
+  return incomingWins;
+}
+
+async function currentRow(session: PipelinedSession, op: Op): Promise<Row | undefined> {
+  const [rows] = (await session.roundTrip([selectByKeys(op.incoming.change.schema, op.incoming.change.table, op.info.primaryKey, [op.key])])) as [mysql.RowDataPacket[]];
+  return rows[0] ? toWireRow(rows[0]) : undefined;
+}
+
+function pick(row: Row, cols: string[]): Row {
+  const out: Row = {};
+  for (const c of cols) out[c] = row[c] ?? null;
+  return out;
+}

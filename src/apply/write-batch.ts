@@ -1,0 +1,92 @@
+/**
+ * Runs the writes decided for a batch, in order, in as few round trips as their size allows:
+ * consecutive inserts into one table with the same columns go as one multi-row INSERT. The writes
+ * start at a savepoint; a duplicate key anywhere rolls them back to it and replays them one by one,
+ * resolving unique-key collisions (rule 5) on the way.
+ */
+import { bySize, type PipelinedSession } from '../db/pipelined-session.js';
+import type { Statement } from '../db/sql.js';
+import type { Tombstone } from '../db/tombstones.js';
+import { isDuplicateKey } from './driver-errors.js';
+import { deleteRow, insertRows, updateRow } from './sql/rows.js';
+import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
+import type { Op } from './types.js';
+
+/** Rows per multi-row INSERT. */
+const ROWS_PER_INSERT = 500;
+
+export const SAVEPOINT: Statement = { sql: 'SAVEPOINT drc_writes', params: [] };
+export const ROLLBACK_TO_SAVEPOINT: Statement = { sql: 'ROLLBACK TO SAVEPOINT drc_writes', params: [] };
+
+/** The statement of one write. */
+export function statementOf(op: Op): Statement {
+  const { schema, table } = op.incoming.change;
+  if (op.kind === 'insert') return insertRows(schema, table, [op.image]);
+  if (op.kind === 'update') return updateRow(schema, table, op.info.primaryKey, op.key, op.image);
+  return deleteRow(schema, table, op.info.primaryKey, op.key);
+}
+
+/** Pure: the writes as statements, consecutive inserts of one table and column list merged. */
+export function writeStatements(ops: Op[]): Statement[] {
+  const statements: Statement[] = [];
+  for (let i = 0; i < ops.length; ) {
+    const op = ops[i] as Op;
+    let j = i + 1;
+    if (op.kind === 'insert') {
+      const cols = Object.keys(op.image).join(',');
+      while (j < ops.length && j - i < ROWS_PER_INSERT && ops[j]!.kind === 'insert' && sameTable(ops[j]!, op) && Object.keys(ops[j]!.image).join(',') === cols) j++;
+      statements.push(insertRows(op.incoming.change.schema, op.incoming.change.table, ops.slice(i, j).map((o) => o.image)));
+    } else {
+      statements.push(statementOf(op));
+    }
+    i = j;
+  }
+  return statements;
+}
+
+export class WriteBatcher {
+  constructor(
+    private readonly session: PipelinedSession,
+    private readonly collisions: (op: Op) => CollisionContext,
+  ) {}
+
+  /**
+   * Execute the writes. With `atCommit`, writes that fit one round trip are deferred instead, to go
+   * with the commit (which then calls `replay` if they collide); returns whether they were.
+   */
+  async write(ops: Op[], tombstones: Tombstone[], atCommit: boolean): Promise<boolean> {
+    if (ops.length === 0) return false;
+    const parts = bySize(writeStatements(ops));
+    this.session.defer(SAVEPOINT);
+    if (atCommit && parts.length === 1) {
+      this.session.defer(...parts[0]!);
+      return true;
+    }
+    try {
+      for (const part of parts) await this.session.roundTrip(part);
+      return false;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+    await this.replay(ops, tombstones);
+    return false;
+  }
+
+  /** After a duplicate key: back to the savepoint, then the writes one by one. */
+  async replay(ops: Op[], tombstones: Tombstone[]): Promise<void> {
+    await this.session.exec(ROLLBACK_TO_SAVEPOINT);
+    for (const op of ops) await this.writeOne(op, tombstones);
+  }
+
+  private async writeOne(op: Op, tombstones: Tombstone[]): Promise<void> {
+    const statement = statementOf(op);
+    try {
+      await this.session.exec(statement);
+    } catch (err) {
+      if (!isDuplicateKey(err) || op.kind === 'delete') throw err;
+      if (await resolveUniqueCollision(this.collisions(op), op, tombstones)) await this.session.exec(statement);
+    }
+  }
+}
+
+const sameTable = (a: Op, b: Op) => a.incoming.change.schema === b.incoming.change.schema && a.incoming.change.table === b.incoming.change.table;
