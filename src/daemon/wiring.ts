@@ -4,26 +4,26 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { PoolConnection } from 'mysql2/promise';
-import { Applier } from './apply/applier.js';
-import type { ConflictRecord } from './apply/planner.js';
-import { ezoneOf } from './config/loader.js';
-import type { Config } from './config/schema.js';
-import { Capture } from './capture/capture.js';
-import { createPool, detectFlavor } from './db/connect.js';
-import type { DeferredStatement } from './db/sql.js';
-import { purgeTombstones } from './db/tombstones.js';
-import { Heartbeat } from './ops/heartbeat.js';
-import { isFinalChunk } from './model/envelope.js';
-import { Ownership } from './model/ownership.js';
-import type { StoredMessage } from './model/ports.js';
-import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic } from './model/topics.js';
-import type { Logger } from './ops/logger.js';
-import { createKafka } from './transport/kafka/client.js';
-import { KafkaEventPublisher } from './transport/kafka/event-publisher.js';
-import { KafkaMessageStream } from './transport/kafka/stream.js';
-import { KafkaAtomicPublisher } from './transport/kafka/publisher.js';
-import { lastCommittedMatching } from './transport/kafka/tail.js';
-import { ensureTopics, type TopicSpec } from './transport/kafka/topics.js';
+import { Applier } from '../apply/applier.js';
+import type { ConflictRecord } from '../apply/planner.js';
+import { ezoneOf } from '../config/loader.js';
+import type { Config } from '../config/schema.js';
+import { Capture } from '../capture/capture.js';
+import { createPool, detectFlavor } from '../db/connect.js';
+import type { DeferredStatement } from '../db/sql.js';
+import { purgeTombstones } from '../db/tombstones.js';
+import { Heartbeat } from './heartbeat.js';
+import { isFinalChunk } from '../model/envelope.js';
+import { Ownership } from '../model/ownership.js';
+import type { StoredMessage } from '../model/ports.js';
+import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic } from '../model/topics.js';
+import type { Logger } from '../ops/logger.js';
+import { createKafka } from '../transport/kafka/client.js';
+import { KafkaEventPublisher } from '../transport/kafka/event-publisher.js';
+import { KafkaMessageStream } from '../transport/kafka/stream.js';
+import { KafkaAtomicPublisher } from '../transport/kafka/publisher.js';
+import { lastCommittedMatching } from '../transport/kafka/tail.js';
+import { ensureTopics, type TopicSpec } from '../transport/kafka/topics.js';
 
 /** The topics an ezone's daemon writes to; created when missing. */
 export function ownTopics(config: Config, ezone: string): TopicSpec[] {
