@@ -50,8 +50,8 @@ function registerLag(program: Command): void {
           ['origin', 'destination', 'lagMs', 'backlog', 'skewMs', 'position', 'note'],
         );
       }
-      const unread = [...new Set(pairs.flatMap((p) => (p.error ? p.error.split('; ') : [])))];
-      if (unread.length > 0) throw new UnreachableError(unread.join('; '));
+      const unread = new Set(pairs.flatMap((p) => (p.error ? p.error.split('; ') : [])));
+      if (unread.size > 0) throw new UnreachableError(`${unread.size} server(s) could not be reached or read: see the error of each pair`);
     });
 }
 

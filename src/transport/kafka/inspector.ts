@@ -8,6 +8,25 @@ import type { BrokerInspector } from '../../model/ports.js';
 import type { Logger } from '../../ops/logger.js';
 import { createKafka } from './client.js';
 
+/** Retries of one admin request: a few, quickly (about 2 s in all before a broker counts as down). */
+const ADMIN_RETRY = { retries: 3, initialRetryTime: 200, maxRetryTime: 1000 };
+
+/** The client's own connect retries take about 20 s against a closed port; a tool says so sooner. */
+const CONNECT_WITHIN_MS = 8000;
+
+/** admin.connect(), or an error once no broker answered in time (the client stops at close()). */
+async function connectWithin(admin: Admin, ms: number, brokers: string[]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no broker of ${brokers.join(', ')} answered within ${ms / 1000} s`)), ms);
+  });
+  try {
+    await Promise.race([admin.connect(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class KafkaBrokerInspector implements BrokerInspector {
   private admin: Admin | undefined;
   private connected: Promise<void> | undefined;
@@ -42,8 +61,9 @@ export class KafkaBrokerInspector implements BrokerInspector {
   }
 
   private async connect(): Promise<Admin> {
-    this.admin ??= createKafka(this.config, { clientId: this.clientId, log: this.log }).admin();
-    this.connected ??= this.admin.connect();
+    // An operator waiting at a prompt wants "unreachable" in seconds, not after the daemon's long retries.
+    this.admin ??= createKafka(this.config, { clientId: this.clientId, log: this.log }).admin({ retry: ADMIN_RETRY });
+    this.connected ??= connectWithin(this.admin, CONNECT_WITHIN_MS, this.config.brokers);
     await this.connected;
     return this.admin;
   }
