@@ -1,13 +1,15 @@
 /**
  * Wires config → stages: the only place (with cli/) that knows capture, apply and the Kafka
- * transport together.
+ * transport together. The config arrives frozen; each part gets the slice it reads (Kafka settings,
+ * the heartbeat interval, the tombstone retention). Capture and the appliers still take the whole
+ * config until their dependencies are narrowed (capture/, apply/).
  */
 import type { Kafka } from 'kafkajs';
 import type { PoolConnection } from 'mysql2/promise';
 import { Applier } from '../apply/applier.js';
 import type { ConflictRecord } from '../apply/planner.js';
 import { ezoneOf } from '../config/loader.js';
-import type { Config } from '../config/schema.js';
+import type { Config, KafkaConfig } from '../config/schema.js';
 import { Capture } from '../capture/capture.js';
 import { createPool, detectFlavor } from '../db/connect.js';
 import type { DeferredStatement } from '../db/sql.js';
@@ -26,8 +28,8 @@ import { lastCommittedMatching } from '../transport/kafka/tail.js';
 import { ensureTopics, type TopicSpec } from '../transport/kafka/topics.js';
 
 /** The topics an ezone's daemon writes to; created when missing. */
-export function ownTopics(config: Config, ezone: string): TopicSpec[] {
-  const { topicPrefix: prefix, replicationFactor, notifyPartitions, maxMessageBytes } = config.kafka;
+export function ownTopics(kafka: KafkaConfig, ezone: string): TopicSpec[] {
+  const { topicPrefix: prefix, replicationFactor, notifyPartitions, maxMessageBytes } = kafka;
   // Room for one chunk plus record overhead; brokers must allow it (the default 1 MB does).
   const maxBytes = { 'max.message.bytes': String(Math.max(maxMessageBytes + 65_536, 1_048_588)) };
   return [
@@ -62,7 +64,7 @@ export async function startCapture(
   const register = ha?.register;
   const ez = ezoneOf(config, ezone);
   const kafka = createKafka(config.kafka, { brokers: ez.kafka?.brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
-  await ensureTopics(kafka, ownTopics(config, ezone));
+  await ensureTopics(kafka, ownTopics(config.kafka, ezone));
   const topic = changesTopic(config.kafka.topicPrefix, ezone);
   const publisher = new KafkaAtomicPublisher(
     kafka,
@@ -147,7 +149,7 @@ export async function startDaemon(
     }
     return k;
   };
-  for (const name of Object.keys(config.ezones)) await ensureTopics(kafkaFor(name), ownTopics(config, name));
+  for (const name of Object.keys(config.ezones)) await ensureTopics(kafkaFor(name), ownTopics(config.kafka, name));
 
   const running = await startCapture(config, ezone, log, register && options.fence ? { register, verify: () => options.fence!.verify() } : undefined);
   const events = new KafkaEventPublisher(kafkaFor(ezone), config.kafka.maxMessageBytes + 4096);

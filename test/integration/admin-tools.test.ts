@@ -112,6 +112,35 @@ describeWithServers('admin tools tell the truth', () => {
     expect((await runDrc([...args, '--limit', 'lots'])).code).toBe(2);
   });
 
+  it('verify compares several tables with --concurrency, and reports differences in table and key order', async () => {
+    s = await scenario('verify_concurrency');
+    for (const t of ['t1', 't2']) {
+      for (const ez of ['a', 'b', 'c']) {
+        await s.db[ez]!.query(`CREATE TABLE ${t} (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)`);
+        await s.db[ez]!.query(`INSERT INTO ${t} (id, v) VALUES ${Array.from({ length: 450 }, (_, i) => `(${i}, 'v${i}')`).join(',')}`);
+      }
+    }
+    await s.db.b!.query("UPDATE t2 SET v = 'planted' WHERE id = 321");
+    await s.db.c!.query('DELETE FROM t1 WHERE id = 77');
+    await s.db.a!.query("UPDATE t1 SET v = 'planted' WHERE id = 400");
+    const args = ['verify', '--config', s.configFile, '--tables', `${s.schema}.t1,${s.schema}.t2`, '--chunk-size', '50', '--recheck-ms', '100', '--pause-ms', '0', '--json'];
+    for (const concurrency of ['1', '4']) {
+      const res = await runDrc([...args, '--concurrency', concurrency]);
+      expect(res.code, res.stderr).toBe(1);
+      const report = JSON.parse(res.stdout) as { tables: { table: string; rows: number; chunks: number }[]; differences: { table: string; key: unknown }[] };
+      expect(report.tables).toEqual([
+        { table: `${s.schema}.t1`, rows: 450, chunks: 10 },
+        { table: `${s.schema}.t2`, rows: 450, chunks: 10 },
+      ]);
+      expect(report.differences.map((d) => [d.table, d.key])).toEqual([
+        [`${s.schema}.t1`, { id: 77 }],
+        [`${s.schema}.t1`, { id: 400 }],
+        [`${s.schema}.t2`, { id: 321 }],
+      ]);
+    }
+    expect((await runDrc([...args, '--concurrency', '0'])).code).toBe(2);
+  });
+
   it('lag with the daemons stopped: growing lag, no skew, and a hint naming the daemon that is not running', async () => {
     s = await scenario('lag_stopped');
     const interval = s.config.heartbeat.interval;
