@@ -71,33 +71,43 @@ export async function verify(config: Config, options: VerifyOptions, log: Logger
   const pools: Pools = new Map(names.map((n) => [n, createPool(config.ezones[n]!.mysql, 2, { multipleStatements: true })]));
   try {
     await probe(config, pools);
-    const first = pools.get(names[0]!)!;
-    const tables: TableToCompare[] = [];
-    for (const table of options.tables ?? (await replicatedTables(first, config))) {
-      const [schema, name] = table.split('.') as [string, string];
-      const pk = await primaryKeyOf(first, schema, name);
-      if (pk.length === 0) log.warn({ table }, 'skipped: no such table or no primary key in the first ezone');
-      else tables.push({ schema, table: name, pk });
-    }
-    const compared = await compareTables(pools, tables, { chunkSize: options.chunkSize, pauseMs: options.pauseMs, concurrency: options.concurrency ?? 2 });
-    const report: VerifyReport = { ok: true, tables: [], differences: [] };
-    for (const [i, { schema, table: name, pk }] of tables.entries()) {
-      const { rows, chunks, suspects } = compared[i]!;
-      let keys = suspects;
-      for (let r = 0; r < options.rechecks && keys.length > 0; r++) {
-        await sleep(options.recheckDelayMs);
-        keys = await stillDifferent(pools, schema, name, pk, keys);
-      }
-      const diffs = await describe(pools, config, schema, name, pk, keys);
-      if (options.repair) for (const d of diffs) d.repaired = await repair(pools, config, schema, name, d, log);
-      report.tables.push({ table: `${schema}.${name}`, rows, chunks });
-      report.differences.push(...diffs);
-    }
-    report.ok = report.differences.every((d) => d.repaired !== undefined) && (options.repair || report.differences.length === 0);
-    return report;
+    return await compareAll(config, pools, options, log);
+  } catch (err) {
+    // A server that went away mid-run: name it (probe throws UnreachableError); anything else as it was.
+    if (!(err instanceof UnreachableError)) await probe(config, pools);
+    throw err;
   } finally {
     await Promise.all([...pools.values()].map((p) => p.end()));
   }
+}
+
+/** Every table: chunk comparisons (p-queue), re-checks of what differed, descriptions and repairs. */
+async function compareAll(config: Config, pools: Pools, options: VerifyOptions, log: Logger): Promise<VerifyReport> {
+  const names = [...pools.keys()];
+  const first = pools.get(names[0]!)!;
+  const tables: TableToCompare[] = [];
+  for (const table of options.tables ?? (await replicatedTables(first, config))) {
+    const [schema, name] = table.split('.') as [string, string];
+    const pk = await primaryKeyOf(first, schema, name);
+    if (pk.length === 0) log.warn({ table }, 'skipped: no such table or no primary key in the first ezone');
+    else tables.push({ schema, table: name, pk });
+  }
+  const compared = await compareTables(pools, tables, { chunkSize: options.chunkSize, pauseMs: options.pauseMs, concurrency: options.concurrency ?? 2 });
+  const report: VerifyReport = { ok: true, tables: [], differences: [] };
+  for (const [i, { schema, table: name, pk }] of tables.entries()) {
+    const { rows, chunks, suspects } = compared[i]!;
+    let keys = suspects;
+    for (let r = 0; r < options.rechecks && keys.length > 0; r++) {
+      await sleep(options.recheckDelayMs);
+      keys = await stillDifferent(pools, schema, name, pk, keys);
+    }
+    const diffs = await describe(pools, config, schema, name, pk, keys);
+    if (options.repair) for (const d of diffs) d.repaired = await repair(pools, config, schema, name, d, log);
+    report.tables.push({ table: `${schema}.${name}`, rows, chunks });
+    report.differences.push(...diffs);
+  }
+  report.ok = report.differences.every((d) => d.repaired !== undefined) && (options.repair || report.differences.length === 0);
+  return report;
 }
 
 /** One round trip to every ezone first, so an unreachable one is named before any work starts. */

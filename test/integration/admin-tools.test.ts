@@ -91,6 +91,18 @@ describeWithServers('admin tools tell the truth', () => {
     expect(JSON.parse(missing.stdout)).toEqual({ ok: false, problems: [{ path: '', message: expect.stringMatching(/file not found/) }] });
   });
 
+  it('a deprecated key is accepted: config check lists it, other commands warn once on stderr', async () => {
+    const base = loadConfig(infra().config);
+    const file = join(mkdtempSync(join(tmpdir(), 'drc-deprecated-')), 'drc.yaml');
+    writeFileSync(file, stringify({ ...base, capture: { ...base.capture, maxInFlightBatches: 4 } }));
+    const check = await runDrc(['config', 'check', '--config', file, '--json']);
+    expect(check.code).toBe(0);
+    expect((JSON.parse(check.stdout) as { deprecated: unknown[] }).deprecated).toEqual([{ path: 'capture.maxInFlightBatches', message: expect.stringMatching(/has no effect/) }]);
+    const other = await runDrc(['conflicts', '--config', file, '--since', '1s', '--json']);
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stderr.match(/config key capture\.maxInFlightBatches is deprecated/g)).toHaveLength(1);
+  });
+
   it('conflicts says when --limit cut the list: truncated and the total in JSON, a line in human output', async () => {
     s = await scenario('conflicts_limit');
     await ensureMetaSchema(s.db.a!);
