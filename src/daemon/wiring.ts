@@ -138,17 +138,7 @@ export async function startDaemon(
   const register = options.fence ? { ezone, owner: options.fence.owner } : undefined;
   const ez = ezoneOf(config, ezone);
   const prefix = config.kafka.topicPrefix;
-  const clients = new Map<string, Kafka>();
-  const kafkaFor = (name: string) => {
-    const brokers = config.ezones[name]?.kafka?.brokers ?? config.kafka.brokers;
-    const id = brokers.join(',');
-    let k = clients.get(id);
-    if (!k) {
-      k = createKafka(config.kafka, { brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
-      clients.set(id, k);
-    }
-    return k;
-  };
+  const kafkaFor = kafkaClients(config, ezone, log);
   for (const name of Object.keys(config.ezones)) await ensureTopics(kafkaFor(name), ownTopics(config.kafka, name));
 
   const running = await startCapture(config, ezone, log, register && options.fence ? { register, verify: () => options.fence!.verify() } : undefined);
@@ -201,34 +191,58 @@ export async function startDaemon(
     await running.close().catch(() => undefined);
     throw err;
   }
-  const heartbeat = new Heartbeat(
-    metaPool,
-    flavor,
-    ezone,
-    config.heartbeat.interval,
-    log.child({ component: 'heartbeat' }),
-    options.fence,
-  );
-  heartbeat.start();
-  // Tombstones expire after apply.tombstoneRetention (DESIGN.md section 5 rule 4).
-  const purge = setInterval(() => {
-    for (const table of ['tombstones', 'applied_tombstones'] as const) {
-      purgeTombstones(metaPool, table, config.apply.tombstoneRetention).catch((err: Error) => log.warn({ table, err: err.message }, 'tombstone purge failed'));
-    }
-  }, 60_000);
-  purge.unref();
+  const stopHousekeeping = startHousekeeping(metaPool, flavor, ezone, config, log, options.fence);
   return {
     ezone,
     capture: running.capture,
     appliers,
     startedAt: Date.now(),
     close: async () => {
-      clearInterval(purge);
-      heartbeat.stop();
+      stopHousekeeping();
       await Promise.allSettled([...appliers.values()].map((a) => a.stop()));
       await Promise.allSettled(pools.map((p) => p.end()));
       await events.close().catch(() => undefined);
       await running.close();
     },
+  };
+}
+
+/** One Kafka client per distinct broker list (ezones may have their own clusters). */
+function kafkaClients(config: Config, ezone: string, log: Logger): (name: string) => Kafka {
+  const clients = new Map<string, Kafka>();
+  return (name: string) => {
+    const brokers = config.ezones[name]?.kafka?.brokers ?? config.kafka.brokers;
+    const id = brokers.join(',');
+    let k = clients.get(id);
+    if (!k) {
+      k = createKafka(config.kafka, { brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
+      clients.set(id, k);
+    }
+    return k;
+  };
+}
+
+/** The heartbeat writer and the tombstone purge, on the meta pool; returns their stop. */
+function startHousekeeping(
+  metaPool: ReturnType<typeof createPool>,
+  flavor: 'mariadb' | 'mysql',
+  ezone: string,
+  config: Pick<Config, 'heartbeat' | 'apply'>,
+  log: Logger,
+  fence: { check(conn: PoolConnection): Promise<void> } | undefined,
+): () => void {
+  const heartbeat = new Heartbeat(metaPool, flavor, ezone, config.heartbeat.interval, log.child({ component: 'heartbeat' }), fence);
+  heartbeat.start();
+  // Tombstones expire after apply.tombstoneRetention (DESIGN.md section 5 rule 4).
+  const retention = config.apply.tombstoneRetention;
+  const purge = setInterval(() => {
+    for (const table of ['tombstones', 'applied_tombstones'] as const) {
+      purgeTombstones(metaPool, table, retention).catch((err: Error) => log.warn({ table, err: err.message }, 'tombstone purge failed'));
+    }
+  }, 60_000);
+  purge.unref();
+  return () => {
+    clearInterval(purge);
+    heartbeat.stop();
   };
 }
