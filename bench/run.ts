@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import mysql from 'mysql2/promise';
 import { TransactionAssembler } from '../src/capture/assembler.js';
 import { BinlogSource } from '../src/capture/binlog-source.js';
-import { TableFilter } from '../src/capture/table-filter.js';
+import { TableFilter } from '../src/config/table-filter.js';
 import { loadConfig } from '../src/config/loader.js';
 import { createLogger } from '../src/ops/logger.js';
 import { DAEMON_NODE_OPTIONS as RECOMMENDED_NODE_OPTIONS } from '../src/ops/runtime.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeChunk } from '../model/envelope.js';
 import { configSchema } from '../config/schema.js';
 import { TransactionAssembler, type CapturedPart, type SourceEvent } from './assembler.js';
-import { TableFilter } from './table-filter.js';
+import { TableFilter } from '../config/table-filter.js';
 
 const config = configSchema.parse({
   kafka: { brokers: ['k:9092'] },

@@ -10,7 +10,7 @@ import { ChunkEncoder } from '../model/envelope.js';
 import { notificationOf, type Notification } from '../model/notify.js';
 import { sameValue, type Row } from '../model/value.js';
 import { maxVersion, versionFromMillis, versionOf } from '../model/version.js';
-import type { TableFilter } from './table-filter.js';
+import type { TableFilter } from '../config/table-filter.js';
 
 /** Binlog events as the assembler needs them (the binlog source adapts zongji's events to these). */
 export type SourceEvent =

@@ -30,7 +30,7 @@ import { BoundedQueue } from '../pipeline/bounded-queue.js';
 import { TransactionAssembler, type CapturedPart } from './assembler.js';
 import { BinlogSource } from './binlog-source.js';
 import { checkCaptureServer } from './preflight.js';
-import { TableFilter } from './table-filter.js';
+import { TableFilter } from '../config/table-filter.js';
 
 export interface CaptureDeps {
   ezone: string;

@@ -21,3 +21,7 @@ function formatCell(v: Row[string]): string {
   if (v === null || v === undefined) return '-';
   return String(v);
 }
+
+/** The exit codes every command shares, for `--help` (DESIGN.md section 9, plus 3). */
+export const EXIT_CODES_HELP = `
+Exit codes: 0 ok · 1 a check failed or differences found · 2 bad usage or config · 3 a server could not be reached`;

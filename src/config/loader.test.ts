@@ -152,3 +152,29 @@ apply: { tombstoneRetention: 3 weeks }
     expect(problems.join('\n')).not.toContain('secret-a');
   });
 });
+
+describe('config after load', () => {
+  it('is deeply frozen: no stage can change what another sees', () => {
+    const cfg = parseConfig(minimal, 'test.yaml', {});
+    expect(Object.isFrozen(cfg)).toBe(true);
+    expect(Object.isFrozen(cfg.ezones.a!.mysql)).toBe(true);
+    expect(Object.isFrozen(cfg.kafka.brokers)).toBe(true);
+    expect(() => {
+      (cfg.apply as { workers: number }).workers = 99;
+    }).toThrow(TypeError);
+  });
+
+  it('accepts capture.maxInFlightBatches with one deprecation warning naming the key, and drops it', () => {
+    const heard: { path: string; message: string }[] = [];
+    const cfg = parseConfig(`${minimal}capture: { maxInFlightBatches: 8 }\n`, 't', {}, { onDeprecated: (d) => heard.push(d) });
+    expect(heard).toEqual([{ path: 'capture.maxInFlightBatches', message: expect.stringMatching(/has no effect/) }]);
+    expect(cfg.capture).toEqual({ maxBufferBytes: 16 << 20, binlogHeartbeatMs: 1000 });
+    expect('maxInFlightBatches' in cfg.capture).toBe(false);
+  });
+
+  it('says nothing when no deprecated key is present', () => {
+    const heard: unknown[] = [];
+    parseConfig(minimal, 't', {}, { onDeprecated: (d) => heard.push(d) });
+    expect(heard).toEqual([]);
+  });
+});

@@ -2,11 +2,38 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, UsageError, type ConfigProblem } from '../errors.js';
+import { createLogger } from '../ops/logger.js';
+import { deepFreeze } from './freeze.js';
 import { interpolateEnv, joinPath } from './interpolate.js';
 import { configSchema, type Config, type EzoneConfig } from './schema.js';
 
-/** Read, interpolate and validate a topology config file. Throws ConfigError (exit 2) naming every bad key. */
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+/** A key still accepted but without effect: named once, at load, so the operator can remove it. */
+export interface Deprecation {
+  /** Dotted key path, e.g. `capture.maxInFlightBatches`. */
+  path: string;
+  message: string;
+}
+
+export interface LoadOptions {
+  /** Hears of every deprecated key present; default: one warning line on stderr per key. */
+  onDeprecated?: (d: Deprecation) => void;
+}
+
+/** Keys kept in the schema for old files only; the value is ignored. */
+const DEPRECATED_KEYS: { path: [string, string]; message: string }[] = [
+  { path: ['capture', 'maxInFlightBatches'], message: 'has no effect (capture keeps one Kafka transaction open at a time) and will be removed — delete it from the file' },
+];
+
+/** Warn once per deprecated key (structured, on stderr like every log). */
+function warnDeprecated(d: Deprecation): void {
+  createLogger('warn').warn({ key: d.path }, `config key ${d.path} is deprecated: ${d.message}`);
+}
+
+/**
+ * Read, interpolate and validate a topology config file. Throws ConfigError (exit 2) naming every bad
+ * key. The result is deeply frozen: stages get read-only slices of it (see slices.ts).
+ */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -14,11 +41,11 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     throw new ConfigError(file, [{ path: '', message: `${reason} — pass an existing file with --config` }], { cause: err });
   }
-  return parseConfig(text, file, env);
+  return parseConfig(text, file, env, options);
 }
 
-/** Validate config text (YAML). `file` is only used in messages. */
-export function parseConfig(text: string, file = '<config>', env: NodeJS.ProcessEnv = process.env): Config {
+/** Validate config text (YAML). `file` is only used in messages. The result is deeply frozen. */
+export function parseConfig(text: string, file = '<config>', env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     // The first syntax error is the real one; the rest usually follow from it.
@@ -33,7 +60,16 @@ export function parseConfig(text: string, file = '<config>', env: NodeJS.Process
   if (problems.length > 0) throw new ConfigError(file, problems);
   const result = configSchema.safeParse(value, { reportInput: true });
   if (!result.success) throw new ConfigError(file, result.error.issues.flatMap(describeIssue));
-  return result.data;
+  for (const d of deprecatedIn(value)) (options.onDeprecated ?? warnDeprecated)(d);
+  return deepFreeze(result.data);
+}
+
+/** The deprecated keys present in a (valid) config document. */
+function deprecatedIn(value: unknown): Deprecation[] {
+  return DEPRECATED_KEYS.filter(({ path: [section, key] }) => {
+    const block = (value as Record<string, unknown>)[section];
+    return block !== null && typeof block === 'object' && key in block;
+  }).map(({ path, message }) => ({ path: path.join('.'), message }));
 }
 
 /** The part of the config that belongs to one ezone; a UsageError (exit 2) for an unknown name. */

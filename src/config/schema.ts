@@ -143,9 +143,10 @@ export const configSchema = z
     capture: z
       .strictObject({
         maxBufferBytes: int(1 << 20, 2 ** 31).default(16 << 20), // pause the binlog when this much is queued for Kafka
-        maxInFlightBatches: int(1, 1024).default(16), // Kafka batches awaiting acknowledgement
+        maxInFlightBatches: int(1, 1024).optional(), // DEPRECATED, no effect: accepted with a warning (loader.ts), dropped from the result
         binlogHeartbeatMs: int(100, 60_000).default(1000), // server heartbeat on an idle binlog connection
       })
+      .transform(({ maxInFlightBatches: _deprecated, ...capture }) => capture)
       .prefault({}),
     apply: z
       .strictObject({

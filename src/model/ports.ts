@@ -101,3 +101,19 @@ export interface RepairApplier {
    */
   apply(change: RowChange, origin: string, note: RepairNote): Promise<void>;
 }
+
+/**
+ * What the admin tools (`drc lag`, `drc doctor`) ask of a Kafka cluster: is it there, and how far
+ * each topic goes. Declared here so admin/ never imports transport/; the CLI hands in the adapter.
+ */
+export interface BrokerInspector {
+  /** Brokers in the cluster. Throws when no broker can be reached. */
+  brokerCount(): Promise<number>;
+  /**
+   * The high-water mark (the offset the next message will get) of partition 0 of each topic. Topics
+   * that do not exist yet are absent from the result. Throws when no broker can be reached.
+   */
+  endOffsets(topics: string[]): Promise<Map<string, string>>;
+  /** Release the connection. */
+  close(): Promise<void>;
+}

@@ -2,7 +2,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { randomBytes } from 'node:crypto';
 import { Partitioners } from 'kafkajs';
 import { afterEach, expect, it } from 'vitest';
-import type { Daemon } from '../../src/daemon.js';
+import type { Daemon } from '../../src/daemon/wiring.js';
 import { changesTopic, deadLetterTopic } from '../../src/model/topics.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { describeWithServers } from '../support/env.js';

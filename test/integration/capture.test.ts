@@ -1,6 +1,6 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
-import { startCapture, type Running } from '../../src/daemon.js';
+import { startCapture, type Running } from '../../src/daemon/wiring.js';
 import { decodeChunk, type TxChunk } from '../../src/model/envelope.js';
 import type { Notification } from '../../src/model/notify.js';
 import { changesTopic, notifyTopic } from '../../src/model/topics.js';

@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import type { Daemon } from '../../src/daemon.js';
+import type { Daemon } from '../../src/daemon/wiring.js';
 import { describeWithServers } from '../support/env.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
 import type { RowDataPacket } from 'mysql2/promise';

@@ -1,5 +1,5 @@
 import type mysql from 'mysql2/promise';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { startDaemon, type Daemon } from '../../src/daemon/wiring.js';
 import { toWireRow } from '../../src/model/value.js';
 import { createLogger } from '../../src/ops/logger.js';
 import type { Scenario } from './scenario.js';

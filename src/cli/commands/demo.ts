@@ -5,9 +5,10 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import mysql from 'mysql2/promise';
 import { loadConfig } from '../../config/loader.js';
-import { listConflicts } from '../../ops/conflicts.js';
-import { collectLag } from '../../ops/lag.js';
+import { listConflicts } from '../../admin/conflicts.js';
+import { collectLag } from '../../admin/lag.js';
 import { createLogger } from '../../ops/logger.js';
+import { KafkaBrokerInspector } from '../../transport/kafka/inspector.js';
 import { DEFAULT_SANDBOX_DIR, sandboxUp, type SandboxInfo } from '../../sandbox/sandbox.js';
 import { formatTable } from '../output.js';
 import { positiveInt } from '../parse.js';
@@ -118,7 +119,8 @@ async function runWorkload(info: SandboxInfo, dbs: mysql.Connection[], stats: { 
 
 async function render(info: SandboxInfo, dbs: mysql.Connection[], config: ReturnType<typeof loadConfig>, stats: { writes: number; conflictsMade: number }, startedAt: number, log: ReturnType<typeof createLogger>): Promise<string> {
   const counts = await Promise.all(dbs.map(async (db) => (await db.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM demo.accounts'))[0][0]?.n));
-  const lag = await collectLag(config, log);
+  const brokers = new KafkaBrokerInspector(config.kafka, `${config.kafka.clientId}-lag`, log);
+  const lag = await collectLag(config, log, brokers).finally(() => brokers.close());
   const conflicts = await listConflicts(config, { sinceMs: Date.now() - startedAt + 1000, limit: 5 });
   const clear = process.stdout.isTTY ? '\x1b[2J\x1b[H' : '\n';
   return [

@@ -1,32 +1,63 @@
 import type { Command } from 'commander';
+import { conflictReport } from '../../admin/conflicts.js';
+import { SingleChangeApplier } from '../../apply/repair-applier.js';
+import { runDoctor } from '../../admin/doctor.js';
+import { collectLag } from '../../admin/lag.js';
+import { UnreachableError } from '../../admin/unreachable.js';
+import { verify, type VerifyReport } from '../../admin/verify.js';
 import { ezoneOf, loadConfig } from '../../config/loader.js';
-import { parseDuration } from '../../config/schema.js';
+import { parseDuration, type Config } from '../../config/schema.js';
+import { detectFlavor } from '../../db/connect.js';
 import { CheckFailedError, UsageError } from '../../errors.js';
-import { listConflicts } from '../../ops/conflicts.js';
-import { runDoctor } from '../../ops/doctor.js';
-import { collectLag } from '../../ops/lag.js';
-import { verify } from '../../ops/verify.js';
-import { createLogger } from '../../ops/logger.js';
-import { printJson, printTable } from '../output.js';
+import type { BrokerInspector } from '../../model/ports.js';
+import { createLogger, type Logger } from '../../ops/logger.js';
+import { KafkaBrokerInspector } from '../../transport/kafka/inspector.js';
+import { EXIT_CODES_HELP, printJson, printTable } from '../output.js';
 import { positiveInt } from '../parse.js';
 
 const quiet = () => createLogger((process.env.DRC_LOG_LEVEL as 'warn' | undefined) ?? 'error');
 
+/** The admin tools' view of Kafka (model/ports.ts), closed when `use` is done. */
+async function withBrokers<T>(config: Config, tool: string, log: Logger, use: (brokers: BrokerInspector) => Promise<T>): Promise<T> {
+  const brokers = new KafkaBrokerInspector(config.kafka, `${config.kafka.clientId}-${tool}`, log);
+  try {
+    return await use(brokers);
+  } finally {
+    await brokers.close();
+  }
+}
+
 export function registerOps(program: Command): void {
+  registerLag(program);
+  registerConflicts(program);
+  registerVerify(program);
+  registerDoctor(program);
+}
+
+function registerLag(program: Command): void {
   program
     .command('lag')
-    .description('matrix origin → destination: end-to-end lag, backlog, last applied position, clock skew')
+    .description('matrix origin → destination: end-to-end lag, backlog, last applied position, clock skew; exit 3 when a server cannot be read')
     .requiredOption('--config <file>', 'topology config (YAML)')
     .option('--json', 'print one JSON document')
+    .addHelpText('after', EXIT_CODES_HELP)
     .action(async (opts: { config: string; json?: boolean }) => {
-      const pairs = await collectLag(loadConfig(opts.config), quiet());
-      if (opts.json) return printJson({ pairs });
-      printTable(
-        pairs.map((p) => ({ ...p, error: p.error ?? '' })),
-        ['origin', 'destination', 'lagMs', 'backlog', 'skewMs', 'position', 'error'],
-      );
+      const config = loadConfig(opts.config);
+      const log = quiet();
+      const pairs = await withBrokers(config, 'lag', log, (brokers) => collectLag(config, log, brokers));
+      if (opts.json) printJson({ pairs });
+      else {
+        printTable(
+          pairs.map((p) => ({ ...p, note: p.error ?? p.hint ?? p.skewReason ?? '' })),
+          ['origin', 'destination', 'lagMs', 'backlog', 'skewMs', 'position', 'note'],
+        );
+      }
+      const unread = new Set(pairs.flatMap((p) => (p.error ? p.error.split('; ') : [])));
+      if (unread.size > 0) throw new UnreachableError(`${unread.size} server(s) could not be reached or read: see the error of each pair`);
     });
+}
 
+function registerConflicts(program: Command): void {
   program
     .command('conflicts')
     .description('the conflict report: what collided, how it was decided, and why')
@@ -34,73 +65,105 @@ export function registerOps(program: Command): void {
     .option('--ezone <name>', 'only conflicts seen in this ezone')
     .option('--since <duration>', 'how far back, e.g. 10m, 24h', '1h')
     .option('--table <schema.table>', 'only this table')
-    .option('--limit <n>', 'at most this many per ezone', '1000')
+    .option('--limit <n>', 'list at most the newest n per ezone (the total is counted anyway)', positiveInt, 1000)
     .option('--json', 'print one JSON document')
-    .action(async (opts: { config: string; ezone?: string; since: string; table?: string; limit: string; json?: boolean }) => {
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (opts: { config: string; ezone?: string; since: string; table?: string; limit: number; json?: boolean }) => {
       const config = loadConfig(opts.config);
       if (opts.ezone) ezoneOf(config, opts.ezone);
       const sinceMs = parseDuration(opts.since);
       if (sinceMs === undefined) throw new UsageError(`--since ${opts.since} is not a duration — write it like 10m, 24h or 7d`);
       if (opts.table && !/^[^.]+\.[^.]+$/.test(opts.table)) throw new UsageError('--table takes schema.table');
-      const conflicts = await listConflicts(config, { ezone: opts.ezone, sinceMs, table: opts.table, limit: Number(opts.limit) || 1000 });
-      if (opts.json) return printJson({ conflicts });
+      const report = await conflictReport(config, { ezone: opts.ezone, sinceMs, table: opts.table, limit: opts.limit });
+      if (opts.json) return printJson(report);
       printTable(
-        conflicts.map((c) => ({ at: c.at, ezone: c.ezone, origin: c.origin, table: c.table, key: JSON.stringify(c.key), reason: c.reason, decision: c.decision })),
+        report.conflicts.map((c) => ({ at: c.at, ezone: c.ezone, origin: c.origin, table: c.table, key: JSON.stringify(c.key), reason: c.reason, decision: c.decision })),
         ['at', 'ezone', 'origin', 'table', 'key', 'reason', 'decision'],
       );
+      if (report.truncated) {
+        process.stdout.write(`\nshowing ${report.conflicts.length} of ${report.total} conflicts (the newest ${opts.limit} per ezone): raise --limit, or narrow with --since, --table or --ezone\n`);
+      }
     });
+}
 
+interface VerifyOpts {
+  config: string;
+  tables?: string;
+  ezones?: string;
+  chunkSize: number;
+  pauseMs: number;
+  recheckMs: number;
+  concurrency: number;
+  repair?: boolean;
+  json?: boolean;
+}
+
+function registerVerify(program: Command): void {
   program
     .command('verify')
-    .description('compare every replicated table across all ezones by primary-key chunks; exit 1 when they differ')
+    .description('compare every replicated table across all ezones by primary-key chunks; exit 1 when they differ, 3 when an ezone cannot be reached')
     .requiredOption('--config <file>', 'topology config (YAML)')
     .option('--tables <list>', 'comma-separated schema.table list (default: every replicated table)')
     .option('--ezones <list>', 'comma-separated ezones to compare (default: all)')
     .option('--chunk-size <rows>', 'rows per chunk', positiveInt, 1000)
-    .option('--pause-ms <ms>', 'pause between chunks, to spare production servers', (v) => Number(v), 10)
+    .option('--concurrency <n>', 'chunk comparisons running at once, across tables', positiveInt, 2)
+    .option('--pause-ms <ms>', 'pause after each chunk (per concurrent comparison), to spare production servers', (v) => Number(v), 10)
     .option('--recheck-ms <ms>', 'wait this long for replication before re-checking a difference', (v) => Number(v), 2000)
     .option('--repair', 're-apply the last-writer-wins winner where ezones disagree, and record it')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { config: string; tables?: string; ezones?: string; chunkSize: number; pauseMs: number; recheckMs: number; repair?: boolean; json?: boolean }) => {
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (opts: VerifyOpts) => {
       const config = loadConfig(opts.config);
       const tables = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
       if (tables?.some((t) => !/^[^.]+\.[^.]+$/.test(t))) throw new UsageError('--tables takes schema.table[,schema.table…]');
       const ezones = opts.ezones?.split(',').map((e) => e.trim()).filter(Boolean);
       for (const e of ezones ?? []) ezoneOf(config, e);
-      const report = await verify(
-        config,
-        { tables, ...(ezones ? { ezones } : {}), chunkSize: opts.chunkSize, pauseMs: opts.pauseMs, recheckDelayMs: opts.recheckMs, rechecks: 3, repair: opts.repair === true },
-        quiet(),
-      );
-      if (opts.json) printJson(report);
-      else {
-        printTable(report.tables, ['table', 'rows', 'chunks']);
-        if (report.differences.length > 0) {
-          process.stdout.write('\n');
-          printTable(
-            report.differences.map((d) => ({
-              table: d.table,
-              key: JSON.stringify(d.key),
-              ezones: d.ezones.map((e) => `${e.ezone}:${e.present ? (e.version ?? 'present') : 'missing'}`).join(' '),
-              repaired: d.repaired ? `${d.repaired.deleted ? 'deleted' : `kept ${d.repaired.winner}'s row`} in ${d.repaired.changed.join(',')}` : '',
-            })),
-            ['table', 'key', 'ezones', 'repaired'],
-          );
-        }
+      let report: VerifyReport;
+      const log = quiet();
+      try {
+        report = await verify(
+          config,
+          { tables, ...(ezones ? { ezones } : {}), chunkSize: opts.chunkSize, pauseMs: opts.pauseMs, concurrency: opts.concurrency, recheckDelayMs: opts.recheckMs, rechecks: 3, repair: opts.repair === true },
+          log,
+          async (ezone, pool) => new SingleChangeApplier({ ezone, pool, flavor: await detectFlavor(pool), config, log }),
+        );
+      } catch (err) {
+        if (err instanceof UnreachableError && opts.json) printJson({ ok: false, error: err.message, tables: [], differences: [] });
+        throw err;
       }
+      if (opts.json) printJson(report);
+      else printVerifyReport(report);
       if (!report.ok) throw new CheckFailedError(`${report.differences.length} difference(s) found`);
     });
+}
 
+function printVerifyReport(report: VerifyReport): void {
+  printTable(report.tables, ['table', 'rows', 'chunks']);
+  if (report.differences.length === 0) return;
+  process.stdout.write('\n');
+  printTable(
+    report.differences.map((d) => ({
+      table: d.table,
+      key: JSON.stringify(d.key),
+      ezones: d.ezones.map((e) => `${e.ezone}:${e.present ? (e.version ?? 'present') : 'missing'}`).join(' '),
+      repaired: d.repaired ? `${d.repaired.deleted ? 'deleted' : `kept ${d.repaired.winner}'s row`} in ${d.repaired.changed.join(',')}` : '',
+    })),
+    ['table', 'key', 'ezones', 'repaired'],
+  );
+}
+
+function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('preflight checks of every ezone and Kafka; exit 1 on any failure')
+    .description('preflight checks of every ezone and Kafka; exit 1 on any failure (an unreachable server is a failed check)')
     .requiredOption('--config <file>', 'topology config (YAML)')
     .option('--ezone <name>', 'check only this ezone')
     .option('--json', 'print one JSON document')
+    .addHelpText('after', EXIT_CODES_HELP)
     .action(async (opts: { config: string; ezone?: string; json?: boolean }) => {
       const config = loadConfig(opts.config);
       if (opts.ezone) ezoneOf(config, opts.ezone);
-      const result = await runDoctor(config, quiet(), opts.ezone);
+      const result = await withBrokers(config, 'doctor', quiet(), (brokers) => runDoctor(config, brokers, opts.ezone));
       if (opts.json) printJson(result);
       else
         printTable(

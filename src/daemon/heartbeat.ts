@@ -1,6 +1,6 @@
 import type mysql from 'mysql2/promise';
 import { upsert, type Flavor } from '../db/sql.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../ops/logger.js';
 
 /**
  * Writes this ezone's row in drc_meta.heartbeat every interval. The row replicates like user data,

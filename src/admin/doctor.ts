@@ -4,11 +4,11 @@
 import mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { versionColumnOf } from '../config/tables.js';
-import { REQUIRED_BINLOG_SETTINGS, tablesWithoutPrimaryKey } from '../capture/preflight.js';
-import { TableFilter } from '../capture/table-filter.js';
+import { REQUIRED_BINLOG_SETTINGS, tablesWithoutPrimaryKey } from '../db/binlog-requirements.js';
+import { TableFilter } from '../config/table-filter.js';
 import { connectionOptions } from '../db/connect.js';
-import { createKafka } from '../transport/kafka/client.js';
-import type { Logger } from './logger.js';
+import type { BrokerInspector } from '../model/ports.js';
+import { reasonOf, unreachableMessage } from './unreachable.js';
 
 export interface Check {
   /** Ezone name, or "kafka". */
@@ -20,7 +20,7 @@ export interface Check {
   warning?: boolean;
 }
 
-interface ServerFacts {
+export interface ServerFacts {
   ezone: string;
   serverId: number;
   domainId: number | null;
@@ -28,7 +28,11 @@ interface ServerFacts {
   offset: number;
 }
 
-export async function runDoctor(config: Config, log: Logger, only?: string): Promise<{ ok: boolean; checks: Check[] }> {
+/**
+ * Run every check; `brokers` is the Kafka cluster's inspector (handed in by the CLI). A check that had
+ * no data to look at fails: an unreachable server is never reported as fine.
+ */
+export async function runDoctor(config: Config, brokers: BrokerInspector, only?: string): Promise<{ ok: boolean; checks: Check[] }> {
   const checks: Check[] = [];
   const facts: ServerFacts[] = [];
   const names = Object.keys(config.ezones);
@@ -38,7 +42,7 @@ export async function runDoctor(config: Config, log: Logger, only?: string): Pro
     try {
       conn = await mysql.createConnection(connectionOptions(ez.mysql));
     } catch (err) {
-      checks.push({ ezone, check: 'connect', ok: false, message: `cannot connect to ${ez.mysql.host}:${ez.mysql.port} as ${ez.mysql.user}: ${(err as Error).message} — check ezones.${ezone}.mysql` });
+      checks.push({ ezone, check: 'connect', ok: false, message: unreachableMessage(ezone, ez.mysql, err) });
       continue;
     }
     try {
@@ -82,8 +86,8 @@ export async function runDoctor(config: Config, log: Logger, only?: string): Pro
       await conn.end();
     }
   }
-  if (!only) checks.push(...crossChecks(facts, names.length));
-  checks.push(await kafkaCheck(config, log));
+  if (!only) checks.push(...crossChecks(facts, names));
+  checks.push(await kafkaCheck(config, brokers));
   return { ok: checks.every((c) => c.ok), checks };
 }
 
@@ -123,7 +127,14 @@ async function privileges(conn: mysql.Connection, ezone: string): Promise<Check>
   };
 }
 
-function crossChecks(facts: ServerFacts[], ezones: number): Check[] {
+/** The checks across ezones; each fails, saying why, unless every ezone's facts were read. */
+export function crossChecks(facts: ServerFacts[], names: string[]): Check[] {
+  const missing = names.filter((n) => !facts.some((f) => f.ezone === n));
+  if (missing.length > 0) {
+    const message = `not checked: no data from ${missing.map((m) => `ezone ${m}`).join(', ')} (unreachable or not inspected, see above) — fix that first`;
+    return ['server_ids', 'gtid_domains', 'auto_increment'].map((check) => ({ ezone: '*', check, ok: false, message }));
+  }
+  const ezones = names.length;
   const out: Check[] = [];
   const dup = (values: (number | null)[]) => values.filter((x, i) => x !== null && values.indexOf(x) !== i);
   const ids = facts.map((f) => f.serverId);
@@ -159,15 +170,11 @@ function crossChecks(facts: ServerFacts[], ezones: number): Check[] {
   return out;
 }
 
-async function kafkaCheck(config: Config, log: Logger): Promise<Check> {
-  const admin = createKafka(config.kafka, { clientId: `${config.kafka.clientId}-doctor`, log }).admin();
+async function kafkaCheck(config: Config, brokers: BrokerInspector): Promise<Check> {
   try {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
-    return { ezone: 'kafka', check: 'kafka', ok: true, message: `${cluster.brokers.length} broker(s) reachable at ${config.kafka.brokers.join(', ')}` };
+    const count = await brokers.brokerCount();
+    return { ezone: 'kafka', check: 'kafka', ok: true, message: `${count} broker(s) reachable at ${config.kafka.brokers.join(', ')}` };
   } catch (err) {
-    return { ezone: 'kafka', check: 'kafka', ok: false, message: `cannot reach Kafka at ${config.kafka.brokers.join(', ')}: ${(err as Error).message} — check kafka.brokers` };
-  } finally {
-    await admin.disconnect().catch(() => undefined);
+    return { ezone: 'kafka', check: 'kafka', ok: false, message: `cannot reach Kafka at ${config.kafka.brokers.join(', ')}: ${reasonOf(err)} — is the broker running? check kafka.brokers` };
   }
 }

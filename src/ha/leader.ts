@@ -10,7 +10,7 @@ import type mysql from 'mysql2/promise';
 import { PipelinedSession } from '../db/pipelined-session.js';
 import type { DeferredStatement, Flavor } from '../db/sql.js';
 import { DrcError } from '../errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../ops/logger.js';
 
 export class NotLeaderError extends DrcError {
   constructor(ezone: string) {

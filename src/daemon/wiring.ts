@@ -1,33 +1,35 @@
 /**
  * Wires config → stages: the only place (with cli/) that knows capture, apply and the Kafka
- * transport together.
+ * transport together. The config arrives frozen; each part gets the slice it reads (Kafka settings,
+ * the heartbeat interval, the tombstone retention). Capture and the appliers still take the whole
+ * config until their dependencies are narrowed (capture/, apply/).
  */
 import type { Kafka } from 'kafkajs';
 import type { PoolConnection } from 'mysql2/promise';
-import { Applier } from './apply/applier.js';
-import type { ConflictRecord } from './apply/sql/meta.js';
-import { ezoneOf } from './config/loader.js';
-import type { Config } from './config/schema.js';
-import { Capture } from './capture/capture.js';
-import { createPool, detectFlavor } from './db/connect.js';
-import type { DeferredStatement } from './db/sql.js';
-import { purgeTombstones } from './db/tombstones.js';
-import { Heartbeat } from './ops/heartbeat.js';
-import { isFinalChunk } from './model/envelope.js';
-import { Ownership } from './model/ownership.js';
-import type { StoredMessage } from './model/ports.js';
-import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic } from './model/topics.js';
-import type { Logger } from './ops/logger.js';
-import { createKafka } from './transport/kafka/client.js';
-import { KafkaEventPublisher } from './transport/kafka/event-publisher.js';
-import { KafkaMessageStream } from './transport/kafka/stream.js';
-import { KafkaAtomicPublisher } from './transport/kafka/publisher.js';
-import { lastCommittedMatching } from './transport/kafka/tail.js';
-import { ensureTopics, type TopicSpec } from './transport/kafka/topics.js';
+import { Applier } from '../apply/applier.js';
+import type { ConflictRecord } from '../apply/sql/meta.js';
+import { ezoneOf } from '../config/loader.js';
+import type { Config, KafkaConfig } from '../config/schema.js';
+import { Capture } from '../capture/capture.js';
+import { createPool, detectFlavor } from '../db/connect.js';
+import type { DeferredStatement } from '../db/sql.js';
+import { purgeTombstones } from '../db/tombstones.js';
+import { Heartbeat } from './heartbeat.js';
+import { isFinalChunk } from '../model/envelope.js';
+import { Ownership } from '../model/ownership.js';
+import type { StoredMessage } from '../model/ports.js';
+import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic } from '../model/topics.js';
+import type { Logger } from '../ops/logger.js';
+import { createKafka } from '../transport/kafka/client.js';
+import { KafkaEventPublisher } from '../transport/kafka/event-publisher.js';
+import { KafkaMessageStream } from '../transport/kafka/stream.js';
+import { KafkaAtomicPublisher } from '../transport/kafka/publisher.js';
+import { lastCommittedMatching } from '../transport/kafka/tail.js';
+import { ensureTopics, type TopicSpec } from '../transport/kafka/topics.js';
 
 /** The topics an ezone's daemon writes to; created when missing. */
-export function ownTopics(config: Config, ezone: string): TopicSpec[] {
-  const { topicPrefix: prefix, replicationFactor, notifyPartitions, maxMessageBytes } = config.kafka;
+export function ownTopics(kafka: KafkaConfig, ezone: string): TopicSpec[] {
+  const { topicPrefix: prefix, replicationFactor, notifyPartitions, maxMessageBytes } = kafka;
   // Room for one chunk plus record overhead; brokers must allow it (the default 1 MB does).
   const maxBytes = { 'max.message.bytes': String(Math.max(maxMessageBytes + 65_536, 1_048_588)) };
   return [
@@ -62,7 +64,7 @@ export async function startCapture(
   const register = ha?.register;
   const ez = ezoneOf(config, ezone);
   const kafka = createKafka(config.kafka, { brokers: ez.kafka?.brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
-  await ensureTopics(kafka, ownTopics(config, ezone));
+  await ensureTopics(kafka, ownTopics(config.kafka, ezone));
   const topic = changesTopic(config.kafka.topicPrefix, ezone);
   const publisher = new KafkaAtomicPublisher(
     kafka,
@@ -136,18 +138,8 @@ export async function startDaemon(
   const register = options.fence ? { ezone, owner: options.fence.owner } : undefined;
   const ez = ezoneOf(config, ezone);
   const prefix = config.kafka.topicPrefix;
-  const clients = new Map<string, Kafka>();
-  const kafkaFor = (name: string) => {
-    const brokers = config.ezones[name]?.kafka?.brokers ?? config.kafka.brokers;
-    const id = brokers.join(',');
-    let k = clients.get(id);
-    if (!k) {
-      k = createKafka(config.kafka, { brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
-      clients.set(id, k);
-    }
-    return k;
-  };
-  for (const name of Object.keys(config.ezones)) await ensureTopics(kafkaFor(name), ownTopics(config, name));
+  const kafkaFor = kafkaClients(config, ezone, log);
+  for (const name of Object.keys(config.ezones)) await ensureTopics(kafkaFor(name), ownTopics(config.kafka, name));
 
   const running = await startCapture(config, ezone, log, register && options.fence ? { register, verify: () => options.fence!.verify() } : undefined);
   const events = new KafkaEventPublisher(kafkaFor(ezone), config.kafka.maxMessageBytes + 4096);
@@ -199,34 +191,58 @@ export async function startDaemon(
     await running.close().catch(() => undefined);
     throw err;
   }
-  const heartbeat = new Heartbeat(
-    metaPool,
-    flavor,
-    ezone,
-    config.heartbeat.interval,
-    log.child({ component: 'heartbeat' }),
-    options.fence,
-  );
-  heartbeat.start();
-  // Tombstones expire after apply.tombstoneRetention (DESIGN.md section 5 rule 4).
-  const purge = setInterval(() => {
-    for (const table of ['tombstones', 'applied_tombstones'] as const) {
-      purgeTombstones(metaPool, table, config.apply.tombstoneRetention).catch((err: Error) => log.warn({ table, err: err.message }, 'tombstone purge failed'));
-    }
-  }, 60_000);
-  purge.unref();
+  const stopHousekeeping = startHousekeeping(metaPool, flavor, ezone, config, log, options.fence);
   return {
     ezone,
     capture: running.capture,
     appliers,
     startedAt: Date.now(),
     close: async () => {
-      clearInterval(purge);
-      heartbeat.stop();
+      stopHousekeeping();
       await Promise.allSettled([...appliers.values()].map((a) => a.stop()));
       await Promise.allSettled(pools.map((p) => p.end()));
       await events.close().catch(() => undefined);
       await running.close();
     },
+  };
+}
+
+/** One Kafka client per distinct broker list (ezones may have their own clusters). */
+function kafkaClients(config: Config, ezone: string, log: Logger): (name: string) => Kafka {
+  const clients = new Map<string, Kafka>();
+  return (name: string) => {
+    const brokers = config.ezones[name]?.kafka?.brokers ?? config.kafka.brokers;
+    const id = brokers.join(',');
+    let k = clients.get(id);
+    if (!k) {
+      k = createKafka(config.kafka, { brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
+      clients.set(id, k);
+    }
+    return k;
+  };
+}
+
+/** The heartbeat writer and the tombstone purge, on the meta pool; returns their stop. */
+function startHousekeeping(
+  metaPool: ReturnType<typeof createPool>,
+  flavor: 'mariadb' | 'mysql',
+  ezone: string,
+  config: Pick<Config, 'heartbeat' | 'apply'>,
+  log: Logger,
+  fence: { check(conn: PoolConnection): Promise<void> } | undefined,
+): () => void {
+  const heartbeat = new Heartbeat(metaPool, flavor, ezone, config.heartbeat.interval, log.child({ component: 'heartbeat' }), fence);
+  heartbeat.start();
+  // Tombstones expire after apply.tombstoneRetention (DESIGN.md section 5 rule 4).
+  const retention = config.apply.tombstoneRetention;
+  const purge = setInterval(() => {
+    for (const table of ['tombstones', 'applied_tombstones'] as const) {
+      purgeTombstones(metaPool, table, retention).catch((err: Error) => log.warn({ table, err: err.message }, 'tombstone purge failed'));
+    }
+  }, 60_000);
+  purge.unref();
+  return () => {
+    clearInterval(purge);
+    heartbeat.stop();
   };
 }

@@ -1,5 +1,5 @@
-import type { Config } from '../config/schema.js';
-import { versionColumnOf } from '../config/tables.js';
+import type { Config } from './schema.js';
+import { versionColumnOf } from './tables.js';
 
 /** Schemas that are never replicated. */
 const SYSTEM_SCHEMAS = new Set(['mysql', 'information_schema', 'performance_schema', 'sys']);

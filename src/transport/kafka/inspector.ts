@@ -1,0 +1,70 @@
+/**
+ * The BrokerInspector port (model/ports.ts) over a kafkajs admin client: the admin tools' only view of
+ * Kafka. It connects on first use, so a tool that never asks opens no connection.
+ */
+import type { Admin } from 'kafkajs';
+import type { KafkaConfig } from '../../config/schema.js';
+import type { BrokerInspector } from '../../model/ports.js';
+import type { Logger } from '../../ops/logger.js';
+import { createKafka } from './client.js';
+
+/** Retries of one admin request: a few, quickly (about 2 s in all before a broker counts as down). */
+const ADMIN_RETRY = { retries: 3, initialRetryTime: 200, maxRetryTime: 1000 };
+
+/** The client's own connect retries take about 20 s against a closed port; a tool says so sooner. */
+const CONNECT_WITHIN_MS = 8000;
+
+/** admin.connect(), or an error once no broker answered in time (the client stops at close()). */
+async function connectWithin(admin: Admin, ms: number, brokers: string[]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no broker of ${brokers.join(', ')} answered within ${ms / 1000} s`)), ms);
+  });
+  try {
+    await Promise.race([admin.connect(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export class KafkaBrokerInspector implements BrokerInspector {
+  private admin: Admin | undefined;
+  private connected: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: KafkaConfig,
+    private readonly clientId: string,
+    private readonly log: Logger,
+  ) {}
+
+  async brokerCount(): Promise<number> {
+    const admin = await this.connect();
+    return (await admin.describeCluster()).brokers.length;
+  }
+
+  async endOffsets(topics: string[]): Promise<Map<string, string>> {
+    const admin = await this.connect();
+    const out = new Map<string, string>();
+    for (const topic of topics) {
+      try {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        out.set(topic, offsets.find((o) => o.partition === 0)?.high ?? '0');
+      } catch {
+        // The topic does not exist yet (no daemon has run): nothing to report for it.
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  private async connect(): Promise<Admin> {
+    // An operator waiting at a prompt wants "unreachable" in seconds, not after the daemon's long retries.
+    this.admin ??= createKafka(this.config, { clientId: this.clientId, log: this.log }).admin({ retry: ADMIN_RETRY });
+    this.connected ??= connectWithin(this.admin, CONNECT_WITHIN_MS, this.config.brokers);
+    await this.connected;
+    return this.admin;
+  }
+}
