@@ -5,11 +5,10 @@ import { onTestFailed } from 'vitest';
 import { freePort } from '../../src/sandbox/ports.js';
 import { DRC_BIN } from './cli.js';
 import { fetchHealth, fetchMetrics, metricSum, type HealthReply } from './daemon-http.js';
-import { TEST_SANDBOX_DIR } from './infra.js';
+import { DAEMON_LOG_DIR } from './infra.js';
 import { waitFor } from './wait.js';
 
-/** Where child processes' logs go (one file each); printed in part only when a test fails. */
-export const DAEMON_LOG_DIR = join(TEST_SANDBOX_DIR, 'daemon-logs');
+export { DAEMON_LOG_DIR };
 
 /**
  * A `drc` child process (usually `drc run`). Its output goes to a file under the test sandbox and
