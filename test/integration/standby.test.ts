@@ -47,11 +47,11 @@ describeWithServers('standby daemons and fencing', () => {
       await Promise.all(conns.map((c) => c.end()));
     })();
 
-    const writesBefore = async (k: number) => {
+    const moreWrites = async (k: number) => {
       const from = n;
       await waitFor(() => n, { what: `${k} more writes`, until: (now) => now >= from + k });
     };
-    await writesBefore(100); // the active daemon dies in the middle of the writes
+    await moreWrites(100); // the active daemon dies in the middle of the writes
     const killedAt = Date.now();
     await a1.kill('SIGKILL');
     await a2.waitActive(20_000);
@@ -70,7 +70,7 @@ describeWithServers('standby daemons and fencing', () => {
     expect(zombie).toEqual({ code: 1, signal: null });
     expect(a2.log).toMatch(/another daemon is now active for ezone a|another daemon of this ezone took over the Kafka producer/);
 
-    await writesBefore(100); // writes go on after the zombie is gone
+    await moreWrites(100); // writes go on after the zombie is gone
     writing = false;
     await writer;
     const rows = JSON.parse(await converge(s, 't', ['a', 'b'], { rows: n, timeoutMs: 60_000 })) as unknown[];
