@@ -16,6 +16,8 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           // One set of real servers for the whole run, started once; files run one after another.
           globalSetup: ['test/support/global-setup.ts'],
+          // In-process DRC logs are held per test and printed only when it fails (test-logger.ts).
+          setupFiles: ['test/support/log-on-failure.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 300_000,

@@ -24,12 +24,13 @@ describeWithServers('apply under faults, bad input and ownership rules', () => {
     s = await scenario('applykill');
     for (const ez of ['a', 'b']) await s.db[ez]!.query('CREATE TABLE w (id INT PRIMARY KEY, n INT NOT NULL, v VARCHAR(40) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
     daemons.push(...(await startDaemons(s, ['a'])));
-    const startB = () => {
-      const p = new DaemonProcess(['run', '--config', s!.configFile, '--ezone', 'b']);
+    const startB = async () => {
+      const p = await DaemonProcess.start(['run', '--config', s!.configFile, '--ezone', 'b']);
       processes.push(p);
+      await p.waitActive();
       return p;
     };
-    await startB().waitForLog('drc running');
+    await startB();
 
     const TXS = 4000;
     let done = 0;
@@ -50,7 +51,7 @@ describeWithServers('apply under faults, bad input and ownership rules', () => {
     await processes[0]!.kill('SIGKILL');
     const killedWith = await countIn('b');
     expect(done).toBeLessThan(TXS);
-    await startB().waitForLog('drc running');
+    await startB();
     await workload;
 
     const rows = JSON.parse(await converge(s, 'w', ['a', 'b'], { timeoutMs: 120_000 })) as unknown[];

@@ -4,13 +4,16 @@ import { changesTopic } from '../../src/model/topics.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { describeWithServers } from '../support/env.js';
 import { consumeTopic, insertSeries, scenario, type Scenario } from '../support/scenario.js';
+import { waitFor } from '../support/wait.js';
 
 describeWithServers('capture across crashes and huge transactions (drc run processes)', () => {
   let s: Scenario | undefined;
   const daemons: DaemonProcess[] = [];
-  const start = () => {
-    const d = new DaemonProcess(['run', '--config', s!.configFile, '--ezone', 'a'], { DRC_PROGRESS_MS: '2000' });
+  /** `drc run` for ezone a, once it reports itself active on /healthz. */
+  const start = async () => {
+    const d = await DaemonProcess.start(['run', '--config', s!.configFile, '--ezone', 'a'], { DRC_PROGRESS_MS: '2000' });
     daemons.push(d);
+    await d.waitActive();
     return d;
   };
   afterEach(async () => {
@@ -24,8 +27,7 @@ describeWithServers('capture across crashes and huge transactions (drc run proce
     const TXS = 10_000;
     const ROWS = 5;
     await s.db.a!.query('CREATE TABLE w (id INT AUTO_INCREMENT PRIMARY KEY, batch INT NOT NULL, n INT NOT NULL, pad VARCHAR(40) NOT NULL)');
-    const first = start();
-    await first.waitForLog('drc running');
+    const first = await start();
 
     let committed = 0;
     const writers = await Promise.all([0, 1, 2, 3].map(async () => {
@@ -45,13 +47,12 @@ describeWithServers('capture across crashes and huge transactions (drc run proce
         await conn.end();
       }),
     );
-    while (committed < TXS * 0.3) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => committed, { what: `${TXS * 0.3} transactions committed`, until: (c) => c >= TXS * 0.3, intervalMs: 20, timeoutMs: 120_000 });
     await first.kill('SIGKILL');
     const killedAt = committed;
     expect(killedAt).toBeGreaterThan(0);
     expect(killedAt).toBeLessThan(TXS);
-    const second = start();
-    await second.waitForLog('drc running');
+    await start();
     await workload;
 
     const seenTx = new Map<string, number>();
@@ -89,8 +90,7 @@ describeWithServers('capture across crashes and huge transactions (drc run proce
     const ROWS = 200_000;
     const PAD = 1000;
     await s.db.a!.query('CREATE TABLE big (id INT PRIMARY KEY, pad TEXT NOT NULL)');
-    const d = start();
-    await d.waitForLog('drc running');
+    const d = await start();
     let rssMax = 0;
     const sampler = setInterval(() => (rssMax = Math.max(rssMax, d.rssMb())), 100);
     const started = Date.now();

@@ -5,11 +5,11 @@ import { decodeChunk, type TxChunk } from '../../src/model/envelope.js';
 import type { Notification } from '../../src/model/notify.js';
 import { changesTopic, notifyTopic } from '../../src/model/topics.js';
 import { toWireRow } from '../../src/model/value.js';
-import { createLogger } from '../../src/ops/logger.js';
 import { describeWithServers } from '../support/env.js';
 import { eventually, readTopic, scenario, type Scenario } from '../support/scenario.js';
+import { testLogger } from '../support/test-logger.js';
 
-const log = createLogger('warn');
+const log = testLogger();
 
 /** Every final chunk on the changes topic, decoded, in order (position-only messages left out). */
 async function transactionsOn(s: Scenario, ezone: string, done: (txs: TxChunk[]) => boolean, timeoutMs = 30_000): Promise<TxChunk[]> {

@@ -1,5 +1,4 @@
 import { afterEach, expect, it } from 'vitest';
-import { createLogger } from '../../src/ops/logger.js';
 import { freePort } from '../../src/sandbox/ports.js';
 import { restartServer } from '../../src/sandbox/sandbox.js';
 import { runDrc } from '../support/cli.js';
@@ -8,6 +7,8 @@ import { adminConnection, describeWithServers, infra } from '../support/env.js';
 import { TEST_SANDBOX_DIR } from '../support/infra.js';
 import { converge } from '../support/replication.js';
 import { connectEzone, eventually, scenario, type Scenario } from '../support/scenario.js';
+import { testLogger } from '../support/test-logger.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 interface LagJson {
   pairs: { origin: string; destination: string; lagMs: number | null; backlog: number | null; position: string | null; skewMs: number | null }[];
@@ -24,9 +25,9 @@ describeWithServers('drc run, lag, conflicts, doctor, metrics (the real binary)'
 
   async function start(ezone: string, metricsPort?: number): Promise<DaemonProcess> {
     const args = ['run', '--config', s!.configFile, '--ezone', ezone, ...(metricsPort ? ['--metrics-port', String(metricsPort)] : [])];
-    const d = new DaemonProcess(args, { DRC_PROGRESS_MS: '5000' });
+    const d = await DaemonProcess.start(args, { DRC_PROGRESS_MS: '5000' });
     daemons.push(d);
-    await d.waitForLog('drc running');
+    await d.waitActive();
     return d;
   }
 
@@ -125,7 +126,7 @@ describeWithServers('drc run, lag, conflicts, doctor, metrics (the real binary)'
     for (const ez of ['a', 'b']) await s.db[ez]!.query(T);
     await start('a');
     await start('b');
-    const log = createLogger('warn');
+    const log = testLogger();
     let n = 0;
     let stop = false;
     // Writes continue in ezone a (its own connections reconnect when b restarts; a never does).
@@ -135,16 +136,21 @@ describeWithServers('drc run, lag, conflicts, doctor, metrics (the real binary)'
       while (!stop) {
         await conn.query('INSERT INTO t (id, v) VALUES (?, ?)', [100 + n, `w${n}`]);
         n++;
-        await new Promise((r) => setTimeout(r, 10));
+        await sleep(10); // pacing: about 100 writes a second
       }
       await conn.end();
     })();
-    await new Promise((r) => setTimeout(r, 1000));
+    // Each fault strikes while rows keep coming: wait for a fresh batch of writes before and after each.
+    const moreWrites = async (k: number, what: string) => {
+      const from = n;
+      await waitFor(() => n, { what: `${k} more writes in a ${what}`, until: (now) => now >= from + k, timeoutMs: 60_000 });
+    };
+    await moreWrites(50, 'before the MariaDB restart');
     await restartServer({ dir: TEST_SANDBOX_DIR, server: 'b', downMs: 2000, log });
     s.db.b = await connectEzone('b', s.schema);
-    await new Promise((r) => setTimeout(r, 1000));
+    await moreWrites(50, 'after the MariaDB restart');
     await restartServer({ dir: TEST_SANDBOX_DIR, server: 'kafka', downMs: 2000, log });
-    await new Promise((r) => setTimeout(r, 2000));
+    await moreWrites(100, 'after the Kafka restart');
     stop = true;
     await writer;
     await s.db.b.query("INSERT INTO t (id, v) VALUES (1, 'from-b-after')");

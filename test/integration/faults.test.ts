@@ -7,12 +7,11 @@ import { describeWithServers, infra } from '../support/env.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { converge } from '../support/replication.js';
 import { connectEzone, scenario, type Scenario } from '../support/scenario.js';
-import { createLogger } from '../../src/ops/logger.js';
 import { restartServer } from '../../src/sandbox/sandbox.js';
 import { TEST_SANDBOX_DIR } from '../support/infra.js';
+import { testLogger } from '../support/test-logger.js';
+import { sleep, waitFor } from '../support/wait.js';
 import { ownRows, startWorkload, WORKLOAD_TABLE } from '../support/workload.js';
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeWithServers('fault scenarios: the ezones end identical and nothing committed is lost', () => {
   let s: Scenario | undefined;
@@ -25,9 +24,11 @@ describeWithServers('fault scenarios: the ezones end identical and nothing commi
     await s?.close();
     s = undefined;
   });
-  const start = (ezone: string, configFile = s!.configFile) => {
-    const d = new DaemonProcess(['run', '--config', configFile, '--ezone', ezone]);
+  /** `drc run` for the ezone, once it reports itself active on /healthz. */
+  const start = async (ezone: string, configFile = s!.configFile) => {
+    const d = await DaemonProcess.start(['run', '--config', configFile, '--ezone', ezone]);
     daemons.push(d);
+    await d.waitActive();
     return d;
   };
 
@@ -49,16 +50,16 @@ describeWithServers('fault scenarios: the ezones end identical and nothing commi
     await proxy.start();
     const bConfig = s.configFile.replace(/\.yaml$/, '.b.yaml');
     writeFileSync(bConfig, stringify({ ...s.config, kafka: { ...s.config.kafka, brokers: [`127.0.0.1:${fault.proxyPort}`] } }));
-    await start('a').waitForLog('drc running');
-    await start('b', bConfig).waitForLog('drc running');
+    await start('a');
+    await start('b', bConfig);
 
     const work = startWorkload(s, ['a', 'b'], { bigTransactionRows: 20_000 });
-    await wait(3000);
+    await work.more(300, 'a and b before the partition');
     proxy.blackhole(true);
-    await wait(30_000);
+    await sleep(30_000); // the partition's duration: time passes on purpose, both sides keep writing
     proxy.blackhole(false);
     proxy.cut(); // hung connections reset; clients reconnect
-    await wait(3000);
+    await work.more(300, 'a and b after the partition healed');
     const inserted = await work.stop();
     await settle(['a', 'b'], inserted);
     for (const d of daemons) expect(d.child.exitCode).toBeNull();
@@ -68,16 +69,15 @@ describeWithServers('fault scenarios: the ezones end identical and nothing commi
   it('survives a paused daemon (SIGSTOP) that resumes after its peers moved on', async () => {
     s = await scenario('pause');
     for (const ez of ['a', 'b', 'c']) await s.db[ez]!.query(WORKLOAD_TABLE);
-    const a = start('a');
-    await a.waitForLog('drc running');
-    await start('b').waitForLog('drc running');
-    await start('c').waitForLog('drc running');
+    const a = await start('a');
+    await start('b');
+    await start('c');
     const work = startWorkload(s, ['a', 'b', 'c']);
-    await wait(2000);
+    await work.more(300, 'a, b and c before the pause');
     a.signal('SIGSTOP');
-    await wait(20_000);
+    await sleep(20_000); // the pause's duration: time passes on purpose while b and c move on
     a.signal('SIGCONT');
-    await wait(3000);
+    await work.more(300, 'a, b and c after a resumed');
     const inserted = await work.stop();
     await settle(['a', 'b', 'c'], inserted);
     process.stdout.write(`\n[pause] daemon a frozen 20 s; rows inserted ${JSON.stringify(inserted)}; verify: 0 differences\n`);
@@ -86,18 +86,18 @@ describeWithServers('fault scenarios: the ezones end identical and nothing commi
   it('survives SIGKILL of a daemon in the middle of a multi-chunk transaction', async () => {
     s = await scenario('killmid');
     for (const ez of ['a', 'b']) await s.db[ez]!.query(WORKLOAD_TABLE);
-    const a = start('a');
-    await a.waitForLog('drc running');
-    const b = start('b');
-    await b.waitForLog('drc running');
+    const a = await start('a');
+    const b = await start('b');
     const work = startWorkload(s, ['a', 'b'], { bigTransactionRows: 30_000 });
-    await wait(1500); // the big transaction (written at a's 50th statement) is being shipped and applied
+    // The big transaction (written at a's 50th statement) has committed: it is being shipped and applied.
+    await waitFor(() => work.bigCommitted(), { what: 'the multi-chunk transaction to commit in a', timeoutMs: 60_000 });
+    await sleep(500); // on purpose: let capture and apply get into it, as before (1.5 s from the start)
     await a.kill('SIGKILL');
     await b.kill('SIGKILL');
-    await wait(2000);
-    await start('a').waitForLog('drc running');
-    await start('b').waitForLog('drc running');
-    await wait(2000);
+    await work.more(200, 'a and b while both daemons are down');
+    await start('a');
+    await start('b');
+    await work.more(200, 'a and b after the restarts');
     const inserted = await work.stop();
     await settle(['a', 'b'], inserted);
     process.stdout.write(`\n[kill-mid] both daemons SIGKILLed mid-stream; rows inserted ${JSON.stringify(inserted)}; verify: 0 differences\n`);
@@ -106,16 +106,16 @@ describeWithServers('fault scenarios: the ezones end identical and nothing commi
   it.runIf(infra().mode === 'local')('survives a Kafka broker restart and a MySQL restart under a mixed workload', async () => {
     s = await scenario('restart2');
     for (const ez of ['a', 'b']) await s.db[ez]!.query(WORKLOAD_TABLE);
-    await start('a').waitForLog('drc running');
-    await start('b').waitForLog('drc running');
-    const log = createLogger('warn');
+    await start('a');
+    await start('b');
+    const log = testLogger();
     const work = startWorkload(s, ['a'], { bigTransactionRows: 10_000 });
-    await wait(2000);
+    await work.more(200, 'a before the Kafka restart');
     await restartServer({ dir: TEST_SANDBOX_DIR, server: 'kafka', downMs: 3000, log });
-    await wait(2000);
+    await work.more(200, 'a after the Kafka restart');
     await restartServer({ dir: TEST_SANDBOX_DIR, server: 'b', downMs: 3000, log });
     s.db.b = await connectEzone('b', s.schema);
-    await wait(2000);
+    await work.more(200, 'a after the MySQL restart');
     const inserted = await work.stop();
     await settle(['a', 'b'], { ...inserted, b: 0 });
     for (const d of daemons) expect(d.child.exitCode).toBeNull();

@@ -5,6 +5,7 @@ import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/rep
 import type { RowDataPacket } from 'mysql2/promise';
 import { conflictsTopic } from '../../src/model/topics.js';
 import { consumeTopic, eventually, insertSeries, scenario, type Scenario } from '../support/scenario.js';
+import { derive, reportSeedOnFailure } from '../support/random.js';
 
 async function withDeadlockRetry(fn: () => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -124,14 +125,13 @@ describeWithServers('replication between ezones', () => {
   it('three ezones with a random mixed workload on overlapping keys end identical', async () => {
     const ezones = ['a', 'b', 'c'];
     const sc = await setup('three', ezones, [T]);
-    // A new workload every run; DRC_TEST_SEED replays one.
-    let seed = Number(process.env.DRC_TEST_SEED ?? Date.now() % 1_000_000);
+    // A new workload every run; DRC_TEST_SEED replays one (each ezone draws from a stream of its own).
+    const seed = Number(process.env.DRC_TEST_SEED ?? Date.now() % 1_000_000);
     process.stdout.write(`\n[three-ezones] workload seed ${seed}\n`);
-    const rand = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
-    };
-    const work = async (ez: string) => {
+    reportSeedOnFailure(seed, '[three-ezones] workload');
+    const work = async (ez: string, index: number) => {
+      const random = derive(seed, index);
+      const rand = (n: number) => random.int(n);
       const db = sc.db[ez]!;
       for (let i = 0; i < 250; i++) {
         const id = rand(40);
@@ -144,7 +144,7 @@ describeWithServers('replication between ezones', () => {
         });
       }
     };
-    await Promise.all(ezones.map(work));
+    await Promise.all(ezones.map((ez, i) => work(ez, i)));
     const final = JSON.parse(await converge(sc, 't', ezones, { timeoutMs: 90_000 })) as unknown[];
     expect(final.length).toBeGreaterThan(0);
   });

@@ -5,6 +5,7 @@ import { DaemonProcess } from '../support/daemon-process.js';
 import { adminConnection, describeWithServers } from '../support/env.js';
 import { converge } from '../support/replication.js';
 import { consumeTopic, scenario, type Scenario } from '../support/scenario.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 describeWithServers('standby daemons and fencing', () => {
   let s: Scenario | undefined;
@@ -14,8 +15,8 @@ describeWithServers('standby daemons and fencing', () => {
     await s?.close();
     s = undefined;
   });
-  const start = (ezone: string) => {
-    const d = new DaemonProcess(['run', '--config', s!.configFile, '--ezone', ezone]);
+  const start = async (ezone: string) => {
+    const d = await DaemonProcess.start(['run', '--config', s!.configFile, '--ezone', ezone]);
     daemons.push(d);
     return d;
   };
@@ -23,11 +24,11 @@ describeWithServers('standby daemons and fencing', () => {
   it('a standby takes over within 10 s when the active daemon dies, and a resumed zombie is fenced out; nothing is lost', async () => {
     s = await scenario('standby', { ha: { lease: '3s' } });
     for (const ez of ['a', 'b']) await s.db[ez]!.query('CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
-    await start('b').waitForLog('drc running');
-    const a1 = start('a');
-    await a1.waitForLog('drc running');
-    const a2 = start('a');
-    await a2.waitForLog('standing by');
+    await (await start('b')).waitActive();
+    const a1 = await start('a');
+    await a1.waitActive();
+    const a2 = await start('a');
+    await a2.waitRole('standby');
 
     // Writes go on in both ezones throughout.
     let n = 0;
@@ -41,31 +42,35 @@ describeWithServers('standby daemons and fencing', () => {
       while (writing) {
         const i = n++;
         await conns[i % 2]!.query('INSERT INTO t (id, v) VALUES (?, ?)', [i, `w${i}`]);
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5); // pacing
       }
       await Promise.all(conns.map((c) => c.end()));
     })();
 
-    await new Promise((r) => setTimeout(r, 1000));
+    const moreWrites = async (k: number) => {
+      const from = n;
+      await waitFor(() => n, { what: `${k} more writes`, until: (now) => now >= from + k });
+    };
+    await moreWrites(100); // the active daemon dies in the middle of the writes
     const killedAt = Date.now();
     await a1.kill('SIGKILL');
-    await a2.waitForLog('drc running', 20_000);
+    await a2.waitActive(20_000);
     const takeoverMs = Date.now() - killedAt;
     expect(takeoverMs).toBeLessThan(10_000);
 
     // The zombie: freeze the active daemon until a third one takes over, then let it run again.
-    const a3 = start('a');
-    await a3.waitForLog('standing by');
+    const a3 = await start('a');
+    await a3.waitRole('standby');
     a2.signal('SIGSTOP');
     const frozenAt = Date.now();
-    await a3.waitForLog('drc running', 20_000);
+    await a3.waitActive(20_000);
     const secondTakeoverMs = Date.now() - frozenAt;
     a2.signal('SIGCONT');
-    const zombie = await Promise.race([a2.exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+    const zombie = await Promise.race([a2.exited, sleep(15_000).then(() => 'still running')]);
     expect(zombie).toEqual({ code: 1, signal: null });
     expect(a2.log).toMatch(/another daemon is now active for ezone a|another daemon of this ezone took over the Kafka producer/);
 
-    await new Promise((r) => setTimeout(r, 1000));
+    await moreWrites(100); // writes go on after the zombie is gone
     writing = false;
     await writer;
     const rows = JSON.parse(await converge(s, 't', ['a', 'b'], { rows: n, timeoutMs: 60_000 })) as unknown[];

@@ -1,6 +1,7 @@
+import { rmSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { createLogger } from '../../src/ops/logger.js';
-import { startInfra, type TestInfra } from './infra.js';
+import { DAEMON_LOG_DIR, startInfra, type TestInfra } from './infra.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -11,6 +12,7 @@ declare module 'vitest' {
 /** Start the servers once for the whole integration run; stop them at the end. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const log = createLogger('warn');
+  rmSync(DAEMON_LOG_DIR, { recursive: true, force: true }); // only this run's
   const started = Date.now();
   const { infra, stop } = await startInfra(log);
   if (infra.skipped) process.stderr.write(`\nintegration suites ${infra.skipped}\n\n`);

@@ -25,6 +25,8 @@ export interface TestInfra {
 
 export const TEST_EZONES = 3;
 export const TEST_SANDBOX_DIR = resolve(process.env.DRC_TEST_SANDBOX_DIR ?? '.test-sandbox');
+/** Where the child processes of the tests log (one file each; emptied at the start of a run). */
+export const DAEMON_LOG_DIR = join(TEST_SANDBOX_DIR, 'daemon-logs');
 
 export async function startInfra(log: Logger): Promise<{ infra: TestInfra; stop: () => Promise<void> }> {
   if (process.env.DRC_TEST_INFRA === 'containers') return startContainers();

@@ -1,10 +1,10 @@
 import type mysql from 'mysql2/promise';
 import { startDaemon, type Daemon } from '../../src/daemon/wiring.js';
 import { toWireRow } from '../../src/model/value.js';
-import { createLogger } from '../../src/ops/logger.js';
 import type { Scenario } from './scenario.js';
+import { testLogger } from './test-logger.js';
 
-const log = createLogger((process.env.DRC_TEST_LOG_LEVEL as 'warn' | undefined) ?? 'warn');
+const log = testLogger();
 
 /** In-process daemons for the given ezones of a scenario. */
 export async function startDaemons(s: Scenario, ezones: string[]): Promise<Daemon[]> {

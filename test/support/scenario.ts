@@ -12,6 +12,9 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/loader.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { adminConnection, infra } from './env.js';
+import { derive, reportSeedOnFailure, testSeed, type Random } from './random.js';
+
+export { eventually } from './wait.js';
 
 export interface Scenario {
   schema: string;
@@ -22,6 +25,10 @@ export interface Scenario {
   /** Admin connection per ezone, with the test schema as default database. */
   db: Record<string, mysql.Connection>;
   kafka: Kafka;
+  /** The seed of this scenario's workloads (DRC_TEST_SEED or the fixed default; printed on failure). */
+  seed: number;
+  /** A seeded random stream of its own for each `stream` number (one per ezone, say). */
+  random(stream: number): Random;
   close(): Promise<void>;
 }
 
@@ -38,8 +45,14 @@ export async function connectEzone(ezone: string, schema?: string): Promise<mysq
   return conn;
 }
 
-/** A fresh schema in every ezone, a fresh topic prefix, and a config replicating only that schema. */
+/**
+ * A fresh schema in every ezone, a fresh topic prefix, and a config replicating only that schema.
+ * Names and reader ids stay random (they isolate scenarios, also from a previous run's leftovers);
+ * the workload's randomness comes from `random`, seeded, so a failing workload can be replayed.
+ */
 export async function scenario(name: string, overrides: Record<string, unknown> = {}): Promise<Scenario> {
+  const seed = testSeed();
+  reportSeedOnFailure(seed, `scenario ${name}: workload`);
   const id = `${name.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 20)}_${randomBytes(3).toString('hex')}`;
   const schema = `t_${id}`;
   const prefix = `t${++counter}${randomBytes(3).toString('hex')}`;
@@ -74,6 +87,8 @@ export async function scenario(name: string, overrides: Record<string, unknown> 
     configFile,
     db,
     kafka,
+    seed,
+    random: (stream) => derive(seed, stream),
     close: async () => {
       for (const conn of Object.values(db)) {
         await conn.query(`DROP DATABASE IF EXISTS ${schema}`).catch(() => undefined);
@@ -125,16 +140,6 @@ export async function readTopic(kafka: Kafka, topic: string, done: (messages: Re
     return done(messages);
   }, timeoutMs);
   return messages;
-}
-
-/** Poll until `probe` returns true, or fail with `what`. */
-export async function eventually(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Insert `rows` rows (id 1..rows, a pad of `padBytes`) in one statement, one transaction. */

@@ -1,6 +1,7 @@
 import type mysql from 'mysql2/promise';
 import { adminConnection } from './env.js';
 import type { Scenario } from './scenario.js';
+import { sleep, waitFor } from './wait.js';
 
 export const WORKLOAD_TABLE =
   'CREATE TABLE w (id BIGINT PRIMARY KEY, ezone VARCHAR(4) NOT NULL, v VARCHAR(40) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))';
@@ -10,10 +11,14 @@ export const SHARED_KEYS = 100;
 /**
  * A mixed workload per ezone until stopped: new rows in the ezone's own key range (never touched
  * elsewhere: their count is exact), updates, upserts and deletes of shared keys (conflicts), and now
- * and then a multi-chunk transaction.
+ * and then a multi-chunk transaction. Which key and which operation come from the scenario's seeded
+ * random streams (one per ezone), so the sequence each ezone writes replays with the same seed
+ * (timing, and so the interleaving between ezones, still varies).
  */
 export function startWorkload(s: Scenario, ezones: string[], options: { bigTransactionRows?: number } = {}) {
   let running = true;
+  let writes = 0;
+  let bigCommitted = false;
   const inserted: Record<string, number> = {};
   const loops = ezones.map(async (ez, index) => {
     const conn: mysql.Connection = await adminConnection(ez);
@@ -21,10 +26,11 @@ export function startWorkload(s: Scenario, ezones: string[], options: { bigTrans
     inserted[ez] = 0;
     let i = 0;
     let big = false;
+    const random = s.random(index);
     while (running) {
       i++;
-      const shared = Math.floor(Math.random() * SHARED_KEYS);
-      const op = Math.random();
+      const shared = random.int(SHARED_KEYS);
+      const op = random.next();
       try {
         if (op < 0.5) {
           await conn.query('INSERT INTO w (id, ezone, v) VALUES (?, ?, ?)', [(index + 1) * 1_000_000_000 + i, ez, `new-${i}`]);
@@ -39,15 +45,26 @@ export function startWorkload(s: Scenario, ezones: string[], options: { bigTrans
           for (let k = 0; k < rows.length; k += 1000) await conn.query('INSERT INTO w (id, ezone, v) VALUES ?', [rows.slice(k, k + 1000)]);
           await conn.query('COMMIT');
           inserted[ez]! += rows.length;
+          bigCommitted = true;
         }
+        writes++;
       } catch (err) {
         if (![1213, 1205].includes((err as { errno?: number }).errno ?? 0)) throw err; // deadlock victims retry
       }
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5); // pacing
     }
     await conn.end();
   });
   return {
+    /** Statements committed so far, every ezone together. */
+    writes: () => writes,
+    /** Whether the multi-chunk transaction (`bigTransactionRows`) has committed. */
+    bigCommitted: () => bigCommitted,
+    /** Wait until `n` more statements have committed: the fault in between strikes under load. */
+    more: async (n: number, what = 'the workload') => {
+      const from = writes;
+      await waitFor(() => writes, { what: `${n} more writes of ${what}`, until: (w) => w >= from + n, timeoutMs: 120_000 });
+    },
     /** Stop writing; resolves to how many own-range rows each ezone committed. */
     stop: async () => {
       running = false;

@@ -8,6 +8,7 @@ import { loadConfig } from '../../config/loader.js';
 import { listConflicts } from '../../admin/conflicts.js';
 import { collectLag } from '../../admin/lag.js';
 import { createLogger } from '../../ops/logger.js';
+import { freePort } from '../../sandbox/ports.js';
 import { KafkaBrokerInspector } from '../../transport/kafka/inspector.js';
 import { DEFAULT_SANDBOX_DIR, sandboxUp, type SandboxInfo } from '../../sandbox/sandbox.js';
 import { formatTable } from '../output.js';
@@ -40,17 +41,27 @@ export function registerDemo(program: Command): void {
       }
       const logs = join(resolve(opts.dir), 'logs');
       mkdirSync(logs, { recursive: true });
-      const daemons = info.ezones.map((e) => startDaemon(info.config, e.name, join(logs, `drc-${e.name}.log`)));
-      await Promise.all(info.ezones.map((e) => waitForLine(join(logs, `drc-${e.name}.log`), 'drc running', 60_000)));
-      out(`daemons running (logs in ${logs}); writing in both ezones. Ctrl-C stops.\n`);
+      const daemons: Daemon[] = [];
+      for (const e of info.ezones) daemons.push(startDaemon(info.config, e.name, join(logs, `drc-${e.name}.log`), await freePort()));
+      // Ready means active on /healthz (lease held, capture's start point fixed): the workload must not
+      // start before, or the first rows are written before capture reads the binlog. A log line would
+      // not do: the log files are appended to, and a previous run's lines are still in them.
+      try {
+        await Promise.all(daemons.map((d) => waitActive(d, 60_000)));
+      } catch (err) {
+        for (const d of daemons) d.child.kill('SIGTERM');
+        await Promise.all(dbs.map((db) => db.end()));
+        throw err;
+      }
+      out(`daemons running (logs in ${logs}; health: ${daemons.map((d) => `http://127.0.0.1:${d.port}/healthz`).join(', ')}); writing in both ezones. Ctrl-C stops.\n`);
 
-      const stats = { writes: 0, conflictsMade: 0 };
+      const stats: WorkloadStats = { writes: 0, sameRowRounds: 0 };
       const startedAt = Date.now();
       let stopping = false;
       const workload = runWorkload(info, dbs, stats, () => stopping);
       const config = loadConfig(info.config);
       const view = setInterval(() => {
-        void render(info, dbs, config, stats, startedAt, log).then(out, () => undefined);
+        void render(info, dbs, daemons, config, stats, startedAt, log).then(out, () => undefined);
       }, 1000);
       await new Promise<void>((resolveStop) => {
         process.once('SIGINT', () => resolveStop());
@@ -63,36 +74,75 @@ export function registerDemo(program: Command): void {
       out('\nstopping: waiting for the ezones to agree…\n');
       const identical = await waitIdentical(dbs, 20_000);
       const summary = await summarise(info, dbs, config, startedAt);
-      for (const d of daemons) d.kill('SIGTERM');
-      const codes = await Promise.all(daemons.map((d) => new Promise<number | null>((r) => (d.exitCode !== null ? r(d.exitCode) : d.once('exit', (code) => r(code))))));
+      for (const d of daemons) d.child.kill('SIGTERM');
+      const codes = await Promise.all(daemons.map(({ child }) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))))));
       await Promise.all(dbs.map((db) => db.end()));
       out(`${summary}\naccounts identical in every ezone: ${identical ? 'yes' : 'NO'}\ndaemons exited with ${codes.join(', ')}\n`);
       out(`the sandbox keeps running: drc sandbox down --dir ${opts.dir}\n`);
     });
 }
 
-function startDaemon(config: string, ezone: string, logFile: string): ChildProcess {
-  const fd = openSync(logFile, 'a');
-  return spawn(process.execPath, [MAIN, 'run', '--config', config, '--ezone', ezone], { stdio: ['ignore', fd, fd] });
+/** A `drc run` child of the demo, with the port of its /healthz and /metrics. */
+interface Daemon {
+  ezone: string;
+  child: ChildProcess;
+  port: number;
+  logFile: string;
 }
 
-async function waitForLine(file: string, text: string, timeoutMs: number): Promise<void> {
+/** What the demo's workload did (writes, not conflicts: only the daemons can tell what conflicted). */
+interface WorkloadStats {
+  writes: number;
+  /** Times every ezone updated the same account at the same moment (each may or may not conflict). */
+  sameRowRounds: number;
+}
+
+function startDaemon(config: string, ezone: string, logFile: string, port: number): Daemon {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [MAIN, 'run', '--config', config, '--ezone', ezone, '--metrics-port', String(port)], { stdio: ['ignore', fd, fd] });
+  return { ezone, child, port, logFile };
+}
+
+/** Until the daemon's /healthz says role active; fails if it exits or the time runs out. */
+async function waitActive(d: Daemon, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
   for (;;) {
-    let content = '';
+    if (d.child.exitCode !== null) throw new Error(`the daemon of ezone ${d.ezone} exited (${d.child.exitCode}) before it was active; ${d.logFile} ends with:\n${tail(d.logFile, 5)}`);
     try {
-      content = readFileSync(file, 'utf8');
-    } catch {
-      // not written yet
+      const res = await fetch(`http://127.0.0.1:${d.port}/healthz`, { signal: AbortSignal.timeout(1000) });
+      const body = (await res.json()) as { role?: string };
+      if (body.role === 'active') return;
+      last = `role ${body.role ?? '?'}`;
+    } catch (err) {
+      last = (err as Error).message; // not listening yet
     }
-    if (content.includes(text)) return;
-    if (Date.now() > deadline) throw new Error(`daemon did not start; see ${file}`);
+    if (Date.now() > deadline) throw new Error(`the daemon of ezone ${d.ezone} was not active after ${timeoutMs / 1000} s (${last}); see ${d.logFile}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
+/** The last lines of a file (to say why a daemon stopped; never used to tell whether it runs). */
+function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Conflicts the daemons detected since they started (drc_conflicts_total on their /metrics). */
+async function conflictsDetected(daemons: Daemon[]): Promise<number> {
+  let total = 0;
+  for (const d of daemons) {
+    const text = await (await fetch(`http://127.0.0.1:${d.port}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    for (const line of text.split('\n')) if (line.startsWith('drc_conflicts_total{')) total += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+  }
+  return total;
+}
+
 /** New accounts and balance updates in every ezone; every 2 s both ezones write the same row at once. */
-async function runWorkload(info: SandboxInfo, dbs: mysql.Connection[], stats: { writes: number; conflictsMade: number }, stopping: () => boolean): Promise<void> {
+async function runWorkload(info: SandboxInfo, dbs: mysql.Connection[], stats: WorkloadStats, stopping: () => boolean): Promise<void> {
   let tick = 0;
   while (!stopping()) {
     tick++;
@@ -110,21 +160,22 @@ async function runWorkload(info: SandboxInfo, dbs: mysql.Connection[], stats: { 
       const id = rows[0]?.id;
       if (id) {
         await Promise.all(dbs.map((db, i) => db.query('UPDATE demo.accounts SET balance = ?, note = ? WHERE id = ?', [1000 + i, `conflict written in ${info.ezones[i]!.name}`, id])));
-        stats.conflictsMade++;
+        stats.sameRowRounds++;
       }
     }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-async function render(info: SandboxInfo, dbs: mysql.Connection[], config: ReturnType<typeof loadConfig>, stats: { writes: number; conflictsMade: number }, startedAt: number, log: ReturnType<typeof createLogger>): Promise<string> {
+async function render(info: SandboxInfo, dbs: mysql.Connection[], daemons: Daemon[], config: ReturnType<typeof loadConfig>, stats: WorkloadStats, startedAt: number, log: ReturnType<typeof createLogger>): Promise<string> {
   const counts = await Promise.all(dbs.map(async (db) => (await db.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM demo.accounts'))[0][0]?.n));
+  const detected = await conflictsDetected(daemons).catch(() => undefined);
   const brokers = new KafkaBrokerInspector(config.kafka, `${config.kafka.clientId}-lag`, log);
   const lag = await collectLag(config, log, brokers).finally(() => brokers.close());
   const conflicts = await listConflicts(config, { sinceMs: Date.now() - startedAt + 1000, limit: 5 });
   const clear = process.stdout.isTTY ? '\x1b[2J\x1b[H' : '\n';
   return [
-    `${clear}DRC demo — ${Math.round((Date.now() - startedAt) / 1000)} s, ${stats.writes} writes, ${stats.conflictsMade} deliberate conflicts (Ctrl-C stops)`,
+    `${clear}DRC demo — ${Math.round((Date.now() - startedAt) / 1000)} s, ${stats.writes} writes, ${detected ?? '?'} conflicts detected by the daemons; both ezones wrote the same account at once ${stats.sameRowRounds} times (Ctrl-C stops)`,
     '',
     formatTable(
       info.ezones.map((e, i) => ({ ezone: e.name, accounts: Number(counts[i] ?? 0) })),
