@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { DrcError, ExitCode } from '../errors.js';
+import { DrcError } from '../errors.js';
+import { ExitCode, exitCodeOf } from './exit-codes.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerOps } from './commands/ops.js';
@@ -40,10 +41,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof DrcError) {
       process.stderr.write(`drc: ${err.message}\n`);
-      return err.exitCode;
+      return exitCodeOf(err);
     }
     process.stderr.write(`drc: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return ExitCode.checkFailed;
+    return exitCodeOf(err);
   }
 }
 

@@ -1,6 +1,7 @@
 import mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { connectionOptions } from '../db/connect.js';
+import { isNoSuchTable } from '../db/mysql-errors.js';
 
 /** One entry of `drc conflicts` (DESIGN.md section 9). */
 export interface ConflictEntry {
@@ -60,7 +61,7 @@ export async function listConflicts(config: Config, filter: ConflictFilter): Pro
           }),
         );
       } catch (err) {
-        if ((err as { errno?: number }).errno === 1146) return []; // no daemon has run here yet
+        if (isNoSuchTable(err)) return []; // no daemon has run here yet
         throw err;
       } finally {
         await conn.end();

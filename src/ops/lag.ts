@@ -1,6 +1,7 @@
 import mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { connectionOptions } from '../db/connect.js';
+import { isNoSuchTable } from '../db/mysql-errors.js';
 import { changesTopic } from '../model/topics.js';
 import { createKafka } from '../transport/kafka/client.js';
 import type { Logger } from './logger.js';
@@ -51,7 +52,7 @@ export async function collectLag(config: Config, log: Logger): Promise<LagPair[]
         const [posRows] = await conn.query<mysql.RowDataPacket[]>('SELECT origin, next_offset, origin_pos FROM drc_meta.apply_position WHERE kafka_partition = 0');
         for (const r of posRows) positions.set(`${r.origin}>${dest}`, { next: BigInt(String(r.next_offset)), pos: r.origin_pos === null ? null : String(r.origin_pos) });
       } catch (err) {
-        const why = (err as { errno?: number }).errno === 1146 ? 'drc_meta is not set up yet (no daemon has run here)' : (err as Error).message;
+        const why = isNoSuchTable(err) ? 'drc_meta is not set up yet (no daemon has run here)' : (err as Error).message;
         errors.set(dest, `ezone ${dest}: ${why}`);
       } finally {
         await conn?.end().catch(() => undefined);

@@ -1,0 +1,19 @@
+/**
+ * Which exit code ends a command, decided in one place from the error's class (DESIGN.md section 9:
+ * 0 ok, 1 check failed / differences found, 2 bad usage or config). Domain errors know nothing of
+ * processes; only the CLI does.
+ */
+import { ConfigError, UsageError } from '../errors.js';
+
+/** Process exit codes of the `drc` CLI. */
+export const ExitCode = {
+  ok: 0,
+  checkFailed: 1,
+  usage: 2,
+} as const;
+
+/** The exit code for an error that ended a command: bad usage or config → 2, anything else → 1. */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof ConfigError || err instanceof UsageError) return ExitCode.usage;
+  return ExitCode.checkFailed;
+}
