@@ -106,12 +106,23 @@ export function withContext<E extends DrcError>(err: E, context: ErrorContext): 
   return err;
 }
 
-/** Something no class describes (a bug, or a library's own error): retried, and paused if it persists. */
-export class UnexpectedError extends DrcError {
-  constructor(message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
-    super(ErrorCode.unexpected, message, { ...options, retryable: true });
-  }
+/** What the catalogue's simple classes take besides the message (a driver's errno travels in the context). */
+export interface DriverErrorOptions {
+  cause?: unknown;
+  context?: ErrorContext;
 }
+
+/** A family of errors with one fixed code and fixed flags: `class X extends errorClass(code, { retryable: true }) {}`. */
+function errorClass(code: ErrorCode, flags: { retryable?: boolean; fatal?: boolean } = {}) {
+  return class extends DrcError {
+    constructor(message: string, options: DriverErrorOptions = {}) {
+      super(code, message, { ...options, ...flags });
+    }
+  };
+}
+
+/** Something no class describes (a bug, or a library's own error): retried, and paused if it persists. */
+export class UnexpectedError extends errorClass(ErrorCode.unexpected, { retryable: true }) {}
 
 // ─── command line and set-up ──────────────────────────────────────────────────────────────────────
 
@@ -135,32 +146,16 @@ export interface ConfigProblem {
 }
 
 /** Bad command-line usage (unknown ezone, conflicting flags). */
-export class UsageError extends DrcError {
-  constructor(message: string) {
-    super(ErrorCode.usage, message, { fatal: true });
-  }
-}
+export class UsageError extends errorClass(ErrorCode.usage, { fatal: true }) {}
 
 /** A check the user asked for found problems (already reported on stdout). */
-export class CheckFailedError extends DrcError {
-  constructor(message: string) {
-    super(ErrorCode.checkFailed, message);
-  }
-}
+export class CheckFailedError extends errorClass(ErrorCode.checkFailed) {}
 
 /** A prerequisite (MariaDB server, Java, Maven) is missing and cannot be installed here. */
-export class PrerequisiteError extends DrcError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(ErrorCode.prerequisiteMissing, message, options);
-  }
-}
+export class PrerequisiteError extends errorClass(ErrorCode.prerequisiteMissing) {}
 
 /** A local sandbox server failed to start or stop. */
-export class SandboxError extends DrcError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(ErrorCode.sandboxFailed, message, options);
-  }
-}
+export class SandboxError extends errorClass(ErrorCode.sandboxFailed) {}
 
 // ─── capture ──────────────────────────────────────────────────────────────────────────────────────
 
@@ -251,18 +246,9 @@ export class FencedError extends DrcError {
 // ─── Kafka (transport/kafka/kafka-errors.ts maps kafkajs errors to these) ─────────────────────────
 
 /** The brokers cannot be reached or answered with a retriable error. */
-export class KafkaUnavailableError extends DrcError {
-  constructor(message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
-    super(ErrorCode.kafkaUnavailable, message, { ...options, retryable: true });
-  }
-}
-
+export class KafkaUnavailableError extends errorClass(ErrorCode.kafkaUnavailable, { retryable: true }) {}
 /** The brokers refused the request for good (message too large, not authorised, unknown topic). */
-export class KafkaRejectedError extends DrcError {
-  constructor(message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
-    super(ErrorCode.kafkaRejected, message, options);
-  }
-}
+export class KafkaRejectedError extends errorClass(ErrorCode.kafkaRejected) {}
 
 /** A Kafka client was used before connect() or after close(). A restart connects it again. */
 export class NotConnectedError extends DrcError {
@@ -294,71 +280,21 @@ export class TailTimeoutError extends DrcError {
 
 // ─── MySQL / MariaDB (db/mysql-errors.ts maps errno values to these; messages arrive redacted) ────
 
-/** Options of the driver-error classes: the driver's errno and SQL state travel in the context. */
-export interface DriverErrorOptions {
-  cause?: unknown;
-  context?: ErrorContext;
-}
-
 /** The connection to the database was refused, lost or timed out. */
-export class DbConnectionError extends DrcError {
-  constructor(message: string, options: DriverErrorOptions = {}) {
-    super(ErrorCode.dbConnection, message, { ...options, retryable: true });
-  }
-}
-
+export class DbConnectionError extends errorClass(ErrorCode.dbConnection, { retryable: true }) {}
 /** InnoDB chose this transaction as a deadlock victim (errno 1213): run it again. */
-export class DeadlockError extends DrcError {
-  constructor(message: string, options: DriverErrorOptions = {}) {
-    super(ErrorCode.deadlock, message, { ...options, retryable: true });
-  }
-}
-
+export class DeadlockError extends errorClass(ErrorCode.deadlock, { retryable: true }) {}
 /** A row lock was not granted in time (errno 1205). */
-export class LockWaitTimeoutError extends DrcError {
-  constructor(message: string, options: DriverErrorOptions = {}) {
-    super(ErrorCode.lockWaitTimeout, message, { ...options, retryable: true });
-  }
-}
-
+export class LockWaitTimeoutError extends errorClass(ErrorCode.lockWaitTimeout, { retryable: true }) {}
 /** A write collided with an existing primary or unique key (errno 1062, 1586). */
-export class DuplicateKeyError extends DrcError {
-  constructor(message: string, options: DriverErrorOptions = {}) {
-    super(ErrorCode.duplicateKey, message, options);
-  }
-}
-
+export class DuplicateKeyError extends errorClass(ErrorCode.duplicateKey) {}
 /** The target refused a value (out of range, too long, bad date, NULL, foreign key, invalid JSON …). */
-export class ValueRejectedError extends DrcError {
-  constructor(message: string, options: DriverErrorOptions = {}) {
-    super(ErrorCode.valueRejected, message, options);
-  }
-}
-
+export class ValueRejectedError extends errorClass(ErrorCode.valueRejected) {}
 /** A table (or database) the statement names does not exist (errno 1146, 1049). */
-export class NoSuchTableError extends DrcError {
-  constructor(message: string, options: DriverErrorOptions = {}) {
-    super(ErrorCode.noSuchTable, message, options);
-  }
-}
-
+export class NoSuchTableError extends errorClass(ErrorCode.noSuchTable) {}
 /** A column the statement names does not exist (errno 1054). */
-export class NoSuchColumnError extends DrcError {
-  constructor(message: string, options: DriverErrorOptions = {}) {
-    super(ErrorCode.noSuchColumn, message, options);
-  }
-}
-
+export class NoSuchColumnError extends errorClass(ErrorCode.noSuchColumn) {}
 /** The account lacks a password match or a privilege (errno 1045, 1142, 1227 …). */
-export class AccessDeniedError extends DrcError {
-  constructor(message: string, options: DriverErrorOptions = {}) {
-    super(ErrorCode.accessDenied, message, options);
-  }
-}
-
+export class AccessDeniedError extends errorClass(ErrorCode.accessDenied) {}
 /** Any other error the server reported: deterministic until proven otherwise. */
-export class DatabaseError extends DrcError {
-  constructor(message: string, options: DriverErrorOptions = {}) {
-    super(ErrorCode.database, message, options);
-  }
-}
+export class DatabaseError extends errorClass(ErrorCode.database) {}

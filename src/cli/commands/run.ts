@@ -60,7 +60,7 @@ export function registerRun(program: Command): void {
       const flavor = ez.mysql.flavor === 'auto' ? await detectFlavor(leasePool) : ez.mysql.flavor;
       const lease = new LeaderLease(leasePool, flavor, opts.ezone, config.ha.lease, log.child({ component: 'ha' }));
       // /metrics and /healthz answer from the start: a standby reports itself healthy (role standby).
-      const idle = { transactions: 0, rowChanges: 0, messages: 0, restarts: 0, wrongWrites: 0, committedPosition: '', lastCommitAt: 0, lastEventAt: 0, queuedBytes: 0 };
+      const idle = { transactions: 0, appliedTransactions: 0, rowChanges: 0, messages: 0, restarts: 0, wrongWrites: 0, committedPosition: '', coveredPosition: '', lastCommitAt: 0, lastEventAt: 0, queuedBytes: 0 };
       const view: DaemonView = {
         ezone: opts.ezone,
         get active() {
