@@ -227,6 +227,11 @@ export class RetryableApplyError extends DrcError {
   }
 }
 
+/** A group outlived a recovery (its stream restarted meanwhile): dropped, the restart applies it again. */
+export class ApplyStaleError extends errorClass(ErrorCode.applyStale, { retryable: true }) {}
+/** A chunk of a big transaction arrived without its start: the stream restarts at the applied position. */
+export class ApplySequenceError extends errorClass(ErrorCode.applySequence, { retryable: true }) {}
+
 // ─── high availability ────────────────────────────────────────────────────────────────────────────
 
 /** Another daemon is now active for this ezone: this one was replaced (a zombie) and stops. */

@@ -5,8 +5,8 @@
  * one target transaction without holding the whole source transaction in memory.
  */
 import { z } from 'zod';
-import type { RowChange, Transaction } from './change.js';
 import { EnvelopeError } from '../errors.js';
+import type { RowChange, Transaction } from './change.js';
 
 export const ENVELOPE_VERSION = 1;
 
