@@ -83,7 +83,7 @@ export class Supervisor {
   stop(): void {
     this.stopped = true;
     this.clearGiveUp();
-    if (this.state.status !== 'stopped') this.state.status = 'stopped';
+    this.state.status = 'stopped';
     this.wake?.();
   }
 
