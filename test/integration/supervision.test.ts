@@ -28,34 +28,53 @@ describeWithServers('supervision: a stream that cannot go on pauses loudly and r
     s = undefined;
   });
 
-  it('pauses apply on a value the target rejects (healthz, metrics, one error line without the value) and resumes once the column is widened', async () => {
-    s = await scenario('supervision');
-    // Two ezones only (no silent third origin to spoil health), and a short give-up window.
-    const { a, b } = s.config.ezones;
+  /** The scenario with two ezones only (no silent third origin to spoil health) and a short give-up window. */
+  async function twoEzones(name: string): Promise<Scenario> {
+    const base = await scenario(name);
+    const { a, b } = base.config.ezones;
     const config = configSchema.parse({
-      ...s.config,
+      ...base.config,
       ezones: { a, b },
       supervision: { initialDelay: '100ms', maxDelay: '1s', giveUpAfter: `${GIVE_UP_MS}ms`, pausedRetry: '500ms' },
     });
-    writeFileSync(s.configFile, stringify(config));
-    s = { ...s, config };
+    writeFileSync(base.configFile, stringify(config));
+    // drc_meta is shared by the scenarios on these servers: forget where an earlier scenario's stream
+    // from a stopped (its offset means nothing on this scenario's fresh topic).
+    await base.db.b!.query("DELETE FROM drc_meta.apply_position WHERE origin = 'a'");
+    return { ...base, config };
+  }
+
+  /** A daemon for b as a child process, with /healthz and /metrics. */
+  async function startB(): Promise<{ daemon: DaemonProcess; health: () => Promise<{ status: number; body: string }>; metrics: () => Promise<string> }> {
+    const port = await freePort();
+    const daemon = new DaemonProcess(['run', '--config', s!.configFile, '--ezone', 'b', '--metrics-port', String(port)]);
+    processes.push(daemon);
+    await daemon.waitForLog('drc running');
+    return {
+      daemon,
+      health: async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+        return { status: res.status, body: await res.text() };
+      },
+      metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+    };
+  }
+
+  /** The JSON lines of a daemon's log at error level or above. */
+  const errorLines = (log: string) =>
+    log
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.endsWith('}'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => Number(l.level) >= 50);
+
+  it('pauses apply on a value the target rejects (healthz, metrics, one error line without the value) and resumes once the column is widened', async () => {
+    s = await twoEzones('supervision');
     const versioned = 'updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)';
     await s.db.a!.query(`CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(50) NOT NULL, ${versioned})`);
     await s.db.b!.query(`CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(5) NOT NULL, ${versioned})`); // narrower, strict sql_mode
-
-    // drc_meta is shared by the scenarios on these servers: forget where an earlier scenario's stream
-    // from a stopped (its offset means nothing on this scenario's fresh topic).
-    await s.db.b!.query("DELETE FROM drc_meta.apply_position WHERE origin = 'a'");
     daemons.push(...(await startDaemons(s, ['a'])));
-    const port = await freePort();
-    const daemonB = new DaemonProcess(['run', '--config', s.configFile, '--ezone', 'b', '--metrics-port', String(port)]);
-    processes.push(daemonB);
-    const health = async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      return { status: res.status, body: await res.text() };
-    };
-    const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    await daemonB.waitForLog('drc running');
+    const { daemon: daemonB, health, metrics } = await startB();
     await s.db.a!.query("INSERT INTO t (id, name) VALUES (1, 'ok')");
     await converge(s, 't', ['a', 'b'], { rows: 1 });
     await eventually('b healthy', async () => (await health()).status === 200, 30_000);
@@ -74,11 +93,7 @@ describeWithServers('supervision: a stream that cannot go on pauses loudly and r
     expect(problem).not.toContain(secret);
     expect(await metrics()).toMatch(/^drc_apply_paused\{origin="a",ezone="b"\} 1$/m);
 
-    const lines = daemonB.log
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const errors = lines.filter((l) => Number(l.level) >= 50);
+    const errors = errorLines(daemonB.log);
     expect(errors, JSON.stringify(errors)).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'DRC_VALUE_REJECTED', table: `${s.schema}.t` });
     expect(errors[0]!.position ?? errors[0]!.offset).toBeDefined();
@@ -92,6 +107,39 @@ describeWithServers('supervision: a stream that cannot go on pauses loudly and r
     expect(row!.name).toBe(secret);
     await eventually('b healthy again', async () => (await health()).status === 200, 30_000);
     expect(await metrics()).toMatch(/^drc_apply_paused\{origin="a",ezone="b"\} 0$/m);
-    expect(daemonB.log.split('\n').filter((l) => Number((JSON.parse(l.startsWith('{') ? l : '{}') as { level?: number }).level) >= 50)).toHaveLength(1);
+    expect(errorLines(daemonB.log)).toHaveLength(1);
   }, 180_000);
+
+  it('pauses capture when the binlog cannot be read (privilege revoked) and resumes once it is granted again', async () => {
+    s = await twoEzones('capturepause');
+    await s.db.a!.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    await s.db.b!.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    daemons.push(...(await startDaemons(s, ['a'])));
+    const { daemon: daemonB, health, metrics } = await startB();
+    await eventually('b healthy', async () => (await health()).status === 200, 30_000);
+    const user = s.config.ezones.b!.mysql.user;
+    try {
+      // The running binlog connection keeps its privileges: revoke, then cut it.
+      await s.db.b!.query(`REVOKE REPLICATION SLAVE ON *.* FROM '${user}'@'%'`);
+      const [dumps] = await s.db.b!.query<RowDataPacket[]>("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? AND COMMAND LIKE 'Binlog Dump%'", [user]);
+      expect(dumps.length).toBeGreaterThan(0);
+      for (const d of dumps) await s.db.b!.query(`KILL ${Number(d.ID)}`);
+      await eventually('capture paused in /healthz', async () => {
+        const h = await health();
+        return h.status === 503 && h.body.includes('capture is paused: DRC_ACCESS_DENIED');
+      }, GIVE_UP_MS + 20_000);
+      expect(await metrics()).toMatch(/^drc_capture_paused\{ezone="b"\} 1$/m);
+      const errors = errorLines(daemonB.log);
+      expect(errors, JSON.stringify(errors)).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ stream: 'capture', code: 'DRC_ACCESS_DENIED' });
+      expect(errors[0]!.position).toBeDefined();
+    } finally {
+      await s.db.b!.query(`GRANT REPLICATION SLAVE ON *.* TO '${user}'@'%'`);
+    }
+    await s.db.b!.query('INSERT INTO t VALUES (1, 1)');
+    await converge(s, 't', ['a', 'b'], { rows: 1, timeoutMs: 30_000 });
+    await eventually('b healthy again', async () => (await health()).status === 200, 30_000);
+    expect(await metrics()).toMatch(/^drc_capture_paused\{ezone="b"\} 0$/m);
+    expect(daemonB.log).toContain('stream resumed');
+  }, 120_000);
 });
