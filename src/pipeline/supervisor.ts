@@ -7,8 +7,10 @@
  * Decisions are made by the error's class (DrcError.retryable / DrcError.fatal), never by message text:
  * - fatal: `teardown`, then `onFatal` once; the stream stays stopped (fenced, replaced, binlog metadata missing);
  * - otherwise: `teardown`, backoff, `restart`. Failures count until the stream reports `progressed()`
- *   (gh-ost: count failures only while no progress is made). When no progress was made for
- *   `giveUpAfterMs` since the first failure, the stream is *paused*: status 'paused', exactly one
+ *   (gh-ost: count failures only while no progress is made), or until a restart has run a whole
+ *   `giveUpAfterMs` without failing again (an idle stream has nothing to commit after a transient
+ *   failure). When failures persist for `giveUpAfterMs` since the first one (a recovery is under way,
+ *   or the stream failed again since its last restart), the stream is *paused*: status 'paused', exactly one
  *   error-level log line with the error's code and context (table, position; never row values), and it
  *   keeps trying every `pausedRetryMs` — a paused stream resumes by itself once the cause is fixed.
  * - transient (retryable) and deterministic errors alike pause after the window: an operator must know
@@ -47,6 +49,11 @@ export class Supervisor {
   private current: Promise<void> | undefined;
   private stopped = false;
   private giveUp: ReturnType<typeof setTimeout> | undefined;
+  /** Armed by a successful restart: no failure for a whole window means the stream recovered. */
+  private quiet: ReturnType<typeof setTimeout> | undefined;
+  /** The window ended between a restart and the failure that proves the cause persists: pause at that failure. */
+  private giveUpDue = false;
+  private restartedAt = 0;
   private wake: (() => void) | undefined;
 
   constructor(private readonly options: SupervisorOptions) {}
@@ -96,6 +103,7 @@ export class Supervisor {
       if (this.stopped) return;
       try {
         await this.options.restart();
+        this.restarted();
         return;
       } catch (e) {
         err = classifyError(e);
@@ -115,14 +123,16 @@ export class Supervisor {
   private note(err: DrcError): void {
     const s = this.state;
     const now = Date.now();
+    this.clearTimer('quiet');
     s.failures++;
     s.lastError = { code: err.code, message: err.message, at: now, context: { ...this.options.context?.(), ...err.context } };
     if (s.failingSince === undefined) {
       s.failingSince = now;
-      this.giveUp = setTimeout(() => this.pause(), this.options.giveUpAfterMs);
+      this.giveUp = setTimeout(() => this.windowEnded(), this.options.giveUpAfterMs);
       this.giveUp.unref?.();
     }
     if (err.fatal) return;
+    if (this.giveUpDue) return this.pause();
     if (s.status === 'paused') {
       this.options.log.debug(this.fields(err), 'paused stream failed again');
       return;
@@ -131,9 +141,27 @@ export class Supervisor {
     this.options.log.warn(this.fields(err), 'stream failed; restarting from its checkpoint');
   }
 
-  /** The give-up window passed without progress: say so once, loudly, and retry slowly from now on. */
-  private pause(): void {
+  /** The restart worked; if nothing fails for a whole window, the failure is over. */
+  private restarted(): void {
+    this.restartedAt = Date.now();
+    this.quiet = setTimeout(() => {
+      this.quiet = undefined;
+      if (!this.current) this.progressed();
+    }, this.options.giveUpAfterMs);
+    this.quiet.unref?.();
+  }
+
+  /** The give-up window since the first failure passed without progress. */
+  private windowEnded(): void {
     this.giveUp = undefined;
+    const failedSinceRestart = (this.state.lastError?.at ?? 0) >= this.restartedAt;
+    if (this.current || failedSinceRestart) this.pause();
+    else this.giveUpDue = true;
+  }
+
+  /** Failures persist past the window: say so once, loudly, and retry slowly from now on. */
+  private pause(): void {
+    this.giveUpDue = false;
     const s = this.state;
     if (this.stopped || s.status === 'paused' || s.failingSince === undefined) return;
     s.status = 'paused';
@@ -169,7 +197,14 @@ export class Supervisor {
   }
 
   private clearGiveUp(): void {
-    if (this.giveUp) clearTimeout(this.giveUp);
-    this.giveUp = undefined;
+    this.clearTimer('giveUp');
+    this.clearTimer('quiet');
+    this.giveUpDue = false;
+  }
+
+  private clearTimer(which: 'giveUp' | 'quiet'): void {
+    const timer = this[which];
+    if (timer) clearTimeout(timer);
+    this[which] = undefined;
   }
 }
