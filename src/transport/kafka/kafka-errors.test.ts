@@ -34,5 +34,9 @@ describe('classifyKafkaError', () => {
     expect(toDrcError(mismatch)).toBe(mismatch);
     const plain = new Error('boom');
     expect(toDrcError(plain)).toBe(plain);
+    // The consumer retried a failing handler, then gave up: the handler's error is what failed.
+    const wrapped = new KafkaJSNumberOfRetriesExceeded(mismatch, { retryCount: 5, retryTime: 100 });
+    expect(classifyKafkaError(wrapped)).toBeUndefined();
+    expect(toDrcError(wrapped)).toBe(mismatch);
   });
 });

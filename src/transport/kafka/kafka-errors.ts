@@ -47,9 +47,17 @@ export function isFencing(err: unknown): boolean {
   return isKafkaJsError(err) && chain(err).some((e) => e.type !== undefined && FENCING_TYPES.has(e.type));
 }
 
-/** The catalogue's error for a kafkajs error (undefined for anything else). */
+/**
+ * What a kafkajs error wraps when it is not kafkajs' own: the consumer retries a failing handler and
+ * then throws KafkaJSNumberOfRetriesExceeded with the handler's error as its cause.
+ */
+function foreignCause(err: KafkaJsErrorShape): unknown {
+  return chain(err).find((e) => !isKafkaJsError(e));
+}
+
+/** The catalogue's error for a kafkajs error (undefined for anything else, or for a wrapped handler error). */
 export function classifyKafkaError(err: unknown): DrcError | undefined {
-  if (!isKafkaJsError(err)) return undefined;
+  if (!isKafkaJsError(err) || foreignCause(err) !== undefined) return undefined;
   if (isFencing(err)) return new FencedError(err);
   const type = chain(err).find((e) => e.type !== undefined)?.type;
   const context = { ...(type ? { kafkaError: type } : {}), ...(err.broker ? { broker: err.broker } : {}) };
@@ -58,9 +66,10 @@ export function classifyKafkaError(err: unknown): DrcError | undefined {
   return new KafkaRejectedError(message, { cause: err, context });
 }
 
-/** What an adapter throws: a kafkajs error as its DrcError, anything else (a DrcError, a handler's own error) unchanged. */
+/** What an adapter throws: a kafkajs error as its DrcError, a handler's own error unwrapped, anything else unchanged. */
 export function toDrcError(err: unknown): unknown {
-  return classifyKafkaError(err) ?? err;
+  if (isKafkaJsError(err)) return foreignCause(err) ?? classifyKafkaError(err);
+  return err;
 }
 
 /** `promise.catch(rethrowKafka)`: rethrow with the kafkajs error classified. */
