@@ -5,7 +5,9 @@
 import mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { connectionOptions } from '../db/connect.js';
-import { UnreachableError, unreachableMessage } from './unreachable.js';
+import { isNoSuchTable } from '../db/mysql-errors.js';
+import { UnreachableError } from '../errors.js';
+import { unreachableMessage } from './unreachable.js';
 
 /** One entry of `drc conflicts` (DESIGN.md section 9). */
 export interface ConflictEntry {
@@ -80,7 +82,7 @@ async function readEzone(config: Config, name: string, filter: ConflictFilter): 
     }
     return { rows: rows.map(toEntry), total };
   } catch (err) {
-    if ((err as { errno?: number }).errno === 1146) return { rows: [], total: 0 }; // no daemon has run here yet
+    if (isNoSuchTable(err)) return { rows: [], total: 0 }; // no daemon has run here yet
     throw err;
   } finally {
     await conn.end();

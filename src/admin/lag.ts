@@ -6,6 +6,7 @@
 import mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { connectionOptions } from '../db/connect.js';
+import { isNoSuchTable } from '../db/mysql-errors.js';
 import type { BrokerInspector } from '../model/ports.js';
 import { changesTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
@@ -17,7 +18,6 @@ export type { LagPair } from './lag-matrix.js';
 const ms = (utc: string) => Date.parse(`${utc.replace(' ', 'T')}Z`);
 
 /** MySQL/MariaDB ER_NO_SUCH_TABLE: drc_meta was never created (no daemon has run there). */
-const ER_NO_SUCH_TABLE = 1146;
 
 /** Gather the lag matrix from every ezone's drc_meta and, through `brokers`, Kafka. */
 export async function collectLag(config: Config, log: Logger, brokers: BrokerInspector): Promise<LagPair[]> {
@@ -54,7 +54,7 @@ async function readDestination(config: Config, dest: string, inputs: LagInputs):
       inputs.positions.set(`${r.origin}>${dest}`, { next: BigInt(String(r.next_offset)), pos: r.origin_pos === null ? null : String(r.origin_pos) });
     }
   } catch (err) {
-    if ((err as { errno?: number }).errno === ER_NO_SUCH_TABLE) inputs.uninitialised.add(dest);
+    if (isNoSuchTable(err)) inputs.uninitialised.add(dest);
     else inputs.unreachable.set(dest, `ezone ${dest}: cannot read drc_meta: ${(err as Error).message}`);
   } finally {
     await conn.end().catch(() => undefined);

@@ -3,20 +3,6 @@
  * "differences found": the tools report it per ezone and the CLI exits with code 3.
  */
 import type { MysqlConfig } from '../config/schema.js';
-import { DrcError } from '../errors.js';
-
-/**
- * Exit code of a `drc` command that could not reach a server it needed (0 ok, 1 check failed,
- * 2 usage or config, 3 unreachable). TODO(lead): belongs in errors.ts's ExitCode as `unreachable`.
- */
-export const EXIT_UNREACHABLE = 3;
-
-/** A server (an ezone's database or Kafka) the command needed did not answer. */
-export class UnreachableError extends DrcError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super('DRC_UNREACHABLE', message, { ...options, exitCode: EXIT_UNREACHABLE, retryable: true });
-  }
-}
 
 /** One line naming the ezone, where it was looked for and why it failed (no password). */
 export function unreachableMessage(ezone: string, mysql: Pick<MysqlConfig, 'host' | 'port' | 'user'>, err: unknown): string {

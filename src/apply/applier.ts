@@ -14,7 +14,7 @@
  */
 import type { Config } from '../config/schema.js';
 import type { DeferredStatement, Flavor } from '../db/sql.js';
-import type { DrcError } from '../errors.js';
+import { ErrorCode, type DrcError } from '../errors.js';
 import type { Ownership } from '../model/ownership.js';
 import type { LocalProgress, MessageStream, StoredMessage } from '../model/ports.js';
 import type { ApplierStats, StreamState } from '../model/stats.js';
@@ -35,7 +35,7 @@ import type { TargetContext } from './types.js';
 import { writeSetOf } from './write-set.js';
 
 /** The config an applier reads: `apply`, and the version columns (`replicate`, `tables`). */
-export type ApplierConfig = Pick<Config, 'apply' | 'replicate' | 'tables'>;
+export type ApplierConfig = Pick<Config, 'apply' | 'replicate' | 'tables' | 'supervision'>;
 
 export interface ApplierDeps {
   /** This ezone. */
@@ -62,9 +62,6 @@ export interface ApplierDeps {
   fence?: { statement(): DeferredStatement };
 }
 
-/** How an apply stream retries, gives up (pauses) and retries while paused (the one place). */
-export const APPLY_SUPERVISION = { initialDelayMs: 100, maxDelayMs: 10_000, giveUpAfterMs: 60_000, pausedRetryMs: 2_000 } as const;
-
 /** Bytes of units taken from the queue per dispatch round, and how long a round waits for some. */
 const TAKE_BYTES = 8 << 20;
 const TAKE_WAIT_MS = 100;
@@ -74,7 +71,7 @@ const STREAM_COMMIT_EVERY_MS = 1000;
 /** Why the stream is paused, from the supervisor's state: a schema mismatch pauses at once. */
 export function pausedReason(state: StreamState): string | undefined {
   if (state.status === 'running' || !state.lastError) return undefined;
-  if (state.status === 'paused' || state.lastError.code === 'DRC_SCHEMA_MISMATCH') return state.lastError.message;
+  if (state.status === 'paused' || state.lastError.code === ErrorCode.schemaMismatch) return state.lastError.message;
   return undefined;
 }
 
@@ -108,15 +105,21 @@ export class Applier {
       (err) => this.fail(err),
     );
     this.big = new BigTransaction({ ...shared, slot: deps.slotBase + config.apply.workers, lastCommit: () => this.scheduler.lastCommit, committed });
+    const s = config.supervision;
     this.supervisor = new Supervisor({
       name: `apply from ${origin}`,
       log: this.log,
-      ...APPLY_SUPERVISION,
+      initialDelayMs: s.initialDelay,
+      maxDelayMs: s.maxDelay,
+      giveUpAfterMs: s.giveUpAfter,
+      pausedRetryMs: s.pausedRetry,
+      context: () => ({ origin, offset: this.stats.nextOffset }),
       teardown: (err) => this.teardown(err),
       restart: () => this.intake.start(this.stats.nextOffset, (err) => this.fail(err)),
       onFatal: () => this.halt(),
     });
     const supervisor = this.supervisor;
+    this.stats.stream = supervisor.state;
     Object.defineProperty(this.stats, 'paused', { enumerable: true, get: () => pausedReason(supervisor.state) });
   }
 
@@ -203,9 +206,9 @@ export class Applier {
   /** Any failure of the stream, a group or the dispatch: the supervisor decides. */
   private fail(err: unknown): void {
     if (this.stopping) return;
-    // Replaced by another daemon: stop quietly, the process is on its way out. (Stopgap until the
-    // error catalogue marks NotLeader fatal; the supervisor would log that as an error.)
-    if ((err as DrcError | undefined)?.code === 'DRC_NOT_LEADER') return this.halt();
+    // Replaced by another daemon: stop quietly, the process is on its way out (the supervisor would
+    // log a fatal error; the lease already reported it).
+    if ((err as DrcError | undefined)?.code === ErrorCode.notLeader) return this.halt();
     void this.supervisor.fail(err);
   }
 
@@ -222,7 +225,7 @@ export class Applier {
     this.intake.reset();
     this.tables.forget();
     this.stats.retries++;
-    if (err.code === 'DRC_SCHEMA_MISMATCH' && this.announcedPause !== err.message) {
+    if (err.code === ErrorCode.schemaMismatch && this.announcedPause !== err.message) {
       this.announcedPause = err.message;
       this.log.error({ reason: err.message, ...err.context }, 'apply paused: the schema here does not match the change; retrying until it does');
     }

@@ -10,7 +10,7 @@ import type { TxChunk } from '../model/envelope.js';
 import type { Logger } from '../ops/logger.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { ApplyPool } from './connection.js';
-import { isDeadlock } from './driver-errors.js';
+import { isDeadlock } from '../db/mysql-errors.js';
 import type { Group } from './grouping.js';
 import { TargetTransaction } from './target-transaction.js';
 import type { IncomingChange, TargetContext } from './types.js';

@@ -16,7 +16,7 @@ import type { DeferredStatement, Statement } from '../db/sql.js';
 import { recordTombstonesStatement, type Tombstone } from '../db/tombstones.js';
 import { ConflictLog } from './conflict-log.js';
 import { decide } from './decide.js';
-import { isDuplicateKey } from './driver-errors.js';
+import { isDuplicateKey } from '../db/mysql-errors.js';
 import { RowStateLoader } from './row-state.js';
 import { checkSchema } from './schema-check.js';
 import { heartbeatSeen, marker, type ConflictRecord } from './sql/meta.js';

@@ -7,7 +7,7 @@
 import { bySize, type PipelinedSession } from '../db/pipelined-session.js';
 import type { Statement } from '../db/sql.js';
 import type { Tombstone } from '../db/tombstones.js';
-import { isDuplicateKey } from './driver-errors.js';
+import { isDuplicateKey } from '../db/mysql-errors.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { Op } from './types.js';

@@ -4,7 +4,7 @@
  * commit. A transaction whose first row is DRC's marker was applied by DRC: it is not shipped to
  * `changes` (that breaks loops) but its notifications carry the marker's true origin.
  */
-import { DrcError } from '../errors.js';
+import { BinlogSequenceError, MarkerNotFirstError, NoPrimaryKeyError } from '../errors.js';
 import type { Operation, RowChange } from '../model/change.js';
 import { ChunkEncoder } from '../model/envelope.js';
 import { notificationOf, type Notification } from '../model/notify.js';
@@ -54,14 +54,7 @@ export interface CapturedPart {
   rows: number;
 }
 
-export class NoPrimaryKeyError extends DrcError {
-  constructor(readonly table: string) {
-    super(
-      'DRC_NO_PRIMARY_KEY',
-      `table ${table} has no primary key: DRC cannot replicate it — add a primary key, or exclude it with replicate.exclude`,
-    );
-  }
-}
+export { NoPrimaryKeyError };
 
 interface TableInfo {
   schema: string;
@@ -157,7 +150,7 @@ export class TransactionAssembler {
 
   private rows(ev: Extract<SourceEvent, { type: 'rows' }>): void {
     const info = this.tables.get(ev.tableId);
-    if (!info) throw new DrcError('DRC_BINLOG_SEQUENCE', `row event for unknown table id ${ev.tableId}`);
+    if (!info) throw new BinlogSequenceError(`row event for unknown table id ${ev.tableId}`, { tableId: ev.tableId });
     const role = this.options.filter.roleOf(info.schema, info.table);
     if (role.kind === 'ignored') return;
     // Without a GTID event (MySQL with gtid_mode=OFF) the first row opens the transaction.
@@ -174,7 +167,7 @@ export class TransactionAssembler {
 
   private markApplied(tx: OpenTx, ev: Extract<SourceEvent, { type: 'rows' }>): void {
     if (tx.changed) {
-      throw new DrcError('DRC_MARKER_NOT_FIRST', `transaction ${tx.id} wrote DRC's marker after other rows; only the applier writes drc_meta.tx_origin`);
+      throw new MarkerNotFirstError(tx.id);
     }
     // Insert (first use of the slot) or update (ON DUPLICATE KEY UPDATE): the row's after-image.
     const raw = ev.rows[ev.rows.length - 1] as Record<string, unknown>;

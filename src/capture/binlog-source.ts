@@ -6,7 +6,7 @@
 import ZongJi from '@vlasky/zongji';
 import type { MysqlConfig } from '../config/schema.js';
 import { connectionOptions } from '../db/connect.js';
-import { DrcError } from '../errors.js';
+import { RowMetadataError } from '../errors.js';
 import { filePosition, parseFilePosition, withGtid } from '../model/position.js';
 import { binlogTableColumns, type ZongjiTable } from '../model/types/column-meta.js';
 import { columnType } from '../model/types/registry.js';
@@ -175,10 +175,7 @@ export class BinlogSource {
       case 'tablemap': {
         const hasFull = (evt.hasSelfDescribingMetadata as (() => boolean) | undefined)?.call(evt);
         if (!hasFull) {
-          throw new DrcError(
-            'DRC_ROW_METADATA',
-            `table map of ${String(evt.schemaName)}.${String(evt.tableName)} carries no column metadata: set binlog_row_metadata=FULL on the server`,
-          );
+          throw new RowMetadataError(`${String(evt.schemaName)}.${String(evt.tableName)}`);
         }
         const names = evt.columnNames as string[];
         const pk = evt.primaryKey as number[] | undefined;

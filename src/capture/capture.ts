@@ -7,30 +7,30 @@
  * - Each shipped batch is one Kafka transaction: changes and notifications of whole source
  *   transactions appear together or not at all; a huge source transaction streams its chunks inside
  *   one Kafka transaction. A newer capture of the same ezone fences this one.
- * - Tombstones of local deletes are written before the batch ships; `waitUntilCovered` lets the
+ * - Tombstones of local deletes are recorded by the TombstoneRecorder; `waitUntilCovered` lets the
  *   applier wait until every local delete up to a binlog position has its tombstone.
- * - On any stream or Kafka failure: abort, drop what is queued, restart from the last committed
- *   position with backoff.
+ * - Failures go to the stream's Supervisor (pipeline/supervisor.ts), which decides by error class:
+ *   abort, drop what is queued and restart from the last committed position with backoff; pause
+ *   loudly when failures persist; stop on a fatal error (`done` rejects, the daemon ends).
  */
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { currentGtidPosition, detectFlavor } from '../db/connect.js';
-import { recordTombstones } from '../db/tombstones.js';
-import { DrcError } from '../errors.js';
-import { ChunkEncoder, decodeChunk } from '../model/envelope.js';
-import { notificationKey } from '../model/notify.js';
+import { UsageError, type DrcError } from '../errors.js';
+import { decodeChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
-import type { AtomicPublisher, OutgoingMessage, PublishBatch } from '../model/ports.js';
-import type { CaptureStats } from '../model/stats.js';
-import { positionCovers } from '../model/position.js';
+import type { AtomicPublisher } from '../model/ports.js';
+import type { CaptureStats, StreamState } from '../model/stats.js';
 import { changesTopic, notifyTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
-import { backoffMs } from '../pipeline/backoff.js';
 import { BoundedQueue } from '../pipeline/bounded-queue.js';
+import { Supervisor } from '../pipeline/supervisor.js';
 import { TransactionAssembler, type CapturedPart } from './assembler.js';
 import { BinlogSource } from './binlog-source.js';
 import { checkCaptureServer } from './preflight.js';
+import { Shipper } from './shipper.js';
 import { TableFilter } from '../config/table-filter.js';
+import { TombstoneRecorder } from './tombstone-recorder.js';
 
 export interface CaptureDeps {
   ezone: string;
@@ -48,11 +48,7 @@ export interface CaptureDeps {
   fence?: () => Promise<void>;
 }
 
-
-/** Errors after which retrying cannot help. */
-const FATAL = new Set(['DRC_NO_PRIMARY_KEY', 'DRC_FENCED', 'DRC_NOT_LEADER', 'DRC_ROW_METADATA', 'DRC_MARKER_NOT_FIRST', 'DRC_CAPTURE_PREFLIGHT']);
 const MAX_SEND_BYTES = 4 << 20;
-const POSITION_ONLY_EVERY_MS = 1000;
 
 export class Capture {
   readonly stats: CaptureStats = {
@@ -68,29 +64,25 @@ export class Capture {
     lastEventAt: 0,
     queuedBytes: 0,
   };
+  /** Settles when capture stops: resolves after stop(), rejects on a fatal error. */
+  readonly done: Promise<void>;
   private readonly log: Logger;
   private readonly ownership: Ownership;
   private readonly warnedWrongWrites = new Set<string>();
   private readonly topics: { changes: string; notify: string };
   private readonly queue: BoundedQueue<CapturedPart>;
   private readonly source: BinlogSource;
+  private readonly shipper: Shipper;
+  private readonly tombstones: TombstoneRecorder;
+  private readonly supervisor: Supervisor;
   private assembler!: TransactionAssembler;
-  private batch: PublishBatch | undefined;
   private generation = 0;
   private stopping = false;
-  private failures = 0;
-  private lastChunkAt = 0;
-  private unpublished: { txId: string; position: string; commitTime: number } | undefined;
-  private waiters: { position: string; resolve: () => void }[] = [];
+  /** When the stream last (re)started: events after it prove the binlog connection works. */
+  private startedAt = 0;
   private loop: Promise<void> | undefined;
-  private coverer: Promise<void> | undefined;
-  private readonly coverage: { tombstones: CapturedPart['tombstones']; position: string | undefined }[] = [];
-  private coverageWaiter: (() => void) | undefined;
-  private restarting: Promise<void> | undefined;
-  private fatal: ((err: Error) => void) | undefined;
-  /** Settles when capture stops: resolves after stop(), rejects on a fatal error. */
-  readonly done: Promise<void>;
   private resolveDone!: () => void;
+  private rejectDone!: (err: Error) => void;
 
   constructor(private readonly deps: CaptureDeps) {
     this.log = deps.log.child({ component: 'capture' });
@@ -102,18 +94,21 @@ export class Capture {
       onDrained: () => this.source.resume(),
     });
     const ez = deps.config.ezones[deps.ezone];
-    if (!ez) throw new DrcError('DRC_USAGE', `unknown ezone ${deps.ezone}`);
+    if (!ez) throw new UsageError(`unknown ezone ${deps.ezone}`);
+    this.shipper = new Shipper(deps.ezone, this.topics, deps.publisher, this.stats);
+    this.tombstones = new TombstoneRecorder(deps.pool, deps.ezone, this.log);
+    this.supervisor = this.newSupervisor();
     this.source = new BinlogSource({
       mysql: ez.mysql,
       serverId: ez.serverId,
       heartbeatMs: deps.config.capture.binlogHeartbeatMs,
       log: this.log,
       onEvent: (ev) => this.assembler.push(ev),
-      onError: (err) => void this.restart(err),
+      onError: (err) => void this.supervisor.fail(err),
     });
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
-      this.fatal = reject;
+      this.rejectDone = reject;
     });
     this.done.catch(() => undefined); // observed by the caller; never an unhandled rejection
   }
@@ -122,7 +117,14 @@ export class Capture {
   sample(): CaptureStats {
     this.stats.queuedBytes = this.queue.size;
     this.stats.lastEventAt = this.source.lastEventAt;
+    this.stats.coveredPosition = this.tombstones.covered;
+    this.stats.stream = this.supervisor.state;
     return this.stats;
+  }
+
+  /** The stream's supervision state: running, retrying, paused (failing past the give-up window) or stopped. */
+  get state(): StreamState {
+    return this.supervisor.state;
   }
 
   /** Check the server, find the resume point, start streaming. */
@@ -139,23 +141,21 @@ export class Capture {
     }
     this.stats.committedPosition = position;
     this.stats.coveredPosition = position;
-    this.assembler = this.newAssembler(position);
-    this.source.start(position);
+    this.tombstones.start(position);
+    this.startStream(position);
     this.loop = this.shipLoop();
-    this.coverer = this.coverLoop();
   }
 
   /** Ship what is queued, then stop. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.supervisor.stop();
     await this.source.stop();
     this.queue.wake();
     await this.loop;
-    this.coverageWaiter?.();
-    await this.coverer;
-    await this.batch?.abort().catch(() => undefined);
-    this.batch = undefined;
+    await this.tombstones.stop();
+    await this.shipper.abort();
     this.resolveDone();
     this.log.info({ position: this.stats.committedPosition }, 'capture stopped');
   }
@@ -165,18 +165,50 @@ export class Capture {
    * has passed capture with its tombstones recorded.
    */
   waitUntilCovered(position: string, timeoutMs: number): Promise<void> {
-    if (positionCovers(this.stats.coveredPosition, position)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(new DrcError('DRC_CAPTURE_BEHIND', `capture has not reached local position ${position} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.waiters.push({ position, resolve: done });
+    return this.tombstones.waitUntilCovered(position, timeoutMs);
+  }
+
+  private startStream(position: string): void {
+    this.startedAt = Date.now();
+    this.assembler = this.newAssembler(position);
+    this.source.start(position);
+  }
+
+  private newSupervisor(): Supervisor {
+    const s = this.deps.config.supervision;
+    return new Supervisor({
+      name: 'capture',
+      log: this.log,
+      initialDelayMs: s.initialDelay,
+      maxDelayMs: s.maxDelay,
+      giveUpAfterMs: s.giveUpAfter,
+      pausedRetryMs: s.pausedRetry,
+      context: () => ({ position: this.stats.committedPosition }),
+      teardown: (err) => this.teardown(err),
+      restart: () => this.restart(),
+      onFatal: (err) => {
+        this.stopping = true;
+        this.queue.wake();
+        this.rejectDone(err);
+      },
     });
+  }
+
+  /** Abandon everything in flight: the stream restarts from the last position committed to Kafka. */
+  private async teardown(err: DrcError): Promise<void> {
+    this.generation++;
+    if (!err.fatal) this.stats.restarts++;
+    await this.source.stop();
+    this.queue.clear();
+    this.tombstones.clear();
+    await this.shipper.abort();
+  }
+
+  private async restart(): Promise<void> {
+    await this.deps.fence?.();
+    // A producer that failed a send cannot be trusted: claim the identity again.
+    await this.deps.publisher.reset();
+    this.startStream(this.stats.committedPosition);
   }
 
   private newAssembler(position: string): TransactionAssembler {
@@ -187,9 +219,7 @@ export class Capture {
         maxMessageBytes: this.deps.config.kafka.maxMessageBytes,
         emit: (part) => {
           this.queue.push(part);
-          // Coverage runs ahead of Kafka: it only needs this part's tombstones written.
-          if (part.tombstones.length > 0 || part.end) this.coverage.push({ tombstones: part.tombstones, position: part.end?.position });
-          this.coverageWaiter?.();
+          this.tombstones.add(part);
         },
         onDdl: (schema, kind) => this.log.info({ schema, ddl: kind }, 'DDL observed (not replicated); rows keep decoding with the schema they were written with'),
         ownership: this.ownership,
@@ -207,154 +237,23 @@ export class Capture {
 
   private async shipLoop(): Promise<void> {
     while (!this.stopping || this.queue.length > 0) {
-      if (this.restarting) {
-        await this.restarting;
+      const recovering = this.supervisor.recovering;
+      if (recovering) {
+        await recovering;
         continue;
       }
       const generation = this.generation;
       const parts = await this.queue.take(MAX_SEND_BYTES, 200);
       if (generation !== this.generation) continue;
       try {
-        if (parts.length > 0) await this.ship(parts);
-        else if (this.unpublished && Date.now() - this.lastChunkAt >= POSITION_ONLY_EVERY_MS) await this.ship([]);
-        this.failures = 0;
+        if (parts.length > 0) await this.shipper.ship(parts);
+        else if (this.shipper.positionDue) await this.shipper.ship([]);
+        // Progress: something shipped, or nothing to ship while the binlog stream is alive.
+        if (generation === this.generation && (parts.length > 0 || this.source.lastEventAt >= this.startedAt)) this.supervisor.progressed();
       } catch (err) {
         if (this.stopping) break;
-        await this.restart(err as Error);
+        await this.supervisor.fail(err);
       }
     }
-  }
-
-  /**
-   * Record local tombstones and move the covered position, in binlog order, independently of the
-   * Kafka round trips of the ship loop (the applier waits on coverage before deciding on missing rows).
-   */
-  private async coverLoop(): Promise<void> {
-    while (!this.stopping) {
-      if (this.coverage.length === 0) {
-        await new Promise<void>((resolve) => {
-          this.coverageWaiter = resolve;
-          setTimeout(resolve, 200);
-        });
-        this.coverageWaiter = undefined;
-        continue;
-      }
-      const batch = this.coverage.splice(0, 1000);
-      const stones = batch.flatMap((b) => b.tombstones.map((t) => ({ ...t, origin: this.deps.ezone })));
-      try {
-        await recordTombstones(this.deps.pool, 'tombstones', stones);
-      } catch (err) {
-        this.coverage.unshift(...batch); // retried; coverage waits meanwhile
-        this.log.warn({ err: (err as Error).message }, 'recording tombstones failed (retrying)');
-        await new Promise((r) => setTimeout(r, 1000));
-        continue;
-      }
-      const last = [...batch].reverse().find((b) => b.position !== undefined)?.position;
-      if (last) this.cover(last);
-    }
-  }
-
-  private async ship(parts: CapturedPart[]): Promise<void> {
-    const lastEnd = [...parts].reverse().find((p) => p.end)?.end;
-
-    const messages: OutgoingMessage[] = [];
-    for (const p of parts) {
-      for (const c of p.chunks) messages.push({ topic: this.topics.changes, key: this.deps.ezone, value: c });
-      for (const n of p.notifications) messages.push({ topic: this.topics.notify, key: notificationKey(n), value: Buffer.from(JSON.stringify(n)) });
-      if (p.chunks.length > 0) this.lastChunkAt = Date.now();
-      if (p.end) {
-        // A transaction with nothing for `changes` (applied by DRC, or no replicated rows) leaves the
-        // resume point on Kafka behind; a position-only message catches it up now and then.
-        this.unpublished = p.chunks.length > 0 ? undefined : { txId: p.txId, ...p.end };
-        this.stats.transactions++;
-        if (p.applied) this.stats.appliedTransactions++;
-      }
-      this.stats.rowChanges += p.rows;
-    }
-    const closes = parts.length === 0 || parts[parts.length - 1]?.end !== undefined;
-    if (closes && this.unpublished && Date.now() - this.lastChunkAt >= POSITION_ONLY_EVERY_MS) {
-      messages.push({ topic: this.topics.changes, key: this.deps.ezone, value: this.positionOnly(this.unpublished) });
-      this.unpublished = undefined;
-      this.lastChunkAt = Date.now();
-    }
-    if (messages.length === 0) return;
-
-    this.batch ??= await this.deps.publisher.begin();
-    await this.batch.send(messages);
-    this.stats.messages += messages.length;
-    if (!closes) return; // a transaction is still streaming: keep the Kafka transaction open
-    await this.batch.commit();
-    this.batch = undefined;
-    if (lastEnd) this.stats.committedPosition = lastEnd.position;
-    this.stats.lastCommitAt = Date.now();
-  }
-
-  /** A message with no changes that only moves the resume point forward. */
-  private positionOnly(p: { txId: string; position: string; commitTime: number }): Buffer {
-    return new ChunkEncoder({ origin: this.deps.ezone, id: p.txId, position: p.position, commitTime: p.commitTime }, 1024).finish(p);
-  }
-
-  private cover(position: string): void {
-    this.stats.coveredPosition = position;
-    if (this.waiters.length === 0) return;
-    const still: typeof this.waiters = [];
-    for (const w of this.waiters) {
-      if (positionCovers(position, w.position)) w.resolve();
-      else still.push(w);
-    }
-    this.waiters = still;
-  }
-
-  /**
-   * Abort everything in flight and start again from the last committed position, with backoff (or
-   * stop on a fatal error). Single-flight: failures reported meanwhile join the restart under way.
-   */
-  private restart(err: Error): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    this.restarting ??= this.doRestart(err).finally(() => {
-      this.restarting = undefined;
-    });
-    return this.restarting;
-  }
-
-  private async doRestart(err: Error): Promise<void> {
-    this.generation++;
-    const code = (err as DrcError).code;
-    const batch = this.batch;
-    this.batch = undefined;
-    await this.source.stop();
-    this.queue.clear();
-    this.coverage.length = 0;
-    await batch?.abort().catch(() => undefined);
-    if (code && FATAL.has(code)) {
-      this.stopping = true;
-      this.log.error({ code, err: err.message }, 'capture stopped: fatal error');
-      this.queue.wake();
-      this.fatal?.(err);
-      return;
-    }
-    for (let reason = err; ; ) {
-      this.failures++;
-      this.stats.restarts++;
-      const delay = backoffMs(this.failures, 250, 6);
-      this.log.warn(
-        { err: reason.message, code: (reason as DrcError).code, attempt: this.failures, retryInMs: Math.round(delay), position: this.stats.committedPosition },
-        'capture stream failed; restarting from the last committed position',
-      );
-      await new Promise((r) => setTimeout(r, delay));
-      if (this.stopping) return;
-      try {
-        await this.deps.fence?.();
-        // A producer that failed a send cannot be trusted: claim the identity again.
-        await this.deps.publisher.reset();
-        break;
-      } catch (e) {
-        if (FATAL.has((e as DrcError).code)) return this.doRestart(e as Error);
-        reason = e as Error;
-      }
-    }
-    const position = this.stats.committedPosition;
-    this.assembler = this.newAssembler(position);
-    this.source.start(position);
   }
 }

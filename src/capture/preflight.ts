@@ -1,7 +1,7 @@
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { ensureMetaSchema } from '../db/meta-schema.js';
-import { DrcError } from '../errors.js';
+import { CapturePreflightError } from '../errors.js';
 import { REQUIRED_BINLOG_SETTINGS, tablesWithoutPrimaryKey } from '../db/binlog-requirements.js';
 
 /**
@@ -15,12 +15,11 @@ export async function checkCaptureServer(pool: mysql.Pool, config: Config, ezone
   const wrong = Object.entries(REQUIRED_BINLOG_SETTINGS).filter(([k, v]) => String(vars?.[k]).toUpperCase() !== v);
   if (wrong.length > 0) {
     const list = wrong.map(([k, v]) => `${k}=${String(vars?.[k])} (needs ${v})`).join(', ');
-    throw new DrcError('DRC_CAPTURE_PREFLIGHT', `ezone ${ezone}: ${list} — set them in the server config (SET GLOBAL for the dynamic ones)`);
+    throw new CapturePreflightError(`ezone ${ezone}: ${list} — set them in the server config (SET GLOBAL for the dynamic ones)`);
   }
   const noPk = await tablesWithoutPrimaryKey(pool, config);
   if (noPk.length > 0) {
-    throw new DrcError(
-      'DRC_CAPTURE_PREFLIGHT',
+    throw new CapturePreflightError(
       `ezone ${ezone}: tables without a primary key cannot be replicated: ${noPk.join(', ')} — add a primary key, or exclude them with replicate.exclude`,
     );
   }

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { DrcError, ExitCode } from '../errors.js';
+import { UnexpectedError } from '../errors.js';
+import { classifyError } from '../pipeline/classify.js';
+import { ExitCode, exitCodeOf } from './exit-codes.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerOps } from './commands/ops.js';
@@ -38,12 +40,15 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version end with code 0; every other commander error is bad usage.
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    if (err instanceof DrcError) {
-      process.stderr.write(`drc: ${err.message}\n`);
-      return err.exitCode;
+    // Driver errors become the catalogue's errors here too: their messages are redacted (no row values).
+    const e = classifyError(err);
+    if (e instanceof UnexpectedError) {
+      const stack = err instanceof Error ? err.stack?.slice(Math.max(0, err.stack.indexOf('\n    at '))) : undefined;
+      process.stderr.write(`drc: unexpected error: ${e.message}${stack ?? ''}\n`);
+    } else {
+      process.stderr.write(`drc: ${e.message}\n`);
     }
-    process.stderr.write(`drc: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return ExitCode.checkFailed;
+    return exitCodeOf(e);
   }
 }
 

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+// eslint-disable-next-line no-restricted-imports -- asserts the CLI's exit code for a config error
+import { exitCodeOf } from '../cli/exit-codes.js';
 import { ConfigError } from '../errors.js';
 import { parseConfig } from './loader.js';
 import { parseDuration } from './schema.js';
@@ -21,7 +23,7 @@ function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
     parseConfig(text, 'test.yaml', env);
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).exitCode).toBe(2);
+    expect(exitCodeOf(err)).toBe(2);
     expect((err as ConfigError).code).toBe('DRC_CONFIG_INVALID');
     return (err as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
   }

@@ -174,6 +174,14 @@ export const configSchema = z
         stuckAfter: duration.default(60_000), // a stream with work but no progress this long is stuck
       })
       .prefault({}),
+    supervision: z
+      .strictObject({
+        initialDelay: duration.default(100), // first retry of a failed stream (capture, apply from an origin); doubles per failure, jittered ±25 %
+        maxDelay: duration.default(10_000), // the longest wait between two retries
+        giveUpAfter: duration.default(60_000), // a stream failing this long without progress is paused: metric, /healthz 503, one error log line
+        pausedRetry: duration.default(2000), // how often a paused stream tries again (it resumes by itself once the cause is fixed)
+      })
+      .prefault({}), // how failed streams are retried, and when they are reported paused
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'), // pino log level

@@ -161,7 +161,7 @@ export async function startDaemon(
       const applier = new Applier({
         ezone,
         origin,
-        config: { apply: config.apply, replicate: config.replicate, tables: config.tables },
+        config: { apply: config.apply, replicate: config.replicate, tables: config.tables, supervision: config.supervision },
         log,
         pool,
         flavor,

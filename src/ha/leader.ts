@@ -9,14 +9,10 @@ import { randomBytes } from 'node:crypto';
 import type mysql from 'mysql2/promise';
 import { PipelinedSession } from '../db/pipelined-session.js';
 import type { DeferredStatement, Flavor } from '../db/sql.js';
-import { DrcError } from '../errors.js';
+import { NotLeaderError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 
-export class NotLeaderError extends DrcError {
-  constructor(ezone: string) {
-    super('DRC_NOT_LEADER', `another daemon is now active for ezone ${ezone}: this one was replaced (a zombie) and stops`);
-  }
-}
+export { NotLeaderError };
 
 export class LeaderLease {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;

@@ -5,6 +5,7 @@
  * one target transaction without holding the whole source transaction in memory.
  */
 import { z } from 'zod';
+import { EnvelopeError } from '../errors.js';
 import type { RowChange, Transaction } from './change.js';
 
 export const ENVELOPE_VERSION = 1;
@@ -56,10 +57,7 @@ const txChunk = z.strictObject({
   changes: z.array(rowChange),
 });
 
-/** Why a message could not be decoded: a stable code and a human reason (never row values). */
-export class EnvelopeError extends Error {
-  readonly code = 'DRC_ENVELOPE_INVALID';
-}
+export { EnvelopeError };
 
 /** Decode and validate one chunk message. Throws EnvelopeError. */
 export function decodeChunk(value: Buffer | string | null): TxChunk {

@@ -20,6 +20,8 @@ export interface CaptureStats {
   lastEventAt: number;
   /** Bytes waiting to be shipped. */
   queuedBytes: number;
+  /** The capture stream's supervision state (absent while no capture runs, e.g. on a standby). */
+  stream?: StreamState;
 }
 
 export interface ApplierStats {
@@ -43,6 +45,8 @@ export interface ApplierStats {
   queuedBytes: number;
   /** Groups executing or waiting for their commit turn. */
   inflight: number;
+  /** The stream's supervision state, when the applier has a supervisor (optional: health reads `paused` first). */
+  stream?: StreamState;
 }
 
 /** What /healthz, metrics and `drc` tools read about one stream. */

@@ -1,17 +1,35 @@
 import { describe, expect, it } from 'vitest';
+import type { ApplierStats, CaptureStats, StreamState } from '../model/stats.js';
 import { evaluateHealth } from './health.js';
-import { lagOf, type DaemonView } from './metrics.js';
+import { createMetrics, lagOf, type DaemonView } from './metrics.js';
 
 const NOW = 1_000_000;
-const capture = (over: Partial<ReturnType<DaemonView['capture']['sample']>> = {}) => ({
-  sample: () => ({ transactions: 0, rowChanges: 0, messages: 0, restarts: 0, wrongWrites: 0, committedPosition: '', lastCommitAt: NOW - 1000, lastEventAt: NOW, queuedBytes: 0, ...over }),
-});
-const applier = (over: Partial<ReturnType<NonNullable<ReturnType<DaemonView['appliers']['get']>>['sample']>> = {}) => ({
-  sample: () => ({
+const capture = (over: Partial<CaptureStats> = {}) => ({
+  sample: (): CaptureStats => ({
     transactions: 0,
+    appliedTransactions: 0,
     rowChanges: 0,
+    messages: 0,
+    restarts: 0,
+    wrongWrites: 0,
+    committedPosition: '',
+    coveredPosition: '',
+    lastCommitAt: NOW - 1000,
+    lastEventAt: NOW,
+    queuedBytes: 0,
+    ...over,
+  }),
+});
+const applier = (over: Partial<ApplierStats> = {}) => ({
+  sample: (): ApplierStats => ({
+    transactions: 0,
+    groups: 0,
+    rowChanges: 0,
+    conflicts: 0,
     deadLetters: 0,
     retries: 0,
+    nextOffset: undefined,
+    lastOriginCommitTime: 0,
     paused: undefined,
     conflictsByReason: {},
     lastHeartbeat: { sentAtMs: NOW - 1030, appliedAtMs: NOW - 1000 },
@@ -20,6 +38,12 @@ const applier = (over: Partial<ReturnType<NonNullable<ReturnType<DaemonView['app
     inflight: 0,
     ...over,
   }),
+});
+const pausedStream = (code: string, message: string): StreamState => ({
+  status: 'paused',
+  failures: 12,
+  failingSince: NOW - 70_000,
+  lastError: { code, message, at: NOW - 1000, context: { table: 'app.users' } },
 });
 const view = (a = applier(), c = capture()): DaemonView => ({ ezone: 'b', capture: c, appliers: new Map([['a', a]]) });
 const limits = { maxLagMs: 10_000, stuckAfterMs: 60_000 };
@@ -45,7 +69,31 @@ describe('health', () => {
     expect(evaluateHealth(view(applier(), capture({ queuedBytes: 5, lastCommitAt: NOW - 120_000 })), limits, NOW - 200_000, NOW).problems[0]).toMatch(/capture has not shipped/);
   });
 
+  it('names a stream its supervisor paused, with the error code', () => {
+    const c = capture({ stream: pausedStream('DRC_DB_CONNECTION', 'connect ECONNREFUSED 127.0.0.1:3306') });
+    expect(evaluateHealth(view(applier(), c), limits, NOW - 100_000, NOW).problems).toEqual(['capture is paused: DRC_DB_CONNECTION connect ECONNREFUSED 127.0.0.1:3306']);
+    const a = applier({ stream: pausedStream('DRC_VALUE_REJECTED', "Data too long for column 'name' at row 1") });
+    expect(evaluateHealth(view(a), limits, NOW - 100_000, NOW).problems).toEqual(["apply from a is paused: DRC_VALUE_REJECTED Data too long for column 'name' at row 1"]);
+    const retrying: StreamState = { status: 'retrying', failures: 2, failingSince: NOW - 1000, lastError: undefined };
+    expect(evaluateHealth(view(applier({ stream: retrying }), capture({ stream: retrying })), limits, NOW - 100_000, NOW).ok).toBe(true);
+  });
+
   it('gives a fresh daemon time before missing heartbeats count', () => {
     expect(evaluateHealth(view(applier({ lastHeartbeat: undefined })), limits, NOW - 1000, NOW).ok).toBe(true);
+  });
+});
+
+describe('metrics', () => {
+  it('show paused streams and their failures', async () => {
+    const c = capture({ stream: pausedStream('DRC_DB_CONNECTION', 'lost') });
+    const a = applier({ stream: pausedStream('DRC_VALUE_REJECTED', 'rejected') });
+    const text = await createMetrics(view(a, c)).metrics();
+    expect(text).toMatch(/^drc_capture_paused\{ezone="b"\} 1$/m);
+    expect(text).toMatch(/^drc_apply_paused\{origin="a",ezone="b"\} 1$/m);
+    expect(text).toMatch(/^drc_stream_failures\{stage="capture",origin="b",ezone="b"\} 12$/m);
+    expect(text).toMatch(/^drc_stream_failures\{stage="apply",origin="a",ezone="b"\} 12$/m);
+    const calm = await createMetrics(view()).metrics();
+    expect(calm).toMatch(/^drc_capture_paused\{ezone="b"\} 0$/m);
+    expect(calm).toMatch(/^drc_apply_paused\{origin="a",ezone="b"\} 0$/m);
   });
 });

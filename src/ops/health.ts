@@ -1,3 +1,4 @@
+import type { StreamState } from '../model/stats.js';
 import { lagOf, type DaemonView } from './metrics.js';
 
 export interface Health {
@@ -7,18 +8,29 @@ export interface Health {
   role?: 'active' | 'standby';
 }
 
+/** Why a paused stream is paused, in one line: its error code and message (redacted, no row values). */
+export function pausedReason(stream: StreamState | undefined): string | undefined {
+  if (stream?.status !== 'paused') return undefined;
+  const e = stream.lastError;
+  return e ? `${e.code} ${e.message}` : 'failing';
+}
+
 /**
- * Unhealthy when a stream is paused, stuck (work waiting, no progress for `stuckAfterMs`), or when
- * end-to-end lag from an origin passes `maxLagMs` (or no heartbeat arrived since start-up).
+ * Unhealthy when a stream is paused (its supervisor gave up waiting for the failure to clear), stuck
+ * (work waiting, no progress for `stuckAfterMs`), or when end-to-end lag from an origin passes
+ * `maxLagMs` (or no heartbeat arrived since start-up).
  */
 export function evaluateHealth(view: DaemonView, limits: { maxLagMs: number; stuckAfterMs: number }, startedAt: number, now = Date.now()): Health {
   if (view.active === false) return { ok: true, problems: [], role: 'standby' };
   const problems: string[] = [];
   const c = view.capture.sample();
+  const capturePaused = pausedReason(c.stream);
+  if (capturePaused) problems.push(`capture is paused: ${capturePaused}`);
   if (c.queuedBytes > 0 && now - Math.max(c.lastCommitAt, startedAt) > limits.stuckAfterMs) problems.push(`capture has not shipped for ${Math.round((now - c.lastCommitAt) / 1000)} s with work waiting`);
   for (const [origin, a] of view.appliers) {
     const s = a.sample();
-    if (s.paused) problems.push(`apply from ${origin} is paused: ${s.paused}`);
+    const paused = s.paused ?? pausedReason(s.stream);
+    if (paused) problems.push(`apply from ${origin} is paused: ${paused}`);
     if ((s.queuedBytes > 0 || s.inflight > 0) && now - Math.max(s.lastAppliedAt, startedAt) > limits.stuckAfterMs) {
       problems.push(`apply from ${origin} is stuck: work waiting, nothing applied for ${Math.round((now - Math.max(s.lastAppliedAt, startedAt)) / 1000)} s`);
     }

@@ -3,42 +3,16 @@
  * hot paths only bump plain counters (collect vs decide).
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ApplierStats, CaptureStats } from '../model/stats.js';
 
-/** What metrics and health read from a running daemon. */
+/** What metrics and health read from a running daemon: the stages' stats (model/stats.ts), sampled at scrape time. */
 export interface DaemonView {
   ezone: string;
   /** False while standing by (another daemon is active for this ezone). */
   active?: boolean;
-  capture: {
-    sample(): {
-      transactions: number;
-      rowChanges: number;
-      messages: number;
-      restarts: number;
-      wrongWrites: number;
-      committedPosition: string;
-      lastCommitAt: number;
-      lastEventAt: number;
-      queuedBytes: number;
-    };
-  };
-  appliers: Map<
-    string,
-    {
-      sample(): {
-        transactions: number;
-        rowChanges: number;
-        deadLetters: number;
-        retries: number;
-        paused: string | undefined;
-        conflictsByReason: Record<string, number>;
-        lastHeartbeat: { sentAtMs: number; appliedAtMs: number } | undefined;
-        lastAppliedAt: number;
-        queuedBytes: number;
-        inflight: number;
-      };
-    }
-  >;
+  capture: { sample(): CaptureStats };
+  /** One applier per remote origin. */
+  appliers: Map<string, { sample(): ApplierStats }>;
 }
 
 /** End-to-end lag of an origin seen here, from its last applied heartbeat (ms; undefined before the first). */
@@ -107,11 +81,29 @@ export function createMetrics(view: DaemonView): Registry {
   cumulative(registry, 'drc_apply_retries_total', 'Apply retries and recoveries', ['origin'], (set) => appliers().forEach(({ origin, s }) => set({ origin }, s.retries)));
   new Gauge({
     name: 'drc_apply_paused',
-    help: '1 while the stream from this origin is paused (schema mismatch)',
+    help: '1 while the stream from this origin is paused (schema mismatch, or failing past supervision.giveUpAfter)',
     labelNames: ['origin'],
     registers: [registry],
     collect() {
-      for (const { origin, s } of appliers()) this.set({ origin }, s.paused ? 1 : 0);
+      for (const { origin, s } of appliers()) this.set({ origin }, s.paused || s.stream?.status === 'paused' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'drc_capture_paused',
+    help: '1 while capture is paused (failing past supervision.giveUpAfter; it keeps retrying)',
+    registers: [registry],
+    collect() {
+      this.set(view.capture.sample().stream?.status === 'paused' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'drc_stream_failures',
+    help: 'Consecutive failures of a stream since its last progress (0 while it runs)',
+    labelNames: ['stage', 'origin'],
+    registers: [registry],
+    collect() {
+      this.set({ stage: 'capture', origin: view.ezone }, view.capture.sample().stream?.failures ?? 0);
+      for (const { origin, s } of appliers()) this.set({ stage: 'apply', origin }, s.stream?.failures ?? 0);
     },
   });
   new Gauge({

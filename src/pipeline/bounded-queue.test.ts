@@ -28,4 +28,15 @@ describe('BoundedQueue', () => {
     setTimeout(() => q.push(7), 10);
     expect(await q.take(100, 5000)).toEqual([7]);
   });
+
+  it('ends a take waiting across a clear with nothing, leaving what is pushed after the clear to the next take', async () => {
+    // A stage that restarts clears its queue; a take of the old epoch must not swallow the new epoch's
+    // first items (its caller drops them as stale: the redelivered message was lost, the stream stalled).
+    const q = new BoundedQueue<number>(1000, (n) => n);
+    const waiting = q.take(100, 5000);
+    q.clear();
+    q.push(1);
+    expect(await waiting).toEqual([]);
+    expect(await q.take(100, 10)).toEqual([1]);
+  });
 });

@@ -8,6 +8,8 @@ export class BoundedQueue<T> {
   private bytes = 0;
   private waiter: (() => void) | undefined;
   private over = false;
+  /** Bumped by clear(): a take() that waited across a clear returns nothing (see take). */
+  private epoch = 0;
 
   constructor(
     private readonly maxBytes: number,
@@ -27,10 +29,13 @@ export class BoundedQueue<T> {
 
   /**
    * Wait until at least one item is available (or `timeoutMs` passes), then take items from the head up
-   * to `maxBatchBytes` (at least one).
+   * to `maxBatchBytes` (at least one). A take that was waiting when the queue was cleared returns
+   * nothing: its caller belongs to the epoch before the clear (a stage restarting from its checkpoint),
+   * and must not receive — and then discard as stale — the first items of the new one.
    */
   async take(maxBatchBytes: number, timeoutMs: number): Promise<T[]> {
     if (this.items.length === 0) {
+      const epoch = this.epoch;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, timeoutMs);
         function done() {
@@ -40,6 +45,7 @@ export class BoundedQueue<T> {
         this.waiter = done;
       });
       this.waiter = undefined;
+      if (epoch !== this.epoch) return [];
     }
     let n = 0;
     let taken = 0;
@@ -58,6 +64,8 @@ export class BoundedQueue<T> {
 
   /** Drop everything queued. */
   clear(): void {
+    this.epoch++;
+    this.waiter?.();
     this.items = [];
     this.bytes = 0;
     if (this.over) {

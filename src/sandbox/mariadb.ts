@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
+import { isAccessDenied } from '../db/mysql-errors.js';
 import { SandboxError } from '../errors.js';
 import { spawnDetached, waitFor } from './processes.js';
 
@@ -96,7 +97,7 @@ export async function waitMariaDbReady(spec: MariaDbSpec, isAlive: () => boolean
       if (!isAlive()) throw new SandboxError('the server process exited');
       const conn = await mysql.createConnection({ socketPath: join(spec.dir, 'mysqld.sock'), user: 'root', connectTimeout: 1000 }).catch(
         // After bootstrap root has a password; any auth error still proves the server is up.
-        (err: { errno?: number }) => (err.errno === 1045 ? 'up' : Promise.reject(err)),
+        (err: unknown) => (isAccessDenied(err) ? 'up' : Promise.reject(err)),
       );
       if (conn !== 'up') await conn.end();
       return true;

@@ -1,5 +1,7 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { NotConnectedError } from '../../errors.js';
 import type { EventPublisher, OutgoingMessage } from '../../model/ports.js';
+import { rethrowKafka } from './kafka-errors.js';
 import { splitBySize } from './publisher.js';
 
 /** An idempotent producer for reports (conflicts, dead letters): at least once, in order per key. */
@@ -19,17 +21,17 @@ export class KafkaEventPublisher implements EventPublisher {
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
     });
-    await producer.connect();
+    await producer.connect().catch(rethrowKafka);
     this.producer = producer;
   }
 
   async publish(messages: OutgoingMessage[]): Promise<void> {
     const producer = this.producer;
-    if (!producer) throw new Error('event publisher is not connected');
+    if (!producer) throw new NotConnectedError('event publisher');
     for (const group of splitBySize(messages, this.maxRequestBytes)) {
       const byTopic = new Map<string, { key: string; value: Buffer; headers?: Record<string, string> }[]>();
       for (const m of group) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), { key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) }]);
-      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
+      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) }).catch(rethrowKafka);
     }
   }
 

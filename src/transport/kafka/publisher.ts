@@ -1,20 +1,7 @@
 import { Partitioners, type Kafka, type Producer, type Transaction as KafkaTransaction } from 'kafkajs';
-import { DrcError } from '../../errors.js';
+import { BatchOpenError, NotConnectedError } from '../../errors.js';
 import type { AtomicPublisher, OutgoingMessage, PublishBatch } from '../../model/ports.js';
-
-/** Another daemon of the same ezone took over: this one must stop writing. */
-export class FencedError extends DrcError {
-  constructor(cause: unknown) {
-    super('DRC_FENCED', 'another daemon of this ezone took over the Kafka producer (this one is a zombie): stopping', { cause });
-  }
-}
-
-const FENCING_ERRORS = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
-
-export function isFencing(err: unknown): boolean {
-  const type = (err as { type?: string } | undefined)?.type;
-  return type !== undefined && FENCING_ERRORS.has(type);
-}
+import { rethrowKafka as rethrow } from './kafka-errors.js';
 
 /**
  * A transactional kafkajs producer: every batch is one Kafka transaction, visible to read_committed
@@ -51,7 +38,7 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
       // consumer 12.5 ms with a 20 ms first retry, 4.6 ms with 5 ms.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 5, maxRetryTime: 5000 },
     });
-    await producer.connect();
+    await producer.connect().catch(rethrow);
     // kafkajs runs InitProducerId lazily, at the first transaction. Run it now: it bumps the epoch
     // (fencing a zombie) and makes the broker abort whatever a crashed predecessor left open, which
     // would otherwise hold back every read_committed reader of our topics.
@@ -61,8 +48,8 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
   }
 
   async begin(): Promise<PublishBatch> {
-    if (!this.producer) throw new DrcError('DRC_NOT_CONNECTED', 'publisher is not connected');
-    if (this.open) throw new DrcError('DRC_BATCH_OPEN', 'a publish batch is already open');
+    if (!this.producer) throw new NotConnectedError('publisher');
+    if (this.open) throw new BatchOpenError();
     const txn = await this.producer.transaction().catch(rethrow);
     this.open = txn;
     const done = () => {
@@ -91,7 +78,7 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
       },
       abort: async () => {
         try {
-          if (txn.isActive()) await txn.abort();
+          if (txn.isActive()) await txn.abort().catch(rethrow);
         } finally {
           done();
         }
@@ -136,9 +123,4 @@ export function splitBySize(messages: OutgoingMessage[], limit: number): Outgoin
   }
   if (current.length > 0) groups.push(current);
   return groups;
-}
-
-function rethrow(err: unknown): never {
-  if (isFencing(err)) throw new FencedError(err);
-  throw err;
 }

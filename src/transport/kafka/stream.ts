@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { MessageStream, StoredMessage } from '../../model/ports.js';
+import { rethrowKafka, toDrcError } from './kafka-errors.js';
 
 /**
  * Partition 0 of one topic, read_committed, from an offset chosen by the caller (the applied position
@@ -17,7 +18,11 @@ export class KafkaMessageStream implements MessageStream {
     private readonly groupId: string,
   ) {}
 
-  async start(offset: string | undefined, handler: (m: StoredMessage) => Promise<void>, onFailure?: (err: Error) => void): Promise<void> {
+  start(offset: string | undefined, handler: (m: StoredMessage) => Promise<void>, onFailure?: (err: Error) => void): Promise<void> {
+    return this.run(offset, handler, onFailure).catch(rethrowKafka);
+  }
+
+  private async run(offset: string | undefined, handler: (m: StoredMessage) => Promise<void>, onFailure?: (err: Error) => void): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: `${this.groupId}.${randomBytes(4).toString('hex')}`,
       readUncommitted: false,
@@ -31,7 +36,7 @@ export class KafkaMessageStream implements MessageStream {
     this.consumer = consumer;
     // kafkajs restarts a crashed consumer itself unless the error is final; then the stream is dead.
     consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart && this.consumer === consumer) onFailure?.(e.payload.error);
+      if (!e.payload.restart && this.consumer === consumer) onFailure?.(toDrcError(e.payload.error) as Error);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
@@ -59,11 +64,11 @@ export class KafkaMessageStream implements MessageStream {
   async stop(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = undefined;
-    await consumer?.disconnect();
+    await consumer?.disconnect().catch(rethrowKafka);
   }
 
   async commit(nextOffset: string): Promise<void> {
-    await this.consumer?.commitOffsets([{ topic: this.topic, partition: 0, offset: nextOffset }]);
+    await this.consumer?.commitOffsets([{ topic: this.topic, partition: 0, offset: nextOffset }]).catch(rethrowKafka);
   }
 
   private async earliest(): Promise<string> {

@@ -1,19 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { DrcError } from '../../errors.js';
+import { TailTimeoutError, TopicMissingError } from '../../errors.js';
 import type { StoredMessage } from '../../model/ports.js';
+import { rethrowKafka } from './kafka-errors.js';
 
 /**
  * Reads the end of a single-partition topic with a read_committed consumer: the last committed
  * message that satisfies `accept`, reading back in growing windows. Undefined when none does.
  * Memory stays bounded: only the latest accepted message is kept.
  */
-export async function lastCommittedMatching(
+export function lastCommittedMatching(
   kafka: Kafka,
   topic: string,
   accept: (m: StoredMessage) => boolean,
   options: { timeoutMs?: number } = {},
 ): Promise<StoredMessage | undefined> {
+  return readBack(kafka, topic, accept, options.timeoutMs ?? 60_000).catch(rethrowKafka);
+}
+
+async function readBack(kafka: Kafka, topic: string, accept: (m: StoredMessage) => boolean, timeoutMs: number): Promise<StoredMessage | undefined> {
   const admin = kafka.admin();
   await admin.connect();
   let low: bigint;
@@ -21,7 +26,7 @@ export async function lastCommittedMatching(
   try {
     const offsets = await admin.fetchTopicOffsets(topic);
     const p0 = offsets.find((o) => o.partition === 0);
-    if (!p0) throw new DrcError('DRC_TOPIC_MISSING', `topic ${topic} has no partition 0`);
+    if (!p0) throw new TopicMissingError(topic);
     low = BigInt(p0.low);
     high = BigInt(p0.high);
   } finally {
@@ -30,7 +35,7 @@ export async function lastCommittedMatching(
   for (let window = 64n; ; window *= 8n) {
     const start = high - window > low ? high - window : low;
     if (start >= high) return undefined;
-    const found = await scan(kafka, topic, start, high, accept, options.timeoutMs ?? 60_000);
+    const found = await scan(kafka, topic, start, high, accept, timeoutMs);
     if (found || start === low) return found;
   }
 }
@@ -50,7 +55,7 @@ async function scan(
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new DrcError('DRC_TAIL_TIMEOUT', `reading the end of ${topic} took over ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new TailTimeoutError(topic, timeoutMs)), timeoutMs);
       const finish = () => {
         clearTimeout(timer);
         resolve();

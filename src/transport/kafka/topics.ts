@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { rethrowKafka } from './kafka-errors.js';
 
 export interface TopicSpec {
   topic: string;
@@ -10,7 +11,11 @@ export interface TopicSpec {
 }
 
 /** Create the topics that do not exist yet (idempotent; safe when several daemons race). */
-export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<void> {
+export function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<void> {
+  return createMissing(kafka, specs).catch(rethrowKafka);
+}
+
+async function createMissing(kafka: Kafka, specs: TopicSpec[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {

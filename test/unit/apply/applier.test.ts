@@ -12,6 +12,7 @@ const config = (workers: number): ApplierConfig => ({
   apply: { workers, maxBufferBytes: 1 << 20, groupMaxTransactions: 1, groupMaxRows: 5000, onUnknownColumn: 'pause', tombstoneRetention: 86_400_000 },
   replicate: { include: ['*.*'], exclude: [], versionColumn: null },
   tables: {},
+  supervision: { initialDelay: 100, maxDelay: 10_000, giveUpAfter: 60_000, pausedRetry: 2_000 },
 });
 
 const insert = (id: number, extra?: string): RowChange => ({ schema: 's', table: 't', op: 'insert', key: { id }, after: { id, v: id, ...(extra ? { extra } : {}) } });

@@ -1,0 +1,87 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { decodeChunk } from '../model/envelope.js';
+import type { AtomicPublisher, OutgoingMessage } from '../model/ports.js';
+import type { CaptureStats } from '../model/stats.js';
+import type { CapturedPart } from './assembler.js';
+import { Shipper } from './shipper.js';
+
+/** A publisher that records what each Kafka transaction held and how it ended. */
+function recordingPublisher() {
+  const batches: { messages: OutgoingMessage[]; ended?: 'commit' | 'abort' }[] = [];
+  const publisher: AtomicPublisher = {
+    begin: async () => {
+      const batch: (typeof batches)[number] = { messages: [] };
+      batches.push(batch);
+      return {
+        send: async (m) => void batch.messages.push(...m),
+        commit: async () => void (batch.ended = 'commit'),
+        abort: async () => void (batch.ended = 'abort'),
+      };
+    },
+    reset: async () => undefined,
+    close: async () => undefined,
+  };
+  return { publisher, batches };
+}
+
+const stats = (): CaptureStats => ({ transactions: 0, appliedTransactions: 0, rowChanges: 0, messages: 0, restarts: 0, wrongWrites: 0, committedPosition: '', coveredPosition: '', lastCommitAt: 0, lastEventAt: 0, queuedBytes: 0 });
+const part = (over: Partial<CapturedPart>): CapturedPart => ({ txId: 'tx', origin: 'a', applied: false, chunks: [], notifications: [], tombstones: [], bytes: 0, rows: 0, ...over });
+const topics = { changes: 'drc.a.changes', notify: 'drc.a.notify' };
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(1_000_000);
+});
+afterEach(() => vi.useRealTimers());
+
+describe('Shipper', () => {
+  it('ships whole transactions as one Kafka transaction and moves the committed position', async () => {
+    const { publisher, batches } = recordingPublisher();
+    const s = stats();
+    const shipper = new Shipper('a', topics, publisher, s);
+    await shipper.ship([
+      part({ txId: 't1', chunks: [Buffer.from('c1')], rows: 2, end: { position: '0-1-5', commitTime: 1 } }),
+      part({ txId: 't2', chunks: [Buffer.from('c2')], rows: 1, end: { position: '0-1-6', commitTime: 2 } }),
+    ]);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toMatchObject({ ended: 'commit' });
+    expect(batches[0]!.messages.map((m) => [m.topic, m.value.toString()])).toEqual([
+      ['drc.a.changes', 'c1'],
+      ['drc.a.changes', 'c2'],
+    ]);
+    expect(s).toMatchObject({ transactions: 2, rowChanges: 3, messages: 2, committedPosition: '0-1-6', lastCommitAt: 1_000_000 });
+  });
+
+  it('keeps the Kafka transaction open while a big source transaction streams, and abort() drops it', async () => {
+    const { publisher, batches } = recordingPublisher();
+    const s = stats();
+    const shipper = new Shipper('a', topics, publisher, s);
+    await shipper.ship([part({ txId: 'big', chunks: [Buffer.from('chunk-0')] })]);
+    await shipper.ship([part({ txId: 'big', chunks: [Buffer.from('chunk-1')] })]);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.ended).toBeUndefined();
+    expect(s.committedPosition).toBe('');
+    await shipper.abort();
+    expect(batches[0]!.ended).toBe('abort');
+  });
+
+  it('catches the resume point up with a position-only message, at most once a second', async () => {
+    const { publisher, batches } = recordingPublisher();
+    const s = stats();
+    const shipper = new Shipper('a', topics, publisher, s);
+    // A DRC-applied transaction: notify only, nothing for changes.
+    const notification = { origin: 'b', schema: 'app', table: 't', op: 'insert', key: { id: 1 }, position: '0-1-7' } as unknown as CapturedPart['notifications'][number];
+    await shipper.ship([part({ txId: 'applied', applied: true, notifications: [notification], end: { position: '0-1-7', commitTime: 3 } })]);
+    expect(batches[0]!.messages.map((m) => m.topic)).toEqual(['drc.a.notify', 'drc.a.changes']);
+    expect(decodeChunk(batches[0]!.messages[1]!.value)).toMatchObject({ origin: 'a', pos: '0-1-7', changes: [] });
+    expect(s.appliedTransactions).toBe(1);
+
+    await shipper.ship([part({ txId: 'applied2', applied: true, end: { position: '0-1-8', commitTime: 4 } })]);
+    expect(shipper.positionDue).toBe(false); // the last position-only message went out just now
+    vi.advanceTimersByTime(1000);
+    expect(shipper.positionDue).toBe(true);
+    await shipper.ship([]);
+    expect(decodeChunk(batches.at(-1)!.messages[0]!.value)).toMatchObject({ pos: '0-1-8' });
+    expect(shipper.positionDue).toBe(false);
+  });
+});

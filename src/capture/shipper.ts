@@ -1,0 +1,90 @@
+/**
+ * Ships captured parts to Kafka: each batch of whole source transactions is one Kafka transaction
+ * (changes and notifications appear together or not at all); a huge source transaction keeps its
+ * Kafka transaction open across its chunks. Applied-only stretches publish a position-only message
+ * at most once a second, so the resume point on Kafka keeps up in an ezone that only receives.
+ */
+import { ChunkEncoder } from '../model/envelope.js';
+import { notificationKey } from '../model/notify.js';
+import type { AtomicPublisher, OutgoingMessage, PublishBatch } from '../model/ports.js';
+import type { CaptureStats } from '../model/stats.js';
+import type { CapturedPart } from './assembler.js';
+
+const POSITION_ONLY_EVERY_MS = 1000;
+
+interface Unpublished {
+  txId: string;
+  position: string;
+  commitTime: number;
+}
+
+export class Shipper {
+  private batch: PublishBatch | undefined;
+  private lastChunkAt = 0;
+  private unpublished: Unpublished | undefined;
+
+  constructor(
+    private readonly ezone: string,
+    private readonly topics: { changes: string; notify: string },
+    private readonly publisher: AtomicPublisher,
+    /** Counters and the committed position, updated as parts ship. */
+    private readonly stats: CaptureStats,
+  ) {}
+
+  /** A position-only message is due (nothing else to ship, and the resume point lags behind). */
+  get positionDue(): boolean {
+    return this.unpublished !== undefined && Date.now() - this.lastChunkAt >= POSITION_ONLY_EVERY_MS;
+  }
+
+  /** Send the parts; commit the Kafka transaction unless a source transaction is still streaming. */
+  async ship(parts: CapturedPart[]): Promise<void> {
+    const lastEnd = [...parts].reverse().find((p) => p.end)?.end;
+    const messages = this.messagesOf(parts);
+    const closes = parts.length === 0 || parts[parts.length - 1]?.end !== undefined;
+    if (closes && this.positionDue && this.unpublished) {
+      messages.push({ topic: this.topics.changes, key: this.ezone, value: this.positionOnly(this.unpublished) });
+      this.unpublished = undefined;
+      this.lastChunkAt = Date.now();
+    }
+    if (messages.length === 0) return;
+
+    this.batch ??= await this.publisher.begin();
+    await this.batch.send(messages);
+    this.stats.messages += messages.length;
+    if (!closes) return; // a transaction is still streaming: keep the Kafka transaction open
+    await this.batch.commit();
+    this.batch = undefined;
+    if (lastEnd) this.stats.committedPosition = lastEnd.position;
+    this.stats.lastCommitAt = Date.now();
+  }
+
+  /** Abandon the open Kafka transaction, if any (never throws). */
+  async abort(): Promise<void> {
+    const batch = this.batch;
+    this.batch = undefined;
+    await batch?.abort().catch(() => undefined);
+  }
+
+  private messagesOf(parts: CapturedPart[]): OutgoingMessage[] {
+    const messages: OutgoingMessage[] = [];
+    for (const p of parts) {
+      for (const c of p.chunks) messages.push({ topic: this.topics.changes, key: this.ezone, value: c });
+      for (const n of p.notifications) messages.push({ topic: this.topics.notify, key: notificationKey(n), value: Buffer.from(JSON.stringify(n)) });
+      if (p.chunks.length > 0) this.lastChunkAt = Date.now();
+      if (p.end) {
+        // A transaction with nothing for `changes` (applied by DRC, or no replicated rows) leaves the
+        // resume point on Kafka behind; a position-only message catches it up now and then.
+        this.unpublished = p.chunks.length > 0 ? undefined : { txId: p.txId, ...p.end };
+        this.stats.transactions++;
+        if (p.applied) this.stats.appliedTransactions++;
+      }
+      this.stats.rowChanges += p.rows;
+    }
+    return messages;
+  }
+
+  /** A message with no changes that only moves the resume point forward. */
+  private positionOnly(p: Unpublished): Buffer {
+    return new ChunkEncoder({ origin: this.ezone, id: p.txId, position: p.position, commitTime: p.commitTime }, 1024).finish(p);
+  }
+}
