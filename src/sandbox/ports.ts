@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { SandboxError } from '../errors.js';
 
 /** The kernel's range for outgoing connections' local ports (Linux), or the usual default. */
 function ephemeralRange(): [number, number] {
@@ -32,7 +33,7 @@ export async function freePort(): Promise<number> {
     const port = from + Math.floor(Math.random() * (to - from));
     if (await canBind(port)) return port;
   }
-  throw new Error(`no free port found between ${from} and ${to}`);
+  throw new SandboxError(`no free port found between ${from} and ${to}`);
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */

@@ -13,6 +13,7 @@ import { KafkaBrokerInspector } from '../../transport/kafka/inspector.js';
 import { DEFAULT_SANDBOX_DIR, sandboxUp, type SandboxInfo } from '../../sandbox/sandbox.js';
 import { formatTable } from '../output.js';
 import { positiveInt } from '../parse.js';
+import { SandboxError } from '../../errors.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const TABLE = `CREATE TABLE IF NOT EXISTS demo.accounts (
@@ -108,7 +109,7 @@ async function waitActive(d: Daemon, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   for (;;) {
-    if (d.child.exitCode !== null) throw new Error(`the daemon of ezone ${d.ezone} exited (${d.child.exitCode}) before it was active; ${d.logFile} ends with:\n${tail(d.logFile, 5)}`);
+    if (d.child.exitCode !== null) throw new SandboxError(`the daemon of ezone ${d.ezone} exited (${d.child.exitCode}) before it was active; ${d.logFile} ends with:\n${tail(d.logFile, 5)}`);
     try {
       const res = await fetch(`http://127.0.0.1:${d.port}/healthz`, { signal: AbortSignal.timeout(1000) });
       const body = (await res.json()) as { role?: string };
@@ -117,7 +118,7 @@ async function waitActive(d: Daemon, timeoutMs: number): Promise<void> {
     } catch (err) {
       last = (err as Error).message; // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`the daemon of ezone ${d.ezone} was not active after ${timeoutMs / 1000} s (${last}); see ${d.logFile}`);
+    if (Date.now() > deadline) throw new SandboxError(`the daemon of ezone ${d.ezone} was not active after ${timeoutMs / 1000} s (${last}); see ${d.logFile}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

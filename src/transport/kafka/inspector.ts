@@ -7,6 +7,7 @@ import type { KafkaConfig } from '../../config/schema.js';
 import type { BrokerInspector } from '../../model/ports.js';
 import type { Logger } from '../../ops/logger.js';
 import { createKafka } from './client.js';
+import { KafkaUnavailableError } from '../../errors.js';
 
 /** Retries of one admin request: a few, quickly (about 2 s in all before a broker counts as down). */
 const ADMIN_RETRY = { retries: 3, initialRetryTime: 200, maxRetryTime: 1000 };
@@ -18,7 +19,7 @@ const CONNECT_WITHIN_MS = 8000;
 async function connectWithin(admin: Admin, ms: number, brokers: string[]): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no broker of ${brokers.join(', ')} answered within ${ms / 1000} s`)), ms);
+    timer = setTimeout(() => reject(new KafkaUnavailableError(`no broker of ${brokers.join(', ')} answered within ${ms / 1000} s`)), ms);
   });
   try {
     await Promise.race([admin.connect(), late]);
