@@ -5,7 +5,8 @@
  * successors wait for it.
  */
 import type { DeferredStatement } from '../db/sql.js';
-import { DrcError, RetryableApplyError } from '../errors.js';
+import { DrcError, RetryableApplyError, type ErrorContext } from '../errors.js';
+import { classifyError } from '../pipeline/classify.js';
 import type { TxChunk } from '../model/envelope.js';
 import type { Logger } from '../ops/logger.js';
 import type { CheckpointStore } from './checkpoint-store.js';
@@ -28,6 +29,12 @@ const IN_PLACE_ATTEMPTS = 5;
 const IN_PLACE_DELAY_MS = 20;
 
 /** The changes of source transactions, as the target transaction takes them. */
+/** Where a group failed: its table(s) and the source position of its last transaction. */
+function contextOf(group: Group): ErrorContext {
+  const tables = [...new Set(group.txs.flatMap((t) => t.chunk.changes.map((c) => `${c.schema}.${c.table}`)))];
+  return { table: tables.slice(0, 5).join(',') || undefined, position: group.txs.at(-1)?.chunk.pos };
+}
+
 export const incomingOf = (chunk: TxChunk): IncomingChange[] => chunk.changes.map((change) => ({ change, origin: chunk.origin, txId: chunk.id }));
 
 export interface GroupExecutorDeps {
@@ -61,7 +68,8 @@ export class GroupExecutor {
         await this.attempt(group, last.chunk, slot, previous, isCurrent);
         return;
       } catch (err) {
-        if (!retryableInPlace(err) || attempt >= IN_PLACE_ATTEMPTS || !isCurrent()) throw err;
+        // The supervisor logs and reports the failure with its table and position (never row values).
+        if (!retryableInPlace(err) || attempt >= IN_PLACE_ATTEMPTS || !isCurrent()) throw classifyError(err, contextOf(group));
         this.deps.retried();
         this.deps.log.debug({ err: (err as Error).message, attempt }, 'group retried');
         await new Promise((r) => setTimeout(r, IN_PLACE_DELAY_MS * attempt));
