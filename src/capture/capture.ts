@@ -20,7 +20,7 @@ import { UsageError, type DrcError } from '../errors.js';
 import { decodeChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
 import type { AtomicPublisher } from '../model/ports.js';
-import type { CaptureStats, StreamState } from '../model/stats.js';
+import { newCaptureStats, type CaptureStats, type StreamState } from '../model/stats.js';
 import { changesTopic, notifyTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
 import { BoundedQueue } from '../pipeline/bounded-queue.js';
@@ -51,19 +51,7 @@ export interface CaptureDeps {
 const MAX_SEND_BYTES = 4 << 20;
 
 export class Capture {
-  readonly stats: CaptureStats = {
-    transactions: 0,
-    appliedTransactions: 0,
-    rowChanges: 0,
-    messages: 0,
-    restarts: 0,
-    wrongWrites: 0,
-    committedPosition: '',
-    coveredPosition: '',
-    lastCommitAt: 0,
-    lastEventAt: 0,
-    queuedBytes: 0,
-  };
+  readonly stats: CaptureStats = newCaptureStats();
   /** Settles when capture stops: resolves after stop(), rejects on a fatal error. */
   readonly done: Promise<void>;
   private readonly log: Logger;

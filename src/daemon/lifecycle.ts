@@ -11,7 +11,7 @@ import { ezoneOf } from '../config/loader.js';
 import { createPool, detectFlavor } from '../db/connect.js';
 import { ensureMetaSchema } from '../db/meta-schema.js';
 import { LeaderLease } from '../ha/leader.js';
-import type { CaptureStats } from '../model/stats.js';
+import { newCaptureStats, type CaptureStats } from '../model/stats.js';
 import { evaluateHealth } from '../ops/health.js';
 import { startHttp } from '../ops/http.js';
 import type { Logger } from '../ops/logger.js';
@@ -35,19 +35,7 @@ const DRAIN_WATCHDOG_MS = 30_000;
 const FATAL_WATCHDOG_MS = 10_000;
 
 /** What a standby reports as capture statistics: nothing has happened yet. */
-const IDLE_CAPTURE: CaptureStats = {
-  transactions: 0,
-  appliedTransactions: 0,
-  rowChanges: 0,
-  messages: 0,
-  restarts: 0,
-  wrongWrites: 0,
-  committedPosition: '',
-  coveredPosition: '',
-  lastCommitAt: 0,
-  lastEventAt: 0,
-  queuedBytes: 0,
-};
+const IDLE_CAPTURE: CaptureStats = newCaptureStats();
 
 interface State {
   running?: Daemon;

@@ -24,6 +24,23 @@ export interface CaptureStats {
   stream?: StreamState;
 }
 
+/** Capture's statistics before anything happened (a fresh capture, and what a standby reports). */
+export function newCaptureStats(): CaptureStats {
+  return {
+    transactions: 0,
+    appliedTransactions: 0,
+    rowChanges: 0,
+    messages: 0,
+    restarts: 0,
+    wrongWrites: 0,
+    committedPosition: '',
+    coveredPosition: '',
+    lastCommitAt: 0,
+    lastEventAt: 0,
+    queuedBytes: 0,
+  };
+}
+
 export interface ApplierStats {
   transactions: number;
   groups: number;
