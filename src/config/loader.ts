@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, UsageError, type ConfigProblem } from '../errors.js';
-import { createLogger } from '../ops/logger.js';
 import { deepFreeze } from './freeze.js';
 import { interpolateEnv, joinPath } from './interpolate.js';
 import { configSchema, type Config, type EzoneConfig } from './schema.js';
@@ -24,9 +23,9 @@ const DEPRECATED_KEYS: { path: [string, string]; message: string }[] = [
   { path: ['capture', 'maxInFlightBatches'], message: 'has no effect (capture keeps one Kafka transaction open at a time) and will be removed — delete it from the file' },
 ];
 
-/** Warn once per deprecated key (structured, on stderr like every log). */
+/** Warn once per deprecated key, on stderr (config/ sits below the logger: callers may pass their own). */
 function warnDeprecated(d: Deprecation): void {
-  createLogger('warn').warn({ key: d.path }, `config key ${d.path} is deprecated: ${d.message}`);
+  process.emitWarning(`config key ${d.path} is deprecated: ${d.message}`, { code: 'DRC_CONFIG_DEPRECATED' });
 }
 
 /**
