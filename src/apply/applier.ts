@@ -173,7 +173,7 @@ export class Applier {
       try {
         for (const step of stepsOf(units, this.deps.config.apply)) {
           if (!this.scheduler.isCurrent(generation)) break;
-          if (step.kind === 'big') await this.big.take(step.unit);
+          if (step.kind === 'big') await this.big.take(step.unit, () => this.scheduler.isCurrent(generation));
           else await this.dispatch(step.group, generation);
         }
       } catch (err) {

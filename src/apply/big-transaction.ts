@@ -5,7 +5,7 @@
  * of the stream runs meanwhile.
  */
 import type { DeferredStatement } from '../db/sql.js';
-import { DrcError } from '../errors.js';
+import { ApplyStaleError, DrcError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { ApplyConnection, ApplyPool } from './connection.js';
@@ -33,6 +33,8 @@ const next = (offset: string) => (BigInt(offset) + 1n).toString();
 
 export class BigTransaction {
   private open: { conn: ApplyConnection; target: TargetTransaction } | undefined;
+  /** The take() under way: close() waits for it, so a rollback never lands between its statements. */
+  private running: Promise<void> | undefined;
 
   constructor(private readonly deps: BigTransactionDeps) {}
 
@@ -41,18 +43,27 @@ export class BigTransaction {
     return this.open !== undefined;
   }
 
-  /** Apply one chunk (committing with the last), or drop the open transaction (`abandon`). */
-  async take(u: Extract<Unit, { kind: 'part' | 'abandon' }>): Promise<void> {
+  /**
+   * Apply one chunk (committing with the last), or drop the open transaction (`abandon`). `isCurrent`
+   * false (a recovery abandoned this stream's work) stops it before it commits.
+   */
+  take(u: Extract<Unit, { kind: 'part' | 'abandon' }>, isCurrent: () => boolean = () => true): Promise<void> {
+    const running = this.takeOne(u, isCurrent);
+    this.running = running.catch(() => undefined);
+    return running;
+  }
+
+  private async takeOne(u: Extract<Unit, { kind: 'part' | 'abandon' }>, isCurrent: () => boolean): Promise<void> {
     const { deps } = this;
     await deps.lastCommit(); // everything before it is committed first
     if (u.kind === 'abandon') {
       deps.log.warn({ offset: u.offset }, 'an incomplete multi-chunk transaction was dropped (it will not complete on this stream)');
-      await this.close();
+      await this.rollback();
       return;
     }
     const { chunk } = u;
     if (chunk.seq === 0) {
-      await this.close();
+      await this.rollback();
       const conn = await deps.pool.getConnection();
       this.open = { conn, target: new TargetTransaction(conn, deps.context) };
       this.open.target.open(deps.slot, deps.origin, chunk.id, chunk.pos, deps.fence?.statement());
@@ -63,14 +74,20 @@ export class BigTransaction {
     if (!chunk.last) return;
     big.target.writeConflicts();
     const nextOffset = next(u.offset);
+    if (!isCurrent() || this.open !== big) throw new ApplyStaleError('a multi-chunk transaction outlived a recovery');
     await big.target.commit(deps.checkpoint.statement(nextOffset, chunk.id, chunk.pos));
     this.open = undefined;
     big.conn.release();
     deps.committed({ txs: [{ chunk, offset: u.offset }], nextOffset, rows: big.target.rows }, big.target);
   }
 
-  /** Roll the open transaction back, if any. */
+  /** Roll the open transaction back, if any, once the take() under way (if any) has ended. */
   async close(): Promise<void> {
+    await this.running;
+    await this.rollback();
+  }
+
+  private async rollback(): Promise<void> {
     const big = this.open;
     this.open = undefined;
     if (!big) return;

@@ -123,8 +123,11 @@ describeWithServers('supervision: a stream that cannot go on pauses loudly and r
     try {
       // The running binlog connection keeps its privileges: revoke, then cut it.
       await s.db.b!.query(`REVOKE REPLICATION SLAVE ON *.* FROM '${user}'@'%'`);
-      const [dumps] = await s.db.b!.query<RowDataPacket[]>("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? AND COMMAND LIKE 'Binlog Dump%'", [user]);
-      expect(dumps.length).toBeGreaterThan(0);
+      let dumps: RowDataPacket[] = [];
+      await eventually('capture reading the binlog', async () => {
+        [dumps] = await s!.db.b!.query<RowDataPacket[]>("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? AND COMMAND LIKE 'Binlog Dump%'", [user]);
+        return dumps.length > 0;
+      }, 30_000);
       for (const d of dumps) await s.db.b!.query(`KILL ${Number(d.ID)}`);
       await eventually('capture paused in /healthz', async () => {
         const h = await health();
