@@ -49,6 +49,8 @@ export interface CaptureDeps {
 }
 
 const MAX_SEND_BYTES = 4 << 20;
+/** How long a Kafka commit waits for the tombstones of its deletes to be recorded before capture restarts. */
+const COVERAGE_WAIT_MS = 30_000;
 
 export class Capture {
   readonly stats: CaptureStats = newCaptureStats();
@@ -83,7 +85,7 @@ export class Capture {
     });
     const ez = deps.config.ezones[deps.ezone];
     if (!ez) throw new UsageError(`unknown ezone ${deps.ezone}`);
-    this.shipper = new Shipper(deps.ezone, this.topics, deps.publisher, this.stats);
+    this.shipper = new Shipper(deps.ezone, this.topics, deps.publisher, this.stats, (position) => this.tombstones.waitUntilCovered(position, COVERAGE_WAIT_MS));
     this.tombstones = new TombstoneRecorder(deps.pool, deps.ezone, this.log);
     this.supervisor = this.newSupervisor();
     this.source = new BinlogSource({
@@ -234,10 +236,15 @@ export class Capture {
       const parts = await this.queue.take(MAX_SEND_BYTES, 200);
       if (generation !== this.generation) continue;
       try {
+        const committedBefore = this.stats.committedPosition;
         if (parts.length > 0) await this.shipper.ship(parts);
         else if (this.shipper.positionDue) await this.shipper.ship([]);
-        // Progress: something shipped, or nothing to ship while the binlog stream is alive.
-        if (generation === this.generation && (parts.length > 0 || this.source.lastEventAt >= this.startedAt)) this.supervisor.progressed();
+        // Progress: a Kafka commit moved the resume point, or nothing to ship (no Kafka transaction
+        // open) while the binlog stream is alive. Chunks sent into a transaction still open are not:
+        // a failure at chunk k of a big transaction must not reset the give-up window every time.
+        const committed = this.stats.committedPosition !== committedBefore;
+        const idle = parts.length === 0 && !this.shipper.open && this.source.lastEventAt >= this.startedAt;
+        if (generation === this.generation && (committed || idle)) this.supervisor.progressed();
       } catch (err) {
         if (this.stopping) break;
         await this.supervisor.fail(err);

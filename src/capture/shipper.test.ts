@@ -84,4 +84,58 @@ describe('Shipper', () => {
     expect(decodeChunk(batches.at(-1)!.messages[0]!.value)).toMatchObject({ pos: '0-1-8' });
     expect(shipper.positionDue).toBe(false);
   });
+
+  it('commits a Kafka transaction only once the tombstones of its deletes are recorded', async () => {
+    const { publisher, batches } = recordingPublisher();
+    let coveredUpTo = '';
+    let release: (() => void) | undefined;
+    const covered = (position: string) =>
+      new Promise<void>((resolve) => {
+        release = () => {
+          coveredUpTo = position;
+          resolve();
+        };
+      });
+    const s = stats();
+    const shipper = new Shipper('a', topics, publisher, s, covered);
+    const shipping = shipper.ship([part({ txId: 'del', chunks: [Buffer.from('c')], tombstones: [{ schema: 'app', table: 't', key: { id: 1 }, version: '5' }], end: { position: '0-1-9', commitTime: 1 } })]);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(batches[0]!.ended).toBeUndefined(); // sent, not committed: the delete's tombstone is not recorded yet
+    release!();
+    await shipping;
+    expect(coveredUpTo).toBe('0-1-9');
+    expect(batches[0]!.ended).toBe('commit');
+    expect(s.committedPosition).toBe('0-1-9');
+  });
+
+  it('drops a pending position-only catch-up when its batch is aborted (those transactions are read again)', async () => {
+    let fail = true;
+    const batches: { messages: OutgoingMessage[]; ended?: string }[] = [];
+    const publisher: AtomicPublisher = {
+      begin: async () => {
+        const batch: (typeof batches)[number] = { messages: [] };
+        batches.push(batch);
+        return {
+          send: async (m) => {
+            if (fail) throw new Error('send failed');
+            batch.messages.push(...m);
+          },
+          commit: async () => void (batch.ended = 'commit'),
+          abort: async () => void (batch.ended = 'abort'),
+        };
+      },
+      reset: async () => undefined,
+      close: async () => undefined,
+    };
+    const s = stats();
+    const shipper = new Shipper('a', topics, publisher, s);
+    const a = part({ txId: 'A', chunks: [Buffer.from('c')], end: { position: 'posA', commitTime: 1 } });
+    const x = part({ txId: 'X', applied: true, end: { position: 'posX', commitTime: 2 } });
+    await expect(shipper.ship([a, x])).rejects.toThrow('send failed');
+    await shipper.abort(); // capture restarts from its last committed position, before A
+    await vi.advanceTimersByTimeAsync(1100);
+    fail = false;
+    expect(shipper.positionDue).toBe(false); // a position-only message for X would move the resume point past A
+    expect(batches.filter((b) => b.ended === 'commit')).toEqual([]);
+  });
 });

@@ -29,7 +29,18 @@ export class Shipper {
     private readonly publisher: AtomicPublisher,
     /** Counters and the committed position, updated as parts ship. */
     private readonly stats: CaptureStats,
+    /**
+     * Resolves once the local deletes up to a binlog position have their tombstones recorded. A
+     * commit waits for it, so whatever Kafka holds is covered (a restart resumes coverage at the
+     * resume point read from Kafka: a tombstone of a shipped delete is never lost).
+     */
+    private readonly covered: (position: string) => Promise<void> = async () => undefined,
   ) {}
+
+  /** A Kafka transaction is open (a source transaction is streaming across ship calls). */
+  get open(): boolean {
+    return this.batch !== undefined;
+  }
 
   /** A position-only message is due (nothing else to ship, and the resume point lags behind). */
   get positionDue(): boolean {
@@ -41,8 +52,10 @@ export class Shipper {
     const lastEnd = [...parts].reverse().find((p) => p.end)?.end;
     const messages = this.messagesOf(parts);
     const closes = parts.length === 0 || parts[parts.length - 1]?.end !== undefined;
+    let resumeAt = lastEnd?.position;
     if (closes && this.positionDue && this.unpublished) {
       messages.push({ topic: this.topics.changes, key: this.ezone, value: this.positionOnly(this.unpublished) });
+      resumeAt = this.unpublished.position;
       this.unpublished = undefined;
       this.lastChunkAt = Date.now();
     }
@@ -52,16 +65,21 @@ export class Shipper {
     await this.batch.send(messages);
     this.stats.messages += messages.length;
     if (!closes) return; // a transaction is still streaming: keep the Kafka transaction open
+    if (resumeAt) await this.covered(resumeAt);
     await this.batch.commit();
     this.batch = undefined;
-    if (lastEnd) this.stats.committedPosition = lastEnd.position;
+    if (resumeAt) this.stats.committedPosition = resumeAt;
     this.stats.lastCommitAt = Date.now();
   }
 
-  /** Abandon the open Kafka transaction, if any (never throws). */
+  /**
+   * Abandon the open Kafka transaction, if any (never throws). What it held is read again from the
+   * binlog: a position-only catch-up pending from it would skip those transactions, so it goes too.
+   */
   async abort(): Promise<void> {
     const batch = this.batch;
     this.batch = undefined;
+    this.unpublished = undefined;
     await batch?.abort().catch(() => undefined);
   }
 
