@@ -12,7 +12,9 @@ import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Flavor, Statement } from '../db/sql.js';
 import { findTombstonesStatement, newestTombstones } from '../db/tombstones.js';
+import { quoteId } from '../db/sql.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
+import { exactSelect } from '../model/types/row.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { rowKey } from './decide.js';
 import { selectByKeys } from './sql/rows.js';
@@ -66,8 +68,11 @@ export class RowStateLoader {
     }
     const selects: { table: string; pk: string[]; statement: Statement }[] = [];
     for (const [table, { schema, table: name, keys }] of byTable) {
-      const pk = (infos.get(table) as TableInfo).primaryKey;
-      for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) selects.push({ table, pk, statement: selectByKeys(schema, name, pk, keys.slice(i, i + KEYS_PER_STATEMENT)) });
+      const info = infos.get(table) as TableInfo;
+      const pk = info.primaryKey;
+      // Every column by name, each read exactly (FLOAT as CAST(… AS DOUBLE): its text has 6 digits).
+      const select = exactSelect([...info.columns], info.columnTypes, quoteId);
+      for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) selects.push({ table, pk, statement: selectByKeys(schema, name, pk, keys.slice(i, i + KEYS_PER_STATEMENT), select) });
     }
     const versioned = batch.some(({ change }) => change.version !== undefined);
     const readPosition = versioned && this.coverage !== 'not-needed';

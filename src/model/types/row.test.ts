@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { anyColumn } from './any-value.js';
 import { TypeCode } from './column-meta.js';
-import { columnTypesOf, decodeBinlogRow, decodeQueryRow, selectList, typeOf } from './row.js';
+import { columnTypesOf, decodeBinlogRow, decodeQueryRow, exactSelect, selectList, typeOf } from './row.js';
 
 describe('rows through the registry', () => {
   const types = columnTypesOf([
@@ -37,5 +37,7 @@ describe('selectList', () => {
     const q = (n: string) => `\`${n}\``;
     expect(selectList(['id', 'f', 'd', 'x'], types, q)).toBe('`id`, CAST(`f` AS DOUBLE) AS `f`, `d`, `x`');
     expect(selectList(['f'], undefined, q)).toBe('`f`');
+    expect(exactSelect(['id', 'f'], types, q)).toBe('`id`, CAST(`f` AS DOUBLE) AS `f`');
+    expect(exactSelect(['id', 'd'], types, q)).toBe('*');
   });
 });

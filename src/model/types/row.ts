@@ -48,3 +48,8 @@ export function selectList(columns: readonly string[], types: ColumnTypes | unde
     })
     .join(', ');
 }
+
+/** `*` when every column reads exactly as it is, else selectList (a table with a FLOAT column). */
+export function exactSelect(columns: readonly string[], types: ColumnTypes | undefined, quote: (name: string) => string): string {
+  return columns.some((c) => typeOf(types, c).readExpression) ? selectList(columns, types, quote) : '*';
+}
