@@ -119,6 +119,7 @@ describeWithServers('numeric and temporal values replicate byte for byte (issue 
       for (const f of FAMILIES) await db.query(`CREATE TABLE ${f.table} (id INT PRIMARY KEY, ${f.columns.map(([c, t]) => `\`${c}\` ${t}`).join(', ')})`);
       await db.query('CREATE TABLE dbl (id INT PRIMARY KEY, d DOUBLE NOT NULL, updated_at DATETIME(6) NOT NULL)');
       await db.query('CREATE TABLE dpk (k DOUBLE PRIMARY KEY, v VARCHAR(8) NOT NULL)');
+      await db.query('CREATE TABLE fpk (k FLOAT PRIMARY KEY, v VARCHAR(8) NOT NULL)');
     }
     daemons.push(...(await startDaemons(s, EZ)));
   }
@@ -205,6 +206,19 @@ describeWithServers('numeric and temporal values replicate byte for byte (issue 
     await s.db.b!.query('UPDATE dpk SET k = 20000001.25 WHERE k = 20000001');
     await eventually('the key change arrives in a', async () => (await s.db.a!.query<mysql.RowDataPacket[]>('SELECT k FROM dpk WHERE v = ?', ['z']))[0].map((r) => r.k).join() === '20000001.25');
     await identical('dpk', undefined, 3);
+  });
+
+  it('FLOAT primary keys beyond 6 digits are found again in the peer: updates and deletes apply without a conflict', async () => {
+    await setup();
+    await s.db.a!.query("INSERT INTO fpk VALUES (1.1, 'a'), (16777216, 'b'), (16777218, 'c'), (-3.4028234663852886e38, 'd')");
+    await identical('fpk', undefined, 4);
+    await s.db.b!.query("UPDATE fpk SET v = 'B' WHERE k = 16777216");
+    await s.db.b!.query('DELETE FROM fpk WHERE k = 16777218');
+    await s.db.b!.query("UPDATE fpk SET v = 'A' WHERE k = CAST(1.1 AS FLOAT)");
+    await identical('fpk', undefined, 3);
+    const [rows] = await s.db.a!.query<mysql.RowDataPacket[]>('SELECT CAST(k AS DOUBLE) AS k, v FROM fpk ORDER BY k');
+    expect(rows).toEqual([{ k: -3.4028234663852886e38, v: 'd' }, { k: 1.100000023841858, v: 'A' }, { k: 16777216, v: 'B' }]);
+    expect((await conflictsIn(s, 'a')).filter((c) => c.table_name === 'fpk')).toEqual([]);
   });
 
   it('equal versions differing only in a DOUBLE converge to one winner, with the conflict recorded', async () => {
