@@ -82,6 +82,10 @@ describe('decimal', () => {
   it('carries the server’s exact text', () => {
     roundTrips(type, [['-12345678901234567890.0123456789', '-12345678901234567890.0123456789'], ['0.0000000001', '0.0000000001'], ['0.00', '0.00'], ...NULLS]);
     expect(type.same('1.50', '1.5')).toBe(false); // the server prints one scale per column
+    const max = '-99999999999999999999999999999999999.999999999999999999999999999999'; // DECIMAL(65,30)
+    roundTrips(type, [[max, max], ['99999999999999999999999999999999999999999999999999999999999999999', '99999999999999999999999999999999999999999999999999999999999999999'], ['-1', '-1']]);
+    expect(type.keyText(max)).toBe(max);
+    expect(type.same('0.0', '-0.0')).toBe(false); // text as the server printed it
   });
 });
 
@@ -196,6 +200,9 @@ describe('bit', () => {
   const type = columnType({ typeCode: T.BIT });
   it('carries the column’s bytes', () => {
     roundTrips(type, [[Buffer.from([0b10, 0b10101010]), b64([0b10, 0b10101010])], [Buffer.from([0]), b64([0])], [Buffer.alloc(8, 0xff), b64(Array(8).fill(0xff))], ...NULLS]);
+    roundTrips(type, [[Buffer.from([1]), b64([1])], [Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 1]), b64([0x80, 0, 0, 0, 0, 0, 0, 1])]]);
+    expect(type.same(b64([0]), b64([1]))).toBe(false);
+    expect(type.keyText(b64([1]))).not.toEqual(type.keyText(b64([0])));
   });
 });
 
