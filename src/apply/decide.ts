@@ -10,6 +10,7 @@
 import type { Tombstone } from '../db/tombstones.js';
 import type { Ownership } from '../model/ownership.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
+import type { ColumnTypes } from '../model/types/row.js';
 import type { Row } from '../model/value.js';
 import { compareVersions } from '../model/version.js';
 import type { ConflictNote } from './conflict-log.js';
@@ -17,8 +18,8 @@ import { resolve } from './resolver.js';
 import type { TableInfo } from './table-cache.js';
 import type { IncomingChange, Op } from './types.js';
 
-/** The state key of a row: `schema.table|canonical primary key`. */
-export const rowKey = (table: string, key: Row): string => `${table}|${canonicalKey(key)}`;
+/** The state key of a row: `schema.table|canonical primary key` (typed: two DOUBLE keys equal at float32 stay two). */
+export const rowKey = (table: string, key: Row, types?: ColumnTypes): string => `${table}|${canonicalKey(key, types)}`;
 
 export interface DecideInput {
   batch: IncomingChange[];
@@ -47,7 +48,7 @@ export function decide(input: DecideInput): Decisions {
     const { change } = incoming;
     const table = `${change.schema}.${change.table}`;
     const info = input.infos.get(table) as TableInfo;
-    const k = rowKey(table, change.key);
+    const k = rowKey(table, change.key, info.columnTypes);
     const local = rows.get(k) ?? null;
     const versionColumn = input.versionColumnOf(change.schema, change.table);
 
@@ -58,7 +59,7 @@ export function decide(input: DecideInput): Decisions {
       if (decision === 'skipped') continue;
     }
 
-    const d = resolve({ change, local, tombstone: tombstones.get(k) ?? null, versionColumn });
+    const d = resolve({ change, local, tombstone: tombstones.get(k) ?? null, versionColumn, types: info.columnTypes });
     if (d.conflict) out.conflicts.push({ incoming, reason: d.conflict.reason, decision: d.conflict.decision, local, versionColumn });
     if (d.tombstone !== undefined) {
       out.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: d.tombstone, origin: incoming.origin });

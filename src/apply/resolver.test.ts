@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RowChange } from '../model/change.js';
 import type { Row } from '../model/value.js';
+import { columnTypesOf } from '../model/types/row.js';
 import { compareImages, matches, resolve, type Decision } from './resolver.js';
 
 const VC = 'updated_at';
@@ -122,5 +123,37 @@ describe('compareImages', () => {
     expect(compareImages(V(2), row('a', 2), V(1), row('z', 1))).toBe(1);
     expect(compareImages(V(2), row('a', 2), V(2), row('b', 2))).toBe(-1);
     expect(compareImages(V(2), row('a', 2), V(2), row('a', 2))).toBe(0);
+  });
+});
+
+describe('with the table’s column types (issue 12: exact DOUBLE)', () => {
+  const types = columnTypesOf([
+    { name: 'id', dataType: 'int' },
+    { name: 'd', dataType: 'double' },
+    { name: 'f', dataType: 'float' },
+    { name: VC, dataType: 'datetime' },
+  ]);
+  const img = (d: number, f = 1.100000023841858): Row => ({ id: 1, d, f, [VC]: T(7) });
+  const typed = (change: RowChange, local: Row | null) => resolve({ change, local, tombstone: null, versionColumn: VC, types });
+
+  it('applies a DOUBLE update beyond float32 precision (untyped, it looked identical)', () => {
+    const change = upd(img(20000000.25), img(20000000.75));
+    expect(decide(change, img(20000000.25))).toEqual({ action: 'none', next: img(20000000.25) });
+    expect(typed(change, img(20000000.25))).toEqual({ action: 'update', next: img(20000000.75) });
+  });
+
+  it('decides equal versions differing only in a DOUBLE the same way from both sides, with a conflict', () => {
+    const x = img(20000000.25);
+    const y = img(20000000.75);
+    const inA = typed(upd(img(1), y), x);
+    const inB = typed(upd(img(1), x), y);
+    expect([inA.next, inB.next]).toEqual([inA.next, inA.next]);
+    expect([inA.conflict, inB.conflict].map((c) => c?.reason)).toEqual(['update-diverged', 'update-diverged']);
+    expect([inA.conflict?.decision, inB.conflict?.decision].sort()).toEqual(['applied', 'skipped']);
+  });
+
+  it('still treats a FLOAT read back as short text (1.1) as its binlog float32 (a replay is no conflict)', () => {
+    expect(matches({ f: 1.1 }, { f: 1.100000023841858 }, types)).toBe(true);
+    expect(typed(ins(img(2.5)), { ...img(2.5), f: 1.1 })).toMatchObject({ action: 'none' });
   });
 });

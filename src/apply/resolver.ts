@@ -7,6 +7,7 @@
  */
 import type { RowChange } from '../model/change.js';
 import { compareImages } from '../model/types/order.js';
+import { typeOf, type ColumnTypes } from '../model/types/row.js';
 import { sameValue, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
 
@@ -55,19 +56,25 @@ export interface ResolveInput {
   tombstone: { version: string } | null;
   /** Version column of the table (null: none). */
   versionColumn: string | null;
+  /**
+   * The target table's column types (TableInfo.columnTypes): values compare, version and tie-break by
+   * their type (a DOUBLE exactly, a FLOAT at float32). Without them every column is type-agnostic,
+   * which compares fractional numbers at float32 precision (a DOUBLE update beyond it is "identical").
+   */
+  types?: ColumnTypes;
 }
 
-/** Whether every column of `image` has the same value in `row`. */
-export function matches(row: Row, image: Row): boolean {
-  for (const col of Object.keys(image)) if (!sameValue(row[col], image[col])) return false;
+/** Whether every column of `image` has the same value in `row`, each compared by its column type. */
+export function matches(row: Row, image: Row, types?: ColumnTypes): boolean {
+  for (const col of Object.keys(image)) if (!sameValue(row[col], image[col], typeOf(types, col))) return false;
   return true;
 }
 
-const localVersionOf = (local: Row, versionColumn: string | null) =>
-  versionColumn === null ? undefined : versionOf(local[versionColumn]);
+const localVersionOf = (local: Row, versionColumn: string | null, types?: ColumnTypes) =>
+  versionColumn === null ? undefined : versionOf(local[versionColumn], typeOf(types, versionColumn));
 
 export function resolve(input: ResolveInput): Decision {
-  const { change, local, versionColumn } = input;
+  const { change, local, versionColumn, types } = input;
   if (change.op === 'delete') return resolveDelete(input);
   const after = change.after as Row;
   const versioned = change.version !== undefined && versionColumn !== null;
@@ -81,19 +88,19 @@ export function resolve(input: ResolveInput): Decision {
     return { action: 'insert', next: after, ...(conflict ? { conflict } : {}) };
   }
 
-  if (matches(local, after)) return { action: 'none', next: local }; // identical: a replay, or already converged
-  if (change.op === 'update' && change.before && matches(local, change.before)) return { action: 'update', next: { ...local, ...after } };
+  if (matches(local, after, types)) return { action: 'none', next: local }; // identical: a replay, or already converged
+  if (change.op === 'update' && change.before && matches(local, change.before, types)) return { action: 'update', next: { ...local, ...after } };
 
   // Rule 2 and 6: a real conflict, decided by (version, tie-break).
   const reason = change.op === 'insert' ? 'insert-exists' : 'update-diverged';
-  const wins = !versioned || compareImages(change.version, after, localVersionOf(local, versionColumn), local) > 0;
+  const wins = !versioned || compareImages(change.version, after, localVersionOf(local, versionColumn, types), local, types) > 0;
   return wins
     ? { action: 'update', conflict: { reason, decision: 'applied' }, next: { ...local, ...after } }
     : { action: 'none', conflict: { reason, decision: 'skipped' }, next: local };
 }
 
 function resolveDelete(input: ResolveInput): Decision {
-  const { change, local, versionColumn } = input;
+  const { change, local, versionColumn, types } = input;
   const before = change.before as Row;
   const versioned = change.version !== undefined && change.version !== null && versionColumn !== null;
   // Rule 4: every delete leaves a tombstone, whatever the decision.
@@ -103,8 +110,8 @@ function resolveDelete(input: ResolveInput): Decision {
     const replay = versioned && input.tombstone !== null && compareVersions(input.tombstone.version, change.version) === 0;
     return replay ? { action: 'none', next: null, ...tombstone } : { action: 'none', conflict: { reason: 'delete-missing', decision: 'skipped' }, next: null, ...tombstone };
   }
-  if (matches(local, before)) return { action: 'delete', next: null, ...tombstone };
-  const wins = !versioned || compareVersions(change.version, localVersionOf(local, versionColumn) ?? null) >= 0;
+  if (matches(local, before, types)) return { action: 'delete', next: null, ...tombstone };
+  const wins = !versioned || compareVersions(change.version, localVersionOf(local, versionColumn, types) ?? null) >= 0;
   return wins
     ? { action: 'delete', conflict: { reason: 'delete-diverged', decision: 'applied' }, next: null, ...tombstone }
     : { action: 'none', conflict: { reason: 'delete-diverged', decision: 'skipped' }, next: local, ...tombstone };

@@ -12,6 +12,9 @@ import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Flavor, Statement } from '../db/sql.js';
 import { findTombstonesStatement, newestTombstones } from '../db/tombstones.js';
+import { quoteId } from '../db/sql.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
+import { exactSelect } from '../model/types/row.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { rowKey } from './decide.js';
 import { selectByKeys } from './sql/rows.js';
@@ -40,7 +43,7 @@ export class RowStateLoader {
 
   async load(session: PipelinedSession, batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<RowState> {
     const { rows, position } = await this.loadRows(session, batch, infos);
-    const tombstones = await this.loadTombstones(session, batch, rows, position);
+    const tombstones = await this.loadTombstones(session, batch, rows, position, infos);
     return { rows, tombstones };
   }
 
@@ -57,7 +60,7 @@ export class RowStateLoader {
       const table = `${change.schema}.${change.table}`;
       const entry = byTable.get(table) ?? { schema: change.schema, table: change.table, keys: [] };
       byTable.set(table, entry);
-      const k = rowKey(table, change.key);
+      const k = rowKey(table, change.key, infos.get(table)?.columnTypes);
       rows.set(k, null);
       if (seen.has(k)) continue;
       seen.add(k);
@@ -65,30 +68,40 @@ export class RowStateLoader {
     }
     const selects: { table: string; pk: string[]; statement: Statement }[] = [];
     for (const [table, { schema, table: name, keys }] of byTable) {
-      const pk = (infos.get(table) as TableInfo).primaryKey;
-      for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) selects.push({ table, pk, statement: selectByKeys(schema, name, pk, keys.slice(i, i + KEYS_PER_STATEMENT)) });
+      const info = infos.get(table) as TableInfo;
+      const pk = info.primaryKey;
+      // Every column by name, each read exactly (FLOAT as CAST(… AS DOUBLE): its text has 6 digits).
+      const select = exactSelect([...info.columns], info.columnTypes, quoteId);
+      for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) selects.push({ table, pk, statement: selectByKeys(schema, name, pk, keys.slice(i, i + KEYS_PER_STATEMENT), select) });
     }
     const versioned = batch.some(({ change }) => change.version !== undefined);
     const readPosition = versioned && this.coverage !== 'not-needed';
     const results = await session.roundTrip([...selects.map((s) => s.statement), ...(readPosition ? [{ sql: gtidPositionSql(this.flavor), params: [] }] : [])]);
     selects.forEach(({ table, pk }, i) => {
+      const types = infos.get(table)?.columnTypes;
       for (const r of results[i] as mysql.RowDataPacket[]) {
-        const row = toWireRow(r);
+        const row = toWireRow(r, types);
         const key: Row = {};
         for (const c of pk) key[c] = row[c] ?? null;
-        rows.set(rowKey(table, key), row);
+        rows.set(rowKey(table, key, types), row);
       }
     });
     return { rows, position: readPosition ? gtidPositionOf(results[selects.length] as mysql.RowDataPacket[]) : undefined };
   }
 
   /** Tombstones of the keys that are missing here and get a versioned change (inserts/updates may be older than a delete, deletes may be replays). */
-  private async loadTombstones(session: PipelinedSession, batch: IncomingChange[], rows: Map<string, Row | null>, position: string | undefined): Promise<Map<string, { version: string }>> {
+  private async loadTombstones(
+    session: PipelinedSession,
+    batch: IncomingChange[],
+    rows: Map<string, Row | null>,
+    position: string | undefined,
+    infos: Map<string, TableInfo>,
+  ): Promise<Map<string, { version: string }>> {
     const found = new Map<string, { version: string }>();
     const wanted: Keys = new Map();
     for (const { change } of batch) {
       const table = `${change.schema}.${change.table}`;
-      if (change.version === undefined || rows.get(rowKey(table, change.key)) !== null) continue;
+      if (change.version === undefined || rows.get(rowKey(table, change.key, infos.get(table)?.columnTypes)) !== null) continue;
       const entry = wanted.get(table) ?? { schema: change.schema, table: change.table, keys: [] };
       entry.keys.push(change.key);
       wanted.set(table, entry);
@@ -98,13 +111,22 @@ export class RowStateLoader {
       if (position === undefined) return found;
       await this.coverage.wait.waitUntilCovered(position, COVERAGE_TIMEOUT_MS);
     }
-    const lookups: { table: string; statement: Statement }[] = [];
+    const lookups: { table: string; keys: Row[]; statement: Statement }[] = [];
     for (const [table, { schema, table: name, keys }] of wanted) {
-      for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) lookups.push({ table, statement: findTombstonesStatement(schema, name, keys.slice(i, i + KEYS_PER_STATEMENT)) });
+      for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) {
+        const some = keys.slice(i, i + KEYS_PER_STATEMENT);
+        lookups.push({ table, keys: some, statement: findTombstonesStatement(schema, name, some) });
+      }
     }
     const results = await session.roundTrip(lookups.map((l) => l.statement));
-    lookups.forEach(({ table }, i) => {
-      for (const [keyJson, t] of newestTombstones(results[i] as mysql.RowDataPacket[])) found.set(`${table}|${keyJson}`, { version: t.version });
+    lookups.forEach(({ table, keys }, i) => {
+      // Stored tombstones are keyed by the type-agnostic canonical key; the batch's state by the typed rowKey.
+      const newest = newestTombstones(results[i] as mysql.RowDataPacket[]);
+      const types = infos.get(table)?.columnTypes;
+      for (const key of keys) {
+        const t = newest.get(canonicalKey(key));
+        if (t) found.set(rowKey(table, key, types), { version: t.version });
+      }
     });
     return found;
   }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeChunk } from '../model/envelope.js';
 import { configSchema } from '../config/schema.js';
-import { TransactionAssembler, type CapturedPart, type SourceEvent } from './assembler.js';
+import { TypeCode } from '../model/types/column-meta.js';
+import { columnTypesOf } from '../model/types/row.js';
+import { TransactionAssembler, toChanges, type CapturedPart, type SourceEvent } from './assembler.js';
 import { TableFilter } from '../config/table-filter.js';
 
 const config = configSchema.parse({
@@ -159,5 +161,24 @@ describe('TransactionAssembler', () => {
         { type: 'rows', op: 'insert', tableId: 7, rows: [{ v: 1 }], timestamp: T0 },
       ]),
     ).toThrow('table app.keyless has no primary key');
+  });
+});
+
+describe('toChanges with the table map’s column types (issue 12)', () => {
+  const types = columnTypesOf([
+    { name: 'k', typeCode: TypeCode.DOUBLE },
+    { name: 'y', typeCode: TypeCode.YEAR },
+  ]);
+  const info = { schema: 'app', table: 'd', primaryKey: ['k'], columnTypes: types };
+  const before = { k: 20000000.25, y: 2000 };
+  const after = { k: 20000000.75, y: 2000 };
+
+  it('turns an update of a DOUBLE key beyond float32 precision into delete + insert (one key is not the other)', () => {
+    expect(toChanges('update', { before, after }, info, null, T0).map((c) => c.op)).toEqual(['delete', 'insert']);
+    expect(toChanges('update', { before, after }, { ...info, columnTypes: undefined }, null, T0).map((c) => c.op)).toEqual(['update']);
+  });
+
+  it('reads the version through the column’s type', () => {
+    expect(toChanges('insert', after, info, 'y', T0)[0]?.version).toBe('2000');
   });
 });

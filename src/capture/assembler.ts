@@ -8,6 +8,7 @@ import { BinlogSequenceError, MarkerNotFirstError, NoPrimaryKeyError } from '../
 import type { Operation, RowChange } from '../model/change.js';
 import { ChunkEncoder } from '../model/envelope.js';
 import { notificationOf, type Notification } from '../model/notify.js';
+import { typeOf, type ColumnTypes } from '../model/types/row.js';
 import { sameValue, type Row } from '../model/value.js';
 import { maxVersion, versionFromMillis, versionOf } from '../model/version.js';
 import type { TableFilter } from '../config/table-filter.js';
@@ -19,7 +20,7 @@ export type SourceEvent =
   /** A statement outside any transaction: DDL. */
   | { type: 'ddl'; schema: string; statement: string }
   /** Table metadata of the row events that follow. */
-  | { type: 'table'; tableId: number; schema: string; table: string; primaryKey: string[] | undefined; temporal?: string[] }
+  | { type: 'table'; tableId: number; schema: string; table: string; primaryKey: string[] | undefined; temporal?: string[]; columnTypes?: ColumnTypes }
   /** Row images already in wire form (the binlog source decodes values through model/types/). */
   | { type: 'rows'; op: Operation; tableId: number; rows: BinlogRow[]; timestamp: number }
   /** The transaction committed; `position` is the binlog position right after it. */
@@ -62,6 +63,8 @@ interface TableInfo {
   primaryKey: string[] | undefined;
   /** Columns of a date/time type. */
   temporal?: string[];
+  /** Column types from the table map: keys and versions are read by type (a DOUBLE key exactly). */
+  columnTypes?: ColumnTypes;
 }
 
 interface OpenTx {
@@ -118,7 +121,7 @@ export class TransactionAssembler {
         this.tx = this.open(ev.id, ev.timestamp);
         return;
       case 'table':
-        this.tables.set(ev.tableId, { schema: ev.schema, table: ev.table, primaryKey: ev.primaryKey, temporal: ev.temporal });
+        this.tables.set(ev.tableId, { schema: ev.schema, table: ev.table, primaryKey: ev.primaryKey, temporal: ev.temporal, columnTypes: ev.columnTypes });
         return;
       case 'rows':
         this.rows(ev);
@@ -239,7 +242,7 @@ export function toChanges(op: Operation, raw: BinlogRow, info: TableInfo, versio
   const pk = info.primaryKey ?? [];
   if (op === 'insert') {
     const after = raw as Row;
-    return [{ ...base, op, key: keyOf(after, pk), after, ...versionField(after, versionColumn) }];
+    return [{ ...base, op, key: keyOf(after, pk), after, ...versionField(after, versionColumn, info.columnTypes) }];
   }
   if (op === 'delete') {
     const before = raw as Row;
@@ -248,16 +251,16 @@ export function toChanges(op: Operation, raw: BinlogRow, info: TableInfo, versio
   const { before, after } = raw as { before: Row; after: Row };
   const key = keyOf(after, pk);
   const oldKey = keyOf(before, pk);
-  if (!sameKey(key, oldKey, pk)) {
-    return [deleteChange(base, before, info, versionColumn, eventTimeMs), { ...base, op: 'insert', key, after, ...versionField(after, versionColumn) }];
+  if (!sameKey(key, oldKey, pk, info.columnTypes)) {
+    return [deleteChange(base, before, info, versionColumn, eventTimeMs), { ...base, op: 'insert', key, after, ...versionField(after, versionColumn, info.columnTypes) }];
   }
-  return [{ ...base, op, key, before, after, ...versionField(after, versionColumn) }];
+  return [{ ...base, op, key, before, after, ...versionField(after, versionColumn, info.columnTypes) }];
 }
 
 function deleteChange(base: { schema: string; table: string }, before: Row, info: TableInfo, versionColumn: string | null, eventTimeMs: number): RowChange {
   const change: RowChange = { ...base, op: 'delete', key: keyOf(before, info.primaryKey ?? []), before };
   if (versionColumn === null || !(versionColumn in before)) return change;
-  const own = versionOf(before[versionColumn]);
+  const own = versionOf(before[versionColumn], typeOf(info.columnTypes, versionColumn));
   if (own === undefined) return change;
   // Rule 1: a delete's version is the larger of the before-image's and the commit time. The commit
   // time is only comparable with temporal versions; integer versions (counters) keep their own.
@@ -265,9 +268,9 @@ function deleteChange(base: { schema: string; table: string }, before: Row, info
   return change;
 }
 
-function versionField(after: Row, versionColumn: string | null): Pick<RowChange, 'version'> {
+function versionField(after: Row, versionColumn: string | null, types?: ColumnTypes): Pick<RowChange, 'version'> {
   if (versionColumn === null || !(versionColumn in after)) return {};
-  const v = versionOf(after[versionColumn]);
+  const v = versionOf(after[versionColumn], typeOf(types, versionColumn));
   return v === undefined ? {} : { version: v };
 }
 
@@ -277,6 +280,7 @@ function keyOf(row: Row, pk: string[]): Row {
   return key;
 }
 
-function sameKey(a: Row, b: Row, pk: string[]): boolean {
-  return pk.every((c) => sameValue(a[c], b[c]));
+/** Same primary key, each column by its type: a DOUBLE key changed beyond float32 precision is a new key. */
+function sameKey(a: Row, b: Row, pk: string[], types?: ColumnTypes): boolean {
+  return pk.every((c) => sameValue(a[c], b[c], typeOf(types, c)));
 }

@@ -181,7 +181,8 @@ export class BinlogSource {
         const pk = evt.primaryKey as number[] | undefined;
         const types = evt.columnTypes as number[];
         const cached = (evt.tableMap as Record<number, ZongjiTable> | undefined)?.[evt.tableId as number];
-        this.columnTypes.set(evt.tableId as number, columnTypesOf(binlogTableColumns(cached)));
+        const columnTypes = columnTypesOf(binlogTableColumns(cached));
+        this.columnTypes.set(evt.tableId as number, columnTypes);
         emit({
           type: 'table',
           tableId: evt.tableId as number,
@@ -189,6 +190,7 @@ export class BinlogSource {
           table: evt.tableName as string,
           primaryKey: pk?.map((i) => names[i] as string),
           temporal: names.filter((_, i) => columnType({ typeCode: types[i] ?? -1 }).clockVersion),
+          columnTypes,
         });
         return;
       }

@@ -8,15 +8,15 @@ import { fromWire, type Row } from '../../model/value.js';
 export type { Statement };
 
 /**
- * `SELECT *` of the rows with these primary keys, locked for update: one point lookup per key
+ * `SELECT *` (or the select list given: model/types/row.ts selectList reads FLOAT exactly) of the rows with these primary keys, locked for update: one point lookup per key
  * (`(… WHERE pk = ? FOR UPDATE) UNION ALL …`). A multi-value IN is a range scan that also waits on
  * the record after a missing key — a lock another in-flight group may hold while it waits for this
  * one to commit, which would be a cycle InnoDB cannot see.
  */
-export function selectByKeys(schema: string, table: string, pk: string[], keys: Row[]): Statement {
+export function selectByKeys(schema: string, table: string, pk: string[], keys: Row[], select = '*'): Statement {
   const params: unknown[] = [];
   const where = pk.map((c) => `${quoteId(c)} = ?`).join(' AND ');
-  const one = `(SELECT * FROM ${tableRef(schema, table)} WHERE ${where} FOR UPDATE)`;
+  const one = `(SELECT ${select} FROM ${tableRef(schema, table)} WHERE ${where} FOR UPDATE)`;
   for (const k of keys) for (const c of pk) params.push(fromWire(k[c] ?? null));
   return { sql: keys.map(() => one).join(' UNION ALL '), params };
 }

@@ -47,6 +47,11 @@ export interface ColumnType {
    * microseconds); null for NULL; undefined when it cannot serve as a version.
    */
   version(value: WireValue | undefined): string | null | undefined;
+  /**
+   * Optional: the SQL expression that reads this column exactly, given its quoted name (absent: the
+   * column itself). FLOAT needs one: the server's text protocol prints it with 6 significant digits.
+   */
+  readExpression?(quoted: string): string;
 }
 
 /** One type family: which columns it stores, and their column type. */

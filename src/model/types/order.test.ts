@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalKey } from './canonical-key.js';
 import { compareImages, tiebreakOrder } from './order.js';
+import { columnTypesOf } from './row.js';
 import type { Row } from './wire.js';
 
 const row = (v: string, n: number): Row => ({ id: 1, v, n });
@@ -40,5 +41,17 @@ describe('compareImages', () => {
     expect(compareImages(null, row('z', 1), V(1), row('a', 1))).toBe(-1);
     // The local row's extra columns (the target has more) take no part.
     expect(compareImages(V(1), row('a', 1), V(1), { ...row('a', 1), extra: 'zzz' })).toBe(0);
+  });
+});
+
+describe('tiebreakOrder with column types (issue 12)', () => {
+  const types = columnTypesOf([{ name: 'id', dataType: 'int' }, { name: 'd', dataType: 'double' }]);
+  it('tells images differing only in a DOUBLE beyond float32 apart, antisymmetrically', () => {
+    const a = { id: 1, d: 20000000.25 };
+    const b = { id: 1, d: 20000000.75 };
+    expect(tiebreakOrder(a, b)).toBe(0); // untyped: float32 precision, "keep local" (the divergence)
+    expect(tiebreakOrder(a, b, types)).toBe(-1);
+    expect(tiebreakOrder(b, a, types)).toBe(1);
+    expect(compareImages('1', b, '1', a, types)).toBe(1);
   });
 });

@@ -19,8 +19,10 @@ function orderTextOf(row: Row, types?: ColumnTypes): string {
  * if two daemons of different versions ordered two images differently, each would keep its own row
  * and the ezones would diverge for good (with no conflict left to report). It must also tell every
  * two different images apart (0 for different values would mean "keep local", rule 2's divergence).
- * Today it compares the same text as canonicalKey (code unit order); it is separate so that identity
- * can change (collation-aware keys, issue 12) without moving the order.
+ * It compares the same text as canonicalKey (code unit order) given the same types; it is separate so
+ * that identity can change (collation-aware keys, issue 12) without moving the order. Pass the table's
+ * column types: a DOUBLE then orders by its exact text (issue 12; untyped it orders at float32
+ * precision and two images differing only beyond it tie, the divergence rule 2 forbids).
  */
 export function tiebreakOrder(a: Row, b: Row, types?: ColumnTypes): number {
   const x = orderTextOf(a, types);

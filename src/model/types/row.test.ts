@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { anyColumn } from './any-value.js';
 import { TypeCode } from './column-meta.js';
-import { columnTypesOf, decodeBinlogRow, decodeQueryRow, typeOf } from './row.js';
+import { columnTypesOf, decodeBinlogRow, decodeQueryRow, exactSelect, selectList, typeOf } from './row.js';
 
 describe('rows through the registry', () => {
   const types = columnTypesOf([
@@ -24,5 +24,20 @@ describe('rows through the registry', () => {
     expect(Object.keys(decodeBinlogRow(raw, types))).toEqual(Object.keys(raw));
     expect(decodeQueryRow(raw, types)).toEqual(wire);
     expect(decodeBinlogRow(raw)).toEqual(wire);
+  });
+});
+
+describe('selectList', () => {
+  it('reads FLOAT columns as CAST(… AS DOUBLE) (the text protocol prints 6 digits), the others as they are', () => {
+    const types = columnTypesOf([
+      { name: 'id', dataType: 'int' },
+      { name: 'f', dataType: 'float' },
+      { name: 'd', dataType: 'double' },
+    ]);
+    const q = (n: string) => `\`${n}\``;
+    expect(selectList(['id', 'f', 'd', 'x'], types, q)).toBe('`id`, CAST(`f` AS DOUBLE) AS `f`, `d`, `x`');
+    expect(selectList(['f'], undefined, q)).toBe('`f`');
+    expect(exactSelect(['id', 'f'], types, q)).toBe('`id`, CAST(`f` AS DOUBLE) AS `f`');
+    expect(exactSelect(['id', 'd'], types, q)).toBe('*');
   });
 });

@@ -34,3 +34,22 @@ export function decodeQueryRow(raw: Record<string, unknown>, types?: ColumnTypes
   for (const [k, v] of Object.entries(raw)) out[k] = typeOf(types, k).fromQuery(v);
   return out;
 }
+
+/**
+ * The select list that reads `columns` exactly (each through its type's readExpression, aliased back
+ * to its name; e.g. FLOAT as `CAST(col AS DOUBLE)`), for reads whose values are compared with binlog
+ * images. `quote` quotes an identifier (db/sql.ts quoteId).
+ */
+export function selectList(columns: readonly string[], types: ColumnTypes | undefined, quote: (name: string) => string): string {
+  return columns
+    .map((c) => {
+      const read = typeOf(types, c).readExpression;
+      return read ? `${read(quote(c))} AS ${quote(c)}` : quote(c);
+    })
+    .join(', ');
+}
+
+/** `*` when every column reads exactly as it is, else selectList (a table with a FLOAT column). */
+export function exactSelect(columns: readonly string[], types: ColumnTypes | undefined, quote: (name: string) => string): string {
+  return columns.some((c) => typeOf(types, c).readExpression) ? selectList(columns, types, quote) : '*';
+}
