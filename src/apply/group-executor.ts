@@ -3,15 +3,21 @@
  * its predecessor (source order, see group-scheduler.ts), with the applied position in the same
  * transaction. Deadlocks and races are retried in place: the group has not committed, and its
  * successors wait for it.
+ *
+ * Under `apply.onError: quarantine`, a group failing for a deterministic reason (quarantine.ts) is
+ * re-run one source transaction at a time, in order, still before its successors commit: the
+ * innocent ones are applied, and a transaction that fails again *alone* — proven to be the culprit —
+ * is quarantined (the applied position moves past it in the same database transaction).
  */
 import type { DeferredStatement } from '../db/sql.js';
-import { DrcError, RetryableApplyError } from '../errors.js';
+import { ApplyStaleError, DrcError, RetryableApplyError } from '../errors.js';
 import type { TxChunk } from '../model/envelope.js';
 import type { Logger } from '../ops/logger.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { ApplyPool } from './connection.js';
 import { isDeadlock } from '../db/mysql-errors.js';
 import type { Group } from './grouping.js';
+import { quarantinable, type Quarantine } from './quarantine.js';
 import { TargetTransaction } from './target-transaction.js';
 import type { IncomingChange, TargetContext } from './types.js';
 
@@ -43,19 +49,35 @@ export interface GroupExecutorDeps {
   committed(group: Group, target: TargetTransaction | undefined): void;
   /** An in-place retry happened. */
   retried(): void;
+  /** Set aside transactions the target rejects (apply.onError: quarantine); absent: the stream pauses. */
+  quarantine?: Quarantine;
+  /** A transaction was quarantined. */
+  quarantined?(): void;
 }
+
+const next = (offset: string) => (BigInt(offset) + 1n).toString();
 
 export class GroupExecutor {
   constructor(private readonly deps: GroupExecutorDeps) {}
 
   /** Run `group` on worker `slot`, commit after `previous`; `isCurrent` false: a recovery abandoned it. */
   async run(group: Group, slot: number, previous: Promise<void>, isCurrent: () => boolean): Promise<void> {
-    const last = group.txs[group.txs.length - 1];
-    if (!last) {
+    if (group.txs.length === 0) {
       await previous; // position-only or skipped messages: nothing to write
       this.deps.committed(group, undefined);
       return;
     }
+    try {
+      await this.runWithRetries(group, slot, previous, isCurrent);
+    } catch (err) {
+      if (!this.deps.quarantine || !quarantinable(err) || !isCurrent()) throw err;
+      await previous; // in commit order: a predecessor that failed fails this group too
+      await this.isolate(group, slot, isCurrent);
+    }
+  }
+
+  private async runWithRetries(group: Group, slot: number, previous: Promise<void>, isCurrent: () => boolean): Promise<void> {
+    const last = group.txs[group.txs.length - 1]!;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.attempt(group, last.chunk, slot, previous, isCurrent);
@@ -65,6 +87,27 @@ export class GroupExecutor {
         this.deps.retried();
         this.deps.log.debug({ err: (err as Error).message, attempt }, 'group retried');
         await new Promise((r) => setTimeout(r, IN_PLACE_DELAY_MS * attempt));
+      }
+    }
+  }
+
+  /**
+   * The group failed deterministically: apply its transactions one by one, in order, each with its
+   * own applied position; one that fails alone for a quarantinable reason is quarantined.
+   */
+  private async isolate(group: Group, slot: number, isCurrent: () => boolean): Promise<void> {
+    const quarantine = this.deps.quarantine!;
+    for (const [i, tx] of group.txs.entries()) {
+      const nextOffset = i === group.txs.length - 1 ? group.nextOffset : next(tx.offset);
+      const single: Group = { txs: [tx], nextOffset, rows: tx.chunk.changes.length };
+      try {
+        await this.runWithRetries(single, slot, Promise.resolve(), isCurrent);
+      } catch (err) {
+        const reason = quarantinable(err);
+        if (!reason || !isCurrent()) throw err;
+        await quarantine.put(tx, nextOffset, reason);
+        this.deps.quarantined?.();
+        this.deps.committed({ txs: [], nextOffset, rows: 0 }, undefined);
       }
     }
   }
@@ -86,8 +129,11 @@ export class GroupExecutor {
       );
       await target.apply(group.txs.flatMap((t) => incomingOf(t.chunk)), { writeAtCommit: () => previousDone });
       target.writeConflicts();
-      await previous;
-      if (!isCurrent()) throw new DrcError('DRC_APPLY_STALE', 'group outlived a recovery');
+      // A predecessor's failure is not this group's: it must never look like a reason to quarantine.
+      await previous.catch(() => {
+        throw new ApplyStaleError('the group before this one failed');
+      });
+      if (!isCurrent()) throw new ApplyStaleError('group outlived a recovery');
       await target.commit(deps.checkpoint.statement(group.nextOffset, last.id, last.pos));
       open = false;
       deps.committed(group, target);

@@ -27,6 +27,7 @@ const applier = (over: Partial<ApplierStats> = {}) => ({
     rowChanges: 0,
     conflicts: 0,
     deadLetters: 0,
+    quarantined: 0,
     retries: 0,
     nextOffset: undefined,
     lastOriginCommitTime: 0,
