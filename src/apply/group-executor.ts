@@ -97,6 +97,7 @@ export class GroupExecutor {
    */
   private async isolate(group: Group, slot: number, isCurrent: () => boolean): Promise<void> {
     const quarantine = this.deps.quarantine!;
+    if (group.txs.length > 1) this.deps.log.info({ transactions: group.txs.length, offset: group.txs[0]!.offset }, 'group failed: applying its transactions one by one to find the culprit');
     for (const [i, tx] of group.txs.entries()) {
       const nextOffset = i === group.txs.length - 1 ? group.nextOffset : next(tx.offset);
       const single: Group = { txs: [tx], nextOffset, rows: tx.chunk.changes.length };
