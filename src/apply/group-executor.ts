@@ -10,7 +10,8 @@
  * is quarantined (the applied position moves past it in the same database transaction).
  */
 import type { DeferredStatement } from '../db/sql.js';
-import { ApplyStaleError, DrcError, RetryableApplyError } from '../errors.js';
+import { ApplyStaleError, DrcError, RetryableApplyError, withContext, type ErrorContext } from '../errors.js';
+import { classifyError } from '../pipeline/classify.js';
 import type { TxChunk } from '../model/envelope.js';
 import type { Logger } from '../ops/logger.js';
 import type { CheckpointStore } from './checkpoint-store.js';
@@ -32,6 +33,19 @@ export function retryableInPlace(err: unknown): boolean {
 }
 const IN_PLACE_ATTEMPTS = 5;
 const IN_PLACE_DELAY_MS = 20;
+
+/**
+ * Where a group failed, for the one error line of a paused stream: the table (or tables, up to a few)
+ * it writes, and for a single transaction its id and position. Identifiers only, never row values.
+ */
+export function failureContext(group: Group): ErrorContext {
+  const tables = [...new Set(group.txs.flatMap((t) => t.chunk.changes.map((c) => `${c.schema}.${c.table}`)))];
+  const only = group.txs.length === 1 ? group.txs[0]!.chunk : undefined;
+  return {
+    ...(tables.length === 1 ? { table: tables[0] } : { tables: tables.slice(0, 5).join(',') + (tables.length > 5 ? ',…' : '') }),
+    ...(only ? { txId: only.id, position: only.pos } : { transactions: group.txs.length }),
+  };
+}
 
 /** The changes of source transactions, as the target transaction takes them. */
 export const incomingOf = (chunk: TxChunk): IncomingChange[] => chunk.changes.map((change) => ({ change, origin: chunk.origin, txId: chunk.id }));
@@ -83,7 +97,7 @@ export class GroupExecutor {
         await this.attempt(group, last.chunk, slot, previous, isCurrent);
         return;
       } catch (err) {
-        if (!retryableInPlace(err) || attempt >= IN_PLACE_ATTEMPTS || !isCurrent()) throw err;
+        if (!retryableInPlace(err) || attempt >= IN_PLACE_ATTEMPTS || !isCurrent()) throw withContext(classifyError(err), failureContext(group));
         this.deps.retried();
         this.deps.log.debug({ err: (err as Error).message, attempt }, 'group retried');
         await new Promise((r) => setTimeout(r, IN_PLACE_DELAY_MS * attempt));
