@@ -94,7 +94,8 @@ const MIGRATIONS: string[][] = [
     ) ENGINE=InnoDB`,
   ],
   [
-    // Source transactions set aside under apply.onError: quarantine (`drc quarantine list|retry|drop`).
+    // Source transactions set aside under apply.onError: quarantine (`drc quarantine list|retry|drop`);
+    // utf8mb4 whatever the server's default: keys and names may be in any script.
     `CREATE TABLE IF NOT EXISTS drc_meta.quarantine (
       id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
       origin VARCHAR(32) NOT NULL COMMENT 'origin ezone of the source transaction',
@@ -114,7 +115,7 @@ const MIGRATIONS: string[][] = [
       resolution TEXT NULL COMMENT 'the last retry failure (redacted), or why it was dropped',
       KEY by_state (state, quarantined_at),
       KEY by_origin (origin, kafka_offset)
-    ) ENGINE=InnoDB`,
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   ],
 ];
 

@@ -6,6 +6,7 @@
  * itself once the cause is fixed.
  */
 import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
 import { stringify } from 'yaml';
 import { afterEach, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { startDaemon, type Daemon } from '../../src/daemon/wiring.js';
 import { ensureMetaSchema } from '../../src/db/meta-schema.js';
 import { deadLetterTopic } from '../../src/model/topics.js';
+import { freePort } from '../../src/sandbox/ports.js';
 import { runDrc } from '../support/cli.js';
 import { describeWithServers } from '../support/env.js';
 import { converge, stopDaemons } from '../support/replication.js';
@@ -24,6 +26,8 @@ const log = testLogger();
 const VERSIONED = 'updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)';
 /** A value b's narrower column cannot store (strict sql_mode): it must never appear in a log or a record's message. */
 const SECRET = 'private-value-of-bob@example.com';
+/** A primary-key value in scripts latin1 cannot hold: the quarantine record keeps it exactly. */
+const KEY = '键🔑ß';
 
 describeWithServers('quarantine: a transaction the target rejects is set aside whole, the stream goes on', () => {
   let s: Scenario | undefined;
@@ -57,6 +61,7 @@ describeWithServers('quarantine: a transaction the target rejects is set aside w
     await sc.db.a!.query(`CREATE TABLE u (id INT PRIMARY KEY, v INT NOT NULL, ${VERSIONED})`);
     await sc.db.b!.query(`CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(5) NOT NULL, ${VERSIONED})`);
     await sc.db.b!.query(`CREATE TABLE u (id INT PRIMARY KEY, v TINYINT NOT NULL, ${VERSIONED})`);
+    for (const ez of ['a', 'b']) await sc.db[ez]!.query(`CREATE TABLE k (name VARCHAR(20) CHARACTER SET utf8mb4 PRIMARY KEY, ${VERSIONED})`);
   }
 
   /** Ten transactions in a; the fifth writes u and a name b cannot store. Returns once capture shipped them. */
@@ -66,6 +71,7 @@ describeWithServers('quarantine: a transaction the target rejects is set aside w
       if (i === 5) {
         await sc.db.a!.query('BEGIN');
         await sc.db.a!.query('INSERT INTO u (id, v) VALUES (1, 100)');
+        await sc.db.a!.query('INSERT INTO k (name) VALUES (?)', [KEY]);
         await sc.db.a!.query('INSERT INTO t (id, name) VALUES (5, ?)', [SECRET]);
         await sc.db.a!.query('COMMIT');
       } else {
@@ -102,19 +108,26 @@ describeWithServers('quarantine: a transaction the target rejects is set aside w
     const applier = b.appliers.get('a')!;
     await eventually('the innocent transactions applied in b', async () => (await ids(s!, 'b', 't')).length === 9, 60_000);
     expect(await ids(s, 'b', 't')).toEqual([1, 2, 3, 4, 6, 7, 8, 9, 10]);
-    expect(await ids(s, 'b', 'u')).toEqual([]); // the whole source transaction was set aside, u's row too
+    expect(await ids(s, 'b', 'u')).toEqual([]); // the whole source transaction was set aside, u's and k's rows too
+    const [kRows] = await s.db.b!.query<RowDataPacket[]>('SELECT name FROM k');
+    expect(kRows).toEqual([]);
     expect(applier.stats.quarantined).toBe(1);
     expect(applier.state.status).toBe('running');
 
     // The record, with the applied position moved past it.
     const [records] = await s.db.b!.query<RowDataPacket[]>(
-      "SELECT id, origin, kafka_offset, tables_json, error_code, error_message, state, message FROM drc_meta.quarantine WHERE tables_json LIKE ? ORDER BY id",
+      'SELECT id, origin, kafka_offset, tables_json, keys_json, error_code, error_message, state, message FROM drc_meta.quarantine WHERE tables_json LIKE ? ORDER BY id',
       [`%${s.schema}.%`],
     );
     expect(records).toHaveLength(1);
     const rec = records[0]!;
     expect(rec).toMatchObject({ origin: 'a', error_code: 'DRC_VALUE_REJECTED', state: 'quarantined' });
-    expect(JSON.parse(String(rec.tables_json))).toEqual([`${s.schema}.u`, `${s.schema}.t`]);
+    expect(JSON.parse(String(rec.tables_json))).toEqual([`${s.schema}.u`, `${s.schema}.k`, `${s.schema}.t`]);
+    expect(JSON.parse(String(rec.keys_json))).toEqual([
+      { table: `${s.schema}.u`, key: { id: 1 } },
+      { table: `${s.schema}.k`, key: { name: KEY } },
+      { table: `${s.schema}.t`, key: { id: 5 } },
+    ]);
     expect(String(rec.error_message)).not.toContain(SECRET);
     expect(String(rec.message)).toContain(SECRET); // the images, for retry
     const [[pos]] = await s.db.b!.query<RowDataPacket[]>("SELECT next_offset FROM drc_meta.apply_position WHERE origin = 'a'");
@@ -130,7 +143,7 @@ describeWithServers('quarantine: a transaction the target rejects is set aside w
     const listed = await list(s);
     expect(listed).toHaveLength(1);
     const entry = listed[0]!;
-    expect(entry).toMatchObject({ id: Number(rec.id), ezone: 'b', origin: 'a', code: 'DRC_VALUE_REJECTED', state: 'quarantined', tables: [`${s.schema}.u`, `${s.schema}.t`] });
+    expect(entry).toMatchObject({ id: Number(rec.id), ezone: 'b', origin: 'a', code: 'DRC_VALUE_REJECTED', state: 'quarantined', changes: 3, tables: [`${s.schema}.u`, `${s.schema}.k`, `${s.schema}.t`] });
     expect(entry.txId).toBeTruthy();
     expect(entry.position).toBeTruthy();
     const human = await runDrc(['quarantine', 'list', '--config', s.configFile, '--ezone', 'b']);
@@ -149,7 +162,9 @@ describeWithServers('quarantine: a transaction the target rejects is set aside w
     expect((JSON.parse(retried.stdout) as { quarantined: QuarantineEntry[] }).quarantined[0]).toMatchObject({ id: entry.id, state: 'applied' });
     await converge(s, 't', ['a', 'b'], { rows: 11, timeoutMs: 30_000 });
     await converge(s, 'u', ['a', 'b'], { rows: 1, timeoutMs: 30_000 });
+    await converge(s, 'k', ['a', 'b'], { rows: 1, timeoutMs: 30_000 });
     expect(await checksum(s, 'b', 't')).toBe(await checksum(s, 'a', 't'));
+    expect(await checksum(s, 'b', 'k')).toBe(await checksum(s, 'a', 'k'));
     // u differs in column type (TINYINT here), so CHECKSUM TABLE cannot compare it: its bytes per column can.
     const hexU = "SELECT HEX(id) AS id, HEX(v) AS v, HEX(updated_at) AS at FROM u ORDER BY id";
     expect((await s.db.b!.query<RowDataPacket[]>(hexU))[0]).toEqual((await s.db.a!.query<RowDataPacket[]>(hexU))[0]);
@@ -176,6 +191,20 @@ describeWithServers('quarantine: a transaction the target rejects is set aside w
     const usage = await runDrc(['quarantine', 'retry', '--config', s.configFile]);
     expect(usage.code).toBe(2); // --id missing
   }, 240_000);
+
+  it('drc quarantine list exits 3 naming an ezone whose database cannot be reached, and still lists the others', async () => {
+    s = await twoEzones('qunreach', 'quarantine');
+    const port = await freePort(); // nothing listens there
+    const config = configSchema.parse({ ...s.config, ezones: { ...s.config.ezones, b: { ...s.config.ezones.b!, mysql: { ...s.config.ezones.b!.mysql, port } } } });
+    const file = join(dirname(s.configFile), 'unreachable.yaml');
+    writeFileSync(file, stringify(config));
+    const r = await runDrc(['quarantine', 'list', '--config', file, '--json']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`cannot connect to ezone b's database at 127.0.0.1:${port}`);
+    expect(JSON.parse(r.stdout)).toMatchObject({ quarantined: expect.any(Array) }); // what ezone a holds
+    const retry = await runDrc(['quarantine', 'retry', '--config', file, '--ezone', 'b', '--id', '1']);
+    expect(retry.code).toBe(3);
+  }, 60_000);
 
   it('under apply.onError: pause, the stream pauses on the culprit (nothing after it applies) and resumes once the column is widened', async () => {
     s = await twoEzones('qpause', 'pause');
