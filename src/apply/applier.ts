@@ -105,7 +105,7 @@ export class Applier {
     this.intake = new Intake({ origin, stream: deps.stream, maxBufferBytes: config.apply.maxBufferBytes, log: this.log, deadLetter: (m, reason) => this.deadLetter(m, reason) });
     const quarantine =
       config.apply.onError === 'quarantine'
-        ? new Quarantine({ pool, checkpoint, origin, topic: deps.topic ?? `changes of ${origin}`, log: this.log, deadLetter: (m, reason) => deps.deadLetter(m, reason) })
+        ? new Quarantine({ pool, checkpoint, origin, topic: deps.topic ?? `changes of ${origin}`, log: this.log, deadLetter: (m, reason) => deps.deadLetter(m, reason), ...(deps.fence ? { fence: deps.fence } : {}) })
         : undefined;
     const executor = new GroupExecutor({
       ...shared,

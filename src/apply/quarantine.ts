@@ -17,6 +17,7 @@ import { classifyError } from '../pipeline/classify.js';
 import { ErrorCode, type DrcError } from '../errors.js';
 import type { TxChunk } from '../model/envelope.js';
 import type { StoredMessage } from '../model/ports.js';
+import type { DeferredStatement } from '../db/sql.js';
 import type { Logger } from '../ops/logger.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { ApplyPool } from './connection.js';
@@ -56,6 +57,8 @@ export interface QuarantineDeps {
   log: Logger;
   /** Publish to this ezone's dead-letter topic. */
   deadLetter(m: StoredMessage, reason: string): Promise<void>;
+  /** The leader check (as in every target transaction): a replaced daemon must not move the position. */
+  fence?: { statement(): DeferredStatement };
 }
 
 export class Quarantine {
@@ -75,6 +78,8 @@ export class Quarantine {
     try {
       const position = deps.checkpoint.statement(nextOffset, chunk.id, chunk.pos);
       await conn.query('BEGIN');
+      const fence = deps.fence?.statement();
+      if (fence) fence.check?.((await conn.query(fence.sql, fence.params))[0]);
       await conn.query(
         `INSERT INTO drc_meta.quarantine (origin, origin_tx, origin_pos, kafka_topic, kafka_partition, kafka_offset, tables_json, keys_json, error_code, error_message, message, quarantined_at, state)
          VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), 'quarantined')`,
