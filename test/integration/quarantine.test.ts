@@ -192,6 +192,27 @@ describeWithServers('quarantine: a transaction the target rejects is set aside w
     expect(usage.code).toBe(2); // --id missing
   }, 240_000);
 
+  it('a later change of the same key applies while its predecessor is quarantined; the retry then loses to it under last-writer-wins (no newer data overwritten)', async () => {
+    s = await twoEzones('qorder', 'quarantine');
+    await tables(s);
+    daemons.push(await startDaemon(s.config, 'a', log.child({ ezone: 'a' })), await startDaemon(s.config, 'b', log.child({ ezone: 'b' })));
+    await s.db.a!.query('INSERT INTO t (id, name) VALUES (7, ?)', [SECRET]); // b cannot store it: quarantined
+    await s.db.a!.query("UPDATE t SET name = 'later' WHERE id = 7"); // the same key, later, from the same origin
+    await eventually('the later change applied in b', async () => {
+      const [rows] = await s!.db.b!.query<RowDataPacket[]>('SELECT name FROM t WHERE id = 7');
+      return rows[0]?.name === 'later';
+    }, 30_000);
+    const entry = (await list(s)).find((e) => e.state === 'quarantined')!;
+    expect(entry.tables).toEqual([`${s.schema}.t`]);
+    await s.db.b!.query('ALTER TABLE t MODIFY name VARCHAR(50) NOT NULL');
+    const r = await runDrc(['quarantine', 'retry', '--config', s.configFile, '--ezone', 'b', '--id', String(entry.id)]);
+    expect(r.code, r.stderr).toBe(0);
+    await converge(s, 't', ['a', 'b'], { rows: 1, timeoutMs: 30_000 });
+    expect(await checksum(s, 'b', 't')).toBe(await checksum(s, 'a', 't'));
+    const [conflicts] = await s.db.b!.query<RowDataPacket[]>("SELECT decision FROM drc_meta.conflicts WHERE schema_name = ? AND table_name = 't' AND origin = 'a'", [s.schema]);
+    expect(conflicts.map((c) => c.decision)).toContain('skipped'); // the older image lost, recorded
+  }, 120_000);
+
   it('drc quarantine list exits 3 naming an ezone whose database cannot be reached, and still lists the others', async () => {
     s = await twoEzones('qunreach', 'quarantine');
     const port = await freePort(); // nothing listens there
