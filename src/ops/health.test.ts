@@ -85,6 +85,8 @@ describe('health', () => {
     expect(h.ok).toBe(true);
     expect(h.problems).toEqual([]);
     expect(h.warnings).toEqual([expect.stringMatching(/^table app\.keyless has no primary key: refused, 7 row change\(s\) not replicated/)]);
+    const q = evaluateHealth(view(applier({ quarantined: 2 })), limits, NOW - 100_000, NOW);
+    expect(q).toMatchObject({ ok: true, problems: [], warnings: ['apply from a quarantined 2 source transaction(s) since start: see drc quarantine list'] });
   });
 
   it('gives a fresh daemon time before missing heartbeats count', () => {

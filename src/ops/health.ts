@@ -5,8 +5,9 @@ export interface Health {
   ok: boolean;
   problems: string[];
   /**
-   * What deserves attention without failing health: tables refused for lack of a primary key (the
-   * rest replicates; a restart or failover, which a 503 would provoke, cannot fix a schema).
+   * What deserves attention without failing health: tables refused for lack of a primary key, and
+   * quarantined transactions (the rest replicates; a restart or failover, which a 503 would provoke,
+   * fixes neither).
    */
   warnings?: string[];
   /** A standby daemon is healthy while it waits. */
@@ -45,6 +46,10 @@ export function evaluateHealth(view: DaemonView, limits: { maxLagMs: number; stu
     }
   }
   const warnings = refusedWarnings(c.refusedTables);
+  for (const [origin, a] of view.appliers) {
+    const n = a.sample().quarantined ?? 0;
+    if (n > 0) warnings.push(`apply from ${origin} quarantined ${n} source transaction(s) since start: see drc quarantine list`);
+  }
   return { ok: problems.length === 0, problems, ...(warnings.length > 0 ? { warnings } : {}) };
 }
 
