@@ -66,7 +66,10 @@ export async function runDoctor(config: Config, brokers: BrokerInspector, only?:
         ezone,
         check: 'primary_keys',
         ok: noPk.length === 0,
-        message: noPk.length === 0 ? 'every replicated table has a primary key' : `no primary key: ${noPk.join(', ')} — add one, or exclude the table with replicate.exclude`,
+        message:
+          noPk.length === 0
+            ? 'every replicated table has a primary key'
+            : `no primary key: ${noPk.join(', ')} — refused: their changes are not replicated (every other table is); add a primary key and re-seed the table, or exclude it with replicate.exclude`,
       });
       const unprotected = await tablesWithoutVersionColumn(conn, config);
       checks.push({

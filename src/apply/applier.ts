@@ -10,7 +10,9 @@
  *   (exactly-once in effect); on start and after any failure the stream restarts there;
  * - the supervisor (pipeline/supervisor.ts): on failure, abandon everything uncommitted and restart
  *   with backoff; a failure that persists pauses the stream loudly. A change that does not fit the
- *   schema here pauses this origin at once (`stats.paused`), retrying until it does.
+ *   schema here pauses this origin at once (`stats.paused`), retrying until it does;
+ * - quarantine.ts: under `apply.onError: quarantine`, a source transaction the target rejects for a
+ *   deterministic reason is set aside (dead-letter topic + drc_meta.quarantine) and the stream goes on.
  */
 import type { Config } from '../config/schema.js';
 import type { DeferredStatement, Flavor } from '../db/sql.js';
@@ -28,6 +30,7 @@ import { GroupExecutor } from './group-executor.js';
 import { GroupScheduler } from './group-scheduler.js';
 import { stepsOf, type Group } from './grouping.js';
 import { Intake } from './intake.js';
+import { Quarantine } from './quarantine.js';
 import type { ConflictRecord } from './sql/meta.js';
 import { TableCache } from './table-cache.js';
 import type { TargetTransaction } from './target-transaction.js';
@@ -51,8 +54,10 @@ export interface ApplierDeps {
   ownership: Ownership;
   /** First marker slot of this origin's workers (slots never shared between streams). */
   slotBase: number;
-  /** Send an undecodable message to the dead-letter topic. */
+  /** Send an undecodable (or quarantined) message to the dead-letter topic. */
   deadLetter(m: StoredMessage, reason: string): Promise<void>;
+  /** The changes topic `stream` reads (recorded with quarantined transactions). */
+  topic?: string;
   /** Publish committed conflict records (after commit; at least once). */
   publishConflicts(records: ConflictRecord[]): Promise<void>;
   /**
@@ -98,7 +103,17 @@ export class Applier {
     const committed = (group: Group, target: TargetTransaction | undefined) => this.committed(group, target);
     const shared = { pool, context, checkpoint, origin, log: this.log, ...(deps.fence ? { fence: deps.fence } : {}) };
     this.intake = new Intake({ origin, stream: deps.stream, maxBufferBytes: config.apply.maxBufferBytes, log: this.log, deadLetter: (m, reason) => this.deadLetter(m, reason) });
-    const executor = new GroupExecutor({ ...shared, slotBase: deps.slotBase, committed, retried: () => void this.stats.retries++ });
+    const quarantine =
+      config.apply.onError === 'quarantine'
+        ? new Quarantine({ pool, checkpoint, origin, topic: deps.topic ?? `changes of ${origin}`, log: this.log, deadLetter: (m, reason) => deps.deadLetter(m, reason), ...(deps.fence ? { fence: deps.fence } : {}) })
+        : undefined;
+    const executor = new GroupExecutor({
+      ...shared,
+      slotBase: deps.slotBase,
+      committed,
+      retried: () => void this.stats.retries++,
+      ...(quarantine ? { quarantine, quarantined: () => void this.stats.quarantined++ } : {}),
+    });
     this.scheduler = new GroupScheduler<Group>(
       config.apply.workers,
       (group, slot, previous, generation) => executor.run(group, slot, previous, () => this.scheduler.isCurrent(generation)),

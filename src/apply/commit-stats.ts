@@ -13,6 +13,7 @@ export function newApplierStats(): ApplierStats {
     rowChanges: 0,
     conflicts: 0,
     deadLetters: 0,
+    quarantined: 0,
     retries: 0,
     nextOffset: undefined,
     lastOriginCommitTime: 0,

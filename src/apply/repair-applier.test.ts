@@ -20,7 +20,7 @@ describe('SingleChangeApplier', () => {
       config: {
         replicate: { include: ['*.*'], exclude: [], versionColumn: 'updated_at' },
         tables: {},
-        apply: { workers: 1, maxBufferBytes: 1 << 20, groupMaxTransactions: 1, groupMaxRows: 1, onUnknownColumn: 'pause', tombstoneRetention: 1 },
+        apply: { workers: 1, maxBufferBytes: 1 << 20, groupMaxTransactions: 1, groupMaxRows: 1, onUnknownColumn: 'pause', onError: 'pause', tombstoneRetention: 1 },
         ownership: { policy: 'reject', shardCount: 16, routing: [], tables: {}, global: {} },
       },
       log: createLogger('silent'),

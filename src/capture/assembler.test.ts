@@ -5,6 +5,10 @@ import { TypeCode } from '../model/types/column-meta.js';
 import { columnTypesOf } from '../model/types/row.js';
 import { TransactionAssembler, toChanges, type CapturedPart, type SourceEvent } from './assembler.js';
 import { TableFilter } from '../config/table-filter.js';
+import { createLogger } from '../ops/logger.js';
+import { RefusedTables } from './refused-tables.js';
+
+const silent = createLogger('silent');
 
 const config = configSchema.parse({
   kafka: { brokers: ['k:9092'] },
@@ -153,14 +157,49 @@ describe('TransactionAssembler', () => {
     expect(parts.flatMap((p) => p.chunks.flatMap((c) => decodeChunk(c).changes)).map((c) => c.key.id)).toEqual(rows.map((r) => r.id));
   });
 
-  it('refuses a replicated table without a primary key by name', () => {
-    expect(() =>
-      run([
-        { type: 'begin', id: '1-1-9', timestamp: T0 },
-        table(7, 'keyless', []),
-        { type: 'rows', op: 'insert', tableId: 7, rows: [{ v: 1 }], timestamp: T0 },
-      ]),
-    ).toThrow('table app.keyless has no primary key');
+  it('refuses a replicated table without a primary key by name: its rows are skipped and counted, the rest of the transaction ships', () => {
+    const refused = new RefusedTables(silent);
+    const parts: CapturedPart[] = [];
+    const asm = new TransactionAssembler({ ezone: 'a', filter: new TableFilter(config), maxMessageBytes: 1 << 20, emit: (p) => parts.push(p), refused }, '1-1-0');
+    const events: SourceEvent[] = [
+      { type: 'begin', id: '1-1-9', timestamp: T0 },
+      table(7, 'keyless', []),
+      { type: 'rows', op: 'insert', tableId: 7, rows: [{ v: 1 }, { v: 2 }], timestamp: T0 },
+      table(8, 'users'),
+      { type: 'rows', op: 'insert', tableId: 8, rows: [{ id: 1, updated_at: '2025-01-01 00:00:00' }], timestamp: T0 },
+      { type: 'commit', position: '1-1-9', timestamp: T0 },
+      // only the keyless table: nothing to ship
+      { type: 'begin', id: '1-1-10', timestamp: T0 },
+      table(7, 'keyless', []),
+      { type: 'rows', op: 'delete', tableId: 7, rows: [{ v: 1 }], timestamp: T0 },
+      { type: 'commit', position: '1-1-10', timestamp: T0 },
+    ];
+    for (const e of events) asm.push(e);
+    const shipped = () => parts.filter((p) => p.chunks.length > 0);
+    expect(parts).toHaveLength(2); // the second only moves the position
+    expect(shipped()).toHaveLength(1);
+    expect(decodeChunk(shipped()[0]!.chunks[0]!).changes.map((c) => c.table)).toEqual(['users']);
+    expect(refused.tables).toEqual({ 'app.keyless': { rows: 3, refusing: true } });
+    expect(refused.any).toBe(true);
+    // ALTER TABLE … ADD PRIMARY KEY: from its next change on, the table replicates
+    for (const e of [
+      { type: 'begin', id: '1-1-11', timestamp: T0 },
+      table(9, 'keyless', ['v']),
+      { type: 'rows', op: 'insert', tableId: 9, rows: [{ v: 3 }], timestamp: T0 },
+      { type: 'commit', position: '1-1-11', timestamp: T0 },
+    ] as SourceEvent[])
+      asm.push(e);
+    expect(shipped()).toHaveLength(2);
+    expect(decodeChunk(shipped()[1]!.chunks[0]!).changes.map((c) => [c.table, c.key])).toEqual([['keyless', { v: 3 }]]);
+    expect(refused.tables['app.keyless']).toEqual({ rows: 3, refusing: false });
+    expect(refused.any).toBe(false);
+  });
+
+  it('ignores a keyless table that is not replicated (no refusal reported)', () => {
+    const refused = new RefusedTables(silent);
+    const asm = new TransactionAssembler({ ezone: 'a', filter: new TableFilter(config), maxMessageBytes: 1 << 20, emit: () => undefined, refused }, '1-1-0');
+    for (const e of [{ type: 'begin', id: '1-1-12', timestamp: T0 }, table(7, 'skip', []), { type: 'rows', op: 'insert', tableId: 7, rows: [{ v: 1 }], timestamp: T0 }, { type: 'commit', position: '1-1-12', timestamp: T0 }] as SourceEvent[]) asm.push(e);
+    expect(refused.tables).toEqual({});
   });
 });
 

@@ -4,7 +4,7 @@
  * commit. A transaction whose first row is DRC's marker was applied by DRC: it is not shipped to
  * `changes` (that breaks loops) but its notifications carry the marker's true origin.
  */
-import { BinlogSequenceError, MarkerNotFirstError, NoPrimaryKeyError } from '../errors.js';
+import { BinlogSequenceError, MarkerNotFirstError } from '../errors.js';
 import type { Operation, RowChange } from '../model/change.js';
 import { ChunkEncoder } from '../model/envelope.js';
 import { notificationOf, type Notification } from '../model/notify.js';
@@ -55,7 +55,6 @@ export interface CapturedPart {
   rows: number;
 }
 
-export { NoPrimaryKeyError };
 
 interface TableInfo {
   schema: string;
@@ -93,6 +92,11 @@ export interface AssemblerOptions {
   /** Ownership rules: a local write to a row this ezone does not own is reported (routing is broken). */
   ownership?: { violates(table: string, row: Row, writer: string): { owner: string } | undefined };
   onWrongWrite?: (table: string, owner: string) => void;
+  /**
+   * Tables refused for lack of a primary key (capture/refused-tables.ts): their rows are skipped and
+   * counted, never fatal. Without it such a table is still skipped, silently.
+   */
+  refused?: { readonly any: boolean; refuse(table: string, rows: number): void; keyed(table: string): void; isRefused(table: string): boolean };
 }
 
 export class TransactionAssembler {
@@ -122,6 +126,10 @@ export class TransactionAssembler {
         return;
       case 'table':
         this.tables.set(ev.tableId, { schema: ev.schema, table: ev.table, primaryKey: ev.primaryKey, temporal: ev.temporal, columnTypes: ev.columnTypes });
+        if (this.options.refused?.any && ev.primaryKey && ev.primaryKey.length > 0) {
+          const name = `${ev.schema}.${ev.table}`;
+          if (this.options.refused.isRefused(name)) this.options.refused.keyed(name);
+        }
         return;
       case 'rows':
         this.rows(ev);
@@ -156,13 +164,17 @@ export class TransactionAssembler {
     if (!info) throw new BinlogSequenceError(`row event for unknown table id ${ev.tableId}`, { tableId: ev.tableId });
     const role = this.options.filter.roleOf(info.schema, info.table);
     if (role.kind === 'ignored') return;
+    if (role.kind === 'replicated' && (!info.primaryKey || info.primaryKey.length === 0)) {
+      // Refused by name (DESIGN.md section 5), never fatal: the rest of the transaction still ships.
+      this.options.refused?.refuse(`${info.schema}.${info.table}`, ev.rows.length);
+      return;
+    }
     // Without a GTID event (MySQL with gtid_mode=OFF) the first row opens the transaction.
     const tx = this.tx ?? (this.tx = this.open(`${this.lastPosition}+`, ev.timestamp));
     if (role.kind === 'marker') {
       this.markApplied(tx, ev);
       return;
     }
-    if (!info.primaryKey || info.primaryKey.length === 0) throw new NoPrimaryKeyError(`${info.schema}.${info.table}`);
     for (const raw of ev.rows) {
       for (const change of toChanges(ev.op, raw, info, role.versionColumn, ev.timestamp)) this.add(tx, change);
     }

@@ -7,6 +7,8 @@
  * - Each shipped batch is one Kafka transaction: changes and notifications of whole source
  *   transactions appear together or not at all; a huge source transaction streams its chunks inside
  *   one Kafka transaction. A newer capture of the same ezone fences this one.
+ * - A replicated table without a primary key is refused by name (refused-tables.ts): its row changes
+ *   are skipped and counted, everything else ships; it replicates once it has a primary key.
  * - Tombstones of local deletes are recorded by the TombstoneRecorder; `waitUntilCovered` lets the
  *   applier wait until every local delete up to a binlog position has its tombstone.
  * - Failures go to the stream's Supervisor (pipeline/supervisor.ts), which decides by error class:
@@ -28,6 +30,7 @@ import { Supervisor } from '../pipeline/supervisor.js';
 import { TransactionAssembler, type CapturedPart } from './assembler.js';
 import { BinlogSource } from './binlog-source.js';
 import { checkCaptureServer } from './preflight.js';
+import { RefusedTables } from './refused-tables.js';
 import { Shipper } from './shipper.js';
 import { TableFilter } from '../config/table-filter.js';
 import { TombstoneRecorder } from './tombstone-recorder.js';
@@ -65,6 +68,8 @@ export class Capture {
   private readonly shipper: Shipper;
   private readonly tombstones: TombstoneRecorder;
   private readonly supervisor: Supervisor;
+  /** Tables without a primary key: skipped, counted, reported (never fatal). */
+  private readonly refused: RefusedTables;
   private assembler!: TransactionAssembler;
   private generation = 0;
   private stopping = false;
@@ -76,6 +81,8 @@ export class Capture {
 
   constructor(private readonly deps: CaptureDeps) {
     this.log = deps.log.child({ component: 'capture' });
+    this.refused = new RefusedTables(this.log);
+    this.stats.refusedTables = this.refused.tables;
     this.ownership = new Ownership(deps.config.ownership);
     const prefix = deps.config.kafka.topicPrefix;
     this.topics = { changes: changesTopic(prefix, deps.ezone), notify: notifyTopic(prefix, deps.ezone) };
@@ -119,7 +126,8 @@ export class Capture {
 
   /** Check the server, find the resume point, start streaming. */
   async start(): Promise<void> {
-    await checkCaptureServer(this.deps.pool, this.deps.config, this.deps.ezone);
+    const { noPrimaryKey } = await checkCaptureServer(this.deps.pool, this.deps.config, this.deps.ezone);
+    for (const table of noPrimaryKey) this.refused.known(table);
     const last = await this.deps.lastPublished();
     let position: string;
     if (last) {
@@ -213,6 +221,7 @@ export class Capture {
         },
         onDdl: (schema, kind) => this.log.info({ schema, ddl: kind }, 'DDL observed (not replicated); rows keep decoding with the schema they were written with'),
         ownership: this.ownership,
+        refused: this.refused,
         onWrongWrite: (table, owner) => {
           this.stats.wrongWrites++;
           if (!this.warnedWrongWrites.has(table)) {

@@ -6,9 +6,11 @@ import { REQUIRED_BINLOG_SETTINGS, tablesWithoutPrimaryKey } from '../db/binlog-
 
 /**
  * Refuse to capture from a server that would lose or misread changes; create drc_meta.
- * Every failure names the setting or table and the fix.
+ * Every failure names the setting or table and the fix. Tables without a primary key are not a
+ * reason to stop: they are returned (capture refuses them alone, by name, and every other table
+ * replicates).
  */
-export async function checkCaptureServer(pool: mysql.Pool, config: Config, ezone: string): Promise<void> {
+export async function checkCaptureServer(pool: mysql.Pool, config: Config, ezone: string): Promise<{ noPrimaryKey: string[] }> {
   const [[vars]] = await pool.query<mysql.RowDataPacket[]>(
     'SELECT @@log_bin AS log_bin, @@binlog_format AS binlog_format, @@binlog_row_image AS binlog_row_image, @@binlog_row_metadata AS binlog_row_metadata',
   );
@@ -17,16 +19,12 @@ export async function checkCaptureServer(pool: mysql.Pool, config: Config, ezone
     const list = wrong.map(([k, v]) => `${k}=${String(vars?.[k])} (needs ${v})`).join(', ');
     throw new CapturePreflightError(`ezone ${ezone}: ${list} — set them in the server config (SET GLOBAL for the dynamic ones)`);
   }
-  const noPk = await tablesWithoutPrimaryKey(pool, config);
-  if (noPk.length > 0) {
-    throw new CapturePreflightError(
-      `ezone ${ezone}: tables without a primary key cannot be replicated: ${noPk.join(', ')} — add a primary key, or exclude them with replicate.exclude`,
-    );
-  }
+  const noPrimaryKey = await tablesWithoutPrimaryKey(pool, config);
   const conn = await pool.getConnection();
   try {
     await ensureMetaSchema(conn);
   } finally {
     conn.release();
   }
+  return { noPrimaryKey };
 }

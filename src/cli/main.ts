@@ -7,6 +7,7 @@ import { ExitCode, exitCodeOf } from './exit-codes.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerOps } from './commands/ops.js';
+import { registerQuarantine } from './commands/quarantine.js';
 import { registerRun } from './commands/run.js';
 import { registerSandbox } from './commands/sandbox.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerSandbox(program);
   registerRun(program);
   registerOps(program);
+  registerQuarantine(program);
   registerConfig(program);
   registerDemo(program);
   for (const cmd of program.commands) {

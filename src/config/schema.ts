@@ -155,6 +155,10 @@ export const configSchema = z
         groupMaxTransactions: int(1, 10_000).default(1000), // source transactions grouped into one target transaction (a backlog; live traffic groups what is there)
         groupMaxRows: int(1, 1_000_000).default(5000), // rows per grouped target transaction
         onUnknownColumn: z.enum(['pause', 'drop']).default('pause'), // change names a column the target lacks
+        // a transaction the target rejects for a deterministic reason (a value it cannot store): pause = the
+        // origin's stream pauses loudly until the cause is fixed; quarantine = that source transaction alone is
+        // set aside (dead-letter topic + drc_meta.quarantine, `drc quarantine`) and the stream goes on
+        onError: z.enum(['pause', 'quarantine']).default('pause'),
         tombstoneRetention: duration.default(86_400_000), // how long deleted keys are remembered (24h)
       })
       .prefault({}),

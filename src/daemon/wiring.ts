@@ -165,6 +165,7 @@ export async function startDaemon(
         log,
         pool,
         flavor,
+        topic: changesTopic(prefix, origin),
         stream: new KafkaMessageStream(kafkaFor(origin), changesTopic(prefix, origin), `${config.kafka.clientId}.${prefix}.${ezone}.apply.${origin}`),
         progress: running.capture,
         ownership,

@@ -93,6 +93,30 @@ const MIGRATIONS: string[][] = [
       PRIMARY KEY (ezone, owner, connection_id)
     ) ENGINE=InnoDB`,
   ],
+  [
+    // Source transactions set aside under apply.onError: quarantine (`drc quarantine list|retry|drop`);
+    // utf8mb4 whatever the server's default: keys and names may be in any script.
+    `CREATE TABLE IF NOT EXISTS drc_meta.quarantine (
+      id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+      origin VARCHAR(32) NOT NULL COMMENT 'origin ezone of the source transaction',
+      origin_tx VARCHAR(255) NOT NULL COMMENT 'source transaction id',
+      origin_pos VARCHAR(1024) NOT NULL COMMENT 'origin binlog position after it',
+      kafka_topic VARCHAR(255) NOT NULL,
+      kafka_partition INT NOT NULL,
+      kafka_offset BIGINT NOT NULL COMMENT 'offset of its message on the changes topic',
+      tables_json TEXT NOT NULL COMMENT 'tables it writes (JSON array)',
+      keys_json MEDIUMTEXT NOT NULL COMMENT 'keys it writes: they may diverge until it is retried or dropped',
+      error_code VARCHAR(64) NOT NULL,
+      error_message TEXT NOT NULL COMMENT 'redacted: no row values',
+      message LONGBLOB NOT NULL COMMENT 'the source transaction (envelope JSON), for retry',
+      quarantined_at DATETIME(6) NOT NULL,
+      state VARCHAR(16) NOT NULL DEFAULT 'quarantined' COMMENT 'quarantined, applied or dropped',
+      resolved_at DATETIME(6) NULL,
+      resolution TEXT NULL COMMENT 'the last retry failure (redacted), or why it was dropped',
+      KEY by_state (state, quarantined_at),
+      KEY by_origin (origin, kafka_offset)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

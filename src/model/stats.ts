@@ -22,6 +22,19 @@ export interface CaptureStats {
   queuedBytes: number;
   /** The capture stream's supervision state (absent while no capture runs, e.g. on a standby). */
   stream?: StreamState;
+  /**
+   * Replicated tables refused because they have no primary key, by `schema.table`: row changes
+   * skipped since start, and whether the table is still refused (false once it got a primary key).
+   */
+  refusedTables?: Record<string, RefusedTable>;
+}
+
+/** A table capture refuses (no primary key): counted, reported, never fatal. */
+export interface RefusedTable {
+  /** Row changes skipped (not replicated) since the daemon started. */
+  rows: number;
+  /** Still without a primary key (as far as the binlog last said). */
+  refusing: boolean;
 }
 
 /** Capture's statistics before anything happened (a fresh capture, and what a standby reports). */
@@ -47,6 +60,8 @@ export interface ApplierStats {
   rowChanges: number;
   conflicts: number;
   deadLetters: number;
+  /** Source transactions set aside under apply.onError: quarantine (drc_meta.quarantine). */
+  quarantined: number;
   retries: number;
   /** Next Kafka offset to apply (everything before it is committed here). */
   nextOffset: string | undefined;

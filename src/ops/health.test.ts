@@ -27,6 +27,7 @@ const applier = (over: Partial<ApplierStats> = {}) => ({
     rowChanges: 0,
     conflicts: 0,
     deadLetters: 0,
+    quarantined: 0,
     retries: 0,
     nextOffset: undefined,
     lastOriginCommitTime: 0,
@@ -78,6 +79,16 @@ describe('health', () => {
     expect(evaluateHealth(view(applier({ stream: retrying }), capture({ stream: retrying })), limits, NOW - 100_000, NOW).ok).toBe(true);
   });
 
+  it('names a table refused for lack of a primary key as a warning, without failing health', () => {
+    const c = capture({ refusedTables: { 'app.keyless': { rows: 7, refusing: true }, 'app.fixed': { rows: 2, refusing: false } } });
+    const h = evaluateHealth(view(applier(), c), limits, NOW - 100_000, NOW);
+    expect(h.ok).toBe(true);
+    expect(h.problems).toEqual([]);
+    expect(h.warnings).toEqual([expect.stringMatching(/^table app\.keyless has no primary key: refused, 7 row change\(s\) not replicated/)]);
+    const q = evaluateHealth(view(applier({ quarantined: 2 })), limits, NOW - 100_000, NOW);
+    expect(q).toMatchObject({ ok: true, problems: [], warnings: ['apply from a quarantined 2 source transaction(s) since start: see drc quarantine list'] });
+  });
+
   it('gives a fresh daemon time before missing heartbeats count', () => {
     expect(evaluateHealth(view(applier({ lastHeartbeat: undefined })), limits, NOW - 1000, NOW).ok).toBe(true);
   });
@@ -92,6 +103,10 @@ describe('metrics', () => {
     expect(text).toMatch(/^drc_apply_paused\{origin="a",ezone="b"\} 1$/m);
     expect(text).toMatch(/^drc_stream_failures\{stage="capture",origin="b",ezone="b"\} 12$/m);
     expect(text).toMatch(/^drc_stream_failures\{stage="apply",origin="a",ezone="b"\} 12$/m);
+    const refused = await createMetrics(view(applier({ quarantined: 3 }), capture({ refusedTables: { 'app.keyless': { rows: 7, refusing: true }, 'app.fixed': { rows: 2, refusing: false } } }))).metrics();
+    expect(refused).toMatch(/^drc_capture_refused_tables\{ezone="b"\} 1$/m);
+    expect(refused).toMatch(/^drc_capture_refused_rows_total\{table="app.keyless",ezone="b"\} 7$/m);
+    expect(refused).toMatch(/^drc_quarantined_transactions_total\{origin="a",ezone="b"\} 3$/m);
     const calm = await createMetrics(view()).metrics();
     expect(calm).toMatch(/^drc_capture_paused\{ezone="b"\} 0$/m);
     expect(calm).toMatch(/^drc_apply_paused\{origin="a",ezone="b"\} 0$/m);

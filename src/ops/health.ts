@@ -4,6 +4,12 @@ import { lagOf, type DaemonView } from './metrics.js';
 export interface Health {
   ok: boolean;
   problems: string[];
+  /**
+   * What deserves attention without failing health: tables refused for lack of a primary key, and
+   * quarantined transactions (the rest replicates; a restart or failover, which a 503 would provoke,
+   * fixes neither).
+   */
+  warnings?: string[];
   /** A standby daemon is healthy while it waits. */
   role?: 'active' | 'standby';
 }
@@ -39,5 +45,17 @@ export function evaluateHealth(view: DaemonView, limits: { maxLagMs: number; stu
       problems.push(lag === undefined ? `no heartbeat from ${origin} since start` : `lag from ${origin} is ${Math.round(lag)} ms (limit ${limits.maxLagMs} ms)`);
     }
   }
-  return { ok: problems.length === 0, problems };
+  const warnings = refusedWarnings(c.refusedTables);
+  for (const [origin, a] of view.appliers) {
+    const n = a.sample().quarantined ?? 0;
+    if (n > 0) warnings.push(`apply from ${origin} quarantined ${n} source transaction(s) since start: see drc quarantine list`);
+  }
+  return { ok: problems.length === 0, problems, ...(warnings.length > 0 ? { warnings } : {}) };
+}
+
+/** One warning per table capture refuses right now (no primary key), naming it. */
+export function refusedWarnings(refused: Record<string, { rows: number; refusing: boolean }> | undefined): string[] {
+  return Object.entries(refused ?? {})
+    .filter(([, t]) => t.refusing)
+    .map(([table, t]) => `table ${table} has no primary key: refused, ${t.rows} row change(s) not replicated — add a primary key (then re-seed it), or exclude it with replicate.exclude`);
 }

@@ -78,6 +78,9 @@ export function createMetrics(view: DaemonView): Registry {
     appliers().forEach(({ origin, s }) => set({ origin }, s.conflictsByReason.ownership ?? 0)),
   );
   cumulative(registry, 'drc_dead_letters_total', 'Messages sent to the dead-letter topic', ['origin'], (set) => appliers().forEach(({ origin, s }) => set({ origin }, s.deadLetters)));
+  cumulative(registry, 'drc_quarantined_transactions_total', 'Source transactions set aside under apply.onError: quarantine (see drc quarantine list)', ['origin'], (set) =>
+    appliers().forEach(({ origin, s }) => set({ origin }, s.quarantined ?? 0)),
+  );
   cumulative(registry, 'drc_apply_retries_total', 'Apply retries and recoveries', ['origin'], (set) => appliers().forEach(({ origin, s }) => set({ origin }, s.retries)));
   new Gauge({
     name: 'drc_apply_paused',
@@ -121,6 +124,17 @@ export function createMetrics(view: DaemonView): Registry {
   cumulative(registry, 'drc_capture_messages_total', 'Messages published by capture', [], (set) => set({}, view.capture.sample().messages));
   cumulative(registry, 'drc_capture_restarts_total', 'Capture stream restarts', [], (set) => set({}, view.capture.sample().restarts));
   cumulative(registry, 'drc_wrong_writes_total', 'Local writes to rows another ezone owns', [], (set) => set({}, view.capture.sample().wrongWrites));
+  new Gauge({
+    name: 'drc_capture_refused_tables',
+    help: 'Replicated tables capture refuses right now because they have no primary key (their changes are skipped)',
+    registers: [registry],
+    collect() {
+      this.set(Object.values(view.capture.sample().refusedTables ?? {}).filter((t) => t.refusing).length);
+    },
+  });
+  cumulative(registry, 'drc_capture_refused_rows_total', 'Row changes skipped because their table has no primary key', ['table'], (set) =>
+    Object.entries(view.capture.sample().refusedTables ?? {}).forEach(([table, t]) => set({ table }, t.rows)),
+  );
   new Gauge({
     name: 'drc_capture_position_info',
     help: 'Binlog position durably on Kafka (as a label)',

@@ -158,18 +158,24 @@ describeWithServers('capture', () => {
     expect(txs.slice(1).every((t) => t.id !== txs[0]!.id)).toBe(true);
   });
 
-  it('refuses tables without a primary key by name, at start and when one appears later', async () => {
+  it('refuses tables without a primary key by name, at start and when one appears later, and keeps shipping every other table (issue 12)', async () => {
     s = await scenario('nopk');
     const a = s.db.a!;
     await a.query('CREATE TABLE keyless (v INT)');
-    await expect(startCapture(s.config, 'a', log)).rejects.toThrow(new RegExp(`tables without a primary key cannot be replicated: ${s.schema}\\.keyless`));
-
-    await a.query('DROP TABLE keyless');
     await a.query('CREATE TABLE ok (id INT PRIMARY KEY)');
     running = await startCapture(s.config, 'a', log);
+    expect(running.capture.sample().refusedTables).toEqual({ [`${s.schema}.keyless`]: { rows: 0, refusing: true } });
     await a.query('CREATE TABLE later (v INT)');
-    await a.query('INSERT INTO later VALUES (1)');
-    await expect(running.capture.done).rejects.toThrow(new RegExp(`table ${s.schema}\\.later has no primary key`));
+    await a.query('INSERT INTO later VALUES (1), (2)');
+    await a.query('INSERT INTO ok VALUES (1)');
+    await a.query('INSERT INTO ok VALUES (2)');
+    const txs = await transactionsOn(s, 'a', (t) => t.length >= 2);
+    expect(txs.flatMap((t) => t.changes.map((c) => [c.table, c.key]))).toEqual([
+      ['ok', { id: 1 }],
+      ['ok', { id: 2 }],
+    ]);
+    expect(running.capture.sample().refusedTables?.[`${s.schema}.later`]).toEqual({ rows: 2, refusing: true });
+    expect(running.capture.state.status).toBe('running');
   });
 
   it('records tombstones for local deletes before shipping them, and reports coverage', async () => {

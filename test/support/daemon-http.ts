@@ -10,13 +10,15 @@ export interface HealthReply {
   status: string;
   role: 'active' | 'standby';
   problems: string[];
+  /** What deserves attention without failing health (e.g. a table refused for lack of a primary key). */
+  warnings: string[];
 }
 
 /** Ask a daemon's `/healthz` (throws while nothing listens on the port yet). */
 export async function fetchHealth(port: number, timeoutMs = 2000): Promise<HealthReply> {
   const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
-  const body = (await res.json()) as { status?: string; role?: 'active' | 'standby'; problems?: string[] };
-  return { httpStatus: res.status, status: body.status ?? '', role: body.role ?? 'active', problems: body.problems ?? [] };
+  const body = (await res.json()) as { status?: string; role?: 'active' | 'standby'; problems?: string[]; warnings?: string[] };
+  return { httpStatus: res.status, status: body.status ?? '', role: body.role ?? 'active', problems: body.problems ?? [], warnings: body.warnings ?? [] };
 }
 
 /** A daemon's `/metrics` (Prometheus text). */

@@ -51,7 +51,7 @@ describe('deploy artefacts (validated as far as a machine without Docker or Kube
 
   it('Prometheus alert rules cover lag, stuck streams, conflicts and dead letters, with metrics the daemon exports', async () => {
     const rules = (parse(read('prometheus/alerts.yml')) as { groups: { rules: { alert: string; expr: string; labels: { severity: string } }[] }[] }).groups.flatMap((g) => g.rules);
-    expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(['DRCLagHigh', 'DRCStreamStuck', 'DRCConflictRate', 'DRCDeadLetters']));
+    expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(['DRCLagHigh', 'DRCStreamStuck', 'DRCConflictRate', 'DRCDeadLetters', 'DRCCapturePaused', 'DRCQuarantined', 'DRCTableRefused']));
     const view: DaemonView = { ezone: 'x', capture: { sample: () => ({ transactions: 0, appliedTransactions: 0, rowChanges: 0, messages: 0, restarts: 0, wrongWrites: 0, committedPosition: '', coveredPosition: '', lastCommitAt: 0, lastEventAt: 0, queuedBytes: 0 }) }, appliers: new Map() };
     const exported = new Set((await createMetrics(view).getMetricsAsJSON()).map((m) => m.name));
     for (const r of rules) {

@@ -9,7 +9,7 @@ import { MemoryMessageStream } from '../../../src/transport/memory/message-strea
 import { Applier, pausedReason, type ApplierConfig } from '../../../src/apply/applier.js';
 
 const config = (workers: number): ApplierConfig => ({
-  apply: { workers, maxBufferBytes: 1 << 20, groupMaxTransactions: 1, groupMaxRows: 5000, onUnknownColumn: 'pause', tombstoneRetention: 86_400_000 },
+  apply: { workers, maxBufferBytes: 1 << 20, groupMaxTransactions: 1, groupMaxRows: 5000, onUnknownColumn: 'pause', onError: 'pause', tombstoneRetention: 86_400_000 },
   replicate: { include: ['*.*'], exclude: [], versionColumn: null },
   tables: {},
   supervision: { initialDelay: 100, maxDelay: 10_000, giveUpAfter: 60_000, pausedRetry: 2_000 },
