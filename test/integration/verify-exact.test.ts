@@ -1,0 +1,136 @@
+/**
+ * `drc verify` compares what the server stores, exactly: for each type family a planted difference
+ * that a comparison of driver-decoded values misses (float32 rounding, collation-equal text, a JSON
+ * document re-printed, NULL vs '' …) must be reported with its key, and identical data must be ok.
+ * No daemons: values are written straight into two ezones' databases.
+ */
+import type mysql from 'mysql2/promise';
+import { afterEach, expect, it } from 'vitest';
+import { runDrc } from '../support/cli.js';
+import { describeWithServers } from '../support/env.js';
+import { scenario, type Scenario } from '../support/scenario.js';
+
+interface Report {
+  ok: boolean;
+  tables: { table: string; rows: number; chunks: number }[];
+  differences: { table: string; key: Record<string, unknown>; keyHex: Record<string, string>; ezones: { ezone: string; present: boolean }[] }[];
+}
+
+/** One family: a column type, and two values the server stores differently (SQL expressions). */
+interface Case {
+  name: string;
+  type: string;
+  a: string;
+  b: string;
+  /** sql_mode for writing the values (ENUM index 0 needs a non-strict one). */
+  sqlMode?: string;
+}
+
+const CASES: Case[] = [
+  { name: 'double_beyond_float32', type: 'DOUBLE', a: '20000000.25', b: '20000000.75' },
+  { name: 'float_last_bit', type: 'FLOAT', a: '1.0000001', b: '1.0000002' },
+  { name: 'float_negative_zero', type: 'FLOAT', a: '-1e-50', b: '0' },
+  { name: 'decimal_last_digit', type: 'DECIMAL(30,20)', a: "'1.00000000000000000001'", b: "'1.00000000000000000002'" },
+  { name: 'bigint_beyond_2_53', type: 'BIGINT', a: '9007199254740993', b: '9007199254740992' },
+  { name: 'datetime_micro', type: 'DATETIME(6)', a: "'2024-02-29 23:59:59.000001'", b: "'2024-02-29 23:59:59.000002'" },
+  { name: 'timestamp_micro', type: 'TIMESTAMP(6) NULL', a: "'2038-01-19 03:14:07.999998'", b: "'2038-01-19 03:14:07.999999'" },
+  { name: 'time_sign', type: 'TIME', a: "'00:00:01'", b: "'-00:00:01'" },
+  { name: 'year_zero', type: 'YEAR', a: '0', b: '2000' },
+  { name: 'latin1_bytes', type: 'VARCHAR(10) CHARACTER SET latin1', a: "_latin1 X'81'", b: "_latin1 X'8D'" },
+  { name: 'ci_case', type: 'VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci', a: "'a'", b: "'A'" },
+  { name: 'ci_accent', type: 'VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci', a: "'e'", b: "'é'" },
+  { name: 'trailing_space', type: 'VARCHAR(10)', a: "'x'", b: "'x '" },
+  { name: 'null_vs_empty', type: 'VARCHAR(10) NULL', a: 'NULL', b: "''" },
+  { name: 'empty_vs_zero', type: 'VARCHAR(10)', a: "''", b: "'0'" },
+  { name: 'binary_trailing_zero', type: 'VARBINARY(10)', a: "X'01'", b: "X'0100'" },
+  { name: 'binary_padded', type: 'BINARY(4)', a: "X'01000000'", b: "X'01000001'" },
+  { name: 'json_key_order', type: 'JSON', a: '\'{"a":1,"b":2}\'', b: '\'{"b":2,"a":1}\'' },
+  { name: 'json_whitespace', type: 'JSON', a: '\'{"a":1}\'', b: '\'{"a": 1}\'' },
+  { name: 'bit', type: 'BIT(8)', a: "b'1'", b: "b'10'" },
+  { name: 'enum_index_zero', type: "ENUM('x','y') NULL", a: "'bogus'", b: "'x'", sqlMode: '' },
+  { name: 'set_members', type: "SET('a','b')", a: "'a'", b: "'a,b'" },
+  { name: 'geometry_srid', type: 'GEOMETRY', a: "ST_GeomFromText('POINT(1 2)', 0)", b: "ST_GeomFromText('POINT(1 2)', 4326)" },
+];
+
+/** Keys that only round-trip exactly: each table's row 2 has such a key and differs in `v`. */
+const KEYS: { name: string; type: string; key1: string; key2: string }[] = [
+  { name: 'k_latin1', type: 'VARCHAR(10) CHARACTER SET latin1', key1: "_latin1 X'8D'", key2: "_latin1 X'81'" },
+  { name: 'k_binary', type: 'VARBINARY(10)', key1: "X'01'", key2: "X'0100'" },
+  { name: 'k_bigint', type: 'BIGINT UNSIGNED', key1: '18446744073709551614', key2: '18446744073709551615' },
+  { name: 'k_double', type: 'DOUBLE', key1: '20000000.25', key2: '20000000.75' },
+  { name: 'k_datetime', type: 'DATETIME(6)', key1: "'2024-01-01 00:00:00.000001'", key2: "'2024-01-01 00:00:00.000002'" },
+  { name: 'k_ci', type: 'VARCHAR(10) COLLATE utf8mb4_general_ci', key1: "'b'", key2: "'A '" },
+  { name: 'k_decimal', type: 'DECIMAL(40,20)', key1: "'1.00000000000000000001'", key2: "'12345678901234567890.00000000000000000002'" },
+];
+
+async function checksum(db: mysql.Connection, table: string): Promise<string> {
+  const [rows] = await db.query<mysql.RowDataPacket[]>(`CHECKSUM TABLE \`${table}\``);
+  return String(rows[0]!.Checksum);
+}
+
+describeWithServers('drc verify compares exactly', () => {
+  let s: Scenario | undefined;
+  afterEach(async () => {
+    await s?.close();
+    s = undefined;
+  });
+
+  it('finds a planted difference in every type family, INVISIBLE columns and exact keys; identical data is ok', async () => {
+    s = await scenario('verify exact');
+    const { a, b } = s.db as { a: mysql.Connection; b: mysql.Connection };
+    for (const db of [a, b]) {
+      for (const c of CASES) await db.query(`CREATE TABLE \`${c.name}\` (id INT PRIMARY KEY, v ${c.type})`);
+      await db.query('CREATE TABLE invisible_col (id INT PRIMARY KEY, shown INT, hidden INT INVISIBLE)');
+      for (const k of KEYS) await db.query(`CREATE TABLE \`${k.name}\` (k ${k.type} PRIMARY KEY, v INT)`);
+    }
+    // Identical contents: row 1 holds a's value, row 2 b's value, in both ezones.
+    for (const db of [a, b]) {
+      for (const c of CASES) {
+        await db.query(`SET SESSION sql_mode = ${c.sqlMode === undefined ? 'DEFAULT' : `'${c.sqlMode}'`}`);
+        await db.query(`INSERT INTO \`${c.name}\` (id, v) VALUES (1, ${c.a}), (2, ${c.b})`);
+      }
+      await db.query('SET SESSION sql_mode = DEFAULT');
+      await db.query('INSERT INTO invisible_col (id, shown, hidden) VALUES (1, 1, 1), (2, 1, 1)');
+      for (const k of KEYS) await db.query(`INSERT INTO \`${k.name}\` (k, v) VALUES (${k.key1}, 1), (${k.key2}, 1)`);
+    }
+    const tables = [...CASES.map((c) => c.name), 'invisible_col', ...KEYS.map((k) => k.name)];
+    for (const t of tables) expect(await checksum(b, t), t).toBe(await checksum(a, t));
+    const args = ['verify', '--config', s.configFile, '--ezones', 'a,b', '--recheck-ms', '10', '--pause-ms', '0', '--json'];
+
+    const clean = await runDrc(args);
+    expect(clean.code, clean.stderr).toBe(0);
+    const cleanReport = JSON.parse(clean.stdout) as Report;
+    expect(cleanReport.differences).toEqual([]);
+    expect(cleanReport.tables.map((t) => [t.table, t.rows]).sort()).toEqual(tables.map((t) => [`${s!.schema}.${t}`, 2]).sort());
+
+    // Planted in b: row 1 takes the other value (row 2 stays identical, the control).
+    for (const c of CASES) {
+      await b.query(`SET SESSION sql_mode = ${c.sqlMode === undefined ? 'DEFAULT' : `'${c.sqlMode}'`}`);
+      await b.query(`UPDATE \`${c.name}\` SET v = ${c.b} WHERE id = 1`);
+    }
+    await b.query('SET SESSION sql_mode = DEFAULT');
+    await b.query('UPDATE invisible_col SET hidden = 2 WHERE id = 1');
+    for (const k of KEYS) await b.query(`UPDATE \`${k.name}\` SET v = 2 WHERE k = ${k.key2}`);
+    for (const t of tables) expect(await checksum(b, t), `${t}: the plant changed what is stored`).not.toBe(await checksum(a, t));
+
+    const found = await runDrc(args);
+    expect(found.code, found.stderr).toBe(1);
+    const report = JSON.parse(found.stdout) as Report;
+    const byTable = new Map(report.differences.map((d) => [d.table.slice(s!.schema.length + 1), d]));
+    expect([...byTable.keys()].sort()).toEqual([...tables].sort());
+    expect(report.differences).toHaveLength(tables.length); // one key each: the control rows are equal
+    for (const c of [...CASES.map((x) => x.name), 'invisible_col']) {
+      const d = byTable.get(c)!;
+      expect(d.key, c).toEqual({ id: 1 });
+      expect(d.ezones, c).toEqual([expect.objectContaining({ ezone: 'a', present: true }), expect.objectContaining({ ezone: 'b', present: true })]);
+    }
+    // Exact keys: found in both ezones (the lookup bound them back exactly), named byte for byte.
+    for (const k of KEYS) {
+      const d = byTable.get(k.name)!;
+      expect(d.ezones.map((e) => e.present), k.name).toEqual([true, true]);
+      const [rows] = await a.query<mysql.RowDataPacket[]>(`SELECT HEX(k) AS h, CAST(k AS CHAR) AS t FROM \`${k.name}\` WHERE k = ${k.key2}`);
+      const isString = /CHAR|BINARY/.test(k.type);
+      expect(d.keyHex.k, k.name).toBe(isString ? rows[0]!.h : Buffer.from(String(rows[0]!.t)).toString('hex').toUpperCase());
+    }
+  });
+});
