@@ -24,6 +24,11 @@ export interface Repaired {
   winner: string;
   deleted: boolean;
   changed: string[];
+  /**
+   * Ezones that still differ from the winner after the repair was applied (read back by digest): the
+   * apply path took the change as a no-op or wrote something else. Absent when every ezone matches.
+   */
+  stillDifferent?: string[];
 }
 
 interface View {
@@ -70,6 +75,7 @@ export async function repair(pools: Pools, config: Config, t: VerifyTable, hex: 
   const winnerVersion = winner && vc ? versionOf(winner.row[vc]) : undefined;
   const deleted = !winner || (newestDelete !== undefined && compareVersions(newestDelete.version, winnerVersion ?? null) >= 0);
   const changed: string[] = [];
+  const stillDiffer: string[] = [];
   for (const [ezone, pool] of pools) {
     const local = views.get(ezone)!;
     if (deleted ? local.row === null : local.digest === winner!.digest) continue;
@@ -85,6 +91,8 @@ export async function repair(pools: Pools, config: Config, t: VerifyTable, hex: 
       local: local.row,
     });
     changed.push(ezone);
+    const now = await keyDigest(pool, t, hex);
+    if (deleted ? now !== null : now !== winner!.digest) stillDiffer.push(ezone);
   }
-  return { winner: deleted ? (newestDelete?.ezone ?? '-') : winner!.ezone, deleted, changed };
+  return { winner: deleted ? (newestDelete?.ezone ?? '-') : winner!.ezone, deleted, changed, ...(stillDiffer.length > 0 ? { stillDifferent: stillDiffer } : {}) };
 }

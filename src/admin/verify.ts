@@ -112,7 +112,7 @@ async function compareAll(config: Config, pools: Pools, options: VerifyOptions, 
     report.differences.push(...diffs);
   }
   if (schemaDifferences.length > 0) report.schemaDifferences = schemaDifferences;
-  report.ok = schemaDifferences.length === 0 && report.differences.every((d) => d.repaired !== undefined) && (options.repair || report.differences.length === 0);
+  report.ok = schemaDifferences.length === 0 && report.differences.every((d) => d.repaired !== undefined && d.repaired.stillDifferent === undefined) && (options.repair || report.differences.length === 0);
   return report;
 }
 

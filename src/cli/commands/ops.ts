@@ -149,7 +149,9 @@ function printVerifyReport(report: VerifyReport): void {
       table: d.table,
       key: JSON.stringify(d.key),
       ezones: d.ezones.map((e) => `${e.ezone}:${e.present ? (e.version ?? 'present') : 'missing'}`).join(' '),
-      repaired: d.repaired ? `${d.repaired.deleted ? 'deleted' : `kept ${d.repaired.winner}'s row`} in ${d.repaired.changed.join(',')}` : '',
+      repaired: d.repaired
+        ? `${d.repaired.deleted ? 'deleted' : `kept ${d.repaired.winner}'s row`} in ${d.repaired.changed.join(',')}${d.repaired.stillDifferent ? `; still differs in ${d.repaired.stillDifferent.join(',')}` : ''}`
+        : '',
     })),
     ['table', 'key', 'ezones', 'repaired'],
   );
