@@ -8,8 +8,9 @@
  *   temporal values (fractional digits included, TIMESTAMP in the session's UTC); FLOAT and DOUBLE as
  *   the shortest text that reads back as the same double (FLOAT widened to double first, so the last
  *   bit of a float shows), with the sign of a zero; ENUM, SET and BIT as their numbers (ENUM '' at
- *   index 0 is not the member ''). A row's digest is MD5 over the HEX of every column's text, NULL
- *   marked apart from every value, so NULL, '' and '0' differ, and trailing spaces or 0x00 bytes count.
+ *   index 0 is not the member ''). A row's digest is MD5 over every column's MD5 (of the text's
+ *   bytes), NULL marked apart from every value, so NULL, '' and '0' differ, and trailing spaces or
+ *   0x00 bytes count.
  * - Keys are read as the HEX of the same texts and bound back with UNHEX, converted to the column's
  *   own character set and collation (so an index serves the lookup, and a key of latin1 or binary
  *   bytes finds its row whatever the driver would have decoded).
@@ -45,12 +46,16 @@ export function valueText(c: VerifyColumn): string {
   if (NUMBERED.has(c.dataType)) return `CAST(${q} + 0 AS CHAR)`;
   if (CHARACTER.has(c.dataType) || BYTES.has(c.dataType) || c.dataType === 'json' || c.charset !== null) return q;
   // Geometry (its stored SRID + WKB) and anything else (UUID, INET6, …): the value as a byte string,
-  // never a bare HEX() of a number (HEX(1.5) is '2').
+  // never a number as it is (a FLOAT's own text has 6 digits, HEX(1.5) is '2').
   return GEOMETRY.has(c.dataType) ? q : `CAST(${q} AS BINARY)`;
 }
 
-/** One column's part of a row digest: NULL as `-`, a value as `=` and the HEX of its text. */
-export const digestPart = (c: VerifyColumn): string => `IFNULL(CONCAT('=', HEX(${valueText(c)})), '-')`;
+/**
+ * One column's part of a row digest: NULL as `-`, a value as `=` and the MD5 of its text's bytes. Not
+ * HEX(): a string function whose result exceeds max_allowed_packet returns NULL (warning 1301), so the
+ * HEX of a value over half of it (an 8 MB BLOB at MariaDB's default 16 MB) would compare as NULL.
+ */
+export const digestPart = (c: VerifyColumn): string => `IFNULL(CONCAT('=', MD5(${valueText(c)})), '-')`;
 
 /** The row's digest over `columns`, computed by the server. */
 export const rowDigest = (columns: readonly VerifyColumn[]): string => `MD5(CONCAT_WS(',', ${columns.map(digestPart).join(', ')}))`;

@@ -61,6 +61,8 @@ const KEYS: { name: string; type: string; key1: string; key2: string }[] = [
   { name: 'k_datetime', type: 'DATETIME(6)', key1: "'2024-01-01 00:00:00.000001'", key2: "'2024-01-01 00:00:00.000002'" },
   { name: 'k_ci', type: 'VARCHAR(10) COLLATE utf8mb4_general_ci', key1: "'b'", key2: "'A '" },
   { name: 'k_decimal', type: 'DECIMAL(40,20)', key1: "'1.00000000000000000001'", key2: "'12345678901234567890.00000000000000000002'" },
+  { name: 'k_enum', type: "ENUM('z','a')", key1: "'z'", key2: "'a'" },
+  { name: 'k_time', type: 'TIME(6)', key1: "'-00:00:00.000001'", key2: "'00:00:00.000001'" },
 ];
 
 async function checksum(db: mysql.Connection, table: string): Promise<string> {
@@ -102,6 +104,10 @@ describeWithServers('drc verify compares exactly', () => {
     const cleanReport = JSON.parse(clean.stdout) as Report;
     expect(cleanReport.differences).toEqual([]);
     expect(cleanReport.tables.map((t) => [t.table, t.rows]).sort()).toEqual(tables.map((t) => [`${s!.schema}.${t}`, 2]).sort());
+    // One row per chunk: every key goes through the range bounds (pk > lo AND pk <= hi) bound back from HEX.
+    const single = await runDrc([...args, '--chunk-size', '1']);
+    expect(single.code, single.stderr).toBe(0);
+    expect((JSON.parse(single.stdout) as Report).tables.map((t) => [t.table, t.rows, t.chunks]).sort()).toEqual(tables.map((t) => [`${s!.schema}.${t}`, 2, 3]).sort());
 
     // Planted in b: row 1 takes the other value (row 2 stays identical, the control).
     for (const c of CASES) {
@@ -116,6 +122,9 @@ describeWithServers('drc verify compares exactly', () => {
     const found = await runDrc(args);
     expect(found.code, found.stderr).toBe(1);
     const report = JSON.parse(found.stdout) as Report;
+    const chunked = await runDrc([...args, '--chunk-size', '1']);
+    expect(chunked.code, chunked.stderr).toBe(1);
+    expect((JSON.parse(chunked.stdout) as Report).differences).toEqual(report.differences);
     const byTable = new Map(report.differences.map((d) => [d.table.slice(s!.schema.length + 1), d]));
     expect([...byTable.keys()].sort()).toEqual([...tables].sort());
     expect(report.differences).toHaveLength(tables.length); // one key each: the control rows are equal
@@ -128,7 +137,7 @@ describeWithServers('drc verify compares exactly', () => {
     for (const k of KEYS) {
       const d = byTable.get(k.name)!;
       expect(d.ezones.map((e) => e.present), k.name).toEqual([true, true]);
-      const [rows] = await a.query<mysql.RowDataPacket[]>(`SELECT HEX(k) AS h, CAST(k AS CHAR) AS t FROM \`${k.name}\` WHERE k = ${k.key2}`);
+      const [rows] = await a.query<mysql.RowDataPacket[]>(`SELECT HEX(k) AS h, CAST(${k.type.startsWith('ENUM') ? 'k + 0' : 'k'} AS CHAR) AS t FROM \`${k.name}\` WHERE k = ${k.key2}`);
       const isString = /CHAR|BINARY/.test(k.type);
       expect(d.keyHex.k, k.name).toBe(isString ? rows[0]!.h : Buffer.from(String(rows[0]!.t)).toString('hex').toUpperCase());
     }
@@ -189,5 +198,33 @@ describeWithServers('drc verify --repair on exact differences', () => {
     const [x] = await a.query<mysql.RowDataPacket[]>('SELECT CAST(v AS CHAR) AS v FROM d');
     const [y] = await b.query<mysql.RowDataPacket[]>('SELECT CAST(v AS CHAR) AS v FROM d');
     expect(x[0]!.v === y[0]!.v).toBe(after.code === 0);
+  });
+});
+
+describeWithServers('drc verify on values near max_allowed_packet', () => {
+  let s: Scenario | undefined;
+  const restore: { db: mysql.Connection; value: number }[] = [];
+  afterEach(async () => {
+    for (const r of restore.splice(0)) await r.db.query(`SET GLOBAL max_allowed_packet = ${r.value}`);
+    await s?.close();
+    s = undefined;
+  });
+
+  it('sees the last byte of a BLOB larger than half of max_allowed_packet (a HEX() of it would be NULL)', async () => {
+    s = await scenario('verify big value');
+    const { a, b } = s.db as { a: mysql.Connection; b: mysql.Connection };
+    for (const db of [a, b]) {
+      await db.query('CREATE TABLE big (id INT PRIMARY KEY, v LONGBLOB, t LONGTEXT)');
+      await db.query("INSERT INTO big VALUES (1, CONCAT(REPEAT('x', 3000000), 'a'), REPEAT('é', 1500000))");
+    }
+    await b.query("UPDATE big SET v = CONCAT(REPEAT('x', 3000000), 'b') WHERE id = 1");
+    for (const db of [a, b]) {
+      const [rows] = await db.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.max_allowed_packet AS v');
+      restore.push({ db, value: Number(rows[0]!.v) });
+      await db.query('SET GLOBAL max_allowed_packet = 4194304'); // the CLI's new sessions take it
+    }
+    const found = await runDrc(['verify', '--config', s.configFile, '--ezones', 'a,b', '--recheck-ms', '10', '--json']);
+    expect(found.code, found.stderr).toBe(1);
+    expect((JSON.parse(found.stdout) as Report).differences.map((d) => d.key)).toEqual([{ id: 1 }]);
   });
 });
