@@ -228,3 +228,37 @@ describeWithServers('drc verify on values near max_allowed_packet', () => {
     expect((JSON.parse(found.stdout) as Report).differences.map((d) => d.key)).toEqual([{ id: 1 }]);
   });
 });
+
+describeWithServers('drc verify on tables whose columns differ', () => {
+  let s: Scenario | undefined;
+  afterEach(async () => {
+    await s?.close();
+    s = undefined;
+  });
+
+  it('reports a schema difference (a column type, a missing table) instead of comparing rows, exit 1', async () => {
+    s = await scenario('verify schema diff');
+    const { a, b } = s.db as { a: mysql.Connection; b: mysql.Connection };
+    await a.query('CREATE TABLE typed (id INT PRIMARY KEY, v DOUBLE)');
+    await b.query('CREATE TABLE typed (id INT PRIMARY KEY, v FLOAT)');
+    await a.query('CREATE TABLE only_a (id INT PRIMARY KEY)');
+    await a.query('CREATE TABLE same (id INT PRIMARY KEY, v INT)');
+    await b.query('CREATE TABLE same (id INT PRIMARY KEY, v INT)');
+    for (const db of [a, b]) await db.query('INSERT INTO typed VALUES (1, 1.5)');
+    await a.query('INSERT INTO same VALUES (1, 1)');
+    await b.query('INSERT INTO same VALUES (1, 2)');
+    const found = await runDrc(['verify', '--config', s.configFile, '--ezones', 'a,b', '--recheck-ms', '10', '--json']);
+    expect(found.code, found.stderr).toBe(1);
+    const report = JSON.parse(found.stdout) as Report & { schemaDifferences: { table: string; ezone: string; detail: string }[] };
+    expect(report.ok).toBe(false);
+    expect(report.tables.map((t) => t.table)).toEqual([`${s.schema}.same`]);
+    expect(report.differences.map((d) => [d.table, d.key])).toEqual([[`${s.schema}.same`, { id: 1 }]]);
+    expect(report.schemaDifferences).toEqual([
+      { table: `${s.schema}.only_a`, ezone: 'b', detail: `${s.schema}.only_a does not exist in ezone b` },
+      { table: `${s.schema}.typed`, ezone: 'b', detail: 'columns differ: a has v double; b has v float' },
+    ]);
+    const human = await runDrc(['verify', '--config', s.configFile, '--ezones', 'a,b', '--recheck-ms', '10']);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/columns differ: a has v double; b has v float/);
+  });
+});
