@@ -65,6 +65,11 @@ export interface VerifyReport {
   differences: Difference[];
   /** Present when some table's columns differ between ezones (then `ok` is false). */
   schemaDifferences?: SchemaDifference[];
+  /**
+   * Present when a table could not be compared (missing, or no primary key, in the first ezone);
+   * `ok` is false when such a table was named in `tables`.
+   */
+  skipped?: { table: string; reason: string }[];
 }
 
 /**
@@ -92,10 +97,14 @@ async function compareAll(config: Config, pools: Pools, options: VerifyOptions, 
   const tables: VerifyTable[] = [];
   const report: VerifyReport = { ok: true, tables: [], differences: [] };
   const schemaDifferences: SchemaDifference[] = [];
+  const skipped: { table: string; reason: string }[] = [];
   for (const name of options.tables ?? (await replicatedTables(first, config))) {
     const described = await describeTable(pools, name);
     if (!('kind' in described)) tables.push(described);
-    else if (described.kind === 'skipped') log.warn({ table: formatTableName(name), reason: described.reason }, 'skipped: not compared');
+    else if (described.kind === 'skipped') {
+      log.warn({ table: formatTableName(name), reason: described.reason }, 'skipped: not compared');
+      skipped.push({ table: formatTableName(name), reason: described.reason });
+    }
     else schemaDifferences.push({ table: formatTableName(name), ezone: described.ezone, detail: described.detail });
   }
   const compared = await compareTables(pools, tables, { chunkSize: options.chunkSize, pauseMs: options.pauseMs, concurrency: options.concurrency ?? 2 });
@@ -112,7 +121,10 @@ async function compareAll(config: Config, pools: Pools, options: VerifyOptions, 
     report.differences.push(...diffs);
   }
   if (schemaDifferences.length > 0) report.schemaDifferences = schemaDifferences;
-  report.ok = schemaDifferences.length === 0 && report.differences.every((d) => d.repaired !== undefined && d.repaired.stillDifferent === undefined) && (options.repair || report.differences.length === 0);
+  if (skipped.length > 0) report.skipped = skipped;
+  // A table asked for by name and not compared is a failure; one found by discovery (no primary key) is listed.
+  const missed = options.tables !== undefined && skipped.length > 0;
+  report.ok = !missed && schemaDifferences.length === 0 && report.differences.every((d) => d.repaired !== undefined && d.repaired.stillDifferent === undefined) && (options.repair || report.differences.length === 0);
   return report;
 }
 

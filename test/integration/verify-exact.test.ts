@@ -257,8 +257,17 @@ describeWithServers('drc verify on tables whose columns differ', () => {
       { table: `${s.schema}.only_a`, ezone: 'b', detail: `${s.schema}.only_a does not exist in ezone b` },
       { table: `${s.schema}.typed`, ezone: 'b', detail: 'columns differ: a has v double; b has v float' },
     ]);
+    // A table asked for by name that cannot be compared fails the run; found by discovery, it is listed.
+    await a.query('CREATE TABLE no_pk (v INT)');
+    const named = await runDrc(['verify', '--config', s.configFile, '--ezones', 'a,b', '--tables', `${s.schema}.same2,${s.schema}.no_pk`, '--json']);
+    expect(named.code, named.stderr).toBe(1);
+    expect((JSON.parse(named.stdout) as { skipped: unknown[] }).skipped).toEqual([
+      { table: `${s.schema}.same2`, reason: 'no such table or no primary key in ezone a' },
+      { table: `${s.schema}.no_pk`, reason: 'no such table or no primary key in ezone a' },
+    ]);
     const human = await runDrc(['verify', '--config', s.configFile, '--ezones', 'a,b', '--recheck-ms', '10']);
     expect(human.code).toBe(1);
     expect(human.stdout).toMatch(/columns differ: a has v double; b has v float/);
+    expect(human.stdout).toMatch(new RegExp(`not compared:[\\s\\S]*${s.schema}\\.no_pk\\s+no such table or no primary key`));
   });
 });

@@ -138,6 +138,10 @@ function registerVerify(program: Command): void {
 
 function printVerifyReport(report: VerifyReport): void {
   printTable(report.tables, ['table', 'rows', 'chunks']);
+  if (report.skipped) {
+    process.stdout.write('\nnot compared:\n');
+    printTable(report.skipped.map((d) => ({ ...d })), ['table', 'reason']);
+  }
   if (report.schemaDifferences) {
     process.stdout.write('\n');
     printTable(report.schemaDifferences.map((d) => ({ ...d })), ['table', 'ezone', 'detail']);
