@@ -144,6 +144,38 @@ describeWithServers('drc verify compares exactly', () => {
   });
 });
 
+describeWithServers('drc verify on composite keys', () => {
+  let s: Scenario | undefined;
+  afterEach(async () => {
+    await s?.close();
+    s = undefined;
+  });
+
+  it('chunks and narrows a (latin1, DOUBLE, BINARY) key, one row per chunk', async () => {
+    s = await scenario('verify composite');
+    const { a, b } = s.db as { a: mysql.Connection; b: mysql.Connection };
+    for (const db of [a, b]) {
+      await db.query('CREATE TABLE ck (s VARCHAR(5) CHARACTER SET latin1, d DOUBLE, x BINARY(2), v INT, PRIMARY KEY (s, d, x))');
+      await db.query(`INSERT INTO ck VALUES (_latin1 X'81', 20000000.25, X'0000', 1), (_latin1 X'81', 20000000.75, X'0000', 1),
+        (_latin1 X'81', 20000000.75, X'0001', 1), (_latin1 X'8D', 0.1, X'00', 1), ('A', 1, X'FF', 1), ('a ', 2, X'FF', 1)`);
+    }
+    await b.query("UPDATE ck SET v = 2 WHERE s = _latin1 X'81' AND d = 20000000.75 AND x = X'0000'");
+    await b.query("DELETE FROM ck WHERE s = 'a ' AND d = 2");
+    const args = ['verify', '--config', s.configFile, '--ezones', 'a,b', '--recheck-ms', '10', '--pause-ms', '0', '--json'];
+    for (const size of ['1', '2', '1000']) {
+      const found = await runDrc([...args, '--chunk-size', size]);
+      expect(found.code, found.stderr).toBe(1);
+      const report = JSON.parse(found.stdout) as Report;
+      expect(report.tables[0]!.rows, size).toBe(6);
+      // In the collation's order (latin1_swedish_ci sorts 'a ' before 0x81); BINARY(2) pads X'FF' to FF00.
+      expect(report.differences.map((d) => [d.keyHex, d.ezones.map((e) => e.present)]), size).toEqual([
+        [{ s: '6120', d: '32', x: 'FF00' }, [true, false]],
+        [{ s: '81', d: Buffer.from('20000000.75').toString('hex').toUpperCase(), x: '0000' }, [true, true]],
+      ]);
+    }
+  });
+});
+
 describeWithServers('drc verify --repair on exact differences', () => {
   let s: Scenario | undefined;
   afterEach(async () => {

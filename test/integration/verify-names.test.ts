@@ -46,8 +46,8 @@ describeWithServers('drc verify names', () => {
     for (const db of [a, b]) {
       for (const name of schemas) await db.query(`CREATE DATABASE ${quoteId(name)}`);
       for (const n of names) {
-        await db.query(`CREATE TABLE ${tableRef(n.schema, n.table)} (id INT PRIMARY KEY, v VARCHAR(10))`);
-        await db.query(`INSERT INTO ${tableRef(n.schema, n.table)} VALUES (1, 'one'), (2, 'two'), (3, 'three')`);
+        await db.query(`CREATE TABLE ${tableRef(n.schema, n.table)} (id INT PRIMARY KEY, v VARCHAR(10), ${quoteId('c`.1, 列')} INT DEFAULT 7)`);
+        await db.query(`INSERT INTO ${tableRef(n.schema, n.table)} (id, v) VALUES (1, 'one'), (2, 'two'), (3, 'three')`);
       }
     }
     const base = ['verify', '--config', s.configFile, '--ezones', 'a,b', '--recheck-ms', '10', '--pause-ms', '0', '--json'];
@@ -71,6 +71,13 @@ describeWithServers('drc verify names', () => {
     const one = await runDrc([...base, '--tables', ` \`my.db_${r}\` . \`we\`\`ird\` `]);
     expect(one.code, one.stderr).toBe(1);
     expect(found(one.stdout)).toEqual([[names[1]!.printed, { id: 2 }]]);
+    // A column name with a backtick, a dot and a comma is compared like any other.
+    await b.query(`UPDATE ${tableRef(dotted, 't')} SET ${quoteId('c`.1, 列')} = 8 WHERE id = 3`);
+    const column = await runDrc([...base, '--tables', names[0]!.printed]);
+    expect(found(column.stdout)).toEqual([
+      [names[0]!.printed, { id: 1 }],
+      [names[0]!.printed, { id: 3 }],
+    ]);
 
     // An ambiguous name is a usage error that says how to write it, never a silent skip.
     const ambiguous = await runDrc([...base, '--tables', `my.db_${r}.t`]);
