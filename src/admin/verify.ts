@@ -101,11 +101,11 @@ async function compareAll(config: Config, pools: Pools, options: VerifyOptions, 
   for (const name of options.tables ?? (await replicatedTables(first, config))) {
     const described = await describeTable(pools, name);
     if (!('kind' in described)) tables.push(described);
-    else if (described.kind === 'skipped') {
+    else if (described.kind === 'schema') schemaDifferences.push({ table: formatTableName(name), ezone: described.ezone, detail: described.detail });
+    else {
       log.warn({ table: formatTableName(name), reason: described.reason }, 'skipped: not compared');
       skipped.push({ table: formatTableName(name), reason: described.reason });
     }
-    else schemaDifferences.push({ table: formatTableName(name), ezone: described.ezone, detail: described.detail });
   }
   const compared = await compareTables(pools, tables, { chunkSize: options.chunkSize, pauseMs: options.pauseMs, concurrency: options.concurrency ?? 2 });
   for (const [i, t] of tables.entries()) {
@@ -157,8 +157,9 @@ async function describe(pools: Pools, config: Config, t: VerifyTable, keys: HexK
       key ??= row ? pkOf(t, row) : undefined;
       ezones.push({ ezone, present: row !== null, version: row && vc ? (versionOf(row[vc]) ?? null) : null });
     }
+    if (!key) continue; // deleted everywhere since the last re-check: the ezones agree now
     const keyHex = Object.fromEntries(t.pk.map((c, i) => [c.name, hex[i]!]));
-    diffs.push({ table: formatTableName(t), key: key ?? {}, keyHex, ezones });
+    diffs.push({ table: formatTableName(t), key, keyHex, ezones });
   }
   return diffs;
 }
