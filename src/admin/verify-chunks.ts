@@ -1,18 +1,23 @@
 /**
  * The reading half of `drc verify`: cut each table into primary-key chunks on the first ezone, fetch
- * the same ranges everywhere, compare digests, and narrow differing chunks to the differing keys.
+ * the same ranges everywhere as (key, server-computed row digest) pairs, compare, and narrow differing
+ * chunks to the differing keys. What is compared is computed by the server (verify-sql.ts), so no
+ * value passes through the driver's decoding on the way to the comparison.
+ *
  * Chunk comparisons of every table share one p-queue, so at most `concurrency` run at a time (each
  * reads one chunk from every ezone) and each worker pauses `pauseMs` after a chunk: the load on
  * production servers stays bounded whatever the number of tables.
  */
-import { createHash } from 'node:crypto';
 import type mysql from 'mysql2/promise';
 import PQueue from 'p-queue';
 import { quoteId, tableRef } from '../db/sql.js';
-import { canonicalRow, fromWire, toWireRow, type Row } from '../model/value.js';
+import { keyCompare, keyRead, rowDigest, type VerifyColumn } from './verify-sql.js';
 
 /** One pool per ezone compared, in the order given (the first one cuts the chunks). */
 export type Pools = Map<string, mysql.Pool>;
+
+/** A primary key as the HEX of each key column's exact text (verify-sql.ts keyRead), in key order. */
+export type HexKey = string[];
 
 export interface ChunkOptions {
   chunkSize: number;
@@ -22,18 +27,26 @@ export interface ChunkOptions {
   concurrency: number;
 }
 
-/** One table to compare: its name and primary key. */
+/** One table to compare: its name, primary key and every column compared. */
 export interface TableToCompare {
   schema: string;
   table: string;
-  pk: string[];
+  pk: VerifyColumn[];
+  /** Every column, INVISIBLE and generated ones included, in ordinal order. */
+  columns: VerifyColumn[];
 }
 
 export interface TableComparison {
   rows: number;
   chunks: number;
-  /** Keys whose rows differ somewhere, in primary-key order. */
-  suspects: Row[];
+  /** Keys whose rows differ somewhere, chunk by chunk in primary-key order. */
+  suspects: HexKey[];
+}
+
+/** Rows as arrays: a column may be named like any alias DRC would pick. */
+async function queryArrays(pool: mysql.Pool, sql: string, params: unknown[]): Promise<unknown[][]> {
+  const [rows] = await pool.query<mysql.RowDataPacket[]>({ sql, rowsAsArray: true }, params);
+  return rows as unknown as unknown[][];
 }
 
 /** Compare every table; results in the order of `tables`. */
@@ -47,20 +60,24 @@ export async function compareTables(pools: Pools, tables: TableToCompare[], opti
   }
 }
 
+const orderBy = (t: TableToCompare) => t.pk.map((c) => quoteId(c.name)).join(', ');
+const keyColumns = (t: TableToCompare) => t.pk.map(keyRead).join(', ');
+const hexKeyOf = (row: unknown[], n: number): HexKey => row.slice(0, n).map((v) => String(v));
+
 async function compareTable(pools: Pools, t: TableToCompare, options: ChunkOptions, queue: PQueue): Promise<TableComparison> {
   const first = pools.values().next().value!;
-  const cols = t.pk.map(quoteId).join(', ');
-  const jobs: Promise<Row[]>[] = [];
+  const jobs: Promise<HexKey[]>[] = [];
   let rows = 0;
-  let lo: Row | undefined;
+  let lo: HexKey | undefined;
   for (;;) {
     // Bounds are cheap (one key) and sequential; the comparisons behind them run in the queue.
     await queue.onSizeLessThan(queue.concurrency);
-    const [bounds] = await first.query<mysql.RowDataPacket[]>(
-      `SELECT ${cols} FROM ${tableRef(t.schema, t.table)} ${lo ? `WHERE (${cols}) > (${t.pk.map(() => '?').join(', ')})` : ''} ORDER BY ${cols} LIMIT ?, 1`,
-      [...(lo ? t.pk.map((c) => fromWire(lo![c] ?? null)) : []), options.chunkSize - 1],
+    const bounds = await queryArrays(
+      first,
+      `SELECT ${keyColumns(t)} FROM ${tableRef(t.schema, t.table)} ${lo ? `WHERE ${keyCompare(t.pk, '>')}` : ''} ORDER BY ${orderBy(t)} LIMIT ?, 1`,
+      [...(lo ?? []), options.chunkSize - 1],
     );
-    const hi = bounds[0] ? toWireRow(bounds[0]) : undefined; // undefined: the last, open-ended chunk
+    const hi = bounds[0] ? hexKeyOf(bounds[0], t.pk.length) : undefined; // undefined: the last, open-ended chunk
     const range = { lo, hi };
     const job = queue.add(async () => {
       const { count, suspects } = await compareChunk(pools, t, range.lo, range.hi);
@@ -78,73 +95,62 @@ async function compareTable(pools: Pools, t: TableToCompare, options: ChunkOptio
 }
 
 /** One chunk from every ezone: the first ezone's row count, and the keys that differ. */
-async function compareChunk(pools: Pools, t: TableToCompare, lo: Row | undefined, hi: Row | undefined): Promise<{ count: number; suspects: Row[] }> {
-  const images = await Promise.all([...pools.values()].map((p) => rangeRows(p, t, lo, hi)));
-  const digests = images.map((m) => digest(m));
-  const suspects: Row[] = [];
-  if (digests.some((d) => d !== digests[0])) {
-    const keys = new Set(images.flatMap((m) => [...m.keys()]));
-    for (const k of keys) {
-      const versions = images.map((m) => m.get(k)?.canon ?? null);
-      if (versions.some((v) => v !== versions[0])) suspects.push(JSON.parse(k) as Row);
+async function compareChunk(pools: Pools, t: TableToCompare, lo: HexKey | undefined, hi: HexKey | undefined): Promise<{ count: number; suspects: HexKey[] }> {
+  const images = await Promise.all([...pools.values()].map((p) => rangeDigests(p, t, lo, hi)));
+  const suspects: HexKey[] = [];
+  const seen = new Set<string>();
+  for (const image of images) {
+    for (const [id, { key }] of image) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const digests = images.map((m) => m.get(id)?.digest ?? null);
+      if (digests.some((d) => d !== digests[0])) suspects.push(key);
     }
   }
   return { count: images[0]?.size ?? 0, suspects };
 }
 
-/** Rows with lo < pk <= hi, keyed by canonical primary key. */
-async function rangeRows(pool: mysql.Pool, t: TableToCompare, lo: Row | undefined, hi: Row | undefined): Promise<Map<string, { row: Row; canon: string }>> {
-  const { pk } = t;
-  const cols = pk.map(quoteId).join(', ');
-  const tuple = `(${pk.map(() => '?').join(', ')})`;
+/** Rows with lo < pk <= hi: key → server-computed digest, in primary-key order. */
+async function rangeDigests(pool: mysql.Pool, t: TableToCompare, lo: HexKey | undefined, hi: HexKey | undefined): Promise<Map<string, { key: HexKey; digest: string }>> {
   const where: string[] = [];
-  const params: unknown[] = [];
-  if (lo) {
-    where.push(`(${cols}) > ${tuple}`);
-    params.push(...pk.map((c) => fromWire(lo[c] ?? null)));
-  }
-  if (hi) {
-    where.push(`(${cols}) <= ${tuple}`);
-    params.push(...pk.map((c) => fromWire(hi[c] ?? null)));
-  }
-  const [rows] = await pool.query<mysql.RowDataPacket[]>(`SELECT * FROM ${tableRef(t.schema, t.table)} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${cols}`, params);
-  const out = new Map<string, { row: Row; canon: string }>();
+  if (lo) where.push(keyCompare(t.pk, '>'));
+  if (hi) where.push(keyCompare(t.pk, '<='));
+  const rows = await queryArrays(
+    pool,
+    `SELECT ${keyColumns(t)}, ${rowDigest(t.columns)} FROM ${tableRef(t.schema, t.table)} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderBy(t)}`,
+    [...(lo ?? []), ...(hi ?? [])],
+  );
+  const out = new Map<string, { key: HexKey; digest: string }>();
   for (const r of rows) {
-    const row = toWireRow(r);
-    out.set(JSON.stringify(pick(row, pk)), { row, canon: canonicalRow(row) });
+    const key = hexKeyOf(r, t.pk.length);
+    out.set(key.join(','), { key, digest: String(r[t.pk.length]) });
   }
   return out;
 }
 
-function digest(rows: Map<string, { canon: string }>): string {
-  const h = createHash('sha256');
-  for (const { canon } of rows.values()) h.update(canon).update('\n');
-  return h.digest('hex');
+/** The digest of the row with this key in one ezone, or null when there is none. */
+export async function keyDigest(pool: mysql.Pool, t: TableToCompare, key: HexKey): Promise<string | null> {
+  const rows = await queryArrays(pool, `SELECT ${rowDigest(t.columns)} FROM ${tableRef(t.schema, t.table)} WHERE ${keyCompare(t.pk, '=')}`, key);
+  return rows[0] ? String(rows[0][0]) : null;
 }
 
-/** The row with this primary key, or null. */
-export async function keyRows(pool: mysql.Pool, schema: string, table: string, pk: string[], key: Row): Promise<Row | null> {
-  const [rows] = await pool.query<mysql.RowDataPacket[]>(
-    `SELECT * FROM ${tableRef(schema, table)} WHERE ${pk.map((c) => `${quoteId(c)} = ?`).join(' AND ')}`,
-    pk.map((c) => fromWire(key[c] ?? null)),
-  );
-  return rows[0] ? toWireRow(rows[0]) : null;
+/**
+ * The row with this key, column name → value as the driver decodes it (for versions, the report's
+ * key and repairs), with `columns` only; null when there is none.
+ */
+export async function keyRow(pool: mysql.Pool, t: TableToCompare, key: HexKey, columns: readonly VerifyColumn[]): Promise<Record<string, unknown> | null> {
+  const rows = await queryArrays(pool, `SELECT ${columns.map((c) => quoteId(c.name)).join(', ')} FROM ${tableRef(t.schema, t.table)} WHERE ${keyCompare(t.pk, '=')}`, key);
+  const r = rows[0];
+  return r ? Object.fromEntries(columns.map((c, i) => [c.name, r[i]])) : null;
 }
 
 /** The keys among `keys` whose rows still differ between the ezones. */
-export async function stillDifferent(pools: Pools, schema: string, table: string, pk: string[], keys: Row[]): Promise<Row[]> {
-  const out: Row[] = [];
+export async function stillDifferent(pools: Pools, t: TableToCompare, keys: HexKey[]): Promise<HexKey[]> {
+  const out: HexKey[] = [];
   for (const key of keys) {
-    const views = await Promise.all([...pools.values()].map((p) => keyRows(p, schema, table, pk, key)));
-    const canon = views.map((v) => (v ? canonicalRow(v) : null));
-    if (canon.some((c) => c !== canon[0])) out.push(key);
+    const digests = await Promise.all([...pools.values()].map((p) => keyDigest(p, t, key)));
+    if (digests.some((d) => d !== digests[0])) out.push(key);
   }
-  return out;
-}
-
-function pick(row: Row, cols: string[]): Row {
-  const out: Row = {};
-  for (const c of cols) out[c] = row[c] ?? null;
   return out;
 }
 

@@ -7,29 +7,25 @@
  * It never locks tables: plain reads of bounded chunks, with a pause between chunks.
  */
 import type mysql from 'mysql2/promise';
-import { TableFilter } from '../config/table-filter.js';
 import type { Config } from '../config/schema.js';
 import { versionColumnOf } from '../config/tables.js';
 import { createPool } from '../db/connect.js';
-import { primaryKeyOf } from '../db/table-keys.js';
-import { type Row } from '../model/value.js';
+import { toWireRow, type Row } from '../model/value.js';
 import { versionOf } from '../model/version.js';
 import type { Logger } from '../ops/logger.js';
 import { UnreachableError } from '../errors.js';
 import { unreachableMessage } from './unreachable.js';
-import { compareTables, keyRows, sleep, stillDifferent, type Pools, type TableToCompare } from './verify-chunks.js';
-import { findTombstones } from '../db/tombstones.js';
-import type { RepairApplier } from '../model/ports.js';
-import { canonicalKey } from '../model/types/canonical-key.js';
-import { compareImages } from '../model/types/order.js';
-import { compareVersions } from '../model/version.js';
+import { compareTables, keyRow, sleep, stillDifferent, type HexKey, type Pools } from './verify-chunks.js';
+import { formatTableName, type TableName } from './verify-names.js';
+import { repair, type RepairApplierFactory, type Repaired } from './verify-repair.js';
+import type { VerifyColumn } from './verify-sql.js';
+import { describeTable, replicatedTables, type VerifyTable } from './verify-tables.js';
 
-/** How `--repair` writes into one ezone: the apply path's single-change entry point, handed in by cli/. */
-export type RepairApplierFactory = (ezone: string, pool: mysql.Pool) => Promise<RepairApplier>;
+export type { RepairApplierFactory } from './verify-repair.js';
 
 export interface VerifyOptions {
-  /** `schema.table` list; default: every replicated table of the first ezone. */
-  tables?: string[];
+  /** Tables to compare (verify-names.ts parses `--tables`); default: every replicated table of the first ezone. */
+  tables?: TableName[];
   /** Ezones to compare; default: all. */
   ezones?: string[];
   chunkSize: number;
@@ -44,18 +40,36 @@ export interface VerifyOptions {
 }
 
 export interface Difference {
+  /** `schema.table` as `--tables` reads it (a part with a dot, comma or backtick in backticks). */
   table: string;
+  /** The primary key as DRC's wire form (what repairs and tombstones use). */
   key: Row;
+  /** The primary key exactly: per column, the HEX of its bytes (strings) or of its exact text (others). */
+  keyHex: Record<string, string>;
   /** Every ezone's view of the key: whether the row exists and its version. */
   ezones: { ezone: string; present: boolean; version: string | null }[];
   /** Set by --repair: the ezone whose row (or delete) won, and the ezones changed. */
-  repaired?: { winner: string; deleted: boolean; changed: string[] };
+  repaired?: Repaired;
+}
+
+/** A table whose columns differ between ezones: not compared row by row, and not repaired. */
+export interface SchemaDifference {
+  table: string;
+  ezone: string;
+  detail: string;
 }
 
 export interface VerifyReport {
   ok: boolean;
   tables: { table: string; rows: number; chunks: number }[];
   differences: Difference[];
+  /** Present when some table's columns differ between ezones (then `ok` is false). */
+  schemaDifferences?: SchemaDifference[];
+  /**
+   * Present when a table could not be compared (missing, or no primary key, in the first ezone);
+   * `ok` is false when such a table was named in `tables`.
+   */
+  skipped?: { table: string; reason: string }[];
 }
 
 /**
@@ -79,30 +93,38 @@ export async function verify(config: Config, options: VerifyOptions, log: Logger
 
 /** Every table: chunk comparisons (p-queue), re-checks of what differed, descriptions and repairs. */
 async function compareAll(config: Config, pools: Pools, options: VerifyOptions, log: Logger, repairer: RepairApplierFactory): Promise<VerifyReport> {
-  const names = [...pools.keys()];
-  const first = pools.get(names[0]!)!;
-  const tables: TableToCompare[] = [];
-  for (const table of options.tables ?? (await replicatedTables(first, config))) {
-    const [schema, name] = table.split('.') as [string, string];
-    const pk = await primaryKeyOf(first, schema, name);
-    if (pk.length === 0) log.warn({ table }, 'skipped: no such table or no primary key in the first ezone');
-    else tables.push({ schema, table: name, pk });
+  const first = pools.values().next().value!;
+  const tables: VerifyTable[] = [];
+  const report: VerifyReport = { ok: true, tables: [], differences: [] };
+  const schemaDifferences: SchemaDifference[] = [];
+  const skipped: { table: string; reason: string }[] = [];
+  for (const name of options.tables ?? (await replicatedTables(first, config))) {
+    const described = await describeTable(pools, name);
+    if (!('kind' in described)) tables.push(described);
+    else if (described.kind === 'schema') schemaDifferences.push({ table: formatTableName(name), ezone: described.ezone, detail: described.detail });
+    else {
+      log.warn({ table: formatTableName(name), reason: described.reason }, 'skipped: not compared');
+      skipped.push({ table: formatTableName(name), reason: described.reason });
+    }
   }
   const compared = await compareTables(pools, tables, { chunkSize: options.chunkSize, pauseMs: options.pauseMs, concurrency: options.concurrency ?? 2 });
-  const report: VerifyReport = { ok: true, tables: [], differences: [] };
-  for (const [i, { schema, table: name, pk }] of tables.entries()) {
+  for (const [i, t] of tables.entries()) {
     const { rows, chunks, suspects } = compared[i]!;
     let keys = suspects;
     for (let r = 0; r < options.rechecks && keys.length > 0; r++) {
       await sleep(options.recheckDelayMs);
-      keys = await stillDifferent(pools, schema, name, pk, keys);
+      keys = await stillDifferent(pools, t, keys);
     }
-    const diffs = await describe(pools, config, schema, name, pk, keys);
-    if (options.repair) for (const d of diffs) d.repaired = await repair(pools, config, schema, name, d, repairer);
-    report.tables.push({ table: `${schema}.${name}`, rows, chunks });
+    const diffs = await describe(pools, config, t, keys);
+    if (options.repair) for (const [j, d] of diffs.entries()) d.repaired = await repair(pools, config, t, keys[j]!, d.key, repairer);
+    report.tables.push({ table: formatTableName(t), rows, chunks });
     report.differences.push(...diffs);
   }
-  report.ok = report.differences.every((d) => d.repaired !== undefined) && (options.repair || report.differences.length === 0);
+  if (schemaDifferences.length > 0) report.schemaDifferences = schemaDifferences;
+  if (skipped.length > 0) report.skipped = skipped;
+  // A table asked for by name and not compared is a failure; one found by discovery (no primary key) is listed.
+  const missed = options.tables !== undefined && skipped.length > 0;
+  report.ok = !missed && schemaDifferences.length === 0 && report.differences.every((d) => d.repaired !== undefined && d.repaired.stillDifferent === undefined) && (options.repair || report.differences.length === 0);
   return report;
 }
 
@@ -116,74 +138,29 @@ async function probe(config: Config, pools: Pools): Promise<void> {
   if (failures.length > 0) throw new UnreachableError(failures.join('; '));
 }
 
-async function replicatedTables(pool: mysql.Pool, config: Config): Promise<string[]> {
-  const [rows] = await pool.query<mysql.RowDataPacket[]>(
-    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES
-     WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys', 'drc_meta')
-     ORDER BY TABLE_SCHEMA, TABLE_NAME`,
-  );
-  const filter = new TableFilter(config);
-  return rows.filter((r) => filter.roleOf(String(r.s), String(r.t)).kind === 'replicated').map((r) => `${r.s}.${r.t}`);
+/** A row as the driver decodes it, through the registry's column types (the wire form repairs write). */
+async function wireRow(pool: mysql.Pool, t: VerifyTable, key: HexKey, columns: readonly VerifyColumn[]): Promise<Row | null> {
+  const raw = await keyRow(pool, t, key, columns);
+  return raw ? toWireRow(raw, t.types) : null;
 }
 
-async function describe(pools: Pools, config: Config, schema: string, table: string, pk: string[], keys: Row[]): Promise<Difference[]> {
-  const vc = versionColumnOf(config, schema, table);
+const pkOf = (t: VerifyTable, row: Row): Row => Object.fromEntries(t.pk.map((c) => [c.name, row[c.name] ?? null]));
+
+async function describe(pools: Pools, config: Config, t: VerifyTable, keys: HexKey[]): Promise<Difference[]> {
+  const vc = versionColumnOf(config, t.schema, t.table);
   const diffs: Difference[] = [];
-  for (const key of keys) {
+  for (const hex of keys) {
     const ezones = [];
+    let key: Row | undefined;
     for (const [ezone, pool] of pools) {
-      const row = await keyRows(pool, schema, table, pk, key);
+      const row = await wireRow(pool, t, hex, t.columns);
+      key ??= row ? pkOf(t, row) : undefined;
       ezones.push({ ezone, present: row !== null, version: row && vc ? (versionOf(row[vc]) ?? null) : null });
     }
-    diffs.push({ table: `${schema}.${table}`, key, ezones });
+    if (!key) continue; // deleted everywhere since the last re-check: the ezones agree now
+    const keyHex = Object.fromEntries(t.pk.map((c, i) => [c.name, hex[i]!]));
+    diffs.push({ table: formatTableName(t), key, keyHex, ezones });
   }
   return diffs;
-}
-
-/**
- * The winner is the newest image (version, then content) among the ezones, unless a tombstone in any
- * ezone is at least as new: then the row is deleted everywhere. Applied to every ezone that disagrees.
- */
-async function repair(pools: Pools, config: Config, schema: string, table: string, d: Difference, repairer: RepairApplierFactory): Promise<Difference['repaired']> {
-  const vc = versionColumnOf(config, schema, table);
-  const pk = Object.keys(d.key);
-  const views = new Map<string, Row | null>();
-  for (const [ezone, pool] of pools) views.set(ezone, await keyRows(pool, schema, table, pk, d.key));
-  let winner: { ezone: string; row: Row } | undefined;
-  for (const [ezone, row] of views) {
-    if (!row) continue;
-    const v = vc ? versionOf(row[vc]) : undefined;
-    if (!winner || compareImages(v, row, vc ? versionOf(winner.row[vc]) : undefined, winner.row) > 0) winner = { ezone, row };
-  }
-  let newestDelete: { ezone: string; version: string } | undefined;
-  for (const [ezone, pool] of pools) {
-    const conn = await pool.getConnection();
-    try {
-      const t = (await findTombstones(conn, schema, table, [d.key])).get(canonicalKey(d.key));
-      if (t && (!newestDelete || compareVersions(t.version, newestDelete.version) > 0)) newestDelete = { ezone, version: t.version };
-    } finally {
-      conn.release();
-    }
-  }
-  const winnerVersion = winner && vc ? versionOf(winner.row[vc]) : undefined;
-  const deleted = !winner || (newestDelete !== undefined && compareVersions(newestDelete.version, winnerVersion ?? null) >= 0);
-  const changed: string[] = [];
-  for (const [ezone, pool] of pools) {
-    const local = views.get(ezone) ?? null;
-    if (deleted ? local === null : local !== null && canonicalKey(local) === canonicalKey(winner!.row)) continue;
-    const applier = await repairer(ezone, pool);
-    const change = deleted
-      ? { schema, table, op: 'delete' as const, key: d.key, before: local ?? d.key, version: newestDelete?.version ?? winnerVersion ?? '0' }
-      : { schema, table, op: 'insert' as const, key: d.key, after: winner!.row, ...(winnerVersion !== undefined ? { version: winnerVersion } : {}) };
-    await applier.apply(change, deleted ? (newestDelete?.ezone ?? ezone) : winner!.ezone, {
-      origin: deleted ? (newestDelete?.ezone ?? '-') : winner!.ezone,
-      incomingVersion: deleted ? (newestDelete?.version ?? null) : (winnerVersion ?? null),
-      localVersion: local && vc ? (versionOf(local[vc]) ?? null) : null,
-      incoming: deleted ? null : winner!.row,
-      local,
-    });
-    changed.push(ezone);
-  }
-  return { winner: deleted ? (newestDelete?.ezone ?? '-') : winner!.ezone, deleted, changed };
 }
 

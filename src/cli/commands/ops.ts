@@ -4,6 +4,7 @@ import { SingleChangeApplier } from '../../apply/repair-applier.js';
 import { runDoctor } from '../../admin/doctor.js';
 import { collectLag } from '../../admin/lag.js';
 import { verify, type VerifyReport } from '../../admin/verify.js';
+import { parseTableList } from '../../admin/verify-names.js';
 import { ezoneOf, loadConfig } from '../../config/loader.js';
 import { parseDuration, type Config } from '../../config/schema.js';
 import { detectFlavor } from '../../db/connect.js';
@@ -102,7 +103,7 @@ function registerVerify(program: Command): void {
     .command('verify')
     .description('compare every replicated table across all ezones by primary-key chunks; exit 1 when they differ, 3 when an ezone cannot be reached')
     .requiredOption('--config <file>', 'topology config (YAML)')
-    .option('--tables <list>', 'comma-separated schema.table list (default: every replicated table)')
+    .option('--tables <list>', 'comma-separated schema.table list; a name with a dot, comma or backtick in backticks, a backtick inside doubled: `my.db`.t,db.`we``ird` (default: every replicated table)')
     .option('--ezones <list>', 'comma-separated ezones to compare (default: all)')
     .option('--chunk-size <rows>', 'rows per chunk', positiveInt, 1000)
     .option('--concurrency <n>', 'chunk comparisons running at once, across tables', positiveInt, 2)
@@ -113,8 +114,7 @@ function registerVerify(program: Command): void {
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (opts: VerifyOpts) => {
       const config = loadConfig(opts.config);
-      const tables = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
-      if (tables?.some((t) => !/^[^.]+\.[^.]+$/.test(t))) throw new UsageError('--tables takes schema.table[,schema.table…]');
+      const tables = opts.tables === undefined ? undefined : parseTableList(opts.tables);
       const ezones = opts.ezones?.split(',').map((e) => e.trim()).filter(Boolean);
       for (const e of ezones ?? []) ezoneOf(config, e);
       let report: VerifyReport;
@@ -132,12 +132,20 @@ function registerVerify(program: Command): void {
       }
       if (opts.json) printJson(report);
       else printVerifyReport(report);
-      if (!report.ok) throw new CheckFailedError(`${report.differences.length} difference(s) found`);
+      if (!report.ok) throw new CheckFailedError(`${report.differences.length} difference(s) and ${report.schemaDifferences?.length ?? 0} schema difference(s) found`);
     });
 }
 
 function printVerifyReport(report: VerifyReport): void {
   printTable(report.tables, ['table', 'rows', 'chunks']);
+  if (report.skipped) {
+    process.stdout.write('\nnot compared:\n');
+    printTable(report.skipped.map((d) => ({ ...d })), ['table', 'reason']);
+  }
+  if (report.schemaDifferences) {
+    process.stdout.write('\n');
+    printTable(report.schemaDifferences.map((d) => ({ ...d })), ['table', 'ezone', 'detail']);
+  }
   if (report.differences.length === 0) return;
   process.stdout.write('\n');
   printTable(
@@ -145,7 +153,9 @@ function printVerifyReport(report: VerifyReport): void {
       table: d.table,
       key: JSON.stringify(d.key),
       ezones: d.ezones.map((e) => `${e.ezone}:${e.present ? (e.version ?? 'present') : 'missing'}`).join(' '),
-      repaired: d.repaired ? `${d.repaired.deleted ? 'deleted' : `kept ${d.repaired.winner}'s row`} in ${d.repaired.changed.join(',')}` : '',
+      repaired: d.repaired
+        ? `${d.repaired.deleted ? 'deleted' : `kept ${d.repaired.winner}'s row`} in ${d.repaired.changed.join(',')}${d.repaired.stillDifferent ? `; still differs in ${d.repaired.stillDifferent.join(',')}` : ''}`
+        : '',
     })),
     ['table', 'key', 'ezones', 'repaired'],
   );
