@@ -16,7 +16,7 @@ import { evaluateHealth } from '../ops/health.js';
 import { startHttp } from '../ops/http.js';
 import type { Logger } from '../ops/logger.js';
 import { createMetrics, type DaemonView } from '../ops/metrics.js';
-import { DAEMON_NODE_OPTIONS, heapWarning } from '../ops/runtime.js';
+import { DAEMON_NODE_OPTIONS, heapWarning, runtimeWarning } from '../ops/runtime.js';
 import { startDaemon, type Daemon } from './wiring.js';
 
 export interface RunOptions {
@@ -48,7 +48,7 @@ interface State {
  */
 export async function runDaemon(options: RunOptions): Promise<void> {
   const { config, ezone, log } = options;
-  warnAboutHeap(config, log);
+  warnAboutRuntime(config, log);
   const state: State = { stopping: false };
   const stopped = onSignals(state, log);
 
@@ -88,7 +88,9 @@ export async function runDaemon(options: RunOptions): Promise<void> {
   log.info('drc stopped');
 }
 
-function warnAboutHeap(config: Config, log: Logger): void {
+function warnAboutRuntime(config: Config, log: Logger): void {
+  const runtime = runtimeWarning();
+  if (runtime) log.warn({ node: process.versions.node }, runtime);
   const heap = heapWarning(config);
   if (!heap) return;
   log.warn(

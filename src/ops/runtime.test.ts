@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heapNeedMb, heapWarning } from './runtime.js';
+import { heapNeedMb, heapWarning, NODE_MAJOR, runtimeWarning } from './runtime.js';
 
 const MB = 2 ** 20;
 const config = (ezones: number, maxBufferBytes: number) => ({
@@ -17,5 +17,18 @@ describe('heap sizing', () => {
   it('warns when the heap limit is below the need, and only then', () => {
     expect(heapWarning(config(2, 16 * MB), 192 * MB)).toBeUndefined();
     expect(heapWarning(config(4, 16 * MB), 192 * MB)).toEqual({ limitMb: 192, needMb: 224 });
+  });
+});
+
+describe('runtime', () => {
+  it('is Node 24 wherever the project runs it (npm scripts put node_modules/.bin/node first)', () => {
+    expect(process.version).toMatch(/^v24\./);
+    expect(runtimeWarning()).toBeUndefined();
+  });
+
+  it('warns on another major, naming the end of life of an older one', () => {
+    expect(runtimeWarning('20.20.2')).toMatch(/Node\.js 24 LTS; this process runs 20\.20\.2, which is older \(Node 20 reached end of life/);
+    expect(runtimeWarning('26.1.0')).toMatch(/not tested/);
+    expect(runtimeWarning(`${NODE_MAJOR}.0.0`)).toBeUndefined();
   });
 });

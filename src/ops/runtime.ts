@@ -28,3 +28,13 @@ export function heapWarning(config: Pick<Config, 'ezones' | 'apply'>, limitBytes
   const needMb = heapNeedMb(config);
   return limitMb < needMb ? { limitMb, needMb } : undefined;
 }
+
+/** The Node.js release line DRC runs on (LTS). The project brings it: the `node` devDependency. */
+export const NODE_MAJOR = 24;
+
+/** A warning when this process runs on another Node.js major than DRC's (undefined when it is the one). */
+export function runtimeWarning(version = process.versions.node): string | undefined {
+  const major = Number(version.split('.')[0]);
+  if (major === NODE_MAJOR) return undefined;
+  return `DRC runs on Node.js ${NODE_MAJOR} LTS; this process runs ${version}${major < NODE_MAJOR ? ', which is older (Node 20 reached end of life on 2026-04-30)' : ', which is not tested'}: start it through npm/npx in the project (node_modules/.bin/node) or install Node.js ${NODE_MAJOR}`;
+}

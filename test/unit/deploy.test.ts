@@ -11,6 +11,7 @@ describe('deploy artefacts (validated as far as a machine without Docker or Kube
   it('Dockerfile: multi-stage, runs as a non-root user, starts the drc binary', () => {
     const text = read('Dockerfile');
     expect(text.match(/^FROM /gm)?.length).toBe(2);
+    expect(text.match(/^FROM node:24-bookworm-slim/gm)?.length).toBe(2); // Node 24 LTS, build and run
     expect(text).toMatch(/^USER node$/m);
     expect(text).toMatch(/ENTRYPOINT \["node", "dist\/cli\/main.js"\]/);
     expect(text).toContain(`ENV NODE_OPTIONS="${DAEMON_NODE_OPTIONS}"`); // Kubernetes and compose run this image
