@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitBySize } from './publisher.js';
+import { recordBytes, splitBySize } from './publisher.js';
 
 describe('splitBySize', () => {
   const msg = (n: number) => ({ topic: 't', key: 'k', value: Buffer.alloc(n) });
@@ -12,5 +12,10 @@ describe('splitBySize', () => {
 
   it('returns nothing for nothing', () => {
     expect(splitBySize([], 100)).toEqual([]);
+  });
+
+  it('counts keys and headers in UTF-8 bytes', () => {
+    const m = { topic: 't', key: '漢字', value: Buffer.alloc(10), headers: { reason: 'é' } };
+    expect(recordBytes(m)).toBe(10 + 6 + (6 + 2 + 10) + 96);
   });
 });

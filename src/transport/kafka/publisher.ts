@@ -103,8 +103,15 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
   }
 }
 
-/** Record overhead per message (headers, offsets, lengths), generously. */
+/** Record overhead per message (attributes, offset and timestamp deltas, length varints), generously. */
 const RECORD_OVERHEAD = 96;
+
+/** Bytes one message takes in a record batch: value, key and headers in UTF-8 bytes, plus framing. */
+export function recordBytes(m: OutgoingMessage): number {
+  let headers = 0;
+  for (const [k, v] of Object.entries(m.headers ?? {})) headers += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8') + 10;
+  return m.value.length + Buffer.byteLength(m.key, 'utf8') + headers + RECORD_OVERHEAD;
+}
 
 /** Consecutive groups whose total size stays under `limit` (a larger single message goes alone). */
 export function splitBySize(messages: OutgoingMessage[], limit: number): OutgoingMessage[][] {
@@ -112,7 +119,7 @@ export function splitBySize(messages: OutgoingMessage[], limit: number): Outgoin
   let current: OutgoingMessage[] = [];
   let bytes = 0;
   for (const m of messages) {
-    const size = m.value.length + m.key.length + RECORD_OVERHEAD;
+    const size = recordBytes(m);
     if (current.length > 0 && bytes + size > limit) {
       groups.push(current);
       current = [];
