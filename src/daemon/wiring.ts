@@ -30,14 +30,15 @@ import { ensureTopics, type TopicSpec } from '../transport/kafka/topics.js';
 /** The topics an ezone's daemon writes to; created when missing. */
 export function ownTopics(kafka: KafkaConfig, ezone: string): TopicSpec[] {
   const { topicPrefix: prefix, replicationFactor, notifyPartitions, maxMessageBytes } = kafka;
-  // Room for one chunk plus record overhead; brokers must allow it (the default 1 MB does).
+  // Room for one message plus record overhead (the default 1 MB does). Every topic: publishers group
+  // small messages (notifications, conflicts) into record batches of up to maxMessageBytes too.
   const maxBytes = { 'max.message.bytes': String(Math.max(maxMessageBytes + 65_536, 1_048_588)) };
   return [
     // One partition: the whole order of an origin's transactions is kept.
     { topic: changesTopic(prefix, ezone), partitions: 1, replicationFactor, config: maxBytes },
-    { topic: notifyTopic(prefix, ezone), partitions: notifyPartitions, replicationFactor },
+    { topic: notifyTopic(prefix, ezone), partitions: notifyPartitions, replicationFactor, config: maxBytes },
     { topic: deadLetterTopic(prefix, ezone), partitions: 1, replicationFactor, config: maxBytes },
-    { topic: conflictsTopic(prefix), partitions: 1, replicationFactor },
+    { topic: conflictsTopic(prefix), partitions: 1, replicationFactor, config: maxBytes },
   ];
 }
 
