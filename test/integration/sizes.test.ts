@@ -10,10 +10,13 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { configSchema } from '../../src/config/schema.js';
+import { encodeTransaction } from '../../src/model/envelope.js';
+import { changesTopic, deadLetterTopic } from '../../src/model/topics.js';
+import { toWireRow } from '../../src/model/value.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { describeWithServers } from '../support/env.js';
 import type { Random } from '../support/random.js';
-import { connectEzone, eventually, scenario, type Scenario } from '../support/scenario.js';
+import { connectEzone, eventually, readTopic, scenario, type Scenario } from '../support/scenario.js';
 
 const MB = 1 << 20;
 
@@ -186,5 +189,39 @@ describeWithServers('sizes: values and transactions larger than a Kafka message 
     const [[row]] = await st.db.b.query<RowDataPacket[]>('SELECT LENGTH(v) AS n, CHAR_LENGTH(v) AS chars, SHA2(v, 256) AS h, HEX(SUBSTRING(v, 1, 16)) AS head FROM t WHERE id = 1');
     expect(row).toEqual({ n: bytes, chars: 1_500_000, h: sha256(text), head: Buffer.from([...text].slice(0, 16).join('')).toString('hex').toUpperCase() });
     await nothingStalled(st, 'v');
+  }, 240_000);
+
+  it('still applies version-1 messages already on Kafka, dead-letters garbage and broken pieces, and goes on', async () => {
+    const st = await start('sizeswire', 'v LONGBLOB');
+    const topic = changesTopic(st.s.prefix, 'a');
+    const producer = st.s.kafka.producer();
+    await producer.connect();
+    const blob = randomBytesOf(st.s.random(5), 3 * MB);
+    const big = { schema: st.s.schema, table: 't', op: 'insert' as const, key: { id: 3 }, after: toWireRow({ id: 3, note: 'pieces', v: blob }) };
+    const pieces = encodeTransaction({ origin: 'a', id: 'test-3', position: 'x', commitTime: Date.now(), changes: [big] }, 500_000);
+    const broken = encodeTransaction({ origin: 'a', id: 'test-4', position: 'x', commitTime: Date.now(), changes: [{ ...big, key: { id: 4 } }] }, 500_000);
+    const v1 = JSON.stringify({ v: 1, kind: 'tx', origin: 'a', id: 'test-1', pos: 'x', ts: Date.now(), seq: 0, last: true, changes: [{ schema: st.s.schema, table: 't', op: 'insert', key: { id: 1 }, after: { id: 1, note: 'v1', v: { $b: 'AP8A' } } }] });
+    try {
+      await producer.send({ topic, messages: [{ key: 'a', value: v1 }, { key: 'a', value: Buffer.from([0xde, 0xad, 0x0a, 0xbe, 0xef]) }] });
+      // A transaction whose second piece is lost: the rest of it is refused, and nothing after it is.
+      for (const value of [broken[0]!, ...broken.slice(2), ...pieces]) await producer.send({ topic, messages: [{ key: 'a', value }] }); // one record batch each: under the broker's limit
+    } finally {
+      await producer.disconnect();
+    }
+    const noteIn = async (id: number) => (await st.db.b.query<RowDataPacket[]>('SELECT note FROM t WHERE id = ?', [id]))[0][0]?.note as string | undefined;
+    await eventually('the transaction sent in pieces applied in b', async () => (await noteIn(3)) === 'pieces', 60_000);
+    const [rows] = await st.db.b.query<RowDataPacket[]>('SELECT id, note, HEX(v) AS hex, SHA2(v, 256) AS h FROM t ORDER BY id');
+    expect(rows.map((r) => [r.id, r.note, r.id === 1 ? r.hex : r.h])).toEqual([
+      [1, 'v1', '00FF00'],
+      [3, 'pieces', sha256(blob)],
+    ]);
+    // The garbage, and every message of the broken transaction after the gap (its first piece was taken,
+    // then dropped with the transaction when the next one started).
+    const expected = 1 + broken.length - 2;
+    const dead = await readTopic(st.s.kafka, deadLetterTopic(st.s.prefix, 'b'), (m) => m.length >= expected, 30_000);
+    expect(dead.length).toBe(expected);
+    expect(await st.b.metric('drc_dead_letters_total')).toBe(expected);
+    await st.db.a.query("INSERT INTO t (id, note) VALUES (1000000, 'small after')");
+    await eventually('a row captured after them applied in b', async () => (await noteIn(1_000_000)) === 'small after', 60_000);
   }, 240_000);
 });
