@@ -102,13 +102,24 @@ export async function startCapture(
   };
 }
 
-/** The conflict report published on `<prefix>.conflicts`. */
-export function conflictMessage(r: ConflictRecord): { key: string; value: Buffer } {
+/**
+ * The conflict report published on `<prefix>.conflicts`. A report whose row images would not fit one
+ * message (`maxBytes`: rows of several MB) goes without them (`imagesOmitted`); drc_meta.conflicts
+ * keeps them.
+ */
+export function conflictMessage(r: ConflictRecord, maxBytes = Number.MAX_SAFE_INTEGER): { key: string; value: Buffer } {
+  const whole = conflictReport(r);
+  if (whole.key.length + whole.value.length + 1024 <= maxBytes) return whole;
+  return conflictReport({ ...r, incoming: null, local: null }, true);
+}
+
+function conflictReport(r: ConflictRecord, imagesOmitted = false): { key: string; value: Buffer } {
   const table = `${r.schema}.${r.table}`;
   return {
     key: `${table}:${JSON.stringify(r.key)}`,
     value: Buffer.from(
       JSON.stringify({
+        ...(imagesOmitted ? { imagesOmitted } : {}),
         ezone: r.ezone,
         origin: r.origin,
         table,
@@ -179,7 +190,7 @@ export async function startDaemon(
               headers: { reason, topic: changesTopic(prefix, origin), offset: m.offset, origin },
             },
           ]),
-        publishConflicts: (records) => events.publish(records.map((r) => ({ topic: conflictsTopic(prefix), ...conflictMessage(r) }))),
+        publishConflicts: (records) => events.publish(records.map((r) => ({ topic: conflictsTopic(prefix), ...conflictMessage(r, config.kafka.maxMessageBytes) }))),
         ...(options.fence ? { fence: options.fence } : {}),
       });
       await applier.start();

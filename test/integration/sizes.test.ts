@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { Reassembler } from '../../src/apply/reassembler.js';
 import { configSchema } from '../../src/config/schema.js';
 import { encodeTransaction } from '../../src/model/envelope.js';
-import { changesTopic, deadLetterTopic } from '../../src/model/topics.js';
+import { changesTopic, conflictsTopic, deadLetterTopic } from '../../src/model/topics.js';
 import { toWireRow } from '../../src/model/value.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { describeWithServers } from '../support/env.js';
@@ -160,9 +160,11 @@ describeWithServers('sizes: values and transactions larger than a Kafka message 
       `sizes: 30 MB LONGBLOB row: capture daemon a RSS ${before.a.toFixed(0)} MB before, peak ${peak.a.toFixed(0)} MB; ` +
         `apply daemon b RSS ${before.b.toFixed(0)} MB before, peak ${peak.b.toFixed(0)} MB\n`,
     );
-    // Bounded by a small multiple of the value (its JSON, its pieces, the driver's statement), not by the transaction or the queue.
-    expect(peak.a - before.a).toBeLessThan(10 * 30);
-    expect(peak.b - before.b).toBeLessThan(10 * 30);
+    // Bounded by a multiple of the value, not by the transaction or the queue. Measured (2 cores, heap
+    // bound 192 MB): capture +215 MB (about 7x: binlog event, base64, JSON, pieces), apply +228 to
+    // +318 MB (up to 11x, mostly mysql2's hex-escaped statement and its packets).
+    expect(peak.a - before.a).toBeLessThan(12 * 30);
+    expect(peak.b - before.b).toBeLessThan(12 * 30);
     await nothingStalled(st, 'v');
   }, 300_000);
 
@@ -247,5 +249,35 @@ describeWithServers('sizes: values and transactions larger than a Kafka message 
       return keys.includes(1_000_000);
     }, 60_000);
     expect(keys).toEqual([1, 2, 1_000_000]);
+  }, 240_000);
+
+  it('resolves a conflict between two 2 MB rows (recorded in drc_meta.conflicts) and goes on', async () => {
+    const st = await start('sizesconflict', 'v LONGBLOB, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)');
+    const [x, y] = [randomBytesOf(st.s.random(7), 2 * MB), randomBytesOf(st.s.random(8), 2 * MB)];
+    // The same key written in both ezones at once: each insert meets the other's row.
+    await Promise.all([
+      st.db.a.query("INSERT INTO t (id, note, v, updated_at) VALUES (1, 'both', ?, '2030-01-01 00:00:00.000001')", [x]),
+      st.db.b.query("INSERT INTO t (id, note, v, updated_at) VALUES (1, 'both', ?, '2030-01-01 00:00:00.000002')", [y]),
+    ]);
+    await eventually(
+      'both ezones keep the newer row',
+      async () => {
+        const [ha, hb] = await Promise.all([st.db.a, st.db.b].map(async (c) => (await c.query<RowDataPacket[]>('SELECT SHA2(v, 256) AS h FROM t WHERE id = 1'))[0][0]?.h as string));
+        return ha === sha256(y) && hb === sha256(y);
+      },
+      120_000,
+    );
+    const [[recorded]] = await st.db.a.query<RowDataPacket[]>('SELECT COUNT(*) AS n, MAX(LENGTH(incoming_image)) AS bytes FROM drc_meta.conflicts WHERE schema_name = ?', [st.s.schema]);
+    expect(Number(recorded!.n)).toBeGreaterThanOrEqual(1);
+    expect(Number(recorded!.bytes)).toBeGreaterThan(2 * MB); // the whole image, base64
+    // On <prefix>.conflicts the report goes without the images, which do not fit a message.
+    const reports = await readTopic(st.s.kafka, conflictsTopic(st.s.prefix), (m) => m.length >= 1, 30_000);
+    expect(reports.map((m) => JSON.parse(m.value.toString()) as Record<string, unknown>)[0]).toMatchObject({ table: `${st.s.schema}.t`, key: { id: 1 }, imagesOmitted: true, incoming: null, local: null });
+    await st.db.a.query("INSERT INTO t (id, note) VALUES (1000000, 'small after')");
+    await arrives(st, 1_000_000, 'small after', 'v', 60_000);
+    for (const d of [st.a, st.b]) {
+      expect(await d.metric('drc_capture_restarts_total')).toBe(0);
+      expect(await d.metric('drc_dead_letters_total')).toBe(0);
+    }
   }, 240_000);
 });
