@@ -51,4 +51,37 @@ describe('Reassembler', () => {
     r.reset(); // the stream restarts from the applied position
     expect(r.next(stream[1]!).units.map((u) => u.offset)).toEqual(['11']);
   });
+
+  it('joins a change sent in pieces into the chunk that carries it: one transaction unit, chunks numbered without pieces', () => {
+    const r = new Reassembler('a');
+    const big = { schema: 's', table: 't', op: 'insert' as const, key: { id: 9 }, after: toWireRow({ id: 9, blob: Buffer.alloc(100_000, 7) }) };
+    const single = msgs(encodeTransaction({ ...tx('1-1-9', 0), changes: [big] }, 20_000));
+    expect(single.length).toBeGreaterThan(5);
+    const units = single.flatMap((m) => r.next(m).units);
+    expect(units.map((u) => u.kind)).toEqual(['tx']);
+    const [u] = units as Extract<(typeof units)[number], { kind: 'tx' }>[];
+    expect(u!.chunk.changes).toEqual([big]);
+    expect(u!.offset).toBe(String(single.length - 1));
+    expect(u!.bytes).toBeGreaterThan(100_000); // the joined change counts against the queue's budget
+
+    const mixed = { ...tx('1-1-10', 3), changes: [...tx('x', 3).changes, big, ...tx('y', 2).changes] };
+    const parts = msgs(encodeTransaction(mixed, 20_000), 100).flatMap((m) => r.next(m).units);
+    expect(parts.map((p) => p.kind)).toEqual(['part', 'part']);
+    expect(parts.map((p) => (p.kind === 'part' ? p.chunk.seq : -1))).toEqual([0, 1]);
+    expect(parts.flatMap((p) => (p.kind === 'part' ? p.chunk.changes : []))).toEqual(mixed.changes);
+  });
+
+  it('dead-letters a piece out of sequence and a chunk whose pieces did not all arrive, and still garbage', () => {
+    const r = new Reassembler('a');
+    const big = { schema: 's', table: 't', op: 'insert' as const, key: { id: 9 }, after: toWireRow({ id: 9, v: 'é'.repeat(30_000) }) };
+    const m = msgs(encodeTransaction({ ...tx('1-1-11', 0), changes: [big] }, 16_384));
+    r.next(m[0]!);
+    expect(r.next(m[2]!).deadLetter).toMatch(/piece 2 of transaction 1-1-11 is out of sequence/);
+    expect(r.next(m.at(-1)!).deadLetter).toMatch(/out of sequence/);
+    const again = msgs(encodeTransaction({ ...tx('1-1-12', 0), changes: [big] }, 16_384), 50);
+    const lastChunk = { ...again.at(-1)!, value: Buffer.from(again.at(-1)!.value.toString().replace('"seq":', '"seq":0,"x":').replace(/"x":\d+,/, '')) };
+    expect(r.next(lastChunk)).toMatchObject({ units: [{ kind: 'abandon' }, { kind: 'skip' }], deadLetter: expect.stringMatching(/carries 1 changes sent in pieces, but 0 arrived/) });
+    expect(r.next({ offset: '99', key: null, value: Buffer.from('{"v":2,"kind":"piece"}\n\u0000garbage') }).deadLetter).toMatch(/invalid envelope/);
+    expect(r.next({ offset: '100', key: null, value: Buffer.from([0xff, 0xfe, 0x0a, 0x00]) }).deadLetter).toBe('not JSON');
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeChunk } from '../model/envelope.js';
+import { decodeChunk, decodeMessage, FRAMING_BYTES } from '../model/envelope.js';
 import { configSchema } from '../config/schema.js';
 import { TypeCode } from '../model/types/column-meta.js';
 import { columnTypesOf } from '../model/types/row.js';
@@ -155,6 +155,26 @@ describe('TransactionAssembler', () => {
     expect(parts.slice(0, -1).every((p) => p.end === undefined && p.chunks.length === 1)).toBe(true);
     expect(parts.at(-1)!.end).toEqual({ position: '1-1-8', commitTime: T0 });
     expect(parts.flatMap((p) => p.chunks.flatMap((c) => decodeChunk(c).changes)).map((c) => c.key.id)).toEqual(rows.map((r) => r.id));
+  });
+
+  it('keeps every message, key and framing included, within kafka.maxMessageBytes for multi-byte text and oversized values', () => {
+    const cjk = Array.from({ length: 1000 }, (_, i) => ({ id: i, pad: '漢字テキスト한국어'.repeat(20) })); // ~400 bytes, ~130 UTF-16 units
+    const blob = { id: 5000, pad: { $b: Buffer.alloc(200_000, 0xab).toString('base64') } };
+    const parts = run(
+      [
+        { type: 'begin', id: '1-1-10', timestamp: T0 },
+        table(7, 'users'),
+        { type: 'rows', op: 'insert', tableId: 7, rows: cjk, timestamp: T0 },
+        { type: 'rows', op: 'insert', tableId: 7, rows: [blob], timestamp: T0 },
+        { type: 'commit', position: '1-1-10', timestamp: T0 },
+      ],
+      20_000,
+    );
+    const messages = parts.flatMap((p) => p.chunks);
+    for (const m of messages) expect(m.length + Buffer.byteLength('a') + FRAMING_BYTES).toBeLessThanOrEqual(20_000);
+    expect(messages.length).toBeGreaterThan(400_000 / 20_000 + 200_000 / 20_000);
+    expect(parts.reduce((n, p) => n + p.bytes - p.notifications.length * 200, 0)).toBe(messages.reduce((n, m) => n + m.length, 0));
+    expect(messages.filter((m) => decodeMessage(m).kind === 'piece').length).toBeGreaterThanOrEqual(13);
   });
 
   it('refuses a replicated table without a primary key by name: its rows are skipped and counted, the rest of the transaction ships', () => {

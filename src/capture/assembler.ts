@@ -6,7 +6,7 @@
  */
 import { BinlogSequenceError, MarkerNotFirstError } from '../errors.js';
 import type { Operation, RowChange } from '../model/change.js';
-import { ChunkEncoder } from '../model/envelope.js';
+import { ChunkEncoder, valueBudget } from '../model/envelope.js';
 import { notificationOf, type Notification } from '../model/notify.js';
 import { typeOf, type ColumnTypes } from '../model/types/row.js';
 import { sameValue, type Row } from '../model/value.js';
@@ -50,7 +50,7 @@ export interface CapturedPart {
   tombstones: LocalDelete[];
   /** Set on the final part of the transaction. */
   end?: { position: string; commitTime: number };
-  /** Approximate memory held by this part. */
+  /** Memory held by this part: the exact bytes of its messages, notifications estimated. */
   bytes: number;
   rows: number;
 }
@@ -84,6 +84,7 @@ interface OpenTx {
 export interface AssemblerOptions {
   ezone: string;
   filter: TableFilter;
+  /** Upper bound of every message shipped (value, key — the ezone — and framing), in bytes. */
   maxMessageBytes: number;
   /** Called for every part, in order. Must not throw. */
   emit: (part: CapturedPart) => void;
@@ -149,7 +150,8 @@ export class TransactionAssembler {
       startTime: timestamp,
       origin: this.options.ezone,
       applied: false,
-      encoder: new ChunkEncoder({ origin: this.options.ezone, id, position: this.lastPosition, commitTime: timestamp }, this.options.maxMessageBytes),
+      // Messages travel keyed by the ezone (shipper.ts): the key and the framing count against the limit.
+      encoder: new ChunkEncoder({ origin: this.options.ezone, id, position: this.lastPosition, commitTime: timestamp }, valueBudget(this.options.maxMessageBytes, this.options.ezone)),
       chunks: [],
       notifications: [],
       tombstones: [],
@@ -208,9 +210,11 @@ export class TransactionAssembler {
       return;
     }
     const full = tx.encoder.add(change);
-    if (full) {
-      tx.chunks.push(full);
-      tx.bytes += full.length;
+    if (full.length > 0) {
+      for (const m of full) {
+        tx.chunks.push(m);
+        tx.bytes += m.length;
+      }
       this.emitPart(tx, undefined);
     }
   }
@@ -221,9 +225,10 @@ export class TransactionAssembler {
     this.tx = undefined;
     this.lastPosition = position;
     if (tx.changed && !tx.applied) {
-      const last = tx.encoder.finish({ position, commitTime: timestamp });
-      tx.chunks.push(last);
-      tx.bytes += last.length;
+      for (const m of tx.encoder.finish({ position, commitTime: timestamp })) {
+        tx.chunks.push(m);
+        tx.bytes += m.length;
+      }
     }
     this.emitPart(tx, { position, commitTime: timestamp });
   }

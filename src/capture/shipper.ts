@@ -103,6 +103,7 @@ export class Shipper {
 
   /** A message with no changes that only moves the resume point forward. */
   private positionOnly(p: Unpublished): Buffer {
-    return new ChunkEncoder({ origin: this.ezone, id: p.txId, position: p.position, commitTime: p.commitTime }, 1024).finish(p);
+    const [message] = new ChunkEncoder({ origin: this.ezone, id: p.txId, position: p.position, commitTime: p.commitTime }, Number.MAX_SAFE_INTEGER).finish(p);
+    return message as Buffer;
   }
 }

@@ -72,7 +72,7 @@ const kafkaSchema = z.strictObject({
     .optional(), // SASL authentication, off by default
   replicationFactor: int(-1, 32).default(-1), // for topics DRC creates; -1 = the broker's default
   notifyPartitions: int(1, 1024).default(3), // partitions of the notify topics (changes topics always have 1)
-  maxMessageBytes: int(16_384, 100_000_000).default(900_000), // split transactions into chunks below this size
+  maxMessageBytes: int(16_384, 100_000_000).default(900_000), // upper bound of every message DRC sends, in bytes (value, key, framing): transactions are chunked and larger values split below it; the topics DRC creates accept it + 64 KiB
 });
 
 const ezoneSchema = z.strictObject({

@@ -30,14 +30,15 @@ import { ensureTopics, type TopicSpec } from '../transport/kafka/topics.js';
 /** The topics an ezone's daemon writes to; created when missing. */
 export function ownTopics(kafka: KafkaConfig, ezone: string): TopicSpec[] {
   const { topicPrefix: prefix, replicationFactor, notifyPartitions, maxMessageBytes } = kafka;
-  // Room for one chunk plus record overhead; brokers must allow it (the default 1 MB does).
+  // Room for one message plus record overhead (the default 1 MB does). Every topic: publishers group
+  // small messages (notifications, conflicts) into record batches of up to maxMessageBytes too.
   const maxBytes = { 'max.message.bytes': String(Math.max(maxMessageBytes + 65_536, 1_048_588)) };
   return [
     // One partition: the whole order of an origin's transactions is kept.
     { topic: changesTopic(prefix, ezone), partitions: 1, replicationFactor, config: maxBytes },
-    { topic: notifyTopic(prefix, ezone), partitions: notifyPartitions, replicationFactor },
+    { topic: notifyTopic(prefix, ezone), partitions: notifyPartitions, replicationFactor, config: maxBytes },
     { topic: deadLetterTopic(prefix, ezone), partitions: 1, replicationFactor, config: maxBytes },
-    { topic: conflictsTopic(prefix), partitions: 1, replicationFactor },
+    { topic: conflictsTopic(prefix), partitions: 1, replicationFactor, config: maxBytes },
   ];
 }
 
@@ -101,13 +102,24 @@ export async function startCapture(
   };
 }
 
-/** The conflict report published on `<prefix>.conflicts`. */
-export function conflictMessage(r: ConflictRecord): { key: string; value: Buffer } {
+/**
+ * The conflict report published on `<prefix>.conflicts`. A report whose row images would not fit one
+ * message (`maxBytes`: rows of several MB) goes without them (`imagesOmitted`); drc_meta.conflicts
+ * keeps them.
+ */
+export function conflictMessage(r: ConflictRecord, maxBytes = Number.MAX_SAFE_INTEGER): { key: string; value: Buffer } {
+  const whole = conflictReport(r);
+  if (whole.key.length + whole.value.length + 1024 <= maxBytes) return whole;
+  return conflictReport({ ...r, incoming: null, local: null }, true);
+}
+
+function conflictReport(r: ConflictRecord, imagesOmitted = false): { key: string; value: Buffer } {
   const table = `${r.schema}.${r.table}`;
   return {
     key: `${table}:${JSON.stringify(r.key)}`,
     value: Buffer.from(
       JSON.stringify({
+        ...(imagesOmitted ? { imagesOmitted } : {}),
         ezone: r.ezone,
         origin: r.origin,
         table,
@@ -179,7 +191,7 @@ export async function startDaemon(
               headers: { reason, topic: changesTopic(prefix, origin), offset: m.offset, origin },
             },
           ]),
-        publishConflicts: (records) => events.publish(records.map((r) => ({ topic: conflictsTopic(prefix), ...conflictMessage(r) }))),
+        publishConflicts: (records) => events.publish(records.map((r) => ({ topic: conflictsTopic(prefix), ...conflictMessage(r, config.kafka.maxMessageBytes) }))),
         ...(options.fence ? { fence: options.fence } : {}),
       });
       await applier.start();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RowChange, Transaction } from './change.js';
-import { ChunkEncoder, decodeChunk, encodeTransaction, EnvelopeError, isFinalChunk } from './envelope.js';
+import { ChunkEncoder, decodeChunk, decodeMessage, encodeTransaction, EnvelopeError, isFinalChunk } from './envelope.js';
 import { canonicalKey, fromWire, sameValue, toWire, toWireRow, type Row } from './value.js';
 
 /** One row per MySQL type family, as zongji/mysql2 decode them (dateStrings, jsonStrings, UTC). */
@@ -79,17 +79,20 @@ describe('chunking', () => {
 
   it('puts the end position on the final chunk only', () => {
     const enc = new ChunkEncoder({ origin: 'a', id: '1-1-5', position: '1-1-4', commitTime: 1 }, 2_000);
-    const early = rows.slice(0, 20).map((r) => enc.add(r)).filter((b): b is Buffer => b !== undefined);
-    const last = enc.finish({ position: '1-1-5', commitTime: 2 });
+    const early = rows.slice(0, 20).flatMap((r) => enc.add(r));
+    const [last, ...more] = enc.finish({ position: '1-1-5', commitTime: 2 });
+    expect(more).toEqual([]);
     expect(early.length).toBeGreaterThan(0);
     expect(early.map((m) => decodeChunk(m).pos)).toEqual(early.map(() => '1-1-4'));
-    expect(decodeChunk(last)).toMatchObject({ pos: '1-1-5', ts: 2, last: true });
+    expect(decodeChunk(last!)).toMatchObject({ pos: '1-1-5', ts: 2, last: true });
   });
+});
 
-  it('gives a single oversized change a chunk of its own', () => {
-    const big = change(toWireRow({ id: 1, pad: 'x'.repeat(50_000) }));
-    const messages = encodeTransaction(tx([rows[0]!, big, rows[1]!]), 10_000);
-    expect(messages.map((m) => decodeChunk(m).changes.length)).toEqual([1, 1, 1]);
+describe('version 1 messages (already on Kafka before version 2)', () => {
+  it('still decode', () => {
+    const v1 = '{"v":1,"kind":"tx","origin":"a","id":"1-1-1","pos":"1-1-1","ts":5,"seq":0,"last":true,"changes":[{"schema":"s","table":"t","op":"insert","key":{"id":1},"after":{"id":1,"b":{"$b":"AP8="}}}]}';
+    expect(decodeChunk(Buffer.from(v1))).toMatchObject({ v: 1, id: '1-1-1', last: true, changes: [{ after: { id: 1, b: { $b: 'AP8=' } } }] });
+    expect(isFinalChunk(Buffer.from(v1))).toBe(true);
   });
 });
 
@@ -97,7 +100,13 @@ describe('decoding bad input', () => {
   const cases: [string, string | null, RegExp][] = [
     ['empty', null, /empty message/],
     ['not JSON', '{oops', /not JSON/],
-    ['future version', '{"v":2,"kind":"tx"}', /unsupported envelope version 2/],
+    ['future version', '{"v":3,"kind":"tx"}', /unsupported envelope version 3/],
+    ['joined in version 1', '{"v":1,"kind":"tx","origin":"a","id":"x","pos":"","ts":1,"seq":0,"last":true,"joined":1,"changes":[]}', /not in version 1/],
+    ['a chunk with trailing bytes', '{"v":2,"kind":"tx","origin":"a","id":"x","pos":"","ts":1,"seq":0,"last":true,"changes":[]}\nxx', /not JSON/],
+    ['a piece without bytes', '{"v":2,"kind":"piece","origin":"a","id":"x","pos":"","ts":1,"seq":0,"last":false,"size":4,"at":0}', /without its bytes/],
+    ['a piece past its size', '{"v":2,"kind":"piece","origin":"a","id":"x","pos":"","ts":1,"seq":0,"last":false,"size":4,"at":2}\nabc', /runs past/],
+    ['a piece of absurd size', '{"v":2,"kind":"piece","origin":"a","id":"x","pos":"","ts":1,"seq":0,"last":false,"size":1e15,"at":0}\nabc', /invalid envelope at size/],
+    ['a final piece', '{"v":2,"kind":"piece","origin":"a","id":"x","pos":"","ts":1,"seq":0,"last":true,"size":4,"at":0}\nabc', /invalid envelope at last/],
     ['missing field', '{"v":1,"kind":"tx","origin":"a","pos":"","ts":1,"seq":0,"last":true,"changes":[]}', /invalid envelope at id/],
     [
       'delete without before-image',
@@ -112,9 +121,9 @@ describe('decoding bad input', () => {
   ];
   for (const [name, input, message] of cases) {
     it(`rejects ${name} with a stable code`, () => {
-      expect(() => decodeChunk(input === null ? null : Buffer.from(input))).toThrow(message);
+      expect(() => decodeMessage(input === null ? null : Buffer.from(input))).toThrow(message);
       try {
-        decodeChunk(input === null ? null : Buffer.from(input));
+        decodeMessage(input === null ? null : Buffer.from(input));
       } catch (err) {
         expect(err).toBeInstanceOf(EnvelopeError);
         expect((err as EnvelopeError).code).toBe('DRC_ENVELOPE_INVALID');

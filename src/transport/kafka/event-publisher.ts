@@ -2,7 +2,7 @@ import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { NotConnectedError } from '../../errors.js';
 import type { EventPublisher, OutgoingMessage } from '../../model/ports.js';
 import { rethrowKafka } from './kafka-errors.js';
-import { splitBySize } from './publisher.js';
+import { recordBytes, splitBySize, tooLarge } from './publisher.js';
 
 /** An idempotent producer for reports (conflicts, dead letters): at least once, in order per key. */
 export class KafkaEventPublisher implements EventPublisher {
@@ -28,11 +28,16 @@ export class KafkaEventPublisher implements EventPublisher {
   async publish(messages: OutgoingMessage[]): Promise<void> {
     const producer = this.producer;
     if (!producer) throw new NotConnectedError('event publisher');
-    for (const group of splitBySize(messages, this.maxRequestBytes)) {
+    // A report larger than a message (a conflict between two rows of tens of MB) cannot be published;
+    // it must not keep the others from being published.
+    const refused = tooLarge(messages, this.maxRequestBytes);
+    const fitting = refused ? messages.filter((m) => recordBytes(m) <= this.maxRequestBytes) : messages;
+    for (const group of splitBySize(fitting, this.maxRequestBytes)) {
       const byTopic = new Map<string, { key: string; value: Buffer; headers?: Record<string, string> }[]>();
       for (const m of group) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), { key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) }]);
       await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) }).catch(rethrowKafka);
     }
+    if (refused) throw refused;
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitBySize } from './publisher.js';
+import { recordBytes, splitBySize, tooLarge } from './publisher.js';
 
 describe('splitBySize', () => {
   const msg = (n: number) => ({ topic: 't', key: 'k', value: Buffer.alloc(n) });
@@ -12,5 +12,17 @@ describe('splitBySize', () => {
 
   it('returns nothing for nothing', () => {
     expect(splitBySize([], 100)).toEqual([]);
+  });
+
+  it('counts keys and headers in UTF-8 bytes', () => {
+    const m = { topic: 't', key: '漢字', value: Buffer.alloc(10), headers: { reason: 'é' } };
+    expect(recordBytes(m)).toBe(10 + 6 + (6 + 2 + 10) + 96);
+  });
+
+  it('names the messages too large for the limit, by topic and size', () => {
+    expect(tooLarge([msg(10), msg(20)], 1000)).toBeUndefined();
+    const err = tooLarge([msg(10), { ...msg(5000), topic: 'drc.conflicts' }, msg(2000)], 1000);
+    expect(err?.code).toBe('DRC_KAFKA_REJECTED');
+    expect(err?.message).toBe('2 message(s) exceed kafka.maxMessageBytes and were not published (largest: 5097 bytes to drc.conflicts, limit 1000)');
   });
 });

@@ -1,5 +1,5 @@
 import { Partitioners, type Kafka, type Producer, type Transaction as KafkaTransaction } from 'kafkajs';
-import { BatchOpenError, NotConnectedError } from '../../errors.js';
+import { BatchOpenError, KafkaRejectedError, NotConnectedError } from '../../errors.js';
 import type { AtomicPublisher, OutgoingMessage, PublishBatch } from '../../model/ports.js';
 import { rethrowKafka as rethrow } from './kafka-errors.js';
 
@@ -57,6 +57,10 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
     };
     return {
       send: async (messages: OutgoingMessage[]) => {
+        // Capture's encoder keeps every message within the limit; one that is not would only come
+        // back from the broker as MESSAGE_TOO_LARGE, after the rest of the transaction was sent.
+        const refused = tooLarge(messages, this.maxRequestBytes);
+        if (refused) throw refused;
         for (const group of splitBySize(messages, this.maxRequestBytes)) {
           const byTopic = new Map<string, { key: string; value: Buffer }[]>();
           for (const m of group) {
@@ -103,8 +107,25 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
   }
 }
 
-/** Record overhead per message (headers, offsets, lengths), generously. */
+/** Record overhead per message (attributes, offset and timestamp deltas, length varints), generously. */
 const RECORD_OVERHEAD = 96;
+
+/** Bytes one message takes in a record batch: value, key and headers in UTF-8 bytes, plus framing. */
+export function recordBytes(m: OutgoingMessage): number {
+  let headers = 0;
+  for (const [k, v] of Object.entries(m.headers ?? {})) headers += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8') + 10;
+  return m.value.length + Buffer.byteLength(m.key, 'utf8') + headers + RECORD_OVERHEAD;
+}
+
+/** An error naming the messages larger than `limit` (topic and size, never content); undefined when none is. */
+export function tooLarge(messages: OutgoingMessage[], limit: number): KafkaRejectedError | undefined {
+  const over = messages.filter((m) => recordBytes(m) > limit);
+  if (over.length === 0) return undefined;
+  const largest = over.reduce((a, b) => (recordBytes(a) >= recordBytes(b) ? a : b));
+  return new KafkaRejectedError(
+    `${over.length} message(s) exceed kafka.maxMessageBytes and were not published (largest: ${recordBytes(largest)} bytes to ${largest.topic}, limit ${limit})`,
+  );
+}
 
 /** Consecutive groups whose total size stays under `limit` (a larger single message goes alone). */
 export function splitBySize(messages: OutgoingMessage[], limit: number): OutgoingMessage[][] {
@@ -112,7 +133,7 @@ export function splitBySize(messages: OutgoingMessage[], limit: number): Outgoin
   let current: OutgoingMessage[] = [];
   let bytes = 0;
   for (const m of messages) {
-    const size = m.value.length + m.key.length + RECORD_OVERHEAD;
+    const size = recordBytes(m);
     if (current.length > 0 && bytes + size > limit) {
       groups.push(current);
       current = [];
