@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../../config/schema.js';
 import type { Logger } from '../../ops/logger.js';
+import './kafkajs-patches.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
