@@ -130,7 +130,7 @@ export class Applier {
       pausedRetryMs: s.pausedRetry,
       context: () => ({ origin, offset: this.stats.nextOffset }),
       teardown: (err) => this.teardown(err),
-      restart: () => this.intake.start(this.stats.nextOffset, (err) => this.fail(err)),
+      restart: () => this.restart(),
       onFatal: () => this.halt(),
     });
     const supervisor = this.supervisor;
@@ -244,6 +244,18 @@ export class Applier {
       this.announcedPause = err.message;
       this.log.error({ reason: err.message, ...err.context }, 'apply paused: the schema here does not match the change; retrying until it does');
     }
+  }
+
+  /**
+   * Restart the stream at the applied position as the database has it: a COMMIT whose answer was lost
+   * (the connection dropped) committed all the same, and its group must not be applied twice. The
+   * position only moves forward, so the later of the stored and the known one is where to go on.
+   */
+  private async restart(): Promise<void> {
+    const stored = await this.checkpoint.read();
+    const known = this.stats.nextOffset;
+    if (stored !== undefined && (known === undefined || BigInt(stored) > BigInt(known))) this.stats.nextOffset = stored;
+    await this.intake.start(this.stats.nextOffset, (err) => this.fail(err));
   }
 
   /** Stop for good without draining (replaced, or a fatal error): nothing in flight commits. */

@@ -107,6 +107,26 @@ describe('Applier', () => {
     await a.stop();
   });
 
+  it('restarts at the applied position the database has, when it is ahead of what the applier knows (a COMMIT whose answer was lost)', async () => {
+    let stored: string | undefined;
+    const base = database({ columns: ['id', 'v'] });
+    const pool = new RecordingPool((call) => {
+      if (call.sql.includes('FROM drc_meta.apply_position')) return stored === undefined ? [] : [{ next_offset: stored }];
+      return base(call);
+    });
+    const stream = new MemoryMessageStream();
+    stream.append(message(1, insert(1)));
+    stream.append(message(2, insert(2, 'new'))); // fails here: no column extra
+    const a = applier(pool, stream, 1);
+    await a.start();
+    await until('paused', () => a.stats.paused !== undefined);
+    // Meanwhile the database says offset 2 was committed (its COMMIT's answer never came back).
+    stored = '2';
+    await until('restarted past it', () => stream.starts.includes('2'));
+    expect(stream.starts).not.toContain('1');
+    await a.stop();
+  });
+
   it('stops quietly, committing nothing more, when the fence says this daemon was replaced', async () => {
     const pool = new RecordingPool(database());
     const stream = new MemoryMessageStream();
