@@ -79,6 +79,11 @@ describe('health', () => {
     expect(evaluateHealth(view(applier({ stream: retrying }), capture({ stream: retrying })), limits, NOW - 100_000, NOW).ok).toBe(true);
   });
 
+  it('names an apply stream a fatal error stopped while the daemon runs', () => {
+    const stopped: StreamState = { status: 'stopped', failures: 1, failingSince: NOW - 1000, lastError: { code: 'DRC_FENCED', message: 'fenced', at: NOW - 1000, context: {} } };
+    expect(evaluateHealth(view(applier({ stream: stopped })), limits, NOW - 100_000, NOW).problems).toEqual(['apply from a stopped: DRC_FENCED fenced']);
+  });
+
   it('names a table refused for lack of a primary key as a warning, without failing health', () => {
     const c = capture({ refusedTables: { 'app.keyless': { rows: 7, refusing: true }, 'app.fixed': { rows: 2, refusing: false } } });
     const h = evaluateHealth(view(applier(), c), limits, NOW - 100_000, NOW);

@@ -37,6 +37,8 @@ export function evaluateHealth(view: DaemonView, limits: { maxLagMs: number; stu
     const s = a.sample();
     const paused = s.paused ?? pausedReason(s.stream);
     if (paused) problems.push(`apply from ${origin} is paused: ${paused}`);
+    // Stopped while the daemon runs: a fatal error ended the stream (it applies nothing more).
+    if (s.stream?.status === 'stopped') problems.push(`apply from ${origin} stopped: ${s.stream.lastError ? `${s.stream.lastError.code} ${s.stream.lastError.message}` : 'a fatal error'}`);
     if ((s.queuedBytes > 0 || s.inflight > 0) && now - Math.max(s.lastAppliedAt, startedAt) > limits.stuckAfterMs) {
       problems.push(`apply from ${origin} is stuck: work waiting, nothing applied for ${Math.round((now - Math.max(s.lastAppliedAt, startedAt)) / 1000)} s`);
     }
