@@ -3,8 +3,11 @@ import type { MysqlConfig } from '../config/schema.js';
 import { queryTypeCast } from '../model/types/registry.js';
 
 /**
- * Result fields read by their type family where a family asks to (model/types/registry.ts); undefined
- * while none does, so that mysql2 keeps its default (and fastest) decoding.
+ * Result fields read by their type family where a family asks to (model/types/registry.ts): GEOMETRY
+ * as its bytes (SRID + WKB, not mysql2's parsed object) and MariaDB UUID/INET text as their stored
+ * bytes, so that query values equal binlog values. Every other field keeps mysql2's decoding. The
+ * connection charset stays utf8mb4: latin1 text arrives as the server's conversion, which is what the
+ * text family ships (model/types/text.ts).
  */
 const typeCast = queryTypeCast();
 
