@@ -12,9 +12,17 @@
  * decoder and the encoding of the column name; an accessor on its prototype reports UTF-8 columns as
  * utf8mb4 (45), other charsets as binary (63) — names are then decoded as the client's UTF-8, which is
  * what the server sends with unconverted results — and leaves ENUM/SET columns' label alone (their
- * members are decoded byte by byte, exact for ASCII members).
+ * members are decoded byte by byte, exact for ASCII members). Columns of DRC's own and the server's
+ * schemas keep their label (read as text, as before).
  */
 import { createRequire } from 'node:module';
+import { META_SCHEMA } from './meta-schema.js';
+
+/**
+ * Schemas whose text DRC reads as text whatever their charset: its own (drc_meta takes the server's
+ * default charset, latin1 on a stock MariaDB) and the server's. Their text is ASCII in practice.
+ */
+const TEXT_SCHEMAS = new Set([META_SCHEMA, 'information_schema', 'mysql', 'performance_schema', 'sys']);
 
 /** Collation ids of utf8mb3 and utf8mb4: MariaDB 10.11 (information_schema.COLLATIONS) and MySQL 8.0 (255–323, 76). */
 const UTF8_IDS = new Set([
@@ -28,14 +36,32 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
-/** What a result column's label is reported as to mysql2 (pure; `flags` is undefined while the packet is read). */
-export function reportedCharset(id: number, flags: number | undefined): number {
+/**
+ * What a result column's label is reported as to mysql2 (pure; `flags` is undefined while the packet
+ * is read; `schema` is the column's schema, '' for an expression).
+ */
+export function reportedCharset(id: number, flags: number | undefined, schema = ''): number {
   if (UTF8_IDS.has(id)) return UTF8MB4;
-  if (id === BINARY) return BINARY;
+  if (id === BINARY || TEXT_SCHEMAS.has(schema.toLowerCase())) return id;
   return flags !== undefined && (flags & ENUM_OR_SET) !== 0 ? id : BINARY;
 }
 
 const RAW = Symbol('drc.rawCharacterSet');
+
+/** The fields of mysql2's ColumnDefinition the accessor reads (set before `characterSet`). */
+interface Definition {
+  [RAW]?: number;
+  flags?: number;
+  _buf?: Buffer;
+  _schemaStart?: number;
+  _schemaLength?: number;
+}
+
+/** The column's schema name, read from the packet (mysql2's lazy `schema` getter needs `encoding`, not set yet). */
+function schemaOf(def: Definition): string {
+  const { _buf: buf, _schemaStart: start, _schemaLength: length } = def;
+  return buf && start !== undefined && length !== undefined ? buf.toString('utf8', start, start + length) : '';
+}
 let installed = false;
 
 /** Install the accessor on mysql2's ColumnDefinition (idempotent; the pools of db/connect.ts call it). */
@@ -45,10 +71,10 @@ export function installResultCharsets(): void {
   const def = require(new URL('./lib/packets/column_definition.js', import.meta.resolve('mysql2')).pathname) as { prototype: object };
   Object.defineProperty(def.prototype, 'characterSet', {
     configurable: true,
-    get(this: { [RAW]?: number; flags?: number }) {
-      return this[RAW] === undefined ? undefined : reportedCharset(this[RAW], this.flags);
+    get(this: Definition) {
+      return this[RAW] === undefined ? undefined : reportedCharset(this[RAW], this.flags, schemaOf(this));
     },
-    set(this: { [RAW]?: number }, v: number) {
+    set(this: Definition, v: number) {
       this[RAW] = v;
     },
   });
