@@ -145,6 +145,15 @@ const FAMILIES: Family[] = [
     updates: ['UPDATE pkc SET v = v + 10 WHERE id = ? + 1', 'UPDATE pkc SET l = CONCAT(l, x\'90\') WHERE id = ? + 2', 'DELETE FROM pkc WHERE id = ? + 3'],
   },
   {
+    // ENUM/SET edge values a strict peer accepts: SET '' and all members, multi-byte members, NULL.
+    table: 'st',
+    ddl: `CREATE TABLE st (id INT PRIMARY KEY, e ENUM('a','b','é','😀') NOT NULL DEFAULT 'a', en ENUM('x','y'), s SET('x','y','z','ü'), ${V}) DEFAULT CHARSET=utf8mb4`,
+    columns: ['e', 'en', 's'],
+    extra: ['e + 0', 's + 0'],
+    rows: ["'a', NULL, NULL", "'😀', 'x', ''", "'é', 'y', 'x,y,z,ü'", "'b', 'x', 'ü'"],
+    updates: ["UPDATE st SET s = '', e = '😀' WHERE id = ? + 3", "UPDATE st SET s = 'x,y,z,ü' WHERE id = ? + 4"],
+  },
+  {
     table: 'es',
     ddl: `CREATE TABLE es (id INT PRIMARY KEY, e ENUM('a','b','é') NOT NULL DEFAULT 'a', en ENUM('x','y'), s SET('x','y','z'), ${V}) DEFAULT CHARSET=utf8mb4`,
     columns: ['e', 'en', 's'],
@@ -152,7 +161,7 @@ const FAMILIES: Family[] = [
     // Last: a peer that refuses ENUM '' (strict apply sessions) stalls its origin's stream at this table.
     // 'zz' is no member: a non-strict sql_mode stores '' (index 0) with a warning.
     sqlMode: 'NO_ENGINE_SUBSTITUTION',
-    rows: ["'a', NULL, NULL", "'zz', 'zz', ''", "'é', 'y', 'x,y,z'", "'b', 'x', 'z'"],
+    rows: ["'a', NULL, NULL", "'zz', 'zz', ''", "'é', 'y', 'x,y,z'"],
     updates: ["UPDATE es SET e = 'qq', s = 'x,z' WHERE id = ? + 3"],
   },
 ];
