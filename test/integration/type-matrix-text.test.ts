@@ -241,9 +241,9 @@ describeWithServers('type matrix: strings, binary, ENUM/SET, JSON, GEOMETRY, UUI
 
   it('the written values are the edge values meant (latin1 holes, SRIDs)', async () => {
     await ready();
-    const [l] = await s.db.b!.query<mysql.RowDataPacket[]>('SELECT HEX(l) AS l FROM txt WHERE id = 4');
+    const [l] = await s.db.b!.query<mysql.RowDataPacket[]>('SELECT HEX(l) AS l FROM txt WHERE id = 3');
     expect(l[0]?.l).toBe('818D8F909D');
-    const [g] = await s.db.a!.query<mysql.RowDataPacket[]>('SELECT ST_SRID(g) AS s, ST_AsText(g) AS t FROM geo WHERE id = 103');
+    const [g] = await s.db.a!.query<mysql.RowDataPacket[]>('SELECT ST_SRID(g) AS s, ST_AsText(g) AS t FROM geo WHERE id = 102');
     expect(g[0]).toEqual({ s: 4326, t: 'POINT(3 4)' });
   });
 
