@@ -23,7 +23,7 @@ describe('rawBytesColumns (fixes of @vlasky/zongji 0.9.0 decoding)', () => {
     const c = cols();
     const s = schemas();
     rawBytesColumns(c, s);
-    expect(s[1]!.COLUMN_TYPE!.startsWith('varbin')).toBe(true); // lib/common.js:720 returns VARBINARY bytes as they are
+    expect(s[1]!.COLUMN_TYPE!.startsWith('varbin')).toBe(true); // lib/common.js:728 returns VARBINARY bytes as they are
     expect(c[1]).toMatchObject({ charset: 'latin1', declaredCharset: 'latin1' });
     expect(s[2]!.COLUMN_TYPE!.startsWith('varbin')).toBe(true);
     expect(c[3]).toMatchObject({ charset: null, declaredCharset: 'gbk' }); // lib/common.js:752 decodes only with a charset

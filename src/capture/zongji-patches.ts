@@ -6,7 +6,7 @@
  * where its own decoding loses information; the type families (model/types/) decode them exactly.
  *
  * Upstream bugs corrected here (line numbers of @vlasky/zongji 0.9.0):
- * - binlog_event.js:26-37 (CHARACTER_METADATA_TYPES) and :545 leave GEOMETRY out of the columns the
+ * - binlog_event.js:40-52 (CHARACTER_METADATA_TYPES) and :543 leave GEOMETRY out of the columns the
  *   charset lists of the optional metadata cover, while the server counts it (log_event.cc
  *   is_character_type: "Base class is blob for geom type"): in a table with a GEOMETRY column, every
  *   later string column gets the charset of the one before it (a latin1 TEXT read as sjis).
@@ -65,7 +65,7 @@ export function rawBytesColumns(columns: PatchedColumn[], schemas: { COLUMN_TYPE
       col.charset = null; // common.js:752 decodes only when a charset is set
     } else if ((col.type === TypeCode.VARCHAR || col.type === TypeCode.STRING || col.type === TypeCode.VARCHAR_COMPRESSED) && schema) {
       col.declaredCharset = col.charset;
-      // common.js:690/719 hand over VARBINARY bytes as they are (no re-padding, unlike BINARY(n)).
+      // common.js:690/728 hand over VARBINARY bytes as they are (no re-padding, unlike BINARY(n)).
       schema.COLUMN_TYPE = `varbinary /* ${schema.COLUMN_TYPE ?? ''} */`;
     }
   });
