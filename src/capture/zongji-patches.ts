@@ -85,7 +85,7 @@ export async function installZongjiPatches(): Promise<void> {
   const mod = (await import(url.href)) as { TableMap: { prototype: TableMapEvent } };
   const proto = mod.TableMap.prototype;
   const { _effectiveColumnType: effectiveType, _readOptionalMetadata: readOptional, updateColumnInfo } = proto;
-  // The charset lists count GEOMETRY among the string columns (binlog_event.js:545 does not).
+  // The charset lists count GEOMETRY among the string columns (binlog_event.js:543 does not).
   proto._effectiveColumnType = function (this: TableMapEvent & { [CLASSIFYING]?: boolean }, index: number): number {
     const type = effectiveType.call(this, index);
     return this[CLASSIFYING] && type === TypeCode.GEOMETRY ? TypeCode.BLOB : type;
