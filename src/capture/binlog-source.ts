@@ -13,6 +13,10 @@ import { columnType } from '../model/types/registry.js';
 import { columnTypesOf, decodeBinlogRow, type ColumnTypes } from '../model/types/row.js';
 import type { Logger } from '../ops/logger.js';
 import type { BinlogRow, SourceEvent } from './assembler.js';
+import { installZongjiPatches } from './zongji-patches.js';
+
+// zongji's decoders lose bytes (GEOMETRY, non-UTF-8 text, see zongji-patches.ts): patched before any reader starts.
+await installZongjiPatches();
 
 const EVENTS = ['mariadbgtid', 'gtid', 'query', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'heartbeat'];
 const OPS = { writerows: 'insert', updaterows: 'update', deleterows: 'delete' } as const;

@@ -1,10 +1,14 @@
 import mysql from 'mysql2/promise';
 import type { MysqlConfig } from '../config/schema.js';
 import { queryTypeCast } from '../model/types/registry.js';
+import { installResultCharsets } from './result-charsets.js';
+
+installResultCharsets();
 
 /**
- * Result fields read by their type family where a family asks to (model/types/registry.ts); undefined
- * while none does, so that mysql2 keeps its default (and fastest) decoding.
+ * Result fields read by their type family where a family asks to (model/types/registry.ts): GEOMETRY
+ * as its bytes (SRID + WKB, not mysql2's parsed object) and MariaDB UUID/INET text as their stored
+ * bytes, so that query values equal binlog values. Every other field keeps mysql2's decoding.
  */
 const typeCast = queryTypeCast();
 
@@ -52,6 +56,8 @@ export function createPool(
   pool.on('connection', (conn) => {
     // Callback API on the raw connection: the pool awaits nothing here, so errors surface on first use.
     conn.query("SET SESSION time_zone = '+00:00'");
+    // Values unconverted: text outside UTF-8 is read as its stored bytes, as capture ships it (result-charsets.ts).
+    conn.query('SET SESSION character_set_results = NULL');
     conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
     conn.query(`SET SESSION innodb_lock_wait_timeout = ${options.lockWaitTimeoutS ?? 10}`);
     // A daemon's sessions are on record so that a daemon taking over can kill them (fencing).

@@ -66,6 +66,10 @@ export interface ZongjiColumn {
   charset: string | null;
   type: number;
   metadata?: Record<string, unknown> | null;
+  /** The real type code where capture/zongji-patches.ts made zongji read the column as a BLOB (GEOMETRY). */
+  declaredType?: number;
+  /** The real charset where capture/zongji-patches.ts made zongji hand over the column's bytes. */
+  declaredCharset?: string;
 }
 
 /** The matching entry of zongji's `tableMap[id].columnSchemas` (information_schema-shaped). */
@@ -75,8 +79,8 @@ export interface ZongjiColumnSchema {
 
 /** A column as the binlog describes it (capture). */
 export function binlogColumnMeta(col: ZongjiColumn, schema?: ZongjiColumnSchema): ColumnMeta {
-  const meta: ColumnMeta = { name: col.name, typeCode: col.type, charset: col.charset };
-  if (schema?.COLUMN_TYPE) meta.columnType = schema.COLUMN_TYPE.toLowerCase();
+  const meta: ColumnMeta = { name: col.name, typeCode: col.declaredType ?? col.type, charset: col.declaredCharset ?? col.charset };
+  if (schema?.COLUMN_TYPE && col.declaredCharset === undefined) meta.columnType = schema.COLUMN_TYPE.toLowerCase();
   if (col.metadata) meta.binlog = col.metadata;
   return meta;
 }
@@ -128,10 +132,14 @@ export interface QueryField {
   string(encoding?: string): string | null;
   buffer(): Buffer | null;
   geometry(): unknown;
+  /** MariaDB's extended metadata (mysql2 3.24+): the real type of UUID/INET4/INET6 and spatial columns. */
+  extendedTypeName?: string;
 }
 
 /** A column as a mysql2 result field describes it (no charset: mysql2's typeCast field omits it). */
-export function fieldColumnMeta(field: Pick<QueryField, 'type' | 'name'>): ColumnMeta {
+export function fieldColumnMeta(field: Pick<QueryField, 'type' | 'name' | 'extendedTypeName'>): ColumnMeta {
   const code = (TypeCode as Record<string, number>)[field.type];
-  return code === undefined ? { name: field.name } : { name: field.name, typeCode: code };
+  const meta: ColumnMeta = code === undefined ? { name: field.name } : { name: field.name, typeCode: code };
+  if (field.extendedTypeName) meta.dataType = field.extendedTypeName.toLowerCase();
+  return meta;
 }

@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { anyColumn } from './any-value.js';
 import { TypeCode, type ColumnMeta } from './column-meta.js';
 import type { ColumnType } from './family.js';
+import { geometryFamily } from './geometry.js';
+import { inet4Bytes, inet6Bytes, uuidBytes } from './inet-uuid.js';
+import { latin1Decode, latin1Encode } from './latin1.js';
 import { columnType, FAMILIES } from './registry.js';
 import type { WireValue } from './wire.js';
 
@@ -39,7 +42,7 @@ describe('every family', () => {
   ];
 
   /** Families issue 12 fixed differ from the type-agnostic family by design (their own blocks below). */
-  const FIXED = new Set<string>(['float', 'year']);
+  const FIXED = new Set<string>(['float', 'year', 'enum-set']);
 
   it('behaves exactly as the type-agnostic family, except where issue 12 fixed the family', () => {
     for (const meta of metas) {
@@ -171,6 +174,45 @@ describe('text', () => {
   });
 });
 
+describe('text in other charsets (issue 12)', () => {
+  const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  it('latin1.ts: the server’s own latin1 table, a bijection (0x81 0x8D 0x8F 0x90 0x9D are C1 controls, not U+FFFD)', () => {
+    expect(latin1Decode(Buffer.from([0x80, 0x81, 0x8d, 0x8f, 0x90, 0x9d, 0x9f, 0xe9]))).toBe('€\u0081\u008d\u008f\u0090\u009d\u0178é');
+    expect(latin1Encode(latin1Decode(all))).toEqual(all);
+    expect(new Set(latin1Decode(all)).size).toBe(256);
+    expect(latin1Encode('漢')).toBeUndefined();
+  });
+  it('any other charset: the column’s bytes, bound back as a Buffer', () => {
+    for (const charset of ['latin1', 'ascii', 'sjis', 'cp932', 'gbk', 'big5', 'euckr', 'cp1250', 'ucs2', 'utf16', 'utf32']) {
+      const type = columnType({ typeCode: T.BLOB, charset });
+      const bytes = Buffer.from([0x83, 0x5c, 0x81, 0x40, 0]);
+      expect(type.fromBinlog(bytes)).toEqual({ $b: bytes.toString('base64') });
+      expect(type.toParam(type.fromBinlog(bytes))).toEqual(bytes);
+    }
+  });
+  it('utf8mb4 and utf8mb3 stay text', () => {
+    expect(columnType({ typeCode: T.VARCHAR, charset: 'utf8mb3' }).fromBinlog('é')).toBe('é');
+    expect(columnType({ typeCode: T.BLOB, charset: 'utf8mb4' }).fromBinlog('😀e\u0301')).toBe('😀e\u0301');
+  });
+});
+
+describe('inet-uuid (MariaDB UUID, INET4, INET6)', () => {
+  const uuid = columnType({ dataType: 'uuid' });
+  it('travels as the stored bytes, from the binlog (a Buffer) and from a query (text read as bytes)', () => {
+    const bytes = Buffer.from('6ccd780cbaba102695645b8c656024db', 'hex');
+    expect(uuid.fromBinlog(bytes)).toEqual({ $b: bytes.toString('base64') });
+    expect(uuidBytes('6ccd780c-baba-1026-9564-5b8c656024db')).toEqual(bytes);
+    expect(inet4Bytes('1.2.3.255')).toEqual(Buffer.from([1, 2, 3, 255]));
+    expect(inet4Bytes('1.2.3.256')).toBeUndefined();
+    expect(inet6Bytes('::')).toEqual(Buffer.alloc(16));
+    expect(inet6Bytes('::1')?.toString('hex')).toBe('00000000000000000000000000000001');
+    expect(inet6Bytes('::ffff:1.2.3.4')?.toString('hex')).toBe('00000000000000000000ffff01020304');
+    expect(inet6Bytes('2001:db8::8a2e:370:7334')?.toString('hex')).toBe('20010db80000000000008a2e03707334');
+    expect(inet6Bytes('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff')?.toString('hex')).toBe('f'.repeat(32));
+    expect(inet6Bytes('1::2::3')).toBeUndefined();
+  });
+});
+
 describe('binary', () => {
   const type = columnType({ typeCode: T.STRING, charset: null, columnType: 'binary(4)' });
   it('carries bytes as base64, trailing zeros and emptiness kept', () => {
@@ -189,10 +231,12 @@ describe('binary', () => {
 describe('enum-set', () => {
   const type = columnType({ typeCode: T.ENUM });
   it('carries member text; an empty SET is empty text', () => {
-    roundTrips(type, [['b', 'b'], ['x,z', 'x,z'], ['', ''], ...NULLS]);
+    roundTrips(type, [['b', 'b'], ['x,z', 'x,z'], ['', ''], [null, null, null]]);
   });
-  it('issue 12: ENUM index 0 arrives from zongji as undefined and ships as NULL', () => {
-    expect(type.fromBinlog(undefined)).toBeNull();
+  it('issue 12: ENUM index 0, which zongji decodes as undefined (lib/common.js:682 choices[raw - 1]), ships as \'\'', () => {
+    expect(type.fromBinlog(undefined)).toBe('');
+    expect(type.fromBinlog(null)).toBeNull();
+    expect(type.toParam('')).toBe('');
   });
 });
 
@@ -219,7 +263,13 @@ describe('json', () => {
 
 describe('geometry', () => {
   const type = columnType({ typeCode: T.GEOMETRY });
-  it('issue 12: zongji’s parsed point ships as JSON text, not SRID + WKB bytes', () => {
-    expect(type.fromBinlog({ x: 1, y: 2 })).toBe('{"x":1,"y":2}');
+  // POINT(1 2) with SRID 4326, as the server stores it: SRID (LE), then WKB.
+  const point = Buffer.from('e6100000010100000000000000000000f03f0000000000000040', 'hex');
+  it('issue 12: a point ships as SRID + WKB bytes (zongji-patches.ts hands them over) and binds back as them', () => {
+    roundTrips(type, [[point, { $b: point.toString('base64') }], [Buffer.from('00000000010700000000000000', 'hex'), b64([0, 0, 0, 0, 1, 7, 0, 0, 0, 0, 0, 0, 0])], ...NULLS]);
+    expect(type.same({ $b: point.toString('base64') }, { $b: Buffer.from('00000000010100000000000000000000f03f0000000000000040', 'hex').toString('base64') })).toBe(false);
+  });
+  it('reads query fields as their bytes, not mysql2’s parsed object', () => {
+    expect(geometryFamily.readField?.({ type: 'GEOMETRY', name: 'g', string: () => null, buffer: () => point, geometry: () => ({ x: 1, y: 2 }) }, () => null)).toBe(point);
   });
 });

@@ -20,7 +20,8 @@ export type FamilyName =
   | 'enum-set'
   | 'bit'
   | 'json'
-  | 'geometry';
+  | 'geometry'
+  | 'inet-uuid';
 
 /** How the values of one column are decoded, carried, bound, compared and written as canonical text. */
 export interface ColumnType {
@@ -61,7 +62,7 @@ export interface TypeFamily {
   column(meta: ColumnMeta): ColumnType;
   /**
    * Optional: read a query result field itself instead of taking mysql2's default (`next()`); the
-   * connection pools then install the registry's typeCast (db/connect.ts). No family needs it today.
+   * connection pools then install the registry's typeCast (db/connect.ts). GEOMETRY and MariaDB's UUID/INET do.
    */
   readField?(field: QueryField, next: () => unknown): unknown;
 }

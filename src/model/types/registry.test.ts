@@ -30,7 +30,8 @@ describe('familyOf', () => {
     expect(familyOf({ dataType: 'longtext' }).name).toBe('text');
     expect(familyOf({ dataType: 'varbinary' }).name).toBe('binary');
     expect(familyOf({ dataType: 'bigint' }).name).toBe('integer');
-    expect(familyOf({ dataType: 'inet6' }).name).toBe('any');
+    expect(familyOf({ dataType: 'inet6' }).name).toBe('inet-uuid');
+    expect(familyOf({ dataType: 'uuid' }).name).toBe('inet-uuid');
     expect(familyOf({}).name).toBe('any');
   });
 
@@ -90,7 +91,18 @@ describe('queryTypeCast', () => {
   const field = (type: string): QueryField => ({ type, name: 'c', string: () => 'text', buffer: () => Buffer.from('bytes'), geometry: () => null });
 
   it('is absent while no family reads fields itself (mysql2 keeps its default decoding)', () => {
-    expect(queryTypeCast()).toBeUndefined();
+    expect(queryTypeCast(FAMILIES.filter((f) => !f.readField))).toBeUndefined();
+  });
+
+  it('reads GEOMETRY as its bytes and MariaDB UUID/INET text as theirs; other fields as mysql2 does', () => {
+    const cast = queryTypeCast()!;
+    expect(cast(field('GEOMETRY'), () => 'parsed')).toEqual(Buffer.from('bytes'));
+    const uuid = { ...field('STRING'), extendedTypeName: 'uuid', string: () => '6ccd780c-baba-1026-9564-5b8c656024db' };
+    expect(cast(uuid, () => 'text')).toEqual(Buffer.from('6ccd780cbaba102695645b8c656024db', 'hex'));
+    const inet6 = { ...field('STRING'), extendedTypeName: 'inet6', string: () => '::ffff:1.2.3.4' };
+    expect(cast(inet6, () => 'text')).toEqual(Buffer.from('00000000000000000000ffff01020304', 'hex'));
+    expect(cast(field('STRING'), () => 'text')).toBe('text');
+    expect(cast(field('LONG'), () => 7)).toBe(7);
   });
 
   it('hands a field to its family when one reads fields, and to mysql2 otherwise', () => {

@@ -12,6 +12,7 @@ import { enumSetFamily } from './enum-set.js';
 import { uniform, type ColumnType, type TypeFamily } from './family.js';
 import { floatFamily } from './float.js';
 import { geometryFamily } from './geometry.js';
+import { inetUuidFamily } from './inet-uuid.js';
 import { integerFamily } from './integer.js';
 import { jsonFamily } from './json.js';
 import { temporalFamily, timeFamily } from './temporal.js';
@@ -35,6 +36,7 @@ export const FAMILIES: readonly TypeFamily[] = [
   bitFamily,
   jsonFamily,
   geometryFamily,
+  inetUuidFamily,
 ];
 
 const T = TypeCode;
@@ -66,6 +68,7 @@ const BY_DATA_TYPE = new Map<string, TypeFamily>([
   ...['enum', 'set'].map((n) => [n, enumSetFamily] as const),
   ['bit', bitFamily],
   ['json', jsonFamily],
+  ...['uuid', 'inet4', 'inet6'].map((n) => [n, inetUuidFamily] as const),
   ...['geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection', 'geomcollection'].map(
     (n) => [n, geometryFamily] as const,
   ),
@@ -97,14 +100,15 @@ export type TypeCast = (field: QueryField, next: () => unknown) => unknown;
 
 /**
  * A typeCast that lets each family read its own result fields, or undefined when no family needs to
- * (then the pools keep mysql2's default decoding, and its speed). No family reads fields today.
+ * (then the pools keep mysql2's default decoding, and its speed). GEOMETRY and MariaDB's UUID/INET fields are.
  */
 export function queryTypeCast(families: readonly TypeFamily[] = FAMILIES, pick: (meta: ColumnMeta) => TypeFamily = familyOf): TypeCast | undefined {
   if (!families.some((f) => f.readField)) return undefined;
   const byType = new Map<string, TypeFamily>();
   return (field, next) => {
-    let family = byType.get(field.type);
-    if (!family) byType.set(field.type, (family = pick(fieldColumnMeta(field))));
+    const kind = field.extendedTypeName ? `${field.type}:${field.extendedTypeName}` : field.type;
+    let family = byType.get(kind);
+    if (!family) byType.set(kind, (family = pick(fieldColumnMeta(field))));
     return family.readField ? family.readField(field, next) : next();
   };
 }
