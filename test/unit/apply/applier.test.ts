@@ -108,7 +108,7 @@ describe('Applier', () => {
   });
 
   it('restarts at the applied position the database has, when it is ahead of what the applier knows (a COMMIT whose answer was lost)', async () => {
-    let stored: string | undefined;
+    let stored: string | undefined = undefined;
     const base = database({ columns: ['id', 'v'] });
     const pool = new RecordingPool((call) => {
       if (call.sql.includes('FROM drc_meta.apply_position')) return stored === undefined ? [] : [{ next_offset: stored }];
