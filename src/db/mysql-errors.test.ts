@@ -94,6 +94,20 @@ describe('redactDriverMessage', () => {
   });
 });
 
+describe('redactDriverMessage keeps only quoted identifiers (allowlist), whatever the message shape', () => {
+  it.each([
+    ["Foreign key constraint for table 'users', record 'alice@x.com' would lead to a duplicate entry in table 'orders', key 'email'", "Foreign key constraint for table 'users', record '…' would lead to a duplicate entry in table 'orders', key 'email'"],
+    ["Invalid utf8mb4 character string: 'F09F98'", "Invalid utf8mb4 character string: '…'"],
+    ["Incorrect datetime value: '2020-13-45' for function str_to_date", "Incorrect datetime value: '…' for function str_to_date"],
+    ["You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near 'alice@x.com', 5) ON DUPLICATE KEY UPDATE' at line 1", "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near '…'"],
+    ["Unknown column 'nick' in 'field list'", "Unknown column 'nick' in 'field list'"],
+    ["Access denied for user 'drc'@'127.0.0.1' (using password: YES)", "Access denied for user 'drc'@'127.0.0.1' (using password: YES)"],
+  ])('%s', (message, redacted) => {
+    expect(redactDriverMessage(message)).toBe(redacted);
+    expect(redactDriverMessage(message)).not.toMatch(/alice|F09F98|2020-13-45/);
+  });
+});
+
 describe('classifyMysqlError', () => {
   it.each(REAL)('$errno → $class', ({ errno, code, message, redacted, class: expected }) => {
     const err = classifyMysqlError(driverError(errno, code, message), { table: 'errgen.t' });

@@ -163,10 +163,21 @@ export function redactDriverMessage(message: string): string {
       .replace(/( value: ')[\s\S]*?('(?= for column| for field| at row|\s*$))/g, '$1…$2')
       // Cannot convert string '<value>' from <charset> to <charset> …
       .replace(/(string ')[\s\S]*?(' from )/g, '$1…$2')
+      // A syntax error quotes the statement from where it failed, parameters interpolated: cut it there.
+      .replace(/( to use near ')[\s\S]*$/, "$1…'")
       // `column`=value pairs (foreign key and constraint details in some server versions)
       .replace(/(`[^`]+`\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s,)]+)/g, '$1…')
+      // Any other quoted text is a value unless the word before it names an identifier: a denylist of
+      // message shapes misses some ("record '…' would lead to", "string: '…'", a syntax error's
+      // "near '…'" with interpolated parameters, a trigger's SIGNAL text), so what is kept is allowlisted.
+      .replace(/(\S+\s|@)?'((?:[^'\\]|\\.|'')*)'/g, (all: string, before: string | undefined) =>
+        before === '@' || (before !== undefined && IDENTIFIER_BEFORE.test(before.trim())) ? all : `${before ?? ''}'…'`,
+      )
   );
 }
+
+/** Words after which a server message quotes an identifier (a key, column, table, database, user). */
+const IDENTIFIER_BEFORE = /^(key|column|Column|field|Field|table|Table|database|Database|schema|user|constraint|CONSTRAINT|in|index|function|procedure|trigger|variable|savepoint|engine|charset|collation|COLLATION|CHARACTER)$/;
 
 /** The column or key a message names (an identifier, safe to log). */
 function namedObject(message: string): ErrorContext {
