@@ -24,10 +24,16 @@ export interface DecideInput {
   batch: IncomingChange[];
   /** Target tables of the batch, by `schema.table`. */
   infos: Map<string, TableInfo>;
-  /** Every key of the batch (rowKey): its local row, or null when missing. */
+  /** Every key of the batch, by identity: its local row, or null when missing. */
   rows: Map<string, Row | null>;
-  /** Tombstones of keys missing here, by rowKey. */
+  /** Tombstones of keys missing here, by identity. */
   tombstones: Map<string, { version: string }>;
+  /**
+   * The identity of an incoming key (rowKey → rowKey, row-state.ts): keys the server holds equal under
+   * their collation share one, so a change sees what an earlier change of the batch did to "its" row
+   * whatever the case or trailing spaces of its key. Missing: the key is its own identity.
+   */
+  identities?: Map<string, string>;
   ownership: Pick<Ownership, 'violates' | 'policy'>;
   versionColumnOf(schema: string, table: string): string | null;
 }
@@ -47,7 +53,8 @@ export function decide(input: DecideInput): Decisions {
     const { change } = incoming;
     const table = `${change.schema}.${change.table}`;
     const info = input.infos.get(table) as TableInfo;
-    const k = rowKey(table, change.key);
+    const exact = rowKey(table, change.key);
+    const k = input.identities?.get(exact) ?? exact;
     const local = rows.get(k) ?? null;
     const versionColumn = input.versionColumnOf(change.schema, change.table);
 

@@ -6,6 +6,10 @@
  * read right after the rows, and before looking tombstones up the loader waits until local capture has
  * passed it — a local delete that made a key missing then has its tombstone. A repair decides from
  * rows it has just read everywhere and passes `'not-needed'`.
+ *
+ * Identity (issue 12): which local row an incoming key means is the server's answer, under the key
+ * columns' collations — each point lookup says which incoming key it answers. Tombstones of a missing
+ * key are found by the key's exact text (they are stored under it).
  */
 import type mysql from 'mysql2/promise';
 import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
@@ -14,7 +18,7 @@ import type { Flavor, Statement } from '../db/sql.js';
 import { findTombstonesStatement, newestTombstones } from '../db/tombstones.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { rowKey } from './decide.js';
-import { selectByKeys } from './sql/rows.js';
+import { KEY_INDEX_COLUMN, selectByKeys } from './sql/rows.js';
 import type { TableInfo } from './table-cache.js';
 import type { Coverage, IncomingChange } from './types.js';
 
@@ -24,10 +28,16 @@ const KEYS_PER_STATEMENT = 500;
 const COVERAGE_TIMEOUT_MS = 30_000;
 
 export interface RowState {
-  /** Every key of the batch (rowKey): its row here, or null. */
+  /** Every key of the batch, by identity (see `identities`): its row here, or null. */
   rows: Map<string, Row | null>;
-  /** The newest tombstone of keys missing here that a versioned change touches. */
+  /** The newest tombstone of keys missing here that a versioned change touches, by identity. */
   tombstones: Map<string, { version: string }>;
+  /**
+   * The identity of each incoming key (rowKey → rowKey): the key of the local row the server matched
+   * it to under the key columns' collations ('alice' → the row stored as 'Alice' under a `_ci`
+   * collation, 'x ' → 'x' under PAD SPACE), or the key itself when no row answers it.
+   */
+  identities: Map<string, string>;
 }
 
 type Keys = Map<string, { schema: string; table: string; keys: Row[] }>;
@@ -39,9 +49,9 @@ export class RowStateLoader {
   ) {}
 
   async load(session: PipelinedSession, batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<RowState> {
-    const { rows, position } = await this.loadRows(session, batch, infos);
-    const tombstones = await this.loadTombstones(session, batch, rows, position);
-    return { rows, tombstones };
+    const { rows, identities, position } = await this.loadRows(session, batch, infos);
+    const tombstones = await this.loadTombstones(session, batch, rows, identities, position);
+    return { rows, tombstones, identities };
   }
 
   /**
@@ -49,8 +59,7 @@ export class RowStateLoader {
    * coverage is waited for, the binlog position (read after the rows, so a local delete that made a
    * key missing is at or before it).
    */
-  private async loadRows(session: PipelinedSession, batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<{ rows: Map<string, Row | null>; position: string | undefined }> {
-    const rows = new Map<string, Row | null>();
+  private async loadRows(session: PipelinedSession, batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<{ rows: Map<string, Row | null>; identities: Map<string, string>; position: string | undefined }> {
     const byTable: Keys = new Map();
     const seen = new Set<string>();
     for (const { change } of batch) {
@@ -58,37 +67,55 @@ export class RowStateLoader {
       const entry = byTable.get(table) ?? { schema: change.schema, table: change.table, keys: [] };
       byTable.set(table, entry);
       const k = rowKey(table, change.key);
-      rows.set(k, null);
       if (seen.has(k)) continue;
       seen.add(k);
       entry.keys.push(change.key);
     }
-    const selects: { table: string; pk: string[]; statement: Statement }[] = [];
+    const selects: { table: string; info: TableInfo; keys: Row[]; statement: Statement }[] = [];
     for (const [table, { schema, table: name, keys }] of byTable) {
-      const pk = (infos.get(table) as TableInfo).primaryKey;
-      for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) selects.push({ table, pk, statement: selectByKeys(schema, name, pk, keys.slice(i, i + KEYS_PER_STATEMENT)) });
+      const info = infos.get(table) as TableInfo;
+      for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) {
+        const chunk = keys.slice(i, i + KEYS_PER_STATEMENT);
+        selects.push({ table, info, keys: chunk, statement: selectByKeys(schema, name, info.primaryKey, chunk, info) });
+      }
     }
     const versioned = batch.some(({ change }) => change.version !== undefined);
     const readPosition = versioned && this.coverage !== 'not-needed';
     const results = await session.roundTrip([...selects.map((s) => s.statement), ...(readPosition ? [{ sql: gtidPositionSql(this.flavor), params: [] }] : [])]);
-    selects.forEach(({ table, pk }, i) => {
+    const rows = new Map<string, Row | null>();
+    const identities = new Map<string, string>();
+    selects.forEach(({ table, info, keys }, i) => {
       for (const r of results[i] as mysql.RowDataPacket[]) {
+        const index = Number(r[KEY_INDEX_COLUMN]);
+        delete r[KEY_INDEX_COLUMN];
         const row = toWireRow(r);
-        const key: Row = {};
-        for (const c of pk) key[c] = row[c] ?? null;
-        rows.set(rowKey(table, key), row);
+        const identity = rowKey(table, pick(row, info.primaryKey));
+        identities.set(rowKey(table, keys[index] as Row), identity);
+        rows.set(identity, row);
       }
     });
-    return { rows, position: readPosition ? gtidPositionOf(results[selects.length] as mysql.RowDataPacket[]) : undefined };
+    for (const k of seen) {
+      if (identities.has(k)) continue;
+      identities.set(k, k);
+      if (!rows.has(k)) rows.set(k, null);
+    }
+    return { rows, identities, position: readPosition ? gtidPositionOf(results[selects.length] as mysql.RowDataPacket[]) : undefined };
   }
 
   /** Tombstones of the keys that are missing here and get a versioned change (inserts/updates may be older than a delete, deletes may be replays). */
-  private async loadTombstones(session: PipelinedSession, batch: IncomingChange[], rows: Map<string, Row | null>, position: string | undefined): Promise<Map<string, { version: string }>> {
+  private async loadTombstones(
+    session: PipelinedSession,
+    batch: IncomingChange[],
+    rows: Map<string, Row | null>,
+    identities: Map<string, string>,
+    position: string | undefined,
+  ): Promise<Map<string, { version: string }>> {
     const found = new Map<string, { version: string }>();
     const wanted: Keys = new Map();
     for (const { change } of batch) {
       const table = `${change.schema}.${change.table}`;
-      if (change.version === undefined || rows.get(rowKey(table, change.key)) !== null) continue;
+      const k = rowKey(table, change.key);
+      if (change.version === undefined || rows.get(identities.get(k) ?? k) !== null) continue;
       const entry = wanted.get(table) ?? { schema: change.schema, table: change.table, keys: [] };
       entry.keys.push(change.key);
       wanted.set(table, entry);
@@ -108,4 +135,10 @@ export class RowStateLoader {
     });
     return found;
   }
+}
+
+function pick(row: Row, cols: string[]): Row {
+  const out: Row = {};
+  for (const c of cols) out[c] = row[c] ?? null;
+  return out;
 }

@@ -100,8 +100,8 @@ export class TargetTransaction {
   async apply(incoming: IncomingChange[], options: { writeAtCommit?: () => boolean } = {}): Promise<void> {
     if (incoming.length === 0) return;
     const { infos, batch } = await checkSchema(incoming, this.ctx.tables, this.ctx.config.apply.onUnknownColumn, (table, column) => this.warnDrop(table, column));
-    const { rows, tombstones } = await this.loader.load(this.session, batch, infos);
-    const decisions = decide({ batch, infos, rows, tombstones, ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
+    const { rows, tombstones, identities } = await this.loader.load(this.session, batch, infos);
+    const decisions = decide({ batch, infos, rows, tombstones, identities, ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
     for (const note of decisions.conflicts) this.log.record(note);
 
     const leftForCommit = await this.writes.write(decisions.ops, decisions.tombstones, options.writeAtCommit?.() ?? false);
