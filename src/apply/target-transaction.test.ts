@@ -111,6 +111,32 @@ describe('TargetTransaction', () => {
     ]);
   });
 
+  it('decides by the rules when an UPDATE by key touches no row (issue 12): the full image is inserted, an update-missing conflict recorded', async () => {
+    const local = { id: 1, email: 'x@e', v: 5 };
+    const conn = new RecordingConnection((call) => {
+      if (call.sql.startsWith('(SELECT 0 AS `drc key index`')) return [{ 'drc key index': 0, ...local }];
+      if (call.sql.startsWith('UPDATE `s`.`u`')) return { affectedRows: 0, insertId: 0, warningStatus: 0 }; // the row is not what was read
+      return undefined;
+    });
+    const target = new TargetTransaction(conn, context('not-needed'));
+    target.open(0, 'a', 'a-tx', 'a-pos');
+    const update: RowChange = { schema: 's', table: 'u', op: 'update', key: { id: 1 }, before: local, after: { id: 1, email: 'y@e', v: 6 }, version: '6' };
+    // Updates go in a round trip of their own (their row count is checked before COMMIT), even when the commit could take them.
+    await target.apply([incoming(update)], { writeAtCommit: () => true });
+    target.writeConflicts();
+    await target.commit(positionOf('3'));
+    expect(conn.trips.map(sqlOf)).toEqual([
+      ['BEGIN', 'INSERT INTO drc_meta.tx_origin', '(SELECT 0 AS `drc key index`, `id`, `email`, `v` FROM `s`.`u` WHERE `id` = ? FOR UPDATE)'],
+      ['SAVEPOINT drc_writes', 'UPDATE `s`.`u` SET `id` = ?, `email` = ?, `v` = ? WHERE `id` = ?'],
+      ['ROLLBACK TO SAVEPOINT drc_writes'],
+      ['UPDATE `s`.`u` SET `id` = ?, `email` = ?, `v` = ? WHERE `id` = ?'],
+      ['INSERT INTO `s`.`u`'],
+      ['INSERT INTO drc_meta.conflicts', 'INSERT INTO drc_meta.apply_position', 'COMMIT'],
+    ]);
+    expect(conn.trips[4]![0]!.params).toEqual([1, 'y@e', 6]);
+    expect(target.conflicts.map((c) => [c.reason, c.decision])).toEqual([['update-missing', 'applied']]);
+  });
+
   it('rolls back on request, forgetting what was deferred', async () => {
     const conn = new RecordingConnection(emptyTable());
     const target = new TargetTransaction(conn, context('not-needed'));
