@@ -21,7 +21,7 @@ import { RowStateLoader } from './row-state.js';
 import { checkSchema } from './schema-check.js';
 import { heartbeatSeen, marker, type ConflictRecord } from './sql/meta.js';
 import type { IncomingChange, Op, TargetContext } from './types.js';
-import { WriteBatcher } from './write-batch.js';
+import { inTable, WriteBatcher } from './write-batch.js';
 
 const BEGIN: Statement = { sql: 'BEGIN', params: [] };
 const COMMIT: Statement = { sql: 'COMMIT', params: [] };
@@ -76,7 +76,7 @@ export class TargetTransaction {
     try {
       await this.session.roundTrip(tail);
     } catch (err) {
-      if (!unwritten || !isDuplicateKey(err)) throw err;
+      if (!unwritten || !isDuplicateKey(err)) throw unwritten ? inTable(err, unwritten.ops) : err;
       // A write left for this round trip collided: nothing after it ran, nor the commit. Replay the
       // writes one by one, then rebuild what followed them (the replay may add tombstones, conflicts).
       await this.writes.replay(unwritten.ops, unwritten.tombstones);

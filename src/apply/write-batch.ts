@@ -13,7 +13,7 @@ import type mysql from 'mysql2/promise';
 import { bySize, type PipelinedSession } from '../db/pipelined-session.js';
 import type { DeferredStatement, Statement } from '../db/sql.js';
 import type { Tombstone } from '../db/tombstones.js';
-import { isDuplicateKey } from '../db/mysql-errors.js';
+import { classifyMysqlError, isDuplicateKey } from '../db/mysql-errors.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { Op } from './types.js';
@@ -39,6 +39,16 @@ const touchingOne = (s: Statement): DeferredStatement => ({
     if ((result as mysql.ResultSetHeader).affectedRows === 0) throw new RowNotFoundError();
   },
 });
+
+/**
+ * A driver error of writes into one table, classified with that table in its context: the stream's
+ * one error line (a value the target rejects pauses it) names the table. Anything else is unchanged.
+ */
+export function inTable(err: unknown, ops: Op[]): unknown {
+  const tables = new Set(ops.map((o) => `${o.incoming.change.schema}.${o.incoming.change.table}`));
+  if (tables.size !== 1) return err;
+  return classifyMysqlError(err, { table: [...tables][0] as string }) ?? err;
+}
 
 /** The statement of one write (UPDATE and DELETE checked to touch one row). */
 export function statementOf(op: Op): DeferredStatement {
@@ -89,7 +99,7 @@ export class WriteBatcher {
       for (const part of parts) await this.session.roundTrip(part);
       return false;
     } catch (err) {
-      if (!isDuplicateKey(err) && !(err instanceof RowNotFoundError)) throw err;
+      if (!isDuplicateKey(err) && !(err instanceof RowNotFoundError)) throw inTable(err, ops);
     }
     await this.replay(ops, tombstones);
     return false;
@@ -107,7 +117,7 @@ export class WriteBatcher {
       await this.session.roundTrip([statement]);
     } catch (err) {
       if (err instanceof RowNotFoundError) return this.rowNotFound(op, tombstones);
-      if (!isDuplicateKey(err) || op.kind === 'delete') throw err;
+      if (!isDuplicateKey(err) || op.kind === 'delete') throw inTable(err, [op]);
       if (await resolveUniqueCollision(this.collisions(op), op, tombstones)) await this.session.roundTrip([statement]);
     }
   }
