@@ -40,7 +40,9 @@ export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
  *   quarantines) instead of being truncated silently;
  * - no NO_ZERO_DATE / NO_ZERO_IN_DATE: a zero date the origin stored is storable here too;
  * - NO_ENGINE_SUBSTITUTION: never write into another engine than the table's.
- * No ANSI_QUOTES, PAD_CHAR_TO_FULL_LENGTH or other mode that changes how statements or values read.
+ * No mode that changes how statements or values read: not ANSI_QUOTES, PAD_CHAR_TO_FULL_LENGTH,
+ * NO_BACKSLASH_ESCAPES (mysql2 escapes values client-side with backslashes) nor MariaDB's
+ * SIMULTANEOUS_ASSIGNMENT (the tombstone upsert relies on assignments running left to right).
  */
 export const APPLY_SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION';
 

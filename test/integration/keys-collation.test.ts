@@ -102,6 +102,12 @@ describeWithServers('keys under collations, and the apply sql_mode (issue 12)', 
     const ci = await sameEverywhere(s, 'ci', ['id', 'who'], 5);
     expect(ci).toContainEqual({ id: hex('Alice'), who: hex('a2') });
     expect(await sameEverywhere(s, 'pad', ['id', 'who'], 1)).toEqual([{ id: hex('x '), who: hex('b2') }]);
+    // A key's spelling changed by one writer: delete + insert in one transaction, and an UPDATE of the key.
+    await s.db.a!.query("BEGIN; DELETE FROM ci WHERE id = 'later-a'; INSERT INTO ci VALUES ('LATER-A', 'a3', '2031-02-01'); COMMIT");
+    await s.db.a!.query("UPDATE ci SET id = 'Later-B', updated_at = '2031-02-01' WHERE id = 'later-b'");
+    const respelled = await sameEverywhere(s, 'ci', ['id', 'who'], 5);
+    expect(respelled).toContainEqual({ id: hex('LATER-A'), who: hex('a3') });
+    expect(respelled).toContainEqual({ id: hex('Later-B'), who: hex('b') });
     // No conflict beyond the concurrent inserts: the converged rows are single-writer again.
     expect((await conflictsIn(s, 'a')).length).toBe(5);
     expect((await conflictsIn(s, 'b')).length).toBe(5);
