@@ -82,4 +82,21 @@ describe('decide', () => {
     expect(d.ops.map((o) => [o.kind, o.key])).toEqual([['delete', { id: 'alice' }], ['insert', { id: 'Alice' }]]);
     expect(d.conflicts).toEqual([]);
   });
+
+  it('does not hold back a respelled key with the tombstone of its old spelling (an UPDATE of the key ships as delete + insert)', () => {
+    const stored = rowKey('s.t', { id: 'later-b' });
+    const row = { id: 'later-b', v: 1, updated_at: '100' };
+    // Whole-second versions: the delete's version (commit time) equals the insert's.
+    const d = decide(
+      input(
+        [
+          { schema: 's', table: 't', op: 'delete', key: { id: 'later-b' }, before: row, version: '200' },
+          { schema: 's', table: 't', op: 'insert', key: { id: 'Later-B' }, after: { ...row, id: 'Later-B', updated_at: '200' }, version: '200' },
+        ],
+        { rows: new Map([[stored, row]]), identities: new Map([[stored, stored], [rowKey('s.t', { id: 'Later-B' }), stored]]) },
+      ),
+    );
+    expect(d.ops.map((o) => [o.kind, o.key])).toEqual([['delete', { id: 'later-b' }], ['insert', { id: 'Later-B' }]]);
+    expect(d.conflicts).toEqual([]);
+  });
 });

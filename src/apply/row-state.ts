@@ -30,7 +30,7 @@ const COVERAGE_TIMEOUT_MS = 30_000;
 export interface RowState {
   /** Every key of the batch, by identity (see `identities`): its row here, or null. */
   rows: Map<string, Row | null>;
-  /** The newest tombstone of keys missing here that a versioned change touches, by identity. */
+  /** The newest tombstone of keys missing here that a versioned change touches, by exact key (rowKey). */
   tombstones: Map<string, { version: string }>;
   /**
    * The identity of each incoming key (rowKey → rowKey): the key of the local row the server matched

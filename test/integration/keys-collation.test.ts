@@ -64,6 +64,8 @@ describeWithServers('keys under collations, and the apply sql_mode (issue 12)', 
       for (const c of cases) {
         await s.db[ez]!.query(`CREATE TABLE ${c.table} (id VARCHAR(20) CHARACTER SET utf8mb4 COLLATE ${c.collation} PRIMARY KEY, who VARCHAR(8) NOT NULL, updated_at DATETIME(6) NOT NULL)`);
       }
+      // Whole-second versions: a respelling UPDATE's delete + insert carry the same version.
+      await s.db[ez]!.query('CREATE TABLE sec (id VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, v INT NOT NULL, updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP)');
       // A unique key (not the primary key) under a case-insensitive collation: rule 5.
       await s.db[ez]!.query('CREATE TABLE uk (id INT PRIMARY KEY, email VARCHAR(40) COLLATE utf8mb4_general_ci NOT NULL UNIQUE, updated_at DATETIME(6) NOT NULL)');
     }
@@ -108,6 +110,10 @@ describeWithServers('keys under collations, and the apply sql_mode (issue 12)', 
     const respelled = await sameEverywhere(s, 'ci', ['id', 'who'], 5);
     expect(respelled).toContainEqual({ id: hex('LATER-A'), who: hex('a3') });
     expect(respelled).toContainEqual({ id: hex('Later-B'), who: hex('b') });
+    await s.db.a!.query("INSERT INTO sec (id, v) VALUES ('k1', 1)");
+    await sameEverywhere(s, 'sec', ['id', 'v'], 1);
+    await s.db.a!.query("UPDATE sec SET id = 'K1' WHERE id = 'k1'");
+    expect(await sameEverywhere(s, 'sec', ['id', 'v', 'updated_at'], 1)).toMatchObject([{ id: hex('K1'), v: '1' }]);
     // No conflict beyond the concurrent inserts: the converged rows are single-writer again.
     expect((await conflictsIn(s, 'a')).length).toBe(5);
     expect((await conflictsIn(s, 'b')).length).toBe(5);
