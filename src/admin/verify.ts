@@ -78,7 +78,7 @@ export interface VerifyReport {
  */
 export async function verify(config: Config, options: VerifyOptions, log: Logger, repairer: RepairApplierFactory): Promise<VerifyReport> {
   const names = options.ezones ?? Object.keys(config.ezones);
-  const pools: Pools = new Map(names.map((n) => [n, createPool(config.ezones[n]!.mysql, 2, { multipleStatements: true })]));
+  const pools: Pools = new Map(names.map((n) => [n, createPool(config.ezones[n]!.mysql, 2, { multipleStatements: true, apply: true })]));
   try {
     await probe(config, pools);
     return await compareAll(config, pools, options, log, repairer);

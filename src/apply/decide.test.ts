@@ -63,4 +63,40 @@ describe('decide', () => {
     expect(d.ops.map((o) => [o.kind, o.image])).toEqual([['update', { id: 1, v: 1, updated_at: '10' }]]);
     expect(d.conflicts).toMatchObject([{ reason: 'insert-exists', decision: 'applied', local }]);
   });
+
+  it('treats keys the server matched to one row as one key (issue 12: collations)', () => {
+    // Batch: delete 'alice', then insert 'Alice'; the server answered both keys with the row stored as 'alice'.
+    const t = (op: RowChange['op'], id: string, version: string): RowChange =>
+      op === 'delete' ? { schema: 's', table: 't', op, key: { id }, before: { id, v: 1, updated_at: '5' }, version } : { schema: 's', table: 't', op, key: { id }, after: { id, v: 2, updated_at: version }, version };
+    const stored = rowKey('s.t', { id: 'alice' });
+    const d = decide(
+      input([t('delete', 'alice', '20'), t('insert', 'Alice', '30')], {
+        rows: new Map([[stored, { id: 'alice', v: 1, updated_at: '5' }]]),
+        identities: new Map([
+          [stored, stored],
+          [rowKey('s.t', { id: 'Alice' }), stored],
+        ]),
+      }),
+    );
+    // The insert sees the row its own batch deleted: an insert, not an update of a row that is gone.
+    expect(d.ops.map((o) => [o.kind, o.key])).toEqual([['delete', { id: 'alice' }], ['insert', { id: 'Alice' }]]);
+    expect(d.conflicts).toEqual([]);
+  });
+
+  it('does not hold back a respelled key with the tombstone of its old spelling (an UPDATE of the key ships as delete + insert)', () => {
+    const stored = rowKey('s.t', { id: 'later-b' });
+    const row = { id: 'later-b', v: 1, updated_at: '100' };
+    // Whole-second versions: the delete's version (commit time) equals the insert's.
+    const d = decide(
+      input(
+        [
+          { schema: 's', table: 't', op: 'delete', key: { id: 'later-b' }, before: row, version: '200' },
+          { schema: 's', table: 't', op: 'insert', key: { id: 'Later-B' }, after: { ...row, id: 'Later-B', updated_at: '200' }, version: '200' },
+        ],
+        { rows: new Map([[stored, row]]), identities: new Map([[stored, stored], [rowKey('s.t', { id: 'Later-B' }), stored]]) },
+      ),
+    );
+    expect(d.ops.map((o) => [o.kind, o.key])).toEqual([['delete', { id: 'later-b' }], ['insert', { id: 'Later-B' }]]);
+    expect(d.conflicts).toEqual([]);
+  });
 });

@@ -25,10 +25,16 @@ export interface DecideInput {
   batch: IncomingChange[];
   /** Target tables of the batch, by `schema.table`. */
   infos: Map<string, TableInfo>;
-  /** Every key of the batch (rowKey): its local row, or null when missing. */
+  /** Every key of the batch, by identity: its local row, or null when missing. */
   rows: Map<string, Row | null>;
-  /** Tombstones of keys missing here, by rowKey. */
+  /** Tombstones of keys missing here, by exact key (rowKey). */
   tombstones: Map<string, { version: string }>;
+  /**
+   * The identity of an incoming key (rowKey → rowKey, row-state.ts): keys the server holds equal under
+   * their collation share one, so a change sees what an earlier change of the batch did to "its" row
+   * whatever the case or trailing spaces of its key. Missing: the key is its own identity.
+   */
+  identities?: Map<string, string>;
   ownership: Pick<Ownership, 'violates' | 'policy'>;
   versionColumnOf(schema: string, table: string): string | null;
 }
@@ -48,7 +54,8 @@ export function decide(input: DecideInput): Decisions {
     const { change } = incoming;
     const table = `${change.schema}.${change.table}`;
     const info = input.infos.get(table) as TableInfo;
-    const k = rowKey(table, change.key, info.columnTypes);
+    const exact = rowKey(table, change.key, info.columnTypes);
+    const k = input.identities?.get(exact) ?? exact;
     const local = rows.get(k) ?? null;
     const versionColumn = input.versionColumnOf(change.schema, change.table);
 
@@ -59,13 +66,16 @@ export function decide(input: DecideInput): Decisions {
       if (decision === 'skipped') continue;
     }
 
-    const d = resolve({ change, local, tombstone: tombstones.get(k) ?? null, versionColumn, types: info.columnTypes });
+    // Tombstones are keyed by the exact key, as they are stored (db/tombstones.ts): a key respelled
+    // within the batch (an UPDATE of 'later-b' to 'Later-B' ships as delete + insert) is not held
+    // back by the delete of its old spelling.
+    const d = resolve({ change, local, tombstone: tombstones.get(exact) ?? null, versionColumn, types: info.columnTypes });
     if (d.conflict) out.conflicts.push({ incoming, reason: d.conflict.reason, decision: d.conflict.decision, local, versionColumn });
     if (d.tombstone !== undefined) {
       out.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: d.tombstone, origin: incoming.origin });
       // A key keeps its newest tombstone (as recordTombstones does with GREATEST).
-      const had = tombstones.get(k);
-      if (!had || compareVersions(d.tombstone, had.version) > 0) tombstones.set(k, { version: d.tombstone });
+      const had = tombstones.get(exact);
+      if (!had || compareVersions(d.tombstone, had.version) > 0) tombstones.set(exact, { version: d.tombstone });
     }
     rows.set(k, d.next);
     if (d.action === 'insert' || d.action === 'update') out.ops.push({ kind: d.action, info, incoming, key: change.key, image: change.after as Row });

@@ -36,7 +36,7 @@ describe('SingleChangeApplier', () => {
     const conn = pool.connections[0]!;
     const trips = conn.trips.map((t) => t.map((s) => s.sql.split(' (')[0]!.split('\n')[0]!.trim()));
     expect(trips).toEqual([
-      ['BEGIN', 'INSERT INTO drc_meta.tx_origin', '(SELECT * FROM `s`.`t` WHERE `id` = ? FOR UPDATE)'], // no binlog position: no coverage wait
+      ['BEGIN', 'INSERT INTO drc_meta.tx_origin', '(SELECT 0 AS `drc key index`, `id`, `v`, `updated_at` FROM `s`.`t` WHERE `id` = ? FOR UPDATE)'], // no binlog position: no coverage wait
       ['SELECT key_json, version, origin FROM drc_meta.tombstones WHERE schema_name = ? AND table_name = ? AND key_hash IN'],
       ['SAVEPOINT drc_writes', 'INSERT INTO `s`.`t`'],
       ['INSERT INTO drc_meta.conflicts', 'COMMIT'],

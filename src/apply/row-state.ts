@@ -6,18 +6,20 @@
  * read right after the rows, and before looking tombstones up the loader waits until local capture has
  * passed it — a local delete that made a key missing then has its tombstone. A repair decides from
  * rows it has just read everywhere and passes `'not-needed'`.
+ *
+ * Identity (issue 12): which local row an incoming key means is the server's answer, under the key
+ * columns' collations — each point lookup says which incoming key it answers. Tombstones of a missing
+ * key are found by the key's exact text (they are stored under it).
  */
 import type mysql from 'mysql2/promise';
 import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Flavor, Statement } from '../db/sql.js';
 import { findTombstonesStatement, newestTombstones } from '../db/tombstones.js';
-import { quoteId } from '../db/sql.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
-import { exactSelect } from '../model/types/row.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { rowKey } from './decide.js';
-import { selectByKeys } from './sql/rows.js';
+import { KEY_INDEX_COLUMN, selectByKeys } from './sql/rows.js';
 import type { TableInfo } from './table-cache.js';
 import type { Coverage, IncomingChange } from './types.js';
 
@@ -27,10 +29,16 @@ const KEYS_PER_STATEMENT = 500;
 const COVERAGE_TIMEOUT_MS = 30_000;
 
 export interface RowState {
-  /** Every key of the batch (rowKey): its row here, or null. */
+  /** Every key of the batch, by identity (see `identities`): its row here, or null. */
   rows: Map<string, Row | null>;
-  /** The newest tombstone of keys missing here that a versioned change touches. */
+  /** The newest tombstone of keys missing here that a versioned change touches, by exact key (rowKey). */
   tombstones: Map<string, { version: string }>;
+  /**
+   * The identity of each incoming key (rowKey → rowKey): the key of the local row the server matched
+   * it to under the key columns' collations ('alice' → the row stored as 'Alice' under a `_ci`
+   * collation, 'x ' → 'x' under PAD SPACE), or the key itself when no row answers it.
+   */
+  identities: Map<string, string>;
 }
 
 type Keys = Map<string, { schema: string; table: string; keys: Row[] }>;
@@ -42,9 +50,9 @@ export class RowStateLoader {
   ) {}
 
   async load(session: PipelinedSession, batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<RowState> {
-    const { rows, position } = await this.loadRows(session, batch, infos);
-    const tombstones = await this.loadTombstones(session, batch, rows, position, infos);
-    return { rows, tombstones };
+    const { rows, identities, position } = await this.loadRows(session, batch, infos);
+    const tombstones = await this.loadTombstones(session, batch, rows, identities, position, infos);
+    return { rows, tombstones, identities };
   }
 
   /**
@@ -52,8 +60,7 @@ export class RowStateLoader {
    * coverage is waited for, the binlog position (read after the rows, so a local delete that made a
    * key missing is at or before it).
    */
-  private async loadRows(session: PipelinedSession, batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<{ rows: Map<string, Row | null>; position: string | undefined }> {
-    const rows = new Map<string, Row | null>();
+  private async loadRows(session: PipelinedSession, batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<{ rows: Map<string, Row | null>; identities: Map<string, string>; position: string | undefined }> {
     const byTable: Keys = new Map();
     const seen = new Set<string>();
     for (const { change } of batch) {
@@ -61,32 +68,39 @@ export class RowStateLoader {
       const entry = byTable.get(table) ?? { schema: change.schema, table: change.table, keys: [] };
       byTable.set(table, entry);
       const k = rowKey(table, change.key, infos.get(table)?.columnTypes);
-      rows.set(k, null);
       if (seen.has(k)) continue;
       seen.add(k);
       entry.keys.push(change.key);
     }
-    const selects: { table: string; pk: string[]; statement: Statement }[] = [];
+    const selects: { table: string; info: TableInfo; keys: Row[]; statement: Statement }[] = [];
     for (const [table, { schema, table: name, keys }] of byTable) {
       const info = infos.get(table) as TableInfo;
-      const pk = info.primaryKey;
-      // Every column by name, each read exactly (FLOAT as CAST(… AS DOUBLE): its text has 6 digits).
-      const select = exactSelect([...info.columns], info.columnTypes, quoteId);
-      for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) selects.push({ table, pk, statement: selectByKeys(schema, name, pk, keys.slice(i, i + KEYS_PER_STATEMENT), select) });
+      for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) {
+        const chunk = keys.slice(i, i + KEYS_PER_STATEMENT);
+        selects.push({ table, info, keys: chunk, statement: selectByKeys(schema, name, info.primaryKey, chunk, info) });
+      }
     }
     const versioned = batch.some(({ change }) => change.version !== undefined);
     const readPosition = versioned && this.coverage !== 'not-needed';
     const results = await session.roundTrip([...selects.map((s) => s.statement), ...(readPosition ? [{ sql: gtidPositionSql(this.flavor), params: [] }] : [])]);
-    selects.forEach(({ table, pk }, i) => {
-      const types = infos.get(table)?.columnTypes;
+    const rows = new Map<string, Row | null>();
+    const identities = new Map<string, string>();
+    selects.forEach(({ table, info, keys }, i) => {
       for (const r of results[i] as mysql.RowDataPacket[]) {
-        const row = toWireRow(r, types);
-        const key: Row = {};
-        for (const c of pk) key[c] = row[c] ?? null;
-        rows.set(rowKey(table, key, types), row);
+        const index = Number(r[KEY_INDEX_COLUMN]);
+        delete r[KEY_INDEX_COLUMN];
+        const row = toWireRow(r, info.columnTypes);
+        const identity = rowKey(table, pick(row, info.primaryKey), info.columnTypes);
+        identities.set(rowKey(table, keys[index] as Row, info.columnTypes), identity);
+        rows.set(identity, row);
       }
     });
-    return { rows, position: readPosition ? gtidPositionOf(results[selects.length] as mysql.RowDataPacket[]) : undefined };
+    for (const k of seen) {
+      if (identities.has(k)) continue;
+      identities.set(k, k);
+      if (!rows.has(k)) rows.set(k, null);
+    }
+    return { rows, identities, position: readPosition ? gtidPositionOf(results[selects.length] as mysql.RowDataPacket[]) : undefined };
   }
 
   /** Tombstones of the keys that are missing here and get a versioned change (inserts/updates may be older than a delete, deletes may be replays). */
@@ -94,6 +108,7 @@ export class RowStateLoader {
     session: PipelinedSession,
     batch: IncomingChange[],
     rows: Map<string, Row | null>,
+    identities: Map<string, string>,
     position: string | undefined,
     infos: Map<string, TableInfo>,
   ): Promise<Map<string, { version: string }>> {
@@ -101,7 +116,8 @@ export class RowStateLoader {
     const wanted: Keys = new Map();
     for (const { change } of batch) {
       const table = `${change.schema}.${change.table}`;
-      if (change.version === undefined || rows.get(rowKey(table, change.key, infos.get(table)?.columnTypes)) !== null) continue;
+      const k = rowKey(table, change.key, infos.get(table)?.columnTypes);
+      if (change.version === undefined || rows.get(identities.get(k) ?? k) !== null) continue;
       const entry = wanted.get(table) ?? { schema: change.schema, table: change.table, keys: [] };
       entry.keys.push(change.key);
       wanted.set(table, entry);
@@ -114,13 +130,14 @@ export class RowStateLoader {
     const lookups: { table: string; keys: Row[]; statement: Statement }[] = [];
     for (const [table, { schema, table: name, keys }] of wanted) {
       for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) {
-        const some = keys.slice(i, i + KEYS_PER_STATEMENT);
-        lookups.push({ table, keys: some, statement: findTombstonesStatement(schema, name, some) });
+        const chunk = keys.slice(i, i + KEYS_PER_STATEMENT);
+        lookups.push({ table, keys: chunk, statement: findTombstonesStatement(schema, name, chunk) });
       }
     }
     const results = await session.roundTrip(lookups.map((l) => l.statement));
     lookups.forEach(({ table, keys }, i) => {
-      // Stored tombstones are keyed by the type-agnostic canonical key; the batch's state by the typed rowKey.
+      // Stored tombstones are keyed by the type-agnostic canonical key (db/tombstones.ts); the batch's
+      // state by the typed, exact rowKey.
       const newest = newestTombstones(results[i] as mysql.RowDataPacket[]);
       const types = infos.get(table)?.columnTypes;
       for (const key of keys) {
@@ -130,4 +147,10 @@ export class RowStateLoader {
     });
     return found;
   }
+}
+
+function pick(row: Row, cols: string[]): Row {
+  const out: Row = {};
+  for (const c of cols) out[c] = row[c] ?? null;
+  return out;
 }

@@ -8,7 +8,10 @@ import { schemaColumnMeta, type ColumnMeta, type SchemaColumnRow } from '../mode
 import { columnTypesOf, type ColumnTypes } from '../model/types/row.js';
 
 export interface TableInfo {
+  /** Every column, in table order, INVISIBLE ones included (rows are read with this list, never `SELECT *`). */
   columns: Set<string>;
+  /** Generated columns (VIRTUAL, STORED/PERSISTENT): read and compared, never written. */
+  generated?: Set<string>;
   primaryKey: string[];
   /** Unique keys other than the primary key. */
   uniqueKeys: string[][];
@@ -27,6 +30,13 @@ export interface TableSource {
   /** Drop what is cached (after a failure: the schema may have changed). */
   forget(): void;
 }
+
+/**
+ * Whether information_schema EXTRA marks a generated column: `VIRTUAL GENERATED`, `STORED GENERATED`
+ * (MariaDB 10.2+, MySQL 5.7+), `PERSISTENT` (older MariaDB). Read from EXTRA alone: MySQL 8 writes
+ * `DEFAULT_GENERATED` for an expression default (a written column) and may fill GENERATION_EXPRESSION for it.
+ */
+export const isGeneratedExtra = (extra: unknown): boolean => /\b(VIRTUAL|STORED|PERSISTENT)\b/i.test(String(extra ?? ''));
 
 export class TableCache implements TableSource {
   private readonly tables = new Map<string, TableInfo | null>();
@@ -57,6 +67,7 @@ export class TableCache implements TableSource {
     const info: TableInfo = {
       columns: new Set(cols.map((r) => String(r.c))),
       columnMeta,
+      generated: new Set(cols.filter((r) => isGeneratedExtra(r.EXTRA)).map((r) => String(r.c))),
       columnTypes: columnTypesOf(columnMeta),
       primaryKey: byIndex.get('PRIMARY') ?? [],
       uniqueKeys: [...byIndex].filter(([name]) => name !== 'PRIMARY').map(([, c]) => c),

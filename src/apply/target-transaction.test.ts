@@ -31,8 +31,10 @@ function emptyTable(existing: Record<string, unknown>[] = []) {
   const present = [...existing];
   return (call: ScriptedCall): unknown => {
     if (call.sql.startsWith('SELECT @@GLOBAL.gtid_binlog_pos')) return [{ p: '0-1-42' }];
-    if (call.sql.startsWith('(SELECT * FROM `s`.`u`')) return [];
-    if (call.sql.startsWith('SELECT * FROM `s`.`u` WHERE (`email` = ?)')) return present.filter((r) => r.email === call.params[0]);
+    if (call.sql.startsWith('(SELECT 0 AS `drc key index`, `id`, `email`, `v` FROM `s`.`u`')) return [];
+    if (call.sql.startsWith('SELECT (`id` = ?) AS `drc is self`, `id`, `email`, `v` FROM `s`.`u` WHERE (`email` = ?)')) {
+      return present.filter((r) => r.email === call.params[1]).map((r) => ({ 'drc is self': r.id === call.params[0] ? 1 : 0, ...r }));
+    }
     if (call.sql.startsWith('SELECT key_json')) return [];
     if (call.sql.startsWith('INSERT INTO `s`.`u`')) {
       const clash = present.some((r) => call.params.includes(r.email));
@@ -86,7 +88,7 @@ describe('TargetTransaction', () => {
     expect(trips.slice(3)).toEqual([
       ['ROLLBACK TO SAVEPOINT drc_writes'],
       ['INSERT INTO `s`.`u`'], // one by one: collides again
-      ['SELECT * FROM `s`.`u` WHERE'], // the other claimant of x@e
+      ['SELECT'], // the other claimant of x@e (SELECT (`id` = ?) AS `drc is self`, … WHERE (`email` = ?))
       ['DELETE FROM `s`.`u` WHERE `id` = ?'], // older (v 5 < 10): the loser is removed
       ['INSERT INTO `s`.`u`'],
       ['INSERT INTO drc_meta.applied_tombstones', 'INSERT INTO drc_meta.conflicts', 'INSERT INTO drc_meta.apply_position', 'COMMIT'],
@@ -102,11 +104,37 @@ describe('TargetTransaction', () => {
     await target.apply([incoming(insert(1, 'x@e', 10))], { writeAtCommit: () => false });
     await target.commit(positionOf('2'));
     expect(conn.trips.map(sqlOf)).toEqual([
-      ['BEGIN', 'INSERT INTO drc_meta.tx_origin', '(SELECT * FROM `s`.`u` WHERE `id` = ? FOR UPDATE)'],
+      ['BEGIN', 'INSERT INTO drc_meta.tx_origin', '(SELECT 0 AS `drc key index`, `id`, `email`, `v` FROM `s`.`u` WHERE `id` = ? FOR UPDATE)'],
       ['SELECT key_json, version, origin FROM drc_meta.tombstones WHERE schema_name = ? AND table_name = ? AND key_hash IN'],
       ['SAVEPOINT drc_writes', 'INSERT INTO `s`.`u`'],
       ['INSERT INTO drc_meta.apply_position', 'COMMIT'],
     ]);
+  });
+
+  it('decides by the rules when an UPDATE by key touches no row (issue 12): the full image is inserted, an update-missing conflict recorded', async () => {
+    const local = { id: 1, email: 'x@e', v: 5 };
+    const conn = new RecordingConnection((call) => {
+      if (call.sql.startsWith('(SELECT 0 AS `drc key index`')) return [{ 'drc key index': 0, ...local }];
+      if (call.sql.startsWith('UPDATE `s`.`u`')) return { affectedRows: 0, insertId: 0, warningStatus: 0 }; // the row is not what was read
+      return undefined;
+    });
+    const target = new TargetTransaction(conn, context('not-needed'));
+    target.open(0, 'a', 'a-tx', 'a-pos');
+    const update: RowChange = { schema: 's', table: 'u', op: 'update', key: { id: 1 }, before: local, after: { id: 1, email: 'y@e', v: 6 }, version: '6' };
+    // Updates go in a round trip of their own (their row count is checked before COMMIT), even when the commit could take them.
+    await target.apply([incoming(update)], { writeAtCommit: () => true });
+    target.writeConflicts();
+    await target.commit(positionOf('3'));
+    expect(conn.trips.map(sqlOf)).toEqual([
+      ['BEGIN', 'INSERT INTO drc_meta.tx_origin', '(SELECT 0 AS `drc key index`, `id`, `email`, `v` FROM `s`.`u` WHERE `id` = ? FOR UPDATE)'],
+      ['SAVEPOINT drc_writes', 'UPDATE `s`.`u` SET `id` = ?, `email` = ?, `v` = ? WHERE `id` = ?'],
+      ['ROLLBACK TO SAVEPOINT drc_writes'],
+      ['UPDATE `s`.`u` SET `id` = ?, `email` = ?, `v` = ? WHERE `id` = ?'],
+      ['INSERT INTO `s`.`u`'],
+      ['INSERT INTO drc_meta.conflicts', 'INSERT INTO drc_meta.apply_position', 'COMMIT'],
+    ]);
+    expect(conn.trips[4]![0]!.params).toEqual([1, 'y@e', 6]);
+    expect(target.conflicts.map((c) => [c.reason, c.decision])).toEqual([['update-missing', 'applied']]);
   });
 
   it('rolls back on request, forgetting what was deferred', async () => {

@@ -21,7 +21,7 @@ import { RowStateLoader } from './row-state.js';
 import { checkSchema } from './schema-check.js';
 import { heartbeatSeen, marker, type ConflictRecord } from './sql/meta.js';
 import type { IncomingChange, Op, TargetContext } from './types.js';
-import { WriteBatcher } from './write-batch.js';
+import { inTable, WriteBatcher } from './write-batch.js';
 
 const BEGIN: Statement = { sql: 'BEGIN', params: [] };
 const COMMIT: Statement = { sql: 'COMMIT', params: [] };
@@ -76,7 +76,7 @@ export class TargetTransaction {
     try {
       await this.session.roundTrip(tail);
     } catch (err) {
-      if (!unwritten || !isDuplicateKey(err)) throw err;
+      if (!unwritten || !isDuplicateKey(err)) throw unwritten ? inTable(err, unwritten.ops) : err;
       // A write left for this round trip collided: nothing after it ran, nor the commit. Replay the
       // writes one by one, then rebuild what followed them (the replay may add tombstones, conflicts).
       await this.writes.replay(unwritten.ops, unwritten.tombstones);
@@ -100,8 +100,8 @@ export class TargetTransaction {
   async apply(incoming: IncomingChange[], options: { writeAtCommit?: () => boolean } = {}): Promise<void> {
     if (incoming.length === 0) return;
     const { infos, batch } = await checkSchema(incoming, this.ctx.tables, this.ctx.config.apply.onUnknownColumn, (table, column) => this.warnDrop(table, column));
-    const { rows, tombstones } = await this.loader.load(this.session, batch, infos);
-    const decisions = decide({ batch, infos, rows, tombstones, ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
+    const { rows, tombstones, identities } = await this.loader.load(this.session, batch, infos);
+    const decisions = decide({ batch, infos, rows, tombstones, identities, ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
     for (const note of decisions.conflicts) this.log.record(note);
 
     const leftForCommit = await this.writes.write(decisions.ops, decisions.tombstones, options.writeAtCommit?.() ?? false);

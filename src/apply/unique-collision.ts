@@ -7,12 +7,12 @@ import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Tombstone } from '../db/tombstones.js';
 import { RetryableApplyError } from '../errors.js';
-import { canonicalKey } from '../model/types/canonical-key.js';
+import { typeOf } from '../model/types/row.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { versionOf } from '../model/version.js';
 import type { ConflictLog } from './conflict-log.js';
 import { compareImages } from './resolver.js';
-import { deleteRow, selectByKeys, selectByUniqueKeys } from './sql/rows.js';
+import { deleteRow, KEY_INDEX_COLUMN, selectByKeys, selectByUniqueKeys, SELF_COLUMN } from './sql/rows.js';
 import type { Op } from './types.js';
 
 export interface CollisionContext {
@@ -36,12 +36,14 @@ export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tomb
     .map((columns) => ({ columns, values: pick(op.image, columns) }))
     .filter((k) => k.columns.every((c) => k.values[c] !== null));
   if (lookups.length === 0) throw new RetryableApplyError(`duplicate primary key in ${table}: the row appeared concurrently`);
-  const [found] = (await session.roundTrip([selectByUniqueKeys(change.schema, change.table, lookups)])) as [mysql.RowDataPacket[]];
-  const others = found.map((r) => toWireRow(r)).filter((r) => canonicalKey(pick(r, op.info.primaryKey)) !== canonicalKey(op.key));
+  const [found] = (await session.roundTrip([selectByUniqueKeys(change.schema, change.table, lookups, op.info, { pk: op.info.primaryKey, key: op.key })])) as [mysql.RowDataPacket[]];
+  // The row of the incoming key itself is not a rival, however its key is spelled (the server compares, under the key's collation).
+  const others = found.filter((r) => Number(r[SELF_COLUMN]) !== 1).map((r) => toWireRow(without(r, SELF_COLUMN), op.info.columnTypes));
   if (others.length === 0) throw new RetryableApplyError(`duplicate primary key in ${table}: the row appeared concurrently`);
 
-  const version = (r: Row) => (versionColumn === null ? undefined : versionOf(r[versionColumn]));
-  const incomingWins = versionColumn === null || others.every((r) => compareImages(change.version, op.image, version(r), r) > 0);
+  const types = op.info.columnTypes;
+  const version = (r: Row) => (versionColumn === null ? undefined : versionOf(r[versionColumn], typeOf(types, versionColumn)));
+  const incomingWins = versionColumn === null || others.every((r) => compareImages(change.version, op.image, version(r), r, types) > 0);
   const losers = incomingWins ? others : op.kind === 'update' ? [await currentRow(session, op)] : [];
   for (const loser of losers) {
     if (!loser) continue;
@@ -61,12 +63,17 @@ export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tomb
 }
 
 async function currentRow(session: PipelinedSession, op: Op): Promise<Row | undefined> {
-  const [rows] = (await session.roundTrip([selectByKeys(op.incoming.change.schema, op.incoming.change.table, op.info.primaryKey, [op.key])])) as [mysql.RowDataPacket[]];
-  return rows[0] ? toWireRow(rows[0]) : undefined;
+  const [rows] = (await session.roundTrip([selectByKeys(op.incoming.change.schema, op.incoming.change.table, op.info.primaryKey, [op.key], op.info)])) as [mysql.RowDataPacket[]];
+  return rows[0] ? toWireRow(without(rows[0], KEY_INDEX_COLUMN), op.info.columnTypes) : undefined;
 }
 
 function pick(row: Row, cols: string[]): Row {
   const out: Row = {};
   for (const c of cols) out[c] = row[c] ?? null;
   return out;
+}
+
+function without(r: mysql.RowDataPacket, column: string): mysql.RowDataPacket {
+  const { [column]: _, ...rest } = r;
+  return rest as mysql.RowDataPacket;
 }

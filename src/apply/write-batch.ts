@@ -3,11 +3,17 @@
  * consecutive inserts into one table with the same columns go as one multi-row INSERT. The writes
  * start at a savepoint; a duplicate key anywhere rolls them back to it and replays them one by one,
  * resolving unique-key collisions (rule 5) on the way.
+ *
+ * An UPDATE or DELETE by key must touch exactly one row (the decisions read it, locked): one that
+ * touches none means the row is not what was read, and is decided by the rules on the replay (an
+ * update of a missing row applies the full image, a delete of one is a conflict), never ignored.
+ * Generated columns are never written (sql/rows.ts).
  */
+import type mysql from 'mysql2/promise';
 import { bySize, type PipelinedSession } from '../db/pipelined-session.js';
-import type { Statement } from '../db/sql.js';
+import type { DeferredStatement, Statement } from '../db/sql.js';
 import type { Tombstone } from '../db/tombstones.js';
-import { isDuplicateKey } from '../db/mysql-errors.js';
+import { classifyMysqlError, isDuplicateKey } from '../db/mysql-errors.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { Op } from './types.js';
@@ -18,24 +24,50 @@ const ROWS_PER_INSERT = 500;
 export const SAVEPOINT: Statement = { sql: 'SAVEPOINT drc_writes', params: [] };
 export const ROLLBACK_TO_SAVEPOINT: Statement = { sql: 'ROLLBACK TO SAVEPOINT drc_writes', params: [] };
 
-/** The statement of one write. */
-export function statementOf(op: Op): Statement {
+/** An UPDATE or DELETE by key touched no row: the row here is not the one the decisions read. */
+export class RowNotFoundError extends Error {
+  constructor() {
+    super('a write by key touched no row');
+    this.name = 'RowNotFoundError';
+  }
+}
+
+/** A statement that must touch exactly one row (matched rows: mysql2 sets CLIENT_FOUND_ROWS). */
+const touchingOne = (s: Statement): DeferredStatement => ({
+  ...s,
+  check: (result) => {
+    if ((result as mysql.ResultSetHeader).affectedRows === 0) throw new RowNotFoundError();
+  },
+});
+
+/**
+ * A driver error of writes into one table, classified with that table in its context: the stream's
+ * one error line (a value the target rejects pauses it) names the table. Anything else is unchanged.
+ */
+export function inTable(err: unknown, ops: Op[]): unknown {
+  const tables = new Set(ops.map((o) => `${o.incoming.change.schema}.${o.incoming.change.table}`));
+  if (tables.size !== 1) return err;
+  return classifyMysqlError(err, { table: [...tables][0] as string }) ?? err;
+}
+
+/** The statement of one write (UPDATE and DELETE checked to touch one row). */
+export function statementOf(op: Op): DeferredStatement {
   const { schema, table } = op.incoming.change;
-  if (op.kind === 'insert') return insertRows(schema, table, [op.image]);
-  if (op.kind === 'update') return updateRow(schema, table, op.info.primaryKey, op.key, op.image);
-  return deleteRow(schema, table, op.info.primaryKey, op.key);
+  if (op.kind === 'insert') return insertRows(schema, table, [op.image], op.info);
+  if (op.kind === 'update') return touchingOne(updateRow(schema, table, op.info.primaryKey, op.key, op.image, op.info));
+  return touchingOne(deleteRow(schema, table, op.info.primaryKey, op.key));
 }
 
 /** Pure: the writes as statements, consecutive inserts of one table and column list merged. */
-export function writeStatements(ops: Op[]): Statement[] {
-  const statements: Statement[] = [];
+export function writeStatements(ops: Op[]): DeferredStatement[] {
+  const statements: DeferredStatement[] = [];
   for (let i = 0; i < ops.length; ) {
     const op = ops[i] as Op;
     let j = i + 1;
     if (op.kind === 'insert') {
       const cols = Object.keys(op.image).join(',');
       while (j < ops.length && j - i < ROWS_PER_INSERT && ops[j]!.kind === 'insert' && sameTable(ops[j]!, op) && Object.keys(ops[j]!.image).join(',') === cols) j++;
-      statements.push(insertRows(op.incoming.change.schema, op.incoming.change.table, ops.slice(i, j).map((o) => o.image)));
+      statements.push(insertRows(op.incoming.change.schema, op.incoming.change.table, ops.slice(i, j).map((o) => o.image), op.info));
     } else {
       statements.push(statementOf(op));
     }
@@ -51,14 +83,15 @@ export class WriteBatcher {
   ) {}
 
   /**
-   * Execute the writes. With `atCommit`, writes that fit one round trip are deferred instead, to go
-   * with the commit (which then calls `replay` if they collide); returns whether they were.
+   * Execute the writes. With `atCommit`, inserts that fit one round trip are deferred instead, to go
+   * with the commit (which then calls `replay` if they collide); returns whether they were. Updates
+   * and deletes always go in a round trip of their own: their row counts are checked before COMMIT.
    */
   async write(ops: Op[], tombstones: Tombstone[], atCommit: boolean): Promise<boolean> {
     if (ops.length === 0) return false;
     const parts = bySize(writeStatements(ops));
     this.session.defer(SAVEPOINT);
-    if (atCommit && parts.length === 1) {
+    if (atCommit && parts.length === 1 && ops.every((op) => op.kind === 'insert')) {
       this.session.defer(...parts[0]!);
       return true;
     }
@@ -66,7 +99,7 @@ export class WriteBatcher {
       for (const part of parts) await this.session.roundTrip(part);
       return false;
     } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
+      if (!isDuplicateKey(err) && !(err instanceof RowNotFoundError)) throw inTable(err, ops);
     }
     await this.replay(ops, tombstones);
     return false;
@@ -81,11 +114,24 @@ export class WriteBatcher {
   private async writeOne(op: Op, tombstones: Tombstone[]): Promise<void> {
     const statement = statementOf(op);
     try {
-      await this.session.exec(statement);
+      await this.session.roundTrip([statement]);
     } catch (err) {
-      if (!isDuplicateKey(err) || op.kind === 'delete') throw err;
-      if (await resolveUniqueCollision(this.collisions(op), op, tombstones)) await this.session.exec(statement);
+      if (err instanceof RowNotFoundError) return this.rowNotFound(op, tombstones);
+      if (!isDuplicateKey(err) || op.kind === 'delete') throw inTable(err, [op]);
+      if (await resolveUniqueCollision(this.collisions(op), op, tombstones)) await this.session.roundTrip([statement]);
     }
+  }
+
+  /**
+   * The row of an UPDATE or DELETE by key is not here (DESIGN.md section 5): an update of a missing
+   * row applies its full image (rule 3), a delete of one has nothing to remove (its tombstone is
+   * recorded anyway, rule 4); both are conflicts.
+   */
+  private async rowNotFound(op: Op, tombstones: Tombstone[]): Promise<void> {
+    const { versionColumn, conflicts } = this.collisions(op);
+    const missing = op.kind === 'update' ? 'update-missing' : 'delete-missing';
+    conflicts.record({ incoming: op.incoming, reason: missing, decision: op.kind === 'update' ? 'applied' : 'skipped', local: null, versionColumn });
+    if (op.kind === 'update') await this.writeOne({ ...op, kind: 'insert' }, tombstones);
   }
 }
 

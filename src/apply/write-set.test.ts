@@ -23,3 +23,17 @@ describe('write sets', () => {
     expect(overlaps(writeSetOf([change(1, null)], uks), writeSetOf([change(2, null)], uks))).toBe(false);
   });
 });
+
+describe('write sets under collations (issue 12)', () => {
+  const text = (id: string, email: string): RowChange => ({ schema: 's', table: 'u', op: 'insert', key: { id }, after: { id, email } });
+  it('overlap on keys a case-, accent-insensitive or PAD SPACE collation holds equal', () => {
+    expect(overlaps(writeSetOf([text('alice', 'p')], uks), writeSetOf([text('Alice', 'q')], uks))).toBe(true);
+    expect(overlaps(writeSetOf([text('é', 'p')], uks), writeSetOf([text('e', 'q')], uks))).toBe(true);
+    expect(overlaps(writeSetOf([text('x', 'p')], uks), writeSetOf([text('x ', 'q')], uks))).toBe(true);
+    expect(overlaps(writeSetOf([text('1', 'Bob@E')], uks), writeSetOf([text('2', 'bob@e')], uks))).toBe(true);
+  });
+  it('keep binary values exact', () => {
+    const bin = (b: string): RowChange => ({ schema: 's', table: 'b', op: 'insert', key: { id: { $b: b } }, after: { id: { $b: b } } });
+    expect(overlaps(writeSetOf([bin('YQ==')], uks), writeSetOf([bin('QQ==')], uks))).toBe(false);
+  });
+});

@@ -168,7 +168,7 @@ export async function startDaemon(
     const origins = Object.keys(config.ezones).sort();
     for (const origin of origins) {
       if (origin === ezone) continue;
-      const pool = createPool(ez.mysql, config.apply.workers + 2, { lockWaitTimeoutS: 3, multipleStatements: true, ...(register ? { register } : {}) });
+      const pool = createPool(ez.mysql, config.apply.workers + 2, { lockWaitTimeoutS: 3, multipleStatements: true, apply: true, ...(register ? { register } : {}) });
       pools.push(pool);
       const applier = new Applier({
         ezone,

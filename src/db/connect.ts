@@ -36,13 +36,29 @@ export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
 }
 
 /**
+ * The sql_mode of apply sessions (the stream's appliers and verify's repairs), fixed whatever the
+ * server's default, so that a peer stores what the origin stored, as a native replica does:
+ * - NO_AUTO_VALUE_ON_ZERO: an explicit 0 in an AUTO_INCREMENT column stays 0 (mysqldump restores write
+ *   such rows; without it the peer generates a new id and later updates miss the row);
+ * - STRICT_ALL_TABLES: a value that does not fit fails the statement loudly (the supervisor pauses or
+ *   quarantines) instead of being truncated silently;
+ * - no NO_ZERO_DATE / NO_ZERO_IN_DATE: a zero date the origin stored is storable here too;
+ * - NO_ENGINE_SUBSTITUTION: never write into another engine than the table's.
+ * No mode that changes how statements or values read: not ANSI_QUOTES, PAD_CHAR_TO_FULL_LENGTH,
+ * NO_BACKSLASH_ESCAPES (mysql2 escapes values client-side with backslashes) nor MariaDB's
+ * SIMULTANEOUS_ASSIGNMENT (the tombstone upsert relies on assignments running left to right).
+ */
+export const APPLY_SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION';
+
+/**
  * A pool whose sessions run in UTC, READ COMMITTED, with a short lock wait (a lock held too long is
  * surfaced as a retryable error rather than stalling a stream for the server's default 50 s).
+ * `apply: true` marks the sessions that write replicated rows: they run with APPLY_SQL_MODE.
  */
 export function createPool(
   cfg: MysqlConfig,
   size: number,
-  options: { lockWaitTimeoutS?: number; register?: { ezone: string; owner: string }; multipleStatements?: boolean } = {},
+  options: { lockWaitTimeoutS?: number; register?: { ezone: string; owner: string }; multipleStatements?: boolean; apply?: boolean } = {},
 ): mysql.Pool {
   const pool = mysql.createPool({
     ...connectionOptions(cfg),
@@ -60,6 +76,7 @@ export function createPool(
     conn.query('SET SESSION character_set_results = NULL');
     conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
     conn.query(`SET SESSION innodb_lock_wait_timeout = ${options.lockWaitTimeoutS ?? 10}`);
+    if (options.apply) conn.query(`SET SESSION sql_mode = '${APPLY_SQL_MODE}'`);
     // A daemon's sessions are on record so that a daemon taking over can kill them (fencing).
     if (options.register) {
       conn.query('INSERT IGNORE INTO drc_meta.leader_sessions (ezone, owner, connection_id) VALUES (?, ?, CONNECTION_ID())', [options.register.ezone, options.register.owner]);
