@@ -13,6 +13,7 @@ import type mysql from 'mysql2/promise';
 import { bySize, type PipelinedSession } from '../db/pipelined-session.js';
 import type { DeferredStatement, Statement } from '../db/sql.js';
 import type { Tombstone } from '../db/tombstones.js';
+import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
 import { classifyMysqlError, isDuplicateKey } from '../db/mysql-errors.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
@@ -50,6 +51,20 @@ export function inTable(err: unknown, ops: Op[]): unknown {
   return classifyMysqlError(err, { table: [...tables][0] as string }) ?? err;
 }
 
+const sqlMode = (mode: string): DeferredStatement => ({ sql: `SET SESSION sql_mode = '${mode}'`, params: [] });
+
+/** Whether an image stores ENUM index 0 (''): the one value the apply session's strict mode refuses. */
+function writesEnumZero(op: Op): boolean {
+  if (op.kind === 'delete') return false;
+  const enums = op.info.columnMeta?.filter((m) => m.dataType?.toLowerCase() === 'enum');
+  return enums !== undefined && enums.some((m) => m.name !== undefined && op.image[m.name] === '');
+}
+
+/** A write's statements: its own, or — storing ENUM index 0 — wrapped in the relaxed sql_mode and back. */
+function statementsOf(op: Op, statement: DeferredStatement): DeferredStatement[] {
+  return writesEnumZero(op) ? [sqlMode(APPLY_SQL_MODE_ENUM_ZERO), statement, sqlMode(APPLY_SQL_MODE)] : [statement];
+}
+
 /** The statement of one write (UPDATE and DELETE checked to touch one row). */
 export function statementOf(op: Op): DeferredStatement {
   const { schema, table } = op.incoming.change;
@@ -66,10 +81,11 @@ export function writeStatements(ops: Op[]): DeferredStatement[] {
     let j = i + 1;
     if (op.kind === 'insert') {
       const cols = Object.keys(op.image).join(',');
-      while (j < ops.length && j - i < ROWS_PER_INSERT && ops[j]!.kind === 'insert' && sameTable(ops[j]!, op) && Object.keys(ops[j]!.image).join(',') === cols) j++;
-      statements.push(insertRows(op.incoming.change.schema, op.incoming.change.table, ops.slice(i, j).map((o) => o.image), op.info));
+      const zero = writesEnumZero(op);
+      while (j < ops.length && j - i < ROWS_PER_INSERT && ops[j]!.kind === 'insert' && sameTable(ops[j]!, op) && Object.keys(ops[j]!.image).join(',') === cols && writesEnumZero(ops[j]!) === zero) j++;
+      statements.push(...statementsOf(op, insertRows(op.incoming.change.schema, op.incoming.change.table, ops.slice(i, j).map((o) => o.image), op.info)));
     } else {
-      statements.push(statementOf(op));
+      statements.push(...statementsOf(op, statementOf(op)));
     }
     i = j;
   }
@@ -91,7 +107,7 @@ export class WriteBatcher {
     if (ops.length === 0) return false;
     const parts = bySize(writeStatements(ops));
     this.session.defer(SAVEPOINT);
-    if (atCommit && parts.length === 1 && ops.every((op) => op.kind === 'insert')) {
+    if (atCommit && parts.length === 1 && ops.every((op) => op.kind === 'insert') && !ops.some(writesEnumZero)) {
       this.session.defer(...parts[0]!);
       return true;
     }
@@ -99,6 +115,7 @@ export class WriteBatcher {
       for (const part of parts) await this.session.roundTrip(part);
       return false;
     } catch (err) {
+      if (ops.some(writesEnumZero)) await this.session.roundTrip([sqlMode(APPLY_SQL_MODE)]);
       if (!isDuplicateKey(err) && !(err instanceof RowNotFoundError)) throw inTable(err, ops);
     }
     await this.replay(ops, tombstones);
@@ -112,13 +129,15 @@ export class WriteBatcher {
   }
 
   private async writeOne(op: Op, tombstones: Tombstone[]): Promise<void> {
-    const statement = statementOf(op);
+    const statements = statementsOf(op, statementOf(op));
     try {
-      await this.session.roundTrip([statement]);
+      await this.session.roundTrip(statements);
     } catch (err) {
+      // A failed write leaves the relaxed sql_mode on (the round trip stopped there): back to strict.
+      if (statements.length > 1) await this.session.roundTrip([sqlMode(APPLY_SQL_MODE)]);
       if (err instanceof RowNotFoundError) return this.rowNotFound(op, tombstones);
       if (!isDuplicateKey(err) || op.kind === 'delete') throw inTable(err, [op]);
-      if (await resolveUniqueCollision(this.collisions(op), op, tombstones)) await this.session.roundTrip([statement]);
+      if (await resolveUniqueCollision(this.collisions(op), op, tombstones)) await this.session.roundTrip(statements);
     }
   }
 

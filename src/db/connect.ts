@@ -51,6 +51,14 @@ export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
 export const APPLY_SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION';
 
 /**
+ * APPLY_SQL_MODE without strictness, for the one statement that must store an ENUM's index 0 (the ''
+ * a non-strict origin stored for a value that is no member): no strict mode of MariaDB or MySQL
+ * accepts it, as '', 0 or x''. Only such a statement runs under it (apply/write-batch.ts), between a
+ * switch to it and back: every other value a strict mode would refuse still fails loudly.
+ */
+export const APPLY_SQL_MODE_ENUM_ZERO = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION';
+
+/**
  * A pool whose sessions run in UTC, READ COMMITTED, with a short lock wait (a lock held too long is
  * surfaced as a retryable error rather than stalling a stream for the server's default 50 s).
  * `apply: true` marks the sessions that write replicated rows: they run with APPLY_SQL_MODE.
