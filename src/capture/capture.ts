@@ -18,7 +18,7 @@
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { currentGtidPosition, detectFlavor } from '../db/connect.js';
-import { UsageError, type DrcError } from '../errors.js';
+import type { DrcError } from '../errors.js';
 import { decodeChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
 import type { AtomicPublisher } from '../model/ports.js';
@@ -35,9 +35,14 @@ import { Shipper } from './shipper.js';
 import { TableFilter } from '../config/table-filter.js';
 import { TombstoneRecorder } from './tombstone-recorder.js';
 
+/** What capture reads of the config (a slice, frozen like all of it): never another ezone's settings. */
+export type CaptureConfig = Pick<Config, 'capture' | 'kafka' | 'ownership' | 'supervision' | 'replicate' | 'tables'>;
+
 export interface CaptureDeps {
   ezone: string;
-  config: Config;
+  config: CaptureConfig;
+  /** This ezone's server and the binlog reader's server id. */
+  server: { mysql: Config['ezones'][string]['mysql']; serverId: number };
   log: Logger;
   /** Pool on this ezone's database (tombstones, positions, preflight). */
   pool: mysql.Pool;
@@ -90,14 +95,12 @@ export class Capture {
       onFull: () => this.source.pause(),
       onDrained: () => this.source.resume(),
     });
-    const ez = deps.config.ezones[deps.ezone];
-    if (!ez) throw new UsageError(`unknown ezone ${deps.ezone}`);
     this.shipper = new Shipper(deps.ezone, this.topics, deps.publisher, this.stats, (position) => this.tombstones.waitUntilCovered(position, COVERAGE_WAIT_MS));
     this.tombstones = new TombstoneRecorder(deps.pool, deps.ezone, this.log);
     this.supervisor = this.newSupervisor();
     this.source = new BinlogSource({
-      mysql: ez.mysql,
-      serverId: ez.serverId,
+      mysql: deps.server.mysql,
+      serverId: deps.server.serverId,
       heartbeatMs: deps.config.capture.binlogHeartbeatMs,
       log: this.log,
       onEvent: (ev) => this.assembler.push(ev),

@@ -10,7 +10,7 @@ import { REQUIRED_BINLOG_SETTINGS, tablesWithoutPrimaryKey } from '../db/binlog-
  * reason to stop: they are returned (capture refuses them alone, by name, and every other table
  * replicates).
  */
-export async function checkCaptureServer(pool: mysql.Pool, config: Config, ezone: string): Promise<{ noPrimaryKey: string[] }> {
+export async function checkCaptureServer(pool: mysql.Pool, config: Pick<Config, 'replicate' | 'tables'>, ezone: string): Promise<{ noPrimaryKey: string[] }> {
   const [[vars]] = await pool.query<mysql.RowDataPacket[]>(
     'SELECT @@log_bin AS log_bin, @@binlog_format AS binlog_format, @@binlog_row_image AS binlog_row_image, @@binlog_row_metadata AS binlog_row_metadata',
   );

@@ -78,7 +78,8 @@ export async function startCapture(
   const pool = createPool(ez.mysql, 4, register ? { register } : {});
   const capture = new Capture({
     ezone,
-    config,
+    config: { capture: config.capture, kafka: config.kafka, ownership: config.ownership, supervision: config.supervision, replicate: config.replicate, tables: config.tables },
+    server: { mysql: ez.mysql, serverId: ez.serverId },
     log,
     pool,
     publisher,
