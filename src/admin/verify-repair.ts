@@ -7,6 +7,7 @@
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { versionColumnOf } from '../config/tables.js';
+import { isNoSuchTable } from '../db/mysql-errors.js';
 import { findTombstones } from '../db/tombstones.js';
 import type { RepairApplier } from '../model/ports.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
@@ -49,6 +50,8 @@ async function newestTombstone(pools: Pools, t: VerifyTable, key: Row): Promise<
     try {
       const found = (await findTombstones(conn, t.schema, t.table, [key])).get(canonicalKey(key));
       if (found && (!newest || compareVersions(found.version, newest.version) > 0)) newest = { ezone, version: found.version };
+    } catch (err) {
+      if (!isNoSuchTable(err)) throw err; // no daemon has run in this ezone yet: it holds no tombstones
     } finally {
       conn.release();
     }

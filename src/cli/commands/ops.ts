@@ -8,6 +8,7 @@ import { parseTableList } from '../../admin/verify-names.js';
 import { ezoneOf, loadConfig } from '../../config/loader.js';
 import { parseDuration, type Config } from '../../config/schema.js';
 import { detectFlavor } from '../../db/connect.js';
+import { ensureMetaSchema } from '../../db/meta-schema.js';
 import { CheckFailedError, UnreachableError, UsageError } from '../../errors.js';
 import type { BrokerInspector } from '../../model/ports.js';
 import { createLogger, type Logger } from '../../ops/logger.js';
@@ -124,7 +125,17 @@ function registerVerify(program: Command): void {
           config,
           { tables, ...(ezones ? { ezones } : {}), chunkSize: opts.chunkSize, pauseMs: opts.pauseMs, concurrency: opts.concurrency, recheckDelayMs: opts.recheckMs, rechecks: 3, repair: opts.repair === true },
           log,
-          async (ezone, pool) => new SingleChangeApplier({ ezone, pool, flavor: await detectFlavor(pool), config, log }),
+          async (ezone, pool) => {
+            // The repair writes DRC's marker (and records itself) in drc_meta, which a daemon creates:
+            // an ezone where none has run yet gets it now (idempotent, migrations under a lock).
+            const conn = await pool.getConnection();
+            try {
+              await ensureMetaSchema(conn);
+            } finally {
+              conn.release();
+            }
+            return new SingleChangeApplier({ ezone, pool, flavor: await detectFlavor(pool), config, log });
+          },
         );
       } catch (err) {
         if (err instanceof UnreachableError && opts.json) printJson({ ok: false, error: err.message, tables: [], differences: [] });
