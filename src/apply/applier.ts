@@ -98,7 +98,7 @@ export class Applier {
     const { origin, pool, config } = deps;
     this.log = deps.log.child({ component: 'apply', origin });
     this.tables = new TableCache(pool);
-    const checkpoint = (this.checkpoint = new CheckpointStore(pool, deps.flavor, origin));
+    const checkpoint = (this.checkpoint = new CheckpointStore(pool, deps.flavor, origin, deps.topic ?? null));
     const context: TargetContext = { ezone: deps.ezone, flavor: deps.flavor, config, ownership: deps.ownership, tables: this.tables, coverage: { wait: deps.progress }, log: this.log };
     const committed = (group: Group, target: TargetTransaction | undefined) => this.committed(group, target);
     const shared = { pool, context, checkpoint, origin, log: this.log, ...(deps.fence ? { fence: deps.fence } : {}) };
@@ -144,7 +144,9 @@ export class Applier {
   }
 
   async start(): Promise<void> {
-    this.stats.nextOffset = await this.checkpoint.read();
+    const { offset, stale } = await this.checkpoint.readWithTopic();
+    this.stats.nextOffset = offset;
+    if (stale) this.log.warn({ recordedTopic: stale, topic: this.deps.topic }, 'the applied position here was recorded for another topic (topic prefix changed, or topic recreated): this stream starts at its earliest offset');
     this.log.info({ offset: this.stats.nextOffset ?? 'earliest' }, 'apply starts');
     await this.intake.start(this.stats.nextOffset, (err) => this.fail(err));
     this.loop = this.dispatchLoop();

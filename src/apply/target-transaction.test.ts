@@ -71,7 +71,7 @@ describe('TargetTransaction', () => {
     expect(tombstones.map((s) => s.sql)).toEqual([expect.stringContaining('SELECT key_json')]);
     expect(sqlOf(last)).toEqual(['SAVEPOINT drc_writes', 'INSERT INTO `s`.`u`', 'INSERT INTO drc_meta.apply_position', 'COMMIT']);
     expect(last[1]?.params).toEqual([1, 'x@e', 10]);
-    expect(last[2]?.params).toEqual(['a', 0, '8', 'a-tx', 'a-pos']);
+    expect(last[2]?.params).toEqual(['a', 0, '8', 'a-tx', 'a-pos', null]);
   });
 
   it('rolls the writes back to the savepoint on a duplicate key and replays them one by one, resolving the unique collision', async () => {

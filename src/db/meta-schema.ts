@@ -117,6 +117,11 @@ const MIGRATIONS: string[][] = [
       KEY by_origin (origin, kafka_offset)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   ],
+  [
+    // The topic an applied offset belongs to: an offset means nothing in another topic (a changed
+    // topic prefix, a recreated topic). NULL for positions recorded before this column existed.
+    `ALTER TABLE drc_meta.apply_position ADD COLUMN topic VARCHAR(255) NULL COMMENT 'changes topic the offset is in'`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

@@ -25,15 +25,15 @@ export function marker(flavor: Flavor, slot: number, origin: string, originTx: s
 }
 
 /** The applied position, written in the same transaction as the rows. */
-export function position(flavor: Flavor, origin: string, partition: number, nextOffset: string, originTx: string, originPos: string): Statement {
+export function position(flavor: Flavor, origin: string, partition: number, nextOffset: string, originTx: string, originPos: string, topic: string | null = null): Statement {
   return {
     sql: upsert(
       flavor,
       'drc_meta.apply_position',
-      { origin: '?', kafka_partition: '?', next_offset: '?', origin_tx: '?', origin_pos: '?', updated_at: 'UTC_TIMESTAMP(6)' },
-      ['next_offset', 'origin_tx', 'origin_pos', 'updated_at'],
+      { origin: '?', kafka_partition: '?', next_offset: '?', origin_tx: '?', origin_pos: '?', topic: '?', updated_at: 'UTC_TIMESTAMP(6)' },
+      ['next_offset', 'origin_tx', 'origin_pos', 'topic', 'updated_at'],
     ),
-    params: [origin, partition, nextOffset, originTx, originPos],
+    params: [origin, partition, nextOffset, originTx, originPos, topic],
   };
 }
 
