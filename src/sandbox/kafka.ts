@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import '../transport/kafka/kafkajs-patches.js';
 import type { Logger } from '../ops/logger.js';
 import { SandboxError } from '../errors.js';
 import { spawnDetached, waitFor } from './processes.js';

@@ -4,6 +4,8 @@
  */
 import { beforeEach } from 'vitest';
 import { clearTestLog, takeTestLog } from './test-logger.js';
+// The tests' own kafkajs clients get DRC's kafkajs patches too (no TimeoutNegativeWarning in the output).
+import '../../src/transport/kafka/kafkajs-patches.js';
 
 beforeEach(({ onTestFailed }) => {
   clearTestLog();
