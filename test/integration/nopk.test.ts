@@ -4,13 +4,9 @@
  * counted, reported by doctor, /healthz and metrics), the daemon stays up, across a restart too,
  * every other table keeps replicating, and the table replicates once it has a primary key.
  */
-import { writeFileSync } from 'node:fs';
 import type { RowDataPacket } from 'mysql2/promise';
-import { stringify } from 'yaml';
 import { afterEach, expect, it } from 'vitest';
-import { configSchema } from '../../src/config/schema.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
-import { ensureMetaSchema } from '../../src/db/meta-schema.js';
 import { runDrc } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { describeWithServers } from '../support/env.js';
@@ -28,15 +24,7 @@ describeWithServers('a table without a primary key is refused alone', () => {
     s = undefined;
   });
 
-  async function twoEzones(name: string): Promise<Scenario> {
-    const base = await scenario(name);
-    const { a, b } = base.config.ezones;
-    const config = configSchema.parse({ ...base.config, ezones: { a, b } });
-    writeFileSync(base.configFile, stringify(config));
-    await ensureMetaSchema(base.db.b!);
-    await base.db.b!.query("DELETE FROM drc_meta.apply_position WHERE origin = 'a'");
-    return { ...base, config };
-  }
+  const twoEzones = (name: string) => scenario(name, {}, { ezones: ['a', 'b'] });
 
   const startA = async (sc: Scenario) => {
     const daemon = await DaemonProcess.start(['run', '--config', sc.configFile, '--ezone', 'a']);

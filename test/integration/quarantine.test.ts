@@ -13,7 +13,6 @@ import { afterEach, expect, it } from 'vitest';
 import type { QuarantineEntry } from '../../src/admin/quarantine.js';
 import { configSchema } from '../../src/config/schema.js';
 import { startDaemon, type Daemon } from '../../src/daemon/wiring.js';
-import { ensureMetaSchema } from '../../src/db/meta-schema.js';
 import { deadLetterTopic } from '../../src/model/topics.js';
 import { freePort } from '../../src/sandbox/ports.js';
 import { runDrc } from '../support/cli.js';
@@ -39,21 +38,12 @@ describeWithServers('quarantine: a transaction the target rejects is set aside w
   });
 
   /** Two ezones only, a short give-up window, the given apply policy. */
-  async function twoEzones(name: string, onError: 'pause' | 'quarantine'): Promise<Scenario> {
-    const base = await scenario(name);
-    const { a, b } = base.config.ezones;
-    const config = configSchema.parse({
-      ...base.config,
-      ezones: { a, b },
-      apply: { ...base.config.apply, onError, groupMaxTransactions: 500 },
-      supervision: { initialDelay: '100ms', maxDelay: '1s', giveUpAfter: '3s', pausedRetry: '500ms' },
-    });
-    writeFileSync(base.configFile, stringify(config));
-    // drc_meta is shared by the scenarios on these servers: forget an earlier scenario's position of a.
-    await ensureMetaSchema(base.db.b!);
-    await base.db.b!.query("DELETE FROM drc_meta.apply_position WHERE origin = 'a'");
-    return { ...base, config };
-  }
+  const twoEzones = (name: string, onError: 'pause' | 'quarantine') =>
+    scenario(
+      name,
+      { apply: { onError, groupMaxTransactions: 500 }, supervision: { initialDelay: '100ms', maxDelay: '1s', giveUpAfter: '3s', pausedRetry: '500ms' } },
+      { ezones: ['a', 'b'] },
+    );
 
   /** a's tables, and b's narrower ones (VARCHAR(5), TINYINT): some of a's values do not fit in b. */
   async function tables(sc: Scenario): Promise<void> {

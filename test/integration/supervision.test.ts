@@ -3,12 +3,8 @@
  * within the give-up window, says so in /healthz, metrics and one error log line, and resumes by
  * itself when the cause is fixed.
  */
-import { writeFileSync } from 'node:fs';
 import type { RowDataPacket } from 'mysql2/promise';
-import { stringify } from 'yaml';
 import { afterEach, expect, it } from 'vitest';
-import { configSchema } from '../../src/config/schema.js';
-import { isNoSuchTable } from '../../src/db/mysql-errors.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { describeWithServers } from '../support/env.js';
@@ -28,23 +24,9 @@ describeWithServers('supervision: a stream that cannot go on pauses loudly and r
     s = undefined;
   });
 
-  /** The scenario with two ezones only (no silent third origin to spoil health) and a short give-up window. */
-  async function twoEzones(name: string): Promise<Scenario> {
-    const base = await scenario(name);
-    const { a, b } = base.config.ezones;
-    const config = configSchema.parse({
-      ...base.config,
-      ezones: { a, b },
-      supervision: { initialDelay: '100ms', maxDelay: '1s', giveUpAfter: `${GIVE_UP_MS}ms`, pausedRetry: '500ms' },
-    });
-    writeFileSync(base.configFile, stringify(config));
-    // drc_meta is shared by the scenarios on these servers: forget where an earlier scenario's stream
-    // from a stopped (its offset means nothing on this scenario's fresh topic).
-    await base.db.b!.query("DELETE FROM drc_meta.apply_position WHERE origin = 'a'").catch((err: unknown) => {
-      if (!isNoSuchTable(err)) throw err; // a fresh server: no daemon has created drc_meta yet
-    });
-    return { ...base, config };
-  }
+  /** Two ezones only (no silent third origin to spoil health) and a short give-up window. */
+  const twoEzones = (name: string) =>
+    scenario(name, { supervision: { initialDelay: '100ms', maxDelay: '1s', giveUpAfter: `${GIVE_UP_MS}ms`, pausedRetry: '500ms' } }, { ezones: ['a', 'b'] });
 
   /** A daemon for b as a child process, with /healthz and /metrics. */
   async function startB(): Promise<{ daemon: DaemonProcess; health: () => Promise<{ status: number; body: string }>; metrics: () => Promise<string> }> {

@@ -50,7 +50,7 @@ export async function connectEzone(ezone: string, schema?: string): Promise<mysq
  * Names and reader ids stay random (they isolate scenarios, also from a previous run's leftovers);
  * the workload's randomness comes from `random`, seeded, so a failing workload can be replayed.
  */
-export async function scenario(name: string, overrides: Record<string, unknown> = {}): Promise<Scenario> {
+export async function scenario(name: string, overrides: Record<string, unknown> = {}, options: { ezones?: string[] } = {}): Promise<Scenario> {
   const seed = testSeed();
   reportSeedOnFailure(seed, `scenario ${name}: workload`);
   const id = `${name.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 20)}_${randomBytes(3).toString('hex')}`;
@@ -59,7 +59,9 @@ export async function scenario(name: string, overrides: Record<string, unknown> 
   const base = loadConfig(infra().config);
   // Every scenario reads binlogs under its own replica ids, so a test never disturbs another's reader.
   const readerBase = 2000 + Math.floor(Math.random() * 1_000_000) * 8;
-  const ezones = Object.fromEntries(Object.entries(base.ezones).map(([name, ez], i) => [name, { ...ez, serverId: readerBase + i }]));
+  // `options.ezones`: a topology of some ezones only (no silent third origin to spoil health or lag).
+  const chosen = Object.entries(base.ezones).filter(([name]) => !options.ezones || options.ezones.includes(name));
+  const ezones = Object.fromEntries(chosen.map(([name, ez], i) => [name, { ...ez, serverId: readerBase + i }]));
   const raw = {
     ...base,
     ezones,
