@@ -8,9 +8,9 @@ import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { versionColumnOf } from '../config/tables.js';
 import { isNoSuchTable } from '../db/mysql-errors.js';
+import { keyIdentityOf } from '../db/key-identity.js';
 import { findTombstones } from '../db/tombstones.js';
 import type { RepairApplier } from '../model/ports.js';
-import { canonicalKey } from '../model/types/canonical-key.js';
 import { compareImages } from '../model/types/order.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
@@ -48,7 +48,7 @@ async function newestTombstone(pools: Pools, t: VerifyTable, key: Row): Promise<
   for (const [ezone, pool] of pools) {
     const conn = await pool.getConnection();
     try {
-      const found = (await findTombstones(conn, t.schema, t.table, [key])).get(canonicalKey(key));
+      const [found] = await findTombstones(conn, t.schema, t.table, [key], keyIdentityOf(t.columns, t.types));
       if (found && (!newest || compareVersions(found.version, newest.version) > 0)) newest = { ezone, version: found.version };
     } catch (err) {
       if (!isNoSuchTable(err)) throw err; // no daemon has run in this ezone yet: it holds no tombstones

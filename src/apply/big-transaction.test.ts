@@ -30,7 +30,7 @@ describe('BigTransaction', () => {
         holdNextRead = false;
         return new Promise<unknown>((r) => (release = () => r([])));
       }
-      if (call.sql.startsWith('(SELECT') || call.sql.startsWith('SELECT key_json')) return [];
+      if (call.sql.startsWith('(SELECT') || call.sql.startsWith('WITH k AS')) return [];
       return undefined;
     });
     let current = true;

@@ -30,7 +30,7 @@ describe('decide', () => {
     const d = decide(input([ins(1, 1, '10'), del(1, 1, '10', '20'), ins(1, 2, '15')]));
     // The delete (version 20) leaves a tombstone; the later, older insert (15) meets it and is skipped.
     expect(d.ops.map((o) => o.kind)).toEqual(['insert', 'delete']);
-    expect(d.tombstones).toEqual([{ schema: 's', table: 't', key: { id: 1 }, version: '20', origin: 'a' }]);
+    expect(d.tombstones).toEqual([{ schema: 's', table: 't', key: { id: 1 }, version: '20', origin: 'a', identity: expect.anything() }]);
     expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([['tombstone-newer', 'skipped']]);
   });
 

@@ -7,6 +7,7 @@
  * section 5). Decisions chain: a change sees the row and the tombstone as the earlier changes of the
  * batch left them.
  */
+import { keyIdentityOf, type KeyIdentity } from '../db/key-identity.js';
 import type { Tombstone } from '../db/tombstones.js';
 import type { Ownership } from '../model/ownership.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
@@ -20,6 +21,9 @@ import type { IncomingChange, Op } from './types.js';
 
 /** The state key of a row: `schema.table|canonical primary key` (typed: two DOUBLE keys equal at float32 stay two). */
 export const rowKey = (table: string, key: Row, types?: ColumnTypes): string => `${table}|${canonicalKey(key, types)}`;
+
+/** How a table's tombstones identify keys (db/key-identity.ts), from its target table info. */
+export const tombstoneIdentity = (info: TableInfo | undefined): KeyIdentity => keyIdentityOf(info?.columnMeta, info?.columnTypes);
 
 export interface DecideInput {
   batch: IncomingChange[];
@@ -66,13 +70,13 @@ export function decide(input: DecideInput): Decisions {
       if (decision === 'skipped') continue;
     }
 
-    // Tombstones are keyed by the exact key, as they are stored (db/tombstones.ts): a key respelled
-    // within the batch (an UPDATE of 'later-b' to 'Later-B' ships as delete + insert) is not held
+    // Within the batch, tombstones are keyed by the exact key (stored ones were found by the server's
+    // identity, row-state.ts): a key respelled within the batch (an UPDATE of 'later-b' to 'Later-B' ships as delete + insert) is not held
     // back by the delete of its old spelling.
     const d = resolve({ change, local, tombstone: tombstones.get(exact) ?? null, versionColumn, types: info.columnTypes });
     if (d.conflict) out.conflicts.push({ incoming, reason: d.conflict.reason, decision: d.conflict.decision, local, versionColumn });
     if (d.tombstone !== undefined) {
-      out.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: d.tombstone, origin: incoming.origin });
+      out.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: d.tombstone, origin: incoming.origin, identity: tombstoneIdentity(info) });
       // A key keeps its newest tombstone (as recordTombstones does with GREATEST).
       const had = tombstones.get(exact);
       if (!had || compareVersions(d.tombstone, had.version) > 0) tombstones.set(exact, { version: d.tombstone });

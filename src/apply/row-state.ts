@@ -9,16 +9,15 @@
  *
  * Identity (issue 12): which local row an incoming key means is the server's answer, under the key
  * columns' collations — each point lookup says which incoming key it answers. Tombstones of a missing
- * key are found by the key's exact text (they are stored under it).
+ * key are found by the server's identity of the key too (db/key-identity.ts).
  */
 import type mysql from 'mysql2/promise';
 import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Flavor, Statement } from '../db/sql.js';
 import { findTombstonesStatement, newestTombstones } from '../db/tombstones.js';
-import { canonicalKey } from '../model/types/canonical-key.js';
 import { toWireRow, type Row } from '../model/value.js';
-import { rowKey } from './decide.js';
+import { rowKey, tombstoneIdentity } from './decide.js';
 import { KEY_INDEX_COLUMN, selectByKeys } from './sql/rows.js';
 import type { TableInfo } from './table-cache.js';
 import type { Coverage, IncomingChange } from './types.js';
@@ -131,19 +130,19 @@ export class RowStateLoader {
     for (const [table, { schema, table: name, keys }] of wanted) {
       for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) {
         const chunk = keys.slice(i, i + KEYS_PER_STATEMENT);
-        lookups.push({ table, keys: chunk, statement: findTombstonesStatement(schema, name, chunk) });
+        lookups.push({ table, keys: chunk, statement: findTombstonesStatement(schema, name, chunk, tombstoneIdentity(infos.get(table))) });
       }
     }
     const results = await session.roundTrip(lookups.map((l) => l.statement));
     lookups.forEach(({ table, keys }, i) => {
-      // Stored tombstones are keyed by the type-agnostic canonical key (db/tombstones.ts); the batch's
-      // state by the typed, exact rowKey.
-      const newest = newestTombstones(results[i] as mysql.RowDataPacket[]);
+      // Stored tombstones are found by the server's identity of the key (db/key-identity.ts: 'alice'
+      // finds the tombstone of 'Alice' under a _ci collation); the batch's state is by the exact rowKey.
+      const newest = newestTombstones(results[i] as mysql.RowDataPacket[], keys.length);
       const types = infos.get(table)?.columnTypes;
-      for (const key of keys) {
-        const t = newest.get(canonicalKey(key));
+      keys.forEach((key, j) => {
+        const t = newest[j];
         if (t) found.set(rowKey(table, key, types), { version: t.version });
-      }
+      });
     });
     return found;
   }

@@ -11,6 +11,7 @@ import { typeOf } from '../model/types/row.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { versionOf } from '../model/version.js';
 import type { ConflictLog } from './conflict-log.js';
+import { tombstoneIdentity } from './decide.js';
 import { compareImages } from './resolver.js';
 import { deleteRow, KEY_INDEX_COLUMN, selectByKeys, selectByUniqueKeys, SELF_COLUMN } from './sql/rows.js';
 import type { Op } from './types.js';
@@ -50,7 +51,7 @@ export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tomb
     const key = pick(loser, op.info.primaryKey);
     await session.exec(deleteRow(change.schema, change.table, op.info.primaryKey, key));
     const v = version(loser);
-    if (v) tombstones.push({ schema: change.schema, table: change.table, key, version: v, origin: ctx.ezone });
+    if (v) tombstones.push({ schema: change.schema, table: change.table, key, version: v, origin: ctx.ezone, identity: tombstoneIdentity(op.info) });
   }
   ctx.conflicts.record({
     incoming: op.incoming,

@@ -5,7 +5,8 @@
  * Coverage runs ahead of Kafka: a part only needs its tombstones written to count as covered.
  */
 import type mysql from 'mysql2/promise';
-import { recordTombstones } from '../db/tombstones.js';
+import { keyIdentityOf, readKeyIdentities, tableKey, type KeyIdentity } from '../db/key-identity.js';
+import { recordTombstones, type Tombstone } from '../db/tombstones.js';
 import { CaptureBehindError } from '../errors.js';
 import { positionCovers } from '../model/position.js';
 import type { Logger } from '../ops/logger.js';
@@ -14,6 +15,13 @@ import type { CapturedPart } from './assembler.js';
 const BATCH = 1000;
 const IDLE_WAKE_MS = 200;
 const RETRY_MS = 1000;
+/**
+ * How long a table's key description (charsets, collations, types: db/key-identity.ts) is trusted
+ * before information_schema is read again: an ALTER of a key column's collation is seen this late.
+ */
+const IDENTITY_TTL_MS = 60_000;
+/** Identity of the keys of a table information_schema does not know (dropped since the delete). */
+const UNKNOWN_TABLE = keyIdentityOf(undefined);
 
 export class TombstoneRecorder {
   /** Every local delete up to here has its tombstone. */
@@ -23,6 +31,7 @@ export class TombstoneRecorder {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
+  private readonly identities = new Map<string, { identity: KeyIdentity; readAt: number }>();
 
   constructor(
     private readonly pool: mysql.Pool,
@@ -81,9 +90,8 @@ export class TombstoneRecorder {
         continue;
       }
       const batch = this.pending.splice(0, BATCH);
-      const stones = batch.flatMap((b) => b.tombstones.map((t) => ({ ...t, origin: this.ezone })));
       try {
-        await recordTombstones(this.pool, 'tombstones', stones);
+        await recordTombstones(this.pool, 'tombstones', await this.stonesOf(batch));
       } catch (err) {
         this.pending.unshift(...batch); // retried; coverage waits meanwhile
         this.log.warn({ err }, 'recording tombstones failed (retrying)');
@@ -93,6 +101,23 @@ export class TombstoneRecorder {
       const last = [...batch].reverse().find((b) => b.position !== undefined)?.position;
       if (last) this.cover(last);
     }
+  }
+
+  /** The batch's deletes as tombstones, with their tables' key identities (read when unknown or stale). */
+  private async stonesOf(batch: typeof this.pending): Promise<Tombstone[]> {
+    const deletes = batch.flatMap((b) => b.tombstones);
+    const now = Date.now();
+    const stale = new Map<string, { schema: string; table: string }>();
+    for (const d of deletes) {
+      const k = tableKey(d);
+      const known = this.identities.get(k);
+      if (!known || now - known.readAt > IDENTITY_TTL_MS) stale.set(k, { schema: d.schema, table: d.table });
+    }
+    if (stale.size > 0) {
+      const read = await readKeyIdentities(this.pool, [...stale.values()]);
+      for (const k of stale.keys()) this.identities.set(k, { identity: read.get(k) ?? UNKNOWN_TABLE, readAt: now });
+    }
+    return deletes.map((d) => ({ ...d, origin: this.ezone, identity: this.identities.get(tableKey(d))?.identity ?? UNKNOWN_TABLE }));
   }
 
   private cover(position: string): void {

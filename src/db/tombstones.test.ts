@@ -1,10 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { keyHash, recordTombstonesStatement } from './tombstones.js';
+import { keyIdentityOf, legacyKeyHash } from './key-identity.js';
+import { findTombstonesStatement, newestTombstones, recordTombstonesStatement } from './tombstones.js';
 
-describe('tombstone keys', () => {
-  it('stores the pinned key text and its SHA-256 (persisted: must not change across versions)', () => {
-    expect(keyHash({ id: 1 }).toString('hex')).toBe('d8d524ab5ac3d6aba3c649cab3c22e92fd9d6e91c1ffde4e15a54d890fd2706b');
-    const s = recordTombstonesStatement('tombstones', [{ schema: 's', table: 't', key: { id: 1 }, version: '5', origin: 'a' }]);
-    expect(s?.params).toEqual(['s', 't', keyHash({ id: 1 }), '[["id","1"]]', '5', 'a']);
+const identity = keyIdentityOf([{ name: 'id', dataType: 'varchar', columnType: 'varchar(8)', charset: 'utf8mb4', collation: 'utf8mb4_general_ci' }]);
+
+describe('tombstone statements', () => {
+  it('record a tombstone under the server identity of its key, with the exact key text beside it', () => {
+    const s = recordTombstonesStatement('tombstones', [{ schema: 's', table: 't', key: { id: 'Alice' }, version: '5', origin: 'a', identity }]);
+    expect(s?.sql).toContain('VALUES (?, ?, UNHEX(SHA2(CONCAT(?, HEX(WEIGHT_STRING(CONVERT(? USING utf8mb4) COLLATE utf8mb4_general_ci AS CHAR(8))), ?), 256)), ?, ?, ?, UTC_TIMESTAMP(6))');
+    expect(s?.params).toEqual(['s', 't', '[["id",{"w":"', 'Alice', '"}]]', '[["id","Alice"]]', '5', 'a']);
+    expect(recordTombstonesStatement('tombstones', [])).toBeUndefined();
+  });
+
+  it('look keys up by identity and by the legacy hash, each tagged with its index, in both tables', () => {
+    const s = findTombstonesStatement('s', 't', [{ id: 'a' }, { id: 'b' }], identity);
+    expect(s.sql).toMatch(/^WITH k AS \(SELECT 0 AS i, UNHEX\(.*\) AS h UNION ALL SELECT 0, \? UNION ALL SELECT 1, UNHEX\(.*\) UNION ALL SELECT 1, \?\) /);
+    expect(s.sql).toContain('JOIN drc_meta.tombstones t ON t.schema_name = ? AND t.table_name = ? AND t.key_hash = k.h UNION ALL');
+    expect(s.sql).toContain('JOIN drc_meta.applied_tombstones t');
+    expect(s.params).toEqual(['[["id",{"w":"', 'a', '"}]]', legacyKeyHash({ id: 'a' }), '[["id",{"w":"', 'b', '"}]]', legacyKeyHash({ id: 'b' }), 's', 't', 's', 't']);
+  });
+
+  it('keep the newest tombstone per key index', () => {
+    const rows = [
+      { i: 1, version: '7', origin: 'a' },
+      { i: 1, version: '9', origin: 'b' },
+      { i: 1, version: '8', origin: 'c' },
+    ] as never;
+    expect(newestTombstones(rows, 3)).toEqual([undefined, { version: '9', origin: 'b' }, undefined]);
   });
 });

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type mysql from 'mysql2/promise';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import type { Row } from '../model/value.js';
+import { keyIdentitySql, legacyKeyHash, type KeyIdentity } from './key-identity.js';
 import type { Statement } from './sql.js';
 
 /** A deleted key and the version of its delete (DESIGN.md section 5 rule 4). */
@@ -11,27 +11,31 @@ export interface Tombstone {
   key: Row;
   version: string;
   origin: string;
+  /** How the table's key values are told apart (db/key-identity.ts): the tombstone is stored under the server's identity of its key. */
+  identity: KeyIdentity;
 }
-
-/**
- * Stored key of a tombstone: SHA-256 of the key's canonicalKey text (and the text itself in key_json).
- * Both are persisted: canonicalKey's output must never change for a key (see types/canonical-key.ts).
- */
-export const keyHash = (key: Row): Buffer => createHash('sha256').update(canonicalKey(key)).digest();
 
 /** Capture records local deletes in `tombstones`; appliers record theirs in `applied_tombstones`. */
 export type TombstoneTable = 'tombstones' | 'applied_tombstones';
 
-/** Record tombstones; an existing one keeps the larger version. Undefined when there are none. */
+/**
+ * Record tombstones; an existing one keeps the larger version. Undefined when there are none.
+ * `key_hash` is the server's identity of the key (db/key-identity.ts), computed in this statement;
+ * `key_json` is the key's exact typed canonical text, for people reading the table.
+ */
 export function recordTombstonesStatement(table: TombstoneTable, stones: Tombstone[]): Statement | undefined {
   if (stones.length === 0) return undefined;
   const params: unknown[] = [];
-  for (const t of stones) params.push(t.schema, t.table, keyHash(t.key), canonicalKey(t.key), t.version, t.origin);
-  const placeholders = stones.map(() => '(?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))').join(', ');
+  const tuples: string[] = [];
+  for (const t of stones) {
+    const id = keyIdentitySql(t.key, t.identity);
+    params.push(t.schema, t.table, ...id.params, canonicalKey(t.key, t.identity.types), t.version, t.origin);
+    tuples.push(`(?, ?, ${id.sql}, ?, ?, ?, UTC_TIMESTAMP(6))`);
+  }
   // Assignments run left to right: compare against the old version before replacing it.
   return {
     sql: `INSERT INTO drc_meta.${table} (schema_name, table_name, key_hash, key_json, version, origin, deleted_at)
-     VALUES ${placeholders}
+     VALUES ${tuples.join(', ')}
      ON DUPLICATE KEY UPDATE
        origin = IF(VALUES(version) >= version, VALUES(origin), origin),
        deleted_at = IF(VALUES(version) >= version, VALUES(deleted_at), deleted_at),
@@ -46,38 +50,54 @@ export async function recordTombstones(db: mysql.Pool | mysql.Connection | mysql
   if (s) await db.query(s.sql, s.params);
 }
 
+/** The index column of findTombstonesStatement's rows: which of the given keys a tombstone is of. */
+const INDEX = 'i';
+
 /**
- * Tombstones of the given keys of one table, from both tombstone tables (read the result with
- * newestTombstones). A plain read: in READ COMMITTED it sees every committed tombstone, and takes no
- * lock capture could wait on.
+ * Tombstones of the given keys of one table, from both tombstone tables, each row tagged with the
+ * index of its key (read the result with newestTombstones). Each key is looked up by its server
+ * identity and, until they expire, by the hash tombstones were stored under before (legacyKeyHash).
+ * A plain read: in READ COMMITTED it sees every committed tombstone, and takes no lock capture could
+ * wait on.
  */
-export function findTombstonesStatement(schema: string, table: string, keys: Row[]): Statement {
-  const hashes = keys.map(keyHash);
+export function findTombstonesStatement(schema: string, table: string, keys: Row[], identity: KeyIdentity): Statement {
+  const params: unknown[] = [];
+  const wanted = keys.map((key, i) => {
+    const id = keyIdentitySql(key, identity);
+    params.push(...id.params, legacyKeyHash(key));
+    return i === 0 ? `SELECT 0 AS ${INDEX}, ${id.sql} AS h UNION ALL SELECT 0, ?` : `SELECT ${i}, ${id.sql} UNION ALL SELECT ${i}, ?`;
+  });
+  const from = (t: TombstoneTable) =>
+    `SELECT k.${INDEX}, t.version, t.origin FROM k JOIN drc_meta.${t} t ON t.schema_name = ? AND t.table_name = ? AND t.key_hash = k.h`;
   return {
-    sql: `SELECT key_json, version, origin FROM drc_meta.tombstones WHERE schema_name = ? AND table_name = ? AND key_hash IN (?)
-     UNION ALL
-     SELECT key_json, version, origin FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name = ? AND key_hash IN (?)`,
-    params: [schema, table, hashes, schema, table, hashes],
+    sql: `WITH k AS (${wanted.join(' UNION ALL ')}) ${from('tombstones')} UNION ALL ${from('applied_tombstones')}`,
+    params: [...params, schema, table, schema, table],
   };
 }
 
-/** The newest tombstone per key (canonical key JSON) in rows read by findTombstonesStatement. */
-export function newestTombstones(rows: mysql.RowDataPacket[]): Map<string, { version: string; origin: string }> {
-  const found = new Map<string, { version: string; origin: string }>();
+/** The newest tombstone of each key (by index in the keys looked up) in rows read by findTombstonesStatement. */
+export function newestTombstones(rows: mysql.RowDataPacket[], count: number): ({ version: string; origin: string } | undefined)[] {
+  const found: ({ version: string; origin: string } | undefined)[] = new Array(count).fill(undefined);
   for (const r of rows) {
-    const k = String(r.key_json);
-    const have = found.get(k);
-    if (!have || BigInt(String(r.version)) > BigInt(have.version)) found.set(k, { version: String(r.version), origin: String(r.origin) });
+    const i = Number(r[INDEX]);
+    const have = found[i];
+    if (!have || BigInt(String(r.version)) > BigInt(have.version)) found[i] = { version: String(r.version), origin: String(r.origin) };
   }
   return found;
 }
 
-/** The newest tombstone of each given key of one table. */
-export async function findTombstones(db: mysql.Connection | mysql.PoolConnection, schema: string, table: string, keys: Row[]): Promise<Map<string, { version: string; origin: string }>> {
-  if (keys.length === 0) return new Map();
-  const s = findTombstonesStatement(schema, table, keys);
+/** The newest tombstone of each given key of one table (undefined where there is none), in the order of `keys`. */
+export async function findTombstones(
+  db: mysql.Connection | mysql.PoolConnection,
+  schema: string,
+  table: string,
+  keys: Row[],
+  identity: KeyIdentity,
+): Promise<({ version: string; origin: string } | undefined)[]> {
+  if (keys.length === 0) return [];
+  const s = findTombstonesStatement(schema, table, keys, identity);
   const [rows] = await db.query<mysql.RowDataPacket[]>(s.sql, s.params);
-  return newestTombstones(rows);
+  return newestTombstones(rows, keys.length);
 }
 
 /** Delete tombstones older than the retention from one table, a bounded number at a time; returns how many went. */

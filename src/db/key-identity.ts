@@ -1,0 +1,140 @@
+/**
+ * A key's identity as the server sees it (DESIGN.md section 12: key identity follows the column's
+ * collation), for what DRC stores by key: tombstones (db/tombstones.ts). Two keys the server holds equal
+ * — 'Alice' and 'alice' under a `_ci` collation, 'e' and 'é' under an accent-insensitive one, 'x' and
+ * 'x ' under PAD SPACE — must find one tombstone, or a delete in one spelling lets an older update in
+ * another resurrect the row; two keys the server holds apart (DOUBLEs beyond float32 precision) must
+ * not share one.
+ *
+ * The identity is an SQL expression evaluated inside the statement that records or looks tombstones
+ * up (no extra round trip): SHA-256 of a text naming each key column (sorted) with, for a character
+ * column, the server's WEIGHT_STRING of the value under the column's charset and collation (padded
+ * to the column's length under PAD SPACE, where trailing spaces do not count — WEIGHT_STRING itself
+ * keeps them), and for every other column the exact typed canonical text (model/types/: DOUBLE
+ * exact, FLOAT at float32, temporal, binary bytes).
+ *
+ * Writers and readers must describe a table alike: the apply path from information_schema
+ * (TableCache), capture from information_schema too (TombstoneRecorder), verify from its column list.
+ */
+import { createHash } from 'node:crypto';
+import { schemaColumnMeta, type ColumnMeta, type SchemaColumnRow } from '../model/types/column-meta.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
+import { columnTypesOf, typeOf, type ColumnTypes } from '../model/types/row.js';
+import { fromWire, type Row } from '../model/value.js';
+import type { Statement } from './sql.js';
+
+/** A character key column: compared by the server under its collation. */
+export interface CollatedColumn {
+  charset: string;
+  collation: string;
+  /** PAD SPACE collations: the column's length in characters (values are padded to it); undefined for NO PAD. */
+  padTo: number | undefined;
+  /** PAD SPACE with no declared length (TEXT with a key prefix): trailing spaces are trimmed instead. */
+  trim: boolean;
+}
+
+/** How a table's key values are told apart: column types, and the character columns' collations. */
+export interface KeyIdentity {
+  types?: ColumnTypes;
+  collated: ReadonlyMap<string, CollatedColumn>;
+}
+
+/** Charset and collation names are inlined into SQL: only the server's own plain names pass. */
+const NAME = /^[A-Za-z0-9_]+$/;
+
+/** NO PAD collations: MariaDB names them `…nopad…`, MySQL's `_0900_` (UCA 9.0.0) ones are NO PAD. */
+export const isNoPad = (collation: string): boolean => /nopad|_0900_/i.test(collation);
+
+const cache = new WeakMap<readonly ColumnMeta[], KeyIdentity>();
+
+/**
+ * The identity description of a table's columns (information_schema-shaped ColumnMeta; only character
+ * columns of the text family with a charset and collation are collated). Memoised per array.
+ */
+export function keyIdentityOf(columns: readonly ColumnMeta[] | undefined, types?: ColumnTypes): KeyIdentity {
+  if (!columns) return { ...(types ? { types } : {}), collated: new Map() };
+  const known = cache.get(columns);
+  if (known && (types === undefined || known.types === types)) return known;
+  const t = types ?? columnTypesOf(columns);
+  const collated = new Map<string, CollatedColumn>();
+  for (const c of columns) {
+    if (c.name === undefined || !c.charset || !c.collation || typeOf(t, c.name).family !== 'text') continue;
+    if (!NAME.test(c.charset) || !NAME.test(c.collation)) throw new Error(`unexpected charset or collation name on column ${c.name}`);
+    const length = /^(?:var)?char\((\d+)\)/.exec(c.columnType ?? '')?.[1];
+    const noPad = isNoPad(c.collation);
+    collated.set(c.name, { charset: c.charset, collation: c.collation, padTo: noPad || length === undefined ? undefined : Math.max(1, Number(length)), trim: !noPad && length === undefined });
+  }
+  const identity: KeyIdentity = { types: t, collated };
+  cache.set(columns, identity);
+  return identity;
+}
+
+/** The server's weight of one collated value (a `?` bound to the value's SQL form). */
+function weightSql(c: CollatedColumn): string {
+  let value = `CONVERT(? USING ${c.charset})`;
+  if (c.trim) value = `TRIM(TRAILING ' ' FROM ${value})`;
+  return `HEX(WEIGHT_STRING(${value} COLLATE ${c.collation}${c.padTo !== undefined ? ` AS CHAR(${c.padTo})` : ''}))`;
+}
+
+/**
+ * The key's identity as an SQL expression (BINARY(32): SHA-256 of its identity text, see the file
+ * comment) with its parameters, to embed where a statement records or looks up a key.
+ */
+export function keyIdentitySql(key: Row, identity: KeyIdentity): Statement {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  let text = '[';
+  Object.keys(key)
+    .sort()
+    .forEach((column, i) => {
+      const value = key[column] ?? null;
+      const type = typeOf(identity.types, column);
+      text += `${i > 0 ? ',' : ''}[${JSON.stringify(column)},`;
+      const collated = identity.collated.get(column);
+      if (collated && value !== null) {
+        params.push(`${text}{"w":"`, fromWire(value, type));
+        parts.push('?', weightSql(collated));
+        text = '"}';
+      } else text += JSON.stringify(type.keyText(value));
+      text += ']';
+    });
+  params.push(`${text}]`);
+  parts.push('?');
+  return { sql: `UNHEX(SHA2(CONCAT(${parts.join(', ')}), 256))`, params };
+}
+
+/**
+ * The identity tombstones were stored under before (SHA-256 of the type-agnostic canonicalKey): still
+ * looked up until they expire (apply.tombstoneRetention, 24 h by default) after an upgrade.
+ */
+export const legacyKeyHash = (key: Row): Buffer => createHash('sha256').update(canonicalKey(key)).digest();
+
+/** A table by name. */
+export interface TableName {
+  schema: string;
+  table: string;
+}
+
+/** The map key of a table in readKeyIdentities' result (unambiguous for names with dots). */
+export const tableKey = (t: TableName): string => JSON.stringify([t.schema, t.table]);
+
+/**
+ * The key identities of these tables as information_schema describes them now, in one query, by
+ * tableKey; a table that does not exist is absent (its keys then identify by exact typed text: none).
+ */
+export async function readKeyIdentities(db: { query(sql: string, params?: unknown[]): Promise<[unknown, unknown]> }, tables: TableName[]): Promise<Map<string, KeyIdentity>> {
+  const out = new Map<string, KeyIdentity>();
+  if (tables.length === 0) return out;
+  const [rows] = (await db.query(
+    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME
+     FROM information_schema.COLUMNS WHERE ${tables.map(() => '(TABLE_SCHEMA = ? AND TABLE_NAME = ?)').join(' OR ')} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`,
+    tables.flatMap((t) => [t.schema, t.table]),
+  )) as [(SchemaColumnRow & { s: string; t: string })[], unknown];
+  const byTable = new Map<string, ColumnMeta[]>();
+  for (const r of rows) {
+    const name = tableKey({ schema: r.s, table: r.t });
+    byTable.set(name, [...(byTable.get(name) ?? []), schemaColumnMeta(r)]);
+  }
+  for (const [name, columns] of byTable) out.set(name, keyIdentityOf(columns));
+  return out;
+}
