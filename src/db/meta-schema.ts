@@ -122,6 +122,13 @@ const MIGRATIONS: string[][] = [
     // topic prefix, a recreated topic). NULL for positions recorded before this column existed.
     `ALTER TABLE drc_meta.apply_position ADD COLUMN topic VARCHAR(255) NULL COMMENT 'changes topic the offset is in'`,
   ],
+  [
+    // Room for what conflict and quarantine records hold (MEDIUMTEXT stops at 16 MB: the INSERT of a
+    // conflict on a bigger row failed, and with it the apply of its transaction). Conflict images keep
+    // values up to 64 KB whole anyway (apply/conflict-log.ts); a quarantined transaction's keys are many.
+    `ALTER TABLE drc_meta.conflicts MODIFY incoming_image LONGTEXT NULL, MODIFY local_image LONGTEXT NULL`,
+    `ALTER TABLE drc_meta.quarantine MODIFY keys_json LONGTEXT NOT NULL COMMENT 'keys it writes: they may diverge until it is retried or dropped'`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

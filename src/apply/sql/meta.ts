@@ -3,7 +3,7 @@
  * conflict records. Pure. Where the dialects differ (upsert syntax) the flavour picks the form.
  */
 import { upsert, type Flavor, type Statement } from '../../db/sql.js';
-import type { Row } from '../../model/value.js';
+import type { Row, WireValue } from '../../model/value.js';
 
 export type { Flavor, Statement };
 
@@ -49,6 +49,14 @@ export function heartbeatSeen(flavor: Flavor, origin: string, sentAt: string): S
 }
 
 /** One conflict record for drc_meta.conflicts. */
+/** What a conflict record keeps of a value too large to record whole (apply/conflict-log.ts): its size and SHA-256. */
+export interface OmittedValue {
+  $omitted: { bytes: number; sha256: string };
+}
+
+/** A row image as a conflict record keeps it: every value, or OmittedValue for a value too large. */
+export type RecordedImage = Record<string, WireValue | OmittedValue>;
+
 export interface ConflictRecord {
   ezone: string;
   origin: string;
@@ -59,8 +67,8 @@ export interface ConflictRecord {
   decision: string;
   incomingVersion: string | null;
   localVersion: string | null;
-  incoming: Row | null;
-  local: Row | null;
+  incoming: RecordedImage | null;
+  local: RecordedImage | null;
   originTx: string;
   /** Detection time, ms since the epoch. */
   at: number;
