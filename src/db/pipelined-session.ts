@@ -53,9 +53,23 @@ export class PipelinedSession {
   }
 }
 
-/** Consecutive groups of statements of at most about `limit` bytes (a larger one goes alone). */
+/**
+ * Bytes a parameter takes in the query text the driver sends (values are escaped into it): a string as
+ * its UTF-8 bytes and quotes (a CJK character is 3 bytes, not one UTF-16 unit; escapes are rare and
+ * ignored), a Buffer as a hex literal `X'…'` (two characters a byte), anything else as a short literal.
+ */
+export function paramBytes(p: unknown): number {
+  if (typeof p === 'string') return Buffer.byteLength(p) + 2;
+  if (Buffer.isBuffer(p)) return 2 * p.length + 3;
+  return 24;
+}
+
+/** Bytes of a statement as sent: its SQL text in UTF-8 and its parameters (paramBytes). */
+export const statementBytes = (s: Statement): number => s.params.reduce<number>((n, p) => n + paramBytes(p), Buffer.byteLength(s.sql));
+
+/** Consecutive groups of statements of at most about `limit` bytes as sent (a larger one goes alone). */
 export function bySize(statements: Statement[], limit = MAX_ROUND_TRIP_BYTES): Statement[][] {
-  const size = (s: Statement) => s.sql.length + s.params.reduce<number>((n, p) => n + (typeof p === 'string' || Buffer.isBuffer(p) ? p.length : 8), 0);
+  const size = statementBytes;
   const groups: Statement[][] = [];
   let bytes = 0;
   for (const s of statements) {
