@@ -15,7 +15,7 @@ import type mysql from 'mysql2/promise';
 import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Flavor, Statement } from '../db/sql.js';
-import { findTombstonesStatement, newestTombstones } from '../db/tombstones.js';
+import { findTombstonesStatement, tombstonesByOrigin, type TombstoneMark } from '../db/tombstones.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { rowKey } from './decide.js';
@@ -31,8 +31,11 @@ const COVERAGE_TIMEOUT_MS = 30_000;
 export interface RowState {
   /** Every key of the batch, by identity (see `identities`): its row here, or null. */
   rows: Map<string, Row | null>;
-  /** The newest tombstone of keys missing here that a versioned change touches, by exact key (rowKey). */
-  tombstones: Map<string, { version: string }>;
+  /**
+   * The tombstones of keys missing here that a versioned change touches, by exact key (rowKey): the
+   * newest per origin (a change never meets its own origin's, resolver.ts).
+   */
+  tombstones: Map<string, TombstoneMark[]>;
   /**
    * The identity of each incoming key (rowKey → rowKey): the key of the local row the server matched
    * it to under the key columns' collations ('alice' → the row stored as 'Alice' under a `_ci`
@@ -111,8 +114,8 @@ export class RowStateLoader {
     identities: Map<string, string>,
     position: string | undefined,
     infos: Map<string, TableInfo>,
-  ): Promise<Map<string, { version: string }>> {
-    const found = new Map<string, { version: string }>();
+  ): Promise<Map<string, TombstoneMark[]>> {
+    const found = new Map<string, TombstoneMark[]>();
     const wanted: Keys = new Map();
     for (const { change } of batch) {
       const table = `${change.schema}.${change.table}`;
@@ -138,11 +141,11 @@ export class RowStateLoader {
     lookups.forEach(({ table, keys }, i) => {
       // Stored tombstones are keyed by the type-agnostic canonical key (db/tombstones.ts); the batch's
       // state by the typed, exact rowKey.
-      const newest = newestTombstones(results[i] as mysql.RowDataPacket[]);
+      const marks = tombstonesByOrigin(results[i] as mysql.RowDataPacket[]);
       const types = infos.get(table)?.columnTypes;
       for (const key of keys) {
-        const t = newest.get(canonicalKey(key));
-        if (t) found.set(rowKey(table, key, types), { version: t.version });
+        const t = marks.get(canonicalKey(key));
+        if (t) found.set(rowKey(table, key, types), t);
       }
     });
     return found;

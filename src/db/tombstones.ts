@@ -72,6 +72,34 @@ export function newestTombstones(rows: mysql.RowDataPacket[]): Map<string, { ver
   return found;
 }
 
+/**
+ * A tombstone as the decisions read it: the version of a delete and the ezone it came from. The origin
+ * matters (resolver.ts): a change never meets the tombstones of its own origin's earlier deletes.
+ */
+export interface TombstoneMark {
+  version: string;
+  origin: string;
+}
+
+/**
+ * The newest tombstone per key (canonical key JSON) and per origin in rows read by
+ * findTombstonesStatement: a key deleted by two ezones keeps both, so a change from one of them still
+ * meets the other's.
+ */
+export function tombstonesByOrigin(rows: mysql.RowDataPacket[]): Map<string, TombstoneMark[]> {
+  const found = new Map<string, TombstoneMark[]>();
+  for (const r of rows) if (r.version !== null) addMark(found, String(r.key_json), { version: String(r.version), origin: String(r.origin) });
+  return found;
+}
+
+/** Add a mark to a key's marks, keeping the newest per origin (as recordTombstones does with GREATEST). */
+export function addMark<K>(marks: Map<K, TombstoneMark[]>, key: K, mark: TombstoneMark): void {
+  const list = marks.get(key) ?? [];
+  const same = list.findIndex((m) => m.origin === mark.origin);
+  if (same < 0) marks.set(key, [...list, mark]);
+  else if (BigInt(mark.version) > BigInt((list[same] as TombstoneMark).version)) marks.set(key, list.map((m, i) => (i === same ? mark : m)));
+}
+
 /** The newest tombstone of each given key of one table. */
 export async function findTombstones(db: mysql.Connection | mysql.PoolConnection, schema: string, table: string, keys: Row[]): Promise<Map<string, { version: string; origin: string }>> {
   if (keys.length === 0) return new Map();
