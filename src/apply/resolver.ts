@@ -40,7 +40,9 @@ export type ConflictReason =
   /** Another row holds the same unique key (rule 5). */
   | 'unique-collision'
   /** The origin does not own the row (DESIGN.md section 6). */
-  | 'ownership';
+  | 'ownership'
+  /** A TRUNCATE TABLE from another ezone deleted the rows not newer than it (apply/truncate.ts): recorded, not a clash. */
+  | 'truncate';
 
 /** What happened to the incoming change. */
 export type ConflictDecision = 'applied' | 'skipped';

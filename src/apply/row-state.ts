@@ -9,13 +9,15 @@
  *
  * Identity (issue 12): which local row an incoming key means is the server's answer, under the key
  * columns' collations — each point lookup says which incoming key it answers. Tombstones of a missing
- * key are found by the key's exact text (they are stored under it).
+ * key are found by the key's exact text (they are stored under it); a table's truncates count as
+ * tombstones of each of its keys.
  */
 import type mysql from 'mysql2/promise';
 import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Flavor, Statement } from '../db/sql.js';
-import { findTombstonesStatement, tombstonesByOrigin, type TombstoneMark } from '../db/tombstones.js';
+import { addMark, findTombstonesStatement, tombstonesByOrigin, type TombstoneMark } from '../db/tombstones.js';
+import { findTruncatesStatement, truncateMarks } from '../db/truncates.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { rowKey } from './decide.js';
@@ -137,15 +139,19 @@ export class RowStateLoader {
         lookups.push({ table, keys: chunk, statement: findTombstonesStatement(schema, name, chunk) });
       }
     }
-    const results = await session.roundTrip(lookups.map((l) => l.statement));
+    // A table's truncates (db/truncates.ts) are tombstones of each of its keys.
+    const truncates = [...wanted].map(([table, { schema, table: name }]) => ({ table, statement: findTruncatesStatement(schema, name) }));
+    const results = await session.roundTrip([...lookups.map((l) => l.statement), ...truncates.map((t) => t.statement)]);
+    const byTable = new Map(truncates.map(({ table }, i) => [table, truncateMarks(results[lookups.length + i] as mysql.RowDataPacket[])]));
     lookups.forEach(({ table, keys }, i) => {
       // Stored tombstones are keyed by the type-agnostic canonical key (db/tombstones.ts); the batch's
       // state by the typed, exact rowKey.
       const marks = tombstonesByOrigin(results[i] as mysql.RowDataPacket[]);
       const types = infos.get(table)?.columnTypes;
+      const tableMarks = byTable.get(table) ?? [];
       for (const key of keys) {
-        const t = marks.get(canonicalKey(key));
-        if (t) found.set(rowKey(table, key, types), t);
+        const k = rowKey(table, key, types);
+        for (const mark of [...(marks.get(canonicalKey(key)) ?? []), ...tableMarks]) addMark(found, k, mark);
       }
     });
     return found;
