@@ -17,7 +17,7 @@ import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Flavor, Statement } from '../db/sql.js';
 import { addMark, findTombstonesStatement, tombstonesByOrigin, type TombstoneMark } from '../db/tombstones.js';
-import { findTruncatesStatement, truncateMarks } from '../db/truncates.js';
+import { splitTruncates, withTruncates } from '../db/truncates.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { rowKey } from './decide.js';
@@ -136,19 +136,17 @@ export class RowStateLoader {
     for (const [table, { schema, table: name, keys }] of wanted) {
       for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) {
         const chunk = keys.slice(i, i + KEYS_PER_STATEMENT);
-        lookups.push({ table, keys: chunk, statement: findTombstonesStatement(schema, name, chunk) });
+        // A table's truncates (db/truncates.ts) are tombstones of each of its keys.
+        lookups.push({ table, keys: chunk, statement: withTruncates(findTombstonesStatement(schema, name, chunk), schema, name) });
       }
     }
-    // A table's truncates (db/truncates.ts) are tombstones of each of its keys.
-    const truncates = [...wanted].map(([table, { schema, table: name }]) => ({ table, statement: findTruncatesStatement(schema, name) }));
-    const results = await session.roundTrip([...lookups.map((l) => l.statement), ...truncates.map((t) => t.statement)]);
-    const byTable = new Map(truncates.map(({ table }, i) => [table, truncateMarks(results[lookups.length + i] as mysql.RowDataPacket[])]));
+    const results = await session.roundTrip(lookups.map((l) => l.statement));
     lookups.forEach(({ table, keys }, i) => {
       // Stored tombstones are keyed by the type-agnostic canonical key (db/tombstones.ts); the batch's
       // state by the typed, exact rowKey.
-      const marks = tombstonesByOrigin(results[i] as mysql.RowDataPacket[]);
+      const { keyed, truncates: tableMarks } = splitTruncates(results[i] as mysql.RowDataPacket[]);
+      const marks = tombstonesByOrigin(keyed);
       const types = infos.get(table)?.columnTypes;
-      const tableMarks = byTable.get(table) ?? [];
       for (const key of keys) {
         const k = rowKey(table, key, types);
         for (const mark of [...(marks.get(canonicalKey(key)) ?? []), ...tableMarks]) addMark(found, k, mark);

@@ -20,18 +20,28 @@ export function recordTruncateStatement(into: TruncateTable, schema: string, tab
   };
 }
 
-/** The truncates of one table, from both tables (read the result with truncateMarks). A plain read. */
-export function findTruncatesStatement(schema: string, table: string): Statement {
+/**
+ * A tombstone lookup of one table (db/tombstones.ts findTombstonesStatement: key_json, version,
+ * origin) extended with the table's truncates, from both tables, as rows whose key_json is NULL:
+ * one statement, one answer (split it with splitTruncates). A plain read.
+ */
+export function withTruncates(lookup: Statement, schema: string, table: string): Statement {
   return {
-    sql: `SELECT origin, version FROM drc_meta.truncates WHERE schema_name = ? AND table_name = ?
+    sql: `${lookup.sql}
      UNION ALL
-     SELECT origin, version FROM drc_meta.applied_truncates WHERE schema_name = ? AND table_name = ?`,
-    params: [schema, table, schema, table],
+     SELECT NULL, version, origin FROM drc_meta.truncates WHERE schema_name = ? AND table_name = ?
+     UNION ALL
+     SELECT NULL, version, origin FROM drc_meta.applied_truncates WHERE schema_name = ? AND table_name = ?`,
+    params: [...lookup.params, schema, table, schema, table],
   };
 }
 
-/** Rows read by findTruncatesStatement as tombstone marks. */
-export const truncateMarks = (rows: mysql.RowDataPacket[]): TombstoneMark[] => rows.map((r) => ({ origin: String(r.origin), version: String(r.version) }));
+/** The rows of a withTruncates lookup: the keys' tombstone rows, and the table's truncates as marks. */
+export function splitTruncates(rows: mysql.RowDataPacket[]): { keyed: mysql.RowDataPacket[]; truncates: TombstoneMark[] } {
+  const keyed = rows.filter((r) => r.key_json !== null);
+  const truncates = rows.filter((r) => r.key_json === null).map((r) => ({ origin: String(r.origin), version: String(r.version) }));
+  return { keyed, truncates };
+}
 
 /** Data types whose values are points in time: a truncate's version (a time) compares with them. */
 const TEMPORAL = new Set(['date', 'datetime', 'timestamp']);
