@@ -203,7 +203,11 @@ export class Applier {
   private async dispatch(group: Group, generation: number): Promise<void> {
     const changes = group.txs.flatMap((t) => t.chunk.changes);
     for (const c of changes) await this.tables.get(c.schema, c.table);
+    // A truncate touches every key of its table: nothing runs beside it (apply/truncate.ts).
+    const barrier = changes.some((c) => c.op === 'truncate');
+    if (barrier) await this.scheduler.settle();
     await this.scheduler.dispatch(group, writeSetOf(changes, (t) => this.tables.uniqueKeysOf(t)), generation);
+    if (barrier) await this.scheduler.settle();
   }
 
   private committed(group: Group, target: TargetTransaction | undefined): void {

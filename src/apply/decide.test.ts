@@ -28,14 +28,37 @@ function input(changes: RowChange[], over: Partial<DecideInput> = {}): DecideInp
 describe('decide', () => {
   it('inserts a missing row and chains later changes of the batch on the decided state', () => {
     const d = decide(input([ins(1, 1, '10'), del(1, 1, '10', '20'), ins(1, 2, '15')]));
-    // The delete (version 20) leaves a tombstone; the later, older insert (15) meets it and is skipped.
-    expect(d.ops.map((o) => o.kind)).toEqual(['insert', 'delete']);
+    // The delete (version 20) leaves a tombstone; the later insert (15) of the same origin is causally
+    // after it and is applied all the same (resolver.ts).
+    expect(d.ops.map((o) => o.kind)).toEqual(['insert', 'delete', 'insert']);
     expect(d.tombstones).toEqual([{ schema: 's', table: 't', key: { id: 1 }, version: '20', origin: 'a', identity: expect.anything() }]);
-    expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([['tombstone-newer', 'skipped']]);
+    expect(d.conflicts).toEqual([]);
+  });
+
+  it("holds a change back with another origin's tombstone of the batch, never with its own", () => {
+    const i = input([], { rows: new Map([[k(1), { id: 1, v: 1, updated_at: '10' }]]) });
+    i.batch = [
+      { change: del(1, 1, '10', '20'), origin: 'b', txId: 'b1' },
+      { change: ins(1, 2, '15'), origin: 'a', txId: 'a1' },
+      { change: ins(1, 3, '16'), origin: 'b', txId: 'b2' },
+    ];
+    const d = decide(i);
+    expect(d.ops.map((o) => [o.kind, o.incoming.origin])).toEqual([['delete', 'b'], ['insert', 'b']]);
+    expect(d.conflicts.map((c) => [c.reason, c.decision, c.incoming.origin])).toEqual([['tombstone-newer', 'skipped', 'a']]);
+  });
+
+  it('applies every row of a primary-key shift (SET id = id + 1, shipped as delete + insert per row) within one transaction', () => {
+    // Rows 1..3 shift to 2..4, in descending order as the server does it: each insert meets the
+    // tombstone its own transaction just left on that key.
+    const changes = [del(3, 3, '10', '30'), ins(4, 3, '30'), del(2, 2, '10', '30'), ins(3, 2, '30'), del(1, 1, '10', '30'), ins(2, 1, '30')];
+    const i = input(changes, { rows: new Map([[k(1), { id: 1, v: 1, updated_at: '10' }], [k(2), { id: 2, v: 2, updated_at: '10' }], [k(3), { id: 3, v: 3, updated_at: '10' }], [k(4), null]]) });
+    const d = decide(i);
+    expect(d.ops.map((o) => [o.kind, o.key.id])).toEqual([['delete', 3], ['insert', 4], ['delete', 2], ['insert', 3], ['delete', 1], ['insert', 2]]);
+    expect(d.conflicts).toEqual([]);
   });
 
   it('skips a change that meets a newer tombstone from the table', () => {
-    const d = decide(input([ins(1, 1, '10')], { tombstones: new Map([[k(1), { version: '11' }]]) }));
+    const d = decide(input([ins(1, 1, '10')], { tombstones: new Map([[k(1), [{ version: '11', origin: 'b' }]]]) }));
     expect(d.ops).toEqual([]);
     expect(d.conflicts[0]?.reason).toBe('tombstone-newer');
   });

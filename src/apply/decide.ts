@@ -8,12 +8,11 @@
  * batch left them.
  */
 import { keyIdentityOf, type KeyIdentity } from '../db/key-identity.js';
-import type { Tombstone } from '../db/tombstones.js';
+import { addMark, type Tombstone, type TombstoneMark } from '../db/tombstones.js';
 import type { Ownership } from '../model/ownership.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import type { ColumnTypes } from '../model/types/row.js';
 import type { Row } from '../model/value.js';
-import { compareVersions } from '../model/version.js';
 import type { ConflictNote } from './conflict-log.js';
 import { resolve } from './resolver.js';
 import type { TableInfo } from './table-cache.js';
@@ -31,8 +30,8 @@ export interface DecideInput {
   infos: Map<string, TableInfo>;
   /** Every key of the batch, by identity: its local row, or null when missing. */
   rows: Map<string, Row | null>;
-  /** Tombstones of keys missing here, by exact key (rowKey). */
-  tombstones: Map<string, { version: string }>;
+  /** Tombstones of keys missing here, by exact key (rowKey): the newest per origin. */
+  tombstones: Map<string, TombstoneMark[]>;
   /**
    * The identity of an incoming key (rowKey → rowKey, row-state.ts): keys the server holds equal under
    * their collation share one, so a change sees what an earlier change of the batch did to "its" row
@@ -73,13 +72,13 @@ export function decide(input: DecideInput): Decisions {
     // Within the batch, tombstones are keyed by the exact key (stored ones were found by the server's
     // identity, row-state.ts): a key respelled within the batch (an UPDATE of 'later-b' to 'Later-B' ships as delete + insert) is not held
     // back by the delete of its old spelling.
-    const d = resolve({ change, local, tombstone: tombstones.get(exact) ?? null, versionColumn, types: info.columnTypes });
+    // A tombstone of the change's own origin never holds it back (resolver.ts): a delete of this
+    // source transaction does not block its own later insert of the key.
+    const d = resolve({ change, local, tombstones: tombstones.get(exact) ?? [], origin: incoming.origin, versionColumn, types: info.columnTypes });
     if (d.conflict) out.conflicts.push({ incoming, reason: d.conflict.reason, decision: d.conflict.decision, local, versionColumn });
     if (d.tombstone !== undefined) {
       out.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: d.tombstone, origin: incoming.origin, identity: tombstoneIdentity(info) });
-      // A key keeps its newest tombstone (as recordTombstones does with GREATEST).
-      const had = tombstones.get(exact);
-      if (!had || compareVersions(d.tombstone, had.version) > 0) tombstones.set(exact, { version: d.tombstone });
+      addMark(tombstones, exact, { version: d.tombstone, origin: incoming.origin });
     }
     rows.set(k, d.next);
     if (d.action === 'insert' || d.action === 'update') out.ops.push({ kind: d.action, info, incoming, key: change.key, image: change.after as Row });

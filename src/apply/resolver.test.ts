@@ -13,8 +13,9 @@ const ins = (after: Row, version = V(Number(String(after[VC]).slice(-9, -7)))): 
 const upd = (before: Row, after: Row): RowChange => ({ schema: 's', table: 't', op: 'update', key: { id: 1 }, before, after, version: V(Number(String(after[VC]).slice(-9, -7))) });
 const del = (before: Row, version: string): RowChange => ({ schema: 's', table: 't', op: 'delete', key: { id: 1 }, before, version });
 
-const decide = (change: RowChange, local: Row | null, tombstone: string | null = null, versionColumn: string | null = VC): Decision =>
-  resolve({ change, local, tombstone: tombstone === null ? null : { version: tombstone }, versionColumn });
+/** Tombstones here come from another origin ('b') than the change ('a'), unless said otherwise. */
+const decide = (change: RowChange, local: Row | null, tombstone: string | null = null, versionColumn: string | null = VC, tombstoneOrigin = 'b'): Decision =>
+  resolve({ change, local, tombstones: tombstone === null ? [] : [{ version: tombstone, origin: tombstoneOrigin }], origin: 'a', versionColumn });
 
 describe('insert / update onto an existing row', () => {
   it('applies an update whose before-image matches the local row, without a conflict', () => {
@@ -86,7 +87,78 @@ describe('deletes (rule 4)', () => {
 
   it('records a delete of a missing row, except an identical replay', () => {
     expect(decide(del(row('a', 1), V(5)), null)).toMatchObject({ action: 'none', tombstone: V(5), conflict: { reason: 'delete-missing' } });
-    expect(decide(del(row('a', 1), V(5)), null, V(5))).toEqual({ action: 'none', next: null, tombstone: V(5) });
+    expect(decide(del(row('a', 1), V(5)), null, V(5), VC, 'a')).toEqual({ action: 'none', next: null, tombstone: V(5) });
+  });
+});
+
+describe("tombstones of the change's own origin (issue 13)", () => {
+  it('never hold back a later change of the origin that deleted the key', () => {
+    // The origin's stream is ordered: its insert after its own delete is causally later, whatever the versions.
+    expect(decide(ins(row('a', 1)), null, V(5), VC, 'a')).toEqual({ action: 'insert', next: row('a', 1) });
+    expect(decide(upd(row('x', 0), row('a', 1)), null, V(5), VC, 'a')).toMatchObject({ action: 'insert', conflict: { reason: 'update-missing', decision: 'applied' } });
+  });
+
+  it("hold it back when another origin's tombstone is at least as new, whatever its own say", () => {
+    const change = ins(row('a', 1));
+    const both = resolve({ change, local: null, tombstones: [{ version: V(9), origin: 'a' }, { version: V(1), origin: 'c' }], origin: 'a', versionColumn: VC });
+    expect(both).toMatchObject({ action: 'none', conflict: { reason: 'tombstone-newer' } });
+    const older = resolve({ change, local: null, tombstones: [{ version: V(9), origin: 'a' }, { version: V(0), origin: 'c' }], origin: 'a', versionColumn: VC });
+    expect(older).toEqual({ action: 'insert', next: row('a', 1) });
+  });
+});
+
+describe('convergence with counter versions: a deletes and re-inserts with a fresh counter, c writes concurrently', () => {
+  // BIGINT version column 'n'. Three ezones, one key at version 5 everywhere: a deletes it and
+  // re-inserts it (version 1); c makes concurrent changes (an update raises the counter); b only
+  // receives. (Not covered, README: a concurrent change whose version falls between the re-insert's
+  // and the delete's — the counter is not monotonic across the delete.) Each ezone applies the others'
+  // streams in every interleaving (each stream in order); all must end with the same row.
+  const N = 'n';
+  const r = (v: string, n: number): Row => ({ id: 1, v, [N]: String(n) });
+  const base = r('base', 5);
+  const change = (op: RowChange['op'], before: Row | null, after: Row | null): RowChange => ({
+    schema: 's',
+    table: 't',
+    op,
+    key: { id: 1 },
+    ...(before ? { before } : {}),
+    ...(after ? { after } : {}),
+    version: String((after ?? before)?.[N]),
+  });
+  const fromA = [change('delete', base, null), change('insert', null, r('again', 1))];
+  const fromC: Record<string, RowChange[]> = {
+    'update@6': [change('update', base, r('c', 6))],
+    'update@9': [change('update', base, r('c', 9))],
+    // Both delete the same row: the re-insert meets c's tombstone (5 >= 1) in b, and c's delete
+    // removes it in a — per-origin tombstones keep c's mark although a's has the same version.
+    'delete@5': [change('delete', base, null)],
+    'delete@5 then insert@2': [change('delete', base, null), change('insert', null, r('c-again', 2))],
+  };
+  type State = { row: Row | null; marks: { version: string; origin: string }[] };
+  const local = (s: State, c: RowChange, self: string): State => ({ row: c.after ?? null, marks: c.op === 'delete' ? [...s.marks, { version: c.version as string, origin: self }] : s.marks });
+  const remote = (s: State, c: RowChange, origin: string): State => {
+    const d = resolve({ change: c, local: s.row, tombstones: s.marks, origin, versionColumn: N });
+    const marks = d.tombstone === undefined ? s.marks : [...s.marks.filter((m) => m.origin !== origin), { version: d.tombstone, origin }];
+    return { row: d.next, marks };
+  };
+  /** Every merge of two ordered streams. */
+  const merges = <T>(x: T[], y: T[]): T[][] => (x.length === 0 ? [y] : y.length === 0 ? [x] : [...merges(x.slice(1), y).map((m) => [x[0] as T, ...m]), ...merges(x, y.slice(1)).map((m) => [y[0] as T, ...m])]);
+
+  for (const [name, cs] of Object.entries(fromC)) {
+    it(`c: ${name}`, () => {
+      const start: State = { row: base, marks: [] };
+      const inA = cs.reduce((s, c) => remote(s, c, 'c'), fromA.reduce((s, c) => local(s, c, 'a'), start));
+      const inC = fromA.reduce((s, c) => remote(s, c, 'a'), cs.reduce((s, c) => local(s, c, 'c'), start));
+      const tagged = (list: RowChange[], origin: string) => list.map((change) => ({ change, origin }));
+      const inB = merges(tagged(fromA, 'a'), tagged(cs, 'c')).map((order) => order.reduce((s, { change, origin }) => remote(s, change, origin), start).row);
+      expect(inC.row).toEqual(inA.row);
+      for (const row of inB) expect(row).toEqual(inA.row);
+    });
+  }
+
+  it('without c, the re-insert survives everywhere', () => {
+    const inB = fromA.reduce((s, c) => remote(s, c, 'a'), { row: base, marks: [] } as State);
+    expect(inB.row).toEqual(r('again', 1));
   });
 });
 
@@ -134,7 +206,7 @@ describe('with the table’s column types (issue 12: exact DOUBLE)', () => {
     { name: VC, dataType: 'datetime' },
   ]);
   const img = (d: number, f = 1.100000023841858): Row => ({ id: 1, d, f, [VC]: T(7) });
-  const typed = (change: RowChange, local: Row | null) => resolve({ change, local, tombstone: null, versionColumn: VC, types });
+  const typed = (change: RowChange, local: Row | null) => resolve({ change, local, tombstones: [], origin: 'a', versionColumn: VC, types });
 
   it('applies a DOUBLE update beyond float32 precision (untyped, it looked identical)', () => {
     const change = upd(img(20000000.25), img(20000000.75));

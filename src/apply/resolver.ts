@@ -4,7 +4,17 @@
  *
  * Order: by version (rule 1; null lowest), then by a deterministic tie-break on the row images
  * (rule 2; model/types/order.ts). Equal versions never mean "keep local".
+ *
+ * Tombstones and origins (rule 3): a tombstone holds back an insert or update only when it comes from
+ * another origin than the change. An origin's stream is applied in order, so a change from O that
+ * meets a tombstone of O's own delete was written in O after that delete — causally later, whatever
+ * its version says: a later change of the deleting transaction itself (a primary-key change shipped
+ * as delete + insert, `SET id = id + 1`), or a re-insert with a fresh counter. O applied it over its
+ * own delete, so every other ezone must too. A tombstone of another origin P is a delete O may not
+ * have seen: version against version, as before — and in O itself P's delete, arriving later, meets
+ * the re-inserted row and is decided by the same versions (rule 4), so every ezone ends alike.
  */
+import type { TombstoneMark } from '../db/tombstones.js';
 import type { RowChange } from '../model/change.js';
 import { compareImages } from '../model/types/order.js';
 import { typeOf, type ColumnTypes } from '../model/types/row.js';
@@ -30,7 +40,9 @@ export type ConflictReason =
   /** Another row holds the same unique key (rule 5). */
   | 'unique-collision'
   /** The origin does not own the row (DESIGN.md section 6). */
-  | 'ownership';
+  | 'ownership'
+  /** A TRUNCATE TABLE from another ezone deleted the rows not newer than it (apply/truncate.ts): recorded, not a clash. */
+  | 'truncate';
 
 /** What happened to the incoming change. */
 export type ConflictDecision = 'applied' | 'skipped';
@@ -52,8 +64,13 @@ export interface ResolveInput {
   change: RowChange;
   /** The local row (full image), or null when there is none. */
   local: Row | null;
-  /** The tombstone of this key, or null. Only consulted for versioned changes to a missing row. */
-  tombstone: { version: string } | null;
+  /**
+   * The tombstones of this key, the newest per origin (db/tombstones.ts). Only consulted for versioned
+   * changes to a missing row.
+   */
+  tombstones: readonly TombstoneMark[];
+  /** The origin of the change: its own origin's tombstones never hold it back. */
+  origin: string;
   /** Version column of the table (null: none). */
   versionColumn: string | null;
   /**
@@ -70,6 +87,13 @@ export function matches(row: Row, image: Row, types?: ColumnTypes): boolean {
   return true;
 }
 
+/** The newest tombstone of another origin than `origin`: the one that may hold a change of `origin` back. */
+export function blockingTombstone(marks: readonly TombstoneMark[], origin: string): string | undefined {
+  let newest: string | undefined;
+  for (const m of marks) if (m.origin !== origin && compareVersions(m.version, newest) > 0) newest = m.version;
+  return newest;
+}
+
 const localVersionOf = (local: Row, versionColumn: string | null, types?: ColumnTypes) =>
   versionColumn === null ? undefined : versionOf(local[versionColumn], typeOf(types, versionColumn));
 
@@ -80,8 +104,9 @@ export function resolve(input: ResolveInput): Decision {
   const versioned = change.version !== undefined && versionColumn !== null;
 
   if (local === null) {
-    // Rule 3: apply the full after-image unless a tombstone is at least as new.
-    if (versioned && input.tombstone && compareVersions(input.tombstone.version, change.version) >= 0) {
+    // Rule 3: apply the full after-image unless another origin's tombstone is at least as new.
+    const blocking = versioned ? blockingTombstone(input.tombstones, input.origin) : undefined;
+    if (blocking !== undefined && compareVersions(blocking, change.version) >= 0) {
       return { action: 'none', conflict: { reason: 'tombstone-newer', decision: 'skipped' }, next: null };
     }
     const conflict = change.op === 'update' ? { reason: 'update-missing' as const, decision: 'applied' as const } : undefined;
@@ -107,7 +132,8 @@ function resolveDelete(input: ResolveInput): Decision {
   const tombstone = versioned ? { tombstone: change.version as string } : {};
 
   if (local === null) {
-    const replay = versioned && input.tombstone !== null && compareVersions(input.tombstone.version, change.version) === 0;
+    // A replay finds its own tombstone: same origin, same version.
+    const replay = versioned && input.tombstones.some((m) => m.origin === input.origin && compareVersions(m.version, change.version) === 0);
     return replay ? { action: 'none', next: null, ...tombstone } : { action: 'none', conflict: { reason: 'delete-missing', decision: 'skipped' }, next: null, ...tombstone };
   }
   if (matches(local, before, types)) return { action: 'delete', next: null, ...tombstone };

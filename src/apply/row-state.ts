@@ -9,13 +9,15 @@
  *
  * Identity (issue 12): which local row an incoming key means is the server's answer, under the key
  * columns' collations — each point lookup says which incoming key it answers. Tombstones of a missing
- * key are found by the server's identity of the key too (db/key-identity.ts).
+ * key are found by the server's identity of the key too (db/key-identity.ts); a table's truncates
+ * count as tombstones of each of its keys.
  */
 import type mysql from 'mysql2/promise';
 import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Flavor, Statement } from '../db/sql.js';
-import { findTombstonesStatement, newestTombstones } from '../db/tombstones.js';
+import { addMark, findTombstonesStatement, tombstonesByOrigin, type TombstoneMark } from '../db/tombstones.js';
+import { splitTruncates, withTruncates } from '../db/truncates.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { rowKey, tombstoneIdentity } from './decide.js';
 import { KEY_INDEX_COLUMN, selectByKeys } from './sql/rows.js';
@@ -30,8 +32,11 @@ const COVERAGE_TIMEOUT_MS = 30_000;
 export interface RowState {
   /** Every key of the batch, by identity (see `identities`): its row here, or null. */
   rows: Map<string, Row | null>;
-  /** The newest tombstone of keys missing here that a versioned change touches, by exact key (rowKey). */
-  tombstones: Map<string, { version: string }>;
+  /**
+   * The tombstones of keys missing here that a versioned change touches, by exact key (rowKey): the
+   * newest per origin (a change never meets its own origin's, resolver.ts).
+   */
+  tombstones: Map<string, TombstoneMark[]>;
   /**
    * The identity of each incoming key (rowKey → rowKey): the key of the local row the server matched
    * it to under the key columns' collations ('alice' → the row stored as 'Alice' under a `_ci`
@@ -110,8 +115,8 @@ export class RowStateLoader {
     identities: Map<string, string>,
     position: string | undefined,
     infos: Map<string, TableInfo>,
-  ): Promise<Map<string, { version: string }>> {
-    const found = new Map<string, { version: string }>();
+  ): Promise<Map<string, TombstoneMark[]>> {
+    const found = new Map<string, TombstoneMark[]>();
     const wanted: Keys = new Map();
     for (const { change } of batch) {
       const table = `${change.schema}.${change.table}`;
@@ -130,18 +135,21 @@ export class RowStateLoader {
     for (const [table, { schema, table: name, keys }] of wanted) {
       for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) {
         const chunk = keys.slice(i, i + KEYS_PER_STATEMENT);
-        lookups.push({ table, keys: chunk, statement: findTombstonesStatement(schema, name, chunk, tombstoneIdentity(infos.get(table))) });
+        // A table's truncates (db/truncates.ts) are tombstones of each of its keys.
+        lookups.push({ table, keys: chunk, statement: withTruncates(findTombstonesStatement(schema, name, chunk, tombstoneIdentity(infos.get(table))), schema, name) });
       }
     }
     const results = await session.roundTrip(lookups.map((l) => l.statement));
     lookups.forEach(({ table, keys }, i) => {
       // Stored tombstones are found by the server's identity of the key (db/key-identity.ts: 'alice'
       // finds the tombstone of 'Alice' under a _ci collation); the batch's state is by the exact rowKey.
-      const newest = newestTombstones(results[i] as mysql.RowDataPacket[], keys.length);
+      const rowsRead = results[i] as mysql.RowDataPacket[];
+      const tableMarks = splitTruncates(rowsRead);
+      const marks = tombstonesByOrigin(rowsRead, keys.length);
       const types = infos.get(table)?.columnTypes;
       keys.forEach((key, j) => {
-        const t = newest[j];
-        if (t) found.set(rowKey(table, key, types), { version: t.version });
+        const k = rowKey(table, key, types);
+        for (const mark of [...(marks[j] ?? []), ...tableMarks]) addMark(found, k, mark);
       });
     });
     return found;

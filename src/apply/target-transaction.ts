@@ -18,6 +18,7 @@ import { ConflictLog } from './conflict-log.js';
 import { decide } from './decide.js';
 import { isDuplicateKey } from '../db/mysql-errors.js';
 import { RowStateLoader } from './row-state.js';
+import { applyTruncate, isTruncate } from './truncate.js';
 import { checkSchema } from './schema-check.js';
 import { heartbeatSeen, marker, type ConflictRecord } from './sql/meta.js';
 import type { IncomingChange, Op, TargetContext } from './types.js';
@@ -99,6 +100,16 @@ export class TargetTransaction {
    */
   async apply(incoming: IncomingChange[], options: { writeAtCommit?: () => boolean } = {}): Promise<void> {
     if (incoming.length === 0) return;
+    // A truncate (alone in its source transaction) splits the batch: what follows it decides on the rows it left.
+    const cut = incoming.findIndex(isTruncate);
+    if (cut >= 0) {
+      await this.apply(incoming.slice(0, cut));
+      const truncate = { session: this.session, tables: this.ctx.tables, conflicts: this.log, versionColumnOf: (s: string, t: string) => this.versionColumnOf(s, t) };
+      const deleted = await applyTruncate(truncate, incoming[cut]!);
+      this.ctx.log.info({ table: `${incoming[cut]!.change.schema}.${incoming[cut]!.change.table}`, origin: incoming[cut]!.origin, deleted }, 'TRUNCATE TABLE applied: rows not newer than it deleted');
+      this.rows += 1;
+      return this.apply(incoming.slice(cut + 1), options);
+    }
     const { infos, batch } = await checkSchema(incoming, this.ctx.tables, this.ctx.config.apply.onUnknownColumn, (table, column) => this.warnDrop(table, column));
     const { rows, tombstones, identities } = await this.loader.load(this.session, batch, infos);
     const decisions = decide({ batch, infos, rows, tombstones, identities, ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });

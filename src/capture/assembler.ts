@@ -12,17 +12,25 @@ import { typeOf, type ColumnTypes } from '../model/types/row.js';
 import { sameValue, type Row } from '../model/value.js';
 import { maxVersion, versionFromMillis, versionOf } from '../model/version.js';
 import type { TableFilter } from '../config/table-filter.js';
+import { parseTruncate } from './truncate-statement.js';
 
 /** Binlog events as the assembler needs them (the binlog source adapts zongji's events to these). */
 export type SourceEvent =
   /** A transaction starts (MariaDB GTID event of a transactional group, MySQL GTID event). */
   | { type: 'begin'; id: string; timestamp: number }
-  /** A statement outside any transaction: DDL. */
-  | { type: 'ddl'; schema: string; statement: string }
+  /**
+   * A statement outside any transaction: DDL (`receivedAt`: see the rows event; `id`: the GTID of its
+   * group). A TRUNCATE TABLE of a replicated table becomes a transaction of its own (truncate-statement.ts).
+   */
+  | { type: 'ddl'; schema: string; statement: string; timestamp?: number; receivedAt?: number; id?: string }
   /** Table metadata of the row events that follow. */
   | { type: 'table'; tableId: number; schema: string; table: string; primaryKey: string[] | undefined; temporal?: string[]; columnTypes?: ColumnTypes }
-  /** Row images already in wire form (the binlog source decodes values through model/types/). */
-  | { type: 'rows'; op: Operation; tableId: number; rows: BinlogRow[]; timestamp: number }
+  /**
+   * Row images already in wire form (the binlog source decodes values through model/types/).
+   * `timestamp` is the binlog's (whole seconds); `receivedAt` capture's clock when the event arrived
+   * (ms), which makes a delete's version precise (deleteTime).
+   */
+  | { type: 'rows'; op: Operation; tableId: number; rows: BinlogRow[]; timestamp: number; receivedAt?: number }
   /** The transaction committed; `position` is the binlog position right after it. */
   | { type: 'commit'; position: string; timestamp: number };
 
@@ -37,6 +45,14 @@ export interface LocalDelete {
   version: string;
 }
 
+/** A local TRUNCATE TABLE, whose table-wide tombstone capture records (apply/truncate.ts). */
+export interface LocalTruncate {
+  schema: string;
+  table: string;
+  versionColumn: string;
+  version: string;
+}
+
 /** A piece of one transaction, handed to the shipper in order. */
 export interface CapturedPart {
   txId: string;
@@ -48,6 +64,8 @@ export interface CapturedPart {
   chunks: Buffer[];
   notifications: Notification[];
   tombstones: LocalDelete[];
+  /** Local truncates (a truncate travels alone in its transaction). */
+  truncates?: LocalTruncate[];
   /** Set on the final part of the transaction. */
   end?: { position: string; commitTime: number };
   /** Memory held by this part: the exact bytes of its messages, notifications estimated. */
@@ -75,6 +93,7 @@ interface OpenTx {
   chunks: Buffer[];
   notifications: Notification[];
   tombstones: LocalDelete[];
+  truncates: LocalTruncate[];
   bytes: number;
   rows: number;
   /** Any replicated change so far (transactions with none are not shipped). */
@@ -90,6 +109,8 @@ export interface AssemblerOptions {
   emit: (part: CapturedPart) => void;
   /** Called for DDL (schema, first words of the statement; never literals). */
   onDdl?: (schema: string, kind: string) => void;
+  /** Called for a TRUNCATE TABLE of a replicated table (it ships as a truncate change). */
+  onTruncate?: (table: string) => void;
   /** Ownership rules: a local write to a row this ezone does not own is reported (routing is broken). */
   ownership?: { violates(table: string, row: Row, writer: string): { owner: string } | undefined };
   onWrongWrite?: (table: string, owner: string) => void;
@@ -139,9 +160,35 @@ export class TransactionAssembler {
         this.commit(ev.position, ev.timestamp);
         return;
       case 'ddl':
-        this.options.onDdl?.(ev.schema, ev.statement.trim().split(/\s+/).slice(0, 2).join(' ').toUpperCase());
+        this.ddl(ev);
         return;
     }
+  }
+
+  private ddl(ev: Extract<SourceEvent, { type: 'ddl' }>): void {
+    const kind = ev.statement.trim().split(/\s+/).slice(0, 2).join(' ').toUpperCase();
+    const t = parseTruncate(ev.statement, ev.schema);
+    // Never guessed: an unreadable TRUNCATE stops capture (retried, then paused loudly) rather than
+    // leave the peers with rows the origin no longer has.
+    if (t.kind === 'unreadable') throw new BinlogSequenceError(`a TRUNCATE statement DRC cannot read (one table, optionally qualified by its schema): ${kind}`, { schema: ev.schema });
+    if (t.kind === 'truncate' && this.truncate(t.schema, t.table, ev)) return;
+    this.options.onDdl?.(ev.schema, kind);
+  }
+
+  /**
+   * TRUNCATE TABLE of a replicated table: a transaction of one truncate change, its version the time
+   * of the truncate (deleteTime). Returns false for a table that is not replicated.
+   */
+  private truncate(schema: string, table: string, ev: Extract<SourceEvent, { type: 'ddl' }>): boolean {
+    const role = this.options.filter.roleOf(schema, table);
+    if (role.kind !== 'replicated' || this.options.refused?.isRefused(`${schema}.${table}`)) return false;
+    const at = deleteTime(ev.timestamp ?? Date.now(), ev.receivedAt);
+    const version = role.versionColumn === null ? undefined : versionFromMillis(at);
+    const tx = this.tx ?? (this.tx = this.open(ev.id ?? `${this.lastPosition}+`, at));
+    this.add(tx, { schema, table, op: 'truncate', key: {}, ...(version !== undefined ? { version } : {}) });
+    if (version !== undefined && role.versionColumn !== null) tx.truncates.push({ schema, table, versionColumn: role.versionColumn, version });
+    this.options.onTruncate?.(`${schema}.${table}`);
+    return true;
   }
 
   private open(id: string, timestamp: number): OpenTx {
@@ -155,6 +202,7 @@ export class TransactionAssembler {
       chunks: [],
       notifications: [],
       tombstones: [],
+      truncates: [],
       bytes: 0,
       rows: 0,
       changed: false,
@@ -178,7 +226,7 @@ export class TransactionAssembler {
       return;
     }
     for (const raw of ev.rows) {
-      for (const change of toChanges(ev.op, raw, info, role.versionColumn, ev.timestamp)) this.add(tx, change);
+      for (const change of toChanges(ev.op, raw, info, role.versionColumn, deleteTime(ev.timestamp, ev.receivedAt))) this.add(tx, change);
     }
   }
 
@@ -194,7 +242,7 @@ export class TransactionAssembler {
   }
 
   private add(tx: OpenTx, change: RowChange): void {
-    if (!tx.applied && this.options.ownership) {
+    if (!tx.applied && this.options.ownership && change.op !== 'truncate') {
       const table = `${change.schema}.${change.table}`;
       const wrong = this.options.ownership.violates(table, change.after ?? (change.before as Row), this.options.ezone);
       if (wrong) this.options.onWrongWrite?.(table, wrong.owner);
@@ -241,6 +289,7 @@ export class TransactionAssembler {
       chunks: tx.chunks,
       notifications: tx.notifications,
       tombstones: tx.tombstones,
+      ...(tx.truncates.length > 0 ? { truncates: tx.truncates } : {}),
       end,
       bytes: tx.bytes + tx.notifications.length * 200,
       rows: tx.rows,
@@ -248,6 +297,7 @@ export class TransactionAssembler {
     tx.chunks = [];
     tx.notifications = [];
     tx.tombstones = [];
+    tx.truncates = [];
     tx.bytes = 0;
     tx.rows = 0;
   }
@@ -274,13 +324,30 @@ export function toChanges(op: Operation, raw: BinlogRow, info: TableInfo, versio
   return [{ ...base, op, key, before, after, ...versionField(after, versionColumn, info.columnTypes) }];
 }
 
+/**
+ * When a delete (or a truncate) happened, to the millisecond, for its version (DESIGN.md section 5
+ * rule 1). The binlog's event time has whole seconds only (MariaDB 10.11 has nothing finer), which
+ * made a delete lose against an update earlier in the same second. Capture's clock when the event
+ * arrived, clamped into the event's second, is precise to capture's lag while capture keeps up (the
+ * binlog is written at commit and streamed at once), and never leaves the second the server gave:
+ * a capture catching up (arriving after that second) counts the delete at the end of its second, a
+ * clock behind the server's at its start. Computed once, at capture: the version is shipped, and the
+ * local tombstone gets the same value (a re-read after a restart arrives later, and GREATEST keeps it).
+ */
+export function deleteTime(eventTimeMs: number, receivedAtMs: number | undefined): number {
+  const second = Math.floor(eventTimeMs / 1000) * 1000;
+  if (receivedAtMs === undefined) return eventTimeMs;
+  return Math.min(Math.max(Math.floor(receivedAtMs), second), second + 999);
+}
+
 function deleteChange(base: { schema: string; table: string }, before: Row, info: TableInfo, versionColumn: string | null, eventTimeMs: number): RowChange {
   const change: RowChange = { ...base, op: 'delete', key: keyOf(before, info.primaryKey ?? []), before };
   if (versionColumn === null || !(versionColumn in before)) return change;
   const own = versionOf(before[versionColumn], typeOf(info.columnTypes, versionColumn));
   if (own === undefined) return change;
-  // Rule 1: a delete's version is the larger of the before-image's and the commit time. The commit
-  // time is only comparable with temporal versions; integer versions (counters) keep their own.
+  // Rule 1: a delete's version is the larger of the before-image's and the time of the delete
+  // (`eventTimeMs`: deleteTime, to the millisecond). Times are only comparable with temporal versions;
+  // integer versions (counters) keep their own.
   change.version = info.temporal?.includes(versionColumn) ? maxVersion(own, versionFromMillis(eventTimeMs)) : own;
   return change;
 }

@@ -51,7 +51,10 @@ export class BinlogSource {
   private inGtidTx = false;
   /** GTID of a group without a commit marker (DDL) being read. */
   private standaloneGtid: string | undefined;
-  /** When the last event (or server heartbeat) arrived. */
+  /**
+   * When the last event (or server heartbeat) arrived, by this process's clock. Row and query events
+   * carry it as `receivedAt`: the precise part of a delete's or truncate's version (assembler.ts).
+   */
   lastEventAt = 0;
   /** Column types per table id, from the last table map (values decode through the type registry). */
   private readonly columnTypes = new Map<number, ColumnTypes>();
@@ -165,7 +168,7 @@ export class BinlogSource {
           return;
         }
         if (/^(XA |SAVEPOINT|ROLLBACK)/.test(upper)) return;
-        emit({ type: 'ddl', schema: String(evt.schema ?? ''), statement: query });
+        emit({ type: 'ddl', schema: String(evt.schema ?? ''), statement: query, timestamp: evt.timestamp, receivedAt: this.lastEventAt, ...(this.standaloneGtid ? { id: this.standaloneGtid } : {}) });
         // A DDL group ends with its statement: move the position past it now, not at the next
         // transaction (the server may stay idle, and the applier waits on this position).
         if (this.standaloneGtid) {
@@ -201,7 +204,7 @@ export class BinlogSource {
       case 'writerows':
       case 'updaterows':
       case 'deleterows':
-        emit({ type: 'rows', op: OPS[name], tableId: evt.tableId as number, rows: this.decodeRows(evt), timestamp: evt.timestamp });
+        emit({ type: 'rows', op: OPS[name], tableId: evt.tableId as number, rows: this.decodeRows(evt), timestamp: evt.timestamp, receivedAt: this.lastEventAt });
         return;
       case 'xid':
         this.inGtidTx = false;

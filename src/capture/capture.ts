@@ -10,7 +10,9 @@
  * - A replicated table without a primary key is refused by name (refused-tables.ts): its row changes
  *   are skipped and counted, everything else ships; it replicates once it has a primary key.
  * - Tombstones of local deletes are recorded by the TombstoneRecorder; `waitUntilCovered` lets the
- *   applier wait until every local delete up to a binlog position has its tombstone.
+ *   applier wait until every local delete up to a binlog position has its tombstone. A TRUNCATE TABLE
+ *   of a replicated table ships as a truncate change, and its table-wide tombstone is recorded here
+ *   the same way (db/truncates.ts).
  * - Failures go to the stream's Supervisor (pipeline/supervisor.ts), which decides by error class:
  *   abort, drop what is queued and restart from the last committed position with backoff; pause
  *   loudly when failures persist; stop on a fatal error (`done` rejects, the daemon ends).
@@ -223,6 +225,7 @@ export class Capture {
           this.tombstones.add(part);
         },
         onDdl: (schema, kind) => this.log.info({ schema, ddl: kind }, 'DDL observed (not replicated); rows keep decoding with the schema they were written with'),
+        onTruncate: (table) => this.log.info({ table }, 'TRUNCATE TABLE captured: every peer deletes the rows not newer than it (apply/truncate.ts)'),
         ownership: this.ownership,
         refused: this.refused,
         onWrongWrite: (table, owner) => {

@@ -7,6 +7,7 @@
 import type mysql from 'mysql2/promise';
 import { keyIdentityOf, readKeyIdentities, tableKey, type KeyIdentity } from '../db/key-identity.js';
 import { recordTombstones, type Tombstone } from '../db/tombstones.js';
+import { recordLocalTruncates } from '../db/truncates.js';
 import { CaptureBehindError } from '../errors.js';
 import { positionCovers } from '../model/position.js';
 import type { Logger } from '../ops/logger.js';
@@ -26,7 +27,7 @@ const UNKNOWN_TABLE = keyIdentityOf(undefined);
 export class TombstoneRecorder {
   /** Every local delete up to here has its tombstone. */
   covered = '';
-  private readonly pending: { tombstones: CapturedPart['tombstones']; position: string | undefined }[] = [];
+  private readonly pending: { tombstones: CapturedPart['tombstones']; truncates?: CapturedPart['truncates']; position: string | undefined }[] = [];
   private waiters: { position: string; resolve: () => void }[] = [];
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -47,8 +48,8 @@ export class TombstoneRecorder {
 
   /** Queue a part's tombstones (and its end position, once it closes a transaction). */
   add(part: CapturedPart): void {
-    if (part.tombstones.length === 0 && !part.end) return;
-    this.pending.push({ tombstones: part.tombstones, position: part.end?.position });
+    if (part.tombstones.length === 0 && !part.truncates && !part.end) return;
+    this.pending.push({ tombstones: part.tombstones, ...(part.truncates ? { truncates: part.truncates } : {}), position: part.end?.position });
     this.wake?.();
   }
 
@@ -92,6 +93,7 @@ export class TombstoneRecorder {
       const batch = this.pending.splice(0, BATCH);
       try {
         await recordTombstones(this.pool, 'tombstones', await this.stonesOf(batch));
+        await recordLocalTruncates(this.pool, this.ezone, batch.flatMap((b) => b.truncates ?? []));
       } catch (err) {
         this.pending.unshift(...batch); // retried; coverage waits meanwhile
         this.log.warn({ err }, 'recording tombstones failed (retrying)');

@@ -129,6 +129,23 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE drc_meta.conflicts MODIFY incoming_image LONGTEXT NULL, MODIFY local_image LONGTEXT NULL`,
     `ALTER TABLE drc_meta.quarantine MODIFY keys_json LONGTEXT NOT NULL COMMENT 'keys it writes: they may diverge until it is retried or dropped'`,
   ],
+  [
+    // Applied tombstones keep the newest delete per key *and origin*: a change never meets its own
+    // origin's earlier deletes (apply/resolver.ts), so a key deleted by two ezones must keep both.
+    `ALTER TABLE drc_meta.applied_tombstones DROP PRIMARY KEY, ADD PRIMARY KEY (schema_name, table_name, key_hash, origin)`,
+    // TRUNCATE TABLE (apply/truncate.ts): one row per table and origin, the newest truncate's version.
+    // It holds back every insert or update of the table from another origin that is not newer; capture
+    // writes the local ones, appliers the applied ones (apart, as for tombstones: no lock shared).
+    `CREATE TABLE IF NOT EXISTS drc_meta.truncates (
+      schema_name VARCHAR(64) NOT NULL,
+      table_name VARCHAR(64) NOT NULL,
+      origin VARCHAR(32) NOT NULL COMMENT 'ezone where the TRUNCATE TABLE ran',
+      version BIGINT NOT NULL COMMENT 'LWW version of the truncate (epoch microseconds)',
+      truncated_at DATETIME(6) NOT NULL COMMENT 'when it was recorded here',
+      PRIMARY KEY (schema_name, table_name, origin)
+    ) ENGINE=InnoDB`,
+    `CREATE TABLE IF NOT EXISTS drc_meta.applied_truncates LIKE drc_meta.truncates`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

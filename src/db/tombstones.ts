@@ -75,15 +75,43 @@ export function findTombstonesStatement(schema: string, table: string, keys: Row
   };
 }
 
+/**
+ * A tombstone as the decisions read it: the version of a delete and the ezone it came from. The origin
+ * matters (resolver.ts): a change never meets the tombstones of its own origin's earlier deletes.
+ */
+export interface TombstoneMark {
+  version: string;
+  origin: string;
+}
+
+/** Add a mark to a key's marks, keeping the newest per origin (as recordTombstones does with GREATEST). */
+export function addMark<K>(marks: Map<K, TombstoneMark[]>, key: K, mark: TombstoneMark): void {
+  const list = marks.get(key) ?? [];
+  const same = list.findIndex((m) => m.origin === mark.origin);
+  if (same < 0) marks.set(key, [...list, mark]);
+  else if (BigInt(mark.version) > BigInt((list[same] as TombstoneMark).version)) marks.set(key, list.map((m, i) => (i === same ? mark : m)));
+}
+
+/**
+ * Whether a row read by findTombstonesStatement (or a lookup extended from it, db/truncates.ts) is a
+ * key's tombstone: the others have no key index.
+ */
+export const isKeyedTombstoneRow = (r: mysql.RowDataPacket): boolean => r[INDEX] !== null;
+
+/**
+ * The newest tombstone per key (by index in the keys looked up) and per origin in rows read by
+ * findTombstonesStatement: a key deleted by two ezones keeps both, so a change from one of them still
+ * meets the other's.
+ */
+export function tombstonesByOrigin(rows: mysql.RowDataPacket[], count: number): TombstoneMark[][] {
+  const byIndex = new Map<number, TombstoneMark[]>();
+  for (const r of rows) if (isKeyedTombstoneRow(r)) addMark(byIndex, Number(r[INDEX]), { version: String(r.version), origin: String(r.origin) });
+  return Array.from({ length: count }, (_, i) => byIndex.get(i) ?? []);
+}
+
 /** The newest tombstone of each key (by index in the keys looked up) in rows read by findTombstonesStatement. */
-export function newestTombstones(rows: mysql.RowDataPacket[], count: number): ({ version: string; origin: string } | undefined)[] {
-  const found: ({ version: string; origin: string } | undefined)[] = new Array(count).fill(undefined);
-  for (const r of rows) {
-    const i = Number(r[INDEX]);
-    const have = found[i];
-    if (!have || BigInt(String(r.version)) > BigInt(have.version)) found[i] = { version: String(r.version), origin: String(r.origin) };
-  }
-  return found;
+export function newestTombstones(rows: mysql.RowDataPacket[], count: number): (TombstoneMark | undefined)[] {
+  return tombstonesByOrigin(rows, count).map((marks) => marks.reduce<TombstoneMark | undefined>((a, m) => (!a || BigInt(m.version) > BigInt(a.version) ? m : a), undefined));
 }
 
 /** The newest tombstone of each given key of one table (undefined where there is none), in the order of `keys`. */
@@ -93,7 +121,7 @@ export async function findTombstones(
   table: string,
   keys: Row[],
   identity: KeyIdentity,
-): Promise<({ version: string; origin: string } | undefined)[]> {
+): Promise<(TombstoneMark | undefined)[]> {
   if (keys.length === 0) return [];
   const s = findTombstonesStatement(schema, table, keys, identity);
   const [rows] = await db.query<mysql.RowDataPacket[]>(s.sql, s.params);

@@ -1,10 +1,15 @@
 import type { Row } from './value.js';
 
-export type Operation = 'insert' | 'update' | 'delete';
+/**
+ * `truncate`: TRUNCATE TABLE in the origin. It travels alone in its transaction, with an empty key and
+ * no images; its version is the time of the truncate (apply/truncate.ts: every row not newer goes).
+ */
+export type Operation = 'insert' | 'update' | 'delete' | 'truncate';
 
 /**
  * One row change of a transaction. An update that changes the primary key travels as a delete of the
- * old key and an insert of the new one, so every change concerns exactly one key.
+ * old key and an insert of the new one, so every change concerns exactly one key (a truncate: the
+ * whole table).
  */
 export interface RowChange {
   schema: string;

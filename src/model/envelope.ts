@@ -67,16 +67,16 @@ const rowChange = z
   .strictObject({
     schema: z.string().min(1),
     table: z.string().min(1),
-    op: z.enum(['insert', 'update', 'delete']),
+    op: z.enum(['insert', 'update', 'delete', 'truncate']),
     key: row,
     before: row.optional(),
     after: row.optional(),
     version: z.string().regex(/^-?\d+$/).nullable().optional(),
   })
-  .refine((c) => (c.op === 'delete' ? c.before !== undefined : c.after !== undefined), {
-    message: 'an insert or update needs an after-image; a delete needs a before-image',
+  .refine((c) => (c.op === 'truncate' ? c.before === undefined && c.after === undefined : c.op === 'delete' ? c.before !== undefined : c.after !== undefined), {
+    message: 'an insert or update needs an after-image; a delete needs a before-image; a truncate has none',
   })
-  .refine((c) => Object.keys(c.key).length > 0, { message: 'a change needs a primary key' });
+  .refine((c) => (c.op === 'truncate' ? Object.keys(c.key).length === 0 : Object.keys(c.key).length > 0), { message: 'a change needs a primary key (a truncate none)' });
 
 const header = {
   origin: z.string().min(1),
