@@ -14,6 +14,7 @@ import { Capture } from '../capture/capture.js';
 import { createPool, detectFlavor } from '../db/connect.js';
 import type { DeferredStatement } from '../db/sql.js';
 import { purgeTombstones } from '../db/tombstones.js';
+import { purgeClaimsStatement } from '../apply/sql/claims.js';
 import { Heartbeat } from './heartbeat.js';
 import { isFinalChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
@@ -253,6 +254,9 @@ function startHousekeeping(
     for (const table of ['tombstones', 'applied_tombstones'] as const) {
       purgeTombstones(metaPool, table, retention).catch((err: Error) => log.warn({ table, err: err.message }, 'tombstone purge failed'));
     }
+    // Unique-value claims expire with the tombstones (apply/unique-claims.ts).
+    const claims = purgeClaimsStatement(retention);
+    metaPool.query(claims.sql, claims.params).catch((err: Error) => log.warn({ table: 'unique_claims', err: err.message }, 'claim purge failed'));
   }, 60_000);
   purge.unref();
   return () => {
