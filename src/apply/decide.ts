@@ -55,7 +55,7 @@ export function decide(input: DecideInput): Decisions {
   const rows = new Map(input.rows);
   const tombstones = new Map(input.tombstones);
   const out: Decisions = { ops: [], tombstones: [], conflicts: [], claims: [] };
-  const book = input.unique ? new ClaimBook(input.unique, rows) : undefined;
+  const book = input.unique ? new ClaimBook(input.unique, rows, tombstones) : undefined;
   for (const [at, incoming] of input.batch.entries()) {
     const { change } = incoming;
     const table = `${change.schema}.${change.table}`;

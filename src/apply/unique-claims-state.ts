@@ -14,26 +14,34 @@ import { rowKey } from './decide.js';
 import { collated, findClaims, LOOKUP_COLUMN, rowsWithWeights, valueWeights, weightColumn } from './sql/claims.js';
 import type { TableInfo } from './table-cache.js';
 import type { Coverage, IncomingChange } from './types.js';
-import { claimIdOf, plainPart, type ClaimValue, type Rank, type UniqueInput } from './unique-claims.js';
+import { claimIdOf, keyClaimColumns, plainPart, type ClaimValue, type Rank, type UniqueInput } from './unique-claims.js';
 
 const LOOKUPS_PER_STATEMENT = 500;
 const COVERAGE_TIMEOUT_MS = 30_000;
 
 const pick = (row: Row, cols: string[]): Row => Object.fromEntries(cols.map((c) => [c, row[c] ?? null]));
 
-/** String columns of the table's unique keys: their identity part is a weight string. */
-const weightedColumns = (info: TableInfo) => [...new Set(info.uniqueKeys.flat())].filter((c) => collated(info.columnMeta?.find((m) => m.name === c)));
+/** String columns of the table's primary and unique keys: their identity part is a weight string. */
+const weightedColumns = (info: TableInfo) => [...new Set([...info.primaryKey, ...info.uniqueKeys.flat()])].filter((c) => collated(info.columnMeta?.find((m) => m.name === c)));
 
 /** The claim ids of an image: one per unique key without NULL; `weight(c)` gives a string column's weight string. */
 function valuesOf(schema: string, table: string, info: TableInfo, image: Row, weight: (column: string) => string | undefined): ClaimValue[] {
-  const weighted = new Set(weightedColumns(info));
   const out: ClaimValue[] = [];
   for (const columns of info.uniqueKeys) {
     if (columns.some((c) => image[c] === null || image[c] === undefined)) continue; // NULL: no claim
-    const parts = columns.map((c) => (weighted.has(c) ? `w:${weight(c) ?? ''}` : `v:${plainPart(info.columnTypes, c, image[c])}`));
-    out.push({ id: claimIdOf(schema, table, columns, parts), columns });
+    out.push({ id: idOf(schema, table, info, columns, columns, image, weight), columns });
   }
   return out;
+}
+
+/** The key claim id of an image (unique-claims.ts keyClaimColumns). */
+const keyClaimOf = (schema: string, table: string, info: TableInfo, image: Row, weight: (column: string) => string | undefined) =>
+  idOf(schema, table, info, keyClaimColumns(info.primaryKey), info.primaryKey, image, weight);
+
+function idOf(schema: string, table: string, info: TableInfo, name: string[], columns: string[], image: Row, weight: (column: string) => string | undefined): string {
+  const weighted = new Set(weightedColumns(info));
+  const parts = columns.map((c) => (weighted.has(c) ? `w:${weight(c) ?? ''}` : `v:${plainPart(info.columnTypes, c, image[c])}`));
+  return claimIdOf(schema, table, name, parts);
 }
 
 interface Pending {
@@ -49,7 +57,7 @@ export class UniqueStateLoader {
 
   /** Undefined when no change of the batch touches a table with unique keys. */
   async load(session: PipelinedSession, batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<UniqueInput | undefined> {
-    const unique: UniqueInput = { incoming: new Map(), rowValues: new Map(), holders: new Map(), holderRows: new Map(), claims: new Map() };
+    const unique: UniqueInput = { incoming: new Map(), rowValues: new Map(), holders: new Map(), holderRows: new Map(), claims: new Map(), keyClaims: new Map(), rowKeyClaims: new Map() };
     const batchKeys = new Set<string>();
     const pending: Pending[] = [];
     const byTable = new Map<string, { schema: string; name: string; info: TableInfo; keys: Row[]; images: { at: number; image: Row }[] }>();
@@ -72,7 +80,9 @@ export class UniqueStateLoader {
         const weights = new Map(weighted.map((c) => [c, String(r[weightColumn(c)] ?? '')]));
         for (const c of [LOOKUP_COLUMN, ...weighted.map(weightColumn)]) delete r[c];
         const row = toWireRow(r, info.columnTypes);
-        return { k: rowKey(table, pick(row, info.primaryKey), info.columnTypes), row, values: valuesOf(schema, name, info, row, (c) => weights.get(c)) };
+        const k = rowKey(table, pick(row, info.primaryKey), info.columnTypes);
+        unique.rowKeyClaims.set(k, keyClaimOf(schema, name, info, row, (c) => weights.get(c)));
+        return { k, row, values: valuesOf(schema, name, info, row, (c) => weights.get(c)) };
       };
       // The batch's own rows (already locked by row-state.ts), for the values they hold now.
       for (let i = 0; i < keys.length; i += LOOKUPS_PER_STATEMENT) {
@@ -106,7 +116,11 @@ export class UniqueStateLoader {
       // The incoming images' own weight strings.
       const entries = images.map(({ at, image }) => ({ at, image, columns: weighted.filter((c) => image[c] !== null && image[c] !== undefined) }));
       const needWeights = entries.filter((e) => e.columns.length > 0);
-      for (const e of entries) if (e.columns.length === 0) unique.incoming.set(e.at, valuesOf(schema, name, info, e.image, () => undefined));
+      for (const e of entries) {
+        if (e.columns.length > 0) continue;
+        unique.incoming.set(e.at, valuesOf(schema, name, info, e.image, () => undefined));
+        unique.keyClaims.set(e.at, keyClaimOf(schema, name, info, e.image, () => undefined));
+      }
       for (let i = 0; i < needWeights.length; i += LOOKUPS_PER_STATEMENT) {
         const chunk = needWeights.slice(i, i + LOOKUPS_PER_STATEMENT);
         pending.push({
@@ -115,7 +129,9 @@ export class UniqueStateLoader {
             for (const r of rows) {
               const e = chunk[Number(r[LOOKUP_COLUMN])];
               if (!e) continue;
-              unique.incoming.set(e.at, valuesOf(schema, name, info, e.image, (c) => (r[weightColumn(c)] === undefined ? undefined : String(r[weightColumn(c)]))));
+              const weight = (c: string) => (r[weightColumn(c)] === undefined ? undefined : String(r[weightColumn(c)]));
+              unique.incoming.set(e.at, valuesOf(schema, name, info, e.image, weight));
+              unique.keyClaims.set(e.at, keyClaimOf(schema, name, info, e.image, weight));
             }
           },
         });
@@ -126,7 +142,7 @@ export class UniqueStateLoader {
     const results = await session.roundTrip([...pending.map((p) => p.statement), ...(readPosition ? [{ sql: gtidPositionSql(this.flavor), params: [] }] : [])]);
     pending.forEach((p, i) => p.read(results[i] as mysql.RowDataPacket[]));
 
-    const ids = [...new Set([...unique.incoming.values()].flat().map((v) => v.id))];
+    const ids = [...new Set([...[...unique.incoming.values()].flat().map((v) => v.id), ...unique.keyClaims.values()])];
     if (ids.length === 0) return unique;
     if (this.coverage !== 'not-needed') await this.coverage.wait.waitUntilCovered(gtidPositionOf(results[pending.length] as mysql.RowDataPacket[]), COVERAGE_TIMEOUT_MS);
     const lookups: Statement[] = [];

@@ -29,6 +29,7 @@ import { typeOf, type ColumnTypes } from '../model/types/row.js';
 import type { Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
 import type { ConflictNote } from './conflict-log.js';
+import { rowKey } from './decide.js';
 import type { Decision } from './resolver.js';
 import type { TableInfo } from './table-cache.js';
 import type { IncomingChange, Op } from './types.js';
@@ -94,9 +95,20 @@ export interface UniqueInput {
   holders: Map<string, string>;
   /** Rows that hold an incoming value and are not rows of the batch, by identity. */
   holderRows: Map<string, Row>;
-  /** The newest recorded claim of each incoming claim id. */
+  /** The newest recorded claim of each incoming claim id (key claims included). */
   claims: Map<string, Rank>;
+  /** The key claim id (keyClaimColumns) of each incoming image, by index in the batch. */
+  keyClaims: Map<number, string>;
+  /** The key claim id of each row read here, by identity. */
+  rowKeyClaims: Map<string, string>;
 }
+
+/**
+ * The "columns" of a key claim: the newest image of a primary key that was removed for a unique value
+ * (or lost one), by rank — a tombstone that also knows the tie-break, so that of two images of one
+ * key with the same version the same one wins everywhere (see justBelow).
+ */
+export const keyClaimColumns = (primaryKey: string[]) => ['PRIMARY', ...primaryKey];
 
 /** One unique value of an image. */
 export interface ClaimValue {
@@ -112,6 +124,14 @@ export interface ClaimOutput {
   claims: ClaimRecord[];
 }
 
+/**
+ * The tombstone of an image removed for a unique value: just below its version. It holds back every
+ * older image of its key (they would lose to it wherever it arrived first), but not one of the same
+ * version that wins the tie-break against it: where that one arrived first, it beat the removed image
+ * by last-writer-wins and never saw it as a rival (versions are decimal integer strings).
+ */
+export const justBelow = (version: string | null | undefined): string | undefined => (version === null || version === undefined ? undefined : (BigInt(version) - 1n).toString());
+
 const pick = (row: Row, cols: string[]): Row => Object.fromEntries(cols.map((c) => [c, row[c] ?? null]));
 
 /** The claim book of one batch: recorded claims and live holders as the batch's decisions leave them. */
@@ -119,15 +139,19 @@ export class ClaimBook {
   private readonly claims: Map<string, Rank>;
   private readonly holders: Map<string, string>;
   private readonly rowValues: Map<string, ClaimValue[]>;
+  private readonly rowKeyClaims: Map<string, string>;
 
   constructor(
     private readonly input: UniqueInput,
     /** decide()'s rows, shared: a removed holder is gone for the rest of the batch. */
     private readonly rows: Map<string, Row | null>,
+    /** decide()'s tombstones (by exact key), shared: a removed holder's tombstone holds back its older images later in the batch. */
+    private readonly tombstones: Map<string, { version: string }>,
   ) {
     this.claims = new Map(input.claims);
     this.holders = new Map(input.holders);
     this.rowValues = new Map(input.rowValues);
+    this.rowKeyClaims = new Map(input.rowKeyClaims);
     for (const [k, row] of input.holderRows) if (!rows.has(k)) rows.set(k, row);
   }
 
@@ -138,9 +162,20 @@ export class ClaimBook {
   judge(at: number, incoming: IncomingChange, k: string, local: Row | null, d: Decision, info: TableInfo, versionColumn: string, out: ClaimOutput): Decision {
     const values = this.input.incoming.get(at) ?? [];
     const { change } = incoming;
-    if (values.length === 0 || change.after === undefined) return d;
+    if (change.after === undefined) return d;
+    if (values.length === 0) {
+      // No value claimed (NULLs), but an applied image still releases what the row held before.
+      if (d.action === 'insert' || d.action === 'update') this.hold(k, [], this.input.keyClaims.get(at), local, change.schema, change.table, info, versionColumn, incoming.origin, out);
+      return d;
+    }
     const types = info.columnTypes;
     const rank = rankOf(change.version, change.after, types);
+    const keyClaim = this.input.keyClaims.get(at);
+    const removed = keyClaim === undefined ? undefined : this.claims.get(keyClaim);
+    if (local === null && (d.action === 'insert' || d.action === 'update') && removed && compareRanks(removed, rank) > 0) {
+      // A newer image of this key was removed for a unique value: this one is older (tie-break at equal versions).
+      d = { action: 'none', conflict: { reason: 'tombstone-newer', decision: 'skipped' }, next: null };
+    }
     let loses: Row | null | undefined;
     const outranked = new Set<string>();
     for (const v of values) {
@@ -156,7 +191,7 @@ export class ClaimBook {
     for (const holder of outranked) this.remove(holder, incoming, info, versionColumn, loses !== undefined ? 'skipped' : 'applied', out);
 
     if (loses === undefined) {
-      if (d.action === 'insert' || d.action === 'update') this.hold(k, values, local, change.schema, change.table, info, versionColumn, incoming.origin, out);
+      if (d.action === 'insert' || d.action === 'update') this.hold(k, values, keyClaim, local, change.schema, change.table, info, versionColumn, incoming.origin, out);
       return d;
     }
     // The image loses a value to a newer claim: it is as if deleted at its own version, here as everywhere.
@@ -167,7 +202,11 @@ export class ClaimBook {
       this.release(k, local, change.schema, change.table, info, versionColumn, incoming.origin, out);
     }
     // Its key's tombstone (decide() records it) keeps an older image of the same key from coming back.
-    if (d.action === 'insert' || d.action === 'update' || holdsKey) return { action: 'none', next: null, ...(change.version ? { tombstone: change.version } : {}) };
+    if (d.action === 'insert' || d.action === 'update' || holdsKey) {
+      if (keyClaim !== undefined) this.record(out, { id: keyClaim, schema: change.schema, table: change.table, columns: keyClaimColumns(info.primaryKey), rank, key: change.key, origin: incoming.origin });
+      const stone = justBelow(change.version);
+      return { action: 'none', next: null, ...(stone !== undefined ? { tombstone: stone } : {}) };
+    }
     return d;
   }
 
@@ -184,10 +223,11 @@ export class ClaimBook {
   }
 
   /** Row `k` now holds `values` (an applied insert/update); the values its old image held are released. */
-  private hold(k: string, values: ClaimValue[], local: Row | null, schema: string, table: string, info: TableInfo, versionColumn: string, origin: string, out: ClaimOutput): void {
+  private hold(k: string, values: ClaimValue[], keyClaim: string | undefined, local: Row | null, schema: string, table: string, info: TableInfo, versionColumn: string, origin: string, out: ClaimOutput): void {
     if (local) this.release(k, local, schema, table, info, versionColumn, origin, out);
     for (const v of values) this.holders.set(v.id, k);
     this.rowValues.set(k, values);
+    if (keyClaim !== undefined) this.rowKeyClaims.set(k, keyClaim);
   }
 
   /** Remove the live holder `holder`: a newer image claimed one of its values. */
@@ -197,9 +237,18 @@ export class ClaimBook {
     const { schema, table } = incoming.change;
     const key = pick(row, info.primaryKey);
     out.ops.push({ kind: 'delete', info, incoming, key, image: row });
-    const version = versionOf(row[versionColumn], typeOf(info.columnTypes, versionColumn));
-    if (version !== undefined && version !== null) out.tombstones.push({ schema, table, key, version, origin: incoming.origin });
+    const version = justBelow(versionOf(row[versionColumn], typeOf(info.columnTypes, versionColumn)));
+    if (version !== undefined) {
+      out.tombstones.push({ schema, table, key, version, origin: incoming.origin });
+      const exact = rowKey(`${schema}.${table}`, key, info.columnTypes);
+      const had = this.tombstones.get(exact);
+      if (!had || compareVersions(version, had.version) > 0) this.tombstones.set(exact, { version });
+    }
     out.conflicts.push({ incoming, reason: 'unique-collision', decision, local: row, versionColumn });
+    const keyClaim = this.rowKeyClaims.get(holder);
+    if (keyClaim !== undefined) {
+      this.record(out, { id: keyClaim, schema, table, columns: keyClaimColumns(info.primaryKey), rank: rankOf(versionOf(row[versionColumn], typeOf(info.columnTypes, versionColumn)), row, info.columnTypes), key, origin: incoming.origin });
+    }
     this.release(holder, row, schema, table, info, versionColumn, incoming.origin, out);
     this.rows.set(holder, null);
   }
