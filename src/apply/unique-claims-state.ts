@@ -22,10 +22,10 @@ const COVERAGE_TIMEOUT_MS = 30_000;
 const pick = (row: Row, cols: string[]): Row => Object.fromEntries(cols.map((c) => [c, row[c] ?? null]));
 
 /** String columns of the table's primary and unique keys: their identity part is a weight string. */
-const weightedColumns = (info: TableInfo) => [...new Set([...info.primaryKey, ...info.uniqueKeys.flat()])].filter((c) => collated(info.columnMeta?.find((m) => m.name === c)));
+export const weightedColumns = (info: TableInfo) => [...new Set([...info.primaryKey, ...info.uniqueKeys.flat()])].filter((c) => collated(info.columnMeta?.find((m) => m.name === c)));
 
 /** The claim ids of an image: one per unique key without NULL; `weight(c)` gives a string column's weight string. */
-function valuesOf(schema: string, table: string, info: TableInfo, image: Row, weight: (column: string) => string | undefined): ClaimValue[] {
+export function valuesOf(schema: string, table: string, info: TableInfo, image: Row, weight: (column: string) => string | undefined): ClaimValue[] {
   const out: ClaimValue[] = [];
   for (const columns of info.uniqueKeys) {
     if (columns.some((c) => image[c] === null || image[c] === undefined)) continue; // NULL: no claim

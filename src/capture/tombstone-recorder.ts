@@ -8,6 +8,7 @@ import type mysql from 'mysql2/promise';
 import { recordTombstones } from '../db/tombstones.js';
 import { CaptureBehindError } from '../errors.js';
 import { positionCovers } from '../model/position.js';
+import type { LocalReleases, ReleasedImage } from '../model/ports.js';
 import type { Logger } from '../ops/logger.js';
 import type { CapturedPart } from './assembler.js';
 
@@ -18,7 +19,7 @@ const RETRY_MS = 1000;
 export class TombstoneRecorder {
   /** Every local delete up to here has its tombstone. */
   covered = '';
-  private readonly pending: { tombstones: CapturedPart['tombstones']; position: string | undefined }[] = [];
+  private readonly pending: { tombstones: CapturedPart['tombstones']; releases: ReleasedImage[]; position: string | undefined }[] = [];
   private waiters: { position: string; resolve: () => void }[] = [];
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -28,6 +29,8 @@ export class TombstoneRecorder {
     private readonly pool: mysql.Pool,
     private readonly ezone: string,
     private readonly log: Logger,
+    /** Where the claims of released unique values go (apply/unique-claims.ts); recorded before coverage moves too. */
+    private readonly releases?: LocalReleases,
   ) {}
 
   /** Start recording; everything up to `position` counts as covered already. */
@@ -38,8 +41,9 @@ export class TombstoneRecorder {
 
   /** Queue a part's tombstones (and its end position, once it closes a transaction). */
   add(part: CapturedPart): void {
-    if (part.tombstones.length === 0 && !part.end) return;
-    this.pending.push({ tombstones: part.tombstones, position: part.end?.position });
+    const releases = part.releases ?? [];
+    if (part.tombstones.length === 0 && releases.length === 0 && !part.end) return;
+    this.pending.push({ tombstones: part.tombstones, releases, position: part.end?.position });
     this.wake?.();
   }
 
@@ -84,6 +88,8 @@ export class TombstoneRecorder {
       const stones = batch.flatMap((b) => b.tombstones.map((t) => ({ ...t, origin: this.ezone })));
       try {
         await recordTombstones(this.pool, 'tombstones', stones);
+        const released = batch.flatMap((b) => b.releases);
+        if (released.length > 0) await this.releases?.record(released);
       } catch (err) {
         this.pending.unshift(...batch); // retried; coverage waits meanwhile
         this.log.warn({ err }, 'recording tombstones failed (retrying)');

@@ -15,6 +15,8 @@ import { createPool, detectFlavor } from '../db/connect.js';
 import type { DeferredStatement } from '../db/sql.js';
 import { purgeTombstones } from '../db/tombstones.js';
 import { purgeClaimsStatement } from '../apply/sql/claims.js';
+import { LocalClaimRecorder } from '../apply/unique-claims-recorder.js';
+import { versionColumnOf } from '../config/tables.js';
 import { Heartbeat } from './heartbeat.js';
 import { isFinalChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
@@ -86,6 +88,7 @@ export async function startCapture(
     publisher,
     lastPublished: async () => (await lastCommittedMatching(kafka, topic, (m) => isFinalChunk(m.value)))?.value,
     ...(ha ? { fence: ha.verify } : {}),
+    releases: new LocalClaimRecorder(pool, ezone, (schema, table) => versionColumnOf(config, schema, table)),
   });
   try {
     await capture.start();
