@@ -17,6 +17,7 @@ import type { ConflictNote } from './conflict-log.js';
 import { resolve } from './resolver.js';
 import type { TableInfo } from './table-cache.js';
 import type { IncomingChange, Op } from './types.js';
+import { ClaimBook, type ClaimRecord, type UniqueInput } from './unique-claims.js';
 
 /** The state key of a row: `schema.table|canonical primary key` (typed: two DOUBLE keys equal at float32 stay two). */
 export const rowKey = (table: string, key: Row, types?: ColumnTypes): string => `${table}|${canonicalKey(key, types)}`;
@@ -39,6 +40,8 @@ export interface DecideInput {
    */
   identities?: Map<string, string>;
   ownership: Pick<Ownership, 'violates' | 'policy'>;
+  /** Unique values, their holders and recorded claims (unique-claims-state.ts); absent: no unique keys in the batch. */
+  unique?: UniqueInput;
   versionColumnOf(schema: string, table: string): string | null;
 }
 
@@ -47,13 +50,16 @@ export interface Decisions {
   /** Tombstones of the deletes decided (rule 4). */
   tombstones: Tombstone[];
   conflicts: ConflictNote[];
+  /** Unique-value claims to record (unique-claims.ts). */
+  claims: ClaimRecord[];
 }
 
 export function decide(input: DecideInput): Decisions {
   const rows = new Map(input.rows);
   const tombstones = new Map(input.tombstones);
-  const out: Decisions = { ops: [], tombstones: [], conflicts: [] };
-  for (const incoming of input.batch) {
+  const out: Decisions = { ops: [], tombstones: [], conflicts: [], claims: [] };
+  const book = input.unique ? new ClaimBook(input.unique, rows, tombstones) : undefined;
+  for (const [at, incoming] of input.batch.entries()) {
     const { change } = incoming;
     const table = `${change.schema}.${change.table}`;
     const info = input.infos.get(table) as TableInfo;
@@ -74,7 +80,11 @@ export function decide(input: DecideInput): Decisions {
     // back by the delete of its old spelling.
     // A tombstone of the change's own origin never holds it back (resolver.ts): a delete of this
     // source transaction does not block its own later insert of the key.
-    const d = resolve({ change, local, tombstones: tombstones.get(exact) ?? [], origin: incoming.origin, versionColumn, types: info.columnTypes });
+    const resolved = resolve({ change, local, tombstones: tombstones.get(exact) ?? [], origin: incoming.origin, versionColumn, types: info.columnTypes });
+    // Unique keys: the image must also be the newest claimant of each of its unique values.
+    const claimed = book !== undefined && versionColumn !== null && change.version !== undefined;
+    const d = claimed && change.op !== 'delete' ? book.judge(at, incoming, k, local, resolved, info, versionColumn, out) : resolved;
+    if (claimed && d.action === 'delete' && local) book.release(k, local, change.schema, change.table, info, versionColumn, incoming.origin, out);
     if (d.conflict) out.conflicts.push({ incoming, reason: d.conflict.reason, decision: d.conflict.decision, local, versionColumn });
     if (d.tombstone !== undefined) {
       out.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: d.tombstone, origin: incoming.origin, identity: tombstoneIdentity(info) });

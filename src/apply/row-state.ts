@@ -23,6 +23,8 @@ import { rowKey, tombstoneIdentity } from './decide.js';
 import { KEY_INDEX_COLUMN, selectByKeys } from './sql/rows.js';
 import type { TableInfo } from './table-cache.js';
 import type { Coverage, IncomingChange } from './types.js';
+import type { UniqueInput } from './unique-claims.js';
+import { UniqueStateLoader } from './unique-claims-state.js';
 
 /** Keys per SELECT (point lookups joined by UNION ALL) and per tombstone lookup. */
 const KEYS_PER_STATEMENT = 500;
@@ -43,20 +45,27 @@ export interface RowState {
    * collation, 'x ' → 'x' under PAD SPACE), or the key itself when no row answers it.
    */
   identities: Map<string, string>;
+  /** Unique values, holders and recorded claims (unique-claims-state.ts); absent when no table of the batch has unique keys. */
+  unique?: UniqueInput;
 }
 
 type Keys = Map<string, { schema: string; table: string; keys: Row[] }>;
 
 export class RowStateLoader {
+  private readonly unique: UniqueStateLoader;
+
   constructor(
     private readonly flavor: Flavor,
     private readonly coverage: Coverage,
-  ) {}
+  ) {
+    this.unique = new UniqueStateLoader(flavor, coverage);
+  }
 
   async load(session: PipelinedSession, batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<RowState> {
     const { rows, identities, position } = await this.loadRows(session, batch, infos);
     const tombstones = await this.loadTombstones(session, batch, rows, identities, position, infos);
-    return { rows, tombstones, identities };
+    const unique = await this.unique.load(session, batch, infos);
+    return { rows, tombstones, identities, ...(unique ? { unique } : {}) };
   }
 
   /**

@@ -9,14 +9,16 @@ import { TargetTransaction } from './target-transaction.js';
 import type { Coverage, TargetContext } from './types.js';
 
 const users: TableInfo = { columns: new Set(['id', 'email', 'v']), primaryKey: ['id'], uniqueKeys: [['email']] };
+/** The same table without its unique key: the trips of the unique-claim reads (unique-claims-state.ts) stay out of the way. */
+const plain: TableInfo = { ...users, uniqueKeys: [] };
 
-function context(coverage: Coverage, versionColumn: string | null = 'v'): TargetContext {
+function context(coverage: Coverage, versionColumn: string | null = 'v', info: TableInfo = plain): TargetContext {
   return {
     ezone: 'b',
     flavor: 'mariadb',
     config: { replicate: { include: ['*.*'], exclude: [], versionColumn }, tables: {}, apply: { onUnknownColumn: 'pause' } },
     ownership: new Ownership({ policy: 'report', shardCount: 16, routing: [], tables: {}, global: {} }),
-    tables: { get: async () => users, uniqueKeysOf: () => [['email']], forget: () => undefined },
+    tables: { get: async () => info, uniqueKeysOf: () => info.uniqueKeys, forget: () => undefined },
     coverage,
     log: createLogger('silent'),
   };
@@ -36,6 +38,8 @@ function emptyTable(existing: Record<string, unknown>[] = []) {
       return present.filter((r) => r.email === call.params[1]).map((r) => ({ 'drc is self': r.id === call.params[0] ? 1 : 0, ...r }));
     }
     if (call.sql.startsWith('WITH k AS')) return [];
+    // The unique-claim reads see no holder and no claim: the rival below appears only at write time (a concurrent local write).
+    if (call.sql.startsWith('(SELECT 0 AS `drc lookup`') || call.sql.startsWith('SELECT LOWER(HEX(claim_hash))')) return [];
     if (call.sql.startsWith('INSERT INTO `s`.`u`')) {
       const clash = present.some((r) => call.params.includes(r.email));
       return clash ? driverError(1062, 'ER_DUP_ENTRY', "Duplicate entry 'x@e' for key 'email'") : undefined;
@@ -76,24 +80,27 @@ describe('TargetTransaction', () => {
 
   it('rolls the writes back to the savepoint on a duplicate key and replays them one by one, resolving the unique collision', async () => {
     const conn = new RecordingConnection(emptyTable([{ id: 2, email: 'x@e', v: 5 }]));
-    const target = new TargetTransaction(conn, context({ wait: { waitUntilCovered: async () => undefined } }));
+    const target = new TargetTransaction(conn, context({ wait: { waitUntilCovered: async () => undefined } }, 'v', users));
     target.open(0, 'a', 'a-tx', 'a-pos');
     await target.apply([incoming(insert(1, 'x@e', 10))], { writeAtCommit: () => true });
     target.writeConflicts();
     await target.commit(positionOf('9'));
 
     const trips = conn.trips.map(sqlOf);
-    expect(trips[2]).toEqual(['SAVEPOINT drc_writes', 'INSERT INTO `s`.`u`', 'INSERT INTO drc_meta.apply_position', 'COMMIT']);
-    expect(conn.trips[2]!.map((s) => s.ran)).toEqual([true, true, false, false]); // the commit never ran
-    expect(trips.slice(3)).toEqual([
+    // Rows, tombstones, then the unique-claim reads (holders; recorded claims), then the writes with the commit.
+    expect(trips[2]![0]).toBe('(SELECT 0 AS `drc lookup`, `id`, `email`, `v` FROM `s`.`u` WHERE `id` = ? FOR UPDATE)');
+    expect(trips[3]).toEqual(['SELECT LOWER(HEX(claim_hash)) AS id, version, rank_text, rank_hash FROM drc_meta.unique_claims WHERE claim_hash IN']);
+    expect(trips[4]).toEqual(['SAVEPOINT drc_writes', 'INSERT INTO `s`.`u`', 'INSERT INTO drc_meta.unique_claims', 'INSERT INTO drc_meta.apply_position', 'COMMIT']);
+    expect(conn.trips[4]!.map((s) => s.ran)).toEqual([true, true, false, false, false]); // the commit never ran
+    expect(trips.slice(5)).toEqual([
       ['ROLLBACK TO SAVEPOINT drc_writes'],
       ['INSERT INTO `s`.`u`'], // one by one: collides again
       ['SELECT'], // the other claimant of x@e (SELECT (`id` = ?) AS `drc is self`, … WHERE (`email` = ?))
       ['DELETE FROM `s`.`u` WHERE `id` = ?'], // older (v 5 < 10): the loser is removed
       ['INSERT INTO `s`.`u`'],
-      ['INSERT INTO drc_meta.applied_tombstones', 'INSERT INTO drc_meta.conflicts', 'INSERT INTO drc_meta.apply_position', 'COMMIT'],
+      ['INSERT INTO drc_meta.applied_tombstones', 'INSERT INTO drc_meta.unique_claims', 'INSERT INTO drc_meta.conflicts', 'INSERT INTO drc_meta.apply_position', 'COMMIT'],
     ]);
-    expect(conn.trips[6]![0]?.params).toEqual([2]);
+    expect(conn.trips[8]![0]?.params).toEqual([2]);
     expect(target.conflicts.map((c) => [c.reason, c.decision, c.key])).toEqual([['unique-collision', 'applied', { id: 1 }]]);
   });
 

@@ -21,6 +21,8 @@ import { RowStateLoader } from './row-state.js';
 import { applyTruncate, isTruncate } from './truncate.js';
 import { checkSchema } from './schema-check.js';
 import { heartbeatSeen, marker, type ConflictRecord } from './sql/meta.js';
+import { recordClaimsStatement } from './sql/claims.js';
+import type { ClaimRecord } from './unique-claims.js';
 import type { IncomingChange, Op, TargetContext } from './types.js';
 import { inTable, WriteBatcher } from './write-batch.js';
 
@@ -38,7 +40,7 @@ export class TargetTransaction {
   private readonly loader: RowStateLoader;
   private readonly writes: WriteBatcher;
   /** Writes left for the commit's round trip, to replay one by one if one of them collides. */
-  private unwritten: { ops: Op[]; tombstones: Tombstone[]; heartbeats: Statement[] } | undefined;
+  private unwritten: { ops: Op[]; tombstones: Tombstone[]; heartbeats: Statement[]; claims: ClaimRecord[] } | undefined;
 
   constructor(
     private readonly conn: QueryConnection,
@@ -81,7 +83,7 @@ export class TargetTransaction {
       // A write left for this round trip collided: nothing after it ran, nor the commit. Replay the
       // writes one by one, then rebuild what followed them (the replay may add tombstones, conflicts).
       await this.writes.replay(unwritten.ops, unwritten.tombstones);
-      this.deferAfterWrites(unwritten.tombstones, unwritten.heartbeats);
+      this.deferAfterWrites(unwritten.tombstones, unwritten.heartbeats, unwritten.claims);
       this.writeConflicts();
       await this.session.roundTrip(tail);
     }
@@ -111,14 +113,14 @@ export class TargetTransaction {
       return this.apply(incoming.slice(cut + 1), options);
     }
     const { infos, batch } = await checkSchema(incoming, this.ctx.tables, this.ctx.config.apply.onUnknownColumn, (table, column) => this.warnDrop(table, column));
-    const { rows, tombstones, identities } = await this.loader.load(this.session, batch, infos);
-    const decisions = decide({ batch, infos, rows, tombstones, identities, ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
+    const { rows, tombstones, identities, unique } = await this.loader.load(this.session, batch, infos);
+    const decisions = decide({ batch, infos, rows, tombstones, identities, ...(unique ? { unique } : {}), ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
     for (const note of decisions.conflicts) this.log.record(note);
 
     const leftForCommit = await this.writes.write(decisions.ops, decisions.tombstones, options.writeAtCommit?.() ?? false);
     const heartbeats = this.heartbeatsOf(decisions.ops);
-    this.deferAfterWrites(decisions.tombstones, heartbeats);
-    if (leftForCommit) this.unwritten = { ops: decisions.ops, tombstones: decisions.tombstones, heartbeats };
+    this.deferAfterWrites(decisions.tombstones, heartbeats, decisions.claims);
+    if (leftForCommit) this.unwritten = { ops: decisions.ops, tombstones: decisions.tombstones, heartbeats, claims: decisions.claims };
     this.rows += incoming.length;
   }
 
@@ -141,9 +143,11 @@ export class TargetTransaction {
   }
 
   /** The tombstones of applied deletes and the heartbeats seen, written after the rows. */
-  private deferAfterWrites(tombstones: Tombstone[], heartbeats: Statement[]): void {
+  private deferAfterWrites(tombstones: Tombstone[], heartbeats: Statement[], claims: ClaimRecord[]): void {
     const stones = recordTombstonesStatement('applied_tombstones', tombstones);
     if (stones) this.session.defer(stones);
+    const claimed = recordClaimsStatement(claims);
+    if (claimed) this.session.defer(claimed);
     this.session.defer(...heartbeats);
   }
 

@@ -8,6 +8,7 @@ import { BinlogSequenceError, MarkerNotFirstError } from '../errors.js';
 import type { Operation, RowChange } from '../model/change.js';
 import { ChunkEncoder, valueBudget } from '../model/envelope.js';
 import { notificationOf, type Notification } from '../model/notify.js';
+import type { LocalReleases, ReleasedImage } from '../model/ports.js';
 import { typeOf, type ColumnTypes } from '../model/types/row.js';
 import { sameValue, type Row } from '../model/value.js';
 import { maxVersion, versionFromMillis, versionOf } from '../model/version.js';
@@ -66,6 +67,8 @@ export interface CapturedPart {
   tombstones: LocalDelete[];
   /** Local truncates (a truncate travels alone in its transaction). */
   truncates?: LocalTruncate[];
+  /** Before-images of local updates and deletes of tables that may have unique keys (LocalReleases). */
+  releases?: ReleasedImage[];
   /** Set on the final part of the transaction. */
   end?: { position: string; commitTime: number };
   /** Memory held by this part: the exact bytes of its messages, notifications estimated. */
@@ -94,6 +97,7 @@ interface OpenTx {
   notifications: Notification[];
   tombstones: LocalDelete[];
   truncates: LocalTruncate[];
+  releases: ReleasedImage[];
   bytes: number;
   rows: number;
   /** Any replicated change so far (transactions with none are not shipped). */
@@ -118,6 +122,8 @@ export interface AssemblerOptions {
    * Tables refused for lack of a primary key (capture/refused-tables.ts): their rows are skipped and
    * counted, never fatal. Without it such a table is still skipped, silently.
    */
+  /** Which tables' released images to collect (LocalReleases.wants); none without it. */
+  releases?: Pick<LocalReleases, 'wants'>;
   refused?: { readonly any: boolean; refuse(table: string, rows: number): void; keyed(table: string): void; isRefused(table: string): boolean };
 }
 
@@ -203,6 +209,7 @@ export class TransactionAssembler {
       notifications: [],
       tombstones: [],
       truncates: [],
+      releases: [],
       bytes: 0,
       rows: 0,
       changed: false,
@@ -253,6 +260,9 @@ export class TransactionAssembler {
     if (change.op === 'delete' && !tx.applied && change.version) {
       tx.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: change.version });
     }
+    if (change.op !== 'insert' && !tx.applied && change.before && this.options.releases?.wants(change.schema, change.table)) {
+      tx.releases.push({ schema: change.schema, table: change.table, image: change.before });
+    }
     if (tx.applied) {
       tx.bytes += 200;
       return;
@@ -290,6 +300,7 @@ export class TransactionAssembler {
       notifications: tx.notifications,
       tombstones: tx.tombstones,
       ...(tx.truncates.length > 0 ? { truncates: tx.truncates } : {}),
+      ...(tx.releases.length > 0 ? { releases: tx.releases } : {}),
       end,
       bytes: tx.bytes + tx.notifications.length * 200,
       rows: tx.rows,
@@ -298,6 +309,7 @@ export class TransactionAssembler {
     tx.notifications = [];
     tx.tombstones = [];
     tx.truncates = [];
+    tx.releases = [];
     tx.bytes = 0;
     tx.rows = 0;
   }

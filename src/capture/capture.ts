@@ -23,7 +23,7 @@ import { currentGtidPosition, detectFlavor } from '../db/connect.js';
 import type { DrcError } from '../errors.js';
 import { decodeChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
-import type { AtomicPublisher } from '../model/ports.js';
+import type { AtomicPublisher, LocalReleases } from '../model/ports.js';
 import { newCaptureStats, type CaptureStats, type StreamState } from '../model/stats.js';
 import { changesTopic, notifyTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
@@ -56,6 +56,8 @@ export interface CaptureDeps {
    * never reclaim the Kafka producer (that would fence the daemon that replaced it) nor the binlog.
    */
   fence?: () => Promise<void>;
+  /** Records the claims of unique values local updates and deletes release (apply/unique-claims.ts); none without it. */
+  releases?: LocalReleases;
 }
 
 const MAX_SEND_BYTES = 4 << 20;
@@ -98,7 +100,7 @@ export class Capture {
       onDrained: () => this.source.resume(),
     });
     this.shipper = new Shipper(deps.ezone, this.topics, deps.publisher, this.stats, (position) => this.tombstones.waitUntilCovered(position, COVERAGE_WAIT_MS));
-    this.tombstones = new TombstoneRecorder(deps.pool, deps.ezone, this.log);
+    this.tombstones = new TombstoneRecorder(deps.pool, deps.ezone, this.log, deps.releases);
     this.supervisor = this.newSupervisor();
     this.source = new BinlogSource({
       mysql: deps.server.mysql,
@@ -228,6 +230,7 @@ export class Capture {
         onTruncate: (table) => this.log.info({ table }, 'TRUNCATE TABLE captured: every peer deletes the rows not newer than it (apply/truncate.ts)'),
         ownership: this.ownership,
         refused: this.refused,
+        ...(this.deps.releases ? { releases: this.deps.releases } : {}),
         onWrongWrite: (table, owner) => {
           this.stats.wrongWrites++;
           if (!this.warnedWrongWrites.has(table)) {

@@ -10,6 +10,7 @@ import { recordTombstones, type Tombstone } from '../db/tombstones.js';
 import { recordLocalTruncates } from '../db/truncates.js';
 import { CaptureBehindError } from '../errors.js';
 import { positionCovers } from '../model/position.js';
+import type { LocalReleases, ReleasedImage } from '../model/ports.js';
 import type { Logger } from '../ops/logger.js';
 import type { CapturedPart } from './assembler.js';
 
@@ -27,7 +28,7 @@ const UNKNOWN_TABLE = keyIdentityOf(undefined);
 export class TombstoneRecorder {
   /** Every local delete up to here has its tombstone. */
   covered = '';
-  private readonly pending: { tombstones: CapturedPart['tombstones']; truncates?: CapturedPart['truncates']; position: string | undefined }[] = [];
+  private readonly pending: { tombstones: CapturedPart['tombstones']; truncates?: CapturedPart['truncates']; releases: ReleasedImage[]; position: string | undefined }[] = [];
   private waiters: { position: string; resolve: () => void }[] = [];
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -38,6 +39,8 @@ export class TombstoneRecorder {
     private readonly pool: mysql.Pool,
     private readonly ezone: string,
     private readonly log: Logger,
+    /** Where the claims of released unique values go (apply/unique-claims.ts); recorded before coverage moves too. */
+    private readonly releases?: LocalReleases,
   ) {}
 
   /** Start recording; everything up to `position` counts as covered already. */
@@ -48,8 +51,9 @@ export class TombstoneRecorder {
 
   /** Queue a part's tombstones (and its end position, once it closes a transaction). */
   add(part: CapturedPart): void {
-    if (part.tombstones.length === 0 && !part.truncates && !part.end) return;
-    this.pending.push({ tombstones: part.tombstones, ...(part.truncates ? { truncates: part.truncates } : {}), position: part.end?.position });
+    const releases = part.releases ?? [];
+    if (part.tombstones.length === 0 && releases.length === 0 && !part.truncates && !part.end) return;
+    this.pending.push({ tombstones: part.tombstones, ...(part.truncates ? { truncates: part.truncates } : {}), releases, position: part.end?.position });
     this.wake?.();
   }
 
@@ -94,6 +98,8 @@ export class TombstoneRecorder {
       try {
         await recordTombstones(this.pool, 'tombstones', await this.stonesOf(batch));
         await recordLocalTruncates(this.pool, this.ezone, batch.flatMap((b) => b.truncates ?? []));
+        const released = batch.flatMap((b) => b.releases);
+        if (released.length > 0) await this.releases?.record(released);
       } catch (err) {
         this.pending.unshift(...batch); // retried; coverage waits meanwhile
         this.log.warn({ err }, 'recording tombstones failed (retrying)');

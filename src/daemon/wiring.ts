@@ -14,6 +14,9 @@ import { Capture } from '../capture/capture.js';
 import { createPool, detectFlavor } from '../db/connect.js';
 import type { DeferredStatement } from '../db/sql.js';
 import { purgeTombstones } from '../db/tombstones.js';
+import { purgeClaimsStatement } from '../apply/sql/claims.js';
+import { LocalClaimRecorder } from '../apply/unique-claims-recorder.js';
+import { versionColumnOf } from '../config/tables.js';
 import { Heartbeat } from './heartbeat.js';
 import { isFinalChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
@@ -85,6 +88,7 @@ export async function startCapture(
     publisher,
     lastPublished: async () => (await lastCommittedMatching(kafka, topic, (m) => isFinalChunk(m.value)))?.value,
     ...(ha ? { fence: ha.verify } : {}),
+    releases: new LocalClaimRecorder(pool, ezone, (schema, table) => versionColumnOf(config, schema, table)),
   });
   try {
     await capture.start();
@@ -253,6 +257,9 @@ function startHousekeeping(
     for (const table of ['tombstones', 'applied_tombstones'] as const) {
       purgeTombstones(metaPool, table, retention).catch((err: Error) => log.warn({ table, err: err.message }, 'tombstone purge failed'));
     }
+    // Unique-value claims expire with the tombstones (apply/unique-claims.ts).
+    const claims = purgeClaimsStatement(retention);
+    metaPool.query(claims.sql, claims.params).catch((err: Error) => log.warn({ table: 'unique_claims', err: err.message }, 'claim purge failed'));
   }, 60_000);
   purge.unref();
   return () => {

@@ -146,6 +146,23 @@ const MIGRATIONS: string[][] = [
     ) ENGINE=InnoDB`,
     `CREATE TABLE IF NOT EXISTS drc_meta.applied_truncates LIKE drc_meta.truncates`,
   ],
+  [
+    // Unique keys (apply/unique-claims.ts): the newest image that ever claimed each unique value,
+    // losers and removed rows included; expires with the tombstones (apply.tombstoneRetention).
+    `CREATE TABLE IF NOT EXISTS drc_meta.unique_claims (
+      claim_hash BINARY(32) NOT NULL PRIMARY KEY COMMENT 'sha256 of table, key columns and the value identity under the collation',
+      schema_name VARCHAR(64) NOT NULL,
+      table_name VARCHAR(64) NOT NULL,
+      key_columns TEXT NOT NULL COMMENT 'the unique key (JSON array of columns)',
+      version BIGINT NULL COMMENT 'LWW version of the newest claimant',
+      rank_text VARBINARY(512) NOT NULL COMMENT 'its tie-break text (prefix, UTF-16BE)',
+      rank_hash BINARY(32) NOT NULL COMMENT 'sha256 of its whole tie-break text',
+      key_json TEXT NOT NULL COMMENT 'primary key of the newest claimant',
+      origin VARCHAR(32) NOT NULL,
+      claimed_at DATETIME(6) NOT NULL COMMENT 'for retention',
+      KEY by_age (claimed_at)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

@@ -15,6 +15,13 @@ export interface Tombstone {
   identity: KeyIdentity;
 }
 
+/**
+ * The origin of a tombstone that no origin's delete left: DRC removed the row itself (a unique-key
+ * loser, apply/unique-claims.ts). No origin's stream is exempt from it (apply/resolver.ts): the
+ * exemption is for an origin's changes after its own deletes, and this is none of them.
+ */
+export const REMOVAL_ORIGIN = '*';
+
 /** Capture records local deletes in `tombstones`; appliers record theirs in `applied_tombstones`. */
 export type TombstoneTable = 'tombstones' | 'applied_tombstones';
 

@@ -75,6 +75,24 @@ export interface LocalProgress {
   waitUntilCovered(position: string, timeoutMs: number): Promise<void>;
 }
 
+/** A local row image that stopped holding its values (the before-image of a local update or delete). */
+export interface ReleasedImage {
+  schema: string;
+  table: string;
+  image: Row;
+}
+
+/**
+ * The claims of local images on unique values they release (apply/unique-claims.ts): the applier's
+ * unique-key decisions must see them, as they see local deletes' tombstones, so capture records them
+ * before it counts their transaction as covered (LocalProgress).
+ */
+export interface LocalReleases {
+  /** Whether images of this table are wanted (false only once it is known to have no unique key). Synchronous. */
+  wants(schema: string, table: string): boolean;
+  record(images: ReleasedImage[]): Promise<void>;
+}
+
 /** What `drc verify --repair` records with a repaired key (drc_meta.conflicts, reason `verify-repair`). */
 export interface RepairNote {
   /** The ezone recorded as the repair's origin: whose row (or delete) won; '-' when none is known. */

@@ -8,7 +8,7 @@ import { typeOf, type ColumnTypes } from './row.js';
 import type { Row } from './wire.js';
 
 /** The row's tie-break text: JSON of its `[column, orderText]` pairs, columns sorted. */
-function orderTextOf(row: Row, types?: ColumnTypes): string {
+export function orderTextOf(row: Row, types?: ColumnTypes): string {
   const keys = Object.keys(row).sort();
   return JSON.stringify(keys.map((k) => [k, typeOf(types, k).orderText(row[k] ?? null)]));
 }

@@ -1,0 +1,111 @@
+/**
+ * Statements of unique-value claims (apply/unique-claims.ts). Pure; values always travel as parameters.
+ *
+ * Value identity is the server's: a string column's part is its weight string under the column's
+ * collation (case- and accent-insensitivity as the unique index sees it), with trailing spaces removed
+ * first under a PAD SPACE collation (WEIGHT_STRING keeps them; the index ignores them). The same
+ * expression is applied to a column of a stored row and to a parameter, so both give the same text.
+ */
+import { quoteId, tableRef, type Statement } from '../../db/sql.js';
+import type { ColumnMeta } from '../../model/types/column-meta.js';
+import { selectList, type ColumnTypes } from '../../model/types/row.js';
+import { fromWire, type Row } from '../../model/value.js';
+import type { ClaimRecord } from '../unique-claims.js';
+
+/** The column of a statement below naming the lookup (its index) a row answers. */
+export const LOOKUP_COLUMN = 'drc lookup';
+/** The column holding the weight string (hex) of string column `c`. */
+export const weightColumn = (c: string) => `drc w ${c}`;
+
+const NAME = /^[A-Za-z0-9_]+$/;
+
+/** Whether the server collates this column (a non-binary string): its identity part is a weight string. */
+export function collated(meta: ColumnMeta | undefined): meta is ColumnMeta & { charset: string; collation: string } {
+  return !!meta && typeof meta.charset === 'string' && typeof meta.collation === 'string' && meta.charset !== 'binary' && NAME.test(meta.charset) && NAME.test(meta.collation);
+}
+
+/** NO PAD collations (MariaDB `*_nopad_*`, MySQL 8 `*_0900_*`) keep trailing spaces significant. */
+const noPad = (collation: string) => /nopad|_0900_/i.test(collation);
+
+/** The weight string (hex) of `source` (a column reference or `?`) under the column's collation. */
+export function weightExpr(source: string, meta: ColumnMeta & { charset: string; collation: string }): string {
+  const text = `CAST(${source} AS CHAR CHARACTER SET ${meta.charset})`;
+  return `HEX(WEIGHT_STRING(${noPad(meta.collation) ? text : `RTRIM(${text})`} COLLATE ${meta.collation}))`;
+}
+
+export interface WeightedTable {
+  columns: Iterable<string>;
+  columnTypes?: ColumnTypes;
+  columnMeta?: ColumnMeta[];
+}
+
+const metaOf = (t: WeightedTable, column: string) => t.columnMeta?.find((m) => m.name === column);
+
+/**
+ * Rows matching each lookup (`columns = values`, compared by the server under their collations),
+ * locked, each with LOOKUP_COLUMN and the weight strings of `weighted` (string columns of unique keys).
+ * One point lookup per entry, joined by UNION ALL (as selectByKeys, for the same lock reason).
+ */
+export function rowsWithWeights(schema: string, table: string, lookups: { columns: string[]; values: Row }[], t: WeightedTable, weighted: string[]): Statement {
+  const params: unknown[] = [];
+  const cols = selectList([...t.columns], t.columnTypes, quoteId);
+  const weights = weighted.map((c) => `${weightExpr(quoteId(c), metaOf(t, c) as ColumnMeta & { charset: string; collation: string })} AS ${quoteId(weightColumn(c))}`);
+  const parts = lookups.map(({ columns, values }, i) => {
+    for (const c of columns) params.push(fromWire(values[c] ?? null));
+    return `(SELECT ${i} AS ${quoteId(LOOKUP_COLUMN)}, ${[...weights, cols].join(', ')} FROM ${tableRef(schema, table)} WHERE ${columns.map((c) => `${quoteId(c)} = ?`).join(' AND ')} FOR UPDATE)`;
+  });
+  return { sql: parts.join(' UNION ALL '), params };
+}
+
+/** The weight strings of string values not stored anywhere yet: one row per entry, with LOOKUP_COLUMN. */
+export function valueWeights(entries: { values: Row; columns: string[] }[], t: WeightedTable): Statement {
+  const params: unknown[] = [];
+  const parts = entries.map(({ values, columns }, i) => {
+    const exprs = columns.map((c) => {
+      params.push(fromWire(values[c] ?? null));
+      return `${weightExpr('?', metaOf(t, c) as ColumnMeta & { charset: string; collation: string })} AS ${quoteId(weightColumn(c))}`;
+    });
+    return `SELECT ${i} AS ${quoteId(LOOKUP_COLUMN)}${exprs.length ? ', ' : ''}${exprs.join(', ')}`;
+  });
+  return { sql: parts.join(' UNION ALL '), params };
+}
+
+/** The recorded claims of these ids (hex). A plain read, like the tombstones'. */
+export function findClaims(ids: string[]): Statement {
+  return {
+    sql: 'SELECT LOWER(HEX(claim_hash)) AS id, version, rank_text, rank_hash FROM drc_meta.unique_claims WHERE claim_hash IN (?)',
+    params: [ids.map((id) => Buffer.from(id, 'hex'))],
+  };
+}
+
+const MIN_VERSION = '-9223372036854775808';
+/** (version, rank text, rank hash) of the new row greater than the stored one's (null versions lowest; binary comparison). */
+const newer = `(COALESCE(VALUES(version), ${MIN_VERSION}), VALUES(rank_text), VALUES(rank_hash)) > (COALESCE(version, ${MIN_VERSION}), rank_text, rank_hash)`;
+
+/**
+ * Record claims; a stored claim is replaced only by a newer one (the newest claim of a value only
+ * grows). Assignments run left to right: the columns the comparison reads are assigned last, in an
+ * order where each assignment leaves the comparison's answer as it was (see the note in the test).
+ */
+export function recordClaimsStatement(claims: ClaimRecord[]): Statement | undefined {
+  if (claims.length === 0) return undefined;
+  const params: unknown[] = [];
+  for (const c of claims) params.push(Buffer.from(c.id, 'hex'), c.schema, c.table, JSON.stringify(c.columns), c.rank.version, c.rank.text, c.rank.hash, JSON.stringify(c.key), c.origin);
+  return {
+    sql: `INSERT INTO drc_meta.unique_claims (claim_hash, schema_name, table_name, key_columns, version, rank_text, rank_hash, key_json, origin, claimed_at)
+     VALUES ${claims.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))').join(', ')}
+     ON DUPLICATE KEY UPDATE
+       key_json = IF(${newer}, VALUES(key_json), key_json),
+       origin = IF(${newer}, VALUES(origin), origin),
+       claimed_at = IF(${newer}, VALUES(claimed_at), claimed_at),
+       rank_hash = IF(${newer}, VALUES(rank_hash), rank_hash),
+       rank_text = IF(${newer}, VALUES(rank_text), rank_text),
+       version = IF(${newer}, VALUES(version), version)`,
+    params,
+  };
+}
+
+/** Claims older than the retention (the tombstones'), a bounded number at a time. */
+export function purgeClaimsStatement(retentionMs: number, limit = 5000): Statement {
+  return { sql: 'DELETE FROM drc_meta.unique_claims WHERE claimed_at < UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND LIMIT ?', params: [retentionMs * 1000, limit] };
+}

@@ -1,0 +1,159 @@
+/**
+ * Reads what the unique-claim decisions of a batch need (unique-claims.ts): the unique values of each
+ * incoming image and of each row of the batch, as claim ids the server's collations decide; the rows
+ * holding the incoming values here (locked); and, after local capture has covered the position read
+ * with them (the race of DESIGN.md section 5 rule 4, for claims capture may write), the recorded
+ * claims of those values. Two round trips, only for batches that write tables with unique keys.
+ */
+import type mysql from 'mysql2/promise';
+import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
+import type { PipelinedSession } from '../db/pipelined-session.js';
+import type { Flavor, Statement } from '../db/sql.js';
+import { toWireRow, type Row } from '../model/value.js';
+import { rowKey } from './decide.js';
+import { collated, findClaims, LOOKUP_COLUMN, rowsWithWeights, valueWeights, weightColumn } from './sql/claims.js';
+import type { TableInfo } from './table-cache.js';
+import type { Coverage, IncomingChange } from './types.js';
+import { claimIdOf, keyClaimColumns, plainPart, type ClaimValue, type Rank, type UniqueInput } from './unique-claims.js';
+
+const LOOKUPS_PER_STATEMENT = 500;
+const COVERAGE_TIMEOUT_MS = 30_000;
+
+const pick = (row: Row, cols: string[]): Row => Object.fromEntries(cols.map((c) => [c, row[c] ?? null]));
+
+/** String columns of the table's primary and unique keys: their identity part is a weight string. */
+export const weightedColumns = (info: TableInfo) => [...new Set([...info.primaryKey, ...info.uniqueKeys.flat()])].filter((c) => collated(info.columnMeta?.find((m) => m.name === c)));
+
+/** The claim ids of an image: one per unique key without NULL; `weight(c)` gives a string column's weight string. */
+export function valuesOf(schema: string, table: string, info: TableInfo, image: Row, weight: (column: string) => string | undefined): ClaimValue[] {
+  const out: ClaimValue[] = [];
+  for (const columns of info.uniqueKeys) {
+    if (columns.some((c) => image[c] === null || image[c] === undefined)) continue; // NULL: no claim
+    out.push({ id: idOf(schema, table, info, columns, columns, image, weight), columns });
+  }
+  return out;
+}
+
+/** The key claim id of an image (unique-claims.ts keyClaimColumns). */
+const keyClaimOf = (schema: string, table: string, info: TableInfo, image: Row, weight: (column: string) => string | undefined) =>
+  idOf(schema, table, info, keyClaimColumns(info.primaryKey), info.primaryKey, image, weight);
+
+function idOf(schema: string, table: string, info: TableInfo, name: string[], columns: string[], image: Row, weight: (column: string) => string | undefined): string {
+  const weighted = new Set(weightedColumns(info));
+  const parts = columns.map((c) => (weighted.has(c) ? `w:${weight(c) ?? ''}` : `v:${plainPart(info.columnTypes, c, image[c])}`));
+  return claimIdOf(schema, table, name, parts);
+}
+
+interface Pending {
+  statement: Statement;
+  read(rows: mysql.RowDataPacket[]): void;
+}
+
+export class UniqueStateLoader {
+  constructor(
+    private readonly flavor: Flavor,
+    private readonly coverage: Coverage,
+  ) {}
+
+  /** Undefined when no change of the batch touches a table with unique keys. */
+  async load(session: PipelinedSession, batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<UniqueInput | undefined> {
+    const unique: UniqueInput = { incoming: new Map(), rowValues: new Map(), holders: new Map(), holderRows: new Map(), claims: new Map(), keyClaims: new Map(), rowKeyClaims: new Map() };
+    const batchKeys = new Set<string>();
+    const pending: Pending[] = [];
+    const byTable = new Map<string, { schema: string; name: string; info: TableInfo; keys: Row[]; images: { at: number; image: Row }[] }>();
+    for (const [at, { change }] of batch.entries()) {
+      const table = `${change.schema}.${change.table}`;
+      const info = infos.get(table);
+      if (!info || info.uniqueKeys.length === 0) continue;
+      const entry = byTable.get(table) ?? { schema: change.schema, name: change.table, info, keys: [], images: [] };
+      byTable.set(table, entry);
+      const k = rowKey(table, change.key, info.columnTypes);
+      if (!batchKeys.has(k)) entry.keys.push(change.key);
+      batchKeys.add(k);
+      if (change.op !== 'delete' && change.after) entry.images.push({ at, image: change.after });
+    }
+    if (byTable.size === 0) return undefined;
+
+    for (const [table, { schema, name, info, keys, images }] of byTable) {
+      const weighted = weightedColumns(info);
+      const readRow = (r: mysql.RowDataPacket): { k: string; row: Row; values: ClaimValue[] } => {
+        const weights = new Map(weighted.map((c) => [c, String(r[weightColumn(c)] ?? '')]));
+        for (const c of [LOOKUP_COLUMN, ...weighted.map(weightColumn)]) delete r[c];
+        const row = toWireRow(r, info.columnTypes);
+        const k = rowKey(table, pick(row, info.primaryKey), info.columnTypes);
+        unique.rowKeyClaims.set(k, keyClaimOf(schema, name, info, row, (c) => weights.get(c)));
+        return { k, row, values: valuesOf(schema, name, info, row, (c) => weights.get(c)) };
+      };
+      // The batch's own rows (already locked by row-state.ts), for the values they hold now.
+      for (let i = 0; i < keys.length; i += LOOKUPS_PER_STATEMENT) {
+        const chunk = keys.slice(i, i + LOOKUPS_PER_STATEMENT).map((key) => ({ columns: info.primaryKey, values: key }));
+        pending.push({
+          statement: rowsWithWeights(schema, name, chunk, info, weighted),
+          read: (rows) => {
+            for (const r of rows) {
+              const { k, values } = readRow(r);
+              unique.rowValues.set(k, values);
+              for (const v of values) unique.holders.set(v.id, k);
+            }
+          },
+        });
+      }
+      // The rows holding each incoming value, under the key's collation.
+      const lookups = images.flatMap(({ image }) => info.uniqueKeys.filter((cols) => cols.every((c) => image[c] !== null && image[c] !== undefined)).map((columns) => ({ columns, values: pick(image, columns) })));
+      for (let i = 0; i < lookups.length; i += LOOKUPS_PER_STATEMENT) {
+        pending.push({
+          statement: rowsWithWeights(schema, name, lookups.slice(i, i + LOOKUPS_PER_STATEMENT), info, weighted),
+          read: (rows) => {
+            for (const r of rows) {
+              const { k, row, values } = readRow(r);
+              unique.rowValues.set(k, values);
+              for (const v of values) unique.holders.set(v.id, k);
+              if (!batchKeys.has(k)) unique.holderRows.set(k, row);
+            }
+          },
+        });
+      }
+      // The incoming images' own weight strings.
+      const entries = images.map(({ at, image }) => ({ at, image, columns: weighted.filter((c) => image[c] !== null && image[c] !== undefined) }));
+      const needWeights = entries.filter((e) => e.columns.length > 0);
+      for (const e of entries) {
+        if (e.columns.length > 0) continue;
+        unique.incoming.set(e.at, valuesOf(schema, name, info, e.image, () => undefined));
+        unique.keyClaims.set(e.at, keyClaimOf(schema, name, info, e.image, () => undefined));
+      }
+      for (let i = 0; i < needWeights.length; i += LOOKUPS_PER_STATEMENT) {
+        const chunk = needWeights.slice(i, i + LOOKUPS_PER_STATEMENT);
+        pending.push({
+          statement: valueWeights(chunk.map((e) => ({ values: e.image, columns: e.columns })), info),
+          read: (rows) => {
+            for (const r of rows) {
+              const e = chunk[Number(r[LOOKUP_COLUMN])];
+              if (!e) continue;
+              const weight = (c: string) => (r[weightColumn(c)] === undefined ? undefined : String(r[weightColumn(c)]));
+              unique.incoming.set(e.at, valuesOf(schema, name, info, e.image, weight));
+              unique.keyClaims.set(e.at, keyClaimOf(schema, name, info, e.image, weight));
+            }
+          },
+        });
+      }
+    }
+
+    const readPosition = this.coverage !== 'not-needed';
+    const results = await session.roundTrip([...pending.map((p) => p.statement), ...(readPosition ? [{ sql: gtidPositionSql(this.flavor), params: [] }] : [])]);
+    pending.forEach((p, i) => p.read(results[i] as mysql.RowDataPacket[]));
+
+    const ids = [...new Set([...[...unique.incoming.values()].flat().map((v) => v.id), ...unique.keyClaims.values()])];
+    if (ids.length === 0) return unique;
+    if (this.coverage !== 'not-needed') await this.coverage.wait.waitUntilCovered(gtidPositionOf(results[pending.length] as mysql.RowDataPacket[]), COVERAGE_TIMEOUT_MS);
+    const lookups: Statement[] = [];
+    for (let i = 0; i < ids.length; i += LOOKUPS_PER_STATEMENT) lookups.push(findClaims(ids.slice(i, i + LOOKUPS_PER_STATEMENT)));
+    for (const rows of (await session.roundTrip(lookups)) as mysql.RowDataPacket[][]) {
+      for (const r of rows) unique.claims.set(String(r.id), rankOfStored(r));
+    }
+    return unique;
+  }
+}
+
+function rankOfStored(r: mysql.RowDataPacket): Rank {
+  return { version: r.version === null ? null : String(r.version), text: Buffer.from(r.rank_text as Buffer), hash: Buffer.from(r.rank_hash as Buffer) };
+}

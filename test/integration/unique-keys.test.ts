@@ -1,0 +1,162 @@
+/**
+ * Issue 13, unique keys: a row survives iff it is the newest claimant of every unique value it holds,
+ * whatever the arrival order and the number of ezones. The cycle X (u1=a, u2=b), Y (u1=a), Z (u2=b)
+ * with versions Y < X < Z ends with Z alone in every ezone (X loses b to Z; Y loses a to X, which
+ * claimed it even though X itself lost), for several arrival orders (daemons started in stages);
+ * case-insensitive unique values ('A@x' / 'a@x' / 'a@X ') are one value; a claim outlives the row
+ * that released its value, so an older claimant arriving later still loses.
+ */
+import type mysql from 'mysql2/promise';
+import { afterEach, expect, it } from 'vitest';
+import type { Daemon } from '../../src/daemon/wiring.js';
+import { runDrc } from '../support/cli.js';
+import { describeWithServers } from '../support/env.js';
+import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
+import { scenario, type Scenario } from '../support/scenario.js';
+
+const CYCLE_TABLE = (t: string) =>
+  `CREATE TABLE ${t} (id INT PRIMARY KEY, u1 VARCHAR(10) NULL UNIQUE, u2 VARCHAR(10) NULL UNIQUE, who VARCHAR(8) NOT NULL, updated_at DATETIME(6) NOT NULL)`;
+const EMAIL_TABLE = (t: string) =>
+  `CREATE TABLE ${t} (id INT PRIMARY KEY, email VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL, note VARCHAR(8) NULL, updated_at DATETIME(6) NOT NULL, UNIQUE KEY by_email (email))`;
+
+async function checksum(conn: mysql.Connection, table: string): Promise<string> {
+  const [rows] = await conn.query<mysql.RowDataPacket[]>(`CHECKSUM TABLE ${table}`);
+  return String(rows[0]?.Checksum);
+}
+
+async function ids(conn: mysql.Connection, table: string): Promise<number[]> {
+  const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT id FROM ${table} ORDER BY id`);
+  return rows.map((r) => Number(r.id));
+}
+
+/** Converged, proven three ways: the same rows, CHECKSUM TABLE equal, drc verify with no difference. */
+async function settled(s: Scenario, table: string, ezones: string[], expectedIds: number[]): Promise<void> {
+  await converge(s, table, ezones, { rows: expectedIds.length, timeoutMs: 90_000 });
+  for (const ez of ezones) expect(await ids(s.db[ez]!, table), `${table} in ${ez}`).toEqual(expectedIds);
+  const sums = await Promise.all(ezones.map((ez) => checksum(s.db[ez]!, table)));
+  expect(new Set(sums).size, `CHECKSUM TABLE ${table}: ${sums.join(', ')}`).toBe(1);
+  const res = await runDrc(['verify', '--config', s.configFile, '--tables', `${s.schema}.${table}`, '--json']);
+  expect(res.code, res.stdout + res.stderr).toBe(0);
+  expect(JSON.parse(res.stdout).differences).toEqual([]);
+}
+
+describeWithServers('unique keys: the newest claimant of every unique value survives (issue 13)', () => {
+  let s: Scenario | undefined;
+  const daemons: Daemon[] = [];
+  afterEach(async () => {
+    await stopDaemons(daemons);
+    await s?.close();
+    s = undefined;
+  });
+
+  /**
+   * Run daemons in stages, each for a few seconds (a stage's daemons ship their ezone's changes and
+   * apply what the earlier stages shipped); the last stage keeps running.
+   */
+  async function stages(order: string[][]): Promise<void> {
+    for (const [i, stage] of order.entries()) {
+      daemons.push(...(await startDaemons(s!, stage)));
+      if (i === order.length - 1) return;
+      await new Promise((r) => setTimeout(r, 3000));
+      await stopDaemons(daemons);
+    }
+  }
+
+  /** Every stream gets a resume point (a first daemon starts capture at the binlog's end); then all stop. */
+  async function primeStreams(ezones: string[], table: string): Promise<void> {
+    daemons.push(...(await startDaemons(s!, ezones)));
+    for (const [i, ez] of ezones.entries()) await s!.db[ez]!.query(`INSERT INTO ${table} (id, u1, u2, who, updated_at) VALUES (?, NULL, NULL, ?, '2020-01-01')`, [100 + i, ez]);
+    await converge(s!, table, ezones, { rows: ezones.length });
+    await stopDaemons(daemons);
+  }
+
+  it('the cycle X(a,b) in a, Y(a) and Z(b) in b, versions Y < X < Z: Z alone survives in both ezones, in either arrival order', async () => {
+    const ezones = ['a', 'b'];
+    s = await scenario('unique-cycle-2', {}, { ezones });
+    for (const ez of ezones) for (const t of ['c1', 'c2']) await s.db[ez]!.query(CYCLE_TABLE(t));
+    await primeStreams(ezones, 'c1');
+    await primeStreams(ezones, 'c2');
+    const cycle = async (t: string) => {
+      await s!.db.a!.query(`INSERT INTO ${t} VALUES (1, 'a', 'b', 'X', '2030-01-01 00:00:02')`);
+      await s!.db.b!.query(`INSERT INTO ${t} VALUES (2, 'a', NULL, 'Y', '2030-01-01 00:00:01')`);
+      await s!.db.b!.query(`INSERT INTO ${t} VALUES (3, NULL, 'b', 'Z', '2030-01-01 00:00:03')`);
+    };
+    // Order 1: both daemons at once (X reaches b, Y and Z reach a, concurrently).
+    await cycle('c1');
+    daemons.push(...(await startDaemons(s, ezones)));
+    await settled(s, 'c1', ezones, [3, 100, 101]);
+    await stopDaemons(daemons);
+    // Order 2: b ships Y and Z first; a alone applies them (and ships X); then b applies X.
+    await cycle('c2');
+    await stages([['b'], ['a'], ezones]);
+    await settled(s, 'c2', ezones, [3, 100, 101]);
+    // Each ezone recorded the collisions it resolved.
+    for (const ez of ezones) expect((await conflictsIn(s, ez)).filter((c) => c.table_name === 'c2' && c.reason === 'unique-collision').length, ez).toBeGreaterThan(0);
+  });
+
+  it('the cycle across three ezones (X in a, Y in b, Z in c) ends with Z alone everywhere, for three arrival orders', async () => {
+    const ezones = ['a', 'b', 'c'];
+    s = await scenario('unique-cycle-3', {}, { ezones });
+    const tables = ['c1', 'c2', 'c3'];
+    for (const ez of ezones) for (const t of tables) await s.db[ez]!.query(CYCLE_TABLE(t));
+    await primeStreams(ezones, 'c1');
+    for (const t of tables.slice(1)) for (const [i, ez] of ezones.entries()) await s.db[ez]!.query(`INSERT INTO ${t} VALUES (?, NULL, NULL, ?, '2020-01-01')`, [100 + i, ez]);
+    const cycle = async (t: string) => {
+      await s!.db.a!.query(`INSERT INTO ${t} VALUES (1, 'a', 'b', 'X', '2030-01-01 00:00:02')`);
+      await s!.db.b!.query(`INSERT INTO ${t} VALUES (2, 'a', NULL, 'Y', '2030-01-01 00:00:01')`);
+      await s!.db.c!.query(`INSERT INTO ${t} VALUES (3, NULL, 'b', 'Z', '2030-01-01 00:00:03')`);
+    };
+    // The daemons run in stages: who hears whom first differs from one round to the next.
+    const rounds: [string, string[][]][] = [
+      ['c1', [ezones]],
+      ['c2', [['b', 'c'], ezones]],
+      ['c3', [['a'], ['c'], ['b'], ezones]],
+    ];
+    for (const [t, order] of rounds) {
+      await cycle(t);
+      await stages(order);
+      await settled(s, t, ezones, [3, 100, 101, 102]);
+      await stopDaemons(daemons);
+    }
+  });
+
+  it("case-insensitive unique values ('A@x', 'a@x', 'a@X ' under utf8mb4_general_ci) are one value: the newest claimant survives everywhere", async () => {
+    const ezones = ['a', 'b', 'c'];
+    s = await scenario('unique-ci', {}, { ezones });
+    for (const ez of ezones) {
+      await s.db[ez]!.query(EMAIL_TABLE('users'));
+      await s.db[ez]!.query(CYCLE_TABLE('prime'));
+    }
+    await primeStreams(ezones, 'prime');
+    await s.db.a!.query("INSERT INTO users VALUES (1, 'A@x', 'a', '2030-01-01 00:00:02')");
+    await s.db.b!.query("INSERT INTO users VALUES (2, 'a@x', 'b', '2030-01-01 00:00:01')");
+    await s.db.c!.query("INSERT INTO users VALUES (3, 'a@X ', 'c', '2030-01-01 00:00:03')"); // PAD SPACE: the trailing space is no difference
+    await s.db.c!.query("INSERT INTO users VALUES (4, 'other@x', 'c', '2030-01-01 00:00:03')");
+    daemons.push(...(await startDaemons(s, ezones)));
+    await settled(s, 'users', ezones, [3, 4]);
+    const [rows] = await s.db.a!.query<mysql.RowDataPacket[]>('SELECT HEX(email) AS e FROM users WHERE id = 3');
+    expect(rows[0]?.e).toBe(Buffer.from('a@X ').toString('hex').toUpperCase());
+  });
+
+  it('a value released by an update keeps its claim: an older claimant arriving after the release loses everywhere', async () => {
+    const ezones = ['a', 'b'];
+    s = await scenario('unique-release', {}, { ezones });
+    for (const ez of ezones) {
+      await s.db[ez]!.query(EMAIL_TABLE('users'));
+      await s.db[ez]!.query(CYCLE_TABLE('prime'));
+    }
+    await primeStreams(ezones, 'prime');
+    // b: row 2 claims a@x at version 1. a: row 1 claims A@x at version 2, then releases it (version 4).
+    await s.db.b!.query("INSERT INTO users VALUES (2, 'a@x', 'b', '2030-01-01 00:00:01')");
+    await s.db.a!.query("INSERT INTO users VALUES (1, 'A@x', 'a', '2030-01-01 00:00:02')");
+    // b hears of row 1 (and removes row 2) before a hears of row 2: a ships row 1, then b alone applies it.
+    await stages([['a'], ['b'], []]);
+    // Meanwhile, a has released A@x: without a claim, a would now take row 2, which b removed.
+    await s.db.a!.query("UPDATE users SET email = 'new@x', updated_at = '2030-01-01 00:00:04' WHERE id = 1");
+    await stopDaemons(daemons);
+    daemons.push(...(await startDaemons(s, ezones)));
+    await settled(s, 'users', ezones, [1]);
+    const [rows] = await s.db.b!.query<mysql.RowDataPacket[]>('SELECT email FROM users');
+    expect(rows.map((r) => r.email)).toEqual(['new@x']);
+  });
+});
