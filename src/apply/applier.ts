@@ -203,7 +203,7 @@ export class Applier {
   private async dispatch(group: Group, generation: number): Promise<void> {
     const changes = group.txs.flatMap((t) => t.chunk.changes);
     for (const c of changes) await this.tables.get(c.schema, c.table);
-    await this.scheduler.dispatch(group, writeSetOf(changes, (t) => this.tables.uniqueKeysOf(t)), generation);
+    await this.scheduler.dispatch(group, writeSetOf(changes, (t) => this.tables.uniqueKeysOf(t), (t) => this.tables.foreignKeysOf(t)), generation);
   }
 
   private committed(group: Group, target: TargetTransaction | undefined): void {

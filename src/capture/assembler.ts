@@ -22,7 +22,7 @@ export type SourceEvent =
   /** Table metadata of the row events that follow. */
   | { type: 'table'; tableId: number; schema: string; table: string; primaryKey: string[] | undefined; temporal?: string[]; columnTypes?: ColumnTypes }
   /** Row images already in wire form (the binlog source decodes values through model/types/). */
-  | { type: 'rows'; op: Operation; tableId: number; rows: BinlogRow[]; timestamp: number }
+  | { type: 'rows'; op: Operation; tableId: number; rows: BinlogRow[]; timestamp: number; /** The origin ran with foreign_key_checks = 0. */ noFkChecks?: boolean }
   /** The transaction committed; `position` is the binlog position right after it. */
   | { type: 'commit'; position: string; timestamp: number };
 
@@ -178,7 +178,7 @@ export class TransactionAssembler {
       return;
     }
     for (const raw of ev.rows) {
-      for (const change of toChanges(ev.op, raw, info, role.versionColumn, ev.timestamp)) this.add(tx, change);
+      for (const change of toChanges(ev.op, raw, info, role.versionColumn, ev.timestamp)) this.add(tx, ev.noFkChecks ? { ...change, noFkChecks: true } : change);
     }
   }
 
@@ -202,8 +202,10 @@ export class TransactionAssembler {
     tx.changed = true;
     tx.rows++;
     tx.notifications.push(notificationOf(change, tx.origin, tx.id, tx.startTime));
-    if (change.op === 'delete' && !tx.applied && change.version) {
-      tx.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: change.version });
+    // A primary-key change removes its old key as a delete does: the old key gets a tombstone too.
+    const removed = change.op === 'delete' ? change.key : change.oldKey;
+    if (removed && !tx.applied && change.version) {
+      tx.tombstones.push({ schema: change.schema, table: change.table, key: removed, version: change.version });
     }
     if (tx.applied) {
       tx.bytes += 200;
@@ -253,7 +255,7 @@ export class TransactionAssembler {
   }
 }
 
-/** The row changes of one binlog row (an update of the primary key becomes delete + insert). */
+/** The row changes of one binlog row (an update of the primary key is one update carrying its old key). */
 export function toChanges(op: Operation, raw: BinlogRow, info: TableInfo, versionColumn: string | null, eventTimeMs: number): RowChange[] {
   const base = { schema: info.schema, table: info.table };
   const pk = info.primaryKey ?? [];
@@ -268,10 +270,8 @@ export function toChanges(op: Operation, raw: BinlogRow, info: TableInfo, versio
   const { before, after } = raw as { before: Row; after: Row };
   const key = keyOf(after, pk);
   const oldKey = keyOf(before, pk);
-  if (!sameKey(key, oldKey, pk, info.columnTypes)) {
-    return [deleteChange(base, before, info, versionColumn, eventTimeMs), { ...base, op: 'insert', key, after, ...versionField(after, versionColumn, info.columnTypes) }];
-  }
-  return [{ ...base, op, key, before, after, ...versionField(after, versionColumn, info.columnTypes) }];
+  const moved = sameKey(key, oldKey, pk, info.columnTypes) ? {} : { oldKey };
+  return [{ ...base, op, key, ...moved, before, after, ...versionField(after, versionColumn, info.columnTypes) }];
 }
 
 function deleteChange(base: { schema: string; table: string }, before: Row, info: TableInfo, versionColumn: string | null, eventTimeMs: number): RowChange {
