@@ -14,6 +14,7 @@ import type { ColumnTypes } from '../model/types/row.js';
 import type { Row } from '../model/value.js';
 import { compareVersions } from '../model/version.js';
 import type { ConflictNote } from './conflict-log.js';
+import { decideKeyChange, ownTombstone } from './fk-key-change.js';
 import { resolve } from './resolver.js';
 import type { TableInfo } from './table-cache.js';
 import type { IncomingChange, Op } from './types.js';
@@ -50,6 +51,8 @@ export function decide(input: DecideInput): Decisions {
   const rows = new Map(input.rows);
   const tombstones = new Map(input.tombstones);
   const out: Decisions = { ops: [], tombstones: [], conflicts: [] };
+  /** Which source transaction of the batch recorded a key's tombstone in `tombstones` (key changes, fk-key-change.ts). */
+  const stonedBy = new Map<string, string>();
   for (const incoming of input.batch) {
     const { change } = incoming;
     const table = `${change.schema}.${change.table}`;
@@ -66,6 +69,28 @@ export function decide(input: DecideInput): Decisions {
       if (decision === 'skipped') continue;
     }
 
+    if (change.oldKey) {
+      // A primary-key change: both keys' rows, one UPDATE when both halves apply (fk-key-change.ts).
+      const exactOld = rowKey(table, change.oldKey, info.columnTypes);
+      const kOld = input.identities?.get(exactOld) ?? exactOld;
+      const stone = tombstones.get(exact);
+      const own = ownTombstone(stone && { ...stone, txId: stonedBy.get(exact) }, incoming.txId, change.version);
+      const d = decideKeyChange({ change, atOld: rows.get(kOld) ?? null, atNew: local, tombstoneOfNew: own ? null : (stone ?? null), versionColumn, types: info.columnTypes });
+      for (const c of d.conflicts) out.conflicts.push({ incoming, reason: c.reason, decision: c.decision, local: c.local, versionColumn });
+      if (d.tombstone !== undefined) {
+        out.tombstones.push({ schema: change.schema, table: change.table, key: change.oldKey, version: d.tombstone, origin: incoming.origin });
+        const had = tombstones.get(exactOld);
+        if (!had || compareVersions(d.tombstone, had.version) > 0) {
+          tombstones.set(exactOld, { version: d.tombstone });
+          stonedBy.set(exactOld, incoming.txId);
+        }
+      }
+      rows.set(kOld, d.nextOld);
+      rows.set(k, d.nextNew);
+      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image });
+      continue;
+    }
+
     // Tombstones are keyed by the exact key, as they are stored (db/tombstones.ts): a key respelled
     // within the batch (an UPDATE of 'later-b' to 'Later-B' ships as delete + insert) is not held
     // back by the delete of its old spelling.
@@ -75,7 +100,10 @@ export function decide(input: DecideInput): Decisions {
       out.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: d.tombstone, origin: incoming.origin });
       // A key keeps its newest tombstone (as recordTombstones does with GREATEST).
       const had = tombstones.get(exact);
-      if (!had || compareVersions(d.tombstone, had.version) > 0) tombstones.set(exact, { version: d.tombstone });
+      if (!had || compareVersions(d.tombstone, had.version) > 0) {
+        tombstones.set(exact, { version: d.tombstone });
+        stonedBy.set(exact, incoming.txId);
+      }
     }
     rows.set(k, d.next);
     if (d.action === 'insert' || d.action === 'update') out.ops.push({ kind: d.action, info, incoming, key: change.key, image: change.after as Row });
