@@ -18,13 +18,17 @@
  * with RESTRICT both end without parent and child. Applied writes are not captured again, so the
  * removals here are local, as the cascades are.
  *
- * A violation with no missing parent to be found (the parent table is not replicated, say) is no
- * concurrent change but a schema difference: it pauses the stream loudly (SchemaMismatchError).
+ * A parent missing without a tombstone has not arrived yet (another origin's stream carries it, with
+ * three ezones or more): the write is retried, never dropped. A violation with no missing parent to
+ * be found is no concurrent change but a schema difference: it pauses the stream loudly
+ * (SchemaMismatchError).
  */
 import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import { quoteId, tableRef, type Statement } from '../db/sql.js';
-import { foreignKeysOf, type ForeignKey, type ReferentialAction } from '../db/table-keys.js';
+import { foreignKeysOf, primaryKeyOf, type ForeignKey, type Queryable, type ReferentialAction } from '../db/table-keys.js';
+import { findTombstonesStatement, newestTombstones } from '../db/tombstones.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
 import { SchemaMismatchError } from '../errors.js';
 import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
 import { fromWire, toWireRow, type Row } from '../model/value.js';
@@ -99,10 +103,29 @@ export async function removeChildren(session: PipelinedSession, fks: ForeignKey[
   return removed;
 }
 
+/**
+ * Whether the missing parents were deleted here (a tombstone of each parent's primary key): then the
+ * child's write meets a concurrent delete, a conflict. Without a tombstone the parent has not arrived
+ * yet — written in a third ezone, it travels on another origin's stream — and the write is retried
+ * (bounded by the supervisor: a parent that never comes pauses the stream loudly). A key referencing
+ * other columns than the parent's primary key cannot be told apart: taken as deleted.
+ */
+export async function parentsDeleted(session: PipelinedSession, missing: ForeignKey[], image: Row): Promise<boolean> {
+  for (const fk of missing) {
+    const pk = await primaryKeyOf(queryVia(session), fk.refSchema, fk.refTable);
+    if (pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) continue;
+    const key: Row = {};
+    for (const c of pk) key[c] = image[fk.columns[fk.refColumns.indexOf(c)] as string] ?? null;
+    const [rows] = (await session.roundTrip([findTombstonesStatement(fk.refSchema, fk.refTable, [key])])) as [mysql.RowDataPacket[]];
+    if (!newestTombstones(rows).has(canonicalKey(key))) return false;
+  }
+  return true;
+}
+
 /** The before-image whose referenced values the children hold: a delete's image, an update's before-image. */
 export const parentImageOf = (op: Op): Row => (op.kind === 'delete' ? op.image : (op.incoming.change.before ?? op.image));
 
 /** A PipelinedSession as the query function db/ helpers take. */
-function queryVia(session: PipelinedSession): { query(sql: string, params?: unknown[]): Promise<[unknown, unknown]> } {
+function queryVia(session: PipelinedSession): Queryable {
   return { query: async (sql, params) => [(await session.roundTrip([{ sql, params: params ?? [] }]))[0], undefined] };
 }

@@ -15,8 +15,8 @@ import type { DeferredStatement, Statement } from '../db/sql.js';
 import type { Tombstone } from '../db/tombstones.js';
 import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
 import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
-import { SchemaMismatchError } from '../errors.js';
-import { childOutcome, missingParents, parentImageOf, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
+import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
+import { childOutcome, missingParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { Op } from './types.js';
@@ -183,6 +183,10 @@ export class WriteBatcher {
   private async parentMissing(op: Op, tombstones: Tombstone[], err: unknown): Promise<void> {
     const missing = await missingParents(this.session, op.info.foreignKeys ?? [], op.image);
     if (missing.length === 0) throw unexplained(err, op, 'no missing parent');
+    if (!(await parentsDeleted(this.session, missing, op.image))) {
+      const { schema, table } = op.incoming.change;
+      throw new RetryableApplyError(`a parent of a row of ${schema}.${table} is not here yet (no tombstone: not deleted here); retrying`, err);
+    }
     const { versionColumn, conflicts } = this.collisions(op);
     const outcome = childOutcome(missing);
     conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: outcome === 'set-null' ? 'applied' : 'skipped', local: null, versionColumn });

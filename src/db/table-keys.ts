@@ -1,15 +1,20 @@
 import type mysql from 'mysql2/promise';
 
+/** Anything that runs a query the mysql2 way (a pool, a connection, a pipelined session's adapter). */
+export interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<[unknown, unknown]>;
+}
+
 /**
  * The primary-key columns of `schema.table`, in index order; empty when the table does not exist or
  * has no primary key. For tools that chunk a table by its key (`drc verify`).
  */
-export async function primaryKeyOf(pool: mysql.Pool | mysql.Connection, schema: string, table: string): Promise<string[]> {
-  const [rows] = await pool.query<mysql.RowDataPacket[]>(
+export async function primaryKeyOf(pool: Queryable, schema: string, table: string): Promise<string[]> {
+  const [rows] = (await pool.query(
     `SELECT COLUMN_NAME AS c FROM information_schema.STATISTICS
      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX`,
     [schema, table],
-  );
+  )) as [mysql.RowDataPacket[], unknown];
   return rows.map((r) => String(r.c));
 }
 
@@ -34,7 +39,7 @@ export interface ForeignKey {
  * (`incoming`: it is the parent), from KEY_COLUMN_USAGE joined with REFERENTIAL_CONSTRAINTS in one
  * query. A self-referencing key is in both lists.
  */
-export async function foreignKeysOf(pool: { query(sql: string, params?: unknown[]): Promise<[unknown, unknown]> }, schema: string, table: string): Promise<{ outgoing: ForeignKey[]; incoming: ForeignKey[] }> {
+export async function foreignKeysOf(pool: Queryable, schema: string, table: string): Promise<{ outgoing: ForeignKey[]; incoming: ForeignKey[] }> {
   const [rows] = (await pool.query(
     `SELECT k.CONSTRAINT_NAME AS name, k.TABLE_SCHEMA AS s, k.TABLE_NAME AS t, k.COLUMN_NAME AS c,
             k.REFERENCED_TABLE_SCHEMA AS rs, k.REFERENCED_TABLE_NAME AS rt, k.REFERENCED_COLUMN_NAME AS rc,
