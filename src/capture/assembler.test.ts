@@ -109,6 +109,11 @@ describe('TransactionAssembler', () => {
       { type: 'commit', position: '1-1-5', timestamp: T0 },
     ]);
     expect(decodeChunk(parts[0]!.chunks[0]!).changes.map((c) => [c.op, c.key, c.oldKey])).toEqual([['update', { id: 2 }, { id: 1 }]]);
+    // Caches hear of both keys: the old one as gone.
+    expect(parts[0]!.notifications.map((n) => [n.op, n.key])).toEqual([
+      ['delete', { id: 1 }],
+      ['update', { id: 2 }],
+    ]);
     // The old key's tombstone has the change's version: an older update of key 1 cannot resurrect it.
     expect(parts[0]!.tombstones).toEqual([{ schema: 'app', table: 'users', key: { id: 1 }, version: String(T0 * 1000 + 1_000_000) }]);
   });

@@ -201,6 +201,8 @@ export class TransactionAssembler {
     }
     tx.changed = true;
     tx.rows++;
+    // A primary-key change leaves the old key as a delete would: caches holding it hear so.
+    if (change.oldKey) tx.notifications.push(notificationOf({ ...change, op: 'delete', key: change.oldKey }, tx.origin, tx.id, tx.startTime));
     tx.notifications.push(notificationOf(change, tx.origin, tx.id, tx.startTime));
     // A primary-key change removes its old key as a delete does: the old key gets a tombstone too.
     const removed = change.op === 'delete' ? change.key : change.oldKey;
