@@ -69,10 +69,11 @@ export function decide(input: DecideInput): Decisions {
       if (decision === 'skipped') continue;
     }
 
-    if (change.oldKey) {
-      // A primary-key change: both keys' rows, one UPDATE when both halves apply (fk-key-change.ts).
-      const exactOld = rowKey(table, change.oldKey, info.columnTypes);
-      const kOld = input.identities?.get(exactOld) ?? exactOld;
+    const exactOld = change.oldKey ? rowKey(table, change.oldKey, info.columnTypes) : undefined;
+    const kOld = exactOld === undefined ? undefined : (input.identities?.get(exactOld) ?? exactOld);
+    // A primary-key change: both keys' rows, one UPDATE when both halves apply (fk-key-change.ts). A
+    // key only respelled under its collation ('later-b' → 'Later-B': one row here) is an update in place.
+    if (change.oldKey && exactOld !== undefined && kOld !== undefined && kOld !== k) {
       const stone = tombstones.get(exact);
       const own = ownTombstone(stone && { ...stone, txId: stonedBy.get(exact) }, incoming.txId, change.version);
       const d = decideKeyChange({ change, atOld: rows.get(kOld) ?? null, atNew: local, tombstoneOfNew: own ? null : (stone ?? null), versionColumn, types: info.columnTypes });

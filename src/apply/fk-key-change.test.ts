@@ -93,6 +93,20 @@ describe('decide with key changes', () => {
     expect(d.tombstones.map((t) => t.key.id)).toEqual([3, 2, 1]);
   });
 
+  it('a key only respelled under its collation (one row here) is an update in place, found by the new spelling', () => {
+    const text = (id: string, v: string): RowChange => ({ schema: 's', table: 't', op: 'update', key: { id }, oldKey: { id: 'later-b' }, before: { id: 'later-b', v: 'x', updated_at: '5' }, after: { id, v, updated_at: '10' }, version: '10' });
+    const one = rowKey('s.t', { id: 'later-b' });
+    const i = input([text('Later-B', 'x')], []);
+    i.rows = new Map([[one, { id: 'later-b', v: 'x', updated_at: '5' }]]);
+    i.identities = new Map([
+      [one, one],
+      [rowKey('s.t', { id: 'Later-B' }), one],
+    ]);
+    const d = decide(i);
+    expect(d.ops.map((o) => [o.kind, o.key.id, o.image.id])).toEqual([['update', 'Later-B', 'Later-B']]);
+    expect(d.conflicts).toEqual([]);
+  });
+
   it('a tombstone of another source transaction at least as new still holds the new key back', () => {
     const i = input([move(1, 2, '10')], [
       [1, row(1, '5')],
