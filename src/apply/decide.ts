@@ -88,7 +88,7 @@ export function decide(input: DecideInput): Decisions {
       }
       rows.set(kOld, d.nextOld);
       rows.set(k, d.nextNew);
-      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image });
+      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image, ...(w.moveChildren ? { children: { from: change.before as Row, to: w.image } } : {}) });
       continue;
     }
 

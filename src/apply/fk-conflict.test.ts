@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ForeignKey } from '../db/table-keys.js';
-import { childOutcome, referencing, refusing, withNullReferences } from './fk-conflict.js';
+import { childOutcome, followStatements, referencing, refusing, withNullReferences } from './fk-conflict.js';
 
 const fk = (name: string, onDelete: ForeignKey['onDelete'], onUpdate: ForeignKey['onUpdate'] = 'CASCADE', columns = ['pid']): ForeignKey => ({
   name,
@@ -29,5 +29,17 @@ describe('foreign-key conflicts: a parent delete wins over concurrent child writ
     const keys = [fk('c', 'CASCADE', 'RESTRICT'), fk('r', 'RESTRICT', 'CASCADE'), fk('n', 'NO ACTION', 'NO ACTION'), fk('s', 'SET NULL', 'SET NULL')];
     expect(refusing(keys, 'delete').map((f) => f.name)).toEqual(['r', 'n']);
     expect(refusing(keys, 'update').map((f) => f.name)).toEqual(['c', 'n']);
+  });
+});
+
+describe('children following a key change whose old row stays here', () => {
+  it('move as each key’s ON UPDATE action moved them in the origin: CASCADE to the new values, SET NULL to NULL, nothing for RESTRICT or unchanged values', () => {
+    const keys = [fk('c', 'CASCADE', 'CASCADE'), fk('n', 'CASCADE', 'SET NULL'), fk('r', 'CASCADE', 'RESTRICT')];
+    const out = followStatements(keys, { id: 5, v: 'a' }, { id: 500, v: 'b' });
+    expect(out).toEqual([
+      { sql: 'UPDATE `s`.`child` SET `pid` = ? WHERE `pid` <=> ?', params: [500, 5] },
+      { sql: 'UPDATE `s`.`child` SET `pid` = ? WHERE `pid` <=> ?', params: [null, 5] },
+    ]);
+    expect(followStatements(keys, { id: 5, v: 'a' }, { id: 5, v: 'b' })).toEqual([]);
   });
 });

@@ -122,6 +122,25 @@ export async function parentsDeleted(session: PipelinedSession, missing: Foreign
   return true;
 }
 
+/**
+ * The statements moving the children of the parent values `from` to `to` as each referencing key's ON
+ * UPDATE action does (CASCADE: the new values, SET NULL: NULL; RESTRICT and NO ACTION children cannot
+ * exist in the origin, which refused the key change otherwise). Only keys whose values changed. Pure.
+ */
+export function followStatements(incoming: ForeignKey[], from: Row, to: Row): Statement[] {
+  const out: Statement[] = [];
+  for (const fk of incoming) {
+    if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') continue;
+    const old = fk.refColumns.map((c) => fromWire(from[c] ?? null));
+    if (old.some((v) => v === null) || fk.refColumns.every((c) => JSON.stringify(from[c] ?? null) === JSON.stringify(to[c] ?? null))) continue;
+    const set = fk.columns.map((c) => `${quoteId(c)} = ?`).join(', ');
+    const values = fk.onUpdate === 'CASCADE' ? fk.refColumns.map((c) => fromWire(to[c] ?? null)) : fk.columns.map(() => null);
+    const w = where(fk.columns, old);
+    out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${set} WHERE ${w.sql}`, params: [...values, ...w.params] });
+  }
+  return out;
+}
+
 /** The before-image whose referenced values the children hold: a delete's image, an update's before-image. */
 export const parentImageOf = (op: Op): Row => (op.kind === 'delete' ? op.image : (op.incoming.change.before ?? op.image));
 

@@ -57,9 +57,9 @@ describe('decideKeyChange (a primary-key change: delete of the old key + insert 
     expect(d.nextNew).toEqual(row(2, '12', 'other'));
   });
 
-  it('old row newer here (updated concurrently): it stays, the new key is written on its own — as delete + insert would decide', () => {
+  it('old row newer here (updated concurrently): it stays, the new key is written on its own — as delete + insert would decide — and the children follow the new key', () => {
     const d = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '11', 'y'), atNew: null });
-    expect(d.writes).toEqual([{ kind: 'insert', key: { id: 2 }, image: row(2, '10') }]);
+    expect(d.writes).toEqual([{ kind: 'insert', key: { id: 2 }, image: row(2, '10'), moveChildren: true }]);
     expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([['update-diverged', 'skipped']]);
     expect(d).toMatchObject({ tombstone: '10', nextOld: row(1, '11', 'y') });
   });

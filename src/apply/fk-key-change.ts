@@ -12,7 +12,10 @@
  *   wins): that row is deleted first, then the same UPDATE;
  * - the old key is missing here (update-missing): insert at the new key, unless a tombstone of the new
  *   key is at least as new;
- * - the old key's row is newer here (its half loses): the old row stays, the new key is written on its own;
+ * - the old key's row is newer here (its half loses): the old row stays, the new key is written on its
+ *   own, and the old row's children move to the new key as the origin's ON UPDATE CASCADE / SET NULL
+ *   moved them there (the origin, meeting the newer update of the old key, re-inserts the old row
+ *   without children: both ezones end alike);
  * - the new key holds a newer row, or a newer tombstone: only the old row is removed.
  *
  * The old key always gets a tombstone with the change's version (rule 4), so an older update of the
@@ -41,6 +44,8 @@ export interface KeyChangeWrite {
   kind: 'insert' | 'update' | 'delete';
   key: Row;
   image: Row;
+  /** The old row stays here but its children follow the new key, as the origin's ON UPDATE action moved them. */
+  moveChildren?: true;
 }
 
 export interface KeyChangeDecision {
@@ -80,7 +85,8 @@ export function decideKeyChange(input: KeyChangeInput): KeyChangeDecision {
   } else if (removesOld) {
     out.writes.push({ kind: 'delete', key: oldKey, image: atOld as Row });
   } else if (writesNew) {
-    out.writes.push(atNew === null ? { kind: 'insert', key: change.key, image: after } : { kind: 'update', key: change.key, image: after });
+    const children = atOld !== null ? { moveChildren: true as const } : {};
+    out.writes.push(atNew === null ? { kind: 'insert', key: change.key, image: after, ...children } : { kind: 'update', key: change.key, image: after, ...children });
   }
   if (removesOld) out.nextOld = null;
   out.nextNew = written.next;

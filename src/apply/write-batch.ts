@@ -16,7 +16,7 @@ import type { Tombstone } from '../db/tombstones.js';
 import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
 import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
-import { childOutcome, missingParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
+import { childOutcome, followStatements, missingParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { Op } from './types.js';
@@ -68,7 +68,7 @@ const fkChecks = (on: boolean): DeferredStatement => ({ sql: `SET SESSION foreig
 const withoutFkChecks = (op: Op): boolean => op.incoming.change.noFkChecks === true;
 
 /** Whether a write runs in a relaxed session (its statements wrapped in a switch and back). */
-const relaxed = (op: Op): boolean => writesEnumZero(op) || withoutFkChecks(op);
+const relaxed = (op: Op): boolean => writesEnumZero(op) || withoutFkChecks(op) || op.children !== undefined;
 
 /** Both session switches back to the apply session's own: after a failed round trip that stopped inside a wrapped write. */
 const RESTORE_SESSION: DeferredStatement[] = [sqlMode(APPLY_SQL_MODE), fkChecks(true)];
@@ -80,7 +80,9 @@ const RESTORE_SESSION: DeferredStatement[] = [sqlMode(APPLY_SQL_MODE), fkChecks(
 function statementsOf(op: Op, statement: DeferredStatement): DeferredStatement[] {
   const enumZero = writesEnumZero(op);
   const noFk = withoutFkChecks(op);
-  return [...(enumZero ? [sqlMode(APPLY_SQL_MODE_ENUM_ZERO)] : []), ...(noFk ? [fkChecks(false)] : []), statement, ...(noFk ? [fkChecks(true)] : []), ...(enumZero ? [sqlMode(APPLY_SQL_MODE)] : [])];
+  // A key change whose old row stays: its children follow the new key, as in the origin (fk-key-change.ts).
+  const follow = op.children ? followStatements(op.info.referencedBy ?? [], op.children.from, op.children.to) : [];
+  return [...(enumZero ? [sqlMode(APPLY_SQL_MODE_ENUM_ZERO)] : []), ...(noFk ? [fkChecks(false)] : []), statement, ...follow, ...(noFk ? [fkChecks(true)] : []), ...(enumZero ? [sqlMode(APPLY_SQL_MODE)] : [])];
 }
 
 /** The statement of one write (UPDATE and DELETE checked to touch one row). */
@@ -97,11 +99,11 @@ export function writeStatements(ops: Op[]): DeferredStatement[] {
   for (let i = 0; i < ops.length; ) {
     const op = ops[i] as Op;
     let j = i + 1;
-    if (op.kind === 'insert') {
+    if (op.kind === 'insert' && !op.children) {
       const cols = Object.keys(op.image).join(',');
       const zero = writesEnumZero(op);
       const noFk = withoutFkChecks(op);
-      while (j < ops.length && j - i < ROWS_PER_INSERT && ops[j]!.kind === 'insert' && sameTable(ops[j]!, op) && Object.keys(ops[j]!.image).join(',') === cols && writesEnumZero(ops[j]!) === zero && withoutFkChecks(ops[j]!) === noFk) j++;
+      while (j < ops.length && j - i < ROWS_PER_INSERT && ops[j]!.kind === 'insert' && sameTable(ops[j]!, op) && Object.keys(ops[j]!.image).join(',') === cols && writesEnumZero(ops[j]!) === zero && withoutFkChecks(ops[j]!) === noFk && !ops[j]!.children) j++;
       statements.push(...statementsOf(op, insertRows(op.incoming.change.schema, op.incoming.change.table, ops.slice(i, j).map((o) => o.image), op.info)));
     } else {
       statements.push(...statementsOf(op, statementOf(op)));
@@ -154,7 +156,7 @@ export class WriteBatcher {
       await this.session.roundTrip(statements);
     } catch (err) {
       // A failed write leaves its session switches on (the round trip stopped there): back to the apply session's own.
-      if (statements.length > 1) await this.session.roundTrip(RESTORE_SESSION);
+      if (relaxed(op)) await this.session.roundTrip(RESTORE_SESSION);
       if (err instanceof RowNotFoundError) return this.rowNotFound(op, tombstones);
       if (isForeignKeyNoParent(err) && op.kind !== 'delete') return this.parentMissing(op, tombstones, err);
       if (isForeignKeyHasChildren(err) && op.kind !== 'insert') return this.childrenRefuse(op, tombstones, err);

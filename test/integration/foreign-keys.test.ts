@@ -135,6 +135,31 @@ describeWithServers('foreign keys (issue 13)', () => {
 
   });
 
+  it('a key change in a while b updates the same parent: both ezones end alike, ON UPDATE CASCADE children at the new key', async () => {
+    s = await scenario('fk-key-race', {}, { ezones: ['a', 'b'] });
+    for (const ez of ['a', 'b']) {
+      const db = s.db[ez]!;
+      await db.query('CREATE TABLE p (id INT PRIMARY KEY, v VARCHAR(10) NOT NULL, updated_at DATETIME(6) NOT NULL)');
+      await db.query('CREATE TABLE c (id INT PRIMARY KEY, pid INT NOT NULL, updated_at DATETIME(6) NOT NULL, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE)');
+    }
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    const a = s.db.a!;
+    const b = s.db.b!;
+    await a.query("INSERT INTO p VALUES (5, 'p', '2020-01-01'), (6, 'p', '2020-01-01')");
+    await a.query("INSERT INTO c VALUES (1, 5, '2020-01-01'), (2, 5, '2020-01-01'), (3, 6, '2020-01-01')");
+    await convergeAll(s, { p: 2, c: 3 });
+    await stopDaemons(daemons);
+    await a.query("UPDATE p SET id = id * 100, updated_at = '2030-01-01 00:00:01' WHERE id IN (5, 6)");
+    await b.query("UPDATE p SET v = 'newer', updated_at = '2030-01-01 00:00:02' WHERE id = 5"); // newer than the key change
+    await b.query("UPDATE p SET v = 'older', updated_at = '2030-01-01 00:00:00' WHERE id = 6"); // older than the key change
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    const rows = await convergeAll(s, { p: 3, c: 3 });
+    // Row 5's newer update survives at key 5 (delete + insert semantics); row 6's older one is gone with its key.
+    expect((rows.p as { id: number; v: string }[]).map((r) => `${r.id}:${r.v}`)).toEqual(['5:newer', '500:p', '600:p']);
+    expect((rows.c as { id: number; pid: number }[]).map((r) => `${r.id}:${r.pid}`)).toEqual(['1:500', '2:500', '3:600']);
+    healthy(daemons);
+  });
+
   it('parent and child inserted in separate source transactions, applied in parallel: never an FK error', async () => {
     s = await scenario('fk-parallel', { apply: { workers: 4, groupMaxTransactions: 1 } }, { ezones: ['a', 'b'] });
     for (const ez of ['a', 'b']) {
