@@ -190,6 +190,32 @@ describeWithServers('foreign keys (issue 13)', () => {
     healthy(daemons, true);
   });
 
+  it('three ezones: a child from a reaching c before its parent from b is retried until the parent arrives, never dropped', async () => {
+    s = await scenario('fk-three', {}, { ezones: ['a', 'b', 'c'] });
+    for (const ez of ['a', 'b', 'c']) {
+      const db = s.db[ez]!;
+      await db.query('CREATE TABLE p (id INT PRIMARY KEY, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))');
+      await db.query('CREATE TABLE ch (id INT PRIMARY KEY, pid INT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), FOREIGN KEY (pid) REFERENCES p (id))');
+    }
+    daemons.push(...(await startDaemons(s, ['a', 'b', 'c'])));
+    const c = s.db.c!;
+    // Hold b's stream into c: every insert into c's p waits on this lock (an FK check of a child does not).
+    await c.query('BEGIN');
+    await c.query('SELECT * FROM p FOR UPDATE');
+    await s.db.b!.query('INSERT INTO p (id) VALUES (7)');
+    await eventually('the parent reached a', async () => ((await s!.db.a!.query<mysql.RowDataPacket[]>('SELECT 1 FROM p WHERE id = 7'))[0]).length === 1);
+    await s.db.a!.query('INSERT INTO ch (id, pid) VALUES (1, 7)');
+    const fromA = daemons.find((d) => d.ezone === 'c')!.appliers.get('a')!;
+    await eventually('c retried the child while its parent was held back', async () => fromA.stats.retries > 0, 30_000);
+    await c.query('COMMIT');
+    for (const table of ['p', 'ch']) {
+      await converge(s, table, ['a', 'b', 'c'], { rows: 1, timeoutMs: 90_000 });
+      expect(await checksum(c, table)).toBe(await checksum(s.db.a!, table));
+    }
+    for (const ez of ['a', 'b', 'c']) expect(await conflictsIn(s, ez), ez).toEqual([]);
+    healthy(daemons);
+  });
+
   it('a load with FOREIGN_KEY_CHECKS=0 (children before parents, a circular pair) applies with checks off, and checks stay on for what follows', async () => {
     s = await scenario('fk-checks-off', {}, { ezones: ['a', 'b'] });
     for (const ez of ['a', 'b']) {
