@@ -14,6 +14,7 @@ import { canonicalKey } from '../model/types/canonical-key.js';
 import type { ColumnTypes } from '../model/types/row.js';
 import type { Row } from '../model/value.js';
 import type { ConflictNote } from './conflict-log.js';
+import { decideKeyChange } from './fk-key-change.js';
 import { resolve } from './resolver.js';
 import type { TableInfo } from './table-cache.js';
 import type { IncomingChange, Op } from './types.js';
@@ -73,6 +74,23 @@ export function decide(input: DecideInput): Decisions {
       const decision = input.ownership.policy === 'reject' ? 'skipped' : 'applied';
       out.conflicts.push({ incoming, reason: 'ownership', decision, local, versionColumn });
       if (decision === 'skipped') continue;
+    }
+
+    const exactOld = change.oldKey ? rowKey(table, change.oldKey, info.columnTypes) : undefined;
+    const kOld = exactOld === undefined ? undefined : (input.identities?.get(exactOld) ?? exactOld);
+    // A primary-key change: both keys' rows, one UPDATE when both halves apply (fk-key-change.ts). A
+    // key only respelled under its collation ('later-b' → 'Later-B': one row here) is an update in place.
+    if (change.oldKey && exactOld !== undefined && kOld !== undefined && kOld !== k) {
+      const d = decideKeyChange({ change, origin: incoming.origin, atOld: rows.get(kOld) ?? null, atNew: local, tombstonesOfNew: tombstones.get(exact) ?? [], versionColumn, types: info.columnTypes });
+      for (const c of d.conflicts) out.conflicts.push({ incoming, reason: c.reason, decision: c.decision, local: c.local, versionColumn });
+      if (d.tombstone !== undefined) {
+        out.tombstones.push({ schema: change.schema, table: change.table, key: change.oldKey, version: d.tombstone, origin: incoming.origin, identity: tombstoneIdentity(info) });
+        addMark(tombstones, exactOld, { version: d.tombstone, origin: incoming.origin });
+      }
+      rows.set(kOld, d.nextOld);
+      rows.set(k, d.nextNew);
+      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image, ...(w.moveChildren ? { children: { from: change.before as Row, to: w.image } } : {}) });
+      continue;
     }
 
     // Within the batch, tombstones are keyed by the exact key (stored ones were found by the server's

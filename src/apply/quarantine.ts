@@ -44,7 +44,8 @@ export interface QueuedTx {
 /** What a quarantine record says about a transaction, besides the message itself. Pure. */
 export function describeTx(chunk: TxChunk): { tables: string[]; keys: { table: string; key: unknown }[] } {
   const tables = [...new Set(chunk.changes.map((c) => `${c.schema}.${c.table}`))];
-  const keys = chunk.changes.map((c) => ({ table: `${c.schema}.${c.table}`, key: c.key }));
+  // A primary-key change writes two keys: both are listed.
+  const keys = chunk.changes.flatMap((c) => [...(c.oldKey ? [{ table: `${c.schema}.${c.table}`, key: c.oldKey }] : []), { table: `${c.schema}.${c.table}`, key: c.key }]);
   return { tables, keys };
 }
 

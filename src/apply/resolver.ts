@@ -42,7 +42,11 @@ export type ConflictReason =
   /** The origin does not own the row (DESIGN.md section 6). */
   | 'ownership'
   /** A TRUNCATE TABLE from another ezone deleted the rows not newer than it (apply/truncate.ts): recorded, not a clash. */
-  | 'truncate';
+  | 'truncate'
+  /** A child write whose parent was deleted concurrently: the child ends as the parent's ON DELETE action leaves it (fk-conflict.ts). */
+  | 'fk-parent-missing'
+  /** A parent delete or key change refused by children that exist only here: they are removed first (fk-conflict.ts). */
+  | 'fk-children-removed';
 
 /** What happened to the incoming change. */
 export type ConflictDecision = 'applied' | 'skipped';

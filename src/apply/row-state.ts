@@ -80,10 +80,13 @@ export class RowStateLoader {
       const table = `${change.schema}.${change.table}`;
       const entry = byTable.get(table) ?? { schema: change.schema, table: change.table, keys: [] };
       byTable.set(table, entry);
-      const k = rowKey(table, change.key, infos.get(table)?.columnTypes);
-      if (seen.has(k)) continue;
-      seen.add(k);
-      entry.keys.push(change.key);
+      // A primary-key change needs the rows at both keys (fk-key-change.ts).
+      for (const key of change.oldKey ? [change.oldKey, change.key] : [change.key]) {
+        const k = rowKey(table, key, infos.get(table)?.columnTypes);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        entry.keys.push(key);
+      }
     }
     const selects: { table: string; info: TableInfo; keys: Row[]; statement: Statement }[] = [];
     for (const [table, { schema, table: name, keys }] of byTable) {

@@ -4,6 +4,7 @@
  */
 import type mysql from 'mysql2/promise';
 import type { QueryConnection } from '../db/pipelined-session.js';
+import { foreignKeysOf, type ForeignKey } from '../db/table-keys.js';
 import { schemaColumnMeta, type ColumnMeta, type SchemaColumnRow } from '../model/types/column-meta.js';
 import { columnTypesOf, type ColumnTypes } from '../model/types/row.js';
 
@@ -19,7 +20,14 @@ export interface TableInfo {
   columnMeta?: ColumnMeta[];
   /** Each column's type from the registry (model/types/), for the row helpers' optional `types`. */
   columnTypes?: ColumnTypes;
+  /** Foreign keys of this table (it is the child): write sets order a child after its parent's changes. */
+  foreignKeys?: ForeignKey[];
+  /** Foreign keys referencing this table (it is the parent), self-references included. */
+  referencedBy?: ForeignKey[];
 }
+
+export type { ForeignKey };
+
 
 /** Table metadata as the apply path reads it (the cache below; a fixed map in unit tests). */
 export interface TableSource {
@@ -27,6 +35,8 @@ export interface TableSource {
   get(schema: string, table: string, refresh?: boolean): Promise<TableInfo | null>;
   /** Cached unique keys of `schema.table` (empty when unknown yet), without I/O. */
   uniqueKeysOf(qualified: string): string[][];
+  /** Cached foreign keys of `schema.table` both ways (empty when unknown yet), without I/O. */
+  foreignKeysOf?(qualified: string): { outgoing: ForeignKey[]; incoming: ForeignKey[] };
   /** Drop what is cached (after a failure: the schema may have changed). */
   forget(): void;
 }
@@ -64,6 +74,7 @@ export class TableCache implements TableSource {
     const byIndex = new Map<string, string[]>();
     for (const r of idx) byIndex.set(String(r.i), [...(byIndex.get(String(r.i)) ?? []), String(r.c)]);
     const columnMeta = cols.map((r) => schemaColumnMeta(r as unknown as SchemaColumnRow));
+    const fks = await foreignKeysOf(this.pool, schema, table);
     const info: TableInfo = {
       columns: new Set(cols.map((r) => String(r.c))),
       columnMeta,
@@ -71,6 +82,8 @@ export class TableCache implements TableSource {
       columnTypes: columnTypesOf(columnMeta),
       primaryKey: byIndex.get('PRIMARY') ?? [],
       uniqueKeys: [...byIndex].filter(([name]) => name !== 'PRIMARY').map(([, c]) => c),
+      foreignKeys: fks.outgoing,
+      referencedBy: fks.incoming,
     };
     this.tables.set(name, info);
     return info;
@@ -79,6 +92,12 @@ export class TableCache implements TableSource {
   /** Cached unique keys (empty when unknown yet): for write sets, which must not wait on I/O. */
   uniqueKeysOf(qualified: string): string[][] {
     return this.tables.get(qualified)?.uniqueKeys ?? [];
+  }
+
+  /** Cached foreign keys both ways (empty when unknown yet): for write sets, which must not wait on I/O. */
+  foreignKeysOf(qualified: string): { outgoing: ForeignKey[]; incoming: ForeignKey[] } {
+    const info = this.tables.get(qualified);
+    return { outgoing: info?.foreignKeys ?? [], incoming: info?.referencedBy ?? [] };
   }
 
   forget(): void {

@@ -26,6 +26,11 @@ export interface Op {
   key: Row;
   /** The after-image (insert, update) or the before-image (delete). */
   image: Row;
+  /**
+   * After the write, move the children of `from` (referenced values) to `to` as the origin's ON UPDATE
+   * CASCADE / SET NULL did: a key change whose old row stays here (fk-key-change.ts).
+   */
+  children?: { from: Row; to: Row };
 }
 
 /** The config a target transaction reads: version columns and the unknown-column policy. */

@@ -14,7 +14,9 @@ import { bySize, type PipelinedSession } from '../db/pipelined-session.js';
 import type { DeferredStatement, Statement } from '../db/sql.js';
 import type { Tombstone } from '../db/tombstones.js';
 import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
-import { classifyMysqlError, isDuplicateKey } from '../db/mysql-errors.js';
+import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
+import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
+import { childOutcome, followStatements, missingParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { Op } from './types.js';
@@ -60,9 +62,27 @@ function writesEnumZero(op: Op): boolean {
   return enums !== undefined && enums.some((m) => m.name !== undefined && op.image[m.name] === '');
 }
 
-/** A write's statements: its own, or — storing ENUM index 0 — wrapped in the relaxed sql_mode and back. */
+const fkChecks = (on: boolean): DeferredStatement => ({ sql: `SET SESSION foreign_key_checks = ${on ? 1 : 0}`, params: [] });
+
+/** The origin wrote the row with foreign_key_checks = 0 (a dump load): it is applied so too (issue 13). */
+const withoutFkChecks = (op: Op): boolean => op.incoming.change.noFkChecks === true;
+
+/** Whether a write runs in a relaxed session (its statements wrapped in a switch and back). */
+const relaxed = (op: Op): boolean => writesEnumZero(op) || withoutFkChecks(op) || op.children !== undefined;
+
+/** Both session switches back to the apply session's own: after a failed round trip that stopped inside a wrapped write. */
+const RESTORE_SESSION: DeferredStatement[] = [sqlMode(APPLY_SQL_MODE), fkChecks(true)];
+
+/**
+ * A write's statements: its own, or wrapped in the session switches it needs and back — the relaxed
+ * sql_mode to store ENUM index 0, foreign_key_checks off for a row the origin wrote without them.
+ */
 function statementsOf(op: Op, statement: DeferredStatement): DeferredStatement[] {
-  return writesEnumZero(op) ? [sqlMode(APPLY_SQL_MODE_ENUM_ZERO), statement, sqlMode(APPLY_SQL_MODE)] : [statement];
+  const enumZero = writesEnumZero(op);
+  const noFk = withoutFkChecks(op);
+  // A key change whose old row stays: its children follow the new key, as in the origin (fk-key-change.ts).
+  const follow = op.children ? followStatements(op.info.referencedBy ?? [], op.children.from, op.children.to) : [];
+  return [...(enumZero ? [sqlMode(APPLY_SQL_MODE_ENUM_ZERO)] : []), ...(noFk ? [fkChecks(false)] : []), statement, ...follow, ...(noFk ? [fkChecks(true)] : []), ...(enumZero ? [sqlMode(APPLY_SQL_MODE)] : [])];
 }
 
 /** The statement of one write (UPDATE and DELETE checked to touch one row). */
@@ -79,10 +99,11 @@ export function writeStatements(ops: Op[]): DeferredStatement[] {
   for (let i = 0; i < ops.length; ) {
     const op = ops[i] as Op;
     let j = i + 1;
-    if (op.kind === 'insert') {
+    if (op.kind === 'insert' && !op.children) {
       const cols = Object.keys(op.image).join(',');
       const zero = writesEnumZero(op);
-      while (j < ops.length && j - i < ROWS_PER_INSERT && ops[j]!.kind === 'insert' && sameTable(ops[j]!, op) && Object.keys(ops[j]!.image).join(',') === cols && writesEnumZero(ops[j]!) === zero) j++;
+      const noFk = withoutFkChecks(op);
+      while (j < ops.length && j - i < ROWS_PER_INSERT && ops[j]!.kind === 'insert' && sameTable(ops[j]!, op) && Object.keys(ops[j]!.image).join(',') === cols && writesEnumZero(ops[j]!) === zero && withoutFkChecks(ops[j]!) === noFk && !ops[j]!.children) j++;
       statements.push(...statementsOf(op, insertRows(op.incoming.change.schema, op.incoming.change.table, ops.slice(i, j).map((o) => o.image), op.info)));
     } else {
       statements.push(...statementsOf(op, statementOf(op)));
@@ -107,7 +128,8 @@ export class WriteBatcher {
     if (ops.length === 0) return false;
     const parts = bySize(writeStatements(ops));
     this.session.defer(SAVEPOINT);
-    if (atCommit && parts.length === 1 && ops.every((op) => op.kind === 'insert') && !ops.some(writesEnumZero)) {
+    // Inserts into a child table may meet a missing parent (fk-conflict.ts): they go in a round trip of their own.
+    if (atCommit && parts.length === 1 && ops.every((op) => op.kind === 'insert' && !op.info.foreignKeys?.length) && !ops.some(relaxed)) {
       this.session.defer(...parts[0]!);
       return true;
     }
@@ -115,8 +137,8 @@ export class WriteBatcher {
       for (const part of parts) await this.session.roundTrip(part);
       return false;
     } catch (err) {
-      if (ops.some(writesEnumZero)) await this.session.roundTrip([sqlMode(APPLY_SQL_MODE)]);
-      if (!isDuplicateKey(err) && !(err instanceof RowNotFoundError)) throw inTable(err, ops);
+      if (ops.some(relaxed)) await this.session.roundTrip(RESTORE_SESSION);
+      if (!isDuplicateKey(err) && !(err instanceof RowNotFoundError) && !isForeignKeyNoParent(err) && !isForeignKeyHasChildren(err)) throw inTable(err, ops);
     }
     await this.replay(ops, tombstones);
     return false;
@@ -133,9 +155,11 @@ export class WriteBatcher {
     try {
       await this.session.roundTrip(statements);
     } catch (err) {
-      // A failed write leaves the relaxed sql_mode on (the round trip stopped there): back to strict.
-      if (statements.length > 1) await this.session.roundTrip([sqlMode(APPLY_SQL_MODE)]);
+      // A failed write leaves its session switches on (the round trip stopped there): back to the apply session's own.
+      if (relaxed(op)) await this.session.roundTrip(RESTORE_SESSION);
       if (err instanceof RowNotFoundError) return this.rowNotFound(op, tombstones);
+      if (isForeignKeyNoParent(err) && op.kind !== 'delete') return this.parentMissing(op, tombstones, err);
+      if (isForeignKeyHasChildren(err) && op.kind !== 'insert') return this.childrenRefuse(op, tombstones, err);
       if (!isDuplicateKey(err) || op.kind === 'delete') throw inTable(err, [op]);
       if (await resolveUniqueCollision(this.collisions(op), op, tombstones)) await this.session.roundTrip(statements);
     }
@@ -152,6 +176,45 @@ export class WriteBatcher {
     conflicts.record({ incoming: op.incoming, reason: missing, decision: op.kind === 'update' ? 'applied' : 'skipped', local: null, versionColumn });
     if (op.kind === 'update') await this.writeOne({ ...op, kind: 'insert' }, tombstones);
   }
+
+  /**
+   * A child's write found its parent missing here (fk-conflict.ts): the parent was deleted
+   * concurrently, and the child ends as that delete's ON DELETE action leaves it — written with NULL
+   * references (SET NULL), or removed (an insert skipped, the local row of an update deleted).
+   */
+  private async parentMissing(op: Op, tombstones: Tombstone[], err: unknown): Promise<void> {
+    const missing = await missingParents(this.session, op.info.foreignKeys ?? [], op.image);
+    if (missing.length === 0) throw unexplained(err, op, 'no missing parent');
+    if (!(await parentsDeleted(this.session, missing, op.image))) {
+      const { schema, table } = op.incoming.change;
+      throw new RetryableApplyError(`a parent of a row of ${schema}.${table} is not here yet (no tombstone: not deleted here); retrying`, err);
+    }
+    const { versionColumn, conflicts } = this.collisions(op);
+    const outcome = childOutcome(missing);
+    conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: outcome === 'set-null' ? 'applied' : 'skipped', local: null, versionColumn });
+    if (outcome === 'set-null') return this.writeOne({ ...op, image: withNullReferences(op.image, missing) }, tombstones);
+    if (op.kind === 'update') await this.writeOne({ ...op, kind: 'delete', image: op.incoming.change.before ?? op.image }, tombstones);
+  }
+
+  /**
+   * A parent's delete or key change was refused by RESTRICT / NO ACTION children that exist only here
+   * (written concurrently elsewhere; the parent's ezone skips them by the rule above): they are
+   * removed, then the parent's write runs (fk-conflict.ts).
+   */
+  private async childrenRefuse(op: Op, tombstones: Tombstone[], err: unknown): Promise<void> {
+    const fks = refusing(op.info.referencedBy ?? [], op.kind === 'delete' ? 'delete' : 'update');
+    const removed = fks.length === 0 ? 0 : await removeChildren(this.session, fks, parentImageOf(op));
+    if (removed === 0) throw unexplained(err, op, 'no refusing child');
+    const { versionColumn, conflicts } = this.collisions(op);
+    conflicts.record({ incoming: op.incoming, reason: 'fk-children-removed', decision: 'applied', local: null, versionColumn });
+    await this.writeOne(op, tombstones);
+  }
+}
+
+/** A foreign-key violation the rules cannot explain by a concurrent change: a schema difference, which pauses the stream. */
+function unexplained(err: unknown, op: Op, what: string): SchemaMismatchError {
+  const { schema, table } = op.incoming.change;
+  return new SchemaMismatchError(`foreign key violation in ${schema}.${table} with ${what}: the parent table is not replicated, or differs between ezones`, { table: `${schema}.${table}`, errno: errnoOf(err) ?? 0 });
 }
 
 const sameTable = (a: Op, b: Op) => a.incoming.change.schema === b.incoming.change.schema && a.incoming.change.table === b.incoming.change.table;

@@ -37,3 +37,33 @@ describe('write sets under collations (issue 12)', () => {
     expect(overlaps(writeSetOf([bin('YQ==')], uks), writeSetOf([bin('QQ==')], uks))).toBe(false);
   });
 });
+
+describe('write sets with foreign keys and key changes (issue 13)', () => {
+  const fk = { name: 'fk', schema: 's', table: 'child', columns: ['pid'], refSchema: 's', refTable: 'parent', refColumns: ['id'], onUpdate: 'CASCADE' as const, onDelete: 'CASCADE' as const };
+  const fks = (t: string) => (t === 's.child' ? { outgoing: [fk], incoming: [] } : t === 's.parent' ? { outgoing: [], incoming: [fk] } : { outgoing: [], incoming: [] });
+  const none = () => [];
+  const parent = (id: number, op: RowChange['op'] = 'insert'): RowChange => ({ schema: 's', table: 'parent', op, key: { id }, ...(op === 'delete' ? { before: { id } } : { after: { id } }) });
+  const child = (id: number, pid: number | null): RowChange => ({ schema: 's', table: 'child', op: 'insert', key: { id }, after: { id, pid } });
+
+  it('a child overlaps its parent (insert and delete), not another parent; a NULL reference overlaps nothing', () => {
+    expect(overlaps(writeSetOf([parent(1)], none, fks), writeSetOf([child(10, 1)], none, fks))).toBe(true);
+    expect(overlaps(writeSetOf([parent(1, 'delete')], none, fks), writeSetOf([child(10, 1)], none, fks))).toBe(true);
+    expect(overlaps(writeSetOf([parent(2)], none, fks), writeSetOf([child(10, 1)], none, fks))).toBe(false);
+    expect(overlaps(writeSetOf([parent(1)], none, fks), writeSetOf([child(10, null)], none, fks))).toBe(false);
+    // Without foreign-key metadata the two would run side by side.
+    expect(overlaps(writeSetOf([parent(1)], none), writeSetOf([child(10, 1)], none))).toBe(false);
+  });
+
+  it('a child moved to another parent overlaps both parents', () => {
+    const moved: RowChange = { schema: 's', table: 'child', op: 'update', key: { id: 10 }, before: { id: 10, pid: 1 }, after: { id: 10, pid: 2 } };
+    expect(overlaps(writeSetOf([moved], none, fks), writeSetOf([parent(1)], none, fks))).toBe(true);
+    expect(overlaps(writeSetOf([moved], none, fks), writeSetOf([parent(2)], none, fks))).toBe(true);
+  });
+
+  it('a primary-key change overlaps both its old and its new key', () => {
+    const moved: RowChange = { schema: 's', table: 'parent', op: 'update', key: { id: 2 }, oldKey: { id: 1 }, before: { id: 1 }, after: { id: 2 } };
+    expect(overlaps(writeSetOf([moved], none), writeSetOf([parent(1)], none))).toBe(true);
+    expect(overlaps(writeSetOf([moved], none), writeSetOf([parent(2)], none))).toBe(true);
+    expect(overlaps(writeSetOf([moved], none, fks), writeSetOf([child(10, 1)], none, fks))).toBe(true);
+  });
+});

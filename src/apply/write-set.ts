@@ -1,12 +1,19 @@
 /**
  * Write sets and the dependency rule for parallel apply (DESIGN.md section 4): two transactions may
- * run side by side only when they touch no common primary key and no common unique-key value.
+ * run side by side only when they touch no common primary key (old and new, for a key change), no
+ * common unique-key value and no common foreign-key parent.
+ *
+ * Foreign keys (issue 13): a child change adds the parent key values it references (both images), a
+ * parent change the values of every column list referenced by a child (both images), under one name,
+ * `parent table|ref|columns|values`. A child inserted in a later source transaction than its parent
+ * then waits for the parent's commit instead of failing on a missing parent in a parallel worker.
  *
  * "Common" follows the key columns' collations (issue 12): 'alice' and 'Alice' are one key under a
  * `_ci` collation, so their text values are folded (key-fold.ts) before they are compared — a fold
  * that merges more keys than any collation, so ordering is only ever stricter. Binary values (`$b`,
  * including text shipped as bytes) are compared exactly.
  */
+import type { ForeignKey } from '../db/table-keys.js';
 import type { RowChange } from '../model/change.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import type { Row } from '../model/value.js';
@@ -15,12 +22,22 @@ import { foldKeyText } from './key-fold.js';
 /** Unique keys (other than the primary key) of a table: lists of column names. */
 export type UniqueKeys = (table: string) => string[][];
 
-/** Every key a change touches: `schema.table` + primary key, plus each unique-key value of both images. */
-export function writeSetOf(changes: RowChange[], uniqueKeys: UniqueKeys): Set<string> {
+/** Foreign keys of a table both ways (table-cache.ts): it as the child, it as the parent. */
+export type ForeignKeys = (table: string) => { outgoing: ForeignKey[]; incoming: ForeignKey[] };
+
+const NO_FOREIGN_KEYS: ForeignKeys = () => ({ outgoing: [], incoming: [] });
+
+/**
+ * Every key a change touches: `schema.table` + primary key (old and new), each unique-key value of
+ * both images, and the foreign-key parent values of both images (as child and as parent).
+ */
+export function writeSetOf(changes: RowChange[], uniqueKeys: UniqueKeys, foreignKeys: ForeignKeys = NO_FOREIGN_KEYS): Set<string> {
   const set = new Set<string>();
   for (const c of changes) {
     const table = `${c.schema}.${c.table}`;
     set.add(`${table}|pk|${canonicalKey(folded(c.key))}`);
+    if (c.oldKey) set.add(`${table}|pk|${canonicalKey(folded(c.oldKey))}`);
+    addParentKeys(set, c, foreignKeys(table));
     const keys = uniqueKeys(table);
     if (keys.length === 0) continue;
     for (const image of [c.before, c.after]) {
@@ -34,6 +51,27 @@ export function writeSetOf(changes: RowChange[], uniqueKeys: UniqueKeys): Set<st
     }
   }
   return set;
+}
+
+/** The referenced parent values of a change's images: as the child of `outgoing`, as the parent of `incoming`. */
+function addParentKeys(set: Set<string>, c: RowChange, fks: { outgoing: ForeignKey[]; incoming: ForeignKey[] }): void {
+  if (fks.outgoing.length === 0 && fks.incoming.length === 0) return;
+  for (const image of [c.before, c.after]) {
+    if (!image) continue;
+    for (const fk of fks.outgoing) addRef(set, fk, fk.columns, image);
+    for (const fk of fks.incoming) addRef(set, fk, fk.refColumns, image);
+  }
+}
+
+/** `parent|ref|columns|values` for the image's values of `from` (the child's or the parent's columns); a NULL part references nothing. */
+function addRef(set: Set<string>, fk: ForeignKey, from: string[], image: Row): void {
+  const values: Row = {};
+  for (let i = 0; i < from.length; i++) {
+    const v = image[from[i] as string] ?? null;
+    if (v === null) return;
+    values[fk.refColumns[i] as string] = v;
+  }
+  set.add(`${fk.refSchema}.${fk.refTable}|ref|${fk.refColumns.join(',')}|${canonicalKey(folded(values))}`);
 }
 
 /** The key with its text values folded. */

@@ -101,16 +101,34 @@ describe('TransactionAssembler', () => {
     ]);
   });
 
-  it('turns a primary-key change into delete + insert', () => {
+  it('ships a primary-key change as one update carrying the old key, with a tombstone for the old key', () => {
     const parts = run([
       { type: 'begin', id: '1-1-5', timestamp: T0 },
       table(7, 'users'),
-      { type: 'rows', op: 'update', tableId: 7, rows: [{ before: { id: 1, n: 'a' }, after: { id: 2, n: 'a' } }], timestamp: T0 },
+      { type: 'rows', op: 'update', tableId: 7, rows: [{ before: { id: 1, n: 'a', updated_at: '2025-01-01 00:00:00' }, after: { id: 2, n: 'a', updated_at: '2025-01-01 00:00:01' } }], timestamp: T0 },
       { type: 'commit', position: '1-1-5', timestamp: T0 },
     ]);
-    expect(decodeChunk(parts[0]!.chunks[0]!).changes.map((c) => [c.op, c.key])).toEqual([
+    expect(decodeChunk(parts[0]!.chunks[0]!).changes.map((c) => [c.op, c.key, c.oldKey])).toEqual([['update', { id: 2 }, { id: 1 }]]);
+    // Caches hear of both keys: the old one as gone.
+    expect(parts[0]!.notifications.map((n) => [n.op, n.key])).toEqual([
       ['delete', { id: 1 }],
-      ['insert', { id: 2 }],
+      ['update', { id: 2 }],
+    ]);
+    // The old key's tombstone has the change's version: an older update of key 1 cannot resurrect it.
+    expect(parts[0]!.tombstones).toEqual([{ schema: 'app', table: 'users', key: { id: 1 }, version: String(T0 * 1000 + 1_000_000) }]);
+  });
+
+  it('marks the changes of a row event written with foreign_key_checks = 0, and only those', () => {
+    const parts = run([
+      { type: 'begin', id: '1-1-5', timestamp: T0 },
+      table(7, 'users'),
+      { type: 'rows', op: 'insert', tableId: 7, rows: [{ id: 1, n: 'a' }], timestamp: T0, noFkChecks: true },
+      { type: 'rows', op: 'insert', tableId: 7, rows: [{ id: 2, n: 'b' }], timestamp: T0 },
+      { type: 'commit', position: '1-1-5', timestamp: T0 },
+    ]);
+    expect(decodeChunk(parts[0]!.chunks[0]!).changes.map((c) => [c.key, c.noFkChecks])).toEqual([
+      [{ id: 1 }, true],
+      [{ id: 2 }, undefined],
     ]);
   });
 
@@ -232,9 +250,9 @@ describe('toChanges with the table map’s column types (issue 12)', () => {
   const before = { k: 20000000.25, y: 2000 };
   const after = { k: 20000000.75, y: 2000 };
 
-  it('turns an update of a DOUBLE key beyond float32 precision into delete + insert (one key is not the other)', () => {
-    expect(toChanges('update', { before, after }, info, null, T0).map((c) => c.op)).toEqual(['delete', 'insert']);
-    expect(toChanges('update', { before, after }, { ...info, columnTypes: undefined }, null, T0).map((c) => c.op)).toEqual(['update']);
+  it('turns an update of a DOUBLE key beyond float32 precision into a key change (one key is not the other)', () => {
+    expect(toChanges('update', { before, after }, info, null, T0).map((c) => c.oldKey)).toEqual([{ k: 20000000.25 }]);
+    expect(toChanges('update', { before, after }, { ...info, columnTypes: undefined }, null, T0).map((c) => c.oldKey)).toEqual([undefined]);
   });
 
   it('reads the version through the column’s type', () => {

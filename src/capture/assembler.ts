@@ -31,7 +31,7 @@ export type SourceEvent =
    * `timestamp` is the binlog's (whole seconds); `receivedAt` capture's clock when the event arrived
    * (ms), which makes a delete's version precise (deleteTime).
    */
-  | { type: 'rows'; op: Operation; tableId: number; rows: BinlogRow[]; timestamp: number; receivedAt?: number }
+  | { type: 'rows'; op: Operation; tableId: number; rows: BinlogRow[]; timestamp: number; receivedAt?: number; /** The origin ran with foreign_key_checks = 0. */ noFkChecks?: boolean }
   /** The transaction committed; `position` is the binlog position right after it. */
   | { type: 'commit'; position: string; timestamp: number };
 
@@ -233,7 +233,7 @@ export class TransactionAssembler {
       return;
     }
     for (const raw of ev.rows) {
-      for (const change of toChanges(ev.op, raw, info, role.versionColumn, deleteTime(ev.timestamp, ev.receivedAt))) this.add(tx, change);
+      for (const change of toChanges(ev.op, raw, info, role.versionColumn, deleteTime(ev.timestamp, ev.receivedAt))) this.add(tx, ev.noFkChecks ? { ...change, noFkChecks: true } : change);
     }
   }
 
@@ -256,9 +256,13 @@ export class TransactionAssembler {
     }
     tx.changed = true;
     tx.rows++;
+    // A primary-key change leaves the old key as a delete would: caches holding it hear so.
+    if (change.oldKey) tx.notifications.push(notificationOf({ ...change, op: 'delete', key: change.oldKey }, tx.origin, tx.id, tx.startTime));
     tx.notifications.push(notificationOf(change, tx.origin, tx.id, tx.startTime));
-    if (change.op === 'delete' && !tx.applied && change.version) {
-      tx.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: change.version });
+    // A primary-key change removes its old key as a delete does: the old key gets a tombstone too.
+    const removed = change.op === 'delete' ? change.key : change.oldKey;
+    if (removed && !tx.applied && change.version) {
+      tx.tombstones.push({ schema: change.schema, table: change.table, key: removed, version: change.version });
     }
     if (change.op !== 'insert' && !tx.applied && change.before && this.options.releases?.wants(change.schema, change.table)) {
       tx.releases.push({ schema: change.schema, table: change.table, image: change.before });
@@ -315,7 +319,7 @@ export class TransactionAssembler {
   }
 }
 
-/** The row changes of one binlog row (an update of the primary key becomes delete + insert). */
+/** The row changes of one binlog row (an update of the primary key is one update carrying its old key). */
 export function toChanges(op: Operation, raw: BinlogRow, info: TableInfo, versionColumn: string | null, eventTimeMs: number): RowChange[] {
   const base = { schema: info.schema, table: info.table };
   const pk = info.primaryKey ?? [];
@@ -330,10 +334,8 @@ export function toChanges(op: Operation, raw: BinlogRow, info: TableInfo, versio
   const { before, after } = raw as { before: Row; after: Row };
   const key = keyOf(after, pk);
   const oldKey = keyOf(before, pk);
-  if (!sameKey(key, oldKey, pk, info.columnTypes)) {
-    return [deleteChange(base, before, info, versionColumn, eventTimeMs), { ...base, op: 'insert', key, after, ...versionField(after, versionColumn, info.columnTypes) }];
-  }
-  return [{ ...base, op, key, before, after, ...versionField(after, versionColumn, info.columnTypes) }];
+  const moved = sameKey(key, oldKey, pk, info.columnTypes) ? {} : { oldKey };
+  return [{ ...base, op, key, ...moved, before, after, ...versionField(after, versionColumn, info.columnTypes) }];
 }
 
 /**

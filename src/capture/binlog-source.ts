@@ -20,6 +20,8 @@ await installZongjiPatches();
 
 const EVENTS = ['mariadbgtid', 'gtid', 'query', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'heartbeat'];
 const OPS = { writerows: 'insert', updaterows: 'update', deleterows: 'delete' } as const;
+/** Row event flag (MySQL and MariaDB rows_event flags, parsed by zongji lib/rows_event.js): written with foreign_key_checks = 0. */
+const NO_FOREIGN_KEY_CHECKS_F = 0x2;
 
 export interface BinlogSourceOptions {
   mysql: MysqlConfig;
@@ -204,7 +206,16 @@ export class BinlogSource {
       case 'writerows':
       case 'updaterows':
       case 'deleterows':
-        emit({ type: 'rows', op: OPS[name], tableId: evt.tableId as number, rows: this.decodeRows(evt), timestamp: evt.timestamp, receivedAt: this.lastEventAt });
+        emit({
+          type: 'rows',
+          op: OPS[name],
+          tableId: evt.tableId as number,
+          rows: this.decodeRows(evt),
+          timestamp: evt.timestamp,
+          receivedAt: this.lastEventAt,
+          // The origin's foreign_key_checks for this event (a dump load turns them off): apply honours it.
+          ...((Number(evt.flags ?? 0) & NO_FOREIGN_KEY_CHECKS_F) !== 0 ? { noFkChecks: true } : {}),
+        });
         return;
       case 'xid':
         this.inGtidTx = false;

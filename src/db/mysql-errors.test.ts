@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DrcError, ErrorCode } from '../errors.js';
-import { classifyMysqlError, errnoOf, isDeadlock, isDuplicateKey, isLockWaitTimeout, isNoSuchTable, redactDriverMessage } from './mysql-errors.js';
+import { classifyMysqlError, errnoOf, isDeadlock, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent, isLockWaitTimeout, isNoSuchTable, redactDriverMessage } from './mysql-errors.js';
 
 /** A mysql2 error as the driver builds it (message, errno, code, sqlState, and the statement). */
 function driverError(errno: number, code: string, message: string, sqlState = 'HY000'): Error {
@@ -151,5 +151,16 @@ describe('classifyMysqlError', () => {
     expect(isLockWaitTimeout(driverError(1205, 'ER_LOCK_WAIT_TIMEOUT', 'x'))).toBe(true);
     expect(isNoSuchTable(driverError(1146, 'ER_NO_SUCH_TABLE', "Table 'drc_meta.heartbeat' doesn't exist"))).toBe(true);
     expect(isDuplicateKey(new Error('x'))).toBe(false);
+  });
+});
+
+describe('foreign-key predicates (issue 13)', () => {
+  it('tell a missing parent (1452) from refusing children (1451), through the DrcError made from them', () => {
+    const noParent = driverError(1452, 'ER_NO_REFERENCED_ROW_2', 'Cannot add or update a child row: a foreign key constraint fails', '23000');
+    const children = driverError(1451, 'ER_ROW_IS_REFERENCED_2', 'Cannot delete or update a parent row: a foreign key constraint fails', '23000');
+    expect([isForeignKeyNoParent(noParent), isForeignKeyHasChildren(noParent)]).toEqual([true, false]);
+    expect([isForeignKeyNoParent(children), isForeignKeyHasChildren(children)]).toEqual([false, true]);
+    expect(isForeignKeyNoParent(classifyMysqlError(noParent))).toBe(true);
+    expect(isForeignKeyHasChildren(driverError(1062, 'ER_DUP_ENTRY', 'Duplicate entry'))).toBe(false);
   });
 });

@@ -141,6 +141,10 @@ export function classifyMysqlError(err: unknown, context: ErrorContext = {}): Dr
 
 /** A write collided with an existing primary or unique key. */
 export const isDuplicateKey = (err: unknown): boolean => err instanceof DuplicateKeyError || familyOf(err) === 'duplicateKey';
+/** A child row's write found no parent row (foreign key). */
+export const isForeignKeyNoParent = (err: unknown): boolean => [1452, 1216].includes(errnoOf(err) ?? 0);
+/** A parent row's delete or key change was refused by child rows (foreign key RESTRICT / NO ACTION). */
+export const isForeignKeyHasChildren = (err: unknown): boolean => [1451, 1217].includes(errnoOf(err) ?? 0);
 /** InnoDB rolled this transaction back to break a deadlock. */
 export const isDeadlock = (err: unknown): boolean => err instanceof DeadlockError || familyOf(err) === 'deadlock';
 /** A row lock was not granted within innodb_lock_wait_timeout. */

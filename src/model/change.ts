@@ -7,9 +7,10 @@ import type { Row } from './value.js';
 export type Operation = 'insert' | 'update' | 'delete' | 'truncate';
 
 /**
- * One row change of a transaction. An update that changes the primary key travels as a delete of the
- * old key and an insert of the new one, so every change concerns exactly one key (a truncate: the
- * whole table).
+ * One row change of a transaction. An update that changes the primary key travels as one update
+ * carrying the old key too (`oldKey`): applied as one UPDATE, so ON UPDATE CASCADE / RESTRICT children
+ * in the peer behave as in the origin (a delete + insert would cascade-delete or be refused by them).
+ * A truncate concerns the whole table.
  */
 export interface RowChange {
   schema: string;
@@ -17,6 +18,16 @@ export interface RowChange {
   op: Operation;
   /** Primary-key columns and their values (of the after-image; of the before-image for deletes). */
   key: Row;
+  /**
+   * An update that changed the primary key: the key of the before-image (`key` is the new one).
+   * Absent for every other change (and in messages of builds before it).
+   */
+  oldKey?: Row;
+  /**
+   * The origin wrote this row with `foreign_key_checks = 0` (the row event's NO_FOREIGN_KEY_CHECKS
+   * flag: a mysqldump load, a migration): the peer applies it with checks off too. Absent: checks on.
+   */
+  noFkChecks?: true;
   /** Before-image (update, delete). */
   before?: Row;
   /** After-image (insert, update). */

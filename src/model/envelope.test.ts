@@ -131,3 +131,20 @@ describe('decoding bad input', () => {
     });
   }
 });
+
+describe('key changes and the origin’s foreign_key_checks (issue 13)', () => {
+  const moved: RowChange = { schema: 's', table: 't', op: 'update', key: { id: 2 }, oldKey: { id: 1 }, before: { id: 1, v: 'x' }, after: { id: 2, v: 'x' }, version: '5', noFkChecks: true };
+  it('carry an update’s old key and the checks-off flag; messages without them decode as before (checks on, same key)', () => {
+    const [message] = encodeTransaction(tx([moved, change({ id: 1 })]), 1 << 20);
+    const [a, b] = decodeChunk(message!).changes;
+    expect(a).toEqual(moved);
+    expect(b!.oldKey).toBeUndefined();
+    expect(b!.noFkChecks).toBeUndefined();
+  });
+  it('refuse an old key on anything but an update with its before-image, and a flag other than true', () => {
+    const bad = (c: unknown) => () => decodeChunk(JSON.stringify({ v: 2, kind: 'tx', origin: 'a', id: '1', pos: '1', ts: 1, seq: 0, last: true, changes: [c] }));
+    expect(bad({ schema: 's', table: 't', op: 'insert', key: { id: 2 }, oldKey: { id: 1 }, after: { id: 2 } })).toThrow(EnvelopeError);
+    expect(bad({ ...moved, noFkChecks: false })).toThrow(EnvelopeError);
+    expect(bad(moved)).not.toThrow();
+  });
+});

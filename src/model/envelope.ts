@@ -69,6 +69,8 @@ const rowChange = z
     table: z.string().min(1),
     op: z.enum(['insert', 'update', 'delete', 'truncate']),
     key: row,
+    oldKey: row.optional(),
+    noFkChecks: z.literal(true).optional(),
     before: row.optional(),
     after: row.optional(),
     version: z.string().regex(/^-?\d+$/).nullable().optional(),
@@ -76,7 +78,8 @@ const rowChange = z
   .refine((c) => (c.op === 'truncate' ? c.before === undefined && c.after === undefined : c.op === 'delete' ? c.before !== undefined : c.after !== undefined), {
     message: 'an insert or update needs an after-image; a delete needs a before-image; a truncate has none',
   })
-  .refine((c) => (c.op === 'truncate' ? Object.keys(c.key).length === 0 : Object.keys(c.key).length > 0), { message: 'a change needs a primary key (a truncate none)' });
+  .refine((c) => (c.op === 'truncate' ? Object.keys(c.key).length === 0 : Object.keys(c.key).length > 0), { message: 'a change needs a primary key (a truncate none)' })
+  .refine((c) => c.oldKey === undefined || (c.op === 'update' && c.before !== undefined), { message: 'only an update with a before-image carries an old key' });
 
 const header = {
   origin: z.string().min(1),

@@ -69,21 +69,21 @@ describeWithServers('capture', () => {
     await a.query("UPDATE types SET vc = 'changed', d_dec = 0.0000000001, updated_at = '2024-01-02 00:00:00.5' WHERE id = 1");
     await a.query('BEGIN');
     await a.query('DELETE FROM types WHERE id = 2');
-    await a.query("UPDATE types SET id = 3 WHERE id = 1"); // primary key change: delete + insert
+    await a.query("UPDATE types SET id = 3 WHERE id = 1"); // primary key change: one update carrying the old key
     await a.query('COMMIT');
 
     const txs = await transactionsOn(s, 'a', (t) => t.length >= 3);
-    expect(txs.map((t) => t.changes.map((c) => `${c.op}:${String(c.key.id)}`))).toEqual([
+    expect(txs.map((t) => t.changes.map((c) => `${c.op}:${c.oldKey ? `${String(c.oldKey.id)}→` : ''}${String(c.key.id)}`))).toEqual([
       ['insert:1', 'insert:2'],
       ['update:1'],
-      ['delete:2', 'delete:1', 'insert:3'],
+      ['delete:2', 'update:1→3'],
     ]);
     for (const t of txs) expect(t).toMatchObject({ origin: 'a', last: true });
     expect(new Set(txs.map((t) => t.id)).size).toBe(3);
 
-    // The after-image of the last insert is exactly what the database returns for the row.
+    // The after-image of the key change is exactly what the database returns for the row.
     const [[row3]] = await a.query<RowDataPacket[]>('SELECT * FROM types WHERE id = 3');
-    const inserted = txs[2]!.changes[2]!;
+    const inserted = txs[2]!.changes[1]!;
     expect(inserted.after).toEqual(toWireRow(row3 as Record<string, unknown>));
     expect(inserted.after).toMatchObject({
       i_big: '-9223372036854775808',

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import type { ForeignKey } from '../db/table-keys.js';
+import { childOutcome, followStatements, referencing, refusing, withNullReferences } from './fk-conflict.js';
+
+const fk = (name: string, onDelete: ForeignKey['onDelete'], onUpdate: ForeignKey['onUpdate'] = 'CASCADE', columns = ['pid']): ForeignKey => ({
+  name,
+  schema: 's',
+  table: 'child',
+  columns,
+  refSchema: 's',
+  refTable: 'parent',
+  refColumns: columns.map(() => 'id'),
+  onUpdate,
+  onDelete,
+});
+
+describe('foreign-key conflicts: a parent delete wins over concurrent child writes', () => {
+  it('removes a child whose missing parent cascades, restricts or takes no action; nulls its references when every missing parent sets NULL', () => {
+    expect(childOutcome([fk('a', 'CASCADE')])).toBe('remove');
+    expect(childOutcome([fk('a', 'RESTRICT')])).toBe('remove');
+    expect(childOutcome([fk('a', 'NO ACTION')])).toBe('remove');
+    expect(childOutcome([fk('a', 'SET NULL')])).toBe('set-null');
+    expect(childOutcome([fk('a', 'SET NULL'), fk('b', 'CASCADE', 'CASCADE', ['qid'])])).toBe('remove');
+    expect(withNullReferences({ id: 1, pid: 7, qid: 8 }, [fk('a', 'SET NULL')])).toEqual({ id: 1, pid: null, qid: 8 });
+  });
+
+  it('a NULL reference needs no parent; only RESTRICT / NO ACTION keys refuse', () => {
+    expect(referencing([fk('a', 'CASCADE'), fk('b', 'CASCADE', 'CASCADE', ['qid'])], { id: 1, pid: null, qid: 3 }).map((f) => f.name)).toEqual(['b']);
+    const keys = [fk('c', 'CASCADE', 'RESTRICT'), fk('r', 'RESTRICT', 'CASCADE'), fk('n', 'NO ACTION', 'NO ACTION'), fk('s', 'SET NULL', 'SET NULL')];
+    expect(refusing(keys, 'delete').map((f) => f.name)).toEqual(['r', 'n']);
+    expect(refusing(keys, 'update').map((f) => f.name)).toEqual(['c', 'n']);
+  });
+});
+
+describe('children following a key change whose old row stays here', () => {
+  it('move as each key’s ON UPDATE action moved them in the origin: CASCADE to the new values, SET NULL to NULL, nothing for RESTRICT or unchanged values', () => {
+    const keys = [fk('c', 'CASCADE', 'CASCADE'), fk('n', 'CASCADE', 'SET NULL'), fk('r', 'CASCADE', 'RESTRICT')];
+    const out = followStatements(keys, { id: 5, v: 'a' }, { id: 500, v: 'b' });
+    expect(out).toEqual([
+      { sql: 'UPDATE `s`.`child` SET `pid` = ? WHERE `pid` <=> ?', params: [500, 5] },
+      { sql: 'UPDATE `s`.`child` SET `pid` = ? WHERE `pid` <=> ?', params: [null, 5] },
+    ]);
+    expect(followStatements(keys, { id: 5, v: 'a' }, { id: 5, v: 'b' })).toEqual([]);
+  });
+});

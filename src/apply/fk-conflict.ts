@@ -1,0 +1,154 @@
+/**
+ * Foreign-key violations caused by concurrent changes (issue 13): conflicts with one outcome in every
+ * ezone, never a retry loop, a pause or a quarantine.
+ *
+ * The rule: **a parent's delete wins over concurrent child writes.** Each child ends as the parent's
+ * ON DELETE action would have left it, in every ezone:
+ *
+ * - a child write that finds its parent missing here (1452: the parent was deleted concurrently, and
+ *   its own cascade already ran here) — `fk-parent-missing`:
+ *   CASCADE, RESTRICT, NO ACTION → the child is removed (an insert is skipped, an update deletes the
+ *   local child row); SET NULL → the child is written with its referencing columns NULL;
+ * - a parent delete (or key change) refused by children that exist only here (1451: RESTRICT / NO
+ *   ACTION children written concurrently elsewhere, which the parent's ezone refuses by the rule
+ *   above) — `fk-children-removed`: those children are deleted, then the parent's write runs.
+ *
+ * So with CASCADE the ezone that deleted the parent drops the child's late write and the other
+ * ezone's own cascade removes the child; with SET NULL both keep the child with NULL references;
+ * with RESTRICT both end without parent and child. Applied writes are not captured again, so the
+ * removals here are local, as the cascades are.
+ *
+ * A parent missing without a tombstone has not arrived yet (another origin's stream carries it, with
+ * three ezones or more): the write is retried, never dropped. A violation with no missing parent to
+ * be found is no concurrent change but a schema difference: it pauses the stream loudly
+ * (SchemaMismatchError).
+ */
+import type mysql from 'mysql2/promise';
+import type { PipelinedSession } from '../db/pipelined-session.js';
+import { quoteId, tableRef, type Statement } from '../db/sql.js';
+import { foreignKeysOf, primaryKeyOf, type ForeignKey, type Queryable, type ReferentialAction } from '../db/table-keys.js';
+import { keyIdentityOf, readKeyIdentities, tableKey } from '../db/key-identity.js';
+import { findTombstonesStatement, tombstonesByOrigin } from '../db/tombstones.js';
+import { splitTruncates, withTruncates } from '../db/truncates.js';
+import { SchemaMismatchError } from '../errors.js';
+import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
+import { fromWire, toWireRow, type Row } from '../model/value.js';
+import type { Op } from './types.js';
+
+/** How deep children of children are removed before giving up (a cycle of RESTRICT keys, say). */
+const MAX_DEPTH = 16;
+
+/** What becomes of a child write whose parents (`missing`) are gone here. Pure. */
+export function childOutcome(missing: ForeignKey[]): 'set-null' | 'remove' {
+  return missing.length > 0 && missing.every((fk) => fk.onDelete === 'SET NULL') ? 'set-null' : 'remove';
+}
+
+/** The image with the columns of these foreign keys NULL (the parent's ON DELETE SET NULL). Pure. */
+export function withNullReferences(image: Row, missing: ForeignKey[]): Row {
+  const out = { ...image };
+  for (const fk of missing) for (const c of fk.columns) out[c] = null;
+  return out;
+}
+
+/** The foreign keys whose every referencing column of `image` is set: those that need a parent. Pure. */
+export function referencing(fks: ForeignKey[], image: Row): ForeignKey[] {
+  return fks.filter((fk) => fk.columns.every((c) => image[c] !== undefined && image[c] !== null));
+}
+
+/** Foreign keys that refuse (rather than cascade) a delete or key change of their parent. Pure. */
+export function refusing(fks: ForeignKey[], action: 'delete' | 'update'): ForeignKey[] {
+  const refuses = (a: ReferentialAction) => a === 'RESTRICT' || a === 'NO ACTION';
+  return fks.filter((fk) => refuses(action === 'delete' ? fk.onDelete : fk.onUpdate));
+}
+
+const where = (columns: string[], values: unknown[]) => ({ sql: columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND '), params: values });
+
+/** The parents of `image` (through `fks`) that are not here, read in one round trip. */
+export async function missingParents(session: PipelinedSession, fks: ForeignKey[], image: Row): Promise<ForeignKey[]> {
+  const needed = referencing(fks, image);
+  if (needed.length === 0) return [];
+  const statements: Statement[] = needed.map((fk) => {
+    const w = where(fk.refColumns, fk.columns.map((c) => fromWire(image[c] ?? null)));
+    return { sql: `SELECT 1 FROM ${tableRef(fk.refSchema, fk.refTable)} WHERE ${w.sql} LIMIT 1 LOCK IN SHARE MODE`, params: w.params };
+  });
+  const results = await session.roundTrip(statements);
+  return needed.filter((_, i) => (results[i] as mysql.RowDataPacket[]).length === 0);
+}
+
+/**
+ * Delete the children of the parent values `parent` (its image) through the refusing foreign keys of
+ * the parent table, and their own refusing children first when they have any. Returns how many
+ * child rows went.
+ */
+export async function removeChildren(session: PipelinedSession, fks: ForeignKey[], parent: Row, depth = 0): Promise<number> {
+  if (depth > MAX_DEPTH) throw new SchemaMismatchError(`foreign keys refuse a delete more than ${MAX_DEPTH} levels deep (a cycle of RESTRICT keys?)`, {});
+  let removed = 0;
+  for (const fk of fks) {
+    const values = fk.refColumns.map((c) => fromWire(parent[c] ?? null));
+    if (values.some((v) => v === null)) continue;
+    const w = where(fk.columns, values);
+    const del: Statement = { sql: `DELETE FROM ${tableRef(fk.schema, fk.table)} WHERE ${w.sql}`, params: w.params };
+    try {
+      removed += (await session.exec(del)).affectedRows;
+    } catch (err) {
+      if (!isForeignKeyHasChildren(err)) throw err;
+      // The children have children that refuse too: remove those first, row by row of the child table.
+      const grand = refusing((await foreignKeysOf(queryVia(session), fk.schema, fk.table)).incoming, 'delete');
+      const cols = [...new Set(grand.flatMap((g) => g.refColumns))];
+      if (cols.length === 0) throw err;
+      const [rows] = (await session.roundTrip([{ sql: `SELECT ${cols.map(quoteId).join(', ')} FROM ${tableRef(fk.schema, fk.table)} WHERE ${w.sql} FOR UPDATE`, params: w.params }])) as [mysql.RowDataPacket[]];
+      for (const r of rows) removed += await removeChildren(session, grand, toWireRow(r), depth + 1);
+      removed += (await session.exec(del)).affectedRows;
+    }
+  }
+  return removed;
+}
+
+/**
+ * Whether the missing parents were deleted here (a tombstone of each parent's primary key): then the
+ * child's write meets a concurrent delete, a conflict. Without a tombstone the parent has not arrived
+ * yet — written in a third ezone, it travels on another origin's stream — and the write is retried
+ * (bounded by the supervisor: a parent that never comes pauses the stream loudly). A key referencing
+ * other columns than the parent's primary key cannot be told apart: taken as deleted.
+ */
+export async function parentsDeleted(session: PipelinedSession, missing: ForeignKey[], image: Row): Promise<boolean> {
+  for (const fk of missing) {
+    const pk = await primaryKeyOf(queryVia(session), fk.refSchema, fk.refTable);
+    if (pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) continue;
+    const key: Row = {};
+    for (const c of pk) key[c] = image[fk.columns[fk.refColumns.indexOf(c)] as string] ?? null;
+    const parent = { schema: fk.refSchema, table: fk.refTable };
+    // Stored tombstones are found by the server's identity of the key (db/key-identity.ts); a truncate of the parent table counts too.
+    const identity = (await readKeyIdentities(queryVia(session), [parent])).get(tableKey(parent)) ?? keyIdentityOf(undefined);
+    const [rows] = (await session.roundTrip([withTruncates(findTombstonesStatement(fk.refSchema, fk.refTable, [key], identity), fk.refSchema, fk.refTable)])) as [mysql.RowDataPacket[]];
+    if ((tombstonesByOrigin(rows, 1)[0] ?? []).length === 0 && splitTruncates(rows).length === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * The statements moving the children of the parent values `from` to `to` as each referencing key's ON
+ * UPDATE action does (CASCADE: the new values, SET NULL: NULL; RESTRICT and NO ACTION children cannot
+ * exist in the origin, which refused the key change otherwise). Only keys whose values changed. Pure.
+ */
+export function followStatements(incoming: ForeignKey[], from: Row, to: Row): Statement[] {
+  const out: Statement[] = [];
+  for (const fk of incoming) {
+    if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') continue;
+    const old = fk.refColumns.map((c) => fromWire(from[c] ?? null));
+    if (old.some((v) => v === null) || fk.refColumns.every((c) => JSON.stringify(from[c] ?? null) === JSON.stringify(to[c] ?? null))) continue;
+    const set = fk.columns.map((c) => `${quoteId(c)} = ?`).join(', ');
+    const values = fk.onUpdate === 'CASCADE' ? fk.refColumns.map((c) => fromWire(to[c] ?? null)) : fk.columns.map(() => null);
+    const w = where(fk.columns, old);
+    out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${set} WHERE ${w.sql}`, params: [...values, ...w.params] });
+  }
+  return out;
+}
+
+/** The before-image whose referenced values the children hold: a delete's image, an update's before-image. */
+export const parentImageOf = (op: Op): Row => (op.kind === 'delete' ? op.image : (op.incoming.change.before ?? op.image));
+
+/** A PipelinedSession as the query function db/ helpers take. */
+function queryVia(session: PipelinedSession): Queryable {
+  return { query: async (sql, params) => [(await session.roundTrip([{ sql, params: params ?? [] }]))[0], undefined] };
+}

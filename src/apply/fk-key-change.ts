@@ -1,0 +1,96 @@
+/**
+ * The decision for an update that changes a row's primary key (RowChange.oldKey; issue 13). Pure.
+ *
+ * Its meaning for last-writer-wins is that of a delete of the old key and an insert of the new one,
+ * both with the change's version (DESIGN.md section 5), so every ezone reaches the same rows as if it
+ * had travelled as two changes. Its execution is one UPDATE whenever both halves apply: ON UPDATE
+ * CASCADE children then follow their parent in the peer as they did in the origin (a DELETE would
+ * cascade-delete them, or be refused by RESTRICT ones).
+ *
+ * - the old key's row is here and the new key is free: `UPDATE … SET pk = new … WHERE pk = old`;
+ * - the old key's row is here but the new key holds an older row (insert-exists, the incoming image
+ *   wins): that row is deleted first, then the same UPDATE;
+ * - the old key is missing here (update-missing): insert at the new key, unless a tombstone of the new
+ *   key is at least as new;
+ * - the old key's row is newer here (its half loses): the old row stays, the new key is written on its
+ *   own, and the old row's children move to the new key as the origin's ON UPDATE CASCADE / SET NULL
+ *   moved them there (the origin, meeting the newer update of the old key, re-inserts the old row
+ *   without children: both ezones end alike);
+ * - the new key holds a newer row, or a newer tombstone: only the old row is removed.
+ *
+ * The old key always gets a tombstone with the change's version (rule 4), so an older update of the
+ * old key arriving later cannot resurrect it.
+ */
+import type { RowChange } from '../model/change.js';
+import type { Row } from '../model/value.js';
+import type { TombstoneMark } from '../db/tombstones.js';
+import { resolve, type ConflictDecision, type ConflictReason } from './resolver.js';
+import type { ColumnTypes } from '../model/types/row.js';
+
+export interface KeyChangeInput {
+  change: RowChange;
+  /** The local row at the old key (null: none). */
+  atOld: Row | null;
+  /** The local row at the new key (null: none). */
+  atNew: Row | null;
+  /** The origin of the change: its own origin's tombstones never hold it back (resolver.ts). */
+  origin: string;
+  /** The tombstones of the new key, newest per origin (consulted when the new key is free). */
+  tombstonesOfNew: readonly TombstoneMark[];
+  versionColumn: string | null;
+  types?: ColumnTypes;
+}
+
+/** A write of the decision, in order; `key` is the row it finds (the WHERE), `image` what it writes. */
+export interface KeyChangeWrite {
+  kind: 'insert' | 'update' | 'delete';
+  key: Row;
+  image: Row;
+  /** The old row stays here but its children follow the new key, as the origin's ON UPDATE action moved them. */
+  moveChildren?: true;
+}
+
+export interface KeyChangeDecision {
+  writes: KeyChangeWrite[];
+  conflicts: { reason: ConflictReason; decision: ConflictDecision; local: Row | null }[];
+  /** Tombstone of the old key (absent for an unversioned change). */
+  tombstone?: string;
+  /** The rows at the old and the new key after the decision (chains later changes of the batch). */
+  nextOld: Row | null;
+  nextNew: Row | null;
+}
+
+export function decideKeyChange(input: KeyChangeInput): KeyChangeDecision {
+  const { change, atOld, atNew, versionColumn, types } = input;
+  const before = change.before as Row;
+  const after = change.after as Row;
+  const oldKey = change.oldKey as Row;
+  const out: KeyChangeDecision = { writes: [], conflicts: [], nextOld: atOld, nextNew: atNew };
+  const versioned = change.version !== undefined && change.version !== null && versionColumn !== null;
+  if (versioned) out.tombstone = change.version as string;
+
+  // The old half, as a delete of the old key (rule 4). Missing: nothing to remove — a replay when the
+  // new key already holds the image, otherwise the update-missing case below.
+  const removed = resolve({ change: { ...change, op: 'delete', key: oldKey, before }, local: atOld, tombstones: [], origin: input.origin, versionColumn, types });
+  const removesOld = removed.action === 'delete';
+  if (atOld !== null && removed.conflict) out.conflicts.push({ reason: 'update-diverged', decision: removesOld ? 'applied' : 'skipped', local: atOld });
+
+  // The new half, as an insert of the new key (rules 2, 3).
+  const written = resolve({ change: { ...change, op: 'insert', oldKey: undefined }, local: atNew, tombstones: input.tombstonesOfNew, origin: input.origin, versionColumn, types });
+  if (written.conflict) out.conflicts.push({ reason: written.conflict.reason, decision: written.conflict.decision, local: atNew });
+  else if (atOld === null && written.action === 'insert') out.conflicts.push({ reason: 'update-missing', decision: 'applied', local: null });
+  const writesNew = written.action !== 'none';
+
+  if (removesOld && writesNew) {
+    if (atNew !== null) out.writes.push({ kind: 'delete', key: change.key, image: atNew });
+    out.writes.push({ kind: 'update', key: oldKey, image: after });
+  } else if (removesOld) {
+    out.writes.push({ kind: 'delete', key: oldKey, image: atOld as Row });
+  } else if (writesNew) {
+    const children = atOld !== null ? { moveChildren: true as const } : {};
+    out.writes.push(atNew === null ? { kind: 'insert', key: change.key, image: after, ...children } : { kind: 'update', key: change.key, image: after, ...children });
+  }
+  if (removesOld) out.nextOld = null;
+  out.nextNew = written.next;
+  return out;
+}
