@@ -13,6 +13,7 @@ import { canonicalKey } from '../model/types/canonical-key.js';
 import type { ColumnTypes } from '../model/types/row.js';
 import type { Row } from '../model/value.js';
 import type { ConflictNote } from './conflict-log.js';
+import { compareVersions } from '../model/version.js';
 import { resolve } from './resolver.js';
 import type { TableInfo } from './table-cache.js';
 import type { IncomingChange, Op } from './types.js';
@@ -49,7 +50,8 @@ export function decide(input: DecideInput): Decisions {
   const rows = new Map(input.rows);
   const tombstones = new Map(input.tombstones);
   const out: Decisions = { ops: [], tombstones: [], conflicts: [] };
-  for (const incoming of input.batch) {
+  const rewritten = rewrittenDeletes(input);
+  input.batch.forEach((incoming, index) => {
     const { change } = incoming;
     const table = `${change.schema}.${change.table}`;
     const info = input.infos.get(table) as TableInfo;
@@ -62,7 +64,7 @@ export function decide(input: DecideInput): Decisions {
     if (violation) {
       const decision = input.ownership.policy === 'reject' ? 'skipped' : 'applied';
       out.conflicts.push({ incoming, reason: 'ownership', decision, local, versionColumn });
-      if (decision === 'skipped') continue;
+      if (decision === 'skipped') return;
     }
 
     // Tombstones are keyed by the exact key, as they are stored (db/tombstones.ts): a key respelled
@@ -70,7 +72,9 @@ export function decide(input: DecideInput): Decisions {
     // back by the delete of its old spelling.
     // A tombstone of the change's own origin never holds it back (resolver.ts): a delete of this
     // source transaction does not block its own later insert of the key.
-    const d = resolve({ change, local, tombstones: tombstones.get(exact) ?? [], origin: incoming.origin, versionColumn, types: info.columnTypes });
+    const effective = rewritten.get(index);
+    const decided = resolve({ change: effective ? { ...change, version: effective } : change, local, tombstones: tombstones.get(exact) ?? [], origin: incoming.origin, versionColumn, types: info.columnTypes });
+    const d = effective && decided.tombstone !== undefined ? { ...decided, tombstone: change.version as string } : decided;
     if (d.conflict) out.conflicts.push({ incoming, reason: d.conflict.reason, decision: d.conflict.decision, local, versionColumn });
     if (d.tombstone !== undefined) {
       out.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: d.tombstone, origin: incoming.origin });
@@ -79,6 +83,37 @@ export function decide(input: DecideInput): Decisions {
     rows.set(k, d.next);
     if (d.action === 'insert' || d.action === 'update') out.ops.push({ kind: d.action, info, incoming, key: change.key, image: change.after as Row });
     else if (d.action === 'delete') out.ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before as Row });
-  }
+  });
+  return out;
+}
+
+/**
+ * Deletes that their origin follows, within the batch, with a write of the same key (delete + insert
+ * in one transaction, a key respelled or shifted, a quick re-insert): by index, the version the delete
+ * is decided with — the later write's, when that is lower. A delete's version is capture's receipt
+ * time (capture/assembler.ts deleteTime), which can exceed the statement times of writes that follow
+ * it within capture's lag; decided with it, the delete could beat a concurrent remote row that the
+ * re-written row itself loses to in the origin, and the ezones would part (the origin keeps the remote
+ * row, the peer the re-written one). Decided as the pair it is — one write at the later write's
+ * version — it wins or loses alike everywhere. Its tombstone keeps the shipped version. (A re-insert
+ * that arrives in a later batch than its delete is not paired: README.)
+ */
+function rewrittenDeletes(input: DecideInput): Map<number, string> {
+  const out = new Map<number, string>();
+  /** The last delete of each key by its origin not yet followed by a write: `origin|rowKey` → index. */
+  const pending = new Map<string, { index: number; version: string }>();
+  input.batch.forEach(({ change, origin }, i) => {
+    const table = `${change.schema}.${change.table}`;
+    const k = `${origin}|${rowKey(table, change.key, input.infos.get(table)?.columnTypes)}`;
+    if (change.op === 'delete') {
+      if (change.version === undefined || change.version === null) pending.delete(k);
+      else pending.set(k, { index: i, version: change.version });
+      return;
+    }
+    const del = pending.get(k);
+    if (!del) return;
+    pending.delete(k);
+    if (change.version !== undefined && change.version !== null && compareVersions(change.version, del.version) < 0) out.set(del.index, change.version);
+  });
   return out;
 }
