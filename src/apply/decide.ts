@@ -12,8 +12,8 @@ import type { Ownership } from '../model/ownership.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import type { ColumnTypes } from '../model/types/row.js';
 import type { Row } from '../model/value.js';
-import type { ConflictNote } from './conflict-log.js';
 import { compareVersions } from '../model/version.js';
+import type { ConflictNote } from './conflict-log.js';
 import { resolve } from './resolver.js';
 import type { TableInfo } from './table-cache.js';
 import type { IncomingChange, Op } from './types.js';
@@ -70,9 +70,10 @@ export function decide(input: DecideInput): Decisions {
     // Tombstones are keyed by the exact key, as they are stored (db/tombstones.ts): a key respelled
     // within the batch (an UPDATE of 'later-b' to 'Later-B' ships as delete + insert) is not held
     // back by the delete of its old spelling.
-    // A tombstone of the change's own origin never holds it back (resolver.ts): a delete of this
-    // source transaction does not block its own later insert of the key.
-    const effective = rewritten.get(index);
+    // A tombstone of the change's own origin never holds it back (resolver.ts): its delete does not
+    // block its own later insert of the key. A delete it follows with a write of the key meets an
+    // existing row at that write's version (rewrittenDeletes).
+    const effective = local !== null ? rewritten.get(index) : undefined;
     const decided = resolve({ change: effective ? { ...change, version: effective } : change, local, tombstones: tombstones.get(exact) ?? [], origin: incoming.origin, versionColumn, types: info.columnTypes });
     const d = effective && decided.tombstone !== undefined ? { ...decided, tombstone: change.version as string } : decided;
     if (d.conflict) out.conflicts.push({ incoming, reason: d.conflict.reason, decision: d.conflict.decision, local, versionColumn });
