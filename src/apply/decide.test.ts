@@ -47,6 +47,30 @@ describe('decide', () => {
     expect(d.conflicts.map((c) => [c.reason, c.decision, c.incoming.origin])).toEqual([['tombstone-newer', 'skipped', 'a']]);
   });
 
+  it("decides a delete its origin follows with an insert of the key as that pair: at the insert's version, alike in every ezone", () => {
+    // a: delete id 1 (receipt time 30), re-insert it (statement time 20) in one transaction; b wrote
+    // row 1 at 25 concurrently. In a, b's update (25) beats a's row (20); so in b, a's pair must lose.
+    const remote = { id: 1, v: 9, updated_at: '25' };
+    const inB = decide(input([del(1, 1, '10', '30'), ins(1, 2, '20')], { rows: new Map([[k(1), remote]]) }));
+    expect(inB.ops).toEqual([]);
+    expect(inB.conflicts.map((c) => [c.reason, c.decision])).toEqual([['delete-diverged', 'skipped'], ['insert-exists', 'skipped']]);
+    expect(inB.tombstones.map((t) => t.version)).toEqual(['30']); // the shipped version
+    // Against an older row the pair wins: delete, then the insert.
+    const older = decide(input([del(1, 1, '10', '30'), ins(1, 2, '20')], { rows: new Map([[k(1), { id: 1, v: 9, updated_at: '15' }]]) }));
+    expect(older.ops.map((o) => o.kind)).toEqual(['delete', 'insert']);
+    // Also across transactions of the origin (a re-insert within capture's lag); not across origins.
+    const across = (second: string) => {
+      const i = input([], { rows: new Map([[k(1), remote]]) });
+      i.batch = [
+        { change: del(1, 1, '10', '30'), origin: 'a', txId: 't1' },
+        { change: ins(1, 2, '20'), origin: second, txId: 't2' },
+      ];
+      return decide(i).ops.map((o) => o.kind);
+    };
+    expect(across('a')).toEqual([]);
+    expect(across('c')).toEqual(['delete']); // c's insert (20) meets a's newer tombstone (30)
+  });
+
   it('applies every row of a primary-key shift (SET id = id + 1, shipped as delete + insert per row) within one transaction', () => {
     // Rows 1..3 shift to 2..4, in descending order as the server does it: each insert meets the
     // tombstone its own transaction just left on that key.

@@ -13,6 +13,7 @@ import type { Ownership } from '../model/ownership.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import type { ColumnTypes } from '../model/types/row.js';
 import type { Row } from '../model/value.js';
+import { compareVersions } from '../model/version.js';
 import type { ConflictNote } from './conflict-log.js';
 import { decideKeyChange } from './fk-key-change.js';
 import { resolve } from './resolver.js';
@@ -60,7 +61,8 @@ export function decide(input: DecideInput): Decisions {
   const tombstones = new Map(input.tombstones);
   const out: Decisions = { ops: [], tombstones: [], conflicts: [], claims: [] };
   const book = input.unique ? new ClaimBook(input.unique, rows, tombstones) : undefined;
-  for (const [at, incoming] of input.batch.entries()) {
+  const rewritten = rewrittenDeletes(input);
+  input.batch.forEach((incoming, at) => {
     const { change } = incoming;
     const table = `${change.schema}.${change.table}`;
     const info = input.infos.get(table) as TableInfo;
@@ -73,7 +75,7 @@ export function decide(input: DecideInput): Decisions {
     if (violation) {
       const decision = input.ownership.policy === 'reject' ? 'skipped' : 'applied';
       out.conflicts.push({ incoming, reason: 'ownership', decision, local, versionColumn });
-      if (decision === 'skipped') continue;
+      if (decision === 'skipped') return;
     }
 
     const exactOld = change.oldKey ? rowKey(table, change.oldKey, info.columnTypes) : undefined;
@@ -90,15 +92,18 @@ export function decide(input: DecideInput): Decisions {
       rows.set(kOld, d.nextOld);
       rows.set(k, d.nextNew);
       for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image, ...(w.moveChildren ? { children: { from: change.before as Row, to: w.image } } : {}) });
-      continue;
+      return;
     }
 
     // Within the batch, tombstones are keyed by the exact key (stored ones were found by the server's
     // identity, row-state.ts): a key respelled within the batch (an UPDATE of 'later-b' to 'Later-B' ships as delete + insert) is not held
     // back by the delete of its old spelling.
-    // A tombstone of the change's own origin never holds it back (resolver.ts): a delete of this
-    // source transaction does not block its own later insert of the key.
-    const resolved = resolve({ change, local, tombstones: tombstones.get(exact) ?? [], origin: incoming.origin, versionColumn, types: info.columnTypes });
+    // A tombstone of the change's own origin never holds it back (resolver.ts): its delete does not
+    // block its own later insert of the key. A delete it follows with a write of the key meets an
+    // existing row at that write's version (rewrittenDeletes).
+    const effective = local !== null ? rewritten.get(at) : undefined;
+    const decided = resolve({ change: effective ? { ...change, version: effective } : change, local, tombstones: tombstones.get(exact) ?? [], origin: incoming.origin, versionColumn, types: info.columnTypes });
+    const resolved = effective && decided.tombstone !== undefined ? { ...decided, tombstone: change.version as string } : decided;
     // Unique keys: the image must also be the newest claimant of each of its unique values.
     const claimed = book !== undefined && versionColumn !== null && change.version !== undefined;
     const d = claimed && change.op !== 'delete' ? book.judge(at, incoming, k, local, resolved, info, versionColumn, out) : resolved;
@@ -111,6 +116,37 @@ export function decide(input: DecideInput): Decisions {
     rows.set(k, d.next);
     if (d.action === 'insert' || d.action === 'update') out.ops.push({ kind: d.action, info, incoming, key: change.key, image: change.after as Row });
     else if (d.action === 'delete') out.ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before as Row });
-  }
+  });
+  return out;
+}
+
+/**
+ * Deletes that their origin follows, within the batch, with a write of the same key (delete + insert
+ * in one transaction, a key respelled or shifted, a quick re-insert): by index, the version the delete
+ * is decided with — the later write's, when that is lower. A delete's version is capture's receipt
+ * time (capture/assembler.ts deleteTime), which can exceed the statement times of writes that follow
+ * it within capture's lag; decided with it, the delete could beat a concurrent remote row that the
+ * re-written row itself loses to in the origin, and the ezones would part (the origin keeps the remote
+ * row, the peer the re-written one). Decided as the pair it is — one write at the later write's
+ * version — it wins or loses alike everywhere. Its tombstone keeps the shipped version. (A re-insert
+ * that arrives in a later batch than its delete is not paired: README.)
+ */
+function rewrittenDeletes(input: DecideInput): Map<number, string> {
+  const out = new Map<number, string>();
+  /** The last delete of each key by its origin not yet followed by a write: `origin|rowKey` → index. */
+  const pending = new Map<string, { index: number; version: string }>();
+  input.batch.forEach(({ change, origin }, i) => {
+    const table = `${change.schema}.${change.table}`;
+    const k = `${origin}|${rowKey(table, change.key, input.infos.get(table)?.columnTypes)}`;
+    if (change.op === 'delete') {
+      if (change.version === undefined || change.version === null) pending.delete(k);
+      else pending.set(k, { index: i, version: change.version });
+      return;
+    }
+    const del = pending.get(k);
+    if (!del) return;
+    pending.delete(k);
+    if (change.version !== undefined && change.version !== null && compareVersions(change.version, del.version) < 0) out.set(del.index, change.version);
+  });
   return out;
 }

@@ -80,6 +80,27 @@ describeWithServers('tombstones and versions (issue 13)', () => {
     expect(await conflictsIn(s, 'a')).toEqual([]);
   });
 
+  it('a delete + re-insert older than its delete, against a concurrent remote update between the two, ends the same in both ezones', async () => {
+    s = await scenario('tomb-pair', {}, { ezones: ['a', 'b'] });
+    for (const ez of ['a', 'b']) await s.db[ez]!.query('CREATE TABLE pair (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, updated_at DATETIME(6) NOT NULL)');
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    await s.db.a!.query("INSERT INTO pair VALUES (1, 'base', '2020-01-01'), (2, 'base', '2020-01-01')");
+    await converge(s, 'pair', ['a', 'b'], { rows: 2 });
+    await stopDaemons(daemons);
+    // Versions: a's re-insert (now - 2 s) < b's update (now - 1 s) < a's delete (its receipt time, now).
+    // In a, b's update beats a's re-inserted row; so in b, a's delete must not beat b's row either.
+    await s.db.a!.query("BEGIN; DELETE FROM pair WHERE id = 1; INSERT INTO pair VALUES (1, 'a-again', UTC_TIMESTAMP(6) - INTERVAL 2 SECOND); COMMIT");
+    await s.db.a!.query('DELETE FROM pair WHERE id = 2');
+    await s.db.a!.query("INSERT INTO pair VALUES (2, 'a-again', UTC_TIMESTAMP(6) - INTERVAL 2 SECOND)"); // another transaction, same batch
+    await s.db.b!.query("UPDATE pair SET v = 'b', updated_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND");
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    await converge(s, 'pair', ['a', 'b'], { rows: 2 });
+    expect(await ids(s.db.a!, 'pair')).toEqual([
+      [1, 'b'],
+      [2, 'b'],
+    ]);
+  });
+
   it('a delete 300 ms after an update in the same second wins in both ezones; an update 300 ms after a delete wins too', async () => {
     s = await scenario('tomb-precise', {}, { ezones: ['a', 'b'] });
     for (const ez of ['a', 'b']) {
