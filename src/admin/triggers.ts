@@ -1,0 +1,170 @@
+/**
+ * `drc triggers guard`: rewrites every trigger on a replicated table, in every ezone, so that it skips
+ * DRC's applier sessions (the decision is trigger-guard.ts); and the triggers `drc doctor` inspects.
+ */
+import mysql from 'mysql2/promise';
+import type { Config, MysqlConfig } from '../config/schema.js';
+import { TableFilter } from '../config/table-filter.js';
+import { connectionOptions, detectFlavor } from '../db/connect.js';
+import { isAccessDenied } from '../db/mysql-errors.js';
+import { planGuard, quoteIdent, sessionSql, type GuardPlan, type TriggerDefinition } from './trigger-guard.js';
+import { reasonOf, unreachableMessage } from './unreachable.js';
+
+const TRIGGERS_SQL = `SELECT TRIGGER_SCHEMA AS s, TRIGGER_NAME AS n, EVENT_OBJECT_TABLE AS t, ACTION_TIMING AS timing,
+       EVENT_MANIPULATION AS event, ACTION_ORDER AS ord, ACTION_STATEMENT AS body, DEFINER AS definer,
+       SQL_MODE AS sql_mode, CHARACTER_SET_CLIENT AS cs, COLLATION_CONNECTION AS coll
+  FROM information_schema.TRIGGERS
+ WHERE TRIGGER_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
+ ORDER BY TRIGGER_SCHEMA, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`;
+
+/**
+ * The triggers on replicated tables that `conn` can see. (MariaDB lists them to DRC's own user;
+ * MySQL only to an account with the TRIGGER privilege on the table.)
+ */
+export async function replicatedTableTriggers(conn: mysql.Connection, config: Pick<Config, 'replicate' | 'tables'>): Promise<TriggerDefinition[]> {
+  const [rows] = await conn.query<mysql.RowDataPacket[]>(TRIGGERS_SQL);
+  const filter = new TableFilter(config);
+  return rows
+    .map((r) => ({
+      schema: String(r.s),
+      name: String(r.n),
+      table: String(r.t),
+      timing: String(r.timing),
+      event: String(r.event),
+      order: Number(r.ord),
+      body: r.body === null ? null : String(r.body),
+      definer: r.definer === null ? null : String(r.definer),
+      sqlMode: String(r.sql_mode),
+      characterSetClient: String(r.cs),
+      collationConnection: String(r.coll),
+    }))
+    .filter((t) => filter.roleOf(t.schema, t.table).kind === 'replicated');
+}
+
+export type GuardStatus = 'guarded' | 'would-guard' | 'already-guarded' | 'skipped' | 'failed';
+
+export interface GuardEntry {
+  ezone: string;
+  /** `schema.trigger`. */
+  trigger: string;
+  /** `schema.table`. */
+  table: string;
+  timing: string;
+  event: string;
+  status: GuardStatus;
+  reason?: string;
+  /** What runs (or, with --dry-run, would run) to guard it. */
+  statements?: string[];
+}
+
+export interface GuardReport {
+  /** False when a trigger failed, one was skipped that stays unguarded, or an ezone could not be read. */
+  ok: boolean;
+  dryRun: boolean;
+  triggers: GuardEntry[];
+  /** One line per ezone that could not be reached or read (the CLI exits 3). */
+  unreachable: string[];
+}
+
+export interface GuardOptions {
+  ezone?: string;
+  dryRun?: boolean;
+  /** Another account than the config's (guarding needs TRIGGER, and SUPER or SET USER for another definer). */
+  account?: { user: string; password: string };
+}
+
+/** Guard every trigger on a replicated table in every ezone (or `options.ezone`), one after the other. */
+export async function guardTriggers(config: Config, options: GuardOptions = {}): Promise<GuardReport> {
+  const report: GuardReport = { ok: true, dryRun: options.dryRun ?? false, triggers: [], unreachable: [] };
+  for (const ezone of options.ezone ? [options.ezone] : Object.keys(config.ezones)) {
+    const mysqlCfg: MysqlConfig = { ...config.ezones[ezone]!.mysql, ...(options.account ?? {}) };
+    let conn: mysql.Connection;
+    try {
+      conn = await mysql.createConnection(connectionOptions(mysqlCfg));
+    } catch (err) {
+      report.unreachable.push(unreachableMessage(ezone, mysqlCfg, err));
+      continue;
+    }
+    try {
+      const { entries, unguardedSkips } = await guardEzone(conn, mysqlCfg, ezone, config, report.dryRun);
+      report.triggers.push(...entries);
+      if (unguardedSkips > 0) report.ok = false;
+    } catch (err) {
+      report.unreachable.push(`ezone ${ezone}: could not read its triggers: ${reasonOf(err)}`);
+    } finally {
+      await conn.end().catch(() => undefined);
+    }
+  }
+  if (report.unreachable.length > 0 || report.triggers.some((t) => t.status === 'failed')) report.ok = false;
+  return report;
+}
+
+/** The ezone's entries, and how many skipped triggers stay unguarded (a hand-written guard does not count). */
+async function guardEzone(conn: mysql.Connection, mysqlCfg: MysqlConfig, ezone: string, config: Config, dryRun: boolean): Promise<{ entries: GuardEntry[]; unguardedSkips: number }> {
+  const flavor = await detectFlavor(conn);
+  const triggers = await replicatedTableTriggers(conn, config);
+  const out: GuardEntry[] = [];
+  let unguardedSkips = 0;
+  for (const trigger of triggers) {
+    const siblings = triggers.filter((t) => t.schema === trigger.schema && t.table === trigger.table && t.timing === trigger.timing && t.event === trigger.event);
+    const plan = planGuard(trigger, siblings, flavor);
+    const entry: GuardEntry = {
+      ezone,
+      trigger: `${trigger.schema}.${trigger.name}`,
+      table: `${trigger.schema}.${trigger.table}`,
+      timing: trigger.timing,
+      event: trigger.event,
+      status: 'already-guarded',
+    };
+    out.push(entry);
+    if (plan.action === 'already-guarded') continue;
+    if (plan.action === 'skip') {
+      Object.assign(entry, { status: 'skipped', reason: plan.reason });
+      if (!plan.custom) unguardedSkips++;
+      continue;
+    }
+    entry.statements = plan.statements;
+    if (dryRun) {
+      entry.status = 'would-guard';
+      continue;
+    }
+    try {
+      await apply(conn, mysqlCfg, config, plan, trigger);
+      entry.status = 'guarded';
+    } catch (err) {
+      const hint = isAccessDenied(err) ? ' — guarding needs the TRIGGER privilege on the table (and SUPER or SET USER when the definer is another account): run with --user and --password-env of such an account' : '';
+      Object.assign(entry, { status: 'failed', reason: `ezone ${ezone}, trigger ${entry.trigger}: ${reasonOf(err)}${hint}` });
+    }
+  }
+  return { entries: out, unguardedSkips };
+}
+
+/**
+ * Run a guard plan on a session of its own (it takes the trigger's sql_mode and character sets), then
+ * read the trigger back: what the server stored must be the guarded body with everything else kept.
+ */
+async function apply(conn: mysql.Connection, mysqlCfg: MysqlConfig, config: Config, plan: Extract<GuardPlan, { action: 'guard' }>, trigger: TriggerDefinition): Promise<void> {
+  const writer = await mysql.createConnection(connectionOptions(mysqlCfg));
+  try {
+    for (const s of sessionSql(plan.session)) await writer.query(s.sql, s.params);
+    let done = 0;
+    try {
+      for (const sql of plan.statements) {
+        await writer.query(sql);
+        done++;
+      }
+    } catch (err) {
+      // MySQL: once the DROP ran, the original comes back before the lock is released.
+      if (done >= 2) for (const sql of plan.restore) await writer.query(sql);
+      else if (plan.restore.length > 0) await writer.query('UNLOCK TABLES');
+      throw err;
+    }
+  } finally {
+    await writer.end().catch(() => undefined);
+  }
+  const after = (await replicatedTableTriggers(conn, config)).find((t) => t.schema === trigger.schema && t.name === trigger.name);
+  const kept = after && after.body === plan.body && after.definer === trigger.definer && after.sqlMode === trigger.sqlMode && after.order === trigger.order && after.timing === trigger.timing && after.event === trigger.event
+    && after.characterSetClient === trigger.characterSetClient && after.collationConnection === trigger.collationConnection;
+  if (!kept) throw new Error(`re-created, but the server's definition differs from the one intended (read back: ${after ? `order ${after.order}, definer ${after.definer}, sql_mode ${after.sqlMode}` : 'missing'}): inspect ${quoteIdent(trigger.schema)}.${quoteIdent(trigger.name)}`);
+}
+
