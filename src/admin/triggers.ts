@@ -132,7 +132,7 @@ async function guardEzone(conn: mysql.Connection, mysqlCfg: MysqlConfig, ezone: 
       await apply(conn, mysqlCfg, config, plan, trigger);
       entry.status = 'guarded';
     } catch (err) {
-      const hint = isAccessDenied(err) ? ' — guarding needs the TRIGGER privilege on the table (and SUPER or SET USER when the definer is another account): run with --user and --password-env of such an account' : '';
+      const hint = isAccessDenied(err) ? ' — guarding needs the TRIGGER privilege on the table, SUPER while the binlog is on (unless log_bin_trust_function_creators=1), and SUPER or SET USER when the definer is another account: run with --user and --password-env of such an account' : '';
       Object.assign(entry, { status: 'failed', reason: `ezone ${ezone}, trigger ${entry.trigger}: ${reasonOf(err)}${hint}` });
     }
   }
