@@ -29,17 +29,21 @@ export interface ColumnFact {
 
 const SYSTEM = "('mysql', 'information_schema', 'performance_schema', 'sys', 'drc_meta')";
 
+/** The columns of replicated tables, with whether each is in a primary or unique key (two reads of information_schema, joined here: a correlated subquery over STATISTICS costs one table open per column). */
 export async function schemaFacts(conn: mysql.Connection, config: Pick<Config, 'replicate' | 'tables'>): Promise<ColumnFact[]> {
   const [rows] = await conn.query<mysql.RowDataPacket[]>(
     `SELECT c.TABLE_SCHEMA AS s, c.TABLE_NAME AS t, c.COLUMN_NAME AS col, c.DATA_TYPE AS type, c.IS_NULLABLE AS nullable,
-            c.DATETIME_PRECISION AS prec, c.EXTRA AS extra, c.COLLATION_NAME AS coll,
-            EXISTS (SELECT 1 FROM information_schema.STATISTICS k WHERE k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
-                     AND k.COLUMN_NAME = c.COLUMN_NAME AND k.NON_UNIQUE = 0) AS uk
+            c.DATETIME_PRECISION AS prec, c.EXTRA AS extra, c.COLLATION_NAME AS coll
        FROM information_schema.COLUMNS c
        JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE'
       WHERE c.TABLE_SCHEMA NOT IN ${SYSTEM}
       ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
   );
+  const [keyRows] = await conn.query<mysql.RowDataPacket[]>(
+    `SELECT DISTINCT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS col FROM information_schema.STATISTICS WHERE NON_UNIQUE = 0 AND TABLE_SCHEMA NOT IN ${SYSTEM}`,
+  );
+  const id = (r: mysql.RowDataPacket) => JSON.stringify([String(r.s), String(r.t), String(r.col)]);
+  const keyed = new Set(keyRows.map(id));
   const filter = new TableFilter(config);
   return rows
     .filter((r) => filter.roleOf(String(r.s), String(r.t)).kind === 'replicated')
@@ -52,7 +56,7 @@ export async function schemaFacts(conn: mysql.Connection, config: Pick<Config, '
       precision: r.prec === null ? null : Number(r.prec),
       extra: String(r.extra ?? '').toLowerCase(),
       collation: r.coll === null ? null : String(r.coll),
-      inUniqueKey: Number(r.uk) === 1,
+      inUniqueKey: keyed.has(id(r)),
       isVersion: versionColumnOf(config, String(r.s), String(r.t)) === String(r.col),
     }));
 }
