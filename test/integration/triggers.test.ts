@@ -7,9 +7,15 @@
  * labels, LEAVE and a sql_mode of its own included), definer, sql_mode, character sets and order are
  * kept, a second run and a dry run change nothing, and `drc doctor` fails before and passes after.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import type { GuardReport } from '../../src/admin/triggers.js';
+import { createPool } from '../../src/db/connect.js';
+import { freePort } from '../../src/sandbox/ports.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
 import { runDrc } from '../support/cli.js';
 import { describeWithServers, infra } from '../support/env.js';
@@ -238,4 +244,42 @@ describeWithServers('triggers skip DRC’s applier: drc triggers guard, doctor (
     await converge(s, 'item', ['a', 'b'], { rows: 5 });
     await converge(s, 'audit', ['a', 'b'], { rows: 5 });
   }, 240_000);
+
+  it('apply sessions carry @drc_applier and no other DRC session does; an ezone that cannot be reached is exit 3, named, the others still listed', async () => {
+    s = await scenario('triggers_mark', {}, { ezones: ['a', 'b'] });
+    const mark = async (apply: boolean) => {
+      const pool = createPool(s!.config.ezones.a!.mysql, 1, apply ? { apply: true, multipleStatements: true } : {});
+      try {
+        const [[r]] = await pool.query<mysql.RowDataPacket[]>('SELECT @drc_applier AS m, @@SESSION.sql_mode AS mode');
+        return { mark: r!.m === null ? null : Number(r!.m), mode: String(r!.mode) };
+      } finally {
+        await pool.end();
+      }
+    };
+    expect(await mark(true)).toEqual({ mark: 1, mode: 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION' });
+    expect((await mark(false)).mark).toBeNull();
+
+    await s.db.a!.query(`CREATE TABLE item (id INT PRIMARY KEY, n INT NOT NULL DEFAULT 0, ${VERSION})`);
+    await s.db.a!.query('CREATE TRIGGER item_n BEFORE INSERT ON item FOR EACH ROW SET NEW.n = NEW.n + 1');
+    const file = join(mkdtempSync(join(tmpdir(), 'drc-trig-')), 'drc.yaml');
+    const ezones = { ...s.config.ezones, b: { ...s.config.ezones.b!, mysql: { ...s.config.ezones.b!.mysql, port: await freePort() } } };
+    writeFileSync(file, stringify({ ...s.config, ezones }));
+    const a = admin();
+    const r = await runDrc(['triggers', 'guard', '--config', file, '--json', ...a.args], { env: a.env });
+    expect(r.code).toBe(3);
+    const report = JSON.parse(r.stdout) as GuardReport;
+    expect(report.ok).toBe(false);
+    expect(report.triggers.map((t) => [t.ezone, t.trigger, t.status])).toEqual([['a', `${s.schema}.item_n`, 'guarded']]);
+    expect(report.unreachable).toEqual([expect.stringMatching(/^cannot connect to ezone b's database at 127\.0\.0\.1:\d+ as root: /)]);
+    expect(r.stderr).toMatch(/^drc: 1 ezone\(s\) could not be reached or read: cannot connect to ezone b/);
+    expect(r.stderr).not.toContain(a.env.DRC_TEST_ADMIN_PASSWORD);
+    // The guarded trigger still fires for local writes.
+    await s.db.a!.query('INSERT INTO item (id) VALUES (1)');
+    const [[row]] = await s.db.a!.query<mysql.RowDataPacket[]>('SELECT n FROM item WHERE id = 1');
+    expect(row!.n).toBe(1);
+    // ... and does nothing in an applier session.
+    await s.db.a!.query('SET @drc_applier = 1; INSERT INTO item (id) VALUES (2); SET @drc_applier = NULL');
+    const [[applied]] = await s.db.a!.query<mysql.RowDataPacket[]>('SELECT n FROM item WHERE id = 2');
+    expect(applied!.n).toBe(0);
+  }, 60_000);
 });
