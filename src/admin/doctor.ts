@@ -12,6 +12,7 @@ import { keyCollationsCheck, schemaFacts, versionColumnTypesCheck, versionColumn
 import { definerSql, guardStateOf, quoteIdent, type TriggerDefinition } from './trigger-guard.js';
 import { replicatedTableTriggers } from './triggers.js';
 import { reasonOf, unreachableMessage } from './unreachable.js';
+import { formatTableName } from './verify-names.js';
 
 export interface Check {
   /** Ezone name, or "kafka". */
@@ -125,7 +126,7 @@ async function tablesWithoutVersionColumn(conn: mysql.Connection, config: Config
  * A trigger whose body the server hides from DRC's user cannot be judged: it fails too.
  */
 export function triggersCheck(ezone: string, account: string, triggers: TriggerDefinition[]): Check {
-  const named = (ts: TriggerDefinition[]) => ts.map((t) => `${t.schema}.${t.name} (${t.timing} ${t.event} on ${t.schema}.${t.table})`).join(', ');
+  const named = (ts: TriggerDefinition[]) => ts.map((t) => `${formatTableName({ schema: t.schema, table: t.name })} (${t.timing} ${t.event} on ${formatTableName(t)})`).join(', ');
   const by = (state: string) => triggers.filter((t) => guardStateOf(t.body) === state);
   const [unguarded, unreadable, custom] = [by('unguarded'), by('unreadable'), by('custom')];
   const problems: string[] = [];

@@ -9,6 +9,7 @@ import { connectionOptions, detectFlavor } from '../db/connect.js';
 import { isAccessDenied } from '../db/mysql-errors.js';
 import { planGuard, quoteIdent, sessionSql, type GuardPlan, type TriggerDefinition } from './trigger-guard.js';
 import { reasonOf, unreachableMessage } from './unreachable.js';
+import { formatTableName } from './verify-names.js';
 
 const TRIGGERS_SQL = `SELECT TRIGGER_SCHEMA AS s, TRIGGER_NAME AS n, EVENT_OBJECT_TABLE AS t, ACTION_TIMING AS timing,
        EVENT_MANIPULATION AS event, ACTION_ORDER AS ord, ACTION_STATEMENT AS body, DEFINER AS definer,
@@ -45,9 +46,9 @@ export type GuardStatus = 'guarded' | 'would-guard' | 'already-guarded' | 'skipp
 
 export interface GuardEntry {
   ezone: string;
-  /** `schema.trigger`. */
+  /** `schema.trigger`, a part holding a dot, comma or backtick in backticks (as drc verify prints names). */
   trigger: string;
-  /** `schema.table`. */
+  /** `schema.table`, written the same way. */
   table: string;
   timing: string;
   event: string;
@@ -110,8 +111,8 @@ async function guardEzone(conn: mysql.Connection, mysqlCfg: MysqlConfig, ezone: 
     const plan = planGuard(trigger, siblings, flavor);
     const entry: GuardEntry = {
       ezone,
-      trigger: `${trigger.schema}.${trigger.name}`,
-      table: `${trigger.schema}.${trigger.table}`,
+      trigger: formatTableName({ schema: trigger.schema, table: trigger.name }),
+      table: formatTableName(trigger),
       timing: trigger.timing,
       event: trigger.event,
       status: 'already-guarded',
