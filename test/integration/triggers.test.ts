@@ -6,6 +6,8 @@
  * (CHECKSUM TABLE), local writes still fire every trigger as before (a compound body with DECLAREs,
  * labels, LEAVE and a sql_mode of its own included), definer, sql_mode, character sets and order are
  * kept, a second run and a dry run change nothing, and `drc doctor` fails before and passes after.
+ * Also: only apply pools carry the mark; quoted names, a mysqldump-style trigger with a handler, and
+ * the order of two triggers survive; an unreachable ezone is exit 3, named.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -245,7 +247,7 @@ describeWithServers('triggers skip DRC’s applier: drc triggers guard, doctor (
     await converge(s, 'audit', ['a', 'b'], { rows: 5 });
   }, 240_000);
 
-  it('apply sessions carry @drc_applier and no other DRC session does; an ezone that cannot be reached is exit 3, named, the others still listed', async () => {
+  it('apply sessions carry @drc_applier and no other DRC session does; names needing quotes, a mysqldump-style trigger and the order survive; an unreachable ezone is exit 3, named, the others still guarded', async () => {
     s = await scenario('triggers_mark', {}, { ezones: ['a', 'b'] });
     const mark = async (apply: boolean) => {
       const pool = createPool(s!.config.ezones.a!.mysql, 1, apply ? { apply: true, multipleStatements: true } : {});
@@ -261,6 +263,12 @@ describeWithServers('triggers skip DRC’s applier: drc triggers guard, doctor (
 
     await s.db.a!.query(`CREATE TABLE item (id INT PRIMARY KEY, n INT NOT NULL DEFAULT 0, ${VERSION})`);
     await s.db.a!.query('CREATE TRIGGER item_n BEFORE INSERT ON item FOR EACH ROW SET NEW.n = NEW.n + 1');
+    // Names that need quoting, two triggers in an order, one written the way mysqldump writes them (with a handler).
+    await s.db.a!.query('CREATE TABLE `a.b` (id INT PRIMARY KEY, n INT NOT NULL DEFAULT 0, note VARCHAR(10) NULL)');
+    await s.db.a!.query('CREATE TRIGGER `we``ird trg` BEFORE INSERT ON `a.b` FOR EACH ROW SET NEW.n = NEW.n + 1');
+    await s.db.a!.query(
+      "/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`%`*/ /*!50003 TRIGGER `first, then` BEFORE INSERT ON `a.b` FOR EACH ROW PRECEDES `we``ird trg` BEGIN\n  DECLARE CONTINUE HANDLER FOR SQLEXCEPTION SET NEW.note = 'handled';\n  SET NEW.n = NEW.n * 10;\nEND */",
+    );
     const file = join(mkdtempSync(join(tmpdir(), 'drc-trig-')), 'drc.yaml');
     const ezones = { ...s.config.ezones, b: { ...s.config.ezones.b!, mysql: { ...s.config.ezones.b!.mysql, port: await freePort() } } };
     writeFileSync(file, stringify({ ...s.config, ezones }));
@@ -269,7 +277,15 @@ describeWithServers('triggers skip DRC’s applier: drc triggers guard, doctor (
     expect(r.code).toBe(3);
     const report = JSON.parse(r.stdout) as GuardReport;
     expect(report.ok).toBe(false);
-    expect(report.triggers.map((t) => [t.ezone, t.trigger, t.status])).toEqual([['a', `${s.schema}.item_n`, 'guarded']]);
+    expect(report.triggers.map((t) => [t.ezone, t.trigger, t.table, t.status])).toEqual([
+      ['a', `${s.schema}.\`first, then\``, `${s.schema}.\`a.b\``, 'guarded'],
+      ['a', `${s.schema}.\`we\`\`ird trg\``, `${s.schema}.\`a.b\``, 'guarded'],
+      ['a', `${s.schema}.item_n`, `${s.schema}.item`, 'guarded'],
+    ]);
+    expect((await triggersOf(s.db.a!, s.schema)).map((t) => [t.name, t.ord])).toEqual([['first, then', 1], ['item_n', 1], ['we`ird trg', 2]]);
+    await s.db.a!.query('INSERT INTO `a.b` (id, n) VALUES (1, 1)');
+    const [[ab]] = await s.db.a!.query<mysql.RowDataPacket[]>('SELECT n, note FROM `a.b`');
+    expect(ab).toEqual({ n: 11, note: null }); // (1 * 10) + 1: both fired, in their order
     expect(report.unreachable).toEqual([expect.stringMatching(/^cannot connect to ezone b's database at 127\.0\.0\.1:\d+ as root: /)]);
     expect(r.stderr).toMatch(/^drc: 1 ezone\(s\) could not be reached or read: cannot connect to ezone b/);
     expect(r.stderr).not.toContain(a.env.DRC_TEST_ADMIN_PASSWORD);
