@@ -54,6 +54,11 @@ describe('doctor triggers check', () => {
     expect(c).toMatchObject({ ok: false, message: expect.stringMatching(/cannot tell whether 1 trigger.*GRANT TRIGGER ON `app`\.\* TO `drc`@`%`/) });
   });
 
+  it('fails for schemas whose triggers the server does not list to DRC (MySQL without TRIGGER)', () => {
+    const c = triggersCheck('a', 'drc@%', [], ['app', 'shop']);
+    expect(c).toMatchObject({ ok: false, message: expect.stringMatching(/cannot see the triggers of replicated schemas app, shop: .*GRANT TRIGGER ON `app`\.\* TO `drc`@`%`; GRANT TRIGGER ON `shop`/) });
+  });
+
   it('warns about a hand-written guard', () => {
     expect(triggersCheck('a', 'drc@%', [t('x', 'IF @drc_applier IS NULL THEN SET @n = 1; END IF')])).toMatchObject({ ok: true, warning: true });
   });

@@ -42,6 +42,25 @@ export async function replicatedTableTriggers(conn: mysql.Connection, config: Pi
     .filter((t) => filter.roleOf(t.schema, t.table).kind === 'replicated');
 }
 
+/**
+ * MySQL lists a trigger only to an account with the TRIGGER privilege on its table: the replicated
+ * schemas whose triggers `conn`'s account cannot see (none when it holds TRIGGER globally; a grant
+ * on single tables is not looked at, so such a schema counts as hidden). MariaDB lists them all.
+ */
+export async function schemasHidingTriggers(conn: mysql.Connection, config: Pick<Config, 'replicate' | 'tables'>): Promise<string[]> {
+  const grantee = `CONCAT("'", SUBSTRING_INDEX(CURRENT_USER(), '@', 1), "'@'", SUBSTRING_INDEX(CURRENT_USER(), '@', -1), "'")`;
+  const [[global]] = await conn.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'TRIGGER' AND GRANTEE = ${grantee}`);
+  if (Number(global!.n) > 0) return [];
+  const [granted] = await conn.query<mysql.RowDataPacket[]>(`SELECT DISTINCT TABLE_SCHEMA AS s FROM information_schema.SCHEMA_PRIVILEGES WHERE PRIVILEGE_TYPE = 'TRIGGER' AND GRANTEE = ${grantee}`);
+  const [tables] = await conn.query<mysql.RowDataPacket[]>(
+    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')`,
+  );
+  const filter = new TableFilter(config);
+  const ok = new Set(granted.map((r) => String(r.s)));
+  const replicated = new Set(tables.filter((r) => filter.roleOf(String(r.s), String(r.t)).kind === 'replicated').map((r) => String(r.s)));
+  return [...replicated].filter((schema) => !ok.has(schema)).sort();
+}
+
 export type GuardStatus = 'guarded' | 'would-guard' | 'already-guarded' | 'skipped' | 'failed';
 
 export interface GuardEntry {
