@@ -15,15 +15,17 @@ const TRIGGERS_SQL = `SELECT TRIGGER_SCHEMA AS s, TRIGGER_NAME AS n, EVENT_OBJEC
        EVENT_MANIPULATION AS event, ACTION_ORDER AS ord, ACTION_STATEMENT AS body, DEFINER AS definer,
        SQL_MODE AS sql_mode, CHARACTER_SET_CLIENT AS cs, COLLATION_CONNECTION AS coll
   FROM information_schema.TRIGGERS
- WHERE TRIGGER_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
- ORDER BY TRIGGER_SCHEMA, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`;
+ WHERE TRIGGER_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')`;
+const ORDER = ' ORDER BY TRIGGER_SCHEMA, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER';
 
 /**
  * The triggers on replicated tables that `conn` can see. (MariaDB lists them to DRC's own user;
  * MySQL only to an account with the TRIGGER privilege on the table.)
  */
-export async function replicatedTableTriggers(conn: mysql.Connection, config: Pick<Config, 'replicate' | 'tables'>): Promise<TriggerDefinition[]> {
-  const [rows] = await conn.query<mysql.RowDataPacket[]>(TRIGGERS_SQL);
+export async function replicatedTableTriggers(conn: mysql.Connection, config: Pick<Config, 'replicate' | 'tables'>, only?: { schema: string; name: string }): Promise<TriggerDefinition[]> {
+  const [rows] = only
+    ? await conn.query<mysql.RowDataPacket[]>(`${TRIGGERS_SQL} AND TRIGGER_SCHEMA = ? AND TRIGGER_NAME = ?`, [only.schema, only.name])
+    : await conn.query<mysql.RowDataPacket[]>(TRIGGERS_SQL + ORDER);
   const filter = new TableFilter(config);
   return rows
     .map((r) => ({
@@ -174,17 +176,29 @@ async function apply(conn: mysql.Connection, mysqlCfg: MysqlConfig, config: Conf
         done++;
       }
     } catch (err) {
-      // MySQL: once the DROP ran, the original comes back before the lock is released.
-      if (done >= 2) for (const sql of plan.restore) await writer.query(sql);
-      else if (plan.restore.length > 0) await writer.query('UNLOCK TABLES');
+      if (plan.restore.length > 0) await restore(writer, plan, done, err);
       throw err;
     }
   } finally {
     await writer.end().catch(() => undefined);
   }
-  const after = (await replicatedTableTriggers(conn, config)).find((t) => t.schema === trigger.schema && t.name === trigger.name);
+  const [after] = await replicatedTableTriggers(conn, config, trigger);
   const kept = after && after.body === plan.body && after.definer === trigger.definer && after.sqlMode === trigger.sqlMode && after.order === trigger.order && after.timing === trigger.timing && after.event === trigger.event
     && after.characterSetClient === trigger.characterSetClient && after.collationConnection === trigger.collationConnection;
   if (!kept) throw new Error(`re-created, but the server's definition differs from the one intended (read back: ${after ? `order ${after.order}, definer ${after.definer}, sql_mode ${after.sqlMode}` : 'missing'}): inspect ${quoteIdent(trigger.schema)}.${quoteIdent(trigger.name)}`);
 }
 
+
+/**
+ * MySQL, a statement of the plan failed: once the DROP ran (two statements done), the original comes
+ * back before the lock is released; a trigger that could not be restored is said loudly, with the
+ * statement that re-creates it.
+ */
+async function restore(writer: mysql.Connection, plan: Extract<GuardPlan, { action: 'guard' }>, done: number, cause: unknown): Promise<void> {
+  try {
+    if (done === 2) for (const sql of plan.restore) await writer.query(sql);
+    else await writer.query('UNLOCK TABLES');
+  } catch (err) {
+    throw new Error(`${reasonOf(cause)}; the original trigger could NOT be restored (${reasonOf(err)}): re-create it with: ${plan.restore[0]}`, { cause: err });
+  }
+}
