@@ -8,7 +8,11 @@ import { REQUIRED_BINLOG_SETTINGS, tablesWithoutPrimaryKey } from '../db/binlog-
 import { TableFilter } from '../config/table-filter.js';
 import { connectionOptions } from '../db/connect.js';
 import type { BrokerInspector } from '../model/ports.js';
+import { keyCollationsCheck, schemaFacts, versionColumnTypesCheck, versionColumnUpdatesCheck } from './doctor-schema.js';
+import { definerSql, guardStateOf, quoteIdent, type TriggerDefinition } from './trigger-guard.js';
+import { replicatedTableTriggers, schemasHidingTriggers } from './triggers.js';
 import { reasonOf, unreachableMessage } from './unreachable.js';
+import { formatTableName } from './verify-names.js';
 
 export interface Check {
   /** Ezone name, or "kafka". */
@@ -82,6 +86,11 @@ export async function runDoctor(config: Config, brokers: BrokerInspector, only?:
             ? 'every replicated table has its version column'
             : `no version column, so no conflict protection (last arrival wins): ${unprotected.join(', ')} — add the column (default updated_at DATETIME(6) ON UPDATE CURRENT_TIMESTAMP(6)) or set tables.<t>.versionColumn`,
       });
+      const columns = await schemaFacts(conn, config);
+      checks.push(versionColumnTypesCheck(ezone, columns), versionColumnUpdatesCheck(ezone, columns), keyCollationsCheck(ezone, columns));
+      const [[me]] = await conn.query<mysql.RowDataPacket[]>('SELECT CURRENT_USER() AS u');
+      const hidden = mariadb ? [] : await schemasHidingTriggers(conn, config);
+      checks.push(triggersCheck(ezone, String(me!.u), await replicatedTableTriggers(conn, config), hidden));
       checks.push(await privileges(conn, ezone));
     } catch (err) {
       checks.push({ ezone, check: 'inspect', ok: false, message: `could not inspect the server: ${(err as Error).message}` });
@@ -109,6 +118,41 @@ async function tablesWithoutVersionColumn(conn: mysql.Connection, config: Config
       return vc === null || !String(r.cols).split(',').includes(vc);
     })
     .map((r) => `${r.s}.${r.t}`);
+}
+
+/**
+ * Triggers on replicated tables must do nothing in DRC's applier sessions (db/applier-mark.ts): a
+ * trigger that fires again on applied rows duplicates what the origin's trigger wrote (it arrives as
+ * rows of its own) or overwrites shipped values, and the ezones drift with no conflict recorded.
+ * A trigger whose body the server hides from DRC's user cannot be judged: it fails too, and so do
+ * `hiddenSchemas`, where MySQL does not even list the triggers to it.
+ */
+export function triggersCheck(ezone: string, account: string, triggers: TriggerDefinition[], hiddenSchemas: string[] = []): Check {
+  const named = (ts: TriggerDefinition[]) => ts.map((t) => `${formatTableName({ schema: t.schema, table: t.name })} (${t.timing} ${t.event} on ${formatTableName(t)})`).join(', ');
+  const by = (state: string) => triggers.filter((t) => guardStateOf(t.body) === state);
+  const [unguarded, unreadable, custom] = [by('unguarded'), by('unreadable'), by('custom')];
+  const problems: string[] = [];
+  if (unguarded.length > 0) {
+    problems.push(
+      `${unguarded.length} trigger(s) on replicated tables fire again on the rows DRC applies (duplicate audit rows, shipped values overwritten): ${named(unguarded)} — run drc triggers guard --config <file> --ezone ${ezone} (keeps definer, sql_mode, body and order; --dry-run shows the change)`,
+    );
+  }
+  if (unreadable.length > 0) {
+    const schemas = [...new Set(unreadable.map((t) => t.schema))];
+    problems.push(
+      `cannot tell whether ${unreadable.length} trigger(s) on replicated tables skip DRC's applier: ${named(unreadable)} — the server hides their bodies from ${account} without the TRIGGER privilege: ${schemas.map((s) => `GRANT TRIGGER ON ${quoteIdent(s)}.* TO ${definerSql(account)}`).join('; ')}, then run drc doctor again`,
+    );
+  }
+  if (hiddenSchemas.length > 0) {
+    problems.push(
+      `cannot see the triggers of replicated schemas ${hiddenSchemas.join(', ')}: MySQL lists triggers only to an account with the TRIGGER privilege — ${hiddenSchemas.map((s) => `GRANT TRIGGER ON ${quoteIdent(s)}.* TO ${definerSql(account)}`).join('; ')}, then run drc doctor again`,
+    );
+  }
+  if (problems.length > 0) return { ezone, check: 'triggers', ok: false, message: problems.join('; ') };
+  if (custom.length > 0) {
+    return { ezone, check: 'triggers', ok: true, warning: true, message: `guarded by hand, not in DRC's form: ${named(custom)} — check that each does nothing while @drc_applier is set` };
+  }
+  return { ezone, check: 'triggers', ok: true, message: triggers.length === 0 ? 'no triggers on replicated tables' : `all ${triggers.length} trigger(s) on replicated tables skip DRC's applier` };
 }
 
 async function privileges(conn: mysql.Connection, ezone: string): Promise<Check> {

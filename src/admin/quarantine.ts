@@ -74,7 +74,8 @@ function entryOf(ezone: string, r: mysql.RowDataPacket): QuarantineEntry {
 /** A pool on one ezone's database that answered, or UnreachableError. */
 async function reach(config: Config, ezone: string): Promise<mysql.Pool> {
   const ez = config.ezones[ezone]!;
-  const pool = createPool(ez.mysql, 2, { multipleStatements: true });
+  // A retry writes replicated rows: an apply session (sql_mode, and the mark guarded triggers skip).
+  const pool = createPool(ez.mysql, 2, { multipleStatements: true, apply: true });
   try {
     await pool.query('SELECT 1');
     return pool;

@@ -10,6 +10,7 @@ import { registerOps } from './commands/ops.js';
 import { registerQuarantine } from './commands/quarantine.js';
 import { registerRun } from './commands/run.js';
 import { registerSandbox } from './commands/sandbox.js';
+import { registerTriggers } from './commands/triggers.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerOps(program);
   registerQuarantine(program);
+  registerTriggers(program);
   registerConfig(program);
   registerDemo(program);
   for (const cmd of program.commands) {

@@ -1,6 +1,7 @@
 import mysql from 'mysql2/promise';
 import type { MysqlConfig } from '../config/schema.js';
 import { queryTypeCast } from '../model/types/registry.js';
+import { MARK_APPLIER_SESSION_SQL } from './applier-mark.js';
 import { installResultCharsets } from './result-charsets.js';
 
 installResultCharsets();
@@ -61,7 +62,8 @@ export const APPLY_SQL_MODE_ENUM_ZERO = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTIT
 /**
  * A pool whose sessions run in UTC, READ COMMITTED, with a short lock wait (a lock held too long is
  * surfaced as a retryable error rather than stalling a stream for the server's default 50 s).
- * `apply: true` marks the sessions that write replicated rows: they run with APPLY_SQL_MODE.
+ * `apply: true` marks the sessions that write replicated rows: they run with APPLY_SQL_MODE and set
+ * @drc_applier, which guarded triggers skip (applier-mark.ts).
  */
 export function createPool(
   cfg: MysqlConfig,
@@ -85,6 +87,7 @@ export function createPool(
     conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
     conn.query(`SET SESSION innodb_lock_wait_timeout = ${options.lockWaitTimeoutS ?? 10}`);
     if (options.apply) conn.query(`SET SESSION sql_mode = '${APPLY_SQL_MODE}'`);
+    if (options.apply) conn.query(MARK_APPLIER_SESSION_SQL);
     // A daemon's sessions are on record so that a daemon taking over can kill them (fencing).
     if (options.register) {
       conn.query('INSERT IGNORE INTO drc_meta.leader_sessions (ezone, owner, connection_id) VALUES (?, ?, CONNECTION_ID())', [options.register.ezone, options.register.owner]);

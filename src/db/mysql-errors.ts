@@ -47,7 +47,8 @@ const ERRNO = {
   ],
   noSuchTable: [1146, 1049],
   noSuchColumn: [1054],
-  accessDenied: [1044, 1045, 1142, 1143, 1227, 1370, 1698],
+  // 1419: creating a trigger or routine with the binlog on needs SUPER (or log_bin_trust_function_creators).
+  accessDenied: [1044, 1045, 1142, 1143, 1227, 1370, 1419, 1698],
   /** The connection is gone or the server is going away: reconnect and retry. */
   connection: [1040, 1053, 1152, 1153, 1158, 1159, 1160, 1161, 1927, 2002, 2003, 2006, 2013, 2055, 4031],
 } as const;
