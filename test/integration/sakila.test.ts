@@ -97,6 +97,18 @@ describeWithServers('the Sakila sample database converges (issue 13)', () => {
     // name, timing, event, definer, sql_mode and the body's own text; a second run changes nothing.
     const original = await triggers(s.db.a!, schema);
     expect(original.map((t) => t.name)).toEqual(SAKILA_TRIGGERS);
+    // drc doctor names the unguarded triggers (whatever its check is called), and no longer once they are guarded.
+    const triggerProblems = async () => {
+      const doctor = await runDrc(['doctor', '--config', s!.configFile, '--json']);
+      const checks = (JSON.parse(doctor.stdout) as { checks: { ezone: string; ok: boolean; warning?: boolean; message: string }[] }).checks;
+      // A failed check or a warning, whichever doctor makes of it.
+      return checks.filter((c) => (!c.ok || c.warning === true) && SAKILA_TRIGGERS.some((name) => c.message.includes(name)));
+    };
+    const unguarded = await triggerProblems();
+    for (const ez of EZONES) {
+      const said = unguarded.filter((c) => c.ezone === ez).map((c) => c.message).join('\n');
+      for (const name of SAKILA_TRIGGERS) expect(said, `doctor names the unguarded ${name} in ${ez}`).toContain(name);
+    }
     const dry = await runDrc(['triggers', 'guard', '--config', s.configFile, '--dry-run']);
     expect(dry.code, `${dry.stdout}\n${dry.stderr}`).toBe(0);
     for (const ez of EZONES) expect(await triggers(s.db[ez]!, schema)).toEqual(original);
@@ -111,6 +123,7 @@ describeWithServers('the Sakila sample database converges (issue 13)', () => {
         for (const word of ['NOW()', 'film_text'].filter((w) => original[i]!.body.includes(w))) expect(t.body, `${ez} ${t.name} keeps its body`).toContain(word);
       }
     }
+    expect(await triggerProblems(), 'doctor after the guard').toEqual([]);
     const again = await runDrc(['triggers', 'guard', '--config', s.configFile]);
     expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
     for (const ez of EZONES) expect(await triggers(s.db[ez]!, schema), `${ez}: a second guard changes nothing`).toEqual(guarded);
