@@ -2,7 +2,8 @@
  * Issue 13, the randomized convergence test: every ezone at once runs a seeded random workload over
  * small shared key spaces (inserts, updates, deletes, primary-key changes, unique-key collisions and
  * cycles, FK parent/child pairs in one transaction and in separate ones, ON DELETE CASCADE and
- * RESTRICT children, ON UPDATE CASCADE re-keys), beside the mixed workload of test/support/workload.ts
+ * RESTRICT children, ON UPDATE CASCADE re-keys, a delete and re-insert in one transaction, one
+ * TRUNCATE TABLE), beside the mixed workload of test/support/workload.ts
  * (whose own-range rows count exactly: nothing committed is lost); one daemon is SIGKILLed mid-way
  * and restarted while the others keep writing. After writes stop, every ezone must hold the same
  * data: CHECKSUM TABLE equal everywhere, `drc verify` at 0 differences, no stream paused.
@@ -74,6 +75,7 @@ describeWithServers('randomized convergence: concurrent writes everywhere, a dae
     expect(counts.claim).toBeGreaterThan(0);
     expect(random.stats.committed['parent-rekey'] ?? 0).toBeGreaterThan(0);
     expect(random.stats.committed['pair-one-tx'] ?? 0).toBeGreaterThan(0);
+    expect(random.stats.committed['claim-truncate']).toBe(1);
     process.stdout.write(
       `\n[random ${ezones.length} ezones] seed ${s.seed}, ${total} random operations (${victim} SIGKILLed at 35 %, back at 60 %): committed ${JSON.stringify(random.stats.committed)}, refused by the origin ${JSON.stringify(random.stats.refused)}; final rows ${JSON.stringify(counts)}; identical, verify 0 differences\n`,
     );

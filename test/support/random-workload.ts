@@ -6,7 +6,8 @@
  * - `parent`: a unique `name` besides the key (collisions between different keys);
  * - `child` → parent ON DELETE CASCADE ON UPDATE CASCADE (cascades the binlog does not carry);
  * - `item` → parent ON DELETE RESTRICT ON UPDATE CASCADE (a delete here, an insert there);
- * - `claim`: two nullable unique keys over tiny domains (unique-key cycles between three rows).
+ * - `claim`: two nullable unique keys over tiny domains (unique-key cycles between three rows),
+ *   a delete and re-insert of one key in one transaction, and one TRUNCATE TABLE half-way.
  *
  * Statements the origin itself refuses (duplicate keys, FK violations, deadlock victims) are what an
  * application would see: rolled back and counted, never a test failure. Which key and which operation
@@ -44,8 +45,8 @@ const REFUSED: Record<number, string> = { 1062: 'duplicate', 1451: 'fk-parent-in
 
 type Op = [sql: string, values: unknown[]];
 
-/** One random operation: a statement, or several forming one transaction. */
-function operation(r: Random, i: number): { name: string; statements: Op[] } {
+/** One random operation: a statement, or several forming one transaction (`separate`: one each). */
+function operation(r: Random, i: number): { name: string; statements: Op[]; separate?: boolean } {
   const parent = () => 1 + r.int(PARENTS);
   const name = () => `n${r.int(NAMES)}`;
   const unique = () => (r.int(5) === 0 ? null : String.fromCharCode(97 + r.int(UNIQUES)));
@@ -67,13 +68,30 @@ function operation(r: Random, i: number): { name: string; statements: Op[] } {
       ],
     };
   }
+  if (roll < 39) {
+    // Parent and child in two source transactions, one right after the other.
+    const p = parent();
+    return {
+      name: 'pair-two-tx',
+      separate: true,
+      statements: [
+        ['INSERT INTO parent (id, name, v) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)', [p, name(), v]],
+        ['INSERT INTO item (id, parent_id, v) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE parent_id = VALUES(parent_id), v = VALUES(v)', [1 + r.int(ITEMS), p, v]],
+      ],
+    };
+  }
   if (roll < 48) return { name: 'child-upsert', statements: [['INSERT INTO child (id, parent_id, v) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE parent_id = VALUES(parent_id), v = VALUES(v)', [1 + r.int(CHILDREN), parent(), v]]] };
   if (roll < 53) return { name: 'child-update', statements: [['UPDATE child SET v = ? WHERE id = ?', [v, 1 + r.int(CHILDREN)]]] };
   if (roll < 57) return { name: 'child-move', statements: [['UPDATE child SET parent_id = ? WHERE id = ?', [parent(), 1 + r.int(CHILDREN)]]] };
   if (roll < 61) return { name: 'child-delete', statements: [['DELETE FROM child WHERE id = ?', [1 + r.int(CHILDREN)]]] };
   if (roll < 68) return { name: 'item-upsert', statements: [['INSERT INTO item (id, parent_id, v) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)', [1 + r.int(ITEMS), parent(), v]]] };
   if (roll < 72) return { name: 'item-delete', statements: [['DELETE FROM item WHERE id = ?', [1 + r.int(ITEMS)]]] };
-  if (roll < 84) return { name: 'claim-insert', statements: [['INSERT INTO claim (id, u1, u2, v) VALUES (?, ?, ?, ?)', [1 + r.int(CLAIMS), unique(), unique(), v]]] };
+  if (roll < 80) return { name: 'claim-insert', statements: [['INSERT INTO claim (id, u1, u2, v) VALUES (?, ?, ?, ?)', [1 + r.int(CLAIMS), unique(), unique(), v]]] };
+  if (roll < 84) {
+    // Delete and re-insert of one key in one source transaction: its own tombstone must not block it.
+    const id = 1 + r.int(CLAIMS);
+    return { name: 'claim-reinsert', statements: [['DELETE FROM claim WHERE id = ?', [id]], ['INSERT INTO claim (id, u1, u2, v) VALUES (?, ?, ?, ?)', [id, unique(), unique(), v]]] };
+  }
   if (roll < 90) return { name: 'claim-update', statements: [[r.int(2) === 0 ? 'UPDATE claim SET u1 = ?, v = ? WHERE id = ?' : 'UPDATE claim SET u2 = ?, v = ? WHERE id = ?', [unique(), v, 1 + r.int(CLAIMS)]]] };
   if (roll < 95) return { name: 'claim-delete', statements: [['DELETE FROM claim WHERE id = ?', [1 + r.int(CLAIMS)]]] };
   return { name: 'claim-rekey', statements: [['UPDATE claim SET id = ? WHERE id = ?', [1 + r.int(CLAIMS), 1 + r.int(CLAIMS)]]] };
@@ -102,16 +120,18 @@ export function startRandomWorkload(s: Scenario, ezones: readonly string[], opti
         await conn.query(`USE ${s.schema}`);
         const r = s.random((options.streamBase ?? 100) + index);
         for (let i = 1; i <= options.ops; i++) {
-          const op = operation(r, (index + 1) * 100_000 + i);
+          // Half-way, the first ezone truncates claim while the others keep claiming values in it.
+          const op = index === 0 && i === Math.floor(options.ops / 2) ? { name: 'claim-truncate', statements: [['TRUNCATE TABLE claim', []] as Op] } : operation(r, (index + 1) * 100_000 + i);
           try {
-            if (op.statements.length > 1) await conn.query('BEGIN');
+            const transaction = op.statements.length > 1 && !op.separate;
+            if (transaction) await conn.query('BEGIN');
             for (const [sql, values] of op.statements) await conn.query(sql, values);
-            if (op.statements.length > 1) await conn.query('COMMIT');
+            if (transaction) await conn.query('COMMIT');
             stats.committed[op.name] = (stats.committed[op.name] ?? 0) + 1;
           } catch (err) {
             const reason = REFUSED[(err as { errno?: number }).errno ?? 0];
             if (!reason) throw err;
-            if (op.statements.length > 1) await conn.query('ROLLBACK');
+            await conn.query('ROLLBACK'); // a no-op outside a transaction
             stats.refused[reason] = (stats.refused[reason] ?? 0) + 1;
           }
           stats.done++;
