@@ -41,7 +41,8 @@ describeWithServers('randomized convergence: concurrent writes everywhere, a dae
   };
 
   async function run(ezones: string[], victim: string, opsPerEzone: number): Promise<void> {
-    s = await scenario(`random${ezones.length}`, {}, { ezones });
+    // A stream failing 20 s without progress pauses, and the settling wait stops at once: a stall, said early.
+    s = await scenario(`random${ezones.length}`, { supervision: { giveUpAfter: '20s' } }, { ezones });
     for (const ez of ezones) for (const ddl of [...RANDOM_DDL, WORKLOAD_TABLE]) await s.db[ez]!.query(ddl);
     for (const ez of ezones) await start(ez);
 

@@ -29,7 +29,8 @@ function differing(sums: Record<string, string>[], tables: readonly string[]): s
 
 /**
  * Wait until every table's `CHECKSUM TABLE` is the same in every listed ezone; resolves to the
- * checksums. On timeout: the differing tables with each ezone's row count, and each daemon's health.
+ * checksums. On timeout, or as soon as a daemon's `/healthz` names a paused stream: the differing
+ * tables with each ezone's row count, and each daemon's health.
  */
 export async function sameChecksums(
   s: Scenario,
@@ -37,12 +38,26 @@ export async function sameChecksums(
   tables: readonly string[],
   options: { timeoutMs?: number; daemons?: DaemonProcess[]; what?: string } = {},
 ): Promise<Record<string, string>> {
+  // A paused stream has failed for the whole give-up window already: stop waiting, say so.
+  let paused: string | undefined;
+  let healthAt = 0;
+  const check = async () => {
+    if (Date.now() - healthAt > 2000) {
+      healthAt = Date.now();
+      for (const d of options.daemons ?? []) {
+        const h = await d.health().catch(() => undefined);
+        paused ??= h?.problems.find((p) => p.includes('is paused'));
+      }
+    }
+    return Promise.all(ezones.map((ez) => checksums(s.db[ez]!, tables)));
+  };
   try {
-    const sums = await waitFor(() => Promise.all(ezones.map((ez) => checksums(s.db[ez]!, tables))), {
+    const sums = await waitFor(check, {
       what: options.what ?? `CHECKSUM TABLE equal in ${ezones.join(', ')} for ${tables.join(', ')}`,
       until: (all) => differing(all, tables).length === 0,
       timeoutMs: options.timeoutMs ?? 60_000,
       intervalMs: 250,
+      abort: () => (paused ? `a stream paused (${paused})` : undefined),
     });
     return sums[0]!;
   } catch (err) {
@@ -57,7 +72,7 @@ export async function sameChecksums(
       }),
     );
     throw new Error(
-      `${err.message.split(';')[0]}\ntables differing: ${bad.join(', ')}\n` +
+      `${err.message.split('; last')[0]}\ntables differing: ${bad.join(', ')}\n` +
         ezones.map((ez, i) => `${ez}: rows ${JSON.stringify(counts[i])}`).join('\n') +
         (health.length > 0 ? `\nhealth:\n${health.join('\n')}` : ''),
     );
