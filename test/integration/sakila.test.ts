@@ -18,7 +18,7 @@ import { DEFAULT_SIZES, generateSakila, renderDump, runScript, SAKILA_TABLES, SA
 import { sameChecksums, rowCounts } from '../support/checksums.js';
 import { runDrc } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
-import { describeWithServers } from '../support/env.js';
+import { describeWithServers, infra } from '../support/env.js';
 import { reconfigure } from '../support/reconfigure.js';
 import { conflictsIn } from '../support/replication.js';
 import { scenario, type Scenario } from '../support/scenario.js';
@@ -98,7 +98,9 @@ describeWithServers('the Sakila sample database converges (issue 13)', () => {
     // name, timing, event, definer, sql_mode and the body's own text; a second run changes nothing.
     const original = await triggers(s.db.a!, schema);
     expect(original.map((t) => t.name)).toEqual(SAKILA_TRIGGERS);
-    // drc doctor names the unguarded triggers (whatever its check is called), and no longer once they are guarded.
+    // drc doctor names the unguarded triggers (whatever its check is called), and no longer once they are
+    // guarded. It reads trigger bodies as DRC's user, which takes the TRIGGER privilege (what doctor asks for).
+    for (const ez of EZONES) await s.db[ez]!.query(`GRANT TRIGGER ON \`${schema}\`.* TO ?@'%'`, [s.config.ezones[ez]!.mysql.user]);
     const triggerProblems = async () => {
       const doctor = await runDrc(['doctor', '--config', s!.configFile, '--json']);
       const checks = (JSON.parse(doctor.stdout) as { checks: { ezone: string; ok: boolean; warning?: boolean; message: string }[] }).checks;
@@ -110,10 +112,15 @@ describeWithServers('the Sakila sample database converges (issue 13)', () => {
       const said = unguarded.filter((c) => c.ezone === ez).map((c) => c.message).join('\n');
       for (const name of SAKILA_TRIGGERS) expect(said, `doctor names the unguarded ${name} in ${ez}`).toContain(name);
     }
-    const dry = await runDrc(['triggers', 'guard', '--config', s.configFile, '--dry-run']);
+    // DRC's own account may not read trigger bodies (that takes the TRIGGER privilege): the guard runs as
+    // the servers' administrative account, its password named by an environment variable.
+    const admin = infra().ezones[0]!.mysql;
+    const guardCommand = (...extra: string[]) =>
+      runDrc(['triggers', 'guard', '--config', s!.configFile, '--user', admin.user, '--password-env', 'DRC_TEST_ADMIN_PASSWORD', ...extra], { env: { DRC_TEST_ADMIN_PASSWORD: admin.password } });
+    const dry = await guardCommand('--dry-run');
     expect(dry.code, `${dry.stdout}\n${dry.stderr}`).toBe(0);
     for (const ez of EZONES) expect(await triggers(s.db[ez]!, schema)).toEqual(original);
-    const guard = await runDrc(['triggers', 'guard', '--config', s.configFile]);
+    const guard = await guardCommand();
     expect(guard.code, `${guard.stdout}\n${guard.stderr}`).toBe(0);
     const guarded = await triggers(s.db.a!, schema);
     for (const ez of EZONES) {
@@ -125,7 +132,7 @@ describeWithServers('the Sakila sample database converges (issue 13)', () => {
       }
     }
     expect(await triggerProblems(), 'doctor after the guard').toEqual([]);
-    const again = await runDrc(['triggers', 'guard', '--config', s.configFile]);
+    const again = await guardCommand();
     expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
     for (const ez of EZONES) expect(await triggers(s.db[ez]!, schema), `${ez}: a second guard changes nothing`).toEqual(guarded);
 
