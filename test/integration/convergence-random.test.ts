@@ -82,7 +82,7 @@ describeWithServers('randomized convergence: concurrent writes everywhere, a dae
     );
   }
 
-  it('two ezones', () => run(['a', 'b'], 'b', 500), 150_000);
+  it('two ezones', () => run(['a', 'b'], 'b', 500), 180_000);
 
-  it('three ezones', () => run(['a', 'b', 'c'], 'a', 400), 150_000);
+  it('three ezones', () => run(['a', 'b', 'c'], 'a', 400), 180_000);
 });
