@@ -16,6 +16,7 @@ import { rowCounts, sameChecksums } from '../support/checksums.js';
 import { runDrc } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { describeWithServers } from '../support/env.js';
+import { conflictsIn } from '../support/replication.js';
 import { RANDOM_DDL, RANDOM_TABLES, startRandomWorkload } from '../support/random-workload.js';
 import { scenario, type Scenario } from '../support/scenario.js';
 import { waitFor } from '../support/wait.js';
@@ -77,8 +78,10 @@ describeWithServers('randomized convergence: concurrent writes everywhere, a dae
     expect(random.stats.committed['parent-rekey'] ?? 0).toBeGreaterThan(0);
     expect(random.stats.committed['pair-one-tx'] ?? 0).toBeGreaterThan(0);
     expect(random.stats.committed['claim-truncate']).toBe(1);
+    const decided: Record<string, number> = {};
+    for (const ez of ezones) for (const c of await conflictsIn(s, ez)) decided[`${c.reason} ${c.decision}`] = (decided[`${c.reason} ${c.decision}`] ?? 0) + 1;
     process.stdout.write(
-      `\n[random ${ezones.length} ezones] seed ${s.seed}, ${total} random operations (${victim} SIGKILLed at 35 %, back at 60 %): committed ${JSON.stringify(random.stats.committed)}, refused by the origin ${JSON.stringify(random.stats.refused)}; final rows ${JSON.stringify(counts)}; identical, verify 0 differences\n`,
+      `\n[random ${ezones.length} ezones] seed ${s.seed}, ${total} random operations (${victim} SIGKILLed at 35 %, back at 60 %): committed ${JSON.stringify(random.stats.committed)}, refused by the origin ${JSON.stringify(random.stats.refused)}; conflicts ${JSON.stringify(decided)}; final rows ${JSON.stringify(counts)}; identical, verify 0 differences\n`,
     );
   }
 
