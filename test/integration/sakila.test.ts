@@ -94,8 +94,6 @@ describeWithServers('the Sakila sample database converges (issue 13)', () => {
       await runScript(s.db[ez]!, triggerStatements());
     }
 
-    // drc triggers guard: --dry-run changes nothing; the run rewrites all six in both ezones, keeping
-    // name, timing, event, definer, sql_mode and the body's own text; a second run changes nothing.
     const original = await triggers(s.db.a!, schema);
     expect(original.map((t) => t.name)).toEqual(SAKILA_TRIGGERS);
     // drc doctor names the unguarded triggers (whatever its check is called), and no longer once they are
@@ -112,8 +110,10 @@ describeWithServers('the Sakila sample database converges (issue 13)', () => {
       const said = unguarded.filter((c) => c.ezone === ez).map((c) => c.message).join('\n');
       for (const name of SAKILA_TRIGGERS) expect(said, `doctor names the unguarded ${name} in ${ez}`).toContain(name);
     }
-    // DRC's own account may not read trigger bodies (that takes the TRIGGER privilege): the guard runs as
-    // the servers' administrative account, its password named by an environment variable.
+    // drc triggers guard: --dry-run changes nothing; the run rewrites all six in both ezones, keeping
+    // name, timing, event, definer, sql_mode and the body's own text; a second run changes nothing. It
+    // runs as the servers' administrative account (rewriting a trigger takes more than DRC's own grants),
+    // its password named by an environment variable.
     const admin = infra().ezones[0]!.mysql;
     const guardCommand = (...extra: string[]) =>
       runDrc(['triggers', 'guard', '--config', s!.configFile, '--user', admin.user, '--password-env', 'DRC_TEST_ADMIN_PASSWORD', ...extra], { env: { DRC_TEST_ADMIN_PASSWORD: admin.password } });
