@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bySize, paramBytes, statementBytes } from './pipelined-session.js';
+import { bySize, paramBytes, PipelinedSession, statementBytes } from './pipelined-session.js';
 
 const st = (sql: string, ...params: unknown[]) => ({ sql, params });
 
@@ -25,5 +25,66 @@ describe('bySize', () => {
     const three = [st('INSERT a (?)', cjk), st('INSERT b (?)', cjk), st('INSERT c (?)', cjk)];
     expect(bySize(three, 400).map((g) => g.length)).toEqual([1, 1, 1]);
     expect(bySize(three, 700).map((g) => g.length)).toEqual([2, 1]);
+  });
+});
+
+describe('PipelinedSession', () => {
+  /** A connection recording each call: `query` gets a multi-statement text, `execute` one prepared statement. */
+  function fakeConnection(withExecute = true) {
+    const calls: { via: 'query' | 'execute' | 'unprepare'; sql: string }[] = [];
+    const conn = {
+      query: async (sql: string) => {
+        calls.push({ via: 'query', sql });
+        const n = sql.split(';\n').length;
+        return [n === 1 ? { via: 'query' } : Array.from({ length: n }, () => ({ via: 'query' })), []] as [unknown, unknown];
+      },
+      ...(withExecute
+        ? {
+            execute: async (sql: string) => {
+              calls.push({ via: 'execute', sql });
+              return [{ via: 'execute' }, []] as [unknown, unknown];
+            },
+            unprepare: (sql: string) => void calls.push({ via: 'unprepare', sql }),
+          }
+        : {}),
+    };
+    return { conn, calls };
+  }
+  const big = Buffer.alloc(2 << 20);
+
+  it('sends a write with a large value alone as a prepared statement (closed after), the others together, in order', async () => {
+    const { conn, calls } = fakeConnection();
+    const session = new PipelinedSession(conn);
+    const checked: unknown[] = [];
+    session.defer({ ...st('INSERT marker', 1), check: (r) => checked.push(r) });
+    const results = await session.roundTrip([st('INSERT big', 1, big), st('UPDATE small', 'x'), st('DELETE small', 2)]);
+    expect(calls).toEqual([
+      { via: 'query', sql: 'INSERT marker' },
+      { via: 'execute', sql: 'INSERT big' },
+      { via: 'unprepare', sql: 'INSERT big' },
+      { via: 'query', sql: 'UPDATE small;\nDELETE small' },
+    ]);
+    expect(results).toEqual([{ via: 'execute' }, { via: 'query' }, { via: 'query' }]);
+    expect(checked).toEqual([{ via: 'query' }]);
+  });
+
+  it('keeps reads, small values and connections without execute in the text protocol; CJK text counts by bytes', async () => {
+    const { conn, calls } = fakeConnection();
+    const cjk = '字'.repeat(400_000); // 400,000 UTF-16 units, 1.2 MB of UTF-8
+    await new PipelinedSession(conn).roundTrip([st('SELECT big', big), st('INSERT small', 'x'.repeat(1000)), st('INSERT cjk', cjk)]);
+    expect(calls.map((c) => `${c.via} ${c.sql}`)).toEqual(['query SELECT big;\nINSERT small', 'execute INSERT cjk', 'unprepare INSERT cjk']);
+    const plain = fakeConnection(false);
+    await new PipelinedSession(plain.conn).roundTrip([st('INSERT big', big)]);
+    expect(plain.calls).toEqual([{ via: 'query', sql: 'INSERT big' }]);
+  });
+
+  it('closes the prepared statement when it fails, and sends nothing after the failure', async () => {
+    const { conn, calls } = fakeConnection();
+    conn.execute = async (sql: string) => {
+      calls.push({ via: 'execute', sql });
+      throw new Error('duplicate key');
+    };
+    await expect(new PipelinedSession(conn).roundTrip([st('INSERT big', big), st('INSERT after', 'x')])).rejects.toThrow('duplicate key');
+    expect(calls.map((c) => c.via)).toEqual(['execute', 'unprepare']);
   });
 });

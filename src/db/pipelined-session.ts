@@ -6,6 +6,7 @@
  * that throws on its result.
  */
 import type mysql from 'mysql2/promise';
+import type { SqlParam } from '../model/value.js';
 import type { DeferredStatement, Statement } from './sql.js';
 
 /**
@@ -14,15 +15,34 @@ import type { DeferredStatement, Statement } from './sql.js';
  */
 export interface QueryConnection {
   query(sql: string, params?: unknown[]): Promise<[unknown, unknown]>;
+  /** Optional: mysql2's `execute` (a prepared statement, values in the binary protocol). */
+  execute?(sql: string, params?: SqlParam[]): Promise<[unknown, unknown]>;
+  /** Optional: mysql2's `unprepare` (closes the prepared statement `execute` left cached). */
+  unprepare?(sql: string): void;
 }
 
 /** Bytes of SQL and values per round trip, well below the servers' max_allowed_packet (16 MB+). */
 export const MAX_ROUND_TRIP_BYTES = 4 << 20;
 
+/**
+ * A statement with a value larger than this (bytes) travels alone, as a prepared statement whose
+ * values go in the binary protocol: escaped into the query text, a 30 MB BLOB becomes a 60 MB hex string
+ * and a 60 MB packet on top of its own bytes (README, sizes: memory for a big value).
+ */
+export const BINARY_VALUE_BYTES = 1 << 20;
+/** Statements that may go in the binary protocol: writes, whose results are no rows. */
+const WRITE = /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i;
+/** Placeholders a prepared statement may have (the protocol's limit). */
+const MAX_PREPARED_PARAMS = 65_535;
+
 export class PipelinedSession {
   private deferred: DeferredStatement[] = [];
 
-  constructor(private readonly conn: QueryConnection) {}
+  /** `binaryValueBytes`: see BINARY_VALUE_BYTES (tests lower it to send every statement that way). */
+  constructor(
+    private readonly conn: QueryConnection,
+    private readonly binaryValueBytes = BINARY_VALUE_BYTES,
+  ) {}
 
   /** Send these with the next round trip. */
   defer(...statements: DeferredStatement[]): void {
@@ -41,10 +61,45 @@ export class PipelinedSession {
   async roundTrip(statements: Statement[]): Promise<unknown[]> {
     const all: DeferredStatement[] = [...this.deferred, ...statements];
     this.deferred = [];
-    const [res] = await this.conn.query(all.map((s) => s.sql).join(';\n'), all.flatMap((s) => s.params));
-    const results = all.length === 1 ? [res] : (res as unknown[]);
-    all.forEach((s, i) => s.check?.(results[i]));
+    const results: unknown[] = [];
+    // Statements with a large value go alone, in the binary protocol; the others together, in order.
+    for (let i = 0; i < all.length; ) {
+      if (this.binary(all[i]!)) {
+        const s = all[i++]!;
+        const [res] = await this.execute(s);
+        s.check?.(res);
+        results.push(res);
+        continue;
+      }
+      let j = i;
+      while (j < all.length && !this.binary(all[j]!)) j++;
+      const part = all.slice(i, j);
+      const [res] = await this.conn.query(part.map((s) => s.sql).join(';\n'), part.flatMap((s) => s.params));
+      const partResults = part.length === 1 ? [res] : (res as unknown[]);
+      part.forEach((s, k) => s.check?.(partResults[k]));
+      results.push(...partResults);
+      i = j;
+    }
     return results.slice(all.length - statements.length);
+  }
+
+  /**
+   * Whether a statement goes in the binary protocol: the connection can, it writes (reads stay in the
+   * text protocol: their rows decode as everywhere else), and a value is large.
+   */
+  private binary(s: Statement): boolean {
+    if (!this.conn.execute || s.params.length > MAX_PREPARED_PARAMS || !WRITE.test(s.sql)) return false;
+    const limit = this.binaryValueBytes;
+    return s.params.some((p) => (Buffer.isBuffer(p) ? p.length >= limit : typeof p === 'string' && p.length * 3 >= limit && Buffer.byteLength(p) >= limit));
+  }
+
+  /** Prepare, execute and close one statement (closed at once: the server's prepared statements are a shared, bounded pool). */
+  private async execute(s: Statement): Promise<[unknown, unknown]> {
+    try {
+      return await this.conn.execute!(s.sql, s.params as SqlParam[]); // row statements bind SqlParams (model/types/wire.ts)
+    } finally {
+      this.conn.unprepare?.(s.sql);
+    }
   }
 
   /** Run one statement now (with whatever is deferred). */

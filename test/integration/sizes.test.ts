@@ -154,10 +154,10 @@ describeWithServers('sizes: values and transactions larger than a Kafka message 
     );
     // Bounded by a multiple of the value, not by the transaction or the queue (a leak or a second copy
     // per chunk would blow far past this). Measured (2 cores, heap bound 192 MB): on Node 20 capture
-    // +215 MB (about 7x: binlog event, base64, JSON, pieces), apply +228 to +318 MB (up to 11x, mostly
-    // mysql2's hex-escaped statement and its packets); on Node 24 capture +200, apply +374 MB (12.5x).
-    // The target (the value plus one message) is not met: binding large values through the binary
-    // protocol is the known next step (README, sizes).
+    // +215 MB (about 7x: binlog event, base64, JSON, pieces), apply +160 to +225 MB with the value bound
+    // in the binary protocol (db/pipelined-session.ts; +258 to +299 MB, up to 11x, hex-escaped into the
+    // query text before; on Node 24 that was +374 MB, 12.5x). The target (the value plus one message)
+    // is not met (README, sizes).
     expect(peak.a - before.a).toBeLessThan(16 * 30);
     expect(peak.b - before.b).toBeLessThan(16 * 30);
     await nothingStalled(st, 'v');
