@@ -65,7 +65,7 @@ export class LocalClaimRecorder implements LocalReleases {
       }
     }
     for (let i = 0; i < claims.length; i += PER_STATEMENT) {
-      const s = recordClaimsStatement(claims.slice(i, i + PER_STATEMENT));
+      const s = recordClaimsStatement(claims.slice(i, i + PER_STATEMENT), 'local_claims');
       if (s) await this.pool.query(s.sql, s.params);
     }
   }

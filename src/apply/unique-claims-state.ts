@@ -14,7 +14,7 @@ import { rowKey } from './decide.js';
 import { collated, findClaims, LOOKUP_COLUMN, rowsWithWeights, valueWeights, weightColumn } from './sql/claims.js';
 import type { TableInfo } from './table-cache.js';
 import type { Coverage, IncomingChange } from './types.js';
-import { claimIdOf, keyClaimColumns, plainPart, type ClaimValue, type Rank, type UniqueInput } from './unique-claims.js';
+import { claimIdOf, compareRanks, keyClaimColumns, plainPart, type ClaimValue, type Rank, type UniqueInput } from './unique-claims.js';
 
 const LOOKUPS_PER_STATEMENT = 500;
 const COVERAGE_TIMEOUT_MS = 30_000;
@@ -148,7 +148,11 @@ export class UniqueStateLoader {
     const lookups: Statement[] = [];
     for (let i = 0; i < ids.length; i += LOOKUPS_PER_STATEMENT) lookups.push(findClaims(ids.slice(i, i + LOOKUPS_PER_STATEMENT)));
     for (const rows of (await session.roundTrip(lookups)) as mysql.RowDataPacket[][]) {
-      for (const r of rows) unique.claims.set(String(r.id), rankOfStored(r));
+      for (const r of rows) {
+        const rank = rankOfStored(r);
+        const had = unique.claims.get(String(r.id));
+        if (!had || compareRanks(rank, had) > 0) unique.claims.set(String(r.id), rank);
+      }
     }
     return unique;
   }

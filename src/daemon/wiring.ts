@@ -258,8 +258,10 @@ function startHousekeeping(
       purgeTombstones(metaPool, table, retention).catch((err: Error) => log.warn({ table, err: err.message }, 'tombstone purge failed'));
     }
     // Unique-value claims expire with the tombstones (apply/unique-claims.ts).
-    const claims = purgeClaimsStatement(retention);
-    metaPool.query(claims.sql, claims.params).catch((err: Error) => log.warn({ table: 'unique_claims', err: err.message }, 'claim purge failed'));
+    for (const table of ['unique_claims', 'local_claims'] as const) {
+      const claims = purgeClaimsStatement(table, retention);
+      metaPool.query(claims.sql, claims.params).catch((err: Error) => log.warn({ table, err: err.message }, 'claim purge failed'));
+    }
   }, 60_000);
   purge.unref();
   return () => {

@@ -9,6 +9,10 @@
 import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon/wiring.js';
+import { LOOKUP_COLUMN, recordClaimsStatement, rowsWithWeights, valueWeights, weightColumn } from '../../src/apply/sql/claims.js';
+import { TableCache } from '../../src/apply/table-cache.js';
+import { claimIdOf, rankOf, type ClaimRecord } from '../../src/apply/unique-claims.js';
+import { ensureMetaSchema } from '../../src/db/meta-schema.js';
 import { runDrc } from '../support/cli.js';
 import { describeWithServers } from '../support/env.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
@@ -69,6 +73,43 @@ describeWithServers('unique keys: the newest claimant of every unique value surv
     await converge(s!, table, ezones, { rows: ezones.length });
     await stopDaemons(daemons);
   }
+
+  it('on the server: weight strings make one identity of values a unique index holds equal, and a recorded claim only grows', async () => {
+    s = await scenario('unique-sql', {}, { ezones: ['a'] });
+    const db = s.db.a!;
+    await ensureMetaSchema(db);
+    await db.query(`CREATE TABLE w (id INT PRIMARY KEY,
+      ci VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci, ai VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci,
+      np VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin, l1 VARCHAR(20) CHARACTER SET latin1 COLLATE latin1_swedish_ci, updated_at DATETIME(6) NOT NULL)`);
+    await db.query("INSERT INTO w VALUES (1, 'Alice', 'é', 'x', 'Åsa', '2030-01-01')");
+    const info = (await new TableCache(db).get(s.schema, 'w'))!;
+    const cols = ['ci', 'ai', 'np', 'l1'];
+    const stored = rowsWithWeights(s.schema, 'w', [{ columns: ['id'], values: { id: 1 } }], info, cols);
+    const [[row]] = (await db.query(stored.sql, stored.params)) as unknown as [mysql.RowDataPacket[]];
+    const probe = valueWeights([{ values: { ci: 'alice  ', ai: 'E', np: 'x ', l1: 'åsa' }, columns: cols }], info);
+    const [[w]] = (await db.query(probe.sql, probe.params)) as unknown as [mysql.RowDataPacket[]];
+    expect(Number(w![LOOKUP_COLUMN])).toBe(0);
+    // Equal under the collation (case, accents, PAD SPACE trailing spaces): the same weight string ...
+    for (const c of ['ci', 'ai', 'l1']) expect(w![weightColumn(c)], c).toBe(row![weightColumn(c)]);
+    // ... but NO PAD keeps the trailing space significant, as the index does.
+    expect(w![weightColumn('np')]).not.toBe(row![weightColumn('np')]);
+
+    const claim = (version: string, who: string): ClaimRecord => ({ id: claimIdOf(s!.schema, 'w', ['ci'], ['w:1']), schema: s!.schema, table: 'w', columns: ['ci'], rank: rankOf(version, { id: 1, who }), key: { id: 1 }, origin: who });
+    const newest = async () => {
+      const [[r]] = (await db.query('SELECT version, origin FROM drc_meta.unique_claims WHERE claim_hash = UNHEX(?)', [claim('0', '').id])) as unknown as [mysql.RowDataPacket[]];
+      return [String(r!.version), String(r!.origin)];
+    };
+    for (const c of [claim('5', 'm'), claim('9', 'z'), claim('7', 'q'), claim('9', 'a')]) {
+      const st = recordClaimsStatement([c])!;
+      await db.query(st.sql, st.params);
+    }
+    // Version 9 twice: the tie-break text decides ('z' orders after 'a'), and never an older claim.
+    expect(await newest()).toEqual(['9', 'z']);
+    const both = recordClaimsStatement([claim('11', 'b'), claim('10', 'y')])!;
+    await db.query(both.sql, both.params);
+    expect(await newest()).toEqual(['11', 'b']);
+    await db.query('DELETE FROM drc_meta.unique_claims WHERE schema_name = ?', [s.schema]);
+  });
 
   it('the cycle X(a,b) in a, Y(a) and Z(b) in b, versions Y < X < Z: Z alone survives in both ezones, in either arrival order', async () => {
     const ezones = ['a', 'b'];

@@ -70,11 +70,17 @@ export function valueWeights(entries: { values: Row; columns: string[] }[], t: W
   return { sql: parts.join(' UNION ALL '), params };
 }
 
-/** The recorded claims of these ids (hex). A plain read, like the tombstones'. */
+/** Appliers record claims in `unique_claims`; capture records those of local releases in `local_claims`. */
+export type ClaimTable = 'unique_claims' | 'local_claims';
+
+/** The recorded claims of these ids (hex), from both tables (keep the newest per id). A plain read, like the tombstones'. */
 export function findClaims(ids: string[]): Statement {
+  const hashes = ids.map((id) => Buffer.from(id, 'hex'));
   return {
-    sql: 'SELECT LOWER(HEX(claim_hash)) AS id, version, rank_text, rank_hash FROM drc_meta.unique_claims WHERE claim_hash IN (?)',
-    params: [ids.map((id) => Buffer.from(id, 'hex'))],
+    sql: `SELECT LOWER(HEX(claim_hash)) AS id, version, rank_text, rank_hash FROM drc_meta.unique_claims WHERE claim_hash IN (?)
+     UNION ALL
+     SELECT LOWER(HEX(claim_hash)) AS id, version, rank_text, rank_hash FROM drc_meta.local_claims WHERE claim_hash IN (?)`,
+    params: [hashes, hashes],
   };
 }
 
@@ -87,12 +93,12 @@ const newer = `(COALESCE(VALUES(version), ${MIN_VERSION}), VALUES(rank_text), VA
  * grows). Assignments run left to right: the columns the comparison reads are assigned last, in an
  * order where each assignment leaves the comparison's answer as it was (see the note in the test).
  */
-export function recordClaimsStatement(claims: ClaimRecord[]): Statement | undefined {
+export function recordClaimsStatement(claims: ClaimRecord[], table: ClaimTable = 'unique_claims'): Statement | undefined {
   if (claims.length === 0) return undefined;
   const params: unknown[] = [];
   for (const c of claims) params.push(Buffer.from(c.id, 'hex'), c.schema, c.table, JSON.stringify(c.columns), c.rank.version, c.rank.text, c.rank.hash, JSON.stringify(c.key), c.origin);
   return {
-    sql: `INSERT INTO drc_meta.unique_claims (claim_hash, schema_name, table_name, key_columns, version, rank_text, rank_hash, key_json, origin, claimed_at)
+    sql: `INSERT INTO drc_meta.${table} (claim_hash, schema_name, table_name, key_columns, version, rank_text, rank_hash, key_json, origin, claimed_at)
      VALUES ${claims.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))').join(', ')}
      ON DUPLICATE KEY UPDATE
        key_json = IF(${newer}, VALUES(key_json), key_json),
@@ -106,6 +112,6 @@ export function recordClaimsStatement(claims: ClaimRecord[]): Statement | undefi
 }
 
 /** Claims older than the retention (the tombstones'), a bounded number at a time. */
-export function purgeClaimsStatement(retentionMs: number, limit = 5000): Statement {
-  return { sql: 'DELETE FROM drc_meta.unique_claims WHERE claimed_at < UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND LIMIT ?', params: [retentionMs * 1000, limit] };
+export function purgeClaimsStatement(table: ClaimTable, retentionMs: number, limit = 5000): Statement {
+  return { sql: `DELETE FROM drc_meta.${table} WHERE claimed_at < UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND LIMIT ?`, params: [retentionMs * 1000, limit] };
 }

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { collated, findClaims, purgeClaimsStatement, recordClaimsStatement, weightExpr } from './claims.js';
+
+describe('claim statements', () => {
+  it('weigh a string under its collation, trailing spaces dropped only under PAD SPACE', () => {
+    expect(weightExpr('?', { charset: 'utf8mb4', collation: 'utf8mb4_general_ci' })).toBe('HEX(WEIGHT_STRING(RTRIM(CAST(? AS CHAR CHARACTER SET utf8mb4)) COLLATE utf8mb4_general_ci))');
+    expect(weightExpr('`c`', { charset: 'utf8mb4', collation: 'utf8mb4_nopad_bin' })).toBe('HEX(WEIGHT_STRING(CAST(`c` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_nopad_bin))');
+  });
+
+  it('collate only non-binary strings with names safe to inline', () => {
+    expect(collated({ charset: 'latin1', collation: 'latin1_swedish_ci' })).toBe(true);
+    expect(collated({ charset: null, collation: null })).toBe(false);
+    expect(collated({ charset: 'binary', collation: 'binary' })).toBe(false);
+    expect(collated({ charset: 'utf8mb4', collation: "x'; DROP TABLE t; --" })).toBe(false);
+  });
+
+  it('read both claim tables, record into one, purge by age', () => {
+    expect(findClaims(['00'.repeat(32)]).sql).toContain('drc_meta.local_claims');
+    expect(recordClaimsStatement([])).toBeUndefined();
+    const s = recordClaimsStatement([{ id: 'ab'.repeat(32), schema: 's', table: 't', columns: ['e'], rank: { version: '1', text: Buffer.from('x'), hash: Buffer.alloc(32) }, key: { id: 1 }, origin: 'a' }], 'local_claims')!;
+    expect(s.sql).toContain('INSERT INTO drc_meta.local_claims');
+    // The compared columns are assigned last, version last of all (see recordClaimsStatement).
+    expect(s.sql.indexOf('rank_hash = IF')).toBeLessThan(s.sql.indexOf('rank_text = IF'));
+    expect(s.sql.indexOf('rank_text = IF')).toBeLessThan(s.sql.indexOf('version = IF'));
+    expect(purgeClaimsStatement('unique_claims', 1000).params).toEqual([1_000_000, 5000]);
+  });
+});
