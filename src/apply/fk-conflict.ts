@@ -27,7 +27,7 @@ import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import { quoteId, tableRef, type Statement } from '../db/sql.js';
 import { foreignKeysOf, primaryKeyOf, type ForeignKey, type Queryable, type ReferentialAction } from '../db/table-keys.js';
-import { findTombstonesStatement, newestTombstones } from '../db/tombstones.js';
+import { findTombstonesStatement, newestTombstones, type Tombstone } from '../db/tombstones.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { SchemaMismatchError } from '../errors.js';
 import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
@@ -110,12 +110,14 @@ export async function removeChildren(session: PipelinedSession, fks: ForeignKey[
  * (bounded by the supervisor: a parent that never comes pauses the stream loudly). A key referencing
  * other columns than the parent's primary key cannot be told apart: taken as deleted.
  */
-export async function parentsDeleted(session: PipelinedSession, missing: ForeignKey[], image: Row): Promise<boolean> {
+export async function parentsDeleted(session: PipelinedSession, missing: ForeignKey[], image: Row, pending: Tombstone[]): Promise<boolean> {
   for (const fk of missing) {
     const pk = await primaryKeyOf(queryVia(session), fk.refSchema, fk.refTable);
     if (pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) continue;
     const key: Row = {};
     for (const c of pk) key[c] = image[fk.columns[fk.refColumns.indexOf(c)] as string] ?? null;
+    // Tombstones of this target transaction not written yet: a child removed earlier in it (its own children follow).
+    if (pending.some((t) => t.schema === fk.refSchema && t.table === fk.refTable && canonicalKey(t.key) === canonicalKey(key))) continue;
     const [rows] = (await session.roundTrip([findTombstonesStatement(fk.refSchema, fk.refTable, [key])])) as [mysql.RowDataPacket[]];
     if (!newestTombstones(rows).has(canonicalKey(key))) return false;
   }

@@ -185,7 +185,7 @@ export class WriteBatcher {
   private async parentMissing(op: Op, tombstones: Tombstone[], err: unknown): Promise<void> {
     const missing = await missingParents(this.session, op.info.foreignKeys ?? [], op.image);
     if (missing.length === 0) throw unexplained(err, op, 'no missing parent');
-    if (!(await parentsDeleted(this.session, missing, op.image))) {
+    if (!(await parentsDeleted(this.session, missing, op.image, tombstones))) {
       const { schema, table } = op.incoming.change;
       throw new RetryableApplyError(`a parent of a row of ${schema}.${table} is not here yet (no tombstone: not deleted here); retrying`, err);
     }
@@ -194,6 +194,10 @@ export class WriteBatcher {
     conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: outcome === 'set-null' ? 'applied' : 'skipped', local: null, versionColumn });
     if (outcome === 'set-null') return this.writeOne({ ...op, image: withNullReferences(op.image, missing) }, tombstones);
     if (op.kind === 'update') await this.writeOne({ ...op, kind: 'delete', image: op.incoming.change.before ?? op.image }, tombstones);
+    // The removed child leaves a tombstone: its own children, arriving later, meet a deleted parent
+    // (not one that has yet to arrive), and an older write of it cannot bring it back.
+    const { change } = op.incoming;
+    if (change.version) tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: change.version, origin: op.incoming.origin });
   }
 
   /**
