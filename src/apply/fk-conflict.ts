@@ -28,8 +28,9 @@ import type { PipelinedSession } from '../db/pipelined-session.js';
 import { quoteId, tableRef, type Statement } from '../db/sql.js';
 import { foreignKeysOf, primaryKeyOf, type ForeignKey, type Queryable, type ReferentialAction } from '../db/table-keys.js';
 import { keyIdentityOf, readKeyIdentities, tableKey } from '../db/key-identity.js';
-import { findTombstonesStatement, tombstonesByOrigin } from '../db/tombstones.js';
+import { findTombstonesStatement, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
 import { splitTruncates, withTruncates } from '../db/truncates.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
 import { SchemaMismatchError } from '../errors.js';
 import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
 import { fromWire, toWireRow, type Row } from '../model/value.js';
@@ -111,12 +112,14 @@ export async function removeChildren(session: PipelinedSession, fks: ForeignKey[
  * (bounded by the supervisor: a parent that never comes pauses the stream loudly). A key referencing
  * other columns than the parent's primary key cannot be told apart: taken as deleted.
  */
-export async function parentsDeleted(session: PipelinedSession, missing: ForeignKey[], image: Row): Promise<boolean> {
+export async function parentsDeleted(session: PipelinedSession, missing: ForeignKey[], image: Row, pending: Tombstone[]): Promise<boolean> {
   for (const fk of missing) {
     const pk = await primaryKeyOf(queryVia(session), fk.refSchema, fk.refTable);
     if (pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) continue;
     const key: Row = {};
     for (const c of pk) key[c] = image[fk.columns[fk.refColumns.indexOf(c)] as string] ?? null;
+    // Tombstones of this target transaction not written yet: a child removed earlier in it (its own children follow).
+    if (pending.some((t) => t.schema === fk.refSchema && t.table === fk.refTable && canonicalKey(t.key) === canonicalKey(key))) continue;
     const parent = { schema: fk.refSchema, table: fk.refTable };
     // Stored tombstones are found by the server's identity of the key (db/key-identity.ts); a truncate of the parent table counts too.
     const identity = (await readKeyIdentities(queryVia(session), [parent])).get(tableKey(parent)) ?? keyIdentityOf(undefined);

@@ -12,7 +12,8 @@
 import type mysql from 'mysql2/promise';
 import { bySize, type PipelinedSession } from '../db/pipelined-session.js';
 import type { DeferredStatement, Statement } from '../db/sql.js';
-import type { Tombstone } from '../db/tombstones.js';
+import { keyIdentityOf } from '../db/key-identity.js';
+import { REMOVAL_ORIGIN, type Tombstone } from '../db/tombstones.js';
 import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
 import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
@@ -185,7 +186,7 @@ export class WriteBatcher {
   private async parentMissing(op: Op, tombstones: Tombstone[], err: unknown): Promise<void> {
     const missing = await missingParents(this.session, op.info.foreignKeys ?? [], op.image);
     if (missing.length === 0) throw unexplained(err, op, 'no missing parent');
-    if (!(await parentsDeleted(this.session, missing, op.image))) {
+    if (!(await parentsDeleted(this.session, missing, op.image, tombstones))) {
       const { schema, table } = op.incoming.change;
       throw new RetryableApplyError(`a parent of a row of ${schema}.${table} is not here yet (no tombstone: not deleted here); retrying`, err);
     }
@@ -194,6 +195,10 @@ export class WriteBatcher {
     conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: outcome === 'set-null' ? 'applied' : 'skipped', local: null, versionColumn });
     if (outcome === 'set-null') return this.writeOne({ ...op, image: withNullReferences(op.image, missing) }, tombstones);
     if (op.kind === 'update') await this.writeOne({ ...op, kind: 'delete', image: op.incoming.change.before ?? op.image }, tombstones);
+    // The removed child leaves a tombstone: its own children, arriving later, meet a deleted parent
+    // (not one that has yet to arrive), and an older write of it cannot bring it back.
+    const { change } = op.incoming;
+    if (change.version) tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: change.version, origin: REMOVAL_ORIGIN, identity: keyIdentityOf(op.info.columnMeta, op.info.columnTypes) });
   }
 
   /**

@@ -17,8 +17,9 @@ export interface Tombstone {
 
 /**
  * The origin of a tombstone that no origin's delete left: DRC removed the row itself (a unique-key
- * loser, apply/unique-claims.ts). No origin's stream is exempt from it (apply/resolver.ts): the
- * exemption is for an origin's changes after its own deletes, and this is none of them.
+ * loser, apply/unique-claims.ts; a child under a concurrently deleted parent, apply/write-batch.ts).
+ * No origin's stream is exempt from it (apply/resolver.ts): the exemption is for an origin's changes
+ * after its own deletes, and this is none of them.
  */
 export const REMOVAL_ORIGIN = '*';
 

@@ -97,6 +97,31 @@ describeWithServers('foreign keys (issue 13)', () => {
     await convergeAll(s, { p: 2, c_restrict: 1 });
   });
 
+  it('a parent deleted in a while b writes a child and a grandchild (RESTRICT all the way): neither survives anywhere', async () => {
+    s = await scenario('fk-grandchild', {}, { ezones: ['a', 'b'] });
+    for (const ez of ['a', 'b']) {
+      const db = s.db[ez]!;
+      await db.query('CREATE TABLE p (id INT PRIMARY KEY, updated_at DATETIME(6) NOT NULL)');
+      await db.query('CREATE TABLE c (id INT PRIMARY KEY, pid INT NOT NULL, updated_at DATETIME(6) NOT NULL, FOREIGN KEY (pid) REFERENCES p (id))');
+      await db.query('CREATE TABLE gc (id INT PRIMARY KEY, cid INT NOT NULL, updated_at DATETIME(6) NOT NULL, FOREIGN KEY (cid) REFERENCES c (id))');
+    }
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    await s.db.a!.query("INSERT INTO p VALUES (1, '2020-01-01'), (2, '2020-01-01')");
+    await convergeAll(s, { p: 2 });
+    await stopDaemons(daemons);
+    await s.db.a!.query('DELETE FROM p WHERE id = 1');
+    // One transaction in b (child and grandchild together), and one each.
+    await s.db.b!.query("BEGIN; INSERT INTO c VALUES (10, 1, '2030-01-01'); INSERT INTO gc VALUES (100, 10, '2030-01-01'); COMMIT");
+    await s.db.b!.query("INSERT INTO c VALUES (11, 1, '2030-01-01')");
+    await s.db.b!.query("INSERT INTO gc VALUES (110, 11, '2030-01-01')");
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    await convergeAll(s, { p: 1, c: 0, gc: 0 });
+    await eventually('conflicts recorded', async () => (await decisions(s!, 'a')).length >= 4 && (await decisions(s!, 'b')).length >= 1);
+    expect(await decisions(s, 'a')).toEqual(['c fk-parent-missing skipped', 'c fk-parent-missing skipped', 'gc fk-parent-missing skipped', 'gc fk-parent-missing skipped']);
+    expect(await decisions(s, 'b')).toEqual(['p fk-children-removed applied']);
+    healthy(daemons);
+  });
+
   it('a primary-key change travels as one UPDATE: ON UPDATE CASCADE children follow, ON DELETE CASCADE children survive, UPDATE … SET id = id + 1 over many rows', async () => {
     s = await scenario('fk-key-change', {}, { ezones: ['a', 'b'] });
     for (const ez of ['a', 'b']) {

@@ -13,6 +13,7 @@ import type { RowChange } from '../../../src/model/change.js';
 import { Ownership } from '../../../src/model/ownership.js';
 import { compareImages } from '../../../src/model/types/order.js';
 import type { Row } from '../../../src/model/value.js';
+import { compareVersions } from '../../../src/model/version.js';
 import { decide, rowKey } from '../../../src/apply/decide.js';
 import { addMark, type TombstoneMark } from '../../../src/db/tombstones.js';
 import type { TableInfo } from '../../../src/apply/table-cache.js';
@@ -63,7 +64,7 @@ class Ezone {
     const before = this.table.get(id);
     if (!before) return undefined;
     this.release(before);
-    this.tombstones.set(id, version);
+    this.tombstones.set(id, [{ version, origin: this.name }]);
     this.table.delete(id);
     return before;
   }
