@@ -115,7 +115,7 @@ export function planGuard(trigger: TriggerDefinition, siblings: TriggerDefinitio
   if (!NAME.test(trigger.characterSetClient) || !NAME.test(trigger.collationConnection)) {
     return { action: 'skip', custom: false, reason: `unexpected character_set_client ${trigger.characterSetClient} / collation_connection ${trigger.collationConnection}: guard it by hand` };
   }
-  // DRC sends statements as UTF-8: outside ASCII, a body stored under another client charset would not
+  // DRC sends statements as UTF-8: outside printable ASCII, a body stored under another client charset would not
   // read back the same. Not guessed: said.
   if (!UTF8.test(trigger.characterSetClient) && /[^ -~\t\n\r]/.test(trigger.body)) {
     return { action: 'skip', custom: false, reason: `its body holds non-ASCII text and was created with character_set_client ${trigger.characterSetClient}: guard it by hand (SET NAMES ${trigger.characterSetClient}, then CREATE OR REPLACE TRIGGER with the body wrapped in IF ${APPLIER_MARK_VARIABLE} IS NULL THEN … END IF)` };

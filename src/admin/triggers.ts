@@ -63,6 +63,9 @@ export async function schemasHidingTriggers(conn: mysql.Connection, config: Pick
   return [...replicated].filter((schema) => !ok.has(schema)).sort();
 }
 
+/** Seconds a trigger replacement waits for its table's metadata lock. */
+const GUARD_LOCK_WAIT_S = 10;
+
 export type GuardStatus = 'guarded' | 'would-guard' | 'already-guarded' | 'skipped' | 'failed';
 
 export interface GuardEntry {
@@ -168,6 +171,10 @@ async function guardEzone(conn: mysql.Connection, mysqlCfg: MysqlConfig, ezone: 
 async function apply(conn: mysql.Connection, mysqlCfg: MysqlConfig, config: Config, plan: Extract<GuardPlan, { action: 'guard' }>, trigger: TriggerDefinition): Promise<void> {
   const writer = await mysql.createConnection(connectionOptions(mysqlCfg));
   try {
+    // Replacing a trigger waits for the table's metadata lock, and every write to the table queues
+    // behind that wait: a long transaction holding the table fails this trigger after 10 s (said, per
+    // trigger) instead of hanging the command and stalling the table's writers for the server's default (a day).
+    await writer.query(`SET SESSION lock_wait_timeout = ${GUARD_LOCK_WAIT_S}`);
     for (const s of sessionSql(plan.session)) await writer.query(s.sql, s.params);
     let done = 0;
     try {

@@ -247,7 +247,7 @@ describeWithServers('triggers skip DRC’s applier: drc triggers guard, doctor (
     await converge(s, 'audit', ['a', 'b'], { rows: 5 });
   }, 240_000);
 
-  it('apply sessions carry @drc_applier and no other DRC session does; names needing quotes, a mysqldump-style trigger and the order survive; an unreachable ezone is exit 3, named, the others still guarded', async () => {
+  it('apply sessions carry @drc_applier and no other DRC session does; names needing quotes, a mysqldump-style trigger and the order survive; a table held by a transaction fails its trigger after 10 s; an unreachable ezone is exit 3, named, the others still guarded', async () => {
     s = await scenario('triggers_mark', {}, { ezones: ['a', 'b'] });
     const mark = async (apply: boolean) => {
       const pool = createPool(s!.config.ezones.a!.mysql, 1, apply ? { apply: true, multipleStatements: true } : {});
@@ -269,6 +269,23 @@ describeWithServers('triggers skip DRC’s applier: drc triggers guard, doctor (
     await s.db.a!.query(
       "/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`%`*/ /*!50003 TRIGGER `first, then` BEFORE INSERT ON `a.b` FOR EACH ROW PRECEDES `we``ird trg` BEGIN\n  DECLARE CONTINUE HANDLER FOR SQLEXCEPTION SET NEW.note = 'handled';\n  SET NEW.n = NEW.n * 10;\nEND */",
     );
+    // A transaction holding the table: replacing its trigger waits 10 s for the metadata lock, then
+    // fails, named, and the command goes on with the others.
+    const holder = await mysql.createConnection({ ...infra().ezones.find((e) => e.name === 'a')!.mysql, database: s.schema });
+    await holder.query('BEGIN');
+    await holder.query('INSERT INTO item (id) VALUES (99)');
+    const started = Date.now();
+    const blocked = await guard(s, ['--ezone', 'a'], true);
+    await holder.query('ROLLBACK');
+    await holder.end();
+    expect(blocked.code).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
+    expect(blocked.report.triggers.map((t) => [t.trigger, t.status])).toEqual([
+      [`${s.schema}.\`first, then\``, 'guarded'],
+      [`${s.schema}.\`we\`\`ird trg\``, 'guarded'],
+      [`${s.schema}.item_n`, 'failed'],
+    ]);
+    expect(blocked.report.triggers[2]!.reason).toMatch(new RegExp(`^ezone a, trigger ${s.schema}\\.item_n: .*[Ll]ock wait timeout`));
     const file = join(mkdtempSync(join(tmpdir(), 'drc-trig-')), 'drc.yaml');
     const ezones = { ...s.config.ezones, b: { ...s.config.ezones.b!, mysql: { ...s.config.ezones.b!.mysql, port: await freePort() } } };
     writeFileSync(file, stringify({ ...s.config, ezones }));
@@ -278,8 +295,8 @@ describeWithServers('triggers skip DRC’s applier: drc triggers guard, doctor (
     const report = JSON.parse(r.stdout) as GuardReport;
     expect(report.ok).toBe(false);
     expect(report.triggers.map((t) => [t.ezone, t.trigger, t.table, t.status])).toEqual([
-      ['a', `${s.schema}.\`first, then\``, `${s.schema}.\`a.b\``, 'guarded'],
-      ['a', `${s.schema}.\`we\`\`ird trg\``, `${s.schema}.\`a.b\``, 'guarded'],
+      ['a', `${s.schema}.\`first, then\``, `${s.schema}.\`a.b\``, 'already-guarded'],
+      ['a', `${s.schema}.\`we\`\`ird trg\``, `${s.schema}.\`a.b\``, 'already-guarded'],
       ['a', `${s.schema}.item_n`, `${s.schema}.item`, 'guarded'],
     ]);
     expect((await triggersOf(s.db.a!, s.schema)).map((t) => [t.name, t.ord])).toEqual([['first, then', 1], ['item_n', 1], ['we`ird trg', 2]]);
@@ -289,6 +306,13 @@ describeWithServers('triggers skip DRC’s applier: drc triggers guard, doctor (
     expect(report.unreachable).toEqual([expect.stringMatching(/^cannot connect to ezone b's database at 127\.0\.0\.1:\d+ as root: /)]);
     expect(r.stderr).toMatch(/^drc: 1 ezone\(s\) could not be reached or read: cannot connect to ezone b/);
     expect(r.stderr).not.toContain(a.env.DRC_TEST_ADMIN_PASSWORD);
+    // Bad usage is exit 2, naming what is wrong.
+    const noEnv = await runDrc(['triggers', 'guard', '--config', s.configFile, '--user', 'root', '--password-env', 'DRC_TEST_NO_SUCH_VARIABLE']);
+    expect(noEnv.code).toBe(2);
+    expect(noEnv.stderr).toMatch(/--password-env DRC_TEST_NO_SUCH_VARIABLE: no such environment variable/);
+    const noEzone = await runDrc(['triggers', 'guard', '--config', s.configFile, '--ezone', 'nowhere', '--dry-run']);
+    expect(noEzone.code).toBe(2);
+    expect(noEzone.stderr).toMatch(/nowhere/);
     // The guarded trigger still fires for local writes.
     await s.db.a!.query('INSERT INTO item (id) VALUES (1)');
     const [[row]] = await s.db.a!.query<mysql.RowDataPacket[]>('SELECT n FROM item WHERE id = 1');
@@ -297,5 +321,5 @@ describeWithServers('triggers skip DRC’s applier: drc triggers guard, doctor (
     await s.db.a!.query('SET @drc_applier = 1; INSERT INTO item (id) VALUES (2); SET @drc_applier = NULL');
     const [[applied]] = await s.db.a!.query<mysql.RowDataPacket[]>('SELECT n FROM item WHERE id = 2');
     expect(applied!.n).toBe(0);
-  }, 60_000);
+  }, 90_000);
 });
