@@ -32,6 +32,7 @@ describe('PipelinedSession', () => {
   /** A connection recording each call: `query` gets a multi-statement text, `execute` one prepared statement. */
   function fakeConnection(withExecute = true) {
     const calls: { via: 'query' | 'execute' | 'unprepare'; sql: string }[] = [];
+    const executed: unknown[][] = [];
     const conn = {
       query: async (sql: string) => {
         calls.push({ via: 'query', sql });
@@ -40,24 +41,26 @@ describe('PipelinedSession', () => {
       },
       ...(withExecute
         ? {
-            execute: async (sql: string) => {
+            execute: async (sql: string, params?: unknown[]) => {
               calls.push({ via: 'execute', sql });
+              executed.push(params ?? []);
               return [{ via: 'execute' }, []] as [unknown, unknown];
             },
             unprepare: (sql: string) => void calls.push({ via: 'unprepare', sql }),
           }
         : {}),
     };
-    return { conn, calls };
+    return { conn, calls, executed };
   }
   const big = Buffer.alloc(2 << 20);
 
   it('sends a write with a large value alone as a prepared statement (closed after), the others together, in order', async () => {
-    const { conn, calls } = fakeConnection();
+    const { conn, calls, executed } = fakeConnection();
     const session = new PipelinedSession(conn);
     const checked: unknown[] = [];
     session.defer({ ...st('INSERT marker', 1), check: (r) => checked.push(r) });
-    const results = await session.roundTrip([st('INSERT big', 1, big), st('UPDATE small', 'x'), st('DELETE small', 2)]);
+    const results = await session.roundTrip([st('INSERT big', 1, big, undefined), st('UPDATE small', 'x'), st('DELETE small', 2)]);
+    expect(executed.map((params) => params.map((p) => (p === big ? 'big' : p)))).toEqual([[1, 'big', null]]); // undefined binds as NULL, as in the text protocol
     expect(calls).toEqual([
       { via: 'query', sql: 'INSERT marker' },
       { via: 'execute', sql: 'INSERT big' },

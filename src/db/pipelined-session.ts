@@ -96,7 +96,8 @@ export class PipelinedSession {
   /** Prepare, execute and close one statement (closed at once: the server's prepared statements are a shared, bounded pool). */
   private async execute(s: Statement): Promise<[unknown, unknown]> {
     try {
-      return await this.conn.execute!(s.sql, s.params as SqlParam[]); // row statements bind SqlParams (model/types/wire.ts)
+      // Bound as the text protocol would: undefined as NULL (mysql2's execute refuses undefined).
+      return await this.conn.execute!(s.sql, s.params.map((p) => (p === undefined ? null : p)) as SqlParam[]);
     } finally {
       this.conn.unprepare?.(s.sql);
     }
