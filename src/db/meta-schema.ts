@@ -162,6 +162,8 @@ const MIGRATIONS: string[][] = [
       claimed_at DATETIME(6) NOT NULL COMMENT 'for retention',
       KEY by_age (claimed_at)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  ],
+  [
     // Claims capture records for values local writes release live apart, as tombstones do: capture is
     // the only writer of local_claims, so an applier waiting for capture's coverage never holds a lock
     // capture needs.
