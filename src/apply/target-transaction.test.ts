@@ -87,9 +87,9 @@ describe('TargetTransaction', () => {
     await target.commit(positionOf('9'));
 
     const trips = conn.trips.map(sqlOf);
-    // Rows, tombstones, then the unique-claim reads (holders; recorded claims), then the writes with the commit.
+    // Rows, tombstones, then the unique-claim reads (holders; recorded claims, locked first), then the writes with the commit.
     expect(trips[2]![0]).toBe('(SELECT 0 AS `drc lookup`, `id`, `email`, `v` FROM `s`.`u` WHERE `id` = ? FOR UPDATE)');
-    expect(trips[3]).toEqual(['SELECT LOWER(HEX(claim_hash)) AS id, version, rank_text, rank_hash FROM drc_meta.unique_claims WHERE claim_hash IN']);
+    expect(trips[3]).toEqual(['INSERT INTO drc_meta.unique_claims', 'SELECT LOWER(HEX(claim_hash)) AS id, version, rank_text, rank_hash FROM drc_meta.unique_claims WHERE claim_hash IN']);
     expect(trips[4]).toEqual(['SAVEPOINT drc_writes', 'INSERT INTO `s`.`u`', 'INSERT INTO drc_meta.unique_claims', 'INSERT INTO drc_meta.apply_position', 'COMMIT']);
     expect(conn.trips[4]!.map((s) => s.ran)).toEqual([true, true, false, false, false]); // the commit never ran
     expect(trips.slice(5)).toEqual([

@@ -58,7 +58,7 @@ export class LocalClaimRecorder implements LocalReleases {
           const w = weights.get(j);
           const rank = rankOf(versionOf(image[versionColumn], typeOf(info.columnTypes, versionColumn)), image, info.columnTypes);
           const key = Object.fromEntries(info.primaryKey.map((c) => [c, image[c] ?? null]));
-          for (const v of valuesOf(schema, table, info, image, (c) => (w?.[weightColumn(c)] === undefined ? undefined : String(w[weightColumn(c)])))) {
+          for (const v of valuesOf(schema, table, info, image, (c) => (w?.[weightColumn(c)] == null ? undefined : String(w[weightColumn(c)])))) {
             claims.push({ id: v.id, schema, table, columns: v.columns, rank, key, origin: this.ezone });
           }
         });

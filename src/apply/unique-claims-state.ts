@@ -11,7 +11,7 @@ import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Flavor, Statement } from '../db/sql.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { rowKey } from './decide.js';
-import { collated, findClaims, LOOKUP_COLUMN, rowsWithWeights, valueWeights, weightColumn } from './sql/claims.js';
+import { collated, findClaims, lockClaims, LOOKUP_COLUMN, rowsWithWeights, valueWeights, weightColumn } from './sql/claims.js';
 import type { TableInfo } from './table-cache.js';
 import type { Coverage, IncomingChange } from './types.js';
 import { claimIdOf, compareRanks, keyClaimColumns, plainPart, type ClaimValue, type Rank, type UniqueInput } from './unique-claims.js';
@@ -129,7 +129,7 @@ export class UniqueStateLoader {
             for (const r of rows) {
               const e = chunk[Number(r[LOOKUP_COLUMN])];
               if (!e) continue;
-              const weight = (c: string) => (r[weightColumn(c)] === undefined ? undefined : String(r[weightColumn(c)]));
+              const weight = (c: string) => (r[weightColumn(c)] == null ? undefined : String(r[weightColumn(c)]));
               unique.incoming.set(e.at, valuesOf(schema, name, info, e.image, weight));
               unique.keyClaims.set(e.at, keyClaimOf(schema, name, info, e.image, weight));
             }
@@ -146,8 +146,12 @@ export class UniqueStateLoader {
     if (ids.length === 0) return unique;
     if (this.coverage !== 'not-needed') await this.coverage.wait.waitUntilCovered(gtidPositionOf(results[pending.length] as mysql.RowDataPacket[]), COVERAGE_TIMEOUT_MS);
     const lookups: Statement[] = [];
-    for (let i = 0; i < ids.length; i += LOOKUPS_PER_STATEMENT) lookups.push(findClaims(ids.slice(i, i + LOOKUPS_PER_STATEMENT)));
-    for (const rows of (await session.roundTrip(lookups)) as mysql.RowDataPacket[][]) {
+    // Locked first, all of them and in order (sql/claims.ts lockClaims), then read.
+    const sorted = [...ids].sort();
+    for (let i = 0; i < sorted.length; i += LOOKUPS_PER_STATEMENT) lookups.push(lockClaims(sorted.slice(i, i + LOOKUPS_PER_STATEMENT)));
+    const locks = lookups.length;
+    for (let i = 0; i < sorted.length; i += LOOKUPS_PER_STATEMENT) lookups.push(findClaims(sorted.slice(i, i + LOOKUPS_PER_STATEMENT)));
+    for (const rows of ((await session.roundTrip(lookups)) as mysql.RowDataPacket[][]).slice(locks)) {
       for (const r of rows) {
         const rank = rankOfStored(r);
         const had = unique.claims.get(String(r.id));

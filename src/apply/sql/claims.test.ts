@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collated, findClaims, purgeClaimsStatement, recordClaimsStatement, weightExpr } from './claims.js';
+import { collated, findClaims, lockClaims, purgeClaimsStatement, recordClaimsStatement, valueWeights, weightExpr } from './claims.js';
 
 describe('claim statements', () => {
   it('weigh a string under its collation, trailing spaces dropped only under PAD SPACE', () => {
@@ -23,5 +23,22 @@ describe('claim statements', () => {
     expect(s.sql.indexOf('rank_hash = IF')).toBeLessThan(s.sql.indexOf('rank_text = IF'));
     expect(s.sql.indexOf('rank_text = IF')).toBeLessThan(s.sql.indexOf('version = IF'));
     expect(purgeClaimsStatement('unique_claims', 1000).params).toEqual([1_000_000, 5000]);
+  });
+
+  it('weigh values of entries with different non-NULL columns in one UNION of equal column lists', () => {
+    const meta = { columns: new Set(['id', 'u1', 'u2']), columnMeta: ['u1', 'u2'].map((name) => ({ name, dataType: 'varchar', charset: 'utf8mb4', collation: 'utf8mb4_general_ci' })) };
+    const s = valueWeights([{ values: { u1: 'a' }, columns: ['u1'] }, { values: { u2: 'b' }, columns: ['u2'] }], meta as never);
+    const parts = s.sql.split(' UNION ALL ');
+    expect(parts).toHaveLength(2);
+    expect(parts.map((p) => p.split(' AS `').length - 1)).toEqual([3, 3]);
+    expect(parts[0]).toContain('NULL AS');
+    expect(s.params).toEqual(['a', 'b']);
+  });
+
+  it('lock claims in id order, creating placeholders findClaims skips', () => {
+    const s = lockClaims(['bb'.repeat(32), 'aa'.repeat(32)]);
+    expect(s.sql).toContain('ON DUPLICATE KEY UPDATE claim_hash = claim_hash');
+    expect((s.params[0] as Buffer).toString('hex')).toBe('aa'.repeat(32));
+    expect(findClaims(['aa'.repeat(32)]).sql).toContain("origin <> ''");
   });
 });

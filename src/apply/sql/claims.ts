@@ -57,11 +57,16 @@ export function rowsWithWeights(schema: string, table: string, lookups: { column
   return { sql: parts.join(' UNION ALL '), params };
 }
 
-/** The weight strings of string values not stored anywhere yet: one row per entry, with LOOKUP_COLUMN. */
+/**
+ * The weight strings of string values not stored anywhere yet: one row per entry, with LOOKUP_COLUMN.
+ * Every row has the same columns (a UNION needs them): an entry without a value for one gets NULL.
+ */
 export function valueWeights(entries: { values: Row; columns: string[] }[], t: WeightedTable): Statement {
   const params: unknown[] = [];
+  const all = [...new Set(entries.flatMap((e) => e.columns))];
   const parts = entries.map(({ values, columns }, i) => {
-    const exprs = columns.map((c) => {
+    const exprs = all.map((c) => {
+      if (!columns.includes(c)) return `NULL AS ${quoteId(weightColumn(c))}`;
       params.push(fromWire(values[c] ?? null));
       return `${weightExpr('?', metaOf(t, c) as ColumnMeta & { charset: string; collation: string })} AS ${quoteId(weightColumn(c))}`;
     });
@@ -73,14 +78,35 @@ export function valueWeights(entries: { values: Row; columns: string[] }[], t: W
 /** Appliers record claims in `unique_claims`; capture records those of local releases in `local_claims`. */
 export type ClaimTable = 'unique_claims' | 'local_claims';
 
-/** The recorded claims of these ids (hex), from both tables (keep the newest per id). A plain read, like the tombstones'. */
+/**
+ * The recorded claims of these ids (hex), from both tables (keep the newest per id). A plain read,
+ * like the tombstones' — of `unique_claims` rows this transaction has locked first (lockClaims), so
+ * it reads what the last transaction to decide on them committed. Placeholders are no claims.
+ */
 export function findClaims(ids: string[]): Statement {
   const hashes = ids.map((id) => Buffer.from(id, 'hex'));
   return {
-    sql: `SELECT LOWER(HEX(claim_hash)) AS id, version, rank_text, rank_hash FROM drc_meta.unique_claims WHERE claim_hash IN (?)
+    sql: `SELECT LOWER(HEX(claim_hash)) AS id, version, rank_text, rank_hash FROM drc_meta.unique_claims WHERE claim_hash IN (?) AND origin <> ''
      UNION ALL
      SELECT LOWER(HEX(claim_hash)) AS id, version, rank_text, rank_hash FROM drc_meta.local_claims WHERE claim_hash IN (?)`,
     params: [hashes, hashes],
+  };
+}
+
+/**
+ * Lock the `unique_claims` rows of these ids (hex) for the rest of the transaction, creating a
+ * placeholder (no origin, the lowest rank: never newer than a real claim, skipped by findClaims) where
+ * none is stored. Two streams applying claimants of one value side by side (Y from b and X from a,
+ * in c) would otherwise both decide on no claim and both win: a loser's claim holds no row the server
+ * could make the other wait on. Ids in order, so that two transactions lock in the same order.
+ */
+export function lockClaims(ids: string[]): Statement {
+  const sorted = [...ids].sort();
+  return {
+    sql: `INSERT INTO drc_meta.unique_claims (claim_hash, schema_name, table_name, key_columns, version, rank_text, rank_hash, key_json, origin, claimed_at)
+     VALUES ${sorted.map(() => "(?, '', '', '[]', NULL, '', ?, '[]', '', UTC_TIMESTAMP(6))").join(', ')}
+     ON DUPLICATE KEY UPDATE claim_hash = claim_hash`,
+    params: sorted.flatMap((id) => [Buffer.from(id, 'hex'), Buffer.alloc(32)]),
   };
 }
 
