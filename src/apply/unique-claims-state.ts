@@ -53,6 +53,8 @@ export class UniqueStateLoader {
   constructor(
     private readonly flavor: Flavor,
     private readonly coverage: Coverage,
+    /** Whether a table has a version column: without one, claims are not decided (decide.ts), so not read. */
+    private readonly versioned: (schema: string, table: string) => boolean = () => true,
   ) {}
 
   /** Undefined when no change of the batch touches a table with unique keys. */
@@ -64,7 +66,7 @@ export class UniqueStateLoader {
     for (const [at, { change }] of batch.entries()) {
       const table = `${change.schema}.${change.table}`;
       const info = infos.get(table);
-      if (!info || info.uniqueKeys.length === 0) continue;
+      if (!info || info.uniqueKeys.length === 0 || !this.versioned(change.schema, change.table)) continue;
       const entry = byTable.get(table) ?? { schema: change.schema, name: change.table, info, keys: [], images: [] };
       byTable.set(table, entry);
       const k = rowKey(table, change.key, info.columnTypes);
