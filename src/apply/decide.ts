@@ -4,7 +4,8 @@
  * conflicts met — the same answer in every ezone for the same shipped values.
  *
  * Per change, in order: the ownership check (DESIGN.md section 6), then last-writer-wins (resolver.ts,
- * section 5). Decisions chain: a change sees the row and the tombstone as the earlier changes of the
+ * section 5), then, for an insert/update of a table with unique keys, the claims of its unique values
+ * (unique-claims.ts: the newest claimant of every value survives). Decisions chain: a change sees the row and the tombstone as the earlier changes of the
  * batch left them.
  */
 import { keyIdentityOf, type KeyIdentity } from '../db/key-identity.js';

@@ -57,8 +57,10 @@ export class RowStateLoader {
   constructor(
     private readonly flavor: Flavor,
     private readonly coverage: Coverage,
+    /** Whether a table has a version column (unique claims are decided only then). */
+    versioned: (schema: string, table: string) => boolean = () => true,
   ) {
-    this.unique = new UniqueStateLoader(flavor, coverage);
+    this.unique = new UniqueStateLoader(flavor, coverage, versioned);
   }
 
   async load(session: PipelinedSession, batch: IncomingChange[], infos: Map<string, TableInfo>): Promise<RowState> {

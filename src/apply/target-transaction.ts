@@ -48,7 +48,7 @@ export class TargetTransaction {
   ) {
     this.session = new PipelinedSession(conn);
     this.log = new ConflictLog(ctx.ezone);
-    this.loader = new RowStateLoader(ctx.flavor, ctx.coverage);
+    this.loader = new RowStateLoader(ctx.flavor, ctx.coverage, (schema, table) => this.versionColumnOf(schema, table) !== null);
     this.writes = new WriteBatcher(this.session, (op) => ({
       session: this.session,
       ezone: ctx.ezone,

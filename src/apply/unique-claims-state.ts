@@ -53,6 +53,8 @@ export class UniqueStateLoader {
   constructor(
     private readonly flavor: Flavor,
     private readonly coverage: Coverage,
+    /** Whether a table has a version column: without one, claims are not decided (decide.ts), so not read. */
+    private readonly versioned: (schema: string, table: string) => boolean = () => true,
   ) {}
 
   /** Undefined when no change of the batch touches a table with unique keys. */
@@ -60,11 +62,13 @@ export class UniqueStateLoader {
     const unique: UniqueInput = { incoming: new Map(), rowValues: new Map(), holders: new Map(), holderRows: new Map(), claims: new Map(), keyClaims: new Map(), rowKeyClaims: new Map() };
     const batchKeys = new Set<string>();
     const pending: Pending[] = [];
+    /** The holder lookups: read once the claims are locked (below). */
+    const holders: Pending[] = [];
     const byTable = new Map<string, { schema: string; name: string; info: TableInfo; keys: Row[]; images: { at: number; image: Row }[] }>();
     for (const [at, { change }] of batch.entries()) {
       const table = `${change.schema}.${change.table}`;
       const info = infos.get(table);
-      if (!info || info.uniqueKeys.length === 0) continue;
+      if (!info || info.uniqueKeys.length === 0 || !this.versioned(change.schema, change.table)) continue;
       const entry = byTable.get(table) ?? { schema: change.schema, name: change.table, info, keys: [], images: [] };
       byTable.set(table, entry);
       const k = rowKey(table, change.key, info.columnTypes);
@@ -101,7 +105,7 @@ export class UniqueStateLoader {
       // The rows holding each incoming value, under the key's collation.
       const lookups = images.flatMap(({ image }) => info.uniqueKeys.filter((cols) => cols.every((c) => image[c] !== null && image[c] !== undefined)).map((columns) => ({ columns, values: pick(image, columns) })));
       for (let i = 0; i < lookups.length; i += LOOKUPS_PER_STATEMENT) {
-        pending.push({
+        holders.push({
           statement: rowsWithWeights(schema, name, lookups.slice(i, i + LOOKUPS_PER_STATEMENT), info, weighted),
           read: (rows) => {
             for (const r of rows) {
@@ -142,16 +146,22 @@ export class UniqueStateLoader {
     const results = await session.roundTrip([...pending.map((p) => p.statement), ...(readPosition ? [{ sql: gtidPositionSql(this.flavor), params: [] }] : [])]);
     pending.forEach((p, i) => p.read(results[i] as mysql.RowDataPacket[]));
 
-    const ids = [...new Set([...[...unique.incoming.values()].flat().map((v) => v.id), ...unique.keyClaims.values()])];
-    if (ids.length === 0) return unique;
-    if (this.coverage !== 'not-needed') await this.coverage.wait.waitUntilCovered(gtidPositionOf(results[pending.length] as mysql.RowDataPacket[]), COVERAGE_TIMEOUT_MS);
-    const lookups: Statement[] = [];
-    // Locked first, all of them and in order (sql/claims.ts lockClaims), then read.
-    const sorted = [...ids].sort();
-    for (let i = 0; i < sorted.length; i += LOOKUPS_PER_STATEMENT) lookups.push(lockClaims(sorted.slice(i, i + LOOKUPS_PER_STATEMENT)));
-    const locks = lookups.length;
-    for (let i = 0; i < sorted.length; i += LOOKUPS_PER_STATEMENT) lookups.push(findClaims(sorted.slice(i, i + LOOKUPS_PER_STATEMENT)));
-    for (const rows of ((await session.roundTrip(lookups)) as mysql.RowDataPacket[][]).slice(locks)) {
+    const ids = [...new Set([...[...unique.incoming.values()].flat().map((v) => v.id), ...unique.keyClaims.values()])].sort();
+    if (this.coverage !== 'not-needed' && ids.length > 0) await this.coverage.wait.waitUntilCovered(gtidPositionOf(results[pending.length] as mysql.RowDataPacket[]), COVERAGE_TIMEOUT_MS);
+    // The claims are locked first, all of them and in order (sql/claims.ts lockClaims); then the rows
+    // holding the values and the recorded claims are read. A transaction deciding on the same value
+    // from another stream waits here until this one commits, and then sees what it wrote: the row it
+    // made hold the value, or the claim it recorded.
+    const locks: Statement[] = [];
+    const reads: Statement[] = [];
+    for (let i = 0; i < ids.length; i += LOOKUPS_PER_STATEMENT) {
+      locks.push(lockClaims(ids.slice(i, i + LOOKUPS_PER_STATEMENT)));
+      reads.push(findClaims(ids.slice(i, i + LOOKUPS_PER_STATEMENT)));
+    }
+    if (locks.length + holders.length === 0) return unique;
+    const answers = (await session.roundTrip([...locks, ...holders.map((h) => h.statement), ...reads])) as mysql.RowDataPacket[][];
+    holders.forEach((h, i) => h.read(answers[locks.length + i] as mysql.RowDataPacket[]));
+    for (const rows of answers.slice(locks.length + holders.length)) {
       for (const r of rows) {
         const rank = rankOfStored(r);
         const had = unique.claims.get(String(r.id));

@@ -166,7 +166,7 @@ export class ClaimBook {
     if (change.after === undefined) return d;
     if (values.length === 0) {
       // No value claimed (NULLs), but an applied image still releases what the row held before.
-      if (d.action === 'insert' || d.action === 'update') this.hold(k, [], this.input.keyClaims.get(at), local, change.schema, change.table, info, versionColumn, incoming.origin, out);
+      if (d.action === 'insert' || d.action === 'update') this.hold(k, [], rankOf(change.version, change.after, info.columnTypes), this.input.keyClaims.get(at), local, change.schema, change.table, info, versionColumn, incoming.origin, out);
       return d;
     }
     const types = info.columnTypes;
@@ -188,11 +188,15 @@ export class ClaimBook {
       else if (stored && compareRanks(stored, rank) > 0) loses ??= null;
       else if (held && holder !== undefined) outranked.add(holder);
     }
-    for (const v of values) this.record(out, { id: v.id, schema: change.schema, table: change.table, columns: v.columns, rank, key: change.key, origin: incoming.origin });
+    // An image that becomes (or already is) the live holder of its values needs no record: the table
+    // shows it, and whatever later releases it records it then. Every other image's claims are recorded.
+    const holds = loses === undefined && (d.action === 'insert' || d.action === 'update');
+    const replay = d.action === 'none' && d.conflict === undefined && local !== null;
+    if (!holds && !replay) for (const v of values) this.record(out, { id: v.id, schema: change.schema, table: change.table, columns: v.columns, rank, key: change.key, origin: incoming.origin });
     for (const holder of outranked) this.remove(holder, incoming, info, versionColumn, loses !== undefined ? 'skipped' : 'applied', out);
 
     if (loses === undefined) {
-      if (d.action === 'insert' || d.action === 'update') this.hold(k, values, keyClaim, local, change.schema, change.table, info, versionColumn, incoming.origin, out);
+      if (holds) this.hold(k, values, rank, keyClaim, local, change.schema, change.table, info, versionColumn, incoming.origin, out);
       return d;
     }
     // The image loses a value to a newer claim: it is as if deleted at its own version, here as everywhere.
@@ -212,20 +216,22 @@ export class ClaimBook {
   }
 
   /** Row `k` (image `local`) leaves the table (an applied delete, a removal): its values' claims stay recorded. */
-  release(k: string, local: Row, schema: string, table: string, info: TableInfo, versionColumn: string, origin: string, out: ClaimOutput): void {
+  release(k: string, local: Row, schema: string, table: string, info: TableInfo, versionColumn: string, origin: string, out: ClaimOutput, keeps?: (id: string, rank: Rank) => boolean): void {
     const values = this.rowValues.get(k) ?? [];
     if (values.length === 0) return;
     const rank = rankOf(versionOf(local[versionColumn], typeOf(info.columnTypes, versionColumn)), local, info.columnTypes);
     for (const v of values) {
-      this.record(out, { id: v.id, schema, table, columns: v.columns, rank, key: pick(local, info.primaryKey), origin });
+      if (!keeps?.(v.id, rank)) this.record(out, { id: v.id, schema, table, columns: v.columns, rank, key: pick(local, info.primaryKey), origin });
       if (this.holders.get(v.id) === k) this.holders.delete(v.id);
     }
     this.rowValues.delete(k);
   }
 
   /** Row `k` now holds `values` (an applied insert/update); the values its old image held are released. */
-  private hold(k: string, values: ClaimValue[], keyClaim: string | undefined, local: Row | null, schema: string, table: string, info: TableInfo, versionColumn: string, origin: string, out: ClaimOutput): void {
-    if (local) this.release(k, local, schema, table, info, versionColumn, origin, out);
+  private hold(k: string, values: ClaimValue[], rank: Rank, keyClaim: string | undefined, local: Row | null, schema: string, table: string, info: TableInfo, versionColumn: string, origin: string, out: ClaimOutput): void {
+    // A value the new image keeps needs no record of the old one, unless the old one was newer.
+    const kept = new Set(values.map((v) => v.id));
+    if (local) this.release(k, local, schema, table, info, versionColumn, origin, out, (id, old) => kept.has(id) && compareRanks(old, rank) <= 0);
     for (const v of values) this.holders.set(v.id, k);
     this.rowValues.set(k, values);
     if (keyClaim !== undefined) this.rowKeyClaims.set(k, keyClaim);

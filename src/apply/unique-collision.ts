@@ -1,7 +1,9 @@
 /**
- * Rule 5 of DESIGN.md section 5: another row (another primary key) holds one of the incoming row's
- * unique-key values. The newer row (version, then tie-break) wins and the loser is removed, here as
- * in every other ezone; the collision is a conflict, never a crash or a stall.
+ * Rule 5 of DESIGN.md section 5, at write time: another row (another primary key) holds one of the
+ * incoming row's unique-key values although the decisions saw none (unique-claims.ts decides before
+ * the writes; a row can still appear in between — a concurrent local write — or the table has no
+ * version column). The newer row (version, then tie-break) wins and the loser is removed; the
+ * collision is a conflict, never a crash or a stall.
  */
 import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';

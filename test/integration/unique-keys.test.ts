@@ -179,25 +179,29 @@ describeWithServers('unique keys: the newest claimant of every unique value surv
     expect(rows[0]?.e).toBe(Buffer.from('a@X ').toString('hex').toUpperCase());
   });
 
-  it('a value released by an update keeps its claim: an older claimant arriving after the release loses everywhere', async () => {
-    const ezones = ['a', 'b'];
-    s = await scenario('unique-release', {}, { ezones });
-    for (const ez of ezones) {
-      await s.db[ez]!.query(EMAIL_TABLE('users'));
-      await s.db[ez]!.query(CYCLE_TABLE('prime'));
-    }
-    await primeStreams(ezones, 'prime');
-    // b: row 2 claims a@x at version 1. a: row 1 claims A@x at version 2, then releases it (version 4).
-    await s.db.b!.query("INSERT INTO users VALUES (2, 'a@x', 'b', '2030-01-01 00:00:01')");
-    await s.db.a!.query("INSERT INTO users VALUES (1, 'A@x', 'a', '2030-01-01 00:00:02')");
-    // b hears of row 1 (and removes row 2) before a hears of row 2: a ships row 1, then b alone applies it.
-    await stages([['a'], ['b'], []]);
-    // Meanwhile, a has released A@x: without a claim, a would now take row 2, which b removed.
-    await s.db.a!.query("UPDATE users SET email = 'new@x', updated_at = '2030-01-01 00:00:04' WHERE id = 1");
-    await stopDaemons(daemons);
-    daemons.push(...(await startDaemons(s, ezones)));
-    await settled(s, 'users', ezones, [1]);
-    const [rows] = await s.db.b!.query<mysql.RowDataPacket[]>('SELECT email FROM users');
-    expect(rows.map((r) => r.email)).toEqual(['new@x']);
-  });
+  for (const release of ['update', 'delete'] as const) {
+    it(`a value released by a local ${release} keeps its claim: an older claimant arriving after the release loses everywhere`, async () => {
+      const ezones = ['a', 'b'];
+      s = await scenario(`unique-release-${release}`, {}, { ezones });
+      for (const ez of ezones) {
+        await s.db[ez]!.query(EMAIL_TABLE('users'));
+        await s.db[ez]!.query(CYCLE_TABLE('prime'));
+      }
+      await primeStreams(ezones, 'prime');
+      // b: row 2 claims a@x at version 1. a: row 1 claims A@x at version 2, then releases it (version 4).
+      await s.db.b!.query("INSERT INTO users VALUES (2, 'a@x', 'b', '2030-01-01 00:00:01')");
+      await s.db.a!.query("INSERT INTO users VALUES (1, 'A@x', 'a', '2030-01-01 00:00:02')");
+      // b hears of row 1 (and removes row 2) before a hears of row 2: a ships row 1, then b alone applies it.
+      await stages([['a'], ['b'], []]);
+      // Meanwhile, a releases A@x: without a claim (capture records it), a would now take row 2, which b removed.
+      if (release === 'update') await s.db.a!.query("UPDATE users SET email = 'new@x', updated_at = '2030-01-01 00:00:04' WHERE id = 1");
+      else await s.db.a!.query('DELETE FROM users WHERE id = 1');
+      daemons.push(...(await startDaemons(s, ezones)));
+      await settled(s, 'users', ezones, release === 'update' ? [1] : []);
+      if (release === 'update') {
+        const [rows] = await s.db.b!.query<mysql.RowDataPacket[]>('SELECT email FROM users');
+        expect(rows.map((r) => r.email)).toEqual(['new@x']);
+      }
+    });
+  }
 });
