@@ -10,6 +10,7 @@ const fk = (name: string, onDelete: ForeignKey['onDelete'], onUpdate: ForeignKey
   refSchema: 's',
   refTable: 'parent',
   refColumns: columns.map(() => 'id'),
+  autoUpdated: [],
   onUpdate,
   onDelete,
 });
@@ -41,5 +42,10 @@ describe('children following a key change whose old row stays here', () => {
       { sql: 'UPDATE `s`.`child` SET `pid` = ? WHERE `pid` <=> ?', params: [null, 5] },
     ]);
     expect(followStatements(keys, { id: 5, v: 'a' }, { id: 5, v: 'b' })).toEqual([]);
+  });
+
+  it('keeps the columns the server stamps on update, as InnoDB\'s own cascade does', () => {
+    const stamped = { ...fk('c', 'CASCADE'), autoUpdated: ['updated_at', 'pid'] };
+    expect(followStatements([stamped], { id: 5 }, { id: 6 })).toEqual([{ sql: 'UPDATE `s`.`child` SET `pid` = ?, `updated_at` = `updated_at` WHERE `pid` <=> ?', params: [6, 5] }]);
   });
 });

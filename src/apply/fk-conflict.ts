@@ -140,7 +140,9 @@ export function followStatements(incoming: ForeignKey[], from: Row, to: Row): St
     if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') continue;
     const old = fk.refColumns.map((c) => fromWire(from[c] ?? null));
     if (old.some((v) => v === null) || fk.refColumns.every((c) => JSON.stringify(from[c] ?? null) === JSON.stringify(to[c] ?? null))) continue;
-    const set = fk.columns.map((c) => `${quoteId(c)} = ?`).join(', ');
+    // Columns stamped on update keep their value, as under InnoDB's own cascade (the origin's children kept theirs).
+    const kept = fk.autoUpdated.filter((c) => !fk.columns.includes(c)).map((c) => `${quoteId(c)} = ${quoteId(c)}`);
+    const set = [...fk.columns.map((c) => `${quoteId(c)} = ?`), ...kept].join(', ');
     const values = fk.onUpdate === 'CASCADE' ? fk.refColumns.map((c) => fromWire(to[c] ?? null)) : fk.columns.map(() => null);
     const w = where(fk.columns, old);
     out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${set} WHERE ${w.sql}`, params: [...values, ...w.params] });

@@ -39,7 +39,7 @@ describe('write sets under collations (issue 12)', () => {
 });
 
 describe('write sets with foreign keys and key changes (issue 13)', () => {
-  const fk = { name: 'fk', schema: 's', table: 'child', columns: ['pid'], refSchema: 's', refTable: 'parent', refColumns: ['id'], onUpdate: 'CASCADE' as const, onDelete: 'CASCADE' as const };
+  const fk = { name: 'fk', schema: 's', table: 'child', columns: ['pid'], refSchema: 's', refTable: 'parent', refColumns: ['id'], onUpdate: 'CASCADE' as const, onDelete: 'CASCADE' as const, autoUpdated: [] };
   const fks = (t: string) => (t === 's.child' ? { outgoing: [fk], incoming: [] } : t === 's.parent' ? { outgoing: [], incoming: [fk] } : { outgoing: [], incoming: [] });
   const none = () => [];
   const parent = (id: number, op: RowChange['op'] = 'insert'): RowChange => ({ schema: 's', table: 'parent', op, key: { id }, ...(op === 'delete' ? { before: { id } } : { after: { id } }) });

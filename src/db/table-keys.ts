@@ -32,6 +32,11 @@ export interface ForeignKey {
   refColumns: string[];
   onUpdate: ReferentialAction;
   onDelete: ReferentialAction;
+  /**
+   * The child's columns the server stamps on update (`ON UPDATE CURRENT_TIMESTAMP`). InnoDB's own
+   * cascade leaves them as they are: a statement doing a cascade's work must keep them too.
+   */
+  autoUpdated: string[];
 }
 
 /**
@@ -43,7 +48,9 @@ export async function foreignKeysOf(pool: Queryable, schema: string, table: stri
   const [rows] = (await pool.query(
     `SELECT k.CONSTRAINT_NAME AS name, k.TABLE_SCHEMA AS s, k.TABLE_NAME AS t, k.COLUMN_NAME AS c,
             k.REFERENCED_TABLE_SCHEMA AS rs, k.REFERENCED_TABLE_NAME AS rt, k.REFERENCED_COLUMN_NAME AS rc,
-            r.UPDATE_RULE AS onUpdate, r.DELETE_RULE AS onDelete
+            r.UPDATE_RULE AS onUpdate, r.DELETE_RULE AS onDelete,
+            (SELECT JSON_ARRAYAGG(x.COLUMN_NAME) FROM information_schema.COLUMNS x
+              WHERE x.TABLE_SCHEMA = k.TABLE_SCHEMA AND x.TABLE_NAME = k.TABLE_NAME AND LOWER(x.EXTRA) LIKE '%on update%') AS auto
      FROM information_schema.KEY_COLUMN_USAGE k
      JOIN information_schema.REFERENTIAL_CONSTRAINTS r
        ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME
@@ -57,7 +64,7 @@ export async function foreignKeysOf(pool: Queryable, schema: string, table: stri
     const id = `${String(r.s)}.${String(r.t)}.${String(r.name)}`;
     let fk = byName.get(id);
     if (!fk) {
-      fk = { name: String(r.name), schema: String(r.s), table: String(r.t), columns: [], refSchema: String(r.rs), refTable: String(r.rt), refColumns: [], onUpdate: String(r.onUpdate) as ReferentialAction, onDelete: String(r.onDelete) as ReferentialAction };
+      fk = { name: String(r.name), schema: String(r.s), table: String(r.t), columns: [], refSchema: String(r.rs), refTable: String(r.rt), refColumns: [], onUpdate: String(r.onUpdate) as ReferentialAction, onDelete: String(r.onDelete) as ReferentialAction, autoUpdated: autoUpdatedOf(r.auto) };
       byName.set(id, fk);
     }
     fk.columns.push(String(r.c));
@@ -68,4 +75,11 @@ export async function foreignKeysOf(pool: Queryable, schema: string, table: stri
     outgoing: all.filter((fk) => fk.schema === schema && fk.table === table),
     incoming: all.filter((fk) => fk.refSchema === schema && fk.refTable === table),
   };
+}
+
+/** The JSON array of column names (or NULL) the FK query reads for `autoUpdated`. */
+function autoUpdatedOf(value: unknown): string[] {
+  if (value === null || value === undefined) return [];
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  return Array.isArray(parsed) ? parsed.map(String) : [];
 }
