@@ -7,7 +7,7 @@
  */
 import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
-import type { Tombstone } from '../db/tombstones.js';
+import { REMOVAL_ORIGIN, type Tombstone } from '../db/tombstones.js';
 import { RetryableApplyError } from '../errors.js';
 import { typeOf } from '../model/types/row.js';
 import { toWireRow, type Row } from '../model/value.js';
@@ -15,12 +15,13 @@ import { versionOf } from '../model/version.js';
 import type { ConflictLog } from './conflict-log.js';
 import { tombstoneIdentity } from './decide.js';
 import { compareImages } from './resolver.js';
+import { justBelow } from './unique-claims.js';
 import { deleteRow, KEY_INDEX_COLUMN, selectByKeys, selectByUniqueKeys, SELF_COLUMN } from './sql/rows.js';
 import type { Op } from './types.js';
 
 export interface CollisionContext {
   session: PipelinedSession;
-  /** This ezone (the origin of the tombstones of removed losers). */
+  /** This ezone. */
   ezone: string;
   versionColumn: string | null;
   conflicts: ConflictLog;
@@ -52,8 +53,10 @@ export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tomb
     if (!loser) continue;
     const key = pick(loser, op.info.primaryKey);
     await session.exec(deleteRow(change.schema, change.table, op.info.primaryKey, key));
-    const v = version(loser);
-    if (v) tombstones.push({ schema: change.schema, table: change.table, key, version: v, origin: ctx.ezone, identity: tombstoneIdentity(op.info) });
+    // As the claim book leaves a removed holder's (unique-claims.ts): DRC's removal, just below its
+    // version (an image of the key at that version winning the tie-break may still come).
+    const v = justBelow(version(loser));
+    if (v) tombstones.push({ schema: change.schema, table: change.table, key, version: v, origin: REMOVAL_ORIGIN, identity: tombstoneIdentity(op.info) });
   }
   ctx.conflicts.record({
     incoming: op.incoming,
