@@ -17,7 +17,7 @@ import type { Row } from '../model/value.js';
 import { compareVersions } from '../model/version.js';
 import type { ConflictNote } from './conflict-log.js';
 import { decideKeyChange } from './fk-key-change.js';
-import { resolve } from './resolver.js';
+import { resolve, type Decision } from './resolver.js';
 import type { TableInfo } from './table-cache.js';
 import type { IncomingChange, Op } from './types.js';
 import { ClaimBook, type ClaimRecord, type UniqueInput } from './unique-claims.js';
@@ -84,11 +84,24 @@ export function decide(input: DecideInput): Decisions {
     // A primary-key change: both keys' rows, one UPDATE when both halves apply (fk-key-change.ts). A
     // key only respelled under its collation ('later-b' → 'Later-B': one row here) is an update in place.
     if (change.oldKey && exactOld !== undefined && kOld !== undefined && kOld !== k) {
-      const d = decideKeyChange({ change, origin: incoming.origin, atOld: rows.get(kOld) ?? null, atNew: local, tombstonesOfNew: tombstones.get(exact) ?? [], versionColumn, types: info.columnTypes });
+      const atOld = rows.get(kOld) ?? null;
+      // Unique keys: the moved image is a claimant like an insert of the new key (unique-claims.ts).
+      const claims =
+        book !== undefined && versionColumn !== null && change.version !== undefined
+          ? {
+              releaseOld: () => atOld && book.release(kOld, atOld, change.schema, change.table, info, versionColumn, incoming.origin, out),
+              judgeNew: (written: Decision) => book.judge(at, incoming, k, local, written, info, versionColumn, out),
+            }
+          : undefined;
+      const d = decideKeyChange({ change, origin: incoming.origin, atOld, atNew: local, tombstonesOfNew: tombstones.get(exact) ?? [], versionColumn, types: info.columnTypes, ...(claims ? { claims } : {}) });
       for (const c of d.conflicts) out.conflicts.push({ incoming, reason: c.reason, decision: c.decision, local: c.local, versionColumn });
       if (d.tombstone !== undefined) {
         out.tombstones.push({ schema: change.schema, table: change.table, key: change.oldKey, version: d.tombstone, origin: incoming.origin, identity: tombstoneIdentity(info) });
         addMark(tombstones, exactOld, { version: d.tombstone, origin: incoming.origin });
+      }
+      if (d.tombstoneOfNew !== undefined) {
+        out.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: d.tombstoneOfNew, origin: incoming.origin, identity: tombstoneIdentity(info) });
+        addMark(tombstones, exact, { version: d.tombstoneOfNew, origin: incoming.origin });
       }
       rows.set(kOld, d.nextOld);
       rows.set(k, d.nextNew);

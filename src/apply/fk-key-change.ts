@@ -24,7 +24,7 @@
 import type { RowChange } from '../model/change.js';
 import type { Row } from '../model/value.js';
 import type { TombstoneMark } from '../db/tombstones.js';
-import { resolve, type ConflictDecision, type ConflictReason } from './resolver.js';
+import { resolve, type ConflictDecision, type ConflictReason, type Decision } from './resolver.js';
 import type { ColumnTypes } from '../model/types/row.js';
 
 export interface KeyChangeInput {
@@ -39,6 +39,12 @@ export interface KeyChangeInput {
   tombstonesOfNew: readonly TombstoneMark[];
   versionColumn: string | null;
   types?: ColumnTypes;
+  /**
+   * Unique-key claims (unique-claims.ts), when the table has them: the old row's values are released
+   * once its half is removed, before the new half is judged as the newest claimant of its values (it
+   * may lose, or remove rows it outranks), as an insert of the new key would be.
+   */
+  claims?: { releaseOld(): void; judgeNew(written: Decision): Decision };
 }
 
 /** A write of the decision, in order; `key` is the row it finds (the WHERE), `image` what it writes. */
@@ -55,6 +61,8 @@ export interface KeyChangeDecision {
   conflicts: { reason: ConflictReason; decision: ConflictDecision; local: Row | null }[];
   /** Tombstone of the old key (absent for an unversioned change). */
   tombstone?: string;
+  /** Tombstone of the new key: its image lost a unique value (claims). */
+  tombstoneOfNew?: string;
   /** The rows at the old and the new key after the decision (chains later changes of the batch). */
   nextOld: Row | null;
   nextNew: Row | null;
@@ -73,10 +81,13 @@ export function decideKeyChange(input: KeyChangeInput): KeyChangeDecision {
   // new key already holds the image, otherwise the update-missing case below.
   const removed = resolve({ change: { ...change, op: 'delete', key: oldKey, before }, local: atOld, tombstones: [], origin: input.origin, versionColumn, types });
   const removesOld = removed.action === 'delete';
+  if (removesOld) input.claims?.releaseOld();
   if (atOld !== null && removed.conflict) out.conflicts.push({ reason: 'update-diverged', decision: removesOld ? 'applied' : 'skipped', local: atOld });
 
   // The new half, as an insert of the new key (rules 2, 3).
-  const written = resolve({ change: { ...change, op: 'insert', oldKey: undefined }, local: atNew, tombstones: input.tombstonesOfNew, origin: input.origin, versionColumn, types });
+  const plain = resolve({ change: { ...change, op: 'insert', oldKey: undefined }, local: atNew, tombstones: input.tombstonesOfNew, origin: input.origin, versionColumn, types });
+  const written = input.claims ? input.claims.judgeNew(plain) : plain;
+  if (written.tombstone !== undefined) out.tombstoneOfNew = written.tombstone;
   if (written.conflict) out.conflicts.push({ reason: written.conflict.reason, decision: written.conflict.decision, local: atNew });
   else if (atOld === null && written.action === 'insert') out.conflicts.push({ reason: 'update-missing', decision: 'applied', local: null });
   const writesNew = written.action !== 'none';

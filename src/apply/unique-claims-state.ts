@@ -71,9 +71,12 @@ export class UniqueStateLoader {
       if (!info || info.uniqueKeys.length === 0 || !this.versioned(change.schema, change.table)) continue;
       const entry = byTable.get(table) ?? { schema: change.schema, name: change.table, info, keys: [], images: [] };
       byTable.set(table, entry);
-      const k = rowKey(table, change.key, info.columnTypes);
-      if (!batchKeys.has(k)) entry.keys.push(change.key);
-      batchKeys.add(k);
+      // A key change's old row too: the values it holds are released when it moves (fk-key-change.ts).
+      for (const key of change.oldKey ? [change.key, change.oldKey] : [change.key]) {
+        const k = rowKey(table, key, info.columnTypes);
+        if (!batchKeys.has(k)) entry.keys.push(key);
+        batchKeys.add(k);
+      }
       if (change.op !== 'delete' && change.after) entry.images.push({ at, image: change.after });
     }
     if (byTable.size === 0) return undefined;

@@ -161,6 +161,35 @@ describeWithServers('unique keys: the newest claimant of every unique value surv
     }
   });
 
+  it('the cycle with X a primary-key change (UPDATE … SET id, u1, u2 in a) ends with Z alone everywhere: a moved row claims like an inserted one', async () => {
+    const ezones = ['a', 'b', 'c'];
+    s = await scenario('unique-cycle-rekey', {}, { ezones });
+    const tables = ['k1', 'k2'];
+    for (const ez of ezones) for (const t of tables) await s.db[ez]!.query(CYCLE_TABLE(t));
+    await primeStreams(ezones, 'k1');
+    for (const t of tables.slice(1)) for (const [i, ez] of ezones.entries()) await s.db[ez]!.query(`INSERT INTO ${t} VALUES (?, NULL, NULL, ?, '2020-01-01')`, [100 + i, ez]);
+    // Row 1 exists everywhere first (shipped from a), then moves to key 2 with both values.
+    for (const t of tables) await s.db.a!.query(`INSERT INTO ${t} VALUES (1, NULL, NULL, 'X0', '2020-01-01')`);
+    daemons.push(...(await startDaemons(s, ezones)));
+    for (const t of tables) await converge(s, t, ezones, { rows: 4, timeoutMs: 60_000 });
+    await stopDaemons(daemons);
+    const cycle = async (t: string) => {
+      await s!.db.a!.query(`UPDATE ${t} SET id = 2, u1 = 'a', u2 = 'b', who = 'X', updated_at = '2030-01-01 00:00:02' WHERE id = 1`);
+      await s!.db.b!.query(`INSERT INTO ${t} VALUES (5, 'a', NULL, 'Y', '2030-01-01 00:00:01')`);
+      await s!.db.c!.query(`INSERT INTO ${t} VALUES (6, NULL, 'b', 'Z', '2030-01-01 00:00:03')`);
+    };
+    const rounds: [string, string[][]][] = [
+      ['k1', [['b', 'c'], ezones]],
+      ['k2', [['c'], ['b'], ['a'], ezones]],
+    ];
+    for (const [t, order] of rounds) {
+      await cycle(t);
+      await stages(order);
+      await settled(s, t, ezones, [6, 100, 101, 102]);
+      await stopDaemons(daemons);
+    }
+  });
+
   it("case-insensitive unique values ('A@x', 'a@x', 'a@X ' under utf8mb4_general_ci) are one value: the newest claimant survives everywhere", async () => {
     const ezones = ['a', 'b', 'c'];
     s = await scenario('unique-ci', {}, { ezones });
