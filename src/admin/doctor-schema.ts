@@ -132,3 +132,55 @@ export function keyCollationsCheck(ezone: string, facts: ColumnFact[]): Check {
     },
   );
 }
+
+/** One foreign key of a replicated table (the child), as information_schema describes it. */
+export interface ForeignKeyFact {
+  schema: string;
+  table: string;
+  name: string;
+  refSchema: string;
+  refTable: string;
+  onDelete: string;
+}
+
+/** The foreign keys whose child is a replicated table. */
+export async function foreignKeyFacts(conn: mysql.Connection, config: Pick<Config, 'replicate' | 'tables'>): Promise<ForeignKeyFact[]> {
+  const [rows] = await conn.query<mysql.RowDataPacket[]>(
+    `SELECT CONSTRAINT_SCHEMA AS s, TABLE_NAME AS t, CONSTRAINT_NAME AS name, UNIQUE_CONSTRAINT_SCHEMA AS rs, REFERENCED_TABLE_NAME AS rt, DELETE_RULE AS del
+       FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA NOT IN ${SYSTEM} ORDER BY 1, 2, 3`,
+  );
+  const filter = new TableFilter(config);
+  return rows
+    .filter((r) => filter.roleOf(String(r.s), String(r.t)).kind === 'replicated')
+    .map((r) => ({ schema: String(r.s), table: String(r.t), name: String(r.name), refSchema: String(r.rs), refTable: String(r.rt), onDelete: String(r.del).toUpperCase() }));
+}
+
+/**
+ * Foreign keys whose effects DRC cannot decide (README "Foreign keys"): cascades are not in the binlog,
+ * each ezone's own cascade re-derives them, and a child write meeting a parent deleted concurrently is
+ * decided by the parent's tombstone. That needs the parent replicated (else the ezones' parents differ),
+ * versioned (tombstones) and not itself removed by a cascade (a row removed by its own parent's ON
+ * DELETE CASCADE / SET NULL leaves no binlog event, so no tombstone): otherwise such a child write is
+ * retried and then pauses its stream — loudly, but not decided.
+ */
+export function foreignKeysCheck(ezone: string, fks: ForeignKeyFact[], columns: ColumnFact[], config: Pick<Config, 'replicate' | 'tables'>): Check {
+  const filter = new TableFilter(config);
+  const versioned = new Set(columns.filter((c) => c.isVersion).map((c) => JSON.stringify([c.schema, c.table])));
+  const cascaded = new Set(fks.filter((f) => f.onDelete === 'CASCADE' || f.onDelete === 'SET NULL').map((f) => JSON.stringify([f.schema, f.table])));
+  const problems: string[] = [];
+  for (const f of fks) {
+    const name = `${f.schema}.${f.table} (${f.name}) → ${f.refSchema}.${f.refTable}`;
+    if (filter.roleOf(f.refSchema, f.refTable).kind !== 'replicated') problems.push(`${name}: parent not replicated`);
+    else if (!versioned.has(JSON.stringify([f.refSchema, f.refTable]))) problems.push(`${name}: parent has no version column (no tombstones)`);
+    else if (cascaded.has(JSON.stringify([f.refSchema, f.refTable]))) problems.push(`${name}: parent rows vanish in a cascade of their own parent (no tombstones)`);
+  }
+  if (problems.length === 0) return { ezone, check: 'foreign_keys', ok: true, message: `${fks.length} foreign key(s) of replicated tables: every parent replicated, versioned and tombstoned on delete` };
+  const shown = problems.slice(0, 20).join('; ') + (problems.length > 20 ? `; and ${problems.length - 20} more` : '');
+  return {
+    ezone,
+    check: 'foreign_keys',
+    ok: true,
+    warning: true,
+    message: `foreign keys whose concurrent parent deletes DRC cannot decide (a child written meanwhile in another ezone pauses that stream instead): ${shown} — replicate and version the parent tables, or keep writes of such a parent and its children in one ezone`,
+  };
+}

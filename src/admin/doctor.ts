@@ -8,7 +8,7 @@ import { REQUIRED_BINLOG_SETTINGS, tablesWithoutPrimaryKey } from '../db/binlog-
 import { TableFilter } from '../config/table-filter.js';
 import { connectionOptions } from '../db/connect.js';
 import type { BrokerInspector } from '../model/ports.js';
-import { keyCollationsCheck, schemaFacts, versionColumnTypesCheck, versionColumnUpdatesCheck } from './doctor-schema.js';
+import { foreignKeyFacts, foreignKeysCheck, keyCollationsCheck, schemaFacts, versionColumnTypesCheck, versionColumnUpdatesCheck } from './doctor-schema.js';
 import { definerSql, guardStateOf, quoteIdent, type TriggerDefinition } from './trigger-guard.js';
 import { replicatedTableTriggers, schemasHidingTriggers } from './triggers.js';
 import { reasonOf, unreachableMessage } from './unreachable.js';
@@ -87,7 +87,7 @@ export async function runDoctor(config: Config, brokers: BrokerInspector, only?:
             : `no version column, so no conflict protection (last arrival wins): ${unprotected.join(', ')} — add the column (default updated_at DATETIME(6) ON UPDATE CURRENT_TIMESTAMP(6)) or set tables.<t>.versionColumn`,
       });
       const columns = await schemaFacts(conn, config);
-      checks.push(versionColumnTypesCheck(ezone, columns), versionColumnUpdatesCheck(ezone, columns), keyCollationsCheck(ezone, columns));
+      checks.push(versionColumnTypesCheck(ezone, columns), versionColumnUpdatesCheck(ezone, columns), keyCollationsCheck(ezone, columns), foreignKeysCheck(ezone, await foreignKeyFacts(conn, config), columns, config));
       const [[me]] = await conn.query<mysql.RowDataPacket[]>('SELECT CURRENT_USER() AS u');
       const hidden = mariadb ? [] : await schemasHidingTriggers(conn, config);
       checks.push(triggersCheck(ezone, String(me!.u), await replicatedTableTriggers(conn, config), hidden));
