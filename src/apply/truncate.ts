@@ -48,7 +48,19 @@ export async function applyTruncate(ctx: TruncateContext, incoming: IncomingChan
   const versionColumn = configured !== null && info.columns.has(configured) ? configured : null;
   const { compare } = truncatePlan(versionColumn, change.version, versionColumn !== null && typeOf(info.columnTypes, versionColumn).clockVersion);
   const version = compare ? (change.version as string) : undefined;
-  const [result] = await ctx.session.roundTrip([truncateRows(change.schema, change.table, compare ? versionColumn : null, version)]);
+  // Without foreign-key checks, as in the origin: a TRUNCATE of a referenced table runs only with them
+  // off there, and then neither cascades to its children nor is refused by them. With checks on here,
+  // CASCADE / SET NULL children would change in this ezone only, and RESTRICT ones stall the stream.
+  // Switched back in the same round trip, also when the DELETE fails (the stream then restarts its session).
+  const off = { sql: 'SET SESSION foreign_key_checks = 0', params: [] };
+  const on = { sql: 'SET SESSION foreign_key_checks = 1', params: [] };
+  let result: unknown;
+  try {
+    [, result] = await ctx.session.roundTrip([off, truncateRows(change.schema, change.table, compare ? versionColumn : null, version), on]);
+  } catch (err) {
+    await ctx.session.roundTrip([on]).catch(() => undefined);
+    throw err;
+  }
   if (version !== undefined) ctx.session.defer(recordTruncateStatement('applied_truncates', change.schema, change.table, origin, version));
   ctx.conflicts.record({ incoming, reason: 'truncate', decision: 'applied', local: null, versionColumn });
   return Number((result as { affectedRows?: number } | undefined)?.affectedRows ?? 0);

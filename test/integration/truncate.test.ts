@@ -96,4 +96,37 @@ describeWithServers('TRUNCATE TABLE (issue 13)', () => {
     await converge(s, 'tt', all, { rows: 4 });
     await eventually('plain row 4 in b', async () => (await rowsOf(s!.db.b!, 'plain')).some((r) => r[0] === 4));
   });
+
+  it("truncates a referenced parent as the origin did, with foreign-key checks off: its children stay, in every ezone", async () => {
+    s = await scenario('truncate-fk', {}, { ezones: ['a', 'b'] });
+    const both = ['a', 'b'];
+    const v = 'updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)';
+    for (const ez of both) {
+      await s.db[ez]!.query(`CREATE TABLE fp (id INT PRIMARY KEY, ${v})`);
+      await s.db[ez]!.query(`CREATE TABLE fc (id INT PRIMARY KEY, pid INT, ${v}, CONSTRAINT fk_fc FOREIGN KEY (pid) REFERENCES fp (id) ON DELETE CASCADE)`);
+      await s.db[ez]!.query(`CREATE TABLE fr (id INT PRIMARY KEY, pid INT, ${v}, CONSTRAINT fk_fr FOREIGN KEY (pid) REFERENCES fp (id) ON DELETE RESTRICT)`);
+    }
+    daemons.push(...(await startDaemons(s, both)));
+    await s.db.a!.query('INSERT INTO fp (id) VALUES (1), (2)');
+    await s.db.a!.query('INSERT INTO fc (id, pid) VALUES (10, 1), (11, 2)');
+    await s.db.a!.query('INSERT INTO fr (id, pid) VALUES (20, 1)');
+    await converge(s, 'fc', both, { rows: 2 });
+    await converge(s, 'fr', both, { rows: 1 });
+    // InnoDB truncates a referenced table only with checks off, and then leaves its children alone.
+    await s.db.a!.query('SET SESSION foreign_key_checks = 0');
+    await s.db.a!.query('TRUNCATE TABLE fp');
+    await s.db.a!.query('SET SESSION foreign_key_checks = 1');
+    await converge(s, 'fp', both, { rows: 0 });
+    await s.db.a!.query('INSERT INTO fp (id) VALUES (3)'); // the stream goes on
+    await converge(s, 'fp', both, { rows: 1 });
+    for (const ez of both) {
+      expect(await rowsOfIds(s.db[ez]!, 'fc'), `fc in ${ez}`).toEqual([10, 11]);
+      expect(await rowsOfIds(s.db[ez]!, 'fr'), `fr in ${ez}`).toEqual([20]);
+    }
+  });
 });
+
+async function rowsOfIds(conn: mysql.Connection, table: string): Promise<number[]> {
+  const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT id FROM ${table} ORDER BY id`);
+  return rows.map((r) => Number(r.id));
+}
