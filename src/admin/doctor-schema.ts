@@ -7,7 +7,7 @@ import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { versionColumnOf } from '../config/tables.js';
 import { TableFilter } from '../config/table-filter.js';
-import type { Check } from './doctor.js';
+import type { Check } from './check.js';
 
 /** One column of a replicated table, as information_schema.COLUMNS describes it. */
 export interface ColumnFact {

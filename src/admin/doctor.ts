@@ -8,21 +8,14 @@ import { REQUIRED_BINLOG_SETTINGS, tablesWithoutPrimaryKey } from '../db/binlog-
 import { TableFilter } from '../config/table-filter.js';
 import { connectionOptions } from '../db/connect.js';
 import type { BrokerInspector } from '../model/ports.js';
+import type { Check } from './check.js';
 import { foreignKeyFacts, foreignKeysCheck, keyCollationsCheck, schemaFacts, versionColumnTypesCheck, versionColumnUpdatesCheck } from './doctor-schema.js';
 import { definerSql, guardStateOf, quoteIdent, type TriggerDefinition } from './trigger-guard.js';
 import { replicatedTableTriggers, schemasHidingTriggers } from './triggers.js';
 import { reasonOf, unreachableMessage } from './unreachable.js';
 import { formatTableName } from './verify-names.js';
 
-export interface Check {
-  /** Ezone name, or "kafka". */
-  ezone: string;
-  check: string;
-  ok: boolean;
-  message: string;
-  /** A passing check that still deserves attention (e.g. no conflict protection). */
-  warning?: boolean;
-}
+export type { Check } from './check.js';
 
 export interface ServerFacts {
   ezone: string;

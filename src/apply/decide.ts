@@ -8,25 +8,19 @@
  * (unique-claims.ts: the newest claimant of every value survives). Decisions chain: a change sees the row and the tombstone as the earlier changes of the
  * batch left them.
  */
-import { keyIdentityOf, type KeyIdentity } from '../db/key-identity.js';
 import { addMark, type Tombstone, type TombstoneMark } from '../db/tombstones.js';
 import type { Ownership } from '../model/ownership.js';
-import { canonicalKey } from '../model/types/canonical-key.js';
-import type { ColumnTypes } from '../model/types/row.js';
 import type { Row } from '../model/value.js';
 import { compareVersions } from '../model/version.js';
 import type { ConflictNote } from './conflict-log.js';
 import { decideKeyChange } from './fk-key-change.js';
 import { resolve, type Decision } from './resolver.js';
 import type { TableInfo } from './table-cache.js';
+import { rowKey, tombstoneIdentity } from './keys.js';
 import type { IncomingChange, Op } from './types.js';
 import { ClaimBook, type ClaimRecord, type UniqueInput } from './unique-claims.js';
 
-/** The state key of a row: `schema.table|canonical primary key` (typed: two DOUBLE keys equal at float32 stay two). */
-export const rowKey = (table: string, key: Row, types?: ColumnTypes): string => `${table}|${canonicalKey(key, types)}`;
-
-/** How a table's tombstones identify keys (db/key-identity.ts), from its target table info. */
-export const tombstoneIdentity = (info: TableInfo | undefined): KeyIdentity => keyIdentityOf(info?.columnMeta, info?.columnTypes);
+export { rowKey, tombstoneIdentity };
 
 export interface DecideInput {
   batch: IncomingChange[];

@@ -19,7 +19,7 @@ import type { Flavor, Statement } from '../db/sql.js';
 import { addMark, findTombstonesStatement, tombstonesByOrigin, type TombstoneMark } from '../db/tombstones.js';
 import { splitTruncates, withTruncates } from '../db/truncates.js';
 import { toWireRow, type Row } from '../model/value.js';
-import { rowKey, tombstoneIdentity } from './decide.js';
+import { rowKey, tombstoneIdentity } from './keys.js';
 import { KEY_INDEX_COLUMN, selectByKeys } from './sql/rows.js';
 import type { TableInfo } from './table-cache.js';
 import type { Coverage, IncomingChange } from './types.js';

@@ -10,7 +10,7 @@ import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Flavor, Statement } from '../db/sql.js';
 import { toWireRow, type Row } from '../model/value.js';
-import { rowKey } from './decide.js';
+import { rowKey } from './keys.js';
 import { collated, findClaims, lockClaims, LOOKUP_COLUMN, rowsWithWeights, valueWeights, weightColumn } from './sql/claims.js';
 import type { TableInfo } from './table-cache.js';
 import type { Coverage, IncomingChange } from './types.js';

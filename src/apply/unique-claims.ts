@@ -30,7 +30,7 @@ import { typeOf, type ColumnTypes } from '../model/types/row.js';
 import type { Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
 import type { ConflictNote } from './conflict-log.js';
-import { rowKey } from './decide.js';
+import { rowKey } from './keys.js';
 import type { Decision } from './resolver.js';
 import type { TableInfo } from './table-cache.js';
 import type { IncomingChange, Op } from './types.js';

@@ -13,7 +13,7 @@ import { typeOf } from '../model/types/row.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { versionOf } from '../model/version.js';
 import type { ConflictLog } from './conflict-log.js';
-import { tombstoneIdentity } from './decide.js';
+import { tombstoneIdentity } from './keys.js';
 import { compareImages } from './resolver.js';
 import { justBelow } from './unique-claims.js';
 import { deleteRow, KEY_INDEX_COLUMN, selectByKeys, selectByUniqueKeys, SELF_COLUMN } from './sql/rows.js';
