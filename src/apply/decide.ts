@@ -87,12 +87,12 @@ export function decide(input: DecideInput): Decisions {
       const d = decideKeyChange({ change, origin: incoming.origin, atOld: rows.get(kOld) ?? null, atNew: local, tombstonesOfNew: tombstones.get(exact) ?? [], versionColumn, types: info.columnTypes });
       for (const c of d.conflicts) out.conflicts.push({ incoming, reason: c.reason, decision: c.decision, local: c.local, versionColumn });
       if (d.tombstone !== undefined) {
-        out.tombstones.push({ schema: change.schema, table: change.table, key: change.oldKey, version: d.tombstone, origin: incoming.origin, identity: tombstoneIdentity(info) });
+        out.tombstones.push({ schema: change.schema, table: change.table, key: change.oldKey, version: d.tombstone, origin: incoming.origin, identity: tombstoneIdentity(info), movedTo: change.key });
         addMark(tombstones, exactOld, { version: d.tombstone, origin: incoming.origin });
       }
       rows.set(kOld, d.nextOld);
       rows.set(k, d.nextNew);
-      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image, ...(w.moveChildren ? { children: { from: change.before as Row, to: w.image } } : {}) });
+      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image, ...(w.moveChildren ? { children: { from: change.before as Row, to: change.after as Row } } : {}) });
       return;
     }
 

@@ -42,4 +42,9 @@ describe('children following a key change whose old row stays here', () => {
     ]);
     expect(followStatements(keys, { id: 5, v: 'a' }, { id: 5, v: 'b' })).toEqual([]);
   });
+
+  it('leave the child columns the server sets on UPDATE alone, as the origin\'s cascade did (the child keeps its version)', () => {
+    const keys = [{ ...fk('c', 'CASCADE', 'CASCADE'), autoUpdated: ['updated_at'] }];
+    expect(followStatements(keys, { id: 5 }, { id: 6 })).toEqual([{ sql: 'UPDATE `s`.`child` SET `pid` = ?, `updated_at` = `updated_at` WHERE `pid` <=> ?', params: [6, 5] }]);
+  });
 });

@@ -50,9 +50,12 @@ describe('decideKeyChange (a primary-key change: delete of the old key + insert 
     expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([['insert-exists', 'applied']]);
   });
 
-  it('new key held by a newer row: only the old row is removed', () => {
+  it('new key held by a newer row: only the old row is removed, after its children moved to the new key’s row (as the origin’s cascade moved them)', () => {
     const d = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '5'), atNew: row(2, '12', 'other') });
-    expect(d.writes).toEqual([{ kind: 'delete', key: { id: 1 }, image: row(1, '5') }]);
+    expect(d.writes).toEqual([
+      { kind: 'update', key: { id: 2 }, image: row(2, '12', 'other'), moveChildren: true },
+      { kind: 'delete', key: { id: 1 }, image: row(1, '5') },
+    ]);
     expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([['insert-exists', 'skipped']]);
     expect(d.nextNew).toEqual(row(2, '12', 'other'));
   });
@@ -62,6 +65,20 @@ describe('decideKeyChange (a primary-key change: delete of the old key + insert 
     expect(d.writes).toEqual([{ kind: 'insert', key: { id: 2 }, image: row(2, '10'), moveChildren: true }]);
     expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([['update-diverged', 'skipped']]);
     expect(d).toMatchObject({ tombstone: '10', nextOld: row(1, '11', 'y') });
+  });
+
+  it('both keys newer here: both rows stay as they are, and the old row’s children move to the new key’s row', () => {
+    const d = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '11', 'y'), atNew: row(2, '12', 'other') });
+    expect(d.writes).toEqual([{ kind: 'update', key: { id: 2 }, image: row(2, '12', 'other'), moveChildren: true }]);
+    expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([
+      ['update-diverged', 'skipped'],
+      ['insert-exists', 'skipped'],
+    ]);
+  });
+
+  it('new key with a newer tombstone and no row: only the old row is removed (its children go as its ON DELETE action says, as they do in the origin when that delete arrives)', () => {
+    const d = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '5'), atNew: null, tombstonesOfNew: [{ version: '11', origin: 'c' }] });
+    expect(d.writes).toEqual([{ kind: 'delete', key: { id: 1 }, image: row(1, '5') }]);
   });
 });
 
