@@ -4,6 +4,7 @@ import { Ownership } from '../model/ownership.js';
 import { decide, rowKey, type DecideInput } from './decide.js';
 import { decideKeyChange } from './fk-key-change.js';
 import type { TableInfo } from './table-cache.js';
+import type { Row } from '../model/value.js';
 
 /** Key change of row `from` to `to`, the row's value `v`, at `version` (the before-image's version `was`). */
 const move = (from: number, to: number, version: string, was = '5', v = 'x'): RowChange => ({
@@ -122,6 +123,30 @@ describe('decide with key changes', () => {
     const d = decide(i);
     expect(d.ops.map((o) => [o.kind, o.key.id, o.image.id])).toEqual([['update', 'Later-B', 'Later-B']]);
     expect(d.conflicts).toEqual([]);
+  });
+
+  it('unique keys: a key change moves the holder of its values, so a new row written at the old key later in the batch is not taken for their holder', () => {
+    const named = (id: number, name: string, version: string) => ({ id, name, updated_at: version });
+    const rekey: RowChange = { schema: 's', table: 't', op: 'update', key: { id: 12 }, oldKey: { id: 10 }, before: named(10, 'n3', '5'), after: named(12, 'n3', '10'), version: '10' };
+    const fresh: RowChange = { schema: 's', table: 't', op: 'insert', key: { id: 10 }, after: named(10, 'n5', '11'), version: '11' };
+    const claimant: RowChange = { schema: 's', table: 't', op: 'insert', key: { id: 2 }, after: named(2, 'n3', '12'), version: '12' };
+    const i = input([rekey, fresh, claimant], []);
+    i.infos = new Map([['s.t', { ...info, columns: new Set(['id', 'name', 'updated_at']), uniqueKeys: [['name']] }]]);
+    i.rows = new Map<string, Row | null>([
+      [k(10), named(10, 'n3', '5')],
+      [k(12), null],
+      [k(2), null],
+    ]);
+    const n3 = { id: 'n3', columns: ['name'] };
+    i.unique = { incoming: new Map([[0, [n3]], [1, [{ id: 'n5', columns: ['name'] }]], [2, [n3]]]), rowValues: new Map([[k(10), [n3]]]), holders: new Map([['n3', k(10)]]), holderRows: new Map(), claims: new Map(), keyClaims: new Map(), rowKeyClaims: new Map() };
+    const d = decide(i);
+    // Row 12 (the moved n3, older) loses n3 to row 2; row 10 (n5) holds nothing row 2 claims and stays.
+    expect(d.ops.map((o) => [o.kind, o.key.id])).toEqual([
+      ['update', 10],
+      ['insert', 10],
+      ['delete', 12],
+      ['insert', 2],
+    ]);
   });
 
   it('a tombstone of another source transaction at least as new still holds the new key back', () => {
