@@ -171,7 +171,7 @@ export async function movedParents(session: PipelinedSession, missing: ForeignKe
  * UPDATE action does (CASCADE: the new values, SET NULL: NULL; RESTRICT and NO ACTION children cannot
  * exist in the origin, which refused the key change otherwise). Only keys whose values changed. Pure.
  */
-export function followStatements(incoming: ForeignKey[], from: Row, to: Row): Statement[] {
+export function followStatements(incoming: ForeignKey[], from: Row, to: Row, before?: { column: string; value: Row[string] }): Statement[] {
   const out: Statement[] = [];
   for (const fk of incoming) {
     if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') continue;
@@ -182,7 +182,9 @@ export function followStatements(incoming: ForeignKey[], from: Row, to: Row): St
     const set = [...fk.columns.map((c) => `${quoteId(c)} = ?`), ...keep].join(', ');
     const values = fk.onUpdate === 'CASCADE' ? fk.refColumns.map((c) => fromWire(to[c] ?? null)) : fk.columns.map(() => null);
     const w = where(fk.columns, old);
-    out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${set} WHERE ${w.sql}`, params: [...values, ...w.params] });
+    // Only children older than the old row here (fk-key-change.ts olderThanOld), when the child table versions rows by the same column.
+    const bound = before && before.value !== null && (fk.autoUpdated ?? []).includes(before.column) ? { sql: ` AND ${quoteId(before.column)} < ?`, params: [fromWire(before.value)] } : { sql: '', params: [] };
+    out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${set} WHERE ${w.sql}${bound.sql}`, params: [...values, ...w.params, ...bound.params] });
   }
   return out;
 }

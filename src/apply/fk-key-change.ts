@@ -54,6 +54,13 @@ export interface KeyChangeWrite {
   image: Row;
   /** The old key's children follow the new key (the change's after-image), as the origin's ON UPDATE action moved them. */
   moveChildren?: true;
+  /**
+   * The old row stays (it is newer here than the key change): only its children older than it move.
+   * In the origin that newer update re-creates the old key; a child written here before it reaches
+   * the origin first and follows the key change there (fk-conflict.ts movedParents), one written with
+   * or after it finds the re-created parent and stays. The children's versions stand for that order.
+   */
+  olderThanOld?: true;
 }
 
 export interface KeyChangeDecision {
@@ -95,10 +102,10 @@ export function decideKeyChange(input: KeyChangeInput): KeyChangeDecision {
     if (atNew !== null) out.writes.push({ kind: 'update', key: change.key, image: atNew, moveChildren: true });
     out.writes.push({ kind: 'delete', key: oldKey, image: atOld as Row });
   } else if (writesNew) {
-    const children = atOld !== null ? { moveChildren: true as const } : {};
+    const children = atOld !== null ? { moveChildren: true as const, olderThanOld: true as const } : {};
     out.writes.push(atNew === null ? { kind: 'insert', key: change.key, image: after, ...children } : { kind: 'update', key: change.key, image: after, ...children });
   } else if (atOld !== null && atNew !== null) {
-    out.writes.push({ kind: 'update', key: change.key, image: atNew, moveChildren: true });
+    out.writes.push({ kind: 'update', key: change.key, image: atNew, moveChildren: true, olderThanOld: true });
   }
   if (removesOld) out.nextOld = null;
   out.nextNew = written.next;

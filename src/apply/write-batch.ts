@@ -85,7 +85,7 @@ function statementsOf(op: Op, statement: DeferredStatement): DeferredStatement[]
   const enumZero = writesEnumZero(op);
   const noFk = withoutFkChecks(op);
   // A key change whose old row stays: its children follow the new key, as in the origin (fk-key-change.ts).
-  const follow = op.children ? followStatements(op.info.referencedBy ?? [], op.children.from, op.children.to) : [];
+  const follow = op.children ? followStatements(op.info.referencedBy ?? [], op.children.from, op.children.to, op.children.before) : [];
   return [...(enumZero ? [sqlMode(APPLY_SQL_MODE_ENUM_ZERO)] : []), ...(noFk ? [fkChecks(false)] : []), statement, ...follow, ...(noFk ? [fkChecks(true)] : []), ...(enumZero ? [sqlMode(APPLY_SQL_MODE)] : [])];
 }
 
