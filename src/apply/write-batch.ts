@@ -197,7 +197,11 @@ export class WriteBatcher {
       conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });
       return this.writeOne({ ...op, image: moved }, tombstones, moves + 1);
     }
-    if (!(await parentsDeleted(this.session, missing, op.image, tombstones))) {
+    // After a move (moves > 0) the destination may be missing with no tombstone of its own: the key
+    // change's new half lost here (a newer claim, a removal). The parent was then deleted as far as this
+    // ezone can tell, as the old key's tombstone said before the move was followed — never a retry
+    // loop waiting for a parent that will not come.
+    if (moves === 0 && !(await parentsDeleted(this.session, missing, op.image, tombstones))) {
       const { schema, table } = op.incoming.change;
       throw new RetryableApplyError(`a parent of a row of ${schema}.${table} is not here yet (no tombstone: not deleted here); retrying`, err);
     }
