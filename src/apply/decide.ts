@@ -90,7 +90,7 @@ export function decide(input: DecideInput): Decisions {
       const d = decideKeyChange({ change, origin: incoming.origin, atOld, atNew: local, tombstonesOfNew: tombstones.get(exact) ?? [], versionColumn, types: info.columnTypes, ...(claims ? { claims } : {}) });
       for (const c of d.conflicts) out.conflicts.push({ incoming, reason: c.reason, decision: c.decision, local: c.local, versionColumn });
       if (d.tombstone !== undefined) {
-        out.tombstones.push({ schema: change.schema, table: change.table, key: change.oldKey, version: d.tombstone, origin: incoming.origin, identity: tombstoneIdentity(info) });
+        out.tombstones.push({ schema: change.schema, table: change.table, key: change.oldKey, version: d.tombstone, origin: incoming.origin, identity: tombstoneIdentity(info), movedTo: change.key });
         addMark(tombstones, exactOld, { version: d.tombstone, origin: incoming.origin });
       }
       if (d.tombstoneOfNew !== undefined) {
@@ -99,7 +99,8 @@ export function decide(input: DecideInput): Decisions {
       }
       rows.set(kOld, d.nextOld);
       rows.set(k, d.nextNew);
-      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image, ...(w.moveChildren ? { children: { from: change.before as Row, to: w.image } } : {}) });
+      book?.keyChanged(at, kOld, k, d.nextOld === null, d.writes.some((w) => w.kind !== 'delete' && w.image === change.after));
+      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image, ...(w.moveChildren ? { children: { from: change.before as Row, to: change.after as Row, ...(w.olderThanOld && versionColumn !== null && rows.get(kOld) ? { before: { column: versionColumn, value: (rows.get(kOld) as Row)[versionColumn] ?? null } } : {}) } } : {}) });
       return;
     }
 

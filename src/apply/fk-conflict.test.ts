@@ -44,8 +44,12 @@ describe('children following a key change whose old row stays here', () => {
     expect(followStatements(keys, { id: 5, v: 'a' }, { id: 5, v: 'b' })).toEqual([]);
   });
 
-  it('keeps the columns the server stamps on update, as InnoDB\'s own cascade does', () => {
-    const stamped = { ...fk('c', 'CASCADE'), autoUpdated: ['updated_at', 'pid'] };
-    expect(followStatements([stamped], { id: 5 }, { id: 6 })).toEqual([{ sql: 'UPDATE `s`.`child` SET `pid` = ?, `updated_at` = `updated_at` WHERE `pid` <=> ?', params: [6, 5] }]);
+  it('leave the child columns the server sets on UPDATE alone, as the origin\'s cascade did (the child keeps its version)', () => {
+    const keys = [{ ...fk('c', 'CASCADE', 'CASCADE'), autoUpdated: ['updated_at'] }];
+    expect(followStatements(keys, { id: 5 }, { id: 6 })).toEqual([{ sql: 'UPDATE `s`.`child` SET `pid` = ?, `updated_at` = `updated_at` WHERE `pid` <=> ?', params: [6, 5] }]);
+    // The old row stays because it is newer here: only the children older than it move (fk-key-change.ts olderThanOld).
+    expect(followStatements(keys, { id: 5 }, { id: 6 }, { column: 'updated_at', value: '2030-01-01 00:00:00.000000' })).toEqual([
+      { sql: 'UPDATE `s`.`child` SET `pid` = ?, `updated_at` = `updated_at` WHERE `pid` <=> ? AND `updated_at` < ?', params: [6, 5, '2030-01-01 00:00:00.000000'] },
+    ]);
   });
 });

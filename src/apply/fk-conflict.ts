@@ -28,7 +28,7 @@ import type { PipelinedSession } from '../db/pipelined-session.js';
 import { quoteId, tableRef, type Statement } from '../db/sql.js';
 import { foreignKeysOf, primaryKeyOf, type ForeignKey, type Queryable, type ReferentialAction } from '../db/table-keys.js';
 import { keyIdentityOf, readKeyIdentities, tableKey } from '../db/key-identity.js';
-import { findTombstonesStatement, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
+import { findTombstonesStatement, newestTombstoneStatement, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
 import { splitTruncates, withTruncates } from '../db/truncates.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { SchemaMismatchError } from '../errors.js';
@@ -130,11 +130,48 @@ export async function parentsDeleted(session: PipelinedSession, missing: Foreign
 }
 
 /**
+ * Where the missing parents went, when each was re-keyed rather than deleted: the image with its
+ * references moved as the parent table's ON UPDATE action moves them (CASCADE: the new key's values;
+ * SET NULL: NULL), or undefined when any missing parent was deleted, has not arrived, or its key is
+ * not the primary key. The parent's newest tombstone decides (db/tombstones.ts
+ * newestTombstoneStatement), every origin together: a key change's tombstone of its old key records
+ * the new key (`moved_to`).
+ *
+ * Why this converges: an ezone that had the child before the key change moved it with its own
+ * cascade (the key change applies as one UPDATE, fk-key-change.ts); an ezone where the child arrives
+ * after the key change finds the old key's tombstone and moves it to the same place here. Both ends
+ * are the shipped image with the references the key change gave it, and the child's version column
+ * unchanged (a cascade does not touch it). A parent moved on again, or deleted at its new key, is
+ * followed by the caller (a missing parent again). Not followed: a tombstone whose newest event is a
+ * delete though the key was re-keyed earlier (then re-inserted and deleted) — taken as deleted.
+ */
+export async function movedParents(session: PipelinedSession, missing: ForeignKey[], image: Row): Promise<Row | undefined> {
+  const out = { ...image };
+  for (const fk of missing) {
+    if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') return undefined;
+    const pk = await primaryKeyOf(queryVia(session), fk.refSchema, fk.refTable);
+    if (pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) return undefined;
+    const key: Row = {};
+    for (const c of pk) key[c] = image[fk.columns[fk.refColumns.indexOf(c)] as string] ?? null;
+    const parent = { schema: fk.refSchema, table: fk.refTable };
+    const identity = (await readKeyIdentities(queryVia(session), [parent])).get(tableKey(parent)) ?? keyIdentityOf(undefined);
+    const [rows] = (await session.roundTrip([newestTombstoneStatement(fk.refSchema, fk.refTable, key, identity)])) as [mysql.RowDataPacket[]];
+    const moved = rows[0]?.moved_to;
+    if (moved === null || moved === undefined) return undefined;
+    const to = JSON.parse(String(moved)) as Row;
+    fk.columns.forEach((c, i) => {
+      out[c] = fk.onUpdate === 'CASCADE' ? (to[fk.refColumns[i] as string] ?? null) : null;
+    });
+  }
+  return out;
+}
+
+/**
  * The statements moving the children of the parent values `from` to `to` as each referencing key's ON
  * UPDATE action does (CASCADE: the new values, SET NULL: NULL; RESTRICT and NO ACTION children cannot
  * exist in the origin, which refused the key change otherwise). Only keys whose values changed. Pure.
  */
-export function followStatements(incoming: ForeignKey[], from: Row, to: Row): Statement[] {
+export function followStatements(incoming: ForeignKey[], from: Row, to: Row, before?: { column: string; value: Row[string] }): Statement[] {
   const out: Statement[] = [];
   for (const fk of incoming) {
     if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') continue;
@@ -145,7 +182,9 @@ export function followStatements(incoming: ForeignKey[], from: Row, to: Row): St
     const set = [...fk.columns.map((c) => `${quoteId(c)} = ?`), ...kept].join(', ');
     const values = fk.onUpdate === 'CASCADE' ? fk.refColumns.map((c) => fromWire(to[c] ?? null)) : fk.columns.map(() => null);
     const w = where(fk.columns, old);
-    out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${set} WHERE ${w.sql}`, params: [...values, ...w.params] });
+    // Only children older than the old row here (fk-key-change.ts olderThanOld), when the child table versions rows by the same column.
+    const bound = before && before.value !== null && (fk.autoUpdated ?? []).includes(before.column) ? { sql: ` AND ${quoteId(before.column)} < ?`, params: [fromWire(before.value)] } : { sql: '', params: [] };
+    out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${set} WHERE ${w.sql}${bound.sql}`, params: [...values, ...w.params, ...bound.params] });
   }
   return out;
 }

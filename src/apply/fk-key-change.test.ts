@@ -4,6 +4,7 @@ import { Ownership } from '../model/ownership.js';
 import { decide, rowKey, type DecideInput } from './decide.js';
 import { decideKeyChange } from './fk-key-change.js';
 import type { TableInfo } from './table-cache.js';
+import type { Row } from '../model/value.js';
 
 /** Key change of row `from` to `to`, the row's value `v`, at `version` (the before-image's version `was`). */
 const move = (from: number, to: number, version: string, was = '5', v = 'x'): RowChange => ({
@@ -50,18 +51,35 @@ describe('decideKeyChange (a primary-key change: delete of the old key + insert 
     expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([['insert-exists', 'applied']]);
   });
 
-  it('new key held by a newer row: only the old row is removed', () => {
+  it('new key held by a newer row: only the old row is removed, after its children moved to the new key’s row (as the origin’s cascade moved them)', () => {
     const d = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '5'), atNew: row(2, '12', 'other') });
-    expect(d.writes).toEqual([{ kind: 'delete', key: { id: 1 }, image: row(1, '5') }]);
+    expect(d.writes).toEqual([
+      { kind: 'update', key: { id: 2 }, image: row(2, '12', 'other'), moveChildren: true },
+      { kind: 'delete', key: { id: 1 }, image: row(1, '5') },
+    ]);
     expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([['insert-exists', 'skipped']]);
     expect(d.nextNew).toEqual(row(2, '12', 'other'));
   });
 
   it('old row newer here (updated concurrently): it stays, the new key is written on its own — as delete + insert would decide — and the children follow the new key', () => {
     const d = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '11', 'y'), atNew: null });
-    expect(d.writes).toEqual([{ kind: 'insert', key: { id: 2 }, image: row(2, '10'), moveChildren: true }]);
+    expect(d.writes).toEqual([{ kind: 'insert', key: { id: 2 }, image: row(2, '10'), moveChildren: true, olderThanOld: true }]);
     expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([['update-diverged', 'skipped']]);
     expect(d).toMatchObject({ tombstone: '10', nextOld: row(1, '11', 'y') });
+  });
+
+  it('both keys newer here: both rows stay as they are, and the old row’s children older than it move to the new key’s row', () => {
+    const d = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '11', 'y'), atNew: row(2, '12', 'other') });
+    expect(d.writes).toEqual([{ kind: 'update', key: { id: 2 }, image: row(2, '12', 'other'), moveChildren: true, olderThanOld: true }]);
+    expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([
+      ['update-diverged', 'skipped'],
+      ['insert-exists', 'skipped'],
+    ]);
+  });
+
+  it('new key with a newer tombstone and no row: only the old row is removed (its children go as its ON DELETE action says, as they do in the origin when that delete arrives)', () => {
+    const d = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '5'), atNew: null, tombstonesOfNew: [{ version: '11', origin: 'c' }] });
+    expect(d.writes).toEqual([{ kind: 'delete', key: { id: 1 }, image: row(1, '5') }]);
   });
 });
 
@@ -105,6 +123,30 @@ describe('decide with key changes', () => {
     const d = decide(i);
     expect(d.ops.map((o) => [o.kind, o.key.id, o.image.id])).toEqual([['update', 'Later-B', 'Later-B']]);
     expect(d.conflicts).toEqual([]);
+  });
+
+  it('unique keys: a key change moves the holder of its values, so a new row written at the old key later in the batch is not taken for their holder', () => {
+    const named = (id: number, name: string, version: string) => ({ id, name, updated_at: version });
+    const rekey: RowChange = { schema: 's', table: 't', op: 'update', key: { id: 12 }, oldKey: { id: 10 }, before: named(10, 'n3', '5'), after: named(12, 'n3', '10'), version: '10' };
+    const fresh: RowChange = { schema: 's', table: 't', op: 'insert', key: { id: 10 }, after: named(10, 'n5', '11'), version: '11' };
+    const claimant: RowChange = { schema: 's', table: 't', op: 'insert', key: { id: 2 }, after: named(2, 'n3', '12'), version: '12' };
+    const i = input([rekey, fresh, claimant], []);
+    i.infos = new Map([['s.t', { ...info, columns: new Set(['id', 'name', 'updated_at']), uniqueKeys: [['name']] }]]);
+    i.rows = new Map<string, Row | null>([
+      [k(10), named(10, 'n3', '5')],
+      [k(12), null],
+      [k(2), null],
+    ]);
+    const n3 = { id: 'n3', columns: ['name'] };
+    i.unique = { incoming: new Map([[0, [n3]], [1, [{ id: 'n5', columns: ['name'] }]], [2, [n3]]]), rowValues: new Map([[k(10), [n3]]]), holders: new Map([['n3', k(10)]]), holderRows: new Map(), claims: new Map(), keyClaims: new Map(), rowKeyClaims: new Map() };
+    const d = decide(i);
+    // Row 12 (the moved n3, older) loses n3 to row 2; row 10 (n5) holds nothing row 2 claims and stays.
+    expect(d.ops.map((o) => [o.kind, o.key.id])).toEqual([
+      ['update', 10],
+      ['insert', 10],
+      ['delete', 12],
+      ['insert', 2],
+    ]);
   });
 
   it('a tombstone of another source transaction at least as new still holds the new key back', () => {

@@ -16,7 +16,13 @@
  *   own, and the old row's children move to the new key as the origin's ON UPDATE CASCADE / SET NULL
  *   moved them there (the origin, meeting the newer update of the old key, re-inserts the old row
  *   without children: both ezones end alike);
- * - the new key holds a newer row, or a newer tombstone: only the old row is removed.
+ * - the new key holds a newer row, or a newer tombstone: only the old row is removed — but with a newer
+ *   row at the new key, the old row's children move to it first, as the origin's cascade moved them
+ *   (there the newer row then overwrites the parent at the new key and keeps them); with both keys
+ *   newer here, nothing is written but the children still move to the new key's row, for the same
+ *   reason (the origin, meeting the newer update of the old key, re-inserts it without children).
+ *   A delete here would cascade-delete them (or be refused by RESTRICT ones) where the origin kept
+ *   them: the ezones would differ with no conflict to say so.
  *
  * The old key always gets a tombstone with the change's version (rule 4), so an older update of the
  * old key arriving later cannot resurrect it.
@@ -52,8 +58,15 @@ export interface KeyChangeWrite {
   kind: 'insert' | 'update' | 'delete';
   key: Row;
   image: Row;
-  /** The old row stays here but its children follow the new key, as the origin's ON UPDATE action moved them. */
+  /** The old key's children follow the new key (the change's after-image), as the origin's ON UPDATE action moved them. */
   moveChildren?: true;
+  /**
+   * The old row stays (it is newer here than the key change): only its children older than it move.
+   * In the origin that newer update re-creates the old key; a child written here before it reaches
+   * the origin first and follows the key change there (fk-conflict.ts movedParents), one written with
+   * or after it finds the re-created parent and stays. The children's versions stand for that order.
+   */
+  olderThanOld?: true;
 }
 
 export interface KeyChangeDecision {
@@ -96,10 +109,14 @@ export function decideKeyChange(input: KeyChangeInput): KeyChangeDecision {
     if (atNew !== null) out.writes.push({ kind: 'delete', key: change.key, image: atNew });
     out.writes.push({ kind: 'update', key: oldKey, image: after });
   } else if (removesOld) {
+    // The new key's row stays (rewritten as it is, a no-op) and takes the children before the old row goes.
+    if (atNew !== null) out.writes.push({ kind: 'update', key: change.key, image: atNew, moveChildren: true });
     out.writes.push({ kind: 'delete', key: oldKey, image: atOld as Row });
   } else if (writesNew) {
-    const children = atOld !== null ? { moveChildren: true as const } : {};
+    const children = atOld !== null ? { moveChildren: true as const, olderThanOld: true as const } : {};
     out.writes.push(atNew === null ? { kind: 'insert', key: change.key, image: after, ...children } : { kind: 'update', key: change.key, image: after, ...children });
+  } else if (atOld !== null && atNew !== null) {
+    out.writes.push({ kind: 'update', key: change.key, image: atNew, moveChildren: true, olderThanOld: true });
   }
   if (removesOld) out.nextOld = null;
   out.nextNew = written.next;

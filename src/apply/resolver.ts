@@ -46,7 +46,9 @@ export type ConflictReason =
   /** A child write whose parent was deleted concurrently: the child ends as the parent's ON DELETE action leaves it (fk-conflict.ts). */
   | 'fk-parent-missing'
   /** A parent delete or key change refused by children that exist only here: they are removed first (fk-conflict.ts). */
-  | 'fk-children-removed';
+  | 'fk-children-removed'
+  /** A child write under a parent key changed concurrently: it follows the parent's new key as ON UPDATE CASCADE / SET NULL moved its siblings (fk-conflict.ts). */
+  | 'fk-parent-moved';
 
 /** What happened to the incoming change. */
 export type ConflictDecision = 'applied' | 'skipped';

@@ -28,9 +28,11 @@ export interface Op {
   image: Row;
   /**
    * After the write, move the children of `from` (referenced values) to `to` as the origin's ON UPDATE
-   * CASCADE / SET NULL did: a key change whose old row stays here (fk-key-change.ts).
+   * CASCADE / SET NULL did: a key change whose old row stays here (fk-key-change.ts). `before`: only
+   * children whose version column (same name as the parent's) is older than this value — the old row's
+   * newer version here.
    */
-  children?: { from: Row; to: Row };
+  children?: { from: Row; to: Row; before?: { column: string; value: Row[string] } };
 }
 
 /** The config a target transaction reads: version columns and the unknown-column policy. */

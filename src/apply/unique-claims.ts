@@ -237,6 +237,26 @@ export class ClaimBook {
     if (keyClaim !== undefined) this.rowKeyClaims.set(k, keyClaim);
   }
 
+  /**
+   * A primary-key change decided outside the book (fk-key-change.ts): the live holders it moved or
+   * replaced. Without this the book kept the old key as the holder of the moved row's values, and a
+   * new row written at that key later in the batch was taken for their holder — removed by the next
+   * claimant of a value it never held, in this ezone only. `oldGone`: no row at the old key any more;
+   * `newWritten`: the change's image is now the row at the new key (it holds the incoming values).
+   */
+  keyChanged(at: number, kOld: string, k: string, oldGone: boolean, newWritten: boolean): void {
+    const drop = (key: string) => {
+      for (const v of this.rowValues.get(key) ?? []) if (this.holders.get(v.id) === key) this.holders.delete(v.id);
+      this.rowValues.delete(key);
+    };
+    if (oldGone) drop(kOld);
+    if (!newWritten) return;
+    drop(k);
+    const values = this.input.incoming.get(at) ?? [];
+    for (const v of values) this.holders.set(v.id, k);
+    this.rowValues.set(k, values);
+  }
+
   /** Remove the live holder `holder`: a newer image claimed one of its values. */
   private remove(holder: string, incoming: IncomingChange, info: TableInfo, versionColumn: string, decision: 'applied' | 'skipped', out: ClaimOutput): void {
     const row = this.rows.get(holder);

@@ -17,10 +17,13 @@ import { REMOVAL_ORIGIN, type Tombstone } from '../db/tombstones.js';
 import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
 import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
-import { childOutcome, followStatements, missingParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
+import { childOutcome, followStatements, missingParents, movedParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { Op } from './types.js';
+
+/** How many key changes of its parents one child write follows (a chain 5 → 7 → 9, or a cycle). */
+const MAX_MOVES = 8;
 
 /** Rows per multi-row INSERT. */
 const ROWS_PER_INSERT = 500;
@@ -82,7 +85,7 @@ function statementsOf(op: Op, statement: DeferredStatement): DeferredStatement[]
   const enumZero = writesEnumZero(op);
   const noFk = withoutFkChecks(op);
   // A key change whose old row stays: its children follow the new key, as in the origin (fk-key-change.ts).
-  const follow = op.children ? followStatements(op.info.referencedBy ?? [], op.children.from, op.children.to) : [];
+  const follow = op.children ? followStatements(op.info.referencedBy ?? [], op.children.from, op.children.to, op.children.before) : [];
   return [...(enumZero ? [sqlMode(APPLY_SQL_MODE_ENUM_ZERO)] : []), ...(noFk ? [fkChecks(false)] : []), statement, ...follow, ...(noFk ? [fkChecks(true)] : []), ...(enumZero ? [sqlMode(APPLY_SQL_MODE)] : [])];
 }
 
@@ -151,7 +154,7 @@ export class WriteBatcher {
     for (const op of ops) await this.writeOne(op, tombstones);
   }
 
-  private async writeOne(op: Op, tombstones: Tombstone[]): Promise<void> {
+  private async writeOne(op: Op, tombstones: Tombstone[], moves = 0): Promise<void> {
     const statements = statementsOf(op, statementOf(op));
     try {
       await this.session.roundTrip(statements);
@@ -159,7 +162,7 @@ export class WriteBatcher {
       // A failed write leaves its session switches on (the round trip stopped there): back to the apply session's own.
       if (relaxed(op)) await this.session.roundTrip(RESTORE_SESSION);
       if (err instanceof RowNotFoundError) return this.rowNotFound(op, tombstones);
-      if (isForeignKeyNoParent(err) && op.kind !== 'delete') return this.parentMissing(op, tombstones, err);
+      if (isForeignKeyNoParent(err) && op.kind !== 'delete') return this.parentMissing(op, tombstones, err, moves);
       if (isForeignKeyHasChildren(err) && op.kind !== 'insert') return this.childrenRefuse(op, tombstones, err);
       if (!isDuplicateKey(err) || op.kind === 'delete') throw inTable(err, [op]);
       if (await resolveUniqueCollision(this.collisions(op), op, tombstones)) await this.session.roundTrip(statements);
@@ -181,12 +184,24 @@ export class WriteBatcher {
   /**
    * A child's write found its parent missing here (fk-conflict.ts): the parent was deleted
    * concurrently, and the child ends as that delete's ON DELETE action leaves it — written with NULL
-   * references (SET NULL), or removed (an insert skipped, the local row of an update deleted).
+   * references (SET NULL), or removed (an insert skipped, the local row of an update deleted). A
+   * parent whose key changed concurrently was not deleted: the child follows it to its new key
+   * (fk-conflict.ts movedParents), as the key change's cascade moved it where it was already there.
    */
-  private async parentMissing(op: Op, tombstones: Tombstone[], err: unknown): Promise<void> {
+  private async parentMissing(op: Op, tombstones: Tombstone[], err: unknown, moves: number): Promise<void> {
     const missing = await missingParents(this.session, op.info.foreignKeys ?? [], op.image);
     if (missing.length === 0) throw unexplained(err, op, 'no missing parent');
-    if (!(await parentsDeleted(this.session, missing, op.image, tombstones))) {
+    const moved = moves < MAX_MOVES ? await movedParents(this.session, missing, op.image) : undefined;
+    if (moved) {
+      const { versionColumn, conflicts } = this.collisions(op);
+      conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });
+      return this.writeOne({ ...op, image: moved }, tombstones, moves + 1);
+    }
+    // After a move (moves > 0) the destination may be missing with no tombstone of its own: the key
+    // change's new half lost here (a newer claim, a removal). The parent was then deleted as far as this
+    // ezone can tell, as the old key's tombstone said before the move was followed — never a retry
+    // loop waiting for a parent that will not come.
+    if (moves === 0 && !(await parentsDeleted(this.session, missing, op.image, tombstones))) {
       const { schema, table } = op.incoming.change;
       throw new RetryableApplyError(`a parent of a row of ${schema}.${table} is not here yet (no tombstone: not deleted here); retrying`, err);
     }

@@ -114,8 +114,8 @@ describe('TransactionAssembler', () => {
       ['delete', { id: 1 }],
       ['update', { id: 2 }],
     ]);
-    // The old key's tombstone has the change's version: an older update of key 1 cannot resurrect it.
-    expect(parts[0]!.tombstones).toEqual([{ schema: 'app', table: 'users', key: { id: 1 }, version: String(T0 * 1000 + 1_000_000) }]);
+    // The old key's tombstone has the change's version (an older update of key 1 cannot resurrect it) and where the row went (children follow it).
+    expect(parts[0]!.tombstones).toEqual([{ schema: 'app', table: 'users', key: { id: 1 }, version: String(T0 * 1000 + 1_000_000), movedTo: { id: 2 } }]);
   });
 
   it('marks the changes of a row event written with foreign_key_checks = 0, and only those', () => {

@@ -44,6 +44,8 @@ export interface LocalDelete {
   table: string;
   key: Row;
   version: string;
+  /** A primary-key change's old key: the new one (db/tombstones.ts). */
+  movedTo?: Row;
 }
 
 /** A local TRUNCATE TABLE, whose table-wide tombstone capture records (apply/truncate.ts). */
@@ -262,7 +264,7 @@ export class TransactionAssembler {
     // A primary-key change removes its old key as a delete does: the old key gets a tombstone too.
     const removed = change.op === 'delete' ? change.key : change.oldKey;
     if (removed && !tx.applied && change.version) {
-      tx.tombstones.push({ schema: change.schema, table: change.table, key: removed, version: change.version });
+      tx.tombstones.push({ schema: change.schema, table: change.table, key: removed, version: change.version, ...(change.oldKey ? { movedTo: change.key } : {}) });
     }
     if (change.op !== 'insert' && !tx.applied && change.before && this.options.releases?.wants(change.schema, change.table)) {
       tx.releases.push({ schema: change.schema, table: change.table, image: change.before });

@@ -169,6 +169,13 @@ const MIGRATIONS: string[][] = [
     // capture needs.
     `CREATE TABLE IF NOT EXISTS drc_meta.local_claims LIKE drc_meta.unique_claims`,
   ],
+  [
+    // A key change's tombstone of its old key says where the row went (apply/fk-conflict.ts): a child
+    // written elsewhere under the old key concurrently follows it there, as ON UPDATE CASCADE moved
+    // the child in every ezone that had it before the key change.
+    `ALTER TABLE drc_meta.tombstones ADD COLUMN moved_to TEXT NULL COMMENT 'a key change: the new primary key (wire JSON)'`,
+    `ALTER TABLE drc_meta.applied_tombstones ADD COLUMN moved_to TEXT NULL COMMENT 'a key change: the new primary key (wire JSON)'`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

@@ -71,6 +71,16 @@ export async function foreignKeysOf(pool: Queryable, schema: string, table: stri
     fk.refColumns.push(String(r.rc));
   }
   const all = [...byName.values()];
+  const children = [...new Map(all.map((fk) => [`${fk.schema}.${fk.table}`, fk])).values()];
+  if (children.length > 0) {
+    const [cols] = (await pool.query(
+      `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS
+       WHERE LOWER(EXTRA) LIKE '%on update%' AND (${children.map(() => '(TABLE_SCHEMA = ? AND TABLE_NAME = ?)').join(' OR ')})
+       ORDER BY ORDINAL_POSITION`,
+      children.flatMap((fk) => [fk.schema, fk.table]),
+    )) as [mysql.RowDataPacket[], unknown];
+    for (const fk of all) fk.autoUpdated = cols.filter((r) => String(r.s) === fk.schema && String(r.t) === fk.table).map((r) => String(r.c));
+  }
   return {
     outgoing: all.filter((fk) => fk.schema === schema && fk.table === table),
     incoming: all.filter((fk) => fk.refSchema === schema && fk.refTable === table),

@@ -13,6 +13,8 @@ export interface Tombstone {
   origin: string;
   /** How the table's key values are told apart (db/key-identity.ts): the tombstone is stored under the server's identity of its key. */
   identity: KeyIdentity;
+  /** A primary-key change's tombstone of its old key: the new key (the row moved there; apply/fk-conflict.ts). */
+  movedTo?: Row;
 }
 
 /**
@@ -37,15 +39,16 @@ export function recordTombstonesStatement(table: TombstoneTable, stones: Tombsto
   const tuples: string[] = [];
   for (const t of stones) {
     const id = keyIdentitySql(t.key, t.identity);
-    params.push(t.schema, t.table, ...id.params, canonicalKey(t.key, t.identity.types), t.version, t.origin);
-    tuples.push(`(?, ?, ${id.sql}, ?, ?, ?, UTC_TIMESTAMP(6))`);
+    params.push(t.schema, t.table, ...id.params, canonicalKey(t.key, t.identity.types), t.version, t.origin, t.movedTo ? JSON.stringify(t.movedTo) : null);
+    tuples.push(`(?, ?, ${id.sql}, ?, ?, ?, UTC_TIMESTAMP(6), ?)`);
   }
   // Assignments run left to right: compare against the old version before replacing it.
   return {
-    sql: `INSERT INTO drc_meta.${table} (schema_name, table_name, key_hash, key_json, version, origin, deleted_at)
+    sql: `INSERT INTO drc_meta.${table} (schema_name, table_name, key_hash, key_json, version, origin, deleted_at, moved_to)
      VALUES ${tuples.join(', ')}
      ON DUPLICATE KEY UPDATE
        origin = IF(VALUES(version) >= version, VALUES(origin), origin),
+       moved_to = IF(VALUES(version) >= version, VALUES(moved_to), moved_to),
        deleted_at = IF(VALUES(version) >= version, VALUES(deleted_at), deleted_at),
        version = GREATEST(version, VALUES(version))`,
     params,
@@ -90,6 +93,19 @@ export function findTombstonesStatement(schema: string, table: string, keys: Row
 export interface TombstoneMark {
   version: string;
   origin: string;
+}
+
+/**
+ * The newest tombstone of one key in either tombstone table, every origin together, with where a key
+ * change moved the row (`moved_to`, NULL for a delete): apply/fk-conflict.ts follows it.
+ */
+export function newestTombstoneStatement(schema: string, table: string, key: Row, identity: KeyIdentity): Statement {
+  const id = keyIdentitySql(key, identity);
+  const from = (t: TombstoneTable) => `SELECT version, moved_to FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND key_hash = ${id.sql}`;
+  return {
+    sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')} ORDER BY version DESC, moved_to IS NULL, moved_to LIMIT 1`,
+    params: [schema, table, ...id.params, schema, table, ...id.params],
+  };
 }
 
 /** Add a mark to a key's marks, keeping the newest per origin (as recordTombstones does with GREATEST). */
