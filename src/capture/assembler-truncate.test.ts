@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../config/schema.js';
 import { TableFilter } from '../config/table-filter.js';
 import { decodeChunk } from '../model/envelope.js';
-import { deleteTime, TransactionAssembler, type CapturedPart, type SourceEvent } from './assembler.js';
+import { TransactionAssembler, type CapturedPart, type SourceEvent } from './assembler.js';
+import { deleteTime } from './row-changes.js';
 
 const config = configSchema.parse({
   kafka: { brokers: ['k:9092'] },

@@ -3,7 +3,8 @@ import { decodeChunk, decodeMessage, FRAMING_BYTES } from '../model/envelope.js'
 import { configSchema } from '../config/schema.js';
 import { TypeCode } from '../model/types/column-meta.js';
 import { columnTypesOf } from '../model/types/row.js';
-import { TransactionAssembler, toChanges, type CapturedPart, type SourceEvent } from './assembler.js';
+import { TransactionAssembler, type CapturedPart, type SourceEvent } from './assembler.js';
+import { toChanges } from './row-changes.js';
 import { TableFilter } from '../config/table-filter.js';
 import { createLogger } from '../ops/logger.js';
 import { RefusedTables } from './refused-tables.js';

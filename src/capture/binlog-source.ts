@@ -12,7 +12,8 @@ import { binlogTableColumns, type ZongjiTable } from '../model/types/column-meta
 import { columnType } from '../model/types/registry.js';
 import { columnTypesOf, decodeBinlogRow, type ColumnTypes } from '../model/types/row.js';
 import type { Logger } from '../ops/logger.js';
-import type { BinlogRow, SourceEvent } from './assembler.js';
+import type { SourceEvent } from './assembler.js';
+import type { BinlogRow } from './row-changes.js';
 import { installZongjiPatches } from './zongji-patches.js';
 
 // zongji's decoders lose bytes (GEOMETRY, non-UTF-8 text, see zongji-patches.ts): patched before any reader starts.
