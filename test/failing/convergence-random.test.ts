@@ -12,7 +12,9 @@
  * data: CHECKSUM TABLE equal everywhere, `drc verify` at 0 differences, no stream paused.
  *
  * A failing run prints its seed; `DRC_TEST_SEED=<n>` replays each ezone's sequence of operations
- * (the interleaving between ezones still follows timing).
+ * (the interleaving between ezones still follows timing). To narrow a failure down:
+ * `DRC_TEST_RANDOM_INCLUDE=<regex>` runs only the operations whose name matches (e.g. `^claim-`), and
+ * `DRC_TEST_RANDOM_KILL=0` kills no daemon.
  */
 import { afterEach, expect, it } from 'vitest';
 import { rowCounts, sameChecksums } from '../support/checksums.js';
@@ -26,6 +28,8 @@ import { waitFor } from '../support/wait.js';
 import { ownRows, startWorkload, WORKLOAD_TABLE } from '../support/workload.js';
 
 const TABLES = [...RANDOM_TABLES, 'w'];
+const INCLUDE = process.env.DRC_TEST_RANDOM_INCLUDE ? new RegExp(process.env.DRC_TEST_RANDOM_INCLUDE) : undefined;
+const KILL = process.env.DRC_TEST_RANDOM_KILL !== '0';
 
 describeWithServers('randomized convergence: concurrent writes everywhere, a daemon killed mid-way (issue 13)', () => {
   let s: Scenario | undefined;
@@ -50,15 +54,17 @@ describeWithServers('randomized convergence: concurrent writes everywhere, a dae
     for (const ez of ezones) for (const ddl of [...RANDOM_DDL, WORKLOAD_TABLE]) await s.db[ez]!.query(ddl);
     for (const ez of ezones) await start(ez);
 
-    const random = startRandomWorkload(s, ezones, { ops: opsPerEzone });
+    const random = startRandomWorkload(s, ezones, { ops: opsPerEzone, include: INCLUDE });
     const mixed = startWorkload(s, ezones);
     const total = opsPerEzone * ezones.length;
     const reach = (share: number, what: string) =>
       waitFor(() => random.stats.done, { what: `${what} (${Math.round(share * total)} of ${total} random operations)`, until: (n) => n >= share * total, timeoutMs: 60_000 });
     await reach(0.35, 'the workload to get going');
-    await daemons.get(victim)!.kill('SIGKILL'); // mid-way: its capture and its appliers die with whatever they had in flight
-    await reach(0.6, `the others to write on while ${victim} is down`);
-    await start(victim);
+    if (KILL) {
+      await daemons.get(victim)!.kill('SIGKILL'); // mid-way: its capture and its appliers die with whatever they had in flight
+      await reach(0.6, `the others to write on while ${victim} is down`);
+      await start(victim);
+    }
     await random.finished;
     const inserted = await mixed.stop();
 
@@ -76,11 +82,13 @@ describeWithServers('randomized convergence: concurrent writes everywhere, a dae
     }
     // Not a vacuous result: the shared tables still hold rows, and both kinds of FK child survived somewhere.
     const counts = await rowCounts(s.db[ezones[0]!]!, RANDOM_TABLES);
-    expect(counts.parent).toBeGreaterThan(0);
-    expect(counts.claim).toBeGreaterThan(0);
-    expect(random.stats.committed['parent-rekey'] ?? 0).toBeGreaterThan(0);
-    expect(random.stats.committed['pair-one-tx'] ?? 0).toBeGreaterThan(0);
-    expect(random.stats.committed['claim-truncate']).toBe(1);
+    if (!INCLUDE) {
+      expect(counts.parent).toBeGreaterThan(0);
+      expect(counts.claim).toBeGreaterThan(0);
+      expect(random.stats.committed['parent-rekey'] ?? 0).toBeGreaterThan(0);
+      expect(random.stats.committed['pair-one-tx'] ?? 0).toBeGreaterThan(0);
+      expect(random.stats.committed['claim-truncate']).toBe(1);
+    }
     const decided: Record<string, number> = {};
     for (const ez of ezones) for (const c of await conflictsIn(s, ez)) decided[`${c.reason} ${c.decision}`] = (decided[`${c.reason} ${c.decision}`] ?? 0) + 1;
     process.stdout.write(

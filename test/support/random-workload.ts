@@ -109,9 +109,10 @@ export interface RandomWorkloadStats {
 /**
  * Run `ops` random operations in each ezone, concurrently (`pauseMs` between two of one ezone);
  * `stats.done` grows as they go, so a test can strike at a point of its choosing. Random stream
- * `streamBase + index` for the ezone at `index`.
+ * `streamBase + index` for the ezone at `index`. `include`: only operations whose name matches (e.g.
+ * `/^claim-/`), to narrow a failure down.
  */
-export function startRandomWorkload(s: Scenario, ezones: readonly string[], options: { ops: number; pauseMs?: number; streamBase?: number }) {
+export function startRandomWorkload(s: Scenario, ezones: readonly string[], options: { ops: number; pauseMs?: number; streamBase?: number; include?: RegExp }) {
   const stats: RandomWorkloadStats = { done: 0, committed: {}, refused: {} };
   const finished = Promise.all(
     ezones.map(async (ez, index) => {
@@ -121,7 +122,10 @@ export function startRandomWorkload(s: Scenario, ezones: readonly string[], opti
         const r = s.random((options.streamBase ?? 100) + index);
         for (let i = 1; i <= options.ops; i++) {
           // Half-way, the first ezone truncates claim while the others keep claiming values in it.
-          const op = index === 0 && i === Math.floor(options.ops / 2) ? { name: 'claim-truncate', statements: [['TRUNCATE TABLE claim', []] as Op] } : operation(r, (index + 1) * 100_000 + i);
+          const truncate = index === 0 && i === Math.floor(options.ops / 2) && (options.include?.test('claim-truncate') ?? true);
+          let op = truncate ? { name: 'claim-truncate', statements: [['TRUNCATE TABLE claim', []] as Op] } : operation(r, (index + 1) * 100_000 + i);
+          // `include`: only the operations whose name it matches (others are drawn again), to narrow a failure down.
+          while (options.include && !options.include.test(op.name)) op = operation(r, (index + 1) * 100_000 + i);
           try {
             const transaction = op.statements.length > 1 && !op.separate;
             if (transaction) await conn.query('BEGIN');
