@@ -14,9 +14,9 @@ const config = configSchema.parse({
 const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
 const us = (ms: number) => (BigInt(ms) * 1000n).toString();
 
-function run(events: SourceEvent[]): CapturedPart[] {
+function run(events: SourceEvent[], receipts?: ReadonlyMap<string, number>): CapturedPart[] {
   const parts: CapturedPart[] = [];
-  const asm = new TransactionAssembler({ ezone: 'a', filter: new TableFilter(config), maxMessageBytes: 1 << 20, emit: (p) => parts.push(p) }, '0-1-0');
+  const asm = new TransactionAssembler({ ezone: 'a', filter: new TableFilter(config), maxMessageBytes: 1 << 20, emit: (p) => parts.push(p), ...(receipts ? { receipts } : {}) }, '0-1-0');
   for (const e of events) asm.push(e);
   return parts;
 }
@@ -40,6 +40,41 @@ describe('deleteTime (a delete is as precise as an update)', () => {
   });
 });
 
+describe('a delete read again keeps its version (receipt times, db/capture-receipts.ts)', () => {
+  const deleting = (receivedAt: number): SourceEvent[] => [
+    { type: 'begin', id: '0-1-5', timestamp: T0 },
+    { type: 'table', tableId: 7, schema: 'app', table: 't', primaryKey: ['id'], temporal: ['updated_at'] },
+    { type: 'rows', op: 'delete', tableId: 7, rows: [{ id: 1, updated_at: '2026-12-01 09:00:00.000000' }], timestamp: T0, receivedAt },
+    { type: 'rows', op: 'delete', tableId: 7, rows: [{ id: 2, updated_at: '2026-12-01 09:00:00.000000' }], timestamp: T0, receivedAt: receivedAt + 3 },
+    { type: 'commit', position: '0-1-5', timestamp: T0 },
+  ];
+
+  it("hands on the transaction's receipt time once, to record, and gives every delete of the transaction that time", () => {
+    const parts = run(deleting(T0 + 120));
+    expect(parts.map((p) => p.receipt)).toEqual([{ txId: '0-1-5', receivedAt: T0 + 120 }]);
+    expect(parts[0]?.tombstones.map((t) => t.version)).toEqual([us(T0 + 120), us(T0 + 120)]);
+  });
+
+  it('uses the time an earlier capture recorded, not the clock of this reading, and records nothing new', () => {
+    const again = run(deleting(T0 + 5000), new Map([['0-1-5', T0 + 120]]));
+    expect(again[0]?.receipt).toBeUndefined();
+    expect(again[0]?.tombstones.map((t) => t.version)).toEqual([us(T0 + 120), us(T0 + 120)]);
+    expect(decodeChunk(again[0]!.chunks[0]!).changes.map((c) => c.version)).toEqual([us(T0 + 120), us(T0 + 120)]);
+    // Without the record, the second reading would count the delete at the end of its second.
+    expect(run(deleting(T0 + 5000))[0]?.tombstones[0]?.version).toBe(us(T0 + 999));
+  });
+
+  it('keeps a truncate read again at its first time too', () => {
+    const truncating: SourceEvent[] = [
+      { type: 'ddl', schema: 'app', statement: 'TRUNCATE TABLE t', timestamp: T0, receivedAt: T0 + 7000, id: '0-1-6' },
+      { type: 'commit', position: '0-1-6', timestamp: T0 },
+    ];
+    const parts = run(truncating, new Map([['0-1-6', T0 + 250]]));
+    expect(parts[0]?.truncates?.[0]?.version).toBe(us(T0 + 250));
+    expect(parts[0]?.receipt).toBeUndefined();
+  });
+});
+
 describe('TRUNCATE TABLE', () => {
   it('ships a truncate of a replicated table as a transaction of its own, with its table-wide tombstone', () => {
     const parts = run([
@@ -52,6 +87,7 @@ describe('TRUNCATE TABLE', () => {
     expect(chunk.changes).toEqual([{ schema: 'app', table: 't', op: 'truncate', key: {}, version: us(T0 + 250) }]);
     expect(parts[0]?.truncates).toEqual([{ schema: 'app', table: 't', versionColumn: 'updated_at', version: us(T0 + 250) }]);
     expect(parts[0]?.notifications.map((n) => n.op)).toEqual(['truncate']);
+    expect(parts[0]?.receipt).toEqual({ txId: '0-1-2', receivedAt: T0 + 250 });
   });
 
   it('ships a truncate of a table without a version column unversioned, and ignores other schemas', () => {

@@ -13,6 +13,7 @@ import type { ColumnTypes } from '../model/types/row.js';
 import type { Row } from '../model/value.js';
 import { versionFromMillis } from '../model/version.js';
 import type { TableFilter } from '../config/table-filter.js';
+import type { CaptureReceipt } from '../db/capture-receipts.js';
 import { deleteTime, toChanges, type BinlogRow, type TableInfo } from './row-changes.js';
 import { parseTruncate } from './truncate-statement.js';
 
@@ -69,6 +70,11 @@ export interface CapturedPart {
   truncates?: LocalTruncate[];
   /** Before-images of local updates and deletes of tables that may have unique keys (LocalReleases). */
   releases?: ReleasedImage[];
+  /**
+   * When capture first received this transaction, to record (db/capture-receipts.ts) before its
+   * tombstones: on the part that first needed it (a delete or truncate), unless an earlier capture had.
+   */
+  receipt?: CaptureReceipt;
   /** Set on the final part of the transaction. */
   end?: { position: string; commitTime: number };
   /** Memory held by this part: the exact bytes of its messages, notifications estimated. */
@@ -87,6 +93,10 @@ interface OpenTx {
   tombstones: LocalDelete[];
   truncates: LocalTruncate[];
   releases: ReleasedImage[];
+  /** The transaction's receipt time (deleteAt), once a delete or truncate needed it. */
+  receivedAt?: number;
+  /** That time, when this capture chose it: to record with the next part. */
+  receipt?: CaptureReceipt;
   bytes: number;
   rows: number;
   /** Any replicated change so far (transactions with none are not shipped). */
@@ -113,6 +123,11 @@ export interface AssemblerOptions {
    */
   /** Which tables' released images to collect (LocalReleases.wants); none without it. */
   releases?: Pick<LocalReleases, 'wants'>;
+  /**
+   * Receipt times earlier captures recorded (db/capture-receipts.ts), by transaction id: a
+   * transaction read again keeps its first one, so its deletes keep their versions.
+   */
+  receipts?: ReadonlyMap<string, number>;
   refused?: { readonly any: boolean; refuse(table: string, rows: number): void; keyed(table: string): void; isRefused(table: string): boolean };
 }
 
@@ -177,9 +192,10 @@ export class TransactionAssembler {
   private truncate(schema: string, table: string, ev: Extract<SourceEvent, { type: 'ddl' }>): boolean {
     const role = this.options.filter.roleOf(schema, table);
     if (role.kind !== 'replicated' || this.options.refused?.isRefused(`${schema}.${table}`)) return false;
-    const at = deleteTime(ev.timestamp ?? Date.now(), ev.receivedAt);
+    const timestamp = ev.timestamp ?? Date.now();
+    const tx = this.tx ?? (this.tx = this.open(ev.id ?? `${this.lastPosition}+`, timestamp));
+    const at = this.deleteAt(tx, timestamp, ev.receivedAt);
     const version = role.versionColumn === null ? undefined : versionFromMillis(at);
-    const tx = this.tx ?? (this.tx = this.open(ev.id ?? `${this.lastPosition}+`, at));
     this.add(tx, { schema, table, op: 'truncate', key: {}, ...(version !== undefined ? { version } : {}) });
     if (version !== undefined && role.versionColumn !== null) tx.truncates.push({ schema, table, versionColumn: role.versionColumn, version });
     this.options.onTruncate?.(`${schema}.${table}`);
@@ -221,9 +237,26 @@ export class TransactionAssembler {
       this.markApplied(tx, ev);
       return;
     }
+    const at = ev.op === 'delete' ? this.deleteAt(tx, ev.timestamp, ev.receivedAt) : ev.timestamp;
     for (const raw of ev.rows) {
-      for (const change of toChanges(ev.op, raw, info, role.versionColumn, deleteTime(ev.timestamp, ev.receivedAt))) this.add(tx, ev.noFkChecks ? { ...change, noFkChecks: true } : change);
+      for (const change of toChanges(ev.op, raw, info, role.versionColumn, at)) this.add(tx, ev.noFkChecks ? { ...change, noFkChecks: true } : change);
     }
+  }
+
+  /**
+   * The time of a delete or truncate in `tx` (deleteTime), from the transaction's receipt time: when
+   * capture first received its first delete or truncate — recorded by an earlier capture of the
+   * transaction (it keeps that one: the local tombstones and every decision taken here used it), else
+   * now, to be recorded before the tombstones. One per transaction: its events arrive together, the
+   * binlog writes a transaction at commit.
+   */
+  private deleteAt(tx: OpenTx, timestamp: number, receivedAt: number | undefined): number {
+    if (tx.receivedAt === undefined && !tx.applied) {
+      const recorded = this.options.receipts?.get(tx.id);
+      tx.receivedAt = recorded ?? receivedAt;
+      if (recorded === undefined && receivedAt !== undefined) tx.receipt = { txId: tx.id, receivedAt };
+    }
+    return deleteTime(timestamp, tx.receivedAt ?? receivedAt);
   }
 
   private markApplied(tx: OpenTx, ev: Extract<SourceEvent, { type: 'rows' }>): void {
@@ -294,6 +327,7 @@ export class TransactionAssembler {
       tombstones: tx.tombstones,
       ...(tx.truncates.length > 0 ? { truncates: tx.truncates } : {}),
       ...(tx.releases.length > 0 ? { releases: tx.releases } : {}),
+      ...(tx.receipt ? { receipt: tx.receipt } : {}),
       end,
       bytes: tx.bytes + tx.notifications.length * 200,
       rows: tx.rows,
@@ -303,6 +337,7 @@ export class TransactionAssembler {
     tx.tombstones = [];
     tx.truncates = [];
     tx.releases = [];
+    tx.receipt = undefined;
     tx.bytes = 0;
     tx.rows = 0;
   }

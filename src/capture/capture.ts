@@ -19,6 +19,7 @@
  */
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
+import { loadCaptureReceipts } from '../db/capture-receipts.js';
 import { currentGtidPosition, detectFlavor } from '../db/connect.js';
 import type { DrcError } from '../errors.js';
 import { decodeChunk } from '../model/envelope.js';
@@ -100,7 +101,7 @@ export class Capture {
       onDrained: () => this.source.resume(),
     });
     this.shipper = new Shipper(deps.ezone, this.topics, deps.publisher, this.stats, (position) => this.tombstones.waitUntilCovered(position, COVERAGE_WAIT_MS));
-    this.tombstones = new TombstoneRecorder(deps.pool, deps.ezone, this.log, deps.releases);
+    this.tombstones = new TombstoneRecorder(deps.pool, deps.ezone, this.log, deps.releases, () => this.stats.committedPosition);
     this.supervisor = this.newSupervisor();
     this.source = new BinlogSource({
       mysql: deps.server.mysql,
@@ -147,7 +148,7 @@ export class Capture {
     this.stats.committedPosition = position;
     this.stats.coveredPosition = position;
     this.tombstones.start(position);
-    this.startStream(position);
+    await this.startStream(position);
     this.loop = this.shipLoop();
   }
 
@@ -173,9 +174,11 @@ export class Capture {
     return this.tombstones.waitUntilCovered(position, timeoutMs);
   }
 
-  private startStream(position: string): void {
+  /** Stream from `position`, with the receipt times earlier captures recorded (db/capture-receipts.ts). */
+  private async startStream(position: string): Promise<void> {
+    const receipts = await loadCaptureReceipts(this.deps.pool);
     this.startedAt = Date.now();
-    this.assembler = this.newAssembler(position);
+    this.assembler = this.newAssembler(position, receipts);
     this.source.start(position);
   }
 
@@ -205,7 +208,7 @@ export class Capture {
     if (!err.fatal) this.stats.restarts++;
     await this.source.stop();
     this.queue.clear();
-    this.tombstones.clear();
+    await this.tombstones.clear();
     await this.shipper.abort();
   }
 
@@ -213,10 +216,10 @@ export class Capture {
     await this.deps.fence?.();
     // A producer that failed a send cannot be trusted: claim the identity again.
     await this.deps.publisher.reset();
-    this.startStream(this.stats.committedPosition);
+    await this.startStream(this.stats.committedPosition);
   }
 
-  private newAssembler(position: string): TransactionAssembler {
+  private newAssembler(position: string, receipts: ReadonlyMap<string, number>): TransactionAssembler {
     return new TransactionAssembler(
       {
         ezone: this.deps.ezone,
@@ -230,6 +233,7 @@ export class Capture {
         onTruncate: (table) => this.log.info({ table }, 'TRUNCATE TABLE captured: every peer deletes the rows not newer than it (apply/truncate.ts)'),
         ownership: this.ownership,
         refused: this.refused,
+        receipts,
         ...(this.deps.releases ? { releases: this.deps.releases } : {}),
         onWrongWrite: (table, owner) => {
           this.stats.wrongWrites++;

@@ -5,6 +5,7 @@
  * Coverage runs ahead of Kafka: a part only needs its tombstones written to count as covered.
  */
 import type mysql from 'mysql2/promise';
+import { pruneCaptureReceipts, recordCaptureReceipts, type CaptureReceipt } from '../db/capture-receipts.js';
 import { keyIdentityOf, readKeyIdentities, tableKey, type KeyIdentity } from '../db/key-identity.js';
 import { recordTombstones, type Tombstone } from '../db/tombstones.js';
 import { recordLocalTruncates } from '../db/truncates.js';
@@ -22,13 +23,21 @@ const RETRY_MS = 1000;
  * before information_schema is read again: an ALTER of a key column's collation is seen this late.
  */
 const IDENTITY_TTL_MS = 60_000;
+/** How often receipts of transactions already on Kafka are forgotten (db/capture-receipts.ts), at most. */
+const PRUNE_MS = 5_000;
 /** Identity of the keys of a table information_schema does not know (dropped since the delete). */
 const UNKNOWN_TABLE = keyIdentityOf(undefined);
 
 export class TombstoneRecorder {
   /** Every local delete up to here has its tombstone. */
   covered = '';
-  private readonly pending: { tombstones: CapturedPart['tombstones']; truncates?: CapturedPart['truncates']; releases: ReleasedImage[]; position: string | undefined }[] = [];
+  private readonly pending: { tombstones: CapturedPart['tombstones']; truncates?: CapturedPart['truncates']; releases: ReleasedImage[]; receipt?: CaptureReceipt; position: string | undefined }[] = [];
+  /** The batch being recorded, while it is. */
+  private inFlight: Promise<void> | undefined;
+  private prunedAt = 0;
+  /** Bumped by clear(): a failed batch read before it is not retried (the restart reads it again). */
+  private generation = 0;
+  private prunedUpTo = '';
   private waiters: { position: string; resolve: () => void }[] = [];
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -41,6 +50,8 @@ export class TombstoneRecorder {
     private readonly log: Logger,
     /** Where the claims of released unique values go (apply/unique-claims.ts); recorded before coverage moves too. */
     private readonly releases?: LocalReleases,
+    /** The position of the last transaction on Kafka: receipts up to it are forgotten. */
+    private readonly committed: () => string = () => '',
   ) {}
 
   /** Start recording; everything up to `position` counts as covered already. */
@@ -52,14 +63,19 @@ export class TombstoneRecorder {
   /** Queue a part's tombstones (and its end position, once it closes a transaction). */
   add(part: CapturedPart): void {
     const releases = part.releases ?? [];
-    if (part.tombstones.length === 0 && releases.length === 0 && !part.truncates && !part.end) return;
-    this.pending.push({ tombstones: part.tombstones, ...(part.truncates ? { truncates: part.truncates } : {}), releases, position: part.end?.position });
+    if (part.tombstones.length === 0 && releases.length === 0 && !part.truncates && !part.receipt && !part.end) return;
+    this.pending.push({ tombstones: part.tombstones, ...(part.truncates ? { truncates: part.truncates } : {}), ...(part.receipt ? { receipt: part.receipt } : {}), releases, position: part.end?.position });
     this.wake?.();
   }
 
-  /** Forget what is queued (capture restarts from its last position and reads those parts again). */
-  clear(): void {
+  /**
+   * Forget what is queued (capture restarts from its last position and reads those parts again), and
+   * let the batch being recorded finish: what the restart reads back (receipts) is then complete.
+   */
+  async clear(): Promise<void> {
     this.pending.length = 0;
+    this.generation++;
+    await this.inFlight;
   }
 
   /** Resolve once every local transaction up to `position` has its tombstones recorded. */
@@ -86,6 +102,7 @@ export class TombstoneRecorder {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
+      await this.prune();
       if (this.pending.length === 0) {
         await new Promise<void>((resolve) => {
           this.wake = resolve;
@@ -95,19 +112,47 @@ export class TombstoneRecorder {
         continue;
       }
       const batch = this.pending.splice(0, BATCH);
+      const generation = this.generation;
+      const recording = this.record(batch);
+      this.inFlight = recording.then(
+        () => undefined,
+        () => undefined,
+      );
       try {
-        await recordTombstones(this.pool, 'tombstones', await this.stonesOf(batch));
-        await recordLocalTruncates(this.pool, this.ezone, batch.flatMap((b) => b.truncates ?? []));
-        const released = batch.flatMap((b) => b.releases);
-        if (released.length > 0) await this.releases?.record(released);
+        await recording;
       } catch (err) {
-        this.pending.unshift(...batch); // retried; coverage waits meanwhile
+        if (generation === this.generation) this.pending.unshift(...batch); // retried; coverage waits meanwhile
         this.log.warn({ err }, 'recording tombstones failed (retrying)');
         await new Promise((r) => setTimeout(r, RETRY_MS));
         continue;
       }
       const last = [...batch].reverse().find((b) => b.position !== undefined)?.position;
       if (last) this.cover(last);
+    }
+  }
+
+  /**
+   * Receipt times first (every delete version below derives from one: recorded before anything here
+   * can decide with it), then tombstones, truncates, released claims.
+   */
+  private async record(batch: typeof this.pending): Promise<void> {
+    await recordCaptureReceipts(this.pool, batch.flatMap((b) => (b.receipt ? [b.receipt] : [])));
+    await recordTombstones(this.pool, 'tombstones', await this.stonesOf(batch));
+    await recordLocalTruncates(this.pool, this.ezone, batch.flatMap((b) => b.truncates ?? []));
+    const released = batch.flatMap((b) => b.releases);
+    if (released.length > 0) await this.releases?.record(released);
+  }
+
+  /** Forget the receipts of transactions on Kafka, now and then (failures only delay it). */
+  private async prune(): Promise<void> {
+    const committed = this.committed();
+    if (committed === this.prunedUpTo || Date.now() - this.prunedAt < PRUNE_MS) return;
+    this.prunedAt = Date.now();
+    try {
+      await pruneCaptureReceipts(this.pool, committed);
+      this.prunedUpTo = committed;
+    } catch (err) {
+      this.log.warn({ err }, 'forgetting capture receipts failed (retried later)');
     }
   }
 

@@ -176,6 +176,15 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE drc_meta.tombstones ADD COLUMN moved_to TEXT NULL COMMENT 'a key change: the new primary key (wire JSON)'`,
     `ALTER TABLE drc_meta.applied_tombstones ADD COLUMN moved_to TEXT NULL COMMENT 'a key change: the new primary key (wire JSON)'`,
   ],
+  [
+    // When capture first received a local transaction that deletes (db/capture-receipts.ts): a delete
+    // read again after a crash keeps the version it had the first time.
+    `CREATE TABLE IF NOT EXISTS drc_meta.capture_receipts (
+      tx_id VARCHAR(255) NOT NULL PRIMARY KEY COMMENT 'source transaction id (GTID, or the binlog position before it)',
+      received_ms BIGINT NOT NULL COMMENT 'capture clock when the transaction first arrived (epoch ms)',
+      recorded_at DATETIME(6) NOT NULL
+    ) ENGINE=InnoDB`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

@@ -94,3 +94,15 @@ export function withGtid(position: string, gtid: string): string {
   const [, source, gno] = m;
   return position ? `${position},${source}:${gno}` : `${source}:${gno}`;
 }
+
+/**
+ * Whether the transaction `txId` (capture/assembler.ts: its GTID, the position of its BEGIN, or
+ * `<position before it>+` where there is neither) lies at or before `watermark`.
+ */
+export function transactionCovered(watermark: string, txId: string): boolean {
+  if (txId.endsWith('+')) {
+    const before = txId.slice(0, -1);
+    return positionCovers(watermark, before) && !positionCovers(before, watermark);
+  }
+  return positionCovers(watermark, txId);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { positionCovers, withGtid } from './position.js';
+import { positionCovers, transactionCovered, withGtid } from './position.js';
 import { compareVersions, maxVersion, versionFromMillis, versionOf } from './version.js';
 
 describe('versions', () => {
@@ -33,6 +33,14 @@ describe('versions', () => {
 });
 
 describe('positions', () => {
+  it('tells whether a transaction (by its id) is at or before a position', () => {
+    expect(transactionCovered('0-1-10', '0-1-10')).toBe(true);
+    expect(transactionCovered('0-1-9', '0-1-10')).toBe(false);
+    // `<position before it>+`: the transaction after that position.
+    expect(transactionCovered('file:b.000001:400', 'file:b.000001:400+')).toBe(false);
+    expect(transactionCovered('file:b.000001:500', 'file:b.000001:400+')).toBe(true);
+  });
+
   it('compares MariaDB GTID positions per domain', () => {
     expect(positionCovers('1-1-10', '1-1-10')).toBe(true);
     expect(positionCovers('1-1-10', '1-1-11')).toBe(false);
