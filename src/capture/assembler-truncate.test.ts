@@ -24,7 +24,10 @@ function run(events: SourceEvent[], receipts?: ReadonlyMap<string, number>): Cap
 describe('deleteTime (a delete is as precise as an update)', () => {
   it("is capture's clock at receipt, clamped into the binlog event's second", () => {
     expect(deleteTime(T0, T0 + 512.7)).toBe(T0 + 512);
-    expect(deleteTime(T0, T0 + 4000)).toBe(T0 + 999); // capture behind: the end of the event's second
+    // Capture read it after its second (catching up): the newest local write before it in that second, else the second's start.
+    expect(deleteTime(T0, T0 + 4000)).toBe(T0);
+    expect(deleteTime(T0, T0 + 4000, T0 + 640.5)).toBe(T0 + 640);
+    expect(deleteTime(T0, T0 + 4000, T0 - 10)).toBe(T0);
     expect(deleteTime(T0, T0 - 50)).toBe(T0); // a clock behind the server's: its start
     expect(deleteTime(T0, undefined)).toBe(T0);
   });
@@ -60,8 +63,21 @@ describe('a delete read again keeps its version (receipt times, db/capture-recei
     expect(again[0]?.receipt).toBeUndefined();
     expect(again[0]?.tombstones.map((t) => t.version)).toEqual([us(T0 + 120), us(T0 + 120)]);
     expect(decodeChunk(again[0]!.chunks[0]!).changes.map((c) => c.version)).toEqual([us(T0 + 120), us(T0 + 120)]);
-    // Without the record, the second reading would count the delete at the end of its second.
-    expect(run(deleting(T0 + 5000))[0]?.tombstones[0]?.version).toBe(us(T0 + 999));
+    // Without the record, the second reading (late) would count the delete at the start of its second.
+    expect(run(deleting(T0 + 5000))[0]?.tombstones[0]?.version).toBe(us(T0));
+  });
+
+  it('times a delete read late at the newest local write before it in its second, never later: a write after it stays newer', () => {
+    const parts = run([
+      { type: 'begin', id: '0-1-7', timestamp: T0 },
+      { type: 'table', tableId: 7, schema: 'app', table: 't', primaryKey: ['id'], temporal: ['updated_at'] },
+      { type: 'rows', op: 'insert', tableId: 7, rows: [{ id: 3, updated_at: '2026-12-01 10:00:00.420000' }], timestamp: T0, receivedAt: T0 + 6000 },
+      { type: 'commit', position: '0-1-7', timestamp: T0 },
+      ...deleting(T0 + 6000),
+    ]);
+    const del = parts.find((p) => p.txId === '0-1-5')!;
+    expect(del.tombstones.map((t) => t.version)).toEqual([us(T0 + 420), us(T0 + 420)]);
+    expect(del.receipt).toEqual({ txId: '0-1-5', receivedAt: T0 + 420 });
   });
 
   it('keeps a truncate read again at its first time too', () => {

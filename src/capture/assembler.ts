@@ -136,6 +136,11 @@ export class TransactionAssembler {
   private tx: OpenTx | undefined;
   /** Position of the last committed transaction: where the next one starts. */
   private lastPosition: string;
+  /**
+   * The newest version time (ms) of a local write read so far (temporal version columns): a lower
+   * bound of the time of any later delete, for a delete read too late to time it (deleteTime).
+   */
+  private latestWriteMs: number | undefined;
 
   constructor(
     private readonly options: AssemblerOptions,
@@ -238,9 +243,19 @@ export class TransactionAssembler {
       return;
     }
     const at = ev.op === 'delete' ? this.deleteAt(tx, ev.timestamp, ev.receivedAt) : ev.timestamp;
+    const temporal = role.versionColumn !== null && ev.op !== 'delete' && !tx.applied && (info.temporal?.includes(role.versionColumn) ?? false);
     for (const raw of ev.rows) {
-      for (const change of toChanges(ev.op, raw, info, role.versionColumn, at)) this.add(tx, ev.noFkChecks ? { ...change, noFkChecks: true } : change);
+      for (const change of toChanges(ev.op, raw, info, role.versionColumn, at)) {
+        if (temporal && change.version) this.noteWrite(change.version);
+        this.add(tx, ev.noFkChecks ? { ...change, noFkChecks: true } : change);
+      }
     }
+  }
+
+  /** A local write's version (epoch microseconds, a temporal column): deleteTime's lower bound moves. */
+  private noteWrite(version: string): void {
+    const ms = Number(BigInt(version) / 1000n);
+    if (Number.isFinite(ms) && (this.latestWriteMs === undefined || ms > this.latestWriteMs)) this.latestWriteMs = ms;
   }
 
   /**
@@ -253,10 +268,13 @@ export class TransactionAssembler {
   private deleteAt(tx: OpenTx, timestamp: number, receivedAt: number | undefined): number {
     if (tx.receivedAt === undefined && !tx.applied) {
       const recorded = this.options.receipts?.get(tx.id);
-      tx.receivedAt = recorded ?? receivedAt;
-      if (recorded === undefined && receivedAt !== undefined) tx.receipt = { txId: tx.id, receivedAt };
+      if (recorded !== undefined) tx.receivedAt = recorded;
+      else if (receivedAt !== undefined) {
+        tx.receivedAt = deleteTime(timestamp, receivedAt, this.latestWriteMs);
+        tx.receipt = { txId: tx.id, receivedAt: tx.receivedAt };
+      }
     }
-    return deleteTime(timestamp, tx.receivedAt ?? receivedAt);
+    return deleteTime(timestamp, tx.receivedAt ?? receivedAt, this.latestWriteMs);
   }
 
   private markApplied(tx: OpenTx, ev: Extract<SourceEvent, { type: 'rows' }>): void {

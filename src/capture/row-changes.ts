@@ -45,15 +45,19 @@ export function toChanges(op: Operation, raw: BinlogRow, info: TableInfo, versio
  * rule 1). The binlog's event time has whole seconds only (MariaDB 10.11 has nothing finer), which
  * made a delete lose against an update earlier in the same second. Capture's clock when the event
  * arrived, clamped into the event's second, is precise to capture's lag while capture keeps up (the
- * binlog is written at commit and streamed at once), and never leaves the second the server gave:
- * a capture catching up (arriving after that second) counts the delete at the end of its second, a
- * clock behind the server's at its start. Computed once, at capture: the version is shipped, and the
- * local tombstone gets the same value (a re-read after a restart arrives later, and GREATEST keeps it).
+ * binlog is written at commit and streamed at once). A capture reading the event after its second
+ * (catching up after a stop or a crash) knows only a lower bound: `latestMs`, the newest version
+ * time of a local write before it in the binlog (committed before it, so not later than it) when
+ * that falls in the event's second, else the second's start. Never later than the delete: a write the
+ * origin makes after its delete must not count as older than it (the ezones would part over it). A clock
+ * behind the server's counts it at the start of its second. Computed once per transaction and
+ * recorded (db/capture-receipts.ts): a re-read after a crash gives the same value.
  */
-export function deleteTime(eventTimeMs: number, receivedAtMs: number | undefined): number {
+export function deleteTime(eventTimeMs: number, receivedAtMs: number | undefined, latestMs?: number): number {
   const second = Math.floor(eventTimeMs / 1000) * 1000;
   if (receivedAtMs === undefined) return eventTimeMs;
-  return Math.min(Math.max(Math.floor(receivedAtMs), second), second + 999);
+  if (receivedAtMs >= second + 1000) return latestMs !== undefined && latestMs >= second && latestMs < second + 1000 ? Math.floor(latestMs) : second;
+  return Math.max(Math.floor(receivedAtMs), second);
 }
 
 function deleteChange(base: { schema: string; table: string }, before: Row, info: TableInfo, versionColumn: string | null, eventTimeMs: number): RowChange {

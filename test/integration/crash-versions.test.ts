@@ -4,6 +4,8 @@
  * time, which its ezone already decided with. Before: the second reading counted the delete at its
  * receipt time then (clamped to the end of its second), so the killed ezone had let a concurrent update
  * beat the delete while the peers, receiving the later version, let the delete win: apart for good.
+ * And a delete read late (the daemon was down, catching up) counts no later than it happened: not at
+ * the end of its second, above its origin's own re-insert of the key made after it.
  */
 import { writeFileSync } from 'node:fs';
 import type mysql from 'mysql2/promise';
@@ -13,7 +15,8 @@ import { runDrc } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { describeWithServers, infra } from '../support/env.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { converge } from '../support/replication.js';
+import type { Daemon } from '../../src/daemon/wiring.js';
+import { converge, startDaemons, stopDaemons } from '../support/replication.js';
 import { connectEzone, scenario, type Scenario } from '../support/scenario.js';
 import { sleep, waitFor } from '../support/wait.js';
 
@@ -22,7 +25,9 @@ describeWithServers('crash recovery keeps what the killed ezone decided (issue 1
   let proxy: FaultProxy | undefined;
   const daemons: DaemonProcess[] = [];
   const extra: mysql.Connection[] = [];
+  const inProcess: Daemon[] = [];
   afterEach(async () => {
+    await stopDaemons(inProcess);
     await Promise.all(extra.splice(0).map((c) => c.end().catch(() => undefined)));
     for (const d of daemons.splice(0)) if (d.child.exitCode === null && d.child.signalCode === null) await d.kill('SIGTERM');
     await proxy?.stop();
@@ -113,4 +118,44 @@ describeWithServers('crash recovery keeps what the killed ezone decided (issue 1
     },
     180_000,
   );
+
+  it('a delete read late after a stop counts no later than it happened: a re-insert its origin made after it stays newer', async () => {
+    // One source transaction per target transaction: the re-insert is never decided beside its delete.
+    s = await scenario('late-del', { apply: { groupMaxTransactions: 1 } }, { ezones: ['a', 'b'] });
+    for (const ez of ['a', 'b']) {
+      await s.db[ez]!.query('CREATE TABLE ld (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
+    }
+    inProcess.push(...(await startDaemons(s, ['a', 'b'])));
+    await s.db.a!.query("INSERT INTO ld (id, v) VALUES (1, 'base')");
+    await converge(s, 'ld', ['a', 'b'], { rows: 1 });
+    await stopDaemons(inProcess); // both down: a's capture reads what follows seconds late
+
+    while (Date.now() % 1000 > 40) await sleep(5); // every write below in one second
+    const second = Math.floor(Date.now() / 1000) * 1000;
+    const at = async (ms: number) => {
+      const wait = second + ms - Date.now();
+      if (wait > 0) await sleep(wait);
+    };
+    await s.db.a!.query("INSERT INTO ld (id, v) VALUES (2, 'w')"); // a local write before the delete
+    await at(150);
+    await s.db.a!.query('DELETE FROM ld WHERE id = 1');
+    await at(350);
+    await s.db.a!.query("INSERT INTO ld (id, v) VALUES (1, 'a-again')"); // a re-inserts, in a transaction of its own
+    await at(600);
+    await s.db.b!.query("UPDATE ld SET v = 'b' WHERE id = 1"); // b, not knowing either, updates: newer than a's re-insert
+    await s.db.a!.query("INSERT INTO ld (id, v) VALUES (3, 'end')");
+    expect(Date.now() - second, 'every write in one second (else the test proves nothing)').toBeLessThan(950);
+    await sleep(1500); // a's capture reads them more than a second late
+
+    inProcess.push(...(await startDaemons(s, ['a', 'b'])));
+    // In a, b's update beats a's re-inserted row; in b, a's delete must not beat b's update either.
+    const rows = JSON.parse(await converge(s, 'ld', ['a', 'b'], { rows: 3, timeoutMs: 30_000 })) as { id: number; v: string }[];
+    expect(rows.map((r) => [r.id, r.v])).toEqual([
+      [1, 'b'],
+      [2, 'w'],
+      [3, 'end'],
+    ]);
+    await sleep(1000); // nothing still travelling changes it
+    expect(JSON.parse(await converge(s, 'ld', ['a', 'b'], { rows: 3 }))).toEqual(rows);
+  });
 });
