@@ -108,4 +108,43 @@ describe('TombstoneRecorder', () => {
     await vi.advanceTimersByTimeAsync(300);
     await stopped;
   });
+
+  it("records a transaction's receipt time before its tombstones, and forgets receipts once Kafka has their transactions", async () => {
+    const { pool, writes } = fakePool();
+    const stored = ['0-1-2', '0-1-3', 'file:b.000001:400+'];
+    const query = pool.query.bind(pool);
+    (pool as unknown as { query: typeof pool.query }).query = (async (sql: string, params: unknown[]) => {
+      if (sql.startsWith('SELECT tx_id')) return [stored.map((tx_id) => ({ tx_id })), []];
+      return query(sql, params);
+    }) as typeof pool.query;
+    let committed = '0-1-1';
+    const recorder = new TombstoneRecorder(pool, 'a', log, undefined, () => committed);
+    recorder.start('0-1-1');
+    recorder.add({ ...part('0-1-2', 1), receipt: { txId: '0-1-2', receivedAt: 1234 } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(writes.map((w) => w.sql.trim().split(/\s+/).slice(0, 3).join(' '))).toEqual(['INSERT INTO drc_meta.capture_receipts', 'INSERT INTO drc_meta.tombstones']);
+    expect(writes[0]!.params).toEqual(['0-1-2', 1234]);
+    committed = '0-1-2';
+    await vi.advanceTimersByTimeAsync(5_500);
+    const deletes = writes.filter((w) => w.sql.startsWith('DELETE FROM drc_meta.capture_receipts'));
+    expect(deletes.map((w) => w.params)).toEqual([[['0-1-2']]]); // 0-1-3 is not on Kafka yet
+    const stopped = recorder.stop();
+    await vi.advanceTimersByTimeAsync(300);
+    await stopped;
+  });
+
+  it('does not retry, after clear(), a batch that failed before it (the restart reads those parts again)', async () => {
+    const { pool, writes } = fakePool(1);
+    const recorder = new TombstoneRecorder(pool, 'a', log);
+    recorder.start('0-1-1');
+    recorder.add({ ...part('0-1-2', 1), receipt: { txId: '0-1-2', receivedAt: 1 } });
+    await vi.advanceTimersByTimeAsync(0);
+    await recorder.clear();
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(writes).toEqual([]);
+    expect(recorder.covered).toBe('0-1-1');
+    const stopped = recorder.stop();
+    await vi.advanceTimersByTimeAsync(300);
+    await stopped;
+  });
 });

@@ -25,6 +25,8 @@ const RETRY_MS = 1000;
 const IDENTITY_TTL_MS = 60_000;
 /** How often receipts of transactions already on Kafka are forgotten (db/capture-receipts.ts), at most. */
 const PRUNE_MS = 5_000;
+/** How long clear() waits for the batch being recorded, at most. */
+const CLEAR_WAIT_MS = 10_000;
 /** Identity of the keys of a table information_schema does not know (dropped since the delete). */
 const UNKNOWN_TABLE = keyIdentityOf(undefined);
 
@@ -75,7 +77,10 @@ export class TombstoneRecorder {
   async clear(): Promise<void> {
     this.pending.length = 0;
     this.generation++;
-    await this.inFlight;
+    // Bounded: a database that hangs must not hold the restart (it then retries as it would anyway).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.inFlight, new Promise<void>((r) => (timer = setTimeout(r, CLEAR_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   /** Resolve once every local transaction up to `position` has its tombstones recorded. */
