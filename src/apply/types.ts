@@ -33,6 +33,11 @@ export interface Op {
    * newer version here.
    */
   children?: { from: Row; to: Row; before?: { column: string; value: Row[string] } };
+  /**
+   * Before the batch's writes: the children an older concurrent key change of the same row took along
+   * move on to this key change's new key (fk-adopt.ts). The table's version column.
+   */
+  adopt?: { versionColumn: string };
 }
 
 /** The config a target transaction reads: version columns and the unknown-column policy. */

@@ -18,6 +18,7 @@ import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
 import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
 import { childOutcome, followStatements, missingParents, movedParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
+import { adoptMovedChildren } from './fk-adopt.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { Op } from './types.js';
@@ -130,6 +131,8 @@ export class WriteBatcher {
    */
   async write(ops: Op[], tombstones: Tombstone[], atCommit: boolean): Promise<boolean> {
     if (ops.length === 0) return false;
+    // Before anything else is written (a claim's loser may be the older destination): fk-adopt.ts.
+    for (const op of ops) if (op.adopt) await this.adopt(op, op.adopt.versionColumn);
     const parts = bySize(writeStatements(ops));
     this.session.defer(SAVEPOINT);
     // Inserts into a child table may meet a missing parent (fk-conflict.ts): they go in a round trip of their own.
@@ -146,6 +149,13 @@ export class WriteBatcher {
     }
     await this.replay(ops, tombstones);
     return false;
+  }
+
+  /** Children an older concurrent key change of the same row took along follow this one (fk-adopt.ts): a conflict. */
+  private async adopt(op: Op, versionColumn: string): Promise<void> {
+    if ((await adoptMovedChildren(this.session, op, versionColumn)) === 0) return;
+    const { conflicts } = this.collisions(op);
+    conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });
   }
 
   /** After a duplicate key: back to the savepoint, then the writes one by one. */
