@@ -102,7 +102,7 @@ export function decide(input: DecideInput): Decisions {
       book?.keyChanged(at, kOld, k, d.nextOld === null, d.writes.some((w) => w.kind !== 'delete' && w.image === change.after));
       // The write of the new half: children an older concurrent key change took along follow it (fk-adopt.ts).
       const adopt = versionColumn !== null && (info.referencedBy ?? []).length > 0 ? { adopt: { versionColumn } } : {};
-      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image, ...(w.kind !== 'delete' && w.image === change.after ? adopt : {}), ...(w.moveChildren ? { children: { from: change.before as Row, to: change.after as Row, ...(w.olderThanOld && versionColumn !== null && rows.get(kOld) ? { before: { column: versionColumn, value: (rows.get(kOld) as Row)[versionColumn] ?? null } } : {}) } } : {}) });
+      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image, ...(w.kind !== 'delete' && w.image === change.after ? adopt : {}), ...(w.moveChildren ? { children: { from: change.before as Row, to: change.after as Row } } : {}) });
       return;
     }
 
@@ -125,7 +125,9 @@ export function decide(input: DecideInput): Decisions {
       addMark(tombstones, exact, { version: d.tombstone, origin: incoming.origin });
     }
     rows.set(k, d.next);
-    if (d.action === 'insert' || d.action === 'update') out.ops.push({ kind: d.action, info, incoming, key: change.key, image: change.after as Row });
+    // An update re-creating its row here (update-missing): children a concurrent key change of it took along come back (fk-adopt.ts).
+    const adopt = d.action === 'insert' && change.op === 'update' && change.before && versionColumn !== null && (info.referencedBy ?? []).length > 0 ? { adopt: { versionColumn } } : {};
+    if (d.action === 'insert' || d.action === 'update') out.ops.push({ kind: d.action, info, incoming, key: change.key, image: change.after as Row, ...adopt });
     else if (d.action === 'delete') out.ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before as Row });
   });
   return out;

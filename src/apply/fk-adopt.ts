@@ -69,10 +69,11 @@ export function concurrentMove(before: string | null | undefined, moveVersion: s
 export async function adoptMovedChildren(session: PipelinedSession, op: Op, versionColumn: string): Promise<number> {
   const { change } = op.incoming;
   const { info } = op;
-  if (!change.oldKey || !change.before || !change.after || !(info.referencedBy ?? []).length) return 0;
+  if (!change.before || !change.after || !(info.referencedBy ?? []).length) return 0;
   const before = versionOf(change.before[versionColumn], typeOf(info.columnTypes, versionColumn));
   const identity = await identityOf(session, change.schema, change.table);
-  const newest = await newestTombstone(session, change.schema, change.table, change.oldKey, identity);
+  // The key the incoming change found its row at: a key change's old key, an update's own key.
+  const newest = await newestTombstone(session, change.schema, change.table, change.oldKey ?? change.key, identity);
   if (!newest?.movedTo || !concurrentMove(before, newest.version, change.version)) return 0;
 
   // The older move's destination, or where that row went next.

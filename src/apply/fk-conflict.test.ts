@@ -47,7 +47,7 @@ describe('children following a key change whose old row stays here', () => {
   it('leave the child columns the server sets on UPDATE alone, as the origin\'s cascade did (the child keeps its version)', () => {
     const keys = [{ ...fk('c', 'CASCADE', 'CASCADE'), autoUpdated: ['updated_at'] }];
     expect(followStatements(keys, { id: 5 }, { id: 6 })).toEqual([{ sql: 'UPDATE `s`.`child` SET `pid` = ?, `updated_at` = `updated_at` WHERE `pid` <=> ?', params: [6, 5] }]);
-    // The old row stays because it is newer here: only the children older than it move (fk-key-change.ts olderThanOld).
+    // Only the children older than a bound move (fk-adopt.ts: those an older concurrent key change took along).
     expect(followStatements(keys, { id: 5 }, { id: 6 }, { column: 'updated_at', value: '2030-01-01 00:00:00.000000' })).toEqual([
       { sql: 'UPDATE `s`.`child` SET `pid` = ?, `updated_at` = `updated_at` WHERE `pid` <=> ? AND `updated_at` < ?', params: [6, 5, '2030-01-01 00:00:00.000000'] },
     ]);

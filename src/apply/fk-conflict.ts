@@ -182,7 +182,7 @@ export function followStatements(incoming: ForeignKey[], from: Row, to: Row, bef
     const set = [...fk.columns.map((c) => `${quoteId(c)} = ?`), ...kept].join(', ');
     const values = fk.onUpdate === 'CASCADE' ? fk.refColumns.map((c) => fromWire(to[c] ?? null)) : fk.columns.map(() => null);
     const w = where(fk.columns, old);
-    // Only children older than the old row here (fk-key-change.ts olderThanOld), when the child table versions rows by the same column.
+    // Only children older than the bound (fk-adopt.ts: those an older key change took along), when the child table versions rows by the same column.
     const bound = before && before.value !== null && (fk.autoUpdated ?? []).includes(before.column) ? { sql: ` AND ${quoteId(before.column)} < ?`, params: [fromWire(before.value)] } : { sql: '', params: [] };
     out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${set} WHERE ${w.sql}${bound.sql}`, params: [...values, ...w.params, ...bound.params] });
   }

@@ -90,4 +90,32 @@ describeWithServers('foreign keys: concurrent key changes of one parent converge
     expect(brief(rows.i)).toEqual(['20:8:2020-01-01 00:00:00']);
     healthy(daemons);
   });
+
+  it('a unique parent re-keyed in a (1 → 15) while b updates it at 1, later: the row stays at 1 with its children in both ezones, 15 loses its name', async () => {
+    const { a, b } = await setUp('fk-rekey-updated-unique', true);
+    await a.query("UPDATE p SET id = 15, updated_at = '2030-01-01 00:00:01' WHERE id = 1");
+    await b.query("UPDATE p SET updated_at = '2030-01-01 00:00:02' WHERE id = 1");
+    daemons.push(...(await startDaemons(s!, ['a', 'b'])));
+
+    const rows = await convergeAll(s!, { p: 1, c: 1, i: 1 });
+    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.name)}:${String(r.updated_at).slice(0, 19)}`)).toEqual(['1:n8:2030-01-01 00:00:02']);
+    expect(brief(rows.c)).toEqual(['10:1:2020-01-01 00:00:00']);
+    expect(brief(rows.i)).toEqual(['20:1:2020-01-01 00:00:00']);
+    expect((await conflictsIn(s!, 'a')).map((c) => c.reason)).toContain('fk-parent-moved');
+    healthy(daemons);
+  });
+
+  it('a parent without unique values re-keyed in a (1 → 15) while b updates it at 1, later: both keys hold a row, the children stay with the newer one at 1', async () => {
+    const { a, b } = await setUp('fk-rekey-updated-plain', false);
+    await a.query("UPDATE p SET id = 15, updated_at = '2030-01-01 00:00:01' WHERE id = 1");
+    await a.query("INSERT INTO c (id, pid, v, updated_at) VALUES (11, 15, 'c11', '2030-01-01 00:00:03')");
+    await b.query("UPDATE p SET updated_at = '2030-01-01 00:00:02' WHERE id = 1");
+    daemons.push(...(await startDaemons(s!, ['a', 'b'])));
+
+    const rows = await convergeAll(s!, { p: 2, c: 2, i: 1 });
+    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.updated_at).slice(0, 19)}`)).toEqual(['1:2030-01-01 00:00:02', '15:2030-01-01 00:00:01']);
+    expect(brief(rows.c)).toEqual(['10:1:2020-01-01 00:00:00', '11:15:2030-01-01 00:00:03']);
+    expect(brief(rows.i)).toEqual(['20:1:2020-01-01 00:00:00']);
+    healthy(daemons);
+  });
 });
