@@ -13,6 +13,7 @@ import type { Ownership } from '../model/ownership.js';
 import type { Row } from '../model/value.js';
 import { compareVersions } from '../model/version.js';
 import type { ConflictNote } from './conflict-log.js';
+import { versionAsValue } from './fk-adopt.js';
 import { decideKeyChange } from './fk-key-change.js';
 import { resolve, type Decision } from './resolver.js';
 import type { TableInfo } from './table-cache.js';
@@ -129,6 +130,11 @@ export function decide(input: DecideInput): Decisions {
     const adopt = d.action === 'insert' && change.op === 'update' && change.before && versionColumn !== null && (info.referencedBy ?? []).length > 0 ? { adopt: { versionColumn } } : {};
     if (d.action === 'insert' || d.action === 'update') out.ops.push({ kind: d.action, info, incoming, key: change.key, image: change.after as Row, ...adopt });
     else if (d.action === 'delete') out.ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before as Row });
+    else if (change.op === 'delete' && d.conflict?.reason === 'delete-diverged' && local !== null && d.next !== null) {
+      // The delete lost to a newer row here; its cascade removed the children in its origin: the older ones go here too (fk-conflict.ts orphanStatements).
+      const value = versionColumn !== null && change.version ? versionAsValue(change.version, info.columnMeta?.find((m) => m.name === versionColumn)?.dataType) : undefined;
+      if (value !== undefined && (info.referencedBy ?? []).length > 0) out.ops.push({ kind: 'update', info, incoming, key: change.key, image: local, orphans: { before: { column: versionColumn as string, value } } });
+    }
   });
   return out;
 }

@@ -89,7 +89,13 @@ export async function adoptMovedChildren(session: PipelinedSession, op: Op, vers
   const bound = versionAsValue(newest.version, meta?.dataType);
   const follow = followStatements(info.referencedBy ?? [], at, change.after, bound === undefined ? undefined : { column: versionColumn, value: bound });
   if (follow.length === 0) return 0;
-  const results = await session.roundTrip([FK_OFF, ...follow, FK_ON]);
+  let results: unknown[];
+  try {
+    results = await session.roundTrip([FK_OFF, ...follow, FK_ON]);
+  } catch (err) {
+    await session.roundTrip([FK_ON]); // a failed round trip stops before switching checks back on
+    throw err;
+  }
   return results.slice(1, 1 + follow.length).reduce<number>((n, r) => n + ((r as mysql.ResultSetHeader).affectedRows ?? 0), 0);
 }
 

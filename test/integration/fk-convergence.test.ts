@@ -118,4 +118,21 @@ describeWithServers('foreign keys: concurrent key changes of one parent converge
     expect(brief(rows.i)).toEqual(['20:1:2020-01-01 00:00:00']);
     healthy(daemons);
   });
+
+  it('a parent deleted in b while a updates it, later by the clocks: the parent survives, and the children the delete’s cascade removed in b go in a too (only those older than the delete)', async () => {
+    const { a, b } = await setUp('fk-delete-lost', false);
+    await b.query('DELETE FROM i WHERE id = 20'); // RESTRICT would refuse b's delete otherwise
+    await a.query('DELETE FROM i WHERE id = 20');
+    await b.query('DELETE FROM p WHERE id = 1'); // its version: the commit time, now; its cascade removes c10 in b
+    // Concurrently in a, before b's delete arrives: an item under 1 (older than the delete), a newer update of 1, a child after it.
+    await a.query("INSERT INTO i (id, pid, v, updated_at) VALUES (21, 1, 'i21', '2020-06-01')");
+    await a.query("UPDATE p SET updated_at = '2030-01-01 00:00:01' WHERE id = 1");
+    await a.query("INSERT INTO c (id, pid, v, updated_at) VALUES (11, 1, 'c11', '2030-01-01 00:00:02')");
+    daemons.push(...(await startDaemons(s!, ['a', 'b'])));
+
+    const rows = await convergeAll(s!, { p: 1, c: 1, i: 0 });
+    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.updated_at).slice(0, 19)}`)).toEqual(['1:2030-01-01 00:00:01']);
+    expect(brief(rows.c)).toEqual(['11:1:2030-01-01 00:00:02']);
+    healthy(daemons);
+  });
 });
