@@ -13,6 +13,7 @@ import type { Ownership } from '../model/ownership.js';
 import type { Row } from '../model/value.js';
 import { compareVersions } from '../model/version.js';
 import type { ConflictNote } from './conflict-log.js';
+import { versionAsValue } from './fk-adopt.js';
 import { decideKeyChange } from './fk-key-change.js';
 import { resolve, type Decision } from './resolver.js';
 import type { TableInfo } from './table-cache.js';
@@ -100,7 +101,9 @@ export function decide(input: DecideInput): Decisions {
       rows.set(kOld, d.nextOld);
       rows.set(k, d.nextNew);
       book?.keyChanged(at, kOld, k, d.nextOld === null, d.writes.some((w) => w.kind !== 'delete' && w.image === change.after));
-      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image, ...(w.moveChildren ? { children: { from: change.before as Row, to: change.after as Row, ...(w.olderThanOld && versionColumn !== null && rows.get(kOld) ? { before: { column: versionColumn, value: (rows.get(kOld) as Row)[versionColumn] ?? null } } : {}) } } : {}) });
+      // The write of the new half: children an older concurrent key change took along follow it (fk-adopt.ts).
+      const adopt = versionColumn !== null && (info.referencedBy ?? []).length > 0 ? { adopt: { versionColumn } } : {};
+      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image, ...(w.kind !== 'delete' && w.image === change.after ? adopt : {}), ...(w.moveChildren ? { children: { from: change.before as Row, to: change.after as Row } } : {}) });
       return;
     }
 
@@ -123,8 +126,15 @@ export function decide(input: DecideInput): Decisions {
       addMark(tombstones, exact, { version: d.tombstone, origin: incoming.origin });
     }
     rows.set(k, d.next);
-    if (d.action === 'insert' || d.action === 'update') out.ops.push({ kind: d.action, info, incoming, key: change.key, image: change.after as Row });
+    // An update re-creating its row here (update-missing): children a concurrent key change of it took along come back (fk-adopt.ts).
+    const adopt = d.action === 'insert' && change.op === 'update' && change.before && versionColumn !== null && (info.referencedBy ?? []).length > 0 ? { adopt: { versionColumn } } : {};
+    if (d.action === 'insert' || d.action === 'update') out.ops.push({ kind: d.action, info, incoming, key: change.key, image: change.after as Row, ...adopt });
     else if (d.action === 'delete') out.ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before as Row });
+    else if (change.op === 'delete' && d.conflict?.reason === 'delete-diverged' && local !== null && d.next !== null) {
+      // The delete lost to a newer row here; its cascade removed the children in its origin: the older ones go here too (fk-conflict.ts orphanStatements).
+      const value = versionColumn !== null && change.version ? versionAsValue(change.version, info.columnMeta?.find((m) => m.name === versionColumn)?.dataType) : undefined;
+      if (value !== undefined && (info.referencedBy ?? []).length > 0) out.ops.push({ kind: 'update', info, incoming, key: change.key, image: local, orphans: { before: { column: versionColumn as string, value } } });
+    }
   });
   return out;
 }

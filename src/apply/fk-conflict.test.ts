@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ForeignKey } from '../db/table-keys.js';
-import { childOutcome, followStatements, referencing, refusing, withNullReferences } from './fk-conflict.js';
+import { childOutcome, followStatements, orphanStatements, referencing, refusing, withNullReferences } from './fk-conflict.js';
 
 const fk = (name: string, onDelete: ForeignKey['onDelete'], onUpdate: ForeignKey['onUpdate'] = 'CASCADE', columns = ['pid']): ForeignKey => ({
   name,
@@ -47,9 +47,21 @@ describe('children following a key change whose old row stays here', () => {
   it('leave the child columns the server sets on UPDATE alone, as the origin\'s cascade did (the child keeps its version)', () => {
     const keys = [{ ...fk('c', 'CASCADE', 'CASCADE'), autoUpdated: ['updated_at'] }];
     expect(followStatements(keys, { id: 5 }, { id: 6 })).toEqual([{ sql: 'UPDATE `s`.`child` SET `pid` = ?, `updated_at` = `updated_at` WHERE `pid` <=> ?', params: [6, 5] }]);
-    // The old row stays because it is newer here: only the children older than it move (fk-key-change.ts olderThanOld).
+    // Only the children older than a bound move (fk-adopt.ts: those an older concurrent key change took along).
     expect(followStatements(keys, { id: 5 }, { id: 6 }, { column: 'updated_at', value: '2030-01-01 00:00:00.000000' })).toEqual([
       { sql: 'UPDATE `s`.`child` SET `pid` = ?, `updated_at` = `updated_at` WHERE `pid` <=> ? AND `updated_at` < ?', params: [6, 5, '2030-01-01 00:00:00.000000'] },
+    ]);
+  });
+
+  it('a parent delete that lost to a newer row: its children older than the delete go as ON DELETE says (deleted, or their references NULL)', () => {
+    const bound = { column: 'updated_at', value: '2026-12-01 00:00:00.000000' };
+    const keys = [{ ...fk('c', 'CASCADE'), autoUpdated: ['updated_at'] }, { ...fk('r', 'RESTRICT'), autoUpdated: ['updated_at'] }, { ...fk('n', 'SET NULL'), autoUpdated: ['updated_at'] }, fk('u', 'CASCADE')];
+    expect(orphanStatements(keys, { id: 5 }, bound)).toEqual([
+      { sql: 'DELETE FROM `s`.`child` WHERE `pid` <=> ? AND `updated_at` < ?', params: [5, '2026-12-01 00:00:00.000000'] },
+      { sql: 'DELETE FROM `s`.`child` WHERE `pid` <=> ? AND `updated_at` < ?', params: [5, '2026-12-01 00:00:00.000000'] },
+      { sql: 'UPDATE `s`.`child` SET `pid` = NULL, `updated_at` = `updated_at` WHERE `pid` <=> ? AND `updated_at` < ?', params: [5, '2026-12-01 00:00:00.000000'] },
+      // A child table without that version column: every child goes, as the cascade did.
+      { sql: 'DELETE FROM `s`.`child` WHERE `pid` <=> ?', params: [5] },
     ]);
   });
 });

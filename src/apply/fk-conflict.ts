@@ -182,9 +182,36 @@ export function followStatements(incoming: ForeignKey[], from: Row, to: Row, bef
     const set = [...fk.columns.map((c) => `${quoteId(c)} = ?`), ...kept].join(', ');
     const values = fk.onUpdate === 'CASCADE' ? fk.refColumns.map((c) => fromWire(to[c] ?? null)) : fk.columns.map(() => null);
     const w = where(fk.columns, old);
-    // Only children older than the old row here (fk-key-change.ts olderThanOld), when the child table versions rows by the same column.
+    // Only children older than the bound (fk-adopt.ts: those an older key change took along), when the child table versions rows by the same column.
     const bound = before && before.value !== null && (fk.autoUpdated ?? []).includes(before.column) ? { sql: ` AND ${quoteId(before.column)} < ?`, params: [fromWire(before.value)] } : { sql: '', params: [] };
     out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${set} WHERE ${w.sql}${bound.sql}`, params: [...values, ...w.params, ...bound.params] });
+  }
+  return out;
+}
+
+/**
+ * A parent delete lost here to a newer write of the parent (delete-diverged, skipped), while in its
+ * origin — and in every ezone it reached before that newer write — its cascade already removed the
+ * children. So that every ezone ends alike, its children here that are older than the delete go as the
+ * foreign key's ON DELETE action says: CASCADE, RESTRICT, NO ACTION → deleted (RESTRICT ones cannot
+ * have been there in the origin, which deleted the parent); SET NULL → their references NULL. A child
+ * written after the delete (by the clocks) stays: it was written under the surviving row. Only keys
+ * whose child table versions rows by the same, auto-updated column are bounded; others lose every
+ * child, as the cascade did. Pure.
+ */
+export function orphanStatements(incoming: ForeignKey[], parent: Row, before: { column: string; value: Row[string] }): Statement[] {
+  const out: Statement[] = [];
+  for (const fk of incoming) {
+    const values = fk.refColumns.map((c) => fromWire(parent[c] ?? null));
+    if (values.some((v) => v === null)) continue;
+    const w = where(fk.columns, values);
+    const bound = before.value !== null && (fk.autoUpdated ?? []).includes(before.column) ? { sql: ` AND ${quoteId(before.column)} < ?`, params: [fromWire(before.value)] } : { sql: '', params: [] };
+    if (fk.onDelete === 'SET NULL') {
+      const kept = fk.autoUpdated.filter((c) => !fk.columns.includes(c)).map((c) => `${quoteId(c)} = ${quoteId(c)}`);
+      out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${[...fk.columns.map((c) => `${quoteId(c)} = NULL`), ...kept].join(', ')} WHERE ${w.sql}${bound.sql}`, params: [...w.params, ...bound.params] });
+    } else {
+      out.push({ sql: `DELETE FROM ${tableRef(fk.schema, fk.table)} WHERE ${w.sql}${bound.sql}`, params: [...w.params, ...bound.params] });
+    }
   }
   return out;
 }

@@ -61,16 +61,16 @@ describe('decideKeyChange (a primary-key change: delete of the old key + insert 
     expect(d.nextNew).toEqual(row(2, '12', 'other'));
   });
 
-  it('old row newer here (updated concurrently): it stays, the new key is written on its own — as delete + insert would decide — and the children follow the new key', () => {
+  it('old row newer here (updated concurrently): it stays with its children, the new key is written on its own — as delete + insert would decide', () => {
     const d = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '11', 'y'), atNew: null });
-    expect(d.writes).toEqual([{ kind: 'insert', key: { id: 2 }, image: row(2, '10'), moveChildren: true, olderThanOld: true }]);
+    expect(d.writes).toEqual([{ kind: 'insert', key: { id: 2 }, image: row(2, '10') }]);
     expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([['update-diverged', 'skipped']]);
     expect(d).toMatchObject({ tombstone: '10', nextOld: row(1, '11', 'y') });
   });
 
-  it('both keys newer here: both rows stay as they are, and the old row’s children older than it move to the new key’s row', () => {
+  it('both keys newer here: both rows stay as they are, the old row with its children (nothing is written)', () => {
     const d = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '11', 'y'), atNew: row(2, '12', 'other') });
-    expect(d.writes).toEqual([{ kind: 'update', key: { id: 2 }, image: row(2, '12', 'other'), moveChildren: true, olderThanOld: true }]);
+    expect(d.writes).toEqual([]);
     expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([
       ['update-diverged', 'skipped'],
       ['insert-exists', 'skipped'],

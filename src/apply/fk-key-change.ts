@@ -12,16 +12,14 @@
  *   wins): that row is deleted first, then the same UPDATE;
  * - the old key is missing here (update-missing): insert at the new key, unless a tombstone of the new
  *   key is at least as new;
- * - the old key's row is newer here (its half loses): the old row stays, the new key is written on its
- *   own, and the old row's children move to the new key as the origin's ON UPDATE CASCADE / SET NULL
- *   moved them there (the origin, meeting the newer update of the old key, re-inserts the old row
- *   without children: both ezones end alike);
+ * - the old key's row is newer here (its half loses: updated concurrently): the old row stays with its
+ *   children, and the new key is written on its own. The children stay with the newest write of the row
+ *   they were under: the origin, meeting that newer update of the old key, re-creates the old row there
+ *   and moves back the children its own cascade took along (fk-adopt.ts), so both ezones end alike;
  * - the new key holds a newer row, or a newer tombstone: only the old row is removed — but with a newer
  *   row at the new key, the old row's children move to it first, as the origin's cascade moved them
  *   (there the newer row then overwrites the parent at the new key and keeps them); with both keys
- *   newer here, nothing is written but the children still move to the new key's row, for the same
- *   reason (the origin, meeting the newer update of the old key, re-inserts it without children).
- *   A delete here would cascade-delete them (or be refused by RESTRICT ones) where the origin kept
+ *   newer here, nothing is written (the old row keeps its children, as above). A delete here would cascade-delete them (or be refused by RESTRICT ones) where the origin kept
  *   them: the ezones would differ with no conflict to say so.
  *
  * The old key always gets a tombstone with the change's version (rule 4), so an older update of the
@@ -60,13 +58,6 @@ export interface KeyChangeWrite {
   image: Row;
   /** The old key's children follow the new key (the change's after-image), as the origin's ON UPDATE action moved them. */
   moveChildren?: true;
-  /**
-   * The old row stays (it is newer here than the key change): only its children older than it move.
-   * In the origin that newer update re-creates the old key; a child written here before it reaches
-   * the origin first and follows the key change there (fk-conflict.ts movedParents), one written with
-   * or after it finds the re-created parent and stays. The children's versions stand for that order.
-   */
-  olderThanOld?: true;
 }
 
 export interface KeyChangeDecision {
@@ -113,10 +104,7 @@ export function decideKeyChange(input: KeyChangeInput): KeyChangeDecision {
     if (atNew !== null) out.writes.push({ kind: 'update', key: change.key, image: atNew, moveChildren: true });
     out.writes.push({ kind: 'delete', key: oldKey, image: atOld as Row });
   } else if (writesNew) {
-    const children = atOld !== null ? { moveChildren: true as const, olderThanOld: true as const } : {};
-    out.writes.push(atNew === null ? { kind: 'insert', key: change.key, image: after, ...children } : { kind: 'update', key: change.key, image: after, ...children });
-  } else if (atOld !== null && atNew !== null) {
-    out.writes.push({ kind: 'update', key: change.key, image: atNew, moveChildren: true, olderThanOld: true });
+    out.writes.push(atNew === null ? { kind: 'insert', key: change.key, image: after } : { kind: 'update', key: change.key, image: after });
   }
   if (removesOld) out.nextOld = null;
   out.nextNew = written.next;

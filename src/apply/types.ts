@@ -33,6 +33,17 @@ export interface Op {
    * newer version here.
    */
   children?: { from: Row; to: Row; before?: { column: string; value: Row[string] } };
+  /**
+   * Before the batch's writes: the children an older concurrent key change of the same row took along
+   * move on to this key change's new key (fk-adopt.ts). The table's version column.
+   */
+  adopt?: { versionColumn: string };
+  /**
+   * After the write (a rewrite of the local parent as it is): its children older than `before` go as
+   * the parent's ON DELETE action says — a parent delete that lost here to a newer row (fk-conflict.ts
+   * orphanStatements).
+   */
+  orphans?: { before: { column: string; value: Row[string] } };
 }
 
 /** The config a target transaction reads: version columns and the unknown-column policy. */

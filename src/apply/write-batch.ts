@@ -17,7 +17,8 @@ import { REMOVAL_ORIGIN, type Tombstone } from '../db/tombstones.js';
 import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
 import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
-import { childOutcome, followStatements, missingParents, movedParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
+import { childOutcome, followStatements, orphanStatements, missingParents, movedParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
+import { adoptMovedChildren } from './fk-adopt.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { Op } from './types.js';
@@ -72,7 +73,7 @@ const fkChecks = (on: boolean): DeferredStatement => ({ sql: `SET SESSION foreig
 const withoutFkChecks = (op: Op): boolean => op.incoming.change.noFkChecks === true;
 
 /** Whether a write runs in a relaxed session (its statements wrapped in a switch and back). */
-const relaxed = (op: Op): boolean => writesEnumZero(op) || withoutFkChecks(op) || op.children !== undefined;
+const relaxed = (op: Op): boolean => writesEnumZero(op) || withoutFkChecks(op) || op.children !== undefined || op.orphans !== undefined;
 
 /** Both session switches back to the apply session's own: after a failed round trip that stopped inside a wrapped write. */
 const RESTORE_SESSION: DeferredStatement[] = [sqlMode(APPLY_SQL_MODE), fkChecks(true)];
@@ -86,6 +87,8 @@ function statementsOf(op: Op, statement: DeferredStatement): DeferredStatement[]
   const noFk = withoutFkChecks(op);
   // A key change whose old row stays: its children follow the new key, as in the origin (fk-key-change.ts).
   const follow = op.children ? followStatements(op.info.referencedBy ?? [], op.children.from, op.children.to, op.children.before) : [];
+  // A parent delete that lost here: the children it removed in its origin go here too (fk-conflict.ts).
+  if (op.orphans) follow.push(...orphanStatements(op.info.referencedBy ?? [], op.image, op.orphans.before));
   return [...(enumZero ? [sqlMode(APPLY_SQL_MODE_ENUM_ZERO)] : []), ...(noFk ? [fkChecks(false)] : []), statement, ...follow, ...(noFk ? [fkChecks(true)] : []), ...(enumZero ? [sqlMode(APPLY_SQL_MODE)] : [])];
 }
 
@@ -130,6 +133,8 @@ export class WriteBatcher {
    */
   async write(ops: Op[], tombstones: Tombstone[], atCommit: boolean): Promise<boolean> {
     if (ops.length === 0) return false;
+    // Before anything else is written (a claim's loser may be the older destination): fk-adopt.ts.
+    for (const op of ops) if (op.adopt) await this.adopt(op, op.adopt.versionColumn);
     const parts = bySize(writeStatements(ops));
     this.session.defer(SAVEPOINT);
     // Inserts into a child table may meet a missing parent (fk-conflict.ts): they go in a round trip of their own.
@@ -146,6 +151,13 @@ export class WriteBatcher {
     }
     await this.replay(ops, tombstones);
     return false;
+  }
+
+  /** Children an older concurrent key change of the same row took along follow this one (fk-adopt.ts): a conflict. */
+  private async adopt(op: Op, versionColumn: string): Promise<void> {
+    if ((await adoptMovedChildren(this.session, op, versionColumn)) === 0) return;
+    const { conflicts } = this.collisions(op);
+    conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });
   }
 
   /** After a duplicate key: back to the savepoint, then the writes one by one. */

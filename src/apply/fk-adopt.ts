@@ -1,0 +1,119 @@
+/**
+ * Two ezones change the same parent's primary key concurrently (issue 13): a moves key 1 to 15, b
+ * moves the same row to 8, later by the clocks. Each origin's own ON UPDATE CASCADE moved the children
+ * with its own key change, so without a rule a ends with them at 15 and b at 8.
+ *
+ * The rule: **children follow the newest key change of the row they were under.** Where the newer key
+ * change (1 → 8) arrives after an older one from elsewhere (1 → 15) already moved the row and its
+ * children, the children the older move took along move on to the newer key — before anything else of
+ * the batch is written, with foreign-key checks off for that statement (the new key's row is written
+ * later in the same target transaction). Where the older one arrives after the newer, it finds the old
+ * key's newest tombstone newer than itself and moves nothing (the children stay at 8). So both ezones,
+ * and any third whatever the arrival order, end with the children at 8. With a unique value on the
+ * parent, the older destination (15) then loses its claim to the newer row (unique-claims.ts) and is
+ * removed without the children it would otherwise take along (CASCADE) or refuse (RESTRICT).
+ *
+ * Concurrent means: the old key's newest stored tombstone is a key change (`moved_to`) whose version
+ * lies between the incoming change's before-image version and its own version — the incoming change
+ * moved the row as it was before the older move, so its origin had not seen that move. (An origin
+ * that had seen it, and then re-used and moved the old key, moves a newer row: nothing is adopted.)
+ * Which children: those at the older move's destination (following its own later moves) whose version
+ * column (the parent's, by name) is older than that move — the ones it took along; a child written at
+ * the destination after it stays (it is its own child there, in every ezone).
+ */
+import type mysql from 'mysql2/promise';
+import type { PipelinedSession } from '../db/pipelined-session.js';
+import { keyIdentityOf, readKeyIdentities, tableKey, type KeyIdentity } from '../db/key-identity.js';
+import { newestTombstoneStatement } from '../db/tombstones.js';
+import { quoteId, tableRef, type Statement } from '../db/sql.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
+import { typeOf } from '../model/types/row.js';
+import { fromWire, type Row } from '../model/value.js';
+import { compareVersions, versionOf } from '../model/version.js';
+import { followStatements } from './fk-conflict.js';
+import type { Op } from './types.js';
+
+/** How many later moves of the older destination are followed (15 → 16 → …). */
+const MAX_HOPS = 8;
+
+const FK_OFF: Statement = { sql: 'SET SESSION foreign_key_checks = 0', params: [] };
+const FK_ON: Statement = { sql: 'SET SESSION foreign_key_checks = 1', params: [] };
+
+/**
+ * A version (decimal integer string; temporal columns: UTC epoch microseconds) as a value of the
+ * version column, for a comparison in SQL; undefined for a column type it cannot be written as. Pure.
+ */
+export function versionAsValue(version: string, dataType: string | undefined): string | undefined {
+  const t = (dataType ?? '').toLowerCase();
+  if (t.endsWith('int')) return version;
+  if (t !== 'datetime' && t !== 'timestamp') return undefined;
+  const micros = BigInt(version);
+  const ms = micros / 1000n;
+  const text = new Date(Number(ms)).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  const fraction = (micros % 1_000_000n).toString().padStart(6, '0');
+  return `${text.slice(0, 10)} ${text.slice(11, 19)}.${fraction}`;
+}
+
+/**
+ * Whether the old key's newest tombstone (`moved` at version `moveVersion`) is a key change concurrent
+ * with the incoming one (before-image version `before`, version `version`). Pure.
+ */
+export function concurrentMove(before: string | null | undefined, moveVersion: string, version: string | null | undefined): boolean {
+  return before !== null && before !== undefined && compareVersions(before, moveVersion) < 0 && compareVersions(moveVersion, version) < 0;
+}
+
+/**
+ * Move to the incoming key change's new key the children an older concurrent key change of the same
+ * row took along (see above). Returns how many child rows moved. `op` is the write of the new half.
+ */
+export async function adoptMovedChildren(session: PipelinedSession, op: Op, versionColumn: string): Promise<number> {
+  const { change } = op.incoming;
+  const { info } = op;
+  if (!change.before || !change.after || !(info.referencedBy ?? []).length) return 0;
+  const before = versionOf(change.before[versionColumn], typeOf(info.columnTypes, versionColumn));
+  const identity = await identityOf(session, change.schema, change.table);
+  // The key the incoming change found its row at: a key change's old key, an update's own key.
+  const newest = await newestTombstone(session, change.schema, change.table, change.oldKey ?? change.key, identity);
+  if (!newest?.movedTo || !concurrentMove(before, newest.version, change.version)) return 0;
+
+  // The older move's destination, or where that row went next.
+  let at = newest.movedTo;
+  for (let hop = 0; ; hop++) {
+    if (canonicalKey(at) === canonicalKey(change.key)) return 0;
+    if (await exists(session, change.schema, change.table, at)) break;
+    const next = hop < MAX_HOPS ? await newestTombstone(session, change.schema, change.table, at, identity) : undefined;
+    if (!next?.movedTo) return 0;
+    at = next.movedTo;
+  }
+  const meta = info.columnMeta?.find((m) => m.name === versionColumn);
+  const bound = versionAsValue(newest.version, meta?.dataType);
+  const follow = followStatements(info.referencedBy ?? [], at, change.after, bound === undefined ? undefined : { column: versionColumn, value: bound });
+  if (follow.length === 0) return 0;
+  let results: unknown[];
+  try {
+    results = await session.roundTrip([FK_OFF, ...follow, FK_ON]);
+  } catch (err) {
+    await session.roundTrip([FK_ON]); // a failed round trip stops before switching checks back on
+    throw err;
+  }
+  return results.slice(1, 1 + follow.length).reduce<number>((n, r) => n + ((r as mysql.ResultSetHeader).affectedRows ?? 0), 0);
+}
+
+async function identityOf(session: PipelinedSession, schema: string, table: string): Promise<KeyIdentity> {
+  const name = { schema, table };
+  const via = { query: async (sql: string, params?: unknown[]) => [(await session.roundTrip([{ sql, params: params ?? [] }]))[0], undefined] as [unknown, unknown] };
+  return (await readKeyIdentities(via, [name])).get(tableKey(name)) ?? keyIdentityOf(undefined);
+}
+
+async function newestTombstone(session: PipelinedSession, schema: string, table: string, key: Row, identity: KeyIdentity): Promise<{ version: string; movedTo?: Row } | undefined> {
+  const [rows] = (await session.roundTrip([newestTombstoneStatement(schema, table, key, identity)])) as [mysql.RowDataPacket[]];
+  const r = rows[0];
+  if (!r || r.version === null || r.version === undefined) return undefined;
+  return { version: String(r.version), ...(r.moved_to !== null && r.moved_to !== undefined ? { movedTo: JSON.parse(String(r.moved_to)) as Row } : {}) };
+}
+
+async function exists(session: PipelinedSession, schema: string, table: string, key: Row): Promise<boolean> {
+  const cols = Object.keys(key);
+  const [rows] = (await session.roundTrip([{ sql: `SELECT 1 FROM ${tableRef(schema, table)} WHERE ${cols.map((c) => `${quoteId(c)} <=> ?`).join(' AND ')} LIMIT 1`, params: cols.map((c) => fromWire(key[c] ?? null)) }])) as [mysql.RowDataPacket[]];
+  return rows.length > 0;
+}

@@ -1,0 +1,138 @@
+/**
+ * Issue 13, foreign keys under concurrent key changes of one parent in two ezones (what the randomized
+ * convergence test found, reduced): a re-keys parent 1 to 15 while b re-keys the same row to 8, later by
+ * the clocks. Each origin's own cascade moved the children with its own key change; the children must
+ * end where the newest key change put them, in both ezones, whatever arrives first — also when the
+ * parent has a unique value, so that the older destination loses its claim to the newer one and is
+ * removed (its RESTRICT children would be removed with it, its CASCADE children cascade-deleted).
+ * Every scenario ends with CHECKSUM TABLE equal in both ezones and no stream paused.
+ */
+import type mysql from 'mysql2/promise';
+import { afterEach, expect, it } from 'vitest';
+import type { Daemon } from '../../src/daemon/wiring.js';
+import { describeWithServers } from '../support/env.js';
+import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
+import { scenario, type Scenario } from '../support/scenario.js';
+
+const VERSION = 'updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)';
+
+async function checksum(conn: mysql.Connection, table: string): Promise<string> {
+  const [rows] = await conn.query<mysql.RowDataPacket[]>(`CHECKSUM TABLE ${table}`);
+  return String(rows[0]?.Checksum);
+}
+
+async function convergeAll(s: Scenario, tables: Record<string, number>): Promise<Record<string, Record<string, unknown>[]>> {
+  const out: Record<string, Record<string, unknown>[]> = {};
+  for (const [table, rows] of Object.entries(tables)) {
+    out[table] = JSON.parse(await converge(s, table, ['a', 'b'], { rows, timeoutMs: 90_000 })) as Record<string, unknown>[];
+    expect(await checksum(s.db.a!, table), table).toBe(await checksum(s.db.b!, table));
+  }
+  return out;
+}
+
+function healthy(daemons: Daemon[]): void {
+  for (const d of daemons) for (const [origin, applier] of d.appliers) expect(applier.stats.paused, `${origin} → ${d.ezone}`).toBeUndefined();
+}
+
+const brief = (rows: Record<string, unknown>[] | undefined) => (rows ?? []).map((r) => `${String(r.id)}:${String(r.pid)}:${String(r.updated_at).slice(0, 19)}`);
+
+describeWithServers('foreign keys: concurrent key changes of one parent converge on the newest (issue 13)', () => {
+  let s: Scenario | undefined;
+  const daemons: Daemon[] = [];
+  afterEach(async () => {
+    await stopDaemons(daemons);
+    await s?.close();
+    s = undefined;
+  });
+
+  async function setUp(name: string, unique: boolean): Promise<{ a: mysql.Connection; b: mysql.Connection }> {
+    s = await scenario(name, {}, { ezones: ['a', 'b'] });
+    for (const ez of ['a', 'b']) {
+      const db = s.db[ez]!;
+      await db.query(`CREATE TABLE p (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL, ${VERSION}${unique ? ', UNIQUE KEY (name)' : ''})`);
+      await db.query(`CREATE TABLE c (id INT PRIMARY KEY, pid INT NOT NULL, v VARCHAR(10) NOT NULL, ${VERSION}, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE)`);
+      await db.query(`CREATE TABLE i (id INT PRIMARY KEY, pid INT NOT NULL, v VARCHAR(10) NOT NULL, ${VERSION}, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE RESTRICT ON UPDATE CASCADE)`);
+    }
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    await s.db.a!.query("INSERT INTO p (id, name, updated_at) VALUES (1, 'n8', '2020-01-01')");
+    await s.db.a!.query("INSERT INTO c (id, pid, v, updated_at) VALUES (10, 1, 'c10', '2020-01-01')");
+    await s.db.a!.query("INSERT INTO i (id, pid, v, updated_at) VALUES (20, 1, 'i20', '2020-01-01')");
+    await convergeAll(s, { p: 1, c: 1, i: 1 });
+    await stopDaemons(daemons);
+    return { a: s.db.a!, b: s.db.b! };
+  }
+
+  it('a unique parent re-keyed in a (1 → 15) and, later, in b (1 → 8): 15 loses its name to 8, and the children end at 8 in both ezones', async () => {
+    const { a, b } = await setUp('fk-rekey-unique', true);
+    await a.query("UPDATE p SET id = 15, updated_at = '2030-01-01 00:00:01' WHERE id = 1");
+    await b.query("UPDATE p SET id = 8, updated_at = '2030-01-01 00:00:02' WHERE id = 1");
+    daemons.push(...(await startDaemons(s!, ['a', 'b'])));
+
+    const rows = await convergeAll(s!, { p: 1, c: 1, i: 1 });
+    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.name)}`)).toEqual(['8:n8']);
+    expect(brief(rows.c)).toEqual(['10:8:2020-01-01 00:00:00']);
+    expect(brief(rows.i)).toEqual(['20:8:2020-01-01 00:00:00']);
+    expect((await conflictsIn(s!, 'a')).map((c) => c.reason)).toContain('fk-parent-moved');
+    healthy(daemons);
+  });
+
+  it('a parent without unique values re-keyed in a (1 → 15) and, later, in b (1 → 8): both keys hold the row, the children end at 8 in both ezones', async () => {
+    const { a, b } = await setUp('fk-rekey-plain', false);
+    await a.query("UPDATE p SET id = 15, updated_at = '2030-01-01 00:00:01' WHERE id = 1");
+    await b.query("UPDATE p SET id = 8, updated_at = '2030-01-01 00:00:02' WHERE id = 1");
+    // Written at 15 after a's key change: a child of 15 itself, which stays there.
+    await a.query("INSERT INTO c (id, pid, v, updated_at) VALUES (11, 15, 'c11', '2030-01-01 00:00:03')");
+    daemons.push(...(await startDaemons(s!, ['a', 'b'])));
+
+    const rows = await convergeAll(s!, { p: 2, c: 2, i: 1 });
+    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.name)}`)).toEqual(['8:n8', '15:n8']);
+    expect(brief(rows.c)).toEqual(['10:8:2020-01-01 00:00:00', '11:15:2030-01-01 00:00:03']);
+    expect(brief(rows.i)).toEqual(['20:8:2020-01-01 00:00:00']);
+    healthy(daemons);
+  });
+
+  it('a unique parent re-keyed in a (1 → 15) while b updates it at 1, later: the row stays at 1 with its children in both ezones, 15 loses its name', async () => {
+    const { a, b } = await setUp('fk-rekey-updated-unique', true);
+    await a.query("UPDATE p SET id = 15, updated_at = '2030-01-01 00:00:01' WHERE id = 1");
+    await b.query("UPDATE p SET updated_at = '2030-01-01 00:00:02' WHERE id = 1");
+    daemons.push(...(await startDaemons(s!, ['a', 'b'])));
+
+    const rows = await convergeAll(s!, { p: 1, c: 1, i: 1 });
+    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.name)}:${String(r.updated_at).slice(0, 19)}`)).toEqual(['1:n8:2030-01-01 00:00:02']);
+    expect(brief(rows.c)).toEqual(['10:1:2020-01-01 00:00:00']);
+    expect(brief(rows.i)).toEqual(['20:1:2020-01-01 00:00:00']);
+    expect((await conflictsIn(s!, 'a')).map((c) => c.reason)).toContain('fk-parent-moved');
+    healthy(daemons);
+  });
+
+  it('a parent without unique values re-keyed in a (1 → 15) while b updates it at 1, later: both keys hold a row, the children stay with the newer one at 1', async () => {
+    const { a, b } = await setUp('fk-rekey-updated-plain', false);
+    await a.query("UPDATE p SET id = 15, updated_at = '2030-01-01 00:00:01' WHERE id = 1");
+    await a.query("INSERT INTO c (id, pid, v, updated_at) VALUES (11, 15, 'c11', '2030-01-01 00:00:03')");
+    await b.query("UPDATE p SET updated_at = '2030-01-01 00:00:02' WHERE id = 1");
+    daemons.push(...(await startDaemons(s!, ['a', 'b'])));
+
+    const rows = await convergeAll(s!, { p: 2, c: 2, i: 1 });
+    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.updated_at).slice(0, 19)}`)).toEqual(['1:2030-01-01 00:00:02', '15:2030-01-01 00:00:01']);
+    expect(brief(rows.c)).toEqual(['10:1:2020-01-01 00:00:00', '11:15:2030-01-01 00:00:03']);
+    expect(brief(rows.i)).toEqual(['20:1:2020-01-01 00:00:00']);
+    healthy(daemons);
+  });
+
+  it('a parent deleted in b while a updates it, later by the clocks: the parent survives, and the children the delete’s cascade removed in b go in a too (only those older than the delete)', async () => {
+    const { a, b } = await setUp('fk-delete-lost', false);
+    await b.query('DELETE FROM i WHERE id = 20'); // RESTRICT would refuse b's delete otherwise
+    await a.query('DELETE FROM i WHERE id = 20');
+    await b.query('DELETE FROM p WHERE id = 1'); // its version: the commit time, now; its cascade removes c10 in b
+    // Concurrently in a, before b's delete arrives: an item under 1 (older than the delete), a newer update of 1, a child after it.
+    await a.query("INSERT INTO i (id, pid, v, updated_at) VALUES (21, 1, 'i21', '2020-06-01')");
+    await a.query("UPDATE p SET updated_at = '2030-01-01 00:00:01' WHERE id = 1");
+    await a.query("INSERT INTO c (id, pid, v, updated_at) VALUES (11, 1, 'c11', '2030-01-01 00:00:02')");
+    daemons.push(...(await startDaemons(s!, ['a', 'b'])));
+
+    const rows = await convergeAll(s!, { p: 1, c: 1, i: 0 });
+    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.updated_at).slice(0, 19)}`)).toEqual(['1:2030-01-01 00:00:01']);
+    expect(brief(rows.c)).toEqual(['11:1:2030-01-01 00:00:02']);
+    healthy(daemons);
+  });
+});
