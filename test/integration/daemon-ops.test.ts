@@ -107,7 +107,7 @@ describeWithServers('drc run, lag, conflicts, doctor, metrics (the real binary)'
     // MySQL 8's binlog variants (issue 14): MariaDB has neither variable, so both pass without a warning.
     for (const setting of ['binlog_transaction_compression', 'binlog_row_value_options']) {
       expect(report.checks.filter((c) => c.check === setting)).toEqual(
-        ['a', 'b'].map((ezone) => ({ ezone, check: setting, ok: true, message: `${setting} does not exist on this server: ${setting === 'binlog_row_value_options' ? 'no partial JSON updates' : 'no compressed transactions'}` })),
+        [...new Set(report.checks.filter((c) => c.check === 'connect').map((c) => c.ezone))].map((ezone) => ({ ezone, check: setting, ok: true, message: `${setting} does not exist on this server: ${setting === 'binlog_row_value_options' ? 'no partial JSON updates' : 'no compressed transactions'}` })),
       );
     }
 
