@@ -26,6 +26,7 @@ export const ErrorCode = {
   markerNotFirst: 'DRC_MARKER_NOT_FIRST',
   binlogSequence: 'DRC_BINLOG_SEQUENCE',
   captureBehind: 'DRC_CAPTURE_BEHIND',
+  binlogEventUnsupported: 'DRC_BINLOG_EVENT_UNSUPPORTED',
   // wire format and apply
   envelopeInvalid: 'DRC_ENVELOPE_INVALID',
   schemaMismatch: 'DRC_SCHEMA_MISMATCH',
@@ -198,6 +199,21 @@ export class MarkerNotFirstError extends DrcError {
 export class BinlogSequenceError extends DrcError {
   constructor(message: string, context: ErrorContext = {}) {
     super(ErrorCode.binlogSequence, message, { retryable: true, context });
+  }
+}
+
+/**
+ * The binlog holds an event capture cannot decode and must not pass over (MySQL 8 compressed
+ * transactions, partial JSON updates, an unknown type): deterministic, so the supervisor retries
+ * slowly and pauses the stream there — nothing after it is shipped, nothing is lost.
+ */
+export class UnsupportedBinlogEventError extends DrcError {
+  constructor(refusal: { typeCode: number; event: string; setting?: string; fix: string }, eventEnd: string) {
+    super(
+      ErrorCode.binlogEventUnsupported,
+      `the binlog holds a ${refusal.event} (type ${refusal.typeCode}${refusal.setting ? `, written under ${refusal.setting}` : ''}) ending at ${eventEnd}: capture stops before it rather than skip its row changes — ${refusal.fix}`,
+      { context: { event: refusal.event, typeCode: refusal.typeCode, eventEnd, ...(refusal.setting ? { setting: refusal.setting } : {}) } },
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The bench's command line (`npm run bench [-- --quick] [--only=…] [--profile] [--out=…]`), the sizes
+ * The bench's command line (`npm run bench [-- --quick] [--only=…] [--profile] [--out=…] [--no-debezium]`), the sizes
  * of each phase, and where things live.
  */
 import { join, resolve } from 'node:path';
@@ -27,6 +27,8 @@ export interface BenchOptions {
   only: string[] | undefined;
   /** `--out=<dir>`: where the results go (default bench/results, which is committed). */
   out: string;
+  /** Debezium beside DRC in the capture phase (bench/harness/debezium.ts); `--no-debezium` leaves it out. */
+  debezium: boolean;
   sizes: PhaseSizes;
 }
 
@@ -53,6 +55,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     profile: argv.includes('--profile'),
     only: value('only')?.split(','),
     out: resolve(value('out') ?? join(ROOT, 'bench', 'results')),
+    debezium: !argv.includes('--no-debezium'),
     sizes: quick ? QUICK : FULL,
   };
 }

@@ -2,6 +2,7 @@
  * capture: row changes decoded and shipped per second, catching up a backlog of multi-row
  * transactions; and the decode alone (the daemon's own source and assembler in this process).
  */
+import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
 import { TransactionAssembler } from '../../src/capture/assembler.js';
 import { BinlogSource } from '../../src/capture/binlog-source.js';
@@ -9,7 +10,8 @@ import { TableFilter } from '../../src/config/table-filter.js';
 import { loadConfig } from '../../src/config/loader.js';
 import type { SandboxInfo } from '../../src/sandbox/sandbox.js';
 import { metricOf, startActive, startDaemon, stopDaemon, waitShipped, type Daemon } from '../harness/daemons.js';
-import { say, sleep, type BenchOptions } from '../harness/options.js';
+import { DEBEZIUM_VERSION, DebeziumLeg } from '../harness/debezium.js';
+import { DIR, say, sleep, type BenchOptions } from '../harness/options.js';
 import type { CaptureResult } from '../harness/results.js';
 import { log, type BenchSandbox } from '../harness/sandbox.js';
 
@@ -93,9 +95,25 @@ async function catchUp(info: SandboxInfo, dbs: mysql.Connection[], options: Benc
   return { rate: Math.round((last.rowChanges - first.rowChanges) / ((last.time - first.time) / 1000)), backlogStart };
 }
 
-/** The daemon's catch-up with shipping, then the decode alone over the same backlog. */
+/**
+ * The daemon's catch-up with shipping, then the decode alone over the same backlog; and Debezium
+ * catching up the same backlog (bench/harness/debezium.ts), unless --no-debezium.
+ */
 export async function runCapture({ info, dbs }: BenchSandbox, options: BenchOptions): Promise<CaptureResult> {
-  const { rate, backlogStart } = await catchUp(info, dbs, options);
-  const decode = await decodeOnly(info, backlogStart, options.sizes.captureRows);
-  return { rowChangesPerSec: rate, decodeOnlyRowChangesPerSec: decode };
+  const rows = options.sizes.captureRows;
+  const debezium = options.debezium ? await DebeziumLeg.prepare(join(DIR, 'debezium'), loadConfig(info.config).kafka.brokers) : undefined;
+  try {
+    await debezium?.recordResumePoint();
+    const { rate, backlogStart } = await catchUp(info, dbs, options);
+    const decode = await decodeOnly(info, backlogStart, rows);
+    let debeziumRate = NaN;
+    if (debezium) {
+      say(`capture: Debezium ${DEBEZIUM_VERSION} catching up the same backlog…`);
+      await debezium.writeBacklog(rows);
+      debeziumRate = await debezium.catchUp(rows, 600_000);
+    }
+    return { rowChangesPerSec: rate, decodeOnlyRowChangesPerSec: decode, debeziumRowsPerSec: debeziumRate };
+  } finally {
+    await debezium?.tearDown();
+  }
 }

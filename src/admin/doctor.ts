@@ -4,7 +4,7 @@
 import mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { versionColumnOf } from '../config/tables.js';
-import { REQUIRED_BINLOG_SETTINGS, tablesWithoutPrimaryKey } from '../db/binlog-requirements.js';
+import { REQUIRED_BINLOG_SETTINGS, binlogVariantSettings, binlogVariantVerdicts, tablesWithoutPrimaryKey } from '../db/binlog-requirements.js';
 import { TableFilter } from '../config/table-filter.js';
 import { connectionOptions } from '../db/connect.js';
 import type { BrokerInspector } from '../model/ports.js';
@@ -54,6 +54,11 @@ export async function runDoctor(config: Config, brokers: BrokerInspector, only?:
         const ok = have === want;
         const fix = name === 'log_bin' ? 'enable the binary log (log_bin) in the server config and restart' : `SET GLOBAL ${name}='${want}' and set it in the server config`;
         checks.push({ ezone, check: name, ok, message: ok ? `${name}=${want}` : `${name} is ${have}, DRC needs ${want} — ${fix}` });
+      }
+      // MySQL 8's compressed transactions and partial JSON updates: refused when on globally; when off,
+      // a warning that a session may still turn them on (capture then stops at the event).
+      for (const verdict of binlogVariantVerdicts(await binlogVariantSettings(conn))) {
+        checks.push({ ezone, check: verdict.setting, ok: verdict.ok, ...(verdict.ok && verdict.value !== undefined ? { warning: true } : {}), message: verdict.message });
       }
       const [[d]] = mariadb ? await conn.query<mysql.RowDataPacket[]>('SELECT @@gtid_domain_id AS d') : [[{ d: null }]];
       facts.push({ ezone, serverId: Number(v!.server_id), domainId: d?.d === null || d?.d === undefined ? null : Number(d.d), increment: Number(v!.inc), offset: Number(v!.off) });

@@ -17,8 +17,17 @@
  *   column now arrives as the server's bytes (4-byte little-endian SRID, then WKB).
  * - common.js:682 `choices[raw - 1]` turns ENUM index 0 (the '' a non-strict sql_mode stores) into
  *   undefined: corrected in the ENUM family (model/types/enum-set.ts), where undefined can only be it.
+ * - code_map.js:114 maps every event type it has no class for to Unknown, which the stream passes
+ *   over, and packet/binlog.js:44 answers MySQL 8's TRANSACTION_PAYLOAD_EVENT and
+ *   PARTIAL_UPDATE_ROWS_EVENT with one error per reader (index.js:951) and then skips them too (issue
+ *   14): the Binlog command of every reader now reads each packet's event type first and, for a type
+ *   binlog-event-types.ts refuses, emits UnsupportedBinlogEventError and hands the event on to
+ *   nobody (zongji's position stays before it).
  */
+import ZongJi from '@vlasky/zongji';
+import { UnsupportedBinlogEventError } from '../errors.js';
 import { TypeCode } from '../model/types/column-meta.js';
+import { eventHeaderOf, refusalOf } from './binlog-event-types.js';
 
 /** Charsets whose text zongji decodes exactly (Buffer#toString('utf8')); every other one arrives as bytes. */
 const UTF8 = new Set(['utf8', 'utf8mb3', 'utf8mb4']);
@@ -73,6 +82,51 @@ export function rawBytesColumns(columns: PatchedColumn[], schemas: { COLUMN_TYPE
 
 const isBlob = (t: number) => t === TypeCode.BLOB || t === TypeCode.TINY_BLOB || t === TypeCode.MEDIUM_BLOB || t === TypeCode.LONG_BLOB || t === TypeCode.BLOB_COMPRESSED;
 
+/** The part of zongji's Binlog command (lib/sequence/binlog.js) the event-type guard wraps. */
+interface BinlogCommandClass {
+  prototype: { binlogData(this: { [REFUSED]?: true }, packet: BinlogPacketLike, connection: unknown): unknown; [GUARDED]?: true };
+}
+
+/** What the guard reads of a mysql2 packet: the payload lies in buffer[offset, end). */
+export interface BinlogPacketLike {
+  buffer: Buffer;
+  offset: number;
+  end: number;
+}
+
+/** The zongji reader, as the guard sees it. */
+interface GuardedReader {
+  options: { filename?: string };
+  emit(event: 'error', err: Error): boolean;
+}
+
+const GUARDED = Symbol('drc.event-type-guard');
+const BINLOG_CLASS = Symbol('drc.binlog-class');
+const REFUSED = Symbol('drc.refused-event');
+
+/**
+ * Make a reader's Binlog command refuse the event types binlog-event-types.ts refuses: the packet's
+ * header is read before zongji decodes (or skips) it; a refused event becomes an error on the reader
+ * and the event is dropped before zongji's bookkeeping sees it. Exported for unit tests.
+ */
+export function guardEventTypes(binlogClass: BinlogCommandClass, reader: GuardedReader): void {
+  const proto = binlogClass.prototype;
+  if (proto[GUARDED]) return;
+  const binlogData = proto.binlogData;
+  proto.binlogData = function (this: { [REFUSED]?: true }, packet: BinlogPacketLike, connection: unknown): unknown {
+    // After a refusal nothing more is handed on: the reader is about to be stopped, and no later
+    // event may overtake the one refused.
+    if (this[REFUSED]) return proto.binlogData;
+    const header = eventHeaderOf(packet.buffer.subarray(packet.offset, packet.end));
+    const refusal = header && refusalOf(header.typeCode, header.flags);
+    if (!header || !refusal) return binlogData.call(this, packet, connection);
+    this[REFUSED] = true;
+    reader.emit('error', new UnsupportedBinlogEventError(refusal, `${reader.options.filename ?? '?'}:${header.nextPosition}`));
+    return proto.binlogData;
+  };
+  proto[GUARDED] = true;
+}
+
 let installed = false;
 
 /**
@@ -103,5 +157,17 @@ export async function installZongjiPatches(): Promise<void> {
     const table = this.tableMap[this.tableId];
     if (table?.columns) rawBytesColumns(table.columns, table.columnSchemas ?? []);
   };
+  // index.js:821 `this.BinlogClass = initBinlogClass(this)` runs once per start(), before the dump
+  // command is queued: an accessor on the prototype guards every reader's fresh class there.
+  Object.defineProperty(ZongJi.prototype, 'BinlogClass', {
+    configurable: true,
+    get(this: { [BINLOG_CLASS]?: BinlogCommandClass }) {
+      return this[BINLOG_CLASS];
+    },
+    set(this: GuardedReader & { [BINLOG_CLASS]?: BinlogCommandClass }, cls: BinlogCommandClass) {
+      guardEventTypes(cls, this);
+      this[BINLOG_CLASS] = cls;
+    },
+  });
   installed = true;
 }

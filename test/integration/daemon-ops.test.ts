@@ -104,6 +104,12 @@ describeWithServers('drc run, lag, conflicts, doctor, metrics (the real binary)'
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
     expect(ok.code).toBe(0);
     expect(report.checks.map((c) => c.check)).toEqual(expect.arrayContaining(['binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'server_ids', 'auto_increment', 'primary_keys', 'version_columns', 'privileges', 'kafka']));
+    // MySQL 8's binlog variants (issue 14): MariaDB has neither variable, so both pass without a warning.
+    for (const setting of ['binlog_transaction_compression', 'binlog_row_value_options']) {
+      expect(report.checks.filter((c) => c.check === setting)).toEqual(
+        [...new Set(report.checks.filter((c) => c.check === 'connect').map((c) => c.ezone))].map((ezone) => ({ ezone, check: setting, ok: true, message: `${setting} does not exist on this server: ${setting === 'binlog_row_value_options' ? 'no partial JSON updates' : 'no compressed transactions'}` })),
+      );
+    }
 
     const root = await adminConnection('b');
     try {
