@@ -49,6 +49,21 @@ describe('committedRecords (read_committed over one Fetch answer)', () => {
     expect(second.next).toBe(16n);
   });
 
+  it('closes an aborted transaction at its marker even when the library already removed its records (one producer, several aborts)', () => {
+    // Batches 1 and 3 were aborted; the library dropped batch 3 (its marker is in the answer) but not 1.
+    const r = committedRecords(
+      {
+        records: [batch(0, 5, ['a']), batch(1, 5, ['x']), marker(2, 5, 0), batch(3, 5, ['b']), marker(4, 5, 1), marker(6, 5, 0), batch(7, 5, ['c']), marker(8, 5, 1)],
+        abortedTransactions: [
+          { producerId: 5n, firstOffset: 1n },
+          { producerId: 5n, firstOffset: 5n },
+        ],
+      },
+      0n,
+    );
+    expect(values(r)).toEqual(['0:a', '3:b', '7:c']);
+  });
+
   it('skips records before the offset asked for (a batch starting earlier) and answers nothing for an empty answer', () => {
     expect(values(committedRecords({ records: [batch(0, 1, ['a', 'b', 'c'], 0)], abortedTransactions: null }, 2n))).toEqual(['2:c']);
     expect(committedRecords(undefined, 9n)).toEqual({ messages: [], next: 9n });

@@ -93,15 +93,15 @@ export function committedRecords(partition: FetchedPartition | undefined, offset
   for (const batch of partition.records) {
     const last = batch.firstOffset + BigInt(batch.lastOffsetDelta);
     if (last + 1n > next) next = last + 1n;
+    // Aborted transactions begun by now, taken at every batch, markers included: the library may have
+    // removed an aborted range already, and its ABORT marker must still close it here.
+    while (pending.length > 0 && pending[0]!.firstOffset <= last) aborting.add(pending.shift()!.producerId);
     if (batch.attributes & IS_CONTROL) {
       const type = batch.records[0]?.key && batch.records[0].key.length >= 4 ? batch.records[0].key.readInt16BE(2) : -1;
       if (type === ABORT) aborting.delete(batch.producerId);
       continue;
     }
-    if (batch.attributes & IS_TRANSACTIONAL) {
-      while (pending.length > 0 && pending[0]!.firstOffset <= last) aborting.add(pending.shift()!.producerId);
-      if (aborting.has(batch.producerId)) continue;
-    }
+    if (batch.attributes & IS_TRANSACTIONAL && aborting.has(batch.producerId)) continue;
     for (const record of batch.records) {
       const at = batch.firstOffset + BigInt(record.offsetDelta);
       if (at < offset) continue;

@@ -66,7 +66,10 @@ export class PlatformaticAtomicPublisher implements AtomicPublisher {
       // The first transaction runs FindCoordinator and InitProducerId: the epoch bump fences a zombie
       // and makes the broker abort what a crashed predecessor left open. Nothing is sent in it, so it
       // is dropped locally (an EndTxn for an empty transaction is refused by the broker).
-      const claim = await producer.beginTransaction();
+      // Producer id and epoch -1 ask for the id's current producer with a bumped epoch; the library's
+      // default (0, 0) names a producer that is not the current one, and the broker answers
+      // PRODUCER_FENCED to the successor instead of fencing the zombie.
+      const claim = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
       await claim.cancel();
     } catch (err) {
       await producer.close().catch(() => undefined);
