@@ -58,6 +58,7 @@ const mysqlSchema = z.strictObject({
 const kafkaSchema = z.strictObject({
   brokers: z.array(hostPort).min(1, 'list at least one Kafka broker as host:port'), // bootstrap servers
   clientId: z.string().min(1).default('drc'), // Kafka client id prefix (the ezone name is appended)
+  client: z.enum(['platformatic', 'kafkajs']).default('platformatic'), // client library: @platformatic/kafka (maintained; Java-compatible partitioning) or kafkajs 2.2.4 (unmaintained since 2023); both keep the same guarantees and partitions
   topicPrefix: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'a topic prefix uses letters, digits, _ or -')

@@ -4,7 +4,6 @@
  * the heartbeat interval, the tombstone retention). Capture and the appliers still take the whole
  * config until their dependencies are narrowed (capture/, apply/).
  */
-import type { Kafka } from 'kafkajs';
 import type { PoolConnection } from 'mysql2/promise';
 import { Applier } from '../apply/applier.js';
 import type { ConflictRecord } from '../apply/sql/meta.js';
@@ -20,15 +19,10 @@ import { versionColumnOf } from '../config/tables.js';
 import { Heartbeat } from './heartbeat.js';
 import { isFinalChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
-import type { StoredMessage } from '../model/ports.js';
+import type { KafkaTransport, StoredMessage, TopicSpec } from '../model/ports.js';
 import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
-import { createKafka } from '../transport/kafka/client.js';
-import { KafkaEventPublisher } from '../transport/kafka/event-publisher.js';
-import { KafkaMessageStream } from '../transport/kafka/stream.js';
-import { KafkaAtomicPublisher } from '../transport/kafka/publisher.js';
-import { lastCommittedMatching } from '../transport/kafka/tail.js';
-import { ensureTopics, type TopicSpec } from '../transport/kafka/topics.js';
+import { createTransport } from '../transport/select.js';
 
 /** The topics an ezone's daemon writes to; created when missing. */
 export function ownTopics(kafka: KafkaConfig, ezone: string): TopicSpec[] {
@@ -67,11 +61,10 @@ export async function startCapture(
 ): Promise<Running> {
   const register = ha?.register;
   const ez = ezoneOf(config, ezone);
-  const kafka = createKafka(config.kafka, { brokers: ez.kafka?.brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
-  await ensureTopics(kafka, ownTopics(config.kafka, ezone));
+  const kafka = createTransport(config.kafka, { brokers: ez.kafka?.brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
+  await kafka.ensureTopics(ownTopics(config.kafka, ezone));
   const topic = changesTopic(config.kafka.topicPrefix, ezone);
-  const publisher = new KafkaAtomicPublisher(
-    kafka,
+  const publisher = kafka.atomicPublisher(
     `${config.kafka.clientId}.${config.kafka.topicPrefix}.${ezone}.capture`,
     config.kafka.maxMessageBytes + 4096,
   );
@@ -86,7 +79,7 @@ export async function startCapture(
     log,
     pool,
     publisher,
-    lastPublished: async () => (await lastCommittedMatching(kafka, topic, (m) => isFinalChunk(m.value)))?.value,
+    lastPublished: async () => (await kafka.lastCommittedMatching(topic, (m) => isFinalChunk(m.value)))?.value,
     ...(ha ? { fence: ha.verify } : {}),
     releases: new LocalClaimRecorder(pool, ezone, (schema, table) => versionColumnOf(config, schema, table)),
   });
@@ -156,10 +149,10 @@ export async function startDaemon(
   const ez = ezoneOf(config, ezone);
   const prefix = config.kafka.topicPrefix;
   const kafkaFor = kafkaClients(config, ezone, log);
-  for (const name of Object.keys(config.ezones)) await ensureTopics(kafkaFor(name), ownTopics(config.kafka, name));
+  for (const name of Object.keys(config.ezones)) await kafkaFor(name).ensureTopics(ownTopics(config.kafka, name));
 
   const running = await startCapture(config, ezone, log, register && options.fence ? { register, verify: () => options.fence!.verify() } : undefined);
-  const events = new KafkaEventPublisher(kafkaFor(ezone), config.kafka.maxMessageBytes + 4096);
+  const events = kafkaFor(ezone).eventPublisher(config.kafka.maxMessageBytes + 4096);
   const appliers = new Map<string, Applier>();
   // Heartbeat and tombstone purge share a small pool; every pool talks to the same server, whose
   // flavour is detected once.
@@ -183,7 +176,7 @@ export async function startDaemon(
         pool,
         flavor,
         topic: changesTopic(prefix, origin),
-        stream: new KafkaMessageStream(kafkaFor(origin), changesTopic(prefix, origin), `${config.kafka.clientId}.${prefix}.${ezone}.apply.${origin}`),
+        stream: kafkaFor(origin).messageStream(changesTopic(prefix, origin), `${config.kafka.clientId}.${prefix}.${ezone}.apply.${origin}`),
         progress: running.capture,
         ownership,
         slotBase: origins.indexOf(origin) * 64,
@@ -226,14 +219,14 @@ export async function startDaemon(
 }
 
 /** One Kafka client per distinct broker list (ezones may have their own clusters). */
-function kafkaClients(config: Config, ezone: string, log: Logger): (name: string) => Kafka {
-  const clients = new Map<string, Kafka>();
+function kafkaClients(config: Config, ezone: string, log: Logger): (name: string) => KafkaTransport {
+  const clients = new Map<string, KafkaTransport>();
   return (name: string) => {
     const brokers = config.ezones[name]?.kafka?.brokers ?? config.kafka.brokers;
     const id = brokers.join(',');
     let k = clients.get(id);
     if (!k) {
-      k = createKafka(config.kafka, { brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
+      k = createTransport(config.kafka, { brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
       clients.set(id, k);
     }
     return k;

@@ -135,3 +135,40 @@ export interface BrokerInspector {
   /** Release the connection. */
   close(): Promise<void>;
 }
+
+/** A topic DRC creates when it is missing. */
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  /** -1 = the broker's default. */
+  replicationFactor: number;
+  /** Topic-level settings, e.g. `max.message.bytes`. */
+  config?: Record<string, string>;
+}
+
+/**
+ * One Kafka cluster as the daemon uses it, whatever client library speaks to it (`kafka.client`):
+ * the factories of the ports above plus the two direct reads capture needs. Every error an adapter
+ * lets out is a DrcError from errors.ts (or a handler's own error), so stages never see a client's
+ * error classes. Both adapters choose partitions with Kafka's Java (murmur2) partitioner: a key
+ * lands on the same partition whichever client wrote it.
+ */
+export interface KafkaTransport {
+  /** Which client library this is (`kafka.client`). */
+  readonly client: 'kafkajs' | 'platformatic';
+  /** Create the topics that are missing and wait until every partition has a leader (idempotent, race-safe). */
+  ensureTopics(specs: TopicSpec[]): Promise<void>;
+  /**
+   * A transactional publisher with `transactionalId` (zombie fencing); `connect()` claims the id,
+   * which aborts what a previous owner left open. `maxRequestBytes` bounds one produce request.
+   */
+  atomicPublisher(transactionalId: string, maxRequestBytes: number): AtomicPublisher & { connect(): Promise<void> };
+  /** An idempotent, at-least-once publisher for reports. */
+  eventPublisher(maxRequestBytes: number): EventPublisher & { connect(): Promise<void>; close(): Promise<void> };
+  /** Partition 0 of `topic`, read_committed (`groupId` names the reader; committed offsets are informational). */
+  messageStream(topic: string, groupId: string): MessageStream;
+  /** The last committed message of partition 0 of `topic` that `accept` accepts (undefined: none). */
+  lastCommittedMatching(topic: string, accept: (m: StoredMessage) => boolean, options?: { timeoutMs?: number }): Promise<StoredMessage | undefined>;
+  /** Release what the transport itself holds (ports it created are closed by their users). */
+  close(): Promise<void>;
+}

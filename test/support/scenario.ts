@@ -50,7 +50,17 @@ export async function connectEzone(ezone: string, schema?: string): Promise<mysq
  * Names and reader ids stay random (they isolate scenarios, also from a previous run's leftovers);
  * the workload's randomness comes from `random`, seeded, so a failing workload can be replayed.
  */
-export async function scenario(name: string, overrides: Record<string, unknown> = {}, options: { ezones?: string[] } = {}): Promise<Scenario> {
+/** The Kafka client of generated configs: `options.kafkaClient`, else DRC_TEST_KAFKA_CLIENT, else the config's default. */
+function kafkaClient(chosen: string | undefined): { client?: string } {
+  const client = chosen ?? process.env.DRC_TEST_KAFKA_CLIENT;
+  return client ? { client } : {};
+}
+
+export async function scenario(
+  name: string,
+  overrides: Record<string, unknown> = {},
+  options: { ezones?: string[]; kafkaClient?: 'platformatic' | 'kafkajs' } = {},
+): Promise<Scenario> {
   const seed = testSeed();
   reportSeedOnFailure(seed, `scenario ${name}: workload`);
   const id = `${name.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 20)}_${randomBytes(3).toString('hex')}`;
@@ -65,7 +75,7 @@ export async function scenario(name: string, overrides: Record<string, unknown> 
   const raw = {
     ...base,
     ezones,
-    kafka: { ...base.kafka, topicPrefix: prefix },
+    kafka: { ...base.kafka, topicPrefix: prefix, ...kafkaClient(options.kafkaClient) },
     replicate: { ...base.replicate, include: [`${schema}.*`] },
     log: { level: process.env.DRC_TEST_DAEMON_LOG_LEVEL ?? 'debug' },
     ...overrides,

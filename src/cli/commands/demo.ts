@@ -9,7 +9,7 @@ import { listConflicts } from '../../admin/conflicts.js';
 import { collectLag } from '../../admin/lag.js';
 import { createLogger } from '../../ops/logger.js';
 import { freePort } from '../../sandbox/ports.js';
-import { KafkaBrokerInspector } from '../../transport/kafka/inspector.js';
+import { createBrokerInspector } from '../../transport/select.js';
 import { DEFAULT_SANDBOX_DIR, sandboxUp, type SandboxInfo } from '../../sandbox/sandbox.js';
 import { formatTable } from '../output.js';
 import { positiveInt } from '../parse.js';
@@ -171,7 +171,7 @@ async function runWorkload(info: SandboxInfo, dbs: mysql.Connection[], stats: Wo
 async function render(info: SandboxInfo, dbs: mysql.Connection[], daemons: Daemon[], config: ReturnType<typeof loadConfig>, stats: WorkloadStats, startedAt: number, log: ReturnType<typeof createLogger>): Promise<string> {
   const counts = await Promise.all(dbs.map(async (db) => (await db.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM demo.accounts'))[0][0]?.n));
   const detected = await conflictsDetected(daemons).catch(() => undefined);
-  const brokers = new KafkaBrokerInspector(config.kafka, `${config.kafka.clientId}-lag`, log);
+  const brokers = createBrokerInspector(config.kafka, `${config.kafka.clientId}-lag`, log);
   const lag = await collectLag(config, log, brokers).finally(() => brokers.close());
   const conflicts = await listConflicts(config, { sinceMs: Date.now() - startedAt + 1000, limit: 5 });
   const clear = process.stdout.isTTY ? '\x1b[2J\x1b[H' : '\n';

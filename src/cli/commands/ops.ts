@@ -12,7 +12,7 @@ import { ensureMetaSchema } from '../../db/meta-schema.js';
 import { CheckFailedError, UnreachableError, UsageError } from '../../errors.js';
 import type { BrokerInspector } from '../../model/ports.js';
 import { createLogger, type Logger } from '../../ops/logger.js';
-import { KafkaBrokerInspector } from '../../transport/kafka/inspector.js';
+import { createBrokerInspector } from '../../transport/select.js';
 import { EXIT_CODES_HELP, printJson, printTable } from '../output.js';
 import { positiveInt } from '../parse.js';
 
@@ -20,7 +20,7 @@ const quiet = () => createLogger((process.env.DRC_LOG_LEVEL as 'warn' | undefine
 
 /** The admin tools' view of Kafka (model/ports.ts), closed when `use` is done. */
 async function withBrokers<T>(config: Config, tool: string, log: Logger, use: (brokers: BrokerInspector) => Promise<T>): Promise<T> {
-  const brokers = new KafkaBrokerInspector(config.kafka, `${config.kafka.clientId}-${tool}`, log);
+  const brokers = createBrokerInspector(config.kafka, `${config.kafka.clientId}-${tool}`, log);
   try {
     return await use(brokers);
   } finally {

@@ -24,13 +24,22 @@ export function createKafka(config: KafkaConfig, options: { brokers?: string[]; 
     logLevel: logLevel.ERROR,
     logCreator: () => (entry) => {
       const { message, ...extra } = entry.log;
-      // Broker errors are retried by kafkajs and by our supervisor: report them as warnings.
-      const level = entry.level === logLevel.ERROR ? 'warn' : (LEVELS[entry.level] ?? 'info');
+      const level = entry.level === logLevel.ERROR ? errorLevel(extra) : (LEVELS[entry.level] ?? 'info');
       log[level]({ namespace: entry.namespace, ...pick(extra) }, message);
     },
   };
   if (config.sasl) settings.sasl = { mechanism: config.sasl.mechanism, username: config.sasl.username, password: config.sasl.password } as SASLOptions;
   return new Kafka(settings);
+}
+
+/**
+ * The level of a kafkajs error entry. A broker's answer to one request (the entry carries the
+ * request's `correlationId`) and an attempt that will be retried (`retryCount`) are retried by kafkajs
+ * itself — CONCURRENT_TRANSACTIONS after every commit, say — and are only worth a debug line; what
+ * fails for good reaches the caller as an error. Everything else (a lost connection) is a warning.
+ */
+export function errorLevel(extra: Record<string, unknown>): 'warn' | 'debug' {
+  return 'correlationId' in extra || 'retryCount' in extra ? 'debug' : 'warn';
 }
 
 /** kafkajs log fields worth keeping (never message payloads). */

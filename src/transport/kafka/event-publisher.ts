@@ -2,7 +2,7 @@ import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { NotConnectedError } from '../../errors.js';
 import type { EventPublisher, OutgoingMessage } from '../../model/ports.js';
 import { rethrowKafka } from './kafka-errors.js';
-import { recordBytes, splitBySize, tooLarge } from './publisher.js';
+import { recordBytes, splitBySize, tooLarge } from '../record-size.js';
 
 /** An idempotent producer for reports (conflicts, dead letters): at least once, in order per key. */
 export class KafkaEventPublisher implements EventPublisher {

@@ -1,14 +1,8 @@
 import type { Kafka } from 'kafkajs';
+import type { TopicSpec } from '../../model/ports.js';
 import { rethrowKafka } from './kafka-errors.js';
 
-export interface TopicSpec {
-  topic: string;
-  partitions: number;
-  /** -1 = the broker's default. */
-  replicationFactor: number;
-  /** Topic-level settings, e.g. `max.message.bytes`. */
-  config?: Record<string, string>;
-}
+export type { TopicSpec };
 
 /** Attempts of ensureTopics while the brokers answer that a topic is still being created. */
 const ATTEMPTS = 10;

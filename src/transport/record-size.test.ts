@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recordBytes, splitBySize, tooLarge } from './publisher.js';
+import { recordBytes, splitBySize, tooLarge } from './record-size.js';
 
 describe('splitBySize', () => {
   const msg = (n: number) => ({ topic: 't', key: 'k', value: Buffer.alloc(n) });

@@ -1,0 +1,33 @@
+import { MultipleErrors, NetworkError, ProtocolError, TimeoutError, UserError } from '@platformatic/kafka';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, SchemaMismatchError } from '../../errors.js';
+import { classifyPlatformaticError, isFencing, toDrcError } from './errors.js';
+
+describe('classifyPlatformaticError', () => {
+  it('makes a fencing answer fatal, also at the end of a run of retries', () => {
+    for (const id of ['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']) {
+      expect(classifyPlatformaticError(new ProtocolError(id))).toMatchObject({ code: ErrorCode.fenced, fatal: true });
+    }
+    const retried = new MultipleErrors('endTransaction failed 3 times.', [new ProtocolError('CONCURRENT_TRANSACTIONS'), new ProtocolError('PRODUCER_FENCED')]);
+    expect(isFencing(retried)).toBe(true);
+    expect(classifyPlatformaticError(retried)?.code).toBe(ErrorCode.fenced);
+  });
+
+  it('follows the library: retriable answers, lost connections and timeouts are transient, the rest deterministic', () => {
+    expect(classifyPlatformaticError(new ProtocolError('NOT_LEADER_OR_FOLLOWER'))).toMatchObject({ code: ErrorCode.kafkaUnavailable, retryable: true, context: { kafkaError: 'NOT_LEADER_OR_FOLLOWER' } });
+    expect(classifyPlatformaticError(new ProtocolError('MESSAGE_TOO_LARGE'))).toMatchObject({ code: ErrorCode.kafkaRejected, retryable: false, fatal: false });
+    expect(classifyPlatformaticError(new NetworkError('Connection to 127.0.0.1:1 failed.'))?.code).toBe(ErrorCode.kafkaUnavailable);
+    expect(classifyPlatformaticError(new TimeoutError('Request timed out.'))?.code).toBe(ErrorCode.kafkaUnavailable);
+    const exhausted = new MultipleErrors('produce failed 9 times.', [new NetworkError('a'), new NetworkError('b')]);
+    expect(classifyPlatformaticError(exhausted)?.code).toBe(ErrorCode.kafkaUnavailable);
+    expect(classifyPlatformaticError(new UserError('Cannot produce to an already completed transaction.'))?.code).toBe(ErrorCode.kafkaRejected);
+  });
+
+  it('passes everything else through (a handler error travels unchanged)', () => {
+    const mismatch = new SchemaMismatchError('table t has no column c here');
+    expect(classifyPlatformaticError(mismatch)).toBeUndefined();
+    expect(toDrcError(mismatch)).toBe(mismatch);
+    const plain = new Error('boom');
+    expect(toDrcError(plain)).toBe(plain);
+  });
+});

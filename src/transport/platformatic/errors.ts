@@ -1,0 +1,61 @@
+/**
+ * @platformatic/kafka errors → the catalogue (errors.ts), as transport/kafka/kafka-errors.ts does for
+ * kafkajs. The library's errors carry a `code` (PLT_KFK_*), broker answers an `apiId` (the protocol
+ * error name) and every error says whether retrying helps (`canRetry`); a run of retries ends in a
+ * MultipleErrors holding each attempt's error. Decided here once, by those fields, never by text.
+ */
+import { DrcError, FencedError, KafkaRejectedError, KafkaUnavailableError } from '../../errors.js';
+
+/** Broker answers that mean another producer with our transactional id took over (a zombie must stop). */
+const FENCING = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+
+interface PlatformaticError extends Error {
+  code?: string;
+  apiId?: string;
+  canRetry?: boolean;
+  errors?: unknown[];
+}
+
+function isPlatformatic(err: unknown): err is PlatformaticError {
+  return err instanceof Error && typeof (err as PlatformaticError).code === 'string' && (err as PlatformaticError).code!.startsWith('PLT_KFK_');
+}
+
+/** The error, the errors it aggregates and their causes, depth first (bounded). */
+function flatten(err: unknown, out: unknown[] = [], depth = 0): unknown[] {
+  if (!(err instanceof Error) || depth > 6 || out.length > 64) return out;
+  out.push(err);
+  for (const e of (err as PlatformaticError).errors ?? []) flatten(e, out, depth + 1);
+  if (err.cause) flatten(err.cause, out, depth + 1);
+  return out;
+}
+
+/** True when a broker answer in the chain says this producer was fenced by a newer one. */
+export function isFencing(err: unknown): boolean {
+  return isPlatformatic(err) && flatten(err).some((e) => FENCING.has((e as PlatformaticError).apiId ?? ''));
+}
+
+/** The catalogue's error for a platformatic error (undefined for anything else). */
+export function classifyPlatformaticError(err: unknown): DrcError | undefined {
+  if (!isPlatformatic(err)) return undefined;
+  if (isFencing(err)) return new FencedError(err);
+  const all = flatten(err) as PlatformaticError[];
+  // The last attempt's broker answer names the failure best.
+  const answer = [...all].reverse().find((e) => e.apiId !== undefined)?.apiId;
+  const context = answer ? { kafkaError: answer } : {};
+  const message = `Kafka: ${err.message}`;
+  // Unreachable brokers and timeouts (PLT_KFK_NETWORK) are transient whatever their flag; else the flags decide.
+  const retryable = all.some((e) => e.code === 'PLT_KFK_NETWORK') || all.every((e) => !isPlatformatic(e) || e.canRetry !== false);
+  if (retryable) return new KafkaUnavailableError(message, { cause: err, context });
+  return new KafkaRejectedError(message, { cause: err, context });
+}
+
+/** What an adapter throws: a platformatic error as its DrcError, anything else unchanged. */
+export function toDrcError(err: unknown): unknown {
+  if (err instanceof DrcError) return err;
+  return classifyPlatformaticError(err) ?? err;
+}
+
+/** `promise.catch(rethrow)`: rethrow with the platformatic error classified. */
+export function rethrow(err: unknown): never {
+  throw toDrcError(err);
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.js';
+import { backoff, baseOptions } from './options.js';
+
+const kafka = (extra: Record<string, unknown> = {}) => configSchema.shape.kafka.parse({ brokers: ['k1:9092', 'k2:9093'], ...extra });
+
+describe('platformatic client options from the kafka config slice', () => {
+  it('maps brokers and client id, and neither TLS nor SASL by default', () => {
+    const o = baseOptions(kafka(), { clientId: 'drc-a' });
+    expect(o).toMatchObject({ clientId: 'drc-a', bootstrapBrokers: ['k1:9092', 'k2:9093'] });
+    expect(o.tls).toBeUndefined();
+    expect(o.sasl).toBeUndefined();
+    expect(baseOptions(kafka(), { clientId: 'x', brokers: ['own:1'] }).bootstrapBrokers).toEqual(['own:1']);
+  });
+
+  it('maps kafka.ssl to TLS with the system CAs and kafka.sasl to its mechanism names', () => {
+    for (const [mechanism, name] of [
+      ['plain', 'PLAIN'],
+      ['scram-sha-256', 'SCRAM-SHA-256'],
+      ['scram-sha-512', 'SCRAM-SHA-512'],
+    ] as const) {
+      const o = baseOptions(kafka({ ssl: true, sasl: { mechanism, username: 'u', password: 'p' } }), { clientId: 'x' });
+      expect(o.tls).toEqual({});
+      expect(o.sasl).toEqual({ mechanism: name, username: 'u', password: 'p' });
+    }
+  });
+
+  it('backs off exponentially with jitter up to the cap', () => {
+    const delay = backoff(5, 5000);
+    expect(delay(undefined, 'op', 1)).toBeGreaterThanOrEqual(4);
+    expect(delay(undefined, 'op', 1)).toBeLessThanOrEqual(6);
+    expect(delay(undefined, 'op', 30)).toBeLessThanOrEqual(6000);
+    expect(delay(undefined, 'op', 30)).toBeGreaterThanOrEqual(4000);
+  });
+
+  it('the default client is platformatic; kafkajs is selectable; anything else is refused', () => {
+    expect(kafka().client).toBe('platformatic');
+    expect(kafka({ client: 'kafkajs' }).client).toBe('kafkajs');
+    expect(() => kafka({ client: 'rdkafka' })).toThrow();
+  });
+});
