@@ -3,6 +3,7 @@ import type { MysqlConfig } from '../config/schema.js';
 import { queryTypeCast } from '../model/types/registry.js';
 import { MARK_APPLIER_SESSION_SQL } from './applier-mark.js';
 import { installResultCharsets } from './result-charsets.js';
+import { mysqlSslOptions } from './tls.js';
 
 installResultCharsets();
 
@@ -18,9 +19,12 @@ const typeCast = queryTypeCast();
  * number within ±2^53 and as an exact string beyond, dates as text with microseconds), utf8mb4.
  * Binlog values decoded with the same options (zongji) agree with what queries return. A family that
  * reads its fields itself does so through `typeCast` (rows read back; zongji's binlog decoding ignores it).
+ * TLS from `cfg.tls` (db/tls.ts): the binlog connection takes these same options, so it is encrypted too.
  */
 export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
+  const ssl = mysqlSslOptions(cfg.tls);
   return {
+    ...(ssl ? { ssl } : {}),
     host: cfg.host,
     port: cfg.port,
     user: cfg.user,
