@@ -13,9 +13,6 @@ const int = (min: number, max: number) =>
     z.number().int().min(min).max(max),
   );
 
-/** Boolean that may also arrive as "true"/"false" from an environment variable. */
-const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
-
 const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
