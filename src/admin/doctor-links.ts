@@ -6,7 +6,7 @@
  */
 import type mysql from 'mysql2/promise';
 import type { KafkaConfig, MysqlConfig } from '../config/schema.js';
-import { kafkaLinkSecurity } from '../transport/kafka/security.js';
+import { kafkaLinkSecurity } from '../config/security.js';
 import type { Check } from './check.js';
 import { privilegeFindings } from './privileges.js';
 

@@ -129,3 +129,15 @@ export const kafkaSaslSchema = z
     if (!sasl.username) ctx.addIssue({ code: 'custom', path: ['username'], message: `required key is missing — mechanism ${sasl.mechanism} needs username` });
     return passwordFromFile(sasl, ctx, true);
   });
+
+/** What a link to Kafka is protected by, for `drc doctor` (no secret). */
+export function kafkaLinkSecurity(config: { ssl: KafkaSslConfig; sasl?: { mechanism: string } | undefined }): { encrypted: boolean; verified: boolean; clientCert: boolean; sasl: string | null } {
+  const ssl = config.ssl;
+  const object = ssl && typeof ssl === 'object' ? ssl : undefined;
+  return {
+    encrypted: ssl !== false,
+    verified: ssl === true || (object?.rejectUnauthorized ?? false),
+    clientCert: Boolean(object?.cert),
+    sasl: config.sasl?.mechanism ?? null,
+  };
+}

@@ -33,14 +33,3 @@ export function kafkajsSecurity(config: Pick<KafkaConfig, 'ssl' | 'sasl'>): Pick
   return out;
 }
 
-/** What a link to Kafka is protected by, for `drc doctor` (no secret). */
-export function kafkaLinkSecurity(config: Pick<KafkaConfig, 'ssl' | 'sasl'>): { encrypted: boolean; verified: boolean; clientCert: boolean; sasl: string | null } {
-  const ssl = config.ssl;
-  const object = ssl && typeof ssl === 'object' ? ssl : undefined;
-  return {
-    encrypted: ssl !== false,
-    verified: ssl === true || (object?.rejectUnauthorized ?? false),
-    clientCert: Boolean(object?.cert),
-    sasl: config.sasl?.mechanism ?? null,
-  };
-}
