@@ -225,10 +225,33 @@ export function startKafka(spec: KafkaSpec, java: string, libs: string): number 
   return spawnDetached(java, [...jvmArgs(spec, libs, '512m'), 'kafka.Kafka', join(spec.dir, 'server.properties')], join(spec.dir, 'stdout.log'));
 }
 
+/** A kafkajs client of the sandbox itself (with the client certificate on a --tls sandbox). */
+function sandboxClient(spec: KafkaSpec, retries: number): Kafka {
+  const ssl = spec.tls ? { ca: readFileSync(spec.tls.ca, 'utf8'), cert: readFileSync(spec.tls.clientCert, 'utf8'), key: readFileSync(spec.tls.clientKey, 'utf8') } : undefined;
+  return new Kafka({ clientId: 'drc-sandbox', brokers: [`127.0.0.1:${spec.port}`], ...(ssl ? { ssl } : {}), logLevel: logLevel.NOTHING, retry: { retries } });
+}
+
+/**
+ * On a freshly formatted broker, create and load the consumer-offsets topic by describing a group
+ * (FindCoordinator creates it): otherwise the first daemons' consumers meet "the coordinator is
+ * loading" while it is made.
+ */
+export async function warmGroupCoordinator(spec: KafkaSpec, timeoutMs = 60_000): Promise<void> {
+  const admin = sandboxClient(spec, 0).admin();
+  await admin.connect();
+  try {
+    await waitFor('the Kafka group coordinator', timeoutMs, async () => {
+      const { groups } = await admin.describeGroups(['drc-sandbox-warmup']);
+      return groups.length > 0 ? true : undefined;
+    }, 500);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Wait until the broker answers metadata requests. */
 export async function waitKafkaReady(spec: KafkaSpec, isAlive: () => boolean, timeoutMs = 90_000): Promise<void> {
-  const ssl = spec.tls ? { ca: readFileSync(spec.tls.ca, 'utf8'), cert: readFileSync(spec.tls.clientCert, 'utf8'), key: readFileSync(spec.tls.clientKey, 'utf8') } : undefined;
-  const kafka = new Kafka({ clientId: 'drc-sandbox', brokers: [`127.0.0.1:${spec.port}`], ...(ssl ? { ssl } : {}), logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const kafka = sandboxClient(spec, 0);
   await waitFor(`Kafka broker on port ${spec.port} (log: ${join(spec.dir, 'server.log')})`, timeoutMs, async () => {
     if (!isAlive()) throw new SandboxError(`the Kafka process exited; see ${join(spec.dir, 'stdout.log')}`);
     const admin = kafka.admin();

@@ -5,7 +5,7 @@ import type { Logger } from '../ops/logger.js';
 import { UsageError } from '../errors.js';
 import { bootstrapMariaDb, dataDirOf, initMariaDb, startMariaDb, waitMariaDbReady, type MariaDbSpec } from './mariadb.js';
 import { ensurePki, newSecret, pkiOf } from './certs.js';
-import { ensureKafkaLibs, newClusterId, prepareKafka, startKafka, waitKafkaReady, type KafkaSpec } from './kafka.js';
+import { ensureKafkaLibs, newClusterId, prepareKafka, startKafka, waitKafkaReady, warmGroupCoordinator, type KafkaSpec } from './kafka.js';
 import { ensurePrerequisites, KAFKA_TOOLS, MARIADB_SERVER } from './prerequisites.js';
 import { freePort, isPortOpen } from './ports.js';
 import { isRunning, stopProcess, waitFor } from './processes.js';
@@ -107,6 +107,7 @@ export async function sandboxUp(options: { dir?: string; ezones?: number; tls?: 
       const pid = k.pid;
       await waitKafkaReady(k, () => isRunning(pid, kafkaMarker(k)));
     }, newPorts);
+    await warmGroupCoordinator(k);
     log.info({ port: k.port, serverPid: k.pid }, 'Kafka broker started');
   };
   // mariadb-install-db runs one at a time (concurrent runs can collide); servers then start in parallel.
