@@ -4,7 +4,7 @@
  * errors (strictObject everywhere).
  */
 import { z } from 'zod';
-import { kafkaSaslSchema, kafkaSslSchema, mysqlPasswordShape, mysqlTlsSchema, resolveMysqlPassword } from './security.js';
+import { kafkaSaslSchema, kafkaSslSchema, mysqlPasswordShape, mysqlTlsSchema, onePassword } from './security.js';
 
 /** Integer that may also arrive as a numeric string (values interpolated from environment variables). */
 const int = (min: number, max: number) =>
@@ -54,7 +54,7 @@ const mysqlSchema = z
     connectTimeoutMs: int(100, 600_000).default(10_000), // connect timeout for every connection DRC opens
     tls: mysqlTlsSchema.prefault({}), // TLS on every connection DRC opens to this server (binlog reader, appliers, tools)
   })
-  .transform(resolveMysqlPassword);
+  .superRefine(onePassword);
 
 const kafkaSchema = z.strictObject({
   brokers: z.array(hostPort).min(1, 'list at least one Kafka broker as host:port'), // bootstrap servers

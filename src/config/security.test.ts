@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
+import { connectionOptions } from '../db/connect.js';
 import { mysqlSslOptions } from '../db/tls.js';
 import { kafkajsSecurity } from '../transport/kafka/security.js';
 import { parseConfig } from './loader.js';
@@ -51,8 +52,8 @@ describe('mysql.tls', () => {
 
   it('names the key and the fix for a bad tls block', () => {
     expect(problemsOf(config('{ tls: { mode: verify_ca } }'))).toEqual([expect.stringMatching(/^ezones\.a\.mysql\.tls\.ca: mode verify_ca needs the CA file/)]);
-    expect(problemsOf(config('{ tls: { mode: required, ca: /nonexistent/ca.pem } }'))).toEqual([
-      'ezones.a.mysql.tls.ca: cannot read /nonexistent/ca.pem: no such file — give the path of an existing file DRC\'s user can read',
+    expect(problemsOf(config('{ host: db }', '  ssl: { ca: /nonexistent/ca.pem }'))).toEqual([
+      'kafka.ssl.ca: cannot read /nonexistent/ca.pem: no such file — give the path of an existing file DRC\'s user can read',
     ]);
     expect(problemsOf(config(`{ tls: { mode: required, cert: ${cert} } }`))).toEqual([expect.stringMatching(/^ezones\.a\.mysql\.tls\.key: a client certificate needs its key/)]);
     expect(problemsOf(config(`{ tls: { ca: ${ca} } }`))).toEqual([expect.stringMatching(/^ezones\.a\.mysql\.tls\.mode: mode is disabled \(plaintext\) but certificate files are given/)]);
@@ -61,15 +62,18 @@ describe('mysql.tls', () => {
 });
 
 describe('secrets from files', () => {
-  it('reads mysql.passwordFile (one trailing newline dropped) and keeps no file name in the result', () => {
+  it('reads mysql.passwordFile when connecting (one trailing newline dropped), so a daemon needs only its own ezone\'s secret', () => {
     const mysql = parseConfig(config(`{ host: db, passwordFile: ${secret} }`), 't', {}).ezones.a!.mysql;
-    expect(mysql.password).toBe('s3cr3t-from-file');
-    expect(mysql).not.toHaveProperty('passwordFile');
+    expect(mysql.password).toBe('');
+    expect(connectionOptions(mysql).password).toBe('s3cr3t-from-file');
+    const missing = parseConfig(config('{ passwordFile: /nonexistent/pw }'), 't', {}).ezones.a!.mysql;
+    expect(() => connectionOptions(missing)).toThrow(/mysql\.passwordFile: cannot read \/nonexistent\/pw: ENOENT/);
+    const noCa = parseConfig(config('{ tls: { mode: verify_ca, ca: /nonexistent/ca.pem } }'), 't', {}).ezones.a!.mysql;
+    expect(() => connectionOptions(noCa)).toThrow(/mysql\.tls\.ca: cannot read \/nonexistent\/ca\.pem/);
   });
 
-  it('refuses password and passwordFile together, and a missing file, naming the key', () => {
+  it('refuses password and passwordFile together, naming the key', () => {
     expect(problemsOf(config(`{ password: x, passwordFile: ${secret} }`))).toEqual(['ezones.a.mysql.passwordFile: give the password once: password or passwordFile, not both']);
-    expect(problemsOf(config('{ passwordFile: /nonexistent/pw }'))[0]).toMatch(/^ezones\.a\.mysql\.passwordFile: cannot read \/nonexistent\/pw: no such file/);
   });
 
   it('reads kafka.sasl.passwordFile; sasl without any password is refused', () => {

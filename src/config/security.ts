@@ -2,9 +2,11 @@
  * The security parts of the config (issue 15): TLS to MySQL/MariaDB and to Kafka, SASL, and secrets
  * read from files (`passwordFile:`, Kubernetes Secrets mount files) besides `${ENV}`.
  *
- * Paths are checked when the config loads, so `drc config check` names a missing or unreadable file;
- * certificates are read when a connection is built (db/tls.ts, transport/kafka/security.ts), secrets
- * here, once: the validated config holds the password, never the file's name twice.
+ * Kafka's files (shared by every daemon) are checked when the config loads, so `drc config check`
+ * names a missing or unreadable one, and the SASL password is read then. An ezone's MySQL files
+ * (passwordFile, tls.ca/cert/key) are read when a connection to that ezone is made (db/connect.ts,
+ * db/tls.ts): a daemon needs only its own ezone's secrets mounted. A missing one then fails naming
+ * the key and the file.
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -16,7 +18,10 @@ export type MysqlTlsMode = (typeof MYSQL_TLS_MODES)[number];
 /** Boolean that may also arrive as "true"/"false" from an environment variable. */
 const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
-/** A file DRC must be able to read (a certificate, a key, a secret); the path as written. */
+/** A path read when an ezone's connection is made (db/tls.ts, db/connect.ts). */
+const laterFile = z.string().min(1);
+
+/** A file DRC must be able to read (a certificate, a key, a secret) when the config loads; the path as written. */
 export const readableFile = z
   .string()
   .min(1)
@@ -40,9 +45,9 @@ export const mysqlTlsSchema = z
     // disabled = plaintext; preferred = TLS when the server offers it, unverified; required = TLS, unverified;
     // verify_ca = TLS, the server's certificate must chain to `ca`; verify_identity = verify_ca and its name/IP must match host
     mode: z.enum(MYSQL_TLS_MODES).default('disabled'),
-    ca: readableFile.optional(), // PEM file of the CA(s) the server's certificate must chain to (verify_ca; verify_identity: default the system CAs)
-    cert: readableFile.optional(), // PEM client certificate, for servers that require one (REQUIRE X509 / SUBJECT): mTLS, with key
-    key: readableFile.optional(), // PEM private key of cert
+    ca: laterFile.optional(), // PEM file of the CA(s) the server's certificate must chain to (verify_ca; verify_identity: default the system CAs)
+    cert: laterFile.optional(), // PEM client certificate, for servers that require one (REQUIRE X509 / SUBJECT): mTLS, with key
+    key: laterFile.optional(), // PEM private key of cert
   })
   .superRefine((tls, ctx) => {
     if (tls.mode === 'verify_ca' && !tls.ca) {
@@ -104,12 +109,13 @@ function passwordFromFile<T extends { password?: string | undefined; passwordFil
 /** The password keys of a MySQL account: `password` (or `${ENV}`) or `passwordFile`. */
 export const mysqlPasswordShape = {
   password: z.string().default(''), // use ${ENV_VAR} or passwordFile to keep it out of this file
-  passwordFile: readableFile.optional(), // file holding the password (a mounted Kubernetes Secret, systemd credential); one trailing newline is ignored
+  passwordFile: laterFile.optional(), // file holding the password (a mounted Kubernetes Secret, a systemd credential), read when DRC connects; one trailing newline is ignored
 };
 
-/** Apply passwordFile to a MySQL block (used by the schema's transform). */
-export const resolveMysqlPassword = <T extends { password: string; passwordFile?: string | undefined }>(v: T, ctx: z.RefinementCtx) =>
-  passwordFromFile(v, ctx, false) as Omit<T, 'passwordFile'> & { password: string };
+/** A MySQL block's password given once (the schema's refinement). */
+export const onePassword = (v: { password: string; passwordFile?: string | undefined }, ctx: z.RefinementCtx) => {
+  if (v.passwordFile !== undefined && v.password) ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'give the password once: password or passwordFile, not both' });
+};
 
 export const kafkaSaslSchema = z
   .strictObject({

@@ -4,6 +4,8 @@ import { queryTypeCast } from '../model/types/registry.js';
 import { MARK_APPLIER_SESSION_SQL } from './applier-mark.js';
 import { installResultCharsets } from './result-charsets.js';
 import { mysqlSslOptions } from './tls.js';
+import { readSecretFile } from '../config/security.js';
+import { ConfigError } from '../errors.js';
 
 installResultCharsets();
 
@@ -28,7 +30,7 @@ export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
     host: cfg.host,
     port: cfg.port,
     user: cfg.user,
-    password: cfg.password,
+    password: passwordOf(cfg),
     connectTimeout: cfg.connectTimeoutMs,
     timezone: 'Z',
     dateStrings: true,
@@ -38,6 +40,16 @@ export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
     charset: 'utf8mb4_general_ci',
     ...(typeCast ? { typeCast: typeCast as mysql.TypeCast } : {}),
   };
+}
+
+/** The account's password: from passwordFile when given, read now (when a pool or connection is created: a rotated file counts from the next start or tool run). */
+export function passwordOf(cfg: Pick<MysqlConfig, 'password' | 'passwordFile'>): string {
+  if (cfg.passwordFile === undefined) return cfg.password;
+  try {
+    return readSecretFile(cfg.passwordFile);
+  } catch (err) {
+    throw new ConfigError('<config>', [{ path: 'mysql.passwordFile', message: `cannot read ${cfg.passwordFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} — mount the secret there, readable by DRC's user` }], { cause: err });
+  }
 }
 
 /**
