@@ -27,6 +27,14 @@ const SCHEMA = 'tls_app';
 const TABLE = `CREATE TABLE ${SCHEMA}.item (id INT PRIMARY KEY, note VARCHAR(64) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))`;
 const log = testLogger();
 
+/** The parts of the sandbox's drc.yaml this file changes. */
+interface SandboxConfig {
+  kafka: Record<string, unknown>;
+  ezones: Record<string, { mysql: { tls: { ca: string } } }>;
+  replicate?: unknown;
+  log?: unknown;
+}
+
 interface DoctorReport {
   ok: boolean;
   checks: { ezone: string; check: string; ok: boolean; warning?: boolean; message: string }[];
@@ -56,7 +64,7 @@ describe('TLS sandbox: encrypted, authenticated links', () => {
       await c.query(`CREATE DATABASE ${SCHEMA}`);
       await c.query(TABLE);
     }
-    const cfg = parse(readFileSync(info.config, 'utf8')) as Record<string, any>;
+    const cfg = parse(readFileSync(info.config, 'utf8')) as SandboxConfig;
     const secret = join(work, 'kafka-scram-password');
     writeFileSync(secret, `${info.kafka.sasl!.password}\n`, { mode: 0o600 });
     cfg.kafka = {
@@ -109,8 +117,8 @@ describe('TLS sandbox: encrypted, authenticated links', () => {
 
   it('a wrong CA fails with one line naming the server and the CA file (doctor and run)', async () => {
     const wrong = await makeCa(join(work, 'wrong-ca'), 'ca', 'not the sandbox CA');
-    const cfg = parse(readFileSync(info.config, 'utf8')) as Record<string, any>;
-    cfg.ezones.a.mysql.tls.ca = wrong.cert;
+    const cfg = parse(readFileSync(info.config, 'utf8')) as SandboxConfig;
+    cfg.ezones.a!.mysql.tls.ca = wrong.cert;
     const file = join(work, 'wrong-ca.yaml');
     writeFileSync(file, stringify(cfg));
     const doctor = await runDrc(['doctor', '--config', file, '--ezone', 'a', '--json']);
