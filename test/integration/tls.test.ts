@@ -20,6 +20,8 @@ import { makeCa } from '../../src/sandbox/certs.js';
 import { runCommand, runDrc } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { testLogger } from '../support/test-logger.js';
+import { infra } from '../support/env.js';
+import { connectionOptions } from '../../src/db/connect.js';
 import { eventually } from '../support/wait.js';
 
 const DIR = resolve(process.env.DRC_TEST_SANDBOX_DIR ?? '.test-sandbox', 'tls-sandbox');
@@ -177,6 +179,23 @@ describe('TLS sandbox: encrypted, authenticated links', () => {
     const lag = await runDrc(['lag', '--config', saslConfig, '--json']);
     expect(lag.code, lag.stdout + lag.stderr).toBe(0);
   }, 120_000);
+
+  it('mode preferred encrypts where the server offers TLS and falls back where it does not; required refuses a server without TLS', async () => {
+    const cipherWith = async (account: { host: string; port: number; user: string; password: string }, mode: 'preferred' | 'required') => {
+      const conn = await mysql.createConnection(connectionOptions({ ...account, flavor: 'mariadb', connectTimeoutMs: 5000, tls: { mode } }));
+      try {
+        const [[row]] = await conn.query<mysql.RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+        return String(row!.Value);
+      } finally {
+        await conn.end();
+      }
+    };
+    const { ca: _ca, ...tlsServer } = info.ezones[0]!.mysql;
+    const plainServer = infra().ezones[0]!.mysql; // the suite's own sandbox: no TLS
+    expect(await cipherWith(tlsServer, 'preferred')).not.toBe('');
+    expect(await cipherWith(plainServer, 'preferred')).toBe('');
+    await expect(cipherWith(plainServer, 'required')).rejects.toMatchObject({ code: 'HANDSHAKE_NO_SSL_SUPPORT' });
+  });
 
   it("doctor's least-privilege check fails when DRC's account has SUPER, naming it", async () => {
     await admin.a!.query("GRANT SUPER ON *.* TO 'drc'@'%'");
