@@ -9,6 +9,7 @@ import { TableFilter } from '../config/table-filter.js';
 import { connectionOptions } from '../db/connect.js';
 import type { BrokerInspector } from '../model/ports.js';
 import type { Check } from './check.js';
+import { kafkaTlsCheck, mysqlTlsCheck, privilegesCheck } from './doctor-links.js';
 import { foreignKeyFacts, foreignKeysCheck, keyCollationsCheck, schemaFacts, versionColumnTypesCheck, versionColumnUpdatesCheck } from './doctor-schema.js';
 import { definerSql, guardStateOf, quoteIdent, type TriggerDefinition } from './trigger-guard.js';
 import { replicatedTableTriggers, schemasHidingTriggers } from './triggers.js';
@@ -44,6 +45,7 @@ export async function runDoctor(config: Config, brokers: BrokerInspector, only?:
     }
     try {
       checks.push({ ezone, check: 'connect', ok: true, message: `${ez.mysql.host}:${ez.mysql.port} as ${ez.mysql.user}` });
+      checks.push(await mysqlTlsCheck(conn, ezone, ez.mysql));
       const [[v]] = await conn.query<mysql.RowDataPacket[]>(
         `SELECT VERSION() AS version, @@log_bin AS log_bin, @@binlog_format AS binlog_format, @@binlog_row_image AS binlog_row_image,
                 @@binlog_row_metadata AS binlog_row_metadata, @@server_id AS server_id, @@auto_increment_increment AS inc, @@auto_increment_offset AS off`,
@@ -89,7 +91,7 @@ export async function runDoctor(config: Config, brokers: BrokerInspector, only?:
       const [[me]] = await conn.query<mysql.RowDataPacket[]>('SELECT CURRENT_USER() AS u');
       const hidden = mariadb ? [] : await schemasHidingTriggers(conn, config);
       checks.push(triggersCheck(ezone, String(me!.u), await replicatedTableTriggers(conn, config), hidden));
-      checks.push(await privileges(conn, ezone));
+      checks.push(await privilegesCheck(conn, ezone, ez.mysql.user));
     } catch (err) {
       checks.push({ ezone, check: 'inspect', ok: false, message: `could not inspect the server: ${(err as Error).message}` });
     } finally {
@@ -97,7 +99,7 @@ export async function runDoctor(config: Config, brokers: BrokerInspector, only?:
     }
   }
   if (!only) checks.push(...crossChecks(facts, names));
-  checks.push(await kafkaCheck(config, brokers));
+  checks.push(await kafkaCheck(config, brokers), kafkaTlsCheck(config.kafka));
   return { ok: checks.every((c) => c.ok), checks };
 }
 
@@ -151,25 +153,6 @@ export function triggersCheck(ezone: string, account: string, triggers: TriggerD
     return { ezone, check: 'triggers', ok: true, warning: true, message: `guarded by hand, not in DRC's form: ${named(custom)} — check that each does nothing while @drc_applier is set` };
   }
   return { ezone, check: 'triggers', ok: true, message: triggers.length === 0 ? 'no triggers on replicated tables' : `all ${triggers.length} trigger(s) on replicated tables skip DRC's applier` };
-}
-
-async function privileges(conn: mysql.Connection, ezone: string): Promise<Check> {
-  const [rows] = await conn.query<mysql.RowDataPacket[]>('SHOW GRANTS');
-  const text = rows.map((r) => String(Object.values(r)[0])).join('\n').toUpperCase();
-  const all = /GRANT ALL PRIVILEGES ON \*\.\*/.test(text);
-  const need = [
-    ['REPLICATION SLAVE', /REPLICATION SLAVE/],
-    ['REPLICATION CLIENT (BINLOG MONITOR)', /REPLICATION CLIENT|BINLOG MONITOR/],
-    ['SELECT, INSERT, UPDATE, DELETE on replicated schemas', /SELECT, INSERT, UPDATE, DELETE|SELECT,.*INSERT.*UPDATE.*DELETE/],
-    ['ALL on drc_meta', /ON `DRC_META`\.\*/],
-  ] as const;
-  const missing = all ? [] : need.filter(([, re]) => !re.test(text)).map(([name]) => name);
-  return {
-    ezone,
-    check: 'privileges',
-    ok: missing.length === 0,
-    message: missing.length === 0 ? 'replication, DML and drc_meta privileges present' : `missing ${missing.join('; ')} — grant them to DRC's user`,
-  };
 }
 
 /** The checks across ezones; each fails, saying why, unless every ezone's facts were read. */

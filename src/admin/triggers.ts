@@ -102,7 +102,9 @@ export interface GuardOptions {
 export async function guardTriggers(config: Config, options: GuardOptions = {}): Promise<GuardReport> {
   const report: GuardReport = { ok: true, dryRun: options.dryRun ?? false, triggers: [], unreachable: [] };
   for (const ezone of options.ezone ? [options.ezone] : Object.keys(config.ezones)) {
-    const mysqlCfg: MysqlConfig = { ...config.ezones[ezone]!.mysql, ...(options.account ?? {}) };
+    const { passwordFile, ...own } = config.ezones[ezone]!.mysql;
+    // --user/--password-env replace the whole account, the config's passwordFile with it.
+    const mysqlCfg: MysqlConfig = options.account ? { ...own, ...options.account } : { ...own, ...(passwordFile !== undefined ? { passwordFile } : {}) };
     let conn: mysql.Connection;
     try {
       conn = await mysql.createConnection(connectionOptions(mysqlCfg));

@@ -3,9 +3,12 @@
  * "differences found": the tools report it per ezone and the CLI exits with code 3.
  */
 import type { MysqlConfig } from '../config/schema.js';
+import { tlsFailureHint } from '../db/tls.js';
 
-/** One line naming the ezone, where it was looked for and why it failed (no password). */
-export function unreachableMessage(ezone: string, mysql: Pick<MysqlConfig, 'host' | 'port' | 'user'>, err: unknown): string {
+/** One line naming the ezone, where it was looked for and why it failed (no password); a TLS failure names the CA file. */
+export function unreachableMessage(ezone: string, mysql: Pick<MysqlConfig, 'host' | 'port' | 'user'> & { tls?: MysqlConfig['tls'] }, err: unknown): string {
+  const tls = tlsFailureHint(`ezone ${ezone}'s database at ${mysql.host}:${mysql.port}`, mysql.tls, err);
+  if (tls) return `cannot connect: ${tls} (ezones.${ezone}.mysql.tls)`;
   return `cannot connect to ezone ${ezone}'s database at ${mysql.host}:${mysql.port} as ${mysql.user}: ${reasonOf(err)} — is the server running? check ezones.${ezone}.mysql`;
 }
 

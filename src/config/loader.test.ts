@@ -34,7 +34,7 @@ describe('config defaults', () => {
   it('fills every default of a minimal config', () => {
     const cfg = parseConfig(minimal, 'test.yaml', {});
     expect(cfg.kafka).toMatchObject({ topicPrefix: 'drc', clientId: 'drc', ssl: false, maxMessageBytes: 900_000, notifyPartitions: 3 });
-    expect(cfg.ezones.a?.mysql).toEqual({ host: 'db-a', port: 3306, user: 'drc', password: 'secret-a', flavor: 'auto', connectTimeoutMs: 10_000 });
+    expect(cfg.ezones.a?.mysql).toEqual({ host: 'db-a', port: 3306, user: 'drc', password: 'secret-a', flavor: 'auto', connectTimeoutMs: 10_000, tls: { mode: 'disabled' } });
     expect(cfg.ezones.b?.mysql.port).toBe(3307);
     expect(cfg.replicate).toEqual({ include: ['*.*'], exclude: [], versionColumn: 'updated_at' });
     expect(cfg.ownership).toEqual({ policy: 'report', shardCount: 1024, routing: [], tables: {}, global: {} });

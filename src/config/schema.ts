@@ -4,6 +4,7 @@
  * errors (strictObject everywhere).
  */
 import { z } from 'zod';
+import { kafkaSaslSchema, kafkaSslSchema, mysqlPasswordShape, mysqlTlsSchema, onePassword } from './security.js';
 
 /** Integer that may also arrive as a numeric string (values interpolated from environment variables). */
 const int = (min: number, max: number) =>
@@ -11,9 +12,6 @@ const int = (min: number, max: number) =>
     (v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
     z.number().int().min(min).max(max),
   );
-
-/** Boolean that may also arrive as "true"/"false" from an environment variable. */
-const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
 const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -46,14 +44,17 @@ const tableName = z.string().regex(/^[^.\s]+\.[^.\s]+$/, 'write the table as sch
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'write a broker as host:port, e.g. 127.0.0.1:9092');
 
-const mysqlSchema = z.strictObject({
-  host: z.string().min(1).default('127.0.0.1'), // server address of this ezone's writable primary
-  port: int(1, 65535).default(3306), // TCP port
-  user: z.string().min(1).default('drc'), // DRC's least-privilege account (replication + DML + drc_meta DDL)
-  password: z.string().default(''), // use ${ENV_VAR} to keep it out of the file
-  flavor: z.enum(['auto', 'mariadb', 'mysql']).default('auto'), // SQL dialect; auto = detect from the server version
-  connectTimeoutMs: int(100, 600_000).default(10_000), // connect timeout for every connection DRC opens
-});
+const mysqlSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'), // server address of this ezone's writable primary
+    port: int(1, 65535).default(3306), // TCP port
+    user: z.string().min(1).default('drc'), // DRC's least-privilege account (README "Security": the privileges and why)
+    ...mysqlPasswordShape, // password (or ${ENV_VAR}) or passwordFile
+    flavor: z.enum(['auto', 'mariadb', 'mysql']).default('auto'), // SQL dialect; auto = detect from the server version
+    connectTimeoutMs: int(100, 600_000).default(10_000), // connect timeout for every connection DRC opens
+    tls: mysqlTlsSchema.prefault({}), // TLS on every connection DRC opens to this server (binlog reader, appliers, tools)
+  })
+  .superRefine(onePassword);
 
 const kafkaSchema = z.strictObject({
   brokers: z.array(hostPort).min(1, 'list at least one Kafka broker as host:port'), // bootstrap servers
@@ -63,14 +64,8 @@ const kafkaSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'a topic prefix uses letters, digits, _ or -')
     .default('drc'), // topics are <prefix>.<ezone>.changes, <prefix>.<ezone>.notify, <prefix>.conflicts
-  ssl: bool.default(false), // TLS to the brokers
-  sasl: z
-    .strictObject({
-      mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), // SASL mechanism
-      username: z.string().min(1), // SASL user
-      password: z.string(), // use ${ENV_VAR}
-    })
-    .optional(), // SASL authentication, off by default
+  ssl: kafkaSslSchema.default(false), // TLS to the brokers: true (system CAs) or { ca, cert, key, rejectUnauthorized, servername }
+  sasl: kafkaSaslSchema.optional(), // SASL authentication (plain, scram-sha-256/512, oauthbearer), off by default
   replicationFactor: int(-1, 32).default(-1), // for topics DRC creates; -1 = the broker's default
   notifyPartitions: int(1, 1024).default(3), // partitions of the notify topics (changes topics always have 1)
   maxMessageBytes: int(16_384, 100_000_000).default(900_000), // upper bound of every message DRC sends, in bytes (value, key, framing): transactions are chunked and larger values split below it; the topics DRC creates accept it + 64 KiB

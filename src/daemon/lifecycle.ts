@@ -9,6 +9,8 @@ import type { Server } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { ezoneOf } from '../config/loader.js';
 import { createPool, detectFlavor } from '../db/connect.js';
+import { tlsFailureHint } from '../db/tls.js';
+import { DbConnectionError } from '../errors.js';
 import { ensureMetaSchema } from '../db/meta-schema.js';
 import { LeaderLease } from '../ha/leader.js';
 import { newCaptureStats, type CaptureStats } from '../model/stats.js';
@@ -123,7 +125,12 @@ function onSignals(state: State, log: Logger): Promise<void> {
 async function prepareLease(config: Config, ezone: string, log: Logger): Promise<{ lease: LeaderLease; leasePool: ReturnType<typeof createPool> }> {
   const ez = ezoneOf(config, ezone);
   const leasePool = createPool(ez.mysql, 2);
-  const conn = await leasePool.getConnection();
+  const conn = await leasePool.getConnection().catch(async (err: unknown) => {
+    await leasePool.end().catch(() => undefined);
+    // A certificate the config does not trust will not fix itself: say which server and which file.
+    const hint = tlsFailureHint(`ezone ${ezone}'s database at ${ez.mysql.host}:${ez.mysql.port}`, ez.mysql.tls, err);
+    throw hint ? new DbConnectionError(`cannot connect: ${hint} (ezones.${ezone}.mysql.tls)`, { cause: err }) : err;
+  });
   try {
     await ensureMetaSchema(conn);
   } finally {

@@ -3,6 +3,9 @@ import type { MysqlConfig } from '../config/schema.js';
 import { queryTypeCast } from '../model/types/registry.js';
 import { MARK_APPLIER_SESSION_SQL } from './applier-mark.js';
 import { installResultCharsets } from './result-charsets.js';
+import { mysqlSslOptions } from './tls.js';
+import { readSecretFile } from '../config/security.js';
+import { ConfigError } from '../errors.js';
 
 installResultCharsets();
 
@@ -18,13 +21,16 @@ const typeCast = queryTypeCast();
  * number within ±2^53 and as an exact string beyond, dates as text with microseconds), utf8mb4.
  * Binlog values decoded with the same options (zongji) agree with what queries return. A family that
  * reads its fields itself does so through `typeCast` (rows read back; zongji's binlog decoding ignores it).
+ * TLS from `cfg.tls` (db/tls.ts): the binlog connection takes these same options, so it is encrypted too.
  */
 export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
+  const ssl = mysqlSslOptions(cfg.tls);
   return {
+    ...(ssl ? { ssl } : {}),
     host: cfg.host,
     port: cfg.port,
     user: cfg.user,
-    password: cfg.password,
+    password: passwordOf(cfg),
     connectTimeout: cfg.connectTimeoutMs,
     timezone: 'Z',
     dateStrings: true,
@@ -34,6 +40,16 @@ export function connectionOptions(cfg: MysqlConfig): mysql.ConnectionOptions {
     charset: 'utf8mb4_general_ci',
     ...(typeCast ? { typeCast: typeCast as mysql.TypeCast } : {}),
   };
+}
+
+/** The account's password: from passwordFile when given, read now (when a pool or connection is created: a rotated file counts from the next start or tool run). */
+export function passwordOf(cfg: Pick<MysqlConfig, 'password' | 'passwordFile'>): string {
+  if (cfg.passwordFile === undefined) return cfg.password;
+  try {
+    return readSecretFile(cfg.passwordFile);
+  } catch (err) {
+    throw new ConfigError('<config>', [{ path: 'mysql.passwordFile', message: `cannot read ${cfg.passwordFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} — mount the secret there, readable by DRC's user` }], { cause: err });
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,6 +28,28 @@ export interface KafkaSpec {
    */
   faultPort?: number;
   faultProxyPort?: number;
+  /**
+   * `sandbox up --tls`: the broker listens with TLS only — `port` is an SSL listener that requires a
+   * client certificate signed by the CA (mTLS; also the inter-broker and fault listeners), `saslPort`
+   * a SASL_SSL listener (server-verified TLS + SCRAM-SHA-256/512 users). The KRaft controller listener
+   * stays plaintext on 127.0.0.1: only the broker itself connects to it.
+   */
+  tls?: KafkaTlsSpec;
+}
+
+export interface KafkaTlsSpec {
+  saslPort: number;
+  /** CA certificate (PEM): the broker's truststore, and what clients trust. */
+  ca: string;
+  /** The broker's keystore (PKCS#12) and its password. */
+  keystore: string;
+  keystorePassword: string;
+  /** A client certificate and key (PEM) the sandbox itself connects with. */
+  clientCert: string;
+  clientKey: string;
+  /** The SCRAM user made at format time (both SHA-256 and SHA-512 credentials). */
+  scramUser: string;
+  scramPassword: string;
 }
 
 /** Where downloaded jars are kept, outside the repository: $DRC_CACHE_DIR or ~/.cache/drc. */
@@ -92,13 +114,13 @@ function pom(): string {
 export async function prepareKafka(spec: KafkaSpec, java: string, libs: string): Promise<void> {
   const dataDir = join(spec.dir, 'data');
   mkdirSync(spec.dir, { recursive: true });
-  writeFileSync(join(spec.dir, 'server.properties'), serverProperties(spec, dataDir));
+  writeFileSync(join(spec.dir, 'server.properties'), serverProperties(spec, dataDir), { mode: 0o600 }); // holds the keystore password with --tls
   writeFileSync(join(spec.dir, 'log4j.properties'), log4jProperties(spec.dir));
   if (existsSync(join(dataDir, 'meta.properties'))) return;
   try {
     await execFileAsync(
       java,
-      [...jvmArgs(spec, libs, '256m'), 'kafka.tools.StorageTool', 'format', `--cluster-id=${spec.clusterId}`, '-c', join(spec.dir, 'server.properties')],
+      [...jvmArgs(spec, libs, '256m'), 'kafka.tools.StorageTool', 'format', `--cluster-id=${spec.clusterId}`, '-c', join(spec.dir, 'server.properties'), ...scramArgs(spec)],
       { maxBuffer: 16 << 20 },
     );
   } catch (err) {
@@ -106,7 +128,44 @@ export async function prepareKafka(spec: KafkaSpec, java: string, libs: string):
   }
 }
 
+/** KRaft keeps SCRAM credentials in its metadata log: they are written when the storage is formatted. */
+function scramArgs(spec: KafkaSpec): string[] {
+  const t = spec.tls;
+  if (!t) return [];
+  return ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => ['--add-scram', `${m}=[name=${t.scramUser},password=${t.scramPassword}]`]);
+}
+
 function serverProperties(spec: KafkaSpec, dataDir: string): string {
+  return spec.tls ? tlsServerProperties(spec, spec.tls, dataDir) : plainServerProperties(spec, dataDir);
+}
+
+function tlsServerProperties(spec: KafkaSpec, t: KafkaTlsSpec, dataDir: string): string {
+  const fault = spec.faultPort && spec.faultProxyPort;
+  const lines = plainServerProperties(spec, dataDir)
+    .split('\n')
+    .filter((l) => !/^(listeners|advertised\.listeners|inter\.broker\.listener\.name|listener\.security\.protocol\.map)=/.test(l));
+  const scram = (m: string) => `listener.name.sasl_ssl.${m}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`;
+  return [
+    `listeners=SSL://127.0.0.1:${spec.port},SASL_SSL://127.0.0.1:${t.saslPort},CONTROLLER://127.0.0.1:${spec.controllerPort}${fault ? `,FAULT://127.0.0.1:${spec.faultPort}` : ''}`,
+    `advertised.listeners=SSL://127.0.0.1:${spec.port},SASL_SSL://127.0.0.1:${t.saslPort}${fault ? `,FAULT://127.0.0.1:${spec.faultProxyPort}` : ''}`,
+    'inter.broker.listener.name=SSL',
+    `listener.security.protocol.map=SSL:SSL,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT${fault ? ',FAULT:SSL' : ''}`,
+    'ssl.keystore.type=PKCS12',
+    `ssl.keystore.location=${t.keystore}`,
+    `ssl.keystore.password=${t.keystorePassword}`,
+    'ssl.truststore.type=PEM',
+    `ssl.truststore.location=${t.ca}`,
+    'ssl.client.auth=required',
+    'listener.name.sasl_ssl.ssl.client.auth=none',
+    'ssl.endpoint.identification.algorithm=https',
+    'sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512',
+    scram('scram-sha-256'),
+    scram('scram-sha-512'),
+    ...lines,
+  ].join('\n');
+}
+
+function plainServerProperties(spec: KafkaSpec, dataDir: string): string {
   const fault = spec.faultPort && spec.faultProxyPort;
   return [
     'process.roles=broker,controller',
@@ -166,9 +225,33 @@ export function startKafka(spec: KafkaSpec, java: string, libs: string): number 
   return spawnDetached(java, [...jvmArgs(spec, libs, '512m'), 'kafka.Kafka', join(spec.dir, 'server.properties')], join(spec.dir, 'stdout.log'));
 }
 
+/** A kafkajs client of the sandbox itself (with the client certificate on a --tls sandbox). */
+function sandboxClient(spec: KafkaSpec, retries: number): Kafka {
+  const ssl = spec.tls ? { ca: readFileSync(spec.tls.ca, 'utf8'), cert: readFileSync(spec.tls.clientCert, 'utf8'), key: readFileSync(spec.tls.clientKey, 'utf8') } : undefined;
+  return new Kafka({ clientId: 'drc-sandbox', brokers: [`127.0.0.1:${spec.port}`], ...(ssl ? { ssl } : {}), logLevel: logLevel.NOTHING, retry: { retries } });
+}
+
+/**
+ * On a freshly formatted broker, create and load the consumer-offsets topic by describing a group
+ * (FindCoordinator creates it): otherwise the first daemons' consumers meet "the coordinator is
+ * loading" while it is made.
+ */
+export async function warmGroupCoordinator(spec: KafkaSpec, timeoutMs = 60_000): Promise<void> {
+  const admin = sandboxClient(spec, 0).admin();
+  await admin.connect();
+  try {
+    await waitFor('the Kafka group coordinator', timeoutMs, async () => {
+      const { groups } = await admin.describeGroups(['drc-sandbox-warmup']);
+      return groups.length > 0 ? true : undefined;
+    }, 500);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Wait until the broker answers metadata requests. */
 export async function waitKafkaReady(spec: KafkaSpec, isAlive: () => boolean, timeoutMs = 90_000): Promise<void> {
-  const kafka = new Kafka({ clientId: 'drc-sandbox', brokers: [`127.0.0.1:${spec.port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const kafka = sandboxClient(spec, 0);
   await waitFor(`Kafka broker on port ${spec.port} (log: ${join(spec.dir, 'server.log')})`, timeoutMs, async () => {
     if (!isAlive()) throw new SandboxError(`the Kafka process exited; see ${join(spec.dir, 'stdout.log')}`);
     const admin = kafka.admin();

@@ -20,6 +20,11 @@ export interface MariaDbSpec {
   serverId: number;
   /** auto_increment_increment, the same on every instance (the number of ezones). */
   autoIncrementIncrement: number;
+  /**
+   * `sandbox up --tls`: the server's certificate, key and CA (PEM). The server then refuses every
+   * TCP connection without TLS (require_secure_transport; the local socket stays usable).
+   */
+  tls?: { ca: string; cert: string; key: string };
 }
 
 export interface MariaDbAccounts {
@@ -81,6 +86,9 @@ export function mariadbArgs(spec: MariaDbSpec): string[] {
     '--innodb-buffer-pool-size=256M',
     '--performance-schema=OFF',
   ];
+  if (spec.tls) {
+    args.push(`--ssl-ca=${spec.tls.ca}`, `--ssl-cert=${spec.tls.cert}`, `--ssl-key=${spec.tls.key}`, '--require-secure-transport=ON', '--tls-version=TLSv1.2,TLSv1.3');
+  }
   if (process.getuid?.() === 0) args.push('--user=root');
   return args;
 }
@@ -112,12 +120,13 @@ export async function waitMariaDbReady(spec: MariaDbSpec, isAlive: () => boolean
  * through the socket, where it has no password until this sets one.
  */
 export async function bootstrapMariaDb(spec: MariaDbSpec, accounts: MariaDbAccounts): Promise<void> {
+  const options = { requireClientCertificate: spec.tls !== undefined };
   const socketPath = join(spec.dir, 'mysqld.sock');
   const conn = await mysql
     .createConnection({ socketPath, user: accounts.adminUser, password: accounts.adminPassword })
     .catch(() => mysql.createConnection({ socketPath, user: 'root' }));
   try {
-    for (const sql of accountStatements(accounts)) await conn.query(sql);
+    for (const sql of accountStatements(accounts, options)) await conn.query(sql);
   } finally {
     await conn.end();
   }
@@ -125,9 +134,10 @@ export async function bootstrapMariaDb(spec: MariaDbSpec, accounts: MariaDbAccou
 
 /**
  * SQL that creates the administrative account and DRC's least-privilege account; idempotent, valid on
- * MariaDB and MySQL 8.
+ * MariaDB and MySQL 8. `requireClientCertificate`: DRC's account must present a certificate signed by
+ * the server's CA (REQUIRE X509, mTLS) on every connection — the binlog reader's included.
  */
-export function accountStatements(accounts: MariaDbAccounts): string[] {
+export function accountStatements(accounts: MariaDbAccounts, options: { requireClientCertificate?: boolean } = {}): string[] {
   const admin = mysql.escape(accounts.adminPassword);
   const drc = mysql.escape(accounts.drcPassword);
   return [
@@ -139,6 +149,7 @@ export function accountStatements(accounts: MariaDbAccounts): string[] {
     `ALTER USER '${accounts.drcUser}'@'%' IDENTIFIED BY ${drc}`,
     `GRANT SELECT, INSERT, UPDATE, DELETE, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '${accounts.drcUser}'@'%'`,
     `GRANT ALL PRIVILEGES ON drc_meta.* TO '${accounts.drcUser}'@'%'`,
+    ...(options.requireClientCertificate ? [`ALTER USER '${accounts.drcUser}'@'%' REQUIRE X509`] : []),
     // Passwordless root stays only on the socket, for the operator on this machine.
     `DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1'`,
     'FLUSH PRIVILEGES',

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import type { Logger } from '../ops/logger.js';
 import { UsageError } from '../errors.js';
 import { bootstrapMariaDb, dataDirOf, initMariaDb, startMariaDb, waitMariaDbReady, type MariaDbSpec } from './mariadb.js';
-import { ensureKafkaLibs, newClusterId, prepareKafka, startKafka, waitKafkaReady, type KafkaSpec } from './kafka.js';
+import { ensurePki, newSecret, pkiOf } from './certs.js';
+import { ensureKafkaLibs, newClusterId, prepareKafka, startKafka, waitKafkaReady, warmGroupCoordinator, type KafkaSpec } from './kafka.js';
 import { ensurePrerequisites, KAFKA_TOOLS, MARIADB_SERVER } from './prerequisites.js';
 import { freePort, isPortOpen } from './ports.js';
 import { isRunning, stopProcess, waitFor } from './processes.js';
@@ -14,11 +15,21 @@ import { renderTopologyConfig } from './topology.js';
 export const DEFAULT_SANDBOX_DIR = '.drc-sandbox';
 export const DEFAULT_EZONES = 2;
 
-/** What `drc sandbox up --json` prints (DESIGN.md section 9). */
+/**
+ * What `drc sandbox up --json` prints (DESIGN.md section 9). With `--tls` the shape is the same, plus:
+ * each `mysql` entry's `ca` (the admin account connects over TLS, verifying the server against it,
+ * without a client certificate), and `kafka.tls` (the CA and the client certificate the SSL listener
+ * requires) and `kafka.sasl` (the SASL_SSL listener and its SCRAM user).
+ */
 export interface SandboxInfo {
   config: string;
-  ezones: { name: string; mysql: { host: string; port: number; user: string; password: string } }[];
-  kafka: { brokers: string[]; fault?: { listenerPort: number; proxyPort: number } };
+  ezones: { name: string; mysql: { host: string; port: number; user: string; password: string; ca?: string } }[];
+  kafka: {
+    brokers: string[];
+    fault?: { listenerPort: number; proxyPort: number };
+    tls?: { ca: string; cert: string; key: string };
+    sasl?: { brokers: string[]; mechanisms: string[]; username: string; password: string };
+  };
 }
 
 /** What `drc sandbox status --json` prints. */
@@ -40,7 +51,7 @@ export const ezoneNameAt = (i: number) => String.fromCharCode(97 + i);
  * Start (or keep running) N MariaDB servers and one Kafka broker, write `<dir>/drc.yaml`.
  * Idempotent: what already runs is kept, what died is restarted on its data.
  */
-export async function sandboxUp(options: { dir?: string; ezones?: number; log: Logger }): Promise<SandboxInfo> {
+export async function sandboxUp(options: { dir?: string; ezones?: number; tls?: boolean; log: Logger }): Promise<SandboxInfo> {
   const dir = resolve(options.dir ?? DEFAULT_SANDBOX_DIR);
   const log = options.log;
   mkdirSync(dir, { recursive: true });
@@ -52,8 +63,12 @@ export async function sandboxUp(options: { dir?: string; ezones?: number; log: L
       `the sandbox in ${dir} has ${previous.ezones.length} ezones, not ${count} — run \`drc sandbox down --dir ${dir}\` first`,
     );
   }
-  const state = previous ?? (await newState(dir, count));
+  if (previous && options.tls !== undefined && Boolean(previous.tls) !== options.tls) {
+    throw new UsageError(`the sandbox in ${dir} runs ${previous.tls ? 'with' : 'without'} TLS — run \`drc sandbox down --dir ${dir}\` first`);
+  }
+  const state = previous ?? (await newState(dir, count, options.tls ?? false));
   writeState(dir, state);
+  if (state.tls) await ensurePki(state.tls.pki.dir, state.tls.pki.keystorePassword);
 
   const mariaBins = ensurePrerequisites(MARIADB_SERVER, log);
   const kafkaBins = ensurePrerequisites(KAFKA_TOOLS, log);
@@ -82,15 +97,17 @@ export async function sandboxUp(options: { dir?: string; ezones?: number; log: L
       k.port = await freePort();
       k.controllerPort = await freePort();
       k.faultPort = await freePort();
+      if (k.tls) k.tls.saslPort = await freePort();
     };
     await withPortRetry(async () => {
-      if ((await isPortOpen(k.port)) || (await isPortOpen(k.controllerPort))) await newPorts();
+      if ((await isPortOpen(k.port)) || (await isPortOpen(k.controllerPort)) || (k.tls && (await isPortOpen(k.tls.saslPort)))) await newPorts();
       await prepareKafka(k, java, libs);
       k.pid = startKafka(k, java, libs);
       writeState(dir, state);
       const pid = k.pid;
       await waitKafkaReady(k, () => isRunning(pid, kafkaMarker(k)));
     }, newPorts);
+    await warmGroupCoordinator(k);
     log.info({ port: k.port, serverPid: k.pid }, 'Kafka broker started');
   };
   // mariadb-install-db runs one at a time (concurrent runs can collide); servers then start in parallel.
@@ -102,6 +119,7 @@ export async function sandboxUp(options: { dir?: string; ezones?: number; log: L
   if (failed) throw failed.reason;
 
   const config = configFile(dir);
+  const tls = state.tls;
   writeFileSync(
     config,
     renderTopologyConfig(
@@ -111,22 +129,44 @@ export async function sandboxUp(options: { dir?: string; ezones?: number; log: L
         drcPassword: state.drcPassword,
         flavor: 'mariadb',
         ezones: state.ezones.map((ez) => ({ name: ez.name, host: '127.0.0.1', port: ez.port, serverId: ez.serverId })),
+        ...(tls
+          ? {
+              tls: { ca: tls.pki.ca, cert: tls.pki.clientCert, key: tls.pki.clientKey },
+              drcPasswordFile: writeSecret(dir, 'drc-mysql-password', state.drcPassword),
+            }
+          : {}),
       },
-      '`drc sandbox up`: the local sandbox topology (private MariaDB servers and one Kafka broker)',
+      `\`drc sandbox up${tls ? ' --tls' : ''}\`: the local sandbox topology (private MariaDB servers and one Kafka broker${tls ? ', TLS only' : ''})`,
     ),
     { mode: 0o600 },
   );
+  const k = state.kafka;
   return {
     config,
     ezones: state.ezones.map((ez) => ({
       name: ez.name,
-      mysql: { host: '127.0.0.1', port: ez.port, user: state.adminUser, password: state.adminPassword },
+      mysql: { host: '127.0.0.1', port: ez.port, user: state.adminUser, password: state.adminPassword, ...(tls ? { ca: tls.pki.ca } : {}) },
     })),
     kafka: {
-      brokers: [`127.0.0.1:${state.kafka.port}`],
-      ...(state.kafka.faultPort && state.kafka.faultProxyPort ? { fault: { listenerPort: state.kafka.faultPort, proxyPort: state.kafka.faultProxyPort } } : {}),
+      brokers: [`127.0.0.1:${k.port}`],
+      ...(k.faultPort && k.faultProxyPort ? { fault: { listenerPort: k.faultPort, proxyPort: k.faultProxyPort } } : {}),
+      ...(k.tls
+        ? {
+            tls: { ca: k.tls.ca, cert: k.tls.clientCert, key: k.tls.clientKey },
+            sasl: { brokers: [`127.0.0.1:${k.tls.saslPort}`], mechanisms: ['scram-sha-256', 'scram-sha-512'], username: k.tls.scramUser, password: k.tls.scramPassword },
+          }
+        : {}),
     },
   };
+}
+
+/** A secret in `<dir>/secrets/<name>` (mode 0600), for configs that read it with passwordFile. */
+function writeSecret(dir: string, name: string, value: string): string {
+  const secrets = join(dir, 'secrets');
+  mkdirSync(secrets, { recursive: true, mode: 0o700 });
+  const file = join(secrets, name);
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return file;
 }
 
 /**
@@ -144,13 +184,28 @@ async function withPortRetry(start: () => Promise<void>, newPorts: () => Promise
   }
 }
 
-async function newState(dir: string, count: number): Promise<SandboxState> {
+async function newState(dir: string, count: number, tls: boolean): Promise<SandboxState> {
+  const pki = pkiOf(join(dir, 'tls'), newSecret());
+  const serverTls = tls ? { ca: pki.ca, cert: pki.serverCert, key: pki.serverKey } : undefined;
   const ezones: SandboxState['ezones'] = [];
   for (let i = 0; i < count; i++) {
     const name = ezoneNameAt(i);
-    ezones.push({ name, dir: join(dir, 'ezones', name), port: await freePort(), serverId: i + 1, autoIncrementIncrement: count });
+    ezones.push({ name, dir: join(dir, 'ezones', name), port: await freePort(), serverId: i + 1, autoIncrementIncrement: count, ...(serverTls ? { tls: serverTls } : {}) });
   }
+  const kafkaTls = tls
+    ? {
+        saslPort: await freePort(),
+        ca: pki.ca,
+        keystore: pki.keystore,
+        keystorePassword: pki.keystorePassword,
+        clientCert: pki.clientCert,
+        clientKey: pki.clientKey,
+        scramUser: 'drc',
+        scramPassword: newSecret(),
+      }
+    : undefined;
   return {
+    ...(tls ? { tls: { pki } } : {}),
     version: 1,
     adminUser: 'root',
     adminPassword: randomBytes(12).toString('hex'),
@@ -164,6 +219,7 @@ async function newState(dir: string, count: number): Promise<SandboxState> {
       clusterId: newClusterId(),
       faultPort: await freePort(),
       faultProxyPort: await freePort(),
+      ...(kafkaTls ? { tls: kafkaTls } : {}),
     },
   };
 }
@@ -189,7 +245,7 @@ export async function sandboxDown(options: { dir?: string; log: Logger }): Promi
   if (!state) return { dir, stopped: 0 };
   const targets = [
     ...state.ezones.map((ez) => ({ pid: ez.pid, marker: mariaMarker(ez), ports: [ez.port] })),
-    { pid: state.kafka.pid, marker: kafkaMarker(state.kafka), ports: [state.kafka.port, state.kafka.controllerPort] },
+    { pid: state.kafka.pid, marker: kafkaMarker(state.kafka), ports: [state.kafka.port, state.kafka.controllerPort, ...(state.kafka.tls ? [state.kafka.tls.saslPort] : [])] },
   ];
   let stopped = 0;
   await Promise.all(
@@ -203,7 +259,7 @@ export async function sandboxDown(options: { dir?: string; log: Logger }): Promi
       }
     }),
   );
-  for (const sub of ['ezones', 'kafka', 'drc.yaml']) rmSync(join(dir, sub), { recursive: true, force: true });
+  for (const sub of ['ezones', 'kafka', 'drc.yaml', 'tls', 'secrets']) rmSync(join(dir, sub), { recursive: true, force: true });
   rmSync(stateFile(dir), { force: true });
   options.log.info({ dir, stopped }, 'sandbox stopped');
   return { dir, stopped };

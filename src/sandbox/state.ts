@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { MariaDbAccounts, MariaDbSpec } from './mariadb.js';
 import type { KafkaSpec } from './kafka.js';
+import type { SandboxPki } from './certs.js';
 
 /** What `sandbox up` started, kept in `<dir>/sandbox.json` (mode 0600: it holds passwords). */
 export interface SandboxState extends MariaDbAccounts {
   version: 1;
   ezones: (MariaDbSpec & { pid?: number })[];
   kafka: KafkaSpec & { pid?: number };
+  /** `sandbox up --tls`: the private PKI (sandbox/certs.ts). */
+  tls?: { pki: SandboxPki };
 }
 
 export const stateFile = (dir: string) => join(dir, 'sandbox.json');

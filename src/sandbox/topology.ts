@@ -8,6 +8,10 @@ export interface TopologyFacts {
   drcPassword: string;
   flavor: 'mariadb' | 'mysql';
   ezones: { name: string; host: string; port: number; serverId: number }[];
+  /** TLS to MySQL with these files (mode verify_identity, client certificate) and to Kafka (mTLS). */
+  tls?: { ca: string; cert: string; key: string };
+  /** DRC's MySQL password from this file (passwordFile) instead of in the config. */
+  drcPasswordFile?: string;
 }
 
 /** Replica server id of an ezone's capture connection: distinct from every server's own id. */
@@ -17,12 +21,19 @@ const captureServerId = (serverId: number) => 1000 + serverId;
 export function topologyConfig(facts: TopologyFacts): ConfigInput {
   return {
     version: 1,
-    kafka: { brokers: facts.kafkaBrokers, topicPrefix: 'drc' },
+    kafka: { brokers: facts.kafkaBrokers, topicPrefix: 'drc', ...(facts.tls ? { ssl: { ...facts.tls } } : {}) },
     ezones: Object.fromEntries(
       facts.ezones.map((ez) => [
         ez.name,
         {
-          mysql: { host: ez.host, port: ez.port, user: facts.drcUser, password: facts.drcPassword, flavor: facts.flavor },
+          mysql: {
+            host: ez.host,
+            port: ez.port,
+            user: facts.drcUser,
+            ...(facts.drcPasswordFile ? { passwordFile: facts.drcPasswordFile } : { password: facts.drcPassword }),
+            flavor: facts.flavor,
+            ...(facts.tls ? { tls: { mode: 'verify_identity' as const, ...facts.tls } } : {}),
+          },
           serverId: captureServerId(ez.serverId),
         },
       ]),
@@ -33,7 +44,7 @@ export function topologyConfig(facts: TopologyFacts): ConfigInput {
 export function renderTopologyConfig(facts: TopologyFacts, origin: string): string {
   return [
     `# Written by ${origin}.`,
-    "# Passwords are the sandbox's own; in production write password: ${ENV_VAR} instead.",
+    "# Passwords are the sandbox's own; in production write password: ${ENV_VAR} or passwordFile: /path instead.",
     stringify(topologyConfig(facts)),
   ].join('\n');
 }

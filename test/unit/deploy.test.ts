@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/loader.js';
+import { connectionOptions } from '../../src/db/connect.js';
 import { createMetrics, type DaemonView } from '../../src/ops/metrics.js';
 import { DAEMON_NODE_OPTIONS } from '../../src/ops/runtime.js';
 
@@ -36,16 +39,29 @@ describe('deploy artefacts (validated as far as a machine without Docker or Kube
     for (const d of docs) expect(d).toMatchObject({ apiVersion: expect.any(String), kind: expect.any(String), metadata: { name: expect.stringMatching(/^[a-z0-9-]+$/) } });
     const configMap = docs.find((d) => d.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
     const secret = docs.find((d) => d.kind === 'Secret') as unknown as { metadata: { name: string }; stringData: Record<string, string> };
-    const config = parseConfig(configMap.data['drc.yaml']!, 'configmap', secret.stringData);
+    // The Secrets as the pod sees them: files under /etc/drc/secrets and /etc/drc/tls.
+    const mounted = mkdtempSync(join(tmpdir(), 'drc-k8s-'));
+    const tlsSecret = docs.filter((d) => d.kind === 'Secret')[1] as unknown as { stringData: Record<string, string> };
+    for (const [sub, data] of [['secrets', secret.stringData], ['tls', tlsSecret.stringData]] as const) {
+      mkdirSync(join(mounted, sub));
+      for (const [k, v] of Object.entries(data)) writeFileSync(join(mounted, sub, k), v);
+    }
+    const text = configMap.data['drc.yaml']!;
+    expect(text).not.toMatch(/password:/); // passwordFile only
+    const config = parseConfig(text.replaceAll('/etc/drc/', `${mounted}/`), 'configmap', {});
+    expect(connectionOptions(config.ezones.east!.mysql).password).toBe(secret.stringData['mysql-east-password']);
+    expect(config.kafka.sasl?.password).toBe(secret.stringData['kafka-password']);
     const deployments = docs.filter((d) => d.kind === 'Deployment') as unknown as {
-      spec: { replicas: number; template: { metadata: { annotations: Record<string, string> }; spec: { containers: { args: string[]; envFrom: { secretRef: { name: string } }[]; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } } }[] } } };
+      spec: { replicas: number; template: { metadata: { annotations: Record<string, string> }; spec: { volumes: { name: string; secret?: { secretName: string } }[]; containers: { args: string[]; volumeMounts: { mountPath: string }[]; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } } }[] } } };
     }[];
     expect(deployments.map((d) => d.spec.template.spec.containers[0]!.args[4]).sort()).toEqual(Object.keys(config.ezones).sort());
     for (const d of deployments) {
       const c = d.spec.template.spec.containers[0]!;
       expect(d.spec.replicas).toBeGreaterThanOrEqual(2);
       expect([c.readinessProbe.httpGet.path, c.livenessProbe.httpGet.path]).toEqual(['/healthz', '/healthz']);
-      expect(c.envFrom[0]!.secretRef.name).toBe(secret.metadata.name);
+      expect(c.volumeMounts.map((m) => m.mountPath)).toEqual(expect.arrayContaining(['/etc/drc/secrets', '/etc/drc/tls']));
+      expect(d.spec.template.spec.volumes.find((v) => v.name === 'secrets')?.secret?.secretName).toBe(secret.metadata.name);
+      expect(c).not.toHaveProperty('envFrom');
       expect(d.spec.template.metadata.annotations['prometheus.io/scrape']).toBe('true');
     }
   });
@@ -66,6 +82,8 @@ describe('deploy artefacts (validated as far as a machine without Docker or Kube
     expect(unit).toMatch(/^ExecStart=.* run --config \/etc\/drc\/drc.yaml --ezone %i/m);
     expect(unit).toMatch(/^KillSignal=SIGTERM$/m);
     expect(unit).toMatch(/^User=drc$/m);
+    expect(unit).toMatch(/^LoadCredential=%i-mysql-password:/m); // secrets as files, no EnvironmentFile
+    expect(unit).not.toMatch(/^EnvironmentFile=/m);
     expect(unit).toContain(`Environment="NODE_OPTIONS=${DAEMON_NODE_OPTIONS}"`);
   });
 });

@@ -12,14 +12,16 @@ export function registerSandbox(program: Command): void {
     .description('start (or keep) the sandbox servers and write <dir>/drc.yaml')
     .option('--ezones <n>', 'number of ezones (MariaDB servers)', positiveInt)
     .option('--dir <dir>', 'sandbox folder', DEFAULT_SANDBOX_DIR)
+    .option('--tls', 'TLS only: a private CA (openssl), MariaDB with require_secure_transport, Kafka with an mTLS SSL listener and a SASL_SSL (SCRAM) one')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { ezones?: number; dir: string; json?: boolean }) => {
-      const info = await sandboxUp({ dir: opts.dir, ezones: opts.ezones, log: createLogger() });
+    .action(async (opts: { ezones?: number; dir: string; json?: boolean; tls?: boolean }) => {
+      const info = await sandboxUp({ dir: opts.dir, ezones: opts.ezones, ...(opts.tls ? { tls: true } : {}), log: createLogger() });
       if (opts.json) return printJson(info);
       printTable(
         [
           ...info.ezones.map((e) => ({ service: `mariadb (ezone ${e.name})`, address: `${e.mysql.host}:${e.mysql.port}`, user: e.mysql.user })),
-          { service: 'kafka', address: info.kafka.brokers.join(','), user: null },
+          { service: info.kafka.tls ? 'kafka (SSL, client certificate)' : 'kafka', address: info.kafka.brokers.join(','), user: null },
+          ...(info.kafka.sasl ? [{ service: 'kafka (SASL_SSL, SCRAM)', address: info.kafka.sasl.brokers.join(','), user: info.kafka.sasl.username }] : []),
         ],
         ['service', 'address', 'user'],
       );

@@ -1,7 +1,8 @@
-import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig } from 'kafkajs';
 import type { KafkaConfig } from '../../config/schema.js';
 import type { Logger } from '../../ops/logger.js';
 import './kafkajs-patches.js';
+import { kafkajsSecurity } from './security.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -16,7 +17,7 @@ export function createKafka(config: KafkaConfig, options: { brokers?: string[]; 
   const settings: KafkaJsConfig = {
     clientId: options.clientId,
     brokers: options.brokers ?? config.brokers,
-    ssl: config.ssl,
+    ...kafkajsSecurity(config),
     connectionTimeout: 5000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
@@ -28,7 +29,6 @@ export function createKafka(config: KafkaConfig, options: { brokers?: string[]; 
       log[level]({ namespace: entry.namespace, ...pick(extra) }, message);
     },
   };
-  if (config.sasl) settings.sasl = { mechanism: config.sasl.mechanism, username: config.sasl.username, password: config.sasl.password } as SASLOptions;
   return new Kafka(settings);
 }
 

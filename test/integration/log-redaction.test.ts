@@ -1,0 +1,86 @@
+/**
+ * Issue 15, log redaction proof: duplicate-key, foreign-key and data-too-long errors driven through
+ * apply (b's tables are stricter than a's), with the daemons at debug level; no row value and no
+ * password appears anywhere in either daemon's output, nor in /healthz and /metrics.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterEach, expect, it } from 'vitest';
+import { DaemonProcess } from '../support/daemon-process.js';
+import { describeWithServers, infra } from '../support/env.js';
+import { eventually, scenario, type Scenario } from '../support/scenario.js';
+
+const VERSIONED = 'updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)';
+
+describeWithServers('log redaction: apply errors never carry row values or passwords into the output', () => {
+  let s: Scenario | undefined;
+  const processes: DaemonProcess[] = [];
+  afterEach(async () => {
+    for (const p of processes.splice(0)) if (p.child.exitCode === null) await p.kill('SIGTERM');
+    await s?.close();
+    s = undefined;
+  });
+
+  it('duplicate key, foreign key and data too long in apply: values and passwords stay out of logs, /healthz and /metrics', async () => {
+    s = await scenario(
+      'redaction',
+      { apply: { onError: 'quarantine' }, supervision: { initialDelay: '100ms', maxDelay: '1s', giveUpAfter: '3s', pausedRetry: '500ms' } },
+      { ezones: ['a', 'b'] },
+    );
+    const tag = randomBytes(4).toString('hex');
+    const secret = {
+      dup: `dup-value-${tag}@example.com`,
+      long: `too-long-value-${tag}-${'x'.repeat(30)}`,
+      fk: `fk-parent-${tag}`, // also written in b by the test: it appears in no output all the same
+      fkChild: `fk-child-note-${tag}`,
+      plain: `ordinary-value-${tag}`,
+    };
+    // a accepts everything; b has a unique email, a narrow note and a foreign key a lacks.
+    await s.db.a!.query(`CREATE TABLE person (id INT PRIMARY KEY, email VARCHAR(80) NOT NULL, note VARCHAR(80) NOT NULL, ${VERSIONED})`);
+    await s.db.b!.query(`CREATE TABLE person (id INT PRIMARY KEY, email VARCHAR(80) NOT NULL, note VARCHAR(8) NOT NULL, UNIQUE KEY uq_email (email), ${VERSIONED})`);
+    for (const ez of ['a', 'b']) await s.db[ez]!.query(`CREATE TABLE parent (code VARCHAR(40) PRIMARY KEY, ${VERSIONED})`);
+    await s.db.a!.query(`CREATE TABLE child (id INT PRIMARY KEY, parent_code VARCHAR(40) NOT NULL, note VARCHAR(80) NOT NULL, ${VERSIONED})`);
+    await s.db.b!.query(
+      `CREATE TABLE child (id INT PRIMARY KEY, parent_code VARCHAR(40) NOT NULL, note VARCHAR(80) NOT NULL, ${VERSIONED}, CONSTRAINT fk_parent FOREIGN KEY (parent_code) REFERENCES parent (code))`,
+    );
+    for (const ez of ['a', 'b']) {
+      const p = await DaemonProcess.start(['run', '--config', s.configFile, '--ezone', ez]);
+      processes.push(p);
+      await p.waitActive(60_000);
+    }
+    const a = s.db.a!;
+    await a.query('INSERT INTO person (id, email, note) VALUES (1, ?, ?)', [secret.dup, 'ok']);
+    await a.query('INSERT INTO person (id, email, note) VALUES (2, ?, ?)', [secret.dup, 'ok']); // duplicate email in b
+    await a.query('INSERT INTO person (id, email, note) VALUES (3, ?, ?)', [`x-${tag}`, secret.long]); // too long in b
+    await a.query('INSERT INTO child (id, parent_code, note) VALUES (1, ?, ?)', [secret.fk, secret.fkChild]); // no parent in b
+    await a.query('INSERT INTO person (id, email, note) VALUES (4, ?, ?)', [secret.plain, 'last']);
+
+    // The orphan child waits for its parent (DRC retries, then reports the stream paused on /healthz);
+    // health problems are an output too, checked below. The parent, written in b, lets it through.
+    const count = async (sql: string, params: unknown[] = []) => Number((await s!.db.b!.query<RowDataPacket[]>(sql, params))[0][0]!.n);
+    const b = processes[1]!;
+    await eventually('b reports the stream from a paused on the missing parent', async () => (await b.health()).problems.length > 0, 60_000);
+    const pausedHealth = JSON.stringify(await b.health());
+    await s.db.b!.query('INSERT INTO parent (code) VALUES (?)', [secret.fk]);
+    await eventually('b applied the last row', async () => (await count('SELECT COUNT(*) AS n FROM person WHERE id = 4')) === 1, 90_000);
+    const quarantined = await count('SELECT COUNT(*) AS n FROM drc_meta.quarantine WHERE tables_json LIKE ?', [`%${s.schema}.%`]);
+    const conflicts = await count('SELECT COUNT(*) AS n FROM drc_meta.conflicts WHERE schema_name = ?', [s.schema]);
+    expect(quarantined + conflicts).toBeGreaterThanOrEqual(2);
+    expect(await count('SELECT COUNT(*) AS n FROM person WHERE id = 3')).toBe(0); // the too-long row was not stored
+    expect(await count('SELECT COUNT(*) AS n FROM child')).toBe(1); // the orphan, once its parent came
+
+    const surfaces = [
+      ...processes.map((p) => p.log),
+      pausedHealth,
+      JSON.stringify(await b.health()),
+      await b.metrics(),
+    ];
+    // The errors were there to be logged: the output is not silent about them.
+    expect(processes.map((p) => p.log).join('\n')).toMatch(/DRC_VALUE_REJECTED|Data too long|foreign key|quarantin/i);
+    const passwords = [s.config.ezones.a!.mysql.password, infra().ezones[0]!.mysql.password].filter((p) => p.length > 0);
+    expect(passwords.length).toBeGreaterThan(0);
+    for (const text of surfaces) {
+      for (const value of [...Object.values(secret), ...passwords]) expect(text, `output contains ${value}`).not.toContain(value);
+    }
+  }, 180_000);
+});
