@@ -9,6 +9,7 @@
  * the key and the file.
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { z } from 'zod';
 
 /** The modes operators know from the mysql client and Debezium (`ssl-mode`). */
@@ -65,7 +66,8 @@ export type MysqlTlsConfig = z.output<typeof mysqlTlsSchema>;
 
 /**
  * Kafka TLS: `true` (system CAs) or an object. `ssl: true` keeps working as before.
- * The same shape maps onto every Kafka client adapter (transport/kafka/security.ts for kafkajs).
+ * The same shape maps onto every Kafka client adapter (transport/kafka/security.ts for kafkajs,
+ * transport/platformatic/options.ts), each through kafkaTlsFiles.
  */
 export const kafkaSslSchema = z.union([
   bool,
@@ -83,6 +85,19 @@ export const kafkaSslSchema = z.union([
 ]);
 
 export type KafkaSslConfig = z.output<typeof kafkaSslSchema>;
+
+/**
+ * The TLS options of the object form of `kafka.ssl` (files read now, when a client is created), for
+ * every Kafka client adapter; `true` and `false` are the adapters' own (system CAs; plaintext).
+ */
+export function kafkaTlsFiles(ssl: Exclude<KafkaSslConfig, boolean>): TlsConnectionOptions {
+  const tls: TlsConnectionOptions = { rejectUnauthorized: ssl.rejectUnauthorized };
+  if (ssl.ca) tls.ca = readFileSync(ssl.ca, 'utf8');
+  if (ssl.cert) tls.cert = readFileSync(ssl.cert, 'utf8');
+  if (ssl.key) tls.key = readFileSync(ssl.key, 'utf8');
+  if (ssl.servername) tls.servername = ssl.servername;
+  return tls;
+}
 
 /** Fill `password` from `passwordFile` (then dropped); both at once is an error naming the keys. */
 function passwordFromFile<T extends { password?: string | undefined; passwordFile?: string | undefined }>(v: T, ctx: z.RefinementCtx, required: boolean) {

@@ -4,25 +4,16 @@
  * Certificate files are read here, when a client is created; an OAUTHBEARER token file is re-read on
  * every authentication, so a token agent can rotate it underneath a running daemon.
  */
-import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
 import type { KafkaConfig as KafkaJsConfig, SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../../config/schema.js';
-import { readSecretFile } from '../../config/security.js';
+import { kafkaTlsFiles, readSecretFile } from '../../config/security.js';
 
 /** `ssl` and `sasl` for `new Kafka(…)`. */
 export function kafkajsSecurity(config: Pick<KafkaConfig, 'ssl' | 'sasl'>): Pick<KafkaJsConfig, 'ssl' | 'sasl'> {
   const out: Pick<KafkaJsConfig, 'ssl' | 'sasl'> = {};
   const ssl = config.ssl;
   if (ssl === true) out.ssl = true;
-  else if (ssl && typeof ssl === 'object') {
-    const tls: ConnectionOptions = { rejectUnauthorized: ssl.rejectUnauthorized };
-    if (ssl.ca) tls.ca = readFileSync(ssl.ca, 'utf8');
-    if (ssl.cert) tls.cert = readFileSync(ssl.cert, 'utf8');
-    if (ssl.key) tls.key = readFileSync(ssl.key, 'utf8');
-    if (ssl.servername) tls.servername = ssl.servername;
-    out.ssl = tls;
-  }
+  else if (ssl && typeof ssl === 'object') out.ssl = kafkaTlsFiles(ssl);
   const sasl = config.sasl;
   if (sasl?.mechanism === 'oauthbearer') {
     const file = sasl.tokenFile as string;

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
 import { backoff, baseOptions } from './options.js';
@@ -23,6 +26,22 @@ describe('platformatic client options from the kafka config slice', () => {
       expect(o.tls).toEqual({});
       expect(o.sasl).toEqual({ mechanism: name, username: 'u', password: 'p' });
     }
+  });
+
+  it('maps the object form of kafka.ssl to the files it names, and oauthbearer to a token re-read from its file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drc-opts-'));
+    const file = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+    const ca = file('ca.pem', 'CA PEM');
+    const cert = file('c.pem', 'CERT PEM');
+    const key = file('k.pem', 'KEY PEM');
+    const token = file('token', 'tok-1\n');
+    const o = baseOptions(kafka({ ssl: { ca, cert, key, servername: 'broker.example' }, sasl: { mechanism: 'oauthbearer', tokenFile: token } }), { clientId: 'x' });
+    expect(o.tls).toEqual({ rejectUnauthorized: true, ca: 'CA PEM', cert: 'CERT PEM', key: 'KEY PEM', servername: 'broker.example' });
+    expect(o.sasl?.mechanism).toBe('OAUTHBEARER');
+    const provider = o.sasl?.token as () => string;
+    expect(provider()).toBe('tok-1');
+    writeFileSync(token, 'tok-2\n'); // rotated by a token agent
+    expect(provider()).toBe('tok-2');
   });
 
   it('backs off exponentially with jitter up to the cap', () => {
