@@ -8,9 +8,11 @@
  * STATUS"), and its MariaDB connector is not on Maven Central here. So Debezium reads a MariaDB of
  * its own — the same mariadbd build and settings as the sandbox's, started with the version string
  * `5.7.99-MariaDB-<real version>` (the connector then uses SHOW MASTER STATUS; MariaDB needs a
- * version that begins with X.Y.Z to write its binlog) — holding the same backlog written the same
- * way (1,000-row INSERT … SELECT transactions into bench.cap). The sandbox's ezones keep their real
- * version (native replication in the drain phase reads it).
+ * version that begins with X.Y.Z to write its binlog), read through the MariaDB JDBC driver (MySQL's
+ * Connector/J asks every server for transaction_isolation, which MariaDB 10.11 calls tx_isolation) —
+ * holding the same backlog written the same way (1,000-row INSERT … SELECT transactions into
+ * bench.cap). The sandbox's ezones keep their real version (native replication in the drain phase
+ * reads it; DRC and zongji find "MariaDB" in either).
  *
  * Like DRC's catch-up, Debezium first records its resume point (a no_data snapshot, then streaming;
  * heartbeat records carry the offset to Connect's offset file), is stopped while the backlog is
@@ -246,7 +248,7 @@ export class DebeziumLeg {
       'tasks.max=1',
       'database.hostname=127.0.0.1',
       `database.port=${this.spec.port}`,
-      // Connector/J asks every server for transaction_isolation, which MariaDB 10.11 calls tx_isolation.
+      // The MariaDB JDBC driver (see the top of this file).
       'database.jdbc.driver=org.mariadb.jdbc.Driver',
       'database.protocol=jdbc:mariadb',
       'database.ssl.mode=disabled', // the MariaDB driver knows no sslMode=preferred
