@@ -6,11 +6,13 @@
  * Debezium's MySQL connector refuses MariaDB by its version string (MySqlConnection
  * resolveBinaryLogStatusStatement: a server of major version > 8 "should support SHOW BINARY LOG
  * STATUS"), and its MariaDB connector is not on Maven Central here. So Debezium reads a MariaDB of
- * its own — the same mariadbd build and settings as the sandbox's, started with a version string
- * that does not begin with a number (`--version=MariaDB-…`), which makes the connector fall back to
- * SHOW MASTER STATUS — holding the same backlog written the same way (1,000-row INSERT … SELECT
- * transactions into bench.cap). The sandbox's ezones keep their real version (native replication
- * in the drain phase reads it).
+ * its own — the same mariadbd build and settings as the sandbox's, started with the version string
+ * `5.7.99-MariaDB-<real version>` (the connector then uses SHOW MASTER STATUS; MariaDB needs a
+ * version that begins with X.Y.Z to write its binlog), read through the MariaDB JDBC driver (MySQL's
+ * Connector/J asks every server for transaction_isolation, which MariaDB 10.11 calls tx_isolation) —
+ * holding the same backlog written the same way (1,000-row INSERT … SELECT transactions into
+ * bench.cap). The sandbox's ezones keep their real version (native replication in the drain phase
+ * reads it; DRC and zongji find "MariaDB" in either).
  *
  * Like DRC's catch-up, Debezium first records its resume point (a no_data snapshot, then streaming;
  * heartbeat records carry the offset to Connect's offset file), is stopped while the backlog is
@@ -74,7 +76,9 @@ ${dep('io.debezium', 'debezium-connector-mysql', DEBEZIUM_VERSION)}
 ${dep('org.apache.kafka', 'connect-runtime', CONNECT_VERSION)}
 ${dep('org.apache.kafka', 'connect-json', CONNECT_VERSION)}
 ${dep('org.slf4j', 'slf4j-reload4j', '1.7.36')}
+${dep('org.mariadb.jdbc', 'mariadb-java-client', '3.5.3')}
   </dependencies>
+
 </project>
 `;
 }
@@ -123,7 +127,7 @@ export class DebeziumLeg {
   private async startMariaDb(mariadbd: string, installDb: string): Promise<void> {
     await initMariaDb(this.spec, installDb);
     const [version] = (await execFileAsync(mariadbd, ['--no-defaults', '--version'])).stdout.match(/\d+\.\d+\.\d+/) ?? ['unknown'];
-    this.mariadbPid = spawnDetached(mariadbd, [...mariadbArgs(this.spec), `--version=MariaDB-${version}`], join(this.spec.dir, 'stdout.log'));
+    this.mariadbPid = spawnDetached(mariadbd, [...mariadbArgs(this.spec), `--version=5.7.99-MariaDB-${version}`], join(this.spec.dir, 'stdout.log'));
     await waitMariaDbReady(this.spec, () => this.mariadbPid !== undefined);
     await bootstrapMariaDb(this.spec, { adminUser: 'root', adminPassword: this.password, drcUser: 'drc', drcPassword: this.password });
     this.db = await mysql.createConnection({ host: '127.0.0.1', port: this.spec.port, user: 'root', password: this.password });
@@ -244,6 +248,10 @@ export class DebeziumLeg {
       'tasks.max=1',
       'database.hostname=127.0.0.1',
       `database.port=${this.spec.port}`,
+      // The MariaDB JDBC driver (see the top of this file).
+      'database.jdbc.driver=org.mariadb.jdbc.Driver',
+      'database.protocol=jdbc:mariadb',
+      'database.ssl.mode=disabled', // the MariaDB driver knows no sslMode=preferred
       'database.user=root',
       `database.password=${this.password}`,
       'database.server.id=5454',
