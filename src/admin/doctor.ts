@@ -99,7 +99,10 @@ export async function runDoctor(config: Config, brokers: BrokerInspector, only?:
     }
   }
   if (!only) checks.push(...crossChecks(facts, names));
-  checks.push(await kafkaCheck(config, brokers), kafkaTlsCheck(config.kafka));
+  const kafka = await kafkaCheck(config, brokers);
+  // The link's protection is judged only once the brokers were reached with it.
+  const kafkaTls = kafka.ok ? kafkaTlsCheck(config.kafka) : { ezone: 'kafka', check: 'tls', ok: false, message: 'not checked: Kafka could not be reached (see above) — fix that first' };
+  checks.push(kafka, kafkaTls);
   return { ok: checks.every((c) => c.ok), checks };
 }
 
