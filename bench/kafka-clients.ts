@@ -22,7 +22,7 @@ function quantile(sorted: number[], q: number): number {
 
 async function measure(client: 'platformatic' | 'kafkajs', perTx: number, bytes: number) {
   const config = configSchema.shape.kafka.parse({ brokers: values.brokers!.split(','), client });
-  const t = createTransport(config, { clientId: `bench-${client}`, log });
+  const t = await createTransport(config, { clientId: `bench-${client}`, log });
   const topic = `bench.clients.${client}.${randomUUID()}`;
   await t.ensureTopics([{ topic, partitions: 1, replicationFactor: -1 }]);
   const publisher = t.atomicPublisher(`bench.${randomUUID()}`, 1_000_000);

@@ -61,7 +61,7 @@ export async function startCapture(
 ): Promise<Running> {
   const register = ha?.register;
   const ez = ezoneOf(config, ezone);
-  const kafka = createTransport(config.kafka, { brokers: ez.kafka?.brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
+  const kafka = await createTransport(config.kafka, { brokers: ez.kafka?.brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
   await kafka.ensureTopics(ownTopics(config.kafka, ezone));
   const topic = changesTopic(config.kafka.topicPrefix, ezone);
   const publisher = kafka.atomicPublisher(
@@ -149,10 +149,10 @@ export async function startDaemon(
   const ez = ezoneOf(config, ezone);
   const prefix = config.kafka.topicPrefix;
   const kafkaFor = kafkaClients(config, ezone, log);
-  for (const name of Object.keys(config.ezones)) await kafkaFor(name).ensureTopics(ownTopics(config.kafka, name));
+  for (const name of Object.keys(config.ezones)) await (await kafkaFor(name)).ensureTopics(ownTopics(config.kafka, name));
 
   const running = await startCapture(config, ezone, log, register && options.fence ? { register, verify: () => options.fence!.verify() } : undefined);
-  const events = kafkaFor(ezone).eventPublisher(config.kafka.maxMessageBytes + 4096);
+  const events = (await kafkaFor(ezone)).eventPublisher(config.kafka.maxMessageBytes + 4096);
   const appliers = new Map<string, Applier>();
   // Heartbeat and tombstone purge share a small pool; every pool talks to the same server, whose
   // flavour is detected once.
@@ -176,7 +176,7 @@ export async function startDaemon(
         pool,
         flavor,
         topic: changesTopic(prefix, origin),
-        stream: kafkaFor(origin).messageStream(changesTopic(prefix, origin), `${config.kafka.clientId}.${prefix}.${ezone}.apply.${origin}`),
+        stream: (await kafkaFor(origin)).messageStream(changesTopic(prefix, origin), `${config.kafka.clientId}.${prefix}.${ezone}.apply.${origin}`),
         progress: running.capture,
         ownership,
         slotBase: origins.indexOf(origin) * 64,
@@ -219,8 +219,8 @@ export async function startDaemon(
 }
 
 /** One Kafka client per distinct broker list (ezones may have their own clusters). */
-function kafkaClients(config: Config, ezone: string, log: Logger): (name: string) => KafkaTransport {
-  const clients = new Map<string, KafkaTransport>();
+function kafkaClients(config: Config, ezone: string, log: Logger): (name: string) => Promise<KafkaTransport> {
+  const clients = new Map<string, Promise<KafkaTransport>>();
   return (name: string) => {
     const brokers = config.ezones[name]?.kafka?.brokers ?? config.kafka.brokers;
     const id = brokers.join(',');

@@ -1,21 +1,20 @@
 /**
  * The one place that picks a Kafka client library (`kafka.client`): the daemon and the CLI ask here
- * for the transport and the inspector, and never name a library.
+ * for the transport and the inspector, and never name a library. Only the chosen library is loaded
+ * (@platformatic/kafka compiles its option validators at import, seconds on a loaded machine).
  */
 import type { KafkaConfig } from '../config/schema.js';
 import type { BrokerInspector, KafkaTransport } from '../model/ports.js';
 import type { Logger } from '../ops/logger.js';
-import { KafkaBrokerInspector } from './kafka/inspector.js';
-import { KafkajsTransport } from './kafka/transport.js';
-import { PlatformaticBrokerInspector } from './platformatic/inspector.js';
-import { PlatformaticTransport } from './platformatic/transport.js';
 
 /** The transport for one cluster (`brokers`: an ezone's own cluster; default `kafka.brokers`). */
-export function createTransport(config: KafkaConfig, options: { brokers?: string[]; clientId: string; log: Logger }): KafkaTransport {
-  return config.client === 'kafkajs' ? new KafkajsTransport(config, options) : new PlatformaticTransport(config, options);
+export async function createTransport(config: KafkaConfig, options: { brokers?: string[]; clientId: string; log: Logger }): Promise<KafkaTransport> {
+  if (config.client === 'kafkajs') return new (await import('./kafka/transport.js')).KafkajsTransport(config, options);
+  return new (await import('./platformatic/transport.js')).PlatformaticTransport(config, options);
 }
 
 /** The admin tools' view of the cluster. */
-export function createBrokerInspector(config: KafkaConfig, clientId: string, log: Logger): BrokerInspector {
-  return config.client === 'kafkajs' ? new KafkaBrokerInspector(config, clientId, log) : new PlatformaticBrokerInspector(config, clientId);
+export async function createBrokerInspector(config: KafkaConfig, clientId: string, log: Logger): Promise<BrokerInspector> {
+  if (config.client === 'kafkajs') return new (await import('./kafka/inspector.js')).KafkaBrokerInspector(config, clientId, log);
+  return new (await import('./platformatic/inspector.js')).PlatformaticBrokerInspector(config, clientId);
 }

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type KafkaConfig } from '../../src/config/schema.js';
 import { ErrorCode } from '../../src/errors.js';
 import type { KafkaTransport, StoredMessage } from '../../src/model/ports.js';
@@ -59,13 +59,16 @@ describeWithServers('kafka transport contract', () => {
 
   describe.each(CLIENTS)('kafka.client: %s', (client) => {
     const transport = () => createTransport(kafkaConfig(client), { clientId: `drc-test-${client}`, log });
-    const t = transport();
+    let t: KafkaTransport;
+    beforeAll(async () => {
+      t = await transport();
+    });
     afterAll(() => t.close());
 
     it('ensureTopics creates missing topics with their settings and is idempotent when raced', async () => {
       const topic = `test.topics.${client}.${randomUUID()}`;
       const spec = { topic, partitions: 3, replicationFactor: -1, config: { 'max.message.bytes': '2000000' } };
-      await Promise.all([t.ensureTopics([spec]), transport().ensureTopics([spec])]);
+      await Promise.all([t.ensureTopics([spec]), (await transport()).ensureTopics([spec])]);
       await t.ensureTopics([spec]);
       const admin = raw().admin();
       await admin.connect();
@@ -139,7 +142,7 @@ describeWithServers('kafka transport contract', () => {
       await events.connect();
       await events.publish(Array.from({ length: 20 }, (_, i) => ({ ...msg(topic, i), headers: { reason: 'test', origin: 'A' } })));
       await events.close();
-      const inspector = createBrokerInspector(kafkaConfig(client), `drc-test-${client}`, log);
+      const inspector = await createBrokerInspector(kafkaConfig(client), `drc-test-${client}`, log);
       try {
         expect(await inspector.brokerCount()).toBe(1);
         const ends = await inspector.endOffsets([topic, `test.missing.${randomUUID()}`]);
@@ -155,7 +158,7 @@ describeWithServers('kafka transport contract', () => {
   it('a key lands on the same partition whichever client wrote it (notify topics have several partitions)', async () => {
     const topic = `test.partitions.${randomUUID()}`;
     const keys = Array.from({ length: 200 }, (_, i) => `shop.orders:[${i * 31}]`);
-    const [first, second] = CLIENTS.map((client) => createTransport(kafkaConfig(client), { clientId: `drc-test-${client}`, log }));
+    const [first, second] = await Promise.all(CLIENTS.map((client) => createTransport(kafkaConfig(client), { clientId: `drc-test-${client}`, log })));
     await first!.ensureTopics([{ topic, partitions: 7, replicationFactor: -1 }]);
     for (const [i, t] of [first!, second!].entries()) {
       const events = t.eventPublisher(1_000_000);

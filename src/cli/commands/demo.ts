@@ -171,7 +171,7 @@ async function runWorkload(info: SandboxInfo, dbs: mysql.Connection[], stats: Wo
 async function render(info: SandboxInfo, dbs: mysql.Connection[], daemons: Daemon[], config: ReturnType<typeof loadConfig>, stats: WorkloadStats, startedAt: number, log: ReturnType<typeof createLogger>): Promise<string> {
   const counts = await Promise.all(dbs.map(async (db) => (await db.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM demo.accounts'))[0][0]?.n));
   const detected = await conflictsDetected(daemons).catch(() => undefined);
-  const brokers = createBrokerInspector(config.kafka, `${config.kafka.clientId}-lag`, log);
+  const brokers = await createBrokerInspector(config.kafka, `${config.kafka.clientId}-lag`, log);
   const lag = await collectLag(config, log, brokers).finally(() => brokers.close());
   const conflicts = await listConflicts(config, { sinceMs: Date.now() - startedAt + 1000, limit: 5 });
   const clear = process.stdout.isTTY ? '\x1b[2J\x1b[H' : '\n';

@@ -20,7 +20,7 @@ const quiet = () => createLogger((process.env.DRC_LOG_LEVEL as 'warn' | undefine
 
 /** The admin tools' view of Kafka (model/ports.ts), closed when `use` is done. */
 async function withBrokers<T>(config: Config, tool: string, log: Logger, use: (brokers: BrokerInspector) => Promise<T>): Promise<T> {
-  const brokers = createBrokerInspector(config.kafka, `${config.kafka.clientId}-${tool}`, log);
+  const brokers = await createBrokerInspector(config.kafka, `${config.kafka.clientId}-${tool}`, log);
   try {
     return await use(brokers);
   } finally {
