@@ -52,7 +52,7 @@ describe('deploy artefacts (validated as far as a machine without Docker or Kube
     expect(connectionOptions(config.ezones.east!.mysql).password).toBe(secret.stringData['mysql-east-password']);
     expect(config.kafka.sasl?.password).toBe(secret.stringData['kafka-password']);
     const deployments = docs.filter((d) => d.kind === 'Deployment') as unknown as {
-      spec: { replicas: number; template: { metadata: { annotations: Record<string, string> }; spec: { volumes: { name: string; secret?: { secretName: string } }[]; containers: { args: string[]; volumeMounts: { mountPath: string }[]; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } } }[] } } };
+      spec: { replicas: number; template: { metadata: { annotations: Record<string, string> }; spec: { securityContext: { runAsUser: number; fsGroup?: number }; volumes: { name: string; secret?: { secretName: string; defaultMode: number; items?: { key: string }[] } }[]; containers: { args: string[]; volumeMounts: { mountPath: string }[]; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } } }[] } } };
     }[];
     expect(deployments.map((d) => d.spec.template.spec.containers[0]!.args[4]).sort()).toEqual(Object.keys(config.ezones).sort());
     for (const d of deployments) {
@@ -60,7 +60,12 @@ describe('deploy artefacts (validated as far as a machine without Docker or Kube
       expect(d.spec.replicas).toBeGreaterThanOrEqual(2);
       expect([c.readinessProbe.httpGet.path, c.livenessProbe.httpGet.path]).toEqual(['/healthz', '/healthz']);
       expect(c.volumeMounts.map((m) => m.mountPath)).toEqual(expect.arrayContaining(['/etc/drc/secrets', '/etc/drc/tls']));
-      expect(d.spec.template.spec.volumes.find((v) => v.name === 'secrets')?.secret?.secretName).toBe(secret.metadata.name);
+      const secrets = d.spec.template.spec.volumes.find((v) => v.name === 'secrets')?.secret;
+      expect(secrets?.secretName).toBe(secret.metadata.name);
+      // The daemon's user can read them (root-owned files: group-readable through fsGroup), and only its own ezone's MySQL password.
+      const { runAsUser, fsGroup } = d.spec.template.spec.securityContext;
+      expect(runAsUser === 0 || (fsGroup !== undefined && (secrets!.defaultMode & 0o040) !== 0)).toBe(true);
+      expect(secrets?.items?.map((i) => i.key).sort()).toEqual(['kafka-password', `mysql-${c.args[4]}-password`]);
       expect(c).not.toHaveProperty('envFrom');
       expect(d.spec.template.metadata.annotations['prometheus.io/scrape']).toBe('true');
     }

@@ -1,4 +1,4 @@
-import { MultipleErrors, NetworkError, ProtocolError, TimeoutError, UserError } from '@platformatic/kafka';
+import { AuthenticationError, MultipleErrors, NetworkError, ProtocolError, TimeoutError, UserError } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, SchemaMismatchError } from '../../errors.js';
 import { classifyPlatformaticError, isFencing, toDrcError } from './errors.js';
@@ -21,6 +21,19 @@ describe('classifyPlatformaticError', () => {
     const exhausted = new MultipleErrors('produce failed 9 times.', [new NetworkError('a'), new NetworkError('b')]);
     expect(classifyPlatformaticError(exhausted)?.code).toBe(ErrorCode.kafkaUnavailable);
     expect(classifyPlatformaticError(new UserError('Cannot produce to an already completed transaction.'))?.code).toBe(ErrorCode.kafkaRejected);
+  });
+
+  it('stops on refused credentials and untrusted certificates (the library would retry them for ever), naming the innermost reason', () => {
+    const sasl = new NetworkError('Connection to 127.0.0.1:9094 failed.', { cause: new AuthenticationError('SASL authentication failed.') });
+    expect(classifyPlatformaticError(sasl)).toMatchObject({ code: ErrorCode.kafkaRejected, retryable: false });
+    expect(classifyPlatformaticError(sasl)?.message).toContain('SASL authentication failed.');
+    const tls = Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' });
+    const exhausted = new MultipleErrors('listTopics failed 4 times.', [new NetworkError('Connection to 127.0.0.1:9093 failed.', { cause: tls })]);
+    expect(classifyPlatformaticError(exhausted)).toMatchObject({ code: ErrorCode.kafkaRejected, retryable: false });
+    expect(classifyPlatformaticError(exhausted)?.message).toContain('self-signed certificate in certificate chain');
+    // A refused connection stays transient (a broker restarting).
+    const refused = new NetworkError('Connection to 127.0.0.1:1 failed.', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    expect(classifyPlatformaticError(refused)).toMatchObject({ code: ErrorCode.kafkaUnavailable, retryable: true });
   });
 
   it('passes everything else through (a handler error travels unchanged)', () => {

@@ -29,6 +29,18 @@ function flatten(err: unknown, out: unknown[] = [], depth = 0): unknown[] {
   return out;
 }
 
+/** Node's certificate-verification and TLS error codes: a configuration problem, not a passing outage. */
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_OSSL_)/;
+
+/**
+ * True when the chain holds an authentication failure (SASL refused, the library's AuthenticationError)
+ * or a TLS/certificate failure. The library wraps these in a retryable NetworkError and would retry them
+ * for ever, silently: a rotated password or an untrusted CA must stop and say why instead.
+ */
+function isAuthOrTls(all: PlatformaticError[]): boolean {
+  return all.some((e) => e.code === 'PLT_KFK_AUTHENTICATION' || e.apiId === 'SASL_AUTHENTICATION_FAILED' || e.apiId === 'ILLEGAL_SASL_STATE' || e.apiId === 'UNSUPPORTED_SASL_MECHANISM' || (typeof e.code === 'string' && TLS_CODE.test(e.code)));
+}
+
 /** True when a broker answer in the chain says this producer was fenced by a newer one. */
 export function isFencing(err: unknown): boolean {
   return isPlatformatic(err) && flatten(err).some((e) => FENCING.has((e as PlatformaticError).apiId ?? ''));
@@ -42,7 +54,10 @@ export function classifyPlatformaticError(err: unknown): DrcError | undefined {
   // The last attempt's broker answer names the failure best.
   const answer = [...all].reverse().find((e) => e.apiId !== undefined)?.apiId;
   const context = answer ? { kafkaError: answer } : {};
-  const message = `Kafka: ${err.message}`;
+  // The innermost cause says what went wrong ("Connection to h:p failed." alone does not).
+  const inner = all.at(-1);
+  const message = inner && inner !== err && inner.message && inner.message !== err.message ? `Kafka: ${err.message} (${inner.message})` : `Kafka: ${err.message}`;
+  if (isAuthOrTls(all)) return new KafkaRejectedError(message, { cause: err, context });
   // Unreachable brokers and timeouts (PLT_KFK_NETWORK) are transient whatever their flag; else the flags decide.
   const retryable = all.some((e) => e.code === 'PLT_KFK_NETWORK') || all.every((e) => !isPlatformatic(e) || e.canRetry !== false);
   if (retryable) return new KafkaUnavailableError(message, { cause: err, context });
