@@ -5,7 +5,8 @@
  * with that version and before the delete can be shipped; read back when capture starts, so a
  * transaction read again after a crash (it had not reached Kafka) gets the same versions as the first
  * time — the ones its local tombstones and every decision taken here already used. A row goes once
- * its transaction is on Kafka (never read again). */
+ * its transaction is on Kafka (never read again).
+ */
 import type mysql from 'mysql2/promise';
 import { transactionCovered } from '../model/position.js';
 
