@@ -27,6 +27,18 @@ describe('decideKeyChange (a primary-key change: delete of the old key + insert 
     expect(d).toMatchObject({ conflicts: [], tombstone: '10', nextOld: null, nextNew: row(2, '10') });
   });
 
+  it('unique keys: when the moved image loses a value and the claims remove the older row at the new key, that row is not written back', () => {
+    const lost = { action: 'none' as const, next: null, tombstone: '9' };
+    const claims = { releaseOld: () => undefined, judgeNew: () => lost };
+    // The old row is newer (it stays), the new key's row older than the image: removed by the claims.
+    const stays = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '20'), atNew: row(2, '5'), claims });
+    expect(stays.writes).toEqual([]);
+    expect(stays.nextNew).toBeNull();
+    // The old row older (it goes): only its delete.
+    const goes = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '5'), atNew: row(2, '5'), claims });
+    expect(goes.writes).toEqual([{ kind: 'delete', key: { id: 1 }, image: row(1, '5') }]);
+  });
+
   it('is a no-op replay once applied', () => {
     const d = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: null, atNew: row(2, '10') });
     expect(d.writes).toEqual([]);

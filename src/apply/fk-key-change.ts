@@ -95,13 +95,17 @@ export function decideKeyChange(input: KeyChangeInput): KeyChangeDecision {
   if (written.conflict) out.conflicts.push({ reason: written.conflict.reason, decision: written.conflict.decision, local: atNew });
   else if (atOld === null && written.action === 'insert') out.conflicts.push({ reason: 'update-missing', decision: 'applied', local: null });
   const writesNew = written.action !== 'none';
+  // The moved image lost a unique value and was newer than the new key's row here: the claims removed
+  // that row (unique-claims.ts judge, a delete of its own). Gone: not to be rewritten as it is — an
+  // update of a missing row writes its image back (write-batch.ts), and it stayed here alone.
+  const newGone = atNew !== null && written.next === null;
 
   if (removesOld && writesNew) {
     if (atNew !== null) out.writes.push({ kind: 'delete', key: change.key, image: atNew });
     out.writes.push({ kind: 'update', key: oldKey, image: after });
   } else if (removesOld) {
     // The new key's row stays (rewritten as it is, a no-op) and takes the children before the old row goes.
-    if (atNew !== null) out.writes.push({ kind: 'update', key: change.key, image: atNew, moveChildren: true });
+    if (atNew !== null && !newGone) out.writes.push({ kind: 'update', key: change.key, image: atNew, moveChildren: true });
     out.writes.push({ kind: 'delete', key: oldKey, image: atOld as Row });
   } else if (writesNew) {
     out.writes.push(atNew === null ? { kind: 'insert', key: change.key, image: after } : { kind: 'update', key: change.key, image: after });

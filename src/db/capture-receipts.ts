@@ -1,18 +1,22 @@
 /**
- * When capture first received each local transaction that deletes or truncates (`drc_meta.capture_receipts`):
- * the precise part of a delete's version (capture/row-changes.ts deleteTime). Recorded before the
- * delete's tombstone, so before anything in this ezone can decide with that version and before the
- * delete can be shipped; read back when capture starts, so a transaction read again after a crash
- * (it had not reached Kafka) gets the same versions as the first time — the ones its local tombstones
- * and every decision taken here already used. A row goes once its transaction is on Kafka (never read
- * again).
+ * When each local transaction that deletes or truncates happened, as capture first timed it
+ * (`drc_meta.capture_receipts`): the precise part of a delete's version (capture/row-changes.ts
+ * deleteTime). Recorded before the delete's tombstone, so before anything in this ezone can decide
+ * with that version and before the delete can be shipped; read back when capture starts, so a
+ * transaction read again after a crash (it had not reached Kafka) gets the same versions as the first
+ * time — the ones its local tombstones and every decision taken here already used. A row goes once
+ * its transaction is on Kafka (never read again).
  */
 import type mysql from 'mysql2/promise';
 import { transactionCovered } from '../model/position.js';
 
-/** A transaction (its id: GTID, or the position before it) and when capture first received it (epoch ms). */
+/** A transaction (its id: GTID, or the position before it) and the time its deletes count at. */
 export interface CaptureReceipt {
   txId: string;
+  /**
+   * Epoch ms: deleteTime of its first delete or truncate as capture first read it (the receipt time,
+   * or, read late, the lower bound deleteTime falls back on). Re-clamped into each event's second.
+   */
   receivedAt: number;
 }
 

@@ -177,11 +177,11 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE drc_meta.applied_tombstones ADD COLUMN moved_to TEXT NULL COMMENT 'a key change: the new primary key (wire JSON)'`,
   ],
   [
-    // When capture first received a local transaction that deletes (db/capture-receipts.ts): a delete
-    // read again after a crash keeps the version it had the first time.
+    // When a local transaction that deletes happened, as capture first timed it (db/capture-receipts.ts):
+    // a delete read again after a crash keeps the version it had the first time.
     `CREATE TABLE IF NOT EXISTS drc_meta.capture_receipts (
       tx_id VARCHAR(255) NOT NULL PRIMARY KEY COMMENT 'source transaction id (GTID, or the binlog position before it)',
-      received_ms BIGINT NOT NULL COMMENT 'capture clock when the transaction first arrived (epoch ms)',
+      received_ms BIGINT NOT NULL COMMENT 'when its deletes count, as capture first timed them (epoch ms; capture/row-changes.ts deleteTime)',
       recorded_at DATETIME(6) NOT NULL
     ) ENGINE=InnoDB`,
   ],

@@ -41,10 +41,11 @@ describeWithServers('randomized convergence: concurrent writes everywhere, a dae
     s = undefined;
   });
 
-  const start = async (ezone: string) => {
+  /** `waitMs`: a restarted daemon catching up on a loaded machine may take a while to answer /healthz. */
+  const start = async (ezone: string, waitMs = 30_000) => {
     const d = await DaemonProcess.start(['run', '--config', s!.configFile, '--ezone', ezone]);
     daemons.set(ezone, d);
-    await d.waitActive();
+    await d.waitActive(waitMs);
     return d;
   };
 
@@ -63,7 +64,7 @@ describeWithServers('randomized convergence: concurrent writes everywhere, a dae
     if (KILL) {
       await daemons.get(victim)!.kill('SIGKILL'); // mid-way: its capture and its appliers die with whatever they had in flight
       await reach(0.6, `the others to write on while ${victim} is down`);
-      await start(victim);
+      await start(victim, 90_000);
     }
     await random.finished;
     const inserted = await mixed.stop();

@@ -233,4 +233,24 @@ describeWithServers('unique keys: the newest claimant of every unique value surv
       }
     });
   }
+
+  it('a key change that loses a unique value to its own old row removes the older row at its new key in every ezone, and does not write it back', async () => {
+    const ezones = ['a', 'b'];
+    s = await scenario('unique-rekey-loses', {}, { ezones });
+    for (const ez of ezones) await s.db[ez]!.query(CYCLE_TABLE('rk'));
+    daemons.push(...(await startDaemons(s, ezones)));
+    await s.db.a!.query("INSERT INTO rk (id, u1, u2, who, updated_at) VALUES (14, NULL, 'g', 'a', '2030-01-01 00:00:00'), (19, NULL, NULL, 'a', '2030-01-01 00:00:00')");
+    await converge(s, 'rk', ezones, { rows: 2 });
+    await stopDaemons(daemons);
+    // b moves row 14 (u2 = g) to key 19 at version 2, after deleting row 19 (version: now, the oldest here).
+    await s.db.b!.query('DELETE FROM rk WHERE id = 19');
+    await s.db.b!.query("UPDATE rk SET id = 19, who = 'b', updated_at = '2030-01-01 00:00:02' WHERE id = 14");
+    // a, concurrently, updates row 19 at version 1 (older than the move) and row 14 at version 3 (newer: it keeps g).
+    await s.db.a!.query("UPDATE rk SET who = 'a1', updated_at = '2030-01-01 00:00:01' WHERE id = 19");
+    await s.db.a!.query("UPDATE rk SET who = 'a3', updated_at = '2030-01-01 00:00:03' WHERE id = 14");
+    daemons.push(...(await startDaemons(s, ezones)));
+    // In a, the move loses g to row 14 (newer) and, newer than row 19, removes it; in b, row 14 (version 3)
+    // takes g back from the moved row. Both: row 14 alone.
+    await settled(s, 'rk', ezones, [14]);
+  });
 });
