@@ -34,11 +34,17 @@ import type { TableInfo, TableSource } from './table-cache.js';
 const PLACE_PER_TRANSACTION = 20;
 
 /**
- * Whether a child may be waiting, in this process: set when one is stashed (or at start, unknown),
- * cleared when a sweep finds none. Every applier of the daemon sweeps while it is set, so a parent
- * brought back by any stream (or, within a second, by a local write) places its children.
+ * Whether a child may be waiting, in this process: set when one is stashed (and by the daemon at start,
+ * expectWaitingChildren: some may wait from before), cleared when a sweep finds none. Every applier of
+ * the daemon sweeps while it is set, so a parent brought back by any stream (or, within a second, by a
+ * local write) places its children.
  */
-let maybeWaiting = true;
+let maybeWaiting = false;
+
+/** Children may be waiting from an earlier run: the next target transaction looks. */
+export function expectWaitingChildren(): void {
+  maybeWaiting = true;
+}
 
 export interface WaitingChild {
   schema: string;
