@@ -40,6 +40,13 @@ const PLACE_PER_TRANSACTION = 20;
  * local write) places its children.
  */
 let maybeWaiting = false;
+/**
+ * When a child was last stashed here. A sweep finding none clears the flag only well after it: a
+ * stash not committed yet (another worker's transaction) is invisible to the sweep, and skipped
+ * when locked.
+ */
+let lastStashAt = 0;
+const CLEAR_AFTER_MS = 30_000;
 
 /** Children may be waiting from an earlier run: the next target transaction looks. */
 export function expectWaitingChildren(): void {
@@ -57,6 +64,7 @@ export interface WaitingChild {
 /** Stash a child (keeps the newest version per key). */
 export function stashStatement(c: WaitingChild): Statement {
   maybeWaiting = true;
+  lastStashAt = Date.now();
   const keyJson = canonicalKey(c.key);
   return {
     sql: `INSERT INTO drc_meta.fk_waiting (schema_name, table_name, key_hash, key_json, version, image, waiting_at)
@@ -102,7 +110,7 @@ export async function placeWaiting(session: PipelinedSession, tables: TableSourc
   if (!maybeWaiting) return [];
   const [rows] = (await session.roundTrip([{ sql: `SELECT schema_name, table_name, key_json, version, image FROM drc_meta.fk_waiting ORDER BY waiting_at LIMIT ${PLACE_PER_TRANSACTION} FOR UPDATE SKIP LOCKED`, params: [] }])) as [mysql.RowDataPacket[]];
   if (rows.length === 0) {
-    maybeWaiting = false;
+    if (Date.now() - lastStashAt > CLEAR_AFTER_MS) maybeWaiting = false;
     return [];
   }
   const placed: WaitingChild[] = [];
