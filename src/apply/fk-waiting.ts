@@ -26,6 +26,7 @@ import { fromWire, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
 import { findTombstonesStatement, tombstonesByOrigin } from '../db/tombstones.js';
 import { isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
+import { deletedSince } from './fk-conflict.js';
 import { tombstoneIdentity } from './keys.js';
 import { insertRows } from './sql/rows.js';
 import type { TableInfo, TableSource } from './table-cache.js';
@@ -119,7 +120,8 @@ export async function placeWaiting(session: PipelinedSession, tables: TableSourc
     const child: WaitingChild = { schema: String(r.schema_name), table: String(r.table_name), key, version: String(r.version), image };
     const done: Statement = { sql: 'DELETE FROM drc_meta.fk_waiting WHERE schema_name = ? AND table_name = ? AND key_hash = UNHEX(SHA2(?, 256))', params: [child.schema, child.table, String(r.key_json)] };
     const info = await tables.get(child.schema, child.table);
-    if (!info || (await superseded(session, info, child))) {
+    // Superseded: written or deleted since, or its parent deleted again since (that delete removed it everywhere).
+    if (!info || (await superseded(session, info, child)) || (await deletedSince(session, info.foreignKeys ?? [], child.image, child.version))) {
       await session.roundTrip([done]);
       continue;
     }
