@@ -130,6 +130,47 @@ export async function parentsDeleted(session: PipelinedSession, missing: Foreign
 }
 
 /**
+ * Whether every missing parent was deleted here by a delete older than the child write (version
+ * `version`): its newest tombstone is a delete (no key change) below it. Then the child waits for its
+ * parent to come back (fk-waiting.ts) instead of being dropped.
+ */
+export async function deletedBefore(session: PipelinedSession, missing: ForeignKey[], image: Row, version: string): Promise<boolean> {
+  for (const fk of missing) {
+    const pk = await primaryKeyOf(queryVia(session), fk.refSchema, fk.refTable);
+    if (pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) return false;
+    const key: Row = {};
+    for (const c of pk) key[c] = image[fk.columns[fk.refColumns.indexOf(c)] as string] ?? null;
+    const parent = { schema: fk.refSchema, table: fk.refTable };
+    const identity = (await readKeyIdentities(queryVia(session), [parent])).get(tableKey(parent)) ?? keyIdentityOf(undefined);
+    const [rows] = (await session.roundTrip([newestTombstoneStatement(fk.refSchema, fk.refTable, key, identity)])) as [mysql.RowDataPacket[]];
+    const r = rows[0];
+    if (!r || r.version === null || r.version === undefined || (r.moved_to !== null && r.moved_to !== undefined)) return false;
+    if (BigInt(String(r.version)) >= BigInt(version)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether a parent of `image` (through `fks`, keys on the parent's primary key) was deleted here at or
+ * after `version` (its newest tombstone a delete not older): a waiting child of that version is older
+ * than that delete, which removed it as it would have in every ezone (fk-waiting.ts).
+ */
+export async function deletedSince(session: PipelinedSession, fks: ForeignKey[], image: Row, version: string): Promise<boolean> {
+  for (const fk of referencing(fks, image)) {
+    const pk = await primaryKeyOf(queryVia(session), fk.refSchema, fk.refTable);
+    if (pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) continue;
+    const key: Row = {};
+    for (const c of pk) key[c] = image[fk.columns[fk.refColumns.indexOf(c)] as string] ?? null;
+    const parent = { schema: fk.refSchema, table: fk.refTable };
+    const identity = (await readKeyIdentities(queryVia(session), [parent])).get(tableKey(parent)) ?? keyIdentityOf(undefined);
+    const [rows] = (await session.roundTrip([newestTombstoneStatement(fk.refSchema, fk.refTable, key, identity)])) as [mysql.RowDataPacket[]];
+    const r = rows[0];
+    if (r && r.version !== null && r.version !== undefined && BigInt(String(r.version)) >= BigInt(version)) return true;
+  }
+  return false;
+}
+
+/**
  * Where the missing parents went, when each was re-keyed rather than deleted: the image with its
  * references moved as the parent table's ON UPDATE action moves them (CASCADE: the new key's values;
  * SET NULL: NULL), or undefined when any missing parent was deleted, has not arrived, or its key is

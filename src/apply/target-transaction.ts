@@ -25,6 +25,7 @@ import { recordClaimsStatement } from './sql/claims.js';
 import type { ClaimRecord } from './unique-claims.js';
 import type { IncomingChange, Op, TargetContext } from './types.js';
 import { inTable, WriteBatcher } from './write-batch.js';
+import { placeWaiting } from './fk-waiting.js';
 
 const BEGIN: Statement = { sql: 'BEGIN', params: [] };
 const COMMIT: Statement = { sql: 'COMMIT', params: [] };
@@ -54,7 +55,7 @@ export class TargetTransaction {
       ezone: ctx.ezone,
       versionColumn: this.versionColumnOf(op.incoming.change.schema, op.incoming.change.table),
       conflicts: this.log,
-    }));
+    }), ctx.tables);
   }
 
   get conflicts(): ConflictRecord[] {
@@ -112,6 +113,8 @@ export class TargetTransaction {
       this.rows += 1;
       return this.apply(incoming.slice(cut + 1), options);
     }
+    // Children waiting for a deleted parent that came back in an earlier transaction (fk-waiting.ts), before this batch reads its rows.
+    await placeWaiting(this.session, this.ctx.tables);
     const { infos, batch } = await checkSchema(incoming, this.ctx.tables, this.ctx.config.apply.onUnknownColumn, (table, column) => this.warnDrop(table, column));
     const { rows, tombstones, identities, unique } = await this.loader.load(this.session, batch, infos);
     const decisions = decide({ batch, infos, rows, tombstones, identities, ...(unique ? { unique } : {}), ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });

@@ -17,8 +17,10 @@ import { REMOVAL_ORIGIN, type Tombstone } from '../db/tombstones.js';
 import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
 import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
-import { childOutcome, followStatements, orphanStatements, missingParents, movedParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
-import { adoptMovedChildren } from './fk-adopt.js';
+import { childOutcome, deletedBefore, followStatements, orphanStatements, missingParents, movedParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
+import { adoptMovedChildren, versionAsValue } from './fk-adopt.js';
+import { newerChildren, stashStatement } from './fk-waiting.js';
+import type { TableSource } from './table-cache.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { Op } from './types.js';
@@ -124,6 +126,8 @@ export class WriteBatcher {
   constructor(
     private readonly session: PipelinedSession,
     private readonly collisions: (op: Op) => CollisionContext,
+    /** Child tables' info, for children that wait for a deleted parent (fk-waiting.ts); absent: none wait. */
+    private readonly tables?: TableSource,
   ) {}
 
   /**
@@ -135,6 +139,7 @@ export class WriteBatcher {
     if (ops.length === 0) return false;
     // Before anything else is written (a claim's loser may be the older destination): fk-adopt.ts.
     for (const op of ops) if (op.adopt) await this.adopt(op, op.adopt.versionColumn);
+    for (const op of ops) if (op.kind === 'delete' && (op.info.referencedBy ?? []).length > 0) await this.stashNewerChildren(op);
     const parts = bySize(writeStatements(ops));
     this.session.defer(SAVEPOINT);
     // Inserts into a child table may meet a missing parent (fk-conflict.ts): they go in a round trip of their own.
@@ -158,6 +163,17 @@ export class WriteBatcher {
     if ((await adoptMovedChildren(this.session, op, versionColumn)) === 0) return;
     const { conflicts } = this.collisions(op);
     conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });
+  }
+
+  /** A parent delete about to run: its children newer than it wait for the parent to come back (fk-waiting.ts). */
+  private async stashNewerChildren(op: Op): Promise<void> {
+    const { versionColumn } = this.collisions(op);
+    const version = op.incoming.change.version;
+    if (!this.tables || versionColumn === null || !version) return;
+    const bound = versionAsValue(version, op.info.columnMeta?.find((m) => m.name === versionColumn)?.dataType);
+    if (bound === undefined) return;
+    const waiting = await newerChildren(this.session, this.tables, op.info.referencedBy ?? [], op.image, versionColumn, bound);
+    if (waiting.length > 0) await this.session.roundTrip(waiting.map(stashStatement));
   }
 
   /** After a duplicate key: back to the savepoint, then the writes one by one. */
@@ -219,6 +235,12 @@ export class WriteBatcher {
     }
     const { versionColumn, conflicts } = this.collisions(op);
     const outcome = childOutcome(missing);
+    // Newer than its parent's delete: it waits for the parent to come back (fk-waiting.ts).
+    const version = op.incoming.change.version;
+    if (outcome === 'remove' && version && (await deletedBefore(this.session, missing, op.image, version))) {
+      const { change } = op.incoming;
+      await this.session.roundTrip([stashStatement({ schema: change.schema, table: change.table, key: change.key, version, image: op.image })]);
+    }
     conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: outcome === 'set-null' ? 'applied' : 'skipped', local: null, versionColumn });
     if (outcome === 'set-null') return this.writeOne({ ...op, image: withNullReferences(op.image, missing) }, tombstones);
     if (op.kind === 'update') await this.writeOne({ ...op, kind: 'delete', image: op.incoming.change.before ?? op.image }, tombstones);

@@ -185,6 +185,20 @@ const MIGRATIONS: string[][] = [
       recorded_at DATETIME(6) NOT NULL
     ) ENGINE=InnoDB`,
   ],
+  [
+    // Children newer than their parent's delete wait here for the parent to come back (apply/fk-waiting.ts).
+    `CREATE TABLE IF NOT EXISTS drc_meta.fk_waiting (
+      schema_name VARCHAR(64) NOT NULL,
+      table_name VARCHAR(64) NOT NULL,
+      key_hash BINARY(32) NOT NULL COMMENT 'sha256 of the canonical primary key',
+      key_json TEXT NOT NULL COMMENT 'the primary key (canonical JSON)',
+      version BIGINT NOT NULL COMMENT 'LWW version of the waiting image',
+      image LONGTEXT NOT NULL COMMENT 'the key and the child image (wire JSON)',
+      waiting_at DATETIME(6) NOT NULL,
+      PRIMARY KEY (schema_name, table_name, key_hash),
+      KEY by_age (waiting_at)
+    ) ENGINE=InnoDB`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

@@ -12,7 +12,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon/wiring.js';
 import { describeWithServers } from '../support/env.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
-import { scenario, type Scenario } from '../support/scenario.js';
+import { eventually, scenario, type Scenario } from '../support/scenario.js';
 
 const VERSION = 'updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)';
 
@@ -133,6 +133,27 @@ describeWithServers('foreign keys: concurrent key changes of one parent converge
     const rows = await convergeAll(s!, { p: 1, c: 1, i: 0 });
     expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.updated_at).slice(0, 19)}`)).toEqual(['1:2030-01-01 00:00:01']);
     expect(brief(rows.c)).toEqual(['11:1:2030-01-01 00:00:02']);
+    healthy(daemons);
+  });
+
+  it('a child newer than its parent’s delete waits for the parent: b deletes 1, a writes a child under 1, b writes 1 again — the child ends under 1 in both ezones', async () => {
+    const { a, b } = await setUp('fk-child-waits', false);
+    await b.query('DELETE FROM i WHERE id = 20');
+    await a.query('DELETE FROM i WHERE id = 20');
+    await b.query('DELETE FROM p WHERE id = 1'); // version: now; its cascade removes c10 in b
+    await a.query("INSERT INTO c (id, pid, v, updated_at) VALUES (11, 1, 'c11', '2030-01-01 00:00:01')"); // newer than the delete
+    daemons.push(...(await startDaemons(s!, ['a', 'b'])));
+    // In b the child meets its deleted parent and waits; in a the delete's cascade would remove it: it waits there too.
+    await eventually('the child to reach b and wait', async () => (await conflictsIn(s!, 'b')).some((c) => c.reason === 'fk-parent-missing' && c.table_name === 'c'), 60_000);
+    await b.query("INSERT INTO p (id, name, updated_at) VALUES (1, 'n9', '2030-06-01')");
+
+    const rows = await convergeAll(s!, { p: 1, c: 1, i: 0 });
+    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.name)}`)).toEqual(['1:n9']);
+    expect(brief(rows.c)).toEqual(['11:1:2030-01-01 00:00:01']);
+    for (const ez of ['a', 'b']) {
+      const [waiting] = await s!.db[ez]!.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM drc_meta.fk_waiting WHERE schema_name = ?', [s!.schema]);
+      expect(Number(waiting[0]?.n), `${ez}: nothing left waiting`).toBe(0);
+    }
     healthy(daemons);
   });
 });

@@ -1,0 +1,152 @@
+/**
+ * Children newer than their parent's delete wait for the parent to come back (issue 13).
+ *
+ * b deletes parent P (version d) while a writes child C under P (version c > d, by the clocks: a had
+ * not seen the delete yet), and then P is written again (re-inserted, or updated by a newer write that
+ * re-creates it). Where P is back before C arrives, C is written under it; where C arrives while P is
+ * missing (deleted, tombstone older than C), or C is here and the delete's cascade would remove it,
+ * C would be lost — and the ezones would part on the order of arrival alone.
+ *
+ * The rule: **a child newer than the delete of its parent waits for the parent** in
+ * `drc_meta.fk_waiting` (its image and version) instead of being dropped: a child write finding its
+ * parent missing with a delete tombstone older than it, and a child here newer than a remote parent
+ * delete that wins (stashed before the delete, which then removes it as its cascade / RESTRICT rule
+ * says). After every target transaction's writes, waiting children whose parent is back are written
+ * (`fk-parent-missing`, applied), unless their key has been written or deleted since by a newer
+ * change. So C ends under P in every ezone where P is back, whatever the order; where P never comes
+ * back, C never lands anywhere. Older children than the delete still go with it (fk-conflict.ts).
+ */
+import type mysql from 'mysql2/promise';
+import type { PipelinedSession } from '../db/pipelined-session.js';
+import { quoteId, tableRef, type Statement } from '../db/sql.js';
+import type { ForeignKey } from '../db/table-keys.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
+import { decodeQueryRow, exactSelect, typeOf } from '../model/types/row.js';
+import { fromWire, type Row } from '../model/value.js';
+import { compareVersions, versionOf } from '../model/version.js';
+import { findTombstonesStatement, tombstonesByOrigin } from '../db/tombstones.js';
+import { isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
+import { deletedSince } from './fk-conflict.js';
+import { tombstoneIdentity } from './keys.js';
+import { insertRows } from './sql/rows.js';
+import type { TableInfo, TableSource } from './table-cache.js';
+
+/** Waiting children placed per target transaction (the rest wait for the next one). */
+const PLACE_PER_TRANSACTION = 20;
+
+/**
+ * Whether a child may be waiting, in this process: set when one is stashed (and by the daemon at start,
+ * expectWaitingChildren: some may wait from before), cleared when a sweep finds none. Every applier of
+ * the daemon sweeps while it is set, so a parent brought back by any stream (or, within a second, by a
+ * local write) places its children.
+ */
+let maybeWaiting = false;
+/**
+ * When a child was last stashed here. A sweep finding none clears the flag only well after it: a
+ * stash not committed yet (another worker's transaction) is invisible to the sweep, and skipped
+ * when locked.
+ */
+let lastStashAt = 0;
+const CLEAR_AFTER_MS = 30_000;
+
+/** Children may be waiting from an earlier run: the next target transaction looks. */
+export function expectWaitingChildren(): void {
+  maybeWaiting = true;
+}
+
+export interface WaitingChild {
+  schema: string;
+  table: string;
+  key: Row;
+  version: string;
+  image: Row;
+}
+
+/** Stash a child (keeps the newest version per key). */
+export function stashStatement(c: WaitingChild): Statement {
+  maybeWaiting = true;
+  lastStashAt = Date.now();
+  const keyJson = canonicalKey(c.key);
+  return {
+    sql: `INSERT INTO drc_meta.fk_waiting (schema_name, table_name, key_hash, key_json, version, image, waiting_at)
+      VALUES (?, ?, UNHEX(SHA2(?, 256)), ?, ?, ?, UTC_TIMESTAMP(6))
+      ON DUPLICATE KEY UPDATE image = IF(VALUES(version) >= version, VALUES(image), image), version = GREATEST(version, VALUES(version))`,
+    params: [c.schema, c.table, keyJson, keyJson, c.version, JSON.stringify({ key: c.key, image: c.image })],
+  };
+}
+
+/**
+ * The children of `parent` (through `fks`) here that are newer than `bound` (their version column,
+ * named as the parent's): read before a winning remote delete of the parent removes them.
+ */
+export async function newerChildren(session: PipelinedSession, tables: TableSource, fks: ForeignKey[], parent: Row, column: string, bound: Row[string]): Promise<WaitingChild[]> {
+  const out: WaitingChild[] = [];
+  for (const fk of fks) {
+    if (fk.onDelete === 'SET NULL' || !fk.autoUpdated.includes(column)) continue;
+    const values = fk.refColumns.map((c) => fromWire(parent[c] ?? null));
+    if (values.some((v) => v === null)) continue;
+    const info = await tables.get(fk.schema, fk.table);
+    if (!info || info.primaryKey.length === 0) continue;
+    const cols = (info.columnMeta ?? []).map((m) => m.name).filter((n): n is string => n !== undefined);
+    const where = fk.columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND ');
+    const [rows] = (await session.roundTrip([{ sql: `SELECT ${exactSelect(cols, info.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${where} AND ${quoteId(column)} > ? FOR UPDATE`, params: [...values, fromWire(bound)] }])) as [mysql.RowDataPacket[]];
+    for (const r of rows) {
+      const image = decodeQueryRow(r as Record<string, unknown>, info.columnTypes);
+      const version = versionOf(image[column], typeOf(info.columnTypes, column));
+      if (version === null || version === undefined) continue;
+      const key: Row = {};
+      for (const c of info.primaryKey) key[c] = image[c] ?? null;
+      out.push({ schema: fk.schema, table: fk.table, key, version, image });
+    }
+  }
+  return out;
+}
+
+/**
+ * Write the waiting children whose parent is back (each at a savepoint: one still missing its parent
+ * stays). A child whose key holds a row now, or has a tombstone newer than it, was written or deleted
+ * since: it waits no more. Returns the children placed, for the conflict log.
+ */
+export async function placeWaiting(session: PipelinedSession, tables: TableSource): Promise<WaitingChild[]> {
+  if (!maybeWaiting) return [];
+  const [rows] = (await session.roundTrip([{ sql: `SELECT schema_name, table_name, key_json, version, image FROM drc_meta.fk_waiting ORDER BY waiting_at LIMIT ${PLACE_PER_TRANSACTION} FOR UPDATE SKIP LOCKED`, params: [] }])) as [mysql.RowDataPacket[]];
+  if (rows.length === 0) {
+    if (Date.now() - lastStashAt > CLEAR_AFTER_MS) maybeWaiting = false;
+    return [];
+  }
+  const placed: WaitingChild[] = [];
+  for (const r of rows) {
+    const { key, image } = JSON.parse(String(r.image)) as { key: Row; image: Row };
+    const child: WaitingChild = { schema: String(r.schema_name), table: String(r.table_name), key, version: String(r.version), image };
+    const done: Statement = { sql: 'DELETE FROM drc_meta.fk_waiting WHERE schema_name = ? AND table_name = ? AND key_hash = UNHEX(SHA2(?, 256))', params: [child.schema, child.table, String(r.key_json)] };
+    const info = await tables.get(child.schema, child.table);
+    // Superseded: written or deleted since, or its parent deleted again since (that delete removed it everywhere).
+    if (!info || (await superseded(session, info, child)) || (await deletedSince(session, info.foreignKeys ?? [], child.image, child.version))) {
+      await session.roundTrip([done]);
+      continue;
+    }
+    try {
+      await session.roundTrip([{ sql: 'SAVEPOINT drc_waiting', params: [] }, insertRows(child.schema, child.table, [child.image], info), done]);
+      placed.push(child);
+    } catch (err) {
+      await session.roundTrip([{ sql: 'ROLLBACK TO SAVEPOINT drc_waiting', params: [] }]);
+      if (isForeignKeyNoParent(err)) continue; // the parent is not back yet
+      if (isDuplicateKey(err)) await session.roundTrip([done]); // its key or a unique value is taken: written since
+      else throw err;
+    }
+  }
+  return placed;
+}
+
+/** Whether the waiting child's key holds a row here, or a tombstone newer than it. */
+async function superseded(session: PipelinedSession, info: TableInfo, child: WaitingChild): Promise<boolean> {
+  const where = info.primaryKey.map((c) => `${quoteId(c)} <=> ?`).join(' AND ');
+  const identity = tombstoneIdentity(info);
+  const [row, stones] = (await session.roundTrip([
+    { sql: `SELECT 1 FROM ${tableRef(child.schema, child.table)} WHERE ${where} LIMIT 1`, params: info.primaryKey.map((c) => fromWire(child.key[c] ?? null)) },
+    findTombstonesStatement(child.schema, child.table, [child.key], identity),
+  ])) as [mysql.RowDataPacket[], mysql.RowDataPacket[]];
+  if (row.length > 0) return true;
+  return (tombstonesByOrigin(stones, 1)[0] ?? []).some((m) => compareVersions(m.version, child.version) > 0);
+}
+
