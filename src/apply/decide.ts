@@ -11,9 +11,8 @@
 import { addMark, type Tombstone, type TombstoneMark } from '../db/tombstones.js';
 import type { Ownership } from '../model/ownership.js';
 import type { Row } from '../model/value.js';
-import { compareVersions } from '../model/version.js';
+import { compareVersions, versionAsValue } from '../model/version.js';
 import type { ConflictNote } from './conflict-log.js';
-import { versionAsValue } from './fk-adopt.js';
 import { decideKeyChange } from './fk-key-change.js';
 import { resolve, type Decision } from './resolver.js';
 import type { TableInfo } from './table-cache.js';

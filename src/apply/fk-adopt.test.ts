@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { concurrentMove, versionAsValue } from './fk-adopt.js';
+import { versionAsValue } from '../model/version.js';
+import { concurrentMove } from './fk-adopt.js';
 
 describe('fk-adopt: children follow the newest concurrent key change', () => {
   it('writes a version as the version column’s value: UTC text with microseconds, or the integer', () => {

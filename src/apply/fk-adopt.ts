@@ -29,7 +29,7 @@ import { quoteId, tableRef, type Statement } from '../db/sql.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { typeOf } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
-import { compareVersions, versionOf } from '../model/version.js';
+import { compareVersions, versionAsValue, versionOf } from '../model/version.js';
 import { followStatements } from './fk-conflict.js';
 import type { Op } from './types.js';
 
@@ -38,21 +38,6 @@ const MAX_HOPS = 8;
 
 const FK_OFF: Statement = { sql: 'SET SESSION foreign_key_checks = 0', params: [] };
 const FK_ON: Statement = { sql: 'SET SESSION foreign_key_checks = 1', params: [] };
-
-/**
- * A version (decimal integer string; temporal columns: UTC epoch microseconds) as a value of the
- * version column, for a comparison in SQL; undefined for a column type it cannot be written as. Pure.
- */
-export function versionAsValue(version: string, dataType: string | undefined): string | undefined {
-  const t = (dataType ?? '').toLowerCase();
-  if (t.endsWith('int')) return version;
-  if (t !== 'datetime' && t !== 'timestamp') return undefined;
-  const micros = BigInt(version);
-  const ms = micros / 1000n;
-  const text = new Date(Number(ms)).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
-  const fraction = (micros % 1_000_000n).toString().padStart(6, '0');
-  return `${text.slice(0, 10)} ${text.slice(11, 19)}.${fraction}`;
-}
 
 /**
  * Whether the old key's newest tombstone (`moved` at version `moveVersion`) is a key change concurrent

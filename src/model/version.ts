@@ -27,3 +27,18 @@ export function compareVersions(a: string | null | undefined, b: string | null |
 
 /** The larger of two versions. */
 export const maxVersion = (a: string | null | undefined, b: string | null | undefined) => (compareVersions(a, b) >= 0 ? a : b);
+
+/**
+ * A version (decimal integer string; temporal columns: UTC epoch microseconds) as a value of the
+ * version column, for a comparison in SQL (sessions run in UTC: db/connect.ts); undefined for a column type it cannot be written as. Pure.
+ */
+export function versionAsValue(version: string, dataType: string | undefined): string | undefined {
+  const t = (dataType ?? '').toLowerCase();
+  if (t.endsWith('int')) return version;
+  if (t !== 'datetime' && t !== 'timestamp') return undefined;
+  const micros = BigInt(version);
+  const ms = micros / 1000n;
+  const text = new Date(Number(ms)).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  const fraction = (micros % 1_000_000n).toString().padStart(6, '0');
+  return `${text.slice(0, 10)} ${text.slice(11, 19)}.${fraction}`;
+}
