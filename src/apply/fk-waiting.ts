@@ -15,6 +15,12 @@
  * (`fk-parent-missing`, applied), unless their key has been written or deleted since by a newer
  * change. So C ends under P in every ezone where P is back, whatever the order; where P never comes
  * back, C never lands anywhere. Older children than the delete still go with it (fk-conflict.ts).
+ *
+ * Bounded: a sweep runs at most once a second per daemon and tries at most PLACE_PER_TRANSACTION
+ * children, the longest untried first (a child still missing its parent goes to the back, so none
+ * starves the others); a waiting child expires with the tombstones (apply.tombstoneRetention,
+ * purgeWaitingStatement); and one that this ezone cannot write for another reason (a schema changed
+ * since, a value it rejects) is dropped and counted, never retried by every transaction for ever.
  */
 import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
@@ -25,7 +31,7 @@ import { decodeQueryRow, exactSelect, typeOf } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
 import { findTombstonesStatement, tombstonesByOrigin } from '../db/tombstones.js';
-import { isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
+import { classifyMysqlError, isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
 import { deletedSince } from './fk-conflict.js';
 import { tombstoneIdentity } from './keys.js';
 import { insertRows } from './sql/rows.js';
@@ -48,6 +54,9 @@ let maybeWaiting = false;
  */
 let lastStashAt = 0;
 const CLEAR_AFTER_MS = 30_000;
+/** At most one sweep per this interval per daemon (a parent brought back places its children within it). */
+const SWEEP_EVERY_MS = 1000;
+let lastSweepAt = 0;
 
 /** Children may be waiting from an earlier run: the next target transaction looks. */
 export function expectWaitingChildren(): void {
@@ -68,9 +77,9 @@ export function stashStatement(c: WaitingChild): Statement {
   lastStashAt = Date.now();
   const keyJson = canonicalKey(c.key);
   return {
-    sql: `INSERT INTO drc_meta.fk_waiting (schema_name, table_name, key_hash, key_json, version, image, waiting_at)
-      VALUES (?, ?, UNHEX(SHA2(?, 256)), ?, ?, ?, UTC_TIMESTAMP(6))
-      ON DUPLICATE KEY UPDATE image = IF(VALUES(version) >= version, VALUES(image), image), version = GREATEST(version, VALUES(version))`,
+    sql: `INSERT INTO drc_meta.fk_waiting (schema_name, table_name, key_hash, key_json, version, image, waiting_at, stashed_at)
+      VALUES (?, ?, UNHEX(SHA2(?, 256)), ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))
+      ON DUPLICATE KEY UPDATE image = IF(VALUES(version) >= version, VALUES(image), image), version = GREATEST(version, VALUES(version)), stashed_at = VALUES(stashed_at)`,
     params: [c.schema, c.table, keyJson, keyJson, c.version, JSON.stringify({ key: c.key, image: c.image })],
   };
 }
@@ -102,23 +111,39 @@ export async function newerChildren(session: PipelinedSession, tables: TableSour
   return out;
 }
 
+/** Waiting children older than the retention (the tombstones'), a bounded number at a time. */
+export function purgeWaitingStatement(retentionMs: number, limit = 5000): Statement {
+  return { sql: 'DELETE FROM drc_meta.fk_waiting WHERE stashed_at < UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND LIMIT ?', params: [retentionMs * 1000, limit] };
+}
+
+export interface Placement {
+  placed: WaitingChild[];
+  /** Children this ezone refused for another reason than a missing parent: dropped (their tables, for the log). */
+  dropped: { schema: string; table: string; errno: number | undefined }[];
+}
+
 /**
  * Write the waiting children whose parent is back (each at a savepoint: one still missing its parent
- * stays). A child whose key holds a row now, or has a tombstone newer than it, was written or deleted
- * since: it waits no more. Returns the children placed, for the conflict log.
+ * stays, tried again after the others). A child whose key holds a row now, or has a tombstone newer
+ * than it, was written or deleted since: it waits no more. Returns the children placed and dropped.
  */
-export async function placeWaiting(session: PipelinedSession, tables: TableSource): Promise<WaitingChild[]> {
-  if (!maybeWaiting) return [];
+export async function placeWaiting(session: PipelinedSession, tables: TableSource, now = Date.now()): Promise<Placement> {
+  const none: Placement = { placed: [], dropped: [] };
+  if (!maybeWaiting || now - lastSweepAt < SWEEP_EVERY_MS) return none;
+  lastSweepAt = now;
   const [rows] = (await session.roundTrip([{ sql: `SELECT schema_name, table_name, key_json, version, image FROM drc_meta.fk_waiting ORDER BY waiting_at LIMIT ${PLACE_PER_TRANSACTION} FOR UPDATE SKIP LOCKED`, params: [] }])) as [mysql.RowDataPacket[]];
   if (rows.length === 0) {
-    if (Date.now() - lastStashAt > CLEAR_AFTER_MS) maybeWaiting = false;
-    return [];
+    if (now - lastStashAt > CLEAR_AFTER_MS) maybeWaiting = false;
+    return none;
   }
-  const placed: WaitingChild[] = [];
+  const { placed, dropped } = { placed: [] as WaitingChild[], dropped: [] as Placement['dropped'] };
   for (const r of rows) {
     const { key, image } = JSON.parse(String(r.image)) as { key: Row; image: Row };
     const child: WaitingChild = { schema: String(r.schema_name), table: String(r.table_name), key, version: String(r.version), image };
-    const done: Statement = { sql: 'DELETE FROM drc_meta.fk_waiting WHERE schema_name = ? AND table_name = ? AND key_hash = UNHEX(SHA2(?, 256))', params: [child.schema, child.table, String(r.key_json)] };
+    const where = 'schema_name = ? AND table_name = ? AND key_hash = UNHEX(SHA2(?, 256))';
+    const params = [child.schema, child.table, String(r.key_json)];
+    const done: Statement = { sql: `DELETE FROM drc_meta.fk_waiting WHERE ${where}`, params };
+    const later: Statement = { sql: `UPDATE drc_meta.fk_waiting SET waiting_at = UTC_TIMESTAMP(6) WHERE ${where}`, params };
     const info = await tables.get(child.schema, child.table);
     // Superseded: written or deleted since, or its parent deleted again since (that delete removed it everywhere).
     if (!info || (await superseded(session, info, child)) || (await deletedSince(session, info.foreignKeys ?? [], child.image, child.version))) {
@@ -130,12 +155,18 @@ export async function placeWaiting(session: PipelinedSession, tables: TableSourc
       placed.push(child);
     } catch (err) {
       await session.roundTrip([{ sql: 'ROLLBACK TO SAVEPOINT drc_waiting', params: [] }]);
-      if (isForeignKeyNoParent(err)) continue; // the parent is not back yet
-      if (isDuplicateKey(err)) await session.roundTrip([done]); // its key or a unique value is taken: written since
-      else throw err;
+      if (isForeignKeyNoParent(err)) await session.roundTrip([later]); // the parent is not back yet: after the others
+      else if (isDuplicateKey(err)) await session.roundTrip([done]); // its key or a unique value is taken: written since
+      else if (classifyMysqlError(err)?.retryable ?? true) throw err; // a deadlock, a lost connection: the transaction retries
+      else {
+        // This ezone rejects the image itself (a column altered since it was stashed, a value out of range):
+        // retrying it in every transaction would stall every stream; dropped and reported instead.
+        await session.roundTrip([done]);
+        dropped.push({ schema: child.schema, table: child.table, errno: (err as { errno?: number }).errno });
+      }
     }
   }
-  return placed;
+  return { placed, dropped };
 }
 
 /** Whether the waiting child's key holds a row here, or a tombstone newer than it. */

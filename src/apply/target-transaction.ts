@@ -114,7 +114,8 @@ export class TargetTransaction {
       return this.apply(incoming.slice(cut + 1), options);
     }
     // Children waiting for a deleted parent that came back in an earlier transaction (fk-waiting.ts), before this batch reads its rows.
-    await placeWaiting(this.session, this.ctx.tables);
+    const { dropped } = await placeWaiting(this.session, this.ctx.tables);
+    for (const d of dropped) this.ctx.log.warn({ table: `${d.schema}.${d.table}`, errno: d.errno }, 'a child waiting for its deleted parent was rejected by this ezone and dropped (fk-waiting)');
     const { infos, batch } = await checkSchema(incoming, this.ctx.tables, this.ctx.config.apply.onUnknownColumn, (table, column) => this.warnDrop(table, column));
     const { rows, tombstones, identities, unique } = await this.loader.load(this.session, batch, infos);
     const decisions = decide({ batch, infos, rows, tombstones, identities, ...(unique ? { unique } : {}), ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });

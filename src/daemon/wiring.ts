@@ -6,7 +6,7 @@
  */
 import type { PoolConnection } from 'mysql2/promise';
 import { Applier } from '../apply/applier.js';
-import { expectWaitingChildren } from '../apply/fk-waiting.js';
+import { expectWaitingChildren, purgeWaitingStatement } from '../apply/fk-waiting.js';
 import type { ConflictRecord } from '../apply/sql/meta.js';
 import { ezoneOf } from '../config/loader.js';
 import type { Config, KafkaConfig } from '../config/schema.js';
@@ -257,6 +257,9 @@ function startHousekeeping(
       const claims = purgeClaimsStatement(table, retention);
       metaPool.query(claims.sql, claims.params).catch((err: Error) => log.warn({ table, err: err.message }, 'claim purge failed'));
     }
+    // So do children waiting for a deleted parent (apply/fk-waiting.ts).
+    const waiting = purgeWaitingStatement(retention);
+    metaPool.query(waiting.sql, waiting.params).catch((err: Error) => log.warn({ table: 'fk_waiting', err: err.message }, 'waiting children purge failed'));
   }, 60_000);
   purge.unref();
   return () => {

@@ -194,9 +194,11 @@ const MIGRATIONS: string[][] = [
       key_json TEXT NOT NULL COMMENT 'the primary key (canonical JSON)',
       version BIGINT NOT NULL COMMENT 'LWW version of the waiting image',
       image LONGTEXT NOT NULL COMMENT 'the key and the child image (wire JSON)',
-      waiting_at DATETIME(6) NOT NULL,
+      waiting_at DATETIME(6) NOT NULL COMMENT 'when it was last tried (the sweep takes the longest untried first)',
+      stashed_at DATETIME(6) NOT NULL COMMENT 'when it was stashed; it expires with the tombstones (apply.tombstoneRetention)',
       PRIMARY KEY (schema_name, table_name, key_hash),
-      KEY by_age (waiting_at)
+      KEY by_age (waiting_at),
+      KEY by_stash (stashed_at)
     ) ENGINE=InnoDB`,
   ],
 ];
