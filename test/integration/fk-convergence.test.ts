@@ -156,4 +156,27 @@ describeWithServers('foreign keys: concurrent key changes of one parent converge
     }
     healthy(daemons);
   });
+
+  it('a waiting child this ezone rejects (a column narrowed since it was stashed) is dropped, and no stream stalls on it', async () => {
+    const { a, b } = await setUp('fk-waiting-poison', false);
+    // As if stashed before c.v was narrowed: the image no longer fits (data too long, deterministic).
+    const key = JSON.stringify({ id: 99 });
+    await b.query(
+      `INSERT INTO drc_meta.fk_waiting (schema_name, table_name, key_hash, key_json, version, image, waiting_at, stashed_at)
+       VALUES (?, 'c', UNHEX(SHA2(?, 256)), ?, 1, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))`,
+      [s!.schema, key, key, JSON.stringify({ key: { id: 99 }, image: { id: 99, pid: 1, v: 'far too long for ten' } })],
+    );
+    daemons.push(...(await startDaemons(s!, ['a', 'b']))); // a daemon starting sweeps what waits from before
+    await a.query("INSERT INTO c (id, pid, v) VALUES (12, 1, 'c12')");
+    await a.query("UPDATE p SET name = 'n2' WHERE id = 1");
+    const rows = await convergeAll(s!, { p: 1, c: 2, i: 1 });
+    expect((rows.p ?? []).map((r) => String(r.name))).toEqual(['n2']);
+    await eventually('the rejected child to be dropped', async () => {
+      const [waiting] = await b.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM drc_meta.fk_waiting WHERE schema_name = ?', [s!.schema]);
+      return Number(waiting[0]?.n) === 0;
+    }, 30_000);
+    const [[absent]] = await b.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM c WHERE id = 99');
+    expect(Number(absent?.n)).toBe(0);
+    healthy(daemons);
+  });
 });
