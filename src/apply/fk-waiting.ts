@@ -16,7 +16,7 @@
  * change. So C ends under P in every ezone where P is back, whatever the order; where P never comes
  * back, C never lands anywhere. Older children than the delete still go with it (fk-conflict.ts).
  *
- * Bounded: a sweep runs at most once a second per daemon and tries at most PLACE_PER_TRANSACTION
+ * Bounded: a sweep runs at most once a second per target ezone and tries at most PLACE_PER_TRANSACTION
  * children, the longest untried first (a child still missing its parent goes to the back, so none
  * starves the others); a waiting child expires with the tombstones (apply.tombstoneRetention,
  * purgeWaitingStatement); and one that this ezone cannot write for another reason (a schema changed
@@ -41,26 +41,33 @@ import type { TableInfo, TableSource } from './table-cache.js';
 const PLACE_PER_TRANSACTION = 20;
 
 /**
- * Whether a child may be waiting, in this process: set when one is stashed (and by the daemon at start,
- * expectWaitingChildren: some may wait from before), cleared when a sweep finds none. Every applier of
- * the daemon sweeps while it is set, so a parent brought back by any stream (or, within a second, by a
- * local write) places its children.
+ * Per target ezone (one daemon writes one ezone; several in one process in tests): whether a child
+ * may be waiting — set when one is stashed (and by the daemon at start, expectWaitingChildren: some
+ * may wait from before), cleared when a sweep finds none —, when one was last stashed (a sweep finding
+ * none clears the flag only well after it: a stash not committed yet, another worker's, is invisible
+ * to it, and skipped when locked), and when the last sweep ran. Every applier writing the ezone sweeps
+ * while the flag is set, so a parent brought back by any stream (or, within a second, by a local
+ * write) places its children.
  */
-let maybeWaiting = false;
-/**
- * When a child was last stashed here. A sweep finding none clears the flag only well after it: a
- * stash not committed yet (another worker's transaction) is invisible to the sweep, and skipped
- * when locked.
- */
-let lastStashAt = 0;
+interface SweepState {
+  maybeWaiting: boolean;
+  lastStashAt: number;
+  lastSweepAt: number;
+}
+const sweeps = new Map<string, SweepState>();
 const CLEAR_AFTER_MS = 30_000;
-/** At most one sweep per this interval per daemon (a parent brought back places its children within it). */
+/** At most one sweep per this interval per target ezone (a parent brought back places its children within it). */
 const SWEEP_EVERY_MS = 1000;
-let lastSweepAt = 0;
 
-/** Children may be waiting from an earlier run: the next target transaction looks. */
-export function expectWaitingChildren(): void {
-  maybeWaiting = true;
+function sweepOf(ezone: string): SweepState {
+  let state = sweeps.get(ezone);
+  if (!state) sweeps.set(ezone, (state = { maybeWaiting: false, lastStashAt: 0, lastSweepAt: 0 }));
+  return state;
+}
+
+/** Children may be waiting in `ezone` from an earlier run: the next target transaction looks. */
+export function expectWaitingChildren(ezone: string): void {
+  sweepOf(ezone).maybeWaiting = true;
 }
 
 export interface WaitingChild {
@@ -71,10 +78,11 @@ export interface WaitingChild {
   image: Row;
 }
 
-/** Stash a child (keeps the newest version per key). */
-export function stashStatement(c: WaitingChild): Statement {
-  maybeWaiting = true;
-  lastStashAt = Date.now();
+/** Stash a child in `ezone` (keeps the newest version per key). */
+export function stashStatement(ezone: string, c: WaitingChild): Statement {
+  const state = sweepOf(ezone);
+  state.maybeWaiting = true;
+  state.lastStashAt = Date.now();
   const keyJson = canonicalKey(c.key);
   return {
     sql: `INSERT INTO drc_meta.fk_waiting (schema_name, table_name, key_hash, key_json, version, image, waiting_at, stashed_at)
@@ -127,13 +135,14 @@ export interface Placement {
  * stays, tried again after the others). A child whose key holds a row now, or has a tombstone newer
  * than it, was written or deleted since: it waits no more. Returns the children placed and dropped.
  */
-export async function placeWaiting(session: PipelinedSession, tables: TableSource, now = Date.now()): Promise<Placement> {
+export async function placeWaiting(ezone: string, session: PipelinedSession, tables: TableSource, now = Date.now()): Promise<Placement> {
   const none: Placement = { placed: [], dropped: [] };
-  if (!maybeWaiting || now - lastSweepAt < SWEEP_EVERY_MS) return none;
-  lastSweepAt = now;
+  const state = sweepOf(ezone);
+  if (!state.maybeWaiting || now - state.lastSweepAt < SWEEP_EVERY_MS) return none;
+  state.lastSweepAt = now;
   const [rows] = (await session.roundTrip([{ sql: `SELECT schema_name, table_name, key_json, version, image FROM drc_meta.fk_waiting ORDER BY waiting_at LIMIT ${PLACE_PER_TRANSACTION} FOR UPDATE SKIP LOCKED`, params: [] }])) as [mysql.RowDataPacket[]];
   if (rows.length === 0) {
-    if (now - lastStashAt > CLEAR_AFTER_MS) maybeWaiting = false;
+    if (now - state.lastStashAt > CLEAR_AFTER_MS) state.maybeWaiting = false;
     return none;
   }
   const { placed, dropped } = { placed: [] as WaitingChild[], dropped: [] as Placement['dropped'] };

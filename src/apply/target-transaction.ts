@@ -55,7 +55,7 @@ export class TargetTransaction {
       ezone: ctx.ezone,
       versionColumn: this.versionColumnOf(op.incoming.change.schema, op.incoming.change.table),
       conflicts: this.log,
-    }), ctx.tables);
+    }), { ezone: ctx.ezone, tables: ctx.tables });
   }
 
   get conflicts(): ConflictRecord[] {
@@ -114,7 +114,7 @@ export class TargetTransaction {
       return this.apply(incoming.slice(cut + 1), options);
     }
     // Children waiting for a deleted parent that came back in an earlier transaction (fk-waiting.ts), before this batch reads its rows.
-    const { dropped } = await placeWaiting(this.session, this.ctx.tables);
+    const { dropped } = await placeWaiting(this.ctx.ezone, this.session, this.ctx.tables);
     for (const d of dropped) this.ctx.log.warn({ table: `${d.schema}.${d.table}`, errno: d.errno }, 'a child waiting for its deleted parent was rejected by this ezone and dropped (fk-waiting)');
     const { infos, batch } = await checkSchema(incoming, this.ctx.tables, this.ctx.config.apply.onUnknownColumn, (table, column) => this.warnDrop(table, column));
     const { rows, tombstones, identities, unique } = await this.loader.load(this.session, batch, infos);

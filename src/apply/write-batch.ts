@@ -127,8 +127,8 @@ export class WriteBatcher {
   constructor(
     private readonly session: PipelinedSession,
     private readonly collisions: (op: Op) => CollisionContext,
-    /** Child tables' info, for children that wait for a deleted parent (fk-waiting.ts); absent: none wait. */
-    private readonly tables?: TableSource,
+    /** Where children that wait for a deleted parent (fk-waiting.ts) wait: the ezone written, and its child tables' info. */
+    private readonly waiting: { ezone: string; tables: TableSource },
   ) {}
 
   /**
@@ -170,11 +170,11 @@ export class WriteBatcher {
   private async stashNewerChildren(op: Op): Promise<void> {
     const { versionColumn } = this.collisions(op);
     const version = op.incoming.change.version;
-    if (!this.tables || versionColumn === null || !version) return;
+    if (versionColumn === null || !version) return;
     const bound = versionAsValue(version, op.info.columnMeta?.find((m) => m.name === versionColumn)?.dataType);
     if (bound === undefined) return;
-    const waiting = await newerChildren(this.session, this.tables, op.info.referencedBy ?? [], op.image, versionColumn, bound);
-    if (waiting.length > 0) await this.session.roundTrip(waiting.map(stashStatement));
+    const waiting = await newerChildren(this.session, this.waiting.tables, op.info.referencedBy ?? [], op.image, versionColumn, bound);
+    if (waiting.length > 0) await this.session.roundTrip(waiting.map((w) => stashStatement(this.waiting.ezone, w)));
   }
 
   /** After a duplicate key: back to the savepoint, then the writes one by one. */
@@ -240,7 +240,7 @@ export class WriteBatcher {
     const version = op.incoming.change.version;
     if (outcome === 'remove' && version && (await deletedBefore(this.session, missing, op.image, version))) {
       const { change } = op.incoming;
-      await this.session.roundTrip([stashStatement({ schema: change.schema, table: change.table, key: change.key, version, image: op.image })]);
+      await this.session.roundTrip([stashStatement(this.waiting.ezone, { schema: change.schema, table: change.table, key: change.key, version, image: op.image })]);
     }
     conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: outcome === 'set-null' ? 'applied' : 'skipped', local: null, versionColumn });
     if (outcome === 'set-null') return this.writeOne({ ...op, image: withNullReferences(op.image, missing) }, tombstones);

@@ -165,7 +165,7 @@ export async function startDaemon(
     await events.connect();
     const ownership = new Ownership(config.ownership);
     const origins = Object.keys(config.ezones).sort();
-    expectWaitingChildren(); // children waiting for a deleted parent from an earlier run (apply/fk-waiting.ts)
+    expectWaitingChildren(ezone); // children waiting for a deleted parent from an earlier run (apply/fk-waiting.ts)
     for (const origin of origins) {
       if (origin === ezone) continue;
       const pool = createPool(ez.mysql, config.apply.workers + 2, { lockWaitTimeoutS: 3, multipleStatements: true, apply: true, ...(register ? { register } : {}) });
