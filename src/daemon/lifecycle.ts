@@ -65,6 +65,9 @@ export async function runDaemon(options: RunOptions): Promise<void> {
     return;
   }
 
+  // Renew from now on, not once started: a start-up longer than the lease (a loaded machine, a slow
+  // import) let the lease lapse, and another daemon took it back while this one was starting.
+  const lost = new Promise<Error>((resolve) => lease.keep(resolve));
   const daemon = await startDaemon(config, ezone, log, { fence: lease });
   state.running = daemon;
   const progress = setInterval(() => {
@@ -74,7 +77,7 @@ export async function runDaemon(options: RunOptions): Promise<void> {
   progress.unref();
   log.info({ metricsPort: options.metricsPort, term: lease.term }, 'drc running');
 
-  const failure = await untilStopOrFailure(daemon, lease, stopped);
+  const failure = await untilStopOrFailure(daemon, lost, stopped);
   clearInterval(progress);
   server?.close();
   if (failure) {
@@ -158,9 +161,9 @@ async function serveObservability(config: Config, ezone: string, state: State, p
 }
 
 /** Resolves on a stop request (undefined) or with the error that ends the daemon. */
-function untilStopOrFailure(daemon: Daemon, lease: LeaderLease, stopped: Promise<void>): Promise<Error | undefined> {
+function untilStopOrFailure(daemon: Daemon, lost: Promise<Error>, stopped: Promise<void>): Promise<Error | undefined> {
   return new Promise<Error | undefined>((resolve) => {
-    lease.keep((err) => resolve(err));
+    void lost.then(resolve);
     daemon.capture.done.catch((err: Error) => resolve(err));
     void stopped.then(() => resolve(undefined));
   });
