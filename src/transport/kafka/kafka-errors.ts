@@ -5,9 +5,7 @@
  */
 import type { DrcError} from '../../errors.js';
 import { FencedError, KafkaRejectedError, KafkaUnavailableError } from '../../errors.js';
-
-/** Broker answers that mean another producer with our transactional id took over (a zombie must stop). */
-const FENCING_TYPES = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+import { FENCING_ANSWERS } from '../fencing.js';
 
 /** kafkajs errors that say the cluster is (for now) out of reach, whatever their `retriable` flag. */
 const UNAVAILABLE_NAMES = new Set([
@@ -44,7 +42,7 @@ function chain(err: KafkaJsErrorShape): KafkaJsErrorShape[] {
 
 /** True when a broker answer says this producer was fenced by a newer one of the same identity. */
 export function isFencing(err: unknown): boolean {
-  return isKafkaJsError(err) && chain(err).some((e) => e.type !== undefined && FENCING_TYPES.has(e.type));
+  return isKafkaJsError(err) && chain(err).some((e) => e.type !== undefined && FENCING_ANSWERS.has(e.type));
 }
 
 /**

@@ -5,9 +5,7 @@
  * MultipleErrors holding each attempt's error. Decided here once, by those fields, never by text.
  */
 import { DrcError, FencedError, KafkaRejectedError, KafkaUnavailableError } from '../../errors.js';
-
-/** Broker answers that mean another producer with our transactional id took over (a zombie must stop). */
-const FENCING = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+import { FENCING_ANSWERS } from '../fencing.js';
 
 interface PlatformaticError extends Error {
   code?: string;
@@ -43,7 +41,7 @@ function isAuthOrTls(all: PlatformaticError[]): boolean {
 
 /** True when a broker answer in the chain says this producer was fenced by a newer one. */
 export function isFencing(err: unknown): boolean {
-  return isPlatformatic(err) && flatten(err).some((e) => FENCING.has((e as PlatformaticError).apiId ?? ''));
+  return isPlatformatic(err) && flatten(err).some((e) => FENCING_ANSWERS.has((e as PlatformaticError).apiId ?? ''));
 }
 
 /** The catalogue's error for a platformatic error (undefined for anything else). */
