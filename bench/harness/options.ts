@@ -71,3 +71,9 @@ export const say = (s: string): void => {
 
 /** Let time pass on purpose (a load's duration, a writer's pacing); conditions are polled instead. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until the wall clock reaches `at` (ms since the epoch); at once when it has (never a negative timeout). */
+export const sleepUntil = (at: number): Promise<void> => {
+  const ms = at - Date.now();
+  return ms > 0 ? sleep(ms) : Promise.resolve();
+};

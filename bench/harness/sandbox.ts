@@ -1,7 +1,8 @@
 /** The bench's sandbox: fresh every run, two ezones, the `bench` schema and its tables in both. */
-import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
+import { parseDocument } from 'yaml';
 import { createLogger } from '../../src/ops/logger.js';
 import { sandboxDown, sandboxUp, type SandboxInfo } from '../../src/sandbox/sandbox.js';
 import { DIR } from './options.js';
@@ -32,6 +33,12 @@ export async function setUp(): Promise<BenchSandbox> {
   mkdirSync(DIR, { recursive: true });
   // DRC_BENCH_EXTRA_CONFIG: YAML appended to the topology config, for tuning runs.
   if (process.env.DRC_BENCH_EXTRA_CONFIG) appendFileSync(info.config, `\n${process.env.DRC_BENCH_EXTRA_CONFIG}\n`);
+  // DRC_BENCH_KAFKA_CLIENT=kafkajs|platformatic: the daemons' Kafka client (default: the config's default).
+  if (process.env.DRC_BENCH_KAFKA_CLIENT) {
+    const doc = parseDocument(readFileSync(info.config, 'utf8'));
+    doc.setIn(['kafka', 'client'], process.env.DRC_BENCH_KAFKA_CLIENT);
+    writeFileSync(info.config, doc.toString());
+  }
   const dbs = await Promise.all(info.ezones.map((e) => mysql.createConnection(e.mysql)));
   for (const db of dbs) {
     await db.query('CREATE DATABASE bench');

@@ -8,7 +8,7 @@ import mysql from 'mysql2/promise';
 import type { SandboxInfo } from '../../src/sandbox/sandbox.js';
 import { cpuPct, memoryOf, peakRss, startActive, stopDaemon, waitStreaming } from '../harness/daemons.js';
 import { percentile } from '../harness/db.js';
-import { say, sleep, type BenchOptions } from '../harness/options.js';
+import { say, sleep, sleepUntil, type BenchOptions } from '../harness/options.js';
 import type { LagResult } from '../harness/results.js';
 
 /** Ids of ezone i start at i × BASE. */
@@ -34,7 +34,7 @@ async function writer(info: SandboxInfo, i: number, load: Load, rate: number): P
   const perConn = async (c: mysql.Connection) => {
     while (load.running) {
       const due = load.t0 + (load.sentBy[i]! * 1000) / rate;
-      if (Date.now() < due) await sleep(due - Date.now());
+      await sleepUntil(due);
       const id = i * BASE + load.sentBy[i]!++;
       const t = performance.now();
       await c.query('INSERT INTO load_t (id, sent_us) VALUES (?, ?)', [id, Math.round(performance.timeOrigin * 1000 + t * 1000)]);

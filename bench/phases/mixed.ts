@@ -6,7 +6,7 @@
 import mysql from 'mysql2/promise';
 import { startActive, stopDaemon } from '../harness/daemons.js';
 import { count, fingerprint } from '../harness/db.js';
-import { MIXED_KEYS, say, sleep, type BenchOptions } from '../harness/options.js';
+import { MIXED_KEYS, say, sleep, sleepUntil, type BenchOptions } from '../harness/options.js';
 import type { MixedResult } from '../harness/results.js';
 import type { BenchSandbox } from '../harness/sandbox.js';
 
@@ -55,7 +55,7 @@ export async function runMixed({ info, dbs }: BenchSandbox, options: BenchOption
       conns.map(async (c) => {
         while (running) {
           const at = t0 + (due++ * 1000) / P.mixedTxPerSec;
-          if (Date.now() < at) await sleep(at - Date.now());
+          await sleepUntil(at);
           const tx = statements(random, e.name);
           try {
             await c.query('BEGIN');
