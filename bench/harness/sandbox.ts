@@ -5,6 +5,7 @@ import mysql from 'mysql2/promise';
 import { createLogger } from '../../src/ops/logger.js';
 import { sandboxDown, sandboxUp, type SandboxInfo } from '../../src/sandbox/sandbox.js';
 import { DIR } from './options.js';
+import { sandboxConnectionOptions } from '../../src/sandbox/admin-account.js';
 
 export const log = createLogger('warn');
 
@@ -32,7 +33,7 @@ export async function setUp(): Promise<BenchSandbox> {
   mkdirSync(DIR, { recursive: true });
   // DRC_BENCH_EXTRA_CONFIG: YAML appended to the topology config, for tuning runs.
   if (process.env.DRC_BENCH_EXTRA_CONFIG) appendFileSync(info.config, `\n${process.env.DRC_BENCH_EXTRA_CONFIG}\n`);
-  const dbs = await Promise.all(info.ezones.map((e) => mysql.createConnection(e.mysql)));
+  const dbs = await Promise.all(info.ezones.map((e) => mysql.createConnection(sandboxConnectionOptions(e.mysql))));
   for (const db of dbs) {
     await db.query('CREATE DATABASE bench');
     for (const ddl of TABLES) await db.query(ddl);
