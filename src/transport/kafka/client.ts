@@ -3,6 +3,7 @@ import type { KafkaConfig } from '../../config/schema.js';
 import type { Logger } from '../../ops/logger.js';
 import './kafkajs-patches.js';
 import { kafkajsSecurity } from './security.js';
+import { registerTlsSource } from '../tls-failure.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -29,7 +30,7 @@ export function createKafka(config: KafkaConfig, options: { brokers?: string[]; 
       log[level]({ namespace: entry.namespace, ...pick(extra) }, message);
     },
   };
-  return new Kafka(settings);
+  return registerTlsSource(new Kafka(settings), { ssl: config.ssl, brokers: settings.brokers as string[] });
 }
 
 /**
