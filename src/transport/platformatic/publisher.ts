@@ -1,5 +1,5 @@
 import { compatibilityPartitioner, Producer, stringSerializer, type BaseOptions } from '@platformatic/kafka';
-import { BatchOpenError, KafkaRejectedError, NotConnectedError, type DrcError } from '../../errors.js';
+import { BatchOpenError, KafkaRejectedError, KafkaTlsError, NotConnectedError, type DrcError } from '../../errors.js';
 import type { AtomicPublisher, OutgoingMessage, PublishBatch } from '../../model/ports.js';
 import { splitBySize, tooLarge } from '../record-size.js';
 import { fencedOrTimedOut } from '../fencing.js';
@@ -133,10 +133,14 @@ export class PlatformaticAtomicPublisher implements AtomicPublisher {
   private giveUp(producer: StringProducer, err: unknown, failures: number, forMs: number): void {
     if (this.refusal) return;
     const reason = toDrcError(err, this.base) as DrcError;
-    this.refusal = new KafkaRejectedError(
-      `${reason.message.replace(/^Kafka: /, 'Kafka refused the producer: ')} — ${failures} attempts over ${Math.round(forMs / 1000)} s; check kafka.sasl (username, password or passwordFile) and kafka.ssl against the brokers`,
-      { cause: err, context: { ...reason.context, failures } },
-    );
+    // A TLS failure already says which broker, key and file; a refused authentication is told here.
+    this.refusal =
+      reason instanceof KafkaTlsError
+        ? reason
+        : new KafkaRejectedError(
+            `${reason.message.replace(/^Kafka: /, 'Kafka refused the producer: ')} — ${failures} attempts over ${Math.round(forMs / 1000)} s; check kafka.sasl (username, password or passwordFile) against the brokers' credentials`,
+            { cause: err, context: { ...reason.context, failures } },
+          );
     // Not from inside the library's retry step: it listens for the close only once the delay is returned.
     setImmediate(() => void producer.close(true).catch(() => undefined));
   }
