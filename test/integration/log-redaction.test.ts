@@ -56,7 +56,11 @@ describeWithServers('log redaction: apply errors never carry row values or passw
     await a.query("INSERT INTO person (id, email, note) VALUES (100, 'warm-up', 'ok')");
     await a.query("INSERT INTO child (id, parent_code, note) VALUES (100, 'warm-up', 'ok')");
     const countB = async (sql: string, params: unknown[] = []) => Number((await s!.db.b!.query<RowDataPacket[]>(sql, params))[0][0]!.n);
-    await eventually('b applied the warm-up rows', async () => (await countB('SELECT COUNT(*) AS n FROM child WHERE id = 100')) === 1 && (await countB('SELECT COUNT(*) AS n FROM person WHERE id = 100')) === 1, 60_000);
+    const warmedUp = async () =>
+      (await countB("SELECT COUNT(*) AS n FROM parent WHERE code = 'warm-up'")) === 1 &&
+      (await countB('SELECT COUNT(*) AS n FROM person WHERE id = 100')) === 1 &&
+      (await countB('SELECT COUNT(*) AS n FROM child WHERE id = 100')) === 1;
+    await eventually('b applied the warm-up rows', warmedUp, 60_000);
     await s.db.b!.query('ALTER TABLE person ADD UNIQUE KEY uq_email (email)');
     await s.db.b!.query('ALTER TABLE child ADD CONSTRAINT fk_parent FOREIGN KEY (parent_code) REFERENCES parent (code)');
     await a.query('INSERT INTO person (id, email, note) VALUES (1, ?, ?)', [secret.dup, 'ok']);
