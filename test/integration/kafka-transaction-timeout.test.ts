@@ -86,8 +86,8 @@ describeWithServers('a transaction the broker timed out is not a zombie', () => 
       await next.send(message('committed after the claim'));
       await next.commit();
       const last = await transport.lastCommittedMatching(topic, () => true, { timeoutMs: 20_000 });
-      expect(last?.value.toString()).toBe('committed after the claim');
-      expect(await transport.lastCommittedMatching(topic, (m) => m.value.toString() === 'aborted by the broker', { timeoutMs: 20_000 })).toBeUndefined();
+      expect(last?.value?.toString()).toBe('committed after the claim');
+      expect(await transport.lastCommittedMatching(topic, (m) => m.value?.toString() === 'aborted by the broker', { timeoutMs: 20_000 })).toBeUndefined();
     }, 60_000);
 
     it('a successor with the same transactional id still fences the older producer: fatal', async () => {
@@ -103,7 +103,7 @@ describeWithServers('a transaction the broker timed out is not a zombie', () => 
       );
       expect(err).toBeInstanceOf(FencedError);
       expect(err).toMatchObject({ code: 'DRC_FENCED', fatal: true });
-      expect(await transport.lastCommittedMatching(topic, (m) => m.value.toString() === 'from the zombie', { timeoutMs: 20_000 })).toBeUndefined();
+      expect(await transport.lastCommittedMatching(topic, (m) => m.value?.toString() === 'from the zombie', { timeoutMs: 20_000 })).toBeUndefined();
     }, 60_000);
   });
 });

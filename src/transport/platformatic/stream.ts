@@ -40,7 +40,7 @@ export class PlatformaticMessageStream implements MessageStream {
     } catch (err) {
       await consumer.close().catch(() => undefined);
       this.consumer = undefined;
-      rethrowFor(this.base)(err);
+      throw toDrcError(err, this.base);
     }
     let wake = () => {};
     const state = { stopped: false, wake: () => wake(), done: Promise.resolve() };
