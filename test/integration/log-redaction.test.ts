@@ -7,9 +7,12 @@
  * target table's unique and foreign keys and would resolve the duplicate as a unique-key conflict and
  * hold the orphan back before writing. So b's unique key and foreign key are added once the applier
  * has read those tables (its cache knows none): its first writes of the offending rows reach the server.
+ * MariaDB's SQL error log (plugin sql_errlog, on the local servers) proves that they did.
  */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { RowDataPacket } from 'mysql2/promise';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { describeWithServers, infra } from '../support/env.js';
@@ -20,8 +23,10 @@ const VERSIONED = 'updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) 
 describeWithServers('log redaction: apply errors never carry row values or passwords into the output', () => {
   let s: Scenario | undefined;
   const processes: DaemonProcess[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const p of processes.splice(0)) if (p.child.exitCode === null) await p.kill('SIGTERM');
+    for (const c of cleanups.splice(0)) await c();
     await s?.close();
     s = undefined;
   });
@@ -50,6 +55,8 @@ describeWithServers('log redaction: apply errors never carry row values or passw
       processes.push(p);
       await p.waitActive(60_000);
     }
+    const serverErrors = await serverErrorLog(s.db.b!);
+    if (serverErrors) cleanups.push(serverErrors.close);
     const a = s.db.a!;
     // b's applier reads the three tables (its cache: no unique key, no foreign key), then b gets them.
     await a.query("INSERT INTO parent (code) VALUES ('warm-up')");
@@ -89,11 +96,13 @@ describeWithServers('log redaction: apply errors never carry row values or passw
       JSON.stringify(await b.health()),
       await b.metrics(),
     ];
-    // The errors were there to be logged: the output is not silent about them. The server raised each
-    // (its errno travels in the error's context): 1062 duplicate key, 1452 no parent row, 1406 too long.
-    const output = processes.map((p) => p.log).join('\n');
-    expect(output).toMatch(/DRC_VALUE_REJECTED|Data too long|foreign key|quarantin/i);
-    for (const errno of [1062, 1452, 1406]) expect(output, `the server's error ${errno} reached the daemon's output`).toContain(`"errno":${errno}`);
+    // The errors were there to be logged: the output is not silent about them.
+    expect(processes.map((p) => p.log).join('\n')).toMatch(/DRC_VALUE_REJECTED|Data too long|foreign key|quarantin/i);
+    // b's server refused DRC's own writes: duplicate key, no parent row, too long (its log quotes the values; DRC's output does not).
+    if (serverErrors) {
+      const refused = (await serverErrors.read()).split('\n').filter((l) => l.includes(s!.schema) && l.includes(` ${s!.config.ezones.b!.mysql.user}[`));
+      for (const errno of [1062, 1452, 1406]) expect(refused.some((l) => l.includes(`ERROR ${errno}:`)), `b's server raised ${errno} to DRC:\n${refused.map((l) => l.slice(0, 60)).join('\n')}`).toBe(true);
+    }
     const passwords = [s.config.ezones.a!.mysql.password, infra().ezones[0]!.mysql.password].filter((p) => p.length > 0);
     expect(passwords.length).toBeGreaterThan(0);
     for (const text of surfaces) {
@@ -101,3 +110,27 @@ describeWithServers('log redaction: apply errors never carry row values or passw
     }
   }, 180_000);
 });
+
+/**
+ * The errors b's server raised from now on, from MariaDB's SQL error log plugin (every failed statement,
+ * with its text, in the server's datadir): undefined where it is not available (MySQL, containers).
+ */
+async function serverErrorLog(db: Connection): Promise<{ read(): Promise<string>; close(): Promise<void> } | undefined> {
+  if (infra().mode !== 'local' || infra().flavor !== 'mariadb') return undefined;
+  const installed = await db.query("INSTALL SONAME 'sql_errlog'").then(
+    () => true,
+    (err: { errno?: number }) => {
+      if (err.errno === 1968) return false; // already installed
+      throw err as Error;
+    },
+  );
+  const [[row]] = await db.query<RowDataPacket[]>('SELECT @@datadir AS dir, @@sql_error_log_filename AS file');
+  const file = join(String(row!.dir), String(row!.file));
+  const from = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+  return {
+    read: async () => readFileSync(file).subarray(from).toString('utf8'),
+    close: async () => {
+      if (installed) await db.query("UNINSTALL SONAME 'sql_errlog'");
+    },
+  };
+}

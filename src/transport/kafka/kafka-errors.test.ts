@@ -44,7 +44,7 @@ describe('classifyKafkaError', () => {
   it('stops on an untrusted certificate (kafkajs retries it as a lost connection), naming the broker, kafka.ssl.ca and the file', () => {
     const lost = new KafkaJSConnectionError('Connection error: self-signed certificate in certificate chain', { broker: '127.0.0.1:9093', code: 'SELF_SIGNED_CERT_IN_CHAIN' });
     const retried = new KafkaJSNumberOfRetriesExceeded(lost, { retryCount: 8, retryTime: 5000 });
-    const exhausted = new KafkaJSNonRetriableError(retried, { cause: retried }); // as kafkajs' retrier rejects (src/retry/index.js)
+    const exhausted = Object.assign(new KafkaJSNonRetriableError(retried), { cause: retried }); // as kafkajs' retrier rejects (src/retry/index.js; its typings omit the cause)
     const client = registerTlsSource({}, { ssl: { ca: '/tmp/wrong-ca.pem', rejectUnauthorized: true }, brokers: ['127.0.0.1:9093'] });
     const err = toDrcError(exhausted, client);
     expect(err).toMatchObject({ code: ErrorCode.kafkaTls, retryable: false, fatal: false, context: { broker: '127.0.0.1:9093', tlsError: 'SELF_SIGNED_CERT_IN_CHAIN' } });
