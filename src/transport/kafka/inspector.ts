@@ -65,7 +65,8 @@ export class KafkaBrokerInspector implements BrokerInspector {
   private async connect(): Promise<Admin> {
     // An operator waiting at a prompt wants "unreachable" in seconds, not after the daemon's long retries.
     if (!this.admin) {
-      const kafka = createKafka(this.config, { clientId: this.clientId, log: this.log });
+      // The client's retries bound connecting too: the admin client's own only bound its requests.
+      const kafka = createKafka(this.config, { clientId: this.clientId, log: this.log, retry: ADMIN_RETRY });
       const admin = kafka.admin({ retry: ADMIN_RETRY });
       this.admin = admin;
       this.connected = connectWithin(admin, CONNECT_WITHIN_MS, this.config.brokers).catch((err: unknown) => {
