@@ -39,6 +39,8 @@ export const ErrorCode = {
   // Kafka
   kafkaUnavailable: 'DRC_KAFKA_UNAVAILABLE',
   kafkaRejected: 'DRC_KAFKA_REJECTED',
+  kafkaTls: 'DRC_KAFKA_TLS',
+  kafkaTransactionTimedOut: 'DRC_KAFKA_TRANSACTION_TIMED_OUT',
   notConnected: 'DRC_NOT_CONNECTED',
   batchOpen: 'DRC_BATCH_OPEN',
   topicMissing: 'DRC_TOPIC_MISSING',
@@ -274,6 +276,30 @@ export class FencedError extends DrcError {
 export class KafkaUnavailableError extends errorClass(ErrorCode.kafkaUnavailable, { retryable: true }) {}
 /** The brokers refused the request for good (message too large, not authorised, unknown topic). */
 export class KafkaRejectedError extends errorClass(ErrorCode.kafkaRejected) {}
+
+/**
+ * The TLS handshake with a broker failed (an untrusted certificate, a name mismatch): a configuration
+ * problem that waiting does not fix. Its message names the broker, the config key and, where the
+ * adapter knows it, the file (transport/tls-failure.ts).
+ */
+export class KafkaTlsError extends errorClass(ErrorCode.kafkaTls) {}
+
+/**
+ * The broker aborted the open transaction because it stayed open past the transaction timeout (an
+ * outage or a stall longer than it) and bumped the producer's epoch; Kafka answers it with the same
+ * PRODUCER_FENCED / INVALID_PRODUCER_EPOCH as a takeover (transport/fencing.ts). Not a zombie: the stream
+ * claims its producer again (after checking that it is still the active daemon) and resumes from the
+ * last position committed to Kafka — nothing of the aborted transaction was visible.
+ */
+export class TransactionTimedOutError extends DrcError {
+  constructor(openMs: number, timeoutMs: number, cause: unknown) {
+    super(
+      ErrorCode.kafkaTransactionTimedOut,
+      `the Kafka transaction was open ${Math.round(openMs / 1000)} s, past its timeout of ${Math.round(timeoutMs / 1000)} s (kafka.transactionTimeout): the broker aborted it — claiming the producer again and resuming from the last committed position`,
+      { cause, retryable: true, context: { openMs, timeoutMs } },
+    );
+  }
+}
 
 /** A Kafka client was used before connect() or after close(). A restart connects it again. */
 export class NotConnectedError extends DrcError {

@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { createLogger } from '../../src/ops/logger.js';
 import { sandboxDown, sandboxUp, type SandboxInfo } from '../../src/sandbox/sandbox.js';
 import { DIR } from './options.js';
+import { sandboxConnectionOptions } from '../../src/sandbox/admin-account.js';
 
 export const log = createLogger('warn');
 
@@ -39,7 +40,7 @@ export async function setUp(): Promise<BenchSandbox> {
     doc.setIn(['kafka', 'client'], process.env.DRC_BENCH_KAFKA_CLIENT);
     writeFileSync(info.config, doc.toString());
   }
-  const dbs = await Promise.all(info.ezones.map((e) => mysql.createConnection(e.mysql)));
+  const dbs = await Promise.all(info.ezones.map((e) => mysql.createConnection(sandboxConnectionOptions(e.mysql))));
   for (const db of dbs) {
     await db.query('CREATE DATABASE bench');
     for (const ddl of TABLES) await db.query(ddl);

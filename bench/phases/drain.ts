@@ -15,10 +15,11 @@ import { waitCount } from '../harness/db.js';
 import { DIR, say, sleep, type BenchOptions } from '../harness/options.js';
 import type { DrainResult } from '../harness/results.js';
 import { log, type BenchSandbox } from '../harness/sandbox.js';
+import { sandboxConnectionOptions } from '../../src/sandbox/admin-account.js';
 
 /** Single-row transactions from a few connections, as fast as they go. */
 async function writeBacklog(info: SandboxInfo, n: number): Promise<void> {
-  const conns = await Promise.all([0, 1, 2, 3].map(() => mysql.createConnection({ ...info.ezones[0]!.mysql, database: 'bench' })));
+  const conns = await Promise.all([0, 1, 2, 3].map(() => mysql.createConnection(sandboxConnectionOptions(info.ezones[0]!.mysql, { database: 'bench' }))));
   let next = 0;
   await Promise.all(
     conns.map(async (c) => {
@@ -69,7 +70,7 @@ async function drainNative(info: SandboxInfo, startPos: string, parallel: boolea
     await r.query(`CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${a.port}, MASTER_USER='${a.user}', MASTER_PASSWORD='${a.password}', MASTER_USE_GTID=slave_pos`);
     // Fetch the whole backlog into the relay log first, then time the SQL thread alone.
     await r.query('START SLAVE IO_THREAD');
-    const master = await mysql.createConnection({ ...info.ezones[0]!.mysql });
+    const master = await mysql.createConnection(sandboxConnectionOptions(info.ezones[0]!.mysql));
     const [[m]] = await master.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
     await master.end();
     for (;;) {

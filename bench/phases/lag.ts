@@ -10,6 +10,7 @@ import { cpuPct, memoryOf, peakRss, startActive, stopDaemon, waitStreaming } fro
 import { percentile } from '../harness/db.js';
 import { say, sleep, sleepUntil, type BenchOptions } from '../harness/options.js';
 import type { LagResult } from '../harness/results.js';
+import { sandboxConnectionOptions } from '../../src/sandbox/admin-account.js';
 
 /** Ids of ezone i start at i × BASE. */
 const BASE = 1_000_000_000;
@@ -30,7 +31,7 @@ interface Load {
 
 /** Four connections of ezone i, each sending its share of the fixed rate. */
 async function writer(info: SandboxInfo, i: number, load: Load, rate: number): Promise<void> {
-  const conns = await Promise.all([0, 1, 2, 3].map(() => mysql.createConnection({ ...info.ezones[i]!.mysql, database: 'bench' })));
+  const conns = await Promise.all([0, 1, 2, 3].map(() => mysql.createConnection(sandboxConnectionOptions(info.ezones[i]!.mysql, { database: 'bench' }))));
   const perConn = async (c: mysql.Connection) => {
     while (load.running) {
       const due = load.t0 + (load.sentBy[i]! * 1000) / rate;
@@ -47,7 +48,7 @@ async function writer(info: SandboxInfo, i: number, load: Load, rate: number): P
 
 /** In ezone i, the rows of the other ezone as they become visible; `until` says when to stop. */
 async function poller(info: SandboxInfo, i: number, load: Load, until: () => number): Promise<void> {
-  const c = await mysql.createConnection({ ...info.ezones[i]!.mysql, database: 'bench', supportBigNumbers: true });
+  const c = await mysql.createConnection(sandboxConnectionOptions(info.ezones[i]!.mysql, { database: 'bench', supportBigNumbers: true }));
   const origin = 1 - i;
   let last = origin * BASE - 1;
   const missing = new Set<number>(); // ids below `last` not visible yet

@@ -9,6 +9,7 @@ import { count, fingerprint } from '../harness/db.js';
 import { MIXED_KEYS, say, sleep, sleepUntil, type BenchOptions } from '../harness/options.js';
 import type { MixedResult } from '../harness/results.js';
 import type { BenchSandbox } from '../harness/sandbox.js';
+import { sandboxConnectionOptions } from '../../src/sandbox/admin-account.js';
 
 /** A reproducible stream (the same workload every run; high bits of an LCG). */
 function lcg(seed: number): (n: number) => number {
@@ -49,7 +50,7 @@ export async function runMixed({ info, dbs }: BenchSandbox, options: BenchOption
   let sent = 0;
   const random = lcg(42);
   const writers = info.ezones.map(async (e) => {
-    const conns = await Promise.all([0, 1, 2, 3].map(() => mysql.createConnection({ ...e.mysql, database: 'bench' })));
+    const conns = await Promise.all([0, 1, 2, 3].map(() => mysql.createConnection(sandboxConnectionOptions(e.mysql, { database: 'bench' }))));
     let due = 0;
     await Promise.all(
       conns.map(async (c) => {

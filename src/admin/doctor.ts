@@ -8,6 +8,7 @@ import { REQUIRED_BINLOG_SETTINGS, binlogVariantSettings, binlogVariantVerdicts,
 import { TableFilter } from '../config/table-filter.js';
 import { connectionOptions } from '../db/connect.js';
 import type { BrokerInspector } from '../model/ports.js';
+import { KafkaTlsError } from '../errors.js';
 import type { Check } from './check.js';
 import { kafkaTlsCheck, mysqlTlsCheck, privilegesCheck } from './doctor-links.js';
 import { foreignKeyFacts, foreignKeysCheck, keyCollationsCheck, schemaFacts, versionColumnTypesCheck, versionColumnUpdatesCheck } from './doctor-schema.js';
@@ -206,6 +207,8 @@ async function kafkaCheck(config: Config, brokers: BrokerInspector): Promise<Che
     const count = await brokers.brokerCount();
     return { ezone: 'kafka', check: 'kafka', ok: true, message: `${count} broker(s) reachable at ${config.kafka.brokers.join(', ')}` };
   } catch (err) {
+    // A TLS failure's message already names the broker, the key, the file and the fix (transport/tls-failure.ts).
+    if (err instanceof KafkaTlsError) return { ezone: 'kafka', check: 'kafka', ok: false, message: `cannot connect: ${err.message}` };
     return { ezone: 'kafka', check: 'kafka', ok: false, message: `cannot reach Kafka at ${config.kafka.brokers.join(', ')}: ${reasonOf(err)} — is the broker running? check kafka.brokers` };
   }
 }

@@ -53,6 +53,13 @@ describe('config defaults', () => {
     expect(parseDuration('ten seconds')).toBeUndefined();
   });
 
+  it('kafka.transactionTimeout: 2 min by default, a duration between 1 s and the brokers\' 15 min cap', () => {
+    expect(parseConfig(minimal, 't', {}).kafka.transactionTimeout).toBe(120_000);
+    const withTimeout = (v: string) => minimal.replace('  brokers: [127.0.0.1:9092]', `  brokers: [127.0.0.1:9092]\n  transactionTimeout: ${v}`);
+    expect(parseConfig(withTimeout('30s'), 't', {}).kafka.transactionTimeout).toBe(30_000);
+    expect(problemsOf(withTimeout('20m'))).toEqual(['kafka.transactionTimeout: write a duration between 1s and 15m (brokers refuse more than their transaction.max.timeout.ms, 15m by default)']);
+  });
+
   it('accepts a version column of null (no conflict protection) per table', () => {
     const cfg = parseConfig(`${minimal}tables:\n  app.logs: { versionColumn: null }\n`, 't', {});
     expect(cfg.tables['app.logs']?.versionColumn).toBeNull();

@@ -69,6 +69,9 @@ const kafkaSchema = z.strictObject({
   replicationFactor: int(-1, 32).default(-1), // for topics DRC creates; -1 = the broker's default
   notifyPartitions: int(1, 1024).default(3), // partitions of the notify topics (changes topics always have 1)
   maxMessageBytes: int(16_384, 100_000_000).default(900_000), // upper bound of every message DRC sends, in bytes (value, key, framing): transactions are chunked and larger values split below it; the topics DRC creates accept it + 64 KiB
+  transactionTimeout: duration
+    .default(120_000)
+    .refine((ms) => ms >= 1000 && ms <= 900_000, 'write a duration between 1s and 15m (brokers refuse more than their transaction.max.timeout.ms, 15m by default)'), // the broker aborts a capture transaction left open this long (an outage, a stall): capture then claims its producer again and resumes from the last committed position
 });
 
 const ezoneSchema = z.strictObject({

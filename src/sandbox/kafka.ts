@@ -185,6 +185,9 @@ function plainServerProperties(spec: KafkaSpec, dataDir: string): string {
     'transaction.state.log.replication.factor=1',
     'transaction.state.log.min.isr=1',
     'transaction.state.log.num.partitions=4',
+    // A transaction open past its timeout is aborted within a second (default: a sweep every 10 s), so a
+    // test with a short kafka.transactionTimeout sees the broker's abort soon.
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms=1000',
     'group.initial.rebalance.delay.ms=0',
     'log.retention.hours=168',
     'log.segment.bytes=268435456',

@@ -5,8 +5,11 @@
  * checks: plaintext is refused; daemons replicate both ways over TLS (MySQL: verify_identity +
  * client certificate on every connection — the binlog reader's too, since the account refuses any
  * connection without a certificate; Kafka: SCRAM-SHA-512 over SASL_SSL, password from a file); a
- * MariaDB restart under load; the admin tools (doctor, verify, lag) over the mTLS listener; a wrong CA
- * fails naming the server and the file; doctor's least-privilege check fails on SUPER.
+ * MariaDB restart under load; the same with kafka.client kafkajs (a over SASL_SSL, b over mTLS); the
+ * admin tools (doctor, verify, lag) over the mTLS listener; a wrong CA fails naming the server and the
+ * file, on the MySQL side and on the Kafka side (both clients); a producer whose SCRAM password is
+ * rotated on the broker while it runs stops retrying once it must authenticate again, and says so; doctor's least-privilege check fails on SUPER; `drc demo
+ * --tls` runs on this sandbox.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +25,12 @@ import { DaemonProcess } from '../support/daemon-process.js';
 import { testLogger } from '../support/test-logger.js';
 import { infra } from '../support/env.js';
 import { connectionOptions } from '../../src/db/connect.js';
+import { parseConfig } from '../../src/config/loader.js';
+import { KafkaRejectedError } from '../../src/errors.js';
+import { sandboxConnectionOptions } from '../../src/sandbox/admin-account.js';
+import { createTransport } from '../../src/transport/select.js';
+import { ensureKafkaLibs } from '../../src/sandbox/kafka.js';
+import { ensurePrerequisites, KAFKA_TOOLS } from '../../src/sandbox/prerequisites.js';
 import { eventually } from '../support/wait.js';
 
 const DIR = resolve(process.env.DRC_TEST_SANDBOX_DIR ?? '.test-sandbox', 'tls-sandbox');
@@ -49,15 +58,15 @@ describe('TLS sandbox: encrypted, authenticated links', () => {
   const daemons: DaemonProcess[] = [];
   /** The daemons' config: the sandbox's, Kafka through the SASL_SSL listener (SCRAM-SHA-512, password from a file). */
   let saslConfig = '';
+  /** The same with kafka.client kafkajs: a's over SASL_SSL, b's over the mTLS listener. */
+  const kafkajsConfigs: Record<string, string> = {};
 
   beforeAll(async () => {
     const up = await runDrc(['sandbox', 'up', '--tls', '--json', '--ezones', '2', '--dir', DIR], { timeoutMs: 300_000 });
     expect(up.code, up.stderr).toBe(0);
     info = JSON.parse(up.stdout) as SandboxInfo;
-    for (const ez of info.ezones) {
-      const { ca, ...account } = ez.mysql;
-      admin[ez.name] = await mysql.createConnection({ ...account, ssl: { ca: readFileSync(ca!, 'utf8') }, dateStrings: true, timezone: 'Z' });
-    }
+    // The helper `drc demo` and the bench connect with (db/tls.ts: verify_identity against the entry's CA).
+    for (const ez of info.ezones) admin[ez.name] = await mysql.createConnection(sandboxConnectionOptions(ez.mysql, { dateStrings: true, timezone: 'Z' }));
     await admin.a!.query(`DROP DATABASE IF EXISTS ${SCHEMA}`);
     await admin.b!.query(`DROP DATABASE IF EXISTS ${SCHEMA}`);
     await admin.a!.query('DROP DATABASE IF EXISTS drc_meta');
@@ -80,6 +89,12 @@ describe('TLS sandbox: encrypted, authenticated links', () => {
     cfg.log = { level: 'debug' };
     saslConfig = join(work, 'drc.yaml');
     writeFileSync(saslConfig, stringify(cfg));
+    // kafkajs: a over the SASL_SSL listener (as above), b over the mTLS listener (the sandbox's own kafka block), same topics.
+    const mtls = parse(readFileSync(info.config, 'utf8')) as SandboxConfig;
+    kafkajsConfigs.a = join(work, 'kafkajs-sasl.yaml');
+    writeFileSync(kafkajsConfigs.a, stringify({ ...cfg, kafka: { ...cfg.kafka, client: 'kafkajs' } }));
+    kafkajsConfigs.b = join(work, 'kafkajs-mtls.yaml');
+    writeFileSync(kafkajsConfigs.b, stringify({ ...cfg, kafka: { ...mtls.kafka, topicPrefix: cfg.kafka.topicPrefix, client: 'kafkajs' } }));
   }, 360_000);
 
   afterAll(async () => {
@@ -134,6 +149,65 @@ describe('TLS sandbox: encrypted, authenticated links', () => {
     expect(run.stderr).toContain(`not signed by the CA in ${wrong.cert}`);
   });
 
+  it('a wrong Kafka CA fails with one line naming the broker, kafka.ssl.ca and the file, with both clients (doctor; run)', async () => {
+    const wrong = await makeCa(join(work, 'wrong-kafka-ca'), 'ca', 'not the sandbox CA either');
+    const broker = info.kafka.brokers[0]!;
+    for (const client of ['platformatic', 'kafkajs'] as const) {
+      const cfg = parse(readFileSync(info.config, 'utf8')) as SandboxConfig;
+      cfg.kafka = { ...cfg.kafka, client, ssl: { ...(cfg.kafka.ssl as object), ca: wrong.cert } };
+      const file = join(work, `wrong-kafka-ca-${client}.yaml`);
+      writeFileSync(file, stringify(cfg));
+      const doctor = await runDrc(['doctor', '--config', file, '--ezone', 'a', '--json']);
+      expect(doctor.code).toBe(1);
+      const check = (JSON.parse(doctor.stdout) as DoctorReport).checks.find((c) => c.check === 'kafka')!;
+      expect(check, client).toMatchObject({ ok: false });
+      // kafkajs names the broker it tried, platformatic the configured ones: here the same one.
+      expect(check.message, client).toMatch(/^cannot connect: the TLS certificate of (the )?Kafka broker/);
+      expect(check.message, client).toContain(broker);
+      expect(check.message, client).toContain(`is not trusted: `);
+      expect(check.message, client).toContain(`not signed by the CA in ${wrong.cert} (kafka.ssl.ca)`);
+      // The daemon: the MySQL side is fine, the first Kafka request fails for good (no retry as if the broker were down), naming the same.
+      const run = await runDrc(['run', '--config', file, '--ezone', 'a'], { timeoutMs: 90_000 });
+      expect(run.code, client).not.toBe(0);
+      expect(run.stderr, client).toContain(`not signed by the CA in ${wrong.cert} (kafka.ssl.ca)`);
+    }
+  }, 180_000);
+
+  it("a platformatic producer whose SCRAM password is rotated on the broker while it runs stops retrying once it must authenticate again, naming the cause", async () => {
+    // A user of its own (the sandbox's stays as it is), made and rotated with Kafka's own tool over the mTLS listener.
+    const user = `drc-rotated-${Date.now().toString(36)}`;
+    await scramPassword(user, 'the-first-password');
+    const secret = join(work, `${user}-password`);
+    writeFileSync(secret, 'the-first-password\n', { mode: 0o600 });
+    const cfg = parse(readFileSync(saslConfig, 'utf8')) as SandboxConfig;
+    const config = parseConfig(stringify({ ...cfg, kafka: { ...cfg.kafka, client: 'platformatic', sasl: { mechanism: 'scram-sha-512', username: user, passwordFile: secret } } }), 'rotated.yaml', {});
+    const topic = `${String(cfg.kafka.topicPrefix)}.rotated`;
+    const transport = await createTransport(config.kafka, { clientId: 'drc-test-rotated', log });
+    await transport.ensureTopics([{ topic, partitions: 1, replicationFactor: -1 }]);
+    const publisher = transport.atomicPublisher(`drc-test-rotated-${user}`, 1 << 20);
+    const publish = async (text: string) => {
+      const batch = await publisher.begin();
+      await batch.send([{ topic, key: 'k', value: Buffer.from(text) }]);
+      await batch.commit();
+    };
+    try {
+      await publisher.connect();
+      await publish('before the rotation');
+      await scramPassword(user, 'the-second-password'); // the broker's credential changes; the producer still has the first
+      await restartServer({ dir: DIR, server: 'kafka', log }); // its connections go: it must authenticate again
+      const err = await publish('after the rotation').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(KafkaRejectedError);
+      expect(err).toMatchObject({ retryable: false, fatal: false }); // deterministic: the supervisor retries slowly and pauses the stream loudly
+      expect((err as Error).message).toMatch(/^Kafka refused the producer: .*authentication failed.* — \d+ attempts over \d+ s; check kafka\.sasl/i);
+      expect((err as Error).message).not.toContain('the-first-password');
+    } finally {
+      await publisher.close();
+    }
+  }, 120_000);
+
   it('replicates both ways over TLS (MySQL mTLS, Kafka SASL_SSL SCRAM-SHA-512), through a MariaDB restart', async () => {
     for (const ez of ['a', 'b']) {
       const d = await DaemonProcess.start(['run', '--config', saslConfig, '--ezone', ez]);
@@ -162,6 +236,25 @@ describe('TLS sandbox: encrypted, authenticated links', () => {
     expect(row!.note).toBe('updated in b');
     for (const d of daemons) expect(d.child.exitCode).toBeNull();
   }, 240_000);
+
+  it('replicates both ways with kafka.client kafkajs too: a over SASL_SSL (SCRAM-SHA-512), b over mTLS', async () => {
+    for (const d of daemons) if (d.child.exitCode === null) await d.kill('SIGTERM');
+    const started: DaemonProcess[] = [];
+    for (const ez of ['a', 'b']) {
+      const d = await DaemonProcess.start(['run', '--config', kafkajsConfigs[ez]!, '--ezone', ez]);
+      daemons.push(d);
+      started.push(d);
+      await d.waitActive(60_000);
+    }
+    await admin.a!.query(`INSERT INTO ${SCHEMA}.item (id, note) VALUES (101, 'kafkajs from a')`);
+    await admin.b!.query(`INSERT INTO ${SCHEMA}.item (id, note) VALUES (102, 'kafkajs from b')`);
+    await admin.b!.query(`UPDATE ${SCHEMA}.item SET note = 'kafkajs update in b' WHERE id = 2`);
+    await converged(55);
+    const [[row]] = await admin.a!.query<mysql.RowDataPacket[]>(`SELECT note FROM ${SCHEMA}.item WHERE id = 2`);
+    expect(row!.note).toBe('kafkajs update in b');
+    for (const d of started) expect(d.child.exitCode).toBeNull();
+    for (const ez of ['a', 'b']) expect((parse(readFileSync(kafkajsConfigs[ez]!, 'utf8')) as SandboxConfig).kafka.client).toBe('kafkajs');
+  }, 180_000);
 
   it('admin tools over TLS: doctor reports every link encrypted and verified with least privilege; verify and lag answer', async () => {
     const doctor = await runDrc(['doctor', '--config', info.config, '--json']);
@@ -215,6 +308,29 @@ describe('TLS sandbox: encrypted, authenticated links', () => {
     for (const d of daemons) for (const s of secrets) expect(d.log).not.toContain(s);
     expect(readFileSync(saslConfig, 'utf8')).not.toMatch(/^\s*password:/m); // passwordFile only, for MySQL and Kafka
   });
+
+  it('`drc demo --tls` runs on this sandbox: its connections and daemons use TLS (db/tls.ts), the ezones end identical', async () => {
+    for (const d of daemons) if (d.child.exitCode === null) await d.kill('SIGTERM');
+    const demo = await runDrc(['demo', '--tls', '--dir', DIR, '--duration', '6'], { timeoutMs: 150_000 });
+    expect(demo.code, demo.stdout + demo.stderr).toBe(0);
+    expect(demo.stdout).toContain('TLS only');
+    expect(demo.stdout).toMatch(/accounts identical in every ezone: yes/);
+    expect(demo.stdout).toMatch(/daemons exited with 0, 0/);
+  }, 180_000);
+
+  /** Set `user`'s SCRAM-SHA-512 password on the broker (kafka-configs, over the mTLS listener with DRC's client certificate). */
+  async function scramPassword(user: string, password: string): Promise<void> {
+    const tls = info.kafka.tls!;
+    const keystore = join(work, 'admin-keystore.pem');
+    writeFileSync(keystore, readFileSync(tls.key, 'utf8') + readFileSync(tls.cert, 'utf8'), { mode: 0o600 });
+    const properties = join(work, 'admin.properties');
+    writeFileSync(properties, ['security.protocol=SSL', 'ssl.truststore.type=PEM', `ssl.truststore.location=${tls.ca}`, 'ssl.keystore.type=PEM', `ssl.keystore.location=${keystore}`, ''].join('\n'));
+    const bins = ensurePrerequisites(KAFKA_TOOLS, log);
+    const libs = await ensureKafkaLibs(bins.mvn!, log);
+    const alter = await runCommand(bins.java!, ['-Xmx256m', '-cp', `${libs}/*`, 'kafka.admin.ConfigCommand', '--bootstrap-server', info.kafka.brokers[0]!, '--command-config', properties,
+      '--alter', '--add-config', `SCRAM-SHA-512=[iterations=4096,password=${password}]`, '--entity-type', 'users', '--entity-name', user], { timeoutMs: 60_000 });
+    expect(alter.stdout + alter.stderr, 'kafka-configs').toContain(`Completed updating config for user ${user}`);
+  }
 
   async function converged(rows: number): Promise<void> {
     const read = async (ez: string) => JSON.stringify((await admin[ez]!.query(`SELECT id, note, updated_at FROM ${SCHEMA}.item ORDER BY id`))[0]);

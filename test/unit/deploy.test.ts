@@ -20,17 +20,46 @@ describe('deploy artefacts (validated as far as a machine without Docker or Kube
     expect(text).toContain(`ENV NODE_OPTIONS="${DAEMON_NODE_OPTIONS}"`); // Kubernetes and compose run this image
   });
 
-  it('docker compose: two MySQL 8.4 configured for DRC, Kafka, a daemon per ezone with a config that passes the schema', () => {
-    const compose = parse(read('compose/docker-compose.yml')) as { services: Record<string, { image?: string; command?: string[]; environment?: Record<string, string> }> };
+  it('docker compose: two MySQL 8.4 configured for DRC, Kafka, a daemon per ezone with a config that passes the schema; passwords as Docker secrets (files), none in the environment', () => {
+    type Service = { image?: string; command?: string[]; environment?: Record<string, string>; secrets?: (string | { source: string; target: string })[]; volumes?: string[] };
+    const composeText = read('compose/docker-compose.yml');
+    const compose = parse(composeText, { merge: true }) as { services: Record<string, Service>; secrets: Record<string, { file?: string }> };
     expect(Object.keys(compose.services).sort()).toEqual(['drc-a', 'drc-b', 'kafka', 'mysql-a', 'mysql-b']);
-    for (const m of ['mysql-a', 'mysql-b']) {
-      expect(compose.services[m]!.command).toEqual(expect.arrayContaining(['--binlog-format=ROW', '--binlog-row-image=FULL', '--binlog-row-metadata=FULL']));
+    for (const s of Object.values(compose.services)) {
+      for (const [k, v] of Object.entries(s.environment ?? {})) {
+        if (/PASSWORD/.test(k)) expect(k, `${k} is a file, not a value`).toMatch(/_FILE$/);
+        if (/PASSWORD/.test(k)) expect(v).toMatch(/^\/run\/secrets\//);
+      }
     }
-    const config = parseConfig(read('compose/drc.yaml'), 'compose/drc.yaml', { DRC_A_PASSWORD: 'x', DRC_B_PASSWORD: 'y' });
+    expect(composeText).not.toMatch(/-p\$\{|PASSWORD:-/); // no password on a command line or defaulted in the environment
+    for (const secret of Object.values(compose.secrets)) expect(secret.file).toMatch(/^\.\/secrets\//);
+    const sourceOf = (s: string | { source: string }) => (typeof s === 'string' ? s : s.source);
     for (const ez of ['a', 'b']) {
-      const cmd = compose.services[`drc-${ez}`]!.command!;
-      expect(cmd.slice(0, 5)).toEqual(['run', '--config', '/etc/drc/drc.yaml', '--ezone', ez]);
+      const server = compose.services[`mysql-${ez}`]!;
+      expect(server.command).toEqual(expect.arrayContaining(['--binlog-format=ROW', '--binlog-row-image=FULL', '--binlog-row-metadata=FULL']));
+      expect(server.environment).toEqual({ MYSQL_ROOT_PASSWORD_FILE: '/run/secrets/mysql-root-password' });
+      // The server creates DRC's account with its ezone's secret, mounted where the init script reads it.
+      expect(server.secrets).toContainEqual({ source: `mysql-${ez}-password`, target: 'drc-password' });
+      expect(server.volumes).toContain('./init-drc-user.sh:/docker-entrypoint-initdb.d/drc.sh:ro');
+    }
+    const init = read('compose/init-drc-user.sh');
+    expect(init).toContain('/run/secrets/drc-password');
+    expect(init).toMatch(/GRANT SELECT, INSERT, UPDATE, DELETE, REPLICATION SLAVE, REPLICATION CLIENT ON \*\.\* TO 'drc'@'%'/);
+    expect(init.match(/^GRANT .*$/gm)?.join('\n')).not.toMatch(/SUPER|ALL PRIVILEGES ON \*\.\*/);
+
+    // The secrets as the containers see them: files under /run/secrets.
+    const mounted = mkdtempSync(join(tmpdir(), 'drc-compose-'));
+    const text = read('compose/drc.yaml');
+    expect(text).not.toMatch(/password:/); // passwordFile only
+    const config = parseConfig(text.replaceAll('/run/secrets/', `${mounted}/`), 'compose/drc.yaml', {});
+    for (const ez of ['a', 'b']) {
+      const daemon = compose.services[`drc-${ez}`]!;
+      expect(daemon.command!.slice(0, 5)).toEqual(['run', '--config', '/etc/drc/drc.yaml', '--ezone', ez]);
+      expect(daemon.environment).toBeUndefined();
+      expect(daemon.secrets!.map(sourceOf)).toEqual([`mysql-${ez}-password`]); // its own ezone's only
       expect(config.ezones[ez]?.mysql.host).toBe(`mysql-${ez}`);
+      writeFileSync(join(mounted, `mysql-${ez}-password`), `secret-of-${ez}\n`);
+      expect(connectionOptions(config.ezones[ez]!.mysql).password).toBe(`secret-of-${ez}`);
     }
   });
 

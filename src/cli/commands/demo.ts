@@ -14,6 +14,7 @@ import { DEFAULT_SANDBOX_DIR, sandboxUp, type SandboxInfo } from '../../sandbox/
 import { formatTable } from '../output.js';
 import { positiveInt } from '../parse.js';
 import { SandboxError } from '../../errors.js';
+import { sandboxConnectionOptions } from '../../sandbox/admin-account.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const TABLE = `CREATE TABLE IF NOT EXISTS demo.accounts (
@@ -30,12 +31,13 @@ export function registerDemo(program: Command): void {
     .description('sandbox up + a daemon per ezone + a mixed workload with conflicts, showing live lag and conflicts (Ctrl-C stops)')
     .option('--dir <dir>', 'sandbox folder', DEFAULT_SANDBOX_DIR)
     .option('--duration <seconds>', 'stop by itself after this long', positiveInt)
-    .action(async (opts: { dir: string; duration?: number }) => {
+    .option('--tls', 'on a TLS-only sandbox (as `drc sandbox up --tls`); a sandbox already running in --dir is used as it is')
+    .action(async (opts: { dir: string; duration?: number; tls?: boolean }) => {
       const log = createLogger('warn');
       const out = (text: string) => process.stdout.write(text);
-      out('DRC demo: starting the sandbox (2 MariaDB servers + Kafka)…\n');
-      const info = await sandboxUp({ dir: opts.dir, ezones: 2, log });
-      const dbs = await Promise.all(info.ezones.map((e) => mysql.createConnection({ ...e.mysql, timezone: 'Z', dateStrings: true })));
+      out(`DRC demo: starting the sandbox (2 MariaDB servers + Kafka${opts.tls ? ', TLS only' : ''})…\n`);
+      const info = await sandboxUp({ dir: opts.dir, ezones: 2, ...(opts.tls ? { tls: true } : {}), log });
+      const dbs = await Promise.all(info.ezones.map((e) => mysql.createConnection(sandboxConnectionOptions(e.mysql, { timezone: 'Z', dateStrings: true }))));
       for (const db of dbs) {
         await db.query('CREATE DATABASE IF NOT EXISTS demo');
         await db.query(TABLE);

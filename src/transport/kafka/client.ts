@@ -3,6 +3,7 @@ import type { KafkaConfig } from '../../config/schema.js';
 import type { Logger } from '../../ops/logger.js';
 import './kafkajs-patches.js';
 import { kafkajsSecurity } from './security.js';
+import { registerTlsSource } from '../tls-failure.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -12,7 +13,7 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 /** A kafkajs client for the given brokers, logging through pino (component=kafka). */
-export function createKafka(config: KafkaConfig, options: { brokers?: string[]; clientId: string; log: Logger }): Kafka {
+export function createKafka(config: KafkaConfig, options: { brokers?: string[]; clientId: string; log: Logger; retry?: KafkaJsConfig['retry'] }): Kafka {
   const log = options.log.child({ component: 'kafka' });
   const settings: KafkaJsConfig = {
     clientId: options.clientId,
@@ -20,7 +21,8 @@ export function createKafka(config: KafkaConfig, options: { brokers?: string[]; 
     ...kafkajsSecurity(config),
     connectionTimeout: 5000,
     requestTimeout: 30_000,
-    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+    // `retry` also bounds connecting (a broker that does not answer, a handshake that fails): the admin tools pass fewer.
+    retry: options.retry ?? { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
     // kafkajs logs every retried broker answer (e.g. CONCURRENT_TRANSACTIONS) as a warning; only errors matter.
     logLevel: logLevel.ERROR,
     logCreator: () => (entry) => {
@@ -29,7 +31,7 @@ export function createKafka(config: KafkaConfig, options: { brokers?: string[]; 
       log[level]({ namespace: entry.namespace, ...pick(extra) }, message);
     },
   };
-  return new Kafka(settings);
+  return registerTlsSource(new Kafka(settings), { ssl: config.ssl, brokers: settings.brokers as string[] });
 }
 
 /**

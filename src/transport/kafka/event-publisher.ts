@@ -1,7 +1,7 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { NotConnectedError } from '../../errors.js';
 import type { EventPublisher, OutgoingMessage } from '../../model/ports.js';
-import { rethrowKafka } from './kafka-errors.js';
+import { rethrowFor } from './kafka-errors.js';
 import { recordBytes, splitBySize, tooLarge } from '../record-size.js';
 
 /** An idempotent producer for reports (conflicts, dead letters): at least once, in order per key. */
@@ -21,7 +21,7 @@ export class KafkaEventPublisher implements EventPublisher {
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
     });
-    await producer.connect().catch(rethrowKafka);
+    await producer.connect().catch(rethrowFor(this.kafka));
     this.producer = producer;
   }
 
@@ -35,7 +35,7 @@ export class KafkaEventPublisher implements EventPublisher {
     for (const group of splitBySize(fitting, this.maxRequestBytes)) {
       const byTopic = new Map<string, { key: string; value: Buffer; headers?: Record<string, string> }[]>();
       for (const m of group) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), { key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) }]);
-      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) }).catch(rethrowKafka);
+      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) }).catch(rethrowFor(this.kafka));
     }
     if (refused) throw refused;
   }

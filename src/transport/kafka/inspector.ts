@@ -8,6 +8,7 @@ import type { BrokerInspector } from '../../model/ports.js';
 import type { Logger } from '../../ops/logger.js';
 import { createKafka } from './client.js';
 import { KafkaUnavailableError } from '../../errors.js';
+import { toDrcError } from './kafka-errors.js';
 
 /** Retries of one admin request: a few, quickly (about 2 s in all before a broker counts as down). */
 const ADMIN_RETRY = { retries: 3, initialRetryTime: 200, maxRetryTime: 1000 };
@@ -63,8 +64,15 @@ export class KafkaBrokerInspector implements BrokerInspector {
 
   private async connect(): Promise<Admin> {
     // An operator waiting at a prompt wants "unreachable" in seconds, not after the daemon's long retries.
-    this.admin ??= createKafka(this.config, { clientId: this.clientId, log: this.log }).admin({ retry: ADMIN_RETRY });
-    this.connected ??= connectWithin(this.admin, CONNECT_WITHIN_MS, this.config.brokers);
+    if (!this.admin) {
+      // The client's retries bound connecting too: the admin client's own only bound its requests.
+      const kafka = createKafka(this.config, { clientId: this.clientId, log: this.log, retry: ADMIN_RETRY });
+      const admin = kafka.admin({ retry: ADMIN_RETRY });
+      this.admin = admin;
+      this.connected = connectWithin(admin, CONNECT_WITHIN_MS, this.config.brokers).catch((err: unknown) => {
+        throw toDrcError(err, kafka);
+      });
+    }
     await this.connected;
     return this.admin;
   }

@@ -1,6 +1,7 @@
 import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, SchemaMismatchError } from '../../errors.js';
+import { registerTlsSource } from '../tls-failure.js';
 import { classifyKafkaError, isFencing, toDrcError } from './kafka-errors.js';
 
 /** A broker answer as kafkajs builds it (see kafkajs src/protocol/error.js). */
@@ -38,5 +39,19 @@ describe('classifyKafkaError', () => {
     const wrapped = new KafkaJSNumberOfRetriesExceeded(mismatch, { retryCount: 5, retryTime: 100 });
     expect(classifyKafkaError(wrapped)).toBeUndefined();
     expect(toDrcError(wrapped)).toBe(mismatch);
+  });
+
+  it('stops on an untrusted certificate (kafkajs retries it as a lost connection), naming the broker, kafka.ssl.ca and the file', () => {
+    const lost = new KafkaJSConnectionError('Connection error: self-signed certificate in certificate chain', { broker: '127.0.0.1:9093', code: 'SELF_SIGNED_CERT_IN_CHAIN' });
+    const retried = new KafkaJSNumberOfRetriesExceeded(lost, { retryCount: 8, retryTime: 5000 });
+    const exhausted = Object.assign(new KafkaJSNonRetriableError(retried), { cause: retried }); // as kafkajs' retrier rejects (src/retry/index.js; its typings omit the cause)
+    const client = registerTlsSource({}, { ssl: { ca: '/tmp/wrong-ca.pem', rejectUnauthorized: true }, brokers: ['127.0.0.1:9093'] });
+    const err = toDrcError(exhausted, client);
+    expect(err).toMatchObject({ code: ErrorCode.kafkaTls, retryable: false, fatal: false, context: { broker: '127.0.0.1:9093', tlsError: 'SELF_SIGNED_CERT_IN_CHAIN' } });
+    expect((err as Error).message).toBe(
+      "the TLS certificate of Kafka broker 127.0.0.1:9093 is not trusted: Connection error: self-signed certificate in certificate chain — it is not signed by the CA in /tmp/wrong-ca.pem (kafka.ssl.ca); set kafka.ssl.ca to the CA that signed the brokers' certificates",
+    );
+    // A refused connection stays transient (a broker restarting).
+    expect(classifyKafkaError(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED', { broker: 'b:1', code: 'ECONNREFUSED' }))?.code).toBe(ErrorCode.kafkaUnavailable);
   });
 });

@@ -6,6 +6,7 @@
 import type { DrcError} from '../../errors.js';
 import { FencedError, KafkaRejectedError, KafkaUnavailableError } from '../../errors.js';
 import { FENCING_ANSWERS } from '../fencing.js';
+import { kafkaTlsError, tlsSourceOf, type KafkaTlsSource } from '../tls-failure.js';
 
 /** kafkajs errors that say the cluster is (for now) out of reach, whatever their `retriable` flag. */
 const UNAVAILABLE_NAMES = new Set([
@@ -53,10 +54,16 @@ function foreignCause(err: KafkaJsErrorShape): unknown {
   return chain(err).find((e) => !isKafkaJsError(e));
 }
 
-/** The catalogue's error for a kafkajs error (undefined for anything else, or for a wrapped handler error). */
-export function classifyKafkaError(err: unknown): DrcError | undefined {
+/**
+ * The catalogue's error for a kafkajs error (undefined for anything else, or for a wrapped handler error).
+ * `tls`: the cluster's TLS settings, to name the CA file when a handshake failed.
+ */
+export function classifyKafkaError(err: unknown, tls?: KafkaTlsSource): DrcError | undefined {
   if (!isKafkaJsError(err) || foreignCause(err) !== undefined) return undefined;
   if (isFencing(err)) return new FencedError(err);
+  // kafkajs retries an untrusted certificate as a lost connection (retriable): it is no outage.
+  const untrusted = kafkaTlsError(chain(err), tls, err);
+  if (untrusted) return untrusted;
   const type = chain(err).find((e) => e.type !== undefined)?.type;
   const context = { ...(type ? { kafkaError: type } : {}), ...(err.broker ? { broker: err.broker } : {}) };
   const message = `Kafka: ${err.message}`;
@@ -64,13 +71,23 @@ export function classifyKafkaError(err: unknown): DrcError | undefined {
   return new KafkaRejectedError(message, { cause: err, context });
 }
 
-/** What an adapter throws: a kafkajs error as its DrcError, a handler's own error unwrapped, anything else unchanged. */
-export function toDrcError(err: unknown): unknown {
-  if (isKafkaJsError(err)) return foreignCause(err) ?? classifyKafkaError(err);
+/**
+ * What an adapter throws: a kafkajs error as its DrcError, a handler's own error unwrapped, anything else
+ * unchanged. `client`: the Kafka client it came from (its TLS settings name the files in a TLS failure).
+ */
+export function toDrcError(err: unknown, client?: object): unknown {
+  if (isKafkaJsError(err)) return foreignCause(err) ?? classifyKafkaError(err, tlsSourceOf(client));
   return err;
 }
 
 /** `promise.catch(rethrowKafka)`: rethrow with the kafkajs error classified. */
 export function rethrowKafka(err: unknown): never {
   throw toDrcError(err);
+}
+
+/** `promise.catch(rethrowFor(kafka))`: rethrow classified, naming `client`'s TLS files in a TLS failure. */
+export function rethrowFor(client: object): (err: unknown) => never {
+  return (err) => {
+    throw toDrcError(err, client);
+  };
 }

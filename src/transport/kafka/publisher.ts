@@ -1,7 +1,8 @@
 import { Partitioners, type Kafka, type Producer, type Transaction as KafkaTransaction } from 'kafkajs';
 import { BatchOpenError, NotConnectedError } from '../../errors.js';
 import type { AtomicPublisher, OutgoingMessage, PublishBatch } from '../../model/ports.js';
-import { rethrowKafka as rethrow } from './kafka-errors.js';
+import { rethrowFor, toDrcError } from './kafka-errors.js';
+import { fencedOrTimedOut } from '../fencing.js';
 import { splitBySize, tooLarge } from '../record-size.js';
 
 /**
@@ -15,6 +16,8 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
   /**
    * @param maxRequestBytes upper bound of one produce request: the broker applies its message size
    *   limit to each partition's record batch, so sends are split below it.
+   * @param transactionTimeoutMs the broker aborts a transaction left open this long (kafka.transactionTimeout);
+   *   a fencing answer to a transaction older than that is the broker's abort, not a successor (fencing.ts).
    */
   constructor(
     private readonly kafka: Kafka,
@@ -25,6 +28,7 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
 
   /** Connect and claim the transactional id (aborting whatever a previous owner left open). */
   async connect(): Promise<void> {
+    const rethrow = rethrowFor(this.kafka);
     const producer = this.kafka.producer({
       transactionalId: this.transactionalId,
       idempotent: true,
@@ -51,8 +55,13 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
   async begin(): Promise<PublishBatch> {
     if (!this.producer) throw new NotConnectedError('publisher');
     if (this.open) throw new BatchOpenError();
-    const txn = await this.producer.transaction().catch(rethrow);
+    const txn = await this.producer.transaction().catch(rethrowFor(this.kafka));
     this.open = txn;
+    // The broker's timer starts at the first AddPartitionsToTxn, after this: the age measured here is never less than its own.
+    const openedAt = Date.now();
+    const rethrow = (err: unknown): never => {
+      throw fencedOrTimedOut(toDrcError(err, this.kafka), openedAt, this.transactionTimeoutMs);
+    };
     const done = () => {
       this.open = undefined;
     };

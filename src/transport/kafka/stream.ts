@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { MessageStream, StoredMessage } from '../../model/ports.js';
-import { rethrowKafka, toDrcError } from './kafka-errors.js';
+import { rethrowFor, toDrcError } from './kafka-errors.js';
 
 /**
  * Partition 0 of one topic, read_committed, from an offset chosen by the caller (the applied position
@@ -19,7 +19,7 @@ export class KafkaMessageStream implements MessageStream {
   ) {}
 
   start(offset: string | undefined, handler: (m: StoredMessage) => Promise<void>, onFailure?: (err: Error) => void): Promise<void> {
-    return this.run(offset, handler, onFailure).catch(rethrowKafka);
+    return this.run(offset, handler, onFailure).catch(rethrowFor(this.kafka));
   }
 
   private async run(offset: string | undefined, handler: (m: StoredMessage) => Promise<void>, onFailure?: (err: Error) => void): Promise<void> {
@@ -36,7 +36,7 @@ export class KafkaMessageStream implements MessageStream {
     this.consumer = consumer;
     // kafkajs restarts a crashed consumer itself unless the error is final; then the stream is dead.
     consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart && this.consumer === consumer) onFailure?.(toDrcError(e.payload.error) as Error);
+      if (!e.payload.restart && this.consumer === consumer) onFailure?.(toDrcError(e.payload.error, this.kafka) as Error);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
@@ -64,11 +64,11 @@ export class KafkaMessageStream implements MessageStream {
   async stop(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = undefined;
-    await consumer?.disconnect().catch(rethrowKafka);
+    await consumer?.disconnect().catch(rethrowFor(this.kafka));
   }
 
   async commit(nextOffset: string): Promise<void> {
-    await this.consumer?.commitOffsets([{ topic: this.topic, partition: 0, offset: nextOffset }]).catch(rethrowKafka);
+    await this.consumer?.commitOffsets([{ topic: this.topic, partition: 0, offset: nextOffset }]).catch(rethrowFor(this.kafka));
   }
 
   private async earliest(): Promise<string> {

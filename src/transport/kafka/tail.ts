@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { TailTimeoutError, TopicMissingError } from '../../errors.js';
 import type { StoredMessage } from '../../model/ports.js';
-import { rethrowKafka } from './kafka-errors.js';
+import { rethrowFor } from './kafka-errors.js';
 
 /**
  * Reads the end of a single-partition topic with a read_committed consumer: the last committed
@@ -15,7 +15,7 @@ export function lastCommittedMatching(
   accept: (m: StoredMessage) => boolean,
   options: { timeoutMs?: number } = {},
 ): Promise<StoredMessage | undefined> {
-  return readBack(kafka, topic, accept, options.timeoutMs ?? 60_000).catch(rethrowKafka);
+  return readBack(kafka, topic, accept, options.timeoutMs ?? 60_000).catch(rethrowFor(kafka));
 }
 
 async function readBack(kafka: Kafka, topic: string, accept: (m: StoredMessage) => boolean, timeoutMs: number): Promise<StoredMessage | undefined> {

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import type { TopicSpec } from '../../model/ports.js';
-import { rethrowKafka } from './kafka-errors.js';
+import { toDrcError } from './kafka-errors.js';
 
 export type { TopicSpec };
 
@@ -19,7 +19,7 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<vo
       await waitForLeaders(kafka, specs.map((s) => s.topic));
       return;
     } catch (err) {
-      if (attempt >= ATTEMPTS || !stillCreating(err)) return rethrowKafka(err);
+      if (attempt >= ATTEMPTS || !stillCreating(err)) throw toDrcError(err, kafka);
       await new Promise((r) => setTimeout(r, 100 * attempt));
     }
   }

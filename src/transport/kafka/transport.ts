@@ -17,9 +17,11 @@ import { ensureTopics } from './topics.js';
 export class KafkajsTransport implements KafkaTransport {
   readonly client = 'kafkajs' as const;
   private readonly kafka: Kafka;
+  private readonly transactionTimeoutMs: number;
 
   constructor(config: KafkaConfig, options: { brokers?: string[]; clientId: string; log: Logger }) {
     this.kafka = createKafka(config, options);
+    this.transactionTimeoutMs = config.transactionTimeout;
   }
 
   ensureTopics(specs: TopicSpec[]): Promise<void> {
@@ -27,7 +29,7 @@ export class KafkajsTransport implements KafkaTransport {
   }
 
   atomicPublisher(transactionalId: string, maxRequestBytes: number): KafkaAtomicPublisher {
-    return new KafkaAtomicPublisher(this.kafka, transactionalId, maxRequestBytes);
+    return new KafkaAtomicPublisher(this.kafka, transactionalId, maxRequestBytes, this.transactionTimeoutMs);
   }
 
   eventPublisher(maxRequestBytes: number): KafkaEventPublisher {

@@ -1,6 +1,7 @@
 import { AuthenticationError, MultipleErrors, NetworkError, ProtocolError, TimeoutError, UserError } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, SchemaMismatchError } from '../../errors.js';
+import { registerTlsSource } from '../tls-failure.js';
 import { classifyPlatformaticError, isFencing, toDrcError } from './errors.js';
 
 describe('classifyPlatformaticError', () => {
@@ -29,8 +30,13 @@ describe('classifyPlatformaticError', () => {
     expect(classifyPlatformaticError(sasl)?.message).toContain('SASL authentication failed.');
     const tls = Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' });
     const exhausted = new MultipleErrors('listTopics failed 4 times.', [new NetworkError('Connection to 127.0.0.1:9093 failed.', { cause: tls })]);
-    expect(classifyPlatformaticError(exhausted)).toMatchObject({ code: ErrorCode.kafkaRejected, retryable: false });
+    expect(classifyPlatformaticError(exhausted)).toMatchObject({ code: ErrorCode.kafkaTls, retryable: false, context: { tlsError: 'SELF_SIGNED_CERT_IN_CHAIN' } });
     expect(classifyPlatformaticError(exhausted)?.message).toContain('self-signed certificate in certificate chain');
+    // The options a client was made from name the brokers and the CA file (options.ts registers them).
+    const source = registerTlsSource({}, { ssl: { ca: '/etc/drc/ca.pem', rejectUnauthorized: true }, brokers: ['k1:9093'] });
+    expect((toDrcError(exhausted, source) as Error).message).toBe(
+      "the TLS certificate of the Kafka broker(s) k1:9093 is not trusted: self-signed certificate in certificate chain — it is not signed by the CA in /etc/drc/ca.pem (kafka.ssl.ca); set kafka.ssl.ca to the CA that signed the brokers' certificates",
+    );
     // A refused connection stays transient (a broker restarting).
     const refused = new NetworkError('Connection to 127.0.0.1:1 failed.', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
     expect(classifyPlatformaticError(refused)).toMatchObject({ code: ErrorCode.kafkaUnavailable, retryable: true });

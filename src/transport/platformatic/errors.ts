@@ -6,6 +6,7 @@
  */
 import { DrcError, FencedError, KafkaRejectedError, KafkaUnavailableError } from '../../errors.js';
 import { FENCING_ANSWERS } from '../fencing.js';
+import { kafkaTlsError, TLS_CODE, tlsSourceOf, type KafkaTlsSource } from '../tls-failure.js';
 
 interface PlatformaticError extends Error {
   code?: string;
@@ -27,15 +28,13 @@ function flatten(err: unknown, out: unknown[] = [], depth = 0): unknown[] {
   return out;
 }
 
-/** Node's certificate-verification and TLS error codes: a configuration problem, not a passing outage. */
-const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_OSSL_)/;
-
 /**
  * True when the chain holds an authentication failure (SASL refused, the library's AuthenticationError)
  * or a TLS/certificate failure. The library wraps these in a retryable NetworkError and would retry them
  * for ever, silently: a rotated password or an untrusted CA must stop and say why instead.
  */
-function isAuthOrTls(all: PlatformaticError[]): boolean {
+export function isAuthOrTls(err: unknown): boolean {
+  const all = flatten(err) as PlatformaticError[];
   return all.some((e) => e.code === 'PLT_KFK_AUTHENTICATION' || e.apiId === 'SASL_AUTHENTICATION_FAILED' || e.apiId === 'ILLEGAL_SASL_STATE' || e.apiId === 'UNSUPPORTED_SASL_MECHANISM' || (typeof e.code === 'string' && TLS_CODE.test(e.code)));
 }
 
@@ -44,31 +43,46 @@ export function isFencing(err: unknown): boolean {
   return isPlatformatic(err) && flatten(err).some((e) => FENCING_ANSWERS.has((e as PlatformaticError).apiId ?? ''));
 }
 
-/** The catalogue's error for a platformatic error (undefined for anything else). */
-export function classifyPlatformaticError(err: unknown): DrcError | undefined {
+/**
+ * The catalogue's error for a platformatic error (undefined for anything else). `tls`: the cluster's
+ * TLS settings, to name the CA file when a handshake failed.
+ */
+export function classifyPlatformaticError(err: unknown, tls?: KafkaTlsSource): DrcError | undefined {
   if (!isPlatformatic(err)) return undefined;
   if (isFencing(err)) return new FencedError(err);
   const all = flatten(err) as PlatformaticError[];
+  const untrusted = kafkaTlsError(all, tls, err);
+  if (untrusted) return untrusted;
   // The last attempt's broker answer names the failure best.
   const answer = [...all].reverse().find((e) => e.apiId !== undefined)?.apiId;
   const context = answer ? { kafkaError: answer } : {};
   // The innermost cause says what went wrong ("Connection to h:p failed." alone does not).
   const inner = all.at(-1);
   const message = inner && inner !== err && inner.message && inner.message !== err.message ? `Kafka: ${err.message} (${inner.message})` : `Kafka: ${err.message}`;
-  if (isAuthOrTls(all)) return new KafkaRejectedError(message, { cause: err, context });
+  if (isAuthOrTls(err)) return new KafkaRejectedError(message, { cause: err, context });
   // Unreachable brokers and timeouts (PLT_KFK_NETWORK) are transient whatever their flag; else the flags decide.
   const retryable = all.some((e) => e.code === 'PLT_KFK_NETWORK') || all.every((e) => !isPlatformatic(e) || e.canRetry !== false);
   if (retryable) return new KafkaUnavailableError(message, { cause: err, context });
   return new KafkaRejectedError(message, { cause: err, context });
 }
 
-/** What an adapter throws: a platformatic error as its DrcError, anything else unchanged. */
-export function toDrcError(err: unknown): unknown {
+/**
+ * What an adapter throws: a platformatic error as its DrcError, anything else unchanged. `base`: the
+ * options the client was made from (options.ts registers their TLS settings, named in a TLS failure).
+ */
+export function toDrcError(err: unknown, base?: object): unknown {
   if (err instanceof DrcError) return err;
-  return classifyPlatformaticError(err) ?? err;
+  return classifyPlatformaticError(err, tlsSourceOf(base)) ?? err;
 }
 
 /** `promise.catch(rethrow)`: rethrow with the platformatic error classified. */
 export function rethrow(err: unknown): never {
   throw toDrcError(err);
+}
+
+/** `promise.catch(rethrowFor(base))`: rethrow classified, naming the TLS files of `base` in a TLS failure. */
+export function rethrowFor(base: object): (err: unknown) => never {
+  return (err) => {
+    throw toDrcError(err, base);
+  };
 }

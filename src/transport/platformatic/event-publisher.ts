@@ -3,7 +3,7 @@ import { NotConnectedError } from '../../errors.js';
 import type { EventPublisher, OutgoingMessage } from '../../model/ports.js';
 import { recordBytes, splitBySize, tooLarge } from '../record-size.js';
 import { backoff } from './options.js';
-import { rethrow } from './errors.js';
+import { rethrowFor, toDrcError } from './errors.js';
 import { producerSettings, toRecords, type StringProducer } from './publisher.js';
 
 /** An idempotent producer for reports (conflicts, dead letters): at least once, in order per key. */
@@ -20,7 +20,7 @@ export class PlatformaticEventPublisher implements EventPublisher {
     // Fail now when no broker answers rather than at the first report.
     await producer.metadata({ topics: [] }).catch(async (err: unknown) => {
       await producer.close().catch(() => undefined);
-      rethrow(err);
+      throw toDrcError(err, this.base);
     });
     this.producer = producer;
   }
@@ -32,7 +32,7 @@ export class PlatformaticEventPublisher implements EventPublisher {
     const refused = tooLarge(messages, this.maxRequestBytes);
     const fitting = refused ? messages.filter((m) => recordBytes(m) <= this.maxRequestBytes) : messages;
     for (const group of splitBySize(fitting, this.maxRequestBytes)) {
-      await producer.send({ messages: toRecords(group) }).catch(rethrow);
+      await producer.send({ messages: toRecords(group) }).catch(rethrowFor(this.base));
     }
     if (refused) throw refused;
   }

@@ -2,18 +2,19 @@
  * The BrokerInspector port (model/ports.ts) over a @platformatic/kafka admin client: the admin tools' only view of Kafka. It connects on first use, and says "unreachable"
  * within seconds (few quick retries), as an operator at a prompt expects.
  */
-import { Admin } from '@platformatic/kafka';
+import { Admin, type BaseOptions } from '@platformatic/kafka';
 import type { KafkaConfig } from '../../config/schema.js';
 import { KafkaUnavailableError } from '../../errors.js';
 import type { BrokerInspector } from '../../model/ports.js';
 import { baseOptions, backoff } from './options.js';
-import { rethrow } from './errors.js';
+import { rethrowFor } from './errors.js';
 
 /** An answer within about this long, or the brokers count as down. */
 const ANSWER_WITHIN_MS = 8000;
 
 export class PlatformaticBrokerInspector implements BrokerInspector {
   private admin: Admin | undefined;
+  private base: BaseOptions | undefined;
 
   constructor(
     private readonly config: KafkaConfig,
@@ -46,7 +47,8 @@ export class PlatformaticBrokerInspector implements BrokerInspector {
   }
 
   private client(): Admin {
-    this.admin ??= new Admin({ ...baseOptions(this.config, { clientId: this.clientId }), retries: 3, retryDelay: backoff(200, 1000) });
+    this.base ??= baseOptions(this.config, { clientId: this.clientId });
+    this.admin ??= new Admin({ ...this.base, retries: 3, retryDelay: backoff(200, 1000) });
     return this.admin;
   }
 
@@ -57,7 +59,7 @@ export class PlatformaticBrokerInspector implements BrokerInspector {
       timer = setTimeout(() => reject(new KafkaUnavailableError(`no broker of ${this.config.brokers.join(', ')} answered within ${ANSWER_WITHIN_MS / 1000} s`)), ANSWER_WITHIN_MS);
     });
     try {
-      return await Promise.race([promise.catch(rethrow), late]);
+      return await Promise.race([promise.catch(rethrowFor(this.base ?? {})), late]);
     } finally {
       clearTimeout(timer);
     }

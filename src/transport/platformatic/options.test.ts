@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
-import { backoff, baseOptions } from './options.js';
+import { AuthenticationError, NetworkError } from '@platformatic/kafka';
+import { authBoundedDelay, backoff, baseOptions } from './options.js';
 
 const kafka = (extra: Record<string, unknown> = {}) => configSchema.shape.kafka.parse({ brokers: ['k1:9092', 'k2:9093'], ...extra });
 
@@ -56,5 +57,26 @@ describe('platformatic client options from the kafka config slice', () => {
     expect(kafka().client).toBe('platformatic');
     expect(kafka({ client: 'kafkajs' }).client).toBe('kafkajs');
     expect(() => kafka({ client: 'rdkafka' })).toThrow();
+  });
+
+  it('bounds the retries of authentication and TLS failures: given up after 5 in a row spanning 10 s, other failures retried for ever', () => {
+    let clock = 0;
+    const gaveUp: number[] = [];
+    const delay = authBoundedDelay(() => 7, (_err, failures) => gaveUp.push(failures), { failures: 5, windowMs: 10_000 }, () => clock);
+    const sasl = new NetworkError('Connection to k:9094 failed.', { cause: new AuthenticationError('SASL authentication failed.') });
+    const down = new NetworkError('Connection to k:9094 failed.', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    for (let i = 0; i < 100; i++, clock += 1000) expect(delay(undefined, 'send', i + 1, Infinity, down)).toBe(7);
+    expect(gaveUp).toEqual([]);
+    for (let i = 0; i < 4; i++, clock += 5000) delay(undefined, 'send', i + 1, Infinity, sasl);
+    delay(undefined, 'send', 5, Infinity, down); // an outage in between: the count starts again
+    for (let i = 0; i < 4; i++, clock += 5000) delay(undefined, 'send', i + 1, Infinity, sasl);
+    expect(gaveUp).toEqual([]);
+    delay(undefined, 'send', 5, Infinity, sasl); // the fifth in a row, 20 s after the first
+    expect(gaveUp).toEqual([5]);
+    // Five quick ones are not enough: the window must have passed too.
+    const quick: number[] = [];
+    const other = authBoundedDelay(() => 7, (_e, n) => quick.push(n), { failures: 5, windowMs: 10_000 }, () => clock);
+    for (let i = 0; i < 5; i++) other(undefined, 'send', i + 1, Infinity, sasl);
+    expect(quick).toEqual([]);
   });
 });

@@ -1,9 +1,10 @@
 import { compatibilityPartitioner, Producer, stringSerializer, type BaseOptions } from '@platformatic/kafka';
-import { BatchOpenError, NotConnectedError } from '../../errors.js';
+import { BatchOpenError, KafkaRejectedError, KafkaTlsError, NotConnectedError, type DrcError } from '../../errors.js';
 import type { AtomicPublisher, OutgoingMessage, PublishBatch } from '../../model/ports.js';
 import { splitBySize, tooLarge } from '../record-size.js';
-import { backoff } from './options.js';
-import { rethrow } from './errors.js';
+import { fencedOrTimedOut } from '../fencing.js';
+import { authBoundedDelay, backoff } from './options.js';
+import { toDrcError } from './errors.js';
 
 export type StringProducer = Producer<string, Buffer, string, string>;
 type Transaction = Awaited<ReturnType<StringProducer['beginTransaction']>>;
@@ -36,6 +37,8 @@ export function toRecords(messages: OutgoingMessage[]) {
 export class PlatformaticAtomicPublisher implements AtomicPublisher {
   private producer: StringProducer | undefined;
   private open: Transaction | undefined;
+  /** Why this producer stopped retrying (authentication or TLS kept failing): thrown instead of what the closed client reports. */
+  private refusal: Error | undefined;
 
   /**
    * @param maxRequestBytes upper bound of one produce request (sends are split below it).
@@ -51,7 +54,8 @@ export class PlatformaticAtomicPublisher implements AtomicPublisher {
 
   /** Connect and claim the transactional id (aborting whatever a previous owner left open). */
   async connect(): Promise<void> {
-    const producer = new Producer<string, Buffer, string, string>({
+    this.refusal = undefined;
+    const producer: StringProducer = new Producer<string, Buffer, string, string>({
       ...producerSettings(this.base),
       transactionalId: this.transactionalId,
       timeout: this.transactionTimeoutMs,
@@ -59,8 +63,9 @@ export class PlatformaticAtomicPublisher implements AtomicPublisher {
       // the stream (visible in lag and health) instead of failing it. The first retry comes soon:
       // the common one is CONCURRENT_TRANSACTIONS, while the broker writes the previous commit's
       // markers (a few ms).
+      // Authentication and TLS failures excepted: authBoundedDelay stops them after a while (options.ts).
       retries: Number.MAX_SAFE_INTEGER,
-      retryDelay: backoff(5, 5000),
+      retryDelay: authBoundedDelay(backoff(5, 5000), (err, failures, forMs) => this.giveUp(producer, err, failures, forMs)),
     });
     try {
       // The first transaction runs FindCoordinator and InitProducerId: the epoch bump fences a zombie
@@ -73,7 +78,7 @@ export class PlatformaticAtomicPublisher implements AtomicPublisher {
       await claim.cancel();
     } catch (err) {
       await producer.close().catch(() => undefined);
-      rethrow(err);
+      throw this.failure(err);
     }
     this.producer = producer;
   }
@@ -82,8 +87,15 @@ export class PlatformaticAtomicPublisher implements AtomicPublisher {
     const producer = this.producer;
     if (!producer) throw new NotConnectedError('publisher');
     if (this.open) throw new BatchOpenError();
-    const txn = await producer.beginTransaction().catch(rethrow);
+    const txn = await producer.beginTransaction().catch((err: unknown) => {
+      throw this.failure(err);
+    });
     this.open = txn;
+    // The broker's timer starts at the first AddPartitionsToTxn, after this: the age measured here is never less than its own.
+    const openedAt = Date.now();
+    const rethrow = (err: unknown): never => {
+      throw this.failure(err, openedAt);
+    };
     let sent = false;
     const done = () => {
       this.open = undefined;
@@ -115,6 +127,29 @@ export class PlatformaticAtomicPublisher implements AtomicPublisher {
         }
       },
     };
+  }
+
+  /** Authentication or TLS kept failing: remember why, and close the producer (the operation under way then fails, throwing `refusal`). */
+  private giveUp(producer: StringProducer, err: unknown, failures: number, forMs: number): void {
+    if (this.refusal) return;
+    const reason = toDrcError(err, this.base) as DrcError;
+    // A TLS failure already says which broker, key and file; a refused authentication is told here.
+    this.refusal =
+      reason instanceof KafkaTlsError
+        ? reason
+        : new KafkaRejectedError(
+            `${reason.message.replace(/^Kafka: /, 'Kafka refused the producer: ')} — ${failures} attempts over ${Math.round(forMs / 1000)} s; check kafka.sasl (username, password or passwordFile) against the brokers' credentials`,
+            { cause: err, context: { ...reason.context, failures } },
+          );
+    // Not from inside the library's retry step: it listens for the close only once the delay is returned.
+    setImmediate(() => void producer.close(true).catch(() => undefined));
+  }
+
+  /** What to throw for `err` of this producer: its refusal, a timed-out transaction (fencing.ts), or the classified error. */
+  private failure(err: unknown, openedAt?: number): unknown {
+    if (this.refusal) return this.refusal;
+    const drc = toDrcError(err, this.base);
+    return openedAt === undefined ? drc : fencedOrTimedOut(drc, openedAt, this.transactionTimeoutMs);
   }
 
   async reset(): Promise<void> {

@@ -3,7 +3,7 @@ import { Admin, Consumer, type BaseOptions } from '@platformatic/kafka';
 import { DrcError } from '../../errors.js';
 import type { MessageStream, StoredMessage } from '../../model/ports.js';
 import { backoff } from './options.js';
-import { rethrow, toDrcError } from './errors.js';
+import { rethrowFor, toDrcError } from './errors.js';
 import { PartitionReader } from './partition-reader.js';
 
 /**
@@ -40,7 +40,7 @@ export class PlatformaticMessageStream implements MessageStream {
     } catch (err) {
       await consumer.close().catch(() => undefined);
       this.consumer = undefined;
-      rethrow(err);
+      throw toDrcError(err, this.base);
     }
     let wake = () => {};
     const state = { stopped: false, wake: () => wake(), done: Promise.resolve() };
@@ -62,7 +62,7 @@ export class PlatformaticMessageStream implements MessageStream {
           failures = 0;
         } catch (err) {
           if (state.stopped) return;
-          const drc = toDrcError(err);
+          const drc = toDrcError(err, this.base);
           if (drc instanceof DrcError && drc.retryable) {
             await pause(Math.min(5000, 200 * 2 ** Math.min(failures++, 5)));
             continue;
@@ -102,7 +102,7 @@ export class PlatformaticMessageStream implements MessageStream {
     const admin = this.admin;
     this.admin = undefined;
     await admin?.close().catch(() => undefined);
-    await consumer?.close().catch(rethrow);
+    await consumer?.close().catch(rethrowFor(this.base));
   }
 
   /**

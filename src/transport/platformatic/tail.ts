@@ -3,7 +3,7 @@ import { Consumer, type BaseOptions } from '@platformatic/kafka';
 import { TailTimeoutError, TopicMissingError } from '../../errors.js';
 import type { StoredMessage } from '../../model/ports.js';
 import { backoff } from './options.js';
-import { rethrow } from './errors.js';
+import { toDrcError } from './errors.js';
 import { PartitionReader } from './partition-reader.js';
 
 /**
@@ -43,7 +43,7 @@ export async function lastCommittedMatching(
       if (found || start === low) return found;
     }
   } catch (err) {
-    return rethrow(err);
+    throw toDrcError(err, base);
   } finally {
     await consumer.close().catch(() => undefined);
   }

@@ -1,7 +1,7 @@
 import { Admin, type BaseOptions } from '@platformatic/kafka';
 import type { TopicSpec } from '../../model/ports.js';
 import { backoff } from './options.js';
-import { rethrow } from './errors.js';
+import { toDrcError } from './errors.js';
 
 /** Attempts of ensureTopics while the brokers answer that a topic is still being created. */
 const ATTEMPTS = 10;
@@ -41,7 +41,7 @@ export async function ensureTopics(base: BaseOptions, specs: TopicSpec[]): Promi
       await new Promise((r) => setTimeout(r, 100 * attempt));
     }
   } catch (err) {
-    return rethrow(err);
+    throw toDrcError(err, base);
   } finally {
     await admin.close().catch(() => undefined);
   }

@@ -16,9 +16,11 @@ import { ensureTopics } from './topics.js';
 export class PlatformaticTransport implements KafkaTransport {
   readonly client = 'platformatic' as const;
   private readonly base: BaseOptions;
+  private readonly transactionTimeoutMs: number;
 
   constructor(config: KafkaConfig, options: { brokers?: string[]; clientId: string }) {
     this.base = baseOptions(config, options);
+    this.transactionTimeoutMs = config.transactionTimeout;
   }
 
   ensureTopics(specs: TopicSpec[]): Promise<void> {
@@ -26,7 +28,7 @@ export class PlatformaticTransport implements KafkaTransport {
   }
 
   atomicPublisher(transactionalId: string, maxRequestBytes: number): PlatformaticAtomicPublisher {
-    return new PlatformaticAtomicPublisher(this.base, transactionalId, maxRequestBytes);
+    return new PlatformaticAtomicPublisher(this.base, transactionalId, maxRequestBytes, this.transactionTimeoutMs);
   }
 
   eventPublisher(maxRequestBytes: number): PlatformaticEventPublisher {
