@@ -19,11 +19,15 @@ import { parseTruncate } from './truncate-statement.js';
 
 /** Binlog events as the assembler needs them (the binlog source adapts zongji's events to these). */
 export type SourceEvent =
-  /** A transaction starts (MariaDB GTID event of a transactional group, MySQL GTID event). */
+  /**
+   * A transaction starts (MariaDB GTID event of a transactional group, MySQL GTID event, or the BEGIN
+   * of a MySQL transaction without GTID). `id`: its GTID, else its binlog file and position (unique
+   * and the same when read again: receipt times are kept by it, db/capture-receipts.ts).
+   */
   | { type: 'begin'; id: string; timestamp: number }
   /**
    * A statement outside any transaction: DDL (`receivedAt`: see the rows event; `id`: the GTID of its
-   * group). A TRUNCATE TABLE of a replicated table becomes a transaction of its own (truncate-statement.ts).
+   * group, or without one its binlog file and position, binlog-source.ts). A TRUNCATE TABLE of a replicated table becomes a transaction of its own (truncate-statement.ts).
    */
   | { type: 'ddl'; schema: string; statement: string; timestamp?: number; receivedAt?: number; id?: string }
   /** Table metadata of the row events that follow. */

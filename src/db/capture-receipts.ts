@@ -10,7 +10,10 @@
 import type mysql from 'mysql2/promise';
 import { transactionCovered } from '../model/position.js';
 
-/** A transaction (its id: GTID, or the position before it) and the time its deletes count at. */
+/**
+ * A transaction (its id: its GTID, or without one its binlog file and position — unique and the same
+ * when read again, capture/binlog-source.ts) and the time its deletes count at.
+ */
 export interface CaptureReceipt {
   txId: string;
   /**
