@@ -3,8 +3,9 @@ import { collated, findClaims, lockClaims, purgeClaimsStatement, recordClaimsSta
 
 describe('claim statements', () => {
   it('weigh a string under its collation, trailing spaces dropped only under PAD SPACE', () => {
-    expect(weightExpr('?', { charset: 'utf8mb4', collation: 'utf8mb4_general_ci' })).toBe('HEX(WEIGHT_STRING(RTRIM(CAST(? AS CHAR CHARACTER SET utf8mb4)) COLLATE utf8mb4_general_ci))');
-    expect(weightExpr('`c`', { charset: 'utf8mb4', collation: 'utf8mb4_nopad_bin' })).toBe('HEX(WEIGHT_STRING(CAST(`c` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_nopad_bin))');
+    expect(weightExpr('?', { charset: 'utf8mb4', collation: 'utf8mb4_general_ci', columnType: 'varchar(12)' })).toBe('HEX(WEIGHT_STRING(CONVERT(? USING utf8mb4) COLLATE utf8mb4_general_ci AS CHAR(12)))');
+    expect(weightExpr('?', { charset: 'utf8mb4', collation: 'utf8mb4_general_ci', columnType: 'text' })).toBe("HEX(WEIGHT_STRING(TRIM(TRAILING ' ' FROM CONVERT(? USING utf8mb4)) COLLATE utf8mb4_general_ci))");
+    expect(weightExpr('`c`', { charset: 'utf8mb4', collation: 'utf8mb4_nopad_bin', columnType: 'varchar(12)' })).toBe('HEX(WEIGHT_STRING(CONVERT(`c` USING utf8mb4) COLLATE utf8mb4_nopad_bin))');
   });
 
   it('collate only non-binary strings with names safe to inline', () => {

@@ -2,10 +2,11 @@
  * Statements of unique-value claims (apply/unique-claims.ts). Pure; values always travel as parameters.
  *
  * Value identity is the server's: a string column's part is its weight string under the column's
- * collation (case- and accent-insensitivity as the unique index sees it), with trailing spaces removed
- * first under a PAD SPACE collation (WEIGHT_STRING keeps them; the index ignores them). The same
- * expression is applied to a column of a stored row and to a parameter, so both give the same text.
+ * collation (case- and accent-insensitivity, trailing spaces under PAD SPACE, as the unique index sees
+ * them: db/collation-weight.ts, as tombstone keys). The same expression is applied to a column of a
+ * stored row and to a parameter, so both give the same text.
  */
+import { collatedColumn, isPlainName, weightSql } from '../../db/collation-weight.js';
 import { quoteId, tableRef, type Statement } from '../../db/sql.js';
 import type { ColumnMeta } from '../../model/types/column-meta.js';
 import { selectList, type ColumnTypes } from '../../model/types/row.js';
@@ -17,20 +18,14 @@ export const LOOKUP_COLUMN = 'drc lookup';
 /** The column holding the weight string (hex) of string column `c`. */
 export const weightColumn = (c: string) => `drc w ${c}`;
 
-const NAME = /^[A-Za-z0-9_]+$/;
-
 /** Whether the server collates this column (a non-binary string): its identity part is a weight string. */
 export function collated(meta: ColumnMeta | undefined): meta is ColumnMeta & { charset: string; collation: string } {
-  return !!meta && typeof meta.charset === 'string' && typeof meta.collation === 'string' && meta.charset !== 'binary' && NAME.test(meta.charset) && NAME.test(meta.collation);
+  return !!meta && typeof meta.charset === 'string' && typeof meta.collation === 'string' && meta.charset !== 'binary' && isPlainName(meta.charset) && isPlainName(meta.collation);
 }
 
-/** NO PAD collations (MariaDB `*_nopad_*`, MySQL 8 `*_0900_*`) keep trailing spaces significant. */
-const noPad = (collation: string) => /nopad|_0900_/i.test(collation);
-
-/** The weight string (hex) of `source` (a column reference or `?`) under the column's collation. */
+/** The weight string (hex) of `source` (a column reference or `?`) under the column's collation (db/collation-weight.ts). */
 export function weightExpr(source: string, meta: ColumnMeta & { charset: string; collation: string }): string {
-  const text = `CAST(${source} AS CHAR CHARACTER SET ${meta.charset})`;
-  return `HEX(WEIGHT_STRING(${noPad(meta.collation) ? text : `RTRIM(${text})`} COLLATE ${meta.collation}))`;
+  return weightSql(source, collatedColumn(meta));
 }
 
 export interface WeightedTable {
