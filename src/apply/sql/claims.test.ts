@@ -1,11 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { collated, findClaims, lockClaims, purgeClaimsStatement, recordClaimsStatement, valueWeights, weightExpr } from './claims.js';
+import { collated, findClaims, lockClaims, lookupCondition, purgeClaimsStatement, recordClaimsStatement, rowsWithWeights, valueWeights, weightExpr } from './claims.js';
 
 describe('claim statements', () => {
   it('weigh a string under its collation, trailing spaces dropped only under PAD SPACE', () => {
     expect(weightExpr('?', { charset: 'utf8mb4', collation: 'utf8mb4_general_ci', columnType: 'varchar(12)' })).toBe('HEX(WEIGHT_STRING(CONVERT(? USING utf8mb4) COLLATE utf8mb4_general_ci AS CHAR(12)))');
     expect(weightExpr('?', { charset: 'utf8mb4', collation: 'utf8mb4_general_ci', columnType: 'text' })).toBe("HEX(WEIGHT_STRING(TRIM(TRAILING ' ' FROM CONVERT(? USING utf8mb4)) COLLATE utf8mb4_general_ci))");
     expect(weightExpr('`c`', { charset: 'utf8mb4', collation: 'utf8mb4_nopad_bin', columnType: 'varchar(12)' })).toBe('HEX(WEIGHT_STRING(CONVERT(`c` USING utf8mb4) COLLATE utf8mb4_nopad_bin))');
+  });
+
+  it('weigh the first characters of a prefix key (bytes for a binary column), and look its holders up by them', () => {
+    const name = { name: 'name', charset: 'utf8mb4', collation: 'utf8mb4_general_ci', columnType: 'varchar(20)' };
+    expect(weightExpr('?', name, 4)).toBe('HEX(WEIGHT_STRING(LEFT(CONVERT(? USING utf8mb4), 4) COLLATE utf8mb4_general_ci AS CHAR(4)))');
+    expect(weightExpr('`name`', { ...name, collation: 'utf8mb4_nopad_bin' }, 4)).toBe('HEX(WEIGHT_STRING(LEFT(CONVERT(`name` USING utf8mb4), 4) COLLATE utf8mb4_nopad_bin))');
+    expect(weightExpr('?', { name: 'code', charset: null, collation: null, columnType: 'varbinary(16)' }, 3)).toBe('HEX(LEFT(?, 3))');
+    expect(() => weightExpr('?', { name: 'code', charset: null, collation: null })).toThrow(/not collated/);
+    expect(lookupCondition('name', name, undefined)).toBe('`name` = ?');
+    expect(lookupCondition('name', name, 4)).toBe('LEFT(`name`, 4) = LEFT(CONVERT(? USING utf8mb4), 4) COLLATE utf8mb4_general_ci');
+    expect(lookupCondition('code', { name: 'code', charset: null, collation: null }, 3)).toBe('LEFT(`code`, 3) = LEFT(?, 3)');
+    const s = rowsWithWeights('s', 't', [{ columns: ['name'], values: { name: 'abcdX' }, prefixes: { name: 4 } }], { columns: ['id', 'name'], columnMeta: [name] }, [{ column: 'name', prefix: 4 }]);
+    expect(s.sql).toContain('AS `drc w name 4`');
+    expect(s.sql).toContain('WHERE LEFT(`name`, 4) = LEFT(CONVERT(? USING utf8mb4), 4) COLLATE utf8mb4_general_ci FOR UPDATE');
   });
 
   it('collate only non-binary strings with names safe to inline', () => {

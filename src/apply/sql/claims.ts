@@ -15,17 +15,52 @@ import type { ClaimRecord } from '../unique-claims.js';
 
 /** The column of a statement below naming the lookup (its index) a row answers. */
 export const LOOKUP_COLUMN = 'drc lookup';
-/** The column holding the weight string (hex) of string column `c`. */
-export const weightColumn = (c: string) => `drc w ${c}`;
+/** The column holding the weight string (hex) of string column `c` (of its first `prefix` characters: a key prefix). */
+export const weightColumn = (c: string, prefix?: number) => (prefix === undefined ? `drc w ${c}` : `drc w ${c} ${prefix}`);
+
+/**
+ * A weight a claim is identified by: of a string column (under its collation), or of the first
+ * `prefix` characters (bytes, for a binary column) a prefix key (`UNIQUE KEY (name(10))`) holds.
+ */
+export interface Weighed {
+  column: string;
+  prefix?: number;
+}
+
+const weighed = (w: string | Weighed): Weighed => (typeof w === 'string' ? { column: w } : w);
+
+/** A lookup of the rows holding `values` in `columns`; `prefixes`: the key's prefix lengths, by column. */
+export interface Lookup {
+  columns: string[];
+  values: Row;
+  prefixes?: Readonly<Record<string, number>>;
+}
 
 /** Whether the server collates this column (a non-binary string): its identity part is a weight string. */
 export function collated(meta: ColumnMeta | undefined): meta is ColumnMeta & { charset: string; collation: string } {
   return !!meta && typeof meta.charset === 'string' && typeof meta.collation === 'string' && meta.charset !== 'binary' && isPlainName(meta.charset) && isPlainName(meta.collation);
 }
 
-/** The weight string (hex) of `source` (a column reference or `?`) under the column's collation (db/collation-weight.ts). */
-export function weightExpr(source: string, meta: ColumnMeta & { charset: string; collation: string }): string {
-  return weightSql(source, collatedColumn(meta));
+/**
+ * The weight string (hex) of `source` (a column reference or `?`) under the column's collation
+ * (db/collation-weight.ts), of its first `prefix` characters where given; a binary column's first
+ * `prefix` bytes.
+ */
+export function weightExpr(source: string, meta: ColumnMeta, prefix?: number): string {
+  if (collated(meta)) return weightSql(source, collatedColumn(meta, prefix));
+  if (prefix === undefined) throw new Error(`column ${meta.name ?? '?'} is not collated: its claim part is its value`);
+  return `HEX(LEFT(${source}, ${Math.max(1, Math.floor(prefix))}))`;
+}
+
+/**
+ * The condition of a lookup's column: equal to the value (`?`), under the column's collation; for a
+ * prefix key, its first characters equal the value's (as the unique index compares them).
+ */
+export function lookupCondition(column: string, meta: ColumnMeta | undefined, prefix: number | undefined): string {
+  if (prefix === undefined) return `${quoteId(column)} = ?`;
+  const n = Math.max(1, Math.floor(prefix));
+  if (!collated(meta)) return `LEFT(${quoteId(column)}, ${n}) = LEFT(?, ${n})`;
+  return `LEFT(${quoteId(column)}, ${n}) = LEFT(CONVERT(? USING ${meta.charset}), ${n}) COLLATE ${meta.collation}`;
 }
 
 export interface WeightedTable {
@@ -41,13 +76,14 @@ const metaOf = (t: WeightedTable, column: string) => t.columnMeta?.find((m) => m
  * locked, each with LOOKUP_COLUMN and the weight strings of `weighted` (string columns of unique keys).
  * One point lookup per entry, joined by UNION ALL (as selectByKeys, for the same lock reason).
  */
-export function rowsWithWeights(schema: string, table: string, lookups: { columns: string[]; values: Row }[], t: WeightedTable, weighted: string[]): Statement {
+export function rowsWithWeights(schema: string, table: string, lookups: Lookup[], t: WeightedTable, weighted: (string | Weighed)[]): Statement {
   const params: unknown[] = [];
   const cols = selectList([...t.columns], t.columnTypes, quoteId);
-  const weights = weighted.map((c) => `${weightExpr(quoteId(c), metaOf(t, c) as ColumnMeta & { charset: string; collation: string })} AS ${quoteId(weightColumn(c))}`);
-  const parts = lookups.map(({ columns, values }, i) => {
+  const weights = weighted.map(weighed).map(({ column, prefix }) => `${weightExpr(quoteId(column), metaOf(t, column) ?? {}, prefix)} AS ${quoteId(weightColumn(column, prefix))}`);
+  const parts = lookups.map(({ columns, values, prefixes }, i) => {
     for (const c of columns) params.push(fromWire(values[c] ?? null));
-    return `(SELECT ${i} AS ${quoteId(LOOKUP_COLUMN)}, ${[...weights, cols].join(', ')} FROM ${tableRef(schema, table)} WHERE ${columns.map((c) => `${quoteId(c)} = ?`).join(' AND ')} FOR UPDATE)`;
+    const where = columns.map((c) => lookupCondition(c, metaOf(t, c), prefixes?.[c])).join(' AND ');
+    return `(SELECT ${i} AS ${quoteId(LOOKUP_COLUMN)}, ${[...weights, cols].join(', ')} FROM ${tableRef(schema, table)} WHERE ${where} FOR UPDATE)`;
   });
   return { sql: parts.join(' UNION ALL '), params };
 }
@@ -56,14 +92,16 @@ export function rowsWithWeights(schema: string, table: string, lookups: { column
  * The weight strings of string values not stored anywhere yet: one row per entry, with LOOKUP_COLUMN.
  * Every row has the same columns (a UNION needs them): an entry without a value for one gets NULL.
  */
-export function valueWeights(entries: { values: Row; columns: string[] }[], t: WeightedTable): Statement {
+export function valueWeights(entries: { values: Row; columns: (string | Weighed)[] }[], t: WeightedTable): Statement {
   const params: unknown[] = [];
-  const all = [...new Set(entries.flatMap((e) => e.columns))];
+  const all = new Map<string, Weighed>();
+  for (const e of entries) for (const w of e.columns.map(weighed)) all.set(weightColumn(w.column, w.prefix), w);
   const parts = entries.map(({ values, columns }, i) => {
-    const exprs = all.map((c) => {
-      if (!columns.includes(c)) return `NULL AS ${quoteId(weightColumn(c))}`;
-      params.push(fromWire(values[c] ?? null));
-      return `${weightExpr('?', metaOf(t, c) as ColumnMeta & { charset: string; collation: string })} AS ${quoteId(weightColumn(c))}`;
+    const wanted = new Set(columns.map(weighed).map((w) => weightColumn(w.column, w.prefix)));
+    const exprs = [...all].map(([name, { column, prefix }]) => {
+      if (!wanted.has(name)) return `NULL AS ${quoteId(name)}`;
+      params.push(fromWire(values[column] ?? null));
+      return `${weightExpr('?', metaOf(t, column) ?? {}, prefix)} AS ${quoteId(name)}`;
     });
     return `SELECT ${i} AS ${quoteId(LOOKUP_COLUMN)}${exprs.length ? ', ' : ''}${exprs.join(', ')}`;
   });
