@@ -56,8 +56,8 @@ export class TombstoneRecorder {
   private readonly pending: { tombstones: CapturedPart['tombstones']; truncates?: CapturedPart['truncates']; releases: ReleasedImage[]; receipt?: CaptureReceipt; position: string | undefined }[] = [];
   /** The transaction of the batch being recorded, while it is open. */
   private recording: Recording | undefined;
-  /** The lock wait (ms) of each pooled session, read once: how long one statement may wait on a lock. */
-  private readonly lockWaits = new WeakMap<mysql.PoolConnection, number>();
+  /** The lock wait (ms) of each pooled session by its server thread id, read once. */
+  private readonly lockWaits = new Map<number, number>();
   private prunedAt = 0;
   /** Bumped by clear(): a failed batch read before it is not retried (the restart reads it again). */
   private generation = 0;
@@ -214,12 +214,16 @@ export class TombstoneRecorder {
 
   /** The session's innodb_lock_wait_timeout (ms), read once per pooled session. */
   private async lockWaitOf(conn: mysql.PoolConnection): Promise<number> {
-    const known = this.lockWaits.get(conn);
+    const thread: number | undefined = conn.threadId ?? undefined; // unknown on a fake connection
+    const known = thread === undefined ? undefined : this.lockWaits.get(thread);
     if (known !== undefined) return known;
     const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT @@SESSION.innodb_lock_wait_timeout AS s');
     const seconds = Number(rows[0]?.s);
     const ms = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_LOCK_WAIT_S * 1000;
-    this.lockWaits.set(conn, ms);
+    if (thread !== undefined) {
+      if (this.lockWaits.size >= 64) this.lockWaits.clear(); // sessions come and go: a few are known at a time
+      this.lockWaits.set(thread, ms);
+    }
     return ms;
   }
 
