@@ -38,7 +38,7 @@ describeWithServers('prefix unique keys: the newest claimant of a prefix survive
     for (const ez of ezones) await s.db[ez]!.query(TABLE);
     // Every stream gets a resume point, then the daemons stop: the writes below meet only when they restart.
     daemons.push(...(await startDaemons(s, ezones)));
-    for (const [i, ez] of ezones.entries()) await s.db[ez]!.query("INSERT INTO p VALUES (?, ?, NULL, ?, '2020-01-01')", [100 + i, `prime${i}`, ez]);
+    for (const [i, ez] of ezones.entries()) await s.db[ez]!.query("INSERT INTO p VALUES (?, ?, NULL, ?, '2020-01-01')", [100 + i, `${ez}-prime`, ez]);
     await converge(s, 'p', ezones, { rows: 2 });
     await stopDaemons(daemons);
 
