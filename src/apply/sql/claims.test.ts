@@ -14,12 +14,24 @@ describe('claim statements', () => {
     expect(weightExpr('`name`', { ...name, collation: 'utf8mb4_nopad_bin' }, 4)).toBe('HEX(WEIGHT_STRING(LEFT(CONVERT(`name` USING utf8mb4), 4) COLLATE utf8mb4_nopad_bin))');
     expect(weightExpr('?', { name: 'code', charset: null, collation: null, columnType: 'varbinary(16)' }, 3)).toBe('HEX(LEFT(?, 3))');
     expect(() => weightExpr('?', { name: 'code', charset: null, collation: null })).toThrow(/not collated/);
-    expect(lookupCondition('name', name, undefined)).toBe('`name` = ?');
-    expect(lookupCondition('name', name, 4)).toBe('LEFT(`name`, 4) = LEFT(CONVERT(? USING utf8mb4), 4) COLLATE utf8mb4_general_ci');
-    expect(lookupCondition('code', { name: 'code', charset: null, collation: null }, 3)).toBe('LEFT(`code`, 3) = LEFT(?, 3)');
+    expect(lookupCondition('name', name, undefined, 'abc')).toEqual({ sql: '`name` = ?', params: ['abc'] });
+    // Where LIKE compares as = does, a LIKE range (which the index serves) narrows the exact comparison; one value, two parameters.
+    const exact = 'LEFT(`name`, 4) = LEFT(CONVERT(? USING utf8mb4), 4) COLLATE utf8mb4_general_ci';
+    expect(lookupCondition('name', name, 4, 'abcdX')).toEqual({
+      sql: "`name` LIKE (CONCAT(REPLACE(REPLACE(REPLACE(RTRIM(LEFT(CONVERT(? USING utf8mb4), 4)), '!', '!!'), '%', '!%'), '_', '!_'), '%') COLLATE utf8mb4_general_ci) ESCAPE '!' AND " + exact,
+      params: ['abcdX', 'abcdX'],
+    });
+    // Under a UCA collation LIKE and = differ (ß = ss): the exact comparison alone.
+    expect(lookupCondition('name', { ...name, collation: 'utf8mb4_unicode_ci' }, 4, 'abcdX')).toEqual({ sql: exact.replace('general_ci', 'unicode_ci'), params: ['abcdX'] });
+    expect(lookupCondition('code', { name: 'code', charset: null, collation: null }, 3, 'xyz')).toEqual({
+      sql: "`code` LIKE CONCAT(REPLACE(REPLACE(REPLACE(LEFT(?, 3), '!', '!!'), '%', '!%'), '_', '!_'), '%') ESCAPE '!' AND LEFT(`code`, 3) = LEFT(?, 3)",
+      params: ['xyz', 'xyz'],
+    });
     const s = rowsWithWeights('s', 't', [{ columns: ['name'], values: { name: 'abcdX' }, prefixes: { name: 4 } }], { columns: ['id', 'name'], columnMeta: [name] }, [{ column: 'name', prefix: 4 }]);
     expect(s.sql).toContain('AS `drc w name 4`');
-    expect(s.sql).toContain('WHERE LEFT(`name`, 4) = LEFT(CONVERT(? USING utf8mb4), 4) COLLATE utf8mb4_general_ci FOR UPDATE');
+    expect(s.sql).toContain("WHERE `name` LIKE (CONCAT(");
+    expect(s.sql).toContain('AND LEFT(`name`, 4) = LEFT(CONVERT(? USING utf8mb4), 4) COLLATE utf8mb4_general_ci FOR UPDATE');
+    expect(s.params).toEqual(['abcdX', 'abcdX']);
   });
 
   it('collate only non-binary strings with names safe to inline', () => {

@@ -53,14 +53,39 @@ export function weightExpr(source: string, meta: ColumnMeta, prefix?: number): s
 }
 
 /**
- * The condition of a lookup's column: equal to the value (`?`), under the column's collation; for a
- * prefix key, its first characters equal the value's (as the unique index compares them).
+ * Collations under which LIKE compares one character with one character exactly as `=` does (no
+ * expansions or contractions such as German ß = ss in the UCA collations): `_bin` and MariaDB's
+ * single-weight `_general_` collations. Under them a prefix lookup can also say `LIKE 'prefix%'`,
+ * which the index serves as a range; under the others it must scan.
  */
-export function lookupCondition(column: string, meta: ColumnMeta | undefined, prefix: number | undefined): string {
-  if (prefix === undefined) return `${quoteId(column)} = ?`;
+const LIKE_AGREES = /(_bin|_general_ci|_general_nopad_ci|_general_mysql500_ci)$/;
+
+/**
+ * `column LIKE 'p%'` for p the first `n` characters of `source` with LIKE's wildcards escaped (and
+ * trailing spaces trimmed where `collation` pads: PAD SPACE), under the column's own collation, so
+ * that the index serves it as a range.
+ */
+const startsWith = (column: string, source: string, n: number, collation?: string) => {
+  const head = collation ? `RTRIM(LEFT(${source}, ${n}))` : `LEFT(${source}, ${n})`;
+  const pattern = `CONCAT(REPLACE(REPLACE(REPLACE(${head}, '!', '!!'), '%', '!%'), '_', '!_'), '%')`;
+  return `${quoteId(column)} LIKE ${collation ? `(${pattern} COLLATE ${collation})` : pattern} ESCAPE '!'`;
+};
+
+/**
+ * The condition of a lookup's column, with its parameters: equal to `value`, under the column's
+ * collation; for a prefix key, its first characters equal the value's (as the unique index compares
+ * them). `LEFT(col, n)` alone cannot use the index: a prefix lookup would scan, and lock, the whole
+ * table; where LIKE agrees with `=` (binary values, LIKE_AGREES) a `LIKE 'prefix%'` range narrows it
+ * first (a superset: trailing spaces trimmed), and the exact comparison decides.
+ */
+export function lookupCondition(column: string, meta: ColumnMeta | undefined, prefix: number | undefined, value: unknown): { sql: string; params: unknown[] } {
+  if (prefix === undefined) return { sql: `${quoteId(column)} = ?`, params: [value] };
   const n = Math.max(1, Math.floor(prefix));
-  if (!collated(meta)) return `LEFT(${quoteId(column)}, ${n}) = LEFT(?, ${n})`;
-  return `LEFT(${quoteId(column)}, ${n}) = LEFT(CONVERT(? USING ${meta.charset}), ${n}) COLLATE ${meta.collation}`;
+  if (!collated(meta)) return { sql: `${startsWith(column, '?', n)} AND LEFT(${quoteId(column)}, ${n}) = LEFT(?, ${n})`, params: [value, value] };
+  const converted = `CONVERT(? USING ${meta.charset})`;
+  const exact = `LEFT(${quoteId(column)}, ${n}) = LEFT(${converted}, ${n}) COLLATE ${meta.collation}`;
+  if (!LIKE_AGREES.test(meta.collation)) return { sql: exact, params: [value] };
+  return { sql: `${startsWith(column, converted, n, meta.collation)} AND ${exact}`, params: [value, value] };
 }
 
 export interface WeightedTable {
@@ -81,8 +106,9 @@ export function rowsWithWeights(schema: string, table: string, lookups: Lookup[]
   const cols = selectList([...t.columns], t.columnTypes, quoteId);
   const weights = weighted.map(weighed).map(({ column, prefix }) => `${weightExpr(quoteId(column), metaOf(t, column) ?? {}, prefix)} AS ${quoteId(weightColumn(column, prefix))}`);
   const parts = lookups.map(({ columns, values, prefixes }, i) => {
-    for (const c of columns) params.push(fromWire(values[c] ?? null));
-    const where = columns.map((c) => lookupCondition(c, metaOf(t, c), prefixes?.[c])).join(' AND ');
+    const conditions = columns.map((c) => lookupCondition(c, metaOf(t, c), prefixes?.[c], fromWire(values[c] ?? null)));
+    for (const c of conditions) params.push(...c.params);
+    const where = conditions.map((c) => c.sql).join(' AND ');
     return `(SELECT ${i} AS ${quoteId(LOOKUP_COLUMN)}, ${[...weights, cols].join(', ')} FROM ${tableRef(schema, table)} WHERE ${where} FOR UPDATE)`;
   });
   return { sql: parts.join(' UNION ALL '), params };

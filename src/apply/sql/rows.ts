@@ -68,9 +68,10 @@ export function selectByUniqueKeys(
   const params: unknown[] = self.pk.map((c) => fromWire(self.key[c] ?? null));
   const isSelf = self.pk.map((c) => `${quoteId(c)} = ?`).join(' AND ');
   const ors = keys.map(({ columns, values, prefixes }) => {
-    for (const c of columns) params.push(fromWire(values[c] ?? null));
     // A prefix key (`UNIQUE KEY (name(10))`) collides on the first characters (sql/claims.ts lookupCondition).
-    return `(${columns.map((c) => lookupCondition(c, t.columnMeta?.find((m) => m.name === c), prefixes?.[c])).join(' AND ')})`;
+    const conditions = columns.map((c) => lookupCondition(c, t.columnMeta?.find((m) => m.name === c), prefixes?.[c], fromWire(values[c] ?? null)));
+    for (const c of conditions) params.push(...c.params);
+    return `(${conditions.map((c) => c.sql).join(' AND ')})`;
   });
   return { sql: `SELECT (${isSelf}) AS ${quoteId(SELF_COLUMN)}, ${columnList(t)} FROM ${tableRef(schema, table)} WHERE ${ors.join(' OR ')} FOR UPDATE`, params };
 }
