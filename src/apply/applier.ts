@@ -206,7 +206,7 @@ export class Applier {
     // A truncate touches every key of its table: nothing runs beside it (apply/truncate.ts).
     const barrier = changes.some((c) => c.op === 'truncate');
     if (barrier) await this.scheduler.settle();
-    await this.scheduler.dispatch(group, writeSetOf(changes, (t) => this.tables.uniqueKeysOf(t), (t) => this.tables.foreignKeysOf(t)), generation);
+    await this.scheduler.dispatch(group, writeSetOf(changes, (t) => this.tables.uniqueKeysOf(t), (t) => this.tables.foreignKeysOf(t), (t) => this.tables.uniquePrefixesOf(t)), generation);
     if (barrier) await this.scheduler.settle();
   }
 

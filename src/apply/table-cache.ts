@@ -16,6 +16,11 @@ export interface TableInfo {
   primaryKey: string[];
   /** Unique keys other than the primary key. */
   uniqueKeys: string[][];
+  /**
+   * Beside uniqueKeys (same order), the prefix lengths of each key's columns (`UNIQUE KEY (name(10))`:
+   * characters, bytes for a binary column), by column; absent where no unique key has a prefix.
+   */
+  uniquePrefixes?: Record<string, number>[];
   /** Each column as information_schema describes it (type, charset, collation, generated, nullable); set by TableCache. */
   columnMeta?: ColumnMeta[];
   /** Each column's type from the registry (model/types/), for the row helpers' optional `types`. */
@@ -35,6 +40,8 @@ export interface TableSource {
   get(schema: string, table: string, refresh?: boolean): Promise<TableInfo | null>;
   /** Cached unique keys of `schema.table` (empty when unknown yet), without I/O. */
   uniqueKeysOf(qualified: string): string[][];
+  /** Cached prefix lengths of its unique keys (TableInfo.uniquePrefixes), without I/O. */
+  uniquePrefixesOf?(qualified: string): Record<string, number>[] | undefined;
   /** Cached foreign keys of `schema.table` both ways (empty when unknown yet), without I/O. */
   foreignKeysOf?(qualified: string): { outgoing: ForeignKey[]; incoming: ForeignKey[] };
   /** Drop what is cached (after a failure: the schema may have changed). */
@@ -67,12 +74,20 @@ export class TableCache implements TableSource {
       return null;
     }
     const [idx] = (await this.pool.query(
-      `SELECT INDEX_NAME AS i, COLUMN_NAME AS c FROM information_schema.STATISTICS
+      `SELECT INDEX_NAME AS i, COLUMN_NAME AS c, SUB_PART AS p FROM information_schema.STATISTICS
        WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
       [schema, table],
     )) as [mysql.RowDataPacket[], unknown];
     const byIndex = new Map<string, string[]>();
-    for (const r of idx) byIndex.set(String(r.i), [...(byIndex.get(String(r.i)) ?? []), String(r.c)]);
+    const prefixes = new Map<string, Record<string, number>>();
+    for (const r of idx) {
+      byIndex.set(String(r.i), [...(byIndex.get(String(r.i)) ?? []), String(r.c)]);
+      const p = prefixes.get(String(r.i)) ?? {};
+      if (r.p !== null && r.p !== undefined) p[String(r.c)] = Number(r.p);
+      prefixes.set(String(r.i), p);
+    }
+    const unique = [...byIndex].filter(([name]) => name !== 'PRIMARY');
+    const uniquePrefixes = unique.map(([name]) => prefixes.get(name) ?? {});
     const columnMeta = cols.map((r) => schemaColumnMeta(r as unknown as SchemaColumnRow));
     const fks = await foreignKeysOf(this.pool, schema, table);
     const info: TableInfo = {
@@ -81,7 +96,8 @@ export class TableCache implements TableSource {
       generated: new Set(cols.filter((r) => isGeneratedExtra(r.EXTRA)).map((r) => String(r.c))),
       columnTypes: columnTypesOf(columnMeta),
       primaryKey: byIndex.get('PRIMARY') ?? [],
-      uniqueKeys: [...byIndex].filter(([name]) => name !== 'PRIMARY').map(([, c]) => c),
+      uniqueKeys: unique.map(([, c]) => c),
+      ...(uniquePrefixes.some((p) => Object.keys(p).length > 0) ? { uniquePrefixes } : {}),
       foreignKeys: fks.outgoing,
       referencedBy: fks.incoming,
     };
@@ -92,6 +108,11 @@ export class TableCache implements TableSource {
   /** Cached unique keys (empty when unknown yet): for write sets, which must not wait on I/O. */
   uniqueKeysOf(qualified: string): string[][] {
     return this.tables.get(qualified)?.uniqueKeys ?? [];
+  }
+
+  /** Cached prefix lengths of the unique keys (TableInfo.uniquePrefixes; undefined when none or unknown yet), without I/O. */
+  uniquePrefixesOf(qualified: string): Record<string, number>[] | undefined {
+    return this.tables.get(qualified)?.uniquePrefixes;
   }
 
   /** Cached foreign keys both ways (empty when unknown yet): for write sets, which must not wait on I/O. */

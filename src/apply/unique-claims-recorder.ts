@@ -12,7 +12,7 @@ import { typeOf } from '../model/types/row.js';
 import { versionOf } from '../model/version.js';
 import { LOOKUP_COLUMN, recordClaimsStatement, valueWeights, weightColumn } from './sql/claims.js';
 import { TableCache } from './table-cache.js';
-import { valuesOf, weightedColumns } from './unique-claims-state.js';
+import { valuesOf, weightedColumns, weightsOfImage } from './unique-claims-state.js';
 import { rankOf, type ClaimRecord } from './unique-claims.js';
 
 const PER_STATEMENT = 500;
@@ -47,7 +47,7 @@ export class LocalClaimRecorder implements LocalReleases {
       const weighted = weightedColumns(info);
       for (let i = 0; i < released.length; i += PER_STATEMENT) {
         const chunk = released.slice(i, i + PER_STATEMENT);
-        const entries = chunk.map(({ image }) => ({ values: image, columns: weighted.filter((c) => image[c] !== null && image[c] !== undefined) }));
+        const entries = chunk.map(({ image }) => ({ values: image, columns: weightsOfImage(weighted, image) }));
         const weights = new Map<number, mysql.RowDataPacket>();
         if (weighted.length > 0) {
           const s = valueWeights(entries, info);
@@ -58,7 +58,7 @@ export class LocalClaimRecorder implements LocalReleases {
           const w = weights.get(j);
           const rank = rankOf(versionOf(image[versionColumn], typeOf(info.columnTypes, versionColumn)), image, info.columnTypes);
           const key = Object.fromEntries(info.primaryKey.map((c) => [c, image[c] ?? null]));
-          for (const v of valuesOf(schema, table, info, image, (c) => (w?.[weightColumn(c)] == null ? undefined : String(w[weightColumn(c)])))) {
+          for (const v of valuesOf(schema, table, info, image, (c, p) => (w?.[weightColumn(c, p)] == null ? undefined : String(w[weightColumn(c, p)])))) {
             claims.push({ id: v.id, schema, table, columns: v.columns, rank, key, origin: this.ezone });
           }
         });

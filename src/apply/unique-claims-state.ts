@@ -11,7 +11,7 @@ import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Flavor, Statement } from '../db/sql.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { rowKey } from './keys.js';
-import { collated, findClaims, lockClaims, LOOKUP_COLUMN, rowsWithWeights, valueWeights, weightColumn } from './sql/claims.js';
+import { collated, findClaims, lockClaims, LOOKUP_COLUMN, rowsWithWeights, valueWeights, weightColumn, type Lookup, type Weighed } from './sql/claims.js';
 import type { TableInfo } from './table-cache.js';
 import type { Coverage, IncomingChange } from './types.js';
 import { claimIdOf, compareRanks, keyClaimColumns, plainPart, type ClaimValue, type Rank, type UniqueInput } from './unique-claims.js';
@@ -21,27 +21,63 @@ const COVERAGE_TIMEOUT_MS = 30_000;
 
 const pick = (row: Row, cols: string[]): Row => Object.fromEntries(cols.map((c) => [c, row[c] ?? null]));
 
-/** String columns of the table's primary and unique keys: their identity part is a weight string. */
-export const weightedColumns = (info: TableInfo) => [...new Set([...info.primaryKey, ...info.uniqueKeys.flat()])].filter((c) => collated(info.columnMeta?.find((m) => m.name === c)));
+/** A weight string read for a column (of its first `prefix` characters: a prefix key). */
+export type WeightOf = (column: string, prefix?: number) => string | undefined;
 
-/** The claim ids of an image: one per unique key without NULL; `weight(c)` gives a string column's weight string. */
-export function valuesOf(schema: string, table: string, info: TableInfo, image: Row, weight: (column: string) => string | undefined): ClaimValue[] {
+const metaOf = (info: TableInfo, column: string) => info.columnMeta?.find((m) => m.name === column);
+
+/** The prefix length of `column` in the unique key at `index` (TableInfo.uniquePrefixes). */
+export const prefixOf = (info: TableInfo, index: number, column: string): number | undefined => info.uniquePrefixes?.[index]?.[column];
+
+/**
+ * The weights the claims of a table are identified by: the string columns of its primary and unique
+ * keys (whole), and every prefix of a unique key (a string's first characters, a binary's first bytes).
+ */
+export function weightedColumns(info: TableInfo): Weighed[] {
+  const out = new Map<string, Weighed>();
+  const add = (column: string, prefix: number | undefined) => {
+    if (prefix === undefined && !collated(metaOf(info, column))) return;
+    out.set(weightColumn(column, prefix), prefix === undefined ? { column } : { column, prefix });
+  };
+  for (const c of info.primaryKey) add(c, undefined);
+  info.uniqueKeys.forEach((columns, i) => columns.forEach((c) => add(c, prefixOf(info, i, c))));
+  return [...out.values()];
+}
+
+/** The claim ids of an image: one per unique key without NULL; `weight` gives a string column's (or a prefix's) weight string. */
+export function valuesOf(schema: string, table: string, info: TableInfo, image: Row, weight: WeightOf): ClaimValue[] {
   const out: ClaimValue[] = [];
-  for (const columns of info.uniqueKeys) {
-    if (columns.some((c) => image[c] === null || image[c] === undefined)) continue; // NULL: no claim
-    out.push({ id: idOf(schema, table, info, columns, columns, image, weight), columns });
-  }
+  info.uniqueKeys.forEach((columns, i) => {
+    if (columns.some((c) => image[c] === null || image[c] === undefined)) return; // NULL: no claim
+    out.push({ id: idOf(schema, table, info, columns, columns, image, weight, (c) => prefixOf(info, i, c)), columns });
+  });
   return out;
 }
 
 /** The key claim id of an image (unique-claims.ts keyClaimColumns). */
-const keyClaimOf = (schema: string, table: string, info: TableInfo, image: Row, weight: (column: string) => string | undefined) =>
-  idOf(schema, table, info, keyClaimColumns(info.primaryKey), info.primaryKey, image, weight);
+const keyClaimOf = (schema: string, table: string, info: TableInfo, image: Row, weight: WeightOf) =>
+  idOf(schema, table, info, keyClaimColumns(info.primaryKey), info.primaryKey, image, weight, () => undefined);
 
-function idOf(schema: string, table: string, info: TableInfo, name: string[], columns: string[], image: Row, weight: (column: string) => string | undefined): string {
-  const weighted = new Set(weightedColumns(info));
-  const parts = columns.map((c) => (weighted.has(c) ? `w:${weight(c) ?? ''}` : `v:${plainPart(info.columnTypes, c, image[c])}`));
+function idOf(schema: string, table: string, info: TableInfo, name: string[], columns: string[], image: Row, weight: WeightOf, prefix: (column: string) => number | undefined): string {
+  const parts = columns.map((c) => {
+    const p = prefix(c);
+    return p !== undefined || collated(metaOf(info, c)) ? `w:${weight(c, p) ?? ''}` : `v:${plainPart(info.columnTypes, c, image[c])}`;
+  });
   return claimIdOf(schema, table, name, parts);
+}
+
+/** The weights an image needs read (its columns without a value have none). */
+export const weightsOfImage = (weighted: Weighed[], image: Row): Weighed[] => weighted.filter((w) => image[w.column] !== null && image[w.column] !== undefined);
+
+/** Lookups of the rows holding an image's unique values (keys without NULL), with their prefixes. */
+export function uniqueLookups(info: TableInfo, image: Row): Lookup[] {
+  const out: Lookup[] = [];
+  info.uniqueKeys.forEach((columns, i) => {
+    if (columns.some((c) => image[c] === null || image[c] === undefined)) return;
+    const prefixes = info.uniquePrefixes?.[i];
+    out.push({ columns, values: pick(image, columns), ...(prefixes && Object.keys(prefixes).length > 0 ? { prefixes } : {}) });
+  });
+  return out;
 }
 
 interface Pending {
@@ -84,12 +120,14 @@ export class UniqueStateLoader {
     for (const [table, { schema, name, info, keys, images }] of byTable) {
       const weighted = weightedColumns(info);
       const readRow = (r: mysql.RowDataPacket): { k: string; row: Row; values: ClaimValue[] } => {
-        const weights = new Map(weighted.map((c) => [c, String(r[weightColumn(c)] ?? '')]));
-        for (const c of [LOOKUP_COLUMN, ...weighted.map(weightColumn)]) delete r[c];
+        const names = weighted.map((w) => weightColumn(w.column, w.prefix));
+        const weights = new Map(names.map((n) => [n, String(r[n] ?? '')]));
+        for (const c of [LOOKUP_COLUMN, ...names]) delete r[c];
         const row = toWireRow(r, info.columnTypes);
         const k = rowKey(table, pick(row, info.primaryKey), info.columnTypes);
-        unique.rowKeyClaims.set(k, keyClaimOf(schema, name, info, row, (c) => weights.get(c)));
-        return { k, row, values: valuesOf(schema, name, info, row, (c) => weights.get(c)) };
+        const weight: WeightOf = (c, p) => weights.get(weightColumn(c, p));
+        unique.rowKeyClaims.set(k, keyClaimOf(schema, name, info, row, weight));
+        return { k, row, values: valuesOf(schema, name, info, row, weight) };
       };
       // The batch's own rows (already locked by row-state.ts), for the values they hold now.
       for (let i = 0; i < keys.length; i += LOOKUPS_PER_STATEMENT) {
@@ -106,7 +144,7 @@ export class UniqueStateLoader {
         });
       }
       // The rows holding each incoming value, under the key's collation.
-      const lookups = images.flatMap(({ image }) => info.uniqueKeys.filter((cols) => cols.every((c) => image[c] !== null && image[c] !== undefined)).map((columns) => ({ columns, values: pick(image, columns) })));
+      const lookups = images.flatMap(({ image }) => uniqueLookups(info, image));
       for (let i = 0; i < lookups.length; i += LOOKUPS_PER_STATEMENT) {
         holders.push({
           statement: rowsWithWeights(schema, name, lookups.slice(i, i + LOOKUPS_PER_STATEMENT), info, weighted),
@@ -121,7 +159,7 @@ export class UniqueStateLoader {
         });
       }
       // The incoming images' own weight strings.
-      const entries = images.map(({ at, image }) => ({ at, image, columns: weighted.filter((c) => image[c] !== null && image[c] !== undefined) }));
+      const entries = images.map(({ at, image }) => ({ at, image, columns: weightsOfImage(weighted, image) }));
       const needWeights = entries.filter((e) => e.columns.length > 0);
       for (const e of entries) {
         if (e.columns.length > 0) continue;
@@ -136,7 +174,7 @@ export class UniqueStateLoader {
             for (const r of rows) {
               const e = chunk[Number(r[LOOKUP_COLUMN])];
               if (!e) continue;
-              const weight = (c: string) => (r[weightColumn(c)] == null ? undefined : String(r[weightColumn(c)]));
+              const weight: WeightOf = (c, p) => (r[weightColumn(c, p)] == null ? undefined : String(r[weightColumn(c, p)]));
               unique.incoming.set(e.at, valuesOf(schema, name, info, e.image, weight));
               unique.keyClaims.set(e.at, keyClaimOf(schema, name, info, e.image, weight));
             }

@@ -16,6 +16,7 @@ import type { ConflictLog } from './conflict-log.js';
 import { tombstoneIdentity } from './keys.js';
 import { compareImages } from './resolver.js';
 import { justBelow } from './unique-claims.js';
+import { uniqueLookups } from './unique-claims-state.js';
 import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
 import { refusing, removeChildren } from './fk-conflict.js';
 import { deleteRow, KEY_INDEX_COLUMN, selectByKeys, selectByUniqueKeys, SELF_COLUMN } from './sql/rows.js';
@@ -38,9 +39,7 @@ export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tomb
   const { change } = op.incoming;
   const table = `${change.schema}.${change.table}`;
   const { session, versionColumn } = ctx;
-  const lookups = op.info.uniqueKeys
-    .map((columns) => ({ columns, values: pick(op.image, columns) }))
-    .filter((k) => k.columns.every((c) => k.values[c] !== null));
+  const lookups = uniqueLookups(op.info, op.image);
   if (lookups.length === 0) throw new RetryableApplyError(`duplicate primary key in ${table}: the row appeared concurrently`);
   const [found] = (await session.roundTrip([selectByUniqueKeys(change.schema, change.table, lookups, op.info, { pk: op.info.primaryKey, key: op.key })])) as [mysql.RowDataPacket[]];
   // The row of the incoming key itself is not a rival, however its key is spelled (the server compares, under the key's collation).

@@ -32,6 +32,16 @@ describe('write sets under collations (issue 12)', () => {
     expect(overlaps(writeSetOf([text('x', 'p')], uks), writeSetOf([text('x ', 'q')], uks))).toBe(true);
     expect(overlaps(writeSetOf([text('1', 'Bob@E')], uks), writeSetOf([text('2', 'bob@e')], uks))).toBe(true);
   });
+  it('overlap on values that share the prefix a prefix key holds (`UNIQUE KEY (email(4))`), not on values differing within it', () => {
+    const prefixes = (t: string) => (t === 's.u' ? [{ email: 4 }] : undefined);
+    const set = (id: number, email: string) => writeSetOf([change(id, email)], uks, undefined, prefixes);
+    expect(overlaps(set(1, 'abcdX'), set(2, 'ABCDy'))).toBe(true);
+    expect(overlaps(set(1, 'mn'), set(2, 'MN  x'))).toBe(true); // PAD SPACE within the prefix
+    expect(overlaps(set(1, '😀😀😀😀a'), set(2, '😀😀😀😀b'))).toBe(true); // characters, not UTF-16 units
+    expect(overlaps(set(1, 'abcdX'), set(2, 'abceX'))).toBe(false);
+    expect(overlaps(writeSetOf([change(1, 'abcdX')], uks), writeSetOf([change(2, 'abcdY')], uks))).toBe(false); // no prefix: whole values
+  });
+
   it('keep binary values exact', () => {
     const bin = (b: string): RowChange => ({ schema: 's', table: 'b', op: 'insert', key: { id: { $b: b } }, after: { id: { $b: b } } });
     expect(overlaps(writeSetOf([bin('YQ==')], uks), writeSetOf([bin('QQ==')], uks))).toBe(false);

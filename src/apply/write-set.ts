@@ -22,6 +22,9 @@ import { foldKeyText } from './key-fold.js';
 /** Unique keys (other than the primary key) of a table: lists of column names. */
 export type UniqueKeys = (table: string) => string[][];
 
+/** Beside UniqueKeys (same order): the prefix lengths of each key's columns (`UNIQUE KEY (name(10))`), by column. */
+export type UniquePrefixes = (table: string) => readonly Readonly<Record<string, number>>[] | undefined;
+
 /** Foreign keys of a table both ways (table-cache.ts): it as the child, it as the parent. */
 export type ForeignKeys = (table: string) => { outgoing: ForeignKey[]; incoming: ForeignKey[] };
 
@@ -31,7 +34,7 @@ const NO_FOREIGN_KEYS: ForeignKeys = () => ({ outgoing: [], incoming: [] });
  * Every key a change touches: `schema.table` + primary key (old and new), each unique-key value of
  * both images, and the foreign-key parent values of both images (as child and as parent).
  */
-export function writeSetOf(changes: RowChange[], uniqueKeys: UniqueKeys, foreignKeys: ForeignKeys = NO_FOREIGN_KEYS): Set<string> {
+export function writeSetOf(changes: RowChange[], uniqueKeys: UniqueKeys, foreignKeys: ForeignKeys = NO_FOREIGN_KEYS, uniquePrefixes: UniquePrefixes = () => undefined): Set<string> {
   const set = new Set<string>();
   for (const c of changes) {
     const table = `${c.schema}.${c.table}`;
@@ -40,13 +43,14 @@ export function writeSetOf(changes: RowChange[], uniqueKeys: UniqueKeys, foreign
     addParentKeys(set, c, foreignKeys(table));
     const keys = uniqueKeys(table);
     if (keys.length === 0) continue;
+    const prefixes = uniquePrefixes(table);
     for (const image of [c.before, c.after]) {
       if (!image) continue;
       keys.forEach((cols, i) => {
         const values: Row = {};
         for (const col of cols) values[col] = image[col] ?? null;
         // A unique key with a NULL part never collides.
-        if (cols.every((col) => values[col] !== null)) set.add(`${table}|uk${i}|${canonicalKey(folded(values))}`);
+        if (cols.every((col) => values[col] !== null)) set.add(`${table}|uk${i}|${canonicalKey(folded(prefixed(values, prefixes?.[i])))}`);
       });
     }
   }
@@ -78,6 +82,21 @@ function addRef(set: Set<string>, fk: ForeignKey, from: string[], image: Row): v
 function folded(key: Row): Row {
   const out: Row = {};
   for (const [c, v] of Object.entries(key)) out[c] = typeof v === 'string' ? foldKeyText(v) : v;
+  return out;
+}
+
+/**
+ * A prefix key's values cut to their prefix, as the index holds them (text: its first characters, then
+ * folded like any key text); a binary value of a prefix key is left out (every such value then counts
+ * as one: stricter, never looser).
+ */
+function prefixed(values: Row, prefixes: Readonly<Record<string, number>> | undefined): Row {
+  if (!prefixes) return values;
+  const out: Row = { ...values };
+  for (const [c, n] of Object.entries(prefixes)) {
+    const v = out[c];
+    out[c] = typeof v === 'string' ? Array.from(v).slice(0, n).join('') : '*';
+  }
   return out;
 }
 

@@ -14,16 +14,21 @@ import type { Row } from '../model/value.js';
 import { versionFromMillis } from '../model/version.js';
 import type { TableFilter } from '../config/table-filter.js';
 import type { CaptureReceipt } from '../db/capture-receipts.js';
-import { deleteTime, toChanges, type BinlogRow, type TableInfo } from './row-changes.js';
+import { DeleteClock, type TransactionDeletes } from './delete-clock.js';
+import { toChanges, type BinlogRow, type TableInfo } from './row-changes.js';
 import { parseTruncate } from './truncate-statement.js';
 
 /** Binlog events as the assembler needs them (the binlog source adapts zongji's events to these). */
 export type SourceEvent =
-  /** A transaction starts (MariaDB GTID event of a transactional group, MySQL GTID event). */
+  /**
+   * A transaction starts (MariaDB GTID event of a transactional group, MySQL GTID event, or the BEGIN
+   * of a MySQL transaction without GTID). `id`: its GTID, else its binlog file and position (unique
+   * and the same when read again: receipt times are kept by it, db/capture-receipts.ts).
+   */
   | { type: 'begin'; id: string; timestamp: number }
   /**
    * A statement outside any transaction: DDL (`receivedAt`: see the rows event; `id`: the GTID of its
-   * group). A TRUNCATE TABLE of a replicated table becomes a transaction of its own (truncate-statement.ts).
+   * group, or without one its binlog file and position, binlog-source.ts). A TRUNCATE TABLE of a replicated table becomes a transaction of its own (truncate-statement.ts).
    */
   | { type: 'ddl'; schema: string; statement: string; timestamp?: number; receivedAt?: number; id?: string }
   /** Table metadata of the row events that follow. */
@@ -93,10 +98,8 @@ interface OpenTx {
   tombstones: LocalDelete[];
   truncates: LocalTruncate[];
   releases: ReleasedImage[];
-  /** The transaction's receipt time (deleteAt), once a delete or truncate needed it. */
-  receivedAt?: number;
-  /** That time, when this capture chose it: to record with the next part. */
-  receipt?: CaptureReceipt;
+  /** When its deletes happened (delete-clock.ts). */
+  deletes: TransactionDeletes;
   bytes: number;
   rows: number;
   /** Any replicated change so far (transactions with none are not shipped). */
@@ -136,17 +139,15 @@ export class TransactionAssembler {
   private tx: OpenTx | undefined;
   /** Position of the last committed transaction: where the next one starts. */
   private lastPosition: string;
-  /**
-   * The newest version time (ms) of a local write read so far (temporal version columns): a lower
-   * bound of the time of any later delete, for a delete read too late to time it (deleteTime).
-   */
-  private latestWriteMs: number | undefined;
+  /** When local deletes happened (their versions' precise part). */
+  private readonly clock: DeleteClock;
 
   constructor(
     private readonly options: AssemblerOptions,
     startPosition: string,
   ) {
     this.lastPosition = startPosition;
+    this.clock = new DeleteClock(options.receipts);
   }
 
   /** Drop a transaction in progress (the source reconnects and will replay it). */
@@ -199,7 +200,7 @@ export class TransactionAssembler {
     if (role.kind !== 'replicated' || this.options.refused?.isRefused(`${schema}.${table}`)) return false;
     const timestamp = ev.timestamp ?? Date.now();
     const tx = this.tx ?? (this.tx = this.open(ev.id ?? `${this.lastPosition}+`, timestamp));
-    const at = this.deleteAt(tx, timestamp, ev.receivedAt);
+    const at = tx.deletes.at(timestamp, ev.receivedAt, !tx.applied);
     const version = role.versionColumn === null ? undefined : versionFromMillis(at);
     this.add(tx, { schema, table, op: 'truncate', key: {}, ...(version !== undefined ? { version } : {}) });
     if (version !== undefined && role.versionColumn !== null) tx.truncates.push({ schema, table, versionColumn: role.versionColumn, version });
@@ -220,6 +221,7 @@ export class TransactionAssembler {
       tombstones: [],
       truncates: [],
       releases: [],
+      deletes: this.clock.transaction(id),
       bytes: 0,
       rows: 0,
       changed: false,
@@ -242,39 +244,14 @@ export class TransactionAssembler {
       this.markApplied(tx, ev);
       return;
     }
-    const at = ev.op === 'delete' ? this.deleteAt(tx, ev.timestamp, ev.receivedAt) : ev.timestamp;
+    const at = ev.op === 'delete' ? tx.deletes.at(ev.timestamp, ev.receivedAt, !tx.applied) : ev.timestamp;
     const temporal = role.versionColumn !== null && ev.op !== 'delete' && !tx.applied && (info.temporal?.includes(role.versionColumn) ?? false);
     for (const raw of ev.rows) {
       for (const change of toChanges(ev.op, raw, info, role.versionColumn, at)) {
-        if (temporal && change.version) this.noteWrite(change.version);
+        if (temporal && change.version) this.clock.noteWrite(change.version);
         this.add(tx, ev.noFkChecks ? { ...change, noFkChecks: true } : change);
       }
     }
-  }
-
-  /** A local write's version (epoch microseconds, a temporal column): deleteTime's lower bound moves. */
-  private noteWrite(version: string): void {
-    const ms = Number(BigInt(version) / 1000n);
-    if (Number.isFinite(ms) && (this.latestWriteMs === undefined || ms > this.latestWriteMs)) this.latestWriteMs = ms;
-  }
-
-  /**
-   * The time of a delete or truncate in `tx` (deleteTime), from the transaction's receipt time: when
-   * capture first received its first delete or truncate — recorded by an earlier capture of the
-   * transaction (it keeps that one: the local tombstones and every decision taken here used it), else
-   * now, to be recorded before the tombstones. One per transaction: its events arrive together, the
-   * binlog writes a transaction at commit.
-   */
-  private deleteAt(tx: OpenTx, timestamp: number, receivedAt: number | undefined): number {
-    if (tx.receivedAt === undefined && !tx.applied) {
-      const recorded = this.options.receipts?.get(tx.id);
-      if (recorded !== undefined) tx.receivedAt = recorded;
-      else if (receivedAt !== undefined) {
-        tx.receivedAt = deleteTime(timestamp, receivedAt, this.latestWriteMs);
-        tx.receipt = { txId: tx.id, receivedAt: tx.receivedAt };
-      }
-    }
-    return deleteTime(timestamp, tx.receivedAt ?? receivedAt, this.latestWriteMs);
   }
 
   private markApplied(tx: OpenTx, ev: Extract<SourceEvent, { type: 'rows' }>): void {
@@ -336,6 +313,7 @@ export class TransactionAssembler {
   }
 
   private emitPart(tx: OpenTx, end: CapturedPart['end']): void {
+    const receipt = tx.deletes.takeReceipt();
     this.options.emit({
       txId: tx.id,
       origin: tx.origin,
@@ -345,7 +323,7 @@ export class TransactionAssembler {
       tombstones: tx.tombstones,
       ...(tx.truncates.length > 0 ? { truncates: tx.truncates } : {}),
       ...(tx.releases.length > 0 ? { releases: tx.releases } : {}),
-      ...(tx.receipt ? { receipt: tx.receipt } : {}),
+      ...(receipt ? { receipt } : {}),
       end,
       bytes: tx.bytes + tx.notifications.length * 200,
       rows: tx.rows,
@@ -355,7 +333,6 @@ export class TransactionAssembler {
     tx.tombstones = [];
     tx.truncates = [];
     tx.releases = [];
-    tx.receipt = undefined;
     tx.bytes = 0;
     tx.rows = 0;
   }

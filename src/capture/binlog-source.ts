@@ -52,6 +52,8 @@ export class BinlogSource {
   private paused = false;
   /** Inside a GTID transaction (BEGIN comes from the GTID event, not from a query). */
   private inGtidTx = false;
+  /** Inside a transaction without a GTID (MySQL gtid_mode OFF: from its BEGIN query to its commit). */
+  private inAnonymousTx = false;
   /** GTID of a group without a commit marker (DDL) being read. */
   private standaloneGtid: string | undefined;
   /**
@@ -72,6 +74,9 @@ export class BinlogSource {
     this.zongji = zongji;
     this.failed = false;
     this.paused = false;
+    this.inGtidTx = false;
+    this.inAnonymousTx = false;
+    this.standaloneGtid = undefined;
     this.columnTypes.clear();
     zongji.on('error', (err: Error) => this.fail(zongji, err));
     zongji.on('binlog', (e: unknown) => {
@@ -161,17 +166,20 @@ export class BinlogSource {
         const query = String(evt.query).trim();
         const upper = query.slice(0, 16).toUpperCase();
         if (upper === 'BEGIN') {
-          if (!this.inGtidTx) emit({ type: 'begin', id: this.position(zongji), timestamp: evt.timestamp });
+          if (this.inGtidTx) return;
+          this.inAnonymousTx = true;
+          emit({ type: 'begin', id: this.anonymousId(zongji, evt), timestamp: evt.timestamp });
           return;
         }
         if (upper === 'COMMIT') {
           this.inGtidTx = false;
+          this.inAnonymousTx = false;
           this.standaloneGtid = undefined;
           emit({ type: 'commit', position: this.position(zongji), timestamp: evt.timestamp });
           return;
         }
         if (/^(XA |SAVEPOINT|ROLLBACK)/.test(upper)) return;
-        emit({ type: 'ddl', schema: String(evt.schema ?? ''), statement: query, timestamp: evt.timestamp, receivedAt: this.lastEventAt, ...(this.standaloneGtid ? { id: this.standaloneGtid } : {}) });
+        emit({ type: 'ddl', schema: String(evt.schema ?? ''), statement: query, timestamp: evt.timestamp, receivedAt: this.lastEventAt, id: this.standaloneGtid ?? this.anonymousId(zongji, evt) });
         // A DDL group ends with its statement: move the position past it now, not at the next
         // transaction (the server may stay idle, and the applier waits on this position).
         if (this.standaloneGtid) {
@@ -179,6 +187,9 @@ export class BinlogSource {
           this.standaloneGtid = undefined;
           this.inGtidTx = false;
           emit({ type: 'commit', position: withGtid(zongji.gtidSet ?? '', gtid), timestamp: evt.timestamp });
+        } else if (!this.inGtidTx && !this.inAnonymousTx) {
+          // An anonymous statement (MySQL, gtid_mode OFF) is a group of its own too: a TRUNCATE in it ships now.
+          emit({ type: 'commit', position: this.position(zongji), timestamp: evt.timestamp });
         }
         return;
       }
@@ -220,6 +231,7 @@ export class BinlogSource {
         return;
       case 'xid':
         this.inGtidTx = false;
+        this.inAnonymousTx = false;
         this.standaloneGtid = undefined;
         emit({ type: 'commit', position: this.position(zongji), timestamp: evt.timestamp });
         return;
@@ -237,6 +249,18 @@ export class BinlogSource {
       before: decodeBinlogRow(r.before, types),
       after: decodeBinlogRow(r.after, types),
     }));
+  }
+
+  /**
+   * The id of a transaction (or statement) without a GTID (MySQL with gtid_mode OFF writes anonymous
+   * ones): the binlog file and the position right after its first event (its BEGIN, or the statement).
+   * Unique, and the same when the transaction is read again after a crash: receipt times
+   * (db/capture-receipts.ts) are kept by it. Not the executed GTID set, which an anonymous transaction
+   * does not move (every one of them would share it).
+   */
+  private anonymousId(zongji: ZongJi, evt: AnyEvent): string {
+    const filename = (zongji as unknown as { options: { filename?: string } }).options.filename;
+    return filename && evt.nextPosition > 0 ? filePosition(filename, evt.nextPosition) : `${this.position(zongji)}+`;
   }
 
   /** The position after the last committed transaction. */

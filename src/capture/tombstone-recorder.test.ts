@@ -12,11 +12,26 @@ const COLUMNS: Record<string, Record<string, unknown>[]> = {
   named: [{ s: 'app', t: 'named', COLUMN_NAME: 'id', DATA_TYPE: 'varchar', COLUMN_TYPE: 'varchar(10)', CHARACTER_SET_NAME: 'utf8mb4', COLLATION_NAME: 'utf8mb4_general_ci' }],
 };
 
-/** A pool that records the tombstone writes (and the information_schema reads) and fails the first `failures` writes. */
-function fakePool(failures = 0) {
-  const writes: { sql: string; params: unknown[] }[] = [];
+type Write = { sql: string; params: unknown[] };
+
+/**
+ * A pool that records the committed writes (and the information_schema reads) and fails the first
+ * `failures` writes. Writes on a connection (getConnection) are held in its transaction until its
+ * COMMIT; `destroy()` drops them and fails what it was waiting for, as the server and mysql2 do.
+ * `delay(sql)`: how long a statement takes (ms; Infinity: no answer); `lockWaitS`: the session's.
+ */
+function fakePool(failures = 0, delay: (sql: string) => number = () => 0, lockWaitS = 50) {
+  const writes: Write[] = [];
   const schemaReads: unknown[][] = [];
+  const sessions: { destroyed: boolean; released: number }[] = [];
   let left = failures;
+  const answer = (ms: number, rejectors: Set<(err: Error) => void>): Promise<void> =>
+    ms === 0
+      ? Promise.resolve()
+      : new Promise((resolve, reject) => {
+          rejectors.add(reject);
+          if (Number.isFinite(ms)) setTimeout(() => (rejectors.delete(reject), resolve()), ms);
+        });
   const pool = {
     query: async (sql: string, params: unknown[]) => {
       if (sql.includes('information_schema.COLUMNS')) {
@@ -27,10 +42,42 @@ function fakePool(failures = 0) {
       writes.push({ sql, params });
       return [[], []];
     },
+    getConnection: async () => {
+      const session = { destroyed: false, released: 0 };
+      sessions.push(session);
+      let tx: Write[] | undefined;
+      const rejectors = new Set<(err: Error) => void>();
+      return {
+        query: async (sql: string, params: unknown[] = []) => {
+          if (session.destroyed) throw new Error("Can't add new command when connection is in closed state");
+          await answer(delay(sql), rejectors);
+          if (sql.startsWith('SELECT @@SESSION.innodb_lock_wait_timeout')) return [[{ s: lockWaitS }], []];
+          if (sql === 'BEGIN') tx = [];
+          else if (sql === 'COMMIT') {
+            writes.push(...(tx ?? []));
+            tx = undefined;
+          } else {
+            const before = writes.length;
+            const result = await pool.query(sql, params); // the fake pool's failures and reads
+            if (tx) tx.push(...writes.splice(before));
+            return result;
+          }
+          return [[], []];
+        },
+        release: () => session.released++,
+        destroy: () => {
+          session.destroyed = true;
+          tx = undefined; // rolled back
+          for (const reject of rejectors) reject(new Error('Connection destroyed'));
+          rejectors.clear();
+        },
+      };
+    },
   } as unknown as mysql.Pool;
-  return { pool, writes, schemaReads };
+  return { pool, writes, schemaReads, sessions };
 }
 const log = { warn: vi.fn() } as unknown as Logger;
+const tombstoneWrite = (sql: string) => sql.includes('INTO drc_meta.tombstones');
 const part = (position: string | undefined, deletes = 0, table = 't', key = (i: number): Row => ({ id: i })): CapturedPart => ({
   txId: position ?? 'open',
   origin: 'a',
@@ -143,6 +190,81 @@ describe('TombstoneRecorder', () => {
     await vi.advanceTimersByTimeAsync(2_000);
     expect(writes).toEqual([]);
     expect(recorder.covered).toBe('0-1-1');
+    const stopped = recorder.stop();
+    await vi.advanceTimersByTimeAsync(300);
+    await stopped;
+  });
+  it('clear() ends a batch caught in a lock wait at once, and it never commits: the restart records it again (no 10 s cap, no late write)', async () => {
+    const { pool, writes, sessions } = fakePool(0, (sql) => (tombstoneWrite(sql) ? 30_000 : 0));
+    const recorder = new TombstoneRecorder(pool, 'a', log);
+    recorder.start('0-1-1');
+    recorder.add({ ...part('0-1-2', 1), receipt: { txId: '0-1-2', receivedAt: 1 } });
+    await vi.advanceTimersByTimeAsync(100); // the tombstone write waits for a row lock
+    let cleared = false;
+    void recorder.clear().then(() => (cleared = true));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(cleared).toBe(true);
+    expect(sessions[0]!.destroyed).toBe(true);
+    await vi.advanceTimersByTimeAsync(60_000); // the lock wait would have ended by now
+    expect(writes).toEqual([]); // neither the receipt nor the tombstone: rolled back
+    expect(recorder.covered).toBe('0-1-1');
+    const stopped = recorder.stop();
+    await vi.advanceTimersByTimeAsync(300);
+    await stopped;
+  });
+
+  it('clear() waits for a COMMIT already sent, past 10 s, so that the restart reads its receipts back', async () => {
+    const { pool, writes, sessions } = fakePool(0, (sql) => (sql === 'COMMIT' ? 20_000 : 0));
+    const recorder = new TombstoneRecorder(pool, 'a', log);
+    recorder.start('0-1-1');
+    recorder.add({ ...part('0-1-2', 1), receipt: { txId: '0-1-2', receivedAt: 1 } });
+    await vi.advanceTimersByTimeAsync(100);
+    let cleared = false;
+    void recorder.clear().then(() => (cleared = true));
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(cleared).toBe(false);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(cleared).toBe(true);
+    expect(writes.map((w) => w.sql.trim().split(/\s+/).slice(0, 3).join(' '))).toEqual(['INSERT INTO drc_meta.capture_receipts', 'INSERT INTO drc_meta.tombstones']);
+    expect(sessions[0]).toEqual({ destroyed: false, released: 1 });
+    const stopped = recorder.stop();
+    await vi.advanceTimersByTimeAsync(300);
+    await stopped;
+  });
+
+  it("clear() gives a COMMIT without an answer the session's lock wait (read from the server) and a margin, then ends it", async () => {
+    const { pool, sessions } = fakePool(0, (sql) => (sql === 'COMMIT' ? Infinity : 0), 2);
+    const recorder = new TombstoneRecorder(pool, 'a', log);
+    recorder.start('0-1-1');
+    recorder.add(part('0-1-2', 1));
+    await vi.advanceTimersByTimeAsync(100);
+    let cleared = false;
+    void recorder.clear().then(() => (cleared = true));
+    await vi.advanceTimersByTimeAsync(6_900);
+    expect(cleared).toBe(false);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(cleared).toBe(true);
+    expect(sessions[0]!.destroyed).toBe(true);
+    expect(recorder.covered).toBe('0-1-1');
+    const stopped = recorder.stop();
+    await vi.advanceTimersByTimeAsync(300);
+    await stopped;
+  });
+
+  it('a batch cleared before it got its connection opens no transaction', async () => {
+    const { pool, writes, sessions } = fakePool();
+    const getConnection = pool.getConnection.bind(pool);
+    let give: () => void = () => undefined;
+    (pool as unknown as { getConnection: () => Promise<unknown> }).getConnection = () => new Promise((resolve) => (give = () => resolve(getConnection())));
+    const recorder = new TombstoneRecorder(pool, 'a', log);
+    recorder.start('0-1-1');
+    recorder.add(part('0-1-2', 1));
+    await vi.advanceTimersByTimeAsync(100);
+    await recorder.clear();
+    give();
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(writes).toEqual([]);
+    expect(sessions[0]).toEqual({ destroyed: false, released: 1 });
     const stopped = recorder.stop();
     await vi.advanceTimersByTimeAsync(300);
     await stopped;

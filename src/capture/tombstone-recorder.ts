@@ -25,17 +25,39 @@ const RETRY_MS = 1000;
 const IDENTITY_TTL_MS = 60_000;
 /** How often receipts of transactions already on Kafka are forgotten (db/capture-receipts.ts), at most. */
 const PRUNE_MS = 5_000;
-/** How long clear() waits for the batch being recorded, at most. */
-const CLEAR_WAIT_MS = 10_000;
+/** Beyond its session's lock wait, how long clear() waits for the answer to a COMMIT already sent. */
+const COMMIT_MARGIN_MS = 5_000;
+/** The lock wait assumed for a session whose own could not be read (the server's default). */
+const DEFAULT_LOCK_WAIT_S = 50;
 /** Identity of the keys of a table information_schema does not know (dropped since the delete). */
 const UNKNOWN_TABLE = keyIdentityOf(undefined);
+
+/** The transaction of the batch being recorded (clear() ends it, or waits for its COMMIT). */
+interface Recording {
+  conn: mysql.PoolConnection;
+  /** The session's innodb_lock_wait_timeout (ms). */
+  lockWaitMs: number;
+  /** Its COMMIT was sent. */
+  committing: boolean;
+  /** Settles once the transaction is over (committed, failed or ended). */
+  done: Promise<void>;
+}
+
+/** A batch cleared (capture restarts) before its COMMIT: rolled back, the restart records it again. */
+class CaptureRestartedError extends Error {
+  constructor() {
+    super('tombstone batch cleared before its commit (capture restarts)');
+  }
+}
 
 export class TombstoneRecorder {
   /** Every local delete up to here has its tombstone. */
   covered = '';
   private readonly pending: { tombstones: CapturedPart['tombstones']; truncates?: CapturedPart['truncates']; releases: ReleasedImage[]; receipt?: CaptureReceipt; position: string | undefined }[] = [];
-  /** The batch being recorded, while it is. */
-  private inFlight: Promise<void> | undefined;
+  /** The transaction of the batch being recorded, while it is open. */
+  private recording: Recording | undefined;
+  /** The lock wait (ms) of each pooled session by its server thread id, read once. */
+  private readonly lockWaits = new Map<number, number>();
   private prunedAt = 0;
   /** Bumped by clear(): a failed batch read before it is not retried (the restart reads it again). */
   private generation = 0;
@@ -72,15 +94,30 @@ export class TombstoneRecorder {
 
   /**
    * Forget what is queued (capture restarts from its last position and reads those parts again), and
-   * let the batch being recorded finish: what the restart reads back (receipts) is then complete.
+   * make sure the batch being recorded is over — committed, or never to commit — so that what the
+   * restart reads back (receipts) stays what this ezone decided with. A batch is one transaction that
+   * commits only if no clear() came first: one cleared before its COMMIT is ended at once (its
+   * connection with it: the server rolls it back, the restart records those parts again). A COMMIT
+   * already sent is waited for — as long as its session's innodb_lock_wait_timeout, read from the
+   * server, and a margin: a COMMIT takes no row lock, so one not answered by then has lost its server
+   * — then ended too, with a warning (whether it committed is then unknown: the one case where the
+   * restart may time a delete anew). No tombstone is lost and nothing hangs.
    */
   async clear(): Promise<void> {
     this.pending.length = 0;
     this.generation++;
-    // Bounded: a database that hangs must not hold the restart (it then retries as it would anyway).
+    const r = this.recording;
+    if (!r) return; // no transaction open: a batch not in one yet will not open one (record checks the generation)
+    if (!r.committing) {
+      r.conn.destroy();
+      return;
+    }
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.inFlight, new Promise<void>((r) => (timer = setTimeout(r, CLEAR_WAIT_MS)))]);
+    const answered = await Promise.race([r.done.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), r.lockWaitMs + COMMIT_MARGIN_MS)))]);
     clearTimeout(timer);
+    if (answered) return;
+    this.log.warn({ waitedMs: r.lockWaitMs + COMMIT_MARGIN_MS }, 'a COMMIT of tombstones got no answer: its connection is ended (the restart records those deletes again)');
+    r.conn.destroy();
   }
 
   /** Resolve once every local transaction up to `position` has its tombstones recorded. */
@@ -118,15 +155,13 @@ export class TombstoneRecorder {
       }
       const batch = this.pending.splice(0, BATCH);
       const generation = this.generation;
-      const recording = this.record(batch);
-      this.inFlight = recording.then(
-        () => undefined,
-        () => undefined,
-      );
       try {
-        await recording;
+        await this.record(batch, generation);
+        const released = batch.flatMap((b) => b.releases);
+        if (released.length > 0) await this.releases?.record(released);
       } catch (err) {
-        if (generation === this.generation) this.pending.unshift(...batch); // retried; coverage waits meanwhile
+        if (generation !== this.generation) continue; // cleared meanwhile: the restart reads those parts again
+        this.pending.unshift(...batch); // retried; coverage waits meanwhile
         this.log.warn({ err }, 'recording tombstones failed (retrying)');
         await new Promise((r) => setTimeout(r, RETRY_MS));
         continue;
@@ -137,15 +172,59 @@ export class TombstoneRecorder {
   }
 
   /**
-   * Receipt times first (every delete version below derives from one: recorded before anything here
-   * can decide with it), then tombstones, truncates, released claims.
+   * In one transaction, committed only if no clear() came meanwhile: receipt times first (every delete
+   * version below derives from one: recorded before anything here can decide with it), then
+   * tombstones and truncates. (Released claims follow, outside it: a claim recorded again, or late, is
+   * the same claim.)
    */
-  private async record(batch: typeof this.pending): Promise<void> {
-    await recordCaptureReceipts(this.pool, batch.flatMap((b) => (b.receipt ? [b.receipt] : [])));
-    await recordTombstones(this.pool, 'tombstones', await this.stonesOf(batch));
-    await recordLocalTruncates(this.pool, this.ezone, batch.flatMap((b) => b.truncates ?? []));
-    const released = batch.flatMap((b) => b.releases);
-    if (released.length > 0) await this.releases?.record(released);
+  private async record(batch: typeof this.pending, generation: number): Promise<void> {
+    const receipts = batch.flatMap((b) => (b.receipt ? [b.receipt] : []));
+    const stones = await this.stonesOf(batch);
+    const truncates = batch.flatMap((b) => b.truncates ?? []);
+    if (receipts.length + stones.length + truncates.length === 0) return;
+    const conn = await this.pool.getConnection();
+    let answered: () => void = () => undefined;
+    const r: Recording = { conn, lockWaitMs: DEFAULT_LOCK_WAIT_S * 1000, committing: false, done: new Promise<void>((resolve) => (answered = resolve)) };
+    const current = () => {
+      if (generation !== this.generation) throw new CaptureRestartedError();
+    };
+    if (generation !== this.generation) {
+      conn.release();
+      throw new CaptureRestartedError();
+    }
+    try {
+      this.recording = r;
+      r.lockWaitMs = await this.lockWaitOf(conn);
+      await conn.query('BEGIN');
+      await recordCaptureReceipts(conn, receipts);
+      await recordTombstones(conn, 'tombstones', stones);
+      await recordLocalTruncates(conn, this.ezone, truncates);
+      current(); // and the COMMIT goes at once: a clear() from now on waits for its answer
+      r.committing = true;
+      await conn.query('COMMIT');
+    } catch (err) {
+      conn.destroy(); // an open transaction is rolled back by the server
+      throw err;
+    } finally {
+      if (this.recording === r) this.recording = undefined;
+      answered();
+    }
+    conn.release();
+  }
+
+  /** The session's innodb_lock_wait_timeout (ms), read once per pooled session. */
+  private async lockWaitOf(conn: mysql.PoolConnection): Promise<number> {
+    const thread: number | undefined = conn.threadId ?? undefined; // unknown on a fake connection
+    const known = thread === undefined ? undefined : this.lockWaits.get(thread);
+    if (known !== undefined) return known;
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT @@SESSION.innodb_lock_wait_timeout AS s');
+    const seconds = Number(rows[0]?.s);
+    const ms = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_LOCK_WAIT_S * 1000;
+    if (thread !== undefined) {
+      if (this.lockWaits.size >= 64) this.lockWaits.clear(); // sessions come and go: a few are known at a time
+      this.lockWaits.set(thread, ms);
+    }
+    return ms;
   }
 
   /** Forget the receipts of transactions on Kafka, now and then (failures only delay it). */

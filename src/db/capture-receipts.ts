@@ -10,7 +10,10 @@
 import type mysql from 'mysql2/promise';
 import { transactionCovered } from '../model/position.js';
 
-/** A transaction (its id: GTID, or the position before it) and the time its deletes count at. */
+/**
+ * A transaction (its id: its GTID, or without one its binlog file and position — unique and the same
+ * when read again, capture/binlog-source.ts) and the time its deletes count at.
+ */
 export interface CaptureReceipt {
   txId: string;
   /**
@@ -30,7 +33,7 @@ export async function loadCaptureReceipts(db: mysql.Pool): Promise<Map<string, n
  * Record receipt times. One already there is replaced: capture only records a time it did not find at
  * start, and what it records is what it ships.
  */
-export async function recordCaptureReceipts(db: mysql.Pool, receipts: CaptureReceipt[]): Promise<void> {
+export async function recordCaptureReceipts(db: mysql.Pool | mysql.PoolConnection, receipts: CaptureReceipt[]): Promise<void> {
   if (receipts.length === 0) return;
   await db.query(
     `INSERT INTO drc_meta.capture_receipts (tx_id, received_ms, recorded_at) VALUES ${receipts.map(() => '(?, ?, UTC_TIMESTAMP(6))').join(', ')}

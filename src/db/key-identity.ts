@@ -8,10 +8,9 @@
  *
  * The identity is an SQL expression evaluated inside the statement that records or looks tombstones
  * up (no extra round trip): SHA-256 of a text naming each key column (sorted) with, for a character
- * column, the server's WEIGHT_STRING of the value under the column's charset and collation (padded
- * to the column's length under PAD SPACE, where trailing spaces do not count — WEIGHT_STRING itself
- * keeps them), and for every other column the exact typed canonical text (model/types/: DOUBLE
- * exact, FLOAT at float32, temporal, binary bytes).
+ * column, the server's weight of the value under the column's charset and collation
+ * (db/collation-weight.ts), and for every other column the exact typed canonical text
+ * (model/types/: DOUBLE exact, FLOAT at float32, temporal, binary bytes).
  *
  * Writers and readers must describe a table alike: the apply path from information_schema
  * (TableCache), capture from information_schema too (TombstoneRecorder), verify from its column list.
@@ -21,29 +20,16 @@ import { schemaColumnMeta, type ColumnMeta, type SchemaColumnRow } from '../mode
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { columnTypesOf, typeOf, type ColumnTypes } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
+import { collatedColumn, weightSql, type CollatedColumn } from './collation-weight.js';
 import type { Statement } from './sql.js';
 
-/** A character key column: compared by the server under its collation. */
-export interface CollatedColumn {
-  charset: string;
-  collation: string;
-  /** PAD SPACE collations: the column's length in characters (values are padded to it); undefined for NO PAD. */
-  padTo: number | undefined;
-  /** PAD SPACE with no declared length (TEXT with a key prefix): trailing spaces are trimmed instead. */
-  trim: boolean;
-}
+export { isNoPad, type CollatedColumn } from './collation-weight.js';
 
 /** How a table's key values are told apart: column types, and the character columns' collations. */
 export interface KeyIdentity {
   types?: ColumnTypes;
   collated: ReadonlyMap<string, CollatedColumn>;
 }
-
-/** Charset and collation names are inlined into SQL: only the server's own plain names pass. */
-const NAME = /^[A-Za-z0-9_]+$/;
-
-/** NO PAD collations: MariaDB names them `…nopad…`, MySQL's `_0900_` (UCA 9.0.0) ones are NO PAD. */
-export const isNoPad = (collation: string): boolean => /nopad|_0900_/i.test(collation);
 
 const cache = new WeakMap<readonly ColumnMeta[], KeyIdentity>();
 
@@ -59,21 +45,11 @@ export function keyIdentityOf(columns: readonly ColumnMeta[] | undefined, types?
   const collated = new Map<string, CollatedColumn>();
   for (const c of columns) {
     if (c.name === undefined || !c.charset || !c.collation || typeOf(t, c.name).family !== 'text') continue;
-    if (!NAME.test(c.charset) || !NAME.test(c.collation)) throw new Error(`unexpected charset or collation name on column ${c.name}`);
-    const length = /^(?:var)?char\((\d+)\)/.exec(c.columnType ?? '')?.[1];
-    const noPad = isNoPad(c.collation);
-    collated.set(c.name, { charset: c.charset, collation: c.collation, padTo: noPad || length === undefined ? undefined : Math.max(1, Number(length)), trim: !noPad && length === undefined });
+    collated.set(c.name, collatedColumn({ ...c, charset: c.charset, collation: c.collation }));
   }
   const identity: KeyIdentity = { types: t, collated };
   cache.set(columns, identity);
   return identity;
-}
-
-/** The server's weight of one collated value (a `?` bound to the value's SQL form). */
-function weightSql(c: CollatedColumn): string {
-  let value = `CONVERT(? USING ${c.charset})`;
-  if (c.trim) value = `TRIM(TRAILING ' ' FROM ${value})`;
-  return `HEX(WEIGHT_STRING(${value} COLLATE ${c.collation}${c.padTo !== undefined ? ` AS CHAR(${c.padTo})` : ''}))`;
 }
 
 /**
@@ -93,7 +69,7 @@ export function keyIdentitySql(key: Row, identity: KeyIdentity): Statement {
       const collated = identity.collated.get(column);
       if (collated && value !== null) {
         params.push(`${text}{"w":"`, fromWire(value, type));
-        parts.push('?', weightSql(collated));
+        parts.push('?', weightSql('?', collated));
         text = '"}';
       } else text += JSON.stringify(type.keyText(value));
       text += ']';

@@ -49,7 +49,7 @@ const TEMPORAL = new Set(['date', 'datetime', 'timestamp']);
  * Record local truncates (capture). Only where the version column holds times: a truncate's version
  * is a time, which means nothing against a counter (such a table gets no protection, README).
  */
-export async function recordLocalTruncates(pool: mysql.Pool, ezone: string, truncates: { schema: string; table: string; versionColumn: string; version: string }[]): Promise<void> {
+export async function recordLocalTruncates(pool: mysql.Pool | mysql.PoolConnection, ezone: string, truncates: { schema: string; table: string; versionColumn: string; version: string }[]): Promise<void> {
   for (const t of truncates) {
     const [rows] = await pool.query<mysql.RowDataPacket[]>('SELECT DATA_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?', [t.schema, t.table, t.versionColumn]);
     if (!TEMPORAL.has(String(rows[0]?.t ?? '').toLowerCase())) continue;

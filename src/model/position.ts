@@ -96,7 +96,7 @@ export function withGtid(position: string, gtid: string): string {
 }
 
 /**
- * Whether the transaction `txId` (capture/assembler.ts: its GTID, the position of its BEGIN, or
+ * Whether the transaction `txId` (capture/assembler.ts: its GTID, the file position after its BEGIN, or
  * `<position before it>+` where there is neither) lies at or before `watermark`.
  */
 export function transactionCovered(watermark: string, txId: string): boolean {

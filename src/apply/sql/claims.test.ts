@@ -1,10 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import { collated, findClaims, lockClaims, purgeClaimsStatement, recordClaimsStatement, valueWeights, weightExpr } from './claims.js';
+import { collated, findClaims, lockClaims, lookupCondition, purgeClaimsStatement, recordClaimsStatement, rowsWithWeights, valueWeights, weightExpr } from './claims.js';
 
 describe('claim statements', () => {
   it('weigh a string under its collation, trailing spaces dropped only under PAD SPACE', () => {
-    expect(weightExpr('?', { charset: 'utf8mb4', collation: 'utf8mb4_general_ci' })).toBe('HEX(WEIGHT_STRING(RTRIM(CAST(? AS CHAR CHARACTER SET utf8mb4)) COLLATE utf8mb4_general_ci))');
-    expect(weightExpr('`c`', { charset: 'utf8mb4', collation: 'utf8mb4_nopad_bin' })).toBe('HEX(WEIGHT_STRING(CAST(`c` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_nopad_bin))');
+    expect(weightExpr('?', { charset: 'utf8mb4', collation: 'utf8mb4_general_ci', columnType: 'varchar(12)' })).toBe('HEX(WEIGHT_STRING(CONVERT(? USING utf8mb4) COLLATE utf8mb4_general_ci AS CHAR(12)))');
+    expect(weightExpr('?', { charset: 'utf8mb4', collation: 'utf8mb4_general_ci', columnType: 'text' })).toBe("HEX(WEIGHT_STRING(TRIM(TRAILING ' ' FROM CONVERT(? USING utf8mb4)) COLLATE utf8mb4_general_ci))");
+    expect(weightExpr('`c`', { charset: 'utf8mb4', collation: 'utf8mb4_nopad_bin', columnType: 'varchar(12)' })).toBe('HEX(WEIGHT_STRING(CONVERT(`c` USING utf8mb4) COLLATE utf8mb4_nopad_bin))');
+  });
+
+  it('weigh the first characters of a prefix key (bytes for a binary column), and look its holders up by them', () => {
+    const name = { name: 'name', charset: 'utf8mb4', collation: 'utf8mb4_general_ci', columnType: 'varchar(20)' };
+    expect(weightExpr('?', name, 4)).toBe('HEX(WEIGHT_STRING(LEFT(CONVERT(? USING utf8mb4), 4) COLLATE utf8mb4_general_ci AS CHAR(4)))');
+    expect(weightExpr('`name`', { ...name, collation: 'utf8mb4_nopad_bin' }, 4)).toBe('HEX(WEIGHT_STRING(LEFT(CONVERT(`name` USING utf8mb4), 4) COLLATE utf8mb4_nopad_bin))');
+    expect(weightExpr('?', { name: 'code', charset: null, collation: null, columnType: 'varbinary(16)' }, 3)).toBe('HEX(LEFT(?, 3))');
+    expect(() => weightExpr('?', { name: 'code', charset: null, collation: null })).toThrow(/not collated/);
+    expect(lookupCondition('name', name, undefined, 'abc')).toEqual({ sql: '`name` = ?', params: ['abc'] });
+    // Where LIKE compares as = does, a LIKE range (which the index serves) narrows the exact comparison; one value, two parameters.
+    const exact = 'LEFT(`name`, 4) = LEFT(CONVERT(? USING utf8mb4), 4) COLLATE utf8mb4_general_ci';
+    expect(lookupCondition('name', name, 4, 'abcdX')).toEqual({
+      sql: "`name` LIKE (CONCAT(REPLACE(REPLACE(REPLACE(RTRIM(LEFT(CONVERT(? USING utf8mb4), 4)), '!', '!!'), '%', '!%'), '_', '!_'), '%') COLLATE utf8mb4_general_ci) ESCAPE '!' AND " + exact,
+      params: ['abcdX', 'abcdX'],
+    });
+    // Under a UCA collation LIKE and = differ (ß = ss): the exact comparison alone.
+    expect(lookupCondition('name', { ...name, collation: 'utf8mb4_unicode_ci' }, 4, 'abcdX')).toEqual({ sql: exact.replace('general_ci', 'unicode_ci'), params: ['abcdX'] });
+    expect(lookupCondition('code', { name: 'code', charset: null, collation: null }, 3, 'xyz')).toEqual({
+      sql: "`code` LIKE CONCAT(REPLACE(REPLACE(REPLACE(LEFT(?, 3), '!', '!!'), '%', '!%'), '_', '!_'), '%') ESCAPE '!' AND LEFT(`code`, 3) = LEFT(?, 3)",
+      params: ['xyz', 'xyz'],
+    });
+    const s = rowsWithWeights('s', 't', [{ columns: ['name'], values: { name: 'abcdX' }, prefixes: { name: 4 } }], { columns: ['id', 'name'], columnMeta: [name] }, [{ column: 'name', prefix: 4 }]);
+    expect(s.sql).toContain('AS `drc w name 4`');
+    expect(s.sql).toContain("WHERE `name` LIKE (CONCAT(");
+    expect(s.sql).toContain('AND LEFT(`name`, 4) = LEFT(CONVERT(? USING utf8mb4), 4) COLLATE utf8mb4_general_ci FOR UPDATE');
+    expect(s.params).toEqual(['abcdX', 'abcdX']);
   });
 
   it('collate only non-binary strings with names safe to inline', () => {

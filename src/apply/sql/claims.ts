@@ -2,10 +2,11 @@
  * Statements of unique-value claims (apply/unique-claims.ts). Pure; values always travel as parameters.
  *
  * Value identity is the server's: a string column's part is its weight string under the column's
- * collation (case- and accent-insensitivity as the unique index sees it), with trailing spaces removed
- * first under a PAD SPACE collation (WEIGHT_STRING keeps them; the index ignores them). The same
- * expression is applied to a column of a stored row and to a parameter, so both give the same text.
+ * collation (case- and accent-insensitivity, trailing spaces under PAD SPACE, as the unique index sees
+ * them: db/collation-weight.ts, as tombstone keys). The same expression is applied to a column of a
+ * stored row and to a parameter, so both give the same text.
  */
+import { collatedColumn, isPlainName, weightSql } from '../../db/collation-weight.js';
 import { quoteId, tableRef, type Statement } from '../../db/sql.js';
 import type { ColumnMeta } from '../../model/types/column-meta.js';
 import { selectList, type ColumnTypes } from '../../model/types/row.js';
@@ -14,23 +15,77 @@ import type { ClaimRecord } from '../unique-claims.js';
 
 /** The column of a statement below naming the lookup (its index) a row answers. */
 export const LOOKUP_COLUMN = 'drc lookup';
-/** The column holding the weight string (hex) of string column `c`. */
-export const weightColumn = (c: string) => `drc w ${c}`;
+/** The column holding the weight string (hex) of string column `c` (of its first `prefix` characters: a key prefix). */
+export const weightColumn = (c: string, prefix?: number) => (prefix === undefined ? `drc w ${c}` : `drc w ${c} ${prefix}`);
 
-const NAME = /^[A-Za-z0-9_]+$/;
+/**
+ * A weight a claim is identified by: of a string column (under its collation), or of the first
+ * `prefix` characters (bytes, for a binary column) a prefix key (`UNIQUE KEY (name(10))`) holds.
+ */
+export interface Weighed {
+  column: string;
+  prefix?: number;
+}
+
+const weighed = (w: string | Weighed): Weighed => (typeof w === 'string' ? { column: w } : w);
+
+/** A lookup of the rows holding `values` in `columns`; `prefixes`: the key's prefix lengths, by column. */
+export interface Lookup {
+  columns: string[];
+  values: Row;
+  prefixes?: Readonly<Record<string, number>>;
+}
 
 /** Whether the server collates this column (a non-binary string): its identity part is a weight string. */
 export function collated(meta: ColumnMeta | undefined): meta is ColumnMeta & { charset: string; collation: string } {
-  return !!meta && typeof meta.charset === 'string' && typeof meta.collation === 'string' && meta.charset !== 'binary' && NAME.test(meta.charset) && NAME.test(meta.collation);
+  return !!meta && typeof meta.charset === 'string' && typeof meta.collation === 'string' && meta.charset !== 'binary' && isPlainName(meta.charset) && isPlainName(meta.collation);
 }
 
-/** NO PAD collations (MariaDB `*_nopad_*`, MySQL 8 `*_0900_*`) keep trailing spaces significant. */
-const noPad = (collation: string) => /nopad|_0900_/i.test(collation);
+/**
+ * The weight string (hex) of `source` (a column reference or `?`) under the column's collation
+ * (db/collation-weight.ts), of its first `prefix` characters where given; a binary column's first
+ * `prefix` bytes.
+ */
+export function weightExpr(source: string, meta: ColumnMeta, prefix?: number): string {
+  if (collated(meta)) return weightSql(source, collatedColumn(meta, prefix));
+  if (prefix === undefined) throw new Error(`column ${meta.name ?? '?'} is not collated: its claim part is its value`);
+  return `HEX(LEFT(${source}, ${Math.max(1, Math.floor(prefix))}))`;
+}
 
-/** The weight string (hex) of `source` (a column reference or `?`) under the column's collation. */
-export function weightExpr(source: string, meta: ColumnMeta & { charset: string; collation: string }): string {
-  const text = `CAST(${source} AS CHAR CHARACTER SET ${meta.charset})`;
-  return `HEX(WEIGHT_STRING(${noPad(meta.collation) ? text : `RTRIM(${text})`} COLLATE ${meta.collation}))`;
+/**
+ * Collations under which LIKE compares one character with one character exactly as `=` does (no
+ * expansions or contractions such as German ß = ss in the UCA collations): `_bin` and MariaDB's
+ * single-weight `_general_` collations. Under them a prefix lookup can also say `LIKE 'prefix%'`,
+ * which the index serves as a range; under the others it must scan.
+ */
+const LIKE_AGREES = /(_bin|_general_ci|_general_nopad_ci|_general_mysql500_ci)$/;
+
+/**
+ * `column LIKE 'p%'` for p the first `n` characters of `source` with LIKE's wildcards escaped (and
+ * trailing spaces trimmed where `collation` pads: PAD SPACE), under the column's own collation, so
+ * that the index serves it as a range.
+ */
+const startsWith = (column: string, source: string, n: number, collation?: string) => {
+  const head = collation ? `RTRIM(LEFT(${source}, ${n}))` : `LEFT(${source}, ${n})`;
+  const pattern = `CONCAT(REPLACE(REPLACE(REPLACE(${head}, '!', '!!'), '%', '!%'), '_', '!_'), '%')`;
+  return `${quoteId(column)} LIKE ${collation ? `(${pattern} COLLATE ${collation})` : pattern} ESCAPE '!'`;
+};
+
+/**
+ * The condition of a lookup's column, with its parameters: equal to `value`, under the column's
+ * collation; for a prefix key, its first characters equal the value's (as the unique index compares
+ * them). `LEFT(col, n)` alone cannot use the index: a prefix lookup would scan, and lock, the whole
+ * table; where LIKE agrees with `=` (binary values, LIKE_AGREES) a `LIKE 'prefix%'` range narrows it
+ * first (a superset: trailing spaces trimmed), and the exact comparison decides.
+ */
+export function lookupCondition(column: string, meta: ColumnMeta | undefined, prefix: number | undefined, value: unknown): { sql: string; params: unknown[] } {
+  if (prefix === undefined) return { sql: `${quoteId(column)} = ?`, params: [value] };
+  const n = Math.max(1, Math.floor(prefix));
+  if (!collated(meta)) return { sql: `${startsWith(column, '?', n)} AND LEFT(${quoteId(column)}, ${n}) = LEFT(?, ${n})`, params: [value, value] };
+  const converted = `CONVERT(? USING ${meta.charset})`;
+  const exact = `LEFT(${quoteId(column)}, ${n}) = LEFT(${converted}, ${n}) COLLATE ${meta.collation}`;
+  if (!LIKE_AGREES.test(meta.collation)) return { sql: exact, params: [value] };
+  return { sql: `${startsWith(column, converted, n, meta.collation)} AND ${exact}`, params: [value, value] };
 }
 
 export interface WeightedTable {
@@ -46,13 +101,15 @@ const metaOf = (t: WeightedTable, column: string) => t.columnMeta?.find((m) => m
  * locked, each with LOOKUP_COLUMN and the weight strings of `weighted` (string columns of unique keys).
  * One point lookup per entry, joined by UNION ALL (as selectByKeys, for the same lock reason).
  */
-export function rowsWithWeights(schema: string, table: string, lookups: { columns: string[]; values: Row }[], t: WeightedTable, weighted: string[]): Statement {
+export function rowsWithWeights(schema: string, table: string, lookups: Lookup[], t: WeightedTable, weighted: (string | Weighed)[]): Statement {
   const params: unknown[] = [];
   const cols = selectList([...t.columns], t.columnTypes, quoteId);
-  const weights = weighted.map((c) => `${weightExpr(quoteId(c), metaOf(t, c) as ColumnMeta & { charset: string; collation: string })} AS ${quoteId(weightColumn(c))}`);
-  const parts = lookups.map(({ columns, values }, i) => {
-    for (const c of columns) params.push(fromWire(values[c] ?? null));
-    return `(SELECT ${i} AS ${quoteId(LOOKUP_COLUMN)}, ${[...weights, cols].join(', ')} FROM ${tableRef(schema, table)} WHERE ${columns.map((c) => `${quoteId(c)} = ?`).join(' AND ')} FOR UPDATE)`;
+  const weights = weighted.map(weighed).map(({ column, prefix }) => `${weightExpr(quoteId(column), metaOf(t, column) ?? {}, prefix)} AS ${quoteId(weightColumn(column, prefix))}`);
+  const parts = lookups.map(({ columns, values, prefixes }, i) => {
+    const conditions = columns.map((c) => lookupCondition(c, metaOf(t, c), prefixes?.[c], fromWire(values[c] ?? null)));
+    for (const c of conditions) params.push(...c.params);
+    const where = conditions.map((c) => c.sql).join(' AND ');
+    return `(SELECT ${i} AS ${quoteId(LOOKUP_COLUMN)}, ${[...weights, cols].join(', ')} FROM ${tableRef(schema, table)} WHERE ${where} FOR UPDATE)`;
   });
   return { sql: parts.join(' UNION ALL '), params };
 }
@@ -61,14 +118,16 @@ export function rowsWithWeights(schema: string, table: string, lookups: { column
  * The weight strings of string values not stored anywhere yet: one row per entry, with LOOKUP_COLUMN.
  * Every row has the same columns (a UNION needs them): an entry without a value for one gets NULL.
  */
-export function valueWeights(entries: { values: Row; columns: string[] }[], t: WeightedTable): Statement {
+export function valueWeights(entries: { values: Row; columns: (string | Weighed)[] }[], t: WeightedTable): Statement {
   const params: unknown[] = [];
-  const all = [...new Set(entries.flatMap((e) => e.columns))];
+  const all = new Map<string, Weighed>();
+  for (const e of entries) for (const w of e.columns.map(weighed)) all.set(weightColumn(w.column, w.prefix), w);
   const parts = entries.map(({ values, columns }, i) => {
-    const exprs = all.map((c) => {
-      if (!columns.includes(c)) return `NULL AS ${quoteId(weightColumn(c))}`;
-      params.push(fromWire(values[c] ?? null));
-      return `${weightExpr('?', metaOf(t, c) as ColumnMeta & { charset: string; collation: string })} AS ${quoteId(weightColumn(c))}`;
+    const wanted = new Set(columns.map(weighed).map((w) => weightColumn(w.column, w.prefix)));
+    const exprs = [...all].map(([name, { column, prefix }]) => {
+      if (!wanted.has(name)) return `NULL AS ${quoteId(name)}`;
+      params.push(fromWire(values[column] ?? null));
+      return `${weightExpr('?', metaOf(t, column) ?? {}, prefix)} AS ${quoteId(name)}`;
     });
     return `SELECT ${i} AS ${quoteId(LOOKUP_COLUMN)}${exprs.length ? ', ' : ''}${exprs.join(', ')}`;
   });

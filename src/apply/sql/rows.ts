@@ -8,8 +8,10 @@
  * value (error 1906 / 3105).
  */
 import { quoteId, tableRef, type Statement } from '../../db/sql.js';
+import type { ColumnMeta } from '../../model/types/column-meta.js';
 import { selectList, type ColumnTypes } from '../../model/types/row.js';
 import { fromWire, type Row } from '../../model/value.js';
+import { lookupCondition } from './claims.js';
 
 export type { Statement };
 
@@ -56,12 +58,20 @@ export const SELF_COLUMN = 'drc is self';
  * Rows holding any of the given unique-key values (for unique collisions), locked for update, each
  * with SELF_COLUMN: 1 when it is the row with primary key `self` (the server compares, under the key's collation).
  */
-export function selectByUniqueKeys(schema: string, table: string, keys: { columns: string[]; values: Row }[], t: RowColumns, self: { pk: string[]; key: Row }): Statement {
+export function selectByUniqueKeys(
+  schema: string,
+  table: string,
+  keys: { columns: string[]; values: Row; prefixes?: Readonly<Record<string, number>> }[],
+  t: RowColumns & { columnMeta?: ColumnMeta[] },
+  self: { pk: string[]; key: Row },
+): Statement {
   const params: unknown[] = self.pk.map((c) => fromWire(self.key[c] ?? null));
   const isSelf = self.pk.map((c) => `${quoteId(c)} = ?`).join(' AND ');
-  const ors = keys.map(({ columns, values }) => {
-    for (const c of columns) params.push(fromWire(values[c] ?? null));
-    return `(${columns.map((c) => `${quoteId(c)} = ?`).join(' AND ')})`;
+  const ors = keys.map(({ columns, values, prefixes }) => {
+    // A prefix key (`UNIQUE KEY (name(10))`) collides on the first characters (sql/claims.ts lookupCondition).
+    const conditions = columns.map((c) => lookupCondition(c, t.columnMeta?.find((m) => m.name === c), prefixes?.[c], fromWire(values[c] ?? null)));
+    for (const c of conditions) params.push(...c.params);
+    return `(${conditions.map((c) => c.sql).join(' AND ')})`;
   });
   return { sql: `SELECT (${isSelf}) AS ${quoteId(SELF_COLUMN)}, ${columnList(t)} FROM ${tableRef(schema, table)} WHERE ${ors.join(' OR ')} FOR UPDATE`, params };
 }
