@@ -154,11 +154,11 @@ export class GroupExecutor {
         () => undefined,
       );
       const { yields } = deps;
-      await yields.watch(target.apply(group.txs.flatMap((t) => incomingOf(t.chunk)), { writeAtCommit: () => previousDone }));
+      await yields.watch(target.apply(group.txs.flatMap((t) => incomingOf(t.chunk)), { writeAtCommit: () => previousDone }), () => previousDone);
       target.writeConflicts();
       if (!previousDone) {
-        // Parked: holding row locks until the predecessor commits. A slow round trip anywhere in this
-        // ezone may be waiting on them through a local transaction (lock-yield.ts): then give them back.
+        // Parked: holding row locks until the predecessor commits. An oldest group's slow round trip in
+        // this ezone may be waiting on them through a local transaction (lock-yield.ts): then give them back.
         const yielded = await Promise.race([previous.then(() => false, () => false), yields.next().then(() => true)]);
         if (yielded && !previousDone) throw new LocksYielded();
       }

@@ -14,6 +14,8 @@ describe('LockYield', () => {
     const parked = y.next();
     await y.watch(Promise.resolve('fast'));
     expect(await settled(parked)).toBe(false);
+    await y.watch(new Promise((r) => setTimeout(r, 80)), () => false); // a later group's slow round trip
+    expect(await settled(parked)).toBe(false);
     await y.watch(new Promise((r) => setTimeout(r, 80)));
     expect(await settled(parked)).toBe(true);
   });

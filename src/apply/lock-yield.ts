@@ -8,13 +8,16 @@
  * parked group holds, nothing moves: InnoDB sees two waits, not the commit order that closes the
  * circle, until the apply session's lock wait times out (3 s), the stream fails and restarts from its
  * checkpoint, and the local transaction has waited as long. MariaDB's own parallel replication kills
- * the later transaction in that case; here every parked group rolls back when an apply round trip of
- * this ezone has taken longer than YIELD_AFTER_MS, and runs again once its turn has come (its
- * predecessor committed: it is then never parked again). Pure timing, no I/O: the executor decides.
+ * the later transaction in that case; here every parked group rolls back when a round trip of a
+ * stream's oldest uncommitted group has taken longer than YIELD_AFTER_MS, and runs again once its
+ * turn has come (its predecessor committed: it is then never parked again). Only the oldest groups
+ * count: in such a cycle, following the commit-turn waits back inside a stream always ends at that
+ * stream's oldest group, which is then in a lock wait (else InnoDB would see the whole cycle); a slow
+ * round trip of a later group (a big group on a busy server) makes nobody yield. Timing only, no I/O.
  */
 
-/** An apply round trip taking longer than this makes the parked groups yield their locks. */
-export const YIELD_AFTER_MS = 500;
+/** An oldest group's round trip taking longer than this makes the parked groups yield their locks. */
+export const YIELD_AFTER_MS = 750;
 
 /** A parked group rolled back to give its locks away (retried at once when its turn comes). */
 export class LocksYielded extends Error {
@@ -48,9 +51,11 @@ export class LockYield {
     release();
   }
 
-  /** `work` (a round trip), signalling every `afterMs` while it lasts longer. */
-  async watch<T>(work: Promise<T>): Promise<T> {
-    const timer = setInterval(() => this.signal(), this.afterMs);
+  /** `work` (a round trip), signalling every `afterMs` while it lasts longer and `oldest()` says its group is its stream's oldest. */
+  async watch<T>(work: Promise<T>, oldest: () => boolean = () => true): Promise<T> {
+    const timer = setInterval(() => {
+      if (oldest()) this.signal();
+    }, this.afterMs);
     try {
       return await work;
     } finally {
