@@ -30,6 +30,7 @@ import { GroupExecutor } from './group-executor.js';
 import { GroupScheduler } from './group-scheduler.js';
 import { stepsOf, type Group } from './grouping.js';
 import { Intake } from './intake.js';
+import { LockYield } from './lock-yield.js';
 import { Quarantine } from './quarantine.js';
 import type { ConflictRecord } from './sql/meta.js';
 import { TableCache } from './table-cache.js';
@@ -65,6 +66,8 @@ export interface ApplierDeps {
    * daemon was replaced (whose successor kills this daemon's sessions, so a later commit fails too).
    */
   fence?: { statement(): DeferredStatement };
+  /** One per ezone, shared by its appliers: a lock cycle can run through several origins' streams (lock-yield.ts). */
+  yields?: LockYield;
 }
 
 /** Bytes of units taken from the queue per dispatch round, and how long a round waits for some. */
@@ -112,6 +115,7 @@ export class Applier {
       slotBase: deps.slotBase,
       committed,
       retried: () => void this.stats.retries++,
+      yields: deps.yields ?? new LockYield(),
       ...(quarantine ? { quarantine, quarantined: () => void this.stats.quarantined++ } : {}),
     });
     this.scheduler = new GroupScheduler<Group>(

@@ -18,6 +18,7 @@ import type { CheckpointStore } from './checkpoint-store.js';
 import type { ApplyPool } from './connection.js';
 import { isDeadlock } from '../db/mysql-errors.js';
 import type { Group } from './grouping.js';
+import { LocksYielded, type LockYield } from './lock-yield.js';
 import { quarantinable, type Quarantine } from './quarantine.js';
 import { TargetTransaction } from './target-transaction.js';
 import type { IncomingChange, TargetContext } from './types.js';
@@ -63,6 +64,8 @@ export interface GroupExecutorDeps {
   committed(group: Group, target: TargetTransaction | undefined): void;
   /** An in-place retry happened. */
   retried(): void;
+  /** Shared by every stream of this ezone: a slow round trip makes parked groups give their locks back (lock-yield.ts). */
+  yields: LockYield;
   /** Set aside transactions the target rejects (apply.onError: quarantine); absent: the stream pauses. */
   quarantine?: Quarantine;
   /** A transaction was quarantined. */
@@ -97,6 +100,14 @@ export class GroupExecutor {
         await this.attempt(group, last.chunk, slot, previous, isCurrent);
         return;
       } catch (err) {
+        if (err instanceof LocksYielded) {
+          // Rolled back while parked: run again once the predecessor committed (then never parked again).
+          attempt--;
+          this.deps.retried();
+          this.deps.log.debug({ transactions: group.txs.length }, 'parked group yielded its locks');
+          await previous.catch(() => undefined);
+          continue;
+        }
         if (!retryableInPlace(err) || attempt >= IN_PLACE_ATTEMPTS || !isCurrent()) throw withContext(classifyError(err), failureContext(group));
         this.deps.retried();
         this.deps.log.debug({ err: (err as Error).message, attempt }, 'group retried');
@@ -142,14 +153,21 @@ export class GroupExecutor {
         () => (previousDone = true),
         () => undefined,
       );
-      await target.apply(group.txs.flatMap((t) => incomingOf(t.chunk)), { writeAtCommit: () => previousDone });
+      const { yields } = deps;
+      await yields.watch(target.apply(group.txs.flatMap((t) => incomingOf(t.chunk)), { writeAtCommit: () => previousDone }), () => previousDone);
       target.writeConflicts();
+      if (!previousDone) {
+        // Parked: holding row locks until the predecessor commits. An oldest group's slow round trip in
+        // this ezone may be waiting on them through a local transaction (lock-yield.ts): then give them back.
+        const yielded = await Promise.race([previous.then(() => false, () => false), yields.next().then(() => true)]);
+        if (yielded && !previousDone) throw new LocksYielded();
+      }
       // A predecessor's failure is not this group's: it must never look like a reason to quarantine.
       await previous.catch(() => {
         throw new ApplyStaleError('the group before this one failed');
       });
       if (!isCurrent()) throw new ApplyStaleError('group outlived a recovery');
-      await target.commit(deps.checkpoint.statement(group.nextOffset, last.id, last.pos));
+      await yields.watch(target.commit(deps.checkpoint.statement(group.nextOffset, last.id, last.pos)));
       open = false;
       deps.committed(group, target);
     } finally {

@@ -7,6 +7,7 @@
 import type { PoolConnection } from 'mysql2/promise';
 import { Applier } from '../apply/applier.js';
 import { expectWaitingChildren, purgeWaitingStatement } from '../apply/fk-waiting.js';
+import { LockYield } from '../apply/lock-yield.js';
 import type { ConflictRecord } from '../apply/sql/meta.js';
 import { ezoneOf } from '../config/loader.js';
 import type { Config, KafkaConfig } from '../config/schema.js';
@@ -165,6 +166,7 @@ export async function startDaemon(
     await events.connect();
     const ownership = new Ownership(config.ownership);
     const origins = Object.keys(config.ezones).sort();
+    const yields = new LockYield(); // shared by this ezone's appliers (apply/lock-yield.ts)
     expectWaitingChildren(ezone); // children waiting for a deleted parent from an earlier run (apply/fk-waiting.ts)
     for (const origin of origins) {
       if (origin === ezone) continue;
@@ -193,6 +195,7 @@ export async function startDaemon(
           ]),
         publishConflicts: (records) => events.publish(records.map((r) => ({ topic: conflictsTopic(prefix), ...conflictMessage(r, config.kafka.maxMessageBytes) }))),
         ...(options.fence ? { fence: options.fence } : {}),
+        yields,
       });
       await applier.start();
       appliers.set(origin, applier);
