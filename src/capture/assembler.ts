@@ -117,6 +117,8 @@ export interface AssemblerOptions {
   /** Ownership rules: a local write to a row this ezone does not own is reported (routing is broken). */
   ownership?: { violates(table: string, row: Row, writer: string): { owner: string } | undefined };
   onWrongWrite?: (table: string, owner: string) => void;
+  /** Called for every row written to drc_meta.routing (local or applied), in binlog order: the routing in force from here on. */
+  onRoutingRow?: (after: Row) => void;
   /**
    * Tables refused for lack of a primary key (capture/refused-tables.ts): their rows are skipped and
    * counted, never fatal. Without it such a table is still skipped, silently.
@@ -289,6 +291,7 @@ export class TransactionAssembler {
   }
 
   private add(tx: OpenTx, change: RowChange): void {
+    if (change.schema === 'drc_meta' && change.table === 'routing' && change.after) this.options.onRoutingRow?.(change.after);
     if (!tx.applied && this.options.ownership && change.op !== 'truncate') {
       const table = `${change.schema}.${change.table}`;
       const wrong = this.options.ownership.violates(table, change.after ?? (change.before as Row), this.options.ezone);

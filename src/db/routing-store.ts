@@ -1,0 +1,86 @@
+/**
+ * drc_meta.routing (model/routing.ts): seeded from the config's `ownership.routing` the first time,
+ * read by the daemon, `drc routing`, the guards and `drc switchover`, changed only by switchovers.
+ */
+import type mysql from 'mysql2/promise';
+import type { Config } from '../config/schema.js';
+import { RoutingBook, routeOfRow, seedRoutes, type ShardRoute, type ShardState } from '../model/routing.js';
+import { ensureMetaSchema } from './meta-schema.js';
+
+type Queryable = Pick<mysql.Pool | mysql.Connection | mysql.PoolConnection, 'query'>;
+
+/**
+ * Seed drc_meta.routing from the config when it holds no row yet; returns the rows written (0 when it
+ * was seeded before, here or by replication). Every ezone seeds the same version-1 rows from the same
+ * config, so seeds that cross in replication are identical rows, not conflicts.
+ */
+export async function seedRouting(db: Queryable, ownership: Pick<Config['ownership'], 'routing' | 'shardCount'>): Promise<number> {
+  const [[row]] = (await db.query('SELECT COUNT(*) AS n FROM drc_meta.routing')) as [mysql.RowDataPacket[], unknown];
+  if (Number(row!.n) > 0) return 0;
+  const seed = seedRoutes(ownership.routing, ownership.shardCount);
+  let written = 0;
+  for (let i = 0; i < seed.length; i += 1000) {
+    const part = seed.slice(i, i + 1000);
+    const [res] = (await db.query(
+      `INSERT IGNORE INTO drc_meta.routing (shard, owner, state, version, prev_owner, moving_to) VALUES ${part.map(() => "(?, ?, 'owned', 1, NULL, NULL)").join(', ')}`,
+      part.flatMap((r) => [r.shard, r.owner]),
+    )) as [mysql.ResultSetHeader, unknown];
+    written += res.affectedRows;
+  }
+  return written;
+}
+
+/** Every shard's routing row, by shard. */
+export async function readRouting(db: Queryable): Promise<ShardRoute[]> {
+  const [rows] = (await db.query('SELECT shard, owner, state, version, prev_owner, moving_to FROM drc_meta.routing ORDER BY shard')) as [mysql.RowDataPacket[], unknown];
+  return rows.map((r) => routeOfRow(r)).filter((r): r is ShardRoute => r !== undefined);
+}
+
+/** The routing version this database has applied (0: not seeded). */
+export async function routingVersion(db: Queryable): Promise<number> {
+  const [[row]] = (await db.query('SELECT COALESCE(MAX(version), 0) AS v FROM drc_meta.routing')) as [mysql.RowDataPacket[], unknown];
+  return Number(row!.v);
+}
+
+export interface RoutingChange {
+  from: number;
+  to: number;
+  owner: string;
+  state: ShardState;
+  version: number;
+  /** While banned: where the shards move. */
+  movingTo: string | null;
+}
+
+/**
+ * The statement of one routing change (part of the caller's transaction): the shards' previous owner
+ * is kept (its writes made before the change are not violations where they arrive late).
+ */
+export function routingChangeStatement(c: RoutingChange): { sql: string; params: unknown[] } {
+  return {
+    sql: 'UPDATE drc_meta.routing SET prev_owner = owner, owner = ?, state = ?, version = ?, moving_to = ? WHERE shard BETWEEN ? AND ?',
+    params: [c.owner, c.state, c.version, c.movingTo, c.from, c.to],
+  };
+}
+
+/**
+ * drc_meta created or migrated, the routing seeded when it holds nothing yet, and read: the routing in
+ * force in this database now.
+ */
+export async function openRouting(pool: mysql.Pool, ownership: Pick<Config['ownership'], 'routing' | 'shardCount'>): Promise<RoutingBook> {
+  const conn = await pool.getConnection();
+  try {
+    await ensureMetaSchema(conn);
+    await seedRouting(conn, ownership);
+    return new RoutingBook(await readRouting(conn));
+  } finally {
+    conn.release();
+  }
+}
+
+/** The newest switchover recorded in this database (drc_meta.switchovers), if any. */
+export async function latestSwitchover(db: Queryable): Promise<{ id: string; state: string } | undefined> {
+  const [rows] = (await db.query('SELECT id, state FROM drc_meta.switchovers ORDER BY started_at DESC, id DESC LIMIT 1')) as [mysql.RowDataPacket[], unknown];
+  const r = rows[0];
+  return r ? { id: String(r.id), state: String(r.state) } : undefined;
+}
