@@ -7,6 +7,10 @@ import { versionColumnOf } from '../config/tables.js';
 import { REQUIRED_BINLOG_SETTINGS, binlogVariantSettings, binlogVariantVerdicts, tablesWithoutPrimaryKey } from '../db/binlog-requirements.js';
 import { TableFilter } from '../config/table-filter.js';
 import { connectionOptions } from '../db/connect.js';
+import { isNoSuchTable } from '../db/mysql-errors.js';
+import { readRouting } from '../db/routing-store.js';
+import type { ShardRoute } from '../model/routing.js';
+import { describeRouting } from './routing.js';
 import type { BrokerInspector } from '../model/ports.js';
 import type { Check } from './check.js';
 import { kafkaTlsCheck, mysqlTlsCheck, privilegesCheck } from './doctor-links.js';
@@ -17,6 +21,7 @@ import { reasonOf, unreachableMessage } from './unreachable.js';
 import { formatTableName } from './verify-names.js';
 
 export type { Check } from './check.js';
+
 
 export interface ServerFacts {
   ezone: string;
@@ -92,6 +97,7 @@ export async function runDoctor(config: Config, brokers: BrokerInspector, only?:
       const hidden = mariadb ? [] : await schemasHidingTriggers(conn, config);
       checks.push(triggersCheck(ezone, String(me!.u), await replicatedTableTriggers(conn, config), hidden));
       checks.push(await privilegesCheck(conn, ezone, ez.mysql.user));
+      checks.push(await routingCheck(conn, ezone, config));
     } catch (err) {
       checks.push({ ezone, check: 'inspect', ok: false, message: `could not inspect the server: ${(err as Error).message}` });
     } finally {
@@ -130,6 +136,37 @@ async function tablesWithoutVersionColumn(conn: mysql.Connection, config: Config
  * A trigger whose body the server hides from DRC's user cannot be judged: it fails too, and so do
  * `hiddenSchemas`, where MySQL does not even list the triggers to it.
  */
+/**
+ * drc_meta.routing against the config's ownership.routing: after a switchover they differ by design
+ * (the database is the routing in force); a warning, so the config gets updated before it seeds a new
+ * ezone with stale owners.
+ */
+async function routingCheck(conn: mysql.Connection, ezone: string, config: Config): Promise<Check> {
+  let routes: ShardRoute[];
+  try {
+    routes = await readRouting(conn);
+  } catch (err) {
+    if (isNoSuchTable(err)) return { ezone, check: 'routing', ok: true, message: 'drc_meta.routing not created yet (the first drc run seeds it from ownership.routing)' };
+    throw err;
+  }
+  return routingDriftCheck(ezone, routes, config);
+}
+
+/** The routing check of one ezone's rows (pure). */
+export function routingDriftCheck(ezone: string, routes: readonly ShardRoute[], config: Pick<Config, 'ownership'>): Check {
+  if (routes.length === 0) return { ezone, check: 'routing', ok: true, message: 'drc_meta.routing not seeded yet (the first drc run seeds it from ownership.routing)' };
+  const d = describeRouting(ezone, routes, config);
+  if (d.drift.length === 0) return { ezone, check: 'routing', ok: true, message: `routing version ${d.version} matches ownership.routing` };
+  const ranges = d.drift.map((r) => `${r.shards} → ${r.owner}${r.state === 'banned' ? ' (banned)' : ''}`).join(', ');
+  return {
+    ezone,
+    check: 'routing',
+    ok: true,
+    warning: true,
+    message: `routing version ${d.version} in drc_meta differs from the config's ownership.routing: ${ranges} — the database is in force (drc routing); update ownership.routing to match (it seeds new ezones)`,
+  };
+}
+
 export function triggersCheck(ezone: string, account: string, triggers: TriggerDefinition[], hiddenSchemas: string[] = []): Check {
   const named = (ts: TriggerDefinition[]) => ts.map((t) => `${formatTableName({ schema: t.schema, table: t.name })} (${t.timing} ${t.event} on ${formatTableName(t)})`).join(', ');
   const by = (state: string) => triggers.filter((t) => guardStateOf(t.body) === state);

@@ -1,0 +1,362 @@
+/**
+ * `drc switchover --config F --shards R --to E [--timeout D] [--resume]` (issue 17): the state machine
+ * of switchover-plan.ts, run against every ezone's database. One runs at a time: it holds the named
+ * lock `drc_switchover` in every ezone (a killed run's locks go with its connections), and a run that
+ * finds an unfinished switchover resumes it (same shards and target) or refuses.
+ */
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import type { Config } from '../config/schema.js';
+import { connectionOptions } from '../db/connect.js';
+import { ensureMetaSchema } from '../db/meta-schema.js';
+import { errnoOf } from '../db/mysql-errors.js';
+import { readRouting, routingChangeStatement, routingVersion, seedRouting, type RoutingChange } from '../db/routing-store.js';
+import { CheckFailedError, UsageError } from '../errors.js';
+import type { Logger } from '../ops/logger.js';
+import { planMove, reached, unfinished, type SwitchoverRecord, type SwitchoverState } from './switchover-plan.js';
+import { unreachableMessage } from './unreachable.js';
+
+/** A routing change as published on `<prefix>.routing`. */
+export interface RoutingEvent {
+  switchover: string;
+  step: SwitchoverState;
+  version: number;
+  shards: string;
+  owner: string;
+  state: 'owned' | 'banned';
+  movingTo?: string;
+  /** The ezone whose database it was written in. */
+  writtenIn: string;
+  at: string;
+}
+
+export interface SwitchoverOptions {
+  shards?: { from: number; to: number };
+  to?: string;
+  timeoutMs: number;
+  resume: boolean;
+  log: Logger;
+  /** Publishes a routing change (on `<prefix>.routing`); failures are logged, never fatal. */
+  publish?: (event: RoutingEvent) => Promise<void>;
+  /** How often waits poll the databases. */
+  pollMs?: number;
+  /** Refuse to start when an ezone's heartbeat from another is older than this (config health.maxLag by default). */
+  maxLagMs?: number;
+  /** Awaited when a step is reached (tests kill the process there). */
+  onStep?: (state: SwitchoverState) => Promise<void> | void;
+}
+
+export interface SwitchoverResult {
+  id?: string;
+  state: SwitchoverState | 'none';
+  shards?: string;
+  from?: string;
+  to?: string;
+  banVersion?: number | null;
+  flipVersion?: number | null;
+  /** Why it rolled back, or why nothing was done. */
+  reason?: string;
+  /** Milliseconds per step of this run. */
+  steps: { step: string; ms: number }[];
+  /** From the ban's commit to the flip's commit (writes to the shards refused everywhere meanwhile), when this run did both. */
+  banToFlipMs?: number;
+}
+
+type Conns = Map<string, mysql.Connection>;
+
+const LOCK = 'drc_switchover';
+const ER_LOCK_WAIT_TIMEOUT = 1205;
+
+export async function switchover(config: Config, options: SwitchoverOptions): Promise<SwitchoverResult> {
+  const conns: Conns = new Map();
+  try {
+    for (const ezone of Object.keys(config.ezones).sort()) {
+      const ez = config.ezones[ezone]!;
+      try {
+        const conn = await mysql.createConnection({ ...connectionOptions(ez.mysql), multipleStatements: false });
+        conns.set(ezone, conn);
+      } catch (err) {
+        throw new CheckFailedError(`${unreachableMessage(ezone, ez.mysql, err)} — a planned switchover needs every ezone`);
+      }
+    }
+    for (const [ezone, conn] of conns) {
+      await ensureMetaSchema(conn);
+      await seedRouting(conn, config.ownership);
+      const [[row]] = await conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS ok', [LOCK]);
+      if (Number(row?.ok) !== 1) throw new CheckFailedError(`another drc switchover is running (it holds the lock ${LOCK} in ezone ${ezone}): wait for it, or kill it and run drc switchover --resume`);
+    }
+    return await new Run(config, conns, options).run();
+  } finally {
+    await Promise.allSettled([...conns.values()].map((c) => c.end()));
+  }
+}
+
+class Run {
+  private readonly steps: { step: string; ms: number }[] = [];
+  private readonly pollMs: number;
+  private deadline = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly conns: Conns,
+    private readonly options: SwitchoverOptions,
+  ) {
+    this.pollMs = options.pollMs ?? 10;
+  }
+
+  private conn(ezone: string): mysql.Connection {
+    return this.conns.get(ezone)!;
+  }
+
+  async run(): Promise<SwitchoverResult> {
+    const open = unfinished(await this.allRecords());
+    const wanted = this.options.shards;
+    let record: SwitchoverRecord;
+    if (open.length > 0) {
+      record = open[0]!;
+      const same = wanted && record.from === wanted.from && record.to === wanted.to && record.toEzone === this.options.to;
+      if (!this.options.resume && !same) {
+        throw new CheckFailedError(`switchover ${record.id} of shards ${record.from}-${record.to} from ${record.fromEzone} to ${record.toEzone} is unfinished (${record.state}): finish it first with drc switchover --resume`);
+      }
+      this.options.log.info({ switchover: record.id, state: record.state }, 'resuming switchover');
+    } else {
+      if (this.options.resume && !wanted) return { state: 'none', reason: 'no unfinished switchover to resume', steps: [] };
+      if (!wanted || !this.options.to) throw new UsageError('--shards and --to are required (or --resume)');
+      const started = await this.start(wanted, this.options.to);
+      if ('state' in started) return started;
+      record = started.record;
+    }
+    this.deadline = Date.now() + this.options.timeoutMs;
+    return this.advance(record);
+  }
+
+  /** Every ezone's copy of every switchover. */
+  private async allRecords(): Promise<SwitchoverRecord[]> {
+    const out: SwitchoverRecord[] = [];
+    for (const conn of this.conns.values()) {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT id, shard_from, shard_to, from_ezone, to_ezone, state, ban_version, flip_version, reason FROM drc_meta.switchovers');
+      out.push(...rows.map(recordOf));
+    }
+    return out;
+  }
+
+  private async start(shards: { from: number; to: number }, target: string): Promise<{ record: SwitchoverRecord } | SwitchoverResult> {
+    const t0 = Date.now();
+    const versions = new Map<string, number>();
+    for (const [ezone, conn] of this.conns) versions.set(ezone, await routingVersion(conn));
+    const distinct = new Set(versions.values());
+    if (distinct.size > 1) {
+      throw new CheckFailedError(`the ezones have not applied the same routing (${[...versions].map(([e, v]) => `${e}: ${v}`).join(', ')}): is replication running? wait for it, then retry`);
+    }
+    const [first] = this.conns.keys();
+    const routes = await readRouting(this.conn(first!));
+    const plan = planMove(routes, shards, target, this.config.ownership.shardCount);
+    if (plan.kind === 'refuse') throw new CheckFailedError(plan.reason);
+    if (plan.kind === 'noop') return { state: 'none', reason: plan.reason, steps: [] };
+    await this.precheckLag();
+    const record: SwitchoverRecord = {
+      id: `so-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
+      from: shards.from,
+      to: shards.to,
+      fromEzone: plan.fromEzone,
+      toEzone: target,
+      state: 'started',
+      banVersion: null,
+      flipVersion: null,
+      reason: null,
+    };
+    await this.conn(record.fromEzone).query(
+      'INSERT INTO drc_meta.switchovers (id, shard_from, shard_to, from_ezone, to_ezone, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))',
+      [record.id, record.from, record.to, record.fromEzone, record.toEzone, record.state],
+    );
+    this.options.log.info({ switchover: record.id, shards: `${record.from}-${record.to}`, from: record.fromEzone, to: record.toEzone }, 'switchover started');
+    this.step('precheck', t0);
+    await this.options.onStep?.('started');
+    return { record };
+  }
+
+  /** Every ezone has a recent heartbeat from every other one (drc_meta.lag). */
+  private async precheckLag(): Promise<void> {
+    const limit = this.options.maxLagMs ?? this.config.health.maxLag;
+    const names = [...this.conns.keys()];
+    for (const [dest, conn] of this.conns) {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT origin, TIMESTAMPDIFF(MICROSECOND, sent_at, UTC_TIMESTAMP(6)) DIV 1000 AS age FROM drc_meta.lag');
+      const age = new Map(rows.map((r) => [String(r.origin), Number(r.age)]));
+      for (const origin of names) {
+        if (origin === dest) continue;
+        const ms = age.get(origin);
+        if (ms === undefined) throw new CheckFailedError(`ezone ${dest} has applied no heartbeat from ${origin}: is drc run going in both? (a switchover needs replication running between every pair)`);
+        if (ms > limit) throw new CheckFailedError(`ezone ${dest} is ${ms} ms behind ${origin} (limit ${limit} ms, health.maxLag): wait until replication catches up`);
+      }
+    }
+  }
+
+  private async advance(record: SwitchoverRecord): Promise<SwitchoverResult> {
+    let r = record;
+    let banAt: number | undefined;
+    try {
+      if (r.state === 'started') {
+        r = await this.ban(r);
+        banAt = Date.now();
+      }
+      if (r.state === 'banned') {
+        await this.waitAll('ban applied', r.banVersion!);
+        r = await this.fence(r);
+      }
+      if (r.state === 'fenced') {
+        await this.waitFence(r);
+        r = await this.flip(r);
+      }
+    } catch (err) {
+      if (!(err instanceof StepTimeout)) throw err;
+      return this.rollback(r, err.message);
+    }
+    if (r.state === 'flipped') {
+      const flipAt = Date.now();
+      try {
+        await this.waitAll('flip applied', r.flipVersion!);
+      } catch (err) {
+        if (!(err instanceof StepTimeout)) throw err;
+        return this.result(r, { reason: `flipped, but ${err.message}: run drc switchover --resume once replication runs` });
+      }
+      await this.conn(r.fromEzone).query("UPDATE drc_meta.switchovers SET state = 'done' WHERE id = ?", [r.id]);
+      r = { ...r, state: 'done' };
+      this.options.log.info({ switchover: r.id }, 'switchover done');
+      await this.options.onStep?.('done');
+      return this.result(r, banAt === undefined ? {} : { banToFlipMs: flipAt - banAt });
+    }
+    return this.result(r, {});
+  }
+
+  private result(r: SwitchoverRecord, extra: Partial<SwitchoverResult>): SwitchoverResult {
+    return { id: r.id, state: r.state, shards: `${r.from}-${r.to}`, from: r.fromEzone, to: r.toEzone, banVersion: r.banVersion, flipVersion: r.flipVersion, ...(r.reason ? { reason: r.reason } : {}), steps: this.steps, ...extra };
+  }
+
+  private async nextVersion(): Promise<number> {
+    let max = 0;
+    for (const conn of this.conns.values()) max = Math.max(max, await routingVersion(conn));
+    return max + 1;
+  }
+
+  /** One routing change and the switchover's new state, in one transaction of the old owner's database. */
+  private async write(r: SwitchoverRecord, change: RoutingChange, state: SwitchoverState, set: string, params: unknown[]): Promise<void> {
+    const conn = this.conn(r.fromEzone);
+    // The ban waits for the writes in flight on its shards (the guard's locking read): as long as the run may.
+    await conn.query(`SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil((this.deadline - Date.now()) / 1000))}`);
+    await conn.beginTransaction();
+    try {
+      const stmt = routingChangeStatement(change);
+      await conn.query(stmt.sql, stmt.params);
+      await conn.query(`UPDATE drc_meta.switchovers SET state = ?${set} WHERE id = ?`, [state, ...params, r.id]);
+      await conn.commit();
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    }
+    const event: RoutingEvent = {
+      switchover: r.id,
+      step: state,
+      version: change.version,
+      shards: `${change.from}-${change.to}`,
+      owner: change.owner,
+      state: change.state,
+      ...(change.movingTo ? { movingTo: change.movingTo } : {}),
+      writtenIn: r.fromEzone,
+      at: new Date().toISOString(),
+    };
+    await this.options.publish?.(event).catch((err: Error) => this.options.log.warn({ err: err.message, switchover: r.id }, 'publishing the routing change failed (drc_meta.routing has it)'));
+  }
+
+  private async ban(r: SwitchoverRecord): Promise<SwitchoverRecord> {
+    const t0 = Date.now();
+    const version = await this.nextVersion();
+    try {
+      await this.write(r, { from: r.from, to: r.to, owner: r.fromEzone, state: 'banned', version, movingTo: r.toEzone }, 'banned', ', ban_version = ?', [version]);
+    } catch (err) {
+      // Writes held their shards' routing rows past the timeout: nothing was banned.
+      if (errnoOf(err) === ER_LOCK_WAIT_TIMEOUT) throw new StepTimeout(`the ban waited for writes in flight on the shards in ${r.fromEzone} past the timeout`);
+      throw err;
+    }
+    this.options.log.info({ switchover: r.id, version }, 'shards banned');
+    this.step('ban', t0);
+    await this.options.onStep?.('banned');
+    return { ...r, state: 'banned', banVersion: version };
+  }
+
+  private async fence(r: SwitchoverRecord): Promise<SwitchoverRecord> {
+    const t0 = Date.now();
+    await this.conn(r.fromEzone).query("UPDATE drc_meta.switchovers SET state = 'fenced' WHERE id = ? AND state = 'banned'", [r.id]);
+    this.step('fence', t0);
+    await this.options.onStep?.('fenced');
+    return { ...r, state: 'fenced' };
+  }
+
+  private async flip(r: SwitchoverRecord): Promise<SwitchoverRecord> {
+    const t0 = Date.now();
+    const version = await this.nextVersion();
+    await this.write(r, { from: r.from, to: r.to, owner: r.toEzone, state: 'owned', version, movingTo: null }, 'flipped', ', flip_version = ?', [version]);
+    this.options.log.info({ switchover: r.id, version }, 'shards flipped to their new owner');
+    this.step('flip', t0);
+    await this.options.onStep?.('flipped');
+    return { ...r, state: 'flipped', flipVersion: version };
+  }
+
+  private async rollback(r: SwitchoverRecord, reason: string): Promise<SwitchoverResult> {
+    const version = await this.nextVersion();
+    this.deadline = Date.now() + this.options.timeoutMs;
+    await this.write(r, { from: r.from, to: r.to, owner: r.fromEzone, state: 'owned', version, movingTo: null }, 'rolled-back', ', reason = ?', [reason]);
+    this.options.log.warn({ switchover: r.id, version, reason }, 'switchover rolled back');
+    await this.options.onStep?.('rolled-back');
+    return this.result({ ...r, state: 'rolled-back', reason }, {});
+  }
+
+  /** Until every ezone has applied routing version `version`. */
+  private async waitAll(what: string, version: number): Promise<void> {
+    const t0 = Date.now();
+    for (const [ezone, conn] of this.conns) {
+      await this.until(`ezone ${ezone} has not applied routing version ${version} within the timeout`, async () => (await routingVersion(conn)) >= version);
+    }
+    this.step(what, t0);
+  }
+
+  /** Until the new owner has applied the fence (the switchover row in state fenced or later). */
+  private async waitFence(r: SwitchoverRecord): Promise<void> {
+    const t0 = Date.now();
+    const conn = this.conn(r.toEzone);
+    await this.until(`ezone ${r.toEzone} has not applied ${r.fromEzone}'s fence within the timeout`, async () => {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT state FROM drc_meta.switchovers WHERE id = ?', [r.id]);
+      const state = rows[0]?.state as SwitchoverState | undefined;
+      return state !== undefined && reached(state, 'fenced');
+    });
+    this.step('fence applied', t0);
+  }
+
+  private async until(timeoutMessage: string, done: () => Promise<boolean>): Promise<void> {
+    for (;;) {
+      if (await done()) return;
+      if (Date.now() > this.deadline) throw new StepTimeout(timeoutMessage);
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+    }
+  }
+
+  private step(step: string, t0: number): void {
+    this.steps.push({ step, ms: Date.now() - t0 });
+  }
+}
+
+class StepTimeout extends Error {}
+
+function recordOf(r: mysql.RowDataPacket): SwitchoverRecord {
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    id: String(r.id),
+    from: Number(r.shard_from),
+    to: Number(r.shard_to),
+    fromEzone: String(r.from_ezone),
+    toEzone: String(r.to_ezone),
+    state: String(r.state) as SwitchoverState,
+    banVersion: num(r.ban_version),
+    flipVersion: num(r.flip_version),
+    reason: r.reason === null ? null : String(r.reason),
+  };
+}
