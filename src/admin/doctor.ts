@@ -144,7 +144,7 @@ async function tablesWithoutVersionColumn(conn: mysql.Connection, config: Config
 async function routingCheck(conn: mysql.Connection, ezone: string, config: Config): Promise<Check> {
   let routes: ShardRoute[];
   try {
-    routes = await readRouting(conn);
+    routes = await readRouting(conn, config.kafka.topicPrefix);
   } catch (err) {
     if (isNoSuchTable(err)) return { ezone, check: 'routing', ok: true, message: 'drc_meta.routing not created yet (the first drc run seeds it from ownership.routing)' };
     throw err;

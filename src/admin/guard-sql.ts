@@ -40,6 +40,8 @@ export interface GuardTarget {
   shardCount: number;
   /** The ezone whose database the trigger runs in. */
   ezone: string;
+  /** The topology (kafka.topicPrefix) whose routing rows it reads. */
+  topology: string;
 }
 
 /** The check of one row image (`NEW` or `OLD`). */
@@ -50,7 +52,7 @@ function checkOf(t: GuardTarget, image: 'NEW' | 'OLD'): string {
   return `  IF ${col} IS NOT NULL THEN
     SET drc_owner = NULL, drc_state = NULL;
     SET drc_shard = CRC32(CAST(${col} AS CHAR CHARACTER SET utf8mb4)) % ${t.shardCount};
-    SELECT owner, state INTO drc_owner, drc_state FROM drc_meta.routing WHERE shard = drc_shard LOCK IN SHARE MODE;
+    SELECT owner, state INTO drc_owner, drc_state FROM drc_meta.routing WHERE topology = ${literal(t.topology)} AND shard = drc_shard LOCK IN SHARE MODE;
     IF drc_owner IS NOT NULL AND (drc_owner <> ${ezone} OR drc_state <> 'owned') THEN
       SET drc_msg = LEFT(CONCAT('DRC guard: ', ${name}, ' shard ', drc_shard, IF(drc_state = 'banned', CONCAT(' is banned (moving from ', drc_owner, ')'), CONCAT(' is owned by ', drc_owner)), ', not writable in ', ${ezone}), 128);
       SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = drc_msg;

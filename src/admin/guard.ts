@@ -6,7 +6,7 @@
 import mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { connectionOptions } from '../db/connect.js';
-import { seedRouting } from '../db/routing-store.js';
+import { scopeOf, seedRouting } from '../db/routing-store.js';
 import { ensureMetaSchema } from '../db/meta-schema.js';
 import { UsageError } from '../errors.js';
 import { createGuardSql, dropGuardSql, GUARD_EVENTS, GUARD_TRIGGER_PREFIX, guardTriggerName, type GuardTarget } from './guard-sql.js';
@@ -59,9 +59,9 @@ export async function runGuard(
     try {
       if (action === 'install') {
         await ensureMetaSchema(conn);
-        await seedRouting(conn, config.ownership);
+        await seedRouting(conn, scopeOf(config));
       }
-      for (const t of tables) report.tables.push(await guardTable(conn, action, { ...t, shardCount: config.ownership.shardCount, ezone }));
+      for (const t of tables) report.tables.push(await guardTable(conn, action, { ...t, shardCount: config.ownership.shardCount, ezone, topology: config.kafka.topicPrefix }));
     } finally {
       await conn.end().catch(() => undefined);
     }

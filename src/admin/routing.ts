@@ -36,8 +36,8 @@ export async function readEzoneRouting(config: Config, ezone: string): Promise<{
   const ez = config.ezones[ezone]!;
   const conn = await mysql.createConnection(connectionOptions(ez.mysql));
   try {
-    const routes = await readRouting(conn);
-    const switchover = await latestSwitchover(conn);
+    const routes = await readRouting(conn, config.kafka.topicPrefix);
+    const switchover = await latestSwitchover(conn, config.kafka.topicPrefix);
     return { routes, ...(switchover ? { switchover } : {}) };
   } catch (err) {
     if (isNoSuchTable(err)) return undefined;

@@ -10,7 +10,7 @@ import type { Config } from '../config/schema.js';
 import { connectionOptions } from '../db/connect.js';
 import { ensureMetaSchema } from '../db/meta-schema.js';
 import { errnoOf } from '../db/mysql-errors.js';
-import { readRouting, routingChangeStatement, routingVersion, seedRouting, type RoutingChange } from '../db/routing-store.js';
+import { readRouting, routingChangeStatement, routingVersion, scopeOf, seedRouting, type RoutingChange } from '../db/routing-store.js';
 import { CheckFailedError, UsageError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import { planMove, reached, unfinished, type SwitchoverRecord, type SwitchoverState } from './switchover-plan.js';
@@ -81,7 +81,7 @@ export async function switchover(config: Config, options: SwitchoverOptions): Pr
     }
     for (const [ezone, conn] of conns) {
       await ensureMetaSchema(conn);
-      await seedRouting(conn, config.ownership);
+      await seedRouting(conn, scopeOf(config));
       const [[row]] = await conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS ok', [LOCK]);
       if (Number(row?.ok) !== 1) throw new CheckFailedError(`another drc switchover is running (it holds the lock ${LOCK} in ezone ${ezone}): wait for it, or kill it and run drc switchover --resume`);
     }
@@ -95,6 +95,7 @@ class Run {
   private readonly steps: { step: string; ms: number }[] = [];
   private readonly pollMs: number;
   private deadline = 0;
+  private readonly topology: string;
 
   constructor(
     private readonly config: Config,
@@ -102,6 +103,7 @@ class Run {
     private readonly options: SwitchoverOptions,
   ) {
     this.pollMs = options.pollMs ?? 10;
+    this.topology = config.kafka.topicPrefix;
   }
 
   private conn(ezone: string): mysql.Connection {
@@ -134,7 +136,7 @@ class Run {
   private async allRecords(): Promise<SwitchoverRecord[]> {
     const out: SwitchoverRecord[] = [];
     for (const conn of this.conns.values()) {
-      const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT id, shard_from, shard_to, from_ezone, to_ezone, state, ban_version, flip_version, reason FROM drc_meta.switchovers');
+      const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT id, shard_from, shard_to, from_ezone, to_ezone, state, ban_version, flip_version, reason FROM drc_meta.switchovers WHERE topology = ?', [this.topology]);
       out.push(...rows.map(recordOf));
     }
     return out;
@@ -143,13 +145,13 @@ class Run {
   private async start(shards: { from: number; to: number }, target: string): Promise<{ record: SwitchoverRecord } | SwitchoverResult> {
     const t0 = Date.now();
     const versions = new Map<string, number>();
-    for (const [ezone, conn] of this.conns) versions.set(ezone, await routingVersion(conn));
+    for (const [ezone, conn] of this.conns) versions.set(ezone, await routingVersion(conn, this.topology));
     const distinct = new Set(versions.values());
     if (distinct.size > 1) {
       throw new CheckFailedError(`the ezones have not applied the same routing (${[...versions].map(([e, v]) => `${e}: ${v}`).join(', ')}): is replication running? wait for it, then retry`);
     }
     const [first] = this.conns.keys();
-    const routes = await readRouting(this.conn(first!));
+    const routes = await readRouting(this.conn(first!), this.topology);
     const plan = planMove(routes, shards, target, this.config.ownership.shardCount);
     if (plan.kind === 'refuse') throw new CheckFailedError(plan.reason);
     if (plan.kind === 'noop') return { state: 'none', reason: plan.reason, steps: [] };
@@ -166,8 +168,8 @@ class Run {
       reason: null,
     };
     await this.conn(record.fromEzone).query(
-      'INSERT INTO drc_meta.switchovers (id, shard_from, shard_to, from_ezone, to_ezone, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))',
-      [record.id, record.from, record.to, record.fromEzone, record.toEzone, record.state],
+      'INSERT INTO drc_meta.switchovers (id, topology, shard_from, shard_to, from_ezone, to_ezone, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))',
+      [record.id, this.topology, record.from, record.to, record.fromEzone, record.toEzone, record.state],
     );
     this.options.log.info({ switchover: record.id, shards: `${record.from}-${record.to}`, from: record.fromEzone, to: record.toEzone }, 'switchover started');
     this.step('precheck', t0);
@@ -234,7 +236,7 @@ class Run {
 
   private async nextVersion(): Promise<number> {
     let max = 0;
-    for (const conn of this.conns.values()) max = Math.max(max, await routingVersion(conn));
+    for (const conn of this.conns.values()) max = Math.max(max, await routingVersion(conn, this.topology));
     return max + 1;
   }
 
@@ -245,7 +247,7 @@ class Run {
     await conn.query(`SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil((this.deadline - Date.now()) / 1000))}`);
     await conn.beginTransaction();
     try {
-      const stmt = routingChangeStatement(change);
+      const stmt = routingChangeStatement(this.topology, change);
       await conn.query(stmt.sql, stmt.params);
       await conn.query(`UPDATE drc_meta.switchovers SET state = ?${set} WHERE id = ?`, [state, ...params, r.id]);
       await conn.commit();
@@ -314,7 +316,7 @@ class Run {
   private async waitAll(what: string, version: number): Promise<void> {
     const t0 = Date.now();
     for (const [ezone, conn] of this.conns) {
-      await this.until(`ezone ${ezone} has not applied routing version ${version} within the timeout`, async () => (await routingVersion(conn)) >= version);
+      await this.until(`ezone ${ezone} has not applied routing version ${version} within the timeout`, async () => (await routingVersion(conn, this.topology)) >= version);
     }
     this.step(what, t0);
   }

@@ -239,6 +239,8 @@ export class Capture {
         onTruncate: (table) => this.log.info({ table }, 'TRUNCATE TABLE captured: every peer deletes the rows not newer than it (apply/truncate.ts)'),
         ownership: this.ownership,
         onRoutingRow: (after) => {
+          // The routing of this topology only (a server may hold several: drc_meta.routing's topology).
+          if (after.topology !== this.deps.config.kafka.topicPrefix) return;
           const route = routeOfRow(after);
           if (route) this.deps.routing?.set(route);
         },

@@ -21,7 +21,7 @@ import { Heartbeat } from './heartbeat.js';
 import { isFinalChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
 import { RoutingBook } from '../model/routing.js';
-import { latestSwitchover, openRouting, readRouting } from '../db/routing-store.js';
+import { latestSwitchover, openRouting, readRouting, scopeOf } from '../db/routing-store.js';
 import type { RoutingStatus } from '../ops/metrics.js';
 import type { KafkaTransport, StoredMessage, TopicSpec } from '../model/ports.js';
 import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic } from '../model/topics.js';
@@ -82,7 +82,7 @@ export async function startCapture(
   const pool = createPool(ez.mysql, 4, register ? { register } : {});
   let routing: RoutingBook;
   try {
-    routing = await openRouting(pool, config.ownership);
+    routing = await openRouting(pool, scopeOf(config));
   } catch (err) {
     await publisher.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
@@ -180,7 +180,7 @@ export async function startDaemon(
   try {
     flavor = ez.mysql.flavor === 'auto' ? await detectFlavor(metaPool) : ez.mysql.flavor;
     await events.connect();
-    routing = await openRouting(metaPool, config.ownership);
+    routing = await openRouting(metaPool, scopeOf(config));
     const ownership = new Ownership(config.ownership, { routing, mode: 'incoming' });
     const origins = Object.keys(config.ezones).sort();
     expectWaitingChildren(ezone); // children waiting for a deleted parent from an earlier run (apply/fk-waiting.ts)
@@ -224,7 +224,7 @@ export async function startDaemon(
   }
   const stopHousekeeping = startHousekeeping(metaPool, flavor, ezone, config, log, options.fence);
   const status: RoutingStatus = { version: routing.version, banned: 0 };
-  const stopRouting = refreshRouting(metaPool, routing, status, log);
+  const stopRouting = refreshRouting(metaPool, config.kafka.topicPrefix, routing, status, log);
   return {
     ezone,
     routing,
@@ -247,13 +247,13 @@ export async function startDaemon(
 const ROUTING_REFRESH_MS = 250;
 
 /** Keep `routing` equal to this database's drc_meta.routing; returns the stop. */
-function refreshRouting(metaPool: ReturnType<typeof createPool>, routing: RoutingBook, status: RoutingStatus, log: Logger): () => void {
+function refreshRouting(metaPool: ReturnType<typeof createPool>, topology: string, routing: RoutingBook, status: RoutingStatus, log: Logger): () => void {
   let last = routing.version;
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    Promise.all([readRouting(metaPool), latestSwitchover(metaPool)])
+    Promise.all([readRouting(metaPool, topology), latestSwitchover(metaPool, topology)])
       .then(([routes, switchover]) => {
         routing.replace(routes);
         if (routing.version !== last) log.info({ routingVersion: routing.version, previous: last }, 'routing changed');

@@ -1,6 +1,8 @@
 /**
  * drc_meta.routing (model/routing.ts): seeded from the config's `ownership.routing` the first time,
  * read by the daemon, `drc routing`, the guards and `drc switchover`, changed only by switchovers.
+ * Rows belong to a topology, named by its kafka.topicPrefix (servers shared by several topologies,
+ * as under tests, keep each one's routing apart).
  */
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
@@ -9,21 +11,30 @@ import { ensureMetaSchema } from './meta-schema.js';
 
 type Queryable = Pick<mysql.Pool | mysql.Connection | mysql.PoolConnection, 'query'>;
 
+/** What the routing store reads of the config: the topology's name and its ownership rules. */
+export interface RoutingScope {
+  topology: string;
+  ownership: Pick<Config['ownership'], 'routing' | 'shardCount'>;
+}
+
+/** The scope of a config: its topic prefix names the topology. */
+export const scopeOf = (config: Pick<Config, 'kafka' | 'ownership'>): RoutingScope => ({ topology: config.kafka.topicPrefix, ownership: config.ownership });
+
 /**
- * Seed drc_meta.routing from the config when it holds no row yet; returns the rows written (0 when it
- * was seeded before, here or by replication). Every ezone seeds the same version-1 rows from the same
- * config, so seeds that cross in replication are identical rows, not conflicts.
+ * Seed drc_meta.routing from the config when it holds no row of the topology yet; returns the rows
+ * written (0 when it was seeded before, here or by replication). Every ezone seeds the same version-1
+ * rows from the same config, so seeds that cross in replication are identical rows, not conflicts.
  */
-export async function seedRouting(db: Queryable, ownership: Pick<Config['ownership'], 'routing' | 'shardCount'>): Promise<number> {
-  const [[row]] = (await db.query('SELECT COUNT(*) AS n FROM drc_meta.routing')) as [mysql.RowDataPacket[], unknown];
+export async function seedRouting(db: Queryable, scope: RoutingScope): Promise<number> {
+  const [[row]] = (await db.query('SELECT COUNT(*) AS n FROM drc_meta.routing WHERE topology = ?', [scope.topology])) as [mysql.RowDataPacket[], unknown];
   if (Number(row!.n) > 0) return 0;
-  const seed = seedRoutes(ownership.routing, ownership.shardCount);
+  const seed = seedRoutes(scope.ownership.routing, scope.ownership.shardCount);
   let written = 0;
   for (let i = 0; i < seed.length; i += 1000) {
     const part = seed.slice(i, i + 1000);
     const [res] = (await db.query(
-      `INSERT IGNORE INTO drc_meta.routing (shard, owner, state, version, prev_owner, moving_to) VALUES ${part.map(() => "(?, ?, 'owned', 1, NULL, NULL)").join(', ')}`,
-      part.flatMap((r) => [r.shard, r.owner]),
+      `INSERT IGNORE INTO drc_meta.routing (topology, shard, owner, state, version, prev_owner, moving_to) VALUES ${part.map(() => "(?, ?, ?, 'owned', 1, NULL, NULL)").join(', ')}`,
+      part.flatMap((r) => [scope.topology, r.shard, r.owner]),
     )) as [mysql.ResultSetHeader, unknown];
     written += res.affectedRows;
   }
@@ -31,14 +42,14 @@ export async function seedRouting(db: Queryable, ownership: Pick<Config['ownersh
 }
 
 /** Every shard's routing row, by shard. */
-export async function readRouting(db: Queryable): Promise<ShardRoute[]> {
-  const [rows] = (await db.query('SELECT shard, owner, state, version, prev_owner, moving_to FROM drc_meta.routing ORDER BY shard')) as [mysql.RowDataPacket[], unknown];
+export async function readRouting(db: Queryable, topology: string): Promise<ShardRoute[]> {
+  const [rows] = (await db.query('SELECT shard, owner, state, version, prev_owner, moving_to FROM drc_meta.routing WHERE topology = ? ORDER BY shard', [topology])) as [mysql.RowDataPacket[], unknown];
   return rows.map((r) => routeOfRow(r)).filter((r): r is ShardRoute => r !== undefined);
 }
 
 /** The routing version this database has applied (0: not seeded). */
-export async function routingVersion(db: Queryable): Promise<number> {
-  const [[row]] = (await db.query('SELECT COALESCE(MAX(version), 0) AS v FROM drc_meta.routing')) as [mysql.RowDataPacket[], unknown];
+export async function routingVersion(db: Queryable, topology: string): Promise<number> {
+  const [[row]] = (await db.query('SELECT COALESCE(MAX(version), 0) AS v FROM drc_meta.routing WHERE topology = ?', [topology])) as [mysql.RowDataPacket[], unknown];
   return Number(row!.v);
 }
 
@@ -56,10 +67,10 @@ export interface RoutingChange {
  * The statement of one routing change (part of the caller's transaction): the shards' previous owner
  * is kept (its writes made before the change are not violations where they arrive late).
  */
-export function routingChangeStatement(c: RoutingChange): { sql: string; params: unknown[] } {
+export function routingChangeStatement(topology: string, c: RoutingChange): { sql: string; params: unknown[] } {
   return {
-    sql: 'UPDATE drc_meta.routing SET prev_owner = owner, owner = ?, state = ?, version = ?, moving_to = ? WHERE shard BETWEEN ? AND ?',
-    params: [c.owner, c.state, c.version, c.movingTo, c.from, c.to],
+    sql: 'UPDATE drc_meta.routing SET prev_owner = owner, owner = ?, state = ?, version = ?, moving_to = ? WHERE topology = ? AND shard BETWEEN ? AND ?',
+    params: [c.owner, c.state, c.version, c.movingTo, topology, c.from, c.to],
   };
 }
 
@@ -67,20 +78,20 @@ export function routingChangeStatement(c: RoutingChange): { sql: string; params:
  * drc_meta created or migrated, the routing seeded when it holds nothing yet, and read: the routing in
  * force in this database now.
  */
-export async function openRouting(pool: mysql.Pool, ownership: Pick<Config['ownership'], 'routing' | 'shardCount'>): Promise<RoutingBook> {
+export async function openRouting(pool: mysql.Pool, scope: RoutingScope): Promise<RoutingBook> {
   const conn = await pool.getConnection();
   try {
     await ensureMetaSchema(conn);
-    await seedRouting(conn, ownership);
-    return new RoutingBook(await readRouting(conn));
+    await seedRouting(conn, scope);
+    return new RoutingBook(await readRouting(conn, scope.topology));
   } finally {
     conn.release();
   }
 }
 
-/** The newest switchover recorded in this database (drc_meta.switchovers), if any. */
-export async function latestSwitchover(db: Queryable): Promise<{ id: string; state: string } | undefined> {
-  const [rows] = (await db.query('SELECT id, state FROM drc_meta.switchovers ORDER BY started_at DESC, id DESC LIMIT 1')) as [mysql.RowDataPacket[], unknown];
+/** The newest switchover of the topology recorded in this database (drc_meta.switchovers), if any. */
+export async function latestSwitchover(db: Queryable, topology: string): Promise<{ id: string; state: string } | undefined> {
+  const [rows] = (await db.query('SELECT id, state FROM drc_meta.switchovers WHERE topology = ? ORDER BY started_at DESC, id DESC LIMIT 1', [topology])) as [mysql.RowDataPacket[], unknown];
   const r = rows[0];
   return r ? { id: String(r.id), state: String(r.state) } : undefined;
 }

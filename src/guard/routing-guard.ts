@@ -7,7 +7,7 @@
  *
  * ```ts
  * import { RoutingGuard } from 'drc/guard';
- * const guard = await RoutingGuard.open({ pool, ezone: 'east', ownership: config.ownership });
+ * const guard = await RoutingGuard.open({ pool, ezone: 'east', topology: config.kafka.topicPrefix, ownership: config.ownership });
  * if (guard.check('shop.orders', { user_id: 42 }).writable) await pool.query('INSERT …');
  * ```
  */
@@ -22,6 +22,8 @@ export interface GuardOptions {
   pool: Pick<mysql.Pool, 'query'>;
   /** This ezone's name. */
   ezone: string;
+  /** The topology's kafka.topicPrefix (default drc): the routing rows are the topology's. */
+  topology?: string;
   /** The config's `ownership` section (shard count, table rules, global tables; routing only seeds the database). */
   ownership: Pick<OwnershipRules, 'shardCount' | 'tables' | 'global'> & Partial<Pick<OwnershipRules, 'policy' | 'routing'>>;
   /** How often drc_meta.routing is re-read (default 100 ms; 0: only on refresh()). */
@@ -69,7 +71,7 @@ export class RoutingGuard {
 
   /** Re-read drc_meta.routing now. */
   async refresh(): Promise<void> {
-    this.book.replace(await readRouting(this.options.pool));
+    this.book.replace(await readRouting(this.options.pool, this.options.topology ?? 'drc'));
   }
 
   /** The routing version in force here. */

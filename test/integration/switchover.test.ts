@@ -1,0 +1,264 @@
+/**
+ * Moving shards between ezones (issue 17): versioned routing in drc_meta, the guard triggers and the
+ * TypeScript guard, `drc switchover` under load, killed at every step, refused when concurrent, rolled
+ * back on timeout. Two ezones, an orders table sharded by user_id over 16 shards: 0-7 move, 8-15 stay
+ * with b.
+ */
+import { spawn } from 'node:child_process';
+import type mysql from 'mysql2/promise';
+import { afterEach, expect, it } from 'vitest';
+import type { RoutingReport } from '../../src/admin/routing.js';
+import { switchover } from '../../src/admin/switchover.js';
+import type { Daemon } from '../../src/daemon/wiring.js';
+import { RoutingGuard } from '../../src/guard/routing-guard.js';
+import { shardOf } from '../../src/model/ownership.js';
+import { DRC_BIN, runDrc } from '../support/cli.js';
+import { describeWithServers, infra } from '../support/env.js';
+import { reconfigure } from '../support/reconfigure.js';
+import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
+import { connectEzone, eventually, scenario, type Scenario } from '../support/scenario.js';
+import { testLogger } from '../support/test-logger.js';
+import { sleep, waitFor } from '../support/wait.js';
+
+const SHARDS = 16;
+const log = testLogger();
+
+/** Users whose shard moves (0-7) and users whose shard stays with b (8-15). */
+const users = (() => {
+  const moving: number[] = [];
+  const staying: number[] = [];
+  for (let u = 1; moving.length < 200 || staying.length < 200; u++) (shardOf(u, SHARDS) <= 7 ? moving : staying).push(u);
+  return { moving, staying };
+})();
+
+async function setUp(name: string): Promise<Scenario> {
+  const s = await scenario(name, {}, { ezones: ['a', 'b'] });
+  reconfigure(s, (c) => ({
+    ...c,
+    ownership: { policy: 'report', shardCount: SHARDS, routing: [{ shards: '0-7', ezone: 'a' }, { shards: '8-15', ezone: 'b' }], tables: { [`${s.schema}.orders`]: { function: 'hash', column: 'user_id' } } },
+  }));
+  for (const ez of ['a', 'b']) {
+    await s.db[ez]!.query('CREATE TABLE orders (id BIGINT PRIMARY KEY, user_id INT NOT NULL, amount INT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
+  }
+  return s;
+}
+
+const admin = () => infra().ezones[0]!.mysql;
+const asAdmin = () => ['--user', admin().user, '--password-env', 'DRC_TEST_ADMIN_PASSWORD'];
+const adminEnv = () => ({ DRC_TEST_ADMIN_PASSWORD: admin().password });
+
+async function routing(s: Scenario): Promise<RoutingReport> {
+  const r = await runDrc(['routing', '--config', s.configFile, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as RoutingReport;
+}
+
+/** Owners of the moving shards in every ezone, once every ezone has applied the same version. */
+async function settledOwner(s: Scenario): Promise<string> {
+  const report = await waitFor(() => routing(s), { what: 'the same routing version in every ezone', until: (r) => r.consistent, timeoutMs: 30_000, intervalMs: 200 });
+  const owners = report.ezones.map((e) => e.owners.find((o) => o.shards.startsWith('0-'))?.owner);
+  expect(new Set(owners).size).toBe(1);
+  for (const e of report.ezones) expect(e.bans).toEqual([]);
+  return owners[0]!;
+}
+
+/** Both ezones have applied a recent heartbeat of the other (the switchover's lag precheck). */
+async function replicating(s: Scenario): Promise<void> {
+  for (const [dest, origin] of [['a', 'b'], ['b', 'a']] as const) {
+    await eventually(`${dest} applying ${origin}'s heartbeats`, async () => {
+      const [rows] = await s.db[dest]!.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM drc_meta.lag WHERE origin = ? AND sent_at > UTC_TIMESTAMP(6) - INTERVAL 3 SECOND', [origin]);
+      return Number(rows[0]!.n) === 1;
+    });
+  }
+}
+
+describeWithServers('moving shards: versioned routing, guards, drc switchover', () => {
+  let s: Scenario | undefined;
+  const daemons: Daemon[] = [];
+  afterEach(async () => {
+    await stopDaemons(daemons);
+    await s?.close();
+    s = undefined;
+  });
+
+  it('seeds and replicates the routing, shows it, and guards writes: wrong ezone refused, DRC’s applier passes', async () => {
+    s = await setUp('routing');
+    const install = await runDrc(['guard', 'install', '--config', s.configFile, ...asAdmin(), '--json'], { env: adminEnv() });
+    expect(install.code, install.stdout + install.stderr).toBe(0);
+    expect((JSON.parse(install.stdout) as { tables: { status: string }[] }).tables.map((t) => t.status)).toEqual(['installed', 'installed']);
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+
+    const report = await routing(s);
+    expect(report.consistent).toBe(true);
+    for (const e of report.ezones) {
+      expect(e.version).toBe(1);
+      expect(e.owners.map((o) => [o.shards, o.owner, o.state])).toEqual([['0-7', 'a', 'owned'], ['8-15', 'b', 'owned']]);
+      expect(e.drift).toEqual([]);
+    }
+    const human = await runDrc(['routing', '--config', s.configFile]);
+    expect(human.stdout).toMatch(/ezone\s+version\s+shards\s+owner\s+state/);
+
+    const [mine, theirs] = [users.moving[0]!, users.staying[0]!];
+    await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (1, ?, 10)', [mine]);
+    const refused = await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (2, ?, 10)', [theirs]).then(
+      () => undefined,
+      (err: { sqlState?: string; message: string }) => err,
+    );
+    expect(refused?.sqlState).toBe('45000');
+    expect(refused?.message).toBe(`DRC guard: ${s.schema}.orders shard ${shardOf(theirs, SHARDS)} is owned by b, not writable in a`);
+    // An update moving a row to another ezone's shard is refused too.
+    await expect(s.db.a!.query('UPDATE orders SET user_id = ? WHERE id = 1', [theirs])).rejects.toMatchObject({ sqlState: '45000' });
+    // DRC's applier session passes (rolled back: it would otherwise be a real wrong write).
+    const applier = await connectEzone('a', s.schema);
+    await applier.query('SET @drc_applier = 1');
+    await applier.query('BEGIN');
+    await applier.query('INSERT INTO orders (id, user_id, amount) VALUES (3, ?, 10)', [theirs]);
+    await applier.query('ROLLBACK');
+    await applier.end();
+    await converge(s, 'orders', ['a', 'b'], { rows: 1 });
+
+    const guard = await RoutingGuard.open({ pool: s.db.a!, ezone: 'a', topology: s.prefix, ownership: s.config.ownership, refreshMs: 0 });
+    expect(guard.check(`${s.schema}.orders`, { user_id: mine })).toEqual({ writable: true, owner: 'a', banned: false, shard: shardOf(mine, SHARDS), version: 1 });
+    expect(guard.check(`${s.schema}.orders`, { user_id: theirs })).toMatchObject({ writable: false, owner: 'b', banned: false });
+    expect(guard.checkKey(theirs)).toMatchObject({ writable: false, owner: 'b' });
+
+    const remove = await runDrc(['guard', 'remove', '--config', s.configFile, '--ezone', 'a', ...asAdmin(), '--json'], { env: adminEnv() });
+    expect(remove.code, remove.stderr).toBe(0);
+    await s.db.a!.query('BEGIN');
+    await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (2, ?, 10)', [theirs]);
+    await s.db.a!.query('ROLLBACK');
+    expect(daemons.map((d) => d.capture.stats.wrongWrites)).toEqual([0, 0]);
+  }, 120_000);
+
+  it('20 switchovers back and forth under load: every acknowledged write everywhere, verify clean, no violation, short write-unavailable window', async () => {
+    s = await setUp('switchload');
+    const install = await runDrc(['guard', 'install', '--config', s.configFile, ...asAdmin()], { env: adminEnv() });
+    expect(install.code, install.stdout + install.stderr).toBe(0);
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    await replicating(s);
+
+    const table = `${s.schema}.orders`;
+    const acked: number[] = [];
+    const movingAcks: Record<string, number[]> = { a: [], b: [] };
+    let refusedByTriggers = 0;
+    let stop = false;
+    const writer = async (ezone: string, base: number) => {
+      const conn = await connectEzone(ezone, s!.schema);
+      const guard = await RoutingGuard.open({ pool: conn, ezone, topology: s!.prefix, ownership: s!.config.ownership, refreshMs: 10 });
+      let n = 0;
+      try {
+        while (!stop) {
+          n++;
+          const moving = n % 2 === 0;
+          const pool = moving ? users.moving : users.staying;
+          const user = pool[n % pool.length]!;
+          if (!guard.check(table, { user_id: user }).writable) {
+            await sleep(2);
+            continue;
+          }
+          const id = base + n;
+          try {
+            await conn.query('INSERT INTO orders (id, user_id, amount) VALUES (?, ?, ?)', [id, user, n]);
+          } catch (err) {
+            const e = err as { sqlState?: string; errno?: number };
+            if (e.sqlState === '45000') refusedByTriggers++; // the guard's view was a moment behind the ban
+            else if (e.errno !== 1213 && e.errno !== 1205) throw err; // deadlock / lock wait with the ban: not acknowledged
+            continue;
+          }
+          acked.push(id);
+          if (moving) movingAcks[ezone]!.push(Date.now());
+        }
+      } finally {
+        guard.close();
+        await conn.end();
+      }
+    };
+    const writers = [writer('a', 1_000_000_000), writer('b', 2_000_000_000)];
+
+    const windows: number[] = [];
+    const runs: { to: string; ms: number; banToFlipMs: number | undefined }[] = [];
+    try {
+      await sleep(300);
+      for (let i = 0; i < 20; i++) {
+        const to = i % 2 === 0 ? 'b' : 'a';
+        const from = to === 'b' ? 'a' : 'b';
+        const t0 = Date.now();
+        const result = await switchover(s.config, { shards: { from: 0, to: 7 }, to, timeoutMs: 30_000, resume: false, log });
+        expect(result.state, JSON.stringify(result)).toBe('done');
+        const t1 = Date.now();
+        runs.push({ to, ms: t1 - t0, banToFlipMs: result.banToFlipMs });
+        await waitFor(() => movingAcks[to]!.some((t) => t > t1), { what: `a write of the moved shards acknowledged in ${to}`, timeoutMs: 10_000, intervalMs: 5 });
+        const lastOld = Math.max(...movingAcks[from]!.filter((t) => t <= t1));
+        const firstNew = Math.min(...movingAcks[to]!.filter((t) => t > t0));
+        windows.push(firstNew - lastOld);
+        await sleep(150);
+      }
+    } finally {
+      stop = true;
+      await Promise.all(writers);
+    }
+
+    const rows = JSON.parse(await converge(s, 'orders', ['a', 'b'], { timeoutMs: 120_000 })) as { id: number }[];
+    const present = new Set(rows.map((r) => Number(r.id)));
+    expect(acked.filter((id) => !present.has(id))).toEqual([]);
+    const verify = await runDrc(['verify', '--config', s.configFile, '--json']);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect((JSON.parse(verify.stdout) as { differences: unknown[] }).differences).toEqual([]);
+    for (const ez of ['a', 'b']) expect((await conflictsIn(s, ez)).filter((c) => c.reason === 'ownership')).toEqual([]);
+    expect(daemons.map((d) => d.capture.stats.wrongWrites)).toEqual([0, 0]);
+    expect(await settledOwner(s)).toBe('a');
+
+    const sorted = [...windows].sort((x, y) => x - y);
+    const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+    process.stdout.write(
+      `\n[switchover] 20 switchovers under load: ${acked.length} writes acknowledged (${refusedByTriggers} refused by the triggers), write-unavailable window of the moving shards p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${sorted.at(-1)} ms; switchover run p50 ${[...runs].map((r) => r.ms).sort((x, y) => x - y)[10]} ms\n`,
+    );
+    expect(p(0.99)).toBeLessThanOrEqual(1000);
+  }, 240_000);
+
+  it('killed at every step, a resumed run finishes; a concurrent run is refused; a timeout rolls back', async () => {
+    s = await setUp('switchkill');
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    await replicating(s);
+    const steps = ['started', 'banned', 'fenced', 'flipped'] as const;
+    let owner = 'a';
+    for (const step of steps) {
+      const to = owner === 'a' ? 'b' : 'a';
+      const child = spawn(process.execPath, [DRC_BIN, 'switchover', '--config', s.configFile, '--shards', '0-7', '--to', to, '--json'], { env: { ...process.env, DRC_SWITCHOVER_HANG_AT: step }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+      await waitFor(() => stderr, { what: `the switchover at ${step}`, until: (e) => e.includes(`hanging at ${step}`) || child.exitCode !== null, timeoutMs: 60_000 });
+      expect(stderr).toContain(`hanging at ${step}`);
+      if (step === 'banned') {
+        const second = await runDrc(['switchover', '--config', s.configFile, '--shards', '0-7', '--to', to]);
+        expect(second.code).toBe(1);
+        expect(second.stderr).toMatch(/another drc switchover is running/);
+      }
+      child.kill('SIGKILL');
+      await exited;
+      const fresh = await runDrc(['switchover', '--config', s.configFile, '--shards', '8-15', '--to', 'a']);
+      expect(fresh.code, fresh.stderr).toBe(1);
+      expect(fresh.stderr).toMatch(/is unfinished .*drc switchover --resume/);
+      const resumed = await runDrc(['switchover', '--config', s.configFile, '--resume', '--json']);
+      expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+      expect(JSON.parse(resumed.stdout)).toMatchObject({ state: 'done', to, shards: '0-7' });
+      owner = to;
+      expect(await settledOwner(s)).toBe(owner);
+    }
+    const none = await runDrc(['switchover', '--config', s.configFile, '--resume', '--json']);
+    expect(JSON.parse(none.stdout)).toMatchObject({ state: 'none' });
+
+    // b stops applying: the ban never reaches it, the switchover rolls back and a keeps the shards.
+    const b = daemons.pop()!;
+    await b.close();
+    const timedOut = await runDrc(['switchover', '--config', s.configFile, '--shards', '0-7', '--to', 'b', '--timeout', '1s', '--json']);
+    expect(timedOut.code, timedOut.stderr).toBe(1);
+    expect(JSON.parse(timedOut.stdout)).toMatchObject({ state: 'rolled-back', reason: expect.stringMatching(/ezone b has not applied routing version/) });
+    daemons.push(...(await startDaemons(s, ['b'])));
+    expect(await settledOwner(s)).toBe('a');
+    const doctor = await runDrc(['doctor', '--config', s.configFile, '--json']);
+    const checks = (JSON.parse(doctor.stdout) as { checks: { ezone: string; check: string; ok: boolean; warning?: boolean; message: string }[] }).checks.filter((c) => c.check === 'routing');
+    expect(checks.map((c) => [c.ezone, c.ok, c.warning ?? false])).toEqual([['a', true, false], ['b', true, false]]);
+  }, 240_000);
+});
