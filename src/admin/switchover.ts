@@ -66,6 +66,11 @@ type Conns = Map<string, mysql.Connection>;
 
 const LOCK = 'drc_switchover';
 const ER_LOCK_WAIT_TIMEOUT = 1205;
+/**
+ * updated_at is the switchover row's version (last-writer-wins where it is replicated): every step's
+ * strictly greater than the last, in UTC whatever the session's time zone.
+ */
+const NEXT_UPDATED_AT = 'updated_at = GREATEST(updated_at + INTERVAL 1 MICROSECOND, UTC_TIMESTAMP(6))';
 
 export async function switchover(config: Config, options: SwitchoverOptions): Promise<SwitchoverResult> {
   const conns: Conns = new Map();
@@ -221,7 +226,7 @@ class Run {
         if (!(err instanceof StepTimeout)) throw err;
         return this.result(r, { reason: `flipped, but ${err.message}: run drc switchover --resume once replication runs` });
       }
-      await this.conn(r.fromEzone).query("UPDATE drc_meta.switchovers SET state = 'done' WHERE id = ?", [r.id]);
+      await this.conn(r.fromEzone).query(`UPDATE drc_meta.switchovers SET state = 'done', ${NEXT_UPDATED_AT} WHERE id = ?`, [r.id]);
       r = { ...r, state: 'done' };
       this.options.log.info({ switchover: r.id }, 'switchover done');
       await this.options.onStep?.('done');
@@ -249,7 +254,7 @@ class Run {
     try {
       const stmt = routingChangeStatement(this.topology, change);
       await conn.query(stmt.sql, stmt.params);
-      await conn.query(`UPDATE drc_meta.switchovers SET state = ?${set} WHERE id = ?`, [state, ...params, r.id]);
+      await conn.query(`UPDATE drc_meta.switchovers SET state = ?${set}, ${NEXT_UPDATED_AT} WHERE id = ?`, [state, ...params, r.id]);
       await conn.commit();
     } catch (err) {
       await conn.rollback().catch(() => undefined);
@@ -287,7 +292,7 @@ class Run {
 
   private async fence(r: SwitchoverRecord): Promise<SwitchoverRecord> {
     const t0 = Date.now();
-    await this.conn(r.fromEzone).query("UPDATE drc_meta.switchovers SET state = 'fenced' WHERE id = ? AND state = 'banned'", [r.id]);
+    await this.conn(r.fromEzone).query(`UPDATE drc_meta.switchovers SET state = 'fenced', ${NEXT_UPDATED_AT} WHERE id = ? AND state = 'banned'`, [r.id]);
     this.step('fence', t0);
     await this.options.onStep?.('fenced');
     return { ...r, state: 'fenced' };
