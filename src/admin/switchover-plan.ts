@@ -59,7 +59,7 @@ export function unfinished(records: readonly SwitchoverRecord[]): SwitchoverReco
 export type MovePlan = { kind: 'move'; fromEzone: string } | { kind: 'noop'; reason: string } | { kind: 'refuse'; reason: string };
 
 /** Whether shards `from`..`to` can move to `target` under `routes` (the routing in force everywhere). */
-export function planMove(routes: readonly ShardRoute[], shard: { from: number; to: number }, target: string, shardCount: number): MovePlan {
+export function planMove(routes: readonly ShardRoute[], shard: { from: number; to: number }, target: string, shardCount: number, force = false): MovePlan {
   const range = `${shard.from}-${shard.to}`;
   if (shard.to >= shardCount) return { kind: 'refuse', reason: `--shards ${range}: shards go from 0 to ${shardCount - 1} (ownership.shardCount ${shardCount})` };
   const byShard = new Map(routes.map((r) => [r.shard, r]));
@@ -67,7 +67,7 @@ export function planMove(routes: readonly ShardRoute[], shard: { from: number; t
   for (let s = shard.from; s <= shard.to; s++) {
     const r = byShard.get(s);
     if (!r) return { kind: 'refuse', reason: `shard ${s} has no owner in drc_meta.routing (ownership.routing does not cover it): give it one in the config before the first daemon starts` };
-    if (r.state === 'banned') return { kind: 'refuse', reason: `shard ${s} is under a write ban (moving from ${r.owner} to ${r.movingTo ?? '?'}): finish that switchover first (drc switchover --resume)` };
+    if (r.state === 'banned' && !force) return { kind: 'refuse', reason: `shard ${s} is under a write ban (moving from ${r.owner} to ${r.movingTo ?? '?'}): finish that switchover first (drc switchover --resume)` };
     owners.set(r.owner, (owners.get(r.owner) ?? 0) + 1);
   }
   if (owners.size > 1) {

@@ -35,6 +35,12 @@ export interface SwitchoverOptions {
   to?: string;
   timeoutMs: number;
   resume: boolean;
+  /**
+   * Emergency: the old owner is unreachable. Flip the shards to `to` at once, written in `to`'s
+   * database, with no ban and no fence; the old owner's writes that had not arrived are recorded as
+   * ownership violations when they do.
+   */
+  force?: boolean;
   log: Logger;
   /** Publishes a routing change (on `<prefix>.routing`); failures are logged, never fatal. */
   publish?: (event: RoutingEvent) => Promise<void>;
@@ -74,6 +80,7 @@ const NEXT_UPDATED_AT = 'updated_at = GREATEST(updated_at + INTERVAL 1 MICROSECO
 
 export async function switchover(config: Config, options: SwitchoverOptions): Promise<SwitchoverResult> {
   const conns: Conns = new Map();
+  const unreachable: string[] = [];
   try {
     for (const ezone of Object.keys(config.ezones).sort()) {
       const ez = config.ezones[ezone]!;
@@ -81,7 +88,9 @@ export async function switchover(config: Config, options: SwitchoverOptions): Pr
         const conn = await mysql.createConnection({ ...connectionOptions(ez.mysql), multipleStatements: false });
         conns.set(ezone, conn);
       } catch (err) {
-        throw new CheckFailedError(`${unreachableMessage(ezone, ez.mysql, err)} — a planned switchover needs every ezone`);
+        if (!options.force) throw new CheckFailedError(`${unreachableMessage(ezone, ez.mysql, err)} — a planned switchover needs every ezone (--force for an emergency one)`);
+        if (ezone === options.to) throw new CheckFailedError(`${unreachableMessage(ezone, ez.mysql, err)} — the new owner must be reachable`);
+        unreachable.push(ezone);
       }
     }
     for (const [ezone, conn] of conns) {
@@ -90,6 +99,7 @@ export async function switchover(config: Config, options: SwitchoverOptions): Pr
       const [[row]] = await conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS ok', [LOCK]);
       if (Number(row?.ok) !== 1) throw new CheckFailedError(`another drc switchover is running (it holds the lock ${LOCK} in ezone ${ezone}): wait for it, or kill it and run drc switchover --resume`);
     }
+    if (options.force) return await forced(config, conns, unreachable, options);
     return await new Run(config, conns, options).run();
   } finally {
     await Promise.allSettled([...conns.values()].map((c) => c.end()));
@@ -352,6 +362,60 @@ class Run {
 }
 
 class StepTimeout extends Error {}
+
+/**
+ * The emergency switchover: one routing change written in the new owner's database (owner = it, no
+ * ban, previous owner forgotten), a switchover record `done` with the reason, and unfinished
+ * switchovers seen there marked rolled back; then a wait until every reachable ezone has applied it.
+ */
+async function forced(config: Config, conns: Conns, unreachable: string[], options: SwitchoverOptions): Promise<SwitchoverResult> {
+  const t0 = Date.now();
+  const topology = config.kafka.topicPrefix;
+  const to = options.to;
+  const shards = options.shards;
+  if (!to || !shards) throw new UsageError('--force needs --shards and --to');
+  const conn = conns.get(to)!;
+  const plan = planMove(await readRouting(conn, topology), shards, to, config.ownership.shardCount, true);
+  if (plan.kind === 'refuse') throw new CheckFailedError(plan.reason);
+  if (plan.kind === 'noop') return { state: 'none', reason: plan.reason, steps: [] };
+  let version = 0;
+  for (const c of conns.values()) version = Math.max(version, await routingVersion(c, topology));
+  version++;
+  const id = `so-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const reason = `forced${unreachable.length > 0 ? ` (unreachable: ${unreachable.join(', ')})` : ''}: no ban, no fence`;
+  await conn.beginTransaction();
+  try {
+    const stmt = routingChangeStatement(topology, { from: shards.from, to: shards.to, owner: to, state: 'owned', version, movingTo: null, forgetPrevious: true });
+    await conn.query(stmt.sql, stmt.params);
+    await conn.query(`UPDATE drc_meta.switchovers SET state = 'rolled-back', reason = ?, ${NEXT_UPDATED_AT} WHERE topology = ? AND state NOT IN ('done', 'rolled-back')`, [`superseded by the forced switchover ${id}`, topology]);
+    await conn.query(
+      "INSERT INTO drc_meta.switchovers (id, topology, shard_from, shard_to, from_ezone, to_ezone, state, flip_version, reason, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+      [id, topology, shards.from, shards.to, plan.fromEzone, to, version, reason],
+    );
+    await conn.commit();
+  } catch (err) {
+    await conn.rollback().catch(() => undefined);
+    throw err;
+  }
+  options.log.warn({ switchover: id, version, from: plan.fromEzone, to, unreachable }, 'forced switchover: shards flipped without ban or fence');
+  await options.publish?.({ switchover: id, step: 'done', version, shards: `${shards.from}-${shards.to}`, owner: to, state: 'owned', writtenIn: to, at: new Date().toISOString() }).catch(() => undefined);
+  const steps = [{ step: 'flip', ms: Date.now() - t0 }];
+  const t1 = Date.now();
+  const deadline = t1 + options.timeoutMs;
+  const late: string[] = [];
+  for (const [ezone, c] of conns) {
+    while ((await routingVersion(c, topology)) < version) {
+      if (Date.now() > deadline) {
+        late.push(ezone);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 10));
+    }
+  }
+  steps.push({ step: 'flip applied', ms: Date.now() - t1 });
+  const note = [reason, ...(late.length > 0 ? [`not applied yet in ${late.join(', ')}`] : []), ...(unreachable.length > 0 ? [`${unreachable.join(', ')} will apply it when it is back`] : [])].join('; ');
+  return { id, state: 'done', shards: `${shards.from}-${shards.to}`, from: plan.fromEzone, to, banVersion: null, flipVersion: version, reason: note, steps };
+}
 
 function recordOf(r: mysql.RowDataPacket): SwitchoverRecord {
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));

@@ -61,6 +61,8 @@ export interface RoutingChange {
   version: number;
   /** While banned: where the shards move. */
   movingTo: string | null;
+  /** Forget the previous owner (a forced switchover: its late writes are violations). */
+  forgetPrevious?: boolean;
 }
 
 /**
@@ -69,7 +71,7 @@ export interface RoutingChange {
  */
 export function routingChangeStatement(topology: string, c: RoutingChange): { sql: string; params: unknown[] } {
   return {
-    sql: 'UPDATE drc_meta.routing SET prev_owner = owner, owner = ?, state = ?, version = ?, moving_to = ? WHERE topology = ? AND shard BETWEEN ? AND ?',
+    sql: `UPDATE drc_meta.routing SET prev_owner = ${c.forgetPrevious ? 'NULL' : 'owner'}, owner = ?, state = ?, version = ?, moving_to = ? WHERE topology = ? AND shard BETWEEN ? AND ?`,
     params: [c.owner, c.state, c.version, c.movingTo, topology, c.from, c.to],
   };
 }

@@ -5,6 +5,9 @@
  * with b.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
 import type { RoutingReport } from '../../src/admin/routing.js';
@@ -216,7 +219,7 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     expect(p(0.99)).toBeLessThanOrEqual(1000);
   }, 240_000);
 
-  it('killed at every step, a resumed run finishes; a concurrent run is refused; a timeout rolls back', async () => {
+  it('killed at every step, a resumed run finishes; a concurrent run is refused; a timeout rolls back; an emergency run forces', async () => {
     s = await setUp('switchkill');
     daemons.push(...(await startDaemons(s, ['a', 'b'])));
     await replicating(s);
@@ -257,8 +260,21 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     expect(JSON.parse(timedOut.stdout)).toMatchObject({ state: 'rolled-back', reason: expect.stringMatching(/ezone b has not applied routing version/) });
     daemons.push(...(await startDaemons(s, ['b'])));
     expect(await settledOwner(s)).toBe('a');
+
+    // The emergency: a unreachable (its port closed in the operator's config), the shards forced to b.
+    const cut = join(mkdtempSync(join(tmpdir(), 'drc-cut-')), 'drc.yaml');
+    writeFileSync(cut, JSON.stringify({ ...s.config, ezones: { ...s.config.ezones, a: { ...s.config.ezones.a!, mysql: { ...s.config.ezones.a!.mysql, port: 9, connectTimeoutMs: 1000 } } } }));
+    const planned = await runDrc(['switchover', '--config', cut, '--shards', '0-7', '--to', 'b']);
+    expect(planned.code).toBe(1);
+    expect(planned.stderr).toMatch(/cannot connect to ezone a.*a planned switchover needs every ezone \(--force/);
+    const forced = await runDrc(['switchover', '--config', cut, '--shards', '0-7', '--to', 'b', '--force', '--json']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(JSON.parse(forced.stdout)).toMatchObject({ state: 'done', from: 'a', to: 'b', reason: expect.stringMatching(/forced \(unreachable: a\)/) });
+    expect(await settledOwner(s)).toBe('b'); // a applies it from b's stream (it was only cut off for the CLI)
+
     const doctor = await runDrc(['doctor', '--config', s.configFile, '--json']);
     const checks = (JSON.parse(doctor.stdout) as { checks: { ezone: string; check: string; ok: boolean; warning?: boolean; message: string }[] }).checks.filter((c) => c.check === 'routing');
-    expect(checks.map((c) => [c.ezone, c.ok, c.warning ?? false])).toEqual([['a', true, false], ['b', true, false]]);
+    expect(checks.map((c) => [c.ezone, c.ok, c.warning ?? false])).toEqual([['a', true, true], ['b', true, true]]);
+    expect(checks[0]!.message).toMatch(/differs from the config's ownership.routing: 0-7 → b/);
   }, 240_000);
 });

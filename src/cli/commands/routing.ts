@@ -84,9 +84,10 @@ export function registerRouting(program: Command): void {
     .option('--to <ezone>', 'the new owner')
     .option('--timeout <duration>', 'how long each run may wait for replication before rolling back', '30s')
     .option('--resume', 'finish (or roll back) an unfinished switchover')
+    .option('--force', 'emergency, when the old owner is unreachable: flip the shards to --to at once in the reachable ezones, with no ban and no fence (its writes that had not arrived are recorded as ownership violations when they do)')
     .option('--json', 'print one JSON document')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (opts: { config: string; shards?: string; to?: string; timeout: string; resume?: boolean; json?: boolean }) => {
+    .action(async (opts: { config: string; shards?: string; to?: string; timeout: string; resume?: boolean; force?: boolean; json?: boolean }) => {
       const config = loadConfig(opts.config);
       const timeoutMs = parseDuration(opts.timeout);
       if (timeoutMs === undefined) throw new UsageError(`--timeout ${opts.timeout} is not a duration — write it like 500ms, 30s or 5m`);
@@ -94,6 +95,7 @@ export function registerRouting(program: Command): void {
       if (opts.shards !== undefined && !shards) throw new UsageError(`--shards ${opts.shards}: write an inclusive range like 0-511, or one shard`);
       if (opts.to) ezoneOf(config, opts.to);
       if (!opts.resume && (!shards || !opts.to)) throw new UsageError('--shards and --to are required (or --resume)');
+      if (opts.force && (opts.resume || !shards || !opts.to)) throw new UsageError('--force takes --shards and --to, not --resume');
       const log = quiet();
       const publisher = await routingPublisher(config, log);
       let result: SwitchoverResult;
@@ -103,6 +105,7 @@ export function registerRouting(program: Command): void {
           ...(opts.to ? { to: opts.to } : {}),
           timeoutMs,
           resume: opts.resume === true,
+          force: opts.force === true,
           log,
           ...(publisher ? { publish: publisher.publish } : {}),
           onStep: hangForTests,
