@@ -147,7 +147,8 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     let stop = false;
     const writer = async (ezone: string, base: number) => {
       const conn = await connectEzone(ezone, s!.schema);
-      const guard = await RoutingGuard.open({ pool: conn, ezone, topology: s!.prefix, ownership: s!.config.ownership, refreshMs: 10 });
+      const routingConn = await connectEzone(ezone);
+      const guard = await RoutingGuard.open({ pool: routingConn, ezone, topology: s!.prefix, ownership: s!.config.ownership, refreshMs: 10 });
       let n = 0;
       try {
         while (!stop) {
@@ -174,6 +175,7 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
       } finally {
         guard.close();
         await conn.end();
+        await routingConn.end();
       }
     };
     const writers = [writer('a', 1_000_000_000), writer('b', 2_000_000_000)];
@@ -191,8 +193,8 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
         const t1 = Date.now();
         runs.push({ to, ms: t1 - t0, banToFlipMs: result.banToFlipMs });
         await waitFor(() => movingAcks[to]!.some((t) => t > t1), { what: `a write of the moved shards acknowledged in ${to}`, timeoutMs: 10_000, intervalMs: 5 });
-        const lastOld = Math.max(...movingAcks[from]!.filter((t) => t <= t1));
-        const firstNew = Math.min(...movingAcks[to]!.filter((t) => t > t0));
+        const lastOld = movingAcks[from]!.reduce((m, t) => (t <= t1 ? Math.max(m, t) : m), 0);
+        const firstNew = movingAcks[to]!.reduce((m, t) => (t > t0 ? Math.min(m, t) : m), Infinity);
         windows.push(firstNew - lastOld);
         await sleep(150);
       }
