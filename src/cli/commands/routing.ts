@@ -15,7 +15,7 @@ import { parseShardRange } from '../../model/routing.js';
 import { routingTopic } from '../../model/topics.js';
 import { createLogger, type Logger } from '../../ops/logger.js';
 import { createTransport } from '../../transport/select.js';
-import { EXIT_CODES_HELP, printJson, printTable } from '../output.js';
+import { EXIT_CODES_HELP, printJson, printTable, type Row } from '../output.js';
 import { accountOf } from './triggers.js';
 
 const quiet = () => createLogger((process.env.DRC_LOG_LEVEL as 'warn' | undefined) ?? 'error');
@@ -33,7 +33,7 @@ export function registerRouting(program: Command): void {
       if (opts.json) printJson(report);
       else {
         printTable(
-          report.ezones.flatMap((e) =>
+          report.ezones.flatMap((e): Row[] =>
             e.error
               ? [{ ezone: e.ezone, version: '-', shards: '-', owner: '-', state: e.error }]
               : e.owners.length === 0
