@@ -6,11 +6,12 @@
  *   started → banned → fenced → flipped → done, and rolled-back from started, banned or fenced.
  * - banned: the shards' routing rows say "banned, moving to T" (new version), written in the old
  *   owner F together with the state, so nobody writes them; done once every ezone has applied it.
- * - fenced: the switchover row is written again in F after the ban: once T has applied it, T has
- *   applied everything F wrote to the shards (F's stream is applied in order, the guard's locking
+ * - fenced: the switchover row is written again in F right after the ban: once T has applied it, T
+ *   has applied everything F wrote to the shards (F's stream is applied in order, the guard's locking
  *   read put every write to them before the ban in F's binlog).
- * - flipped: owner T, ban lifted (new version), written in F with the state: T writes the shards once
- *   it has applied it, F refuses them from that commit on.
+ * - flipped: once every ezone has applied the ban and T the fence: owner T, ban lifted (new version),
+ *   written in T with the state (T's copy of the row): T writes the shards from that commit on, every
+ *   other ezone refuses them (banned) until it has applied the flip.
  * A timeout or failure before the flip rolls back: owner F, ban lifted (new version). After the flip
  * the switchover only finishes.
  */

@@ -216,11 +216,11 @@ class Run {
         r = await this.ban(r);
         banAt = Date.now();
       }
-      if (r.state === 'banned') {
-        await this.waitAll('ban applied', r.banVersion!);
-        r = await this.fence(r);
-      }
+      // The fence follows the ban at once: both travel the old owner's stream, so the waits for the
+      // ban everywhere and for the fence in the new owner overlap.
+      if (r.state === 'banned') r = await this.fence(r);
       if (r.state === 'fenced') {
+        await this.waitAll('ban applied', r.banVersion!);
         await this.waitFence(r);
         r = await this.flip(r);
       }
@@ -236,7 +236,7 @@ class Run {
         if (!(err instanceof StepTimeout)) throw err;
         return this.result(r, { reason: `flipped, but ${err.message}: run drc switchover --resume once replication runs` });
       }
-      await this.conn(r.fromEzone).query(`UPDATE drc_meta.switchovers SET state = 'done', ${NEXT_UPDATED_AT} WHERE id = ?`, [r.id]);
+      await this.conn(r.toEzone).query(`UPDATE drc_meta.switchovers SET state = 'done', ${NEXT_UPDATED_AT} WHERE id = ?`, [r.id]);
       r = { ...r, state: 'done' };
       this.options.log.info({ switchover: r.id }, 'switchover done');
       await this.options.onStep?.('done');
@@ -256,15 +256,16 @@ class Run {
   }
 
   /** One routing change and the switchover's new state, in one transaction of the old owner's database. */
-  private async write(r: SwitchoverRecord, change: RoutingChange, state: SwitchoverState, set: string, params: unknown[]): Promise<void> {
-    const conn = this.conn(r.fromEzone);
+  private async write(r: SwitchoverRecord, writtenIn: string, change: RoutingChange, state: SwitchoverState, set: string, params: unknown[]): Promise<void> {
+    const conn = this.conn(writtenIn);
     // The ban waits for the writes in flight on its shards (the guard's locking read): as long as the run may.
     await conn.query(`SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil((this.deadline - Date.now()) / 1000))}`);
     await conn.beginTransaction();
     try {
       const stmt = routingChangeStatement(this.topology, change);
       await conn.query(stmt.sql, stmt.params);
-      await conn.query(`UPDATE drc_meta.switchovers SET state = ?${set}, ${NEXT_UPDATED_AT} WHERE id = ?`, [state, ...params, r.id]);
+      const [res] = await conn.query<mysql.ResultSetHeader>(`UPDATE drc_meta.switchovers SET state = ?${set}, ${NEXT_UPDATED_AT} WHERE id = ?`, [state, ...params, r.id]);
+      if (res.affectedRows !== 1) throw new CheckFailedError(`switchover ${r.id} is not recorded in ${writtenIn}'s drc_meta.switchovers: nothing written`);
       await conn.commit();
     } catch (err) {
       await conn.rollback().catch(() => undefined);
@@ -278,7 +279,7 @@ class Run {
       owner: change.owner,
       state: change.state,
       ...(change.movingTo ? { movingTo: change.movingTo } : {}),
-      writtenIn: r.fromEzone,
+      writtenIn,
       at: new Date().toISOString(),
     };
     await this.options.publish?.(event).catch((err: Error) => this.options.log.warn({ err: err.message, switchover: r.id }, 'publishing the routing change failed (drc_meta.routing has it)'));
@@ -288,7 +289,7 @@ class Run {
     const t0 = Date.now();
     const version = await this.nextVersion();
     try {
-      await this.write(r, { from: r.from, to: r.to, owner: r.fromEzone, state: 'banned', version, movingTo: r.toEzone }, 'banned', ', ban_version = ?', [version]);
+      await this.write(r, r.fromEzone, { from: r.from, to: r.to, owner: r.fromEzone, state: 'banned', version, movingTo: r.toEzone }, 'banned', ', ban_version = ?', [version]);
     } catch (err) {
       // Writes held their shards' routing rows past the timeout: nothing was banned.
       if (errnoOf(err) === ER_LOCK_WAIT_TIMEOUT) throw new StepTimeout(`the ban waited for writes in flight on the shards in ${r.fromEzone} past the timeout`);
@@ -311,7 +312,9 @@ class Run {
   private async flip(r: SwitchoverRecord): Promise<SwitchoverRecord> {
     const t0 = Date.now();
     const version = await this.nextVersion();
-    await this.write(r, { from: r.from, to: r.to, owner: r.toEzone, state: 'owned', version, movingTo: null }, 'flipped', ', flip_version = ?', [version]);
+    // Written in the new owner, which has applied the ban and the fence: it writes the shards from this
+    // commit on; every other ezone keeps refusing them (banned) until it applies the flip.
+    await this.write(r, r.toEzone, { from: r.from, to: r.to, owner: r.toEzone, state: 'owned', version, movingTo: null }, 'flipped', ', flip_version = ?', [version]);
     this.options.log.info({ switchover: r.id, version }, 'shards flipped to their new owner');
     this.step('flip', t0);
     await this.options.onStep?.('flipped');
@@ -321,7 +324,7 @@ class Run {
   private async rollback(r: SwitchoverRecord, reason: string): Promise<SwitchoverResult> {
     const version = await this.nextVersion();
     this.deadline = Date.now() + this.options.timeoutMs;
-    await this.write(r, { from: r.from, to: r.to, owner: r.fromEzone, state: 'owned', version, movingTo: null }, 'rolled-back', ', reason = ?', [reason]);
+    await this.write(r, r.fromEzone, { from: r.from, to: r.to, owner: r.fromEzone, state: 'owned', version, movingTo: null }, 'rolled-back', ', reason = ?', [reason]);
     this.options.log.warn({ switchover: r.id, version, reason }, 'switchover rolled back');
     await this.options.onStep?.('rolled-back');
     return this.result({ ...r, state: 'rolled-back', reason }, {});
