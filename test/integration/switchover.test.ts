@@ -16,6 +16,7 @@ import type { Daemon } from '../../src/daemon/wiring.js';
 import { RoutingGuard } from '../../src/guard/routing-guard.js';
 import { shardOf } from '../../src/model/ownership.js';
 import { DRC_BIN, runDrc } from '../support/cli.js';
+import { DaemonProcess } from '../support/daemon-process.js';
 import { describeWithServers, infra } from '../support/env.js';
 import { reconfigure } from '../support/reconfigure.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
@@ -78,7 +79,9 @@ async function replicating(s: Scenario): Promise<void> {
 describeWithServers('moving shards: versioned routing, guards, drc switchover', () => {
   let s: Scenario | undefined;
   const daemons: Daemon[] = [];
+  const processes: DaemonProcess[] = [];
   afterEach(async () => {
+    for (const p of processes.splice(0)) if (p.child.exitCode === null) await p.kill();
     await stopDaemons(daemons);
     await s?.close();
     s = undefined;
@@ -262,7 +265,10 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     const timedOut = await runDrc(['switchover', '--config', s.configFile, '--shards', '0-7', '--to', 'b', '--timeout', '1s', '--json']);
     expect(timedOut.code, timedOut.stderr).toBe(1);
     expect(JSON.parse(timedOut.stdout)).toMatchObject({ state: 'rolled-back', reason: expect.stringMatching(/ezone b has not applied routing version/) });
-    daemons.push(...(await startDaemons(s, ['b'])));
+    // b back, as a `drc run` process this time: its /metrics and /healthz show the routing.
+    const bProcess = await DaemonProcess.start(['run', '--config', s.configFile, '--ezone', 'b']);
+    processes.push(bProcess);
+    await bProcess.waitActive();
     expect(await settledOwner(s)).toBe('a');
 
     // The emergency: a unreachable (its port closed in the operator's config), the shards forced to b.
@@ -275,6 +281,11 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     expect(forced.code, forced.stderr).toBe(0);
     expect(JSON.parse(forced.stdout)).toMatchObject({ state: 'done', from: 'a', to: 'b', reason: expect.stringMatching(/forced \(unreachable: a\)/) });
     expect(await settledOwner(s)).toBe('b'); // a applies it from b's stream (it was only cut off for the CLI)
+    const version = (await routing(s)).ezones[0]!.version;
+    await eventually('b’s /metrics at the routing version', async () => (await bProcess.metric('drc_routing_version')) === version);
+    expect(await bProcess.metric('drc_switchover_state')).toBe(0);
+    const health = (await (await fetch(`http://127.0.0.1:${bProcess.metricsPort}/healthz`)).json()) as { routing?: unknown };
+    expect(health.routing).toMatchObject({ version, banned: 0, switchover: { state: 'done' } });
 
     const doctor = await runDrc(['doctor', '--config', s.configFile, '--json']);
     const checks = (JSON.parse(doctor.stdout) as { checks: { ezone: string; check: string; ok: boolean; warning?: boolean; message: string }[] }).checks.filter((c) => c.check === 'routing');
