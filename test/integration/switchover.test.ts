@@ -130,10 +130,19 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
 
     const remove = await runDrc(['guard', 'remove', '--config', s.configFile, '--ezone', 'a', ...asAdmin(), '--json'], { env: adminEnv() });
     expect(remove.code, remove.stderr).toBe(0);
-    await s.db.a!.query('BEGIN');
-    await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (2, ?, 10)', [theirs]);
-    await s.db.a!.query('ROLLBACK');
     expect(daemons.map((d) => d.capture.stats.wrongWrites)).toEqual([0, 0]);
+    // Unguarded, the wrong write goes through: a's capture counts it, b records the violation.
+    await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (2, ?, 10)', [theirs]);
+    await eventually('the violation recorded in b', async () => (await conflictsIn(s!, 'b')).some((c) => c.reason === 'ownership' && c.origin === 'a'));
+    expect(daemons[0]!.capture.stats.wrongWrites).toBe(1);
+
+    // The README's planned switchover, human output.
+    await replicating(s);
+    const moved = await runDrc(['switchover', '--config', s.configFile, '--shards', '0-7', '--to', 'b', '--timeout', '30s']);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toMatch(/step\s+ms\n.*ban /s);
+    expect(moved.stdout).toMatch(/switchover so-\S+ of shards 0-7 from a to b: done/);
+    expect(await settledOwner(s)).toBe('b');
   }, 120_000);
 
   it('20 switchovers back and forth under load: every acknowledged write everywhere, verify clean, no violation, short write-unavailable window', async () => {
