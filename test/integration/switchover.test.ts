@@ -11,16 +11,17 @@ import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
 import type { RoutingReport } from '../../src/admin/routing.js';
-import { switchover } from '../../src/admin/switchover.js';
+import { switchover, type RoutingEvent } from '../../src/admin/switchover.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
 import { RoutingGuard } from '../../src/guard/routing-guard.js';
 import { shardOf } from '../../src/model/ownership.js';
+import { routingTopic } from '../../src/model/topics.js';
 import { DRC_BIN, runDrc } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { describeWithServers, infra } from '../support/env.js';
 import { reconfigure } from '../support/reconfigure.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
-import { connectEzone, eventually, scenario, type Scenario } from '../support/scenario.js';
+import { connectEzone, eventually, readTopic, scenario, type Scenario } from '../support/scenario.js';
 import { testLogger } from '../support/test-logger.js';
 import { sleep, waitFor } from '../support/wait.js';
 
@@ -295,6 +296,14 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     expect(await bProcess.metric('drc_switchover_state')).toBe(0);
     const health = (await (await fetch(`http://127.0.0.1:${bProcess.metricsPort}/healthz`)).json()) as { routing?: unknown };
     expect(health.routing).toMatchObject({ version, banned: 0, switchover: { state: 'done' } });
+
+    // Every routing change the CLI made, in order, on <prefix>.routing.
+    const events = (await readTopic(s.kafka, routingTopic(s.prefix), (ms) => ms.some((m) => m.value.toString().includes('"writtenIn":"b","at"') && m.value.toString().includes('"step":"done"')), 30_000)).map(
+      (m) => JSON.parse(m.value.toString()) as RoutingEvent,
+    );
+    expect(events.map((e) => e.version)).toEqual([...events.map((e) => e.version)].sort((x, y) => x - y));
+    expect(new Set(events.map((e) => e.step))).toEqual(new Set(['banned', 'flipped', 'rolled-back', 'done']));
+    expect(events.at(-1)).toMatchObject({ step: 'done', shards: '0-7', owner: 'b', state: 'owned', writtenIn: 'b', version });
 
     const doctor = await runDrc(['doctor', '--config', s.configFile, '--json']);
     const checks = (JSON.parse(doctor.stdout) as { checks: { ezone: string; check: string; ok: boolean; warning?: boolean; message: string }[] }).checks.filter((c) => c.check === 'routing');
