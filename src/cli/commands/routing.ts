@@ -70,6 +70,7 @@ export function registerRouting(program: Command): void {
         else {
           printTable(report.tables.map((t) => ({ ezone: t.ezone, table: t.table, status: t.status, triggers: t.triggers.join(','), reason: t.reason })), ['ezone', 'table', 'status', 'triggers', 'reason']);
           for (const line of report.unreachable) process.stdout.write(`\n${line}\n`);
+          if (report.tables.length === 0 && report.unreachable.length === 0) process.stdout.write('no hash-sharded table under ownership.tables: nothing to guard\n');
         }
         if (report.unreachable.length > 0) throw new UnreachableError(report.unreachable.join('; '));
         if (!report.ok) throw new CheckFailedError('the guard could not be set up on some tables: see their reasons');
