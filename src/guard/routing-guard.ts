@@ -14,7 +14,7 @@
 import type mysql from 'mysql2/promise';
 import { readRouting } from '../db/routing-store.js';
 import { Ownership, shardOf, type OwnershipRules } from '../model/ownership.js';
-import { RoutingBook } from '../model/routing.js';
+import { parseShardRange, RoutingBook } from '../model/routing.js';
 import type { Row, WireValue } from '../model/value.js';
 
 export interface GuardOptions {
@@ -98,6 +98,22 @@ export class RoutingGuard {
     if (!route) return { writable: true, banned: false, shard, version: this.book.version };
     const banned = route.state === 'banned';
     return { writable: !banned && route.owner === this.options.ezone, owner: route.owner, banned, shard, version: this.book.version };
+  }
+
+  /**
+   * Apply one routing change as published on `<prefix>.routing` (admin/switchover.ts RoutingEvent),
+   * for applications that follow the topic instead of polling: a change older than what the guard
+   * holds for a shard is ignored. The topic carries changes only: open the guard from the database
+   * first (refreshMs 0 to stop polling).
+   */
+  applyChange(change: { version: number; shards: string; owner: string; state: 'owned' | 'banned'; movingTo?: string }): void {
+    const range = parseShardRange(change.shards);
+    if (!range) return;
+    for (let shard = range.from; shard <= range.to; shard++) {
+      const now = this.book.route(shard);
+      if (now && now.version >= change.version) continue;
+      this.book.set({ shard, owner: change.owner, state: change.state, version: change.version, prevOwner: now?.owner ?? null, movingTo: change.movingTo ?? null });
+    }
   }
 
   /** Stop the background refresh. */
