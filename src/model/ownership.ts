@@ -79,6 +79,17 @@ export class Ownership {
     return value === undefined || value === null ? undefined : shardOf(value, this.rules.shardCount);
   }
 
+  /**
+   * The routing version of this row's hash shard when drc_meta.routing routes it (capture ships it
+   * with the change, RowChange.rv), else undefined.
+   */
+  routedVersion(table: string, row: Row): number | undefined {
+    const routing = this.options.routing;
+    if (!routing || routing.size === 0) return undefined;
+    const shard = this.shardOfRow(table, row);
+    return shard === undefined ? undefined : routing.route(shard)?.version;
+  }
+
   /** Whether a write by `writer` to this row violates ownership (false when no owner is defined). */
   violates(table: string, row: Row, writer: string): { owner: string } | undefined {
     const routing = this.options.routing;

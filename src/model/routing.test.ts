@@ -48,12 +48,12 @@ describe('routing', () => {
     expect(book.localWrite(5, 'b')).toEqual({ ok: true });
   });
 
-  it('judges incoming changes leniently across the move in progress (previous owner, destination)', () => {
+  it('judges incoming changes without an origin verdict by the owner here only (no excuse for a previous owner or a destination)', () => {
     const book = new RoutingBook([route(0, 'b', { version: 3, prevOwner: 'a' }), route(1, 'a', { state: 'banned', movingTo: 'b', version: 2, prevOwner: 'a' }), route(2, 'a')]);
-    expect(book.violation(0, 'a')).toBeUndefined();
-    expect(book.violation(0, 'c')).toEqual({ owner: 'b' });
-    expect(book.violation(1, 'b')).toBeUndefined();
-    expect(book.violation(1, 'c')).toEqual({ owner: 'a' });
+    expect(book.violation(0, 'a')).toEqual({ owner: 'b' });
+    expect(book.violation(0, 'b')).toBeUndefined();
+    expect(book.violation(1, 'b')).toEqual({ owner: 'a' });
+    expect(book.violation(1, 'a')).toBeUndefined();
     expect(book.violation(2, 'b')).toEqual({ owner: 'a' });
   });
 

@@ -143,15 +143,14 @@ export class RoutingBook {
   }
 
   /**
-   * Whether a change written by `origin` and arriving here now is an ownership violation. The routing
-   * in force here may be newer than the one in force in the origin when it wrote the row (a shard that
-   * moved since): the previous owner of a shard's last change and the destination of a ban are not
-   * violations (their own guards and capture judge their writes against their own routing).
+   * Whether a change written by `origin` and arriving here now is an ownership violation, judged by the
+   * routing in force here: only for changes without the origin's own verdict (RowChange.rv, messages
+   * of builds before it). Capture's verdict, made in binlog order in the origin, is the exact one.
    */
   violation(shard: number, origin: string): { owner: string } | undefined {
     const r = this.shards.get(shard);
     if (!r) return undefined;
-    if (r.owner === origin || r.prevOwner === origin || r.movingTo === origin) return undefined;
+    if (r.owner === origin) return undefined;
     return { owner: r.owner };
   }
 }

@@ -36,13 +36,13 @@ const users = (() => {
   return { moving, staying };
 })();
 
-async function setUp(name: string): Promise<Scenario> {
-  const s = await scenario(name, {}, { ezones: ['a', 'b'] });
+async function setUp(name: string, ezones: string[] = ['a', 'b']): Promise<Scenario> {
+  const s = await scenario(name, {}, { ezones });
   reconfigure(s, (c) => ({
     ...c,
     ownership: { policy: 'report', shardCount: SHARDS, routing: [{ shards: '0-7', ezone: 'a' }, { shards: '8-15', ezone: 'b' }], tables: { [`${s.schema}.orders`]: { function: 'hash', column: 'user_id' } } },
   }));
-  for (const ez of ['a', 'b']) {
+  for (const ez of ezones) {
     await s.db[ez]!.query('CREATE TABLE orders (id BIGINT PRIMARY KEY, user_id INT NOT NULL, amount INT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
   }
   return s;
@@ -67,9 +67,9 @@ async function settledOwner(s: Scenario): Promise<string> {
   return owners[0]!;
 }
 
-/** Both ezones have applied a recent heartbeat of the other (the switchover's lag precheck). */
-async function replicating(s: Scenario): Promise<void> {
-  for (const [dest, origin] of [['a', 'b'], ['b', 'a']] as const) {
+/** Every ezone has applied a recent heartbeat of every other (the switchover's lag precheck). */
+async function replicating(s: Scenario, ezones: string[] = ['a', 'b']): Promise<void> {
+  for (const [dest, origin] of ezones.flatMap((d) => ezones.filter((o) => o !== d).map((o) => [d, o] as const))) {
     await eventually(`${dest} applying ${origin}'s heartbeats`, async () => {
       const [rows] = await s.db[dest]!.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM drc_meta.lag WHERE origin = ? AND sent_at > UTC_TIMESTAMP(6) - INTERVAL 3 SECOND', [origin]);
       return Number(rows[0]!.n) === 1;
@@ -144,6 +144,26 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     expect(moved.stdout).toMatch(/step\s+ms\n.*ban /s);
     expect(moved.stdout).toMatch(/switchover so-\S+ of shards 0-7 from a to b: done/);
     expect(await settledOwner(s)).toBe('b');
+  }, 120_000);
+
+  it('three ezones: the new owner writing right after the flip is no violation anywhere; the old owner writing after the move is one in both peers', async () => {
+    s = await setUp('switch3', ['a', 'b', 'c']);
+    daemons.push(...(await startDaemons(s, ['a', 'b', 'c'])));
+    await replicating(s, ['a', 'b', 'c']);
+    const result = await switchover(s.config, { shards: { from: 0, to: 7 }, to: 'b', timeoutMs: 30_000, resume: false, log });
+    expect(result.state, JSON.stringify(result)).toBe('done');
+    // b writes from its flip on: these reach c right behind the flip (c's own copy of the routing may
+    // not have caught up yet; b's capture judged them in binlog order and said so).
+    for (let i = 0; i < 30; i++) await s.db.b!.query('INSERT INTO orders (id, user_id, amount) VALUES (?, ?, 1)', [100 + i, users.moving[i]!]);
+    await converge(s, 'orders', ['a', 'b', 'c'], { rows: 30 });
+    expect(await settledOwner(s)).toBe('b');
+    // a (no guard installed) writes a moved shard after the move: b and c record it, a's capture counts it.
+    await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (1, ?, 1)', [users.moving[0]!]);
+    for (const ez of ['b', 'c']) {
+      await eventually(`the old owner's write recorded in ${ez}`, async () => (await conflictsIn(s!, ez)).some((c) => c.reason === 'ownership' && c.origin === 'a'));
+    }
+    for (const ez of ['a', 'b', 'c']) expect((await conflictsIn(s, ez)).filter((c) => c.reason === 'ownership' && c.origin !== 'a')).toEqual([]);
+    expect(daemons.map((d) => d.capture.stats.wrongWrites)).toEqual([1, 0, 0]);
   }, 120_000);
 
   it('20 switchovers back and forth under load: every acknowledged write everywhere, verify clean, no violation, short write-unavailable window', async () => {
