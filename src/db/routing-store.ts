@@ -91,9 +91,16 @@ export async function openRouting(pool: mysql.Pool, scope: RoutingScope): Promis
   }
 }
 
-/** The newest switchover of the topology recorded in this database (drc_meta.switchovers), if any. */
+/**
+ * The switchover of the topology to show (drc_switchover_state, /healthz): an unfinished one first
+ * (started_at comes from the clock of whichever server wrote it: skewed clocks must not hide it behind
+ * a finished one), else the newest, from this database's drc_meta.switchovers.
+ */
 export async function latestSwitchover(db: Queryable, topology: string): Promise<{ id: string; state: string } | undefined> {
-  const [rows] = (await db.query('SELECT id, state FROM drc_meta.switchovers WHERE topology = ? ORDER BY started_at DESC, id DESC LIMIT 1', [topology])) as [mysql.RowDataPacket[], unknown];
+  const [rows] = (await db.query(
+    "SELECT id, state FROM drc_meta.switchovers WHERE topology = ? ORDER BY state NOT IN ('done', 'rolled-back') DESC, started_at DESC, id DESC LIMIT 1",
+    [topology],
+  )) as [mysql.RowDataPacket[], unknown];
   const r = rows[0];
   return r ? { id: String(r.id), state: String(r.state) } : undefined;
 }
