@@ -130,13 +130,6 @@ async function tablesWithoutVersionColumn(conn: mysql.Connection, config: Config
 }
 
 /**
- * Triggers on replicated tables must do nothing in DRC's applier sessions (db/applier-mark.ts): a
- * trigger that fires again on applied rows duplicates what the origin's trigger wrote (it arrives as
- * rows of its own) or overwrites shipped values, and the ezones drift with no conflict recorded.
- * A trigger whose body the server hides from DRC's user cannot be judged: it fails too, and so do
- * `hiddenSchemas`, where MySQL does not even list the triggers to it.
- */
-/**
  * drc_meta.routing against the config's ownership.routing: after a switchover they differ by design
  * (the database is the routing in force); a warning, so the config gets updated before it seeds a new
  * ezone with stale owners.
@@ -167,6 +160,13 @@ export function routingDriftCheck(ezone: string, routes: readonly ShardRoute[], 
   };
 }
 
+/**
+ * Triggers on replicated tables must do nothing in DRC's applier sessions (db/applier-mark.ts): a
+ * trigger that fires again on applied rows duplicates what the origin's trigger wrote (it arrives as
+ * rows of its own) or overwrites shipped values, and the ezones drift with no conflict recorded.
+ * A trigger whose body the server hides from DRC's user cannot be judged: it fails too, and so do
+ * `hiddenSchemas`, where MySQL does not even list the triggers to it.
+ */
 export function triggersCheck(ezone: string, account: string, triggers: TriggerDefinition[], hiddenSchemas: string[] = []): Check {
   const named = (ts: TriggerDefinition[]) => ts.map((t) => `${formatTableName({ schema: t.schema, table: t.name })} (${t.timing} ${t.event} on ${formatTableName(t)})`).join(', ');
   const by = (state: string) => triggers.filter((t) => guardStateOf(t.body) === state);

@@ -109,7 +109,7 @@ export function registerRouting(program: Command): void {
           force: opts.force === true,
           log,
           ...(publisher ? { publish: publisher.publish } : {}),
-          onStep: hangForTests,
+          onStep: testHookHangAt,
         });
       } finally {
         await publisher?.close();
@@ -145,9 +145,13 @@ async function routingPublisher(config: Config, log: Logger): Promise<{ publish:
   }
 }
 
-/** DRC_SWITCHOVER_HANG_AT=<state>: stop at that step until killed (the kill-at-every-step test). */
-async function hangForTests(state: SwitchoverState): Promise<void> {
-  if (process.env.DRC_SWITCHOVER_HANG_AT !== state) return;
+/**
+ * TEST HOOK, not an operator setting: DRC_TEST_HOOK_SWITCHOVER_HANG_AT=<state> makes `drc switchover`
+ * stop right after persisting that step until killed. Only test/integration/switchover.test.ts sets it
+ * (a run killed at every step must resume); the README lists it under the test hooks. Unset: no effect.
+ */
+async function testHookHangAt(state: SwitchoverState): Promise<void> {
+  if (process.env.DRC_TEST_HOOK_SWITCHOVER_HANG_AT !== state) return;
   process.stderr.write(`drc: switchover hanging at ${state}\n`);
   await new Promise(() => setInterval(() => undefined, 60_000));
 }
