@@ -72,6 +72,13 @@ type Conns = Map<string, mysql.Connection>;
 
 const LOCK = 'drc_switchover';
 const ER_LOCK_WAIT_TIMEOUT = 1205;
+const ER_LOCK_DEADLOCK = 1213;
+/**
+ * Lock wait of one attempt of a routing change, in seconds. The ban's UPDATE queues behind the guard's
+ * shared locks of writes in flight, and the application's next writes of those shards queue behind it:
+ * a short wait per attempt, retried until the deadline, keeps them stalled at most this long at a time.
+ */
+const ATTEMPT_LOCK_WAIT_S = 1;
 /**
  * updated_at is the switchover row's version (last-writer-wins where it is replicated): every step's
  * strictly greater than the last, in UTC whatever the session's time zone.
@@ -255,21 +262,32 @@ class Run {
     return max + 1;
   }
 
-  /** One routing change and the switchover's new state, in one transaction of the old owner's database. */
+  /**
+   * One routing change and the switchover's new state, in one transaction of `writtenIn`'s database:
+   * attempts of ATTEMPT_LOCK_WAIT_S each, again after a lock wait timeout or a deadlock, until the
+   * deadline (then the last error is thrown).
+   */
   private async write(r: SwitchoverRecord, writtenIn: string, change: RoutingChange, state: SwitchoverState, set: string, params: unknown[]): Promise<void> {
     const conn = this.conn(writtenIn);
-    // The ban waits for the writes in flight on its shards (the guard's locking read): as long as the run may.
-    await conn.query(`SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil((this.deadline - Date.now()) / 1000))}`);
-    await conn.beginTransaction();
-    try {
-      const stmt = routingChangeStatement(this.topology, change);
-      await conn.query(stmt.sql, stmt.params);
-      const [res] = await conn.query<mysql.ResultSetHeader>(`UPDATE drc_meta.switchovers SET state = ?${set}, ${NEXT_UPDATED_AT} WHERE id = ?`, [state, ...params, r.id]);
-      if (res.affectedRows !== 1) throw new CheckFailedError(`switchover ${r.id} is not recorded in ${writtenIn}'s drc_meta.switchovers: nothing written`);
-      await conn.commit();
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
+    await conn.query(`SET SESSION innodb_lock_wait_timeout = ${ATTEMPT_LOCK_WAIT_S}`);
+    for (let attempt = 1; ; attempt++) {
+      await conn.beginTransaction();
+      try {
+        const stmt = routingChangeStatement(this.topology, change);
+        await conn.query(stmt.sql, stmt.params);
+        const [res] = await conn.query<mysql.ResultSetHeader>(`UPDATE drc_meta.switchovers SET state = ?${set}, ${NEXT_UPDATED_AT} WHERE id = ?`, [state, ...params, r.id]);
+        if (res.affectedRows !== 1) throw new CheckFailedError(`switchover ${r.id} is not recorded in ${writtenIn}'s drc_meta.switchovers: nothing written`);
+        await conn.commit();
+        break;
+      } catch (err) {
+        await conn.rollback().catch(() => undefined);
+        const errno = errnoOf(err);
+        if ((errno === ER_LOCK_WAIT_TIMEOUT || errno === ER_LOCK_DEADLOCK) && Date.now() < this.deadline) {
+          this.options.log.info({ switchover: r.id, step: state, attempt, errno }, 'routing change waited for writes in flight; trying again');
+          continue;
+        }
+        throw err;
+      }
     }
     const event: RoutingEvent = {
       switchover: r.id,
@@ -292,7 +310,8 @@ class Run {
       await this.write(r, r.fromEzone, { from: r.from, to: r.to, owner: r.fromEzone, state: 'banned', version, movingTo: r.toEzone }, 'banned', ', ban_version = ?', [version]);
     } catch (err) {
       // Writes held their shards' routing rows past the timeout: nothing was banned.
-      if (errnoOf(err) === ER_LOCK_WAIT_TIMEOUT) throw new StepTimeout(`the ban waited for writes in flight on the shards in ${r.fromEzone} past the timeout`);
+      const errno = errnoOf(err);
+      if (errno === ER_LOCK_WAIT_TIMEOUT || errno === ER_LOCK_DEADLOCK) throw new StepTimeout(`the ban waited for writes in flight on the shards in ${r.fromEzone} past the timeout`);
       throw err;
     }
     this.options.log.info({ switchover: r.id, version }, 'shards banned');
@@ -322,8 +341,15 @@ class Run {
   }
 
   private async rollback(r: SwitchoverRecord, reason: string): Promise<SwitchoverResult> {
-    const version = await this.nextVersion();
     this.deadline = Date.now() + this.options.timeoutMs;
+    if (r.state === 'started') {
+      // Nothing was banned: the routing stays as it is, only the record says why it stopped.
+      await this.conn(r.fromEzone).query(`UPDATE drc_meta.switchovers SET state = 'rolled-back', reason = ?, ${NEXT_UPDATED_AT} WHERE id = ?`, [reason, r.id]);
+      this.options.log.warn({ switchover: r.id, reason }, 'switchover rolled back before its ban');
+      await this.options.onStep?.('rolled-back');
+      return this.result({ ...r, state: 'rolled-back', reason }, {});
+    }
+    const version = await this.nextVersion();
     await this.write(r, r.fromEzone, { from: r.from, to: r.to, owner: r.fromEzone, state: 'owned', version, movingTo: null }, 'rolled-back', ', reason = ?', [reason]);
     this.options.log.warn({ switchover: r.id, version, reason }, 'switchover rolled back');
     await this.options.onStep?.('rolled-back');
