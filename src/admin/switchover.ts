@@ -12,6 +12,7 @@ import { ensureMetaSchema } from '../db/meta-schema.js';
 import { errnoOf } from '../db/mysql-errors.js';
 import { readRouting, routingChangeStatement, routingVersion, scopeOf, seedRouting, type RoutingChange } from '../db/routing-store.js';
 import { CheckFailedError, UsageError } from '../errors.js';
+import { changesTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
 import { planMove, reached, unfinished, type SwitchoverRecord, type SwitchoverState } from './switchover-plan.js';
 import { unreachableMessage } from './unreachable.js';
@@ -229,10 +230,11 @@ class Run {
       if (r.state === 'fenced') {
         await this.waitAll('ban applied', r.banVersion!);
         await this.waitFence(r);
+        await this.noQuarantine(r);
         r = await this.flip(r);
       }
     } catch (err) {
-      if (!(err instanceof StepTimeout)) throw err;
+      if (!(err instanceof StepTimeout || err instanceof RollBack)) throw err;
       return this.rollback(r, err.message);
     }
     if (r.state === 'flipped') {
@@ -377,6 +379,23 @@ class Run {
     this.step('fence applied', t0);
   }
 
+  /**
+   * The new owner holds no quarantined transaction of the old owner (drc_meta.quarantine): one would
+   * be a write of the old owner the new owner lacks, and after the flip a retry of it would be an
+   * ownership violation. Else the switchover rolls back, naming them.
+   */
+  private async noQuarantine(r: SwitchoverRecord): Promise<void> {
+    const [rows] = await this.conn(r.toEzone).query<mysql.RowDataPacket[]>(
+      "SELECT id FROM drc_meta.quarantine WHERE kafka_topic = ? AND state = 'quarantined' ORDER BY id LIMIT 10",
+      [changesTopic(this.topology, r.fromEzone)],
+    );
+    if (rows.length === 0) return;
+    const ids = rows.map((x) => String(x.id)).join(', ');
+    throw new RollBack(
+      `ezone ${r.toEzone} holds quarantined transactions of ${r.fromEzone} (id ${ids}${rows.length === 10 ? ', …' : ''}): retry or drop them first (drc quarantine list --config <file> --ezone ${r.toEzone}, then drc quarantine retry|drop), then run the switchover again`,
+    );
+  }
+
   private async until(timeoutMessage: string, done: () => Promise<boolean>): Promise<void> {
     for (;;) {
       if (await done()) return;
@@ -391,6 +410,8 @@ class Run {
 }
 
 class StepTimeout extends Error {}
+/** A check before the flip failed: the switchover rolls back with this reason. */
+class RollBack extends Error {}
 
 /**
  * The emergency switchover: one routing change written in the new owner's database (owner = it, no

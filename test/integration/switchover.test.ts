@@ -15,7 +15,7 @@ import { switchover, type RoutingEvent } from '../../src/admin/switchover.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
 import { RoutingGuard } from '../../src/guard/routing-guard.js';
 import { shardOf } from '../../src/model/ownership.js';
-import { routingTopic } from '../../src/model/topics.js';
+import { changesTopic, routingTopic } from '../../src/model/topics.js';
 import { DRC_BIN, runDrc } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { describeWithServers, infra } from '../support/env.js';
@@ -199,6 +199,26 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     }
     expect((await routing(s)).ezones.map((e) => e.version)).toEqual(before);
     expect(await settledOwner(s)).toBe('a');
+  }, 60_000);
+
+  it('a quarantined transaction of the old owner in the new owner rolls the switchover back before the flip, naming it', async () => {
+    s = await setUp('switchquar');
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    await replicating(s);
+    // As the applier of b records a transaction of a it could not apply (apply.onError: quarantine).
+    const [res] = await s.db.b!.query<mysql.ResultSetHeader>(
+      "INSERT INTO drc_meta.quarantine (origin, origin_tx, origin_pos, kafka_topic, kafka_partition, kafka_offset, tables_json, keys_json, error_code, error_message, message, quarantined_at) VALUES ('a', '0-1-1', '0-1-1', ?, 0, 0, '[]', '[]', 'DRC_VALUE_REJECTED', 'test', '', UTC_TIMESTAMP(6))",
+      [changesTopic(s.prefix, 'a')],
+    );
+    const result = await switchover(s.config, { shards: { from: 0, to: 7 }, to: 'b', timeoutMs: 30_000, resume: false, log });
+    expect(result.state, JSON.stringify(result)).toBe('rolled-back');
+    expect(result.reason).toBe(
+      `ezone b holds quarantined transactions of a (id ${res.insertId}): retry or drop them first (drc quarantine list --config <file> --ezone b, then drc quarantine retry|drop), then run the switchover again`,
+    );
+    expect(await settledOwner(s)).toBe('a');
+    await s.db.b!.query("UPDATE drc_meta.quarantine SET state = 'dropped' WHERE id = ?", [res.insertId]);
+    expect((await switchover(s.config, { shards: { from: 0, to: 7 }, to: 'b', timeoutMs: 30_000, resume: false, log })).state).toBe('done');
+    expect(await settledOwner(s)).toBe('b');
   }, 60_000);
 
   it('20 switchovers back and forth under load: every acknowledged write everywhere, verify clean, no violation, short write-unavailable window', async () => {
