@@ -221,6 +221,28 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     expect(await settledOwner(s)).toBe('b');
   }, 60_000);
 
+  it('drc quarantine retry after a switchover judges an old message (no verdict of its origin) by the routing in force, not the config', async () => {
+    s = await setUp('switchretry');
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    await replicating(s);
+    expect((await switchover(s.config, { shards: { from: 0, to: 7 }, to: 'b', timeoutMs: 30_000, resume: false, log })).state).toBe('done');
+    expect(await settledOwner(s)).toBe('b');
+    await s.db.b!.query('INSERT INTO orders (id, user_id, amount) VALUES (1, ?, 1)', [users.moving[0]!]);
+    await converge(s, 'orders', ['a', 'b'], { rows: 1 });
+    // b's transaction as a build before the verdict shipped it (no rv), quarantined in a.
+    const [shipped] = await readTopic(s.kafka, changesTopic(s.prefix, 'b'), (ms) => ms.some((m) => m.value.toString().includes('"table":"orders"')), 30_000).then((ms) => ms.filter((m) => m.value.toString().includes('"table":"orders"')));
+    const chunk = JSON.parse(shipped!.value.toString()) as { changes: { rv?: number }[] };
+    expect(chunk.changes[0]!.rv).toBeGreaterThan(1);
+    for (const c of chunk.changes) delete c.rv;
+    const [res] = await s.db.a!.query<mysql.ResultSetHeader>(
+      "INSERT INTO drc_meta.quarantine (origin, origin_tx, origin_pos, kafka_topic, kafka_partition, kafka_offset, tables_json, keys_json, error_code, error_message, message, quarantined_at) VALUES ('b', 'x', 'x', ?, 0, ?, ?, '[]', 'DRC_VALUE_REJECTED', 'test', ?, UTC_TIMESTAMP(6))",
+      [changesTopic(s.prefix, 'b'), Number(shipped!.offset), JSON.stringify([`${s.schema}.orders`]), JSON.stringify(chunk)],
+    );
+    const retried = await runDrc(['quarantine', 'retry', '--config', s.configFile, '--ezone', 'a', '--id', String(res.insertId), '--json']);
+    expect(retried.code, retried.stdout + retried.stderr).toBe(0);
+    expect((await conflictsIn(s, 'a')).filter((c) => c.reason === 'ownership')).toEqual([]);
+  }, 60_000);
+
   it('20 switchovers back and forth under load: every acknowledged write everywhere, verify clean, no violation, short write-unavailable window', async () => {
     s = await setUp('switchload');
     const install = await runDrc(['guard', 'install', '--config', s.configFile, ...asAdmin()], { env: adminEnv() });
