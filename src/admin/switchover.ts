@@ -428,8 +428,27 @@ async function forced(config: Config, conns: Conns, unreachable: string[], optio
   const plan = planMove(await readRouting(conn, topology), shards, to, config.ownership.shardCount, true);
   if (plan.kind === 'refuse') throw new CheckFailedError(plan.reason);
   if (plan.kind === 'noop') return { state: 'none', reason: plan.reason, steps: [] };
+  // Only for an old owner that cannot be reached: a reachable one gets the planned switchover (ban, fence).
+  if (conns.has(plan.fromEzone)) {
+    throw new CheckFailedError(`--force is for an unreachable old owner, and ezone ${plan.fromEzone} (the shards' owner) is reachable: run the planned switchover (without --force)`);
+  }
+  const records: SwitchoverRecord[] = [];
+  for (const c of conns.values()) {
+    const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT id, shard_from, shard_to, from_ezone, to_ezone, state, ban_version, flip_version, reason FROM drc_meta.switchovers WHERE topology = ?', [topology]);
+    records.push(...rows.map(recordOf));
+  }
+  const open = unfinished(records);
+  // An unfinished switchover of other shards, or one already flipped, is not this run's to end.
+  const blocking = open.find((r) => r.from !== shards.from || r.to !== shards.to || reached(r.state, 'flipped'));
+  if (blocking) {
+    throw new CheckFailedError(
+      `switchover ${blocking.id} of shards ${blocking.from}-${blocking.to} from ${blocking.fromEzone} to ${blocking.toEzone} is unfinished (${blocking.state}): finish it first (drc switchover --resume), or force exactly its shards${reached(blocking.state, 'flipped') ? ' — it is flipped: only --resume finishes it' : ''}`,
+    );
+  }
+  // Above every version any ezone has, and above the ban of an unfinished switchover that may not have arrived.
   let version = 0;
   for (const c of conns.values()) version = Math.max(version, await routingVersion(c, topology));
+  for (const r of records) version = Math.max(version, r.banVersion ?? 0, r.flipVersion ?? 0);
   version++;
   const id = `so-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const reason = `forced${unreachable.length > 0 ? ` (unreachable: ${unreachable.join(', ')})` : ''}: no ban, no fence`;
@@ -437,7 +456,15 @@ async function forced(config: Config, conns: Conns, unreachable: string[], optio
   try {
     const stmt = routingChangeStatement(topology, { from: shards.from, to: shards.to, owner: to, state: 'owned', version, movingTo: null, forgetPrevious: true });
     await conn.query(stmt.sql, stmt.params);
-    await conn.query(`UPDATE drc_meta.switchovers SET state = 'rolled-back', reason = ?, ${NEXT_UPDATED_AT} WHERE topology = ? AND state NOT IN ('done', 'rolled-back')`, [`superseded by the forced switchover ${id}`, topology]);
+    // The unfinished switchover of the same shards (not flipped: refused above) ends here.
+    await conn.query(`UPDATE drc_meta.switchovers SET state = 'rolled-back', reason = ?, ${NEXT_UPDATED_AT} WHERE topology = ? AND state IN ('started', 'banned', 'fenced')`, [`superseded by the forced switchover ${id}`, topology]);
+    for (const r of open) {
+      // Seen only in another reachable ezone (its copy has not arrived here): the record is written here.
+      await conn.query(
+        "INSERT IGNORE INTO drc_meta.switchovers (id, topology, shard_from, shard_to, from_ezone, to_ezone, state, ban_version, reason, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'rolled-back', ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+        [r.id, topology, r.from, r.to, r.fromEzone, r.toEzone, r.banVersion, `superseded by the forced switchover ${id}`],
+      );
+    }
     await conn.query(
       "INSERT INTO drc_meta.switchovers (id, topology, shard_from, shard_to, from_ezone, to_ezone, state, flip_version, reason, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
       [id, topology, shards.from, shards.to, plan.fromEzone, to, version, reason],

@@ -388,6 +388,22 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     const planned = await runDrc(['switchover', '--config', cut, '--shards', '0-7', '--to', 'b']);
     expect(planned.code).toBe(1);
     expect(planned.stderr).toMatch(/cannot connect to ezone a.*a planned switchover needs every ezone \(--force/);
+    // --force is refused while the old owner is reachable, and while another range's switchover is unfinished.
+    const reachable = await runDrc(['switchover', '--config', s.configFile, '--shards', '0-7', '--to', 'b', '--force']);
+    expect(reachable.code).toBe(1);
+    expect(reachable.stderr).toMatch(/--force is for an unreachable old owner, and ezone a \(the shards' owner\) is reachable: run the planned switchover/);
+    const other = spawn(process.execPath, [DRC_BIN, 'switchover', '--config', s.configFile, '--shards', '8-15', '--to', 'a', '--json'], { env: { ...process.env, DRC_TEST_HOOK_SWITCHOVER_HANG_AT: 'banned' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let otherErr = '';
+    other.stderr.on('data', (d: Buffer) => (otherErr += d.toString()));
+    const otherExited = new Promise<void>((resolve) => other.on('close', () => resolve()));
+    await waitFor(() => otherErr, { what: 'the switchover of 8-15 at banned', until: (e) => e.includes('hanging at banned') || other.exitCode !== null, timeoutMs: 60_000 });
+    other.kill('SIGKILL');
+    await otherExited;
+    const blocked = await runDrc(['switchover', '--config', cut, '--shards', '0-7', '--to', 'b', '--force']);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toMatch(/switchover so-\S+ of shards 8-15 from b to a is unfinished \(banned\): finish it first/);
+    const finished = await runDrc(['switchover', '--config', s.configFile, '--resume', '--json']);
+    expect(finished.code, finished.stdout + finished.stderr).toBe(0);
     const forced = await runDrc(['switchover', '--config', cut, '--shards', '0-7', '--to', 'b', '--force', '--json']);
     expect(forced.code, forced.stderr).toBe(0);
     expect(JSON.parse(forced.stdout)).toMatchObject({ state: 'done', from: 'a', to: 'b', reason: expect.stringMatching(/forced \(unreachable: a\)/) });
