@@ -6,7 +6,7 @@
 import mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { connectionOptions } from '../db/connect.js';
-import { scopeOf, seedRouting } from '../db/routing-store.js';
+import { peerRoutingOf, scopeOf, seedRouting } from '../db/routing-store.js';
 import { ensureMetaSchema } from '../db/meta-schema.js';
 import { UsageError } from '../errors.js';
 import { createGuardSql, dropGuardSql, GUARD_EVENTS, GUARD_TRIGGER_PREFIX, guardTriggerName, type GuardTarget } from './guard-sql.js';
@@ -59,7 +59,7 @@ export async function runGuard(
     try {
       if (action === 'install') {
         await ensureMetaSchema(conn);
-        await seedRouting(conn, scopeOf(config));
+        await seedRouting(conn, scopeOf(config), peerRoutingOf(config, ezone));
       }
       for (const t of tables) report.tables.push(await guardTable(conn, action, { ...t, shardCount: config.ownership.shardCount, ezone, topology: config.kafka.topicPrefix }));
     } finally {

@@ -103,7 +103,12 @@ export async function switchover(config: Config, options: SwitchoverOptions): Pr
     }
     for (const [ezone, conn] of conns) {
       await ensureMetaSchema(conn);
-      await seedRouting(conn, scopeOf(config));
+      // A new or restored ezone copies the others' routing (not the config's version 1).
+      await seedRouting(conn, scopeOf(config), async () => {
+        const out = [];
+        for (const [other, c] of conns) if (other !== ezone) out.push(await readRouting(c, config.kafka.topicPrefix).catch(() => []));
+        return out.filter((r) => r.length > 0);
+      });
       const [[row]] = await conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS ok', [LOCK]);
       if (Number(row?.ok) !== 1) throw new CheckFailedError(`another drc switchover is running (it holds the lock ${LOCK} in ezone ${ezone}): wait for it, or kill it and run drc switchover --resume`);
     }

@@ -21,7 +21,7 @@ import { Heartbeat } from './heartbeat.js';
 import { isFinalChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
 import { RoutingBook } from '../model/routing.js';
-import { latestSwitchover, openRouting, readRouting, scopeOf } from '../db/routing-store.js';
+import { latestSwitchover, openRouting, peerRoutingOf, readRouting, scopeOf } from '../db/routing-store.js';
 import type { RoutingStatus } from '../ops/metrics.js';
 import type { KafkaTransport, StoredMessage, TopicSpec } from '../model/ports.js';
 import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic } from '../model/topics.js';
@@ -82,7 +82,7 @@ export async function startCapture(
   const pool = createPool(ez.mysql, 4, register ? { register } : {});
   let routing: RoutingBook;
   try {
-    routing = await openRouting(pool, scopeOf(config));
+    routing = await openRouting(pool, scopeOf(config), peerRoutingOf(config, ezone));
   } catch (err) {
     await publisher.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
@@ -180,7 +180,7 @@ export async function startDaemon(
   try {
     flavor = ez.mysql.flavor === 'auto' ? await detectFlavor(metaPool) : ez.mysql.flavor;
     await events.connect();
-    routing = await openRouting(metaPool, scopeOf(config));
+    routing = await openRouting(metaPool, scopeOf(config), peerRoutingOf(config, ezone));
     const ownership = new Ownership(config.ownership, { routing, mode: 'incoming' });
     const origins = Object.keys(config.ezones).sort();
     expectWaitingChildren(ezone); // children waiting for a deleted parent from an earlier run (apply/fk-waiting.ts)

@@ -4,8 +4,9 @@
  * Rows belong to a topology, named by its kafka.topicPrefix (servers shared by several topologies,
  * as under tests, keep each one's routing apart).
  */
-import type mysql from 'mysql2/promise';
+import mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
+import { connectionOptions } from './connect.js';
 import { RoutingBook, routeOfRow, seedRoutes, type ShardRoute, type ShardState } from '../model/routing.js';
 import { ensureMetaSchema } from './meta-schema.js';
 
@@ -21,20 +22,53 @@ export interface RoutingScope {
 export const scopeOf = (config: Pick<Config, 'kafka' | 'ownership'>): RoutingScope => ({ topology: config.kafka.topicPrefix, ownership: config.ownership });
 
 /**
- * Seed drc_meta.routing from the config when it holds no row of the topology yet; returns the rows
- * written (0 when it was seeded before, here or by replication). Every ezone seeds the same version-1
- * rows from the same config, so seeds that cross in replication are identical rows, not conflicts.
+ * The routing rows of the topology in the other ezones' databases that can be reached (one list per
+ * ezone holding some): what a new or restored ezone copies instead of the config's version 1.
  */
-export async function seedRouting(db: Queryable, scope: RoutingScope): Promise<number> {
+export type PeerRouting = () => Promise<ShardRoute[][]>;
+
+/** PeerRouting by connecting to every other ezone of the config (unreachable ones, or ones without drc_meta, are skipped). */
+export function peerRoutingOf(config: Pick<Config, 'ezones' | 'kafka'>, ezone: string): PeerRouting {
+  return async () => {
+    const out: ShardRoute[][] = [];
+    for (const [name, ez] of Object.entries(config.ezones)) {
+      if (name === ezone) continue;
+      let conn: mysql.Connection | undefined;
+      try {
+        conn = await mysql.createConnection(connectionOptions(ez.mysql));
+        const routes = await readRouting(conn, config.kafka.topicPrefix);
+        if (routes.length > 0) out.push(routes);
+      } catch {
+        // Unreachable, or no drc_meta there yet: nothing to copy from it.
+      } finally {
+        await conn?.end().catch(() => undefined);
+      }
+    }
+    return out;
+  };
+}
+
+/**
+ * Fill drc_meta.routing when it holds no row of the topology yet; returns the rows written (0 when it
+ * held some, here or by replication). When a reachable peer already has the topology's routing (a
+ * new or restored ezone joining after switchovers), its rows are copied, versions included — the
+ * newest of the peers'; else the version-1 rows of the config's `ownership.routing`. Every ezone
+ * seeds the same version-1 rows from the same config, so seeds that cross in replication are
+ * identical rows, not conflicts.
+ */
+export async function seedRouting(db: Queryable, scope: RoutingScope, peers?: PeerRouting): Promise<number> {
   const [[row]] = (await db.query('SELECT COUNT(*) AS n FROM drc_meta.routing WHERE topology = ?', [scope.topology])) as [mysql.RowDataPacket[], unknown];
   if (Number(row!.n) > 0) return 0;
-  const seed = seedRoutes(scope.ownership.routing, scope.ownership.shardCount);
+  const copied = (await peers?.()) ?? [];
+  const newest = (routes: ShardRoute[]) => routes.reduce((m, r) => Math.max(m, r.version), 0);
+  const source = copied.sort((x, y) => newest(y) - newest(x))[0];
+  const seed = source ?? seedRoutes(scope.ownership.routing, scope.ownership.shardCount);
   let written = 0;
   for (let i = 0; i < seed.length; i += 1000) {
     const part = seed.slice(i, i + 1000);
     const [res] = (await db.query(
-      `INSERT IGNORE INTO drc_meta.routing (topology, shard, owner, state, version, prev_owner, moving_to) VALUES ${part.map(() => "(?, ?, ?, 'owned', 1, NULL, NULL)").join(', ')}`,
-      part.flatMap((r) => [scope.topology, r.shard, r.owner]),
+      `INSERT IGNORE INTO drc_meta.routing (topology, shard, owner, state, version, prev_owner, moving_to) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      part.flatMap((r) => [scope.topology, r.shard, r.owner, r.state, r.version, r.prevOwner, r.movingTo]),
     )) as [mysql.ResultSetHeader, unknown];
     written += res.affectedRows;
   }
@@ -80,11 +114,11 @@ export function routingChangeStatement(topology: string, c: RoutingChange): { sq
  * drc_meta created or migrated, the routing seeded when it holds nothing yet, and read: the routing in
  * force in this database now.
  */
-export async function openRouting(pool: mysql.Pool, scope: RoutingScope): Promise<RoutingBook> {
+export async function openRouting(pool: mysql.Pool, scope: RoutingScope, peers?: PeerRouting): Promise<RoutingBook> {
   const conn = await pool.getConnection();
   try {
     await ensureMetaSchema(conn);
-    await seedRouting(conn, scope);
+    await seedRouting(conn, scope, peers);
     return new RoutingBook(await readRouting(conn, scope.topology));
   } finally {
     conn.release();

@@ -243,6 +243,25 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     expect((await conflictsIn(s, 'a')).filter((c) => c.reason === 'ownership')).toEqual([]);
   }, 60_000);
 
+  it('a restored ezone (empty drc_meta.routing) copies the routing from a peer, not version 1 from the config', async () => {
+    s = await setUp('switchrestore');
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    await replicating(s);
+    expect((await switchover(s.config, { shards: { from: 0, to: 7 }, to: 'b', timeoutMs: 30_000, resume: false, log })).state).toBe('done');
+    expect(await settledOwner(s)).toBe('b');
+    const version = (await routing(s)).ezones[0]!.version;
+    expect(version).toBeGreaterThan(1);
+    // b restored from a backup taken before DRC ran there: its daemon starts on an empty routing.
+    await stopDaemons(daemons.splice(1, 1));
+    await s.db.b!.query('SET SESSION sql_log_bin = 0');
+    await s.db.b!.query('DELETE FROM drc_meta.routing WHERE topology = ?', [s.prefix]);
+    await s.db.b!.query('SET SESSION sql_log_bin = 1');
+    daemons.push(...(await startDaemons(s, ['b'])));
+    const report = await routing(s);
+    expect(report.ezones.map((e) => e.version)).toEqual([version, version]);
+    expect(await settledOwner(s)).toBe('b');
+  }, 60_000);
+
   it('20 switchovers back and forth under load: every acknowledged write everywhere, verify clean, no violation, short write-unavailable window', async () => {
     s = await setUp('switchload');
     const install = await runDrc(['guard', 'install', '--config', s.configFile, ...asAdmin()], { env: adminEnv() });
