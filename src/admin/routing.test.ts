@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ShardRoute } from '../model/routing.js';
-import { routingDriftCheck } from './doctor.js';
+import { routingDriftCheck, routingVersionsCheck } from './doctor.js';
 import { describeRouting } from './routing.js';
 
 const ownership = { ownership: { policy: 'report' as const, shardCount: 4, routing: [{ shards: '0-1', ezone: 'a' }, { shards: '2-3', ezone: 'b' }], tables: {}, global: {} } };
@@ -19,5 +19,13 @@ describe('drc routing and its doctor check', () => {
     expect(moved).toMatchObject({ ok: true, warning: true });
     expect(moved.message).toMatch(/routing version 3 .* differs .*: 0-1 → b — .*update ownership.routing/);
     expect(routingDriftCheck('a', [], ownership)).toMatchObject({ ok: true, message: expect.stringMatching(/not seeded yet/) });
+  });
+
+  it('fails when the ezones hold different routing versions, naming the ones behind', () => {
+    expect(routingVersionsCheck(new Map([['a', 3]]))).toEqual([]);
+    expect(routingVersionsCheck(new Map([['a', 3], ['b', 3]]))).toMatchObject([{ ok: true, check: 'routing_versions' }]);
+    const [bad] = routingVersionsCheck(new Map([['a', 3], ['b', 1], ['c', 3]]));
+    expect(bad).toMatchObject({ ezone: '*', check: 'routing_versions', ok: false });
+    expect(bad!.message).toMatch(/^routing versions differ between ezones \(a 3, b 1, c 3\): b behind/);
   });
 });

@@ -13,6 +13,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { RoutingReport } from '../../src/admin/routing.js';
 import { switchover, type RoutingEvent } from '../../src/admin/switchover.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
+import { scopeOf, seedRouting } from '../../src/db/routing-store.js';
 import { RoutingGuard } from '../../src/guard/routing-guard.js';
 import { shardOf } from '../../src/model/ownership.js';
 import { changesTopic, routingTopic } from '../../src/model/topics.js';
@@ -254,6 +255,13 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     // b restored from a backup taken before DRC ran there: its daemon starts on an empty routing.
     await stopDaemons(daemons.splice(1, 1));
     await s.db.b!.query('SET SESSION sql_log_bin = 0');
+    await s.db.b!.query('DELETE FROM drc_meta.routing WHERE topology = ?', [s.prefix]);
+    // As a build before this one seeded it: version 1 from the config. drc doctor fails on it.
+    await seedRouting(s.db.b!, scopeOf(s.config));
+    const doctor = await runDrc(['doctor', '--config', s.configFile, '--json']);
+    expect(doctor.code).toBe(1);
+    const versions = (JSON.parse(doctor.stdout) as { checks: { check: string; ok: boolean; message: string }[] }).checks.filter((c) => c.check === 'routing_versions');
+    expect(versions).toMatchObject([{ ok: false, message: expect.stringMatching(new RegExp(`^routing versions differ between ezones \\(a ${version}, b 1\\): b behind`)) }]);
     await s.db.b!.query('DELETE FROM drc_meta.routing WHERE topology = ?', [s.prefix]);
     await s.db.b!.query('SET SESSION sql_log_bin = 1');
     daemons.push(...(await startDaemons(s, ['b'])));
