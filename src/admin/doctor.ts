@@ -7,6 +7,10 @@ import { versionColumnOf } from '../config/tables.js';
 import { REQUIRED_BINLOG_SETTINGS, binlogVariantSettings, binlogVariantVerdicts, tablesWithoutPrimaryKey } from '../db/binlog-requirements.js';
 import { TableFilter } from '../config/table-filter.js';
 import { connectionOptions } from '../db/connect.js';
+import { isNoSuchTable } from '../db/mysql-errors.js';
+import { readRouting } from '../db/routing-store.js';
+import type { ShardRoute } from '../model/routing.js';
+import { describeRouting } from './routing.js';
 import type { BrokerInspector } from '../model/ports.js';
 import { KafkaTlsError } from '../errors.js';
 import type { Check } from './check.js';
@@ -18,6 +22,7 @@ import { reasonOf, unreachableMessage } from './unreachable.js';
 import { formatTableName } from './verify-names.js';
 
 export type { Check } from './check.js';
+
 
 export interface ServerFacts {
   ezone: string;
@@ -35,6 +40,7 @@ export async function runDoctor(config: Config, brokers: BrokerInspector, only?:
   const checks: Check[] = [];
   const facts: ServerFacts[] = [];
   const names = Object.keys(config.ezones);
+  const routingVersions = new Map<string, number>();
   for (const ezone of only ? [only] : names) {
     const ez = config.ezones[ezone]!;
     let conn: mysql.Connection;
@@ -93,13 +99,14 @@ export async function runDoctor(config: Config, brokers: BrokerInspector, only?:
       const hidden = mariadb ? [] : await schemasHidingTriggers(conn, config);
       checks.push(triggersCheck(ezone, String(me!.u), await replicatedTableTriggers(conn, config), hidden));
       checks.push(await privilegesCheck(conn, ezone, ez.mysql.user));
+      checks.push(await routingCheck(conn, ezone, config, routingVersions));
     } catch (err) {
       checks.push({ ezone, check: 'inspect', ok: false, message: `could not inspect the server: ${(err as Error).message}` });
     } finally {
       await conn.end();
     }
   }
-  if (!only) checks.push(...crossChecks(facts, names));
+  if (!only) checks.push(...crossChecks(facts, names), ...routingVersionsCheck(routingVersions));
   const kafka = await kafkaCheck(config, brokers);
   // The link's protection is judged only once the brokers were reached with it.
   const kafkaTls = kafka.ok ? kafkaTlsCheck(config.kafka) : { ezone: 'kafka', check: 'tls', ok: false, message: 'not checked: Kafka could not be reached (see above) — fix that first' };
@@ -122,6 +129,58 @@ async function tablesWithoutVersionColumn(conn: mysql.Connection, config: Config
       return vc === null || !String(r.cols).split(',').includes(vc);
     })
     .map((r) => `${r.s}.${r.t}`);
+}
+
+/**
+ * drc_meta.routing against the config's ownership.routing: after a switchover they differ by design
+ * (the database is the routing in force); a warning, so the config gets updated before it seeds a new
+ * ezone with stale owners.
+ */
+async function routingCheck(conn: mysql.Connection, ezone: string, config: Config, versions: Map<string, number>): Promise<Check> {
+  let routes: ShardRoute[];
+  try {
+    routes = await readRouting(conn, config.kafka.topicPrefix);
+    if (routes.length > 0) versions.set(ezone, Math.max(...routes.map((r) => r.version)));
+  } catch (err) {
+    if (isNoSuchTable(err)) return { ezone, check: 'routing', ok: true, message: 'drc_meta.routing not created yet (the first drc run seeds it from ownership.routing)' };
+    throw err;
+  }
+  return routingDriftCheck(ezone, routes, config);
+}
+
+/**
+ * The routing versions of the ezones that hold routing must be equal: a different one is an ezone
+ * that seeded stale routing or is not applying the others (pure; none when fewer than two hold it).
+ */
+export function routingVersionsCheck(versions: ReadonlyMap<string, number>): Check[] {
+  if (versions.size < 2) return [];
+  const listed = [...versions].map(([e, v]) => `${e} ${v}`).join(', ');
+  if (new Set(versions.values()).size === 1) return [{ ezone: '*', check: 'routing_versions', ok: true, message: `every ezone at routing version ${[...versions.values()][0]}` }];
+  const newest = Math.max(...versions.values());
+  const behind = [...versions].filter(([, v]) => v < newest).map(([e]) => e);
+  return [
+    {
+      ezone: '*',
+      check: 'routing_versions',
+      ok: false,
+      message: `routing versions differ between ezones (${listed}): ${behind.join(', ')} behind — a switchover in flight settles within seconds (drc lag); one that stays behind seeded stale routing: stop its drc run, DELETE FROM drc_meta.routing WHERE topology = '<kafka.topicPrefix>' there with sql_log_bin = 0, start it again (it copies the routing of a reachable peer)`,
+    },
+  ];
+}
+
+/** The routing check of one ezone's rows (pure). */
+export function routingDriftCheck(ezone: string, routes: readonly ShardRoute[], config: Pick<Config, 'ownership'>): Check {
+  if (routes.length === 0) return { ezone, check: 'routing', ok: true, message: 'drc_meta.routing not seeded yet (the first drc run seeds it from ownership.routing)' };
+  const d = describeRouting(ezone, routes, config);
+  if (d.drift.length === 0) return { ezone, check: 'routing', ok: true, message: `routing version ${d.version} matches ownership.routing` };
+  const ranges = d.drift.map((r) => `${r.shards} → ${r.owner}${r.state === 'banned' ? ' (banned)' : ''}`).join(', ');
+  return {
+    ezone,
+    check: 'routing',
+    ok: true,
+    warning: true,
+    message: `routing version ${d.version} in drc_meta differs from the config's ownership.routing: ${ranges} — the database is in force (drc routing); update ownership.routing to match (it seeds new ezones)`,
+  };
 }
 
 /**

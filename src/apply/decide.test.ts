@@ -94,6 +94,19 @@ describe('decide', () => {
     expect(i.tombstones.size).toBe(0);
   });
 
+  it('decides ownership from the origin verdict when the change carries one (rv), whatever the routing here says', () => {
+    const rules = { shardCount: 16, routing: [{ shards: '0-15', ezone: 'b' }], tables: {}, global: { 's.t': 'b' } };
+    const ownership = new Ownership({ ...rules, policy: 'reject' });
+    // Owned by the origin when written (routing here not caught up): applied, no violation.
+    const owned = decide(input([{ ...ins(1, 1, '10'), rv: 4 }], { ownership }));
+    expect(owned.ops.map((o) => o.kind)).toEqual(['insert']);
+    expect(owned.conflicts).toEqual([]);
+    // Not owned when written: a violation, whatever the routing here.
+    const wrong = decide(input([{ ...ins(1, 1, '10'), rv: 4, wrong: 'c' }], { ownership: new Ownership({ ...rules, routing: [{ shards: '0-15', ezone: 'a' }], global: {}, policy: 'reject' }) }));
+    expect(wrong.ops).toEqual([]);
+    expect(wrong.conflicts.map((c) => [c.reason, c.decision])).toEqual([['ownership', 'skipped']]);
+  });
+
   it('records ownership violations; reject skips the change, report applies it', () => {
     const rules = { shardCount: 16, routing: [{ shards: '0-15', ezone: 'b' }], tables: {}, global: { 's.t': 'b' } };
     const reject = decide(input([ins(1, 1, '10')], { ownership: new Ownership({ ...rules, policy: 'reject' }) }));

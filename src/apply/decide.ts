@@ -66,7 +66,8 @@ export function decide(input: DecideInput): Decisions {
     const local = rows.get(k) ?? null;
     const versionColumn = input.versionColumnOf(change.schema, change.table);
 
-    const violation = input.ownership.violates(table, change.after ?? (change.before as Row), incoming.origin);
+    // The origin's verdict when it shipped one (capture judged in binlog order, exactly); else the routing here.
+    const violation = change.rv !== undefined ? (change.wrong !== undefined ? { owner: change.wrong } : undefined) : input.ownership.violates(table, change.after ?? (change.before as Row), incoming.origin);
     if (violation) {
       const decision = input.ownership.policy === 'reject' ? 'skipped' : 'applied';
       out.conflicts.push({ incoming, reason: 'ownership', decision, local, versionColumn });

@@ -12,6 +12,7 @@ import type { Config } from '../config/schema.js';
 import type { Flavor } from '../db/sql.js';
 import { decodeChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
+import type { RoutingBook } from '../model/routing.js';
 import type { Logger } from '../ops/logger.js';
 import type { ApplyPool } from './connection.js';
 import { incomingOf } from './group-executor.js';
@@ -28,6 +29,8 @@ export interface QuarantineRetrierDeps {
   pool: ApplyPool;
   flavor: Flavor;
   config: Pick<Config, 'replicate' | 'tables' | 'apply' | 'ownership'>;
+  /** The routing in force in this ezone (drc_meta.routing): shards are owned as it says, not as the config's seed. */
+  routing?: RoutingBook;
   log: Logger;
 }
 
@@ -37,7 +40,7 @@ export class QuarantineRetrier {
 
   constructor(private readonly deps: QuarantineRetrierDeps) {
     this.tables = new TableCache(deps.pool);
-    this.ownership = new Ownership(deps.config.ownership);
+    this.ownership = new Ownership(deps.config.ownership, deps.routing ? { routing: deps.routing, mode: 'incoming' } : {});
   }
 
   /** Apply the transaction of record `id` (its stored `message`) and mark the record applied; throws what the target says. */

@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import type { Flavor } from '../db/sql.js';
 import type { RowChange } from '../model/change.js';
 import { Ownership } from '../model/ownership.js';
+import type { RoutingBook } from '../model/routing.js';
 import type { RepairApplier, RepairNote } from '../model/ports.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import type { Logger } from '../ops/logger.js';
@@ -29,6 +30,8 @@ export interface RepairApplierDeps {
   pool: ApplyPool;
   flavor: Flavor;
   config: Pick<Config, 'replicate' | 'tables' | 'apply' | 'ownership'>;
+  /** The routing in force in this ezone (drc_meta.routing): shards are owned as it says, not as the config's seed. */
+  routing?: RoutingBook;
   log: Logger;
 }
 
@@ -38,7 +41,7 @@ export class SingleChangeApplier implements RepairApplier {
 
   constructor(private readonly deps: RepairApplierDeps) {
     this.tables = new TableCache(deps.pool);
-    this.ownership = new Ownership({ ...deps.config.ownership, policy: 'report' });
+    this.ownership = new Ownership({ ...deps.config.ownership, policy: 'report' }, deps.routing ? { routing: deps.routing, mode: 'incoming' } : {});
   }
 
   async apply(change: RowChange, origin: string, note: RepairNote): Promise<void> {

@@ -133,6 +133,27 @@ describe('TransactionAssembler', () => {
     ]);
   });
 
+  it('ships with each routed change the routing version in force and, for a wrong write, the owner (issue 17)', () => {
+    const parts: CapturedPart[] = [];
+    const ownership = {
+      violates: (_t: string, row: Record<string, unknown>) => (row.id === 2 ? { owner: 'b' } : undefined),
+      routedVersion: (_t: string, row: Record<string, unknown>) => (row.id === 3 ? undefined : 5),
+    };
+    const asm = new TransactionAssembler({ ezone: 'a', filter: new TableFilter(config), maxMessageBytes: 1 << 20, emit: (p) => parts.push(p), ownership }, '1-1-0');
+    for (const e of [
+      { type: 'begin', id: '1-1-5', timestamp: T0 },
+      table(7, 'users'),
+      { type: 'rows', op: 'insert', tableId: 7, rows: [{ id: 1 }, { id: 2 }, { id: 3 }], timestamp: T0 },
+      { type: 'commit', position: '1-1-5', timestamp: T0 },
+    ] as SourceEvent[])
+      asm.push(e);
+    expect(decodeChunk(parts[0]!.chunks[0]!).changes.map((c) => [c.key, c.rv, c.wrong])).toEqual([
+      [{ id: 1 }, 5, undefined],
+      [{ id: 2 }, 5, 'b'],
+      [{ id: 3 }, undefined, undefined],
+    ]);
+  });
+
   it('skips excluded, system and drc_meta tables; ships the heartbeat', () => {
     const parts = run([
       { type: 'begin', id: '1-1-6', timestamp: T0 },

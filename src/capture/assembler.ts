@@ -118,8 +118,10 @@ export interface AssemblerOptions {
   /** Called for a TRUNCATE TABLE of a replicated table (it ships as a truncate change). */
   onTruncate?: (table: string) => void;
   /** Ownership rules: a local write to a row this ezone does not own is reported (routing is broken). */
-  ownership?: { violates(table: string, row: Row, writer: string): { owner: string } | undefined };
+  ownership?: { violates(table: string, row: Row, writer: string): { owner: string } | undefined; routedVersion?(table: string, row: Row): number | undefined };
   onWrongWrite?: (table: string, owner: string) => void;
+  /** Called for every row written to drc_meta.routing (local or applied), in binlog order: the routing in force from here on. */
+  onRoutingRow?: (after: Row) => void;
   /**
    * Tables refused for lack of a primary key (capture/refused-tables.ts): their rows are skipped and
    * counted, never fatal. Without it such a table is still skipped, silently.
@@ -266,10 +268,16 @@ export class TransactionAssembler {
   }
 
   private add(tx: OpenTx, change: RowChange): void {
+    if (change.schema === 'drc_meta' && change.table === 'routing' && change.after) this.options.onRoutingRow?.(change.after);
+    // The verdict, in binlog order, travels with the change: peers decide from it (RowChange.rv).
+    let shipped = change;
     if (!tx.applied && this.options.ownership && change.op !== 'truncate') {
       const table = `${change.schema}.${change.table}`;
-      const wrong = this.options.ownership.violates(table, change.after ?? (change.before as Row), this.options.ezone);
+      const row = change.after ?? (change.before as Row);
+      const wrong = this.options.ownership.violates(table, row, this.options.ezone);
       if (wrong) this.options.onWrongWrite?.(table, wrong.owner);
+      const rv = this.options.ownership.routedVersion?.(table, row);
+      if (rv !== undefined) shipped = { ...change, rv, ...(wrong ? { wrong: wrong.owner } : {}) };
     }
     tx.changed = true;
     tx.rows++;
@@ -288,7 +296,7 @@ export class TransactionAssembler {
       tx.bytes += 200;
       return;
     }
-    const full = tx.encoder.add(change);
+    const full = tx.encoder.add(shipped);
     if (full.length > 0) {
       for (const m of full) {
         tx.chunks.push(m);

@@ -24,6 +24,7 @@ import { currentGtidPosition, detectFlavor } from '../db/connect.js';
 import type { DrcError } from '../errors.js';
 import { decodeChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
+import { routeOfRow, type RoutingBook } from '../model/routing.js';
 import type { AtomicPublisher, LocalReleases } from '../model/ports.js';
 import { newCaptureStats, type CaptureStats, type StreamState } from '../model/stats.js';
 import { changesTopic, notifyTopic } from '../model/topics.js';
@@ -59,6 +60,11 @@ export interface CaptureDeps {
   fence?: () => Promise<void>;
   /** Records the claims of unique values local updates and deletes release (apply/unique-claims.ts); none without it. */
   releases?: LocalReleases;
+  /**
+   * The versioned routing (drc_meta.routing) as read at start; capture keeps it in binlog order, so
+   * local writes are judged by the routing in force when they were written. Without it: the config's.
+   */
+  routing?: RoutingBook;
 }
 
 const MAX_SEND_BYTES = 4 << 20;
@@ -93,7 +99,7 @@ export class Capture {
     this.log = deps.log.child({ component: 'capture' });
     this.refused = new RefusedTables(this.log);
     this.stats.refusedTables = this.refused.tables;
-    this.ownership = new Ownership(deps.config.ownership);
+    this.ownership = new Ownership(deps.config.ownership, { ...(deps.routing ? { routing: deps.routing } : {}), mode: 'local' });
     const prefix = deps.config.kafka.topicPrefix;
     this.topics = { changes: changesTopic(prefix, deps.ezone), notify: notifyTopic(prefix, deps.ezone) };
     this.queue = new BoundedQueue<CapturedPart>(deps.config.capture.maxBufferBytes, (p) => p.bytes, {
@@ -232,6 +238,12 @@ export class Capture {
         onDdl: (schema, kind) => this.log.info({ schema, ddl: kind }, 'DDL observed (not replicated); rows keep decoding with the schema they were written with'),
         onTruncate: (table) => this.log.info({ table }, 'TRUNCATE TABLE captured: every peer deletes the rows not newer than it (apply/truncate.ts)'),
         ownership: this.ownership,
+        onRoutingRow: (after) => {
+          // The routing of this topology only (a server may hold several: drc_meta.routing's topology).
+          if (after.topology !== this.deps.config.kafka.topicPrefix) return;
+          const route = routeOfRow(after);
+          if (route) this.deps.routing?.set(route);
+        },
         refused: this.refused,
         receipts,
         ...(this.deps.releases ? { releases: this.deps.releases } : {}),

@@ -8,6 +8,7 @@ import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerOps } from './commands/ops.js';
 import { registerQuarantine } from './commands/quarantine.js';
+import { registerRouting } from './commands/routing.js';
 import { registerRun } from './commands/run.js';
 import { registerSandbox } from './commands/sandbox.js';
 import { registerTriggers } from './commands/triggers.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerOps(program);
   registerQuarantine(program);
   registerTriggers(program);
+  registerRouting(program);
   registerConfig(program);
   registerDemo(program);
   for (const cmd of program.commands) {

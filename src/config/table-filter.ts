@@ -13,6 +13,8 @@ export type TableRole =
 
 export const MARKER_TABLE = { schema: 'drc_meta', table: 'tx_origin' };
 export const HEARTBEAT_TABLE = { schema: 'drc_meta', table: 'heartbeat' };
+/** drc_meta tables every ezone must hold alike: the versioned routing and the switchover state (issue 17). */
+const REPLICATED_META_TABLES = new Set(['routing', 'switchovers']);
 
 /** `a*.t?` style glob on `schema.table`. */
 function globToRegExp(glob: string): RegExp {
@@ -46,6 +48,9 @@ export class TableFilter {
       if (table === MARKER_TABLE.table) return { kind: 'marker' };
       // The heartbeat travels the same path as user data, so it measures the real lag.
       if (table === HEARTBEAT_TABLE.table) return { kind: 'replicated', versionColumn: versionColumnOf(this.config, schema, table) };
+      // The routing travels the same path too: an ezone has applied a routing change once it has
+      // applied everything its writer wrote before it.
+      if (REPLICATED_META_TABLES.has(table)) return { kind: 'replicated', versionColumn: versionColumnOf(this.config, schema, table) };
       return { kind: 'ignored' };
     }
     if (SYSTEM_SCHEMAS.has(schema)) return { kind: 'ignored' };

@@ -1,7 +1,7 @@
 import type { Config } from './schema.js';
 
-/** The heartbeat table travels like user data and is versioned by its `updated_at`. */
-const BUILT_IN_VERSION_COLUMNS: Record<string, string> = { 'drc_meta.heartbeat': 'updated_at' };
+/** The drc_meta tables that travel like user data, and their version columns (routing: the routing version). */
+const BUILT_IN_VERSION_COLUMNS: Record<string, string> = { 'drc_meta.heartbeat': 'updated_at', 'drc_meta.routing': 'version', 'drc_meta.switchovers': 'updated_at' };
 
 /** The LWW version column of `schema.table` under this config (null: none). */
 export function versionColumnOf(config: Pick<Config, 'replicate' | 'tables'>, schema: string, table: string): string | null {

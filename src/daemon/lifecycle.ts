@@ -155,6 +155,7 @@ async function serveObservability(config: Config, ezone: string, state: State, p
     get appliers() {
       return state.running?.appliers ?? new Map();
     },
+    routing: () => state.running?.routingStatus() ?? { version: 0, banned: 0 },
   };
   const limits = { maxLagMs: config.health.maxLag, stuckAfterMs: config.health.stuckAfter };
   return startHttp(port, createMetrics(view), () => evaluateHealth(view, limits, state.running?.startedAt ?? Date.now()));

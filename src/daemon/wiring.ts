@@ -21,6 +21,9 @@ import { versionColumnOf } from '../config/tables.js';
 import { Heartbeat } from './heartbeat.js';
 import { isFinalChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
+import { RoutingBook } from '../model/routing.js';
+import { latestSwitchover, openRouting, peerRoutingOf, readRouting, scopeOf } from '../db/routing-store.js';
+import type { RoutingStatus } from '../ops/metrics.js';
 import type { KafkaTransport, StoredMessage, TopicSpec } from '../model/ports.js';
 import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
@@ -49,6 +52,10 @@ export interface Running {
 
 export interface Daemon extends Running {
   ezone: string;
+  /** The routing in force in this ezone's database (drc_meta.routing), refreshed every ROUTING_REFRESH_MS. */
+  routing: RoutingBook;
+  /** Its version, bans and the newest switchover, for /metrics and /healthz. */
+  routingStatus(): RoutingStatus;
   /** One applier per remote origin. */
   appliers: Map<string, Applier>;
   startedAt: number;
@@ -74,7 +81,16 @@ export async function startCapture(
   // read next sees only committed transactions.
   await publisher.connect();
   const pool = createPool(ez.mysql, 4, register ? { register } : {});
+  let routing: RoutingBook;
+  try {
+    routing = await openRouting(pool, scopeOf(config), peerRoutingOf(config, ezone));
+  } catch (err) {
+    await publisher.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
   const capture = new Capture({
+    routing,
     ezone,
     config: { capture: config.capture, kafka: config.kafka, ownership: config.ownership, supervision: config.supervision, replicate: config.replicate, tables: config.tables },
     server: { mysql: ez.mysql, serverId: ez.serverId },
@@ -161,10 +177,12 @@ export async function startDaemon(
   const metaPool = createPool(ez.mysql, 2, register ? { register } : {});
   const pools: ReturnType<typeof createPool>[] = [metaPool];
   let flavor: 'mariadb' | 'mysql' = 'mariadb';
+  let routing = new RoutingBook();
   try {
     flavor = ez.mysql.flavor === 'auto' ? await detectFlavor(metaPool) : ez.mysql.flavor;
     await events.connect();
-    const ownership = new Ownership(config.ownership);
+    routing = await openRouting(metaPool, scopeOf(config), peerRoutingOf(config, ezone));
+    const ownership = new Ownership(config.ownership, { routing, mode: 'incoming' });
     const origins = Object.keys(config.ezones).sort();
     const yields = new LockYield(); // shared by this ezone's appliers (apply/lock-yield.ts)
     expectWaitingChildren(ezone); // children waiting for a deleted parent from an earlier run (apply/fk-waiting.ts)
@@ -208,19 +226,53 @@ export async function startDaemon(
     throw err;
   }
   const stopHousekeeping = startHousekeeping(metaPool, flavor, ezone, config, log, options.fence);
+  const status: RoutingStatus = { version: routing.version, banned: 0 };
+  const stopRouting = refreshRouting(metaPool, config.kafka.topicPrefix, routing, status, log);
   return {
     ezone,
+    routing,
+    routingStatus: () => status,
     capture: running.capture,
     appliers,
     startedAt: Date.now(),
     close: async () => {
       stopHousekeeping();
+      stopRouting();
       await Promise.allSettled([...appliers.values()].map((a) => a.stop()));
       await Promise.allSettled(pools.map((p) => p.end()));
       await events.close().catch(() => undefined);
       await running.close();
     },
   };
+}
+
+/** How often a daemon re-reads drc_meta.routing (the routing its appliers judge incoming changes by). */
+const ROUTING_REFRESH_MS = 250;
+
+/** Keep `routing` equal to this database's drc_meta.routing; returns the stop. */
+function refreshRouting(metaPool: ReturnType<typeof createPool>, topology: string, routing: RoutingBook, status: RoutingStatus, log: Logger): () => void {
+  let last = routing.version;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    Promise.all([readRouting(metaPool, topology), latestSwitchover(metaPool, topology)])
+      .then(([routes, switchover]) => {
+        routing.replace(routes);
+        if (routing.version !== last) log.info({ routingVersion: routing.version, previous: last }, 'routing changed');
+        last = routing.version;
+        status.version = routing.version;
+        status.banned = routes.filter((r) => r.state === 'banned').length;
+        if (switchover) status.switchover = switchover;
+        else delete status.switchover;
+      })
+      .catch((err: Error) => log.warn({ err: err.message }, 'reading drc_meta.routing failed'))
+      .finally(() => {
+        busy = false;
+      });
+  }, ROUTING_REFRESH_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** One Kafka client per distinct broker list (ezones may have their own clusters). */

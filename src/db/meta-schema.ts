@@ -5,7 +5,7 @@ export const META_SCHEMA = 'drc_meta';
 
 /**
  * Migrations, applied in order, each once. Never edit a released one: append.
- * Capture ignores drc_meta except `heartbeat`, which replicates like user data.
+ * Capture ignores drc_meta except `heartbeat`, `routing` and `switchovers`, which replicate like user data.
  */
 const MIGRATIONS: string[][] = [
   [
@@ -199,6 +199,40 @@ const MIGRATIONS: string[][] = [
       PRIMARY KEY (schema_name, table_name, key_hash),
       KEY by_age (waiting_at),
       KEY by_stash (stashed_at)
+    ) ENGINE=InnoDB`,
+  ],
+  [
+    // Versioned routing (model/routing.ts, issue 17): one row per hash shard, seeded from the config's
+    // ownership.routing the first time (db/routing-store.ts), replicated like the heartbeat and versioned
+    // by `version` (last-writer-wins: the newer routing version wins everywhere). `drc guard` triggers
+    // read it with a locking read, so a ban waits for the writes in flight on its shards.
+    // Rows are per topology (its kafka.topicPrefix): a server holds one in production, several under tests.
+    `CREATE TABLE IF NOT EXISTS drc_meta.routing (
+      topology VARCHAR(255) NOT NULL COMMENT 'kafka.topicPrefix of the DRC topology',
+      shard INT UNSIGNED NOT NULL,
+      owner VARCHAR(32) NOT NULL COMMENT 'the ezone that writes the shard',
+      state VARCHAR(8) NOT NULL COMMENT 'owned, or banned (a switchover is moving it: nobody writes it)',
+      version BIGINT NOT NULL COMMENT 'routing version that last changed the shard',
+      prev_owner VARCHAR(32) NULL COMMENT 'owner before that change',
+      moving_to VARCHAR(32) NULL COMMENT 'while banned: the ezone it moves to',
+      PRIMARY KEY (topology, shard)
+    ) ENGINE=InnoDB`,
+    // `drc switchover`'s persisted state machine (admin/switchover.ts), written in the old owner's database
+    // and replicated: its fence step is a write of this row that the new owner must have applied.
+    `CREATE TABLE IF NOT EXISTS drc_meta.switchovers (
+      id VARCHAR(64) NOT NULL PRIMARY KEY,
+      topology VARCHAR(255) NOT NULL COMMENT 'kafka.topicPrefix of the DRC topology',
+      shard_from INT UNSIGNED NOT NULL,
+      shard_to INT UNSIGNED NOT NULL,
+      from_ezone VARCHAR(32) NOT NULL,
+      to_ezone VARCHAR(32) NOT NULL,
+      state VARCHAR(16) NOT NULL COMMENT 'started, banned, fenced, flipped, done, rolled-back',
+      ban_version BIGINT NULL,
+      flip_version BIGINT NULL,
+      reason TEXT NULL COMMENT 'why it rolled back',
+      started_at DATETIME(6) NOT NULL,
+      updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
+      KEY by_topology (topology, started_at)
     ) ENGINE=InnoDB`,
   ],
 ];

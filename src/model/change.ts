@@ -39,6 +39,14 @@ export interface RowChange {
    * table has no version column.
    */
   version?: string | null;
+  /**
+   * The routing version of this row's hash shard in force in the origin when it wrote the row (capture
+   * judges in binlog order, exactly): present when the shard is routed by drc_meta.routing. Absent in
+   * messages of builds before it and for rows without a routed shard.
+   */
+  rv?: number;
+  /** With `rv`: the origin did not own the shard then (or it was banned): the owner it had. */
+  wrong?: string;
 }
 
 /** A whole source transaction. */

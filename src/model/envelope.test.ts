@@ -148,3 +148,17 @@ describe('key changes and the origin’s foreign_key_checks (issue 13)', () => {
     expect(bad(moved)).not.toThrow();
   });
 });
+
+describe('the origin’s ownership verdict (issue 17)', () => {
+  it('carries the routing version and the owner of a wrong write; messages without them decode as before', () => {
+    const judged: RowChange = { ...change({ id: 1 }), rv: 7, wrong: 'b' };
+    const [message] = encodeTransaction(tx([judged, { ...change({ id: 2 }), rv: 7 }, change({ id: 3 })]), 1 << 20);
+    const [a, b, c] = decodeChunk(message!).changes;
+    expect(a).toEqual(judged);
+    expect([b!.rv, b!.wrong]).toEqual([7, undefined]);
+    expect([c!.rv, c!.wrong]).toEqual([undefined, undefined]);
+    const bad = (x: unknown) => () => decodeChunk(JSON.stringify({ v: 2, kind: 'tx', origin: 'a', id: '1', pos: '1', ts: 1, seq: 0, last: true, changes: [x] }));
+    expect(bad({ ...judged, rv: -1 })).toThrow(EnvelopeError);
+    expect(bad({ ...judged, wrong: '' })).toThrow(EnvelopeError);
+  });
+});

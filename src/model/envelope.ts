@@ -74,6 +74,8 @@ const rowChange = z
     before: row.optional(),
     after: row.optional(),
     version: z.string().regex(/^-?\d+$/).nullable().optional(),
+    rv: z.number().int().nonnegative().optional(),
+    wrong: z.string().min(1).optional(),
   })
   .refine((c) => (c.op === 'truncate' ? c.before === undefined && c.after === undefined : c.op === 'delete' ? c.before !== undefined : c.after !== undefined), {
     message: 'an insert or update needs an after-image; a delete needs a before-image; a truncate has none',

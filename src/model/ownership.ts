@@ -3,6 +3,7 @@
  * match the `ownership` section of the config.
  */
 import { crc32 } from 'node:zlib';
+import type { RoutingBook } from './routing.js';
 import type { Row, WireValue } from './value.js';
 
 export interface OwnershipRules {
@@ -19,10 +20,26 @@ export function shardOf(value: WireValue, shardCount: number): number {
   return crc32(Buffer.from(text, 'utf8')) % shardCount;
 }
 
+export interface OwnershipOptions {
+  /**
+   * The versioned routing in force (drc_meta.routing, model/routing.ts). When it holds rows, hash
+   * shards are routed by it instead of the config's `ownership.routing` (which only seeds it).
+   */
+  routing?: RoutingBook;
+  /**
+   * `local`: judging writes made in this ezone's own database (capture's wrong-write count): a banned
+   * shard is nobody's to write. `incoming` (default): judging a change from another ezone.
+   */
+  mode?: 'local' | 'incoming';
+}
+
 export class Ownership {
   private readonly routes: { from: number; to: number; ezone: string }[];
 
-  constructor(private readonly rules: OwnershipRules) {
+  constructor(
+    private readonly rules: OwnershipRules,
+    private readonly options: OwnershipOptions = {},
+  ) {
     this.routes = rules.routing.map((r) => {
       const [a, b] = r.shards.split('-').map(Number);
       return { from: a as number, to: b ?? (a as number), ezone: r.ezone };
@@ -49,11 +66,41 @@ export class Ownership {
       return rule.ranges.find((r) => n >= r.from && n < r.to)?.ezone;
     }
     const shard = shardOf(value, this.rules.shardCount);
+    const routing = this.options.routing;
+    if (routing && routing.size > 0) return routing.route(shard)?.owner;
     return this.routes.find((r) => shard >= r.from && shard <= r.to)?.ezone;
+  }
+
+  /** The hash shard of a row of `table`, or undefined when the table is not hash-sharded or the key is NULL. */
+  shardOfRow(table: string, row: Row): number | undefined {
+    const rule = this.rules.tables[table];
+    if (!rule || rule.function !== 'hash' || this.rules.global[table]) return undefined;
+    const value = row[rule.column];
+    return value === undefined || value === null ? undefined : shardOf(value, this.rules.shardCount);
+  }
+
+  /**
+   * The routing version of this row's hash shard when drc_meta.routing routes it (capture ships it
+   * with the change, RowChange.rv), else undefined.
+   */
+  routedVersion(table: string, row: Row): number | undefined {
+    const routing = this.options.routing;
+    if (!routing || routing.size === 0) return undefined;
+    const shard = this.shardOfRow(table, row);
+    return shard === undefined ? undefined : routing.route(shard)?.version;
   }
 
   /** Whether a write by `writer` to this row violates ownership (false when no owner is defined). */
   violates(table: string, row: Row, writer: string): { owner: string } | undefined {
+    const routing = this.options.routing;
+    const shard = routing && routing.size > 0 ? this.shardOfRow(table, row) : undefined;
+    if (routing && shard !== undefined) {
+      if (this.options.mode === 'local') {
+        const verdict = routing.localWrite(shard, writer);
+        return verdict.ok ? undefined : { owner: verdict.owner };
+      }
+      return routing.violation(shard, writer);
+    }
     const owner = this.ownerOf(table, row);
     return owner !== undefined && owner !== writer ? { owner } : undefined;
   }

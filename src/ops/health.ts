@@ -1,5 +1,5 @@
 import type { StreamState } from '../model/stats.js';
-import { lagOf, type DaemonView } from './metrics.js';
+import { lagOf, type DaemonView, type RoutingStatus } from './metrics.js';
 
 export interface Health {
   ok: boolean;
@@ -12,6 +12,8 @@ export interface Health {
   warnings?: string[];
   /** A standby daemon is healthy while it waits. */
   role?: 'active' | 'standby';
+  /** The routing version applied here, shards under a ban, the newest switchover (issue 17). */
+  routing?: RoutingStatus;
 }
 
 /** Why a paused stream is paused, in one line: its error code and message (redacted, no row values). */
@@ -52,7 +54,8 @@ export function evaluateHealth(view: DaemonView, limits: { maxLagMs: number; stu
     const n = a.sample().quarantined ?? 0;
     if (n > 0) warnings.push(`apply from ${origin} quarantined ${n} source transaction(s) since start: see drc quarantine list`);
   }
-  return { ok: problems.length === 0, problems, ...(warnings.length > 0 ? { warnings } : {}) };
+  const routing = view.routing?.();
+  return { ok: problems.length === 0, problems, ...(warnings.length > 0 ? { warnings } : {}), ...(routing ? { routing } : {}) };
 }
 
 /** One warning per table capture refuses right now (no primary key), naming it. */

@@ -22,7 +22,7 @@ export async function startHttp(port: number, registry: Registry, health: () => 
     if (req.method === 'GET' && url === '/healthz') {
       const h = health();
       res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: h.ok ? 'ok' : 'unhealthy', role: h.role ?? 'active', problems: h.problems, warnings: h.warnings ?? [] }));
+      res.end(JSON.stringify({ status: h.ok ? 'ok' : 'unhealthy', role: h.role ?? 'active', problems: h.problems, warnings: h.warnings ?? [], ...(h.routing ? { routing: h.routing } : {}) }));
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });

@@ -13,7 +13,21 @@ export interface DaemonView {
   capture: { sample(): CaptureStats };
   /** One applier per remote origin. */
   appliers: Map<string, { sample(): ApplierStats }>;
+  /** The routing in force in this ezone's database (drc_meta.routing) and the newest switchover's state. */
+  routing?: () => RoutingStatus;
 }
+
+/** Routing as a daemon sees it (daemon/wiring.ts refreshes it). */
+export interface RoutingStatus {
+  version: number;
+  /** Shards under a write ban. */
+  banned: number;
+  /** The newest switchover recorded here, if any. */
+  switchover?: { id: string; state: string };
+}
+
+/** drc_switchover_state's values: a switchover in progress by step; 0 when none is (done or rolled back). */
+export const SWITCHOVER_STATE_CODES: Record<string, number> = { started: 1, banned: 2, fenced: 3, flipped: 4 };
 
 /** End-to-end lag of an origin seen here, from its last applied heartbeat (ms; undefined before the first). */
 export function lagOf(hb: { sentAtMs: number; appliedAtMs: number } | undefined, now = Date.now()): number | undefined {
@@ -48,6 +62,23 @@ export function createMetrics(view: DaemonView): Registry {
   const destination = view.ezone;
   const appliers = () => [...view.appliers].map(([origin, a]) => ({ origin, s: a.sample() }));
 
+  new Gauge({
+    name: 'drc_routing_version',
+    help: 'Routing version applied in this ezone (drc_meta.routing; 0 before it is seeded)',
+    registers: [registry],
+    collect() {
+      this.set(view.routing?.().version ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'drc_switchover_state',
+    help: 'The newest switchover seen here: 0 none in progress, 1 started, 2 banned (writes to its shards refused), 3 fenced, 4 flipped',
+    registers: [registry],
+    collect() {
+      const state = view.routing?.().switchover?.state;
+      this.set(state === undefined ? 0 : (SWITCHOVER_STATE_CODES[state] ?? 0));
+    },
+  });
   new Gauge({
     name: 'drc_active',
     help: '1 when this daemon is the active one for its ezone, 0 while standing by',

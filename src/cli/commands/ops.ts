@@ -9,6 +9,8 @@ import { ezoneOf, loadConfig } from '../../config/loader.js';
 import { parseDuration, type Config } from '../../config/schema.js';
 import { detectFlavor } from '../../db/connect.js';
 import { ensureMetaSchema } from '../../db/meta-schema.js';
+import { readRouting } from '../../db/routing-store.js';
+import { RoutingBook } from '../../model/routing.js';
 import { CheckFailedError, UnreachableError, UsageError } from '../../errors.js';
 import type { BrokerInspector } from '../../model/ports.js';
 import { createLogger, type Logger } from '../../ops/logger.js';
@@ -129,12 +131,15 @@ function registerVerify(program: Command): void {
             // The repair writes DRC's marker (and records itself) in drc_meta, which a daemon creates:
             // an ezone where none has run yet gets it now (idempotent, migrations under a lock).
             const conn = await pool.getConnection();
+            let routing: RoutingBook;
             try {
               await ensureMetaSchema(conn);
+              // Owners as the routing in force says (a switchover moved shards since the config's seed).
+              routing = new RoutingBook(await readRouting(conn, config.kafka.topicPrefix));
             } finally {
               conn.release();
             }
-            return new SingleChangeApplier({ ezone, pool, flavor: await detectFlavor(pool), config, log });
+            return new SingleChangeApplier({ ezone, pool, flavor: await detectFlavor(pool), config, routing, log });
           },
         );
       } catch (err) {

@@ -9,6 +9,8 @@ import { QuarantineRetrier } from '../../apply/quarantine-retry.js';
 import { ezoneOf, loadConfig } from '../../config/loader.js';
 import type { Config } from '../../config/schema.js';
 import { detectFlavor } from '../../db/connect.js';
+import { readRouting } from '../../db/routing-store.js';
+import { RoutingBook } from '../../model/routing.js';
 import { UnreachableError, UsageError } from '../../errors.js';
 import { createLogger } from '../../ops/logger.js';
 import { EXIT_CODES_HELP, printJson, printTable } from '../output.js';
@@ -66,7 +68,7 @@ export function registerQuarantine(program: Command): void {
     const config = loadConfig(opts.config);
     const { ezone, id } = await ezoneOfRecord(config, opts);
     const log = quiet();
-    const entry = await retryQuarantined(config, ezone, id, async (name, pool) => new QuarantineRetrier({ ezone: name, pool, flavor: await detectFlavor(pool), config, log }));
+    const entry = await retryQuarantined(config, ezone, id, async (name, pool) => new QuarantineRetrier({ ezone: name, pool, flavor: await detectFlavor(pool), config, routing: new RoutingBook(await readRouting(pool, config.kafka.topicPrefix)), log }));
     print([entry], opts.json);
   });
   common(q.command('drop').description('give up on a quarantined transaction (recorded; its keys may differ between ezones)'))

@@ -1,0 +1,140 @@
+/**
+ * drc_meta.routing (model/routing.ts): seeded from the config's `ownership.routing` the first time,
+ * read by the daemon, `drc routing`, the guards and `drc switchover`, changed only by switchovers.
+ * Rows belong to a topology, named by its kafka.topicPrefix (servers shared by several topologies,
+ * as under tests, keep each one's routing apart).
+ */
+import mysql from 'mysql2/promise';
+import type { Config } from '../config/schema.js';
+import { connectionOptions } from './connect.js';
+import { RoutingBook, routeOfRow, seedRoutes, type ShardRoute, type ShardState } from '../model/routing.js';
+import { ensureMetaSchema } from './meta-schema.js';
+
+type Queryable = Pick<mysql.Pool | mysql.Connection | mysql.PoolConnection, 'query'>;
+
+/** What the routing store reads of the config: the topology's name and its ownership rules. */
+export interface RoutingScope {
+  topology: string;
+  ownership: Pick<Config['ownership'], 'routing' | 'shardCount'>;
+}
+
+/** The scope of a config: its topic prefix names the topology. */
+export const scopeOf = (config: Pick<Config, 'kafka' | 'ownership'>): RoutingScope => ({ topology: config.kafka.topicPrefix, ownership: config.ownership });
+
+/**
+ * The routing rows of the topology in the other ezones' databases that can be reached (one list per
+ * ezone holding some): what a new or restored ezone copies instead of the config's version 1.
+ */
+export type PeerRouting = () => Promise<ShardRoute[][]>;
+
+/** PeerRouting by connecting to every other ezone of the config (unreachable ones, or ones without drc_meta, are skipped). */
+export function peerRoutingOf(config: Pick<Config, 'ezones' | 'kafka'>, ezone: string): PeerRouting {
+  return async () => {
+    const out: ShardRoute[][] = [];
+    for (const [name, ez] of Object.entries(config.ezones)) {
+      if (name === ezone) continue;
+      let conn: mysql.Connection | undefined;
+      try {
+        conn = await mysql.createConnection(connectionOptions(ez.mysql));
+        const routes = await readRouting(conn, config.kafka.topicPrefix);
+        if (routes.length > 0) out.push(routes);
+      } catch {
+        // Unreachable, or no drc_meta there yet: nothing to copy from it.
+      } finally {
+        await conn?.end().catch(() => undefined);
+      }
+    }
+    return out;
+  };
+}
+
+/**
+ * Fill drc_meta.routing when it holds no row of the topology yet; returns the rows written (0 when it
+ * held some, here or by replication). When a reachable peer already has the topology's routing (a
+ * new or restored ezone joining after switchovers), its rows are copied, versions included — the
+ * newest of the peers'; else the version-1 rows of the config's `ownership.routing`. Every ezone
+ * seeds the same version-1 rows from the same config, so seeds that cross in replication are
+ * identical rows, not conflicts.
+ */
+export async function seedRouting(db: Queryable, scope: RoutingScope, peers?: PeerRouting): Promise<number> {
+  const [[row]] = (await db.query('SELECT COUNT(*) AS n FROM drc_meta.routing WHERE topology = ?', [scope.topology])) as [mysql.RowDataPacket[], unknown];
+  if (Number(row!.n) > 0) return 0;
+  const copied = (await peers?.()) ?? [];
+  const newest = (routes: ShardRoute[]) => routes.reduce((m, r) => Math.max(m, r.version), 0);
+  const source = copied.sort((x, y) => newest(y) - newest(x))[0];
+  const seed = source ?? seedRoutes(scope.ownership.routing, scope.ownership.shardCount);
+  let written = 0;
+  for (let i = 0; i < seed.length; i += 1000) {
+    const part = seed.slice(i, i + 1000);
+    const [res] = (await db.query(
+      `INSERT IGNORE INTO drc_meta.routing (topology, shard, owner, state, version, prev_owner, moving_to) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      part.flatMap((r) => [scope.topology, r.shard, r.owner, r.state, r.version, r.prevOwner, r.movingTo]),
+    )) as [mysql.ResultSetHeader, unknown];
+    written += res.affectedRows;
+  }
+  return written;
+}
+
+/** Every shard's routing row, by shard. */
+export async function readRouting(db: Queryable, topology: string): Promise<ShardRoute[]> {
+  const [rows] = (await db.query('SELECT shard, owner, state, version, prev_owner, moving_to FROM drc_meta.routing WHERE topology = ? ORDER BY shard', [topology])) as [mysql.RowDataPacket[], unknown];
+  return rows.map((r) => routeOfRow(r)).filter((r): r is ShardRoute => r !== undefined);
+}
+
+/** The routing version this database has applied (0: not seeded). */
+export async function routingVersion(db: Queryable, topology: string): Promise<number> {
+  const [[row]] = (await db.query('SELECT COALESCE(MAX(version), 0) AS v FROM drc_meta.routing WHERE topology = ?', [topology])) as [mysql.RowDataPacket[], unknown];
+  return Number(row!.v);
+}
+
+export interface RoutingChange {
+  from: number;
+  to: number;
+  owner: string;
+  state: ShardState;
+  version: number;
+  /** While banned: where the shards move. */
+  movingTo: string | null;
+  /** Forget the previous owner (a forced switchover: its late writes are violations). */
+  forgetPrevious?: boolean;
+}
+
+/**
+ * The statement of one routing change (part of the caller's transaction): the shards' previous owner
+ * is kept (its writes made before the change are not violations where they arrive late).
+ */
+export function routingChangeStatement(topology: string, c: RoutingChange): { sql: string; params: unknown[] } {
+  return {
+    sql: `UPDATE drc_meta.routing SET prev_owner = ${c.forgetPrevious ? 'NULL' : 'owner'}, owner = ?, state = ?, version = ?, moving_to = ? WHERE topology = ? AND shard BETWEEN ? AND ?`,
+    params: [c.owner, c.state, c.version, c.movingTo, topology, c.from, c.to],
+  };
+}
+
+/**
+ * drc_meta created or migrated, the routing seeded when it holds nothing yet, and read: the routing in
+ * force in this database now.
+ */
+export async function openRouting(pool: mysql.Pool, scope: RoutingScope, peers?: PeerRouting): Promise<RoutingBook> {
+  const conn = await pool.getConnection();
+  try {
+    await ensureMetaSchema(conn);
+    await seedRouting(conn, scope, peers);
+    return new RoutingBook(await readRouting(conn, scope.topology));
+  } finally {
+    conn.release();
+  }
+}
+
+/**
+ * The switchover of the topology to show (drc_switchover_state, /healthz): an unfinished one first
+ * (started_at comes from the clock of whichever server wrote it: skewed clocks must not hide it behind
+ * a finished one), else the newest, from this database's drc_meta.switchovers.
+ */
+export async function latestSwitchover(db: Queryable, topology: string): Promise<{ id: string; state: string } | undefined> {
+  const [rows] = (await db.query(
+    "SELECT id, state FROM drc_meta.switchovers WHERE topology = ? ORDER BY state NOT IN ('done', 'rolled-back') DESC, started_at DESC, id DESC LIMIT 1",
+    [topology],
+  )) as [mysql.RowDataPacket[], unknown];
+  const r = rows[0];
+  return r ? { id: String(r.id), state: String(r.state) } : undefined;
+}

@@ -1,0 +1,126 @@
+/**
+ * The write guard for applications that route in code (issue 17), exported as `drc/guard`: given the
+ * routing in force in this ezone's database (drc_meta.routing, re-read every `refreshMs`), answers who
+ * owns a row or a shard key and whether this ezone may write it now, with the same shard function as
+ * DRC (model/ownership.ts). The database's guard triggers (`drc guard install`) stay the last word: a
+ * write the TypeScript guard allowed just before a ban is refused by them.
+ *
+ * ```ts
+ * import { RoutingGuard } from 'drc/guard';
+ * const guard = await RoutingGuard.open({ pool, ezone: 'east', topology: config.kafka.topicPrefix, ownership: config.ownership });
+ * if (guard.check('shop.orders', { user_id: 42 }).writable) await pool.query('INSERT …');
+ * ```
+ */
+import type mysql from 'mysql2/promise';
+import { readRouting } from '../db/routing-store.js';
+import { Ownership, shardOf, type OwnershipRules } from '../model/ownership.js';
+import { parseShardRange, RoutingBook } from '../model/routing.js';
+import type { Row, WireValue } from '../model/value.js';
+
+export interface GuardOptions {
+  /** A pool (or connection) on this ezone's database. */
+  pool: Pick<mysql.Pool, 'query'>;
+  /** This ezone's name. */
+  ezone: string;
+  /** The topology's kafka.topicPrefix (default drc): the routing rows are the topology's. */
+  topology?: string;
+  /** The config's `ownership` section (shard count, table rules, global tables; routing only seeds the database). */
+  ownership: Pick<OwnershipRules, 'shardCount' | 'tables' | 'global'> & Partial<Pick<OwnershipRules, 'policy' | 'routing'>>;
+  /** How often drc_meta.routing is re-read (default 100 ms; 0: only on refresh()). */
+  refreshMs?: number;
+  /** Called when a background refresh fails (the last routing read stays in force). */
+  onError?: (err: Error) => void;
+}
+
+/** The guard's answer for one row or shard key. */
+export interface GuardVerdict {
+  /** Whether this ezone may write it now. */
+  writable: boolean;
+  /** Its owner (undefined: no owner defined, writable everywhere). */
+  owner?: string;
+  /** Under a write ban (a switchover is moving it): nobody may write it. */
+  banned: boolean;
+  /** Its hash shard, for hash-sharded tables and shard keys. */
+  shard?: number;
+  /** The routing version the answer comes from. */
+  version: number;
+}
+
+export class RoutingGuard {
+  private readonly book = new RoutingBook();
+  private readonly ownership: Ownership;
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly options: GuardOptions) {
+    this.ownership = new Ownership({ policy: 'report', routing: [], ...options.ownership }, { routing: this.book, mode: 'local' });
+  }
+
+  /** Read the routing once, then keep it fresh in the background. */
+  static async open(options: GuardOptions): Promise<RoutingGuard> {
+    const guard = new RoutingGuard(options);
+    await guard.refresh();
+    const every = options.refreshMs ?? 100;
+    if (every > 0) {
+      guard.timer = setInterval(() => {
+        guard.refresh().catch((err: Error) => options.onError?.(err));
+      }, every);
+      guard.timer.unref();
+    }
+    return guard;
+  }
+
+  /** Re-read drc_meta.routing now. */
+  async refresh(): Promise<void> {
+    this.book.replace(await readRouting(this.options.pool, this.options.topology ?? 'drc'));
+  }
+
+  /** The routing version in force here. */
+  get version(): number {
+    return this.book.version;
+  }
+
+  /** Owner and writability of a row of `schema.table` (its shard-key column is read from `row`). */
+  check(table: string, row: Row): GuardVerdict {
+    const shard = this.ownership.shardOfRow(table, row);
+    if (shard !== undefined) return this.checkShard(shard);
+    const owner = this.ownership.ownerOf(table, row);
+    return { writable: owner === undefined || owner === this.options.ezone, ...(owner ? { owner } : {}), banned: false, version: this.book.version };
+  }
+
+  /** Owner and writability of a shard-key value (hash-sharded tables). */
+  checkKey(value: WireValue): GuardVerdict {
+    return this.checkShard(shardOf(value, this.options.ownership.shardCount));
+  }
+
+  /** Owner and writability of one hash shard. */
+  checkShard(shard: number): GuardVerdict {
+    const route = this.book.route(shard);
+    if (!route) return { writable: true, banned: false, shard, version: this.book.version };
+    const banned = route.state === 'banned';
+    return { writable: !banned && route.owner === this.options.ezone, owner: route.owner, banned, shard, version: this.book.version };
+  }
+
+  /**
+   * Apply one routing change as published on `<prefix>.routing` (admin/switchover.ts RoutingEvent),
+   * for applications that follow the topic instead of polling: a change older than what the guard
+   * holds for a shard is ignored. The topic carries changes only: open the guard from the database
+   * first (refreshMs 0 to stop polling).
+   */
+  applyChange(change: { version: number; shards: string; owner: string; state: 'owned' | 'banned'; movingTo?: string }): void {
+    const range = parseShardRange(change.shards);
+    if (!range) return;
+    for (let shard = range.from; shard <= range.to; shard++) {
+      const now = this.book.route(shard);
+      if (now && now.version >= change.version) continue;
+      this.book.set({ shard, owner: change.owner, state: change.state, version: change.version, prevOwner: now?.owner ?? null, movingTo: change.movingTo ?? null });
+    }
+  }
+
+  /** Stop the background refresh. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+export { shardOf };

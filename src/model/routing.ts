@@ -1,0 +1,164 @@
+/**
+ * Versioned routing (DESIGN.md sections 6 and 12): which ezone owns each hash shard, whether the shard
+ * is under a write ban (a switchover is moving it), and the routing version that last changed it.
+ * Pure; the rows live in drc_meta.routing (one per shard, db/routing-store.ts) and replicate like the
+ * heartbeat.
+ *
+ * A routing version is one change of one shard range, written in one transaction together with the
+ * shards' rows, so an ezone that has applied version V has applied every change up to V made in the
+ * same ezone before it (an origin's stream is applied in order).
+ */
+
+/** A shard is owned (its owner writes it) or banned (nobody writes it: a switchover is moving it). */
+export type ShardState = 'owned' | 'banned';
+
+/** One shard's routing row. */
+export interface ShardRoute {
+  shard: number;
+  owner: string;
+  state: ShardState;
+  /** Routing version that last changed this shard. */
+  version: number;
+  /** Owner before that change (null for the seed): its writes made before the change are not violations. */
+  prevOwner: string | null;
+  /** While banned: the ezone the shard moves to. */
+  movingTo: string | null;
+}
+
+/** A run of consecutive shards with the same owner and state (what `drc routing` prints). */
+export interface RouteRange {
+  shards: string;
+  owner: string;
+  state: ShardState;
+  version: number;
+  movingTo?: string;
+}
+
+/** `N` or `N-M` (inclusive) → [from, to]; undefined when malformed or reversed. */
+export function parseShardRange(text: string): { from: number; to: number } | undefined {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
+  if (!m) return undefined;
+  const from = Number(m[1]);
+  const to = m[2] === undefined ? from : Number(m[2]);
+  return to >= from ? { from, to } : undefined;
+}
+
+/** The version-1 routing the config's `ownership.routing` describes (the seed of drc_meta.routing). */
+export function seedRoutes(routing: readonly { shards: string; ezone: string }[], shardCount: number): ShardRoute[] {
+  const byShard = new Map<number, ShardRoute>();
+  for (const r of routing) {
+    const range = parseShardRange(r.shards);
+    if (!range) continue;
+    for (let s = range.from; s <= Math.min(range.to, shardCount - 1); s++) {
+      byShard.set(s, { shard: s, owner: r.ezone, state: 'owned', version: 1, prevOwner: null, movingTo: null });
+    }
+  }
+  return [...byShard.values()].sort((a, b) => a.shard - b.shard);
+}
+
+/** Consecutive shards with the same owner, state and destination, as ranges. */
+export function compressRoutes(routes: readonly ShardRoute[]): RouteRange[] {
+  const out: RouteRange[] = [];
+  let run: { from: number; to: number; r: ShardRoute; version: number } | undefined;
+  const flush = () => {
+    if (!run) return;
+    const shards = run.from === run.to ? String(run.from) : `${run.from}-${run.to}`;
+    out.push({ shards, owner: run.r.owner, state: run.r.state, version: run.version, ...(run.r.movingTo ? { movingTo: run.r.movingTo } : {}) });
+  };
+  for (const r of [...routes].sort((a, b) => a.shard - b.shard)) {
+    if (run && r.shard === run.to + 1 && r.owner === run.r.owner && r.state === run.r.state && r.movingTo === run.r.movingTo) {
+      run.to = r.shard;
+      run.version = Math.max(run.version, r.version);
+      continue;
+    }
+    flush();
+    run = { from: r.shard, to: r.shard, r, version: r.version };
+  }
+  flush();
+  return out;
+}
+
+/** Differences between the config's routing and the routing in force (for `drc doctor`). */
+export function routingDrift(configured: readonly ShardRoute[], applied: readonly ShardRoute[]): RouteRange[] {
+  const now = new Map(applied.map((r) => [r.shard, r]));
+  const differing = configured.filter((c) => {
+    const a = now.get(c.shard);
+    return !a || a.owner !== c.owner || a.state !== 'owned';
+  });
+  return compressRoutes(differing.map((c) => now.get(c.shard) ?? { ...c, owner: '(none)' }));
+}
+
+/**
+ * The routing in force, per shard, in memory. Capture keeps one in binlog order (the routing in force
+ * when each local row was written); appliers and the TypeScript guard keep one refreshed from the
+ * local drc_meta.routing.
+ */
+export class RoutingBook {
+  private readonly shards = new Map<number, ShardRoute>();
+  private maxVersion = 0;
+
+  constructor(routes: readonly ShardRoute[] = []) {
+    this.replace(routes);
+  }
+
+  /** The highest routing version known (0: no routing rows). */
+  get version(): number {
+    return this.maxVersion;
+  }
+
+  get size(): number {
+    return this.shards.size;
+  }
+
+  /** Replace the whole routing (a fresh read of drc_meta.routing). */
+  replace(routes: readonly ShardRoute[]): void {
+    this.shards.clear();
+    this.maxVersion = 0;
+    for (const r of routes) this.set(r);
+  }
+
+  /** One shard's row changed (a binlog row of drc_meta.routing, or a read). */
+  set(route: ShardRoute): void {
+    this.shards.set(route.shard, route);
+    this.maxVersion = Math.max(this.maxVersion, route.version);
+  }
+
+  route(shard: number): ShardRoute | undefined {
+    return this.shards.get(shard);
+  }
+
+  routes(): ShardRoute[] {
+    return [...this.shards.values()].sort((a, b) => a.shard - b.shard);
+  }
+
+  /**
+   * Whether `writer` may write a row of `shard` in its own database: it owns the shard and the shard is
+   * not banned. Shards without a routing row are writable everywhere (no owner is defined).
+   */
+  localWrite(shard: number, writer: string): { ok: true } | { ok: false; owner: string; banned: boolean } {
+    const r = this.shards.get(shard);
+    if (!r) return { ok: true };
+    if (r.owner === writer && r.state === 'owned') return { ok: true };
+    return { ok: false, owner: r.owner, banned: r.state === 'banned' };
+  }
+
+  /**
+   * Whether a change written by `origin` and arriving here now is an ownership violation, judged by the
+   * routing in force here: only for changes without the origin's own verdict (RowChange.rv, messages
+   * of builds before it). Capture's verdict, made in binlog order in the origin, is the exact one.
+   */
+  violation(shard: number, origin: string): { owner: string } | undefined {
+    const r = this.shards.get(shard);
+    if (!r) return undefined;
+    if (r.owner === origin) return undefined;
+    return { owner: r.owner };
+  }
+}
+
+/** A row of drc_meta.routing as read or decoded from the binlog → ShardRoute; undefined when not one. */
+export function routeOfRow(row: Record<string, unknown>): ShardRoute | undefined {
+  if (row.shard === undefined || row.owner === undefined || row.owner === null) return undefined;
+  const state = String(row.state) === 'banned' ? 'banned' : 'owned';
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return { shard: Number(row.shard), owner: String(row.owner), state, version: Number(row.version), prevOwner: text(row.prev_owner), movingTo: text(row.moving_to) };
+}
