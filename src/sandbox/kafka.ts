@@ -31,7 +31,7 @@ export interface KafkaSpec {
   /**
    * `sandbox up --tls`: the broker listens with TLS only — `port` is an SSL listener that requires a
    * client certificate signed by the CA (mTLS; also the inter-broker and fault listeners), `saslPort`
-   * a SASL_SSL listener (server-verified TLS + SCRAM-SHA-256/512 users). The KRaft controller listener
+   * a SASL_SSL listener (server-verified TLS + SCRAM-SHA-256/512 and PLAIN, one user). The KRaft controller listener
    * stays plaintext on 127.0.0.1: only the broker itself connects to it.
    */
   tls?: KafkaTlsSpec;
@@ -158,9 +158,11 @@ function tlsServerProperties(spec: KafkaSpec, t: KafkaTlsSpec, dataDir: string):
     'ssl.client.auth=required',
     'listener.name.sasl_ssl.ssl.client.auth=none',
     'ssl.endpoint.identification.algorithm=https',
-    'sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512',
+    'sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN',
     scram('scram-sha-256'),
     scram('scram-sha-512'),
+    // PLAIN: the same user and password, kept in the broker's JAAS line (PLAIN has no credential store).
+    `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${t.scramUser}="${t.scramPassword}";`,
     ...lines,
   ].join('\n');
 }

@@ -153,7 +153,7 @@ export async function sandboxUp(options: { dir?: string; ezones?: number; tls?: 
       ...(k.tls
         ? {
             tls: { ca: k.tls.ca, cert: k.tls.clientCert, key: k.tls.clientKey },
-            sasl: { brokers: [`127.0.0.1:${k.tls.saslPort}`], mechanisms: ['scram-sha-256', 'scram-sha-512'], username: k.tls.scramUser, password: k.tls.scramPassword },
+            sasl: { brokers: [`127.0.0.1:${k.tls.saslPort}`], mechanisms: ['scram-sha-256', 'scram-sha-512', 'plain'], username: k.tls.scramUser, password: k.tls.scramPassword },
           }
         : {}),
     },

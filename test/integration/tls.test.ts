@@ -89,10 +89,10 @@ describe('TLS sandbox: encrypted, authenticated links', () => {
     cfg.log = { level: 'debug' };
     saslConfig = join(work, 'drc.yaml');
     writeFileSync(saslConfig, stringify(cfg));
-    // kafkajs: a over the SASL_SSL listener (as above), b over the mTLS listener (the sandbox's own kafka block), same topics.
+    // kafkajs: a over the SASL_SSL listener with SASL PLAIN, b over the mTLS listener (the sandbox's own kafka block), same topics.
     const mtls = parse(readFileSync(info.config, 'utf8')) as SandboxConfig;
     kafkajsConfigs.a = join(work, 'kafkajs-sasl.yaml');
-    writeFileSync(kafkajsConfigs.a, stringify({ ...cfg, kafka: { ...cfg.kafka, client: 'kafkajs' } }));
+    writeFileSync(kafkajsConfigs.a, stringify({ ...cfg, kafka: { ...cfg.kafka, client: 'kafkajs', sasl: { ...(cfg.kafka.sasl as object), mechanism: 'plain' } } }));
     kafkajsConfigs.b = join(work, 'kafkajs-mtls.yaml');
     writeFileSync(kafkajsConfigs.b, stringify({ ...cfg, kafka: { ...mtls.kafka, topicPrefix: cfg.kafka.topicPrefix, client: 'kafkajs' } }));
   }, 360_000);
@@ -237,7 +237,7 @@ describe('TLS sandbox: encrypted, authenticated links', () => {
     for (const d of daemons) expect(d.child.exitCode).toBeNull();
   }, 240_000);
 
-  it('replicates both ways with kafka.client kafkajs too: a over SASL_SSL (SCRAM-SHA-512), b over mTLS', async () => {
+  it('replicates both ways with kafka.client kafkajs too: a over SASL_SSL (PLAIN), b over mTLS', async () => {
     for (const d of daemons) if (d.child.exitCode === null) await d.kill('SIGTERM');
     const started: DaemonProcess[] = [];
     for (const ez of ['a', 'b']) {
@@ -254,6 +254,7 @@ describe('TLS sandbox: encrypted, authenticated links', () => {
     expect(row!.note).toBe('kafkajs update in b');
     for (const d of started) expect(d.child.exitCode).toBeNull();
     for (const ez of ['a', 'b']) expect((parse(readFileSync(kafkajsConfigs[ez]!, 'utf8')) as SandboxConfig).kafka.client).toBe('kafkajs');
+    expect((parse(readFileSync(kafkajsConfigs.a!, 'utf8')) as SandboxConfig).kafka.sasl).toMatchObject({ mechanism: 'plain' });
   }, 180_000);
 
   it('admin tools over TLS: doctor reports every link encrypted and verified with least privilege; verify and lag answer', async () => {
