@@ -23,14 +23,16 @@
  */
 import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
-import { keyIdentityOf, readKeyIdentities, tableKey, type KeyIdentity } from '../db/key-identity.js';
+import type { KeyIdentity } from '../db/key-identity.js';
 import { newestTombstoneStatement } from '../db/tombstones.js';
 import { quoteId, tableRef, type Statement } from '../db/sql.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { typeOf } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
-import { compareVersions, versionAsValue, versionOf } from '../model/version.js';
-import { followStatements } from './fk-conflict.js';
+import { compareVersions, versionOf } from '../model/version.js';
+import { followStatements, orphanStatements } from './fk-conflict.js';
+import { childBound, dataTypeOf } from './fk-parents.js';
+import { tombstoneIdentity } from './keys.js';
 import type { Op } from './types.js';
 
 /** How many later moves of the older destination are followed (15 → 16 → …). */
@@ -47,47 +49,69 @@ export function concurrentMove(before: string | null | undefined, moveVersion: s
   return before !== null && before !== undefined && compareVersions(before, moveVersion) < 0 && compareVersions(moveVersion, version) < 0;
 }
 
+/** Children moved by adoptMovedChildren: from the older destination `from` to `to` (the incoming row), those older than `bound`. */
+export interface Adoption {
+  moved: number;
+  from: Row;
+  to: Row;
+  bound?: { column: string; value: Row[string] };
+}
+
 /**
  * Move to the incoming key change's new key the children an older concurrent key change of the same
- * row took along (see above). Returns how many child rows moved. `op` is the write of the new half.
+ * row took along (see above). Returns what moved (nothing: undefined). `op` is the write of the new half.
  */
-export async function adoptMovedChildren(session: PipelinedSession, op: Op, versionColumn: string): Promise<number> {
+export async function adoptMovedChildren(session: PipelinedSession, op: Op, versionColumn: string): Promise<Adoption | undefined> {
   const { change } = op.incoming;
   const { info } = op;
-  if (!change.before || !change.after || !(info.referencedBy ?? []).length) return 0;
+  if (!change.before || !change.after || !(info.referencedBy ?? []).length) return undefined;
   const before = versionOf(change.before[versionColumn], typeOf(info.columnTypes, versionColumn));
-  const identity = await identityOf(session, change.schema, change.table);
+  const identity = tombstoneIdentity(info);
   // The key the incoming change found its row at: a key change's old key, an update's own key.
   const newest = await newestTombstone(session, change.schema, change.table, change.oldKey ?? change.key, identity);
-  if (!newest?.movedTo || !concurrentMove(before, newest.version, change.version)) return 0;
+  if (!newest?.movedTo || !concurrentMove(before, newest.version, change.version)) return undefined;
 
   // The older move's destination, or where that row went next.
   let at = newest.movedTo;
   for (let hop = 0; ; hop++) {
-    if (canonicalKey(at) === canonicalKey(change.key)) return 0;
+    if (canonicalKey(at) === canonicalKey(change.key)) return undefined;
     if (await exists(session, change.schema, change.table, at)) break;
     const next = hop < MAX_HOPS ? await newestTombstone(session, change.schema, change.table, at, identity) : undefined;
-    if (!next?.movedTo) return 0;
+    if (!next?.movedTo) return undefined;
     at = next.movedTo;
   }
-  const meta = info.columnMeta?.find((m) => m.name === versionColumn);
-  const bound = versionAsValue(newest.version, meta?.dataType);
-  const follow = followStatements(info.referencedBy ?? [], at, change.after, bound === undefined ? undefined : { column: versionColumn, value: bound });
-  if (follow.length === 0) return 0;
+  const value = childBound(newest.version, dataTypeOf(info, versionColumn), 'datetime');
+  const bound = value === undefined ? undefined : { column: versionColumn, value };
+  const moved = await withoutFkChecks(session, followStatements(info.referencedBy ?? [], at, change.after, bound));
+  return moved === 0 ? undefined : { moved, from: at, to: change.after, ...(bound ? { bound } : {}) };
+}
+
+/**
+ * The incoming row lost a unique collision at write time (unique-collision.ts: a row appeared after
+ * the decisions), so it is not written: the children adopted for it go back where they were, as if
+ * nothing had been adopted — the move and the loss decided together. Where that row has gone
+ * meanwhile (removed earlier in the batch, a claim's loser), they end as its ON DELETE action leaves
+ * them (fk-conflict.ts orphanStatements, every child at the key). Returns how many rows moved back.
+ */
+export async function undoAdoption(session: PipelinedSession, op: Op, adoption: Adoption): Promise<number> {
+  const { schema, table } = op.incoming.change;
+  const incoming = op.info.referencedBy ?? [];
+  const back = await withoutFkChecks(session, followStatements(incoming, adoption.to, adoption.from, adoption.bound));
+  if (!(await exists(session, schema, table, adoption.from))) await withoutFkChecks(session, orphanStatements(incoming, adoption.from, { column: adoption.bound?.column ?? '', value: null }));
+  return back;
+}
+
+/** Run statements with foreign-key checks off (the children's parent is written, or settled, in the same transaction); the rows they touched. */
+async function withoutFkChecks(session: PipelinedSession, statements: Statement[]): Promise<number> {
+  if (statements.length === 0) return 0;
   let results: unknown[];
   try {
-    results = await session.roundTrip([FK_OFF, ...follow, FK_ON]);
+    results = await session.roundTrip([FK_OFF, ...statements, FK_ON]);
   } catch (err) {
     await session.roundTrip([FK_ON]); // a failed round trip stops before switching checks back on
     throw err;
   }
-  return results.slice(1, 1 + follow.length).reduce<number>((n, r) => n + ((r as mysql.ResultSetHeader).affectedRows ?? 0), 0);
-}
-
-async function identityOf(session: PipelinedSession, schema: string, table: string): Promise<KeyIdentity> {
-  const name = { schema, table };
-  const via = { query: async (sql: string, params?: unknown[]) => [(await session.roundTrip([{ sql, params: params ?? [] }]))[0], undefined] as [unknown, unknown] };
-  return (await readKeyIdentities(via, [name])).get(tableKey(name)) ?? keyIdentityOf(undefined);
+  return results.slice(1, 1 + statements.length).reduce<number>((n, r) => n + ((r as mysql.ResultSetHeader).affectedRows ?? 0), 0);
 }
 
 async function newestTombstone(session: PipelinedSession, schema: string, table: string, key: Row, identity: KeyIdentity): Promise<{ version: string; movedTo?: Row } | undefined> {

@@ -108,6 +108,20 @@ export function newestTombstoneStatement(schema: string, table: string, key: Row
   };
 }
 
+/**
+ * The delete tombstones (not key changes: `moved_to` NULL) of one key in both tombstone tables, with
+ * their versions and origins (apply/fk-parents.ts: a child older than its parent's delete is not
+ * placed, even where that delete lost to a newer write of the parent).
+ */
+export function deleteTombstonesStatement(schema: string, table: string, key: Row, identity: KeyIdentity): Statement {
+  const id = keyIdentitySql(key, identity);
+  const from = (t: TombstoneTable) => `SELECT version, origin FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND key_hash = ${id.sql} AND moved_to IS NULL`;
+  return {
+    sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')}`,
+    params: [schema, table, ...id.params, schema, table, ...id.params],
+  };
+}
+
 /** Add a mark to a key's marks, keeping the newest per origin (as recordTombstones does with GREATEST). */
 export function addMark<K>(marks: Map<K, TombstoneMark[]>, key: K, mark: TombstoneMark): void {
   const list = marks.get(key) ?? [];

@@ -1,0 +1,106 @@
+/**
+ * What a parent's delete does to its children, made the same in every ezone whatever the order of
+ * arrival (issue 13).
+ *
+ * 1. **A child older than a delete of its parent is not placed, even where that delete lost.** b
+ *    deletes P (version d), a writes P again later (u > d: P survives everywhere, the delete is
+ *    skipped where u came first), and a child C written under P before the delete (c < d) travels
+ *    from a third ezone. Where C arrived before d, d's cascade removed it (or, d skipped, its older
+ *    children went with it: fk-conflict.ts orphanStatements); where d arrived first and P was missing,
+ *    C met a deleted parent and went. So where C arrives after d was skipped, it must go too: a child
+ *    insert or update whose parent has a delete tombstone newer than the child (from another origin
+ *    than the child's: an origin's own later writes follow its delete) ends as the foreign key's ON
+ *    DELETE action leaves it — not written (CASCADE, RESTRICT, NO ACTION; an update deletes the local
+ *    row) or written with its references NULL (SET NULL), conflict `fk-parent-missing`. Only where
+ *    both version columns are times (fk-parents.ts comparableVersions).
+ *
+ * 2. **Every row a cascade removes here leaves a tombstone, at every level.** InnoDB's cascades are
+ *    not in the binlog, so a grandchild removed by the cascade of a cascade had none: a concurrent
+ *    older write of one of its own children, arriving later, met a parent missing without a tombstone
+ *    — "not arrived yet" — and retried until its stream paused. Before an applied delete runs, the
+ *    rows its ON DELETE CASCADE keys will remove (children, their children, …) are read, locked, and
+ *    get the delete's tombstone (its version and origin). Not in the delete's own origin: capture
+ *    reads the binlog after the rows are gone (README, Foreign keys, known limits).
+ */
+import type mysql from 'mysql2/promise';
+import type { PipelinedSession } from '../db/pipelined-session.js';
+import { quoteId, tableRef } from '../db/sql.js';
+import type { ForeignKey } from '../db/table-keys.js';
+import type { Tombstone } from '../db/tombstones.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
+import { decodeQueryRow, exactSelect } from '../model/types/row.js';
+import { fromWire, type Row } from '../model/value.js';
+import { referencing } from './fk-conflict.js';
+import { comparableVersions, dataTypeOf, parentDeletes, parentRef, parentVersionType, type FkContext } from './fk-parents.js';
+import { tombstoneIdentity } from './keys.js';
+import type { Op } from './types.js';
+
+/** How many levels of cascades are followed (a cycle of CASCADE keys, a deep tree). */
+const MAX_DEPTH = 16;
+
+/**
+ * The foreign keys through which each write's parent has a delete tombstone newer than the write (1.
+ * above), by index of `ops`; writes without any are absent. One round trip for the whole batch.
+ */
+export async function olderThanParentDeletes(session: PipelinedSession, ctx: FkContext, ops: Op[]): Promise<Map<number, ForeignKey[]>> {
+  const wanted: { index: number; fk: ForeignKey; ref: NonNullable<Awaited<ReturnType<typeof parentRef>>> }[] = [];
+  for (const [index, op] of ops.entries()) {
+    const { change } = op.incoming;
+    if (op.kind === 'delete' || op.children || op.orphans || change.oldKey || !op.info.foreignKeys?.length || !change.version) continue;
+    const childType = dataTypeOf(op.info, ctx.versionColumnOf(change.schema, change.table));
+    for (const fk of referencing(op.info.foreignKeys, op.image)) {
+      const ref = await parentRef(ctx.tables, fk, op.image);
+      if (ref && comparableVersions(parentVersionType(ctx, ref), childType)) wanted.push({ index, fk, ref });
+    }
+  }
+  const out = new Map<number, ForeignKey[]>();
+  if (wanted.length === 0) return out;
+  const deletes = await parentDeletes(session, wanted.map((w) => w.ref));
+  wanted.forEach((w, i) => {
+    const op = ops[w.index] as Op;
+    const version = BigInt(op.incoming.change.version as string);
+    if (!(deletes[i] ?? []).some((d) => d.origin !== op.incoming.origin && BigInt(d.version) > version)) return;
+    out.set(w.index, [...(out.get(w.index) ?? []), w.fk]);
+  });
+  return out;
+}
+
+/**
+ * The tombstones of the rows the delete `op` will remove through ON DELETE CASCADE keys, at every
+ * level (2. above), read with a lock before it runs: the delete's version and origin. Rows of tables
+ * without a version column have no tombstones (nothing would read them).
+ */
+export async function cascadeTombstones(session: PipelinedSession, ctx: FkContext, op: Op): Promise<Tombstone[]> {
+  const { change, origin } = op.incoming;
+  if (!change.version) return [];
+  const out: Tombstone[] = [];
+  const seen = new Set<string>();
+  const visit = async (fks: ForeignKey[], parent: Row, depth: number): Promise<void> => {
+    if (depth >= MAX_DEPTH) return;
+    for (const fk of fks) {
+      if (fk.onDelete !== 'CASCADE') continue;
+      const values = fk.refColumns.map((c) => fromWire(parent[c] ?? null));
+      if (values.some((v) => v === null)) continue;
+      const info = await ctx.tables.get(fk.schema, fk.table);
+      if (!info || info.primaryKey.length === 0) continue;
+      const next = (info.referencedBy ?? []).filter((g) => g.onDelete === 'CASCADE');
+      const versioned = ctx.versionColumnOf(fk.schema, fk.table) !== null;
+      if (!versioned && next.length === 0) continue;
+      const cols = [...new Set([...info.primaryKey, ...next.flatMap((g) => g.refColumns)])];
+      const where = fk.columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND ');
+      const [rows] = (await session.roundTrip([{ sql: `SELECT ${exactSelect(cols, info.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${where} FOR UPDATE`, params: values }])) as [mysql.RowDataPacket[]];
+      for (const r of rows) {
+        const image = decodeQueryRow(r as Record<string, unknown>, info.columnTypes);
+        const key: Row = {};
+        for (const c of info.primaryKey) key[c] = image[c] ?? null;
+        const id = `${fk.schema}.${fk.table}|${canonicalKey(key, info.columnTypes)}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        if (versioned) out.push({ schema: fk.schema, table: fk.table, key, version: change.version as string, origin, identity: tombstoneIdentity(info) });
+        if (next.length > 0) await visit(next, image, depth + 1);
+      }
+    }
+  };
+  await visit(op.info.referencedBy ?? [], op.image, 0);
+  return out;
+}
