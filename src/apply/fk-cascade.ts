@@ -28,10 +28,10 @@ import { quoteId, tableRef } from '../db/sql.js';
 import type { ForeignKey } from '../db/table-keys.js';
 import type { Tombstone } from '../db/tombstones.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
-import { decodeQueryRow, exactSelect } from '../model/types/row.js';
+import { decodeQueryRow, selectList } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
 import { referencing } from './fk-conflict.js';
-import { comparableVersions, dataTypeOf, parentDeletes, parentRef, parentVersionType, type FkContext } from './fk-parents.js';
+import { comparableVersions, dataTypeOf, parentDeletes, parentRef, parentVersionType, type FkContext, type ParentRef } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
 import type { Op } from './types.js';
 
@@ -43,7 +43,7 @@ const MAX_DEPTH = 16;
  * above), by index of `ops`; writes without any are absent. One round trip for the whole batch.
  */
 export async function olderThanParentDeletes(session: PipelinedSession, ctx: FkContext, ops: Op[]): Promise<Map<number, ForeignKey[]>> {
-  const wanted: { index: number; fk: ForeignKey; ref: NonNullable<Awaited<ReturnType<typeof parentRef>>> }[] = [];
+  const wanted: { index: number; fk: ForeignKey; ref: ParentRef }[] = [];
   for (const [index, op] of ops.entries()) {
     const { change } = op.incoming;
     if (op.kind === 'delete' || op.children || op.orphans || change.oldKey || !op.info.foreignKeys?.length || !change.version) continue;
@@ -72,7 +72,8 @@ export async function olderThanParentDeletes(session: PipelinedSession, ctx: FkC
  */
 export async function cascadeTombstones(session: PipelinedSession, ctx: FkContext, op: Op): Promise<Tombstone[]> {
   const { change, origin } = op.incoming;
-  if (!change.version) return [];
+  // A delete shipped as one (not the old half of a key change, whose children may move rather than go).
+  if (op.kind !== 'delete' || change.op !== 'delete' || !change.version) return [];
   const out: Tombstone[] = [];
   const seen = new Set<string>();
   const visit = async (fks: ForeignKey[], parent: Row, depth: number): Promise<void> => {
@@ -88,7 +89,7 @@ export async function cascadeTombstones(session: PipelinedSession, ctx: FkContex
       if (!versioned && next.length === 0) continue;
       const cols = [...new Set([...info.primaryKey, ...next.flatMap((g) => g.refColumns)])];
       const where = fk.columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND ');
-      const [rows] = (await session.roundTrip([{ sql: `SELECT ${exactSelect(cols, info.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${where} FOR UPDATE`, params: values }])) as [mysql.RowDataPacket[]];
+      const [rows] = (await session.roundTrip([{ sql: `SELECT ${selectList(cols, info.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${where} FOR UPDATE`, params: values }])) as [mysql.RowDataPacket[]];
       for (const r of rows) {
         const image = decodeQueryRow(r as Record<string, unknown>, info.columnTypes);
         const key: Row = {};
