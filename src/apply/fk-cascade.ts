@@ -26,7 +26,7 @@ import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import { quoteId, tableRef } from '../db/sql.js';
 import type { ForeignKey } from '../db/table-keys.js';
-import { REMOVAL_ORIGIN, type Tombstone } from '../db/tombstones.js';
+import type { Tombstone } from '../db/tombstones.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { decodeQueryRow, selectList } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
@@ -59,8 +59,7 @@ export async function olderThanParentDeletes(session: PipelinedSession, ctx: FkC
   wanted.forEach((w, i) => {
     const op = ops[w.index] as Op;
     const version = BigInt(op.incoming.change.version as string);
-    // DRC's removals of unique losers are no origin's deletes: they happen only where the loser was (fk-waiting.ts).
-    if (!(deletes[i] ?? []).some((d) => d.origin !== op.incoming.origin && d.origin !== REMOVAL_ORIGIN && BigInt(d.version) > version)) return;
+    if (!(deletes[i] ?? []).some((d) => d.origin !== op.incoming.origin && BigInt(d.version) > version)) return;
     out.set(w.index, [...(out.get(w.index) ?? []), w.fk]);
   });
   return out;

@@ -27,7 +27,7 @@ import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import { quoteId, tableRef, type Statement } from '../db/sql.js';
 import { foreignKeysOf, type ForeignKey, type Queryable, type ReferentialAction } from '../db/table-keys.js';
-import { findTombstonesStatement, REMOVAL_ORIGIN, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
+import { findTombstonesStatement, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
 import { splitTruncates, withTruncates } from '../db/truncates.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { SchemaMismatchError } from '../errors.js';
@@ -140,8 +140,7 @@ export async function deletedBefore(session: PipelinedSession, ctx: FkContext, m
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) return false;
     const newest = await newestParentTombstone(session, ref);
     if (!newest || newest.movedTo !== undefined) return false;
-    // DRC's removal of a unique loser is no origin's delete (fk-waiting.ts): its children wait whatever their version.
-    if (newest.origin !== REMOVAL_ORIGIN && BigInt(newest.version) >= BigInt(version)) return false;
+    if (BigInt(newest.version) >= BigInt(version)) return false;
   }
   return true;
 }
@@ -157,7 +156,7 @@ export async function deletedSince(session: PipelinedSession, ctx: FkContext, fk
     const ref = await parentRef(ctx.tables, fk, image);
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) continue;
     const newest = await newestParentTombstone(session, ref);
-    if (newest && newest.origin !== REMOVAL_ORIGIN && BigInt(newest.version) >= BigInt(version)) return true;
+    if (newest && BigInt(newest.version) >= BigInt(version)) return true;
   }
   return false;
 }

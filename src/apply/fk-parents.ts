@@ -48,11 +48,11 @@ export async function parentRef(tables: TableSource, fk: ForeignKey, image: Row)
 }
 
 /** The parent's newest tombstone, every origin together (a delete's or a key change's, `movedTo`). */
-export async function newestParentTombstone(session: PipelinedSession, ref: ParentRef): Promise<{ version: string; origin: string; movedTo?: Row } | undefined> {
+export async function newestParentTombstone(session: PipelinedSession, ref: ParentRef): Promise<{ version: string; movedTo?: Row } | undefined> {
   const [rows] = (await session.roundTrip([newestTombstoneStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info))])) as [mysql.RowDataPacket[]];
   const r = rows[0];
   if (!r || r.version === null || r.version === undefined) return undefined;
-  return { version: String(r.version), origin: String(r.origin), ...(r.moved_to !== null && r.moved_to !== undefined ? { movedTo: JSON.parse(String(r.moved_to)) as Row } : {}) };
+  return { version: String(r.version), ...(r.moved_to !== null && r.moved_to !== undefined ? { movedTo: JSON.parse(String(r.moved_to)) as Row } : {}) };
 }
 
 /** The delete (not key change) tombstones of each parent, with their origins: one round trip. */

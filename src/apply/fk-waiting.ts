@@ -103,22 +103,19 @@ export function stashStatement(ezone: string, c: WaitingChild): Statement {
 
 /**
  * The children of `parent` (through `fks`) here that are newer than `bound` (their version column,
- * named as the parent's): read before a winning remote delete of the parent removes them. Without a
- * bound, every child with that column: the parent is DRC's removal of a unique loser (Op.removal),
- * which no origin deleted — where a newer write of its key came first, the children stayed with it.
+ * named as the parent's): read before a winning remote delete of the parent removes them.
  */
-export async function newerChildren(session: PipelinedSession, tables: TableSource, fks: ForeignKey[], parent: Row, column: string, bound: Row[string] | undefined, from: { origin: string; txId: string }): Promise<WaitingChild[]> {
+export async function newerChildren(session: PipelinedSession, tables: TableSource, fks: ForeignKey[], parent: Row, column: string, bound: Row[string], from: { origin: string; txId: string }): Promise<WaitingChild[]> {
   const out: WaitingChild[] = [];
   for (const fk of fks) {
-    if (fk.onDelete === 'SET NULL' || (bound !== undefined && !fk.autoUpdated.includes(column))) continue;
+    if (fk.onDelete === 'SET NULL' || !fk.autoUpdated.includes(column)) continue;
     const values = fk.refColumns.map((c) => fromWire(parent[c] ?? null));
     if (values.some((v) => v === null)) continue;
     const info = await tables.get(fk.schema, fk.table);
-    if (!info || info.primaryKey.length === 0 || !info.columns.has(column)) continue;
+    if (!info || info.primaryKey.length === 0) continue;
     const cols = (info.columnMeta ?? []).map((m) => m.name).filter((n): n is string => n !== undefined);
     const where = fk.columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND ');
-    const newer = bound === undefined ? { sql: '', params: [] } : { sql: ` AND ${quoteId(column)} > ?`, params: [fromWire(bound)] };
-    const [rows] = (await session.roundTrip([{ sql: `SELECT ${exactSelect(cols, info.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${where}${newer.sql} FOR UPDATE`, params: [...values, ...newer.params] }])) as [mysql.RowDataPacket[]];
+    const [rows] = (await session.roundTrip([{ sql: `SELECT ${exactSelect(cols, info.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${where} AND ${quoteId(column)} > ? FOR UPDATE`, params: [...values, fromWire(bound)] }])) as [mysql.RowDataPacket[]];
     for (const r of rows) {
       const image = decodeQueryRow(r as Record<string, unknown>, info.columnTypes);
       const version = versionOf(image[column], typeOf(info.columnTypes, column));

@@ -44,12 +44,6 @@ export interface Op {
    * orphanStatements).
    */
   orphans?: { before: { column: string; value: Row[string] } };
-  /**
-   * A delete DRC decided itself: the row lost a unique value to a newer claimant (unique-claims.ts).
-   * No origin deleted it, and an ezone where a newer write of its key came first never removes it:
-   * its children wait for the key to come back rather than go (fk-waiting.ts).
-   */
-  removal?: true;
 }
 
 /** The config a target transaction reads: version columns and the unknown-column policy. */

@@ -263,7 +263,7 @@ export class ClaimBook {
     if (!row) return;
     const { schema, table } = incoming.change;
     const key = pick(row, info.primaryKey);
-    out.ops.push({ kind: 'delete', info, incoming, key, image: row, removal: true });
+    out.ops.push({ kind: 'delete', info, incoming, key, image: row });
     const version = justBelow(versionOf(row[versionColumn], typeOf(info.columnTypes, versionColumn)));
     if (version !== undefined) {
       out.tombstones.push({ schema, table, key, version, origin: REMOVAL_ORIGIN, identity: keyIdentityOf(info.columnMeta, info.columnTypes) });

@@ -224,9 +224,8 @@ export class WriteBatcher {
     const version = op.incoming.change.version;
     if (versionColumn === null || !version) return;
     // A bound of the children's version column (a time: ON UPDATE CURRENT_TIMESTAMP), only from a parent version that is a time too (fk-parents.ts).
-    // None for DRC's removal of a unique loser: all its children wait for the key to come back (fk-waiting.ts newerChildren).
-    const bound = op.removal ? undefined : childBound(version, dataTypeOf(op.info, versionColumn), 'datetime');
-    if (bound === undefined && !op.removal) return;
+    const bound = childBound(version, dataTypeOf(op.info, versionColumn), 'datetime');
+    if (bound === undefined) return;
     const waiting = await newerChildren(this.session, this.waiting.tables, op.info.referencedBy ?? [], op.image, versionColumn, bound, { origin: this.waiting.ezone, txId: op.incoming.txId });
     if (waiting.length > 0) await this.session.roundTrip(waiting.map((w) => stashStatement(this.waiting.ezone, w)));
   }

@@ -101,7 +101,7 @@ export interface TombstoneMark {
  */
 export function newestTombstoneStatement(schema: string, table: string, key: Row, identity: KeyIdentity): Statement {
   const id = keyIdentitySql(key, identity);
-  const from = (t: TombstoneTable) => `SELECT version, moved_to, origin FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND key_hash = ${id.sql}`;
+  const from = (t: TombstoneTable) => `SELECT version, moved_to FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND key_hash = ${id.sql}`;
   return {
     sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')} ORDER BY version DESC, moved_to IS NULL, moved_to LIMIT 1`,
     params: [schema, table, ...id.params, schema, table, ...id.params],
