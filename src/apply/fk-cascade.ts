@@ -34,6 +34,7 @@ import { referencing } from './fk-conflict.js';
 import { comparableVersions, dataTypeOf, parentDeletes, parentRef, parentVersionType, type FkContext, type ParentRef } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
 import type { Op } from './types.js';
+import type { Logger } from '../ops/logger.js';
 
 /** How many levels of cascades are followed (a cycle of CASCADE keys, a deep tree). */
 const MAX_DEPTH = 16;
@@ -65,43 +66,82 @@ export async function olderThanParentDeletes(session: PipelinedSession, ctx: FkC
   return out;
 }
 
+/** Parent keys per SELECT of a cascade level (`fk IN (…)`), and per round trip. */
+const KEYS_PER_SELECT = 1000;
+const SELECTS_PER_ROUND_TRIP = 8;
+/**
+ * Beyond this many rows a cascade removes, the rest get no tombstone (and are not read): reading and
+ * locking a huge cascade ahead of its delete would hold the stream for long (README, Foreign keys,
+ * known limits). A warning names the table.
+ */
+export const MAX_CASCADE_VICTIMS = 100_000;
+
+/** One level's parents through one foreign key: the rows to visit next. */
+interface Level {
+  fks: ForeignKey[];
+  parents: Row[];
+}
+
 /**
  * The tombstones of the rows the delete `op` will remove through ON DELETE CASCADE keys, at every
- * level (2. above), read with a lock before it runs: the delete's version and origin. Rows of tables
- * without a version column have no tombstones (nothing would read them).
+ * level (2. above), read with a lock before it runs: the delete's version and origin. Level by level,
+ * `WHERE fk IN (…)` in chunks, pipelined; at most MAX_CASCADE_VICTIMS rows. Rows of tables without a
+ * version column, or whose version column's type is not comparable with the deleted table's
+ * (fk-parents.ts comparableVersions: a time's version would refuse a counter's re-insert for the
+ * whole retention), get none.
  */
-export async function cascadeTombstones(session: PipelinedSession, ctx: FkContext, op: Op): Promise<Tombstone[]> {
+export async function cascadeTombstones(session: PipelinedSession, ctx: FkContext & { log?: Pick<Logger, 'warn'> }, op: Op, limit = MAX_CASCADE_VICTIMS): Promise<Tombstone[]> {
   const { change, origin } = op.incoming;
   // A delete shipped as one (not the old half of a key change, whose children may move rather than go).
   if (op.kind !== 'delete' || change.op !== 'delete' || !change.version) return [];
   const out: Tombstone[] = [];
   const seen = new Set<string>();
-  const visit = async (fks: ForeignKey[], parent: Row, depth: number): Promise<void> => {
-    if (depth >= MAX_DEPTH) return;
-    for (const fk of fks) {
-      if (fk.onDelete !== 'CASCADE') continue;
-      const values = fk.refColumns.map((c) => fromWire(parent[c] ?? null));
-      if (values.some((v) => v === null)) continue;
-      const info = await ctx.tables.get(fk.schema, fk.table);
-      if (!info || info.primaryKey.length === 0) continue;
-      const next = (info.referencedBy ?? []).filter((g) => g.onDelete === 'CASCADE');
-      const versioned = ctx.versionColumnOf(fk.schema, fk.table) !== null;
-      if (!versioned && next.length === 0) continue;
-      const cols = [...new Set([...info.primaryKey, ...next.flatMap((g) => g.refColumns)])];
-      const where = fk.columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND ');
-      const [rows] = (await session.roundTrip([{ sql: `SELECT ${selectList(cols, info.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${where} FOR UPDATE`, params: values }])) as [mysql.RowDataPacket[]];
-      for (const r of rows) {
-        const image = decodeQueryRow(r as Record<string, unknown>, info.columnTypes);
-        const key: Row = {};
-        for (const c of info.primaryKey) key[c] = image[c] ?? null;
-        const id = `${fk.schema}.${fk.table}|${canonicalKey(key, info.columnTypes)}`;
-        if (seen.has(id)) continue;
-        seen.add(id);
-        if (versioned) out.push({ schema: fk.schema, table: fk.table, key, version: change.version as string, origin, identity: tombstoneIdentity(info) });
-        if (next.length > 0) await visit(next, image, depth + 1);
+  let victims = 0;
+  let level: Level[] = [{ fks: op.info.referencedBy ?? [], parents: [op.image] }];
+  for (let depth = 0; depth < MAX_DEPTH && level.length > 0; depth++) {
+    const next: Level[] = [];
+    for (const { fks, parents } of level) {
+      for (const fk of fks) {
+        if (fk.onDelete !== 'CASCADE') continue;
+        const info = await ctx.tables.get(fk.schema, fk.table);
+        if (!info || info.primaryKey.length === 0) continue;
+        const below = (info.referencedBy ?? []).filter((g) => g.onDelete === 'CASCADE');
+        const versioned = ctx.versionColumnOf(fk.schema, fk.table) !== null;
+        if (!versioned && below.length === 0) continue;
+        const keys = parents.map((p) => fk.refColumns.map((c) => fromWire(p[c] ?? null))).filter((v) => !v.some((x) => x === null));
+        if (keys.length === 0) continue;
+        const cols = [...new Set([...info.primaryKey, ...below.flatMap((g) => g.refColumns)])];
+        const lhs = fk.columns.length === 1 ? quoteId(fk.columns[0]!) : `(${fk.columns.map(quoteId).join(', ')})`;
+        const tuple = fk.columns.length === 1 ? '?' : `(${fk.columns.map(() => '?').join(', ')})`;
+        const selects = [];
+        for (let i = 0; i < keys.length; i += KEYS_PER_SELECT) {
+          const chunk = keys.slice(i, i + KEYS_PER_SELECT);
+          selects.push({ sql: `SELECT ${selectList(cols, info.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${lhs} IN (${chunk.map(() => tuple).join(', ')}) FOR UPDATE`, params: chunk.flat() });
+        }
+        const found: Row[] = [];
+        for (let i = 0; i < selects.length; i += SELECTS_PER_ROUND_TRIP) {
+          const results = (await session.roundTrip(selects.slice(i, i + SELECTS_PER_ROUND_TRIP))) as mysql.RowDataPacket[][];
+          for (const rows of results) {
+            for (const r of rows) {
+              const image = decodeQueryRow(r as Record<string, unknown>, info.columnTypes);
+              const key: Row = {};
+              for (const c of info.primaryKey) key[c] = image[c] ?? null;
+              const id = `${fk.schema}.${fk.table}|${canonicalKey(key, info.columnTypes)}`;
+              if (seen.has(id)) continue;
+              seen.add(id);
+              if (++victims > limit) {
+                ctx.log?.warn({ table: `${change.schema}.${change.table}`, cascadeTable: `${fk.schema}.${fk.table}`, limit }, 'a delete cascades to more rows than are tombstoned: the rest get no tombstone (README, Foreign keys, known limits)');
+                return out;
+              }
+              if (versioned) out.push({ schema: fk.schema, table: fk.table, key, version: change.version as string, origin, identity: tombstoneIdentity(info) });
+              found.push(image);
+            }
+          }
+        }
+        if (below.length > 0 && found.length > 0) next.push({ fks: below, parents: found });
       }
     }
-  };
-  await visit(op.info.referencedBy ?? [], op.image, 0);
+    level = next;
+  }
   return out;
 }

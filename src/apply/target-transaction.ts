@@ -13,7 +13,7 @@
 import { versionColumnOf } from '../config/tables.js';
 import { PipelinedSession, type QueryConnection } from '../db/pipelined-session.js';
 import type { DeferredStatement, Statement } from '../db/sql.js';
-import { recordTombstonesStatement, type Tombstone } from '../db/tombstones.js';
+import { recordTombstonesStatements, type Tombstone } from '../db/tombstones.js';
 import { ConflictLog } from './conflict-log.js';
 import { decide } from './decide.js';
 import { isDuplicateKey } from '../db/mysql-errors.js';
@@ -55,7 +55,7 @@ export class TargetTransaction {
       ezone: ctx.ezone,
       versionColumn: this.versionColumnOf(op.incoming.change.schema, op.incoming.change.table),
       conflicts: this.log,
-    }), { ezone: ctx.ezone, tables: ctx.tables, versionColumnOf: (schema, table) => this.versionColumnOf(schema, table) });
+    }), { ezone: ctx.ezone, tables: ctx.tables, versionColumnOf: (schema, table) => this.versionColumnOf(schema, table), log: ctx.log });
   }
 
   get conflicts(): ConflictRecord[] {
@@ -153,8 +153,7 @@ export class TargetTransaction {
 
   /** The tombstones of applied deletes and the heartbeats seen, written after the rows. */
   private deferAfterWrites(tombstones: Tombstone[], heartbeats: Statement[], claims: ClaimRecord[]): void {
-    const stones = recordTombstonesStatement('applied_tombstones', tombstones);
-    if (stones) this.session.defer(stones);
+    this.session.defer(...recordTombstonesStatements('applied_tombstones', tombstones));
     const claimed = recordClaimsStatement(claims);
     if (claimed) this.session.defer(claimed);
     this.session.defer(...heartbeats);

@@ -25,6 +25,7 @@ import { cascadeTombstones, olderThanParentDeletes } from './fk-cascade.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { IncomingChange, Op } from './types.js';
+import type { Logger } from '../ops/logger.js';
 
 /** How many key changes of its parents one child write follows (a chain 5 → 7 → 9, or a cycle). */
 const MAX_MOVES = 8;
@@ -131,7 +132,7 @@ export class WriteBatcher {
     private readonly session: PipelinedSession,
     private readonly collisions: (op: Op) => CollisionContext,
     /** Where children that wait for a deleted parent (fk-waiting.ts) wait: the ezone written; the tables' info and version columns (fk-parents.ts). */
-    private readonly waiting: FkContext & { ezone: string },
+    private readonly waiting: FkContext & { ezone: string; log?: Pick<Logger, 'warn'> },
   ) {}
 
   /**

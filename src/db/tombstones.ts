@@ -55,6 +55,16 @@ export function recordTombstonesStatement(table: TombstoneTable, stones: Tombsto
   };
 }
 
+/** Tombstones per INSERT of recordTombstonesStatements: a cascade's many stay below max_allowed_packet. */
+export const TOMBSTONES_PER_STATEMENT = 1000;
+
+/** recordTombstonesStatement in chunks of TOMBSTONES_PER_STATEMENT (none for none). */
+export function recordTombstonesStatements(table: TombstoneTable, stones: Tombstone[]): Statement[] {
+  const out: Statement[] = [];
+  for (let i = 0; i < stones.length; i += TOMBSTONES_PER_STATEMENT) out.push(recordTombstonesStatement(table, stones.slice(i, i + TOMBSTONES_PER_STATEMENT)) as Statement);
+  return out;
+}
+
 /** Record tombstones on the given pool or connection (see recordTombstonesStatement). */
 export async function recordTombstones(db: mysql.Pool | mysql.Connection | mysql.PoolConnection, table: TombstoneTable, stones: Tombstone[]): Promise<void> {
   const s = recordTombstonesStatement(table, stones);

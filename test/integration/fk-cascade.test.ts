@@ -38,7 +38,9 @@ describeWithServers('foreign keys: a parent delete decides its children alike in
   let s: Scenario | undefined;
   const daemons: Daemon[] = [];
   const extra: mysql.Connection[] = [];
+  const restore: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
+    for (const r of restore.splice(0)) await r();
     for (const c of extra.splice(0)) await c.end();
     await stopDaemons(daemons);
     await s?.close();
@@ -142,5 +144,34 @@ describeWithServers('foreign keys: a parent delete decides its children alike in
     }, 30_000);
     healthy(daemons);
     expect(cIntoB.stats.retries, 'c → b retried after the lock').toBe(retried);
+  });
+
+  it('a 3-level cascade over 40,000 rows: its tombstones are read level by level and written in chunks, under a 4 MB max_allowed_packet (no stream paused)', async () => {
+    s = await scenario('fk-cascade-big', {}, { ezones: ['a', 'b'] });
+    for (const ez of ['a', 'b']) {
+      const db = s.db[ez]!;
+      await db.query(`CREATE TABLE p (id INT PRIMARY KEY, ${VERSION})`);
+      await db.query(`CREATE TABLE k1 (id INT PRIMARY KEY, pid INT NOT NULL, ${VERSION}, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)`);
+      await db.query(`CREATE TABLE k2 (id INT PRIMARY KEY, pid INT NOT NULL, ${VERSION}, FOREIGN KEY (pid) REFERENCES k1 (id) ON DELETE CASCADE)`);
+      // The same rows in both ezones, outside the binlog (replicating them is not what is tested).
+      await db.query('SET SESSION sql_log_bin = 0');
+      await db.query("INSERT INTO p (id, updated_at) VALUES (1, '2020-01-01')");
+      await db.query("INSERT INTO k1 (id, pid, updated_at) SELECT seq, 1, '2020-01-01' FROM seq_1_to_400");
+      await db.query("INSERT INTO k2 (id, pid, updated_at) SELECT seq, 1 + seq DIV 100, '2020-01-01' FROM seq_0_to_39999");
+      await db.query('SET SESSION sql_log_bin = 1');
+    }
+    const b = s.db.b!;
+    const [[packet]] = (await b.query('SELECT @@GLOBAL.max_allowed_packet AS v')) as unknown as [mysql.RowDataPacket[]];
+    restore.push(() => b.query(`SET GLOBAL max_allowed_packet = ${Number(packet!.v)}`));
+    await b.query('SET GLOBAL max_allowed_packet = 4194304'); // the daemons' new sessions take it
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+
+    await s.db.a!.query('DELETE FROM p WHERE id = 1'); // a's cascade removes 400 + 40,000 rows; b's, the same
+    await convergeAll(s, ['a', 'b'], { p: 0, k1: 0, k2: 0 });
+    await eventually('the cascade’s tombstones in b', async () => {
+      const [rows] = await b.query<mysql.RowDataPacket[]>("SELECT table_name, COUNT(*) AS n FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name IN ('k1', 'k2') GROUP BY table_name ORDER BY table_name", [s!.schema]);
+      return rows.map((r) => `${String(r.table_name)}:${String(r.n)}`).join(',') === 'k1:400,k2:40000';
+    }, 60_000);
+    healthy(daemons);
   });
 });
