@@ -19,7 +19,8 @@
  *    older write of one of its own children, arriving later, met a parent missing without a tombstone
  *    — "not arrived yet" — and retried until its stream paused. Before an applied delete runs, the
  *    rows its ON DELETE CASCADE keys will remove (children, their children, …) are read, locked, and
- *    get the delete's tombstone (its version and origin). Not in the delete's own origin: capture
+ *    get the delete's tombstone (its version and origin) — only in tables whose version column's type
+ *    is comparable with the deleted table's (both times). Not in the delete's own origin: capture
  *    reads the binlog after the rows are gone (README, Foreign keys, known limits).
  */
 import type mysql from 'mysql2/promise';
@@ -94,6 +95,7 @@ export async function cascadeTombstones(session: PipelinedSession, ctx: FkContex
   const { change, origin } = op.incoming;
   // A delete shipped as one (not the old half of a key change, whose children may move rather than go).
   if (op.kind !== 'delete' || change.op !== 'delete' || !change.version) return [];
+  const deletedType = dataTypeOf(op.info, ctx.versionColumnOf(change.schema, change.table));
   const out: Tombstone[] = [];
   const seen = new Set<string>();
   let victims = 0;
@@ -106,7 +108,7 @@ export async function cascadeTombstones(session: PipelinedSession, ctx: FkContex
         const info = await ctx.tables.get(fk.schema, fk.table);
         if (!info || info.primaryKey.length === 0) continue;
         const below = (info.referencedBy ?? []).filter((g) => g.onDelete === 'CASCADE');
-        const versioned = ctx.versionColumnOf(fk.schema, fk.table) !== null;
+        const versioned = comparableVersions(deletedType, dataTypeOf(info, ctx.versionColumnOf(fk.schema, fk.table)));
         if (!versioned && below.length === 0) continue;
         const keys = parents.map((p) => fk.refColumns.map((c) => fromWire(p[c] ?? null))).filter((v) => !v.some((x) => x === null));
         if (keys.length === 0) continue;

@@ -174,4 +174,33 @@ describeWithServers('foreign keys: a parent delete decides its children alike in
     }, 60_000);
     healthy(daemons);
   });
+
+  it('a grandchild versioned by a counter under parents versioned by a time: the cascade gives it no tombstone (a time’s version would refuse its re-insert with counter 1 for the whole retention)', async () => {
+    s = await scenario('fk-cascade-counter', {}, { ezones: ['a', 'b', 'c'] });
+    for (const ez of ['a', 'b', 'c']) {
+      const db = s.db[ez]!;
+      await db.query(`CREATE TABLE p (id INT PRIMARY KEY, ${VERSION})`);
+      await db.query(`CREATE TABLE k1 (id INT PRIMARY KEY, pid INT NOT NULL, ${VERSION}, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)`);
+      await db.query('CREATE TABLE k2 (id INT PRIMARY KEY, pid INT NOT NULL, updated_at BIGINT NOT NULL, FOREIGN KEY (pid) REFERENCES k1 (id) ON DELETE CASCADE)');
+    }
+    daemons.push(...(await startDaemons(s, ['a', 'b', 'c'])));
+    const { a, c } = s.db as Record<string, mysql.Connection>;
+    await a!.query("INSERT INTO p (id, updated_at) VALUES (1, '2020-01-01')");
+    await a!.query("INSERT INTO k1 (id, pid, updated_at) VALUES (10, 1, '2020-01-01')");
+    await a!.query('INSERT INTO k2 VALUES (100, 10, 5)');
+    await convergeAll(s, ['a', 'b', 'c'], { p: 1, k1: 1, k2: 1 });
+
+    await a!.query('DELETE FROM p WHERE id = 1'); // its cascade removes k1 and k2 everywhere; b and c keep tombstones of them (origin a)
+    await convergeAll(s, ['a', 'b', 'c'], { p: 0, k1: 0, k2: 0 });
+    for (const ez of ['b', 'c']) await eventually(`k1’s cascade tombstone in ${ez}`, async () => ((await s!.db[ez]!.query<mysql.RowDataPacket[]>("SELECT 1 FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name = 'k1'", [s!.schema]))[0]).length === 1, 30_000);
+    // Written again in c, the grandchild's counter starting over: b must take it as a does.
+    await c!.query('INSERT INTO p (id) VALUES (1)');
+    await c!.query('INSERT INTO k1 (id, pid) VALUES (10, 1)');
+    await c!.query('INSERT INTO k2 VALUES (100, 10, 1)');
+
+    const rows = await convergeAll(s, ['a', 'b', 'c'], { p: 1, k1: 1, k2: 1 });
+    expect((rows.k2 ?? []).map((r) => `${String(r.id)}:${String(r.updated_at)}`)).toEqual(['100:1']);
+    expect(await decisions(s, 'b')).not.toContain('k2 tombstone-newer skipped');
+    healthy(daemons);
+  });
 });
