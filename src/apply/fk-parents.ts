@@ -15,7 +15,8 @@ import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import { deleteTombstonesStatement, newestTombstoneStatement } from '../db/tombstones.js';
 import type { ForeignKey } from '../db/table-keys.js';
-import type { Row } from '../model/value.js';
+import { quoteId, tableRef } from '../db/sql.js';
+import { fromWire, type Row } from '../model/value.js';
 import { versionAsValue } from '../model/version.js';
 import { tombstoneIdentity } from './keys.js';
 import type { TableInfo, TableSource } from './table-cache.js';
@@ -55,10 +56,20 @@ export async function newestParentTombstone(session: PipelinedSession, ref: Pare
   return { version: String(r.version), ...(r.moved_to !== null && r.moved_to !== undefined ? { movedTo: JSON.parse(String(r.moved_to)) as Row } : {}) };
 }
 
-/** The delete (not key change) tombstones of each parent, with their origins: one round trip. */
+/**
+ * The delete (not key change) tombstones of each parent, with their origins: one round trip. Each
+ * parent row is share-locked first, in the same round trip: a concurrent transaction that skipped a
+ * delete of it (another origin's stream, holding the row it read) writes its tombstone at commit, and
+ * the READ COMMITTED reads after the lock see it.
+ */
 export async function parentDeletes(session: PipelinedSession, refs: ParentRef[]): Promise<{ version: string; origin: string }[][]> {
   if (refs.length === 0) return [];
-  const results = (await session.roundTrip(refs.map((ref) => deleteTombstonesStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info))))) as mysql.RowDataPacket[][];
+  const locks = refs.map((ref) => {
+    const cols = Object.keys(ref.key);
+    return { sql: `SELECT 1 FROM ${tableRef(ref.fk.refSchema, ref.fk.refTable)} WHERE ${cols.map((c) => `${quoteId(c)} = ?`).join(' AND ')} LOCK IN SHARE MODE`, params: cols.map((c) => fromWire(ref.key[c] ?? null)) };
+  });
+  const all = (await session.roundTrip([...locks, ...refs.map((ref) => deleteTombstonesStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info)))])) as mysql.RowDataPacket[][];
+  const results = all.slice(locks.length);
   return results.map((rows) => rows.filter((r) => r.version !== null && r.version !== undefined).map((r) => ({ version: String(r.version), origin: String(r.origin) })));
 }
 

@@ -203,4 +203,41 @@ describeWithServers('foreign keys: a parent delete decides its children alike in
     expect(await decisions(s, 'b')).not.toContain('k2 tombstone-newer skipped');
     healthy(daemons);
   });
+
+  it('three ezones: a child from c older than b’s delete of its parent arrives while b’s stream, which skips that delete, holds the parent uncommitted — it waits for the delete’s tombstone and is placed nowhere', async () => {
+    s = await scenario('fk-older-child-race', {}, { ezones: ['a', 'b', 'c'] });
+    for (const ez of ['a', 'b', 'c']) {
+      await s.db[ez]!.query(`CREATE TABLE p (id INT PRIMARY KEY, v VARCHAR(10) NOT NULL, ${VERSION})`);
+      await s.db[ez]!.query(`CREATE TABLE ch (id INT PRIMARY KEY, pid INT NOT NULL, ${VERSION}, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)`);
+      await s.db[ez]!.query(`CREATE TABLE hold (id INT PRIMARY KEY, ${VERSION})`);
+    }
+    daemons.push(...(await startDaemons(s, ['a', 'b', 'c'])));
+    const { a, b, c } = s.db as Record<string, mysql.Connection>;
+    await a!.query("INSERT INTO p (id, v, updated_at) VALUES (1, 'p1', '2020-01-01')");
+    await convergeAll(s, ['a', 'b', 'c'], { p: 1 });
+    await stopDaemons(daemons);
+
+    await a!.query("UPDATE p SET v = 'a', updated_at = '2030-01-01' WHERE id = 1"); // newer than b's delete: the parent survives
+    // b's delete and a write that a's test lock holds, in one transaction: skipped in a, its tombstone not yet committed.
+    await b!.query('BEGIN');
+    await b!.query('DELETE FROM p WHERE id = 1');
+    await b!.query('INSERT INTO hold (id) VALUES (1)');
+    await b!.query('COMMIT');
+    const lock = await connectEzone('a', s.schema);
+    extra.push(lock);
+    await lock.query('BEGIN');
+    await lock.query('SELECT * FROM hold FOR UPDATE');
+    const waiting = async (): Promise<number> => Number(((await a!.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'"))[0])[0]?.n);
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    await eventually('b’s transaction held in a', async () => (await waiting()) === 1, 30_000);
+    // Now c's child, older than the delete, reaches a: it must see the delete's tombstone, so it waits for b's transaction.
+    await c!.query("INSERT INTO ch (id, pid, updated_at) VALUES (10, 1, '2020-06-01')");
+    daemons.push(...(await startDaemons(s, ['c'])));
+    await eventually('c’s child in a: waiting for the parent, or written', async () => (await waiting()) === 2 || ((await a!.query<mysql.RowDataPacket[]>('SELECT 1 FROM ch'))[0]).length === 1, 8_000);
+    await lock.query('COMMIT');
+
+    const rows = await convergeAll(s, ['a', 'b', 'c'], { p: 1, ch: 0, hold: 1 });
+    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.v)}`)).toEqual(['1:a']);
+    healthy(daemons);
+  });
 });
