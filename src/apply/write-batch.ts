@@ -18,7 +18,7 @@ import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
 import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
 import { childOutcome, deletedBefore, followStatements, orphanStatements, missingParents, movedParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
-import { adoptMovedChildren, undoAdoption, type Adoption } from './fk-adopt.js';
+import { adoptMovedChildren, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
 import { newerChildren, stashStatement } from './fk-waiting.js';
 import { childBound, dataTypeOf, type FkContext } from './fk-parents.js';
 import { cascadeTombstones, olderThanParentDeletes } from './fk-cascade.js';
@@ -26,6 +26,7 @@ import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { IncomingChange, Op } from './types.js';
 import type { Logger } from '../ops/logger.js';
+import type { ConflictRecord } from './sql/meta.js';
 
 /** How many key changes of its parents one child write follows (a chain 5 → 7 → 9, or a cycle). */
 const MAX_MOVES = 8;
@@ -126,7 +127,7 @@ export function writeStatements(ops: Op[]): DeferredStatement[] {
 
 export class WriteBatcher {
   /** Children moved for a change of this batch (fk-adopt.ts), until its write is done or loses; by the change (a write retried as another kind keeps it). */
-  private readonly adoptions = new Map<IncomingChange, Adoption>();
+  private readonly adoptions = new Map<IncomingChange, { op: Op; adoption: Adoption; record: ConflictRecord | undefined }>();
 
   constructor(
     private readonly session: PipelinedSession,
@@ -157,19 +158,26 @@ export class WriteBatcher {
     const parts = bySize(writeStatements(ops));
     this.session.defer(SAVEPOINT);
     // Inserts into a child table may meet a missing parent (fk-conflict.ts): they go in a round trip of their own.
-    if (atCommit && parts.length === 1 && ops.every((op) => op.kind === 'insert' && !op.info.foreignKeys?.length) && !ops.some(relaxed)) {
+    // (Not with adopted children: whether their new parent was written is checked after the writes.)
+    if (atCommit && this.adoptions.size === 0 && parts.length === 1 && ops.every((op) => op.kind === 'insert' && !op.info.foreignKeys?.length) && !ops.some(relaxed)) {
       this.session.defer(...parts[0]!);
       return true;
     }
     try {
       for (const part of parts) await this.session.roundTrip(part);
-      return false;
     } catch (err) {
       if (ops.some(relaxed)) await this.session.roundTrip(RESTORE_SESSION);
       if (!isDuplicateKey(err) && !(err instanceof RowNotFoundError) && !isForeignKeyNoParent(err) && !isForeignKeyHasChildren(err)) throw inTable(err, ops);
+      await this.replay(ops, tombstones);
+      return false;
     }
-    await this.replay(ops, tombstones);
+    await this.undoUnwritten();
     return false;
+  }
+
+  /** Children adopted for a row that, the writes done, is not here (dropped for a missing parent, lost a collision): back (fk-adopt.ts undoAdoption). */
+  private async undoUnwritten(): Promise<void> {
+    for (const { op, adoption } of [...this.adoptions.values()]) if (!(await rowExists(this.session, op, adoption.to))) await this.undoAdoption(op);
   }
 
   /**
@@ -204,19 +212,22 @@ export class WriteBatcher {
 
   /** The incoming row lost its unique collision: children adopted for it go back (fk-adopt.ts undoAdoption). */
   private async undoAdoption(op: Op): Promise<void> {
-    const adoption = this.adoptions.get(op.incoming);
-    if (!adoption) return;
+    const adopted = this.adoptions.get(op.incoming);
+    if (!adopted) return;
     this.adoptions.delete(op.incoming);
-    await undoAdoption(this.session, op, adoption);
+    await undoAdoption(this.session, op, adopted.adoption);
+    // Nothing was adopted in the end: the conflict says so.
+    if (adopted.record) adopted.record.decision = 'skipped';
   }
 
   /** Children an older concurrent key change of the same row took along follow this one (fk-adopt.ts): a conflict. */
   private async adopt(op: Op, versionColumn: string): Promise<void> {
-    const adoption = await adoptMovedChildren(this.session, op, versionColumn);
+    const adoption = await adoptMovedChildren(this.session, this.waiting.tables, op, versionColumn);
     if (!adoption) return;
-    this.adoptions.set(op.incoming, adoption);
     const { conflicts } = this.collisions(op);
+    const count = conflicts.records.length;
     conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });
+    this.adoptions.set(op.incoming, { op, adoption, record: conflicts.records.length > count ? conflicts.records.at(-1) : undefined });
   }
 
   /** A parent delete about to run: its children newer than it wait for the parent to come back (fk-waiting.ts). */
@@ -235,6 +246,7 @@ export class WriteBatcher {
   async replay(ops: Op[], tombstones: Tombstone[]): Promise<void> {
     await this.session.exec(ROLLBACK_TO_SAVEPOINT);
     for (const op of ops) await this.writeOne(op, tombstones);
+    await this.undoUnwritten();
   }
 
   private async writeOne(op: Op, tombstones: Tombstone[], moves = 0): Promise<void> {
@@ -248,8 +260,8 @@ export class WriteBatcher {
       if (isForeignKeyNoParent(err) && op.kind !== 'delete') return this.parentMissing(op, tombstones, err, moves);
       if (isForeignKeyHasChildren(err) && op.kind !== 'insert') return this.childrenRefuse(op, tombstones, err);
       if (!isDuplicateKey(err) || op.kind === 'delete') throw inTable(err, [op]);
-      if (await resolveUniqueCollision(this.collisions(op), op, tombstones)) await this.session.roundTrip(statements);
-      else await this.undoAdoption(op);
+      // Lost: children adopted for it go back before its loser row (an update's own) is removed with its cascade.
+      if (await resolveUniqueCollision(this.collisions(op), op, tombstones, () => this.undoAdoption(op))) await this.session.roundTrip(statements);
     }
   }
 
