@@ -32,7 +32,7 @@ import { canonicalKey } from '../model/types/canonical-key.js';
 import { decodeQueryRow, selectList } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
 import { referencing } from './fk-conflict.js';
-import { comparableVersions, dataTypeOf, parentDeletes, parentRef, parentVersionType, type FkContext, type ParentRef } from './fk-parents.js';
+import { comparableVersions, dataTypeOf, olderThanDelete, parentDeletes, parentRef, parentVersionType, type FkContext, type ParentRef } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
 import type { Op } from './types.js';
 import type { Logger } from '../ops/logger.js';
@@ -60,8 +60,8 @@ export async function olderThanParentDeletes(session: PipelinedSession, ctx: FkC
   const deletes = await parentDeletes(session, wanted.map((w) => w.ref));
   wanted.forEach((w, i) => {
     const op = ops[w.index] as Op;
-    const version = BigInt(op.incoming.change.version as string);
-    if (!(deletes[i] ?? []).some((d) => d.origin !== op.incoming.origin && BigInt(d.version) > version)) return;
+    const version = op.incoming.change.version as string;
+    if (!(deletes[i] ?? []).some((d) => d.origin !== op.incoming.origin && olderThanDelete(version, d.version))) return;
     out.set(w.index, [...(out.get(w.index) ?? []), w.fk]);
   });
   return out;

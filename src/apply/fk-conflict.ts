@@ -33,7 +33,7 @@ import { canonicalKey } from '../model/types/canonical-key.js';
 import { SchemaMismatchError } from '../errors.js';
 import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
 import { fromWire, toWireRow, type Row } from '../model/value.js';
-import { comparableVersions, newestParentTombstone, parentRef, parentVersionType, type FkContext } from './fk-parents.js';
+import { comparableVersions, newestParentTombstone, olderThanDelete, parentRef, parentVersionType, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
 import type { TableSource } from './table-cache.js';
 import type { Op } from './types.js';
@@ -140,7 +140,7 @@ export async function deletedBefore(session: PipelinedSession, ctx: FkContext, m
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) return false;
     const newest = await newestParentTombstone(session, ref);
     if (!newest || newest.movedTo !== undefined) return false;
-    if (BigInt(newest.version) >= BigInt(version)) return false;
+    if (olderThanDelete(version, newest.version)) return false;
   }
   return true;
 }
@@ -156,7 +156,7 @@ export async function deletedSince(session: PipelinedSession, ctx: FkContext, fk
     const ref = await parentRef(ctx.tables, fk, image);
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) continue;
     const newest = await newestParentTombstone(session, ref);
-    if (newest && BigInt(newest.version) >= BigInt(version)) return true;
+    if (newest && olderThanDelete(version, newest.version)) return true;
   }
   return false;
 }
@@ -231,7 +231,8 @@ export function orphanStatements(incoming: ForeignKey[], parent: Row, before: { 
     const values = fk.refColumns.map((c) => fromWire(parent[c] ?? null));
     if (values.some((v) => v === null)) continue;
     const w = where(fk.columns, values);
-    const bound = before.value !== null && (fk.autoUpdated ?? []).includes(before.column) ? { sql: ` AND ${quoteId(before.column)} < ?`, params: [fromWire(before.value)] } : { sql: '', params: [] };
+    // A child of the delete's own version is older than it (fk-parents.ts olderThanDelete): it goes too.
+    const bound = before.value !== null && (fk.autoUpdated ?? []).includes(before.column) ? { sql: ` AND ${quoteId(before.column)} <= ?`, params: [fromWire(before.value)] } : { sql: '', params: [] };
     if (fk.onDelete === 'SET NULL') {
       const kept = fk.autoUpdated.filter((c) => !fk.columns.includes(c)).map((c) => `${quoteId(c)} = ${quoteId(c)}`);
       out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${[...fk.columns.map((c) => `${quoteId(c)} = NULL`), ...kept].join(', ')} WHERE ${w.sql}${bound.sql}`, params: [...w.params, ...bound.params] });

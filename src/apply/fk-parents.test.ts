@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ForeignKey } from '../db/table-keys.js';
-import { childBound, comparableVersions, dataTypeOf, parentKeyOf, parentRef } from './fk-parents.js';
+import { childBound, comparableVersions, dataTypeOf, olderThanDelete, parentKeyOf, parentRef } from './fk-parents.js';
 import type { TableInfo, TableSource } from './table-cache.js';
 
 const fk = (columns: string[], refColumns: string[]): ForeignKey => ({ name: 'f', schema: 's', table: 'child', columns, refSchema: 's', refTable: 'parent', refColumns, autoUpdated: [], onUpdate: 'CASCADE', onDelete: 'CASCADE' });
@@ -48,5 +48,13 @@ describe('fk-parents: versions of two tables compare only as times', () => {
     // 2030-01-01 00:00:01.5 UTC in epoch microseconds.
     expect(childBound('1893456001500000', 'timestamp', 'datetime')).toBe('2030-01-01 00:00:01.500000');
     expect(childBound('17', 'bigint', 'datetime')).toBeUndefined();
+  });
+
+  it('a child of the same version as its parent\'s delete counts as older than the delete (one tie rule everywhere)', () => {
+    expect(olderThanDelete('1893456001000000', '1893456001000000')).toBe(true);
+    expect(olderThanDelete('1893456000999999', '1893456001000000')).toBe(true);
+    expect(olderThanDelete('1893456001000001', '1893456001000000')).toBe(false);
+    // Versions beyond 2^53 compare exactly.
+    expect(olderThanDelete('9007199254740993', '9007199254740992')).toBe(false);
   });
 });

@@ -73,6 +73,15 @@ export async function parentDeletes(session: PipelinedSession, refs: ParentRef[]
   return results.map((rows) => rows.filter((r) => r.version !== null && r.version !== undefined).map((r) => ({ version: String(r.version), origin: String(r.origin) })));
 }
 
+/**
+ * Whether a child write of version `child` is older than a delete of its parent of version `deleted`
+ * (comparable versions, fk-parents.ts comparableVersions). **A tie counts as older than the delete**,
+ * everywhere the foreign-key rules compare a child with a parent's delete (fk-cascade.ts,
+ * fk-conflict.ts, fk-waiting.ts), as rule 3 refuses a write whose tombstone is at least as new
+ * (resolver.ts). Pure.
+ */
+export const olderThanDelete = (child: string, deleted: string): boolean => BigInt(child) <= BigInt(deleted);
+
 const TEMPORAL = new Set(['datetime', 'timestamp']);
 
 /** The data type of `column` of a table (information_schema DATA_TYPE, lower case), or undefined. */

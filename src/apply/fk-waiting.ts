@@ -115,6 +115,7 @@ export async function newerChildren(session: PipelinedSession, tables: TableSour
     if (!info || info.primaryKey.length === 0) continue;
     const cols = (info.columnMeta ?? []).map((m) => m.name).filter((n): n is string => n !== undefined);
     const where = fk.columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND ');
+    // Strictly newer: a child of the delete's own version is older than it (fk-parents.ts olderThanDelete) and goes with the cascade.
     const [rows] = (await session.roundTrip([{ sql: `SELECT ${exactSelect(cols, info.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${where} AND ${quoteId(column)} > ? FOR UPDATE`, params: [...values, fromWire(bound)] }])) as [mysql.RowDataPacket[]];
     for (const r of rows) {
       const image = decodeQueryRow(r as Record<string, unknown>, info.columnTypes);
