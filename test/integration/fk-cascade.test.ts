@@ -8,6 +8,11 @@
 import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon/wiring.js';
+import { cascadeTombstones } from '../../src/apply/fk-cascade.js';
+import { TableCache } from '../../src/apply/table-cache.js';
+import { ezoneOf } from '../../src/config/loader.js';
+import { createPool } from '../../src/db/connect.js';
+import { PipelinedSession } from '../../src/db/pipelined-session.js';
 import { describeWithServers } from '../support/env.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
 import { connectEzone, eventually, scenario, type Scenario } from '../support/scenario.js';
@@ -239,5 +244,33 @@ describeWithServers('foreign keys: a parent delete decides its children alike in
     const rows = await convergeAll(s, ['a', 'b', 'c'], { p: 1, ch: 0, hold: 1 });
     expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.v)}`)).toEqual(['1:a']);
     healthy(daemons);
+  });
+
+  it('beyond the bound of victims a cascade tombstones no more, with a warning naming the table', async () => {
+    s = await scenario('fk-cascade-bound', {}, { ezones: ['a'] });
+    const db = s.db.a!;
+    await db.query(`CREATE TABLE p (id INT PRIMARY KEY, ${VERSION})`);
+    await db.query(`CREATE TABLE k1 (id INT PRIMARY KEY, pid INT NOT NULL, ${VERSION}, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)`);
+    await db.query("INSERT INTO p (id, updated_at) VALUES (1, '2020-01-01')");
+    await db.query("INSERT INTO k1 (id, pid, updated_at) SELECT seq, 1, '2020-01-01' FROM seq_1_to_5");
+    const pool = createPool(ezoneOf(s.config, 'a').mysql, 1, { multipleStatements: true, apply: true });
+    const conn = await pool.getConnection();
+    try {
+      const tables = new TableCache(conn);
+      const info = (await tables.get(s.schema, 'p'))!;
+      const warnings: unknown[] = [];
+      const ctx = { tables, versionColumnOf: () => 'updated_at', log: { warn: (obj: unknown) => void warnings.push(obj) } };
+      const op = { kind: 'delete' as const, info, key: { id: 1 }, image: { id: 1, updated_at: '2020-01-01 00:00:00.000000' }, incoming: { change: { schema: s.schema, table: 'p', op: 'delete' as const, key: { id: 1 }, before: { id: 1 }, version: '1893456000000000' }, origin: 'b', txId: 'b-1' } };
+      await conn.query('BEGIN');
+      const session = new PipelinedSession(conn);
+      expect((await cascadeTombstones(session, ctx, op)).map((t) => `${t.table}:${String(t.key.id)}`)).toEqual(['k1:1', 'k1:2', 'k1:3', 'k1:4', 'k1:5']);
+      expect(warnings).toEqual([]);
+      expect(await cascadeTombstones(session, ctx, op, 3)).toHaveLength(3);
+      expect(warnings).toEqual([{ table: `${s.schema}.p`, cascadeTable: `${s.schema}.k1`, limit: 3 }]);
+      await conn.query('ROLLBACK');
+    } finally {
+      conn.release();
+      await pool.end();
+    }
   });
 });
