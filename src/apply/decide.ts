@@ -11,7 +11,8 @@
 import { addMark, type Tombstone, type TombstoneMark } from '../db/tombstones.js';
 import type { Ownership } from '../model/ownership.js';
 import type { Row } from '../model/value.js';
-import { compareVersions, versionAsValue } from '../model/version.js';
+import { compareVersions } from '../model/version.js';
+import { childBound, dataTypeOf } from './fk-parents.js';
 import type { ConflictNote } from './conflict-log.js';
 import { decideKeyChange } from './fk-key-change.js';
 import { resolve, type Decision } from './resolver.js';
@@ -132,7 +133,8 @@ export function decide(input: DecideInput): Decisions {
     else if (d.action === 'delete') out.ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before as Row });
     else if (change.op === 'delete' && d.conflict?.reason === 'delete-diverged' && local !== null && d.next !== null) {
       // The delete lost to a newer row here; its cascade removed the children in its origin: the older ones go here too (fk-conflict.ts orphanStatements).
-      const value = versionColumn !== null && change.version ? versionAsValue(change.version, info.columnMeta?.find((m) => m.name === versionColumn)?.dataType) : undefined;
+      // Bounded by the delete's version only when it is a time, as the children's stamped column is (fk-parents.ts); else every child goes, as the cascade took them.
+      const value = versionColumn !== null && change.version ? (childBound(change.version, dataTypeOf(info, versionColumn), 'datetime') ?? null) : undefined;
       if (value !== undefined && (info.referencedBy ?? []).length > 0) out.ops.push({ kind: 'update', info, incoming, key: change.key, image: local, orphans: { before: { column: versionColumn as string, value } } });
     }
   });

@@ -23,14 +23,18 @@
  */
 import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
-import { keyIdentityOf, readKeyIdentities, tableKey, type KeyIdentity } from '../db/key-identity.js';
+import type { KeyIdentity } from '../db/key-identity.js';
 import { newestTombstoneStatement } from '../db/tombstones.js';
 import { quoteId, tableRef, type Statement } from '../db/sql.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
-import { typeOf } from '../model/types/row.js';
+import { decodeQueryRow, selectList, typeOf } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
-import { compareVersions, versionAsValue, versionOf } from '../model/version.js';
-import { followStatements } from './fk-conflict.js';
+import { compareVersions, versionOf } from '../model/version.js';
+import type { ForeignKey } from '../db/table-keys.js';
+import { orphanStatements } from './fk-conflict.js';
+import { childBound, dataTypeOf } from './fk-parents.js';
+import { tombstoneIdentity } from './keys.js';
+import type { TableSource } from './table-cache.js';
 import type { Op } from './types.js';
 
 /** How many later moves of the older destination are followed (15 → 16 → …). */
@@ -47,47 +51,136 @@ export function concurrentMove(before: string | null | undefined, moveVersion: s
   return before !== null && before !== undefined && compareVersions(before, moveVersion) < 0 && compareVersions(moveVersion, version) < 0;
 }
 
+/** The children of one foreign key that adoptMovedChildren moved, by primary key. */
+export interface MovedChildren {
+  fk: ForeignKey;
+  primaryKey: string[];
+  keys: Row[];
+}
+
+/** Children moved by adoptMovedChildren: from the older destination `from` to `to` (the incoming row's image), exactly `children`. */
+export interface Adoption {
+  moved: number;
+  from: Row;
+  to: Row;
+  children: MovedChildren[];
+}
+
 /**
  * Move to the incoming key change's new key the children an older concurrent key change of the same
- * row took along (see above). Returns how many child rows moved. `op` is the write of the new half.
+ * row took along (see above). Returns what moved (nothing: undefined). `op` is the write of the new half.
  */
-export async function adoptMovedChildren(session: PipelinedSession, op: Op, versionColumn: string): Promise<number> {
+export async function adoptMovedChildren(session: PipelinedSession, tables: TableSource, op: Op, versionColumn: string): Promise<Adoption | undefined> {
   const { change } = op.incoming;
   const { info } = op;
-  if (!change.before || !change.after || !(info.referencedBy ?? []).length) return 0;
+  if (!change.before || !change.after || !(info.referencedBy ?? []).length) return undefined;
   const before = versionOf(change.before[versionColumn], typeOf(info.columnTypes, versionColumn));
-  const identity = await identityOf(session, change.schema, change.table);
+  const identity = tombstoneIdentity(info);
   // The key the incoming change found its row at: a key change's old key, an update's own key.
   const newest = await newestTombstone(session, change.schema, change.table, change.oldKey ?? change.key, identity);
-  if (!newest?.movedTo || !concurrentMove(before, newest.version, change.version)) return 0;
+  if (!newest?.movedTo || !concurrentMove(before, newest.version, change.version)) return undefined;
 
   // The older move's destination, or where that row went next.
   let at = newest.movedTo;
   for (let hop = 0; ; hop++) {
-    if (canonicalKey(at) === canonicalKey(change.key)) return 0;
+    if (canonicalKey(at) === canonicalKey(change.key)) return undefined;
     if (await exists(session, change.schema, change.table, at)) break;
     const next = hop < MAX_HOPS ? await newestTombstone(session, change.schema, change.table, at, identity) : undefined;
-    if (!next?.movedTo) return 0;
+    if (!next?.movedTo) return undefined;
     at = next.movedTo;
   }
-  const meta = info.columnMeta?.find((m) => m.name === versionColumn);
-  const bound = versionAsValue(newest.version, meta?.dataType);
-  const follow = followStatements(info.referencedBy ?? [], at, change.after, bound === undefined ? undefined : { column: versionColumn, value: bound });
-  if (follow.length === 0) return 0;
+  const value = childBound(newest.version, dataTypeOf(info, versionColumn), 'datetime');
+  const bound = value === undefined ? undefined : { column: versionColumn, value };
+  const children = await childrenToMove(session, tables, info.referencedBy ?? [], at, change.after, bound);
+  const moved = await withoutFkChecks(session, moveStatements(children, change.after));
+  return moved === 0 ? undefined : { moved, from: at, to: change.after, children };
+}
+
+/**
+ * The children of the parent values `from` that a move to `to` takes (ON UPDATE CASCADE or SET NULL
+ * keys whose values change; older than `before` where the child table versions rows by that
+ * auto-updated column), read by primary key with a lock.
+ */
+async function childrenToMove(session: PipelinedSession, tables: TableSource, fks: ForeignKey[], from: Row, to: Row, before?: { column: string; value: Row[string] }): Promise<MovedChildren[]> {
+  const targets: { fk: ForeignKey; primaryKey: string[]; types: Parameters<typeof decodeQueryRow>[1] }[] = [];
+  const selects: Statement[] = [];
+  for (const fk of fks) {
+    if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') continue;
+    const old = fk.refColumns.map((c) => fromWire(from[c] ?? null));
+    if (old.some((v) => v === null) || fk.refColumns.every((c) => JSON.stringify(from[c] ?? null) === JSON.stringify(to[c] ?? null))) continue;
+    const child = await tables.get(fk.schema, fk.table);
+    if (!child || child.primaryKey.length === 0) continue;
+    const bound = before && before.value !== null && (fk.autoUpdated ?? []).includes(before.column) ? { sql: ` AND ${quoteId(before.column)} < ?`, params: [fromWire(before.value)] } : { sql: '', params: [] };
+    selects.push({ sql: `SELECT ${selectList(child.primaryKey, child.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${fk.columns.map((c) => `${quoteId(c)} = ?`).join(' AND ')}${bound.sql} FOR UPDATE`, params: [...old, ...bound.params] });
+    targets.push({ fk, primaryKey: child.primaryKey, types: child.columnTypes });
+  }
+  if (selects.length === 0) return [];
+  const results = (await session.roundTrip(selects)) as mysql.RowDataPacket[][];
+  return targets.map((t, i) => ({ fk: t.fk, primaryKey: t.primaryKey, keys: (results[i] ?? []).map((r) => decodeQueryRow(r as Record<string, unknown>, t.types)) })).filter((m) => m.keys.length > 0);
+}
+
+/** Keys per UPDATE of moveStatements. */
+const KEYS_PER_UPDATE = 1000;
+
+/**
+ * The statements setting the references of exactly the children `moved` to the parent values `to`
+ * (ON UPDATE CASCADE: its values; SET NULL: NULL). `back`: to `to`'s values whatever the action (the
+ * children return where they were). Pure.
+ */
+export function moveStatements(moved: MovedChildren[], to: Row, back = false): Statement[] {
+  const out: Statement[] = [];
+  for (const { fk, primaryKey, keys } of moved) {
+    // Columns stamped on update keep their value, as under InnoDB's own cascade.
+    const kept = fk.autoUpdated.filter((c) => !fk.columns.includes(c)).map((c) => `${quoteId(c)} = ${quoteId(c)}`);
+    const set = [...fk.columns.map((c) => `${quoteId(c)} = ?`), ...kept].join(', ');
+    const values = back || fk.onUpdate === 'CASCADE' ? fk.refColumns.map((c) => fromWire(to[c] ?? null)) : fk.columns.map(() => null);
+    const lhs = primaryKey.length === 1 ? quoteId(primaryKey[0]!) : `(${primaryKey.map(quoteId).join(', ')})`;
+    const tuple = primaryKey.length === 1 ? '?' : `(${primaryKey.map(() => '?').join(', ')})`;
+    for (let i = 0; i < keys.length; i += KEYS_PER_UPDATE) {
+      const chunk = keys.slice(i, i + KEYS_PER_UPDATE);
+      out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${set} WHERE ${lhs} IN (${chunk.map(() => tuple).join(', ')})`, params: [...values, ...chunk.flatMap((k) => primaryKey.map((c) => fromWire(k[c] ?? null)))] });
+    }
+  }
+  return out;
+}
+
+/**
+ * The incoming row is not written after all — it lost a unique collision at write time
+ * (unique-collision.ts: a row appeared after the decisions), or was dropped for a missing parent — so
+ * exactly the children adopted for it go back where they were, as if nothing had been adopted. Call
+ * before the incoming key's local row is removed (its cascade would take them). Where the row they
+ * came from has gone meanwhile (removed earlier in the batch, a claim's loser), they end as its ON
+ * DELETE action leaves them (fk-conflict.ts orphanStatements, every child at the key), with
+ * foreign-key checks on (their own children cascade, RESTRICT refuses). Returns how many rows moved back.
+ */
+export async function undoAdoption(session: PipelinedSession, op: Op, adoption: Adoption): Promise<number> {
+  const { schema, table } = op.incoming.change;
+  const back = await withoutFkChecks(session, moveStatements(adoption.children, adoption.from, true));
+  if (!(await exists(session, schema, table, adoption.from))) {
+    const orphans = orphanStatements(op.info.referencedBy ?? [], adoption.from, { column: '', value: null });
+    if (orphans.length > 0) await session.roundTrip(orphans);
+  }
+  return back;
+}
+
+/** Whether the row of `op`'s table with the primary key of `image` is here. */
+export async function rowExists(session: PipelinedSession, op: Op, image: Row): Promise<boolean> {
+  const key: Row = {};
+  for (const c of op.info.primaryKey) key[c] = image[c] ?? null;
+  return exists(session, op.incoming.change.schema, op.incoming.change.table, key);
+}
+
+/** Run statements with foreign-key checks off (the children's parent is written, or settled, in the same transaction); the rows they touched. */
+async function withoutFkChecks(session: PipelinedSession, statements: Statement[]): Promise<number> {
+  if (statements.length === 0) return 0;
   let results: unknown[];
   try {
-    results = await session.roundTrip([FK_OFF, ...follow, FK_ON]);
+    results = await session.roundTrip([FK_OFF, ...statements, FK_ON]);
   } catch (err) {
     await session.roundTrip([FK_ON]); // a failed round trip stops before switching checks back on
     throw err;
   }
-  return results.slice(1, 1 + follow.length).reduce<number>((n, r) => n + ((r as mysql.ResultSetHeader).affectedRows ?? 0), 0);
-}
-
-async function identityOf(session: PipelinedSession, schema: string, table: string): Promise<KeyIdentity> {
-  const name = { schema, table };
-  const via = { query: async (sql: string, params?: unknown[]) => [(await session.roundTrip([{ sql, params: params ?? [] }]))[0], undefined] as [unknown, unknown] };
-  return (await readKeyIdentities(via, [name])).get(tableKey(name)) ?? keyIdentityOf(undefined);
+  return results.slice(1, 1 + statements.length).reduce<number>((n, r) => n + ((r as mysql.ResultSetHeader).affectedRows ?? 0), 0);
 }
 
 async function newestTombstone(session: PipelinedSession, schema: string, table: string, key: Row, identity: KeyIdentity): Promise<{ version: string; movedTo?: Row } | undefined> {

@@ -57,9 +57,9 @@ describe('children following a key change whose old row stays here', () => {
     const bound = { column: 'updated_at', value: '2026-12-01 00:00:00.000000' };
     const keys = [{ ...fk('c', 'CASCADE'), autoUpdated: ['updated_at'] }, { ...fk('r', 'RESTRICT'), autoUpdated: ['updated_at'] }, { ...fk('n', 'SET NULL'), autoUpdated: ['updated_at'] }, fk('u', 'CASCADE')];
     expect(orphanStatements(keys, { id: 5 }, bound)).toEqual([
-      { sql: 'DELETE FROM `s`.`child` WHERE `pid` <=> ? AND `updated_at` < ?', params: [5, '2026-12-01 00:00:00.000000'] },
-      { sql: 'DELETE FROM `s`.`child` WHERE `pid` <=> ? AND `updated_at` < ?', params: [5, '2026-12-01 00:00:00.000000'] },
-      { sql: 'UPDATE `s`.`child` SET `pid` = NULL, `updated_at` = `updated_at` WHERE `pid` <=> ? AND `updated_at` < ?', params: [5, '2026-12-01 00:00:00.000000'] },
+      { sql: 'DELETE FROM `s`.`child` WHERE `pid` <=> ? AND `updated_at` <= ?', params: [5, '2026-12-01 00:00:00.000000'] },
+      { sql: 'DELETE FROM `s`.`child` WHERE `pid` <=> ? AND `updated_at` <= ?', params: [5, '2026-12-01 00:00:00.000000'] },
+      { sql: 'UPDATE `s`.`child` SET `pid` = NULL, `updated_at` = `updated_at` WHERE `pid` <=> ? AND `updated_at` <= ?', params: [5, '2026-12-01 00:00:00.000000'] },
       // A child table without that version column: every child goes, as the cascade did.
       { sql: 'DELETE FROM `s`.`child` WHERE `pid` <=> ?', params: [5] },
     ]);

@@ -26,14 +26,16 @@
 import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import { quoteId, tableRef, type Statement } from '../db/sql.js';
-import { foreignKeysOf, primaryKeyOf, type ForeignKey, type Queryable, type ReferentialAction } from '../db/table-keys.js';
-import { keyIdentityOf, readKeyIdentities, tableKey } from '../db/key-identity.js';
-import { findTombstonesStatement, newestTombstoneStatement, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
+import { foreignKeysOf, type ForeignKey, type Queryable, type ReferentialAction } from '../db/table-keys.js';
+import { findTombstonesStatement, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
 import { splitTruncates, withTruncates } from '../db/truncates.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { SchemaMismatchError } from '../errors.js';
 import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
 import { fromWire, toWireRow, type Row } from '../model/value.js';
+import { comparableVersions, newestParentTombstone, olderThanDelete, parentRef, parentVersionType, type FkContext } from './fk-parents.js';
+import { tombstoneIdentity } from './keys.js';
+import type { TableSource } from './table-cache.js';
 import type { Op } from './types.js';
 
 /** How deep children of children are removed before giving up (a cycle of RESTRICT keys, say). */
@@ -112,18 +114,14 @@ export async function removeChildren(session: PipelinedSession, fks: ForeignKey[
  * (bounded by the supervisor: a parent that never comes pauses the stream loudly). A key referencing
  * other columns than the parent's primary key cannot be told apart: taken as deleted.
  */
-export async function parentsDeleted(session: PipelinedSession, missing: ForeignKey[], image: Row, pending: Tombstone[]): Promise<boolean> {
+export async function parentsDeleted(session: PipelinedSession, tables: TableSource, missing: ForeignKey[], image: Row, pending: Tombstone[]): Promise<boolean> {
   for (const fk of missing) {
-    const pk = await primaryKeyOf(queryVia(session), fk.refSchema, fk.refTable);
-    if (pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) continue;
-    const key: Row = {};
-    for (const c of pk) key[c] = image[fk.columns[fk.refColumns.indexOf(c)] as string] ?? null;
+    const ref = await parentRef(tables, fk, image);
+    if (!ref) continue;
     // Tombstones of this target transaction not written yet: a child removed earlier in it (its own children follow).
-    if (pending.some((t) => t.schema === fk.refSchema && t.table === fk.refTable && canonicalKey(t.key) === canonicalKey(key))) continue;
-    const parent = { schema: fk.refSchema, table: fk.refTable };
+    if (pending.some((t) => t.schema === fk.refSchema && t.table === fk.refTable && canonicalKey(t.key) === canonicalKey(ref.key))) continue;
     // Stored tombstones are found by the server's identity of the key (db/key-identity.ts); a truncate of the parent table counts too.
-    const identity = (await readKeyIdentities(queryVia(session), [parent])).get(tableKey(parent)) ?? keyIdentityOf(undefined);
-    const [rows] = (await session.roundTrip([withTruncates(findTombstonesStatement(fk.refSchema, fk.refTable, [key], identity), fk.refSchema, fk.refTable)])) as [mysql.RowDataPacket[]];
+    const [rows] = (await session.roundTrip([withTruncates(findTombstonesStatement(fk.refSchema, fk.refTable, [ref.key], tombstoneIdentity(ref.info)), fk.refSchema, fk.refTable)])) as [mysql.RowDataPacket[]];
     if ((tombstonesByOrigin(rows, 1)[0] ?? []).length === 0 && splitTruncates(rows).length === 0) return false;
   }
   return true;
@@ -131,21 +129,18 @@ export async function parentsDeleted(session: PipelinedSession, missing: Foreign
 
 /**
  * Whether every missing parent was deleted here by a delete older than the child write (version
- * `version`): its newest tombstone is a delete (no key change) below it. Then the child waits for its
- * parent to come back (fk-waiting.ts) instead of being dropped.
+ * `version`, of a column of type `childType`): its newest tombstone is a delete (no key change) below
+ * it. Then the child waits for its parent to come back (fk-waiting.ts) instead of being dropped. Never
+ * when the versions cannot be compared (fk-parents.ts comparableVersions): the child goes, as in the
+ * ezone where the delete's cascade met it.
  */
-export async function deletedBefore(session: PipelinedSession, missing: ForeignKey[], image: Row, version: string): Promise<boolean> {
+export async function deletedBefore(session: PipelinedSession, ctx: FkContext, missing: ForeignKey[], image: Row, version: string, childType: string | undefined): Promise<boolean> {
   for (const fk of missing) {
-    const pk = await primaryKeyOf(queryVia(session), fk.refSchema, fk.refTable);
-    if (pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) return false;
-    const key: Row = {};
-    for (const c of pk) key[c] = image[fk.columns[fk.refColumns.indexOf(c)] as string] ?? null;
-    const parent = { schema: fk.refSchema, table: fk.refTable };
-    const identity = (await readKeyIdentities(queryVia(session), [parent])).get(tableKey(parent)) ?? keyIdentityOf(undefined);
-    const [rows] = (await session.roundTrip([newestTombstoneStatement(fk.refSchema, fk.refTable, key, identity)])) as [mysql.RowDataPacket[]];
-    const r = rows[0];
-    if (!r || r.version === null || r.version === undefined || (r.moved_to !== null && r.moved_to !== undefined)) return false;
-    if (BigInt(String(r.version)) >= BigInt(version)) return false;
+    const ref = await parentRef(ctx.tables, fk, image);
+    if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) return false;
+    const newest = await newestParentTombstone(session, ref);
+    if (!newest || newest.movedTo !== undefined) return false;
+    if (olderThanDelete(version, newest.version)) return false;
   }
   return true;
 }
@@ -153,19 +148,15 @@ export async function deletedBefore(session: PipelinedSession, missing: ForeignK
 /**
  * Whether a parent of `image` (through `fks`, keys on the parent's primary key) was deleted here at or
  * after `version` (its newest tombstone a delete not older): a waiting child of that version is older
- * than that delete, which removed it as it would have in every ezone (fk-waiting.ts).
+ * than that delete, which removed it as it would have in every ezone (fk-waiting.ts). Versions that
+ * cannot be compared say nothing (a child waits only where they can).
  */
-export async function deletedSince(session: PipelinedSession, fks: ForeignKey[], image: Row, version: string): Promise<boolean> {
+export async function deletedSince(session: PipelinedSession, ctx: FkContext, fks: ForeignKey[], image: Row, version: string, childType: string | undefined): Promise<boolean> {
   for (const fk of referencing(fks, image)) {
-    const pk = await primaryKeyOf(queryVia(session), fk.refSchema, fk.refTable);
-    if (pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) continue;
-    const key: Row = {};
-    for (const c of pk) key[c] = image[fk.columns[fk.refColumns.indexOf(c)] as string] ?? null;
-    const parent = { schema: fk.refSchema, table: fk.refTable };
-    const identity = (await readKeyIdentities(queryVia(session), [parent])).get(tableKey(parent)) ?? keyIdentityOf(undefined);
-    const [rows] = (await session.roundTrip([newestTombstoneStatement(fk.refSchema, fk.refTable, key, identity)])) as [mysql.RowDataPacket[]];
-    const r = rows[0];
-    if (r && r.version !== null && r.version !== undefined && BigInt(String(r.version)) >= BigInt(version)) return true;
+    const ref = await parentRef(ctx.tables, fk, image);
+    if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) continue;
+    const newest = await newestParentTombstone(session, ref);
+    if (newest && olderThanDelete(version, newest.version)) return true;
   }
   return false;
 }
@@ -186,20 +177,14 @@ export async function deletedSince(session: PipelinedSession, fks: ForeignKey[],
  * followed by the caller (a missing parent again). Not followed: a tombstone whose newest event is a
  * delete though the key was re-keyed earlier (then re-inserted and deleted) — taken as deleted.
  */
-export async function movedParents(session: PipelinedSession, missing: ForeignKey[], image: Row): Promise<Row | undefined> {
+export async function movedParents(session: PipelinedSession, tables: TableSource, missing: ForeignKey[], image: Row): Promise<Row | undefined> {
   const out = { ...image };
   for (const fk of missing) {
     if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') return undefined;
-    const pk = await primaryKeyOf(queryVia(session), fk.refSchema, fk.refTable);
-    if (pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) return undefined;
-    const key: Row = {};
-    for (const c of pk) key[c] = image[fk.columns[fk.refColumns.indexOf(c)] as string] ?? null;
-    const parent = { schema: fk.refSchema, table: fk.refTable };
-    const identity = (await readKeyIdentities(queryVia(session), [parent])).get(tableKey(parent)) ?? keyIdentityOf(undefined);
-    const [rows] = (await session.roundTrip([newestTombstoneStatement(fk.refSchema, fk.refTable, key, identity)])) as [mysql.RowDataPacket[]];
-    const moved = rows[0]?.moved_to;
-    if (moved === null || moved === undefined) return undefined;
-    const to = JSON.parse(String(moved)) as Row;
+    const ref = await parentRef(tables, fk, image);
+    if (!ref) return undefined;
+    const to = (await newestParentTombstone(session, ref))?.movedTo;
+    if (to === undefined) return undefined;
     fk.columns.forEach((c, i) => {
       out[c] = fk.onUpdate === 'CASCADE' ? (to[fk.refColumns[i] as string] ?? null) : null;
     });
@@ -246,7 +231,8 @@ export function orphanStatements(incoming: ForeignKey[], parent: Row, before: { 
     const values = fk.refColumns.map((c) => fromWire(parent[c] ?? null));
     if (values.some((v) => v === null)) continue;
     const w = where(fk.columns, values);
-    const bound = before.value !== null && (fk.autoUpdated ?? []).includes(before.column) ? { sql: ` AND ${quoteId(before.column)} < ?`, params: [fromWire(before.value)] } : { sql: '', params: [] };
+    // A child of the delete's own version is older than it (fk-parents.ts olderThanDelete): it goes too.
+    const bound = before.value !== null && (fk.autoUpdated ?? []).includes(before.column) ? { sql: ` AND ${quoteId(before.column)} <= ?`, params: [fromWire(before.value)] } : { sql: '', params: [] };
     if (fk.onDelete === 'SET NULL') {
       const kept = fk.autoUpdated.filter((c) => !fk.columns.includes(c)).map((c) => `${quoteId(c)} = ${quoteId(c)}`);
       out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${[...fk.columns.map((c) => `${quoteId(c)} = NULL`), ...kept].join(', ')} WHERE ${w.sql}${bound.sql}`, params: [...w.params, ...bound.params] });

@@ -33,6 +33,7 @@ import { compareVersions, versionOf } from '../model/version.js';
 import { findTombstonesStatement, tombstonesByOrigin } from '../db/tombstones.js';
 import { classifyMysqlError, isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
 import { deletedSince } from './fk-conflict.js';
+import { dataTypeOf, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
 import { insertRows } from './sql/rows.js';
 import type { TableInfo, TableSource } from './table-cache.js';
@@ -76,6 +77,14 @@ export interface WaitingChild {
   key: Row;
   version: string;
   image: Row;
+  /**
+   * Where the child's write came from, for the conflict recorded when it is placed: the incoming
+   * change's origin and source transaction, or — a child that was here, stashed before a winning
+   * remote delete removed it — this ezone and the delete's transaction. Absent in children stashed
+   * by older builds.
+   */
+  origin?: string;
+  txId?: string;
 }
 
 /** Stash a child in `ezone` (keeps the newest version per key). */
@@ -88,7 +97,7 @@ export function stashStatement(ezone: string, c: WaitingChild): Statement {
     sql: `INSERT INTO drc_meta.fk_waiting (schema_name, table_name, key_hash, key_json, version, image, waiting_at, stashed_at)
       VALUES (?, ?, UNHEX(SHA2(?, 256)), ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))
       ON DUPLICATE KEY UPDATE image = IF(VALUES(version) >= version, VALUES(image), image), version = GREATEST(version, VALUES(version)), stashed_at = VALUES(stashed_at)`,
-    params: [c.schema, c.table, keyJson, keyJson, c.version, JSON.stringify({ key: c.key, image: c.image })],
+    params: [c.schema, c.table, keyJson, keyJson, c.version, JSON.stringify({ key: c.key, image: c.image, ...(c.origin ? { origin: c.origin } : {}), ...(c.txId ? { txId: c.txId } : {}) })],
   };
 }
 
@@ -96,7 +105,7 @@ export function stashStatement(ezone: string, c: WaitingChild): Statement {
  * The children of `parent` (through `fks`) here that are newer than `bound` (their version column,
  * named as the parent's): read before a winning remote delete of the parent removes them.
  */
-export async function newerChildren(session: PipelinedSession, tables: TableSource, fks: ForeignKey[], parent: Row, column: string, bound: Row[string]): Promise<WaitingChild[]> {
+export async function newerChildren(session: PipelinedSession, tables: TableSource, fks: ForeignKey[], parent: Row, column: string, bound: Row[string], from: { origin: string; txId: string }): Promise<WaitingChild[]> {
   const out: WaitingChild[] = [];
   for (const fk of fks) {
     if (fk.onDelete === 'SET NULL' || !fk.autoUpdated.includes(column)) continue;
@@ -106,6 +115,7 @@ export async function newerChildren(session: PipelinedSession, tables: TableSour
     if (!info || info.primaryKey.length === 0) continue;
     const cols = (info.columnMeta ?? []).map((m) => m.name).filter((n): n is string => n !== undefined);
     const where = fk.columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND ');
+    // Strictly newer: a child of the delete's own version is older than it (fk-parents.ts olderThanDelete) and goes with the cascade.
     const [rows] = (await session.roundTrip([{ sql: `SELECT ${exactSelect(cols, info.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${where} AND ${quoteId(column)} > ? FOR UPDATE`, params: [...values, fromWire(bound)] }])) as [mysql.RowDataPacket[]];
     for (const r of rows) {
       const image = decodeQueryRow(r as Record<string, unknown>, info.columnTypes);
@@ -113,7 +123,7 @@ export async function newerChildren(session: PipelinedSession, tables: TableSour
       if (version === null || version === undefined) continue;
       const key: Row = {};
       for (const c of info.primaryKey) key[c] = image[c] ?? null;
-      out.push({ schema: fk.schema, table: fk.table, key, version, image });
+      out.push({ schema: fk.schema, table: fk.table, key, version, image, ...from });
     }
   }
   return out;
@@ -135,7 +145,8 @@ export interface Placement {
  * stays, tried again after the others). A child whose key holds a row now, or has a tombstone newer
  * than it, was written or deleted since: it waits no more. Returns the children placed and dropped.
  */
-export async function placeWaiting(ezone: string, session: PipelinedSession, tables: TableSource, now = Date.now()): Promise<Placement> {
+export async function placeWaiting(ezone: string, session: PipelinedSession, ctx: FkContext, now = Date.now()): Promise<Placement> {
+  const { tables } = ctx;
   const none: Placement = { placed: [], dropped: [] };
   const state = sweepOf(ezone);
   if (!state.maybeWaiting || now - state.lastSweepAt < SWEEP_EVERY_MS) return none;
@@ -147,15 +158,15 @@ export async function placeWaiting(ezone: string, session: PipelinedSession, tab
   }
   const { placed, dropped } = { placed: [] as WaitingChild[], dropped: [] as Placement['dropped'] };
   for (const r of rows) {
-    const { key, image } = JSON.parse(String(r.image)) as { key: Row; image: Row };
-    const child: WaitingChild = { schema: String(r.schema_name), table: String(r.table_name), key, version: String(r.version), image };
+    const { key, image, origin, txId } = JSON.parse(String(r.image)) as { key: Row; image: Row; origin?: string; txId?: string };
+    const child: WaitingChild = { schema: String(r.schema_name), table: String(r.table_name), key, version: String(r.version), image, ...(origin ? { origin } : {}), ...(txId ? { txId } : {}) };
     const where = 'schema_name = ? AND table_name = ? AND key_hash = UNHEX(SHA2(?, 256))';
     const params = [child.schema, child.table, String(r.key_json)];
     const done: Statement = { sql: `DELETE FROM drc_meta.fk_waiting WHERE ${where}`, params };
     const later: Statement = { sql: `UPDATE drc_meta.fk_waiting SET waiting_at = UTC_TIMESTAMP(6) WHERE ${where}`, params };
     const info = await tables.get(child.schema, child.table);
     // Superseded: written or deleted since, or its parent deleted again since (that delete removed it everywhere).
-    if (!info || (await superseded(session, info, child)) || (await deletedSince(session, info.foreignKeys ?? [], child.image, child.version))) {
+    if (!info || (await superseded(session, info, child)) || (await deletedSince(session, ctx, info.foreignKeys ?? [], child.image, child.version, dataTypeOf(info, ctx.versionColumnOf(child.schema, child.table))))) {
       await session.roundTrip([done]);
       continue;
     }

@@ -13,7 +13,7 @@
 import { versionColumnOf } from '../config/tables.js';
 import { PipelinedSession, type QueryConnection } from '../db/pipelined-session.js';
 import type { DeferredStatement, Statement } from '../db/sql.js';
-import { recordTombstonesStatement, type Tombstone } from '../db/tombstones.js';
+import { recordTombstonesStatements, type Tombstone } from '../db/tombstones.js';
 import { ConflictLog } from './conflict-log.js';
 import { decide } from './decide.js';
 import { isDuplicateKey } from '../db/mysql-errors.js';
@@ -55,7 +55,7 @@ export class TargetTransaction {
       ezone: ctx.ezone,
       versionColumn: this.versionColumnOf(op.incoming.change.schema, op.incoming.change.table),
       conflicts: this.log,
-    }), { ezone: ctx.ezone, tables: ctx.tables });
+    }), { ezone: ctx.ezone, tables: ctx.tables, versionColumnOf: (schema, table) => this.versionColumnOf(schema, table), log: ctx.log });
   }
 
   get conflicts(): ConflictRecord[] {
@@ -114,7 +114,12 @@ export class TargetTransaction {
       return this.apply(incoming.slice(cut + 1), options);
     }
     // Children waiting for a deleted parent that came back in an earlier transaction (fk-waiting.ts), before this batch reads its rows.
-    const { dropped } = await placeWaiting(this.ctx.ezone, this.session, this.ctx.tables);
+    const { placed, dropped } = await placeWaiting(this.ctx.ezone, this.session, { tables: this.ctx.tables, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
+    // A placed child is the applied half of its fk-parent-missing conflict (DESIGN.md section 5.6: every conflict is recorded).
+    for (const c of placed) {
+      const change = { schema: c.schema, table: c.table, op: 'insert' as const, key: c.key, after: c.image, version: c.version };
+      this.log.record({ incoming: { change, origin: c.origin ?? this.ctx.ezone, txId: c.txId ?? '' }, reason: 'fk-parent-missing', decision: 'applied', local: null, versionColumn: this.versionColumnOf(c.schema, c.table) });
+    }
     for (const d of dropped) this.ctx.log.warn({ table: `${d.schema}.${d.table}`, errno: d.errno }, 'a child waiting for its deleted parent was rejected by this ezone and dropped (fk-waiting)');
     const { infos, batch } = await checkSchema(incoming, this.ctx.tables, this.ctx.config.apply.onUnknownColumn, (table, column) => this.warnDrop(table, column));
     const { rows, tombstones, identities, unique } = await this.loader.load(this.session, batch, infos);
@@ -148,8 +153,7 @@ export class TargetTransaction {
 
   /** The tombstones of applied deletes and the heartbeats seen, written after the rows. */
   private deferAfterWrites(tombstones: Tombstone[], heartbeats: Statement[], claims: ClaimRecord[]): void {
-    const stones = recordTombstonesStatement('applied_tombstones', tombstones);
-    if (stones) this.session.defer(stones);
+    this.session.defer(...recordTombstonesStatements('applied_tombstones', tombstones));
     const claimed = recordClaimsStatement(claims);
     if (claimed) this.session.defer(claimed);
     this.session.defer(...heartbeats);

@@ -35,7 +35,7 @@ export interface CollisionContext {
  * tombstone in `tombstones` and the conflict. Returns whether the incoming write should be retried (it
  * won). A duplicate primary key is a row that appeared concurrently: retryable in place.
  */
-export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tombstones: Tombstone[]): Promise<boolean> {
+export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tombstones: Tombstone[], onLose?: () => Promise<void>): Promise<boolean> {
   const { change } = op.incoming;
   const table = `${change.schema}.${change.table}`;
   const { session, versionColumn } = ctx;
@@ -50,6 +50,7 @@ export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tomb
   const version = (r: Row) => (versionColumn === null ? undefined : versionOf(r[versionColumn], typeOf(types, versionColumn)));
   const incomingWins = versionColumn === null || others.every((r) => compareImages(change.version, op.image, version(r), r, types) > 0);
   const losers = incomingWins ? others : op.kind === 'update' ? [await currentRow(session, op)] : [];
+  if (!incomingWins) await onLose?.();
   for (const loser of losers) {
     if (!loser) continue;
     const key = pick(loser, op.info.primaryKey);

@@ -18,13 +18,15 @@ import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
 import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
 import { childOutcome, deletedBefore, followStatements, orphanStatements, missingParents, movedParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
-import { adoptMovedChildren } from './fk-adopt.js';
-import { versionAsValue } from '../model/version.js';
+import { adoptMovedChildren, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
 import { newerChildren, stashStatement } from './fk-waiting.js';
-import type { TableSource } from './table-cache.js';
+import { childBound, dataTypeOf, type FkContext } from './fk-parents.js';
+import { cascadeTombstones, olderThanParentDeletes } from './fk-cascade.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
-import type { Op } from './types.js';
+import type { IncomingChange, Op } from './types.js';
+import type { Logger } from '../ops/logger.js';
+import type { ConflictRecord } from './sql/meta.js';
 
 /** How many key changes of its parents one child write follows (a chain 5 → 7 → 9, or a cycle). */
 const MAX_MOVES = 8;
@@ -124,11 +126,14 @@ export function writeStatements(ops: Op[]): DeferredStatement[] {
 }
 
 export class WriteBatcher {
+  /** Children moved for a change of this batch (fk-adopt.ts), until its write is done or loses; by the change (a write retried as another kind keeps it). */
+  private readonly adoptions = new Map<IncomingChange, { op: Op; adoption: Adoption; record: ConflictRecord | undefined }>();
+
   constructor(
     private readonly session: PipelinedSession,
     private readonly collisions: (op: Op) => CollisionContext,
-    /** Where children that wait for a deleted parent (fk-waiting.ts) wait: the ezone written, and its child tables' info. */
-    private readonly waiting: { ezone: string; tables: TableSource },
+    /** Where children that wait for a deleted parent (fk-waiting.ts) wait: the ezone written; the tables' info and version columns (fk-parents.ts). */
+    private readonly waiting: FkContext & { ezone: string; log?: Pick<Logger, 'warn'> },
   ) {}
 
   /**
@@ -138,32 +143,91 @@ export class WriteBatcher {
    */
   async write(ops: Op[], tombstones: Tombstone[], atCommit: boolean): Promise<boolean> {
     if (ops.length === 0) return false;
+    this.adoptions.clear();
+    // Children older than a delete of their parent are not placed, even where it lost (fk-cascade.ts).
+    await this.dropOlderThanParentDeletes(ops, tombstones);
+    if (ops.length === 0) return false;
     // Before anything else is written (a claim's loser may be the older destination): fk-adopt.ts.
     for (const op of ops) if (op.adopt) await this.adopt(op, op.adopt.versionColumn);
-    for (const op of ops) if (op.kind === 'delete' && (op.info.referencedBy ?? []).length > 0) await this.stashNewerChildren(op);
+    for (const op of ops) {
+      if (op.kind !== 'delete' || (op.info.referencedBy ?? []).length === 0) continue;
+      await this.stashNewerChildren(op);
+      // What its cascades will remove, at every level, keeps the delete's tombstone (fk-cascade.ts).
+      tombstones.push(...(await cascadeTombstones(this.session, this.waiting, op)));
+    }
     const parts = bySize(writeStatements(ops));
     this.session.defer(SAVEPOINT);
     // Inserts into a child table may meet a missing parent (fk-conflict.ts): they go in a round trip of their own.
-    if (atCommit && parts.length === 1 && ops.every((op) => op.kind === 'insert' && !op.info.foreignKeys?.length) && !ops.some(relaxed)) {
+    // (Not with adopted children: whether their new parent was written is checked after the writes.)
+    if (atCommit && this.adoptions.size === 0 && parts.length === 1 && ops.every((op) => op.kind === 'insert' && !op.info.foreignKeys?.length) && !ops.some(relaxed)) {
       this.session.defer(...parts[0]!);
       return true;
     }
     try {
       for (const part of parts) await this.session.roundTrip(part);
-      return false;
     } catch (err) {
       if (ops.some(relaxed)) await this.session.roundTrip(RESTORE_SESSION);
       if (!isDuplicateKey(err) && !(err instanceof RowNotFoundError) && !isForeignKeyNoParent(err) && !isForeignKeyHasChildren(err)) throw inTable(err, ops);
+      await this.replay(ops, tombstones);
+      return false;
     }
-    await this.replay(ops, tombstones);
+    await this.undoUnwritten();
     return false;
+  }
+
+  /** Children adopted for a row that, the writes done, is not here (dropped for a missing parent, lost a collision): back (fk-adopt.ts undoAdoption). */
+  private async undoUnwritten(): Promise<void> {
+    for (const { op, adoption } of [...this.adoptions.values()]) if (!(await rowExists(this.session, op, adoption.to))) await this.undoAdoption(op);
+  }
+
+  /**
+   * Writes of children whose parent has a delete tombstone newer than them (fk-cascade.ts): as the
+   * parent's ON DELETE action leaves them — written with NULL references (SET NULL), or not at all (an
+   * update deletes the local row), with a tombstone of DRC's removal. Changes `ops` in place (the
+   * caller keeps it, for a replay at commit).
+   */
+  private async dropOlderThanParentDeletes(ops: Op[], tombstones: Tombstone[]): Promise<void> {
+    const older = await olderThanParentDeletes(this.session, this.waiting, ops);
+    if (older.size === 0) return;
+    const kept: Op[] = [];
+    for (const [i, op] of ops.entries()) {
+      const fks = older.get(i);
+      if (!fks) {
+        kept.push(op);
+        continue;
+      }
+      const { versionColumn, conflicts } = this.collisions(op);
+      const outcome = childOutcome(fks);
+      conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: outcome === 'set-null' ? 'applied' : 'skipped', local: null, versionColumn });
+      if (outcome === 'set-null') {
+        kept.push({ ...op, image: withNullReferences(op.image, fks) });
+        continue;
+      }
+      if (op.kind === 'update') kept.push({ ...op, kind: 'delete', image: op.incoming.change.before ?? op.image });
+      const { change } = op.incoming;
+      tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: change.version as string, origin: REMOVAL_ORIGIN, identity: keyIdentityOf(op.info.columnMeta, op.info.columnTypes) });
+    }
+    ops.splice(0, ops.length, ...kept);
+  }
+
+  /** The incoming row lost its unique collision: children adopted for it go back (fk-adopt.ts undoAdoption). */
+  private async undoAdoption(op: Op): Promise<void> {
+    const adopted = this.adoptions.get(op.incoming);
+    if (!adopted) return;
+    this.adoptions.delete(op.incoming);
+    await undoAdoption(this.session, op, adopted.adoption);
+    // Nothing was adopted in the end: the conflict says so.
+    if (adopted.record) adopted.record.decision = 'skipped';
   }
 
   /** Children an older concurrent key change of the same row took along follow this one (fk-adopt.ts): a conflict. */
   private async adopt(op: Op, versionColumn: string): Promise<void> {
-    if ((await adoptMovedChildren(this.session, op, versionColumn)) === 0) return;
+    const adoption = await adoptMovedChildren(this.session, this.waiting.tables, op, versionColumn);
+    if (!adoption) return;
     const { conflicts } = this.collisions(op);
+    const count = conflicts.records.length;
     conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });
+    this.adoptions.set(op.incoming, { op, adoption, record: conflicts.records.length > count ? conflicts.records.at(-1) : undefined });
   }
 
   /** A parent delete about to run: its children newer than it wait for the parent to come back (fk-waiting.ts). */
@@ -171,9 +235,10 @@ export class WriteBatcher {
     const { versionColumn } = this.collisions(op);
     const version = op.incoming.change.version;
     if (versionColumn === null || !version) return;
-    const bound = versionAsValue(version, op.info.columnMeta?.find((m) => m.name === versionColumn)?.dataType);
+    // A bound of the children's version column (a time: ON UPDATE CURRENT_TIMESTAMP), only from a parent version that is a time too (fk-parents.ts).
+    const bound = childBound(version, dataTypeOf(op.info, versionColumn), 'datetime');
     if (bound === undefined) return;
-    const waiting = await newerChildren(this.session, this.waiting.tables, op.info.referencedBy ?? [], op.image, versionColumn, bound);
+    const waiting = await newerChildren(this.session, this.waiting.tables, op.info.referencedBy ?? [], op.image, versionColumn, bound, { origin: this.waiting.ezone, txId: op.incoming.txId });
     if (waiting.length > 0) await this.session.roundTrip(waiting.map((w) => stashStatement(this.waiting.ezone, w)));
   }
 
@@ -181,6 +246,7 @@ export class WriteBatcher {
   async replay(ops: Op[], tombstones: Tombstone[]): Promise<void> {
     await this.session.exec(ROLLBACK_TO_SAVEPOINT);
     for (const op of ops) await this.writeOne(op, tombstones);
+    await this.undoUnwritten();
   }
 
   private async writeOne(op: Op, tombstones: Tombstone[], moves = 0): Promise<void> {
@@ -194,7 +260,8 @@ export class WriteBatcher {
       if (isForeignKeyNoParent(err) && op.kind !== 'delete') return this.parentMissing(op, tombstones, err, moves);
       if (isForeignKeyHasChildren(err) && op.kind !== 'insert') return this.childrenRefuse(op, tombstones, err);
       if (!isDuplicateKey(err) || op.kind === 'delete') throw inTable(err, [op]);
-      if (await resolveUniqueCollision(this.collisions(op), op, tombstones)) await this.session.roundTrip(statements);
+      // Lost: children adopted for it go back before its loser row (an update's own) is removed with its cascade.
+      if (await resolveUniqueCollision(this.collisions(op), op, tombstones, () => this.undoAdoption(op))) await this.session.roundTrip(statements);
     }
   }
 
@@ -220,7 +287,7 @@ export class WriteBatcher {
   private async parentMissing(op: Op, tombstones: Tombstone[], err: unknown, moves: number): Promise<void> {
     const missing = await missingParents(this.session, op.info.foreignKeys ?? [], op.image);
     if (missing.length === 0) throw unexplained(err, op, 'no missing parent');
-    const moved = moves < MAX_MOVES ? await movedParents(this.session, missing, op.image) : undefined;
+    const moved = moves < MAX_MOVES ? await movedParents(this.session, this.waiting.tables, missing, op.image) : undefined;
     if (moved) {
       const { versionColumn, conflicts } = this.collisions(op);
       conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });
@@ -230,7 +297,7 @@ export class WriteBatcher {
     // change's new half lost here (a newer claim, a removal). The parent was then deleted as far as this
     // ezone can tell, as the old key's tombstone said before the move was followed — never a retry
     // loop waiting for a parent that will not come.
-    if (moves === 0 && !(await parentsDeleted(this.session, missing, op.image, tombstones))) {
+    if (moves === 0 && !(await parentsDeleted(this.session, this.waiting.tables, missing, op.image, tombstones))) {
       const { schema, table } = op.incoming.change;
       throw new RetryableApplyError(`a parent of a row of ${schema}.${table} is not here yet (no tombstone: not deleted here); retrying`, err);
     }
@@ -238,9 +305,9 @@ export class WriteBatcher {
     const outcome = childOutcome(missing);
     // Newer than its parent's delete: it waits for the parent to come back (fk-waiting.ts).
     const version = op.incoming.change.version;
-    if (outcome === 'remove' && version && (await deletedBefore(this.session, missing, op.image, version))) {
+    if (outcome === 'remove' && version && (await deletedBefore(this.session, this.waiting, missing, op.image, version, dataTypeOf(op.info, versionColumn)))) {
       const { change } = op.incoming;
-      await this.session.roundTrip([stashStatement(this.waiting.ezone, { schema: change.schema, table: change.table, key: change.key, version, image: op.image })]);
+      await this.session.roundTrip([stashStatement(this.waiting.ezone, { schema: change.schema, table: change.table, key: change.key, version, image: op.image, origin: op.incoming.origin, txId: op.incoming.txId })]);
     }
     conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: outcome === 'set-null' ? 'applied' : 'skipped', local: null, versionColumn });
     if (outcome === 'set-null') return this.writeOne({ ...op, image: withNullReferences(op.image, missing) }, tombstones);

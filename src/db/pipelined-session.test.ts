@@ -75,10 +75,20 @@ describe('PipelinedSession', () => {
     const { conn, calls } = fakeConnection();
     const cjk = '字'.repeat(400_000); // 400,000 UTF-16 units, 1.2 MB of UTF-8
     await new PipelinedSession(conn).roundTrip([st('SELECT big', big), st('INSERT small', 'x'.repeat(1000)), st('INSERT cjk', cjk)]);
-    expect(calls.map((c) => `${c.via} ${c.sql}`)).toEqual(['query SELECT big;\nINSERT small', 'execute INSERT cjk', 'unprepare INSERT cjk']);
+    // (The read's 4 MB hex literal fills a query of its own: MAX_ROUND_TRIP_BYTES.)
+    expect(calls.map((c) => `${c.via} ${c.sql}`)).toEqual(['query SELECT big', 'query INSERT small', 'execute INSERT cjk', 'unprepare INSERT cjk']);
     const plain = fakeConnection(false);
     await new PipelinedSession(plain.conn).roundTrip([st('INSERT big', big)]);
     expect(plain.calls).toEqual([{ via: 'query', sql: 'INSERT big' }]);
+  });
+
+  it('sends text-protocol statements in queries of at most about 4 MB (many deferred tombstone INSERTs stay below max_allowed_packet)', async () => {
+    const { conn, calls } = fakeConnection();
+    const session = new PipelinedSession(conn);
+    session.defer(...Array.from({ length: 10 }, (_, i) => st(`INSERT t${i}`, 'x'.repeat(900_000))));
+    await session.roundTrip([st('SELECT 1', 'y')]);
+    expect(calls.map((c) => c.sql.split(';\n').length)).toEqual([4, 4, 3]);
+    expect(calls.every((c) => c.via === 'query')).toBe(true);
   });
 
   it('closes the prepared statement when it fails, and sends nothing after the failure', async () => {

@@ -73,11 +73,13 @@ export class PipelinedSession {
       }
       let j = i;
       while (j < all.length && !this.binary(all[j]!)) j++;
-      const part = all.slice(i, j);
-      const [res] = await this.conn.query(part.map((s) => s.sql).join(';\n'), part.flatMap((s) => s.params));
-      const partResults = part.length === 1 ? [res] : (res as unknown[]);
-      part.forEach((s, k) => s.check?.(partResults[k]));
-      results.push(...partResults);
+      // At most about MAX_ROUND_TRIP_BYTES per query: many deferred statements (a cascade's tombstones) stay below max_allowed_packet.
+      for (const part of bySize(all.slice(i, j)) as DeferredStatement[][]) {
+        const [res] = await this.conn.query(part.map((s) => s.sql).join(';\n'), part.flatMap((s) => s.params));
+        const partResults = part.length === 1 ? [res] : (res as unknown[]);
+        part.forEach((s, k) => s.check?.(partResults[k]));
+        results.push(...partResults);
+      }
       i = j;
     }
     return results.slice(all.length - statements.length);

@@ -55,6 +55,16 @@ export function recordTombstonesStatement(table: TombstoneTable, stones: Tombsto
   };
 }
 
+/** Tombstones per INSERT of recordTombstonesStatements: a cascade's many stay below max_allowed_packet. */
+export const TOMBSTONES_PER_STATEMENT = 1000;
+
+/** recordTombstonesStatement in chunks of TOMBSTONES_PER_STATEMENT (none for none). */
+export function recordTombstonesStatements(table: TombstoneTable, stones: Tombstone[]): Statement[] {
+  const out: Statement[] = [];
+  for (let i = 0; i < stones.length; i += TOMBSTONES_PER_STATEMENT) out.push(recordTombstonesStatement(table, stones.slice(i, i + TOMBSTONES_PER_STATEMENT)) as Statement);
+  return out;
+}
+
 /** Record tombstones on the given pool or connection (see recordTombstonesStatement). */
 export async function recordTombstones(db: mysql.Pool | mysql.Connection | mysql.PoolConnection, table: TombstoneTable, stones: Tombstone[]): Promise<void> {
   const s = recordTombstonesStatement(table, stones);
@@ -104,6 +114,20 @@ export function newestTombstoneStatement(schema: string, table: string, key: Row
   const from = (t: TombstoneTable) => `SELECT version, moved_to FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND key_hash = ${id.sql}`;
   return {
     sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')} ORDER BY version DESC, moved_to IS NULL, moved_to LIMIT 1`,
+    params: [schema, table, ...id.params, schema, table, ...id.params],
+  };
+}
+
+/**
+ * The delete tombstones (not key changes: `moved_to` NULL) of one key in both tombstone tables, with
+ * their versions and origins (apply/fk-parents.ts: a child older than its parent's delete is not
+ * placed, even where that delete lost to a newer write of the parent).
+ */
+export function deleteTombstonesStatement(schema: string, table: string, key: Row, identity: KeyIdentity): Statement {
+  const id = keyIdentitySql(key, identity);
+  const from = (t: TombstoneTable) => `SELECT version, origin FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND key_hash = ${id.sql} AND moved_to IS NULL`;
+  return {
+    sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')}`,
     params: [schema, table, ...id.params, schema, table, ...id.params],
   };
 }

@@ -151,6 +151,8 @@ describeWithServers('foreign keys: concurrent key changes of one parent converge
     expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.name)}`)).toEqual(['1:n9']);
     expect(brief(rows.c)).toEqual(['11:1:2030-01-01 00:00:01']);
     for (const ez of ['a', 'b']) {
+      // Placing it is the applied half of its conflict, recorded like every other (DESIGN.md section 5.6).
+      await eventually(`the placed child recorded in ${ez}`, async () => (await conflictsIn(s!, ez)).some((c) => c.reason === 'fk-parent-missing' && c.decision === 'applied' && c.table_name === 'c'), 30_000);
       const [waiting] = await s!.db[ez]!.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM drc_meta.fk_waiting WHERE schema_name = ?', [s!.schema]);
       expect(Number(waiting[0]?.n), `${ez}: nothing left waiting`).toBe(0);
     }

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import type { ForeignKey } from '../db/table-keys.js';
+import { childBound, comparableVersions, dataTypeOf, olderThanDelete, parentKeyOf, parentRef } from './fk-parents.js';
+import type { TableInfo, TableSource } from './table-cache.js';
+
+const fk = (columns: string[], refColumns: string[]): ForeignKey => ({ name: 'f', schema: 's', table: 'child', columns, refSchema: 's', refTable: 'parent', refColumns, autoUpdated: [], onUpdate: 'CASCADE', onDelete: 'CASCADE' });
+
+describe('fk-parents: one mapping from a child image to its parent key', () => {
+  it('maps the referencing columns onto the parent primary key, in the key order, whatever the order of the foreign key', () => {
+    expect(parentKeyOf(fk(['pa', 'pb'], ['b', 'a']), ['a', 'b'], { id: 1, pa: 7, pb: 8 })).toEqual({ a: 8, b: 7 });
+    expect(parentKeyOf(fk(['pid'], ['id']), ['id'], { id: 1 })).toEqual({ id: null });
+  });
+
+  it('no key for a foreign key on other columns than the whole primary key, or a table without one', () => {
+    expect(parentKeyOf(fk(['pcode'], ['code']), ['id'], { pcode: 'x' })).toBeUndefined();
+    expect(parentKeyOf(fk(['pa'], ['a']), ['a', 'b'], { pa: 1 })).toBeUndefined();
+    expect(parentKeyOf(fk(['pid'], ['id']), [], { pid: 1 })).toBeUndefined();
+  });
+
+  it('reads the parent table from the table cache, never from information_schema itself', async () => {
+    const parent: TableInfo = { columns: new Set(['id', 'updated_at']), primaryKey: ['id'], uniqueKeys: [], columnMeta: [{ name: 'updated_at', dataType: 'DATETIME' }] };
+    const asked: string[] = [];
+    const tables: TableSource = {
+      get: async (schema, table) => (asked.push(`${schema}.${table}`), table === 'parent' ? parent : null),
+      uniqueKeysOf: () => [],
+      forget: () => undefined,
+    };
+    const ref = await parentRef(tables, fk(['pid'], ['id']), { id: 1, pid: 5 });
+    expect(ref?.key).toEqual({ id: 5 });
+    expect(ref?.info).toBe(parent);
+    expect(asked).toEqual(['s.parent']);
+    expect(dataTypeOf(ref?.info, 'updated_at')).toBe('datetime');
+    expect(await parentRef(tables, { ...fk(['pid'], ['id']), refTable: 'gone' }, { pid: 5 })).toBeUndefined();
+  });
+});
+
+describe('fk-parents: versions of two tables compare only as times', () => {
+  it('times of any precision and kind compare; a counter compares with nothing', () => {
+    expect(comparableVersions('datetime', 'timestamp')).toBe(true);
+    expect(comparableVersions('TIMESTAMP', 'datetime')).toBe(true);
+    expect(comparableVersions('bigint', 'datetime')).toBe(false);
+    expect(comparableVersions('bigint', 'bigint')).toBe(false);
+    expect(comparableVersions('date', 'datetime')).toBe(false);
+    expect(comparableVersions(undefined, 'datetime')).toBe(false);
+  });
+
+  it('a parent version as a bound of the child column: the time as text, none from a counter', () => {
+    // 2030-01-01 00:00:01.5 UTC in epoch microseconds.
+    expect(childBound('1893456001500000', 'timestamp', 'datetime')).toBe('2030-01-01 00:00:01.500000');
+    expect(childBound('17', 'bigint', 'datetime')).toBeUndefined();
+  });
+
+  it('a child of the same version as its parent\'s delete counts as older than the delete (one tie rule everywhere)', () => {
+    expect(olderThanDelete('1893456001000000', '1893456001000000')).toBe(true);
+    expect(olderThanDelete('1893456000999999', '1893456001000000')).toBe(true);
+    expect(olderThanDelete('1893456001000001', '1893456001000000')).toBe(false);
+    // Versions beyond 2^53 compare exactly.
+    expect(olderThanDelete('9007199254740993', '9007199254740992')).toBe(false);
+  });
+});

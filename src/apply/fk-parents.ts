@@ -1,0 +1,110 @@
+/**
+ * The parents a child row references, as the foreign-key rules read them (issue 13; fk-conflict.ts,
+ * fk-waiting.ts, write-batch.ts): one mapping from a foreign key and a child image to the parent's
+ * primary-key values, with the parent table's info — primary key, key identity, version column type —
+ * from the table cache (TableSource: information_schema is read once per table, and dropped with the
+ * cache when a failure says the schema may have changed), never from information_schema on the apply
+ * path itself.
+ *
+ * Versions of two tables can be compared only when both are times (DATETIME / TIMESTAMP, as UTC epoch
+ * microseconds, whatever their precision): two counters count different things, and a counter says
+ * nothing about a time. Rules that compare a child's version with its parent's delete (older children
+ * go with it, newer ones wait) apply only then (`comparableVersions`).
+ */
+import type mysql from 'mysql2/promise';
+import type { PipelinedSession } from '../db/pipelined-session.js';
+import { deleteTombstonesStatement, newestTombstoneStatement } from '../db/tombstones.js';
+import type { ForeignKey } from '../db/table-keys.js';
+import { quoteId, tableRef } from '../db/sql.js';
+import { fromWire, type Row } from '../model/value.js';
+import { versionAsValue } from '../model/version.js';
+import { tombstoneIdentity } from './keys.js';
+import type { TableInfo, TableSource } from './table-cache.js';
+
+/** A parent row a child image references through one foreign key: the parent table's info and the parent's primary-key values. */
+export interface ParentRef {
+  fk: ForeignKey;
+  info: TableInfo;
+  key: Row;
+}
+
+/**
+ * The parent's primary-key values that `image` references through `fk`, or undefined when the key
+ * references other columns than the parent's whole primary key (tombstones are kept by primary key).
+ * Pure.
+ */
+export function parentKeyOf(fk: ForeignKey, primaryKey: string[], image: Row): Row | undefined {
+  if (primaryKey.length === 0 || primaryKey.length !== fk.refColumns.length || !primaryKey.every((c) => fk.refColumns.includes(c))) return undefined;
+  const key: Row = {};
+  for (const c of primaryKey) key[c] = image[fk.columns[fk.refColumns.indexOf(c)] as string] ?? null;
+  return key;
+}
+
+/** The parent `image` references through `fk` (see parentKeyOf), its table's info from the cache; undefined as parentKeyOf says, or when the parent table is gone. */
+export async function parentRef(tables: TableSource, fk: ForeignKey, image: Row): Promise<ParentRef | undefined> {
+  const info = await tables.get(fk.refSchema, fk.refTable);
+  if (!info) return undefined;
+  const key = parentKeyOf(fk, info.primaryKey, image);
+  return key ? { fk, info, key } : undefined;
+}
+
+/** The parent's newest tombstone, every origin together (a delete's or a key change's, `movedTo`). */
+export async function newestParentTombstone(session: PipelinedSession, ref: ParentRef): Promise<{ version: string; movedTo?: Row } | undefined> {
+  const [rows] = (await session.roundTrip([newestTombstoneStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info))])) as [mysql.RowDataPacket[]];
+  const r = rows[0];
+  if (!r || r.version === null || r.version === undefined) return undefined;
+  return { version: String(r.version), ...(r.moved_to !== null && r.moved_to !== undefined ? { movedTo: JSON.parse(String(r.moved_to)) as Row } : {}) };
+}
+
+/**
+ * The delete (not key change) tombstones of each parent, with their origins: one round trip. Each
+ * parent row is share-locked first, in the same round trip: a concurrent transaction that skipped a
+ * delete of it (another origin's stream, holding the row it read) writes its tombstone at commit, and
+ * the READ COMMITTED reads after the lock see it.
+ */
+export async function parentDeletes(session: PipelinedSession, refs: ParentRef[]): Promise<{ version: string; origin: string }[][]> {
+  if (refs.length === 0) return [];
+  const locks = refs.map((ref) => {
+    const cols = Object.keys(ref.key);
+    return { sql: `SELECT 1 FROM ${tableRef(ref.fk.refSchema, ref.fk.refTable)} WHERE ${cols.map((c) => `${quoteId(c)} = ?`).join(' AND ')} LOCK IN SHARE MODE`, params: cols.map((c) => fromWire(ref.key[c] ?? null)) };
+  });
+  const all = (await session.roundTrip([...locks, ...refs.map((ref) => deleteTombstonesStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info)))])) as mysql.RowDataPacket[][];
+  const results = all.slice(locks.length);
+  return results.map((rows) => rows.filter((r) => r.version !== null && r.version !== undefined).map((r) => ({ version: String(r.version), origin: String(r.origin) })));
+}
+
+/**
+ * Whether a child write of version `child` is older than a delete of its parent of version `deleted`
+ * (comparable versions, fk-parents.ts comparableVersions). **A tie counts as older than the delete**,
+ * everywhere the foreign-key rules compare a child with a parent's delete (fk-cascade.ts,
+ * fk-conflict.ts, fk-waiting.ts), as rule 3 refuses a write whose tombstone is at least as new
+ * (resolver.ts). Pure.
+ */
+export const olderThanDelete = (child: string, deleted: string): boolean => BigInt(child) <= BigInt(deleted);
+
+const TEMPORAL = new Set(['datetime', 'timestamp']);
+
+/** The data type of `column` of a table (information_schema DATA_TYPE, lower case), or undefined. */
+export const dataTypeOf = (info: TableInfo | undefined, column: string | null | undefined): string | undefined =>
+  column ? info?.columnMeta?.find((m) => m.name === column)?.dataType?.toLowerCase() : undefined;
+
+/** Whether versions of columns of these two data types can be compared: both times (any precision). Pure. */
+export const comparableVersions = (a: string | undefined, b: string | undefined): boolean => a !== undefined && b !== undefined && TEMPORAL.has(a.toLowerCase()) && TEMPORAL.has(b.toLowerCase());
+
+/**
+ * A parent's version (`version`, of a column of type `parentType`) as a bound for the child's
+ * `column` in SQL, written as the child's column type — undefined when the two cannot be compared
+ * (comparableVersions), and then no child is told older or newer by it. Pure.
+ */
+export function childBound(version: string, parentType: string | undefined, childType: string | undefined): string | undefined {
+  return comparableVersions(parentType, childType) ? versionAsValue(version, childType) : undefined;
+}
+
+/** What the rules comparing a child with its parents read: the table cache and each table's version column (config). */
+export interface FkContext {
+  tables: TableSource;
+  versionColumnOf(schema: string, table: string): string | null;
+}
+
+/** The data type of the parent table's version column, or undefined when it has none. */
+export const parentVersionType = (ctx: FkContext, ref: ParentRef): string | undefined => dataTypeOf(ref.info, ctx.versionColumnOf(ref.fk.refSchema, ref.fk.refTable));
