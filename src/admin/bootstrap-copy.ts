@@ -9,14 +9,17 @@ import type mysql from 'mysql2/promise';
 import PQueue from 'p-queue';
 import { quoteId, tableRef } from '../db/sql.js';
 import type { RowChange } from '../model/change.js';
-import type { CopyApplier } from '../model/ports.js';
+import { UnexpectedError } from '../errors.js';
+import type { CopyApplier, CopyOutcome } from '../model/ports.js';
 import { selectList, typeOf } from '../model/types/row.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { versionOf } from '../model/version.js';
 import type { Logger } from '../ops/logger.js';
+import { retryDelayMs } from '../pipeline/backoff.js';
+import { classifyError } from '../pipeline/classify.js';
 import { LowWaterMark, writeState, type TableState } from './bootstrap-state.js';
 import type { PlannedTable } from './bootstrap-preflight.js';
-import type { HexKey } from './verify-chunks.js';
+import { sleep, type HexKey } from './verify-chunks.js';
 import { formatTableName } from './verify-names.js';
 import { keyCompare, keyRead } from './verify-sql.js';
 
@@ -114,7 +117,7 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
     queue
       .add(async () => {
         await deps.beforeWrite?.(name, chunk.rows);
-        const out = await deps.applier.applyChunk(chunk.changes);
+        const out = await applyWithRetry(deps, name, chunk.changes);
         if (mark.complete(id, chunk.lastKey, out.written, out.skipped)) await record();
         deps.onProgress?.({ table: name, written: mark.written, skipped: mark.skipped, readThisRun, startedAt, estimate });
       })
@@ -130,4 +133,21 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
   if (failure !== undefined) throw failure;
   deps.log.info({ table: name, rows: mark.written - before.written, skipped: mark.skipped - before.skipped, ms: Date.now() - startedAt }, 'bootstrap: table copied');
   return { written: mark.written - before.written, skipped: mark.skipped - before.skipped, chunks: mark.chunks - before.chunks };
+}
+
+/**
+ * A chunk's transaction, retried on what the catalogue calls transient (a deadlock with the stream's
+ * applier, a lock wait, a dropped connection): the copy is idempotent, so a retry is always safe.
+ */
+async function applyWithRetry(deps: CopyDeps, table: string, changes: RowChange[]): Promise<CopyOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.applier.applyChunk(changes);
+    } catch (err) {
+      const e = classifyError(err, { table });
+      if (!e.retryable || e instanceof UnexpectedError || attempt >= 6) throw e;
+      deps.log.warn({ table, code: e.code, attempt }, 'bootstrap: a chunk write failed, retrying it');
+      await sleep(retryDelayMs(attempt, 200, 5_000));
+    }
+  }
 }

@@ -29,7 +29,8 @@ export async function planTables(config: Config, from: string, to: string, sourc
   for (const name of names ?? (await replicatedTables(source, config))) {
     const shown = formatTableName(name);
     const exists = await tableExists(target, name);
-    const pools = new Map(exists ? [[from, source], [to, target]] : [[from, source]]);
+    const entries: [string, mysql.Pool][] = exists ? [[from, source], [to, target]] : [[from, source]];
+    const pools = new Map(entries);
     const described = await describeTable(pools, name);
     if ('kind' in described) {
       problems.push(
@@ -42,7 +43,7 @@ export async function planTables(config: Config, from: string, to: string, sourc
     const vc = versionColumnOf(config, name.schema, name.table);
     if (vc === null || !described.columns.some((c) => c.name === vc)) {
       problems.push(
-        `${shown}: ${vc === null ? 'has no version column (tables.' + shown + '.versionColumn: null)' : `has no version column ${vc}`} — a copied row cannot be ordered against the live stream without one; copy it while nothing writes to it (mysqldump --no-create-info --replace), or give it a version column, and leave it out here (--tables)`,
+        `${shown}: ${vc === null ? `has no version column (tables.${shown}.versionColumn: null)` : `has no version column ${vc}`} — a copied row cannot be ordered against the live stream without one; copy it while nothing writes to it (mysqldump --no-create-info --replace), or give it a version column, and leave it out here (--tables)`,
       );
       continue;
     }

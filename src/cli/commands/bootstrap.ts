@@ -4,7 +4,7 @@
  * identical, 1 a check failed (no primary key, columns differ, no version column, T's daemon not
  * running) or the final comparison found differences, 2 bad usage or config, 3 a database unreachable.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { bootstrap, type BootstrapReport } from '../../admin/bootstrap.js';
 import type { TableProgress } from '../../admin/bootstrap-copy.js';
 import { formatProgress } from '../../admin/bootstrap-progress.js';
@@ -34,7 +34,7 @@ interface Opts {
 
 const nonNegative = (v: string) => {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error('expected a number of milliseconds');
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of milliseconds, 0 or more');
   return n;
 };
 

@@ -1,0 +1,218 @@
+/**
+ * `drc bootstrap` (issue 16): adding ezone c online from a while a and b take writes, SIGKILLed and
+ * resumed; the two races the design names (a row deleted while its chunk is copied, a newer row c got
+ * from the stream); and every refusal, with nothing written.
+ */
+import type mysql from 'mysql2/promise';
+import { afterEach, expect, it } from 'vitest';
+import { bootstrap } from '../../src/admin/bootstrap.js';
+import { ChunkCopyApplier } from '../../src/apply/copy-applier.js';
+import { detectFlavor } from '../../src/db/connect.js';
+import type { Daemon } from '../../src/daemon/wiring.js';
+import type { Row } from '../../src/model/value.js';
+import { runDrc } from '../support/cli.js';
+import { DaemonProcess } from '../support/daemon-process.js';
+import { describeWithServers } from '../support/env.js';
+import { converge, startDaemons, stopDaemons } from '../support/replication.js';
+import { scenario, type Scenario } from '../support/scenario.js';
+import { testLogger } from '../support/test-logger.js';
+import { waitFor } from '../support/wait.js';
+import { startWorkload, WORKLOAD_TABLE } from '../support/workload.js';
+
+const VERSIONED = 'updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)';
+const BIG = `CREATE TABLE big (id BIGINT PRIMARY KEY, pad VARCHAR(200) NOT NULL, n INT NOT NULL, ${VERSIONED})`;
+const BIG_ROWS = 120_000;
+
+interface TableReport {
+  table: string;
+  rows: number;
+  copied: number;
+  skipped: number;
+  created: boolean;
+  resumed: boolean;
+}
+interface Report {
+  ok: boolean;
+  resumed: boolean;
+  startPositions: Record<string, string>;
+  tables: TableReport[];
+  verify: { ok: boolean; differences: unknown[]; tables: { table: string; rows: number }[] };
+}
+
+const count = async (conn: mysql.Connection, sql: string, params: unknown[] = []): Promise<number> => {
+  const [[r]] = await conn.query<mysql.RowDataPacket[]>(sql, params);
+  return Number(Object.values(r!)[0]);
+};
+
+/** Rows written as if before DRC ran: not in the binlog, so no daemon ever ships them. */
+async function unlogged(conn: mysql.Connection, ...statements: string[]): Promise<void> {
+  await conn.query('SET SESSION sql_log_bin = 0');
+  for (const sql of statements) await conn.query(sql);
+  await conn.query('SET SESSION sql_log_bin = 1');
+}
+
+async function bootstrapState(s: Scenario, ezone: string, table: string): Promise<{ status: string; rows_copied: number } | undefined> {
+  const [rows] = await s.db[ezone]!.query<mysql.RowDataPacket[]>('SELECT status, rows_copied FROM drc_meta.bootstrap WHERE schema_name = ? AND table_name = ?', [s.schema, table]);
+  return rows[0] ? { status: String(rows[0].status), rows_copied: Number(rows[0].rows_copied) } : undefined;
+}
+
+describeWithServers('drc bootstrap', () => {
+  let s: Scenario | undefined;
+  const daemons: Daemon[] = [];
+  afterEach(async () => {
+    await stopDaemons(daemons);
+    await s?.close();
+    s = undefined;
+  });
+
+  it('refuses bad input with one line naming the thing and the fix, and writes nothing', async () => {
+    s = await scenario('bootstrap-refusals');
+    const { a, c } = s.db as Record<string, mysql.Connection>;
+    await a!.query('CREATE TABLE nopk (id INT, v INT)');
+    await a!.query('CREATE TABLE unversioned (id INT PRIMARY KEY, v INT)');
+    await a!.query(`CREATE TABLE cols (id INT PRIMARY KEY, v INT, ${VERSIONED})`);
+    await c!.query(`CREATE TABLE cols (id INT PRIMARY KEY, w INT, ${VERSIONED})`);
+    await a!.query(`CREATE TABLE good (id INT PRIMARY KEY, v INT, ${VERSIONED})`);
+    await a!.query('INSERT INTO good (id, v) VALUES (1, 1)');
+    const base = ['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--wait-stream-ms', '1000'];
+
+    const unknown = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'x', '--from', 'a']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown ezone "x" — the config defines: a, b, c/);
+    const unknownSource = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'nowhere']);
+    expect(unknownSource.code).toBe(2);
+    expect(unknownSource.stderr).toMatch(/unknown ezone "nowhere"/);
+    const same = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'a', '--from', 'a']);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/--ezone and --from are both a/);
+
+    const tables = await runDrc([...base, '--json']);
+    expect(tables.code, tables.stderr).toBe(1);
+    expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.nopk: no such table, or no primary key, in ezone a .*add a primary key`));
+    expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.unversioned: has no version column updated_at .*mysqldump`));
+    expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.cols: columns differ: a has v int\\(11\\); c has w int\\(11\\) — make the columns of c match a`));
+    expect(JSON.parse(tables.stdout)).toMatchObject({ ok: false, ezone: 'c', from: 'a' });
+
+    // No daemon runs for c in this scenario: wait out a heartbeat an earlier test's daemon may have left.
+    await waitFor(() => count(c!, "SELECT COUNT(*) FROM drc_meta.heartbeat WHERE ezone = 'c' AND sent_at > UTC_TIMESTAMP(6) - INTERVAL 6 SECOND").catch(() => 0), { what: "c's heartbeat to go stale", until: (n) => n === 0, timeoutMs: 15_000 });
+    const noDaemon = await runDrc([...base, '--tables', `${s.schema}.good`]);
+    expect(noDaemon.code, noDaemon.stderr).toBe(1);
+    expect(noDaemon.stderr).toMatch(/ezone c's daemon is not running: .* start it \(drc run --config F --ezone c\)/);
+
+    const resumeNothing = await runDrc([...base, '--tables', `${s.schema}.good`, '--resume']);
+    expect(resumeNothing.code).toBe(1); // the daemon check comes first: still not running
+
+    // Nothing written: no table created in c, nothing recorded for this schema.
+    expect(await count(c!, 'SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [s.schema])).toBe(1);
+    const recorded = await count(c!, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'drc_meta' AND TABLE_NAME = 'bootstrap'");
+    if (recorded > 0) expect(await count(c!, 'SELECT COUNT(*) FROM drc_meta.bootstrap WHERE schema_name = ?', [s.schema])).toBe(0);
+  });
+
+  it('a row deleted in a while its chunk is copied does not come back in c, and the copy never overwrites a newer row c got from the stream', async () => {
+    s = await scenario('bootstrap-races', {}, { ezones: ['a', 'c'] });
+    const { a, c } = s.db as Record<string, mysql.Connection>;
+    const ddl = `CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, ${VERSIONED})`;
+    await a!.query(ddl);
+    await c!.query(ddl);
+    await unlogged(a!, "INSERT INTO t (id, v, updated_at) SELECT seq, CONCAT('seed-', seq), '2026-01-01 00:00:00' FROM seq_1_to_50");
+    // A re-seed too: c holds an older, different row 7 (the copy replaces it).
+    await unlogged(c!, "INSERT INTO t VALUES (7, 'stale', '2000-01-01 00:00:00')");
+    daemons.push(...(await startDaemons(s, ['a', 'c'])));
+    const log = testLogger();
+    let raced = false;
+    const report = await bootstrap(
+      s.config,
+      {
+        target: 'c',
+        source: 'a',
+        resume: false,
+        chunkSize: 10,
+        concurrency: 1,
+        maxChunksPerSecond: 100,
+        maxLagMs: 30_000,
+        waitStreamMs: 30_000,
+        recheckDelayMs: 500,
+        rechecks: 3,
+        // Between reading rows 1–10 from a and writing them into c: a deletes 3 and updates 5, and
+        // c's stream applies both before the chunk lands.
+        beforeWrite: async (_table: string, rows: Row[]) => {
+          if (raced || !rows.some((r) => r.id === 3)) return;
+          raced = true;
+          await a!.query('DELETE FROM t WHERE id = 3');
+          await a!.query("UPDATE t SET v = 'updated-in-a' WHERE id = 5");
+          await waitFor(() => count(c!, "SELECT COUNT(*) FROM t WHERE id = 5 AND v = 'updated-in-a'"), { what: "c's stream to apply a's update of 5", until: (n) => n === 1 });
+          await waitFor(() => count(c!, 'SELECT COUNT(*) FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name = ?', [s!.schema, 't']), { what: "c's stream to record a's delete of 3", until: (n) => n === 1 });
+        },
+      },
+      log,
+      async (pool) => new ChunkCopyApplier({ ezone: 'c', pool, flavor: await detectFlavor(pool), config: s!.config, log }),
+    );
+    expect(raced).toBe(true);
+    expect(report.ok).toBe(true);
+    // Rows 3 and 5 of the first chunk lost (to a's delete's tombstone, to the newer row); 50 rows read.
+    expect(report.tables).toMatchObject([{ table: `${s.schema}.t`, rows: 50, copied: 48, skipped: 2, created: false, resumed: false }]);
+    expect(await count(c!, 'SELECT COUNT(*) FROM t WHERE id = 3')).toBe(0);
+    const [rows] = await c!.query<mysql.RowDataPacket[]>('SELECT id, v FROM t WHERE id IN (5, 7) ORDER BY id');
+    expect(rows).toEqual([
+      { id: 5, v: 'updated-in-a' },
+      { id: 7, v: 'seed-7' },
+    ]);
+    await converge(s, 't', ['a', 'c'], { rows: 49 });
+    // A copy that loses is not a conflict between writers: nothing recorded for it.
+    expect(await count(c!, "SELECT COUNT(*) FROM drc_meta.conflicts WHERE schema_name = ? AND origin = 'drc-bootstrap'", [s.schema])).toBe(0);
+  });
+
+  it('adds ezone c online from a while a and b take a mixed workload; SIGKILLed mid-copy and resumed; a, b and c end identical', async () => {
+    s = await scenario('bootstrap-online');
+    const { a, b, c } = s.db as Record<string, mysql.Connection>;
+    for (const conn of [a!, b!]) {
+      await conn.query(BIG);
+      await conn.query(WORKLOAD_TABLE);
+      // 120k rows of ~200 B and 1,000 workload rows (the shared keys among them), written before DRC ran.
+      await unlogged(
+        conn,
+        `INSERT INTO big (id, pad, n, updated_at) SELECT seq, REPEAT(CHAR(97 + seq % 26), 170), seq, TIMESTAMP('2026-01-01') + INTERVAL seq MICROSECOND FROM seq_1_to_${BIG_ROWS}`,
+        "INSERT INTO w (id, ezone, v, updated_at) SELECT seq, 'a', CONCAT('seed-', seq), '2026-01-01 00:00:00' FROM seq_0_to_999",
+      );
+    }
+    await c!.query(WORKLOAD_TABLE); // c: the workload's table empty, `big` missing (bootstrap creates it)
+    daemons.push(...(await startDaemons(s, ['a', 'b', 'c'])));
+    const workload = startWorkload(s, ['a', 'b']);
+    await workload.more(200, 'the workload before the copy');
+
+    const args = ['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--chunk-size', '2000', '--json'];
+    const first = new DaemonProcess(args);
+    await waitFor(async () => (await bootstrapState(s!, 'c', 'big').catch(() => undefined))?.rows_copied ?? 0, { what: 'the first run to copy 20,000 rows of big', until: (n) => n >= 20_000, timeoutMs: 90_000, abort: () => (first.child.exitCode !== null ? `bootstrap exited with ${first.child.exitCode}: ${first.log.slice(-2000)}` : undefined) });
+    await first.kill('SIGKILL');
+    const killedAt = await bootstrapState(s, 'c', 'big');
+    expect(killedAt?.status).toBe('copying');
+    expect(killedAt!.rows_copied).toBeLessThan(BIG_ROWS);
+    expect(first.log).toMatch(/big does not exist in c: created it from a's SHOW CREATE TABLE/);
+
+    const second = await runDrc([...args, '--resume'], { timeoutMs: 150_000 });
+    expect(second.code, second.stderr).toBe(0);
+    const report = JSON.parse(second.stdout) as Report;
+    expect(report.ok).toBe(true);
+    expect(report.resumed).toBe(true);
+    expect(Object.keys(report.startPositions).sort()).toEqual(['a', 'b']);
+    const big = report.tables.find((t) => t.table === `${s!.schema}.big`)!;
+    expect(big).toMatchObject({ rows: BIG_ROWS, created: true, resumed: true });
+    expect(big.copied).toBe(BIG_ROWS - killedAt!.rows_copied); // continued after the last recorded chunk, did not start over
+    expect(report.verify.ok).toBe(true);
+    expect(report.verify.tables.map((t) => t.table).sort()).toEqual([`${s.schema}.big`, `${s.schema}.w`]);
+
+    await workload.stop();
+    await converge(s, 'w', ['a', 'b', 'c'], { timeoutMs: 90_000 });
+    const verified = await runDrc(['verify', '--config', s.configFile, '--json'], { timeoutMs: 120_000 });
+    expect(verified.code, verified.stderr).toBe(0);
+    const v = JSON.parse(verified.stdout) as { ok: boolean; differences: unknown[]; tables: { table: string; rows: number }[] };
+    expect(v.differences).toEqual([]);
+    for (const table of ['big', 'w']) {
+      const counts = await Promise.all(['a', 'b', 'c'].map((e) => count(s!.db[e]!, `SELECT COUNT(*) FROM ${table}`)));
+      expect(new Set(counts).size, `${table}: ${counts.join(' / ')}`).toBe(1);
+      expect(v.tables.find((t) => t.table === `${s!.schema}.${table}`)?.rows).toBe(counts[0]);
+    }
+    expect(await count(c!, 'SELECT COUNT(*) FROM big')).toBe(BIG_ROWS);
+    expect((await bootstrapState(s, 'c', 'big'))?.status).toBe('verified');
+  });
+});
