@@ -8,7 +8,7 @@
  */
 import type mysql from 'mysql2/promise';
 import type { HexKey } from './verify-chunks.js';
-import type { TableName } from './verify-names.js';
+import { formatTableName, type TableName } from './verify-names.js';
 
 export type BootstrapStatus = 'copying' | 'copied' | 'verified' | 'failed';
 
@@ -107,4 +107,36 @@ export class LowWaterMark {
     }
     return moved;
   }
+}
+
+/** A bootstrap in progress (or failed) as `drc lag` shows it. */
+export interface BootstrapProgress {
+  ezone: string;
+  table: string;
+  from: string;
+  status: BootstrapStatus;
+  rowsCopied: number;
+  rowsEstimate: number | null;
+  chunks: number;
+  /** When its state last moved (UTC). */
+  updatedAt: string;
+}
+
+/** The bootstraps into this ezone that are not verified yet (none when drc_meta.bootstrap does not exist). */
+export async function unfinishedBootstraps(conn: Pick<mysql.Connection, 'query'>, ezone: string): Promise<BootstrapProgress[]> {
+  const [exists] = await conn.query<mysql.RowDataPacket[]>("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'drc_meta' AND TABLE_NAME = 'bootstrap'");
+  if (exists.length === 0) return [];
+  const [rows] = await conn.query<mysql.RowDataPacket[]>(
+    "SELECT schema_name, table_name, source, status, rows_copied, rows_estimate, chunks, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS updated_at FROM drc_meta.bootstrap WHERE status <> 'verified' ORDER BY schema_name, table_name",
+  );
+  return rows.map((r) => ({
+    ezone,
+    table: formatTableName({ schema: String(r.schema_name), table: String(r.table_name) }),
+    from: String(r.source),
+    status: String(r.status) as BootstrapStatus,
+    rowsCopied: Number(r.rows_copied),
+    rowsEstimate: r.rows_estimate === null ? null : Number(r.rows_estimate),
+    chunks: Number(r.chunks),
+    updatedAt: String(r.updated_at),
+  }));
 }

@@ -188,6 +188,10 @@ describeWithServers('drc bootstrap', () => {
     expect(killedAt?.status).toBe('copying');
     expect(killedAt!.rows_copied).toBeLessThan(BIG_ROWS);
     expect(first.log).toMatch(/big does not exist in c: created it from a's SHOW CREATE TABLE/);
+    // A run in progress shows in drc lag, with where it stands.
+    const lag = await runDrc(['lag', '--config', s.configFile, '--json']);
+    const inProgress = (JSON.parse(lag.stdout) as { bootstraps?: { ezone: string; table: string; from: string; status: string; rowsCopied: number }[] }).bootstraps ?? [];
+    expect(inProgress.find((p) => p.table === `${s!.schema}.big`)).toMatchObject({ ezone: 'c', from: 'a', status: 'copying', rowsCopied: killedAt!.rows_copied });
 
     const second = await runDrc([...args, '--resume'], { timeoutMs: 150_000 });
     expect(second.code, second.stderr).toBe(0);
