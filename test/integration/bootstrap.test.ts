@@ -220,5 +220,5 @@ describeWithServers('drc bootstrap', () => {
     }
     expect(await count(c!, 'SELECT COUNT(*) FROM big')).toBe(BIG_ROWS);
     expect((await bootstrapState(s, 'c', 'big'))?.status).toBe('verified');
-  });
+  }, 300_000);
 });
