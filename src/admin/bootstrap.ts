@@ -9,9 +9,9 @@
  *    progress recorded per table in TARGET's drc_meta.bootstrap (`--resume` continues from it);
  * 4. compare the copied tables between SOURCE and TARGET with `drc verify`'s comparison.
  */
-import type mysql from 'mysql2/promise';
-import type { Config } from '../config/schema.js';
-import { createPool } from '../db/connect.js';
+import mysql from 'mysql2/promise';
+import type { Config, MysqlConfig } from '../config/schema.js';
+import { connectionOptions, createPool } from '../db/connect.js';
 import { isAccessDenied } from '../db/mysql-errors.js';
 import { ensureMetaSchema } from '../db/meta-schema.js';
 import { quoteId } from '../db/sql.js';
@@ -43,6 +43,8 @@ export interface BootstrapOptions {
   recheckDelayMs: number;
   rechecks: number;
   onProgress?: (p: TableProgress) => void;
+  /** An account that may create the tables TARGET lacks (only those statements use it); default: the config's. */
+  ddlAccount?: { user: string; password: string };
   /** Told once per table created in TARGET. */
   onCreated?: (table: string) => void;
   /** Test seam (bootstrap-copy.ts). */
@@ -90,16 +92,16 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
     if (tables.length === 0) throw new UsageError(`no replicated table to copy from ${from}: check replicate.include / --tables`);
     const startPositions = await startPoint(config, from, to, source, target, { waitMs: options.waitStreamMs });
     const states = await prepareStates(target, tables, from, options.resume);
-    // Every table is on record before the first write, so a run killed at any point can be resumed.
+    for (const p of tables.filter((t) => t.missingInTarget)) {
+      await createTable(source, targetDdl(config.ezones[to]!.mysql, options.ddlAccount), p, to);
+      options.onCreated?.(formatTableName(p.table));
+    }
+    // Every table is on record before its first row is written, so a run killed from here on can be resumed.
     for (const p of tables) {
       if (states.has(stateKey(p.table))) continue;
       const fresh: TableState = { schema: p.table.schema, table: p.table.table, source: from, status: 'copying', doneThrough: undefined, rowsCopied: 0, rowsSkipped: 0, chunks: 0, createdTable: p.missingInTarget, startPositions };
       await writeState(target, fresh, null);
       states.set(stateKey(p.table), fresh);
-    }
-    for (const p of tables.filter((t) => t.missingInTarget)) {
-      await createTable(source, target, p, to);
-      options.onCreated?.(formatTableName(p.table));
     }
     const reports: BootstrapTableReport[] = [];
     const origins = Object.keys(config.ezones).filter((e) => e !== to);
@@ -184,11 +186,18 @@ async function prepareStates(target: mysql.Pool, tables: PlannedTable[], from: s
   return states;
 }
 
-async function createTable(source: mysql.Pool, target: mysql.Pool, p: PlannedTable, to: string): Promise<void> {
+/** TARGET's server under the account that creates tables: --user/--password-env replace the whole account (passwordFile too). */
+function targetDdl(own: MysqlConfig, account: BootstrapOptions['ddlAccount']): MysqlConfig {
+  if (!account) return own;
+  const { passwordFile: _unused, ...rest } = own;
+  return { ...rest, ...account };
+}
+
+async function createTable(source: mysql.Pool, target: MysqlConfig, p: PlannedTable, to: string): Promise<void> {
   const { schema, table } = p.table;
   const [rows] = await source.query<mysql.RowDataPacket[]>(`SHOW CREATE TABLE ${quoteId(schema)}.${quoteId(table)}`);
   const ddl = String(rows[0]!['Create Table']);
-  const conn = await target.getConnection();
+  const conn = await mysql.createConnection(connectionOptions(target));
   try {
     await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(schema)}`);
     await conn.query(`USE ${quoteId(schema)}`);
@@ -198,11 +207,13 @@ async function createTable(source: mysql.Pool, target: mysql.Pool, p: PlannedTab
     await conn.query('SET SESSION foreign_key_checks = 1');
   } catch (err) {
     if (isAccessDenied(err)) {
-      throw new CheckFailedError(`${formatTableName(p.table)} is missing in ${to} and DRC's account may not create it — create it there from ${'`'}SHOW CREATE TABLE${'`'} in the source (or GRANT CREATE ON ${quoteId(schema)}.* for this run), then run bootstrap again`);
+      throw new CheckFailedError(
+        `${formatTableName(p.table)} is missing in ${to} and the account ${target.user} may not create it — run with --user and --password-env of an account that may (CREATE on ${quoteId(schema)}.*), or create it in ${to} from the source's SHOW CREATE TABLE, then run bootstrap again`,
+      );
     }
     throw err;
   } finally {
-    conn.release();
+    await conn.end().catch(() => undefined);
   }
 }
 

@@ -12,7 +12,7 @@ import type { Daemon } from '../../src/daemon/wiring.js';
 import type { Row } from '../../src/model/value.js';
 import { runDrc } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
-import { describeWithServers } from '../support/env.js';
+import { describeWithServers, infra } from '../support/env.js';
 import { converge, startDaemons, stopDaemons } from '../support/replication.js';
 import { scenario, type Scenario } from '../support/scenario.js';
 import { testLogger } from '../support/test-logger.js';
@@ -59,7 +59,10 @@ async function bootstrapState(s: Scenario, ezone: string, table: string): Promis
 describeWithServers('drc bootstrap', () => {
   let s: Scenario | undefined;
   const daemons: Daemon[] = [];
+  let stopWorkload: (() => Promise<unknown>) | undefined;
   afterEach(async () => {
+    await stopWorkload?.();
+    stopWorkload = undefined;
     await stopDaemons(daemons);
     // The servers are shared by the whole suite: leave no record of this schema's runs behind.
     await s?.db.c?.query('DELETE FROM drc_meta.bootstrap WHERE schema_name = ?', [s.schema]).catch(() => undefined);
@@ -180,10 +183,18 @@ describeWithServers('drc bootstrap', () => {
     await c!.query(WORKLOAD_TABLE); // c: the workload's table empty, `big` missing (bootstrap creates it)
     daemons.push(...(await startDaemons(s, ['a', 'b', 'c'])));
     const workload = startWorkload(s, ['a', 'b']);
+    stopWorkload = workload.stop;
     await workload.more(200, 'the workload before the copy');
 
     const args = ['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--chunk-size', '2000', '--json'];
-    const first = new DaemonProcess(args);
+    // DRC's least-privilege account may not create big in c: said, nothing written, then an account that may.
+    const denied = await runDrc(args);
+    expect(denied.code, denied.stderr).toBe(1);
+    expect(denied.stderr).toMatch(new RegExp(`${s.schema}\\.big is missing in c and the account \\S+ may not create it — run with --user and --password-env`));
+    expect(await bootstrapState(s, 'c', 'big')).toBeUndefined();
+    const admin = infra().ezones.find((e) => e.name === 'c')!.mysql;
+    const ddl = { args: ['--user', admin.user, '--password-env', 'DRC_TEST_ADMIN_PASSWORD'], env: { DRC_TEST_ADMIN_PASSWORD: admin.password } };
+    const first = new DaemonProcess([...args, ...ddl.args], ddl.env);
     await waitFor(async () => (await bootstrapState(s!, 'c', 'big').catch(() => undefined))?.rows_copied ?? 0, { what: 'the first run to copy 20,000 rows of big', until: (n) => n >= 20_000, timeoutMs: 90_000, abort: () => (first.child.exitCode !== null ? `bootstrap exited with ${first.child.exitCode}: ${first.log.slice(-2000)}` : undefined) });
     await first.kill('SIGKILL');
     const killedAt = await bootstrapState(s, 'c', 'big');
@@ -208,6 +219,7 @@ describeWithServers('drc bootstrap', () => {
     expect(report.verify.tables.map((t) => t.table).sort()).toEqual([`${s.schema}.big`, `${s.schema}.w`]);
 
     await workload.stop();
+    stopWorkload = undefined;
     await converge(s, 'w', ['a', 'b', 'c'], { timeoutMs: 90_000 });
     const verified = await runDrc(['verify', '--config', s.configFile, '--json'], { timeoutMs: 120_000 });
     expect(verified.code, verified.stderr).toBe(0);

@@ -16,6 +16,7 @@ import { CheckFailedError } from '../../errors.js';
 import { createLogger } from '../../ops/logger.js';
 import { EXIT_CODES_HELP, printJson, printTable } from '../output.js';
 import { positiveInt } from '../parse.js';
+import { accountOf } from './triggers.js';
 
 interface Opts {
   config: string;
@@ -29,6 +30,8 @@ interface Opts {
   maxLagMs: number;
   waitStreamMs: number;
   recheckMs: number;
+  user?: string;
+  passwordEnv?: string;
   json?: boolean;
 }
 
@@ -53,6 +56,8 @@ export function registerBootstrap(program: Command): void {
     .option('--max-lag-ms <ms>', "pause while the target's apply lag (heartbeats) is above this", nonNegative, 5000)
     .option('--wait-stream-ms <ms>', "how long to wait for the target's daemon to apply every other ezone, and the source to catch up", nonNegative, 30_000)
     .option('--recheck-ms <ms>', 'the final comparison waits this long before re-checking a difference (rows in flight)', nonNegative, 1000)
+    .option('--user <name>', "an account that may create the tables the target lacks (only those statements use it; default: the config's)")
+    .option('--password-env <var>', "the environment variable holding --user's password")
     .option('--json', 'print one JSON document at the end')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (opts: Opts) => {
@@ -60,6 +65,7 @@ export function registerBootstrap(program: Command): void {
       ezoneOf(config, opts.ezone);
       ezoneOf(config, opts.from);
       const tables = opts.tables === undefined ? undefined : parseTableList(opts.tables);
+      const ddlAccount = accountOf(opts);
       const log = createLogger((process.env.DRC_LOG_LEVEL as 'warn' | undefined) ?? 'warn');
       const tty = !opts.json && process.stderr.isTTY === true;
       let shownAt = 0;
@@ -76,6 +82,7 @@ export function registerBootstrap(program: Command): void {
             target: opts.ezone,
             source: opts.from,
             ...(tables ? { tables } : {}),
+            ...(ddlAccount ? { ddlAccount } : {}),
             resume: opts.resume === true,
             chunkSize: opts.chunkSize,
             concurrency: opts.concurrency,

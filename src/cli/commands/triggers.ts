@@ -35,8 +35,8 @@ function print(report: GuardReport, json: boolean | undefined): void {
   );
 }
 
-/** The account to guard with: --user and the password in --password-env, else the config's. */
-function accountOf(opts: Opts): { user: string; password: string } | undefined {
+/** The account to guard with (or, for bootstrap, to create tables with): --user and the password in --password-env, else the config's. */
+export function accountOf(opts: Opts): { user: string; password: string } | undefined {
   if (!opts.user && !opts.passwordEnv) return undefined;
   if (!opts.user) throw new UsageError('--password-env goes with --user');
   if (!opts.passwordEnv) return { user: opts.user, password: '' };
