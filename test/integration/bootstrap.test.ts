@@ -21,7 +21,7 @@ import { startWorkload, WORKLOAD_TABLE } from '../support/workload.js';
 
 const VERSIONED = 'updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)';
 const BIG = `CREATE TABLE big (id BIGINT PRIMARY KEY, pad VARCHAR(200) NOT NULL, n INT NOT NULL, ${VERSIONED})`;
-const BIG_ROWS = 120_000;
+const BIG_ROWS = 100_000;
 
 interface TableReport {
   table: string;
@@ -173,7 +173,7 @@ describeWithServers('drc bootstrap', () => {
     for (const conn of [a!, b!]) {
       await conn.query(BIG);
       await conn.query(WORKLOAD_TABLE);
-      // 120k rows of ~200 B and 1,000 workload rows (the shared keys among them), written before DRC ran.
+      // 100k rows of ~200 B and 1,000 workload rows (the shared keys among them), written before DRC ran.
       await unlogged(
         conn,
         `INSERT INTO big (id, pad, n, updated_at) SELECT seq, REPEAT(CHAR(97 + seq % 26), 170), seq, TIMESTAMP('2026-01-01') + INTERVAL seq MICROSECOND FROM seq_1_to_${BIG_ROWS}`,
