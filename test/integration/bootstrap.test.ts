@@ -165,6 +165,19 @@ describeWithServers('drc bootstrap', () => {
     await converge(s, 't', ['a', 'c'], { rows: 49 });
     // A copy that loses is not a conflict between writers: nothing recorded for it.
     expect(await count(c!, "SELECT COUNT(*) FROM drc_meta.conflicts WHERE schema_name = ? AND origin = 'drc-bootstrap'", [s.schema])).toBe(0);
+
+    // Run again from the CLI, human output: every row is already there (identical, nothing skipped).
+    const again = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--tables', `${s.schema}.t`]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`^table\\s+rows\\s+copied\\s+skipped\\s+chunks\\s+created\\s+resumed\\s+seconds\\s+rowsPerSec\\n${s.schema}\\.t\\s+49\\s+49\\s+0\\s+1\\s+false\\s+false`));
+    expect(again.stdout).toMatch(/live stream start point in c: a@\d+/);
+    expect(again.stdout).toMatch(/verify a ↔ c: identical/);
+    // --resume with nothing recorded for the tables named: bad usage.
+    await a!.query(ddl.replace('TABLE t', 'TABLE t2'));
+    await c!.query(ddl.replace('TABLE t', 'TABLE t2'));
+    const nothing = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--tables', `${s.schema}.t2`, '--resume']);
+    expect(nothing.code, nothing.stderr).toBe(2);
+    expect(nothing.stderr).toMatch(/--resume: no bootstrap of these tables is recorded .* run without --resume/);
   });
 
   it('adds ezone c online from a while a and b take a mixed workload; SIGKILLed mid-copy and resumed; a, b and c end identical', async () => {
