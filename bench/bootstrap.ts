@@ -52,6 +52,7 @@ async function main(): Promise<void> {
       await db.query('CREATE DATABASE bench');
       await db.query(DDL);
     }
+    await a!.query('USE bench');
     await a!.query('SET SESSION sql_log_bin = 0');
     for (let lo = 1; lo <= ROWS; lo += 100_000) {
       const hi = Math.min(ROWS, lo + 99_999);

@@ -183,6 +183,8 @@ async function prepareStates(target: mysql.Pool, tables: PlannedTable[], from: s
   if (states.size === 0) throw new UsageError("--resume: no bootstrap of these tables is recorded in the target's drc_meta.bootstrap — run without --resume");
   const other = [...states.values()].find((s) => s.source !== from);
   if (other) throw new UsageError(`--resume: ${formatTableName(other)} was being copied from ${other.source}, not ${from} — resume with --from ${other.source}, or start afresh without --resume`);
+  // A table whose final comparison failed is copied again from its start: continuing after its end would copy nothing.
+  for (const [k, st] of states) if (st.status === 'failed') states.set(k, { ...st, status: 'copying', doneThrough: undefined, rowsCopied: 0, rowsSkipped: 0, chunks: 0 });
   return states;
 }
 
