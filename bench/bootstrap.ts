@@ -15,11 +15,14 @@ import { createLogger } from '../src/ops/logger.js';
 import { sandboxDown, sandboxUp } from '../src/sandbox/sandbox.js';
 import { startActive, stopDaemon, waitStreaming } from './harness/daemons.js';
 import { MAIN, ROOT } from './harness/options.js';
+import { summariseDir } from './profile.js';
 
 const DIR = join(ROOT, '.bench-bootstrap-sandbox');
 const log = createLogger('warn');
 const rowsArg = process.argv.find((a) => a.startsWith('--rows='));
 const ROWS = rowsArg ? Number(rowsArg.slice('--rows='.length)) : 1_000_000;
+/** `--profile`: a V8 CPU profile of the bootstrap process, summarised per package and function. */
+const PROFILE = process.argv.includes('--profile');
 const DDL = 'CREATE TABLE bench.boot (id BIGINT PRIMARY KEY, pad VARCHAR(180) NOT NULL, n INT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))';
 
 function run(command: string, args: string[], stdin?: 'pipe'): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -38,7 +41,7 @@ function run(command: string, args: string[], stdin?: 'pipe'): Promise<{ code: n
 async function dumpAndLoad(from: { host: string; port: number; user: string; password: string }, to: typeof from): Promise<number> {
   const auth = (m: typeof from) => `-h ${m.host} -P ${m.port} -u ${m.user} -p'${m.password}'`;
   const t0 = Date.now();
-  const r = await run('sh', ['-c', `set -o pipefail 2>/dev/null; mysqldump ${auth(from)} --single-transaction --no-create-info --skip-add-locks bench boot | mysql ${auth(to)} bench`]);
+  const r = await run('bash', ['-c', `set -o pipefail; mysqldump ${auth(from)} --single-transaction --no-create-info --skip-add-locks bench boot | mysql ${auth(to)} bench`]);
   if (r.code !== 0) throw new Error(`mysqldump | mysql failed: ${r.stderr}`);
   return Date.now() - t0;
 }
@@ -59,16 +62,20 @@ async function main(): Promise<void> {
       await a!.query(`INSERT INTO bench.boot (id, pad, n, updated_at) SELECT seq, REPEAT(CHAR(97 + seq % 26), 170), seq, TIMESTAMP('2026-01-01') + INTERVAL seq MICROSECOND FROM seq_${lo}_to_${hi}`);
     }
     await a!.query('SET SESSION sql_log_bin = 1');
+    await a!.query('ANALYZE TABLE bench.boot');
     const [[size]] = await a!.query<mysql.RowDataPacket[]>("SELECT AVG_ROW_LENGTH AS avg FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bench' AND TABLE_NAME = 'boot'");
 
     const daemons = await startActive(info.config, ['a', 'b'], 'bootstrap', false);
     await waitStreaming(daemons);
     const t0 = Date.now();
-    const boot = await run(process.execPath, [MAIN, 'bootstrap', '--config', info.config, '--ezone', 'b', '--from', 'a', '--tables', 'bench.boot', '--chunk-size', '2000', '--json']);
+    const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(DIR, 'profiles')}`] : [];
+    const boot = await run(process.execPath, [...prof, MAIN, 'bootstrap', '--config', info.config, '--ezone', 'b', '--from', 'a', '--tables', 'bench.boot', '--chunk-size', '2000', '--json']);
     const bootMs = Date.now() - t0;
     if (boot.code !== 0) throw new Error(`drc bootstrap exited ${boot.code}: ${boot.stderr}`);
     const report = JSON.parse(boot.stdout) as { tables: { seconds: number; rowsPerSec: number }[]; seconds: number };
     for (const d of daemons) await stopDaemon(d);
+    process.stderr.write(`drc bootstrap: ${JSON.stringify(report.tables)}\n`);
+    if (PROFILE) process.stderr.write(`${summariseDir(join(DIR, 'profiles'))}\n`);
 
     await b!.query('SET SESSION sql_log_bin = 0');
     await b!.query('TRUNCATE TABLE bench.boot');
