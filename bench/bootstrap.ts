@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     const daemons = await startActive(info.config, ['a', 'b'], 'bootstrap', false);
     await waitStreaming(daemons);
     const t0 = Date.now();
-    const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(DIR, 'profiles')}`] : [];
+    const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(DIR, 'profiles', 'bootstrap')}`] : [];
     const boot = await run(process.execPath, [...prof, MAIN, 'bootstrap', '--config', info.config, '--ezone', 'b', '--from', 'a', '--tables', 'bench.boot', '--chunk-size', '2000', '--json']);
     const bootMs = Date.now() - t0;
     if (boot.code !== 0) throw new Error(`drc bootstrap exited ${boot.code}: ${boot.stderr}`);
