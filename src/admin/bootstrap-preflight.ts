@@ -84,10 +84,16 @@ export async function startPoint(config: Config, from: string, to: string, sourc
   const origins = Object.keys(config.ezones).filter((e) => e !== to);
   const maxAgeMs = Math.max(5000, 5 * config.heartbeat.interval);
   const deadline = Date.now() + options.waitMs;
+  // A daemon started a moment ago has not written its first heartbeat yet: give it a few seconds.
+  const heartbeatDeadline = Date.now() + Math.min(options.waitMs, 10_000);
   let positions = new Map<string, bigint>();
   for (;;) {
     const age = await heartbeatAgeMs(target, to);
     if (age === undefined || age > maxAgeMs) {
+      if (Date.now() < heartbeatDeadline) {
+        await sleep(250);
+        continue;
+      }
       throw new CheckFailedError(
         `ezone ${to}'s daemon is not running: ${age === undefined ? `no heartbeat of ${to} in its drc_meta.heartbeat` : `its last heartbeat is ${Math.round(age / 1000)} s old`} — start it (drc run --config F --ezone ${to}) and run bootstrap again; the copy needs its live stream`,
       );
