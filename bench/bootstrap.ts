@@ -1,5 +1,5 @@
 /**
- * `npm run bench:bootstrap [-- --rows=N]`: the copy rate of `drc bootstrap` (rows/s) for a table of N
+ * `npm run bench:bootstrap [-- --rows=N] [--concurrency=N] [--chunk-size=N] [--profile]`: the copy rate of `drc bootstrap` (rows/s) for a table of N
  * rows of about 200 bytes (default 1,000,000), next to `mysqldump | mysql` of the same table into the
  * same server, on this machine, in one run. A sandbox of its own (`.bench-bootstrap-sandbox/`, two
  * ezones): the rows are written into a before DRC runs (not in the binlog), daemons a and b run, and b
@@ -21,6 +21,10 @@ const DIR = join(ROOT, '.bench-bootstrap-sandbox');
 const log = createLogger('warn');
 const rowsArg = process.argv.find((a) => a.startsWith('--rows='));
 const ROWS = rowsArg ? Number(rowsArg.slice('--rows='.length)) : 1_000_000;
+const argOf = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+/** `--concurrency=N`, `--chunk-size=N`: passed to drc bootstrap (defaults 2 and 2000). */
+const CONCURRENCY = argOf('concurrency', '2');
+const CHUNK = argOf('chunk-size', '2000');
 /** `--profile`: a V8 CPU profile of the bootstrap process, summarised per package and function. */
 const PROFILE = process.argv.includes('--profile');
 const DDL = 'CREATE TABLE bench.boot (id BIGINT PRIMARY KEY, pad VARCHAR(180) NOT NULL, n INT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))';
@@ -69,7 +73,7 @@ async function main(): Promise<void> {
     await waitStreaming(daemons);
     const t0 = Date.now();
     const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(DIR, 'profiles', 'bootstrap')}`] : [];
-    const boot = await run(process.execPath, [...prof, MAIN, 'bootstrap', '--config', info.config, '--ezone', 'b', '--from', 'a', '--tables', 'bench.boot', '--chunk-size', '2000', '--json']);
+    const boot = await run(process.execPath, [...prof, MAIN, 'bootstrap', '--config', info.config, '--ezone', 'b', '--from', 'a', '--tables', 'bench.boot', '--chunk-size', CHUNK, '--concurrency', CONCURRENCY, '--json']);
     const bootMs = Date.now() - t0;
     if (boot.code !== 0) throw new Error(`drc bootstrap exited ${boot.code}: ${boot.stderr}`);
     const report = JSON.parse(boot.stdout) as { tables: { seconds: number; rowsPerSec: number }[]; seconds: number };
@@ -86,6 +90,8 @@ async function main(): Promise<void> {
     const result = {
       at: new Date().toISOString(),
       rows: ROWS,
+      concurrency: Number(CONCURRENCY),
+      chunkSize: Number(CHUNK),
       avgRowBytes: Number(size!.avg),
       bootstrap: { copySeconds: report.tables[0]!.seconds, copyRowsPerSec: report.tables[0]!.rowsPerSec, totalSeconds: report.seconds, wallMs: bootMs },
       mysqldumpPipe: { seconds: dumpMs / 1000, rowsPerSec: Math.round(ROWS / (dumpMs / 1000)) },
