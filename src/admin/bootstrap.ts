@@ -20,11 +20,11 @@ import type { CopyApplier } from '../model/ports.js';
 import type { Row } from '../model/value.js';
 import type { Logger } from '../ops/logger.js';
 import { copyTable, type TableProgress } from './bootstrap-copy.js';
-import { planTables, startPoint, targetLagMs, type PlannedTable } from './bootstrap-preflight.js';
+import { planTables, startPoint, type PlannedTable } from './bootstrap-preflight.js';
+import { CopyThrottle } from './bootstrap-throttle.js';
 import { forgetStates, readStates, stateKey, writeState, type TableState } from './bootstrap-state.js';
 import { unreachableMessage } from './unreachable.js';
 import { verify, type VerifyReport } from './verify.js';
-import { sleep } from './verify-chunks.js';
 import { formatTableName, type TableName } from './verify-names.js';
 
 export interface BootstrapOptions {
@@ -37,6 +37,8 @@ export interface BootstrapOptions {
   maxChunksPerSecond: number;
   /** Pause the copy while TARGET's apply lag is above this (ms). */
   maxLagMs: number;
+  /** Pause the copy while SOURCE runs more threads than this (Threads_running); 0 or absent: never. */
+  maxSourceThreads?: number;
   /** How long to wait for TARGET's daemon's first positions and for SOURCE to catch up (ms). */
   waitStreamMs: number;
   /** The final verify's re-checks of differing keys (rows in flight are not differences). */
@@ -105,7 +107,7 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
     }
     const reports: BootstrapTableReport[] = [];
     const origins = Object.keys(config.ezones).filter((e) => e !== to);
-    const throttle = new LagThrottle(target, origins, options.maxLagMs, log);
+    const throttle = new CopyThrottle({ source, target }, origins, { maxLagMs: options.maxLagMs, maxSourceThreads: options.maxSourceThreads ?? 0 }, log);
     try {
       const applier = await applierFor(target);
       for (const p of tables) reports.push(await copyOne(p, states.get(stateKey(p.table))!, { source, target, throttle, options, log, applier }));
@@ -141,7 +143,7 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
 interface CopyContext {
   source: mysql.Pool;
   target: mysql.Pool;
-  throttle: LagThrottle;
+  throttle: CopyThrottle;
   options: BootstrapOptions;
   log: Logger;
   applier: CopyApplier;
@@ -230,45 +232,4 @@ async function probe(config: Config, pools: [string, mysql.Pool][]): Promise<voi
     await pool.query('SELECT 1').catch((err: unknown) => failures.push(unreachableMessage(ezone, config.ezones[ezone]!.mysql, err)));
   }
   if (failures.length > 0) throw new UnreachableError(failures.join('; '));
-}
-
-/**
- * Holds the copy back while TARGET's apply lag is above the limit: the lag is read in the background
- * every 500 ms, the copy loop only awaits `wait()` (gh-ost's throttler: collect apart, decide cheaply).
- */
-class LagThrottle {
-  private lagMs = 0;
-  private stopped = false;
-  private paused = false;
-  private readonly loop: Promise<void>;
-
-  constructor(
-    private readonly pool: mysql.Pool,
-    private readonly origins: string[],
-    private readonly maxLagMs: number,
-    private readonly log: Logger,
-  ) {
-    this.loop = this.collect();
-  }
-
-  private async collect(): Promise<void> {
-    while (!this.stopped) {
-      this.lagMs = await targetLagMs(this.pool, this.origins).catch(() => this.lagMs);
-      const over = this.lagMs > this.maxLagMs;
-      if (over !== this.paused) {
-        this.paused = over;
-        this.log.warn({ lagMs: Math.round(this.lagMs), maxLagMs: this.maxLagMs }, over ? "bootstrap paused: the target's apply lag is over --max-lag-ms" : 'bootstrap resumed');
-      }
-      await sleep(500);
-    }
-  }
-
-  async wait(): Promise<void> {
-    while (this.paused && !this.stopped) await sleep(100);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.loop;
-  }
 }

@@ -28,6 +28,7 @@ interface Opts {
   concurrency: number;
   maxChunksPerSecond: number;
   maxLagMs: number;
+  maxSourceThreads: number;
   waitStreamMs: number;
   recheckMs: number;
   user?: string;
@@ -38,6 +39,12 @@ interface Opts {
 const nonNegative = (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of milliseconds, 0 or more');
+  return n;
+};
+
+const wholeOrZero = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, 0 or more');
   return n;
 };
 
@@ -54,6 +61,7 @@ export function registerBootstrap(program: Command): void {
     .option('--concurrency <n>', 'chunks written at once', positiveInt, 2)
     .option('--max-chunks-per-second <n>', 'chunks started per second at most', positiveInt, 50)
     .option('--max-lag-ms <ms>', "pause while the target's apply lag (heartbeats) is above this", nonNegative, 5000)
+    .option('--max-source-threads <n>', "pause while the source runs more threads than this (Threads_running; 0: never)", wholeOrZero, 64)
     .option('--wait-stream-ms <ms>', "how long to wait for the target's daemon to apply every other ezone, and the source to catch up", nonNegative, 30_000)
     .option('--recheck-ms <ms>', 'the final comparison waits this long before re-checking a difference (rows in flight)', nonNegative, 1000)
     .option('--user <name>', "an account that may create the tables the target lacks (only those statements use it; default: the config's)")
@@ -88,6 +96,7 @@ export function registerBootstrap(program: Command): void {
             concurrency: opts.concurrency,
             maxChunksPerSecond: opts.maxChunksPerSecond,
             maxLagMs: opts.maxLagMs,
+            maxSourceThreads: opts.maxSourceThreads,
             waitStreamMs: opts.waitStreamMs,
             recheckDelayMs: opts.recheckMs,
             rechecks: 8,
