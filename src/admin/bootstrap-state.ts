@@ -7,6 +7,8 @@
  * table's start. Chunks completed beyond it are copied again on resume — harmless, a copy is idempotent.
  */
 import type mysql from 'mysql2/promise';
+import { unverifiedBootstraps } from '../db/bootstrap-progress.js';
+import type { Queryable } from '../db/table-keys.js';
 import type { HexKey } from './verify-chunks.js';
 import { formatTableName, type TableName } from './verify-names.js';
 
@@ -123,20 +125,15 @@ export interface BootstrapProgress {
 }
 
 /** The bootstraps into this ezone that are not verified yet (none when drc_meta.bootstrap does not exist). */
-export async function unfinishedBootstraps(conn: Pick<mysql.Connection, 'query'>, ezone: string): Promise<BootstrapProgress[]> {
-  const [exists] = await conn.query<mysql.RowDataPacket[]>("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'drc_meta' AND TABLE_NAME = 'bootstrap'");
-  if (exists.length === 0) return [];
-  const [rows] = await conn.query<mysql.RowDataPacket[]>(
-    "SELECT schema_name, table_name, source, status, rows_copied, rows_estimate, chunks, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS updated_at FROM drc_meta.bootstrap WHERE status <> 'verified' ORDER BY schema_name, table_name",
-  );
-  return rows.map((r) => ({
+export async function unfinishedBootstraps(conn: Queryable, ezone: string): Promise<BootstrapProgress[]> {
+  return (await unverifiedBootstraps(conn)).map((r) => ({
     ezone,
-    table: formatTableName({ schema: String(r.schema_name), table: String(r.table_name) }),
-    from: String(r.source),
-    status: String(r.status) as BootstrapStatus,
-    rowsCopied: Number(r.rows_copied),
-    rowsEstimate: r.rows_estimate === null ? null : Number(r.rows_estimate),
-    chunks: Number(r.chunks),
-    updatedAt: String(r.updated_at),
+    table: formatTableName(r),
+    from: r.source,
+    status: r.status as BootstrapStatus,
+    rowsCopied: r.rowsCopied,
+    rowsEstimate: r.rowsEstimate,
+    chunks: r.chunks,
+    updatedAt: r.updatedAt,
   }));
 }

@@ -60,7 +60,9 @@ describeWithServers('drc bootstrap', () => {
   let s: Scenario | undefined;
   const daemons: Daemon[] = [];
   let stopWorkload: (() => Promise<unknown>) | undefined;
+  const processes: DaemonProcess[] = [];
   afterEach(async () => {
+    for (const p of processes.splice(0)) if (p.child.exitCode === null) await p.kill();
     await stopWorkload?.();
     stopWorkload = undefined;
     await stopDaemons(daemons);
@@ -122,9 +124,14 @@ describeWithServers('drc bootstrap', () => {
     await unlogged(a!, "INSERT INTO t (id, v, updated_at) SELECT seq, CONCAT('seed-', seq), '2026-01-01 00:00:00' FROM seq_1_to_50");
     // A re-seed too: c holds an older, different row 7 (the copy replaces it).
     await unlogged(c!, "INSERT INTO t VALUES (7, 'stale', '2000-01-01 00:00:00')");
-    daemons.push(...(await startDaemons(s, ['a', 'c'])));
+    daemons.push(...(await startDaemons(s, ['a'])));
+    // c's daemon as `drc run`, for its /metrics.
+    const daemonC = await DaemonProcess.start(['run', '--config', s.configFile, '--ezone', 'c']);
+    processes.push(daemonC);
+    await daemonC.waitRole('active');
     const log = testLogger();
     let raced = false;
+    let metricSeen: number | undefined;
     const report = await bootstrap(
       s.config,
       {
@@ -141,6 +148,8 @@ describeWithServers('drc bootstrap', () => {
         // Between reading rows 1–10 from a and writing them into c: a deletes 3 and updates 5, and
         // c's stream applies both before the chunk lands.
         beforeWrite: async (_table: string, rows: Row[]) => {
+          // Before the second chunk: the first (8 rows written, 2 skipped) shows on c's /metrics.
+          if (rows.some((r) => r.id === 11)) metricSeen = await daemonC.metric('drc_bootstrap_rows', { table: `${s!.schema}.t`, from: 'a', status: 'copying' });
           if (raced || !rows.some((r) => r.id === 3)) return;
           raced = true;
           await a!.query('DELETE FROM t WHERE id = 3');
@@ -153,6 +162,7 @@ describeWithServers('drc bootstrap', () => {
       async (pool) => new ChunkCopyApplier({ ezone: 'c', pool, flavor: await detectFlavor(pool), config: s!.config, log }),
     );
     expect(raced).toBe(true);
+    expect(metricSeen).toBe(8);
     expect(report.ok).toBe(true);
     // Rows 3 and 5 of the first chunk lost (to a's delete's tombstone, to the newer row); 50 rows read.
     expect(report.tables).toMatchObject([{ table: `${s.schema}.t`, rows: 50, copied: 48, skipped: 2, created: false, resumed: false }]);
