@@ -82,8 +82,7 @@ async function readChunk(pool: mysql.Pool, p: PlannedTable, after: HexKey | unde
       op: 'insert',
       key: Object.fromEntries(t.pk.map((c) => [c.name, row[c.name] ?? null])),
       after: row,
-      // As a mysqldump restore: a child may be copied before its parent.
-      noFkChecks: true,
+      // FK checks stay on (tables declaring foreign keys are refused, bootstrap-preflight.ts).
       ...(version !== undefined ? { version } : {}),
     };
   });
@@ -109,7 +108,12 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
   let after = state.doneThrough;
   for (let seq = 0; failure === undefined; seq++) {
     await queue.onSizeLessThan(options.concurrency);
-    await deps.throttle.wait();
+    try {
+      await deps.throttle.wait();
+    } catch (err) {
+      failure = err; // held too long: let the chunks in flight land, then fail
+      break;
+    }
     const chunk = await readChunk(deps.source, p, after, options.chunkSize);
     if (chunk.rows.length === 0) break;
     readThisRun += chunk.rows.length;

@@ -7,6 +7,7 @@
  */
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
+import { TableFilter } from '../config/table-filter.js';
 import { versionColumnOf } from '../config/tables.js';
 import { isNoSuchTable } from '../db/mysql-errors.js';
 import { CheckFailedError } from '../errors.js';
@@ -22,12 +23,35 @@ export interface PlannedTable {
   missingInTarget: boolean;
 }
 
-/** The tables to copy, or every reason some cannot be (each naming the table and the fix). */
-export async function planTables(config: Config, from: string, to: string, source: mysql.Pool, target: mysql.Pool, names: TableName[] | undefined): Promise<{ tables: PlannedTable[]; problems: string[] }> {
+export interface PlanOptions {
+  /** Copy a table whose version column cannot order rows (README "Refusals"): the operator's call. */
+  allowWeakVersion?: boolean;
+}
+
+/**
+ * The tables to copy, or every reason some cannot be (each naming the table and the fix): `usage` for
+ * names that are not replicated tables (exit 2), `problems` for tables that cannot be copied safely.
+ */
+export async function planTables(
+  config: Config,
+  from: string,
+  to: string,
+  source: mysql.Pool,
+  target: mysql.Pool,
+  names: TableName[] | undefined,
+  options: PlanOptions = {},
+): Promise<{ tables: PlannedTable[]; problems: string[]; usage: string[] }> {
   const tables: PlannedTable[] = [];
   const problems: string[] = [];
+  const usage: string[] = [];
+  const filter = new TableFilter(config);
   for (const name of names ?? (await replicatedTables(source, config))) {
     const shown = formatTableName(name);
+    const role = filter.roleOf(name.schema, name.table);
+    if (role.kind !== 'replicated') {
+      usage.push(`--tables ${shown}: not a replicated table (its role is ${role.kind}) — name only tables replicate.include covers and replicate.exclude does not`);
+      continue;
+    }
     const exists = await tableExists(target, name);
     const entries: [string, mysql.Pool][] = exists ? [[from, source], [to, target]] : [[from, source]];
     const pools = new Map(entries);
@@ -47,9 +71,51 @@ export async function planTables(config: Config, from: string, to: string, sourc
       );
       continue;
     }
+    const weak = options.allowWeakVersion ? undefined : await weakVersionColumn(source, name, vc);
+    if (weak) {
+      problems.push(`${shown}: its version column ${vc} ${weak} — a copied row could not be ordered against the live stream; make it e.g. DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6) (or BIGINT NOT NULL the application increments), or pass --allow-weak-version to copy it anyway`);
+      continue;
+    }
+    const fks = await foreignKeysOf(source, name);
+    if (fks.length > 0) {
+      problems.push(
+        `${shown}: has foreign keys (${fks.join(', ')}) — a child copied while its parent is deleted could come back as an orphan; copy it while nothing writes to it (mysqldump --no-create-info --replace) and leave it out here (--tables)`,
+      );
+      continue;
+    }
     tables.push({ table: described, versionColumn: vc, missingInTarget: !exists });
   }
-  return { tables, problems };
+  return { tables, problems, usage };
+}
+
+const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
+
+/** Why a version column cannot order rows (README "Refusals"), or undefined when it can. */
+export function versionColumnWeakness(col: { dataType: string; precision: number | null; nullable: boolean; extra: string }): string | undefined {
+  const type = col.dataType.toLowerCase();
+  if (col.nullable) return 'is nullable (a row without a version cannot be ordered)';
+  if (INTEGER_TYPES.has(type)) return undefined;
+  if (type === 'date') return 'is a DATE (one version per day: two changes on a day cannot be ordered)';
+  if (type !== 'datetime' && type !== 'timestamp') return `is of type ${type}, not an integer, DATETIME or TIMESTAMP`;
+  if (!col.precision) return `is ${type.toUpperCase()} with no fractional seconds (two changes in a second cannot be ordered)`;
+  if (!/on update/i.test(col.extra)) return `has no ON UPDATE CURRENT_TIMESTAMP (an update that does not set it keeps the old version)`;
+  return undefined;
+}
+
+async function weakVersionColumn(pool: mysql.Pool, name: TableName, column: string): Promise<string | undefined> {
+  const [rows] = await pool.query<mysql.RowDataPacket[]>(
+    'SELECT DATA_TYPE, DATETIME_PRECISION, IS_NULLABLE, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?',
+    [name.schema, name.table, column],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return versionColumnWeakness({ dataType: String(r.DATA_TYPE), precision: r.DATETIME_PRECISION === null ? null : Number(r.DATETIME_PRECISION), nullable: r.IS_NULLABLE === 'YES', extra: String(r.EXTRA ?? '') });
+}
+
+/** The foreign keys a table declares (as a child), by name. */
+async function foreignKeysOf(pool: mysql.Pool, name: TableName): Promise<string[]> {
+  const [rows] = await pool.query<mysql.RowDataPacket[]>('SELECT CONSTRAINT_NAME AS n FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? ORDER BY CONSTRAINT_NAME', [name.schema, name.table]);
+  return rows.map((r) => String(r.n));
 }
 
 async function tableExists(pool: mysql.Pool, name: TableName): Promise<boolean> {
@@ -123,6 +189,25 @@ export async function startPoint(config: Config, from: string, to: string, sourc
   return Object.fromEntries([...positions].map(([o, p]) => [o, p.toString()]));
 }
 
+/**
+ * TARGET's daemon is running: its own heartbeat row in its drc_meta.heartbeat is fresh (waits up to
+ * 10 s for a daemon started a moment ago). Throws CheckFailedError naming the fix.
+ */
+export async function requireDaemon(config: Config, to: string, target: mysql.Pool, waitMs: number): Promise<void> {
+  const maxAgeMs = Math.max(5000, 5 * config.heartbeat.interval);
+  const deadline = Date.now() + Math.min(waitMs, 10_000);
+  for (;;) {
+    const age = await heartbeatAgeMs(target, to);
+    if (age !== undefined && age <= maxAgeMs) return;
+    if (Date.now() >= deadline) {
+      throw new CheckFailedError(
+        `ezone ${to}'s daemon is not running: ${age === undefined ? `no heartbeat of ${to} in its drc_meta.heartbeat` : `its last heartbeat is ${Math.round(age / 1000)} s old`} — start it (drc run --config F --ezone ${to}) and run bootstrap again; the copy needs its live stream`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
 /** How old this ezone's own heartbeat row is (database clock), undefined when it has none. */
 async function heartbeatAgeMs(pool: mysql.Pool, ezone: string): Promise<number | undefined> {
   try {
@@ -134,9 +219,13 @@ async function heartbeatAgeMs(pool: mysql.Pool, ezone: string): Promise<number |
   }
 }
 
-/** TARGET's apply lag: the age of the oldest of the newest heartbeats it applied from `origins` (ms). */
-export async function targetLagMs(pool: mysql.Pool, origins: string[]): Promise<number> {
-  if (origins.length === 0) return 0;
-  const [rows] = await pool.query<mysql.RowDataPacket[]>(`SELECT MAX(TIMESTAMPDIFF(MICROSECOND, sent_at, UTC_TIMESTAMP(6))) AS us FROM drc_meta.lag WHERE origin IN (${origins.map(() => '?').join(', ')})`, origins);
-  return rows[0]?.us === null || rows[0]?.us === undefined ? 0 : Number(rows[0].us) / 1000;
+/** TARGET's apply lag: the age of the oldest of the newest heartbeats it applied from `origins` (ms), and that origin. */
+export async function targetLagMs(pool: mysql.Pool, origins: string[]): Promise<{ lagMs: number; origin: string | undefined }> {
+  if (origins.length === 0) return { lagMs: 0, origin: undefined };
+  const [rows] = await pool.query<mysql.RowDataPacket[]>(
+    `SELECT origin, TIMESTAMPDIFF(MICROSECOND, sent_at, UTC_TIMESTAMP(6)) AS us FROM drc_meta.lag WHERE origin IN (${origins.map(() => '?').join(', ')}) ORDER BY us DESC LIMIT 1`,
+    origins,
+  );
+  const r = rows[0];
+  return r?.us === null || r?.us === undefined ? { lagMs: 0, origin: undefined } : { lagMs: Number(r.us) / 1000, origin: String(r.origin) };
 }

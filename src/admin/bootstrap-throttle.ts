@@ -4,6 +4,7 @@
  * only awaits `wait()` (gh-ost's throttler: collect apart, decide on one cheap flag).
  */
 import type mysql from 'mysql2/promise';
+import { CheckFailedError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import { targetLagMs } from './bootstrap-preflight.js';
 import { sleep } from './verify-chunks.js';
@@ -13,11 +14,13 @@ export interface ThrottleLimits {
   maxLagMs: number;
   /** Hold while SOURCE runs more threads than this (`Threads_running`); 0: never. */
   maxSourceThreads: number;
+  /** Give up (CheckFailedError naming what holds the copy) after being held this long in one go (ms); 0: never. */
+  maxPauseMs?: number;
 }
 
 /** Why the copy should wait now, or undefined when it may go on. Pure. */
-export function holdReason(sample: { lagMs: number; sourceThreads: number }, limits: ThrottleLimits): string | undefined {
-  if (sample.lagMs > limits.maxLagMs) return `the target's apply lag (${Math.round(sample.lagMs)} ms) is over --max-lag-ms ${limits.maxLagMs}`;
+export function holdReason(sample: { lagMs: number; sourceThreads: number; behind?: string | undefined }, limits: ThrottleLimits): string | undefined {
+  if (sample.lagMs > limits.maxLagMs) return `the target's apply lag (${Math.round(sample.lagMs)} ms${sample.behind ? `, behind ezone ${sample.behind}` : ''}) is over --max-lag-ms ${limits.maxLagMs}`;
   if (limits.maxSourceThreads > 0 && sample.sourceThreads > limits.maxSourceThreads) return `the source runs ${sample.sourceThreads} threads, over --max-source-threads ${limits.maxSourceThreads}`;
   return undefined;
 }
@@ -28,8 +31,10 @@ async function threadsRunning(pool: mysql.Pool): Promise<number> {
 }
 
 export class CopyThrottle {
-  private sample = { lagMs: 0, sourceThreads: 0 };
+  private sample: { lagMs: number; sourceThreads: number; behind?: string | undefined } = { lagMs: 0, sourceThreads: 0 };
   private held: string | undefined;
+  private heldSince = 0;
+  private loggedAt = 0;
   private stopped = false;
   private readonly loop: Promise<void>;
 
@@ -45,19 +50,34 @@ export class CopyThrottle {
 
   private async collect(): Promise<void> {
     while (!this.stopped) {
-      const lagMs = await targetLagMs(this.pools.target, this.origins).catch(() => this.sample.lagMs);
+      const lag = await targetLagMs(this.pools.target, this.origins).catch(() => ({ lagMs: this.sample.lagMs, origin: this.sample.behind }));
       // The copy's own reading session counts among SOURCE's threads: one less.
       const sourceThreads = this.limits.maxSourceThreads > 0 ? Math.max(0, (await threadsRunning(this.pools.source).catch(() => 1)) - 1) : 0;
-      this.sample = { lagMs, sourceThreads };
+      this.sample = { lagMs: lag.lagMs, sourceThreads, behind: lag.origin };
       const reason = holdReason(this.sample, this.limits);
-      if ((reason === undefined) !== (this.held === undefined)) this.log.warn(reason ? { reason } : {}, reason ? `bootstrap paused: ${reason}` : 'bootstrap resumed');
+      const now = Date.now();
+      if ((reason === undefined) !== (this.held === undefined)) {
+        this.log.warn(reason ? { reason } : {}, reason ? `bootstrap paused: ${reason}` : 'bootstrap resumed');
+        this.heldSince = now;
+        this.loggedAt = now;
+      } else if (reason !== undefined && now - this.loggedAt >= 10_000) {
+        this.loggedAt = now;
+        this.log.warn({ reason, pausedMs: now - this.heldSince }, `bootstrap still paused: ${reason}`);
+      }
       this.held = reason;
       await sleep(500);
     }
   }
 
+  /** Resolves when the copy may go on; throws CheckFailedError once held longer than maxPauseMs. */
   async wait(): Promise<void> {
-    while (this.held !== undefined && !this.stopped) await sleep(100);
+    const max = this.limits.maxPauseMs ?? 0;
+    while (this.held !== undefined && !this.stopped) {
+      if (max > 0 && Date.now() - this.heldSince > max) {
+        throw new CheckFailedError(`bootstrap paused for over ${Math.round(max / 1000)} s: ${this.held} — check that ezone's daemon and the target's (drc lag), raise --max-lag-ms / --max-pause-ms, then run bootstrap again with --resume`);
+      }
+      await sleep(100);
+    }
   }
 
   async stop(): Promise<void> {

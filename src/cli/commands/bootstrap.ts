@@ -24,6 +24,9 @@ interface Opts {
   from: string;
   tables?: string;
   resume?: boolean;
+  restart?: boolean;
+  allowWeakVersion?: boolean;
+  maxPauseMs: number;
   chunkSize: number;
   concurrency: number;
   maxChunksPerSecond: number;
@@ -57,10 +60,13 @@ export function registerBootstrap(program: Command): void {
     .requiredOption('--from <name>', 'the ezone to copy from')
     .option('--tables <list>', 'comma-separated schema.table list, as drc verify takes it (default: every replicated table of --from)')
     .option('--resume', "continue the run recorded in the target's drc_meta.bootstrap after its last completed chunk")
+    .option('--restart', "start over although an unfinished run of these tables is recorded (its record goes; rows already copied stay and are compared again)")
+    .option('--allow-weak-version', 'copy tables whose version column cannot order rows (nullable, DATE, no fractional seconds, no ON UPDATE, not an integer or date type)')
     .option('--chunk-size <rows>', 'rows per chunk (one read in the source, one transaction in the target)', positiveInt, 1000)
     .option('--concurrency <n>', 'chunks written at once', positiveInt, 2)
     .option('--max-chunks-per-second <n>', 'chunks started per second at most', positiveInt, 50)
-    .option('--max-lag-ms <ms>', "pause while the target's apply lag (heartbeats) is above this", nonNegative, 5000)
+    .option('--max-lag-ms <ms>', "pause while the target's apply lag (heartbeats) is above this; must be above heartbeat.interval", nonNegative, 5000)
+    .option('--max-pause-ms <ms>', 'fail (exit 1, naming what holds the copy) once paused this long in one go; 0: never', nonNegative, 600_000)
     .option('--max-source-threads <n>', "pause while the source runs more threads than this (Threads_running; 0: never)", wholeOrZero, 64)
     .option('--wait-stream-ms <ms>', "how long to wait for the target's daemon to apply every other ezone, and the source to catch up", nonNegative, 30_000)
     .option('--recheck-ms <ms>', 'the final comparison waits this long before re-checking a difference (rows in flight)', nonNegative, 1000)
@@ -92,6 +98,9 @@ export function registerBootstrap(program: Command): void {
             ...(tables ? { tables } : {}),
             ...(ddlAccount ? { ddlAccount } : {}),
             resume: opts.resume === true,
+            ...(opts.restart ? { restart: true } : {}),
+            ...(opts.allowWeakVersion ? { allowWeakVersion: true } : {}),
+            maxPauseMs: opts.maxPauseMs,
             chunkSize: opts.chunkSize,
             concurrency: opts.concurrency,
             maxChunksPerSecond: opts.maxChunksPerSecond,
