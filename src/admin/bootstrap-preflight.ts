@@ -48,8 +48,9 @@ export async function planTables(
   for (const name of names ?? (await replicatedTables(source, config))) {
     const shown = formatTableName(name);
     const role = filter.roleOf(name.schema, name.table);
-    if (role.kind !== 'replicated') {
-      usage.push(`--tables ${shown}: not a replicated table (its role is ${role.kind}) — name only tables replicate.include covers and replicate.exclude does not`);
+    if (role.kind !== 'replicated' || name.schema === 'drc_meta') {
+      const why = name.schema === 'drc_meta' ? "it is DRC's own bookkeeping" : `replicate.include / replicate.exclude leave it out`;
+      usage.push(`--tables ${shown}: not a replicated table (${why}) — name only tables replicate.include covers and replicate.exclude does not`);
       continue;
     }
     const exists = await tableExists(target, name);

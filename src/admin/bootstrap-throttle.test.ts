@@ -14,6 +14,10 @@ describe('holdReason', () => {
     expect(holdReason({ lagMs: 10, sourceThreads: 33 }, limits)).toBe('the source runs 33 threads, over --max-source-threads 32');
   });
 
+  it('names the origin the target is behind when it knows it', () => {
+    expect(holdReason({ lagMs: 7000, sourceThreads: 4, behind: 'b' }, limits)).toBe("the target's apply lag (7000 ms, behind ezone b) is over --max-lag-ms 5000");
+  });
+
   it('never holds for the source when its limit is 0', () => {
     expect(holdReason({ lagMs: 10, sourceThreads: 500 }, { ...limits, maxSourceThreads: 0 })).toBeUndefined();
   });

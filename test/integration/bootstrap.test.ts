@@ -81,6 +81,12 @@ describeWithServers('drc bootstrap', () => {
     await c!.query(`CREATE TABLE cols (id INT PRIMARY KEY, w INT, ${VERSIONED})`);
     await a!.query(`CREATE TABLE good (id INT PRIMARY KEY, v INT, ${VERSIONED})`);
     await a!.query('INSERT INTO good (id, v) VALUES (1, 1)');
+    await a!.query(`CREATE TABLE kid (id INT PRIMARY KEY, good_id INT, ${VERSIONED}, CONSTRAINT kid_good FOREIGN KEY (good_id) REFERENCES good (id) ON DELETE CASCADE)`);
+    await a!.query('CREATE TABLE seconds (id INT PRIMARY KEY, updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP)');
+    await a!.query('CREATE TABLE nullable (id INT PRIMARY KEY, updated_at DATETIME(6) NULL ON UPDATE CURRENT_TIMESTAMP(6))');
+    await a!.query('CREATE TABLE noupdate (id INT PRIMARY KEY, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))');
+    await a!.query('CREATE TABLE texty (id INT PRIMARY KEY, updated_at VARCHAR(30) NOT NULL)');
+    await a!.query('CREATE TABLE counted (id INT PRIMARY KEY, updated_at BIGINT NOT NULL)');
     const base = ['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--wait-stream-ms', '1000'];
 
     const unknown = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'x', '--from', 'a']);
@@ -98,7 +104,27 @@ describeWithServers('drc bootstrap', () => {
     expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.nopk: no such table, or no primary key, in ezone a .*add a primary key`));
     expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.unversioned: has no version column updated_at .*mysqldump`));
     expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.cols: columns differ: a has v int\\(11\\); c has w int\\(11\\) — make the columns of c match a`));
+    expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.kid: has foreign keys \\(kid_good\\) — a child copied while its parent is deleted could come back`));
+    expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.seconds: its version column updated_at is DATETIME with no fractional seconds .*--allow-weak-version`));
+    expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.nullable: its version column updated_at is nullable`));
+    expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.noupdate: its version column updated_at has no ON UPDATE CURRENT_TIMESTAMP`));
+    expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.texty: its version column updated_at is of type varchar, not an integer, DATETIME or TIMESTAMP`));
+    expect(tables.stderr).not.toMatch(/\.counted:|\.good:/); // an integer version, a good table: no complaint
     expect(JSON.parse(tables.stdout)).toMatchObject({ ok: false, ezone: 'c', from: 'a' });
+    // The version checks give way to the flag: the weak tables are no longer named.
+    const weakAllowed = await runDrc([...base, '--tables', `${s.schema}.seconds,${s.schema}.nullable,${s.schema}.kid`, '--allow-weak-version']);
+    expect(weakAllowed.code, weakAllowed.stderr).toBe(1);
+    expect(weakAllowed.stderr).not.toMatch(/\.seconds:|\.nullable:/);
+    expect(weakAllowed.stderr).toMatch(/\.kid: has foreign keys/);
+
+    // Only replicated tables: DRC's own bookkeeping is bad usage (exit 2), named with the fix.
+    const meta = await runDrc([...base, '--tables', 'drc_meta.apply_position']);
+    expect(meta.code, meta.stderr).toBe(2);
+    expect(meta.stderr).toMatch(/--tables drc_meta\.apply_position: not a replicated table \(it is DRC's own bookkeeping\) — name only tables replicate\.include covers/);
+    // A lag limit the heartbeats cannot get under would pause the copy for good: bad usage.
+    const lagLimit = await runDrc([...base, '--tables', `${s.schema}.good`, '--max-lag-ms', '800']);
+    expect(lagLimit.code, lagLimit.stderr).toBe(2);
+    expect(lagLimit.stderr).toMatch(/--max-lag-ms 800 is not above heartbeat\.interval \(\d+ ms\)/);
 
     // No daemon runs for c in this scenario: wait out a heartbeat an earlier test's daemon may have left.
     await waitFor(() => count(c!, "SELECT COUNT(*) FROM drc_meta.heartbeat WHERE ezone = 'c' AND sent_at > UTC_TIMESTAMP(6) - INTERVAL 6 SECOND").catch(() => 0), { what: "c's heartbeat to go stale", until: (n) => n === 0, timeoutMs: 15_000 });
@@ -129,8 +155,15 @@ describeWithServers('drc bootstrap', () => {
     const daemonC = await DaemonProcess.start(['run', '--config', s.configFile, '--ezone', 'c']);
     processes.push(daemonC);
     await daemonC.waitRole('active');
+    // A table c lacks, written in a while c's daemon runs: c's stream waits on it until bootstrap creates it.
+    await a!.query(`CREATE TABLE fresh (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, ${VERSIONED})`);
+    await a!.query("INSERT INTO fresh (id, v) VALUES (1, 'live-1'), (2, 'live-2')");
+    const admin = infra().ezones.find((e) => e.name === 'c')!.mysql;
     const log = testLogger();
     let raced = false;
+    let overtook: 'no' | 'hidden' | 'restored' = 'no';
+    let hiddenStone: mysql.RowDataPacket | undefined;
+    let restoring: Promise<unknown> = Promise.resolve();
     let metricSeen: number | undefined;
     const report = await bootstrap(
       s.config,
@@ -145,11 +178,30 @@ describeWithServers('drc bootstrap', () => {
         waitStreamMs: 30_000,
         recheckDelayMs: 500,
         rechecks: 3,
+        ddlAccount: { user: admin.user, password: admin.password },
+        // After the chunk holding 13 lands: the tombstone of a's delete of 13 comes back, as if c's
+        // stream had read 13 as missing before the chunk's INSERT and committed its tombstone after it.
+        onProgress: () => {
+          if (overtook !== 'hidden') return;
+          overtook = 'restored';
+          const st = hiddenStone!;
+          restoring = c!.query('INSERT INTO drc_meta.applied_tombstones (schema_name, table_name, key_hash, key_json, version, origin, deleted_at, moved_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [st.schema_name, st.table_name, st.key_hash, st.key_json, st.version, st.origin, st.deleted_at, st.moved_to]);
+        },
         // Between reading rows 1–10 from a and writing them into c: a deletes 3 and updates 5, and
         // c's stream applies both before the chunk lands.
         beforeWrite: async (_table: string, rows: Row[]) => {
           // Before the second chunk: the first (8 rows written, 2 skipped) shows on c's /metrics.
           if (rows.some((r) => r.id === 11)) metricSeen = await daemonC.metric('drc_bootstrap_rows', { table: `${s!.schema}.t`, from: 'a', status: 'copying' });
+          await restoring;
+          if (overtook === 'no' && rows.some((r) => r.id === 13)) {
+            // The race inside the chunk's transaction: a deletes 13 and c's stream applies it (c lacks 13:
+            // a tombstone only) while the chunk still sees no tombstone — hidden here until the chunk lands.
+            await a!.query('DELETE FROM t WHERE id = 13');
+            const stoneOf13 = async () => ((await c!.query<mysql.RowDataPacket[]>("SELECT * FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name = 't' AND key_json LIKE '%\"13\"%'", [s!.schema]))[0] as mysql.RowDataPacket[])[0];
+            hiddenStone = await waitFor(stoneOf13, { what: "c's stream to record a's delete of 13", until: (r) => r !== undefined });
+            await c!.query('DELETE FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name = ? AND key_hash = ?', [hiddenStone!.schema_name, hiddenStone!.table_name, hiddenStone!.key_hash]);
+            overtook = 'hidden';
+          }
           if (raced || !rows.some((r) => r.id === 3)) return;
           raced = true;
           await a!.query('DELETE FROM t WHERE id = 3');
@@ -162,26 +214,49 @@ describeWithServers('drc bootstrap', () => {
       async (pool) => new ChunkCopyApplier({ ezone: 'c', pool, flavor: await detectFlavor(pool), config: s!.config, log }),
     );
     expect(raced).toBe(true);
+    expect(overtook).toBe('restored');
     expect(metricSeen).toBe(8);
-    expect(report.ok).toBe(true);
-    // Rows 3 and 5 of the first chunk lost (to a's delete's tombstone, to the newer row); 50 rows read.
-    expect(report.tables).toMatchObject([{ table: `${s.schema}.t`, rows: 50, copied: 48, skipped: 2, created: false, resumed: false }]);
-    expect(await count(c!, 'SELECT COUNT(*) FROM t WHERE id = 3')).toBe(0);
+    expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
+    // Rows 3 and 5 of the first chunk lost (to a's delete's tombstone, to the newer row); 50 rows read;
+    // 13, copied just after its delete, deleted again. fresh created, its live rows there.
+    expect(report.tables).toMatchObject([
+      { table: `${s.schema}.fresh`, rows: 2, created: true, overtaken: 0 },
+      { table: `${s.schema}.t`, rows: 50, copied: 48, skipped: 2, created: false, resumed: false, overtaken: 1 },
+    ]);
+    expect(await count(c!, 'SELECT COUNT(*) FROM t WHERE id IN (3, 13)')).toBe(0);
+    await a!.query("INSERT INTO fresh (id, v) VALUES (3, 'after')");
+    await converge(s, 'fresh', ['a', 'c'], { rows: 3 });
     const [rows] = await c!.query<mysql.RowDataPacket[]>('SELECT id, v FROM t WHERE id IN (5, 7) ORDER BY id');
     expect(rows).toEqual([
       { id: 5, v: 'updated-in-a' },
       { id: 7, v: 'seed-7' },
     ]);
-    await converge(s, 't', ['a', 'c'], { rows: 49 });
+    await converge(s, 't', ['a', 'c'], { rows: 48 });
     // A copy that loses is not a conflict between writers: nothing recorded for it.
     expect(await count(c!, "SELECT COUNT(*) FROM drc_meta.conflicts WHERE schema_name = ? AND origin = 'drc-bootstrap'", [s.schema])).toBe(0);
 
     // Run again from the CLI, human output: every row is already there (identical, nothing skipped).
     const again = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--tables', `${s.schema}.t`]);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(new RegExp(`^table\\s+rows\\s+copied\\s+skipped\\s+chunks\\s+created\\s+resumed\\s+seconds\\s+rowsPerSec\\n${s.schema}\\.t\\s+49\\s+49\\s+0\\s+1\\s+false\\s+false`));
+    expect(again.stdout).toMatch(new RegExp(`^table\\s+rows\\s+copied\\s+skipped\\s+chunks\\s+created\\s+resumed\\s+seconds\\s+rowsPerSec\\n${s.schema}\\.t\\s+48\\s+48\\s+0\\s+1\\s+false\\s+false`));
     expect(again.stdout).toMatch(/live stream start point in c: a@\d+/);
     expect(again.stdout).toMatch(/verify a ↔ c: identical/);
+    // An unfinished run on record: a fresh run is refused (nothing deleted), --restart starts over.
+    await c!.query("UPDATE drc_meta.bootstrap SET status = 'copying' WHERE schema_name = ? AND table_name = 't'", [s.schema]);
+    const unfinished = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--tables', `${s.schema}.t`]);
+    expect(unfinished.code, unfinished.stderr).toBe(2);
+    expect(unfinished.stderr).toMatch(new RegExp(`an unfinished bootstrap is recorded in the target's drc_meta.bootstrap \\(${s.schema}\\.t from a, copying\\) — continue it with --resume, or start it over with --restart`));
+    expect((await bootstrapState(s, 'c', 't'))?.status).toBe('copying');
+    // One bootstrap into c at a time: while another session holds the lock, refused.
+    await c!.query("SELECT GET_LOCK('drc_bootstrap:c', 0)");
+    const locked = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--tables', `${s.schema}.t`, '--restart']);
+    await c!.query("SELECT RELEASE_LOCK('drc_bootstrap:c')");
+    expect(locked.code, locked.stderr).toBe(1);
+    expect(locked.stderr).toMatch(/another drc bootstrap into c is running \(it holds the lock drc_bootstrap:c/);
+    const restarted = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--tables', `${s.schema}.t`, '--restart', '--json']);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    expect(JSON.parse(restarted.stdout)).toMatchObject({ ok: true, tables: [{ table: `${s.schema}.t`, rows: 48, resumed: false }] });
+    expect((await bootstrapState(s, 'c', 't'))?.status).toBe('verified');
     // --resume with nothing recorded for the tables named: bad usage.
     await a!.query(ddl.replace('TABLE t', 'TABLE t2'));
     await c!.query(ddl.replace('TABLE t', 'TABLE t2'));
