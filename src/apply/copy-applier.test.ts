@@ -11,7 +11,33 @@ const script = (call: ScriptedCall): unknown => {
   return undefined;
 };
 
+const makeApplier = (pool: RecordingPool) =>
+  new ChunkCopyApplier({
+    ezone: 'c',
+    pool,
+    flavor: 'mariadb',
+    config: {
+      replicate: { include: ['*.*'], exclude: [], versionColumn: 'updated_at' },
+      tables: {},
+      apply: { workers: 1, maxBufferBytes: 1 << 20, groupMaxTransactions: 1, groupMaxRows: 1, onUnknownColumn: 'pause', onError: 'pause', tombstoneRetention: 1 },
+      ownership: { policy: 'reject', shardCount: 16, routing: [], tables: {}, global: {} },
+    },
+    log: createLogger('silent'),
+  });
+const chunk = (ids: number[]) => ids.map((id) => ({ schema: 's', table: 't', op: 'insert' as const, key: { id }, after: { id, v: id, updated_at: '2026-12-01 00:00:00.000001' }, version: '1764547200000001' }));
+
 describe('ChunkCopyApplier', () => {
+  it('gives each chunk in flight a marker slot of its own, from 65534 down, and reuses a freed one', async () => {
+    const pool = new RecordingPool(script);
+    const applier = makeApplier(pool);
+    await Promise.all([applier.applyChunk(chunk([1])), applier.applyChunk(chunk([2])), applier.applyChunk(chunk([3]))]);
+    await applier.applyChunk(chunk([4]));
+    const slots = pool.connections.map((c) => c.trips[0]![1]!.params[0]);
+    expect(new Set(slots.slice(0, 3)).size).toBe(3);
+    expect(slots.slice(0, 3).every((n) => typeof n === 'number' && n <= COPY_SLOT && n > COPY_SLOT - 3)).toBe(true);
+    expect(slots.slice(0, 3)).toContain(slots[3]);
+  });
+
   it('writes a chunk in one transaction: the bootstrap marker first, every row an insert, no conflict record, no coverage wait', async () => {
     const pool = new RecordingPool(script);
     const applier = new ChunkCopyApplier({

@@ -267,6 +267,14 @@ describeWithServers('drc bootstrap', () => {
     const nothing = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--tables', `${s.schema}.t2`, '--resume']);
     expect(nothing.code, nothing.stderr).toBe(2);
     expect(nothing.stderr).toMatch(/--resume: no bootstrap of these tables is recorded .* run without --resume/);
+
+    // A row only c holds in t2 (a re-seed does not remove it): the comparison fails t2 alone; t is verified.
+    await unlogged(c!, "INSERT INTO t2 (id, v) VALUES (99, 'only-in-c')");
+    const differs = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--tables', `${s.schema}.t,${s.schema}.t2`, '--recheck-ms', '100', '--json']);
+    expect(differs.code, differs.stderr).toBe(1);
+    expect((JSON.parse(differs.stdout) as Report).verify.differences).toMatchObject([{ table: `${s.schema}.t2`, key: { id: 99 } }]);
+    expect((await bootstrapState(s, 'c', 't'))?.status).toBe('verified');
+    expect((await bootstrapState(s, 'c', 't2'))?.status).toBe('failed');
   });
 
   it('adds ezone c online from a while a and b take a mixed workload; SIGKILLed mid-copy and resumed; a, b and c end identical', async () => {
