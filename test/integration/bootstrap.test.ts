@@ -275,6 +275,13 @@ describeWithServers('drc bootstrap', () => {
     expect((JSON.parse(differs.stdout) as Report).verify.differences).toMatchObject([{ table: `${s.schema}.t2`, key: { id: 99 } }]);
     expect((await bootstrapState(s, 'c', 't'))?.status).toBe('verified');
     expect((await bootstrapState(s, 'c', 't2'))?.status).toBe('failed');
+
+    // a's daemon stops: c applies no more heartbeats of a, its lag grows; a copy held longer than
+    // --max-pause-ms gives up, naming the origin c is behind.
+    await stopDaemons(daemons.splice(0));
+    const paused = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--tables', `${s.schema}.t`, '--max-lag-ms', '1500', '--max-pause-ms', '1000']);
+    expect(paused.code, paused.stderr).toBe(1);
+    expect(paused.stderr).toMatch(/bootstrap paused for over 1 s: the target's apply lag \(\d+ ms, behind ezone a\) is over --max-lag-ms 1500 — check that ezone's daemon/);
   });
 
   it('adds ezone c online from a while a and b take a mixed workload; SIGKILLed mid-copy and resumed; a, b and c end identical', async () => {
