@@ -279,6 +279,7 @@ describeWithServers('drc bootstrap', () => {
     // a's daemon stops: c applies no more heartbeats of a, its lag grows; a copy held longer than
     // --max-pause-ms gives up, naming the origin c is behind.
     await stopDaemons(daemons.splice(0));
+    await waitFor(() => count(c!, "SELECT COUNT(*) FROM drc_meta.lag WHERE origin = 'a' AND sent_at < UTC_TIMESTAMP(6) - INTERVAL 2 SECOND"), { what: "c's lag behind a to pass 2 s", until: (n) => n === 1, timeoutMs: 15_000 });
     const paused = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--tables', `${s.schema}.t`, '--max-lag-ms', '1500', '--max-pause-ms', '1000']);
     expect(paused.code, paused.stderr).toBe(1);
     expect(paused.stderr).toMatch(/bootstrap paused for over 1 s: the target's apply lag \(\d+ ms, behind ezone a\) is over --max-lag-ms 1500 — check that ezone's daemon/);
