@@ -199,8 +199,8 @@ async function lockTarget(target: mysql.Pool, to: string): Promise<mysql.PoolCon
  */
 async function settleStream(target: mysql.Pool, origins: string[], timeoutMs: number, log: Logger): Promise<void> {
   if (origins.length === 0) return;
-  const [[now]] = await target.query<mysql.RowDataPacket[]>('SELECT UTC_TIMESTAMP(6) AS t');
-  const since = now!.t as unknown;
+  const [[now]] = await target.query<mysql.RowDataPacket[]>("SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%d %H:%i:%s.%f') AS t");
+  const since = String(now!.t); // as text: no round trip through a JS Date and its time zone
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [rows] = await target.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM drc_meta.lag WHERE applied_at > ? AND origin IN (${origins.map(() => '?').join(', ')})`, [since, ...origins]);
