@@ -14,7 +14,7 @@ const forbid = (files, folders, why) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-bench/', 'node_modules/', 'coverage/', '.drc-sandbox/', '.test-sandbox/', '.bench-sandbox/', 'bench/results/'] },
+  { ignores: ['dist/', 'dist-bench/', 'node_modules/', 'coverage/', '.drc-sandbox/', '.test-sandbox/', '.bench-sandbox/', '.bench-bootstrap-sandbox/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -10,6 +10,7 @@ import { isNoSuchTable } from '../db/mysql-errors.js';
 import type { BrokerInspector } from '../model/ports.js';
 import { changesTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
+import { unfinishedBootstraps, type BootstrapProgress } from './bootstrap-state.js';
 import { lagMatrix, type LagInputs, type LagPair } from './lag-matrix.js';
 import { reasonOf, unreachableMessage } from './unreachable.js';
 
@@ -19,11 +20,14 @@ const ms = (utc: string) => Date.parse(`${utc.replace(' ', 'T')}Z`);
 
 /** MySQL/MariaDB ER_NO_SUCH_TABLE: drc_meta was never created (no daemon has run there). */
 
-/** Gather the lag matrix from every ezone's drc_meta and, through `brokers`, Kafka. */
-export async function collectLag(config: Config, log: Logger, brokers: BrokerInspector): Promise<LagPair[]> {
+/**
+ * Gather the lag matrix from every ezone's drc_meta and, through `brokers`, Kafka. With `bootstraps`,
+ * also the `drc bootstrap` runs into each ezone that are not verified yet (read on the same connection).
+ */
+export async function collectLag(config: Config, log: Logger, brokers: BrokerInspector, bootstraps?: BootstrapProgress[]): Promise<LagPair[]> {
   const ezones = Object.keys(config.ezones);
   const inputs: LagInputs = { ezones, heartbeats: new Map(), positions: new Map(), highWater: new Map(), unreachable: new Map(), uninitialised: new Set() };
-  await Promise.all(ezones.map((dest) => readDestination(config, dest, inputs)));
+  await Promise.all(ezones.map((dest) => readDestination(config, dest, inputs, bootstraps)));
   const topics = new Map(ezones.map((origin) => [changesTopic(config.kafka.topicPrefix, origin), origin]));
   try {
     for (const [topic, high] of await brokers.endOffsets([...topics.keys()])) inputs.highWater.set(topics.get(topic)!, BigInt(high));
@@ -35,7 +39,7 @@ export async function collectLag(config: Config, log: Logger, brokers: BrokerIns
 }
 
 /** What one destination's drc_meta says about every origin applied there. */
-async function readDestination(config: Config, dest: string, inputs: LagInputs): Promise<void> {
+async function readDestination(config: Config, dest: string, inputs: LagInputs, bootstraps?: BootstrapProgress[]): Promise<void> {
   const ez = config.ezones[dest]!;
   let conn: mysql.Connection | undefined;
   try {
@@ -53,6 +57,8 @@ async function readDestination(config: Config, dest: string, inputs: LagInputs):
     for (const r of posRows) {
       inputs.positions.set(`${r.origin}>${dest}`, { next: BigInt(String(r.next_offset)), pos: r.origin_pos === null ? null : String(r.origin_pos) });
     }
+    // Progress is a courtesy of `drc lag`: a failure to read it never hides the lag.
+    if (bootstraps) bootstraps.push(...(await unfinishedBootstraps(conn, dest).catch(() => [])));
   } catch (err) {
     if (isNoSuchTable(err)) inputs.uninitialised.add(dest);
     else inputs.unreachable.set(dest, `ezone ${dest}: cannot read drc_meta: ${(err as Error).message}`);

@@ -55,7 +55,7 @@ async function columnsOf(pool: mysql.Pool, name: TableName): Promise<{ columns: 
   return { columns, rows: described };
 }
 
-const signature = (c: VerifyColumn) => `${c.name} ${c.columnType}${c.charset ? ` ${c.charset}/${c.collation}` : ''}${c.generated ? ' generated' : ''}`;
+export const signature = (c: VerifyColumn) => `${c.name} ${c.columnType}${c.charset ? ` ${c.charset}/${c.collation}` : ''}${c.generated ? ' generated' : ''}`;
 
 /** The table as every ezone has it, or why it cannot be compared row by row. */
 export async function describeTable(pools: Pools, name: TableName): Promise<VerifyTable | TableProblem> {

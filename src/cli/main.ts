@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { UnexpectedError } from '../errors.js';
 import { classifyError } from '../pipeline/classify.js';
 import { ExitCode, exitCodeOf } from './exit-codes.js';
+import { registerBootstrap } from './commands/bootstrap.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerOps } from './commands/ops.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerQuarantine(program);
   registerTriggers(program);
   registerRouting(program);
+  registerBootstrap(program);
   registerConfig(program);
   registerDemo(program);
   for (const cmd of program.commands) {

@@ -17,6 +17,7 @@ import { newCaptureStats, type CaptureStats } from '../model/stats.js';
 import { evaluateHealth } from '../ops/health.js';
 import { startHttp } from '../ops/http.js';
 import type { Logger } from '../ops/logger.js';
+import { unverifiedBootstraps } from '../db/bootstrap-progress.js';
 import { createMetrics, type DaemonView } from '../ops/metrics.js';
 import { DAEMON_NODE_OPTIONS, heapWarning, runtimeWarning } from '../ops/runtime.js';
 import { startDaemon, type Daemon } from './wiring.js';
@@ -56,7 +57,7 @@ export async function runDaemon(options: RunOptions): Promise<void> {
 
   // One active daemon per ezone: wait for the lease (standby), then run.
   const { lease, leasePool } = await prepareLease(config, ezone, log);
-  const server = await serveObservability(config, ezone, state, options.metricsPort);
+  const server = await serveObservability(config, ezone, state, options.metricsPort, leasePool);
   await Promise.race([lease.acquire(), stopped]);
   if (state.stopping) {
     server?.close();
@@ -144,7 +145,7 @@ async function prepareLease(config: Config, ezone: string, log: Logger): Promise
 }
 
 /** /metrics and /healthz answer from the start: a standby reports itself healthy (role standby). */
-async function serveObservability(config: Config, ezone: string, state: State, port: number | undefined): Promise<Server | undefined> {
+async function serveObservability(config: Config, ezone: string, state: State, port: number | undefined, metaPool: ReturnType<typeof createPool>): Promise<Server | undefined> {
   if (port === undefined) return undefined;
   const view: DaemonView = {
     ezone,
@@ -156,6 +157,8 @@ async function serveObservability(config: Config, ezone: string, state: State, p
       return state.running?.appliers ?? new Map();
     },
     routing: () => state.running?.routingStatus() ?? { version: 0, banned: 0 },
+    // Where a `drc bootstrap` into this ezone stands (drc_meta.bootstrap), read at scrape time.
+    bootstraps: () => unverifiedBootstraps(metaPool),
   };
   const limits = { maxLagMs: config.health.maxLag, stuckAfterMs: config.health.stuckAfter };
   return startHttp(port, createMetrics(view), () => evaluateHealth(view, limits, state.running?.startedAt ?? Date.now()));

@@ -235,6 +235,26 @@ const MIGRATIONS: string[][] = [
       KEY by_topology (topology, started_at)
     ) ENGINE=InnoDB`,
   ],
+  [
+    // `drc bootstrap` runs into this ezone, one row per table copied (admin/bootstrap-state.ts): what
+    // --resume continues from, and where a run in progress stands.
+    `CREATE TABLE IF NOT EXISTS drc_meta.bootstrap (
+      schema_name VARCHAR(64) NOT NULL,
+      table_name VARCHAR(64) NOT NULL,
+      source VARCHAR(32) NOT NULL COMMENT 'the ezone copied from',
+      status VARCHAR(16) NOT NULL COMMENT 'copying | copied | verified | failed',
+      done_through TEXT NULL COMMENT 'JSON array: the HEX primary key up to which every chunk is written (NULL: none yet)',
+      rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0 COMMENT 'rows written (or already identical) up to done_through',
+      rows_skipped BIGINT UNSIGNED NOT NULL DEFAULT 0 COMMENT 'rows that lost to a newer row or tombstone here',
+      rows_estimate BIGINT UNSIGNED NULL COMMENT 'the source table''s row estimate when the run started',
+      chunks BIGINT UNSIGNED NOT NULL DEFAULT 0,
+      start_positions TEXT NOT NULL COMMENT 'JSON {origin: next Kafka offset this ezone had applied}: the live stream''s start point',
+      created_table TINYINT NOT NULL DEFAULT 0 COMMENT '1: the table was created from the source''s SHOW CREATE TABLE',
+      started_at DATETIME(6) NOT NULL,
+      updated_at DATETIME(6) NOT NULL,
+      PRIMARY KEY (schema_name, table_name)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

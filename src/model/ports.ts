@@ -120,6 +120,24 @@ export interface RepairApplier {
   apply(change: RowChange, origin: string, note: RepairNote): Promise<void>;
 }
 
+/** What one chunk of `drc bootstrap` did in the target ezone. */
+export interface CopyOutcome {
+  /** Rows written or already identical here. */
+  written: number;
+  /** Rows that lost: a newer row or a tombstone at least as new is here (not recorded as conflicts). */
+  skipped: number;
+}
+
+/**
+ * How `drc bootstrap` writes copied rows into the target ezone (admin/ never imports apply/; the CLI
+ * hands in the adapter): one chunk in one target transaction, marker first (capture does not ship the
+ * copy again), every row an insert carrying its own version, decided by the applier's rules — applied
+ * only if newer than the row here and than every tombstone of the key, whatever its origin.
+ */
+export interface CopyApplier {
+  applyChunk(changes: RowChange[]): Promise<CopyOutcome>;
+}
+
 /**
  * What the admin tools (`drc lag`, `drc doctor`) ask of a Kafka cluster: is it there, and how far
  * each topic goes. Declared here so admin/ never imports transport/; the CLI hands in the adapter.

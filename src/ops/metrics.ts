@@ -15,6 +15,8 @@ export interface DaemonView {
   appliers: Map<string, { sample(): ApplierStats }>;
   /** The routing in force in this ezone's database (drc_meta.routing) and the newest switchover's state. */
   routing?: () => RoutingStatus;
+  /** `drc bootstrap` runs into this ezone not yet verified (db/bootstrap-progress.ts), read at scrape time. */
+  bootstraps?: () => Promise<{ schema: string; table: string; source: string; status: string; rowsCopied: number; rowsEstimate: number | null }[]>;
 }
 
 /** Routing as a daemon sees it (daemon/wiring.ts refreshes it). */
@@ -182,6 +184,30 @@ export function createMetrics(view: DaemonView): Registry {
     registers: [registry],
     collect() {
       this.set(view.capture.sample().lastCommitAt / 1000);
+    },
+  });
+  // Both read drc_meta.bootstrap at scrape time (prom-client collects the metrics of a scrape concurrently).
+  const bootstraps = async () => (await view.bootstraps?.().catch(() => undefined)) ?? [];
+  new Gauge({
+    name: 'drc_bootstrap_rows',
+    help: 'Rows a drc bootstrap into this ezone has copied (every chunk up to its resume point), until its table is verified',
+    labelNames: ['table', 'from', 'status'],
+    registers: [registry],
+    async collect() {
+      const runs = await bootstraps();
+      this.reset();
+      for (const r of runs) this.set({ table: `${r.schema}.${r.table}`, from: r.source, status: r.status }, r.rowsCopied);
+    },
+  });
+  new Gauge({
+    name: 'drc_bootstrap_rows_estimate',
+    help: "The source table's row estimate when the drc bootstrap run started (the progress bar's total)",
+    labelNames: ['table', 'from'],
+    registers: [registry],
+    async collect() {
+      const runs = await bootstraps();
+      this.reset();
+      for (const r of runs) if (r.rowsEstimate !== null) this.set({ table: `${r.schema}.${r.table}`, from: r.source }, r.rowsEstimate);
     },
   });
   return registry;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { conflictReport } from '../../admin/conflicts.js';
 import { SingleChangeApplier } from '../../apply/repair-applier.js';
 import { runDoctor } from '../../admin/doctor.js';
+import type { BootstrapProgress } from '../../admin/bootstrap-state.js';
 import { collectLag } from '../../admin/lag.js';
 import { verify, type VerifyReport } from '../../admin/verify.js';
 import { parseTableList } from '../../admin/verify-names.js';
@@ -47,13 +48,18 @@ function registerLag(program: Command): void {
     .action(async (opts: { config: string; json?: boolean }) => {
       const config = loadConfig(opts.config);
       const log = quiet();
-      const pairs = await withBrokers(config, 'lag', log, (brokers) => collectLag(config, log, brokers));
-      if (opts.json) printJson({ pairs });
+      const bootstraps: BootstrapProgress[] = [];
+      const pairs = await withBrokers(config, 'lag', log, (brokers) => collectLag(config, log, brokers, bootstraps));
+      if (opts.json) printJson({ pairs, ...(bootstraps.length > 0 ? { bootstraps } : {}) });
       else {
         printTable(
           pairs.map((p) => ({ ...p, note: p.error ?? p.hint ?? p.skewReason ?? '' })),
           ['origin', 'destination', 'lagMs', 'backlog', 'skewMs', 'position', 'note'],
         );
+        if (bootstraps.length > 0) {
+          process.stdout.write('\nbootstraps not verified yet (drc bootstrap):\n');
+          printTable(bootstraps.map((b) => ({ ...b, rows: `${b.rowsCopied}${b.rowsEstimate !== null ? ` / ~${b.rowsEstimate}` : ''}` })), ['ezone', 'table', 'from', 'status', 'rows', 'chunks', 'updatedAt']);
+        }
       }
       const unread = new Set(pairs.flatMap((p) => (p.error ? p.error.split('; ') : [])));
       if (unread.size > 0) throw new UnreachableError(`${unread.size} server(s) could not be reached or read: see the error of each pair`);

@@ -35,7 +35,7 @@ function print(report: GuardReport, json: boolean | undefined): void {
   );
 }
 
-/** The account to guard with: --user and the password in --password-env, else the config's. */
+/** The account to guard with (or, for bootstrap, to create tables with): --user and the password in --password-env, else the config's. */
 export function accountOf(opts: Pick<Opts, 'user' | 'passwordEnv'>): { user: string; password: string } | undefined {
   if (!opts.user && !opts.passwordEnv) return undefined;
   if (!opts.user) throw new UsageError('--password-env goes with --user');

@@ -1,0 +1,147 @@
+/**
+ * The target side of `drc bootstrap` (the CopyApplier port): a chunk of rows copied from another
+ * ezone, written in one target transaction through the same decisions as the stream's (decide.ts),
+ * marker first so capture does not ship the copy again.
+ *
+ * Every row is an insert carrying its own version, from the origin `drc-bootstrap` — never an ezone —
+ * so every tombstone recorded here holds it back when it is at least as new (resolver.ts: only a
+ * change's *own* origin's tombstones let it through), and an existing row is replaced only by a newer
+ * image. A copied row that loses is what the rules expect, not a clash between writers: it is counted,
+ * not recorded in drc_meta.conflicts (the caller never asks for the conflict statements).
+ *
+ * No coverage wait (like a repair): a CLI process cannot see the local capture's progress; README
+ * ("Not covered") says what that leaves open for a target that takes local deletes meanwhile.
+ */
+import type mysql from 'mysql2/promise';
+import type { Config } from '../config/schema.js';
+import { findTombstonesStatement, newestTombstones } from '../db/tombstones.js';
+import { quoteId, tableRef, type Flavor } from '../db/sql.js';
+import type { RowChange } from '../model/change.js';
+import { typeOf } from '../model/types/row.js';
+import { fromWire, toWireRow, type Row } from '../model/value.js';
+import { compareVersions, versionOf } from '../model/version.js';
+import { Ownership } from '../model/ownership.js';
+import { tombstoneIdentity } from './keys.js';
+import { marker } from './sql/meta.js';
+import type { CopyApplier, CopyOutcome } from '../model/ports.js';
+import type { Logger } from '../ops/logger.js';
+import type { ApplyPool } from './connection.js';
+import { TableCache } from './table-cache.js';
+import { TargetTransaction } from './target-transaction.js';
+
+/**
+ * The marker slots of bootstrap copies: one per chunk in flight, counted down from 65534 (beside the
+ * repairs' 65535), far above every stream's (origins × 64): chunks written at once never wait on one
+ * another's marker row, nor on the stream's.
+ */
+export const COPY_SLOT = 65_534;
+/** Slots at most (more chunks at once than this share slots, and only wait on one another). */
+export const COPY_SLOTS = 1024;
+/** The marker's origin, the incoming origin and the source transaction id of copied rows. */
+export const COPY_ORIGIN = 'drc-bootstrap';
+
+export interface CopyApplierDeps {
+  /** The ezone whose database `pool` is (the bootstrap's target). */
+  ezone: string;
+  pool: ApplyPool;
+  flavor: Flavor;
+  config: Pick<Config, 'replicate' | 'tables' | 'apply' | 'ownership'>;
+  log: Logger;
+}
+
+export class ChunkCopyApplier implements CopyApplier {
+  private readonly tables: TableCache;
+  private readonly ownership: Ownership;
+  private chunks = 0;
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
+
+  constructor(private readonly deps: CopyApplierDeps) {
+    this.tables = new TableCache(deps.pool);
+    // A copy moves what the source already holds: ownership is the stream's business, never enforced here.
+    this.ownership = new Ownership({ ...deps.config.ownership, policy: 'report' });
+  }
+
+  async applyChunk(changes: RowChange[]): Promise<CopyOutcome> {
+    if (changes.length === 0) return { written: 0, skipped: 0 };
+    const { ezone, pool, flavor, config, log } = this.deps;
+    const slot = this.takeSlot();
+    const conn = await pool.getConnection().catch((err: unknown) => {
+      this.freeSlots.push(slot);
+      throw err;
+    });
+    const target = new TargetTransaction(conn, { ezone, flavor, config, ownership: this.ownership, tables: this.tables, coverage: 'not-needed', log });
+    try {
+      target.open(slot, COPY_ORIGIN, `${COPY_ORIGIN}:${++this.chunks}`, '');
+      await target.apply(changes.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN })));
+      await target.commit();
+      const skipped = target.conflicts.filter((c) => c.decision === 'skipped').length;
+      return { written: changes.length - skipped, skipped };
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+      this.freeSlots.push(slot);
+    }
+  }
+
+  private takeSlot(): number {
+    const free = this.freeSlots.pop();
+    if (free !== undefined) return free;
+    return COPY_SLOT - (this.nextSlot++ % COPY_SLOTS);
+  }
+
+  /**
+   * Delete the copied rows a delete has overtaken (README "Adding an ezone": the copy against a
+   * concurrent delete): of the given keys, every row here whose version is not newer than a tombstone
+   * of its key. A stream's delete that read the row as missing just before a chunk inserted it leaves
+   * only a tombstone and the copied row; this decides that row again, as the stream would have, under
+   * the copy's marker (capture ships nothing: every other ezone already applied the delete). One
+   * transaction per key, the row locked; returns the keys deleted.
+   */
+  async removeOvertaken(schema: string, table: string, pk: string[], versionColumn: string, keys: Row[]): Promise<number> {
+    const { pool, flavor } = this.deps;
+    const info = await this.tables.get(schema, table);
+    if (!info || keys.length === 0) return 0;
+    const identity = tombstoneIdentity(info);
+    const versionType = typeOf(info.columnTypes, versionColumn);
+    const where = pk.map((c) => `${quoteId(c)} = ?`).join(' AND ');
+    const conn = await pool.getConnection();
+    let removed = 0;
+    try {
+      for (const key of keys) {
+        const params = pk.map((c) => fromWire(key[c] ?? null, typeOf(info.columnTypes, c)));
+        await conn.query('BEGIN');
+        try {
+          const [rows] = (await conn.query(`SELECT ${[...pk, versionColumn].map(quoteId).join(', ')} FROM ${tableRef(schema, table)} WHERE ${where} FOR UPDATE`, params)) as [mysql.RowDataPacket[], unknown];
+          const found = rows[0] ? toWireRow(rows[0], info.columnTypes) : undefined;
+          if (!found) {
+            await conn.query('ROLLBACK');
+            continue;
+          }
+          const rowKeyValues = Object.fromEntries(pk.map((c) => [c, found[c] ?? null]));
+          const lookup = findTombstonesStatement(schema, table, [rowKeyValues], identity);
+          const [marks] = (await conn.query(lookup.sql, lookup.params)) as [mysql.RowDataPacket[], unknown];
+          const newest = newestTombstones(marks, 1)[0];
+          const version = versionOf(found[versionColumn], versionType);
+          if (!newest || version === undefined || compareVersions(newest.version, version) < 0) {
+            await conn.query('ROLLBACK');
+            continue;
+          }
+          const m = marker(flavor, COPY_SLOT - COPY_SLOTS, COPY_ORIGIN, `${COPY_ORIGIN}:recheck`, '');
+          await conn.query(m.sql, m.params);
+          await conn.query(`DELETE FROM ${tableRef(schema, table)} WHERE ${where}`, pk.map((c) => fromWire(found[c] ?? null, typeOf(info.columnTypes, c))));
+          await conn.query('COMMIT');
+          removed++;
+        } catch (err) {
+          await conn.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      }
+    } finally {
+      conn.release();
+    }
+    return removed;
+  }
+}

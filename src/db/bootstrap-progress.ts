@@ -1,0 +1,39 @@
+/**
+ * The `drc bootstrap` runs recorded in this ezone's drc_meta.bootstrap that are not verified yet: read
+ * by `drc lag` and by the daemon's /metrics (where a copy into this ezone stands).
+ */
+import type mysql from 'mysql2/promise';
+import type { Queryable } from './table-keys.js';
+
+export interface BootstrapRow {
+  schema: string;
+  table: string;
+  /** The ezone copied from. */
+  source: string;
+  /** copying | copied | failed (verified runs are left out). */
+  status: string;
+  rowsCopied: number;
+  rowsEstimate: number | null;
+  chunks: number;
+  /** When its state last moved (UTC text). */
+  updatedAt: string;
+}
+
+/** None when drc_meta.bootstrap does not exist (no bootstrap ever ran into this ezone). */
+export async function unverifiedBootstraps(db: Queryable): Promise<BootstrapRow[]> {
+  const [exists] = (await db.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'drc_meta' AND TABLE_NAME = 'bootstrap'")) as [mysql.RowDataPacket[], unknown];
+  if (exists.length === 0) return [];
+  const [rows] = (await db.query(
+    "SELECT schema_name, table_name, source, status, rows_copied, rows_estimate, chunks, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS updated_at FROM drc_meta.bootstrap WHERE status <> 'verified' ORDER BY schema_name, table_name",
+  )) as [mysql.RowDataPacket[], unknown];
+  return rows.map((r) => ({
+    schema: String(r.schema_name),
+    table: String(r.table_name),
+    source: String(r.source),
+    status: String(r.status),
+    rowsCopied: Number(r.rows_copied),
+    rowsEstimate: r.rows_estimate === null ? null : Number(r.rows_estimate),
+    chunks: Number(r.chunks),
+    updatedAt: String(r.updated_at),
+  }));
+}
