@@ -116,6 +116,7 @@ export class Applier {
       committed,
       retried: () => void this.stats.retries++,
       yields: deps.yields ?? new LockYield(),
+      yielded: () => void this.stats.lockYields++,
       ...(quarantine ? { quarantine, quarantined: () => void this.stats.quarantined++ } : {}),
     });
     this.scheduler = new GroupScheduler<Group>(

@@ -15,6 +15,7 @@ export function newApplierStats(): ApplierStats {
     deadLetters: 0,
     quarantined: 0,
     retries: 0,
+    lockYields: 0,
     nextOffset: undefined,
     lastOriginCommitTime: 0,
     lastAppliedAt: 0,

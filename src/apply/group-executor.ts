@@ -66,6 +66,8 @@ export interface GroupExecutorDeps {
   retried(): void;
   /** Shared by every stream of this ezone: a slow round trip makes parked groups give their locks back (lock-yield.ts). */
   yields: LockYield;
+  /** A parked group gave its locks back (it runs again; not a retry). */
+  yielded(): void;
   /** Set aside transactions the target rejects (apply.onError: quarantine); absent: the stream pauses. */
   quarantine?: Quarantine;
   /** A transaction was quarantined. */
@@ -103,7 +105,7 @@ export class GroupExecutor {
         if (err instanceof LocksYielded) {
           // Rolled back while parked: run again once the predecessor committed (then never parked again).
           attempt--;
-          this.deps.retried();
+          this.deps.yielded();
           this.deps.log.debug({ transactions: group.txs.length }, 'parked group yielded its locks');
           await previous.catch(() => undefined);
           continue;

@@ -63,6 +63,8 @@ export interface ApplierStats {
   /** Source transactions set aside under apply.onError: quarantine (drc_meta.quarantine). */
   quarantined: number;
   retries: number;
+  /** Parked groups rolled back to give their locks to a waiting oldest group, then run again (apply/lock-yield.ts). */
+  lockYields: number;
   /** Next Kafka offset to apply (everything before it is committed here). */
   nextOffset: string | undefined;
   /** Commit time (origin clock, ms) of the last applied source transaction. */

@@ -29,6 +29,7 @@ const applier = (over: Partial<ApplierStats> = {}) => ({
     deadLetters: 0,
     quarantined: 0,
     retries: 0,
+    lockYields: 0,
     nextOffset: undefined,
     lastOriginCommitTime: 0,
     paused: undefined,

@@ -115,6 +115,7 @@ export function createMetrics(view: DaemonView): Registry {
     appliers().forEach(({ origin, s }) => set({ origin }, s.quarantined ?? 0)),
   );
   cumulative(registry, 'drc_apply_retries_total', 'Apply retries and recoveries', ['origin'], (set) => appliers().forEach(({ origin, s }) => set({ origin }, s.retries)));
+  cumulative(registry, 'drc_apply_lock_yields_total', 'Parked apply groups rolled back to give their row locks to a waiting earlier group, then run again', ['origin'], (set) => appliers().forEach(({ origin, s }) => set({ origin }, s.lockYields)));
   new Gauge({
     name: 'drc_apply_paused',
     help: '1 while the stream from this origin is paused (schema mismatch, or failing past supervision.giveUpAfter)',
