@@ -161,8 +161,7 @@ export class GroupExecutor {
       if (!previousDone) {
         // Parked: holding row locks until the predecessor commits. An oldest group's slow round trip in
         // this ezone may be waiting on them through a local transaction (lock-yield.ts): then give them back.
-        const yielded = await Promise.race([previous.then(() => false, () => false), yields.next().then(() => true)]);
-        if (yielded && !previousDone) throw new LocksYielded();
+        if ((await yields.park(previous)) === 'yield' && !previousDone) throw new LocksYielded();
       }
       // A predecessor's failure is not this group's: it must never look like a reason to quarantine.
       await previous.catch(() => {

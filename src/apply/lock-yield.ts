@@ -28,27 +28,37 @@ export class LocksYielded extends Error {
 }
 
 export class LockYield {
-  private waiting: Promise<void>;
-  private release!: () => void;
+  /** The parked groups of this ezone's streams, each told to yield by calling it. */
+  private readonly parked = new Set<() => void>();
 
-  constructor(private readonly afterMs = YIELD_AFTER_MS) {
-    this.waiting = this.arm();
+  constructor(private readonly afterMs = YIELD_AFTER_MS) {}
+
+  /**
+   * Wait for `turn` (the predecessor's commit, resolved or rejected): 'turn' when it came, 'yield'
+   * when an oldest group's slow round trip came first. Nothing stays registered once it answered.
+   */
+  park(turn: Promise<unknown>): Promise<'turn' | 'yield'> {
+    return new Promise((resolve) => {
+      const yieldNow = () => resolve('yield');
+      this.parked.add(yieldNow);
+      const came = () => {
+        this.parked.delete(yieldNow);
+        resolve('turn');
+      };
+      turn.then(came, came);
+    });
   }
 
-  private arm(): Promise<void> {
-    return new Promise<void>((resolve) => (this.release = resolve));
-  }
-
-  /** Resolves the next time some round trip is slow (a parked group then yields). */
-  next(): Promise<void> {
-    return this.waiting;
-  }
-
-  /** Tell every parked group to yield now. */
+  /** Tell every group parked now to yield. */
   signal(): void {
-    const release = this.release;
-    this.waiting = this.arm();
-    release();
+    const now = [...this.parked];
+    this.parked.clear();
+    for (const yieldNow of now) yieldNow();
+  }
+
+  /** Groups parked right now (for tests). */
+  get parkedCount(): number {
+    return this.parked.size;
   }
 
   /** `work` (a round trip), signalling every `afterMs` while it lasts longer and `oldest()` says its group is its stream's oldest. */
