@@ -85,8 +85,12 @@ describeWithServers('a transaction the broker timed out is not a zombie', () => 
       const next = await p.begin();
       await next.send(message('committed after the claim'));
       await next.commit();
-      const last = await transport.lastCommittedMatching(topic, () => true, { timeoutMs: 20_000 });
-      expect(last?.value?.toString()).toBe('committed after the claim');
+      // Visible once the coordinator has written the commit's markers (they follow EndTxn's answer).
+      await eventually(
+        'the claimed producer\'s commit visible to read_committed readers',
+        async () => (await transport.lastCommittedMatching(topic, () => true, { timeoutMs: 20_000 }))?.value?.toString() === 'committed after the claim',
+        20_000,
+      );
       expect(await transport.lastCommittedMatching(topic, (m) => m.value?.toString() === 'aborted by the broker', { timeoutMs: 20_000 })).toBeUndefined();
     }, 60_000);
 
