@@ -17,6 +17,7 @@ import { ensureMetaSchema } from '../db/meta-schema.js';
 import { quoteId } from '../db/sql.js';
 import { CheckFailedError, UnreachableError, UsageError } from '../errors.js';
 import type { CopyApplier } from '../model/ports.js';
+import { keyFromJson } from '../model/types/canonical-key.js';
 import type { Row } from '../model/value.js';
 import type { Logger } from '../ops/logger.js';
 import { copyTable, type TableProgress } from './bootstrap-copy.js';
@@ -232,29 +233,6 @@ async function removeOvertaken(target: mysql.Pool, applier: BootstrapApplier, p:
     if (key) keys.push(key);
   }
   return applier.removeOvertaken(schema, table, pk, p.versionColumn, keys);
-}
-
-/**
- * A tombstone's key_json (canonicalKey: `[[column, text], …]`) as a key row: a part's text as the
- * value, `["b", base64]` as binary; undefined when a part is anything else (the caller then leaves the
- * key to the final comparison). The row it finds is confirmed by its tombstone lookup. Pure.
- */
-export function keyFromJson(json: string, pk: string[]): Row | undefined {
-  try {
-    const pairs = JSON.parse(json) as unknown;
-    if (!Array.isArray(pairs)) return undefined;
-    const key: Row = {};
-    for (const pair of pairs as unknown[]) {
-      if (!Array.isArray(pair) || typeof pair[0] !== 'string') return undefined;
-      const part = pair[1] as unknown;
-      if (typeof part === 'string' || typeof part === 'number') key[pair[0]] = String(part);
-      else if (Array.isArray(part) && part[0] === 'b' && typeof part[1] === 'string') key[pair[0]] = { $b: part[1] };
-      else return undefined;
-    }
-    return pk.every((c) => c in key) ? key : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 interface CopyContext {

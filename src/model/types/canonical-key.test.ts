@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalRow } from '../value.js';
-import { canonicalKey } from './canonical-key.js';
+import { canonicalKey, keyFromJson } from './canonical-key.js';
 import { TypeCode } from './column-meta.js';
 import { columnTypesOf } from './row.js';
 import type { Row } from './wire.js';
@@ -54,5 +54,20 @@ describe('canonicalKey', () => {
     expect(canonicalKey({ a: 1, b: 'x' })).toBe(canonicalKey({ b: 'x', a: '1' }));
     expect(canonicalKey({ a: null })).not.toBe(canonicalKey({ a: '' }));
     expect(canonicalKey({ a: { $b: 'AA==' } })).not.toBe(canonicalKey({ a: 'AA==' }));
+  });
+});
+
+describe('keyFromJson', () => {
+  it("reads a tombstone's stored key text back as the key row", () => {
+    expect(keyFromJson(canonicalKey({ id: 13 }), ['id'])).toEqual({ id: '13' });
+    expect(keyFromJson(canonicalKey({ b: 'x', a: 2 }), ['a', 'b'])).toEqual({ a: '2', b: 'x' });
+    expect(keyFromJson(canonicalKey({ k: { $b: 'AAE=' } }), ['k'])).toEqual({ k: { $b: 'AAE=' } });
+  });
+
+  it('gives up on anything else: not JSON, a missing key column, an unknown part', () => {
+    expect(keyFromJson('nope', ['id'])).toBeUndefined();
+    expect(keyFromJson(canonicalKey({ id: 1 }), ['id', 'other'])).toBeUndefined();
+    expect(keyFromJson('[["id",{"x":1}]]', ['id'])).toBeUndefined();
+    expect(keyFromJson('[["id",null]]', ['id'])).toBeUndefined();
   });
 });

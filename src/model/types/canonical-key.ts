@@ -22,3 +22,26 @@ export function canonicalKey(row: Row, types?: ColumnTypes): string {
   const keys = Object.keys(row).sort();
   return JSON.stringify(keys.map((k) => [k, typeOf(types, k).keyText(row[k] ?? null)]));
 }
+
+/**
+ * The inverse of canonicalKey (a tombstone's key_json: `[[column, text], …]`) as a key row: a part's text as the
+ * value, `["b", base64]` as binary; undefined when a part is anything else (the caller then leaves the
+ * key to the final comparison). The row it finds is confirmed by its tombstone lookup. Pure.
+ */
+export function keyFromJson(json: string, pk: string[]): Row | undefined {
+  try {
+    const pairs = JSON.parse(json) as unknown;
+    if (!Array.isArray(pairs)) return undefined;
+    const key: Row = {};
+    for (const pair of pairs as unknown[]) {
+      if (!Array.isArray(pair) || typeof pair[0] !== 'string') return undefined;
+      const part = pair[1] as unknown;
+      if (typeof part === 'string' || typeof part === 'number') key[pair[0]] = String(part);
+      else if (Array.isArray(part) && part[0] === 'b' && typeof part[1] === 'string') key[pair[0]] = { $b: part[1] };
+      else return undefined;
+    }
+    return pk.every((c) => c in key) ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
