@@ -11,6 +11,8 @@
 import type mysql from 'mysql2/promise';
 import PQueue from 'p-queue';
 import { quoteId, tableRef } from '../db/sql.js';
+import { selectList, type ColumnTypes } from '../model/types/row.js';
+import { toWireRow, type Row } from '../model/value.js';
 import { keyCompare, keyRead, rowDigest, type VerifyColumn } from './verify-sql.js';
 
 /** One pool per ezone compared, in the order given (the first one cuts the chunks). */
@@ -135,13 +137,15 @@ export async function keyDigest(pool: mysql.Pool, t: TableToCompare, key: HexKey
 }
 
 /**
- * The row with this key, column name → value as the driver decodes it (for versions, the report's
- * key and repairs), with `columns` only; null when there is none.
+ * The row with this key, `columns` only, as the apply path carries it (each column read exactly by its
+ * type's readExpression and decoded by the registry: a FLOAT through its plain text keeps 6 digits),
+ * for versions, the report's key and repairs; null when there is none.
  */
-export async function keyRow(pool: mysql.Pool, t: TableToCompare, key: HexKey, columns: readonly VerifyColumn[]): Promise<Record<string, unknown> | null> {
-  const rows = await queryArrays(pool, `SELECT ${columns.map((c) => quoteId(c.name)).join(', ')} FROM ${tableRef(t.schema, t.table)} WHERE ${keyCompare(t.pk, '=')}`, key);
+export async function keyRow(pool: mysql.Pool, t: TableToCompare & { types: ColumnTypes }, key: HexKey, columns: readonly VerifyColumn[]): Promise<Row | null> {
+  const names = columns.map((c) => c.name);
+  const rows = await queryArrays(pool, `SELECT ${selectList(names, t.types, quoteId)} FROM ${tableRef(t.schema, t.table)} WHERE ${keyCompare(t.pk, '=')}`, key);
   const r = rows[0];
-  return r ? Object.fromEntries(columns.map((c, i) => [c.name, r[i]])) : null;
+  return r ? toWireRow(Object.fromEntries(names.map((n, i) => [n, r[i]])), t.types) : null;
 }
 
 /** The keys among `keys` whose rows still differ between the ezones. */

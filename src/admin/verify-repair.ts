@@ -12,7 +12,7 @@ import { keyIdentityOf } from '../db/key-identity.js';
 import { findTombstones } from '../db/tombstones.js';
 import type { RepairApplier } from '../model/ports.js';
 import { compareImages } from '../model/types/order.js';
-import { toWireRow, type Row } from '../model/value.js';
+import type { Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
 import { keyDigest, keyRow, type HexKey, type Pools } from './verify-chunks.js';
 import type { VerifyTable } from './verify-tables.js';
@@ -39,8 +39,7 @@ interface View {
 }
 
 async function viewOf(pool: mysql.Pool, t: VerifyTable, hex: HexKey): Promise<View> {
-  const raw = await keyRow(pool, t, hex, t.columns.filter((c) => !c.generated));
-  return { row: raw ? toWireRow(raw, t.types) : null, digest: await keyDigest(pool, t, hex) };
+  return { row: await keyRow(pool, t, hex, t.columns.filter((c) => !c.generated)), digest: await keyDigest(pool, t, hex) };
 }
 
 async function newestTombstone(pools: Pools, t: VerifyTable, key: Row): Promise<{ ezone: string; version: string } | undefined> {

@@ -6,11 +6,10 @@
  *
  * It never locks tables: plain reads of bounded chunks, with a pause between chunks.
  */
-import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { versionColumnOf } from '../config/tables.js';
 import { createPool } from '../db/connect.js';
-import { toWireRow, type Row } from '../model/value.js';
+import type { Row } from '../model/value.js';
 import { versionOf } from '../model/version.js';
 import type { Logger } from '../ops/logger.js';
 import { UnreachableError } from '../errors.js';
@@ -18,7 +17,6 @@ import { unreachableMessage } from './unreachable.js';
 import { compareTables, keyRow, sleep, stillDifferent, type HexKey, type Pools } from './verify-chunks.js';
 import { formatTableName, type TableName } from './verify-names.js';
 import { repair, type RepairApplierFactory, type Repaired } from './verify-repair.js';
-import type { VerifyColumn } from './verify-sql.js';
 import { describeTable, replicatedTables, type VerifyTable } from './verify-tables.js';
 
 export type { RepairApplierFactory } from './verify-repair.js';
@@ -138,12 +136,6 @@ async function probe(config: Config, pools: Pools): Promise<void> {
   if (failures.length > 0) throw new UnreachableError(failures.join('; '));
 }
 
-/** A row as the driver decodes it, through the registry's column types (the wire form repairs write). */
-async function wireRow(pool: mysql.Pool, t: VerifyTable, key: HexKey, columns: readonly VerifyColumn[]): Promise<Row | null> {
-  const raw = await keyRow(pool, t, key, columns);
-  return raw ? toWireRow(raw, t.types) : null;
-}
-
 const pkOf = (t: VerifyTable, row: Row): Row => Object.fromEntries(t.pk.map((c) => [c.name, row[c.name] ?? null]));
 
 async function describe(pools: Pools, config: Config, t: VerifyTable, keys: HexKey[]): Promise<Difference[]> {
@@ -153,7 +145,7 @@ async function describe(pools: Pools, config: Config, t: VerifyTable, keys: HexK
     const ezones = [];
     let key: Row | undefined;
     for (const [ezone, pool] of pools) {
-      const row = await wireRow(pool, t, hex, t.columns);
+      const row = await keyRow(pool, t, hex, t.columns);
       key ??= row ? pkOf(t, row) : undefined;
       ezones.push({ ezone, present: row !== null, version: row && vc ? (versionOf(row[vc]) ?? null) : null });
     }
