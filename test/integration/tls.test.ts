@@ -7,8 +7,8 @@
  * connection without a certificate; Kafka: SCRAM-SHA-512 over SASL_SSL, password from a file); a
  * MariaDB restart under load; the same with kafka.client kafkajs (a over SASL_SSL, b over mTLS); the
  * admin tools (doctor, verify, lag) over the mTLS listener; a wrong CA fails naming the server and the
- * file, on the MySQL side and on the Kafka side (both clients); a producer whose SCRAM password is
- * rotated on the broker while it runs stops retrying once it must authenticate again, and says so; doctor's least-privilege check fails on SUPER; `drc demo
+ * file, on the MySQL side and on the Kafka side (both clients); producers (transactional and
+ * event) whose SCRAM password is rotated on the broker while they run stop retrying once they must authenticate again, and say so; doctor's least-privilege check fails on SUPER; `drc demo
  * --tls` runs on this sandbox.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -173,7 +173,7 @@ describe('TLS sandbox: encrypted, authenticated links', () => {
     }
   }, 180_000);
 
-  it("a platformatic producer whose SCRAM password is rotated on the broker while it runs stops retrying once it must authenticate again, naming the cause", async () => {
+  it("platformatic producers (capture's transactional one, the event publisher of conflicts and dead letters) whose SCRAM password is rotated on the broker while they run stop retrying once they must authenticate again, naming the cause; the event publisher connects afresh on its next publish", async () => {
     // A user of its own (the sandbox's stays as it is), made and rotated with Kafka's own tool over the mTLS listener.
     const user = `drc-rotated-${Date.now().toString(36)}`;
     await scramPassword(user, 'the-first-password');
@@ -185,28 +185,36 @@ describe('TLS sandbox: encrypted, authenticated links', () => {
     const transport = await createTransport(config.kafka, { clientId: 'drc-test-rotated', log });
     await transport.ensureTopics([{ topic, partitions: 1, replicationFactor: -1 }]);
     const publisher = transport.atomicPublisher(`drc-test-rotated-${user}`, 1 << 20);
+    const events = transport.eventPublisher(1 << 20);
     const publish = async (text: string) => {
       const batch = await publisher.begin();
       await batch.send([{ topic, key: 'k', value: Buffer.from(text) }]);
       await batch.commit();
     };
+    const report = (text: string) => events.publish([{ topic, key: 'e', value: Buffer.from(text) }]);
+    const failureOf = (p: Promise<void>) => p.then(() => undefined, (e: unknown) => e);
     try {
       await publisher.connect();
+      await events.connect();
       await publish('before the rotation');
-      await scramPassword(user, 'the-second-password'); // the broker's credential changes; the producer still has the first
-      await restartServer({ dir: DIR, server: 'kafka', log }); // its connections go: it must authenticate again
-      const err = await publish('after the rotation').then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(err).toBeInstanceOf(KafkaRejectedError);
-      expect(err).toMatchObject({ retryable: false, fatal: false }); // deterministic: the supervisor retries slowly and pauses the stream loudly
-      expect((err as Error).message).toMatch(/^Kafka refused the producer: .*authentication failed.* — \d+ attempts over \d+ s; check kafka\.sasl/i);
-      expect((err as Error).message).not.toContain('the-first-password');
+      await report('event before the rotation');
+      await scramPassword(user, 'the-second-password'); // the broker's credential changes; the producers still have the first
+      await restartServer({ dir: DIR, server: 'kafka', log }); // their connections go: they must authenticate again
+      const [err, eventErr] = await Promise.all([failureOf(publish('after the rotation')), failureOf(report('event after the rotation'))]);
+      for (const [e, who] of [[err, 'the producer'], [eventErr, 'the event producer']] as const) {
+        expect(e, who).toBeInstanceOf(KafkaRejectedError);
+        expect(e, who).toMatchObject({ retryable: false, fatal: false }); // deterministic: the supervisor retries slowly and pauses the stream loudly
+        expect((e as Error).message).toMatch(new RegExp(`^Kafka refused ${who}: .*authentication failed.* — \\d+ attempts over \\d+ s; check kafka\\.sasl`, 'i'));
+        expect((e as Error).message).not.toContain('the-first-password');
+      }
+      // The broker takes the first password again: the event publisher's next report goes through (a new producer, not the closed one).
+      await scramPassword(user, 'the-first-password');
+      await report('event after the password came back');
     } finally {
       await publisher.close();
+      await events.close();
     }
-  }, 120_000);
+  }, 150_000);
 
   it('replicates both ways over TLS (MySQL mTLS, Kafka SASL_SSL SCRAM-SHA-512), through a MariaDB restart', async () => {
     for (const ez of ['a', 'b']) {

@@ -1,10 +1,10 @@
 import { compatibilityPartitioner, Producer, stringSerializer, type BaseOptions } from '@platformatic/kafka';
-import { BatchOpenError, KafkaRejectedError, KafkaTlsError, NotConnectedError, type DrcError } from '../../errors.js';
+import { BatchOpenError, NotConnectedError } from '../../errors.js';
 import type { AtomicPublisher, OutgoingMessage, PublishBatch } from '../../model/ports.js';
 import { splitBySize, tooLarge } from '../record-size.js';
 import { fencedOrTimedOut } from '../fencing.js';
-import { authBoundedDelay, backoff } from './options.js';
-import { toDrcError } from './errors.js';
+import { backoff } from './options.js';
+import { ProducerRefusal } from './refusal.js';
 
 export type StringProducer = Producer<string, Buffer, string, string>;
 type Transaction = Awaited<ReturnType<StringProducer['beginTransaction']>>;
@@ -38,7 +38,7 @@ export class PlatformaticAtomicPublisher implements AtomicPublisher {
   private producer: StringProducer | undefined;
   private open: Transaction | undefined;
   /** Why this producer stopped retrying (authentication or TLS kept failing): thrown instead of what the closed client reports. */
-  private refusal: Error | undefined;
+  private readonly refusal: ProducerRefusal;
 
   /**
    * @param maxRequestBytes upper bound of one produce request (sends are split below it).
@@ -50,11 +50,13 @@ export class PlatformaticAtomicPublisher implements AtomicPublisher {
     private readonly transactionalId: string,
     private readonly maxRequestBytes: number,
     private readonly transactionTimeoutMs = 120_000,
-  ) {}
+  ) {
+    this.refusal = new ProducerRefusal(base, 'the producer');
+  }
 
   /** Connect and claim the transactional id (aborting whatever a previous owner left open). */
   async connect(): Promise<void> {
-    this.refusal = undefined;
+    this.refusal.clear();
     const producer: StringProducer = new Producer<string, Buffer, string, string>({
       ...producerSettings(this.base),
       transactionalId: this.transactionalId,
@@ -65,7 +67,7 @@ export class PlatformaticAtomicPublisher implements AtomicPublisher {
       // markers (a few ms).
       // Authentication and TLS failures excepted: authBoundedDelay stops them after a while (options.ts).
       retries: Number.MAX_SAFE_INTEGER,
-      retryDelay: authBoundedDelay(backoff(5, 5000), (err, failures, forMs) => this.giveUp(producer, err, failures, forMs)),
+      retryDelay: this.refusal.retryDelay(backoff(5, 5000), () => producer),
     });
     try {
       // The first transaction runs FindCoordinator and InitProducerId: the epoch bump fences a zombie
@@ -129,27 +131,10 @@ export class PlatformaticAtomicPublisher implements AtomicPublisher {
     };
   }
 
-  /** Authentication or TLS kept failing: remember why, and close the producer (the operation under way then fails, throwing `refusal`). */
-  private giveUp(producer: StringProducer, err: unknown, failures: number, forMs: number): void {
-    if (this.refusal) return;
-    const reason = toDrcError(err, this.base) as DrcError;
-    // A TLS failure already says which broker, key and file; a refused authentication is told here.
-    this.refusal =
-      reason instanceof KafkaTlsError
-        ? reason
-        : new KafkaRejectedError(
-            `${reason.message.replace(/^Kafka: /, 'Kafka refused the producer: ')} — ${failures} attempts over ${Math.round(forMs / 1000)} s; check kafka.sasl (username, password or passwordFile) against the brokers' credentials`,
-            { cause: err, context: { ...reason.context, failures } },
-          );
-    // Not from inside the library's retry step: it listens for the close only once the delay is returned.
-    setImmediate(() => void producer.close(true).catch(() => undefined));
-  }
-
   /** What to throw for `err` of this producer: its refusal, a timed-out transaction (fencing.ts), or the classified error. */
   private failure(err: unknown, openedAt?: number): unknown {
-    if (this.refusal) return this.refusal;
-    const drc = toDrcError(err, this.base);
-    return openedAt === undefined ? drc : fencedOrTimedOut(drc, openedAt, this.transactionTimeoutMs);
+    const drc = this.refusal.failure(err);
+    return this.refusal.reason || openedAt === undefined ? drc : fencedOrTimedOut(drc, openedAt, this.transactionTimeoutMs);
   }
 
   async reset(): Promise<void> {
