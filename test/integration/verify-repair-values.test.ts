@@ -18,6 +18,7 @@ const COLUMNS: { name: string; type: string; value: string }[] = [
   { name: 'f_subnormal', type: 'FLOAT', value: '1.401298464324817e-45' },
   { name: 'f_tenth', type: 'FLOAT', value: '0.1' },
   { name: 'f_seven', type: 'FLOAT', value: '16777215' },
+  { name: 'f_neg_zero', type: 'FLOAT', value: '-1e-50' }, // a FLOAT -0 (a -0 literal is stored as 0)
   { name: 'f_digits', type: 'FLOAT(7,4)', value: '-999.9999' },
   { name: 'd_sum', type: 'DOUBLE', value: '0.1e0 + 0.2e0' },
   { name: 'd_max', type: 'DOUBLE', value: '1.7976931348623157e308' },

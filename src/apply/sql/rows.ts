@@ -9,7 +9,7 @@
  */
 import { quoteId, tableRef, type Statement } from '../../db/sql.js';
 import type { ColumnMeta } from '../../model/types/column-meta.js';
-import { selectList, type ColumnTypes } from '../../model/types/row.js';
+import { selectList, typeOf, type ColumnTypes } from '../../model/types/row.js';
 import { fromWire, type Row } from '../../model/value.js';
 import { lookupCondition } from './claims.js';
 
@@ -35,6 +35,8 @@ export interface RowColumns {
 /** Every column by name, each read exactly (model/types/row.ts selectList). */
 const columnList = (t: RowColumns) => selectList([...t.columns], t.columnTypes, quoteId);
 const writable = (t: RowColumns | undefined, cols: string[]) => (t?.generated?.size ? cols.filter((c) => !t.generated!.has(c)) : cols);
+/** A value written into column `c`, bound as its type binds it (a FLOAT's -0 so that the server stores -0). */
+const written = (t: RowColumns | undefined, c: string, v: Row[string] | undefined) => fromWire(v ?? null, typeOf(t?.columnTypes, c));
 
 /**
  * The rows with these primary keys, locked for update, each tagged with the index of the key it
@@ -81,14 +83,14 @@ export function insertRows(schema: string, table: string, rows: Row[], t?: RowCo
   const cols = writable(t, Object.keys(rows[0] ?? {}));
   const tuple = `(${cols.map(() => '?').join(', ')})`;
   const params: unknown[] = [];
-  for (const r of rows) for (const c of cols) params.push(fromWire(r[c] ?? null));
+  for (const r of rows) for (const c of cols) params.push(written(t, c, r[c]));
   return { sql: `INSERT INTO ${tableRef(schema, table)} (${cols.map(quoteId).join(', ')}) VALUES ${rows.map(() => tuple).join(', ')}`, params };
 }
 
 /** UPDATE of one row to the given image (all of its writable columns), found by primary key. */
 export function updateRow(schema: string, table: string, pk: string[], key: Row, image: Row, t?: RowColumns): Statement {
   const cols = writable(t, Object.keys(image));
-  const params: unknown[] = cols.map((c) => fromWire(image[c] ?? null));
+  const params: unknown[] = cols.map((c) => written(t, c, image[c]));
   for (const c of pk) params.push(fromWire(key[c] ?? null));
   return {
     sql: `UPDATE ${tableRef(schema, table)} SET ${cols.map((c) => `${quoteId(c)} = ?`).join(', ')} WHERE ${pk.map((c) => `${quoteId(c)} = ?`).join(' AND ')}`,

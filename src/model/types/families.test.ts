@@ -116,13 +116,23 @@ describe('float', () => {
   });
   it('keeps FLOAT at float32: its binlog value, a plain query’s short text and CAST(… AS DOUBLE) agree', () => {
     // MariaDB prints FLOAT with 6 significant digits (16777216 → 16777200): read it as CAST(col AS DOUBLE).
-    expect(float.readExpression?.('`f`')).toBe('CAST(`f` AS DOUBLE)');
+    expect(float.readExpression?.('`f`')).toBe('IF(`f` = 0 AND ATAN2(`f`, -1) < 0, -1e-50, CAST(`f` AS DOUBLE))');
     expect(double.readExpression).toBeUndefined();
     expect(float.fromQuery(1.1)).toBe(1.100000023841858);
     expect(float.fromQuery(16777216)).toBe(16777216);
     expect(float.same(16777216, 16777218)).toBe(false);
     expect(float.keyText(1.1)).toBe('1.100000023841858');
     expect(float.same(null, 0)).toBe(false);
+  });
+  it('carries a FLOAT -0 as the text -0 (JSON has no -0) and binds it as an underflow, which the server stores as -0; keys it as 0', () => {
+    expect(float.fromBinlog(-0)).toBe('-0');
+    expect(float.fromQuery(-1e-50)).toBe('-0'); // readExpression's form of -0
+    expect(float.fromBinlog(0)).toBe(0);
+    expect(JSON.parse(JSON.stringify({ v: float.fromBinlog(-0) })).v).toBe('-0');
+    expect(float.toParam('-0')).toBe(-1e-50);
+    expect(float.toParam(1.5)).toBe(1.5);
+    expect(float.keyText('-0')).toBe(float.keyText(0));
+    expect(float.same('-0', 0)).toBe(true);
   });
   it('tells FLOAT(p ≤ 24) from DOUBLE, REAL and FLOAT(p > 24) by type code and information_schema', () => {
     expect(columnType({ dataType: 'float', columnType: 'float' }).same(20000000.25, 20000000.75)).toBe(true);

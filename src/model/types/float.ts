@@ -16,11 +16,11 @@
  * beyond float32 precision was lost and two keys equal at float32 collided. DOUBLE's key text changes
  * only for values no float32 can hold (README: tombstones of such keys recorded before the fix).
  */
-import { agnostic, anySame, anyText, anyToWire } from './any-value.js';
+import { agnostic, anySame, anyText, anyToParam, anyToWire } from './any-value.js';
 import type { ColumnMeta } from './column-meta.js';
 import { TypeCode } from './column-meta.js';
 import type { ColumnType, TypeFamily } from './family.js';
-import type { CanonicalPart, WireValue } from './wire.js';
+import type { CanonicalPart, SqlParam, WireValue } from './wire.js';
 
 /** A wire value as a number when it is one (numbers, or numeric text from an older peer). */
 function numberOf(v: WireValue | undefined): number | undefined {
@@ -55,16 +55,38 @@ export function floatSame(a: WireValue | undefined, b: WireValue | undefined): b
   return Math.fround(x) === Math.fround(y);
 }
 
-/** A value read back as `CAST(col AS DOUBLE)` or plainly: its float32 (the stored value). */
-function floatFromQuery(v: unknown): WireValue {
+/**
+ * A FLOAT can hold -0 (a negative value that underflows, -1e-50, is stored so), a DOUBLE cannot (the
+ * server stores -0 as 0). JSON has no -0 (`JSON.stringify(-0)` is `0`), so on the wire a FLOAT's -0 is
+ * the text '-0'; an older peer binds that text, which the server stores as 0, as before.
+ */
+const NEGATIVE_ZERO = '-0';
+/** What the server reads back as a FLOAT -0: a parameter or literal -0 becomes 0, an underflow does not. */
+const UNDERFLOW = -1e-50;
+
+/** A FLOAT's wire form: its float32, -0 as NEGATIVE_ZERO. */
+function floatWire(v: unknown): WireValue {
   const w = anyToWire(v);
-  return typeof w === 'number' ? Math.fround(w) : w;
+  if (typeof w !== 'number') return w;
+  const f = Math.fround(w);
+  return Object.is(f, -0) ? NEGATIVE_ZERO : f;
 }
 
-/** A FLOAT read exactly: the server's 6-digit text would lose the float32's last digits. */
-const castToDouble = (quoted: string): string => `CAST(${quoted} AS DOUBLE)`;
+/** A FLOAT's parameter: -0 as a value the server stores as -0. */
+function floatParam(v: WireValue): SqlParam {
+  return v === NEGATIVE_ZERO || Object.is(v, -0) ? UNDERFLOW : anyToParam(v);
+}
 
-const FLOAT: ColumnType = agnostic('float', { same: floatSame, fromQuery: floatFromQuery, readExpression: castToDouble });
+/** Key identity: -0 and 0 are one key to the server. */
+const floatKeyText = (v: WireValue): CanonicalPart => anyText(v === NEGATIVE_ZERO ? 0 : v);
+
+/**
+ * A FLOAT read exactly: the server's 6-digit text would lose the float32's last digits, and the text of
+ * -0 (as a double too) is `0`: -0 is read as UNDERFLOW, which floatWire takes back to -0.
+ */
+const readFloat = (quoted: string): string => `IF(${quoted} = 0 AND ATAN2(${quoted}, -1) < 0, ${UNDERFLOW}, CAST(${quoted} AS DOUBLE))`;
+
+const FLOAT: ColumnType = agnostic('float', { fromBinlog: floatWire, fromQuery: floatWire, toParam: floatParam, same: floatSame, keyText: floatKeyText, readExpression: readFloat });
 const DOUBLE: ColumnType = agnostic('float', { same: doubleSame, keyText: doubleText, orderText: doubleText });
 
 /** DOUBLE, REAL and FLOAT(p > 24) are doubles; information_schema and the binlog already say `double` for FLOAT(53). */
