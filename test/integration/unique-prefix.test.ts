@@ -3,7 +3,10 @@
  * (bytes, for a binary column), so two rows that differ after the prefix collide — the server refuses
  * the second — and DRC's claims must see one value there too: the newest claimant survives in every
  * ezone, with no stall. Two rows that differ within the prefix both survive. PAD SPACE and the
- * collation apply to the prefix ('mn' and 'MN  x' share the prefix 'mn').
+ * collation apply to the prefix ('mn' and 'MN  x' share the prefix 'mn'). Under utf8mb4_general_ci
+ * and utf8mb4_unicode_ci, 4-byte characters (emoji, supplementary CJK: one weight for all of them) and
+ * trailing spaces inside the prefix, and unicode_ci's expansions (ß = ss), collide exactly where the
+ * server's unique index says they do (the server decides the expectations: each pair is tried first).
  */
 import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
@@ -68,5 +71,57 @@ describeWithServers('prefix unique keys: the newest claimant of a prefix survive
     expect(JSON.parse(verify.stdout).differences).toEqual([]);
     // Decided as unique-key conflicts, in each ezone that received a loser or a winner.
     for (const ez of ezones) expect((await conflictsIn(s, ez)).filter((c) => c.table_name === 'p').length, ez).toBeGreaterThan(0);
+  });
+
+  /** Pairs written in a and in b (seconds of their versions): one value or two, as the server's index says. */
+  const PAIRS: { a: string; b: string; aAt: number; bAt: number; collide: { general: boolean; unicode: boolean } }[] = [
+    { a: 'ab😀x', b: 'AB😁y', aAt: 2, bAt: 1, collide: { general: true, unicode: true } }, // every emoji weighs U+FFFD
+    { a: 'c𠮟a1', b: 'C😀A2', aAt: 1, bAt: 2, collide: { general: true, unicode: true } }, // supplementary CJK too
+    { a: 'e', b: 'E  😀', aAt: 2, bAt: 3, collide: { general: true, unicode: true } }, // PAD SPACE: the prefix 'E  ' is 'e'
+    { a: 'q😀 ', b: 'Q😁', aAt: 2, bAt: 1, collide: { general: true, unicode: true } }, // a trailing space within the prefix
+    { a: 'zz😀', b: 'zy😀', aAt: 1, bAt: 2, collide: { general: false, unicode: false } }, // differ within the prefix
+    { a: 'aß', b: 'ASS1', aAt: 1, bAt: 2, collide: { general: false, unicode: true } }, // unicode_ci: ß = ss
+    { a: 'kßz', b: 'kssz1', aAt: 2, bAt: 1, collide: { general: false, unicode: false } }, // 'kßz' is 4 weights, 'kss' 3
+  ];
+
+  it.each([
+    ['general', 'utf8mb4_general_ci'],
+    ['unicode', 'utf8mb4_unicode_ci'],
+  ] as const)('%s_ci: 4-byte characters, trailing spaces and expansions in a prefix collide as the server says, and the newest claimant survives', async (kind, collation) => {
+    const ezones = ['a', 'b'];
+    s = await scenario(`unique-prefix-${kind}`, {}, { ezones });
+    const ddl = (name: string) => `CREATE TABLE ${name} (id INT PRIMARY KEY, name VARCHAR(20) CHARACTER SET utf8mb4 COLLATE ${collation} NOT NULL,
+      who VARCHAR(8) NOT NULL, updated_at DATETIME(6) NOT NULL, UNIQUE KEY by_name (name(3)))`;
+    for (const ez of ezones) await s.db[ez]!.query(ddl('p'));
+    // The server's own answer for each pair, on a scratch table outside the replicated one.
+    await s.db.a!.query(ddl('scratch'));
+    for (const [i, pair] of PAIRS.entries()) {
+      await s.db.a!.query('INSERT INTO scratch VALUES (?, ?, ?, NOW())', [2 * i, pair.a, 'a']);
+      const second = await s.db.a!.query('INSERT INTO scratch VALUES (?, ?, ?, NOW())', [2 * i + 1, pair.b, 'b']).then(() => false, (e: { errno?: number }) => e.errno === 1062);
+      expect(second, `${pair.a} / ${pair.b}`).toBe(pair.collide[kind]);
+    }
+    await s.db.a!.query('DROP TABLE scratch');
+
+    daemons.push(...(await startDaemons(s, ezones)));
+    for (const [i, ez] of ezones.entries()) await s.db[ez]!.query("INSERT INTO p VALUES (?, ?, ?, '2020-01-01')", [100 + i, `${ez}-prime`, ez]);
+    await converge(s, 'p', ezones, { rows: 2 });
+    await stopDaemons(daemons);
+    const expected = [100, 101];
+    for (const [i, pair] of PAIRS.entries()) {
+      await s.db.a!.query('INSERT INTO p VALUES (?, ?, ?, ?)', [2 * i, pair.a, 'a', `2030-01-01 00:00:0${pair.aAt}`]);
+      await s.db.b!.query('INSERT INTO p VALUES (?, ?, ?, ?)', [2 * i + 1, pair.b, 'b', `2030-01-01 00:00:0${pair.bAt}`]);
+      if (!pair.collide[kind]) expected.push(2 * i, 2 * i + 1);
+      else expected.push(pair.aAt > pair.bAt ? 2 * i : 2 * i + 1);
+    }
+    expected.sort((x, y) => x - y);
+
+    daemons.push(...(await startDaemons(s, ezones)));
+    await converge(s, 'p', ezones, { rows: expected.length, timeoutMs: 90_000 });
+    for (const ez of ezones) {
+      const [rows] = await s.db[ez]!.query<mysql.RowDataPacket[]>('SELECT id FROM p ORDER BY id');
+      expect(rows.map((r) => Number(r.id)), ez).toEqual(expected);
+    }
+    const sums = await Promise.all(ezones.map((ez) => checksums(s!.db[ez]!, ['p'])));
+    expect(sums[0]).toEqual(sums[1]);
   });
 });
