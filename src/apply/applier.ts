@@ -96,6 +96,12 @@ export class Applier {
   private loop: Promise<void> | undefined;
   private lastStreamCommit = 0;
   private announcedPause: string | undefined;
+  private readonly yields: LockYield;
+
+  /** Groups parked now, waiting for their commit turn with their row locks, in every stream sharing this one's LockYield (for tests). */
+  get parkedGroups(): number {
+    return this.yields.parkedCount;
+  }
 
   constructor(private readonly deps: ApplierDeps) {
     const { origin, pool, config } = deps;
@@ -115,7 +121,7 @@ export class Applier {
       slotBase: deps.slotBase,
       committed,
       retried: () => void this.stats.retries++,
-      yields: deps.yields ?? new LockYield(),
+      yields: (this.yields = deps.yields ?? new LockYield()),
       yielded: () => void this.stats.lockYields++,
       ...(quarantine ? { quarantine, quarantined: () => void this.stats.quarantined++ } : {}),
     });
