@@ -9,25 +9,20 @@
  * image. A copied row that loses is what the rules expect, not a clash between writers: it is counted,
  * not recorded in drc_meta.conflicts (the caller never asks for the conflict statements).
  *
- * No coverage wait (like a repair): a CLI process cannot see the local capture's progress; README
- * ("Not covered") says what that leaves open for a target that takes local deletes meanwhile.
+ * No coverage wait (standalone-transaction.ts): a CLI process cannot see the local capture's progress;
+ * README ("Not covered") says what that leaves open for a target that takes local deletes meanwhile.
  */
 import type mysql from 'mysql2/promise';
-import type { Config } from '../config/schema.js';
 import { findTombstonesStatement, newestTombstones } from '../db/tombstones.js';
-import { quoteId, tableRef, type Flavor } from '../db/sql.js';
+import { quoteId, tableRef } from '../db/sql.js';
 import type { RowChange } from '../model/change.js';
 import { typeOf } from '../model/types/row.js';
 import { fromWire, toWireRow, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
-import { Ownership } from '../model/ownership.js';
 import { tombstoneIdentity } from './keys.js';
 import { marker } from './sql/meta.js';
 import type { CopyApplier, CopyOutcome } from '../model/ports.js';
-import type { Logger } from '../ops/logger.js';
-import type { ApplyPool } from './connection.js';
-import { TableCache } from './table-cache.js';
-import { TargetTransaction } from './target-transaction.js';
+import { StandaloneApplier, type StandaloneApplierDeps } from './standalone-transaction.js';
 
 /**
  * The marker slots of bootstrap copies: one per chunk in flight, counted down from 65534 (beside the
@@ -40,48 +35,29 @@ export const COPY_SLOTS = 1024;
 /** The marker's origin, the incoming origin and the source transaction id of copied rows. */
 export const COPY_ORIGIN = 'drc-bootstrap';
 
-export interface CopyApplierDeps {
-  /** The ezone whose database `pool` is (the bootstrap's target). */
-  ezone: string;
-  pool: ApplyPool;
-  flavor: Flavor;
-  config: Pick<Config, 'replicate' | 'tables' | 'apply' | 'ownership'>;
-  log: Logger;
-}
+export type CopyApplierDeps = Omit<StandaloneApplierDeps, 'routing'>;
 
-export class ChunkCopyApplier implements CopyApplier {
-  private readonly tables: TableCache;
-  private readonly ownership: Ownership;
+export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
   private chunks = 0;
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
 
-  constructor(private readonly deps: CopyApplierDeps) {
-    this.tables = new TableCache(deps.pool);
+  constructor(deps: CopyApplierDeps) {
     // A copy moves what the source already holds: ownership is the stream's business, never enforced here.
-    this.ownership = new Ownership({ ...deps.config.ownership, policy: 'report' });
+    super(deps);
   }
 
   async applyChunk(changes: RowChange[]): Promise<CopyOutcome> {
     if (changes.length === 0) return { written: 0, skipped: 0 };
-    const { ezone, pool, flavor, config, log } = this.deps;
     const slot = this.takeSlot();
-    const conn = await pool.getConnection().catch((err: unknown) => {
-      this.freeSlots.push(slot);
-      throw err;
-    });
-    const target = new TargetTransaction(conn, { ezone, flavor, config, ownership: this.ownership, tables: this.tables, coverage: 'not-needed', log });
     try {
-      target.open(slot, COPY_ORIGIN, `${COPY_ORIGIN}:${++this.chunks}`, '');
-      await target.apply(changes.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN })));
-      await target.commit();
-      const skipped = target.conflicts.filter((c) => c.decision === 'skipped').length;
-      return { written: changes.length - skipped, skipped };
-    } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      return await this.inTransaction({ slot, origin: COPY_ORIGIN, originTx: `${COPY_ORIGIN}:${++this.chunks}` }, async (target) => {
+        await target.apply(changes.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN })));
+        await target.commit();
+        const skipped = target.conflicts.filter((c) => c.decision === 'skipped').length;
+        return { written: changes.length - skipped, skipped };
+      });
     } finally {
-      conn.release();
       this.freeSlots.push(slot);
     }
   }
