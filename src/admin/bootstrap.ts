@@ -21,6 +21,7 @@ import type { Logger } from '../ops/logger.js';
 import { copyTable, type TableProgress } from './bootstrap-copy.js';
 import { createTable, targetDdl, type DdlAccount } from './bootstrap-create.js';
 import { removeOvertaken, settleStream, type OvertakenRemover } from './bootstrap-recheck.js';
+import { readHorizon, removeOrphans, type TargetOnlyRemover } from './bootstrap-target-only.js';
 import { planTables, requireDaemon, startPoint, type PlannedTable } from './bootstrap-preflight.js';
 import { CopyThrottle } from './bootstrap-throttle.js';
 import { forgetStates, readStates, stateKey, writeState, type TableState } from './bootstrap-state.js';
@@ -48,6 +49,11 @@ export interface BootstrapOptions {
   maxSourceThreads?: number;
   /** How long to wait for TARGET's daemon's first positions and for SOURCE to catch up (ms). */
   waitStreamMs: number;
+  /**
+   * Rows only TARGET holds are removed when their version is older than SOURCE's knowledge less this
+   * margin (ms; bootstrap-target-only.ts): a transaction's length and the clocks' skew. Default 60 s.
+   */
+  keepRecentMs?: number;
   /** The final verify's re-checks of differing keys (rows in flight are not differences). */
   recheckDelayMs: number;
   rechecks: number;
@@ -61,7 +67,7 @@ export interface BootstrapOptions {
 }
 
 /** What bootstrap asks of the target side beyond the CopyApplier port (apply/copy-applier.ts). */
-export type BootstrapApplier = CopyApplier & OvertakenRemover;
+export type BootstrapApplier = CopyApplier & OvertakenRemover & TargetOnlyRemover;
 
 export interface BootstrapTableReport {
   table: string;
@@ -76,6 +82,8 @@ export interface BootstrapTableReport {
   resumed: boolean;
   /** Copied rows a concurrent delete overtook, deleted again after the copy (README "Adding an ezone"). */
   overtaken: number;
+  /** Rows only TARGET held, older than SOURCE's knowledge, removed (README "Adding an ezone": re-seeding). */
+  removed: number;
   seconds: number;
   rowsPerSec: number;
 }
@@ -123,8 +131,9 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
     const origins = Object.keys(config.ezones).filter((e) => e !== to);
     const throttle = new CopyThrottle({ source, target }, origins, { maxLagMs: options.maxLagMs, maxSourceThreads: options.maxSourceThreads ?? 0, maxPauseMs: options.maxPauseMs ?? 0 }, log);
     const applier = await applierFor(target);
+    const horizon = () => readHorizon(source, Object.keys(config.ezones).filter((e) => e !== from), options.keepRecentMs ?? 60_000);
     try {
-      for (const p of tables) reports.push(await copyOne(p, states.get(stateKey(p.table))!, { source, target, throttle, options, log, applier }));
+      for (const p of tables) reports.push(await copyOne(p, states.get(stateKey(p.table))!, { source, target, throttle, options, log, applier, horizon }));
     } finally {
       await throttle.stop();
     }
@@ -132,6 +141,7 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
     // tombstone: once every stream transaction in flight during the copy has landed, decide those rows again.
     await settleStream(target, origins, Math.max(10_000, 3 * config.heartbeat.interval), log);
     await recheckOvertaken(target, applier, tables, reports, log);
+    for (const [i, p] of tables.entries()) if (p.cyclic) reports[i]!.removed += await removeOrphans({ source, target, remover: applier, horizon }, p);
     const checked = await verifyCopied(config, options, target, tables, log);
     const { ok, differences, schemaDifferences } = checked;
     return {
@@ -217,6 +227,7 @@ interface CopyContext {
   options: BootstrapOptions;
   log: Logger;
   applier: BootstrapApplier;
+  horizon: () => Promise<string | undefined>;
 }
 
 async function copyOne(p: PlannedTable, state: TableState, ctx: CopyContext): Promise<BootstrapTableReport> {
@@ -225,17 +236,26 @@ async function copyOne(p: PlannedTable, state: TableState, ctx: CopyContext): Pr
   const resumed = ctx.options.resume && (state.doneThrough !== undefined || state.status !== 'copying');
   const base = { table: name, created: state.createdTable, resumed };
   if (state.status === 'copied' || state.status === 'verified') {
-    return { ...base, rows: state.rowsCopied + state.rowsSkipped, copied: 0, skipped: 0, chunks: 0, seconds: 0, rowsPerSec: 0, overtaken: 0 };
+    return { ...base, rows: state.rowsCopied + state.rowsSkipped, copied: 0, skipped: 0, chunks: 0, seconds: 0, rowsPerSec: 0, overtaken: 0, removed: 0 };
   }
   const estimate = await estimateRows(ctx.source, p);
   await writeState(ctx.target, { ...state, status: 'copying' }, estimate);
   const { options } = ctx;
-  const deps = { source: ctx.source, target: ctx.target, applier: ctx.applier, throttle: ctx.throttle, log: ctx.log, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.beforeWrite ? { beforeWrite: options.beforeWrite } : {}) };
+  const deps = {
+    source: ctx.source,
+    target: ctx.target,
+    applier: ctx.applier,
+    throttle: ctx.throttle,
+    log: ctx.log,
+    targetOnly: { remover: ctx.applier, horizon: ctx.horizon },
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.beforeWrite ? { beforeWrite: options.beforeWrite } : {}),
+  };
   const out = await copyTable(deps, p, { ...state, status: 'copying' }, estimate, { chunkSize: options.chunkSize, concurrency: options.concurrency, maxChunksPerSecond: options.maxChunksPerSecond });
   const done = (await readStates(ctx.target, [p.table])).get(stateKey(p.table))!;
   await writeState(ctx.target, { ...done, status: 'copied' }, null);
   const seconds = (Date.now() - t0) / 1000;
-  return { ...base, rows: done.rowsCopied + done.rowsSkipped, copied: out.written, skipped: out.skipped, chunks: out.chunks, seconds, rowsPerSec: Math.round((out.written + out.skipped) / Math.max(seconds, 0.001)), overtaken: 0 };
+  return { ...base, rows: done.rowsCopied + done.rowsSkipped, copied: out.written, skipped: out.skipped, chunks: out.chunks, seconds, rowsPerSec: Math.round((out.written + out.skipped) / Math.max(seconds, 0.001)), overtaken: 0, removed: out.removed };
 }
 
 /**

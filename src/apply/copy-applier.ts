@@ -62,6 +62,41 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
     }
   }
 
+  /**
+   * Remove rows only TARGET holds (README "Adding an ezone": re-seeding): of the rows `where` selects
+   * here — rows SOURCE did not have when the caller read it — those whose version is at most `horizon`
+   * (every ezone's writes up to it had reached SOURCE) are deleted as a delete at their own version,
+   * through the apply path: it decides under the row lock (a row updated meanwhile is newer and stays),
+   * records the tombstone (origin drc-bootstrap: it holds back a write of that key only when not newer)
+   * and runs the foreign keys' rules (cascade tombstones, refusing children). Under the copy's marker:
+   * not shipped (SOURCE lacks the row already). Returns the rows deleted.
+   */
+  async removeTargetOnly(schema: string, table: string, versionColumn: string, where: { sql: string; params: unknown[] }, horizon: string): Promise<number> {
+    const info = await this.tables.get(schema, table);
+    if (!info) return 0;
+    const columns = [...info.columns].filter((c) => !info.generated?.has(c));
+    const [rows] = (await this.deps.pool.query(`SELECT ${columns.map(quoteId).join(', ')} FROM ${tableRef(schema, table)} WHERE ${where.sql}`, where.params)) as [mysql.RowDataPacket[], unknown];
+    const versionType = typeOf(info.columnTypes, versionColumn);
+    const deletes: RowChange[] = [];
+    for (const r of rows) {
+      const before = toWireRow(r, info.columnTypes);
+      const version = versionOf(before[versionColumn], versionType);
+      if (version === undefined || version === null || compareVersions(version, horizon) > 0) continue; // maybe a write SOURCE has not received yet
+      deletes.push({ schema, table, op: 'delete', key: Object.fromEntries(info.primaryKey.map((c) => [c, before[c] ?? null])), before, version });
+    }
+    if (deletes.length === 0) return 0;
+    const slot = this.takeSlot();
+    try {
+      return await this.inTransaction({ slot, origin: COPY_ORIGIN, originTx: `${COPY_ORIGIN}:target-only` }, async (target) => {
+        await target.apply(deletes.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN })));
+        await target.commit();
+        return deletes.length - target.conflicts.filter((c) => c.decision === 'skipped').length;
+      });
+    } finally {
+      this.freeSlots.push(slot);
+    }
+  }
+
   private takeSlot(): number {
     const free = this.freeSlots.pop();
     if (free !== undefined) return free;
