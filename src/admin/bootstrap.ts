@@ -13,6 +13,7 @@
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { createPool } from '../db/connect.js';
+import { bootstrapLockName } from '../db/bootstrap-progress.js';
 import { ensureMetaSchema } from '../db/meta-schema.js';
 import { CheckFailedError, UnreachableError, UsageError } from '../errors.js';
 import type { CopyApplier } from '../model/ports.js';
@@ -207,7 +208,7 @@ async function verifyCopied(config: Config, options: BootstrapOptions, target: m
   return checked;
 }
 
-const lockName = (to: string) => `drc_bootstrap:${to}`;
+const lockName = bootstrapLockName;
 
 /** One bootstrap into an ezone at a time: a named lock on TARGET's server, held by one session for the whole run. */
 async function lockTarget(target: mysql.Pool, to: string): Promise<mysql.PoolConnection> {
