@@ -21,19 +21,11 @@ import { fromWire, toWireRow, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
 import { tombstoneIdentity } from './keys.js';
 import { marker } from './sql/meta.js';
+import { COPY_ORIGIN, COPY_SLOT, COPY_SLOTS } from './copy-marker.js';
 import type { CopyApplier, CopyOutcome } from '../model/ports.js';
 import { StandaloneApplier, type StandaloneApplierDeps } from './standalone-transaction.js';
 
-/**
- * The marker slots of bootstrap copies: one per chunk in flight, counted down from 65534 (beside the
- * repairs' 65535), far above every stream's (origins × 64): chunks written at once never wait on one
- * another's marker row, nor on the stream's.
- */
-export const COPY_SLOT = 65_534;
-/** Slots at most (more chunks at once than this share slots, and only wait on one another). */
-export const COPY_SLOTS = 1024;
-/** The marker's origin, the incoming origin and the source transaction id of copied rows. */
-export const COPY_ORIGIN = 'drc-bootstrap';
+export { COPY_ORIGIN, COPY_SLOT, COPY_SLOTS } from './copy-marker.js';
 
 export type CopyApplierDeps = Omit<StandaloneApplierDeps, 'routing'>;
 

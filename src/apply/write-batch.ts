@@ -18,7 +18,7 @@ import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
 import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
 import { bootstrapCopying } from '../db/bootstrap-progress.js';
-import { COPY_ORIGIN } from './copy-applier.js';
+import { COPY_ORIGIN } from './copy-marker.js';
 import { childOutcome, deletedBefore, followStatements, orphanStatements, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
 import { adoptMovedChildren, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
 import { newerChildren, stashStatement } from './fk-waiting.js';
