@@ -64,8 +64,9 @@ describeWithServers('drc bootstrap re-seed', () => {
         // No margin: only the horizon (what a has received from c) keeps row 51.
         keepRecentMs: 0,
         beforeWrite: async (_table: string, rows: Row[]) => {
-          if (stage === 'before' && rows.some((r) => r.id === 22)) {
-            // a stops applying c's stream; then c writes 51 (a lacks it, and a later chunk covers it).
+          if (stage === 'before' && rows.some((r) => r.id === 2)) {
+            // a stops applying c's stream; then c writes 51 (a lacks it). The chunk covering it is read
+            // two chunks later (at most one is read ahead), so it finds 51 older than "now" but newer than a's knowledge.
             await stopDaemons([runningA!]);
             runningA = undefined;
             await c!.query("INSERT INTO t (id, v) VALUES (51, 'new-in-c')");
