@@ -1,6 +1,7 @@
 /**
  * Everything `drc bootstrap` checks before it writes anything (README "Adding an ezone"): the tables
- * (a primary key and a version column in SOURCE, the same columns in TARGET where the table exists),
+ * (a primary key and a version column in SOURCE, the same columns in TARGET where the table exists,
+ * every parent table replicated; ordered parents first, bootstrap-order.ts),
  * TARGET's daemon (its heartbeat, an applied position for every other ezone), and the live stream's
  * start point — TARGET's applied offset of every origin, and SOURCE caught up to it for every origin
  * but itself, so that every change is either in the rows the copy reads or on TARGET's stream.
