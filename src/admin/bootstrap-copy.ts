@@ -10,7 +10,7 @@ import PQueue from 'p-queue';
 import { quoteId, tableRef } from '../db/sql.js';
 import type { RowChange } from '../model/change.js';
 import { UnexpectedError } from '../errors.js';
-import type { CopyApplier, CopyOutcome } from '../model/ports.js';
+import type { CopyApplier } from '../model/ports.js';
 import { selectList, typeOf } from '../model/types/row.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { versionOf } from '../model/version.js';
@@ -19,6 +19,7 @@ import { retryDelayMs } from '../pipeline/backoff.js';
 import { classifyError } from '../pipeline/classify.js';
 import { LowWaterMark, writeState, type TableState } from './bootstrap-state.js';
 import type { PlannedTable } from './bootstrap-preflight.js';
+import { targetOnlyWhere, type TargetOnlyRemover } from './bootstrap-target-only.js';
 import { sleep, type HexKey } from './verify-chunks.js';
 import { formatTableName } from './verify-names.js';
 import { keyCompare, keyRead } from './verify-sql.js';
@@ -51,12 +52,24 @@ export interface CopyDeps {
   onProgress?: (p: TableProgress) => void;
   /** Test seam: runs after a chunk is read from SOURCE and before it is written into TARGET. */
   beforeWrite?: (table: string, rows: Row[]) => Promise<void>;
+  /** Rows only TARGET holds, removed chunk by chunk (bootstrap-target-only.ts); absent: kept. */
+  targetOnly?: { remover: TargetOnlyRemover; horizon: () => Promise<string | undefined> };
 }
 
 interface Chunk {
   changes: RowChange[];
   rows: Row[];
+  /** Every row's key (hex), and the last one. */
+  keys: HexKey[];
   lastKey: HexKey;
+}
+
+export interface CopyCounts {
+  written: number;
+  skipped: number;
+  chunks: number;
+  /** Rows only TARGET held, removed (bootstrap-target-only.ts). */
+  removed: number;
 }
 
 async function readChunk(pool: mysql.Pool, p: PlannedTable, after: HexKey | undefined, limit: number): Promise<Chunk> {
@@ -82,22 +95,26 @@ async function readChunk(pool: mysql.Pool, p: PlannedTable, after: HexKey | unde
       op: 'insert',
       key: Object.fromEntries(t.pk.map((c) => [c.name, row[c.name] ?? null])),
       after: row,
-      // FK checks stay on (tables declaring foreign keys are refused, bootstrap-preflight.ts).
+      // Checks on, parents copied first (bootstrap-order.ts): a child whose parent a concurrent delete
+      // removed is decided by the apply path's rules (fk-parent-missing). Off on a cycle of keys, whose
+      // orphans are decided again after the copy (bootstrap-orphans.ts).
+      ...(p.cyclic ? { noFkChecks: true as const } : {}),
       ...(version !== undefined ? { version } : {}),
     };
   });
-  const last = arrays[arrays.length - 1];
-  return { changes, rows, lastKey: last ? last.slice(0, n).map(String) : [] };
+  const keys = arrays.map((a) => a.slice(0, n).map(String));
+  return { changes, rows, keys, lastKey: keys[keys.length - 1] ?? [] };
 }
 
 /** Copy one table from `state.doneThrough` on; resolves to this run's counts. */
-export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableState, estimate: number | null, options: CopyOptions): Promise<{ written: number; skipped: number; chunks: number }> {
+export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableState, estimate: number | null, options: CopyOptions): Promise<CopyCounts> {
   const name = formatTableName(p.table);
   const mark = new LowWaterMark({ through: state.doneThrough, written: state.rowsCopied, skipped: state.rowsSkipped, chunks: state.chunks });
   const before = { written: mark.written, skipped: mark.skipped, chunks: mark.chunks };
   const queue = new PQueue({ concurrency: options.concurrency, intervalCap: options.maxChunksPerSecond, interval: 1000 });
   const startedAt = Date.now();
   let readThisRun = 0;
+  let removed = 0;
   let failure: unknown;
   let recorded: Promise<void> = Promise.resolve();
   const record = () => {
@@ -114,16 +131,24 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
       failure = err; // held too long: let the chunks in flight land, then fail
       break;
     }
+    // SOURCE's knowledge, read before the chunk: what TARGET holds in its range and the chunk lacks is stale up to it.
+    const horizon = p.timeVersioned ? await deps.targetOnly?.horizon() : undefined;
     const chunk = await readChunk(deps.source, p, after, options.chunkSize);
-    if (chunk.rows.length === 0) break;
+    const last = chunk.rows.length < options.chunkSize;
+    const targetOnly = horizon === undefined ? undefined : targetOnlyWhere(p, after, last ? undefined : chunk.lastKey, chunk.keys);
     readThisRun += chunk.rows.length;
     const id = seq;
     queue
       .add(async () => {
-        await deps.beforeWrite?.(name, chunk.rows);
-        const out = await applyWithRetry(deps, name, chunk.changes);
-        if (mark.complete(id, chunk.lastKey, out.written, out.skipped)) await record();
-        deps.onProgress?.({ table: name, written: mark.written, skipped: mark.skipped, readThisRun, startedAt, estimate });
+        if (chunk.rows.length > 0) {
+          await deps.beforeWrite?.(name, chunk.rows);
+          const out = await withRetry(deps, name, () => deps.applier.applyChunk(chunk.changes));
+          if (targetOnly) removed += await withRetry(deps, name, () => deps.targetOnly!.remover.removeTargetOnly(p.table.schema, p.table.table, p.versionColumn, targetOnly, horizon!));
+          if (mark.complete(id, chunk.lastKey, out.written, out.skipped)) await record();
+          deps.onProgress?.({ table: name, written: mark.written, skipped: mark.skipped, readThisRun, startedAt, estimate });
+        } else if (targetOnly) {
+          removed += await withRetry(deps, name, () => deps.targetOnly!.remover.removeTargetOnly(p.table.schema, p.table.table, p.versionColumn, targetOnly, horizon!));
+        }
       })
       .catch((err: unknown) => {
         failure ??= err;
@@ -135,21 +160,25 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
   await queue.onIdle();
   await recorded;
   if (failure !== undefined) throw failure;
-  deps.log.info({ table: name, rows: mark.written - before.written, skipped: mark.skipped - before.skipped, ms: Date.now() - startedAt }, 'bootstrap: table copied');
-  return { written: mark.written - before.written, skipped: mark.skipped - before.skipped, chunks: mark.chunks - before.chunks };
+  deps.log.info({ table: name, rows: mark.written - before.written, skipped: mark.skipped - before.skipped, removed, ms: Date.now() - startedAt }, 'bootstrap: table copied');
+  return { written: mark.written - before.written, skipped: mark.skipped - before.skipped, chunks: mark.chunks - before.chunks, removed };
 }
 
 /**
  * A chunk's transaction, retried on what the catalogue calls transient (a deadlock with the stream's
- * applier, a lock wait, a dropped connection): the copy is idempotent, so a retry is always safe.
+ * applier, a lock wait, a dropped connection, a parent not here yet — inserted in SOURCE after its
+ * table was copied, on TARGET's stream): the copy is idempotent, so a retry is always safe. About 30 s
+ * in all, beyond the apply lag the throttle allows.
  */
-async function applyWithRetry(deps: CopyDeps, table: string, changes: RowChange[]): Promise<CopyOutcome> {
+const RETRIES = 10;
+
+async function withRetry<T>(deps: CopyDeps, table: string, write: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await deps.applier.applyChunk(changes);
+      return await write();
     } catch (err) {
       const e = classifyError(err, { table });
-      if (!e.retryable || e instanceof UnexpectedError || attempt >= 6) throw e;
+      if (!e.retryable || e instanceof UnexpectedError || attempt >= RETRIES) throw e;
       deps.log.warn({ table, code: e.code, attempt }, 'bootstrap: a chunk write failed, retrying it');
       await sleep(retryDelayMs(attempt, 200, 5_000));
     }

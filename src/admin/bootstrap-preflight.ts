@@ -1,6 +1,7 @@
 /**
  * Everything `drc bootstrap` checks before it writes anything (README "Adding an ezone"): the tables
- * (a primary key and a version column in SOURCE, the same columns in TARGET where the table exists),
+ * (a primary key and a version column in SOURCE, the same columns in TARGET where the table exists,
+ * every parent table replicated; ordered parents first, bootstrap-order.ts),
  * TARGET's daemon (its heartbeat, an applied position for every other ezone), and the live stream's
  * start point — TARGET's applied offset of every origin, and SOURCE caught up to it for every origin
  * but itself, so that every change is either in the rows the copy reads or on TARGET's stream.
@@ -10,8 +11,10 @@ import type { Config } from '../config/schema.js';
 import { TableFilter } from '../config/table-filter.js';
 import { versionColumnOf } from '../config/tables.js';
 import { isNoSuchTable } from '../db/mysql-errors.js';
+import { foreignKeysOf } from '../db/table-keys.js';
 import { CheckFailedError } from '../errors.js';
 import { changesTopic } from '../model/topics.js';
+import { copyOrder } from './bootstrap-order.js';
 import { sleep } from './verify-chunks.js';
 import { formatTableName, type TableName } from './verify-names.js';
 import { describeTable, replicatedTables, type VerifyTable } from './verify-tables.js';
@@ -21,6 +24,16 @@ export interface PlannedTable {
   table: VerifyTable;
   versionColumn: string;
   missingInTarget: boolean;
+  /** On a cycle of foreign keys among the copied tables (a self-reference included): copied with checks off (bootstrap-order.ts). */
+  cyclic: boolean;
+  /** The parent tables its foreign keys reference (formatTableName). */
+  parents: string[];
+  /**
+   * Its versions are the times of the writes (DATETIME/TIMESTAMP with fractional seconds and ON
+   * UPDATE CURRENT_TIMESTAMP): rows only TARGET holds can be told from writes SOURCE has not received
+   * yet, and removed (bootstrap-target-only.ts). Not so for a counter or a weak column.
+   */
+  timeVersioned: boolean;
 }
 
 export interface PlanOptions {
@@ -72,20 +85,28 @@ export async function planTables(
       );
       continue;
     }
-    const weak = options.allowWeakVersion ? undefined : await weakVersionColumn(source, name, vc);
+    const weakness = await weakVersionColumn(source, name, vc);
+    const weak = options.allowWeakVersion ? undefined : weakness?.why;
     if (weak) {
       problems.push(`${shown}: its version column ${vc} ${weak} — a copied row could not be ordered against the live stream; make it e.g. DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6) (or BIGINT NOT NULL the application increments), or pass --allow-weak-version to copy it anyway`);
       continue;
     }
-    const fks = await foreignKeysOf(source, name);
-    if (fks.length > 0) {
-      problems.push(
-        `${shown}: has foreign keys (${fks.join(', ')}) — a child copied while its parent is deleted could come back as an orphan; copy it while nothing writes to it (mysqldump --no-create-info --replace) and leave it out here (--tables)`,
-      );
+    const parentNames = (await foreignKeysOf(source, name.schema, name.table)).outgoing.map((fk) => ({ schema: fk.refSchema, table: fk.refTable }));
+    const parents = [...new Set(parentNames.map(formatTableName))];
+    const unreplicated = parentNames.filter((t) => t.schema === 'drc_meta' || filter.roleOf(t.schema, t.table).kind !== 'replicated');
+    if (unreplicated.length > 0) {
+      problems.push(`${shown}: references ${[...new Set(unreplicated.map(formatTableName))].join(', ')}, not replicated — a child copied under a parent the stream never brings cannot be ordered against its deletes; replicate the parent too, or leave ${shown} out (--tables)`);
       continue;
     }
-    tables.push({ table: described, versionColumn: vc, missingInTarget: !exists });
+    tables.push({ table: described, versionColumn: vc, missingInTarget: !exists, cyclic: false, parents, timeVersioned: weakness !== undefined && weakness.why === undefined && weakness.time });
   }
+  // Parents first (their rows are there when a child's arrive, as foreign-key checks require); a cycle's tables with checks off.
+  const { order, cyclic } = copyOrder(
+    tables.map((p) => formatTableName(p.table)),
+    tables.flatMap((p) => p.parents.map((parent) => ({ child: formatTableName(p.table), parent }))),
+  );
+  const byName = new Map(tables.map((p) => [formatTableName(p.table), p]));
+  tables.splice(0, tables.length, ...order.map((n) => ({ ...byName.get(n)!, cyclic: cyclic.has(n) })));
   return { tables, problems, usage };
 }
 
@@ -103,20 +124,17 @@ export function versionColumnWeakness(col: { dataType: string; precision: number
   return undefined;
 }
 
-async function weakVersionColumn(pool: mysql.Pool, name: TableName, column: string): Promise<string | undefined> {
+/** Why the version column cannot order rows (undefined: it can), and whether it is a time; undefined when it is not found. */
+async function weakVersionColumn(pool: mysql.Pool, name: TableName, column: string): Promise<{ why: string | undefined; time: boolean } | undefined> {
   const [rows] = await pool.query<mysql.RowDataPacket[]>(
     'SELECT DATA_TYPE, DATETIME_PRECISION, IS_NULLABLE, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?',
     [name.schema, name.table, column],
   );
   const r = rows[0];
   if (!r) return undefined;
-  return versionColumnWeakness({ dataType: String(r.DATA_TYPE), precision: r.DATETIME_PRECISION === null ? null : Number(r.DATETIME_PRECISION), nullable: r.IS_NULLABLE === 'YES', extra: String(r.EXTRA ?? '') });
-}
-
-/** The foreign keys a table declares (as a child), by name. */
-async function foreignKeysOf(pool: mysql.Pool, name: TableName): Promise<string[]> {
-  const [rows] = await pool.query<mysql.RowDataPacket[]>('SELECT CONSTRAINT_NAME AS n FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? ORDER BY CONSTRAINT_NAME', [name.schema, name.table]);
-  return rows.map((r) => String(r.n));
+  const type = String(r.DATA_TYPE).toLowerCase();
+  const why = versionColumnWeakness({ dataType: type, precision: r.DATETIME_PRECISION === null ? null : Number(r.DATETIME_PRECISION), nullable: r.IS_NULLABLE === 'YES', extra: String(r.EXTRA ?? '') });
+  return { why, time: type === 'datetime' || type === 'timestamp' };
 }
 
 async function tableExists(pool: mysql.Pool, name: TableName): Promise<boolean> {

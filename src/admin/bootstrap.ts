@@ -4,28 +4,29 @@
  *
  * 1. check everything, writing nothing: the tables (primary key, version column, same columns),
  *    TARGET's daemon and the live stream's start point (bootstrap-preflight.ts);
- * 2. create the tables TARGET lacks from SOURCE's `SHOW CREATE TABLE`, saying so;
+ * 2. create the tables TARGET lacks from SOURCE's `SHOW CREATE TABLE`, saying so (bootstrap-create.ts);
  * 3. copy each table by primary-key chunks (bootstrap-copy.ts), every row applied only if newer,
- *    progress recorded per table in TARGET's drc_meta.bootstrap (`--resume` continues from it);
+ *    progress recorded per table in TARGET's drc_meta.bootstrap (`--resume` continues from it,
+ *    bootstrap-state.ts), then decide again the rows a concurrent delete overtook (bootstrap-recheck.ts);
  * 4. compare the copied tables between SOURCE and TARGET with `drc verify`'s comparison.
  */
-import mysql from 'mysql2/promise';
-import type { Config, MysqlConfig } from '../config/schema.js';
-import { connectionOptions, createPool } from '../db/connect.js';
-import { isAccessDenied } from '../db/mysql-errors.js';
+import type mysql from 'mysql2/promise';
+import type { Config } from '../config/schema.js';
+import { createPool } from '../db/connect.js';
+import { bootstrapLockName } from '../db/bootstrap-progress.js';
 import { ensureMetaSchema } from '../db/meta-schema.js';
-import { quoteId } from '../db/sql.js';
 import { CheckFailedError, UnreachableError, UsageError } from '../errors.js';
 import type { CopyApplier } from '../model/ports.js';
-import { keyFromJson } from '../model/types/canonical-key.js';
 import type { Row } from '../model/value.js';
 import type { Logger } from '../ops/logger.js';
 import { copyTable, type TableProgress } from './bootstrap-copy.js';
+import { createTable, targetDdl, type DdlAccount } from './bootstrap-create.js';
+import { removeOvertaken, settleStream, type OvertakenRemover } from './bootstrap-recheck.js';
+import { readHorizon, removeOrphans, type TargetOnlyRemover } from './bootstrap-target-only.js';
 import { planTables, requireDaemon, startPoint, type PlannedTable } from './bootstrap-preflight.js';
 import { CopyThrottle } from './bootstrap-throttle.js';
 import { forgetStates, readStates, stateKey, writeState, type TableState } from './bootstrap-state.js';
 import { unreachableMessage } from './unreachable.js';
-import { sleep } from './verify-chunks.js';
 import { verify, type VerifyReport } from './verify.js';
 import { formatTableName, type TableName } from './verify-names.js';
 
@@ -49,12 +50,17 @@ export interface BootstrapOptions {
   maxSourceThreads?: number;
   /** How long to wait for TARGET's daemon's first positions and for SOURCE to catch up (ms). */
   waitStreamMs: number;
+  /**
+   * Rows only TARGET holds are removed when their version is older than SOURCE's knowledge less this
+   * margin (ms; bootstrap-target-only.ts): a transaction's length and the clocks' skew. Default 60 s.
+   */
+  keepRecentMs?: number;
   /** The final verify's re-checks of differing keys (rows in flight are not differences). */
   recheckDelayMs: number;
   rechecks: number;
   onProgress?: (p: TableProgress) => void;
   /** An account that may create the tables TARGET lacks (only those statements use it); default: the config's. */
-  ddlAccount?: { user: string; password: string };
+  ddlAccount?: DdlAccount;
   /** Told once per table created in TARGET. */
   onCreated?: (table: string) => void;
   /** Test seam (bootstrap-copy.ts). */
@@ -62,9 +68,7 @@ export interface BootstrapOptions {
 }
 
 /** What bootstrap asks of the target side beyond the CopyApplier port (apply/copy-applier.ts). */
-export interface BootstrapApplier extends CopyApplier {
-  removeOvertaken(schema: string, table: string, pk: string[], versionColumn: string, keys: Row[]): Promise<number>;
-}
+export type BootstrapApplier = CopyApplier & OvertakenRemover & TargetOnlyRemover;
 
 export interface BootstrapTableReport {
   table: string;
@@ -79,6 +83,8 @@ export interface BootstrapTableReport {
   resumed: boolean;
   /** Copied rows a concurrent delete overtook, deleted again after the copy (README "Adding an ezone"). */
   overtaken: number;
+  /** Rows only TARGET held, older than SOURCE's knowledge, removed (README "Adding an ezone": re-seeding). */
+  removed: number;
   seconds: number;
   rowsPerSec: number;
 }
@@ -110,10 +116,7 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
   try {
     await probe(config, [[from, source], [to, target]]);
     lock = await lockTarget(target, to);
-    const { tables, problems, usage } = await planTables(config, from, to, source, target, options.tables, { ...(options.allowWeakVersion ? { allowWeakVersion: true } : {}) });
-    if (usage.length > 0) throw new UsageError(`cannot bootstrap ${to} from ${from}, nothing written:\n  ${usage.join('\n  ')}`);
-    if (problems.length > 0) throw new CheckFailedError(`cannot bootstrap ${to} from ${from}, nothing written:\n  ${problems.join('\n  ')}`);
-    if (tables.length === 0) throw new UsageError(`no replicated table to copy from ${from}: check replicate.include / --tables`);
+    const tables = await plan(config, options, source, target);
     await requireDaemon(config, to, target, options.waitStreamMs);
     const states = await prepareStates(target, tables, from, options);
     // The tables TARGET lacks exist before the start point is waited for: TARGET's stream pauses on a
@@ -124,42 +127,23 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
     }
     const startPositions = await startPoint(config, from, to, source, target, { waitMs: options.waitStreamMs });
     if (!options.resume) await forgetStates(target, tables.map((p) => ({ schema: p.table.schema, table: p.table.table })));
-    // Every table is on record before its first row is written, so a run killed from here on can be resumed.
-    for (const p of tables) {
-      if (states.has(stateKey(p.table))) continue;
-      const fresh: TableState = { schema: p.table.schema, table: p.table.table, source: from, status: 'copying', doneThrough: undefined, rowsCopied: 0, rowsSkipped: 0, chunks: 0, createdTable: p.missingInTarget, startPositions };
-      await writeState(target, fresh, null);
-      states.set(stateKey(p.table), fresh);
-    }
+    await recordFresh(target, tables, states, from, startPositions);
     const reports: BootstrapTableReport[] = [];
     const origins = Object.keys(config.ezones).filter((e) => e !== to);
     const throttle = new CopyThrottle({ source, target }, origins, { maxLagMs: options.maxLagMs, maxSourceThreads: options.maxSourceThreads ?? 0, maxPauseMs: options.maxPauseMs ?? 0 }, log);
     const applier = await applierFor(target);
+    const horizon = () => readHorizon(source, Object.keys(config.ezones).filter((e) => e !== from), options.keepRecentMs ?? 60_000);
     try {
-      for (const p of tables) reports.push(await copyOne(p, states.get(stateKey(p.table))!, { source, target, throttle, options, log, applier }));
+      for (const p of tables) reports.push(await copyOne(p, states.get(stateKey(p.table))!, { source, target, throttle, options, log, applier, horizon }));
     } finally {
       await throttle.stop();
     }
     // A delete on the stream that read a row as missing just before its chunk inserted it left only a
     // tombstone: once every stream transaction in flight during the copy has landed, decide those rows again.
     await settleStream(target, origins, Math.max(10_000, 3 * config.heartbeat.interval), log);
-    for (const [i, p] of tables.entries()) {
-      const overtaken = await removeOvertaken(target, applier, p);
-      reports[i]!.overtaken = overtaken;
-      if (overtaken > 0) log.info({ table: formatTableName(p.table), rows: overtaken }, 'bootstrap: copied rows a concurrent delete overtook, deleted again');
-    }
-    const checked = await verify(
-      config,
-      { tables: tables.map((p) => ({ schema: p.table.schema, table: p.table.table })), ezones: [from, to], chunkSize: Math.max(options.chunkSize, 1000), pauseMs: 0, concurrency: options.concurrency, recheckDelayMs: options.recheckDelayMs, rechecks: options.rechecks, repair: false },
-      log,
-      () => Promise.reject(new Error('bootstrap never repairs')),
-    );
-    // Only the tables that differ are failed (--resume copies those again); the others are verified.
-    const differing = new Set([...checked.differences.map((d) => d.table), ...(checked.schemaDifferences ?? []).map((d) => d.table), ...(checked.skipped ?? []).map((d) => d.table)]);
-    for (const p of tables) {
-      const st = (await readStates(target, [p.table])).get(stateKey(p.table));
-      if (st) await writeState(target, { ...st, status: differing.has(formatTableName(p.table)) || (!checked.ok && differing.size === 0) ? 'failed' : 'verified' }, null);
-    }
+    await recheckOvertaken(target, applier, tables, reports, log);
+    for (const [i, p] of tables.entries()) if (p.cyclic) reports[i]!.removed += await removeOrphans({ source, target, remover: applier, horizon }, p);
+    const checked = await verifyCopied(config, options, target, tables, log);
     const { ok, differences, schemaDifferences } = checked;
     return {
       ok,
@@ -180,7 +164,51 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
   }
 }
 
-const lockName = (to: string) => `drc_bootstrap:${to}`;
+/** The tables to copy, or the refusals (UsageError, CheckFailedError), nothing written. */
+async function plan(config: Config, options: BootstrapOptions, source: mysql.Pool, target: mysql.Pool): Promise<PlannedTable[]> {
+  const { source: from, target: to } = options;
+  const { tables, problems, usage } = await planTables(config, from, to, source, target, options.tables, { ...(options.allowWeakVersion ? { allowWeakVersion: true } : {}) });
+  if (usage.length > 0) throw new UsageError(`cannot bootstrap ${to} from ${from}, nothing written:\n  ${usage.join('\n  ')}`);
+  if (problems.length > 0) throw new CheckFailedError(`cannot bootstrap ${to} from ${from}, nothing written:\n  ${problems.join('\n  ')}`);
+  if (tables.length === 0) throw new UsageError(`no replicated table to copy from ${from}: check replicate.include / --tables`);
+  return tables;
+}
+
+/** Every table is on record before its first row is written, so a run killed from here on can be resumed. */
+async function recordFresh(target: mysql.Pool, tables: PlannedTable[], states: Map<string, TableState>, from: string, startPositions: Record<string, string>): Promise<void> {
+  for (const p of tables) {
+    if (states.has(stateKey(p.table))) continue;
+    const fresh: TableState = { schema: p.table.schema, table: p.table.table, source: from, status: 'copying', doneThrough: undefined, rowsCopied: 0, rowsSkipped: 0, chunks: 0, createdTable: p.missingInTarget, startPositions };
+    await writeState(target, fresh, null);
+    states.set(stateKey(p.table), fresh);
+  }
+}
+
+async function recheckOvertaken(target: mysql.Pool, applier: BootstrapApplier, tables: PlannedTable[], reports: BootstrapTableReport[], log: Logger): Promise<void> {
+  for (const [i, p] of tables.entries()) {
+    const overtaken = await removeOvertaken(target, applier, p);
+    reports[i]!.overtaken = overtaken;
+    if (overtaken > 0) log.info({ table: formatTableName(p.table), rows: overtaken }, 'bootstrap: copied rows a concurrent delete overtook, deleted again');
+  }
+}
+
+/** `drc verify`'s comparison of the copied tables; only the tables that differ are failed (--resume copies those again), the others verified. */
+async function verifyCopied(config: Config, options: BootstrapOptions, target: mysql.Pool, tables: PlannedTable[], log: Logger): Promise<VerifyReport> {
+  const checked = await verify(
+    config,
+    { tables: tables.map((p) => ({ schema: p.table.schema, table: p.table.table })), ezones: [options.source, options.target], chunkSize: Math.max(options.chunkSize, 1000), pauseMs: 0, concurrency: options.concurrency, recheckDelayMs: options.recheckDelayMs, rechecks: options.rechecks, repair: false },
+    log,
+    () => Promise.reject(new Error('bootstrap never repairs')),
+  );
+  const differing = new Set([...checked.differences.map((d) => d.table), ...(checked.schemaDifferences ?? []).map((d) => d.table), ...(checked.skipped ?? []).map((d) => d.table)]);
+  for (const p of tables) {
+    const st = (await readStates(target, [p.table])).get(stateKey(p.table));
+    if (st) await writeState(target, { ...st, status: differing.has(formatTableName(p.table)) || (!checked.ok && differing.size === 0) ? 'failed' : 'verified' }, null);
+  }
+  return checked;
+}
+
+const lockName = bootstrapLockName;
 
 /** One bootstrap into an ezone at a time: a named lock on TARGET's server, held by one session for the whole run. */
 async function lockTarget(target: mysql.Pool, to: string): Promise<mysql.PoolConnection> {
@@ -193,48 +221,6 @@ async function lockTarget(target: mysql.Pool, to: string): Promise<mysql.PoolCon
   return conn;
 }
 
-/**
- * Wait until TARGET applied a heartbeat of every origin after now (its database clock): every stream
- * transaction in flight now has committed by then (a stream commits in order). Gives up after
- * `timeoutMs` with a warning: the final comparison still finds what is left.
- */
-async function settleStream(target: mysql.Pool, origins: string[], timeoutMs: number, log: Logger): Promise<void> {
-  if (origins.length === 0) return;
-  const [[now]] = await target.query<mysql.RowDataPacket[]>("SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%d %H:%i:%s.%f') AS t");
-  const since = String(now!.t); // as text: no round trip through a JS Date and its time zone
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [rows] = await target.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM drc_meta.lag WHERE applied_at > ? AND origin IN (${origins.map(() => '?').join(', ')})`, [since, ...origins]);
-    if (Number(rows[0]?.n) >= origins.length) return;
-    if (Date.now() > deadline) {
-      log.warn({ origins, timeoutMs }, 'bootstrap: the target applied no fresh heartbeat of every origin in time; re-deciding copied rows against the deletes seen so far');
-      return;
-    }
-    await sleep(200);
-  }
-}
-
-/**
- * The copied rows of a table a concurrent delete may have overtaken: the keys of its tombstones in
- * TARGET (the stream's and local ones) recorded since the table's bootstrap began, decided again by
- * the applier. A key whose stored text cannot be read back is left to the final comparison.
- */
-async function removeOvertaken(target: mysql.Pool, applier: BootstrapApplier, p: PlannedTable): Promise<number> {
-  const { schema, table } = p.table;
-  const [rows] = await target.query<mysql.RowDataPacket[]>(
-    `SELECT key_json FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name = ? AND deleted_at >= (SELECT MIN(started_at) FROM drc_meta.bootstrap WHERE schema_name = ? AND table_name = ?)
-     UNION SELECT key_json FROM drc_meta.tombstones WHERE schema_name = ? AND table_name = ? AND deleted_at >= (SELECT MIN(started_at) FROM drc_meta.bootstrap WHERE schema_name = ? AND table_name = ?)`,
-    [schema, table, schema, table, schema, table, schema, table],
-  );
-  const pk = p.table.pk.map((c) => c.name);
-  const keys: Row[] = [];
-  for (const r of rows) {
-    const key = keyFromJson(String(r.key_json), pk);
-    if (key) keys.push(key);
-  }
-  return applier.removeOvertaken(schema, table, pk, p.versionColumn, keys);
-}
-
 interface CopyContext {
   source: mysql.Pool;
   target: mysql.Pool;
@@ -242,6 +228,7 @@ interface CopyContext {
   options: BootstrapOptions;
   log: Logger;
   applier: BootstrapApplier;
+  horizon: () => Promise<string | undefined>;
 }
 
 async function copyOne(p: PlannedTable, state: TableState, ctx: CopyContext): Promise<BootstrapTableReport> {
@@ -250,17 +237,26 @@ async function copyOne(p: PlannedTable, state: TableState, ctx: CopyContext): Pr
   const resumed = ctx.options.resume && (state.doneThrough !== undefined || state.status !== 'copying');
   const base = { table: name, created: state.createdTable, resumed };
   if (state.status === 'copied' || state.status === 'verified') {
-    return { ...base, rows: state.rowsCopied + state.rowsSkipped, copied: 0, skipped: 0, chunks: 0, seconds: 0, rowsPerSec: 0, overtaken: 0 };
+    return { ...base, rows: state.rowsCopied + state.rowsSkipped, copied: 0, skipped: 0, chunks: 0, seconds: 0, rowsPerSec: 0, overtaken: 0, removed: 0 };
   }
   const estimate = await estimateRows(ctx.source, p);
   await writeState(ctx.target, { ...state, status: 'copying' }, estimate);
   const { options } = ctx;
-  const deps = { source: ctx.source, target: ctx.target, applier: ctx.applier, throttle: ctx.throttle, log: ctx.log, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.beforeWrite ? { beforeWrite: options.beforeWrite } : {}) };
+  const deps = {
+    source: ctx.source,
+    target: ctx.target,
+    applier: ctx.applier,
+    throttle: ctx.throttle,
+    log: ctx.log,
+    targetOnly: { remover: ctx.applier, horizon: ctx.horizon },
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.beforeWrite ? { beforeWrite: options.beforeWrite } : {}),
+  };
   const out = await copyTable(deps, p, { ...state, status: 'copying' }, estimate, { chunkSize: options.chunkSize, concurrency: options.concurrency, maxChunksPerSecond: options.maxChunksPerSecond });
   const done = (await readStates(ctx.target, [p.table])).get(stateKey(p.table))!;
   await writeState(ctx.target, { ...done, status: 'copied' }, null);
   const seconds = (Date.now() - t0) / 1000;
-  return { ...base, rows: done.rowsCopied + done.rowsSkipped, copied: out.written, skipped: out.skipped, chunks: out.chunks, seconds, rowsPerSec: Math.round((out.written + out.skipped) / Math.max(seconds, 0.001)), overtaken: 0 };
+  return { ...base, rows: done.rowsCopied + done.rowsSkipped, copied: out.written, skipped: out.skipped, chunks: out.chunks, seconds, rowsPerSec: Math.round((out.written + out.skipped) / Math.max(seconds, 0.001)), overtaken: 0, removed: out.removed };
 }
 
 /**
@@ -291,37 +287,6 @@ async function prepareStates(target: mysql.Pool, tables: PlannedTable[], from: s
   // A table whose final comparison failed is copied again from its start: continuing after its end would copy nothing.
   for (const [k, st] of states) if (st.status === 'failed') states.set(k, { ...st, status: 'copying', doneThrough: undefined, rowsCopied: 0, rowsSkipped: 0, chunks: 0 });
   return states;
-}
-
-/** TARGET's server under the account that creates tables: --user/--password-env replace the whole account (passwordFile too). */
-function targetDdl(own: MysqlConfig, account: BootstrapOptions['ddlAccount']): MysqlConfig {
-  if (!account) return own;
-  const { passwordFile: _unused, ...rest } = own;
-  return { ...rest, ...account };
-}
-
-async function createTable(source: mysql.Pool, target: MysqlConfig, p: PlannedTable, to: string): Promise<void> {
-  const { schema, table } = p.table;
-  const [rows] = await source.query<mysql.RowDataPacket[]>(`SHOW CREATE TABLE ${quoteId(schema)}.${quoteId(table)}`);
-  const ddl = String(rows[0]!['Create Table']);
-  const conn = await mysql.createConnection(connectionOptions(target));
-  try {
-    await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(schema)}`);
-    await conn.query(`USE ${quoteId(schema)}`);
-    // Foreign keys may name a parent created later (as mysqldump does).
-    await conn.query('SET SESSION foreign_key_checks = 0');
-    await conn.query(ddl);
-    await conn.query('SET SESSION foreign_key_checks = 1');
-  } catch (err) {
-    if (isAccessDenied(err)) {
-      throw new CheckFailedError(
-        `${formatTableName(p.table)} is missing in ${to} and the account ${target.user} may not create it — run with --user and --password-env of an account that may (CREATE on ${quoteId(schema)}.*), or create it in ${to} from the source's SHOW CREATE TABLE, then run bootstrap again`,
-      );
-    }
-    throw err;
-  } finally {
-    await conn.end().catch(() => undefined);
-  }
 }
 
 async function estimateRows(pool: mysql.Pool, p: PlannedTable): Promise<number | null> {

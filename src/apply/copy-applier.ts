@@ -9,79 +9,82 @@
  * image. A copied row that loses is what the rules expect, not a clash between writers: it is counted,
  * not recorded in drc_meta.conflicts (the caller never asks for the conflict statements).
  *
- * No coverage wait (like a repair): a CLI process cannot see the local capture's progress; README
- * ("Not covered") says what that leaves open for a target that takes local deletes meanwhile.
+ * No coverage wait (standalone-transaction.ts): a CLI process cannot see the local capture's progress;
+ * README ("Not covered") says what that leaves open for a target that takes local deletes meanwhile.
  */
 import type mysql from 'mysql2/promise';
-import type { Config } from '../config/schema.js';
 import { findTombstonesStatement, newestTombstones } from '../db/tombstones.js';
-import { quoteId, tableRef, type Flavor } from '../db/sql.js';
+import { quoteId, tableRef } from '../db/sql.js';
 import type { RowChange } from '../model/change.js';
 import { typeOf } from '../model/types/row.js';
 import { fromWire, toWireRow, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
-import { Ownership } from '../model/ownership.js';
 import { tombstoneIdentity } from './keys.js';
 import { marker } from './sql/meta.js';
+import { COPY_ORIGIN, COPY_SLOT, COPY_SLOTS } from './copy-marker.js';
 import type { CopyApplier, CopyOutcome } from '../model/ports.js';
-import type { Logger } from '../ops/logger.js';
-import type { ApplyPool } from './connection.js';
-import { TableCache } from './table-cache.js';
-import { TargetTransaction } from './target-transaction.js';
+import { StandaloneApplier, type StandaloneApplierDeps } from './standalone-transaction.js';
 
-/**
- * The marker slots of bootstrap copies: one per chunk in flight, counted down from 65534 (beside the
- * repairs' 65535), far above every stream's (origins × 64): chunks written at once never wait on one
- * another's marker row, nor on the stream's.
- */
-export const COPY_SLOT = 65_534;
-/** Slots at most (more chunks at once than this share slots, and only wait on one another). */
-export const COPY_SLOTS = 1024;
-/** The marker's origin, the incoming origin and the source transaction id of copied rows. */
-export const COPY_ORIGIN = 'drc-bootstrap';
+export { COPY_ORIGIN, COPY_SLOT, COPY_SLOTS } from './copy-marker.js';
 
-export interface CopyApplierDeps {
-  /** The ezone whose database `pool` is (the bootstrap's target). */
-  ezone: string;
-  pool: ApplyPool;
-  flavor: Flavor;
-  config: Pick<Config, 'replicate' | 'tables' | 'apply' | 'ownership'>;
-  log: Logger;
-}
+export type CopyApplierDeps = Omit<StandaloneApplierDeps, 'routing'>;
 
-export class ChunkCopyApplier implements CopyApplier {
-  private readonly tables: TableCache;
-  private readonly ownership: Ownership;
+export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
   private chunks = 0;
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
 
-  constructor(private readonly deps: CopyApplierDeps) {
-    this.tables = new TableCache(deps.pool);
+  constructor(deps: CopyApplierDeps) {
     // A copy moves what the source already holds: ownership is the stream's business, never enforced here.
-    this.ownership = new Ownership({ ...deps.config.ownership, policy: 'report' });
+    super(deps);
   }
 
   async applyChunk(changes: RowChange[]): Promise<CopyOutcome> {
     if (changes.length === 0) return { written: 0, skipped: 0 };
-    const { ezone, pool, flavor, config, log } = this.deps;
     const slot = this.takeSlot();
-    const conn = await pool.getConnection().catch((err: unknown) => {
-      this.freeSlots.push(slot);
-      throw err;
-    });
-    const target = new TargetTransaction(conn, { ezone, flavor, config, ownership: this.ownership, tables: this.tables, coverage: 'not-needed', log });
     try {
-      target.open(slot, COPY_ORIGIN, `${COPY_ORIGIN}:${++this.chunks}`, '');
-      await target.apply(changes.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN })));
-      await target.commit();
-      const skipped = target.conflicts.filter((c) => c.decision === 'skipped').length;
-      return { written: changes.length - skipped, skipped };
-    } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      return await this.inTransaction({ slot, origin: COPY_ORIGIN, originTx: `${COPY_ORIGIN}:${++this.chunks}` }, async (target) => {
+        await target.apply(changes.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN })));
+        await target.commit();
+        const skipped = target.conflicts.filter((c) => c.decision === 'skipped').length;
+        return { written: changes.length - skipped, skipped };
+      });
     } finally {
-      conn.release();
+      this.freeSlots.push(slot);
+    }
+  }
+
+  /**
+   * Remove rows only TARGET holds (README "Adding an ezone": re-seeding): of the rows `where` selects
+   * here — rows SOURCE did not have when the caller read it — those whose version is at most `horizon`
+   * (every ezone's writes up to it had reached SOURCE) are deleted as a delete at their own version,
+   * through the apply path: it decides under the row lock (a row updated meanwhile is newer and stays),
+   * records the tombstone (origin drc-bootstrap: it holds back a write of that key only when not newer)
+   * and runs the foreign keys' rules (cascade tombstones, refusing children). Under the copy's marker:
+   * not shipped (SOURCE lacks the row already). Returns the rows deleted.
+   */
+  async removeTargetOnly(schema: string, table: string, versionColumn: string, where: { sql: string; params: unknown[] }, horizon: string): Promise<number> {
+    const info = await this.tables.get(schema, table);
+    if (!info) return 0;
+    const columns = [...info.columns].filter((c) => !info.generated?.has(c));
+    const [rows] = (await this.deps.pool.query(`SELECT ${columns.map(quoteId).join(', ')} FROM ${tableRef(schema, table)} WHERE ${where.sql}`, where.params)) as [mysql.RowDataPacket[], unknown];
+    const versionType = typeOf(info.columnTypes, versionColumn);
+    const deletes: RowChange[] = [];
+    for (const r of rows) {
+      const before = toWireRow(r, info.columnTypes);
+      const version = versionOf(before[versionColumn], versionType);
+      if (version === undefined || version === null || compareVersions(version, horizon) > 0) continue; // maybe a write SOURCE has not received yet
+      deletes.push({ schema, table, op: 'delete', key: Object.fromEntries(info.primaryKey.map((c) => [c, before[c] ?? null])), before, version });
+    }
+    if (deletes.length === 0) return 0;
+    const slot = this.takeSlot();
+    try {
+      return await this.inTransaction({ slot, origin: COPY_ORIGIN, originTx: `${COPY_ORIGIN}:target-only` }, async (target) => {
+        await target.apply(deletes.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN })));
+        await target.commit();
+        return deletes.length - target.conflicts.filter((c) => c.decision === 'skipped').length;
+      });
+    } finally {
       this.freeSlots.push(slot);
     }
   }

@@ -247,6 +247,6 @@ export function orphanStatements(incoming: ForeignKey[], parent: Row, before: { 
 export const parentImageOf = (op: Op): Row => (op.kind === 'delete' ? op.image : (op.incoming.change.before ?? op.image));
 
 /** A PipelinedSession as the query function db/ helpers take. */
-function queryVia(session: PipelinedSession): Queryable {
+export function queryVia(session: PipelinedSession): Queryable {
   return { query: async (sql, params) => [(await session.roundTrip([{ sql, params: params ?? [] }]))[0], undefined] };
 }

@@ -17,7 +17,9 @@ import { REMOVAL_ORIGIN, type Tombstone } from '../db/tombstones.js';
 import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
 import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
-import { childOutcome, deletedBefore, followStatements, orphanStatements, missingParents, movedParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
+import { bootstrapCopying } from '../db/bootstrap-progress.js';
+import { COPY_ORIGIN } from './copy-marker.js';
+import { childOutcome, deletedBefore, followStatements, orphanStatements, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
 import { adoptMovedChildren, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
 import { newerChildren, stashStatement } from './fk-waiting.js';
 import { childBound, dataTypeOf, type FkContext } from './fk-parents.js';
@@ -298,7 +300,18 @@ export class WriteBatcher {
     // ezone can tell, as the old key's tombstone said before the move was followed — never a retry
     // loop waiting for a parent that will not come.
     if (moves === 0 && !(await parentsDeleted(this.session, this.waiting.tables, missing, op.image, tombstones))) {
-      const { schema, table } = op.incoming.change;
+      const { schema, table, version } = op.incoming.change;
+      // While `drc bootstrap` copies the parent table here, the parent may be one of the rows it has not
+      // copied yet (written before DRC ran, in no stream): the child waits for it (fk-waiting.ts) instead
+      // of holding the stream, whose lag would hold the copy. (The copy's own chunks retry: their parents
+      // are copied first, and one inserted since is on the stream.)
+      if (version && op.incoming.origin !== COPY_ORIGIN && (await bootstrapCopying(queryVia(this.session), this.waiting.ezone, missing.map((fk) => ({ schema: fk.refSchema, table: fk.refTable }))))) {
+        const { change } = op.incoming;
+        await this.session.roundTrip([stashStatement(this.waiting.ezone, { schema, table, key: change.key, version, image: op.image, origin: op.incoming.origin, txId: op.incoming.txId })]);
+        const { versionColumn, conflicts } = this.collisions(op);
+        conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: 'skipped', local: null, versionColumn });
+        return;
+      }
       throw new RetryableApplyError(`a parent of a row of ${schema}.${table} is not here yet (no tombstone: not deleted here); retrying`, err);
     }
     const { versionColumn, conflicts } = this.collisions(op);

@@ -3,6 +3,7 @@
  * by `drc lag` and by the daemon's /metrics (where a copy into this ezone stands).
  */
 import type mysql from 'mysql2/promise';
+import { isNoSuchTable } from './mysql-errors.js';
 import type { Queryable } from './table-keys.js';
 
 export interface BootstrapRow {
@@ -36,4 +37,28 @@ export async function unverifiedBootstraps(db: Queryable): Promise<BootstrapRow[
     chunks: Number(r.chunks),
     updatedAt: String(r.updated_at),
   }));
+}
+
+/** The named lock a `drc bootstrap` into `ezone` holds on that ezone's server for its whole run (one at a time). */
+export const bootstrapLockName = (ezone: string): string => `drc_bootstrap:${ezone}`;
+
+/**
+ * Whether a `drc bootstrap` into `ezone` is copying any of `tables` now (its lock is held), or was
+ * copying one when it stopped (a table recorded `copying`, to be resumed): their rows may not all be
+ * here yet, however old.
+ */
+export async function bootstrapCopying(db: Queryable, ezone: string, tables: { schema: string; table: string }[]): Promise<boolean> {
+  const [rows] = (await db.query('SELECT IS_USED_LOCK(?) IS NOT NULL AS running', [bootstrapLockName(ezone)])) as [mysql.RowDataPacket[], unknown];
+  if (Number(rows[0]?.running) === 1) return true;
+  if (tables.length === 0) return false;
+  try {
+    const [copying] = (await db.query(
+      `SELECT 1 FROM drc_meta.bootstrap WHERE status = 'copying' AND (${tables.map(() => '(schema_name = ? AND table_name = ?)').join(' OR ')}) LIMIT 1`,
+      tables.flatMap((t) => [t.schema, t.table]),
+    )) as [mysql.RowDataPacket[], unknown];
+    return copying.length > 0;
+  } catch (err) {
+    if (isNoSuchTable(err)) return false; // no drc_meta.bootstrap: never bootstrapped
+    throw err;
+  }
 }

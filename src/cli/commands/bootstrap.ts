@@ -34,6 +34,7 @@ interface Opts {
   maxSourceThreads: number;
   waitStreamMs: number;
   recheckMs: number;
+  keepRecentMs: number;
   user?: string;
   passwordEnv?: string;
   json?: boolean;
@@ -70,6 +71,7 @@ export function registerBootstrap(program: Command): void {
     .option('--max-source-threads <n>', "pause while the source runs more threads than this (Threads_running; 0: never)", wholeOrZero, 64)
     .option('--wait-stream-ms <ms>', "how long to wait for the target's daemon to apply every other ezone, and the source to catch up", nonNegative, 30_000)
     .option('--recheck-ms <ms>', 'the final comparison waits this long before re-checking a difference (rows in flight)', nonNegative, 1000)
+    .option('--keep-recent-ms <ms>', "rows only the target holds are removed when older than what the source has received from every ezone, less this margin (a transaction's length, clock skew)", nonNegative, 60_000)
     .option('--user <name>', "an account that may create the tables the target lacks (only those statements use it; default: the config's)")
     .option('--password-env <var>', "the environment variable holding --user's password")
     .option('--json', 'print one JSON document at the end')
@@ -108,6 +110,7 @@ export function registerBootstrap(program: Command): void {
             maxSourceThreads: opts.maxSourceThreads,
             waitStreamMs: opts.waitStreamMs,
             recheckDelayMs: opts.recheckMs,
+            keepRecentMs: opts.keepRecentMs,
             rechecks: 8,
             onProgress,
             onCreated: (table) => process.stderr.write(`drc: ${table} does not exist in ${opts.ezone}: created it from ${opts.from}'s SHOW CREATE TABLE\n`),
