@@ -4,8 +4,7 @@
  * place that knows how (tombstones by key, db/key-identity.ts; unique-value claims, apply/sql/claims.ts):
  *
  * - PAD SPACE collations ignore trailing spaces, WEIGHT_STRING keeps them: the value is padded to the
- *   column's length in characters (`AS CHAR(n)`; a value whose expansions outgrow it is weighed whole,
- *   see weightSql), or, where the column declares none (TEXT), trimmed;
+ *   column's length in characters (`AS CHAR(n)`), or, where the column declares none (TEXT), trimmed;
  * - NO PAD collations (MariaDB `…nopad…`, MySQL `_0900_`) keep them: the value as it is;
  * - a key prefix (`UNIQUE KEY (name(10))`) compares the first characters only: LEFT in the column's
  *   charset (characters, not bytes), then padded to the prefix under PAD SPACE.
@@ -48,27 +47,10 @@ export function collatedColumn(meta: Pick<ColumnMeta, 'name' | 'columnType'> & {
   };
 }
 
-/**
- * The hex weight string of `source` (a column reference or `?`, which appears once) under the column's
- * collation.
- *
- * `AS CHAR(n)` pads to n characters but also cuts the weight string to n weights (per level): under a
- * collation with expansions (utf8mb4_unicode_ci, the uca1400 ones, latin1_german2_ci: ß weighs as ss)
- * 'kßz' in a VARCHAR(3) has 4 weights and would weigh as 'kss', another key to the server. A value whose
- * weights (trailing spaces trimmed) do not fit is therefore weighed whole, trailing spaces trimmed, after
- * a '+' that no hex weight starts with; every other value keeps the padded weight it always had (stored
- * tombstones and claims still match).
- */
+/** The hex weight string of `source` (a column reference or `?`) under the column's collation. */
 export function weightSql(source: string, c: CollatedColumn): string {
   let value = `CONVERT(${source} USING ${c.charset})`;
   if (c.prefix !== undefined) value = `LEFT(${value}, ${Math.max(1, Math.floor(c.prefix))})`;
   if (c.trim) value = `TRIM(TRAILING ' ' FROM ${value})`;
-  if (c.padTo === undefined) return `HEX(WEIGHT_STRING(${value} COLLATE ${c.collation}))`;
-  const weigh = (v: string) => {
-    const padded = `WEIGHT_STRING(${v} COLLATE ${c.collation} AS CHAR(${c.padTo}))`;
-    const whole = `WEIGHT_STRING(TRIM(TRAILING ' ' FROM ${v}) COLLATE ${c.collation})`;
-    return `IF(LENGTH(${whole}) > LENGTH(${padded}), CONCAT('+', HEX(${whole})), HEX(${padded}))`;
-  };
-  // The value is used three times: a parameter is bound once, in a derived table.
-  return source.includes('?') ? `(SELECT ${weigh('drc_w.v')} FROM (SELECT ${value} AS v) AS drc_w)` : weigh(value);
+  return `HEX(WEIGHT_STRING(${value} COLLATE ${c.collation}${c.padTo !== undefined ? ` AS CHAR(${c.padTo})` : ''}))`;
 }

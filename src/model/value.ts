@@ -11,6 +11,11 @@ import type { Row, SqlParam, WireValue } from './types/wire.js';
 
 export type { Row, SqlParam, WireValue } from './types/wire.js';
 
+/** A wire value as the driver binds it to be written into a column of this type (INSERT VALUES, UPDATE SET). */
+export function writtenParam(v: WireValue, type: ColumnType = anyColumn): SqlParam {
+  return type.toWritten ? type.toWritten(v) : type.toParam(v);
+}
+
 /** Convert a decoded value (zongji or mysql2 with dateStrings, jsonStrings, UTC) to its wire form. */
 export function toWire(v: unknown, type: ColumnType = anyColumn): WireValue {
   return type.fromQuery(v);

@@ -10,7 +10,7 @@
 import { quoteId, tableRef, type Statement } from '../../db/sql.js';
 import type { ColumnMeta } from '../../model/types/column-meta.js';
 import { selectList, typeOf, type ColumnTypes } from '../../model/types/row.js';
-import { fromWire, type Row } from '../../model/value.js';
+import { fromWire, writtenParam, type Row } from '../../model/value.js';
 import { lookupCondition } from './claims.js';
 
 export type { Statement };
@@ -36,7 +36,7 @@ export interface RowColumns {
 const columnList = (t: RowColumns) => selectList([...t.columns], t.columnTypes, quoteId);
 const writable = (t: RowColumns | undefined, cols: string[]) => (t?.generated?.size ? cols.filter((c) => !t.generated!.has(c)) : cols);
 /** A value written into column `c`, bound as its type binds it (a FLOAT's -0 so that the server stores -0). */
-const written = (t: RowColumns | undefined, c: string, v: Row[string] | undefined) => fromWire(v ?? null, typeOf(t?.columnTypes, c));
+const written = (t: RowColumns | undefined, c: string, v: Row[string] | undefined) => writtenParam(v ?? null, typeOf(t?.columnTypes, c));
 
 /**
  * The rows with these primary keys, locked for update, each tagged with the index of the key it

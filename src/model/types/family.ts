@@ -37,6 +37,8 @@ export interface ColumnType {
   fromQuery(value: unknown): WireValue;
   /** The wire form → what mysql2 binds as a statement parameter. */
   toParam(value: WireValue): SqlParam;
+  /** The wire form → what mysql2 binds to write it (INSERT VALUES, UPDATE SET); toParam where absent. */
+  toWritten?(value: WireValue): SqlParam;
   /** Whether two wire values of this column are the same value (replays, before-image checks). */
   same(a: WireValue | undefined, b: WireValue | undefined): boolean;
   /** Canonical text for identity (canonicalKey: tombstone keys, message keys, write sets). */

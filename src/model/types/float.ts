@@ -72,8 +72,11 @@ function floatWire(v: unknown): WireValue {
   return Object.is(f, -0) ? NEGATIVE_ZERO : f;
 }
 
-/** A FLOAT's parameter: -0 as a value the server stores as -0. */
-function floatParam(v: WireValue): SqlParam {
+/**
+ * A FLOAT's written parameter: -0 as a value the server stores as -0. Compared (WHERE f = ?), UNDERFLOW
+ * is a double and matches no stored -0; the text '-0' (toParam) matches it, as it matches 0.
+ */
+function floatWritten(v: WireValue): SqlParam {
   return v === NEGATIVE_ZERO || Object.is(v, -0) ? UNDERFLOW : anyToParam(v);
 }
 
@@ -86,7 +89,7 @@ const floatKeyText = (v: WireValue): CanonicalPart => anyText(v === NEGATIVE_ZER
  */
 const readFloat = (quoted: string): string => `IF(${quoted} = 0 AND ATAN2(${quoted}, -1) < 0, ${UNDERFLOW}, CAST(${quoted} AS DOUBLE))`;
 
-const FLOAT: ColumnType = agnostic('float', { fromBinlog: floatWire, fromQuery: floatWire, toParam: floatParam, same: floatSame, keyText: floatKeyText, readExpression: readFloat });
+const FLOAT: ColumnType = agnostic('float', { fromBinlog: floatWire, fromQuery: floatWire, toWritten: floatWritten, same: floatSame, keyText: floatKeyText, readExpression: readFloat });
 const DOUBLE: ColumnType = agnostic('float', { same: doubleSame, keyText: doubleText, orderText: doubleText });
 
 /** DOUBLE, REAL and FLOAT(p > 24) are doubles; information_schema and the binlog already say `double` for FLOAT(53). */

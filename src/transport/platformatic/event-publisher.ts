@@ -16,6 +16,8 @@ export class PlatformaticEventPublisher implements EventPublisher {
   private readonly refusal: ProducerRefusal;
   /** A new producer connecting after a refusal: reports wait for it. */
   private reconnecting: Promise<void> | undefined;
+  /** The producer connect() waits on (its metadata retries without limit while no broker answers): close() closes it. */
+  private connecting: StringProducer | undefined;
 
   constructor(
     private readonly base: BaseOptions,
@@ -32,10 +34,16 @@ export class PlatformaticEventPublisher implements EventPublisher {
       retryDelay: this.refusal.retryDelay(backoff(100, 5000), () => producer),
     });
     // Fail now when no broker answers rather than at the first report.
-    await producer.metadata({ topics: [] }).catch(async (err: unknown) => {
-      await producer.close().catch(() => undefined);
-      throw this.refusal.failure(err);
-    });
+    this.connecting = producer;
+    await producer
+      .metadata({ topics: [] })
+      .catch(async (err: unknown) => {
+        await producer.close().catch(() => undefined);
+        throw this.refusal.failure(err);
+      })
+      .finally(() => {
+        if (this.connecting === producer) this.connecting = undefined;
+      });
     const old = this.producer;
     this.producer = producer;
     await old?.close(true).catch(() => undefined);
@@ -66,7 +74,9 @@ export class PlatformaticEventPublisher implements EventPublisher {
     return this.producer;
   }
 
+  /** Closes the producer, and one still connecting (a broker outage must not hold shutdown). */
   async close(): Promise<void> {
+    await this.connecting?.close(true).catch(() => undefined);
     await this.reconnecting?.catch(() => undefined);
     await this.producer?.close(true).catch(() => undefined);
     this.producer = undefined;
