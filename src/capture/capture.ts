@@ -24,8 +24,8 @@ import { currentGtidPosition, detectFlavor } from '../db/connect.js';
 import type { DrcError } from '../errors.js';
 import { decodeChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
-import { routeOfRow, type RoutingBook } from '../model/routing.js';
-import type { AtomicPublisher, LocalReleases } from '../model/ports.js';
+import { decodeRoutes, encodeRoutes, routeOfRow, type RoutingBook } from '../model/routing.js';
+import type { AtomicPublisher, LocalReleases, StoredMessage } from '../model/ports.js';
 import { newCaptureStats, type CaptureStats, type StreamState } from '../model/stats.js';
 import { changesTopic, notifyTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
@@ -35,7 +35,7 @@ import { TransactionAssembler, type CapturedPart } from './assembler.js';
 import { BinlogSource } from './binlog-source.js';
 import { checkCaptureServer } from './preflight.js';
 import { RefusedTables } from './refused-tables.js';
-import { Shipper } from './shipper.js';
+import { ROUTING_HEADER, Shipper } from './shipper.js';
 import { TableFilter } from '../config/table-filter.js';
 import { TombstoneRecorder } from './tombstone-recorder.js';
 
@@ -51,8 +51,8 @@ export interface CaptureDeps {
   /** Pool on this ezone's database (tombstones, positions, preflight). */
   pool: mysql.Pool;
   publisher: AtomicPublisher;
-  /** Value of the last committed message on this ezone's changes topic (undefined when empty). */
-  lastPublished: () => Promise<Buffer | null | undefined>;
+  /** The last committed final chunk on this ezone's changes topic, value and headers (undefined when empty). */
+  lastPublished: () => Promise<Pick<StoredMessage, 'value' | 'headers'> | undefined>;
   /**
    * Throws when this daemon was replaced by another one. Checked before every restart: a zombie must
    * never reclaim the Kafka producer (that would fence the daemon that replaced it) nor the binlog.
@@ -62,12 +62,24 @@ export interface CaptureDeps {
   releases?: LocalReleases;
   /**
    * The versioned routing (drc_meta.routing) as read at start; capture keeps it in binlog order, so
-   * local writes are judged by the routing in force when they were written. Without it: the config's.
+   * local writes are judged by the routing in force when they were written. It ships the routing in
+   * force at each resume point with it (shipper.ts ROUTING_HEADER): a restart — of the stream or of the
+   * daemon — starts from that, not from the routing in force now. Without it: the config's.
    */
   routing?: RoutingBook;
 }
 
 const MAX_SEND_BYTES = 4 << 20;
+
+/** `fn`, run the first time only. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
 /** How long a Kafka commit waits for the tombstones of its deletes to be recorded before capture restarts. */
 const COVERAGE_WAIT_MS = 30_000;
 
@@ -92,6 +104,8 @@ export class Capture {
   /** When the stream last (re)started: events after it prove the binlog connection works. */
   private startedAt = 0;
   private loop: Promise<void> | undefined;
+  /** deps.routing as text (encodeRoutes), until the next routing row. */
+  private routingText: string | undefined;
   private resolveDone!: () => void;
   private rejectDone!: (err: Error) => void;
 
@@ -106,7 +120,14 @@ export class Capture {
       onFull: () => this.source.pause(),
       onDrained: () => this.source.resume(),
     });
-    this.shipper = new Shipper(deps.ezone, this.topics, deps.publisher, this.stats, (position) => this.tombstones.waitUntilCovered(position, COVERAGE_WAIT_MS));
+    this.shipper = new Shipper(
+      deps.ezone,
+      this.topics,
+      deps.publisher,
+      this.stats,
+      (position) => this.tombstones.waitUntilCovered(position, COVERAGE_WAIT_MS),
+      once(() => this.log.warn({ shards: deps.routing?.size }, 'the routing is cut into too many ranges to ship with the resume point: a restart judges re-read rows by the routing read at start')),
+    );
     this.tombstones = new TombstoneRecorder(deps.pool, deps.ezone, this.log, deps.releases, () => this.stats.committedPosition);
     this.supervisor = this.newSupervisor();
     this.source = new BinlogSource({
@@ -145,7 +166,8 @@ export class Capture {
     const last = await this.deps.lastPublished();
     let position: string;
     if (last) {
-      position = decodeChunk(last).pos;
+      position = decodeChunk(last.value).pos;
+      this.resumeRouting(last.headers?.[ROUTING_HEADER], position);
       this.log.info({ position, topic: this.topics.changes }, 'capture resumes after the last transaction on Kafka');
     } else {
       position = await currentGtidPosition(this.deps.pool, await detectFlavor(this.deps.pool));
@@ -222,7 +244,26 @@ export class Capture {
     await this.deps.fence?.();
     // A producer that failed a send cannot be trusted: claim the identity again.
     await this.deps.publisher.reset();
+    this.resumeRouting(this.shipper.committedRouting, this.stats.committedPosition);
     await this.startStream(this.stats.committedPosition);
+  }
+
+  /**
+   * The routing in force at the resume point, shipped with it: the binlog read again from there is
+   * judged by it, and by the routing rows it meets, in order. Without one (messages of builds before
+   * it, a routing too fragmented to ship) the routing in hand stays.
+   */
+  private resumeRouting(text: string | undefined, position: string): void {
+    const book = this.deps.routing;
+    if (!book || text === undefined) return;
+    const routes = decodeRoutes(text);
+    if (!routes) {
+      this.log.warn({ position }, 'the routing shipped with the resume point does not decode: judging by the routing read at start');
+      return;
+    }
+    book.replace(routes);
+    this.routingText = undefined;
+    this.log.info({ position, routingVersion: book.version }, 'capture resumes with the routing in force at its resume point');
   }
 
   private newAssembler(position: string, receipts: ReadonlyMap<string, number>): TransactionAssembler {
@@ -242,7 +283,14 @@ export class Capture {
           // The routing of this topology only (a server may hold several: drc_meta.routing's topology).
           if (after.topology !== this.deps.config.kafka.topicPrefix) return;
           const route = routeOfRow(after);
-          if (route) this.deps.routing?.set(route);
+          if (!route || !this.deps.routing) return;
+          this.deps.routing.set(route);
+          this.routingText = undefined;
+        },
+        routingText: () => {
+          const book = this.deps.routing;
+          if (!book) return undefined;
+          return (this.routingText ??= encodeRoutes(book.routes()));
         },
         refused: this.refused,
         receipts,

@@ -97,7 +97,7 @@ export async function startCapture(
     log,
     pool,
     publisher,
-    lastPublished: async () => (await kafka.lastCommittedMatching(topic, (m) => isFinalChunk(m.value)))?.value,
+    lastPublished: () => kafka.lastCommittedMatching(topic, (m) => isFinalChunk(m.value)),
     ...(ha ? { fence: ha.verify } : {}),
     releases: new LocalClaimRecorder(pool, ezone, (schema, table) => versionColumnOf(config, schema, table)),
   });

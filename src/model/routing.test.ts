@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Ownership } from './ownership.js';
-import { compressRoutes, parseShardRange, RoutingBook, routeOfRow, routingDrift, seedRoutes, type ShardRoute } from './routing.js';
+import { compressRoutes, decodeRoutes, encodeRoutes, parseShardRange, RoutingBook, routeOfRow, routingDrift, seedRoutes, type ShardRoute } from './routing.js';
 
 const route = (shard: number, owner: string, extra: Partial<ShardRoute> = {}): ShardRoute => ({ shard, owner, state: 'owned', version: 1, prevOwner: null, movingTo: null, ...extra });
 
@@ -73,5 +73,25 @@ describe('routing', () => {
     expect(own.ownerOf('app.o', row)).toBe('b');
     expect(own.violates('app.o', row, 'a')).toEqual({ owner: 'b' });
     expect(own.violates('app.o', row, 'b')).toBeUndefined();
+  });
+  it('ships the whole routing as runs of equal rows and reads it back exactly; refuses anything else', () => {
+    const routes = [
+      ...[0, 1, 2].map((s) => route(s, 'a', { version: 3, prevOwner: 'b' })),
+      route(3, 'a', { state: 'banned', version: 4, prevOwner: 'a', movingTo: 'b' }),
+      ...[4, 5].map((s) => route(s, 'b')),
+      route(7, 'b'),
+    ];
+    const text = encodeRoutes([...routes].reverse());
+    expect(JSON.parse(text)).toEqual([
+      [0, 2, 'a', 'owned', 3, 'b', null],
+      [3, 3, 'a', 'banned', 4, 'a', 'b'],
+      [4, 5, 'b', 'owned', 1, null, null],
+      [7, 7, 'b', 'owned', 1, null, null],
+    ]);
+    expect(decodeRoutes(text)).toEqual(routes);
+    expect(decodeRoutes(encodeRoutes([]))).toEqual([]);
+    for (const bad of ['', 'nope', '{}', '[[0,1]]', '[[2,1,"a","owned",1,null,null]]', '[[0,1,"a","gone",1,null,null]]', '[[0,1,"",null,1,null,null]]', '[[0,1,"a","owned",1.5,null,null]]', '[[0,1000000,"a","owned",1,null,null]]']) {
+      expect(decodeRoutes(bad), bad).toBeUndefined();
+    }
   });
 });

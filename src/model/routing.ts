@@ -162,3 +162,42 @@ export function routeOfRow(row: Record<string, unknown>): ShardRoute | undefined
   const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
   return { shard: Number(row.shard), owner: String(row.owner), state, version: Number(row.version), prevOwner: text(row.prev_owner), movingTo: text(row.moving_to) };
 }
+
+/**
+ * The whole routing as a short text: runs of consecutive shards with the same row, as
+ * `[from, to, owner, state, version, prevOwner, movingTo]`. Capture ships it with its resume point
+ * (the routing in force there, capture/capture.ts), so a restart judges re-read rows by it.
+ */
+export function encodeRoutes(routes: readonly ShardRoute[]): string {
+  const runs: [number, number, string, ShardState, number, string | null, string | null][] = [];
+  for (const r of [...routes].sort((a, b) => a.shard - b.shard)) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === r.shard - 1 && last[2] === r.owner && last[3] === r.state && last[4] === r.version && last[5] === r.prevOwner && last[6] === r.movingTo) last[1] = r.shard;
+    else runs.push([r.shard, r.shard, r.owner, r.state, r.version, r.prevOwner, r.movingTo]);
+  }
+  return JSON.stringify(runs);
+}
+
+/** ownership.shardCount's upper bound. */
+const MAX_SHARDS = 1_000_000;
+
+/** encodeRoutes' text → the routes; undefined when it is not one (never throws). */
+export function decodeRoutes(text: string): ShardRoute[] | undefined {
+  let runs: unknown;
+  try {
+    runs = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(runs)) return undefined;
+  const out: ShardRoute[] = [];
+  const name = (v: unknown) => v === null || (typeof v === 'string' && v.length > 0);
+  for (const run of runs as unknown[]) {
+    if (!Array.isArray(run) || run.length !== 7) return undefined;
+    const [from, to, owner, state, version, prevOwner, movingTo] = run as unknown[];
+    if (!Number.isInteger(from) || !Number.isInteger(to) || (to as number) < (from as number) || (from as number) < 0 || (to as number) >= MAX_SHARDS) return undefined;
+    if (typeof owner !== 'string' || owner.length === 0 || (state !== 'owned' && state !== 'banned') || !Number.isInteger(version) || !name(prevOwner) || !name(movingTo)) return undefined;
+    for (let s = from as number; s <= (to as number); s++) out.push({ shard: s, owner, state, version: version as number, prevOwner: prevOwner as string | null, movingTo: movingTo as string | null });
+  }
+  return out;
+}
