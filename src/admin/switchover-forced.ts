@@ -2,7 +2,8 @@
  * `drc switchover --force` (the old owner is unreachable): one routing change written in the new
  * owner's database (owner = it, no ban, previous owner forgotten), a switchover record `done` with the
  * reason, and unfinished switchovers seen there marked rolled back; then a wait until every reachable
- * ezone has applied it.
+ * ezone has applied it. Rows the old owner wrote before it that arrive later are flagged where they
+ * arrive (conflict `forced-late`, model/routing.ts RoutingBook.lateAfterForce).
  */
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';

@@ -37,7 +37,7 @@ export interface DecideInput {
    * whatever the case or trailing spaces of its key. Missing: the key is its own identity.
    */
   identities?: Map<string, string>;
-  ownership: Pick<Ownership, 'violates' | 'policy'>;
+  ownership: Pick<Ownership, 'violates' | 'policy'> & Partial<Pick<Ownership, 'lateAfterForce'>>;
   /** Unique values, their holders and recorded claims (unique-claims-state.ts); absent: no unique keys in the batch. */
   unique?: UniqueInput;
   versionColumnOf(schema: string, table: string): string | null;
@@ -68,11 +68,16 @@ export function decide(input: DecideInput): Decisions {
     const versionColumn = input.versionColumnOf(change.schema, change.table);
 
     // The origin's verdict when it shipped one (capture judged in binlog order, exactly); else the routing here.
-    const violation = change.rv !== undefined ? (change.wrong !== undefined ? { owner: change.wrong } : undefined) : input.ownership.violates(table, change.after ?? (change.before as Row), incoming.origin);
+    const image = change.after ?? (change.before as Row);
+    const violation = change.rv !== undefined ? (change.wrong !== undefined ? { owner: change.wrong } : undefined) : input.ownership.violates(table, image, incoming.origin);
     if (violation) {
       const decision = input.ownership.policy === 'reject' ? 'skipped' : 'applied';
       out.conflicts.push({ incoming, reason: 'ownership', decision, local, versionColumn });
       if (decision === 'skipped') return;
+    } else if (change.rv !== undefined && input.ownership.lateAfterForce?.(table, image, incoming.origin, change.rv)) {
+      // Its origin owned the row when it wrote it; a forced switchover has moved it since: flagged, and
+      // decided by last-writer-wins as any concurrent write (no policy refuses what was the owner's).
+      out.conflicts.push({ incoming, reason: 'forced-late', decision: 'applied', local, versionColumn });
     }
 
     const exactOld = change.oldKey ? rowKey(table, change.oldKey, info.columnTypes) : undefined;

@@ -25,6 +25,20 @@ export interface ShardRoute {
   movingTo: string | null;
 }
 
+/**
+ * A forced switchover (`drc switchover --force`, drc_meta.switchovers): shards flipped from an
+ * unreachable owner without ban or fence. What that owner wrote before it (routing version below
+ * `version`) may still arrive: it is flagged where it does (RoutingBook.lateAfterForce).
+ */
+export interface ForcedFlip {
+  switchover: string;
+  from: number;
+  to: number;
+  fromEzone: string;
+  toEzone: string;
+  version: number;
+}
+
 /** A run of consecutive shards with the same owner and state (what `drc routing` prints). */
 export interface RouteRange {
   shards: string;
@@ -96,6 +110,7 @@ export function routingDrift(configured: readonly ShardRoute[], applied: readonl
 export class RoutingBook {
   private readonly shards = new Map<number, ShardRoute>();
   private maxVersion = 0;
+  private forced: readonly ForcedFlip[] = [];
 
   constructor(routes: readonly ShardRoute[] = []) {
     this.replace(routes);
@@ -121,6 +136,20 @@ export class RoutingBook {
   set(route: ShardRoute): void {
     this.shards.set(route.shard, route);
     this.maxVersion = Math.max(this.maxVersion, route.version);
+  }
+
+  /** The forced switchovers applied here (a fresh read of drc_meta.switchovers). */
+  setForced(flips: readonly ForcedFlip[]): void {
+    this.forced = flips;
+  }
+
+  /**
+   * The forced switchover that took `shard` from `origin` after it wrote a change under routing version
+   * `rv` (below the flip's): the change is a row of the old owner arriving after the forced flip — two
+   * writers, for a while. Undefined when none did.
+   */
+  lateAfterForce(shard: number, origin: string, rv: number): ForcedFlip | undefined {
+    return this.forced.find((f) => shard >= f.from && shard <= f.to && f.fromEzone === origin && rv < f.version);
   }
 
   route(shard: number): ShardRoute | undefined {
