@@ -175,6 +175,8 @@ export class Capture {
     }
     this.stats.committedPosition = position;
     this.stats.coveredPosition = position;
+    // A stream restart before the first commit reads again from here: with the routing of here.
+    this.shipper.startedWith(this.currentRoutingText());
     this.tombstones.start(position);
     await this.startStream(position);
     this.loop = this.shipLoop();
@@ -248,6 +250,13 @@ export class Capture {
     await this.startStream(this.stats.committedPosition);
   }
 
+  /** deps.routing as text (encodeRoutes), cached until the next routing row. */
+  private currentRoutingText(): string | undefined {
+    const book = this.deps.routing;
+    if (!book) return undefined;
+    return (this.routingText ??= encodeRoutes(book.routes()));
+  }
+
   /**
    * The routing in force at the resume point, shipped with it: the binlog read again from there is
    * judged by it, and by the routing rows it meets, in order. Without one (messages of builds before
@@ -287,11 +296,7 @@ export class Capture {
           this.deps.routing.set(route);
           this.routingText = undefined;
         },
-        routingText: () => {
-          const book = this.deps.routing;
-          if (!book) return undefined;
-          return (this.routingText ??= encodeRoutes(book.routes()));
-        },
+        routingText: () => this.currentRoutingText(),
         refused: this.refused,
         receipts,
         ...(this.deps.releases ? { releases: this.deps.releases } : {}),

@@ -63,6 +63,11 @@ export class Shipper {
     return this.committed;
   }
 
+  /** The routing in force where capture started (its resume point, before anything shipped). */
+  startedWith(routing: string | undefined): void {
+    this.committed = routing;
+  }
+
   /** A Kafka transaction is open (a source transaction is streaming across ship calls). */
   get open(): boolean {
     return this.batch !== undefined;
