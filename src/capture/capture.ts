@@ -71,6 +71,9 @@ export interface CaptureDeps {
 
 const MAX_SEND_BYTES = 4 << 20;
 
+/** How long a Kafka commit waits for the tombstones of its deletes to be recorded before capture restarts. */
+const COVERAGE_WAIT_MS = 30_000;
+
 /** `fn`, run the first time only. */
 function once(fn: () => void): () => void {
   let done = false;
@@ -80,8 +83,6 @@ function once(fn: () => void): () => void {
     fn();
   };
 }
-/** How long a Kafka commit waits for the tombstones of its deletes to be recorded before capture restarts. */
-const COVERAGE_WAIT_MS = 30_000;
 
 export class Capture {
   readonly stats: CaptureStats = newCaptureStats();
