@@ -24,7 +24,7 @@ import { currentGtidPosition, detectFlavor } from '../db/connect.js';
 import type { DrcError } from '../errors.js';
 import { decodeChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
-import { decodeRoutes, encodeRoutes, routeOfRow, type RoutingBook } from '../model/routing.js';
+import type { RoutingBook } from '../model/routing.js';
 import type { AtomicPublisher, LocalReleases, StoredMessage } from '../model/ports.js';
 import { newCaptureStats, type CaptureStats, type StreamState } from '../model/stats.js';
 import { changesTopic, notifyTopic } from '../model/topics.js';
@@ -35,6 +35,7 @@ import { TransactionAssembler, type CapturedPart } from './assembler.js';
 import { BinlogSource } from './binlog-source.js';
 import { checkCaptureServer } from './preflight.js';
 import { RefusedTables } from './refused-tables.js';
+import { RoutingTracker } from './routing-tracker.js';
 import { ROUTING_HEADER, Shipper } from './shipper.js';
 import { TableFilter } from '../config/table-filter.js';
 import { TombstoneRecorder } from './tombstone-recorder.js';
@@ -105,14 +106,15 @@ export class Capture {
   /** When the stream last (re)started: events after it prove the binlog connection works. */
   private startedAt = 0;
   private loop: Promise<void> | undefined;
-  /** deps.routing as text (encodeRoutes), until the next routing row. */
-  private routingText: string | undefined;
+  /** deps.routing kept in binlog order, and put back at the resume point on a restart. */
+  private readonly routing: RoutingTracker;
   private resolveDone!: () => void;
   private rejectDone!: (err: Error) => void;
 
   constructor(private readonly deps: CaptureDeps) {
     this.log = deps.log.child({ component: 'capture' });
     this.refused = new RefusedTables(this.log);
+    this.routing = new RoutingTracker(deps.routing, deps.config.kafka.topicPrefix, this.log);
     this.stats.refusedTables = this.refused.tables;
     this.ownership = new Ownership(deps.config.ownership, { ...(deps.routing ? { routing: deps.routing } : {}), mode: 'local' });
     const prefix = deps.config.kafka.topicPrefix;
@@ -168,7 +170,7 @@ export class Capture {
     let position: string;
     if (last) {
       position = decodeChunk(last.value).pos;
-      this.resumeRouting(last.headers?.[ROUTING_HEADER], position);
+      this.routing.resume(last.headers?.[ROUTING_HEADER], position);
       this.log.info({ position, topic: this.topics.changes }, 'capture resumes after the last transaction on Kafka');
     } else {
       position = await currentGtidPosition(this.deps.pool, await detectFlavor(this.deps.pool));
@@ -177,7 +179,7 @@ export class Capture {
     this.stats.committedPosition = position;
     this.stats.coveredPosition = position;
     // A stream restart before the first commit reads again from here: with the routing of here.
-    this.shipper.startedWith(this.currentRoutingText());
+    this.shipper.startedWith(this.routing.current());
     this.tombstones.start(position);
     await this.startStream(position);
     this.loop = this.shipLoop();
@@ -247,33 +249,8 @@ export class Capture {
     await this.deps.fence?.();
     // A producer that failed a send cannot be trusted: claim the identity again.
     await this.deps.publisher.reset();
-    this.resumeRouting(this.shipper.committedRouting, this.stats.committedPosition);
+    this.routing.resume(this.shipper.committedRouting, this.stats.committedPosition);
     await this.startStream(this.stats.committedPosition);
-  }
-
-  /** deps.routing as text (encodeRoutes), cached until the next routing row. */
-  private currentRoutingText(): string | undefined {
-    const book = this.deps.routing;
-    if (!book) return undefined;
-    return (this.routingText ??= encodeRoutes(book.routes()));
-  }
-
-  /**
-   * The routing in force at the resume point, shipped with it: the binlog read again from there is
-   * judged by it, and by the routing rows it meets, in order. Without one (messages of builds before
-   * it, a routing too fragmented to ship) the routing in hand stays.
-   */
-  private resumeRouting(text: string | undefined, position: string): void {
-    const book = this.deps.routing;
-    if (!book || text === undefined) return;
-    const routes = decodeRoutes(text);
-    if (!routes) {
-      this.log.warn({ position }, 'the routing shipped with the resume point does not decode: judging by the routing read at start');
-      return;
-    }
-    book.replace(routes);
-    this.routingText = undefined;
-    this.log.info({ position, routingVersion: book.version }, 'capture resumes with the routing in force at its resume point');
   }
 
   private newAssembler(position: string, receipts: ReadonlyMap<string, number>): TransactionAssembler {
@@ -289,15 +266,8 @@ export class Capture {
         onDdl: (schema, kind) => this.log.info({ schema, ddl: kind }, 'DDL observed (not replicated); rows keep decoding with the schema they were written with'),
         onTruncate: (table) => this.log.info({ table }, 'TRUNCATE TABLE captured: every peer deletes the rows not newer than it (apply/truncate.ts)'),
         ownership: this.ownership,
-        onRoutingRow: (after) => {
-          // The routing of this topology only (a server may hold several: drc_meta.routing's topology).
-          if (after.topology !== this.deps.config.kafka.topicPrefix) return;
-          const route = routeOfRow(after);
-          if (!route || !this.deps.routing) return;
-          this.deps.routing.set(route);
-          this.routingText = undefined;
-        },
-        routingText: () => this.currentRoutingText(),
+        onRoutingRow: (after) => this.routing.onRow(after),
+        routingText: () => this.routing.current(),
         refused: this.refused,
         receipts,
         ...(this.deps.releases ? { releases: this.deps.releases } : {}),

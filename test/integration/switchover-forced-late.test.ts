@@ -15,6 +15,7 @@ import { reconfigure } from '../support/reconfigure.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
 import { eventually, scenario, type Scenario } from '../support/scenario.js';
 import { takeTestLog, testLogger } from '../support/test-logger.js';
+import { waitFor } from '../support/wait.js';
 
 const SHARDS = 16;
 /** Users of shards 0-7 (a's at version 1). */
@@ -67,7 +68,9 @@ describeWithServers('forced switchover: the old owner’s late rows', () => {
 
     // a comes back: it ships what it held, and applies the flip.
     daemons.push(b!, ...(await startDaemons(s, ['a'])));
-    await eventually('b recording the late rows', async () => (await conflictsIn(s!, 'b')).filter((c) => c.reason === 'forced-late').length === 3, 60_000);
+    // What b holds, conflicts and rows, as the wait's last value: a timeout shows where it stands.
+    const seen = async () => ({ conflicts: (await conflictsIn(s!, 'b')).map((c) => `${c.reason} ${c.origin} ${c.key_json}`), rows: (await s!.db.b!.query<mysql.RowDataPacket[]>('SELECT id FROM orders ORDER BY id'))[0].map((r) => Number(r.id)) });
+    await waitFor(seen, { what: 'b recording the late rows', until: (v) => v.conflicts.filter((c) => c.startsWith('forced-late')).length >= 3, timeoutMs: 60_000, intervalMs: 200 });
     const late = (await conflictsIn(s, 'b')).filter((c) => c.reason === 'forced-late');
     expect(late.map((c) => [JSON.parse(c.key_json), c.origin, c.decision])).toEqual([
       [{ id: 2 }, 'a', 'applied'],
