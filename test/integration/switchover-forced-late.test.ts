@@ -69,8 +69,8 @@ describeWithServers('forced switchover: the old owner’s late rows', () => {
     // a comes back: it ships what it held, and applies the flip.
     daemons.push(b!, ...(await startDaemons(s, ['a'])));
     // What b holds, conflicts and rows, as the wait's last value: a timeout shows where it stands.
-    const seen = async () => ({ conflicts: (await conflictsIn(s!, 'b')).map((c) => `${c.reason} ${c.origin} ${c.key_json}`), rows: (await s!.db.b!.query<mysql.RowDataPacket[]>('SELECT id FROM orders ORDER BY id'))[0].map((r) => Number(r.id)) });
-    await waitFor(seen, { what: 'b recording the late rows', until: (v) => v.conflicts.filter((c) => c.startsWith('forced-late')).length >= 3, timeoutMs: 60_000, intervalMs: 200 });
+    const seen = async () => ({ conflicts: (await conflictsIn(s!, 'b')).map((c) => `${c.reason} ${c.origin} ${c.key_json}`), rows: (await s!.db.b!.query<mysql.RowDataPacket[]>('SELECT id, amount FROM orders ORDER BY id'))[0].map((r) => `${Number(r.id)}:${Number(r.amount) === MARKER ? 'marker' : Number(r.amount)}`), captured: daemons[1]?.capture.stats.rowChanges, wrongWrites: daemons[1]?.capture.stats.wrongWrites, applied: b!.appliers.get('a')!.stats.rowChanges });
+    await waitFor(seen, { what: 'b recording the late rows', until: (v) => v.conflicts.filter((c) => c.startsWith('forced-late')).length >= 3, timeoutMs: 120_000, intervalMs: 200 });
     const late = (await conflictsIn(s, 'b')).filter((c) => c.reason === 'forced-late');
     expect(late.map((c) => [JSON.parse(c.key_json), c.origin, c.decision])).toEqual([
       [{ id: 2 }, 'a', 'applied'],
