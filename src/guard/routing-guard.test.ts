@@ -28,6 +28,9 @@ describe('RoutingGuard', () => {
     guard.applyChange({ version: 2, shards: '0-1', owner: 'a', state: 'banned', movingTo: 'b' }); // late, older: ignored
     expect(guard.checkShard(1)).toMatchObject({ writable: false, owner: 'b', banned: false, version: 3 });
     expect(guard.version).toBe(3);
+    await guard.refresh(); // drc_meta lagging at version 1: the newer changes stay
+    expect(guard.checkShard(1)).toMatchObject({ owner: 'b', version: 3 });
+    expect(guard.checkShard(2)).toMatchObject({ owner: 'b', banned: false });
     await guard.close();
   });
 

@@ -12,7 +12,8 @@
  * ```
  *
  * With `follow: { kafka: config.kafka }` it also subscribes to `<prefix>.routing` itself and applies
- * each change `drc switchover` publishes as it arrives (refreshMs 0: the topic alone after the first read).
+ * each change `drc switchover` publishes as it arrives (refreshMs 0: the topic alone after the first read;
+ * polling on as well, a read of a lagging database never undoes a newer change from the topic).
  */
 import type mysql from 'mysql2/promise';
 import type { KafkaConfig } from '../config/schema.js';
@@ -120,9 +121,9 @@ export class RoutingGuard {
     else onError(new Error(`message at offset ${m.offset} of ${topic} is not a routing change: ignored`));
   }
 
-  /** Re-read drc_meta.routing now. */
+  /** Re-read drc_meta.routing now (per shard, a row older than the one held, e.g. from the topic, is ignored). */
   async refresh(): Promise<void> {
-    this.book.replace(await readRouting(this.options.pool, this.options.topology ?? 'drc'));
+    this.book.merge(await readRouting(this.options.pool, this.options.topology ?? 'drc'));
   }
 
   /** The routing version in force here. */

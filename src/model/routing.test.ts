@@ -48,6 +48,20 @@ describe('routing', () => {
     expect(book.localWrite(5, 'b')).toEqual({ ok: true });
   });
 
+  it('merges a fresh read per shard keeping the higher version: a lagging read does not undo a newer change', () => {
+    const book = new RoutingBook([route(0, 'a'), route(1, 'a')]);
+    book.set(route(0, 'b', { state: 'banned', movingTo: 'a', version: 5 }));
+    book.merge([route(0, 'a', { version: 4 }), route(1, 'b', { version: 4, prevOwner: 'a' })]);
+    expect(book.route(0)).toMatchObject({ owner: 'b', state: 'banned', version: 5 });
+    expect(book.route(1)).toMatchObject({ owner: 'b', version: 4 });
+    book.merge([route(0, 'a', { version: 6, prevOwner: 'b' })]);
+    expect(book.routes().map((r) => [r.shard, r.owner, r.version])).toEqual([
+      [0, 'a', 6],
+      [1, 'b', 4],
+    ]);
+    expect(book.version).toBe(6);
+  });
+
   it('judges incoming changes without an origin verdict by the owner here only (no excuse for a previous owner or a destination)', () => {
     const book = new RoutingBook([route(0, 'b', { version: 3, prevOwner: 'a' }), route(1, 'a', { state: 'banned', movingTo: 'b', version: 2, prevOwner: 'a' }), route(2, 'a')]);
     expect(book.violation(0, 'a')).toEqual({ owner: 'b' });

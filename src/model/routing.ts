@@ -132,6 +132,19 @@ export class RoutingBook {
     for (const r of routes) this.set(r);
   }
 
+  /**
+   * Take in a fresh read of drc_meta.routing without losing what is newer here: per shard, the row with
+   * the higher version wins (versions only grow), so a read of a database lagging behind a change
+   * learned elsewhere (the TypeScript guard following `<prefix>.routing`) does not undo it. Shards the
+   * read lacks keep their row.
+   */
+  merge(routes: readonly ShardRoute[]): void {
+    for (const r of routes) {
+      const now = this.shards.get(r.shard);
+      if (!now || r.version >= now.version) this.set(r);
+    }
+  }
+
   /** One shard's row changed (a binlog row of drc_meta.routing, or a read). */
   set(route: ShardRoute): void {
     this.shards.set(route.shard, route);

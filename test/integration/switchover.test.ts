@@ -270,12 +270,12 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     expect(await settledOwner(s)).toBe('b');
   }, 60_000);
 
-  it('the TypeScript guard follows <prefix>.routing itself (refreshMs 0): a switchover reaches it from the topic, with either Kafka client', async () => {
+  it('the TypeScript guard follows <prefix>.routing itself (polling drc_meta as well, by default): a switchover reaches it from the topic, with either Kafka client', async () => {
     s = await setUp('follow');
     daemons.push(...(await startDaemons(s, ['a', 'b'])));
     const errors: string[] = [];
     const open = (client: 'platformatic' | 'kafkajs') =>
-      RoutingGuard.open({ pool: s!.db.a!, ezone: 'a', topology: s!.prefix, ownership: s!.config.ownership, refreshMs: 0, follow: { kafka: { ...s!.config.kafka, client } }, onError: (e) => errors.push(e.message) });
+      RoutingGuard.open({ pool: s!.db.a!, ezone: 'a', topology: s!.prefix, ownership: s!.config.ownership, follow: { kafka: { ...s!.config.kafka, client } }, onError: (e) => errors.push(e.message) });
     const guards = [await open('platformatic'), await open('kafkajs')];
     try {
       const key = users.moving[0]!;
@@ -303,6 +303,9 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
       await producer.disconnect();
       for (const g of guards) await eventually('the guard applying the topic-only change', async () => g.checkKey(key).version === flipVersion + 1);
       for (const g of guards) expect(g.checkKey(key)).toMatchObject({ writable: false, owner: 'b', banned: true });
+      // The 100 ms polling reads drc_meta, still at flipVersion: it must not undo the newer ban.
+      await new Promise((r) => setTimeout(r, 500));
+      for (const g of guards) expect(g.checkKey(key)).toMatchObject({ writable: false, owner: 'b', banned: true, version: flipVersion + 1 });
       await eventually('both guards reporting the stray message', async () => errors.filter((e) => /not a routing change/.test(e)).length === 2);
       expect(errors.filter((e) => !/not a routing change/.test(e))).toEqual([]);
     } finally {
