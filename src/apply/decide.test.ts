@@ -116,6 +116,10 @@ describe('decide', () => {
     const late = decide(input([row(1, 6), row(2, 7)], { ownership }));
     expect(late.ops.map((o) => [o.kind, o.key])).toEqual([['insert', { id: 1 }], ['insert', { id: 2 }]]);
     expect(late.conflicts.map((c) => [c.reason, c.decision, c.incoming.change.key])).toEqual([['forced-late', 'applied', { id: 1 }]]);
+    // The record says what last-writer-wins made of it: a late row older than the new owner's is skipped.
+    const lost = decide(input([row(1, 6)], { ownership, rows: new Map([[k(1), { id: 1, v: 2, user_id: 1, updated_at: '20' }]]) }));
+    expect(lost.ops).toEqual([]);
+    expect(lost.conflicts.filter((c) => c.reason === 'forced-late').map((c) => c.decision)).toEqual(['skipped']);
     // Another origin's row is no old owner's; a row without the origin's verdict is judged as before.
     const other = input([row(3, 6)], { ownership });
     other.batch = other.batch.map((b) => ({ ...b, origin: 'c' }));

@@ -95,8 +95,10 @@ export class Ownership {
    * arrives after: a row its old owner wrote before the forced flip (RoutingBook.lateAfterForce).
    */
   lateAfterForce(table: string, row: Row, origin: string, rv: number): ForcedFlip | undefined {
+    const routing = this.options.routing;
+    if (!routing?.hasForced) return undefined; // the common case: no row's shard to compute
     const shard = this.shardOfRow(table, row);
-    return shard === undefined ? undefined : this.options.routing?.lateAfterForce(shard, origin, rv);
+    return shard === undefined ? undefined : routing.lateAfterForce(shard, origin, rv);
   }
 
   /** Whether a write by `writer` to this row violates ownership (false when no owner is defined). */

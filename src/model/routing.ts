@@ -156,6 +156,11 @@ export class RoutingBook {
     this.forced = flips;
   }
 
+  /** Whether any forced switchover is known here (RoutingBook.lateAfterForce can answer something). */
+  get hasForced(): boolean {
+    return this.forced.length > 0;
+  }
+
   /**
    * The forced switchover that took `shard` from `origin` after it wrote a change under routing version
    * `rv` (below the flip's): the change is a row of the old owner arriving after the forced flip — two

@@ -74,7 +74,7 @@ describeWithServers('forced switchover: the old owner’s late rows', () => {
     const late = (await conflictsIn(s, 'b')).filter((c) => c.reason === 'forced-late');
     expect(late.map((c) => [JSON.parse(c.key_json), c.origin, c.decision])).toEqual([
       [{ id: 2 }, 'a', 'applied'],
-      [{ id: 3 }, 'a', 'applied'],
+      [{ id: 3 }, 'a', 'skipped'], // lost to b's newer row 3 (last-writer-wins)
       [{ id: 1 }, 'a', 'applied'],
     ]);
     expect((await conflictsIn(s, 'b')).filter((c) => c.reason === 'ownership')).toEqual([]);
