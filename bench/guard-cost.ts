@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/loader.js';
 import { connectionOptions } from '../src/db/connect.js';
-import { measureGuardCost } from './harness/guard-load.js';
+import { countArg, ezoneArg, measureGuardCost } from './harness/guard-load.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,10 +31,10 @@ const cost = await measureGuardCost({
   config,
   ezone,
   account,
-  connection: { ...connectionOptions(config.ezones[ezone]!.mysql), ...account },
-  writers: Number(values.writers),
-  seconds: Number(values.seconds),
-  rounds: Number(values.rounds),
+  connection: { ...connectionOptions(ezoneArg(config, ezone).mysql), ...account },
+  writers: countArg('writers', values.writers),
+  seconds: countArg('seconds', values.seconds),
+  rounds: countArg('rounds', values.rounds),
   say: (line) => process.stderr.write(`${line}\n`),
 });
 process.stdout.write(`${JSON.stringify({ ezone, ...cost }, null, 2)}\n`);

@@ -41,7 +41,26 @@ export interface GuardCost {
 
 const SHARD_COUNT = 1024;
 
+/**
+ * A bench argument that must be a whole number of at least `min` (`--writers 4`) → the number; a clear
+ * error naming it otherwise (Number('abc') would be NaN, and 0 rounds measures nothing).
+ */
+export function countArg(name: string, text: string | number, min = 1): number {
+  const n = typeof text === 'number' ? text : /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min}, got '${text}'`);
+  return n;
+}
+
+/** The config's ezone named by `--ezone` → its settings; a clear error naming the config's ezones otherwise. */
+export function ezoneArg(config: Config, ezone: string): Config['ezones'][string] {
+  const settings = config.ezones[ezone];
+  if (!settings) throw new Error(`--ezone ${ezone} is no ezone of the config (its ezones: ${Object.keys(config.ezones).join(', ')})`);
+  return settings;
+}
+
 export async function measureGuardCost(o: GuardCostOptions): Promise<GuardCost> {
+  for (const name of ['writers', 'seconds', 'rounds'] as const) countArg(name, o[name]);
+  ezoneArg(o.config, o.ezone);
   const schema = `guard_bench_${Date.now().toString(36)}`;
   const table = `${schema}.orders`;
   // This ezone owns every shard: the guard lets every insert through, so what is measured is its cost.
