@@ -82,7 +82,7 @@ export interface CapturedPart {
   receipt?: CaptureReceipt;
   /**
    * Set on the final part of the transaction; `routing`: the routing in force after it, in binlog
-   * order (model/routing.ts encodeRoutes), when capture keeps one.
+   * order (model/routing.ts packRoutes), when capture keeps one.
    */
   end?: { position: string; commitTime: number; routing?: string };
   /** Memory held by this part: the exact bytes of its messages, notifications estimated. */
@@ -125,7 +125,7 @@ export interface AssemblerOptions {
   onWrongWrite?: (table: string, owner: string) => void;
   /** Called for every row written to drc_meta.routing (local or applied), in binlog order: the routing in force from here on. */
   onRoutingRow?: (after: Row) => void;
-  /** The routing in force now, as text (encodeRoutes), for the end of each transaction (CapturedPart.end.routing). */
+  /** The routing in force now, as text (packRoutes), for the end of each transaction (CapturedPart.end.routing). */
   routingText?: () => string | undefined;
   /**
    * Tables refused for lack of a primary key (capture/refused-tables.ts): their rows are skipped and

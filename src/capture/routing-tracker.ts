@@ -4,12 +4,12 @@
  * (CapturedPart.end.routing, shipped with the resume point: shipper.ts ROUTING_HEADER), and a restart
  * puts back the routing of its resume point — not the routing in force now.
  */
-import { decodeRoutes, encodeRoutes, routeOfRow, type RoutingBook } from '../model/routing.js';
+import { packRoutes, routeOfRow, unpackRoutes, type RoutingBook } from '../model/routing.js';
 import type { Row } from '../model/value.js';
 import type { Logger } from '../ops/logger.js';
 
 export class RoutingTracker {
-  /** The book as text (encodeRoutes), until the next routing row. */
+  /** The book as text (packRoutes), until the next routing row. */
   private text: string | undefined;
 
   constructor(
@@ -32,7 +32,7 @@ export class RoutingTracker {
   /** The routing in force now, as text; undefined without a book. */
   current(): string | undefined {
     if (!this.book) return undefined;
-    return (this.text ??= encodeRoutes(this.book.routes()));
+    return (this.text ??= packRoutes(this.book.routes()));
   }
 
   /**
@@ -41,8 +41,12 @@ export class RoutingTracker {
    * it, a routing too fragmented to ship) the routing in hand stays.
    */
   resume(text: string | undefined, position: string): void {
-    if (!this.book || text === undefined) return;
-    const routes = decodeRoutes(text);
+    if (!this.book) return;
+    if (text === undefined) {
+      this.log.warn({ position, routingVersion: this.book.version }, 'the resume point carries no routing (a build before it, or a routing too fragmented to ship): rows read again are judged by the routing read at start');
+      return;
+    }
+    const routes = unpackRoutes(text);
     if (!routes) {
       this.log.warn({ position }, 'the routing shipped with the resume point does not decode: judging by the routing read at start');
       return;

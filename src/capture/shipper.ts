@@ -13,7 +13,7 @@ import type { CapturedPart } from './assembler.js';
 const POSITION_ONLY_EVERY_MS = 1000;
 /**
  * Header of a Kafka transaction's last final chunk: the routing in force in binlog order after its
- * source transaction (model/routing.ts encodeRoutes). A restart from that chunk judges the rows it
+ * source transaction (model/routing.ts packRoutes). A restart from that chunk judges the rows it
  * reads again by it, not by the routing in force now.
  */
 export const ROUTING_HEADER = 'drc-routing';

@@ -8,6 +8,7 @@
  * shards' rows, so an ezone that has applied version V has applied every change up to V made in the
  * same ezone before it (an origin's stream is applied in order).
  */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /** A shard is owned (its owner writes it) or banned (nobody writes it: a switchover is moving it). */
 export type ShardState = 'owned' | 'banned';
@@ -247,4 +248,27 @@ export function decodeRoutes(text: string): ShardRoute[] | undefined {
     for (let s = from as number; s <= (to as number); s++) out.push({ shard: s, owner, state, version: version as number, prevOwner: prevOwner as string | null, movingTo: movingTo as string | null });
   }
   return out;
+}
+
+/** The prefix of packRoutes' text: encodeRoutes' text, deflated, in base64. */
+const PACKED = 'z:';
+/** The longest routing unpacked (far above a million shards' runs): a corrupt or hostile header inflates no further. */
+const MAX_UNPACKED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The whole routing as short text for a Kafka header (capture's resume point): encodeRoutes' runs,
+ * deflated (owners, states and versions repeat), in base64 — some hundreds of ranges fit in 3 KiB.
+ */
+export function packRoutes(routes: readonly ShardRoute[]): string {
+  return PACKED + deflateRawSync(encodeRoutes(routes)).toString('base64');
+}
+
+/** packRoutes' text (or encodeRoutes' own, as builds before it shipped) → the routes; undefined when it is neither (never throws). */
+export function unpackRoutes(text: string): ShardRoute[] | undefined {
+  if (!text.startsWith(PACKED)) return decodeRoutes(text);
+  try {
+    return decodeRoutes(inflateRawSync(Buffer.from(text.slice(PACKED.length), 'base64'), { maxOutputLength: MAX_UNPACKED_BYTES }).toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
