@@ -11,6 +11,7 @@
  * - mixed: inserts, updates and deletes from both ezones on shared keys (conflicts), checked to converge;
  * - capture: row changes decoded and shipped per second, catching up a backlog; and decoded alone;
  * - big: one huge transaction: the daemons' peak memory while it passes;
+ * - guard: inserts per second without and with `drc guard install`'s triggers;
  * - rssMb: the daemons' resident memory, sampled throughout.
  */
 import { mkdirSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { setUp, tearDown, type BenchSandbox } from './harness/sandbox.js';
 import { runBig } from './phases/big.js';
 import { runCapture } from './phases/capture.js';
 import { runDrain } from './phases/drain.js';
+import { runGuardCost } from './phases/guard.js';
 import { runLag } from './phases/lag.js';
 import { runMixed } from './phases/mixed.js';
 import { summariseDir } from './profile.js';
@@ -38,6 +40,8 @@ async function main(): Promise<void> {
       mixed: runs(options, 'mixed') ? await runMixed(s, options) : SKIPPED.mixed,
       capture: runs(options, 'capture') ? await runCapture(s, options) : SKIPPED.capture,
       big: runs(options, 'big') ? await runBig(s, options) : SKIPPED.big,
+      // Last: no daemon runs meanwhile, and its writes are in a schema of its own.
+      guard: runs(options, 'guard') ? await runGuardCost(s, options) : SKIPPED.guard,
     };
     const md = writeResults(options, results);
     say(`\n${md}`);

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DAEMON_NODE_OPTIONS as RECOMMENDED_NODE_OPTIONS } from '../../src/ops/runtime.js';
 
-export type Phase = 'drain' | 'lag' | 'mixed' | 'capture' | 'big';
+export type Phase = 'drain' | 'lag' | 'mixed' | 'capture' | 'big' | 'guard';
 
 /** Sizes of the phases: the full bench, or `--quick` (about two minutes, what the test runs). */
 export interface PhaseSizes {
@@ -17,6 +17,9 @@ export interface PhaseSizes {
   mixedTxPerSec: number;
   mixedSeconds: number;
   bigRows: number;
+  /** The guard phase: seconds of inserts per measurement, and rounds (each one without and one with the triggers). */
+  guardSeconds: number;
+  guardRounds: number;
 }
 
 export interface BenchOptions {
@@ -32,8 +35,8 @@ export interface BenchOptions {
   sizes: PhaseSizes;
 }
 
-const QUICK: PhaseSizes = { backlog: 20_000, loadTxPerSec: 500, loadSeconds: 20, captureRows: 100_000, mixedTxPerSec: 200, mixedSeconds: 15, bigRows: 100_000 };
-const FULL: PhaseSizes = { backlog: 100_000, loadTxPerSec: 1000, loadSeconds: 60, captureRows: 500_000, mixedTxPerSec: 500, mixedSeconds: 60, bigRows: 1_000_000 };
+const QUICK: PhaseSizes = { backlog: 20_000, loadTxPerSec: 500, loadSeconds: 20, captureRows: 100_000, mixedTxPerSec: 200, mixedSeconds: 15, bigRows: 100_000, guardSeconds: 3, guardRounds: 1 };
+const FULL: PhaseSizes = { backlog: 100_000, loadTxPerSec: 1000, loadSeconds: 60, captureRows: 500_000, mixedTxPerSec: 500, mixedSeconds: 60, bigRows: 1_000_000, guardSeconds: 10, guardRounds: 2 };
 
 /** Keys both ezones write in the mixed phase: small enough that they collide. */
 export const MIXED_KEYS = 2000;

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { DEBEZIUM_VERSION } from './debezium.js';
+import type { GuardCost } from './guard-load.js';
 import { percentile } from './db.js';
 import { MIXED_KEYS, type BenchOptions } from './options.js';
 
@@ -49,6 +50,7 @@ export interface PhaseResults {
   mixed: MixedResult;
   capture: CaptureResult;
   big: BigResult;
+  guard: GuardCost;
 }
 
 /** What a phase that `--only` left out reports. */
@@ -58,6 +60,7 @@ export const SKIPPED: PhaseResults = {
   mixed: { txPerSec: NaN, conflicts: NaN, convergedMs: NaN, rows: NaN, keys: MIXED_KEYS },
   capture: { rowChangesPerSec: NaN, decodeOnlyRowChangesPerSec: NaN, debeziumRowsPerSec: NaN },
   big: { mb: NaN, seconds: NaN, captureRssMb: NaN, applyRssMb: NaN },
+  guard: { writers: 4, seconds: NaN, rounds: 0, shardCount: NaN, insertsPerSecWithout: NaN, insertsPerSecWith: NaN, ratio: NaN, runs: [] },
 };
 
 function machine(): string {
@@ -90,6 +93,7 @@ export function resultDocument(options: BenchOptions, r: PhaseResults) {
     mixed: { offeredTxPerSecEachWay: P.mixedTxPerSec, seconds: P.mixedSeconds, txPerSec: r.mixed.txPerSec, keys: r.mixed.keys, conflicts: r.mixed.conflicts, convergedMsAfterLoad: r.mixed.convergedMs, rows: r.mixed.rows },
     capture: { rowChangesPerSec: r.capture.rowChangesPerSec, decodeOnlyRowChangesPerSec: r.capture.decodeOnlyRowChangesPerSec, debeziumRowsPerSec: r.capture.debeziumRowsPerSec },
     bigTransaction: { rows: P.bigRows, mb: r.big.mb, seconds: r.big.seconds, captureRssMb: r.big.captureRssMb, applyRssMb: r.big.applyRssMb },
+    guard: r.guard,
     // Steady state: the lag phase at a fixed load (the drain's catch-up burst is reported in drain.rssMb).
     rssMb: Math.round(r.lag.rssMb),
   };
@@ -111,8 +115,14 @@ export function markdown(options: BenchOptions, doc: ResultDocument, r: PhaseRes
     `| daemon RSS (MB): steady at ${P.loadTxPerSec} tx/s each way / peak while draining | ${doc.rssMb} / ${doc.drain.rssMb} | | | | | | ≤ 150 steady |`,
     `| daemon RSS (MB) while a ${r.big.mb} MB transaction passes: capture / apply | ${r.big.captureRssMb} / ${r.big.applyRssMb} | | | | | | ≤ 256 (1 GB) |`,
     `| daemon CPU, % of one core (applying in drain / busiest in lag) | ${r.drain.cpuPct} / ${r.lag.cpuPct} | | | | | | |`,
+    `| ${guardRow(r.guard)} | | | | | | |`,
     '',
   ].join('\n');
+}
+
+/** The guard phase's cells: what was measured, and inserts/s without → with the triggers (their ratio). */
+export function guardRow(g: GuardCost): string {
+  return `drc guard triggers: ${g.writers} connections of single-row inserts (inserts/s without → with, ratio) | ${g.insertsPerSecWithout} → ${g.insertsPerSecWith} (${g.ratio})`;
 }
 
 /** Lag over time as a small SVG line chart. */

@@ -103,6 +103,9 @@ export class Applier {
     return this.yields.parkedCount;
   }
 
+  /** Tables whose rows arrived after a forced switchover took them from this origin: warned once each. */
+  private readonly warnedForcedLate = new Set<string>();
+
   constructor(private readonly deps: ApplierDeps) {
     const { origin, pool, config } = deps;
     this.log = deps.log.child({ component: 'apply', origin });
@@ -226,12 +229,23 @@ export class Applier {
     this.supervisor.progressed();
     this.announcedPause = undefined;
     const conflicts = target?.conflicts ?? [];
+    this.warnForcedLate(conflicts);
     if (conflicts.length > 0) {
       this.deps.publishConflicts(conflicts).catch((err: Error) => this.log.warn({ err: err.message, count: conflicts.length }, 'publishing conflict records failed (they are in drc_meta.conflicts)'));
     }
     if (Date.now() - this.lastStreamCommit > STREAM_COMMIT_EVERY_MS) {
       this.lastStreamCommit = Date.now();
       this.intake.commit(group.nextOffset).catch(() => undefined);
+    }
+  }
+
+  /** Rows of this origin arriving after a forced switchover took their shards: a warning per table (no row values; drc conflicts has them). */
+  private warnForcedLate(conflicts: readonly { reason: string; schema: string; table: string }[]): void {
+    for (const c of conflicts) {
+      const table = `${c.schema}.${c.table}`;
+      if (c.reason !== 'forced-late' || this.warnedForcedLate.has(table)) continue;
+      this.warnedForcedLate.add(table);
+      this.log.warn({ table }, 'rows the old owner wrote before a forced switchover arrived after it: last-writer-wins decides them against the new owner\'s writes; see drc conflicts, check with drc verify');
     }
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RowChange } from '../model/change.js';
 import { Ownership } from '../model/ownership.js';
+import { RoutingBook } from '../model/routing.js';
 import { decide, rowKey, type DecideInput } from './decide.js';
 import type { TableInfo } from './table-cache.js';
 
@@ -105,6 +106,24 @@ describe('decide', () => {
     const wrong = decide(input([{ ...ins(1, 1, '10'), rv: 4, wrong: 'c' }], { ownership: new Ownership({ ...rules, routing: [{ shards: '0-15', ezone: 'a' }], global: {}, policy: 'reject' }) }));
     expect(wrong.ops).toEqual([]);
     expect(wrong.conflicts.map((c) => [c.reason, c.decision])).toEqual([['ownership', 'skipped']]);
+  });
+
+  it('flags a row its origin wrote before a forced switchover took the shard (rv below the flip), applied by last-writer-wins even under reject', () => {
+    const book = new RoutingBook([...Array(16).keys()].map((shard) => ({ shard, owner: 'b', state: 'owned' as const, version: 7, prevOwner: null, movingTo: null })));
+    book.setForced([{ switchover: 'so-1', from: 0, to: 15, fromEzone: 'a', toEzone: 'b', version: 7 }]);
+    const ownership = new Ownership({ policy: 'reject', shardCount: 16, routing: [], tables: { 's.t': { function: 'hash', column: 'user_id' } }, global: {} }, { routing: book, mode: 'incoming' });
+    const row = (id: number, rv: number): RowChange => ({ ...ins(id, 1, '10'), after: { id, v: 1, user_id: id, updated_at: '10' }, rv });
+    const late = decide(input([row(1, 6), row(2, 7)], { ownership }));
+    expect(late.ops.map((o) => [o.kind, o.key])).toEqual([['insert', { id: 1 }], ['insert', { id: 2 }]]);
+    expect(late.conflicts.map((c) => [c.reason, c.decision, c.incoming.change.key])).toEqual([['forced-late', 'applied', { id: 1 }]]);
+    // The record says what last-writer-wins made of it: a late row older than the new owner's is skipped.
+    const lost = decide(input([row(1, 6)], { ownership, rows: new Map([[k(1), { id: 1, v: 2, user_id: 1, updated_at: '20' }]]) }));
+    expect(lost.ops).toEqual([]);
+    expect(lost.conflicts.filter((c) => c.reason === 'forced-late').map((c) => c.decision)).toEqual(['skipped']);
+    // Another origin's row is no old owner's; a row without the origin's verdict is judged as before.
+    const other = input([row(3, 6)], { ownership });
+    other.batch = other.batch.map((b) => ({ ...b, origin: 'c' }));
+    expect(decide(other).conflicts).toEqual([]);
   });
 
   it('records ownership violations; reject skips the change, report applies it', () => {

@@ -37,7 +37,7 @@ export interface DecideInput {
    * whatever the case or trailing spaces of its key. Missing: the key is its own identity.
    */
   identities?: Map<string, string>;
-  ownership: Pick<Ownership, 'violates' | 'policy'>;
+  ownership: Pick<Ownership, 'violates' | 'policy'> & Partial<Pick<Ownership, 'lateAfterForce'>>;
   /** Unique values, their holders and recorded claims (unique-claims-state.ts); absent: no unique keys in the batch. */
   unique?: UniqueInput;
   versionColumnOf(schema: string, table: string): string | null;
@@ -68,12 +68,18 @@ export function decide(input: DecideInput): Decisions {
     const versionColumn = input.versionColumnOf(change.schema, change.table);
 
     // The origin's verdict when it shipped one (capture judged in binlog order, exactly); else the routing here.
-    const violation = change.rv !== undefined ? (change.wrong !== undefined ? { owner: change.wrong } : undefined) : input.ownership.violates(table, change.after ?? (change.before as Row), incoming.origin);
+    const image = change.after ?? (change.before as Row);
+    const violation = change.rv !== undefined ? (change.wrong !== undefined ? { owner: change.wrong } : undefined) : input.ownership.violates(table, image, incoming.origin);
     if (violation) {
       const decision = input.ownership.policy === 'reject' ? 'skipped' : 'applied';
       out.conflicts.push({ incoming, reason: 'ownership', decision, local, versionColumn });
       if (decision === 'skipped') return;
     }
+    // Its origin owned the row when it wrote it; a forced switchover has moved it since: flagged, and
+    // decided by last-writer-wins as any concurrent write (no policy refuses what was the owner's); the
+    // record's decision is that outcome, set below.
+    const late: ConflictNote | undefined = !violation && change.rv !== undefined && input.ownership.lateAfterForce?.(table, image, incoming.origin, change.rv) ? { incoming, reason: 'forced-late', decision: 'applied', local, versionColumn } : undefined;
+    if (late) out.conflicts.push(late);
 
     const exactOld = change.oldKey ? rowKey(table, change.oldKey, info.columnTypes) : undefined;
     const kOld = exactOld === undefined ? undefined : (input.identities?.get(exactOld) ?? exactOld);
@@ -91,6 +97,7 @@ export function decide(input: DecideInput): Decisions {
           : undefined;
       const d = decideKeyChange({ change, origin: incoming.origin, atOld, atNew: local, tombstonesOfNew: tombstones.get(exact) ?? [], versionColumn, types: info.columnTypes, ...(claims ? { claims } : {}) });
       for (const c of d.conflicts) out.conflicts.push({ incoming, reason: c.reason, decision: c.decision, local: c.local, versionColumn });
+      if (late) late.decision = d.writes.some((w) => w.image === change.after) ? 'applied' : 'skipped';
       if (d.tombstone !== undefined) {
         out.tombstones.push({ schema: change.schema, table: change.table, key: change.oldKey, version: d.tombstone, origin: incoming.origin, identity: tombstoneIdentity(info), movedTo: change.key });
         addMark(tombstones, exactOld, { version: d.tombstone, origin: incoming.origin });
@@ -122,6 +129,7 @@ export function decide(input: DecideInput): Decisions {
     const d = claimed && change.op !== 'delete' ? book.judge(at, incoming, k, local, resolved, info, versionColumn, out) : resolved;
     if (claimed && d.action === 'delete' && local) book.release(k, local, change.schema, change.table, info, versionColumn, incoming.origin, out);
     if (d.conflict) out.conflicts.push({ incoming, reason: d.conflict.reason, decision: d.conflict.decision, local, versionColumn });
+    if (late) late.decision = d.conflict?.decision ?? (d.action === 'none' ? 'skipped' : 'applied');
     if (d.tombstone !== undefined) {
       out.tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: d.tombstone, origin: incoming.origin, identity: tombstoneIdentity(info) });
       addMark(tombstones, exact, { version: d.tombstone, origin: incoming.origin });

@@ -41,6 +41,11 @@ export type ConflictReason =
   | 'unique-collision'
   /** The origin does not own the row (DESIGN.md section 6). */
   | 'ownership'
+  /**
+   * A row the origin wrote while it owned the shard, arriving after a forced switchover took the shard
+   * from it (`drc switchover --force`): two writers for a while; last-writer-wins decides it.
+   */
+  | 'forced-late'
   /** A TRUNCATE TABLE from another ezone deleted the rows not newer than it (apply/truncate.ts): recorded, not a clash. */
   | 'truncate'
   /** A child write whose parent was deleted concurrently: the child ends as the parent's ON DELETE action leaves it (fk-conflict.ts). */

@@ -80,8 +80,11 @@ export interface CapturedPart {
    * tombstones: on the part that first needed it (a delete or truncate), unless an earlier capture had.
    */
   receipt?: CaptureReceipt;
-  /** Set on the final part of the transaction. */
-  end?: { position: string; commitTime: number };
+  /**
+   * Set on the final part of the transaction; `routing`: the routing in force after it, in binlog
+   * order (model/routing.ts packRoutes), when capture keeps one.
+   */
+  end?: { position: string; commitTime: number; routing?: string };
   /** Memory held by this part: the exact bytes of its messages, notifications estimated. */
   bytes: number;
   rows: number;
@@ -122,6 +125,8 @@ export interface AssemblerOptions {
   onWrongWrite?: (table: string, owner: string) => void;
   /** Called for every row written to drc_meta.routing (local or applied), in binlog order: the routing in force from here on. */
   onRoutingRow?: (after: Row) => void;
+  /** The routing in force now, as text (packRoutes), for the end of each transaction (CapturedPart.end.routing). */
+  routingText?: () => string | undefined;
   /**
    * Tables refused for lack of a primary key (capture/refused-tables.ts): their rows are skipped and
    * counted, never fatal. Without it such a table is still skipped, silently.
@@ -317,7 +322,8 @@ export class TransactionAssembler {
         tx.bytes += m.length;
       }
     }
-    this.emitPart(tx, { position, commitTime: timestamp });
+    const routing = this.options.routingText?.();
+    this.emitPart(tx, { position, commitTime: timestamp, ...(routing !== undefined ? { routing } : {}) });
   }
 
   private emitPart(tx: OpenTx, end: CapturedPart['end']): void {

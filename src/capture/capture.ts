@@ -24,8 +24,8 @@ import { currentGtidPosition, detectFlavor } from '../db/connect.js';
 import type { DrcError } from '../errors.js';
 import { decodeChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
-import { routeOfRow, type RoutingBook } from '../model/routing.js';
-import type { AtomicPublisher, LocalReleases } from '../model/ports.js';
+import type { RoutingBook } from '../model/routing.js';
+import type { AtomicPublisher, LocalReleases, StoredMessage } from '../model/ports.js';
 import { newCaptureStats, type CaptureStats, type StreamState } from '../model/stats.js';
 import { changesTopic, notifyTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
@@ -35,7 +35,8 @@ import { TransactionAssembler, type CapturedPart } from './assembler.js';
 import { BinlogSource } from './binlog-source.js';
 import { checkCaptureServer } from './preflight.js';
 import { RefusedTables } from './refused-tables.js';
-import { Shipper } from './shipper.js';
+import { RoutingTracker } from './routing-tracker.js';
+import { ROUTING_HEADER, Shipper } from './shipper.js';
 import { TableFilter } from '../config/table-filter.js';
 import { TombstoneRecorder } from './tombstone-recorder.js';
 
@@ -51,8 +52,8 @@ export interface CaptureDeps {
   /** Pool on this ezone's database (tombstones, positions, preflight). */
   pool: mysql.Pool;
   publisher: AtomicPublisher;
-  /** Value of the last committed message on this ezone's changes topic (undefined when empty). */
-  lastPublished: () => Promise<Buffer | null | undefined>;
+  /** The last committed final chunk on this ezone's changes topic, value and headers (undefined when empty). */
+  lastPublished: () => Promise<Pick<StoredMessage, 'value' | 'headers'> | undefined>;
   /**
    * Throws when this daemon was replaced by another one. Checked before every restart: a zombie must
    * never reclaim the Kafka producer (that would fence the daemon that replaced it) nor the binlog.
@@ -62,14 +63,27 @@ export interface CaptureDeps {
   releases?: LocalReleases;
   /**
    * The versioned routing (drc_meta.routing) as read at start; capture keeps it in binlog order, so
-   * local writes are judged by the routing in force when they were written. Without it: the config's.
+   * local writes are judged by the routing in force when they were written. It ships the routing in
+   * force at each resume point with it (shipper.ts ROUTING_HEADER): a restart — of the stream or of the
+   * daemon — starts from that, not from the routing in force now. Without it: the config's.
    */
   routing?: RoutingBook;
 }
 
 const MAX_SEND_BYTES = 4 << 20;
+
 /** How long a Kafka commit waits for the tombstones of its deletes to be recorded before capture restarts. */
 const COVERAGE_WAIT_MS = 30_000;
+
+/** `fn`, run the first time only. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
 
 export class Capture {
   readonly stats: CaptureStats = newCaptureStats();
@@ -92,12 +106,15 @@ export class Capture {
   /** When the stream last (re)started: events after it prove the binlog connection works. */
   private startedAt = 0;
   private loop: Promise<void> | undefined;
+  /** deps.routing kept in binlog order, and put back at the resume point on a restart. */
+  private readonly routing: RoutingTracker;
   private resolveDone!: () => void;
   private rejectDone!: (err: Error) => void;
 
   constructor(private readonly deps: CaptureDeps) {
     this.log = deps.log.child({ component: 'capture' });
     this.refused = new RefusedTables(this.log);
+    this.routing = new RoutingTracker(deps.routing, deps.config.kafka.topicPrefix, this.log);
     this.stats.refusedTables = this.refused.tables;
     this.ownership = new Ownership(deps.config.ownership, { ...(deps.routing ? { routing: deps.routing } : {}), mode: 'local' });
     const prefix = deps.config.kafka.topicPrefix;
@@ -106,7 +123,14 @@ export class Capture {
       onFull: () => this.source.pause(),
       onDrained: () => this.source.resume(),
     });
-    this.shipper = new Shipper(deps.ezone, this.topics, deps.publisher, this.stats, (position) => this.tombstones.waitUntilCovered(position, COVERAGE_WAIT_MS));
+    this.shipper = new Shipper(
+      deps.ezone,
+      this.topics,
+      deps.publisher,
+      this.stats,
+      (position) => this.tombstones.waitUntilCovered(position, COVERAGE_WAIT_MS),
+      once(() => this.log.warn({ shards: deps.routing?.size }, 'the routing is cut into too many ranges to ship with the resume point: a restart judges re-read rows by the routing read at start')),
+    );
     this.tombstones = new TombstoneRecorder(deps.pool, deps.ezone, this.log, deps.releases, () => this.stats.committedPosition);
     this.supervisor = this.newSupervisor();
     this.source = new BinlogSource({
@@ -145,7 +169,8 @@ export class Capture {
     const last = await this.deps.lastPublished();
     let position: string;
     if (last) {
-      position = decodeChunk(last).pos;
+      position = decodeChunk(last.value).pos;
+      this.routing.resume(last.headers?.[ROUTING_HEADER], position);
       this.log.info({ position, topic: this.topics.changes }, 'capture resumes after the last transaction on Kafka');
     } else {
       position = await currentGtidPosition(this.deps.pool, await detectFlavor(this.deps.pool));
@@ -153,6 +178,8 @@ export class Capture {
     }
     this.stats.committedPosition = position;
     this.stats.coveredPosition = position;
+    // A stream restart before the first commit reads again from here: with the routing of here.
+    this.shipper.startedWith(this.routing.current());
     this.tombstones.start(position);
     await this.startStream(position);
     this.loop = this.shipLoop();
@@ -222,6 +249,7 @@ export class Capture {
     await this.deps.fence?.();
     // A producer that failed a send cannot be trusted: claim the identity again.
     await this.deps.publisher.reset();
+    this.routing.resume(this.shipper.committedRouting, this.stats.committedPosition);
     await this.startStream(this.stats.committedPosition);
   }
 
@@ -238,12 +266,8 @@ export class Capture {
         onDdl: (schema, kind) => this.log.info({ schema, ddl: kind }, 'DDL observed (not replicated); rows keep decoding with the schema they were written with'),
         onTruncate: (table) => this.log.info({ table }, 'TRUNCATE TABLE captured: every peer deletes the rows not newer than it (apply/truncate.ts)'),
         ownership: this.ownership,
-        onRoutingRow: (after) => {
-          // The routing of this topology only (a server may hold several: drc_meta.routing's topology).
-          if (after.topology !== this.deps.config.kafka.topicPrefix) return;
-          const route = routeOfRow(after);
-          if (route) this.deps.routing?.set(route);
-        },
+        onRoutingRow: (after) => this.routing.onRow(after),
+        routingText: () => this.routing.current(),
         refused: this.refused,
         receipts,
         ...(this.deps.releases ? { releases: this.deps.releases } : {}),

@@ -3,7 +3,7 @@ import { decodeChunk } from '../model/envelope.js';
 import type { AtomicPublisher, OutgoingMessage } from '../model/ports.js';
 import type { CaptureStats } from '../model/stats.js';
 import type { CapturedPart } from './assembler.js';
-import { Shipper } from './shipper.js';
+import { ROUTING_HEADER, ROUTING_HEADER_MAX_BYTES, Shipper } from './shipper.js';
 
 /** A publisher that records what each Kafka transaction held and how it ended. */
 function recordingPublisher() {
@@ -137,5 +137,36 @@ describe('Shipper', () => {
     fail = false;
     expect(shipper.positionDue).toBe(false); // a position-only message for X would move the resume point past A
     expect(batches.filter((b) => b.ended === 'commit')).toEqual([]);
+  });
+  it('sends the routing in force at the resume point on the last final chunk of each Kafka transaction, and keeps it as committed', async () => {
+    const { publisher, batches } = recordingPublisher();
+    const s = stats();
+    let oversized = 0;
+    const shipper = new Shipper('a', topics, publisher, s, undefined, () => oversized++);
+    await shipper.ship([
+      part({ txId: 't1', chunks: [Buffer.from('c1')], end: { position: '0-1-5', commitTime: 1, routing: 'v1' } }),
+      part({ txId: 't2', chunks: [Buffer.from('c2a'), Buffer.from('c2b')], end: { position: '0-1-6', commitTime: 2, routing: 'v2' } }),
+      // Applied here only: nothing for `changes`, the resume point on Kafka stays at t2's chunk.
+      part({ txId: 't3', applied: true, end: { position: '0-1-7', commitTime: 3, routing: 'v3' } }),
+    ]);
+    expect(batches[0]!.messages.map((m) => [m.value.toString(), m.headers?.[ROUTING_HEADER]])).toEqual([
+      ['c1', undefined],
+      ['c2a', undefined],
+      ['c2b', 'v2'],
+    ]);
+    // In process, a restart resumes at the committed position (t3's): the routing after t3.
+    expect([s.committedPosition, shipper.committedRouting]).toEqual(['0-1-7', 'v3']);
+
+    // The position-only message that catches the resume point up carries the routing at its position.
+    vi.advanceTimersByTime(1500);
+    await shipper.ship([]);
+    const catchUp = batches[1]!.messages[0]!;
+    expect([decodeChunk(catchUp.value).pos, catchUp.headers?.[ROUTING_HEADER]]).toEqual(['0-1-7', 'v3']);
+
+    // Too fragmented a routing goes without (reported), the position still commits.
+    const huge = 'x'.repeat(ROUTING_HEADER_MAX_BYTES + 1);
+    await shipper.ship([part({ txId: 't4', chunks: [Buffer.from('c4')], end: { position: '0-1-8', commitTime: 4, routing: huge } })]);
+    expect(batches[2]!.messages[0]!.headers).toBeUndefined();
+    expect([oversized, s.committedPosition, shipper.committedRouting]).toEqual([1, '0-1-8', huge]);
   });
 });

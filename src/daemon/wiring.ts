@@ -22,7 +22,7 @@ import { Heartbeat } from './heartbeat.js';
 import { isFinalChunk } from '../model/envelope.js';
 import { Ownership } from '../model/ownership.js';
 import { RoutingBook } from '../model/routing.js';
-import { latestSwitchover, openRouting, peerRoutingOf, readRouting, scopeOf } from '../db/routing-store.js';
+import { latestSwitchover, openRouting, peerRoutingOf, readForcedFlips, readRouting, scopeOf } from '../db/routing-store.js';
 import type { RoutingStatus } from '../ops/metrics.js';
 import type { KafkaTransport, StoredMessage, TopicSpec } from '../model/ports.js';
 import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic } from '../model/topics.js';
@@ -97,7 +97,7 @@ export async function startCapture(
     log,
     pool,
     publisher,
-    lastPublished: async () => (await kafka.lastCommittedMatching(topic, (m) => isFinalChunk(m.value)))?.value,
+    lastPublished: () => kafka.lastCommittedMatching(topic, (m) => isFinalChunk(m.value)),
     ...(ha ? { fence: ha.verify } : {}),
     releases: new LocalClaimRecorder(pool, ezone, (schema, table) => versionColumnOf(config, schema, table)),
   });
@@ -256,9 +256,10 @@ function refreshRouting(metaPool: ReturnType<typeof createPool>, topology: strin
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    Promise.all([readRouting(metaPool, topology), latestSwitchover(metaPool, topology)])
-      .then(([routes, switchover]) => {
+    Promise.all([readRouting(metaPool, topology), latestSwitchover(metaPool, topology), readForcedFlips(metaPool, topology)])
+      .then(([routes, switchover, forced]) => {
         routing.replace(routes);
+        routing.setForced(forced);
         if (routing.version !== last) log.info({ routingVersion: routing.version, previous: last }, 'routing changed');
         last = routing.version;
         status.version = routing.version;

@@ -7,7 +7,7 @@
 import mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { connectionOptions } from './connect.js';
-import { RoutingBook, routeOfRow, seedRoutes, type ShardRoute, type ShardState } from '../model/routing.js';
+import { RoutingBook, routeOfRow, seedRoutes, type ForcedFlip, type ShardRoute, type ShardState } from '../model/routing.js';
 import { ensureMetaSchema } from './meta-schema.js';
 
 type Queryable = Pick<mysql.Pool | mysql.Connection | mysql.PoolConnection, 'query'>;
@@ -81,6 +81,18 @@ export async function readRouting(db: Queryable, topology: string): Promise<Shar
   return rows.map((r) => routeOfRow(r)).filter((r): r is ShardRoute => r !== undefined);
 }
 
+/**
+ * The forced switchovers this database has applied: drc_meta.switchovers done with a flip and no ban
+ * (a planned switchover bans before it flips; only `--force` flips without).
+ */
+export async function readForcedFlips(db: Queryable, topology: string): Promise<ForcedFlip[]> {
+  const [rows] = (await db.query(
+    "SELECT id, shard_from, shard_to, from_ezone, to_ezone, flip_version FROM drc_meta.switchovers WHERE topology = ? AND state = 'done' AND ban_version IS NULL AND flip_version IS NOT NULL",
+    [topology],
+  )) as [mysql.RowDataPacket[], unknown];
+  return rows.map((r) => ({ switchover: String(r.id), from: Number(r.shard_from), to: Number(r.shard_to), fromEzone: String(r.from_ezone), toEzone: String(r.to_ezone), version: Number(r.flip_version) }));
+}
+
 /** The routing version this database has applied (0: not seeded). */
 export async function routingVersion(db: Queryable, topology: string): Promise<number> {
   const [[row]] = (await db.query('SELECT COALESCE(MAX(version), 0) AS v FROM drc_meta.routing WHERE topology = ?', [topology])) as [mysql.RowDataPacket[], unknown];
@@ -119,7 +131,9 @@ export async function openRouting(pool: mysql.Pool, scope: RoutingScope, peers?:
   try {
     await ensureMetaSchema(conn);
     await seedRouting(conn, scope, peers);
-    return new RoutingBook(await readRouting(conn, scope.topology));
+    const book = new RoutingBook(await readRouting(conn, scope.topology));
+    book.setForced(await readForcedFlips(conn, scope.topology));
+    return book;
   } finally {
     conn.release();
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { shardOf } from '../model/ownership.js';
-import { RoutingGuard } from './routing-guard.js';
+import { RoutingGuard, routingChangeOf } from './routing-guard.js';
 
 const ownership = { shardCount: 4, tables: { 'app.orders': { function: 'hash' as const, column: 'user_id' } }, global: { 'app.settings': 'a' } };
 const row = (shard: number, owner: string, state = 'owned', version = 1) => ({ shard, owner, state, version, prev_owner: null, moving_to: null });
@@ -28,6 +28,18 @@ describe('RoutingGuard', () => {
     guard.applyChange({ version: 2, shards: '0-1', owner: 'a', state: 'banned', movingTo: 'b' }); // late, older: ignored
     expect(guard.checkShard(1)).toMatchObject({ writable: false, owner: 'b', banned: false, version: 3 });
     expect(guard.version).toBe(3);
-    guard.close();
+    await guard.refresh(); // drc_meta lagging at version 1: the newer changes stay
+    expect(guard.checkShard(1)).toMatchObject({ owner: 'b', version: 3 });
+    expect(guard.checkShard(2)).toMatchObject({ owner: 'b', banned: false });
+    await guard.close();
+  });
+
+  it('reads the routing changes of <prefix>.routing and refuses anything else', () => {
+    const event = { switchover: 'so-1', step: 'banned', version: 4, shards: '0-7', owner: 'a', state: 'banned', movingTo: 'b', writtenIn: 'a', at: '2026-12-01T00:00:00Z' };
+    expect(routingChangeOf(Buffer.from(JSON.stringify(event)))).toEqual({ version: 4, shards: '0-7', owner: 'a', state: 'banned', movingTo: 'b' });
+    expect(routingChangeOf(Buffer.from(JSON.stringify({ version: 5, shards: '3', owner: 'b', state: 'owned' })))).toEqual({ version: 5, shards: '3', owner: 'b', state: 'owned' });
+    for (const bad of [null, 'x', '[]', '{}', JSON.stringify({ ...event, version: 1.5 }), JSON.stringify({ ...event, shards: '7-0' }), JSON.stringify({ ...event, owner: '' }), JSON.stringify({ ...event, state: 'gone' }), JSON.stringify({ ...event, movingTo: 3 })]) {
+      expect(routingChangeOf(bad === null ? null : Buffer.from(bad)), String(bad)).toBeUndefined();
+    }
   });
 });

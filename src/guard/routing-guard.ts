@@ -10,12 +10,21 @@
  * const guard = await RoutingGuard.open({ pool, ezone: 'east', topology: config.kafka.topicPrefix, ownership: config.ownership });
  * if (guard.check('shop.orders', { user_id: 42 }).writable) await pool.query('INSERT …');
  * ```
+ *
+ * With `follow: { kafka: config.kafka }` it also subscribes to `<prefix>.routing` itself and applies
+ * each change `drc switchover` publishes as it arrives (refreshMs 0: the topic alone after the first read;
+ * polling on as well, a read of a lagging database never undoes a newer change from the topic).
  */
 import type mysql from 'mysql2/promise';
+import type { KafkaConfig } from '../config/schema.js';
 import { readRouting } from '../db/routing-store.js';
 import { Ownership, shardOf, type OwnershipRules } from '../model/ownership.js';
+import type { KafkaTransport, MessageStream, StoredMessage } from '../model/ports.js';
 import { parseShardRange, RoutingBook } from '../model/routing.js';
+import { routingTopic } from '../model/topics.js';
 import type { Row, WireValue } from '../model/value.js';
+import { createLogger, type Logger } from '../ops/logger.js';
+import { createTransport } from '../transport/select.js';
 
 export interface GuardOptions {
   /** A pool (or connection) on this ezone's database. */
@@ -28,8 +37,23 @@ export interface GuardOptions {
   ownership: Pick<OwnershipRules, 'shardCount' | 'tables' | 'global'> & Partial<Pick<OwnershipRules, 'policy' | 'routing'>>;
   /** How often drc_meta.routing is re-read (default 100 ms; 0: only on refresh()). */
   refreshMs?: number;
-  /** Called when a background refresh fails (the last routing read stays in force). */
+  /** Called when a background refresh fails, or a message of `<prefix>.routing` is not a routing change (the routing in hand stays in force). */
   onError?: (err: Error) => void;
+  /**
+   * Subscribe to `<prefix>.routing` (the topology's Kafka, `config.kafka`) and apply every change on it,
+   * from its earliest message: those the first read of drc_meta already holds are ignored, so no change
+   * published after that read is missed. `log`: the Kafka client's (default: warnings to stderr).
+   */
+  follow?: { kafka: KafkaConfig; log?: Logger };
+}
+
+/** A routing change as `drc switchover` publishes it on `<prefix>.routing` (admin/switchover-types.ts RoutingEvent). */
+export interface RoutingChangeMessage {
+  version: number;
+  shards: string;
+  owner: string;
+  state: 'owned' | 'banned';
+  movingTo?: string;
 }
 
 /** The guard's answer for one row or shard key. */
@@ -50,6 +74,7 @@ export class RoutingGuard {
   private readonly book = new RoutingBook();
   private readonly ownership: Ownership;
   private timer: NodeJS.Timeout | undefined;
+  private following: { transport: KafkaTransport; stream: MessageStream } | undefined;
 
   private constructor(private readonly options: GuardOptions) {
     this.ownership = new Ownership({ policy: 'report', routing: [], ...options.ownership }, { routing: this.book, mode: 'local' });
@@ -66,12 +91,39 @@ export class RoutingGuard {
       }, every);
       guard.timer.unref();
     }
+    if (options.follow) {
+      try {
+        await guard.follow(options.follow);
+      } catch (err) {
+        await guard.close();
+        throw err;
+      }
+    }
     return guard;
   }
 
-  /** Re-read drc_meta.routing now. */
+  /** Subscribe to `<prefix>.routing` from its earliest message (RoutingGuard.open with `follow`). */
+  private async follow(follow: NonNullable<GuardOptions['follow']>): Promise<void> {
+    const topology = this.options.topology ?? 'drc';
+    const topic = routingTopic(topology);
+    const transport = await createTransport(follow.kafka, { clientId: `${follow.kafka.clientId}-guard-${this.options.ezone}`, log: follow.log ?? createLogger('warn') });
+    const stream = transport.messageStream(topic, `${follow.kafka.clientId}.${topology}.guard.${this.options.ezone}`);
+    this.following = { transport, stream };
+    // The topic exists once a switchover published on it; created here (as the CLI does) when none has yet.
+    await transport.ensureTopics([{ topic, partitions: 1, replicationFactor: follow.kafka.replicationFactor }]);
+    const onError = (err: Error) => this.options.onError?.(err);
+    await stream.start(undefined, async (m) => this.onMessage(m, topic, onError), onError);
+  }
+
+  private onMessage(m: StoredMessage, topic: string, onError: (err: Error) => void): void {
+    const change = routingChangeOf(m.value);
+    if (change) this.applyChange(change);
+    else onError(new Error(`message at offset ${m.offset} of ${topic} is not a routing change: ignored`));
+  }
+
+  /** Re-read drc_meta.routing now (per shard, a row older than the one held, e.g. from the topic, is ignored). */
   async refresh(): Promise<void> {
-    this.book.replace(await readRouting(this.options.pool, this.options.topology ?? 'drc'));
+    this.book.merge(await readRouting(this.options.pool, this.options.topology ?? 'drc'));
   }
 
   /** The routing version in force here. */
@@ -106,7 +158,7 @@ export class RoutingGuard {
    * holds for a shard is ignored. The topic carries changes only: open the guard from the database
    * first (refreshMs 0 to stop polling).
    */
-  applyChange(change: { version: number; shards: string; owner: string; state: 'owned' | 'banned'; movingTo?: string }): void {
+  applyChange(change: RoutingChangeMessage): void {
     const range = parseShardRange(change.shards);
     if (!range) return;
     for (let shard = range.from; shard <= range.to; shard++) {
@@ -116,11 +168,32 @@ export class RoutingGuard {
     }
   }
 
-  /** Stop the background refresh. */
-  close(): void {
+  /** Stop the background refresh and the subscription to `<prefix>.routing`. */
+  async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    const following = this.following;
+    this.following = undefined;
+    if (!following) return;
+    await following.stream.stop().catch(() => undefined);
+    await following.transport.close().catch(() => undefined);
   }
+}
+
+/** A message of `<prefix>.routing` → the routing change it carries; undefined when it is none. */
+export function routingChangeOf(value: Buffer | null): RoutingChangeMessage | undefined {
+  if (!value) return undefined;
+  let e: unknown;
+  try {
+    e = JSON.parse(value.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof e !== 'object' || e === null) return undefined;
+  const { version, shards, owner, state, movingTo } = e as Record<string, unknown>;
+  if (!Number.isInteger(version) || typeof shards !== 'string' || !parseShardRange(shards) || typeof owner !== 'string' || owner === '' || (state !== 'owned' && state !== 'banned')) return undefined;
+  if (movingTo !== undefined && typeof movingTo !== 'string') return undefined;
+  return { version: version as number, shards, owner, state, ...(typeof movingTo === 'string' ? { movingTo } : {}) };
 }
 
 export { shardOf };

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Ownership, shardOf, type OwnershipRules } from './ownership.js';
+import { RoutingBook } from './routing.js';
 
 const rules: OwnershipRules = {
   policy: 'reject',
@@ -31,6 +32,17 @@ describe('ownership', () => {
     expect(own.ownerOf('app.accounts', { id: 500 })).toBeUndefined();
     expect(own.ownerOf('app.settings', { k: 'x' })).toBe('a');
     expect(own.ownerOf('app.other', { id: 1 })).toBeUndefined();
+  });
+
+  it('looks for forced-late rows only when a forced switchover is known (no shard computed per row otherwise)', () => {
+    const book = new RoutingBook([{ shard: 0, owner: 'b', state: 'owned', version: 3, prevOwner: 'a', movingTo: null }]);
+    const own = new Ownership(rules, { routing: book, mode: 'incoming' });
+    const shardOfRow = vi.spyOn(own, 'shardOfRow');
+    expect(own.lateAfterForce('app.orders', { user_id: 1 }, 'a', 2)).toBeUndefined();
+    expect(shardOfRow).not.toHaveBeenCalled();
+    book.setForced([{ switchover: 'so-1', from: 0, to: 7, fromEzone: 'a', toEzone: 'b', version: 3 }]);
+    expect(own.lateAfterForce('app.orders', { user_id: 1 }, 'a', 2)).toMatchObject({ switchover: 'so-1' });
+    expect(shardOfRow).toHaveBeenCalledOnce();
   });
 
   it('reports a violation only when an owner exists and differs from the writer', () => {

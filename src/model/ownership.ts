@@ -3,7 +3,7 @@
  * match the `ownership` section of the config.
  */
 import { crc32 } from 'node:zlib';
-import type { RoutingBook } from './routing.js';
+import type { ForcedFlip, RoutingBook } from './routing.js';
 import type { Row, WireValue } from './value.js';
 
 export interface OwnershipRules {
@@ -88,6 +88,17 @@ export class Ownership {
     if (!routing || routing.size === 0) return undefined;
     const shard = this.shardOfRow(table, row);
     return shard === undefined ? undefined : routing.route(shard)?.version;
+  }
+
+  /**
+   * The forced switchover this change of `origin`, written under routing version `rv` (RowChange.rv),
+   * arrives after: a row its old owner wrote before the forced flip (RoutingBook.lateAfterForce).
+   */
+  lateAfterForce(table: string, row: Row, origin: string, rv: number): ForcedFlip | undefined {
+    const routing = this.options.routing;
+    if (!routing?.hasForced) return undefined; // the common case: no row's shard to compute
+    const shard = this.shardOfRow(table, row);
+    return shard === undefined ? undefined : routing.lateAfterForce(shard, origin, rv);
   }
 
   /** Whether a write by `writer` to this row violates ownership (false when no owner is defined). */

@@ -19,6 +19,8 @@ export interface StoredMessage {
   offset: string;
   key: string | null;
   value: Buffer | null;
+  /** The message's headers as text (absent when it has none). */
+  headers?: Record<string, string>;
 }
 
 /**

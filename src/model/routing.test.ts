@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Ownership } from './ownership.js';
-import { compressRoutes, parseShardRange, RoutingBook, routeOfRow, routingDrift, seedRoutes, type ShardRoute } from './routing.js';
+import { compressRoutes, decodeRoutes, encodeRoutes, parseShardRange, RoutingBook, routeOfRow, routingDrift, seedRoutes, type ShardRoute } from './routing.js';
 
 const route = (shard: number, owner: string, extra: Partial<ShardRoute> = {}): ShardRoute => ({ shard, owner, state: 'owned', version: 1, prevOwner: null, movingTo: null, ...extra });
 
@@ -48,6 +48,20 @@ describe('routing', () => {
     expect(book.localWrite(5, 'b')).toEqual({ ok: true });
   });
 
+  it('merges a fresh read per shard keeping the higher version: a lagging read does not undo a newer change', () => {
+    const book = new RoutingBook([route(0, 'a'), route(1, 'a')]);
+    book.set(route(0, 'b', { state: 'banned', movingTo: 'a', version: 5 }));
+    book.merge([route(0, 'a', { version: 4 }), route(1, 'b', { version: 4, prevOwner: 'a' })]);
+    expect(book.route(0)).toMatchObject({ owner: 'b', state: 'banned', version: 5 });
+    expect(book.route(1)).toMatchObject({ owner: 'b', version: 4 });
+    book.merge([route(0, 'a', { version: 6, prevOwner: 'b' })]);
+    expect(book.routes().map((r) => [r.shard, r.owner, r.version])).toEqual([
+      [0, 'a', 6],
+      [1, 'b', 4],
+    ]);
+    expect(book.version).toBe(6);
+  });
+
   it('judges incoming changes without an origin verdict by the owner here only (no excuse for a previous owner or a destination)', () => {
     const book = new RoutingBook([route(0, 'b', { version: 3, prevOwner: 'a' }), route(1, 'a', { state: 'banned', movingTo: 'b', version: 2, prevOwner: 'a' }), route(2, 'a')]);
     expect(book.violation(0, 'a')).toEqual({ owner: 'b' });
@@ -73,5 +87,25 @@ describe('routing', () => {
     expect(own.ownerOf('app.o', row)).toBe('b');
     expect(own.violates('app.o', row, 'a')).toEqual({ owner: 'b' });
     expect(own.violates('app.o', row, 'b')).toBeUndefined();
+  });
+  it('ships the whole routing as runs of equal rows and reads it back exactly; refuses anything else', () => {
+    const routes = [
+      ...[0, 1, 2].map((s) => route(s, 'a', { version: 3, prevOwner: 'b' })),
+      route(3, 'a', { state: 'banned', version: 4, prevOwner: 'a', movingTo: 'b' }),
+      ...[4, 5].map((s) => route(s, 'b')),
+      route(7, 'b'),
+    ];
+    const text = encodeRoutes([...routes].reverse());
+    expect(JSON.parse(text)).toEqual([
+      [0, 2, 'a', 'owned', 3, 'b', null],
+      [3, 3, 'a', 'banned', 4, 'a', 'b'],
+      [4, 5, 'b', 'owned', 1, null, null],
+      [7, 7, 'b', 'owned', 1, null, null],
+    ]);
+    expect(decodeRoutes(text)).toEqual(routes);
+    expect(decodeRoutes(encodeRoutes([]))).toEqual([]);
+    for (const bad of ['', 'nope', '{}', '[[0,1]]', '[[2,1,"a","owned",1,null,null]]', '[[0,1,"a","gone",1,null,null]]', '[[0,1,"",null,1,null,null]]', '[[0,1,"a","owned",1.5,null,null]]', '[[0,1000000,"a","owned",1,null,null]]']) {
+      expect(decodeRoutes(bad), bad).toBeUndefined();
+    }
   });
 });

@@ -8,6 +8,7 @@
  * shards' rows, so an ezone that has applied version V has applied every change up to V made in the
  * same ezone before it (an origin's stream is applied in order).
  */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /** A shard is owned (its owner writes it) or banned (nobody writes it: a switchover is moving it). */
 export type ShardState = 'owned' | 'banned';
@@ -23,6 +24,20 @@ export interface ShardRoute {
   prevOwner: string | null;
   /** While banned: the ezone the shard moves to. */
   movingTo: string | null;
+}
+
+/**
+ * A forced switchover (`drc switchover --force`, drc_meta.switchovers): shards flipped from an
+ * unreachable owner without ban or fence. What that owner wrote before it (routing version below
+ * `version`) may still arrive: it is flagged where it does (RoutingBook.lateAfterForce).
+ */
+export interface ForcedFlip {
+  switchover: string;
+  from: number;
+  to: number;
+  fromEzone: string;
+  toEzone: string;
+  version: number;
 }
 
 /** A run of consecutive shards with the same owner and state (what `drc routing` prints). */
@@ -96,6 +111,7 @@ export function routingDrift(configured: readonly ShardRoute[], applied: readonl
 export class RoutingBook {
   private readonly shards = new Map<number, ShardRoute>();
   private maxVersion = 0;
+  private forced: readonly ForcedFlip[] = [];
 
   constructor(routes: readonly ShardRoute[] = []) {
     this.replace(routes);
@@ -117,10 +133,42 @@ export class RoutingBook {
     for (const r of routes) this.set(r);
   }
 
+  /**
+   * Take in a fresh read of drc_meta.routing without losing what is newer here: per shard, the row with
+   * the higher version wins (versions only grow), so a read of a database lagging behind a change
+   * learned elsewhere (the TypeScript guard following `<prefix>.routing`) does not undo it. Shards the
+   * read lacks keep their row.
+   */
+  merge(routes: readonly ShardRoute[]): void {
+    for (const r of routes) {
+      const now = this.shards.get(r.shard);
+      if (!now || r.version >= now.version) this.set(r);
+    }
+  }
+
   /** One shard's row changed (a binlog row of drc_meta.routing, or a read). */
   set(route: ShardRoute): void {
     this.shards.set(route.shard, route);
     this.maxVersion = Math.max(this.maxVersion, route.version);
+  }
+
+  /** The forced switchovers applied here (a fresh read of drc_meta.switchovers). */
+  setForced(flips: readonly ForcedFlip[]): void {
+    this.forced = flips;
+  }
+
+  /** Whether any forced switchover is known here (RoutingBook.lateAfterForce can answer something). */
+  get hasForced(): boolean {
+    return this.forced.length > 0;
+  }
+
+  /**
+   * The forced switchover that took `shard` from `origin` after it wrote a change under routing version
+   * `rv` (below the flip's): the change is a row of the old owner arriving after the forced flip — two
+   * writers, for a while. Undefined when none did.
+   */
+  lateAfterForce(shard: number, origin: string, rv: number): ForcedFlip | undefined {
+    return this.forced.find((f) => shard >= f.from && shard <= f.to && f.fromEzone === origin && rv < f.version);
   }
 
   route(shard: number): ShardRoute | undefined {
@@ -161,4 +209,66 @@ export function routeOfRow(row: Record<string, unknown>): ShardRoute | undefined
   const state = String(row.state) === 'banned' ? 'banned' : 'owned';
   const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
   return { shard: Number(row.shard), owner: String(row.owner), state, version: Number(row.version), prevOwner: text(row.prev_owner), movingTo: text(row.moving_to) };
+}
+
+/**
+ * The whole routing as a short text: runs of consecutive shards with the same row, as
+ * `[from, to, owner, state, version, prevOwner, movingTo]`. Capture ships it with its resume point
+ * (the routing in force there, capture/capture.ts), so a restart judges re-read rows by it.
+ */
+export function encodeRoutes(routes: readonly ShardRoute[]): string {
+  const runs: [number, number, string, ShardState, number, string | null, string | null][] = [];
+  for (const r of [...routes].sort((a, b) => a.shard - b.shard)) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === r.shard - 1 && last[2] === r.owner && last[3] === r.state && last[4] === r.version && last[5] === r.prevOwner && last[6] === r.movingTo) last[1] = r.shard;
+    else runs.push([r.shard, r.shard, r.owner, r.state, r.version, r.prevOwner, r.movingTo]);
+  }
+  return JSON.stringify(runs);
+}
+
+/** ownership.shardCount's upper bound. */
+const MAX_SHARDS = 1_000_000;
+
+/** encodeRoutes' text → the routes; undefined when it is not one (never throws). */
+export function decodeRoutes(text: string): ShardRoute[] | undefined {
+  let runs: unknown;
+  try {
+    runs = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(runs)) return undefined;
+  const out: ShardRoute[] = [];
+  const name = (v: unknown) => v === null || (typeof v === 'string' && v.length > 0);
+  for (const run of runs as unknown[]) {
+    if (!Array.isArray(run) || run.length !== 7) return undefined;
+    const [from, to, owner, state, version, prevOwner, movingTo] = run as unknown[];
+    if (!Number.isInteger(from) || !Number.isInteger(to) || (to as number) < (from as number) || (from as number) < 0 || (to as number) >= MAX_SHARDS) return undefined;
+    if (typeof owner !== 'string' || owner.length === 0 || (state !== 'owned' && state !== 'banned') || !Number.isInteger(version) || !name(prevOwner) || !name(movingTo)) return undefined;
+    for (let s = from as number; s <= (to as number); s++) out.push({ shard: s, owner, state, version: version as number, prevOwner: prevOwner as string | null, movingTo: movingTo as string | null });
+  }
+  return out;
+}
+
+/** The prefix of packRoutes' text: encodeRoutes' text, deflated, in base64. */
+const PACKED = 'z:';
+/** The longest routing unpacked (far above a million shards' runs): a corrupt or hostile header inflates no further. */
+const MAX_UNPACKED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The whole routing as short text for a Kafka header (capture's resume point): encodeRoutes' runs,
+ * deflated (owners, states and versions repeat), in base64 — some hundreds of ranges fit in 3 KiB.
+ */
+export function packRoutes(routes: readonly ShardRoute[]): string {
+  return PACKED + deflateRawSync(encodeRoutes(routes)).toString('base64');
+}
+
+/** packRoutes' text (or encodeRoutes' own, as builds before it shipped) → the routes; undefined when it is neither (never throws). */
+export function unpackRoutes(text: string): ShardRoute[] | undefined {
+  if (!text.startsWith(PACKED)) return decodeRoutes(text);
+  try {
+    return decodeRoutes(inflateRawSync(Buffer.from(text.slice(PACKED.length), 'base64'), { maxOutputLength: MAX_UNPACKED_BYTES }).toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }

@@ -9,6 +9,9 @@ import { runCommand } from '../support/cli.js';
  * Debezium leg of the capture phase (two JVM start-ups, Maven's first fetch) is tested on its own, on
  * the capture phase alone, to keep the whole-bench run under its five minutes.
  */
+/** The guard phase's row of latest.md: inserts/s without → with the triggers, and their ratio. */
+const GUARD_ROW = /^\| drc guard triggers: 4 connections of single-row inserts \(inserts\/s without → with, ratio\) \| \d+ → \d+ \(\d+(\.\d+)?\) \| \| \| \| \| \| \|$/m;
+
 describe('npm run bench -- --quick', () => {
   const out = mkdtempSync(join(tmpdir(), 'drc-bench-test-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -32,6 +35,9 @@ describe('npm run bench -- --quick', () => {
       json.capture!.rowChangesPerSec,
       json.bigTransaction!.captureRssMb,
       json.bigTransaction!.applyRssMb,
+      json.guard!.insertsPerSecWithout,
+      json.guard!.insertsPerSecWith,
+      json.guard!.ratio,
     ];
     for (const x of positive) expect(x).toBeGreaterThan(0);
     expect(json.lag!.p50Ms).toBeLessThanOrEqual(json.lag!.p99Ms!);
@@ -41,6 +47,7 @@ describe('npm run bench -- --quick', () => {
 
     const md = readFileSync(join(out, 'latest.md'), 'utf8');
     expect(md).toMatch(/^\| drain of 20000 single-row tx \(tx\/s\) \| \d+ \| \d+ \| \d+ \| \d+\.\d\d× \| \| \| ≥ 1× \|$/m);
+    expect(md).toMatch(GUARD_ROW);
     const svg = readFileSync(join(out, 'lag.svg'), 'utf8');
     expect(svg).toMatch(/^<svg /);
     expect(/points="([^"]*)"/.exec(svg)?.[1]?.split(' ').length).toBeGreaterThan(100);

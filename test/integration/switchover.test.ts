@@ -270,6 +270,49 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     expect(await settledOwner(s)).toBe('b');
   }, 60_000);
 
+  it('the TypeScript guard follows <prefix>.routing itself (polling drc_meta as well, by default): a switchover reaches it from the topic, with either Kafka client', async () => {
+    s = await setUp('follow');
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    const errors: string[] = [];
+    const open = (client: 'platformatic' | 'kafkajs') =>
+      RoutingGuard.open({ pool: s!.db.a!, ezone: 'a', topology: s!.prefix, ownership: s!.config.ownership, follow: { kafka: { ...s!.config.kafka, client } }, onError: (e) => errors.push(e.message) });
+    const guards = [await open('platformatic'), await open('kafkajs')];
+    try {
+      const key = users.moving[0]!;
+      for (const g of guards) expect(g.checkKey(key)).toMatchObject({ writable: true, owner: 'a', banned: false, version: 1 });
+      await replicating(s);
+      const moved = await runDrc(['switchover', '--config', s.configFile, '--shards', '0-7', '--to', 'b', '--timeout', '30s', '--json']);
+      expect(moved.code, moved.stderr).toBe(0);
+      const flipVersion = (JSON.parse(moved.stdout) as { flipVersion: number }).flipVersion;
+      for (const g of guards) await eventually('the guard following the flip', async () => g.checkKey(key).version === flipVersion);
+      for (const g of guards) expect(g.checkKey(key)).toMatchObject({ writable: false, owner: 'b', banned: false, version: flipVersion });
+
+      // What it knows comes from the topic, not the database: a change only the topic carries reaches
+      // it, an older one changes nothing, and a message that is no routing change is reported.
+      const producer = s.kafka.producer();
+      await producer.connect();
+      const topic = routingTopic(s.prefix);
+      await producer.send({
+        topic,
+        messages: [
+          { key: '0-7', value: JSON.stringify({ switchover: 'so-test', step: 'banned', version: flipVersion + 1, shards: '0-7', owner: 'b', state: 'banned', movingTo: 'a', writtenIn: 'b', at: new Date().toISOString() }) },
+          { key: '0-7', value: JSON.stringify({ version: 1, shards: '0-7', owner: 'a', state: 'owned' }) },
+          { key: 'x', value: 'not json' },
+        ],
+      });
+      await producer.disconnect();
+      for (const g of guards) await eventually('the guard applying the topic-only change', async () => g.checkKey(key).version === flipVersion + 1);
+      for (const g of guards) expect(g.checkKey(key)).toMatchObject({ writable: false, owner: 'b', banned: true });
+      // The 100 ms polling reads drc_meta, still at flipVersion: it must not undo the newer ban.
+      await new Promise((r) => setTimeout(r, 500));
+      for (const g of guards) expect(g.checkKey(key)).toMatchObject({ writable: false, owner: 'b', banned: true, version: flipVersion + 1 });
+      await eventually('both guards reporting the stray message', async () => errors.filter((e) => /not a routing change/.test(e)).length === 2);
+      expect(errors.filter((e) => !/not a routing change/.test(e))).toEqual([]);
+    } finally {
+      for (const g of guards) await g.close();
+    }
+  }, 120_000);
+
   it('20 switchovers back and forth under load: every acknowledged write everywhere, verify clean, no violation, short write-unavailable window', async () => {
     s = await setUp('switchload');
     const install = await runDrc(['guard', 'install', '--config', s.configFile, ...asAdmin()], { env: adminEnv() });

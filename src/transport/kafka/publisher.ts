@@ -72,10 +72,10 @@ export class KafkaAtomicPublisher implements AtomicPublisher {
         const refused = tooLarge(messages, this.maxRequestBytes);
         if (refused) throw refused;
         for (const group of splitBySize(messages, this.maxRequestBytes)) {
-          const byTopic = new Map<string, { key: string; value: Buffer }[]>();
+          const byTopic = new Map<string, { key: string; value: Buffer; headers?: Record<string, string> }[]>();
           for (const m of group) {
             const list = byTopic.get(m.topic) ?? [];
-            list.push({ key: m.key, value: m.value });
+            list.push({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) });
             byTopic.set(m.topic, list);
           }
           await txn.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) }).catch(rethrow);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { TailTimeoutError, TopicMissingError } from '../../errors.js';
 import type { StoredMessage } from '../../model/ports.js';
+import { textHeaders } from '../headers.js';
 import { rethrowFor } from './kafka-errors.js';
 
 /**
@@ -70,7 +71,8 @@ async function scan(
           eachBatch: async ({ batch }) => {
             for (const m of batch.messages) {
               if (BigInt(m.offset) >= end) break;
-              const stored: StoredMessage = { offset: m.offset, key: m.key?.toString() ?? null, value: m.value };
+              const headers = textHeaders(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v[v.length - 1] : v]));
+              const stored: StoredMessage = { offset: m.offset, key: m.key?.toString() ?? null, value: m.value, ...(headers ? { headers } : {}) };
               if (accept(stored)) found = stored;
             }
           },

@@ -11,6 +11,7 @@
  */
 import { FetchIsolationLevels, type Consumer, type RecordsBatch } from '@platformatic/kafka';
 import type { StoredMessage } from '../../model/ports.js';
+import { textHeaders } from '../headers.js';
 
 const IS_TRANSACTIONAL = 1 << 4;
 const IS_CONTROL = 1 << 5;
@@ -105,7 +106,8 @@ export function committedRecords(partition: FetchedPartition | undefined, offset
     for (const record of batch.records) {
       const at = batch.firstOffset + BigInt(record.offsetDelta);
       if (at < offset) continue;
-      messages.push({ offset: at.toString(), key: record.key ? record.key.toString() : null, value: record.value ?? null });
+      const headers = textHeaders(record.headers ?? []);
+      messages.push({ offset: at.toString(), key: record.key ? record.key.toString() : null, value: record.value ?? null, ...(headers ? { headers } : {}) });
     }
   }
   return { messages, next };

@@ -1,0 +1,99 @@
+/**
+ * `drc switchover --force` (issue 17): rows the unreachable old owner wrote before the forced flip,
+ * arriving once it is back, are flagged where they arrive — conflict records `forced-late`,
+ * drc_conflicts_total{reason="forced-late"}, one warning per table without row values — and
+ * last-writer-wins decides them; rows it writes after applying the flip are ownership violations.
+ */
+import type mysql from 'mysql2/promise';
+import { afterEach, expect, it } from 'vitest';
+import { switchover } from '../../src/admin/switchover.js';
+import type { Config } from '../../src/config/schema.js';
+import type { Daemon } from '../../src/daemon/wiring.js';
+import { shardOf } from '../../src/model/ownership.js';
+import { describeWithServers } from '../support/env.js';
+import { reconfigure } from '../support/reconfigure.js';
+import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
+import { eventually, scenario, type Scenario } from '../support/scenario.js';
+import { takeTestLog, testLogger } from '../support/test-logger.js';
+import { waitFor } from '../support/wait.js';
+
+const SHARDS = 16;
+/** Users of shards 0-7 (a's at version 1). */
+const movingUsers = (() => {
+  const out: number[] = [];
+  for (let u = 1; out.length < 3; u++) if (shardOf(u, SHARDS) <= 7) out.push(u);
+  return out;
+})();
+/** A value that must never appear in a log line. */
+const MARKER = 918_273_645;
+
+async function setUp(): Promise<Scenario> {
+  const s = await scenario('forced_late', {}, { ezones: ['a', 'b'] });
+  reconfigure(s, (c) => ({
+    ...c,
+    ownership: { policy: 'report', shardCount: SHARDS, routing: [{ shards: '0-7', ezone: 'a' }, { shards: '8-15', ezone: 'b' }], tables: { [`${s.schema}.orders`]: { function: 'hash', column: 'user_id' } } },
+  }));
+  for (const ez of ['a', 'b']) await s.db[ez]!.query('CREATE TABLE orders (id BIGINT PRIMARY KEY, user_id INT NOT NULL, amount INT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
+  return s;
+}
+
+/** The operator's view with ezone a unreachable (its port closed). */
+const withoutA = (config: Config): Config => ({ ...config, ezones: { ...config.ezones, a: { ...config.ezones.a!, mysql: { ...config.ezones.a!.mysql, port: 9, connectTimeoutMs: 1000 } } } });
+
+describeWithServers('forced switchover: the old owner’s late rows', () => {
+  let s: Scenario | undefined;
+  const daemons: Daemon[] = [];
+  afterEach(async () => {
+    await stopDaemons(daemons);
+    await s?.close();
+    s = undefined;
+  });
+
+  it('flags the rows the old owner wrote before a forced flip that arrive after it, decides them by last-writer-wins, and records its later writes as violations', async () => {
+    s = await setUp();
+    const log = testLogger();
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (1, ?, 1)', [movingUsers[0]]);
+    await converge(s, 'orders', ['a', 'b'], { rows: 1 });
+    // a's DRC dies; a's applications write on (a still owns 0-7 by the routing it has).
+    const [a, b] = daemons.splice(0);
+    await a!.close();
+    await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (2, ?, ?), (3, ?, ?)', [movingUsers[1], MARKER, movingUsers[2], MARKER]);
+    await s.db.a!.query('UPDATE orders SET amount = ? WHERE id = 1', [MARKER]);
+
+    const forced = await switchover(withoutA(s.config), { shards: { from: 0, to: 7 }, to: 'b', force: true, timeoutMs: 15_000, resume: false, log });
+    expect(forced).toMatchObject({ state: 'done', from: 'a', to: 'b' });
+    // b writes the shards from the flip on: row 3 here is newer than a's late one.
+    await s.db.b!.query('INSERT INTO orders (id, user_id, amount) VALUES (3, ?, 33)', [movingUsers[2]]);
+
+    // a comes back: it ships what it held, and applies the flip.
+    daemons.push(b!, ...(await startDaemons(s, ['a'])));
+    // What b holds, conflicts and rows, as the wait's last value: a timeout shows where it stands.
+    const seen = async () => ({ conflicts: (await conflictsIn(s!, 'b')).map((c) => `${c.reason} ${c.origin} ${c.key_json}`), rows: (await s!.db.b!.query<mysql.RowDataPacket[]>('SELECT id, amount FROM orders ORDER BY id'))[0].map((r) => `${Number(r.id)}:${Number(r.amount) === MARKER ? 'marker' : Number(r.amount)}`), captured: daemons[1]?.capture.stats.rowChanges, wrongWrites: daemons[1]?.capture.stats.wrongWrites, applied: b!.appliers.get('a')!.stats.rowChanges });
+    await waitFor(seen, { what: 'b recording the late rows', until: (v) => v.conflicts.filter((c) => c.startsWith('forced-late')).length >= 3, timeoutMs: 120_000, intervalMs: 200 });
+    const late = (await conflictsIn(s, 'b')).filter((c) => c.reason === 'forced-late');
+    expect(late.map((c) => [JSON.parse(c.key_json), c.origin, c.decision])).toEqual([
+      [{ id: 2 }, 'a', 'applied'],
+      [{ id: 3 }, 'a', 'skipped'], // lost to b's newer row 3 (last-writer-wins)
+      [{ id: 1 }, 'a', 'applied'],
+    ]);
+    expect((await conflictsIn(s, 'b')).filter((c) => c.reason === 'ownership')).toEqual([]);
+    expect(b!.appliers.get('a')!.stats.conflictsByReason['forced-late']).toBe(3);
+    // Last-writer-wins: a's row 3 lost to b's newer one, everywhere.
+    await converge(s, 'orders', ['a', 'b'], { rows: 3 });
+    const [[three]] = await s.db.a!.query<mysql.RowDataPacket[]>('SELECT amount FROM orders WHERE id = 3');
+    expect(Number(three!.amount)).toBe(33);
+    const lines = takeTestLog();
+    expect(lines).toMatch(/rows the old owner wrote before a forced switchover arrived after it/);
+    expect(lines).not.toContain(String(MARKER));
+
+    // Once a has applied the flip, a write of its old shards is an ownership violation, not a late row.
+    await eventually('a applying the flip', async () => {
+      const [[r]] = await s!.db.a!.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM drc_meta.routing WHERE topology = ? AND shard <= 7 AND owner = ?', [s!.prefix, 'b']);
+      return Number(r!.n) === 8;
+    });
+    await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (4, ?, 4)', [movingUsers[0]]);
+    await eventually('the violation recorded in b', async () => (await conflictsIn(s!, 'b')).some((c) => c.reason === 'ownership' && JSON.parse(c.key_json).id === 4));
+    expect((await conflictsIn(s, 'b')).filter((c) => c.reason === 'forced-late')).toHaveLength(3);
+  }, 180_000);
+});
