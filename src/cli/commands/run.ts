@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ezoneOf, loadConfig } from '../../config/loader.js';
 import { runDaemon } from '../../daemon/lifecycle.js';
 import { createLogger } from '../../ops/logger.js';
+import { daemonRestart } from '../../ops/runtime.js';
 import { positiveInt } from '../parse.js';
 
 /** `drc run`: parse, load the config, and hand over to the daemon's lifecycle (daemon/lifecycle.ts). */
@@ -15,6 +16,9 @@ export function registerRun(program: Command): void {
     .action(async (opts: { config: string; ezone: string; metricsPort?: number }) => {
       const config = loadConfig(opts.config);
       ezoneOf(config, opts.ezone);
+      // The daemon's runtime (heap sized by the config, glibc arenas: ops/runtime.ts): restart in place.
+      const restart = daemonRestart(config, process);
+      if (restart && typeof process.execve === 'function') process.execve(restart.args[0]!, restart.args, restart.env);
       const log = createLogger(config.log.level).child({ ezone: opts.ezone });
       await runDaemon({
         config,
