@@ -35,12 +35,12 @@ describe('the daemon runtime drc run restarts itself with', () => {
   it('restarts with the flags and MALLOC_ARENA_MAX, before the script, keeping node\'s own arguments and the environment', () => {
     expect(daemonRestart(two, proc({ PATH: '/bin' }, ['--cpu-prof']))).toEqual({
       args: ['/n/node', '--cpu-prof', '--max-old-space-size=160', `--max-semi-space-size=${SEMI_SPACE_MB}`, '/d/main.js', 'run', '--ezone', 'a'],
-      env: { PATH: '/bin', MALLOC_ARENA_MAX: '2', DRC_NODE_RUNTIME: 'set' },
+      env: { PATH: '/bin', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', DRC_NODE_RUNTIME: 'set' },
     });
   });
 
   it('keeps what the operator set, in NODE_OPTIONS (either spelling) or node\'s arguments, and adds only the rest', () => {
-    const r = daemonRestart(two, proc({ NODE_OPTIONS: '--max_old_space_size=512', MALLOC_ARENA_MAX: '4' }, ['--max-semi-space-size=2']));
+    const r = daemonRestart(two, proc({ NODE_OPTIONS: '--max_old_space_size=512', MALLOC_ARENA_MAX: '4', MALLOC_MMAP_THRESHOLD_: '0' }, ['--max-semi-space-size=2']));
     expect(r).toBeUndefined();
     const r2 = daemonRestart(two, proc({ NODE_OPTIONS: '--max-old-space-size=512 --min-semi-space-size=1' }));
     expect(r2!.args).toEqual(['/n/node', `--max-semi-space-size=${SEMI_SPACE_MB}`, '/d/main.js', 'run', '--ezone', 'a']);

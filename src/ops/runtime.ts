@@ -8,7 +8,8 @@
  * - Semi-spaces of SEMI_SPACE_MB: Node 24's default maximum is 64 MB each (a young generation of up
  *   to 128 MB committed); 4 instead of 8 cost capture about 12% (GC share), fewer than 8 is not taken.
  * - MALLOC_ARENA_MAX: glibc gives each thread that allocates an arena of its own (up to 8 per core),
- *   and memory freed in one is not reused by another; the daemon has one JS thread.
+ *   and memory freed in one is not reused by another; the daemon has one JS thread. And a fixed
+ *   mmap threshold (DAEMON_ENV).
  */
 import { getHeapStatistics } from 'node:v8';
 import type { Config } from '../config/schema.js';
@@ -18,8 +19,13 @@ const MB = 2 ** 20;
 /** Each semi-space of the young generation, in MB (the new space is two of them). */
 export const SEMI_SPACE_MB = 8;
 
-/** What the daemon sets in its environment (read by glibc at start, hence the restart). */
-export const DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+/**
+ * What the daemon sets in its environment (read by glibc at start, hence the restart). A fixed mmap
+ * threshold: glibc raises it to the size of every large block freed (up to 32 MB), after which the
+ * Buffers of chunk messages and statements (about 1 MB each) come from the arenas and their memory
+ * stays resident after they are freed; below a fixed 128 kB threshold each is mapped and unmapped.
+ */
+export const DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
 
 /** Set in the restarted daemon's environment; set it to anything beforehand to keep the runtime as started. */
 export const RUNTIME_MARK = 'DRC_NODE_RUNTIME';
