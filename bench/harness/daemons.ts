@@ -24,8 +24,6 @@ export interface Daemon {
   logFile: string;
 }
 
-const withoutNodeOptions = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(env).filter(([k]) => k !== 'NODE_OPTIONS'));
-
 /** Start `drc run` for one ezone; `profile` adds --cpu-prof (one profile per phase and ezone). */
 export async function startDaemon(config: string, ezone: string, phase: string, profile: boolean): Promise<Daemon> {
   const port = await freePort();
@@ -35,7 +33,7 @@ export async function startDaemon(config: string, ezone: string, phase: string, 
   const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(DIR, 'profiles', phase)}`, `--cpu-prof-name=${ezone}.cpuprofile`] : [];
   const child = spawn(process.execPath, [...prof, MAIN, 'run', '--config', config, '--ezone', ezone, '--metrics-port', String(port)], {
     stdio: ['ignore', fd, fd],
-    env: { ...withoutNodeOptions(process.env), ...(DAEMON_NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: DAEMON_NODE_OPTIONS }) },
+    env: { ...process.env, NODE_OPTIONS: DAEMON_NODE_OPTIONS },
   });
   const d: Daemon = { ezone, child, rss: [], cpuSec: 0, port, logFile };
   const t = setInterval(() => {
@@ -135,29 +133,6 @@ export async function memoryOf(d: Daemon): Promise<Record<string, number>> {
   const text = await fetchMetrics(d.port);
   const mb = (name: string) => Math.round(metricSum(text, name) / 2 ** 20);
   return { rss: mb('process_resident_memory_bytes'), heapTotal: mb('nodejs_heap_size_total_bytes'), heapUsed: mb('nodejs_heap_size_used_bytes'), external: mb('nodejs_external_memory_bytes') };
-}
-
-/**
- * The daemon's V8 memory (memoryOf) sampled every second until `stop` is called: the peak of each
- * figure (MB). RSS alone cannot tell the heap V8 keeps committed from native memory.
- */
-export function sampleMemory(d: Daemon): { stop: () => Record<string, number> } {
-  const peak: Record<string, number> = {};
-  let running = true;
-  const loop = async () => {
-    while (running && d.child.exitCode === null) {
-      const m = await memoryOf(d).catch(() => ({}) as Record<string, number>);
-      for (const [k, v] of Object.entries(m)) peak[k] = Math.max(peak[k] ?? 0, v);
-      await sleep(1000);
-    }
-  };
-  void loop();
-  return {
-    stop: () => {
-      running = false;
-      return peak;
-    },
-  };
 }
 
 /** CPU seconds a daemon used between two readings, as a percentage of one core. */

@@ -4,6 +4,7 @@
  */
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_NODE_OPTIONS as RECOMMENDED_NODE_OPTIONS } from '../../src/ops/runtime.js';
 
 export type Phase = 'drain' | 'lag' | 'mixed' | 'capture' | 'big';
 
@@ -43,11 +44,8 @@ export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
 export const DIR = join(ROOT, '.bench-sandbox');
 /** The built `drc` binary. */
 export const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
-/**
- * Node options of the daemons: DRC_BENCH_NODE_OPTIONS, or none, so that `drc run` sizes its own runtime
- * as it does when deployed (src/ops/runtime.ts); the bench's own NODE_OPTIONS never reach them.
- */
-export const DAEMON_NODE_OPTIONS = process.env.DRC_BENCH_NODE_OPTIONS;
+/** Node options of the daemons: those the deploy artefacts use, unless DRC_BENCH_NODE_OPTIONS says otherwise. */
+export const DAEMON_NODE_OPTIONS = process.env.DRC_BENCH_NODE_OPTIONS ?? RECOMMENDED_NODE_OPTIONS;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');

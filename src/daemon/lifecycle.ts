@@ -6,7 +6,6 @@
  * report). The CLI only parses arguments and calls `runDaemon` (graphile-worker's main.ts/cli.ts split).
  */
 import type { Server } from 'node:http';
-import { getHeapStatistics } from 'node:v8';
 import type { Config } from '../config/schema.js';
 import { ezoneOf } from '../config/loader.js';
 import { createPool, detectFlavor } from '../db/connect.js';
@@ -20,7 +19,7 @@ import { startHttp } from '../ops/http.js';
 import type { Logger } from '../ops/logger.js';
 import { unverifiedBootstraps } from '../db/bootstrap-progress.js';
 import { createMetrics, type DaemonView } from '../ops/metrics.js';
-import { daemonNodeFlags, heapWarning, runtimeWarning } from '../ops/runtime.js';
+import { heapWarning, runtimeWarning } from '../ops/runtime.js';
 import { startDaemon, type Daemon } from './wiring.js';
 
 export interface RunOptions {
@@ -96,15 +95,13 @@ export async function runDaemon(options: RunOptions): Promise<void> {
 }
 
 function warnAboutRuntime(config: Config, log: Logger): void {
-  const heapLimitMb = Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20);
-  log.info({ node: process.versions.node, heapLimitMb, execArgv: process.execArgv.join(' '), mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? 'unset' }, 'node runtime');
   const runtime = runtimeWarning();
   if (runtime) log.warn({ node: process.versions.node }, runtime);
   const heap = heapWarning(config);
   if (!heap) return;
   log.warn(
-    { ...heap, nodeOptions: daemonNodeFlags(config).join(' ') },
-    `the V8 heap limit (${heap.limitMb} MB) is below what ${Object.keys(config.ezones).length - 1} origin(s) of apply.maxBufferBytes may need (${heap.needMb} MB): raise --max-old-space-size in NODE_OPTIONS (or leave it out: drc run sizes it), or lower apply.maxBufferBytes`,
+    heap,
+    `the V8 heap limit (${heap.limitMb} MB) is below what ${Object.keys(config.ezones).length - 1} origin(s) of apply.maxBufferBytes may need (${heap.needMb} MB): set NODE_OPTIONS="${heap.nodeOptions}" (and a memory limit of at least ${heap.needMb + 192} MB, README "Sizing"), or lower apply.maxBufferBytes`,
   );
 }
 

@@ -1,92 +1,46 @@
 /**
- * The Node runtime a daemon runs with, sized from its config. `drc run` restarts itself in place with
- * it (process.execve: same pid, same stdio) unless it already has it, so every way of starting a
- * daemon (systemd, the image, `npx drc run`, the bench) gets the same flags without repeating them.
- *
- * - A bounded old generation: left alone, V8 grows the heap lazily far beyond what is live (bench,
- *   2026-11-21: RSS 270–320 MB while a 100 MB transaction passed).
- * - Semi-spaces of SEMI_SPACE_MB: Node 24's default maximum is 64 MB each (a young generation of up
- *   to 128 MB committed); 4 instead of 8 cost capture about 12% (GC share), fewer than 8 is not taken.
- * - MALLOC_ARENA_MAX: glibc gives each thread that allocates an arena of its own (up to 8 per core),
- *   and memory freed in one is not reused by another; the daemon has one JS thread. And a fixed
- *   mmap threshold (DAEMON_ENV).
+ * The Node runtime a daemon should run with. A bounded V8 heap keeps resident memory near the sizing
+ * in the README: left alone, V8 grows the heap lazily (bench, 2026-11-21: RSS 270–320 MB while a
+ * 100 MB transaction passed; with these flags 150/246 MB for capture/apply of a 1 GB one). A young
+ * generation of 8 MB semi-spaces instead of 4 keeps capture's GC share down (about 12% faster).
+ * The deploy artefacts set these flags.
  */
 import { getHeapStatistics } from 'node:v8';
 import type { Config } from '../config/schema.js';
 
+/** The old-generation limit the deploy artefacts set (MB): enough for two ezones at the default apply buffer. */
+export const DAEMON_HEAP_MB = 192;
+export const DAEMON_NODE_OPTIONS = `--max-old-space-size=${DAEMON_HEAP_MB} --max-semi-space-size=8`;
+
 const MB = 2 ** 20;
-
-/** Each semi-space of the young generation, in MB (the new space is two of them). */
-export const SEMI_SPACE_MB = 8;
-
-/**
- * What the daemon sets in its environment (read by glibc at start, hence the restart). A fixed mmap
- * threshold: glibc raises it to the size of every large block freed (up to 32 MB), after which the
- * Buffers of chunk messages and statements (about 1 MB each) come from the arenas and their memory
- * stays resident after they are freed; below a fixed 128 kB threshold each is mapped and unmapped.
- */
-export const DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
-
-/** Set in the restarted daemon's environment; set it to anything beforehand to keep the runtime as started. */
-export const RUNTIME_MARK = 'DRC_NODE_RUNTIME';
-
-type HeapConfig = Pick<Config, 'ezones' | 'apply'>;
 
 /**
  * Heap a daemon of one ezone may need, in MB: a base, plus each origin's apply buffer decoded (JSON
  * to objects takes about three times its bytes). The capture queue and Kafka fetches are Buffers,
  * outside the V8 heap.
  */
-export function heapNeedMb(config: HeapConfig): number {
+export function heapNeedMb(config: Pick<Config, 'ezones' | 'apply'>): number {
   const origins = Object.keys(config.ezones).length - 1;
   return Math.ceil(80 + origins * ((3 * config.apply.maxBufferBytes) / MB));
 }
 
-/** The old generation's limit (MB): the need plus a quarter of headroom, in steps of 16 MB. */
-export function heapLimitMb(config: HeapConfig): number {
-  return Math.ceil((heapNeedMb(config) * 1.25) / 16) * 16;
+/**
+ * The NODE_OPTIONS a daemon with this config should run with: the deploy artefacts' flags, with the
+ * old generation raised to the need (in steps of 16 MB) when the need is above DAEMON_HEAP_MB.
+ */
+export function nodeOptionsFor(config: Pick<Config, 'ezones' | 'apply'>): string {
+  const heapMb = Math.max(DAEMON_HEAP_MB, Math.ceil(heapNeedMb(config) / 16) * 16);
+  return DAEMON_NODE_OPTIONS.replace(`=${DAEMON_HEAP_MB} `, `=${heapMb} `);
 }
-
-/** The V8 flags of a daemon with this config. */
-export function daemonNodeFlags(config: HeapConfig): string[] {
-  return [`--max-old-space-size=${heapLimitMb(config)}`, `--max-semi-space-size=${SEMI_SPACE_MB}`];
-}
-
-interface ProcessLike {
-  execPath: string;
-  execArgv: string[];
-  argv: string[];
-  env: NodeJS.ProcessEnv;
-}
-
-/** Whether a Node option (`--max-old-space-size`) is given in these arguments (either spelling, `-` or `_`). */
-const hasOption = (given: string, flag: string): boolean => {
-  const name = flag.slice(2, flag.indexOf('=')).replace(/[-_]/g, '[-_]');
-  return new RegExp(`(^|\\s)--${name}(=|\\s|$)`).test(given);
-};
 
 /**
- * The arguments and environment `drc run` restarts itself with, or undefined when there is nothing
- * to add. What the operator gave (NODE_OPTIONS, node's own arguments, the environment) is kept and
- * wins; RUNTIME_MARK set means done (or not wanted).
+ * A warning when this process's heap limit is below what the config may need (undefined when fine),
+ * with the exact NODE_OPTIONS to set.
  */
-export function daemonRestart(config: HeapConfig, proc: ProcessLike): { args: string[]; env: NodeJS.ProcessEnv } | undefined {
-  if (proc.env[RUNTIME_MARK] !== undefined) return undefined;
-  const given = `${proc.env.NODE_OPTIONS ?? ''} ${proc.execArgv.join(' ')}`;
-  const flags = daemonNodeFlags(config).filter((f) => !hasOption(given, f));
-  const env = Object.entries(DAEMON_ENV).filter(([k]) => proc.env[k] === undefined);
-  if (flags.length === 0 && env.length === 0) return undefined;
-  return {
-    args: [proc.execPath, ...proc.execArgv, ...flags, ...proc.argv.slice(1)],
-    env: { ...proc.env, ...Object.fromEntries(env), [RUNTIME_MARK]: 'set' },
-  };
-}
-
-/** A warning when this process's heap limit is below what the config may need (undefined when fine). */
-export function heapWarning(config: HeapConfig, limitBytes = getHeapStatistics().heap_size_limit): { limitMb: number; needMb: number } | undefined {
+export function heapWarning(config: Pick<Config, 'ezones' | 'apply'>, limitBytes = getHeapStatistics().heap_size_limit): { limitMb: number; needMb: number; nodeOptions: string } | undefined {
   const limitMb = Math.floor(limitBytes / MB);
   const needMb = heapNeedMb(config);
-  return limitMb < needMb ? { limitMb, needMb } : undefined;
+  return limitMb < needMb ? { limitMb, needMb, nodeOptions: nodeOptionsFor(config) } : undefined;
 }
 
 /** The Node.js release line DRC runs on (LTS). The project brings it: the `node` devDependency. */
