@@ -233,7 +233,7 @@ export function startKafka(spec: KafkaSpec, java: string, libs: string): number 
  * A kafkajs client of the sandbox itself (with the client certificate on a --tls sandbox). kafkajs is
  * loaded here, when a sandbox starts, not when the CLI does: every `drc run` loads this module (the
  * CLI registers `drc sandbox`), and a daemon on @platformatic/kafka would carry kafkajs for nothing
- * (13 MB of RSS on Node 24).
+ * (measured on Node 24: `drc --version`: RSS 97 MB before, 92 MB after).
  */
 async function sandboxClient(spec: KafkaSpec, retries: number): Promise<Kafka> {
   const [{ Kafka, logLevel }] = await Promise.all([import('kafkajs'), import('../transport/kafka/kafkajs-patches.js')]);
