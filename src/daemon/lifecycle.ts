@@ -101,7 +101,7 @@ function warnAboutRuntime(config: Config, log: Logger): void {
   if (!heap) return;
   log.warn(
     heap,
-    `the V8 heap limit (${heap.limitMb} MB) is below what ${Object.keys(config.ezones).length - 1} origin(s) of apply.maxBufferBytes may need (${heap.needMb} MB): set NODE_OPTIONS="${heap.nodeOptions}" (and a memory limit of at least ${heap.needMb + 192} MB, README "Sizing"), or lower apply.maxBufferBytes`,
+    `the V8 heap limit (${heap.limitMb} MB) is below what ${Object.keys(config.ezones).length - 1} origin(s) of apply.maxBufferBytes may need (${heap.needMb} MB): set NODE_OPTIONS="${heap.nodeOptions}" (and a memory limit of at least ${heap.memoryLimitMb} MB, README "Sizing"), or lower apply.maxBufferBytes`,
   );
 }
 

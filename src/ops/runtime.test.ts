@@ -16,7 +16,8 @@ describe('heap sizing', () => {
 
   it('warns when the heap limit is below the need, and only then', () => {
     expect(heapWarning(config(2, 16 * MB), 192 * MB)).toBeUndefined();
-    expect(heapWarning(config(4, 16 * MB), 192 * MB)).toEqual({ limitMb: 192, needMb: 224, nodeOptions: '--max-old-space-size=224 --max-semi-space-size=8' });
+    expect(heapWarning(config(2, 16 * MB), 100 * MB)).toEqual({ limitMb: 100, needMb: 128, nodeOptions: '--max-old-space-size=192 --max-semi-space-size=8', memoryLimitMb: 384 });
+    expect(heapWarning(config(4, 16 * MB), 192 * MB)).toEqual({ limitMb: 192, needMb: 224, nodeOptions: '--max-old-space-size=224 --max-semi-space-size=8', memoryLimitMb: 416 });
   });
 
   it('names the exact NODE_OPTIONS: the deploy default up to its 192 MB, the need (16 MB steps) above it', () => {
