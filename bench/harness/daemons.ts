@@ -135,6 +135,31 @@ export async function memoryOf(d: Daemon): Promise<Record<string, number>> {
   return { rss: mb('process_resident_memory_bytes'), heapTotal: mb('nodejs_heap_size_total_bytes'), heapUsed: mb('nodejs_heap_size_used_bytes'), external: mb('nodejs_external_memory_bytes') };
 }
 
+/**
+ * The daemon's V8 memory (memoryOf) sampled every second until `stop` is called: the peak of each
+ * figure (MB). RSS alone cannot tell the heap V8 keeps committed from native memory. `stop` returns a
+ * copy: a sample still in flight cannot change the result afterwards.
+ */
+export function sampleMemory(d: Daemon): { stop: () => Record<string, number> } {
+  const peak: Record<string, number> = {};
+  let running = true;
+  const loop = async () => {
+    while (running && d.child.exitCode === null) {
+      const m = await memoryOf(d).catch(() => ({}) as Record<string, number>);
+      if (!running) return;
+      for (const [k, v] of Object.entries(m)) peak[k] = Math.max(peak[k] ?? 0, v);
+      await sleep(1000);
+    }
+  };
+  void loop();
+  return {
+    stop: () => {
+      running = false;
+      return { ...peak };
+    },
+  };
+}
+
 /** CPU seconds a daemon used between two readings, as a percentage of one core. */
 export const cpuPct = (cpuSec: number, wallMs: number): number => Math.round((100 * cpuSec) / (wallMs / 1000));
 

@@ -43,6 +43,9 @@ export interface BigResult {
   seconds: number;
   captureRssMb: number;
   applyRssMb: number;
+  /** Peaks of each daemon's V8 figures from /metrics (rss, heapTotal, heapUsed, external; MB). */
+  captureMemory: Record<string, number>;
+  applyMemory: Record<string, number>;
 }
 export interface PhaseResults {
   drain: DrainResult;
@@ -59,7 +62,7 @@ export const SKIPPED: PhaseResults = {
   lag: { samples: [], rssMb: NaN, cpuPct: NaN, memory: {}, sourceCommitP50Ms: NaN, sourceCommitP99Ms: NaN },
   mixed: { txPerSec: NaN, conflicts: NaN, convergedMs: NaN, rows: NaN, keys: MIXED_KEYS },
   capture: { rowChangesPerSec: NaN, decodeOnlyRowChangesPerSec: NaN, debeziumRowsPerSec: NaN },
-  big: { mb: NaN, seconds: NaN, captureRssMb: NaN, applyRssMb: NaN },
+  big: { mb: NaN, seconds: NaN, captureRssMb: NaN, applyRssMb: NaN, captureMemory: {}, applyMemory: {} },
   guard: { writers: 4, seconds: NaN, rounds: 0, shardCount: NaN, insertsPerSecWithout: NaN, insertsPerSecWith: NaN, ratio: NaN, runs: [] },
 };
 
@@ -92,7 +95,7 @@ export function resultDocument(options: BenchOptions, r: PhaseResults) {
     },
     mixed: { offeredTxPerSecEachWay: P.mixedTxPerSec, seconds: P.mixedSeconds, txPerSec: r.mixed.txPerSec, keys: r.mixed.keys, conflicts: r.mixed.conflicts, convergedMsAfterLoad: r.mixed.convergedMs, rows: r.mixed.rows },
     capture: { rowChangesPerSec: r.capture.rowChangesPerSec, decodeOnlyRowChangesPerSec: r.capture.decodeOnlyRowChangesPerSec, debeziumRowsPerSec: r.capture.debeziumRowsPerSec },
-    bigTransaction: { rows: P.bigRows, mb: r.big.mb, seconds: r.big.seconds, captureRssMb: r.big.captureRssMb, applyRssMb: r.big.applyRssMb },
+    bigTransaction: { rows: P.bigRows, mb: r.big.mb, seconds: r.big.seconds, captureRssMb: r.big.captureRssMb, applyRssMb: r.big.applyRssMb, captureMemoryPeaks: r.big.captureMemory, applyMemoryPeaks: r.big.applyMemory },
     guard: r.guard,
     // Steady state: the lag phase at a fixed load (the drain's catch-up burst is reported in drain.rssMb).
     rssMb: Math.round(r.lag.rssMb),

@@ -19,7 +19,7 @@ import { startHttp } from '../ops/http.js';
 import type { Logger } from '../ops/logger.js';
 import { unverifiedBootstraps } from '../db/bootstrap-progress.js';
 import { createMetrics, type DaemonView } from '../ops/metrics.js';
-import { DAEMON_NODE_OPTIONS, heapWarning, runtimeWarning } from '../ops/runtime.js';
+import { heapWarning, runtimeWarning } from '../ops/runtime.js';
 import { startDaemon, type Daemon } from './wiring.js';
 
 export interface RunOptions {
@@ -100,8 +100,8 @@ function warnAboutRuntime(config: Config, log: Logger): void {
   const heap = heapWarning(config);
   if (!heap) return;
   log.warn(
-    { ...heap, nodeOptions: DAEMON_NODE_OPTIONS },
-    `the V8 heap limit (${heap.limitMb} MB) is below what ${Object.keys(config.ezones).length - 1} origin(s) of apply.maxBufferBytes may need (${heap.needMb} MB): raise --max-old-space-size in NODE_OPTIONS, or lower apply.maxBufferBytes`,
+    heap,
+    `the V8 heap limit (${heap.limitMb} MB) is below what ${Object.keys(config.ezones).length - 1} origin(s) of apply.maxBufferBytes may need (${heap.needMb} MB): set NODE_OPTIONS="${heap.nodeOptions}" (and a memory limit of at least ${heap.memoryLimitMb} MB, README "Sizing"), or lower apply.maxBufferBytes`,
   );
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heapNeedMb, heapWarning, NODE_MAJOR, runtimeWarning } from './runtime.js';
+import { DAEMON_NODE_OPTIONS, heapNeedMb, heapWarning, NODE_MAJOR, nodeOptionsFor, runtimeWarning } from './runtime.js';
 
 const MB = 2 ** 20;
 const config = (ezones: number, maxBufferBytes: number) => ({
@@ -16,7 +16,18 @@ describe('heap sizing', () => {
 
   it('warns when the heap limit is below the need, and only then', () => {
     expect(heapWarning(config(2, 16 * MB), 192 * MB)).toBeUndefined();
-    expect(heapWarning(config(4, 16 * MB), 192 * MB)).toEqual({ limitMb: 192, needMb: 224 });
+    expect(heapWarning(config(2, 16 * MB), 100 * MB)).toEqual({ limitMb: 100, needMb: 128, nodeOptions: '--max-old-space-size=192 --max-semi-space-size=8', memoryLimitMb: 384 });
+    expect(heapWarning(config(4, 16 * MB), 192 * MB)).toEqual({ limitMb: 192, needMb: 224, nodeOptions: '--max-old-space-size=224 --max-semi-space-size=8', memoryLimitMb: 416 });
+  });
+
+  it('names the exact NODE_OPTIONS: the deploy default up to its 192 MB, the need (16 MB steps) above it', () => {
+    expect(DAEMON_NODE_OPTIONS).toBe('--max-old-space-size=192 --max-semi-space-size=8');
+    expect(nodeOptionsFor(config(2, 16 * MB))).toBe(DAEMON_NODE_OPTIONS);
+    expect(nodeOptionsFor(config(3, 16 * MB))).toBe('--max-old-space-size=192 --max-semi-space-size=8');
+    expect(nodeOptionsFor(config(2, 64 * MB))).toBe('--max-old-space-size=272 --max-semi-space-size=8');
+    expect(nodeOptionsFor(config(5, 16 * MB))).toBe('--max-old-space-size=272 --max-semi-space-size=8');
+    expect(nodeOptionsFor(config(2, 20 * MB))).toBe('--max-old-space-size=192 --max-semi-space-size=8');
+    expect(nodeOptionsFor(config(3, 20 * MB))).toBe('--max-old-space-size=208 --max-semi-space-size=8');
   });
 });
 

@@ -8,7 +8,9 @@
 import { getHeapStatistics } from 'node:v8';
 import type { Config } from '../config/schema.js';
 
-export const DAEMON_NODE_OPTIONS = '--max-old-space-size=192 --max-semi-space-size=8';
+/** The old-generation limit the deploy artefacts set (MB): enough for two ezones at the default apply buffer. */
+export const DAEMON_HEAP_MB = 192;
+export const DAEMON_NODE_OPTIONS = `--max-old-space-size=${DAEMON_HEAP_MB} --max-semi-space-size=8`;
 
 const MB = 2 ** 20;
 
@@ -22,11 +24,26 @@ export function heapNeedMb(config: Pick<Config, 'ezones' | 'apply'>): number {
   return Math.ceil(80 + origins * ((3 * config.apply.maxBufferBytes) / MB));
 }
 
-/** A warning when this process's heap limit is below what the config may need (undefined when fine). */
-export function heapWarning(config: Pick<Config, 'ezones' | 'apply'>, limitBytes = getHeapStatistics().heap_size_limit): { limitMb: number; needMb: number } | undefined {
+/** What a daemon's memory limit should add to its old-generation limit (MB): young generation, code, Buffers (README "Sizing"). */
+export const MEMORY_MARGIN_MB = 192;
+
+/** The old-generation limit for this config (MB): the need in steps of 16 MB, never below DAEMON_HEAP_MB. */
+export const heapLimitFor = (config: Pick<Config, 'ezones' | 'apply'>): number => Math.max(DAEMON_HEAP_MB, Math.ceil(heapNeedMb(config) / 16) * 16);
+
+/** The NODE_OPTIONS a daemon with this config should run with: the deploy artefacts' flags, the old generation raised to heapLimitFor. */
+export function nodeOptionsFor(config: Pick<Config, 'ezones' | 'apply'>): string {
+  return DAEMON_NODE_OPTIONS.replace(`=${DAEMON_HEAP_MB} `, `=${heapLimitFor(config)} `);
+}
+
+/**
+ * A warning when this process's heap limit is below what the config may need (undefined when fine),
+ * with the exact NODE_OPTIONS to set and the memory limit that goes with them.
+ */
+export function heapWarning(config: Pick<Config, 'ezones' | 'apply'>, limitBytes = getHeapStatistics().heap_size_limit): { limitMb: number; needMb: number; nodeOptions: string; memoryLimitMb: number } | undefined {
   const limitMb = Math.floor(limitBytes / MB);
   const needMb = heapNeedMb(config);
-  return limitMb < needMb ? { limitMb, needMb } : undefined;
+  if (limitMb >= needMb) return undefined;
+  return { limitMb, needMb, nodeOptions: nodeOptionsFor(config), memoryLimitMb: heapLimitFor(config) + MEMORY_MARGIN_MB };
 }
 
 /** The Node.js release line DRC runs on (LTS). The project brings it: the `node` devDependency. */

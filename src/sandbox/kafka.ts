@@ -4,8 +4,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
-import '../transport/kafka/kafkajs-patches.js';
+import type { Kafka } from 'kafkajs';
 import type { Logger } from '../ops/logger.js';
 import { SandboxError } from '../errors.js';
 import { spawnDetached, waitFor } from './processes.js';
@@ -230,8 +229,14 @@ export function startKafka(spec: KafkaSpec, java: string, libs: string): number 
   return spawnDetached(java, [...jvmArgs(spec, libs, '512m'), 'kafka.Kafka', join(spec.dir, 'server.properties')], join(spec.dir, 'stdout.log'));
 }
 
-/** A kafkajs client of the sandbox itself (with the client certificate on a --tls sandbox). */
-function sandboxClient(spec: KafkaSpec, retries: number): Kafka {
+/**
+ * A kafkajs client of the sandbox itself (with the client certificate on a --tls sandbox). kafkajs is
+ * loaded here, when a sandbox starts, not when the CLI does: every `drc run` loads this module (the
+ * CLI registers `drc sandbox`), and a daemon on @platformatic/kafka would carry kafkajs for nothing
+ * (measured on Node 24: `drc --version`: RSS 97 MB before, 92 MB after).
+ */
+async function sandboxClient(spec: KafkaSpec, retries: number): Promise<Kafka> {
+  const [{ Kafka, logLevel }] = await Promise.all([import('kafkajs'), import('../transport/kafka/kafkajs-patches.js')]);
   const ssl = spec.tls ? { ca: readFileSync(spec.tls.ca, 'utf8'), cert: readFileSync(spec.tls.clientCert, 'utf8'), key: readFileSync(spec.tls.clientKey, 'utf8') } : undefined;
   return new Kafka({ clientId: 'drc-sandbox', brokers: [`127.0.0.1:${spec.port}`], ...(ssl ? { ssl } : {}), logLevel: logLevel.NOTHING, retry: { retries } });
 }
@@ -242,7 +247,7 @@ function sandboxClient(spec: KafkaSpec, retries: number): Kafka {
  * loading" while it is made.
  */
 export async function warmGroupCoordinator(spec: KafkaSpec, timeoutMs = 60_000): Promise<void> {
-  const admin = sandboxClient(spec, 0).admin();
+  const admin = (await sandboxClient(spec, 0)).admin();
   await admin.connect();
   try {
     await waitFor('the Kafka group coordinator', timeoutMs, async () => {
@@ -256,7 +261,7 @@ export async function warmGroupCoordinator(spec: KafkaSpec, timeoutMs = 60_000):
 
 /** Wait until the broker answers metadata requests. */
 export async function waitKafkaReady(spec: KafkaSpec, isAlive: () => boolean, timeoutMs = 90_000): Promise<void> {
-  const kafka = sandboxClient(spec, 0);
+  const kafka = await sandboxClient(spec, 0);
   await waitFor(`Kafka broker on port ${spec.port} (log: ${join(spec.dir, 'server.log')})`, timeoutMs, async () => {
     if (!isAlive()) throw new SandboxError(`the Kafka process exited; see ${join(spec.dir, 'stdout.log')}`);
     const admin = kafka.admin();
