@@ -53,7 +53,7 @@ export interface CopyDeps {
   /** Test seam: runs after a chunk is read from SOURCE and before it is written into TARGET. */
   beforeWrite?: (table: string, rows: Row[]) => Promise<void>;
   /** Rows only TARGET holds, removed chunk by chunk (bootstrap-target-only.ts); absent: kept. */
-  targetOnly?: { remover: TargetOnlyRemover; horizon: () => Promise<string | undefined> };
+  targetOnly?: { remover: TargetOnlyRemover; horizon: (p: PlannedTable) => Promise<string | undefined> };
 }
 
 interface Chunk {
@@ -132,7 +132,7 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
       break;
     }
     // SOURCE's knowledge, read before the chunk: what TARGET holds in its range and the chunk lacks is stale up to it.
-    const horizon = p.timeVersioned ? await deps.targetOnly?.horizon() : undefined;
+    const horizon = p.timeVersioned ? await deps.targetOnly?.horizon(p) : undefined;
     const chunk = await readChunk(deps.source, p, after, options.chunkSize);
     const last = chunk.rows.length < options.chunkSize;
     const targetOnly = horizon === undefined ? undefined : targetOnlyWhere(p, after, last ? undefined : chunk.lastKey, chunk.keys);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PlannedTable } from './bootstrap-preflight.js';
-import { keyList, targetOnlyWhere } from './bootstrap-target-only.js';
+import { keyList, quarantineOpen, targetOnlyWhere, zoneIsUtc } from './bootstrap-target-only.js';
 
 const col = (name: string, dataType: string) => ({ name, dataType, columnType: dataType, charset: null, collation: null, generated: false });
 const table = (pk: ReturnType<typeof col>[]): PlannedTable => ({
@@ -31,5 +31,32 @@ describe('targetOnlyWhere', () => {
     const two = table([col('a', 'int'), col('b', 'varbinary')]);
     expect(keyList(two, [['31', 'FF']], false)).toEqual({ sql: '(`a`, `b`) IN ((CAST(CONVERT(UNHEX(?) USING utf8mb4) AS SIGNED), UNHEX(?)))', params: ['31', 'FF'] });
     expect(keyList(two, [], false).sql).toBe('FALSE');
+  });
+});
+
+describe('zoneIsUtc (DATETIME versions compared with the horizon only where writers write UTC)', () => {
+  it('accepts UTC spelled as an offset or a name, and SYSTEM on a UTC host', () => {
+    for (const z of ['+00:00', 'UTC', 'Etc/UTC', 'GMT']) expect(zoneIsUtc(z, 'CET')).toBe(true);
+    expect(zoneIsUtc('SYSTEM', 'UTC')).toBe(true);
+  });
+
+  it('refuses a zone away from UTC, named or by offset, and SYSTEM on a host away from UTC', () => {
+    for (const z of ['-08:00', '+01:00', 'America/Los_Angeles', 'Europe/London']) expect(zoneIsUtc(z, 'UTC')).toBe(false);
+    expect(zoneIsUtc('SYSTEM', 'PST')).toBe(false);
+  });
+});
+
+describe('quarantineOpen (no removal for a table SOURCE has set a transaction of aside)', () => {
+  const source = (quarantined: string[], exists = true) => ({
+    query: async (_sql: string, params: unknown[]) => {
+      if (!exists) throw Object.assign(new Error("Table 'drc_meta.quarantine' doesn't exist"), { code: 'ER_NO_SUCH_TABLE', errno: 1146 });
+      return [quarantined.includes(String(params[0])) ? [{ 1: 1 }] : [], undefined];
+    },
+  });
+  it('is true for a table a quarantined transaction writes, false otherwise and without the table', async () => {
+    const q = (s: ReturnType<typeof source>, t: string) => quarantineOpen(s as never, 's', t);
+    expect(await q(source(['s.t']), 't')).toBe(true);
+    expect(await q(source(['s.other']), 't')).toBe(false);
+    expect(await q(source([], false), 't')).toBe(false);
   });
 });

@@ -22,7 +22,7 @@ import type { Logger } from '../ops/logger.js';
 import { copyTable, type TableProgress } from './bootstrap-copy.js';
 import { createTable, targetDdl, type DdlAccount } from './bootstrap-create.js';
 import { removeOvertaken, settleStream, type OvertakenRemover } from './bootstrap-recheck.js';
-import { readHorizon, removeOrphans, type TargetOnlyRemover } from './bootstrap-target-only.js';
+import { quarantineOpen, readHorizon, removeOrphans, type TargetOnlyRemover } from './bootstrap-target-only.js';
 import { planTables, requireDaemon, startPoint, type PlannedTable } from './bootstrap-preflight.js';
 import { CopyThrottle } from './bootstrap-throttle.js';
 import { forgetStates, readStates, stateKey, writeState, type TableState } from './bootstrap-state.js';
@@ -132,7 +132,8 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
     const origins = Object.keys(config.ezones).filter((e) => e !== to);
     const throttle = new CopyThrottle({ source, target }, origins, { maxLagMs: options.maxLagMs, maxSourceThreads: options.maxSourceThreads ?? 0, maxPauseMs: options.maxPauseMs ?? 0 }, log);
     const applier = await applierFor(target);
-    const horizon = () => readHorizon(source, Object.keys(config.ezones).filter((e) => e !== from), options.keepRecentMs ?? 60_000);
+    // None for a table SOURCE has a quarantined transaction of: the heartbeats went on without it.
+    const horizon = async (p: PlannedTable) => ((await quarantineOpen(source, p.table.schema, p.table.table)) ? undefined : readHorizon(source, Object.keys(config.ezones).filter((e) => e !== from), options.keepRecentMs ?? 60_000));
     try {
       for (const p of tables) reports.push(await copyOne(p, states.get(stateKey(p.table))!, { source, target, throttle, options, log, applier, horizon }));
     } finally {
@@ -228,7 +229,7 @@ interface CopyContext {
   options: BootstrapOptions;
   log: Logger;
   applier: BootstrapApplier;
-  horizon: () => Promise<string | undefined>;
+  horizon: (p: PlannedTable) => Promise<string | undefined>;
 }
 
 async function copyOne(p: PlannedTable, state: TableState, ctx: CopyContext): Promise<BootstrapTableReport> {
