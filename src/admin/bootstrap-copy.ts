@@ -97,7 +97,7 @@ async function readChunk(pool: mysql.Pool, p: PlannedTable, after: HexKey | unde
       after: row,
       // Checks on, parents copied first (bootstrap-order.ts): a child whose parent a concurrent delete
       // removed is decided by the apply path's rules (fk-parent-missing). Off on a cycle of keys, whose
-      // orphans are decided again after the copy (bootstrap-orphans.ts).
+      // orphans are decided again after the copy (bootstrap-target-only.ts removeOrphans).
       ...(p.cyclic ? { noFkChecks: true as const } : {}),
       ...(version !== undefined ? { version } : {}),
     };
