@@ -54,6 +54,8 @@ export interface CopyDeps {
   beforeWrite?: (table: string, rows: Row[]) => Promise<void>;
   /** Rows only TARGET holds, removed chunk by chunk (bootstrap-target-only.ts); absent: kept. */
   targetOnly?: { remover: TargetOnlyRemover; horizon: (p: PlannedTable) => Promise<string | undefined> };
+  /** How long a chunk's write is retried (chunkRetryBudgetMs); default: as for --max-lag-ms 0. */
+  retryBudgetMs?: number;
 }
 
 interface Chunk {
@@ -167,18 +169,26 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
 /**
  * A chunk's transaction, retried on what the catalogue calls transient (a deadlock with the stream's
  * applier, a lock wait, a dropped connection, a parent not here yet — inserted in SOURCE after its
- * table was copied, on TARGET's stream): the copy is idempotent, so a retry is always safe. About 30 s
- * in all, beyond the apply lag the throttle allows.
+ * table was copied, on TARGET's stream): the copy is idempotent, so a retry is always safe. At least
+ * RETRIES attempts, and on for `retryBudgetMs` (chunkRetryBudgetMs: the apply lag the throttle allows,
+ * plus ~30 s) — a parent on TARGET's stream may be that far behind.
  */
 const RETRIES = 10;
 
+/** How long a chunk's write is retried, given --max-lag-ms. Pure. */
+export const chunkRetryBudgetMs = (maxLagMs: number): number => maxLagMs + 30_000;
+
+/** Whether a chunk's write that failed `attempt` times over `elapsedMs` is tried again. Pure. */
+export const retryAgain = (attempt: number, elapsedMs: number, budgetMs: number): boolean => attempt < RETRIES || elapsedMs < budgetMs;
+
 async function withRetry<T>(deps: CopyDeps, table: string, write: () => Promise<T>): Promise<T> {
+  const start = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();
     } catch (err) {
       const e = classifyError(err, { table });
-      if (!e.retryable || e instanceof UnexpectedError || attempt >= RETRIES) throw e;
+      if (!e.retryable || e instanceof UnexpectedError || !retryAgain(attempt, Date.now() - start, deps.retryBudgetMs ?? chunkRetryBudgetMs(0))) throw e;
       deps.log.warn({ table, code: e.code, attempt }, 'bootstrap: a chunk write failed, retrying it');
       await sleep(retryDelayMs(attempt, 200, 5_000));
     }

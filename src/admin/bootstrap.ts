@@ -19,7 +19,7 @@ import { CheckFailedError, UnreachableError, UsageError } from '../errors.js';
 import type { CopyApplier } from '../model/ports.js';
 import type { Row } from '../model/value.js';
 import type { Logger } from '../ops/logger.js';
-import { copyTable, type TableProgress } from './bootstrap-copy.js';
+import { chunkRetryBudgetMs, copyTable, type TableProgress } from './bootstrap-copy.js';
 import { createTable, targetDdl, type DdlAccount } from './bootstrap-create.js';
 import { removeOvertaken, settleStream, type OvertakenRemover } from './bootstrap-recheck.js';
 import { quarantineOpen, readHorizon, removeOrphans, type TargetOnlyRemover } from './bootstrap-target-only.js';
@@ -250,6 +250,7 @@ async function copyOne(p: PlannedTable, state: TableState, ctx: CopyContext): Pr
     throttle: ctx.throttle,
     log: ctx.log,
     targetOnly: { remover: ctx.applier, horizon: ctx.horizon },
+    retryBudgetMs: chunkRetryBudgetMs(options.maxLagMs),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.beforeWrite ? { beforeWrite: options.beforeWrite } : {}),
   };
