@@ -19,7 +19,7 @@ import { retryDelayMs } from '../pipeline/backoff.js';
 import { classifyError } from '../pipeline/classify.js';
 import { LowWaterMark, writeState, type TableState } from './bootstrap-state.js';
 import type { PlannedTable } from './bootstrap-preflight.js';
-import { targetOnlyWhere, type TargetOnlyRemover } from './bootstrap-target-only.js';
+import { removePaged, targetOnlyWhere, type TargetOnlyRemover } from './bootstrap-target-only.js';
 import { sleep, type HexKey } from './verify-chunks.js';
 import { formatTableName } from './verify-names.js';
 import { keyCompare, keyRead } from './verify-sql.js';
@@ -145,11 +145,11 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
         if (chunk.rows.length > 0) {
           await deps.beforeWrite?.(name, chunk.rows);
           const out = await withRetry(deps, name, () => deps.applier.applyChunk(chunk.changes));
-          if (targetOnly) removed += await withRetry(deps, name, () => deps.targetOnly!.remover.removeTargetOnly(p.table.schema, p.table.table, p.versionColumn, targetOnly, horizon!));
+          if (targetOnly) removed += await withRetry(deps, name, () => removePaged(deps.target, deps.targetOnly!.remover, p, targetOnly, horizon!));
           if (mark.complete(id, chunk.lastKey, out.written, out.skipped)) await record();
           deps.onProgress?.({ table: name, written: mark.written, skipped: mark.skipped, readThisRun, startedAt, estimate });
         } else if (targetOnly) {
-          removed += await withRetry(deps, name, () => deps.targetOnly!.remover.removeTargetOnly(p.table.schema, p.table.table, p.versionColumn, targetOnly, horizon!));
+          removed += await withRetry(deps, name, () => removePaged(deps.target, deps.targetOnly!.remover, p, targetOnly, horizon!));
         }
       })
       .catch((err: unknown) => {

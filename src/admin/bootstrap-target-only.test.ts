@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PlannedTable } from './bootstrap-preflight.js';
-import { keyList, quarantineOpen, targetOnlyWhere, zoneIsUtc } from './bootstrap-target-only.js';
+import { keyList, quarantineOpen, REMOVE_PAGE, removePaged, targetOnlyWhere, zoneIsUtc } from './bootstrap-target-only.js';
 
 const col = (name: string, dataType: string) => ({ name, dataType, columnType: dataType, charset: null, collation: null, generated: false });
 const table = (pk: ReturnType<typeof col>[]): PlannedTable => ({
@@ -58,5 +58,30 @@ describe('quarantineOpen (no removal for a table SOURCE has set a transaction of
     expect(await q(source(['s.t']), 't')).toBe(true);
     expect(await q(source(['s.other']), 't')).toBe(false);
     expect(await q(source([], false), 't')).toBe(false);
+  });
+});
+
+describe('removePaged (a TARGET far longer than SOURCE is removed page by page, keys only, version bounded in SQL)', () => {
+  it('reads keys a page at a time after the last one, and hands each page to the remover', async () => {
+    const t = { ...table([col('id', 'int')]) };
+    t.table = { ...t.table, columns: [col('id', 'int'), col('updated_at', 'datetime')] };
+    const all = Array.from({ length: 2 * REMOVE_PAGE + 200 }, (_, i) => [Buffer.from(String(i + 1)).toString('hex')]);
+    const queries: { sql: string; values: unknown[] }[] = [];
+    const target = {
+      query: async (q: { sql: string; values: unknown[] }) => {
+        queries.push(q);
+        const from = queries.length === 1 ? 0 : all.findIndex((k) => k[0] === q.values[q.values.length - 1]) + 1;
+        return [all.slice(from, from + REMOVE_PAGE), undefined];
+      },
+    };
+    const pages: number[] = [];
+    const remover = { removeTargetOnly: async (_s: string, _t: string, _v: string, where: { params: unknown[] }) => (pages.push(where.params.length), where.params.length) };
+    const horizon = (1_700_000_000_000_000n).toString();
+    const removed = await removePaged(target as never, remover, t, { sql: 'TRUE', params: [] }, horizon);
+    expect(removed).toBe(all.length);
+    expect(pages).toEqual([REMOVE_PAGE, REMOVE_PAGE, 200]);
+    expect(queries[0]!.sql).toMatch(/^SELECT HEX\(.*\) FROM `s`\.`t` WHERE \(TRUE\) AND \(`updated_at` <= \?\) ORDER BY `id` LIMIT 500$/);
+    expect(queries[0]!.values).toEqual(['2023-11-14 22:13:20.000000']);
+    expect(queries[1]!.sql).toMatch(/AND \(`id` > /);
   });
 });

@@ -22,6 +22,7 @@ import { foreignKeysOf } from '../db/table-keys.js';
 import type { PlannedTable } from './bootstrap-preflight.js';
 import { keyDigest, type HexKey } from './verify-chunks.js';
 import { keyBind, keyCompare, keyRead } from './verify-sql.js';
+import { versionAsValue } from '../model/version.js';
 
 /** What bootstrap asks of the target side to remove rows only it holds (apply/copy-applier.ts). */
 export interface TargetOnlyRemover {
@@ -107,6 +108,34 @@ export function targetOnlyWhere(p: PlannedTable, after: HexKey | undefined, thro
   return { sql: parts.join(' AND '), params };
 }
 
+/** Rows only TARGET holds are removed this many at a time (each page one transaction). */
+export const REMOVE_PAGE = 500;
+
+/**
+ * Remove the rows of TARGET `where` selects whose version is at most `horizon` (in the SQL: nothing
+ * newer is read), page by page in TARGET's key order: only keys are read to page (no whole rows, no
+ * BLOBs, however many rows SOURCE lacks), and each page is one transaction of the remover's. Returns
+ * the rows removed.
+ */
+export async function removePaged(target: Pick<mysql.Pool, 'query'>, remover: TargetOnlyRemover, p: PlannedTable, where: { sql: string; params: unknown[] }, horizon: string): Promise<number> {
+  const pk = p.table.pk;
+  const bound = versionAsValue(horizon, p.table.columns.find((c) => c.name === p.versionColumn)?.dataType);
+  let removed = 0;
+  for (let last: HexKey | undefined; ; ) {
+    const parts = [where.sql, ...(bound === undefined ? [] : [`${quoteId(p.versionColumn)} <= ?`]), ...(last ? [keyCompare(pk, '>')] : [])];
+    const params = [...where.params, ...(bound === undefined ? [] : [bound]), ...(last ?? [])];
+    const [rows] = await target.query<mysql.RowDataPacket[]>({
+      sql: `SELECT ${pk.map(keyRead).join(', ')} FROM ${tableRef(p.table.schema, p.table.table)} WHERE ${parts.map((x) => `(${x})`).join(' AND ')} ORDER BY ${pk.map((c) => quoteId(c.name)).join(', ')} LIMIT ${REMOVE_PAGE}`,
+      values: params,
+      rowsAsArray: true,
+    });
+    const keys = (rows as unknown as unknown[][]).map((r) => r.map(String));
+    if (keys.length > 0) removed += await remover.removeTargetOnly(p.table.schema, p.table.table, p.versionColumn, keyList(p, keys, false), horizon);
+    if (keys.length < REMOVE_PAGE) return removed;
+    last = keys[keys.length - 1];
+  }
+}
+
 /** Of `keys` (hex, as keyRead gives them), those SOURCE does not hold now. */
 export async function absentIn(pool: mysql.Pool, p: PlannedTable, keys: HexKey[]): Promise<HexKey[]> {
   const out: HexKey[] = [];
@@ -142,5 +171,5 @@ export async function removeOrphans(deps: { source: mysql.Pool; target: mysql.Po
   if (horizon === undefined) return 0;
   const gone = await absentIn(deps.source, p, [...orphans.values()]);
   if (gone.length === 0) return 0;
-  return deps.remover.removeTargetOnly(schema, table, p.versionColumn, keyList(p, gone, false), horizon);
+  return removePaged(deps.target, deps.remover, p, keyList(p, gone, false), horizon);
 }
