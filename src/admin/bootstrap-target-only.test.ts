@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PlannedTable } from './bootstrap-preflight.js';
-import { keyList, quarantineOpen, REMOVE_PAGE, removePaged, targetOnlyWhere, zoneIsUtc } from './bootstrap-target-only.js';
+import { keyList, orphanWarning, quarantineOpen, REMOVE_PAGE, removePaged, targetOnlyWhere, zoneIsUtc } from './bootstrap-target-only.js';
 
 const col = (name: string, dataType: string) => ({ name, dataType, columnType: dataType, charset: null, collation: null, generated: false });
 const table = (pk: ReturnType<typeof col>[]): PlannedTable => ({
@@ -83,5 +83,13 @@ describe('removePaged (a TARGET far longer than SOURCE is removed page by page, 
     expect(queries[0]!.sql).toMatch(/^SELECT HEX\(.*\) FROM `s`\.`t` WHERE \(TRUE\) AND \(`updated_at` <= \?\) ORDER BY `id` LIMIT 500$/);
     expect(queries[0]!.values).toEqual(['2023-11-14 22:13:20.000000']);
     expect(queries[1]!.sql).toMatch(/AND \(`id` > /);
+  });
+});
+
+describe('orphanWarning (orphans of a cycle kept: the final comparison fails with a hint, not without one)', () => {
+  it('names the table, how many, the cause and the fix; nothing when none was kept', () => {
+    expect(orphanWarning('app.node', { removed: 3, kept: 0 })).toBeUndefined();
+    const w = orphanWarning('app.node', { removed: 0, kept: 2, why: 'its version column is not the time of the write' })!;
+    expect(w).toMatch(/^app\.node: 2 row\(s\) left in TARGET without their parent .*foreign-key cycle.*: its version column is not the time of the write — .*drc verify --repair/);
   });
 });

@@ -149,9 +149,10 @@ export async function absentIn(pool: mysql.Pool, p: PlannedTable, keys: HexKey[]
  * there without its parent, while SOURCE's cascade removed it. After the copy, TARGET's rows of `p`
  * whose parent is missing through one of its foreign keys, and that SOURCE no longer holds, are
  * removed as rows only TARGET holds (same horizon, same delete at their own version). An orphan SOURCE
- * still holds has its parent on TARGET's stream: left to the final comparison. Returns the rows removed.
+ * still holds has its parent on TARGET's stream: left to the final comparison. Returns the rows removed,
+ * and those SOURCE lacks that were kept, with why (orphanWarning).
  */
-export async function removeOrphans(deps: { source: mysql.Pool; target: mysql.Pool; remover: TargetOnlyRemover; horizon: (p: PlannedTable) => Promise<string | undefined> }, p: PlannedTable): Promise<number> {
+export async function removeOrphans(deps: { source: mysql.Pool; target: mysql.Pool; remover: TargetOnlyRemover; horizon: (p: PlannedTable) => Promise<string | undefined> }, p: PlannedTable): Promise<OrphanOutcome> {
   const { schema, table } = p.table;
   const orphans = new Map<string, HexKey>();
   for (const fk of (await foreignKeysOf(deps.target, schema, table)).outgoing) {
@@ -166,10 +167,24 @@ export async function removeOrphans(deps: { source: mysql.Pool; target: mysql.Po
       orphans.set(JSON.stringify(key), key);
     }
   }
-  if (orphans.size === 0 || !p.timeVersioned) return 0;
-  const horizon = await deps.horizon(p);
-  if (horizon === undefined) return 0;
+  if (orphans.size === 0) return { removed: 0, kept: 0 };
   const gone = await absentIn(deps.source, p, [...orphans.values()]);
-  if (gone.length === 0) return 0;
-  return removePaged(deps.target, deps.remover, p, keyList(p, gone, false), horizon);
+  if (gone.length === 0) return { removed: 0, kept: 0 };
+  const horizon = p.timeVersioned ? await deps.horizon(p) : undefined;
+  if (horizon === undefined) return { removed: 0, kept: gone.length, why: p.timeVersioned ? 'SOURCE has no horizon for it (no heartbeat yet from every ezone, or a quarantined transaction of the table)' : 'its version column is not the time of the write' };
+  const removed = await removePaged(deps.target, deps.remover, p, keyList(p, gone, false), horizon);
+  return { removed, kept: gone.length - removed, why: "newer than SOURCE's horizon (--keep-recent-ms)" };
+}
+
+/** Orphans of a cycle's table SOURCE no longer holds, removed or kept (and why kept). */
+export interface OrphanOutcome {
+  removed: number;
+  kept: number;
+  why?: string;
+}
+
+/** The warning for orphans kept (the final comparison will report them): names the table, the cause and the fix. Pure. */
+export function orphanWarning(table: string, o: OrphanOutcome): string | undefined {
+  if (o.kept === 0) return undefined;
+  return `${table}: ${o.kept} row(s) left in TARGET without their parent (deleted in SOURCE while this table on a foreign-key cycle was copied with checks off) and not removed: ${o.why ?? 'unknown'} — the final comparison reports them; run drc verify --repair once the streams have settled`;
 }

@@ -22,7 +22,7 @@ import type { Logger } from '../ops/logger.js';
 import { chunkRetryBudgetMs, copyTable, type TableProgress } from './bootstrap-copy.js';
 import { createTable, targetDdl, type DdlAccount } from './bootstrap-create.js';
 import { removeOvertaken, settleStream, type OvertakenRemover } from './bootstrap-recheck.js';
-import { quarantineOpen, readHorizon, removeOrphans, type TargetOnlyRemover } from './bootstrap-target-only.js';
+import { orphanWarning, quarantineOpen, readHorizon, removeOrphans, type TargetOnlyRemover } from './bootstrap-target-only.js';
 import { planTables, requireDaemon, startPoint, type PlannedTable } from './bootstrap-preflight.js';
 import { CopyThrottle } from './bootstrap-throttle.js';
 import { forgetStates, readStates, stateKey, writeState, type TableState } from './bootstrap-state.js';
@@ -143,7 +143,13 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
     // tombstone: once every stream transaction in flight during the copy has landed, decide those rows again.
     await settleStream(target, origins, Math.max(10_000, 3 * config.heartbeat.interval), log);
     await recheckOvertaken(target, applier, tables, reports, log);
-    for (const [i, p] of tables.entries()) if (p.cyclic) reports[i]!.removed += await removeOrphans({ source, target, remover: applier, horizon }, p);
+    for (const [i, p] of tables.entries()) {
+      if (!p.cyclic) continue;
+      const orphans = await removeOrphans({ source, target, remover: applier, horizon }, p);
+      reports[i]!.removed += orphans.removed;
+      const warning = orphanWarning(formatTableName(p.table), orphans);
+      if (warning) log.warn({ table: formatTableName(p.table), kept: orphans.kept }, `bootstrap: ${warning}`);
+    }
     const checked = await verifyCopied(config, options, target, tables, log);
     const { ok, differences, schemaDifferences } = checked;
     return {
