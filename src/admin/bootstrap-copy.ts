@@ -19,7 +19,7 @@ import { retryDelayMs } from '../pipeline/backoff.js';
 import { classifyError } from '../pipeline/classify.js';
 import { LowWaterMark, writeState, type TableState } from './bootstrap-state.js';
 import type { PlannedTable } from './bootstrap-preflight.js';
-import { targetOnlyWhere, type TargetOnlyRemover } from './bootstrap-target-only.js';
+import { removePaged, targetOnlyWhere, type TargetOnlyRemover } from './bootstrap-target-only.js';
 import { sleep, type HexKey } from './verify-chunks.js';
 import { formatTableName } from './verify-names.js';
 import { keyCompare, keyRead } from './verify-sql.js';
@@ -53,7 +53,9 @@ export interface CopyDeps {
   /** Test seam: runs after a chunk is read from SOURCE and before it is written into TARGET. */
   beforeWrite?: (table: string, rows: Row[]) => Promise<void>;
   /** Rows only TARGET holds, removed chunk by chunk (bootstrap-target-only.ts); absent: kept. */
-  targetOnly?: { remover: TargetOnlyRemover; horizon: () => Promise<string | undefined> };
+  targetOnly?: { remover: TargetOnlyRemover; horizon: (p: PlannedTable) => Promise<string | undefined> };
+  /** How long a chunk's write is retried (chunkRetryBudgetMs); default: as for --max-lag-ms 0. */
+  retryBudgetMs?: number;
 }
 
 interface Chunk {
@@ -97,7 +99,7 @@ async function readChunk(pool: mysql.Pool, p: PlannedTable, after: HexKey | unde
       after: row,
       // Checks on, parents copied first (bootstrap-order.ts): a child whose parent a concurrent delete
       // removed is decided by the apply path's rules (fk-parent-missing). Off on a cycle of keys, whose
-      // orphans are decided again after the copy (bootstrap-orphans.ts).
+      // orphans are decided again after the copy (bootstrap-target-only.ts removeOrphans).
       ...(p.cyclic ? { noFkChecks: true as const } : {}),
       ...(version !== undefined ? { version } : {}),
     };
@@ -132,7 +134,7 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
       break;
     }
     // SOURCE's knowledge, read before the chunk: what TARGET holds in its range and the chunk lacks is stale up to it.
-    const horizon = p.timeVersioned ? await deps.targetOnly?.horizon() : undefined;
+    const horizon = p.timeVersioned ? await deps.targetOnly?.horizon(p) : undefined;
     const chunk = await readChunk(deps.source, p, after, options.chunkSize);
     const last = chunk.rows.length < options.chunkSize;
     const targetOnly = horizon === undefined ? undefined : targetOnlyWhere(p, after, last ? undefined : chunk.lastKey, chunk.keys);
@@ -143,11 +145,11 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
         if (chunk.rows.length > 0) {
           await deps.beforeWrite?.(name, chunk.rows);
           const out = await withRetry(deps, name, () => deps.applier.applyChunk(chunk.changes));
-          if (targetOnly) removed += await withRetry(deps, name, () => deps.targetOnly!.remover.removeTargetOnly(p.table.schema, p.table.table, p.versionColumn, targetOnly, horizon!));
+          if (targetOnly) removed += await withRetry(deps, name, () => removePaged(deps.target, deps.targetOnly!.remover, p, targetOnly, horizon!));
           if (mark.complete(id, chunk.lastKey, out.written, out.skipped)) await record();
           deps.onProgress?.({ table: name, written: mark.written, skipped: mark.skipped, readThisRun, startedAt, estimate });
         } else if (targetOnly) {
-          removed += await withRetry(deps, name, () => deps.targetOnly!.remover.removeTargetOnly(p.table.schema, p.table.table, p.versionColumn, targetOnly, horizon!));
+          removed += await withRetry(deps, name, () => removePaged(deps.target, deps.targetOnly!.remover, p, targetOnly, horizon!));
         }
       })
       .catch((err: unknown) => {
@@ -167,18 +169,26 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
 /**
  * A chunk's transaction, retried on what the catalogue calls transient (a deadlock with the stream's
  * applier, a lock wait, a dropped connection, a parent not here yet — inserted in SOURCE after its
- * table was copied, on TARGET's stream): the copy is idempotent, so a retry is always safe. About 30 s
- * in all, beyond the apply lag the throttle allows.
+ * table was copied, on TARGET's stream): the copy is idempotent, so a retry is always safe. At least
+ * RETRIES attempts, and on for `retryBudgetMs` (chunkRetryBudgetMs: the apply lag the throttle allows,
+ * plus ~30 s) — a parent on TARGET's stream may be that far behind.
  */
 const RETRIES = 10;
 
+/** How long a chunk's write is retried, given --max-lag-ms. Pure. */
+export const chunkRetryBudgetMs = (maxLagMs: number): number => maxLagMs + 30_000;
+
+/** Whether a chunk's write that failed `attempt` times over `elapsedMs` is tried again. Pure. */
+export const retryAgain = (attempt: number, elapsedMs: number, budgetMs: number): boolean => attempt < RETRIES || elapsedMs < budgetMs;
+
 async function withRetry<T>(deps: CopyDeps, table: string, write: () => Promise<T>): Promise<T> {
+  const start = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();
     } catch (err) {
       const e = classifyError(err, { table });
-      if (!e.retryable || e instanceof UnexpectedError || attempt >= RETRIES) throw e;
+      if (!e.retryable || e instanceof UnexpectedError || !retryAgain(attempt, Date.now() - start, deps.retryBudgetMs ?? chunkRetryBudgetMs(0))) throw e;
       deps.log.warn({ table, code: e.code, attempt }, 'bootstrap: a chunk write failed, retrying it');
       await sleep(retryDelayMs(attempt, 200, 5_000));
     }

@@ -2,7 +2,7 @@
  * The order `drc bootstrap` copies tables in: parents before children, by the foreign keys among the
  * copied tables (README "Adding an ezone": foreign keys). Tables on a cycle of foreign keys — a table
  * referencing itself, or a ring of tables — have no such order: they are marked `cyclic` (copied with
- * foreign-key checks off, then their orphans decided again, bootstrap-orphans.ts), each cycle's tables
+ * foreign-key checks off, then their orphans decided again, bootstrap-target-only.ts removeOrphans), each cycle's tables
  * next to one another, after the parents outside it. Pure.
  */
 

@@ -15,6 +15,7 @@ import { foreignKeysOf } from '../db/table-keys.js';
 import { CheckFailedError } from '../errors.js';
 import { changesTopic } from '../model/topics.js';
 import { copyOrder } from './bootstrap-order.js';
+import { writesUtc } from './bootstrap-target-only.js';
 import { sleep } from './verify-chunks.js';
 import { formatTableName, type TableName } from './verify-names.js';
 import { describeTable, replicatedTables, type VerifyTable } from './verify-tables.js';
@@ -29,9 +30,10 @@ export interface PlannedTable {
   /** The parent tables its foreign keys reference (formatTableName). */
   parents: string[];
   /**
-   * Its versions are the times of the writes (DATETIME/TIMESTAMP with fractional seconds and ON
-   * UPDATE CURRENT_TIMESTAMP): rows only TARGET holds can be told from writes SOURCE has not received
-   * yet, and removed (bootstrap-target-only.ts). Not so for a counter or a weak column.
+   * Its versions are the times of the writes (TIMESTAMP with fractional seconds and ON UPDATE
+   * CURRENT_TIMESTAMP, or such a DATETIME where SOURCE's and TARGET's time zone is UTC): rows only
+   * TARGET holds can be told from writes SOURCE has not received yet, and removed
+   * (bootstrap-target-only.ts). Not so for a counter, a weak column, or a DATETIME in local time.
    */
   timeVersioned: boolean;
 }
@@ -58,6 +60,7 @@ export async function planTables(
   const problems: string[] = [];
   const usage: string[] = [];
   const filter = new TableFilter(config);
+  let datetimeUtc: boolean | undefined;
   for (const name of names ?? (await replicatedTables(source, config))) {
     const shown = formatTableName(name);
     const role = filter.roleOf(name.schema, name.table);
@@ -85,7 +88,7 @@ export async function planTables(
       );
       continue;
     }
-    const weakness = await weakVersionColumn(source, name, vc);
+    const weakness = await weakVersionColumn(source, name, vc, (datetimeUtc ??= (await writesUtc(source)) && (await writesUtc(target))));
     const weak = options.allowWeakVersion ? undefined : weakness?.why;
     if (weak) {
       problems.push(`${shown}: its version column ${vc} ${weak} — a copied row could not be ordered against the live stream; make it e.g. DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6) (or BIGINT NOT NULL the application increments), or pass --allow-weak-version to copy it anyway`);
@@ -125,7 +128,7 @@ export function versionColumnWeakness(col: { dataType: string; precision: number
 }
 
 /** Why the version column cannot order rows (undefined: it can), and whether it is a time; undefined when it is not found. */
-async function weakVersionColumn(pool: mysql.Pool, name: TableName, column: string): Promise<{ why: string | undefined; time: boolean } | undefined> {
+async function weakVersionColumn(pool: mysql.Pool, name: TableName, column: string, datetimeUtc: boolean): Promise<{ why: string | undefined; time: boolean } | undefined> {
   const [rows] = await pool.query<mysql.RowDataPacket[]>(
     'SELECT DATA_TYPE, DATETIME_PRECISION, IS_NULLABLE, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?',
     [name.schema, name.table, column],
@@ -134,7 +137,8 @@ async function weakVersionColumn(pool: mysql.Pool, name: TableName, column: stri
   if (!r) return undefined;
   const type = String(r.DATA_TYPE).toLowerCase();
   const why = versionColumnWeakness({ dataType: type, precision: r.DATETIME_PRECISION === null ? null : Number(r.DATETIME_PRECISION), nullable: r.IS_NULLABLE === 'YES', extra: String(r.EXTRA ?? '') });
-  return { why, time: type === 'datetime' || type === 'timestamp' };
+  // A DATETIME holds the writer's wall clock, comparable with the horizon (UTC) only where it is UTC.
+  return { why, time: type === 'timestamp' || (type === 'datetime' && datetimeUtc) };
 }
 
 async function tableExists(pool: mysql.Pool, name: TableName): Promise<boolean> {

@@ -19,10 +19,10 @@ import { CheckFailedError, UnreachableError, UsageError } from '../errors.js';
 import type { CopyApplier } from '../model/ports.js';
 import type { Row } from '../model/value.js';
 import type { Logger } from '../ops/logger.js';
-import { copyTable, type TableProgress } from './bootstrap-copy.js';
+import { chunkRetryBudgetMs, copyTable, type TableProgress } from './bootstrap-copy.js';
 import { createTable, targetDdl, type DdlAccount } from './bootstrap-create.js';
 import { removeOvertaken, settleStream, type OvertakenRemover } from './bootstrap-recheck.js';
-import { readHorizon, removeOrphans, type TargetOnlyRemover } from './bootstrap-target-only.js';
+import { orphanWarning, quarantineOpen, readHorizon, removeOrphans, type TargetOnlyRemover } from './bootstrap-target-only.js';
 import { planTables, requireDaemon, startPoint, type PlannedTable } from './bootstrap-preflight.js';
 import { CopyThrottle } from './bootstrap-throttle.js';
 import { forgetStates, readStates, stateKey, writeState, type TableState } from './bootstrap-state.js';
@@ -132,7 +132,8 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
     const origins = Object.keys(config.ezones).filter((e) => e !== to);
     const throttle = new CopyThrottle({ source, target }, origins, { maxLagMs: options.maxLagMs, maxSourceThreads: options.maxSourceThreads ?? 0, maxPauseMs: options.maxPauseMs ?? 0 }, log);
     const applier = await applierFor(target);
-    const horizon = () => readHorizon(source, Object.keys(config.ezones).filter((e) => e !== from), options.keepRecentMs ?? 60_000);
+    // None for a table SOURCE has a quarantined transaction of: the heartbeats went on without it.
+    const horizon = async (p: PlannedTable) => ((await quarantineOpen(source, p.table.schema, p.table.table)) ? undefined : readHorizon(source, Object.keys(config.ezones).filter((e) => e !== from), options.keepRecentMs ?? 60_000));
     try {
       for (const p of tables) reports.push(await copyOne(p, states.get(stateKey(p.table))!, { source, target, throttle, options, log, applier, horizon }));
     } finally {
@@ -142,7 +143,13 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
     // tombstone: once every stream transaction in flight during the copy has landed, decide those rows again.
     await settleStream(target, origins, Math.max(10_000, 3 * config.heartbeat.interval), log);
     await recheckOvertaken(target, applier, tables, reports, log);
-    for (const [i, p] of tables.entries()) if (p.cyclic) reports[i]!.removed += await removeOrphans({ source, target, remover: applier, horizon }, p);
+    for (const [i, p] of tables.entries()) {
+      if (!p.cyclic) continue;
+      const orphans = await removeOrphans({ source, target, remover: applier, horizon }, p);
+      reports[i]!.removed += orphans.removed;
+      const warning = orphanWarning(formatTableName(p.table), orphans);
+      if (warning) log.warn({ table: formatTableName(p.table), kept: orphans.kept }, `bootstrap: ${warning}`);
+    }
     const checked = await verifyCopied(config, options, target, tables, log);
     const { ok, differences, schemaDifferences } = checked;
     return {
@@ -228,7 +235,7 @@ interface CopyContext {
   options: BootstrapOptions;
   log: Logger;
   applier: BootstrapApplier;
-  horizon: () => Promise<string | undefined>;
+  horizon: (p: PlannedTable) => Promise<string | undefined>;
 }
 
 async function copyOne(p: PlannedTable, state: TableState, ctx: CopyContext): Promise<BootstrapTableReport> {
@@ -249,6 +256,7 @@ async function copyOne(p: PlannedTable, state: TableState, ctx: CopyContext): Pr
     throttle: ctx.throttle,
     log: ctx.log,
     targetOnly: { remover: ctx.applier, horizon: ctx.horizon },
+    retryBudgetMs: chunkRetryBudgetMs(options.maxLagMs),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.beforeWrite ? { beforeWrite: options.beforeWrite } : {}),
   };

@@ -306,10 +306,12 @@ export class WriteBatcher {
       // of holding the stream, whose lag would hold the copy. (The copy's own chunks retry: their parents
       // are copied first, and one inserted since is on the stream.)
       if (version && op.incoming.origin !== COPY_ORIGIN && (await bootstrapCopying(queryVia(this.session), this.waiting.ezone, missing.map((fk) => ({ schema: fk.refSchema, table: fk.refTable }))))) {
-        const { change } = op.incoming;
-        await this.session.roundTrip([stashStatement(this.waiting.ezone, { schema, table, key: change.key, version, image: op.image, origin: op.incoming.origin, txId: op.incoming.txId })]);
+        // An update's local row is removed as it waits (as below): left there, the waiting sweep would
+        // take the row at its key for a newer write and drop the update for good.
+        await this.stash(op, version);
         const { versionColumn, conflicts } = this.collisions(op);
         conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: 'skipped', local: null, versionColumn });
+        if (op.kind === 'update') await this.writeOne({ ...op, kind: 'delete', image: op.incoming.change.before ?? op.image }, tombstones);
         return;
       }
       throw new RetryableApplyError(`a parent of a row of ${schema}.${table} is not here yet (no tombstone: not deleted here); retrying`, err);
@@ -318,10 +320,7 @@ export class WriteBatcher {
     const outcome = childOutcome(missing);
     // Newer than its parent's delete: it waits for the parent to come back (fk-waiting.ts).
     const version = op.incoming.change.version;
-    if (outcome === 'remove' && version && (await deletedBefore(this.session, this.waiting, missing, op.image, version, dataTypeOf(op.info, versionColumn)))) {
-      const { change } = op.incoming;
-      await this.session.roundTrip([stashStatement(this.waiting.ezone, { schema: change.schema, table: change.table, key: change.key, version, image: op.image, origin: op.incoming.origin, txId: op.incoming.txId })]);
-    }
+    if (outcome === 'remove' && version && (await deletedBefore(this.session, this.waiting, missing, op.image, version, dataTypeOf(op.info, versionColumn)))) await this.stash(op, version);
     conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: outcome === 'set-null' ? 'applied' : 'skipped', local: null, versionColumn });
     if (outcome === 'set-null') return this.writeOne({ ...op, image: withNullReferences(op.image, missing) }, tombstones);
     if (op.kind === 'update') await this.writeOne({ ...op, kind: 'delete', image: op.incoming.change.before ?? op.image }, tombstones);
@@ -329,6 +328,12 @@ export class WriteBatcher {
     // (not one that has yet to arrive), and an older write of it cannot bring it back.
     const { change } = op.incoming;
     if (change.version) tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: change.version, origin: REMOVAL_ORIGIN, identity: keyIdentityOf(op.info.columnMeta, op.info.columnTypes) });
+  }
+
+  /** The child's write set aside in fk_waiting until its parent comes (fk-waiting.ts). */
+  private async stash(op: Op, version: string): Promise<void> {
+    const { change } = op.incoming;
+    await this.session.roundTrip([stashStatement(this.waiting.ezone, { schema: change.schema, table: change.table, key: change.key, version, image: op.image, origin: op.incoming.origin, txId: op.incoming.txId })]);
   }
 
   /**

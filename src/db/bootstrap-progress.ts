@@ -43,14 +43,15 @@ export async function unverifiedBootstraps(db: Queryable): Promise<BootstrapRow[
 export const bootstrapLockName = (ezone: string): string => `drc_bootstrap:${ezone}`;
 
 /**
- * Whether a `drc bootstrap` into `ezone` is copying any of `tables` now (its lock is held), or was
- * copying one when it stopped (a table recorded `copying`, to be resumed): their rows may not all be
- * here yet, however old.
+ * Whether a `drc bootstrap` into `ezone` is copying one of `tables` now: its lock is held AND one of
+ * them is recorded `copying` (recordFresh writes every table of the run before its first row). Both:
+ * the lock alone covers tables the run never copies (every table for the whole run), and a `copying`
+ * row alone may be a run abandoned for good — either would park a child that should retry.
  */
 export async function bootstrapCopying(db: Queryable, ezone: string, tables: { schema: string; table: string }[]): Promise<boolean> {
-  const [rows] = (await db.query('SELECT IS_USED_LOCK(?) IS NOT NULL AS running', [bootstrapLockName(ezone)])) as [mysql.RowDataPacket[], unknown];
-  if (Number(rows[0]?.running) === 1) return true;
   if (tables.length === 0) return false;
+  const [rows] = (await db.query('SELECT IS_USED_LOCK(?) IS NOT NULL AS running', [bootstrapLockName(ezone)])) as [mysql.RowDataPacket[], unknown];
+  if (Number(rows[0]?.running) !== 1) return false;
   try {
     const [copying] = (await db.query(
       `SELECT 1 FROM drc_meta.bootstrap WHERE status = 'copying' AND (${tables.map(() => '(schema_name = ? AND table_name = ?)').join(' OR ')}) LIMIT 1`,
