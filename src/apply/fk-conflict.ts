@@ -130,7 +130,9 @@ export async function parentsDeleted(session: PipelinedSession, tables: TableSou
 /**
  * Whether every missing parent was deleted here by a delete older than the child write (version
  * `version`, of a column of type `childType`): its newest tombstone is a delete (no key change) below
- * it. Then the child waits for its parent to come back (fk-waiting.ts) instead of being dropped. Never
+ * it, or a unique loser's removal and nothing else (db/tombstones.ts LOSER_ORIGIN: whatever the child's
+ * version — no origin deleted the parent). Then the child waits for its parent to come back
+ * (fk-waiting.ts) instead of being dropped. Never
  * when the versions cannot be compared (fk-parents.ts comparableVersions): the child goes, as in the
  * ezone where the delete's cascade met it.
  */
@@ -140,7 +142,8 @@ export async function deletedBefore(session: PipelinedSession, ctx: FkContext, m
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) return false;
     const newest = await newestParentTombstone(session, ref);
     if (!newest || newest.movedTo !== undefined) return false;
-    if (olderThanDelete(version, newest.version)) return false;
+    // Removed here as a unique loser, never deleted: the key's newest image decides, so the child waits whatever its version.
+    if (!newest.loser && olderThanDelete(version, newest.version)) return false;
   }
   return true;
 }
@@ -156,7 +159,7 @@ export async function deletedSince(session: PipelinedSession, ctx: FkContext, fk
     const ref = await parentRef(ctx.tables, fk, image);
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) continue;
     const newest = await newestParentTombstone(session, ref);
-    if (newest && olderThanDelete(version, newest.version)) return true;
+    if (newest && !newest.loser && olderThanDelete(version, newest.version)) return true;
   }
   return false;
 }

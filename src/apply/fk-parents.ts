@@ -48,11 +48,20 @@ export async function parentRef(tables: TableSource, fk: ForeignKey, image: Row)
   return key ? { fk, info, key } : undefined;
 }
 
-/** The parent's newest tombstone, every origin together (a delete's or a key change's, `movedTo`). */
-export async function newestParentTombstone(session: PipelinedSession, ref: ParentRef): Promise<{ version: string; movedTo?: Row } | undefined> {
+/** A parent's newest tombstone: a delete's, a key change's (`movedTo`), or — only when it has no other — a unique loser's removal (`loser`). */
+export interface ParentTombstone {
+  version: string;
+  movedTo?: Row;
+  /** The parent was removed here as a unique-key loser, and never deleted or moved (db/tombstones.ts LOSER_ORIGIN). */
+  loser?: true;
+}
+
+/** The parent's newest tombstone, every origin together (db/tombstones.ts newestTombstoneStatement). */
+export async function newestParentTombstone(session: PipelinedSession, ref: ParentRef): Promise<ParentTombstone | undefined> {
   const [rows] = (await session.roundTrip([newestTombstoneStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info))])) as [mysql.RowDataPacket[]];
   const r = rows[0];
   if (!r || r.version === null || r.version === undefined) return undefined;
+  if (Number(r.loser) === 1) return { version: String(r.version), loser: true };
   return { version: String(r.version), ...(r.moved_to !== null && r.moved_to !== undefined ? { movedTo: JSON.parse(String(r.moved_to)) as Row } : {}) };
 }
 

@@ -129,6 +129,54 @@ export async function newerChildren(session: PipelinedSession, tables: TableSour
   return out;
 }
 
+/** How many levels of children a unique loser's removal stashes (a cycle of keys, a deep tree). */
+const MAX_REMOVAL_DEPTH = 16;
+/** At most this many rows a removal stashes (the rest go as its delete takes them; README, Foreign keys). */
+const MAX_REMOVAL_CHILDREN = 10_000;
+
+/**
+ * Every row the delete of `parent` (a row of the table `fks` reference) will take along, at every
+ * level — its children through every key but SET NULL ones (CASCADE deletes them, RESTRICT / NO ACTION
+ * children are removed first, fk-conflict.ts), their own children likewise —, each with its image and
+ * its own version (its table's version column; rows without one are not stashed): read, locked,
+ * before DRC removes a unique loser (Op.removal). No origin deleted that parent, and its key's newest
+ * image decides whether it comes back: its children wait for it, whatever their version, as in an
+ * ezone where that newer image came first and the parent was never removed.
+ */
+export async function removedChildren(session: PipelinedSession, ctx: FkContext, fks: ForeignKey[], parent: Row, from: { origin: string; txId: string }): Promise<WaitingChild[]> {
+  const out: WaitingChild[] = [];
+  const seen = new Set<string>();
+  let level: { fks: ForeignKey[]; parent: Row }[] = [{ fks, parent }];
+  for (let depth = 0; depth < MAX_REMOVAL_DEPTH && level.length > 0 && out.length < MAX_REMOVAL_CHILDREN; depth++) {
+    const next: typeof level = [];
+    for (const { fks: keys, parent: p } of level) {
+      for (const fk of keys) {
+        if (fk.onDelete === 'SET NULL') continue;
+        const values = fk.refColumns.map((c) => fromWire(p[c] ?? null));
+        const info = await ctx.tables.get(fk.schema, fk.table);
+        if (values.some((v) => v === null) || !info || info.primaryKey.length === 0) continue;
+        const column = ctx.versionColumnOf(fk.schema, fk.table);
+        const cols = (info.columnMeta ?? []).map((m) => m.name).filter((n): n is string => n !== undefined);
+        const where = fk.columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND ');
+        const [rows] = (await session.roundTrip([{ sql: `SELECT ${exactSelect(cols, info.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${where} FOR UPDATE`, params: values }])) as [mysql.RowDataPacket[]];
+        for (const r of rows) {
+          const image = decodeQueryRow(r as Record<string, unknown>, info.columnTypes);
+          const key: Row = {};
+          for (const c of info.primaryKey) key[c] = image[c] ?? null;
+          const id = `${fk.schema}.${fk.table}|${canonicalKey(key, info.columnTypes)}`;
+          if (seen.has(id)) continue;
+          seen.add(id);
+          const version = column === null ? undefined : versionOf(image[column], typeOf(info.columnTypes, column));
+          if (version !== null && version !== undefined) out.push({ schema: fk.schema, table: fk.table, key, version, image, ...from });
+          if ((info.referencedBy ?? []).length > 0) next.push({ fks: info.referencedBy ?? [], parent: image });
+        }
+      }
+    }
+    level = next;
+  }
+  return out;
+}
+
 /** Waiting children older than the retention (the tombstones'), a bounded number at a time. */
 export function purgeWaitingStatement(retentionMs: number, limit = 5000): Statement {
   return { sql: 'DELETE FROM drc_meta.fk_waiting WHERE stashed_at < UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND LIMIT ?', params: [retentionMs * 1000, limit] };

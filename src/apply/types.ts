@@ -44,6 +44,12 @@ export interface Op {
    * orphanStatements).
    */
   orphans?: { before: { column: string; value: Row[string] } };
+  /**
+   * A delete DRC decided itself: the row lost a unique value to a newer claimant (unique-claims.ts). No
+   * origin deleted it, and the key's newest image decides whether it comes back: its children (every
+   * one its delete would remove) wait for it (fk-waiting.ts) rather than go.
+   */
+  removal?: true;
 }
 
 /** The config a target transaction reads: version columns and the unknown-column policy. */

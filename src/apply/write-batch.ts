@@ -19,12 +19,14 @@ import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, i
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
 import { childOutcome, deletedBefore, followStatements, orphanStatements, missingParents, movedParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
 import { adoptMovedChildren, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
-import { newerChildren, stashStatement } from './fk-waiting.js';
+import { newerChildren, removedChildren, stashStatement } from './fk-waiting.js';
 import { childBound, dataTypeOf, type FkContext } from './fk-parents.js';
 import { cascadeTombstones, olderThanParentDeletes } from './fk-cascade.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { IncomingChange, Op } from './types.js';
+import type { ForeignKey } from '../db/table-keys.js';
+import type { Row } from '../model/value.js';
 import type { Logger } from '../ops/logger.js';
 import type { ConflictRecord } from './sql/meta.js';
 
@@ -230,8 +232,12 @@ export class WriteBatcher {
     this.adoptions.set(op.incoming, { op, adoption, record: conflicts.records.length > count ? conflicts.records.at(-1) : undefined });
   }
 
-  /** A parent delete about to run: its children newer than it wait for the parent to come back (fk-waiting.ts). */
+  /**
+   * A parent delete about to run: its children newer than it wait for the parent to come back
+   * (fk-waiting.ts) — all of them, at every level, when it is DRC's removal of a unique loser.
+   */
   private async stashNewerChildren(op: Op): Promise<void> {
+    if (op.removal) return this.stashRemovedChildren(op.info.referencedBy ?? [], op.image, op.incoming);
     const { versionColumn } = this.collisions(op);
     const version = op.incoming.change.version;
     if (versionColumn === null || !version) return;
@@ -239,6 +245,13 @@ export class WriteBatcher {
     const bound = childBound(version, dataTypeOf(op.info, versionColumn), 'datetime');
     if (bound === undefined) return;
     const waiting = await newerChildren(this.session, this.waiting.tables, op.info.referencedBy ?? [], op.image, versionColumn, bound, { origin: this.waiting.ezone, txId: op.incoming.txId });
+    if (waiting.length > 0) await this.session.roundTrip(waiting.map((w) => stashStatement(this.waiting.ezone, w)));
+  }
+
+  /** A unique loser `parent` (its table referenced through `fks`) is about to be removed: every row its delete takes along waits for it (fk-waiting.ts removedChildren). */
+  private async stashRemovedChildren(fks: ForeignKey[], parent: Row, incoming: IncomingChange): Promise<void> {
+    if (fks.length === 0) return;
+    const waiting = await removedChildren(this.session, this.waiting, fks, parent, { origin: this.waiting.ezone, txId: incoming.txId });
     if (waiting.length > 0) await this.session.roundTrip(waiting.map((w) => stashStatement(this.waiting.ezone, w)));
   }
 
@@ -261,7 +274,8 @@ export class WriteBatcher {
       if (isForeignKeyHasChildren(err) && op.kind !== 'insert') return this.childrenRefuse(op, tombstones, err);
       if (!isDuplicateKey(err) || op.kind === 'delete') throw inTable(err, [op]);
       // Lost: children adopted for it go back before its loser row (an update's own) is removed with its cascade.
-      if (await resolveUniqueCollision(this.collisions(op), op, tombstones, () => this.undoAdoption(op))) await this.session.roundTrip(statements);
+      const removing = (loser: Row) => this.stashRemovedChildren(op.info.referencedBy ?? [], loser, op.incoming);
+      if (await resolveUniqueCollision(this.collisions(op), op, tombstones, () => this.undoAdoption(op), removing)) await this.session.roundTrip(statements);
     }
   }
 
