@@ -141,9 +141,11 @@ const MAX_REMOVAL_CHILDREN = 10_000;
  * its own version (its table's version column; rows without one are not stashed): read, locked,
  * before DRC removes a unique loser (Op.removal). No origin deleted that parent, and its key's newest
  * image decides whether it comes back: its children wait for it, whatever their version, as in an
- * ezone where that newer image came first and the parent was never removed.
+ * ezone where that newer image came first and the parent was never removed. `to`: the parent's key
+ * changed before it lost (fk-key-change.ts) — its children through ON UPDATE CASCADE keys wait with
+ * their references at `to`'s values, where the origin's cascade put them.
  */
-export async function removedChildren(session: PipelinedSession, ctx: FkContext, fks: ForeignKey[], parent: Row, from: { origin: string; txId: string }): Promise<WaitingChild[]> {
+export async function removedChildren(session: PipelinedSession, ctx: FkContext, fks: ForeignKey[], parent: Row, from: { origin: string; txId: string }, to?: Row): Promise<WaitingChild[]> {
   const out: WaitingChild[] = [];
   const seen = new Set<string>();
   let level: { fks: ForeignKey[]; parent: Row }[] = [{ fks, parent }];
@@ -167,7 +169,8 @@ export async function removedChildren(session: PipelinedSession, ctx: FkContext,
           if (seen.has(id)) continue;
           seen.add(id);
           const version = column === null ? undefined : versionOf(image[column], typeOf(info.columnTypes, column));
-          if (version !== null && version !== undefined) out.push({ schema: fk.schema, table: fk.table, key, version, image, ...from });
+          const moved = depth === 0 && to && fk.onUpdate === 'CASCADE' ? { ...image, ...Object.fromEntries(fk.columns.map((c, i) => [c, to[fk.refColumns[i] as string] ?? null])) } : image;
+          if (version !== null && version !== undefined) out.push({ schema: fk.schema, table: fk.table, key, version, image: moved, ...from });
           if ((info.referencedBy ?? []).length > 0) next.push({ fks: info.referencedBy ?? [], parent: image });
         }
       }

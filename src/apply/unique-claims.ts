@@ -203,7 +203,7 @@ export class ClaimBook {
     out.conflicts.push({ incoming, reason: 'unique-collision', decision: 'skipped', local: loses, versionColumn });
     const holdsKey = local !== null && (d.action === 'insert' || d.action === 'update' || (d.action === 'none' && d.conflict === undefined));
     if (holdsKey && local) {
-      out.ops.push({ kind: 'delete', info, incoming, key: pick(local, info.primaryKey), image: local, removal: true });
+      out.ops.push({ kind: 'delete', info, incoming, key: pick(local, info.primaryKey), image: local, removal: {} });
       this.release(k, local, change.schema, change.table, info, versionColumn, incoming.origin, out);
     }
     // Its key's tombstone keeps an older image of the same key from coming back: a loser's, as where
@@ -265,7 +265,7 @@ export class ClaimBook {
     if (!row) return;
     const { schema, table } = incoming.change;
     const key = pick(row, info.primaryKey);
-    out.ops.push({ kind: 'delete', info, incoming, key, image: row, removal: true });
+    out.ops.push({ kind: 'delete', info, incoming, key, image: row, removal: {} });
     this.loserTombstone(schema, table, key, versionOf(row[versionColumn], typeOf(info.columnTypes, versionColumn)), info, out);
     out.conflicts.push({ incoming, reason: 'unique-collision', decision, local: row, versionColumn });
     const keyClaim = this.rowKeyClaims.get(holder);

@@ -237,7 +237,7 @@ export class WriteBatcher {
    * (fk-waiting.ts) — all of them, at every level, when it is DRC's removal of a unique loser.
    */
   private async stashNewerChildren(op: Op): Promise<void> {
-    if (op.removal) return this.stashRemovedChildren(op.info.referencedBy ?? [], op.image, op.incoming);
+    if (op.removal) return this.stashRemovedChildren(op.info.referencedBy ?? [], op.image, op.incoming, op.removal.to);
     const { versionColumn } = this.collisions(op);
     const version = op.incoming.change.version;
     if (versionColumn === null || !version) return;
@@ -249,9 +249,9 @@ export class WriteBatcher {
   }
 
   /** A unique loser `parent` (its table referenced through `fks`) is about to be removed: every row its delete takes along waits for it (fk-waiting.ts removedChildren). */
-  private async stashRemovedChildren(fks: ForeignKey[], parent: Row, incoming: IncomingChange): Promise<void> {
+  private async stashRemovedChildren(fks: ForeignKey[], parent: Row, incoming: IncomingChange, to?: Row): Promise<void> {
     if (fks.length === 0) return;
-    const waiting = await removedChildren(this.session, this.waiting, fks, parent, { origin: this.waiting.ezone, txId: incoming.txId });
+    const waiting = await removedChildren(this.session, this.waiting, fks, parent, { origin: this.waiting.ezone, txId: incoming.txId }, to);
     if (waiting.length > 0) await this.session.roundTrip(waiting.map((w) => stashStatement(this.waiting.ezone, w)));
   }
 

@@ -93,4 +93,21 @@ describeWithServers('foreign keys: a parent removed as a unique-key loser is pro
     const rows = await convergeAll({ p: 1, c: 0, i: 0 });
     expect(brief(rows.p, 'name')).toEqual(['10:n21']);
   });
+
+  it('a re-keys 2 to 5 (t2), whose name loses to b’s 10 (t3): the children wait for 5 in both ezones, and land when 5 is written again', async () => {
+    const { a, b } = await setUp('fk-loser-rekeyed');
+    await b.query("UPDATE p SET name = 'n23', updated_at = '2030-01-01 00:00:01' WHERE id = 2");
+    await a.query("UPDATE p SET id = 5, updated_at = '2030-01-01 00:00:02' WHERE id = 2"); // c20 and i30 follow to 5 in a
+    await b.query("INSERT INTO p (id, name, updated_at) VALUES (10, 'n21', '2030-01-01 00:00:03')");
+    daemons.push(...(await startDaemons(s!, ['a', 'b'])));
+    // a removes its 5 (a loser) when 10 arrives; b, where the moved image arrives and loses, removes 2.
+    const gone = await convergeAll({ p: 1, c: 0, i: 0 });
+    expect(brief(gone.p, 'name')).toEqual(['10:n21']);
+
+    await b.query("INSERT INTO p (id, name, updated_at) VALUES (5, 'n55', '2030-01-01 00:00:04')");
+    const rows = await convergeAll({ p: 2, c: 1, i: 1 });
+    expect(brief(rows.p, 'name')).toEqual(['5:n55', '10:n21']);
+    expect(brief(rows.c, 'pid')).toEqual(['20:5']);
+    expect(brief(rows.i, 'pid')).toEqual(['30:5']);
+  });
 });
