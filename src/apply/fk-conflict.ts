@@ -33,7 +33,7 @@ import { canonicalKey } from '../model/types/canonical-key.js';
 import { SchemaMismatchError } from '../errors.js';
 import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
 import { fromWire, toWireRow, type Row } from '../model/value.js';
-import { comparableVersions, newestParentTombstone, olderThanDelete, parentRef, parentVersionType, type FkContext } from './fk-parents.js';
+import { comparableVersions, newestParentTombstone, newestWithPending, olderThanDelete, parentRef, parentVersionType, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
 import type { TableSource } from './table-cache.js';
 import type { Op } from './types.js';
@@ -136,11 +136,12 @@ export async function parentsDeleted(session: PipelinedSession, tables: TableSou
  * when the versions cannot be compared (fk-parents.ts comparableVersions): the child goes, as in the
  * ezone where the delete's cascade met it.
  */
-export async function deletedBefore(session: PipelinedSession, ctx: FkContext, missing: ForeignKey[], image: Row, version: string, childType: string | undefined): Promise<boolean> {
+export async function deletedBefore(session: PipelinedSession, ctx: FkContext, missing: ForeignKey[], image: Row, version: string, childType: string | undefined, pending: readonly Tombstone[] = []): Promise<boolean> {
   for (const fk of missing) {
     const ref = await parentRef(ctx.tables, fk, image);
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) return false;
-    const newest = await newestParentTombstone(session, ref);
+    // This transaction's own tombstones count too (not written yet): a loser removed earlier in the batch.
+    const newest = newestWithPending(await newestParentTombstone(session, ref), pending, ref);
     if (!newest || newest.movedTo !== undefined) return false;
     // Removed here as a unique loser, never deleted: the key's newest image decides, so the child waits whatever its version.
     if (!newest.loser && olderThanDelete(version, newest.version)) return false;

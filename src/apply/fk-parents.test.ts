@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ForeignKey } from '../db/table-keys.js';
-import { childBound, comparableVersions, dataTypeOf, olderThanDelete, parentKeyOf, parentRef } from './fk-parents.js';
+import type { Row } from '../model/value.js';
+import { LOSER_ORIGIN, type Tombstone } from '../db/tombstones.js';
+import { childBound, comparableVersions, dataTypeOf, newestWithPending, olderThanDelete, parentKeyOf, parentRef, type ParentRef } from './fk-parents.js';
 import type { TableInfo, TableSource } from './table-cache.js';
 
 const fk = (columns: string[], refColumns: string[]): ForeignKey => ({ name: 'f', schema: 's', table: 'child', columns, refSchema: 's', refTable: 'parent', refColumns, autoUpdated: [], onUpdate: 'CASCADE', onDelete: 'CASCADE' });
@@ -56,5 +58,21 @@ describe('fk-parents: versions of two tables compare only as times', () => {
     expect(olderThanDelete('1893456001000001', '1893456001000000')).toBe(false);
     // Versions beyond 2^53 compare exactly.
     expect(olderThanDelete('9007199254740993', '9007199254740992')).toBe(false);
+  });
+});
+
+describe('fk-parents: a parent\'s newest tombstone with those of the transaction not written yet', () => {
+  const ref = { fk: fk(['pid'], ['id']), info: { columns: new Set(['id']), primaryKey: ['id'], uniqueKeys: [] }, key: { id: 4 } } as ParentRef;
+  const stone = (id: number, version: string, origin: string, movedTo?: Row): Tombstone => ({ schema: 's', table: 'parent', key: { id }, version, origin, identity: { columns: [], types: {} } as unknown as Tombstone['identity'], ...(movedTo ? { movedTo } : {}) });
+
+  it('a unique loser removed earlier in the batch counts when nothing is stored (the child waits for it)', () => {
+    expect(newestWithPending(undefined, [stone(4, '99', LOSER_ORIGIN), stone(5, '200', 'b')], ref)).toEqual({ version: '99', loser: true });
+  });
+
+  it('a delete or a move outranks a loser\'s removal, however old; among one kind the newest wins', () => {
+    expect(newestWithPending({ version: '300', loser: true }, [stone(4, '100', 'b')], ref)).toEqual({ version: '100' });
+    expect(newestWithPending({ version: '100' }, [stone(4, '300', LOSER_ORIGIN)], ref)).toEqual({ version: '100' });
+    expect(newestWithPending({ version: '100' }, [stone(4, '200', 'c', { id: 9 })], ref)).toEqual({ version: '200', movedTo: { id: 9 } });
+    expect(newestWithPending({ version: '300' }, [stone(4, '200', 'c')], ref)).toEqual({ version: '300' });
   });
 });

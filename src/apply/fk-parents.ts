@@ -13,7 +13,8 @@
  */
 import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
-import { deleteTombstonesStatement, newestTombstoneStatement } from '../db/tombstones.js';
+import { deleteTombstonesStatement, LOSER_ORIGIN, newestTombstoneStatement, type Tombstone } from '../db/tombstones.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
 import type { ForeignKey } from '../db/table-keys.js';
 import { quoteId, tableRef } from '../db/sql.js';
 import { fromWire, type Row } from '../model/value.js';
@@ -54,6 +55,22 @@ export interface ParentTombstone {
   movedTo?: Row;
   /** The parent was removed here as a unique-key loser, and never deleted or moved (db/tombstones.ts LOSER_ORIGIN). */
   loser?: true;
+}
+
+/**
+ * The newest of a parent's stored tombstone and those of the target transaction not written yet
+ * (`pending`, every key: only the parent's count), as newestTombstoneStatement orders them — a
+ * unique loser's removal only when there is nothing else. Pure.
+ */
+export function newestWithPending(stored: ParentTombstone | undefined, pending: readonly Tombstone[], ref: ParentRef): ParentTombstone | undefined {
+  let newest = stored;
+  const key = canonicalKey(ref.key);
+  for (const t of pending) {
+    if (t.schema !== ref.fk.refSchema || t.table !== ref.fk.refTable || canonicalKey(t.key) !== key) continue;
+    const mark: ParentTombstone = t.origin === LOSER_ORIGIN ? { version: t.version, loser: true } : { version: t.version, ...(t.movedTo ? { movedTo: t.movedTo } : {}) };
+    if (!newest || (newest.loser && !mark.loser) || (!newest.loser === !mark.loser && BigInt(mark.version) > BigInt(newest.version))) newest = mark;
+  }
+  return newest;
 }
 
 /** The parent's newest tombstone, every origin together (db/tombstones.ts newestTombstoneStatement). */

@@ -319,7 +319,7 @@ export class WriteBatcher {
     const outcome = childOutcome(missing);
     // Newer than its parent's delete: it waits for the parent to come back (fk-waiting.ts).
     const version = op.incoming.change.version;
-    if (outcome === 'remove' && version && (await deletedBefore(this.session, this.waiting, missing, op.image, version, dataTypeOf(op.info, versionColumn)))) {
+    if (outcome === 'remove' && version && (await deletedBefore(this.session, this.waiting, missing, op.image, version, dataTypeOf(op.info, versionColumn), tombstones))) {
       const { change } = op.incoming;
       await this.session.roundTrip([stashStatement(this.waiting.ezone, { schema: change.schema, table: change.table, key: change.key, version, image: op.image, origin: op.incoming.origin, txId: op.incoming.txId })]);
     }
