@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { ForeignKey } from '../db/table-keys.js';
 import type { Row } from '../model/value.js';
 import { LOSER_ORIGIN, type Tombstone } from '../db/tombstones.js';
-import { childBound, comparableVersions, dataTypeOf, newestWithPending, olderThanDelete, parentKeyOf, parentRef, type ParentRef } from './fk-parents.js';
+import { childBound, comparableVersions, dataTypeOf, newestWithPending, olderThanDelete, parentKeyOf, parentRef, parentWrittenLater, type ParentRef } from './fk-parents.js';
 import type { TableInfo, TableSource } from './table-cache.js';
+import type { Op } from './types.js';
 
 const fk = (columns: string[], refColumns: string[]): ForeignKey => ({ name: 'f', schema: 's', table: 'child', columns, refSchema: 's', refTable: 'parent', refColumns, autoUpdated: [], onUpdate: 'CASCADE', onDelete: 'CASCADE' });
 
@@ -74,5 +75,23 @@ describe('fk-parents: a parent\'s newest tombstone with those of the transaction
     expect(newestWithPending({ version: '100' }, [stone(4, '300', LOSER_ORIGIN)], ref)).toEqual({ version: '100' });
     expect(newestWithPending({ version: '100' }, [stone(4, '200', 'c', { id: 9 })], ref)).toEqual({ version: '200', movedTo: { id: 9 } });
     expect(newestWithPending({ version: '300' }, [stone(4, '200', 'c')], ref)).toEqual({ version: '300' });
+  });
+});
+
+describe('fk-parents: a missing parent written later in the same target transaction', () => {
+  const parentInfo = { columns: new Set(['id', 'name']), primaryKey: ['id'], uniqueKeys: [] };
+  const op = (kind: 'insert' | 'update' | 'delete', table: string, image: Row) => ({ kind, info: parentInfo, key: { id: image.id }, image, incoming: { change: { schema: 's', table }, origin: 'b', txId: 't' } }) as unknown as Op;
+  const ops = [op('update', 'child', { id: 15, pid: 4 }), op('delete', 'parent', { id: 4 }), op('insert', 'parent', { id: 4, name: 'n' }), op('update', 'parent', { id: 5, name: 'm' })];
+  const p = (id: number) => ({ schema: 's', table: 'parent', key: { id } });
+
+  it('finds the last write after the child that writes every missing parent (a delete does not write it)', () => {
+    expect(parentWrittenLater(ops, 0, [p(4)])).toBe(2);
+    expect(parentWrittenLater(ops, 0, [p(4), p(5)])).toBe(3);
+  });
+
+  it('none when a parent is not written later, or only before the child', () => {
+    expect(parentWrittenLater(ops, 0, [p(4), p(6)])).toBeUndefined();
+    expect(parentWrittenLater(ops, 2, [p(4)])).toBeUndefined();
+    expect(parentWrittenLater(ops, 0, [{ schema: 's', table: 'other', key: { id: 4 } }])).toBeUndefined();
   });
 });

@@ -21,6 +21,7 @@ import { fromWire, type Row } from '../model/value.js';
 import { versionAsValue } from '../model/version.js';
 import { tombstoneIdentity } from './keys.js';
 import type { TableInfo, TableSource } from './table-cache.js';
+import type { Op } from './types.js';
 
 /** A parent row a child image references through one foreign key: the parent table's info and the parent's primary-key values. */
 export interface ParentRef {
@@ -134,3 +135,28 @@ export interface FkContext {
 
 /** The data type of the parent table's version column, or undefined when it has none. */
 export const parentVersionType = (ctx: FkContext, ref: ParentRef): string | undefined => dataTypeOf(ref.info, ctx.versionColumnOf(ref.fk.refSchema, ref.fk.refTable));
+
+/**
+ * The index of the last write in `ops` after `at` that writes (inserts or updates) each of `parents`
+ * — undefined when any of them is not written later. A child whose parent is missing when its write
+ * runs, but re-created later in the same target transaction (a catch-up batch: the parent's newer
+ * image after the child), is written after that write (write-batch.ts), as it is where they arrive in
+ * two transactions — rather than decided by the foreign-key rules against a state in the middle of the
+ * batch (moved by a key change the re-created row's adoption undoes, or waiting). Pure.
+ */
+export function parentWrittenLater(ops: readonly Op[], at: number, parents: readonly { schema: string; table: string; key: Row }[]): number | undefined {
+  let last = at;
+  for (const p of parents) {
+    const key = canonicalKey(p.key);
+    let found: number | undefined;
+    for (let j = ops.length - 1; j > at && found === undefined; j--) {
+      const o = ops[j] as Op;
+      const { schema, table } = o.incoming.change;
+      if (o.kind === 'delete' || schema !== p.schema || table !== p.table) continue;
+      if (canonicalKey(Object.fromEntries(o.info.primaryKey.map((c) => [c, o.image[c] ?? null]))) === key) found = j;
+    }
+    if (found === undefined) return undefined;
+    last = Math.max(last, found);
+  }
+  return last;
+}

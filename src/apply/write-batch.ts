@@ -20,7 +20,7 @@ import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
 import { childOutcome, deletedBefore, followStatements, orphanStatements, missingParents, movedParents, parentImageOf, parentsDeleted, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
 import { adoptMovedChildren, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
 import { newerChildren, removedChildren, stashStatement } from './fk-waiting.js';
-import { childBound, dataTypeOf, type FkContext } from './fk-parents.js';
+import { childBound, dataTypeOf, parentRef, parentWrittenLater, type FkContext } from './fk-parents.js';
 import { cascadeTombstones, olderThanParentDeletes } from './fk-cascade.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
@@ -130,6 +130,8 @@ export function writeStatements(ops: Op[]): DeferredStatement[] {
 export class WriteBatcher {
   /** Children moved for a change of this batch (fk-adopt.ts), until its write is done or loses; by the change (a write retried as another kind keeps it). */
   private readonly adoptions = new Map<IncomingChange, { op: Op; adoption: Adoption; record: ConflictRecord | undefined }>();
+  /** While replay() writes one by one: the writes, the one being written, and the child writes put after a later one. */
+  private replaying: { ops: Op[]; at: number; after: Map<number, Op[]> } | undefined;
 
   constructor(
     private readonly session: PipelinedSession,
@@ -258,8 +260,34 @@ export class WriteBatcher {
   /** After a duplicate key: back to the savepoint, then the writes one by one. */
   async replay(ops: Op[], tombstones: Tombstone[]): Promise<void> {
     await this.session.exec(ROLLBACK_TO_SAVEPOINT);
-    for (const op of ops) await this.writeOne(op, tombstones);
+    // Writes of children whose missing parent a later write re-creates go right after it (fk-parents.ts parentWrittenLater).
+    const after = new Map<number, Op[]>();
+    this.replaying = { ops, at: 0, after };
+    try {
+      for (const [i, op] of ops.entries()) {
+        this.replaying.at = i;
+        await this.writeOne(op, tombstones);
+        for (const child of after.get(i) ?? []) await this.writeOne(child, tombstones);
+      }
+    } finally {
+      this.replaying = undefined;
+    }
     await this.undoUnwritten();
+  }
+
+  /** A child write whose missing parents are all written later in the replay: put after the last of them (true), else false. */
+  private async deferToParent(op: Op, missing: ForeignKey[]): Promise<boolean> {
+    if (!this.replaying) return false;
+    const parents: { schema: string; table: string; key: Row }[] = [];
+    for (const fk of missing) {
+      const ref = await parentRef(this.waiting.tables, fk, op.image);
+      if (!ref) return false;
+      parents.push({ schema: fk.refSchema, table: fk.refTable, key: ref.key });
+    }
+    const j = parentWrittenLater(this.replaying.ops, this.replaying.at, parents);
+    if (j === undefined) return false;
+    this.replaying.after.set(j, [...(this.replaying.after.get(j) ?? []), op]);
+    return true;
   }
 
   private async writeOne(op: Op, tombstones: Tombstone[], moves = 0): Promise<void> {
@@ -301,6 +329,7 @@ export class WriteBatcher {
   private async parentMissing(op: Op, tombstones: Tombstone[], err: unknown, moves: number): Promise<void> {
     const missing = await missingParents(this.session, op.info.foreignKeys ?? [], op.image);
     if (missing.length === 0) throw unexplained(err, op, 'no missing parent');
+    if (moves === 0 && (await this.deferToParent(op, missing))) return;
     const moved = moves < MAX_MOVES ? await movedParents(this.session, this.waiting.tables, missing, op.image) : undefined;
     if (moved) {
       const { versionColumn, conflicts } = this.collisions(op);
