@@ -141,10 +141,11 @@ export async function deletedBefore(session: PipelinedSession, ctx: FkContext, m
     const ref = await parentRef(ctx.tables, fk, image);
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) return false;
     // This transaction's own tombstones count too (not written yet): a loser removed earlier in the batch.
-    const newest = newestWithPending(await newestParentTombstone(session, ref), pending, ref);
-    if (!newest || newest.movedTo !== undefined) return false;
-    // Removed here as a unique loser, never deleted: the key's newest image decides, so the child waits whatever its version.
-    if (!newest.loser && olderThanDelete(version, newest.version)) return false;
+    const known = newestWithPending(await newestParentTombstone(session, ref), pending, ref);
+    if (!known || known.newest.movedTo !== undefined) return false;
+    // Older than a delete of the parent: it went with it. Removed since only as a unique loser: the key's
+    // newest image decides, so the child waits whatever its version.
+    if (known.deleted && known.deleted.movedTo === undefined && olderThanDelete(version, known.deleted.version)) return false;
   }
   return true;
 }
@@ -159,8 +160,8 @@ export async function deletedSince(session: PipelinedSession, ctx: FkContext, fk
   for (const fk of referencing(fks, image)) {
     const ref = await parentRef(ctx.tables, fk, image);
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) continue;
-    const newest = await newestParentTombstone(session, ref);
-    if (newest && !newest.loser && olderThanDelete(version, newest.version)) return true;
+    const deleted = (await newestParentTombstone(session, ref))?.deleted;
+    if (deleted && olderThanDelete(version, deleted.version)) return true;
   }
   return false;
 }
@@ -187,7 +188,8 @@ export async function movedParents(session: PipelinedSession, tables: TableSourc
     if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') return undefined;
     const ref = await parentRef(tables, fk, image);
     if (!ref) return undefined;
-    const to = (await newestParentTombstone(session, ref))?.movedTo;
+    // Only when the newest tombstone is the move: a key re-used since (removed as a loser, deleted) was not moved.
+    const to = (await newestParentTombstone(session, ref))?.newest.movedTo;
     if (to === undefined) return undefined;
     fk.columns.forEach((c, i) => {
       out[c] = fk.onUpdate === 'CASCADE' ? (to[fk.refColumns[i] as string] ?? null) : null;

@@ -67,14 +67,16 @@ describe('fk-parents: a parent\'s newest tombstone with those of the transaction
   const stone = (id: number, version: string, origin: string, movedTo?: Row): Tombstone => ({ schema: 's', table: 'parent', key: { id }, version, origin, identity: { columns: [], types: {} } as unknown as Tombstone['identity'], ...(movedTo ? { movedTo } : {}) });
 
   it('a unique loser removed earlier in the batch counts when nothing is stored (the child waits for it)', () => {
-    expect(newestWithPending(undefined, [stone(4, '99', LOSER_ORIGIN), stone(5, '200', 'b')], ref)).toEqual({ version: '99', loser: true });
+    expect(newestWithPending(undefined, [stone(4, '99', LOSER_ORIGIN), stone(5, '200', 'b')], ref)).toEqual({ newest: { version: '99', loser: true } });
   });
 
-  it('a delete or a move outranks a loser\'s removal, however old; among one kind the newest wins', () => {
-    expect(newestWithPending({ version: '300', loser: true }, [stone(4, '100', 'b')], ref)).toEqual({ version: '100' });
-    expect(newestWithPending({ version: '100' }, [stone(4, '300', LOSER_ORIGIN)], ref)).toEqual({ version: '100' });
-    expect(newestWithPending({ version: '100' }, [stone(4, '200', 'c', { id: 9 })], ref)).toEqual({ version: '200', movedTo: { id: 9 } });
-    expect(newestWithPending({ version: '300' }, [stone(4, '200', 'c')], ref)).toEqual({ version: '300' });
+  it('keeps the newest tombstone and, apart, the newest delete or move: a loser removed after a move hides the move', () => {
+    expect(newestWithPending({ newest: { version: '300', loser: true } }, [stone(4, '100', 'b')], ref)).toEqual({ newest: { version: '300', loser: true }, deleted: { version: '100' } });
+    expect(newestWithPending({ newest: { version: '100' }, deleted: { version: '100' } }, [stone(4, '300', LOSER_ORIGIN)], ref)).toEqual({ newest: { version: '300', loser: true }, deleted: { version: '100' } });
+    expect(newestWithPending({ newest: { version: '100' }, deleted: { version: '100' } }, [stone(4, '200', 'c', { id: 9 })], ref)).toEqual({ newest: { version: '200', movedTo: { id: 9 } }, deleted: { version: '200', movedTo: { id: 9 } } });
+    expect(newestWithPending({ newest: { version: '300' }, deleted: { version: '300' } }, [stone(4, '200', 'c')], ref)).toEqual({ newest: { version: '300' }, deleted: { version: '300' } });
+    // At one version, a delete before a loser's removal.
+    expect(newestWithPending(undefined, [stone(4, '50', LOSER_ORIGIN), stone(4, '50', 'b')], ref)?.newest).toEqual({ version: '50' });
   });
 });
 

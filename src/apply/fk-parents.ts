@@ -50,37 +50,52 @@ export async function parentRef(tables: TableSource, fk: ForeignKey, image: Row)
   return key ? { fk, info, key } : undefined;
 }
 
-/** A parent's newest tombstone: a delete's, a key change's (`movedTo`), or — only when it has no other — a unique loser's removal (`loser`). */
-export interface ParentTombstone {
+/** One tombstone of a parent: a delete's, a key change's (`movedTo`), or a unique loser's removal (`loser`: no delete or move, db/tombstones.ts LOSER_ORIGIN). */
+export interface ParentMark {
   version: string;
   movedTo?: Row;
-  /** The parent was removed here as a unique-key loser, and never deleted or moved (db/tombstones.ts LOSER_ORIGIN). */
   loser?: true;
 }
 
+/** A parent's newest tombstone, and its newest that is not a unique loser's removal (a delete's or a move's). */
+export interface ParentTombstones {
+  newest: ParentMark;
+  deleted?: ParentMark;
+}
+
+/** Newer first; at one version a delete or move before a loser's removal (newestTombstoneStatement's order). */
+const newer = (a: ParentMark, b: ParentMark): boolean => BigInt(a.version) > BigInt(b.version) || (a.version === b.version && !a.loser && b.loser === true);
+
+/** Add a mark to what is known of a parent's tombstones. Pure. */
+function withMark(known: ParentTombstones | undefined, mark: ParentMark): ParentTombstones {
+  const newest = !known || newer(mark, known.newest) ? mark : known.newest;
+  const deleted = mark.loser || (known?.deleted && !newer(mark, known.deleted)) ? known?.deleted : mark;
+  return { newest, ...(deleted ? { deleted } : {}) };
+}
+
 /**
- * The newest of a parent's stored tombstone and those of the target transaction not written yet
- * (`pending`, every key: only the parent's count), as newestTombstoneStatement orders them — a
- * unique loser's removal only when there is nothing else. Pure.
+ * A parent's stored tombstones with those of the target transaction not written yet (`pending`,
+ * every key: only the parent's count) — a loser removed earlier in the batch. Pure.
  */
-export function newestWithPending(stored: ParentTombstone | undefined, pending: readonly Tombstone[], ref: ParentRef): ParentTombstone | undefined {
-  let newest = stored;
+export function newestWithPending(stored: ParentTombstones | undefined, pending: readonly Tombstone[], ref: ParentRef): ParentTombstones | undefined {
+  let known = stored;
   const key = canonicalKey(ref.key);
   for (const t of pending) {
     if (t.schema !== ref.fk.refSchema || t.table !== ref.fk.refTable || canonicalKey(t.key) !== key) continue;
-    const mark: ParentTombstone = t.origin === LOSER_ORIGIN ? { version: t.version, loser: true } : { version: t.version, ...(t.movedTo ? { movedTo: t.movedTo } : {}) };
-    if (!newest || (newest.loser && !mark.loser) || (!newest.loser === !mark.loser && BigInt(mark.version) > BigInt(newest.version))) newest = mark;
+    known = withMark(known, t.origin === LOSER_ORIGIN ? { version: t.version, loser: true } : { version: t.version, ...(t.movedTo ? { movedTo: t.movedTo } : {}) });
   }
-  return newest;
+  return known;
 }
 
-/** The parent's newest tombstone, every origin together (db/tombstones.ts newestTombstoneStatement). */
-export async function newestParentTombstone(session: PipelinedSession, ref: ParentRef): Promise<ParentTombstone | undefined> {
+/** The parent's newest tombstone and newest delete or move, every origin together (db/tombstones.ts newestTombstoneStatement). */
+export async function newestParentTombstone(session: PipelinedSession, ref: ParentRef): Promise<ParentTombstones | undefined> {
   const [rows] = (await session.roundTrip([newestTombstoneStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info))])) as [mysql.RowDataPacket[]];
-  const r = rows[0];
-  if (!r || r.version === null || r.version === undefined) return undefined;
-  if (Number(r.loser) === 1) return { version: String(r.version), loser: true };
-  return { version: String(r.version), ...(r.moved_to !== null && r.moved_to !== undefined ? { movedTo: JSON.parse(String(r.moved_to)) as Row } : {}) };
+  let known: ParentTombstones | undefined;
+  for (const r of rows) {
+    if (r.version === null || r.version === undefined) continue;
+    known = withMark(known, Number(r.loser) === 1 ? { version: String(r.version), loser: true } : { version: String(r.version), ...(r.moved_to !== null && r.moved_to !== undefined ? { movedTo: JSON.parse(String(r.moved_to)) as Row } : {}) });
+  }
+  return known;
 }
 
 /**

@@ -118,17 +118,16 @@ export interface TombstoneMark {
 }
 
 /**
- * The newest tombstone of one key in either tombstone table, every origin together, with where a key
- * change moved the row (`moved_to`, NULL for a delete): apply/fk-conflict.ts follows it. Tombstones of
- * unique losers' removals (LOSER_ORIGIN) come only when there is no other (`loser` 1): they are no
- * delete or move of the key.
+ * The tombstones of one key in either tombstone table, every origin together, newest first, with where
+ * a key change moved the row (`moved_to`, NULL for a delete; apply/fk-conflict.ts follows it) and
+ * whether it is a unique loser's removal (`loser` 1, LOSER_ORIGIN: no delete or move of the key; at
+ * one version, after the others). A few rows: the newest per origin.
  */
 export function newestTombstoneStatement(schema: string, table: string, key: Row, identity: KeyIdentity): Statement {
   const id = keyIdentitySql(key, identity);
   const from = (t: TombstoneTable) => `SELECT version, moved_to, origin = ? AS loser FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND key_hash = ${id.sql}`;
   return {
-    // A unique loser's removal (LOSER_ORIGIN) only when the key has no other tombstone: no delete, no move.
-    sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')} ORDER BY loser, version DESC, moved_to IS NULL, moved_to LIMIT 1`,
+    sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')} ORDER BY version DESC, loser, moved_to IS NULL, moved_to`,
     params: [LOSER_ORIGIN, schema, table, ...id.params, LOSER_ORIGIN, schema, table, ...id.params],
   };
 }
