@@ -32,8 +32,8 @@ export const REMOVAL_ORIGIN = '*';
  * held. It holds back older images of the key like any tombstone (apply/resolver.ts), but it is no
  * delete for the foreign-key rules: a loser's removal is provisional — the key's newest image decides
  * — so its children wait for the key to come back (apply/fk-waiting.ts) instead of going, and the
- * rules that compare a child with its parent's deletes do not read it (newestTombstoneStatement,
- * deleteTombstonesStatement).
+ * rules that compare a child with its parent's deletes do not count it as one (newestTombstoneStatement
+ * flags it, deleteTombstonesStatement leaves it out).
  */
 export const LOSER_ORIGIN = '*unique';
 
