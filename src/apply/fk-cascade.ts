@@ -57,7 +57,7 @@ export async function olderThanParentDeletes(session: PipelinedSession, ctx: FkC
   }
   const out = new Map<number, ForeignKey[]>();
   if (wanted.length === 0) return out;
-  const deletes = await parentDeletes(session, wanted.map((w) => w.ref));
+  const deletes = await parentDeletes(session, wanted.map((w) => w.ref), ctx.local);
   wanted.forEach((w, i) => {
     const op = ops[w.index] as Op;
     const version = op.incoming.change.version as string;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ForeignKey } from '../db/table-keys.js';
 import type { Row } from '../model/value.js';
 import { LOSER_ORIGIN, type Tombstone } from '../db/tombstones.js';
-import { childBound, comparableVersions, dataTypeOf, newestWithPending, olderThanDelete, parentKeyOf, parentRef, parentWrittenLater, type ParentRef } from './fk-parents.js';
+import type { PipelinedSession } from '../db/pipelined-session.js';
+import { childBound, comparableVersions, dataTypeOf, newestWithPending, olderThanDelete, parentDeletes, parentKeyOf, parentRef, parentWrittenLater, type ParentRef } from './fk-parents.js';
 import type { TableInfo, TableSource } from './table-cache.js';
 import type { Op } from './types.js';
 
@@ -95,5 +96,32 @@ describe('fk-parents: a missing parent written later in the same target transact
     expect(parentWrittenLater(ops, 0, [p(4), p(6)])).toBeUndefined();
     expect(parentWrittenLater(ops, 2, [p(4)])).toBeUndefined();
     expect(parentWrittenLater(ops, 0, [{ schema: 's', table: 'other', key: { id: 4 } }])).toBeUndefined();
+  });
+});
+
+describe('fk-parents parentDeletes: a parent’s tombstones read after local capture’s coverage', () => {
+  const parent: TableInfo = { columns: new Set(['id', 'updated_at']), primaryKey: ['id'], uniqueKeys: [], columnMeta: [{ name: 'updated_at', dataType: 'DATETIME' }] };
+  const ref: ParentRef = { fk: fk(['pid'], ['id']), info: parent, key: { id: 19 } };
+  /** A session recording each round trip's statements, and the events between them. */
+  function recording(events: string[]): PipelinedSession {
+    return {
+      roundTrip: async (statements: { sql: string }[]) => {
+        events.push(statements.map((s) => (s.sql.includes('gtid_binlog_pos') ? 'position' : s.sql.includes('LOCK IN SHARE MODE') ? 'lock' : 'tombstones')).join('+'));
+        return statements.map((s) => (s.sql.includes('gtid_binlog_pos') ? [{ p: '0-1-53' }] : s.sql.includes('LOCK IN SHARE MODE') ? [{ 1: 1 }] : [{ version: '100', origin: 'b' }]));
+      },
+    } as unknown as PipelinedSession;
+  }
+
+  it('with an applier’s coverage: the position with the locks, the wait for it, then the tombstones (a parent deleted here and written again)', async () => {
+    const events: string[] = [];
+    const coverage = { wait: { waitUntilCovered: async (position: string) => void events.push(`wait ${position}`) } };
+    expect(await parentDeletes(recording(events), [ref], { flavor: 'mariadb', coverage })).toEqual([[{ version: '100', origin: 'b' }]]);
+    expect(events).toEqual(['lock+position', 'wait 0-1-53', 'tombstones']);
+  });
+
+  it('without (a repair): one round trip, no position', async () => {
+    const events: string[] = [];
+    expect(await parentDeletes(recording(events), [ref], { flavor: 'mariadb', coverage: 'not-needed' })).toEqual([[{ version: '100', origin: 'b' }]]);
+    expect(events).toEqual(['lock+tombstones']);
   });
 });

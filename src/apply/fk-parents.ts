@@ -19,6 +19,7 @@ import type { ForeignKey } from '../db/table-keys.js';
 import { quoteId, tableRef } from '../db/sql.js';
 import { fromWire, type Row } from '../model/value.js';
 import { versionAsValue } from '../model/version.js';
+import { positionOf, positionRead, waitCovered, type LocalCoverage } from './coverage.js';
 import { tombstoneIdentity } from './keys.js';
 import type { TableInfo, TableSource } from './table-cache.js';
 import type { Op } from './types.js';
@@ -99,19 +100,30 @@ export async function newestParentTombstone(session: PipelinedSession, ref: Pare
 }
 
 /**
- * The delete (not key change) tombstones of each parent, with their origins: one round trip. Each
- * parent row is share-locked first, in the same round trip: a concurrent transaction that skipped a
- * delete of it (another origin's stream, holding the row it read) writes its tombstone at commit, and
- * the READ COMMITTED reads after the lock see it.
+ * The delete (not key change) tombstones of each parent, with their origins. Each parent row is
+ * share-locked first: a concurrent transaction that skipped a delete of it (another origin's stream,
+ * holding the row it read) writes its tombstone at commit, and the READ COMMITTED reads after the lock
+ * see it. A local delete's tombstone is capture's to record, behind the binlog: with `local` coverage
+ * (an applier), the binlog position is read with the locks and the tombstones only once local capture
+ * has passed it (coverage.ts) — a parent deleted here and written again has a row, so the catch-up
+ * wait for missing rows (row-state.ts) never ran for it, and its delete's tombstone could be missing
+ * yet. One round trip without coverage, two with it.
  */
-export async function parentDeletes(session: PipelinedSession, refs: ParentRef[]): Promise<{ version: string; origin: string }[][]> {
+export async function parentDeletes(session: PipelinedSession, refs: ParentRef[], local?: LocalCoverage): Promise<{ version: string; origin: string }[][]> {
   if (refs.length === 0) return [];
   const locks = refs.map((ref) => {
     const cols = Object.keys(ref.key);
     return { sql: `SELECT 1 FROM ${tableRef(ref.fk.refSchema, ref.fk.refTable)} WHERE ${cols.map((c) => `${quoteId(c)} = ?`).join(' AND ')} LOCK IN SHARE MODE`, params: cols.map((c) => fromWire(ref.key[c] ?? null)) };
   });
-  const all = (await session.roundTrip([...locks, ...refs.map((ref) => deleteTombstonesStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info)))])) as mysql.RowDataPacket[][];
-  const results = all.slice(locks.length);
+  const reads = refs.map((ref) => deleteTombstonesStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info)));
+  let results: mysql.RowDataPacket[][];
+  if (!local || local.coverage === 'not-needed') {
+    results = ((await session.roundTrip([...locks, ...reads])) as mysql.RowDataPacket[][]).slice(locks.length);
+  } else {
+    const locked = await session.roundTrip([...locks, ...positionRead(local)]);
+    await waitCovered(local.coverage, positionOf(local.coverage, locked[locks.length]));
+    results = (await session.roundTrip(reads)) as mysql.RowDataPacket[][];
+  }
   return results.map((rows) => rows.filter((r) => r.version !== null && r.version !== undefined).map((r) => ({ version: String(r.version), origin: String(r.origin) })));
 }
 
@@ -146,6 +158,8 @@ export function childBound(version: string, parentType: string | undefined, chil
 export interface FkContext {
   tables: TableSource;
   versionColumnOf(schema: string, table: string): string | null;
+  /** Local capture's progress, waited for before a parent's tombstones decide (an applier; absent: no wait). */
+  local?: LocalCoverage;
 }
 
 /** The data type of the parent table's version column, or undefined when it has none. */
