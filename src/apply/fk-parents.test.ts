@@ -88,14 +88,30 @@ describe('fk-parents: a missing parent written later in the same target transact
   const p = (id: number) => ({ schema: 's', table: 'parent', key: { id } });
 
   it('finds the last write after the child that writes every missing parent (a delete does not write it)', () => {
-    expect(parentWrittenLater(ops, 0, [p(4)])).toBe(2);
-    expect(parentWrittenLater(ops, 0, [p(4), p(5)])).toBe(3);
+    expect(parentWrittenLater(ops, 0, ops[0] as Op, [p(4)])).toBe(2);
+    expect(parentWrittenLater(ops, 0, ops[0] as Op, [p(4), p(5)])).toBe(3);
   });
 
   it('none when a parent is not written later, or only before the child', () => {
-    expect(parentWrittenLater(ops, 0, [p(4), p(6)])).toBeUndefined();
-    expect(parentWrittenLater(ops, 2, [p(4)])).toBeUndefined();
-    expect(parentWrittenLater(ops, 0, [{ schema: 's', table: 'other', key: { id: 4 } }])).toBeUndefined();
+    expect(parentWrittenLater(ops, 0, ops[0] as Op, [p(4), p(6)])).toBeUndefined();
+    expect(parentWrittenLater(ops, 2, ops[0] as Op, [p(4)])).toBeUndefined();
+    expect(parentWrittenLater(ops, 0, ops[0] as Op, [{ schema: 's', table: 'other', key: { id: 4 } }])).toBeUndefined();
+  });
+
+  it('none when the child\'s own row is written in between (a delete or an update of it must not be overtaken)', () => {
+    for (const kind of ['delete', 'update'] as const) {
+      const batch = [op('insert', 'child', { id: 15, pid: 4 }), op(kind, 'child', { id: 15, pid: 4 }), op('update', 'parent', { id: 4, name: 'n' })];
+      expect(parentWrittenLater(batch, 0, batch[0] as Op, [p(4)])).toBeUndefined();
+    }
+    const afterIt = [op('insert', 'child', { id: 15, pid: 4 }), op('update', 'parent', { id: 4, name: 'n' }), op('delete', 'child', { id: 15 })];
+    expect(parentWrittenLater(afterIt, 0, afterIt[0] as Op, [p(4)])).toBe(1);
+  });
+
+  it('a parent postponed itself (a grandchild): after the write its parent was put after', () => {
+    const c = op('insert', 'parent', { id: 7, name: 'c' });
+    const batch = [c, op('insert', 'child', { id: 15, pid: 7 }), op('update', 'other', { id: 4 })];
+    expect(parentWrittenLater(batch, 1, batch[1] as Op, [p(7)], new Map([[2, [c]]]))).toBe(2);
+    expect(parentWrittenLater(batch, 1, batch[1] as Op, [p(7)], new Map([[0, [c]]]))).toBeUndefined();
   });
 });
 

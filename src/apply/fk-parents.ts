@@ -165,27 +165,29 @@ export interface FkContext {
 /** The data type of the parent table's version column, or undefined when it has none. */
 export const parentVersionType = (ctx: FkContext, ref: ParentRef): string | undefined => dataTypeOf(ref.info, ctx.versionColumnOf(ref.fk.refSchema, ref.fk.refTable));
 
+/** A write's row: its table and canonical primary key. */
+const rowOf = (o: Op): string => `${o.incoming.change.schema}.${o.incoming.change.table}:${canonicalKey(Object.fromEntries(o.info.primaryKey.map((c) => [c, o.image[c] ?? null])))}`;
+
 /**
- * The index of the last write in `ops` after `at` that writes (inserts or updates) each of `parents`
- * — undefined when any of them is not written later. A child whose parent is missing when its write
- * runs, but re-created later in the same target transaction (a catch-up batch: the parent's newer
- * image after the child), is written after that write (write-batch.ts), as it is where they arrive in
- * two transactions — rather than decided by the foreign-key rules against a state in the middle of the
- * batch (moved by a key change the re-created row's adoption undoes, or waiting). Pure.
+ * The index of the last write after `at` that writes (inserts or updates) each of `parents` — a write
+ * of `ops`, or a child write already put after one (`postponed`: by the index it goes after). A child
+ * whose parent is missing when its write runs, but re-created later in the same target transaction (a
+ * catch-up batch: the parent's newer image after the child), is written after that write
+ * (write-batch.ts), as it is where they arrive in two transactions — rather than decided by the
+ * foreign-key rules against a state in the middle of the batch. Undefined when any parent is not
+ * written later, or when the child's own row is written (any kind) in between: the child's write must
+ * not overtake a later write of its row (it would undo a delete, or duplicate an insert). Pure.
  */
-export function parentWrittenLater(ops: readonly Op[], at: number, parents: readonly { schema: string; table: string; key: Row }[]): number | undefined {
+export function parentWrittenLater(ops: readonly Op[], at: number, child: Op, parents: readonly { schema: string; table: string; key: Row }[], postponed: ReadonlyMap<number, readonly Op[]> = new Map()): number | undefined {
+  const writes: [number, Op][] = ops.map((o, j): [number, Op] => [j, o]).filter(([j]) => j > at);
+  for (const [j, list] of postponed) if (j >= at) writes.push(...list.map((o): [number, Op] => [j, o]));
   let last = at;
   for (const p of parents) {
-    const key = canonicalKey(p.key);
-    let found: number | undefined;
-    for (let j = ops.length - 1; j > at && found === undefined; j--) {
-      const o = ops[j] as Op;
-      const { schema, table } = o.incoming.change;
-      if (o.kind === 'delete' || schema !== p.schema || table !== p.table) continue;
-      if (canonicalKey(Object.fromEntries(o.info.primaryKey.map((c) => [c, o.image[c] ?? null]))) === key) found = j;
-    }
-    if (found === undefined) return undefined;
-    last = Math.max(last, found);
+    const key = `${p.schema}.${p.table}:${canonicalKey(p.key)}`;
+    const found = writes.filter(([, o]) => o.kind !== 'delete' && rowOf(o) === key).map(([j]) => j);
+    if (found.length === 0) return undefined;
+    last = Math.max(last, ...found);
   }
-  return last;
+  const own = rowOf(child);
+  return writes.some(([j, o]) => j <= last && o !== child && rowOf(o) === own) ? undefined : last;
 }

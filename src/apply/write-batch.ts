@@ -131,7 +131,7 @@ export class WriteBatcher {
   /** Children moved for a change of this batch (fk-adopt.ts), until its write is done or loses; by the change (a write retried as another kind keeps it). */
   private readonly adoptions = new Map<IncomingChange, { op: Op; adoption: Adoption; record: ConflictRecord | undefined }>();
   /** While replay() writes one by one: the writes, the one being written, and the child writes put after a later one. */
-  private replaying: { ops: Op[]; at: number; after: Map<number, Op[]> } | undefined;
+  private replaying: { ops: Op[]; at: number; after: Map<number, Op[]>; postponed: Set<Op> } | undefined;
 
   constructor(
     private readonly session: PipelinedSession,
@@ -262,7 +262,7 @@ export class WriteBatcher {
     await this.session.exec(ROLLBACK_TO_SAVEPOINT);
     // Writes of children whose missing parent a later write re-creates go right after it (fk-parents.ts parentWrittenLater).
     const after = new Map<number, Op[]>();
-    this.replaying = { ops, at: 0, after };
+    this.replaying = { ops, at: 0, after, postponed: new Set() };
     try {
       for (const [i, op] of ops.entries()) {
         this.replaying.at = i;
@@ -277,16 +277,22 @@ export class WriteBatcher {
 
   /** A child write whose missing parents are all written later in the replay: put after the last of them (true), else false. */
   private async deferToParent(op: Op, missing: ForeignKey[]): Promise<boolean> {
-    if (!this.replaying) return false;
+    // Once only: a postponed write that still misses its parent goes by the foreign-key rules (no loop).
+    if (!this.replaying || this.replaying.postponed.has(op)) return false;
     const parents: { schema: string; table: string; key: Row }[] = [];
     for (const fk of missing) {
       const ref = await parentRef(this.waiting.tables, fk, op.image);
       if (!ref) return false;
       parents.push({ schema: fk.refSchema, table: fk.refTable, key: ref.key });
     }
-    const j = parentWrittenLater(this.replaying.ops, this.replaying.at, parents);
+    const { ops, at, after } = this.replaying;
+    const j = parentWrittenLater(ops, at, op, parents, after);
     if (j === undefined) return false;
-    this.replaying.after.set(j, [...(this.replaying.after.get(j) ?? []), op]);
+    // Pushed onto the list in place: a write put after one being written now still runs (a grandchild after its postponed parent).
+    const list = after.get(j) ?? [];
+    list.push(op);
+    after.set(j, list);
+    this.replaying.postponed.add(op);
     return true;
   }
 
