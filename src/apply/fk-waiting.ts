@@ -33,6 +33,7 @@ import { compareVersions, versionOf } from '../model/version.js';
 import { findTombstonesStatement, tombstonesByOrigin } from '../db/tombstones.js';
 import { classifyMysqlError, isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
 import { deletedSince } from './fk-conflict.js';
+import { childrenOf } from './fk-children.js';
 import { dataTypeOf, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
 import { insertRows } from './sql/rows.js';
@@ -131,7 +132,7 @@ export async function newerChildren(session: PipelinedSession, tables: TableSour
 
 /** How many levels of children a unique loser's removal stashes (a cycle of keys, a deep tree). */
 const MAX_REMOVAL_DEPTH = 16;
-/** At most this many rows a removal stashes (the rest go as its delete takes them; README, Foreign keys). */
+/** At most this many rows a removal reads and stashes, the first by primary key per query (the rest go as its delete takes them; README, Foreign keys). */
 const MAX_REMOVAL_CHILDREN = 10_000;
 
 /**
@@ -145,34 +146,37 @@ const MAX_REMOVAL_CHILDREN = 10_000;
  * changed before it lost (fk-key-change.ts) — its children through ON UPDATE CASCADE keys wait with
  * their references at `to`'s values, where the origin's cascade put them.
  */
-export async function removedChildren(session: PipelinedSession, ctx: FkContext, fks: ForeignKey[], parent: Row, from: { origin: string; txId: string }, to?: Row): Promise<WaitingChild[]> {
+export async function removedChildren(session: PipelinedSession, ctx: FkContext, fks: ForeignKey[], parent: Row, from: { origin: string; txId: string }, to?: Row, cap = MAX_REMOVAL_CHILDREN): Promise<WaitingChild[]> {
   const out: WaitingChild[] = [];
   const seen = new Set<string>();
-  let level: { fks: ForeignKey[]; parent: Row }[] = [{ fks, parent }];
-  for (let depth = 0; depth < MAX_REMOVAL_DEPTH && level.length > 0 && out.length < MAX_REMOVAL_CHILDREN; depth++) {
+  let read = 0;
+  let level: { fks: ForeignKey[]; parents: Row[] }[] = [{ fks, parents: [parent] }];
+  for (let depth = 0; depth < MAX_REMOVAL_DEPTH && level.length > 0; depth++) {
     const next: typeof level = [];
-    for (const { fks: keys, parent: p } of level) {
+    for (const { fks: keys, parents } of level) {
       for (const fk of keys) {
-        if (fk.onDelete === 'SET NULL') continue;
-        const values = fk.refColumns.map((c) => fromWire(p[c] ?? null));
         const info = await ctx.tables.get(fk.schema, fk.table);
-        if (values.some((v) => v === null) || !info || info.primaryKey.length === 0) continue;
+        if (fk.onDelete === 'SET NULL' || !info || info.primaryKey.length === 0) continue;
         const column = ctx.versionColumnOf(fk.schema, fk.table);
         const cols = (info.columnMeta ?? []).map((m) => m.name).filter((n): n is string => n !== undefined);
-        const where = fk.columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND ');
-        const [rows] = (await session.roundTrip([{ sql: `SELECT ${exactSelect(cols, info.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${where} FOR UPDATE`, params: values }])) as [mysql.RowDataPacket[]];
-        for (const r of rows) {
-          const image = decodeQueryRow(r as Record<string, unknown>, info.columnTypes);
+        // The cap, enforced per query (LIMIT, primary-key order): every ezone stashes the same rows.
+        const rows = await childrenOf(session, fk, info, parents, exactSelect(cols, info.columnTypes, quoteId), cap - read);
+        read += rows.length;
+        const found: Row[] = [];
+        for (const image of rows) {
           const key: Row = {};
           for (const c of info.primaryKey) key[c] = image[c] ?? null;
           const id = `${fk.schema}.${fk.table}|${canonicalKey(key, info.columnTypes)}`;
           if (seen.has(id)) continue;
           seen.add(id);
+          found.push(image);
           const version = column === null ? undefined : versionOf(image[column], typeOf(info.columnTypes, column));
+          if (version === null || version === undefined) continue;
           const moved = depth === 0 && to && fk.onUpdate === 'CASCADE' ? { ...image, ...Object.fromEntries(fk.columns.map((c, i) => [c, to[fk.refColumns[i] as string] ?? null])) } : image;
-          if (version !== null && version !== undefined) out.push({ schema: fk.schema, table: fk.table, key, version, image: moved, ...from });
-          if ((info.referencedBy ?? []).length > 0) next.push({ fks: info.referencedBy ?? [], parent: image });
+          out.push({ schema: fk.schema, table: fk.table, key, version, image: moved, ...from });
         }
+        if (read >= cap) return out;
+        if ((info.referencedBy ?? []).length > 0 && found.length > 0) next.push({ fks: info.referencedBy ?? [], parents: found });
       }
     }
     level = next;
