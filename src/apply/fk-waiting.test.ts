@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { ForeignKey } from '../db/table-keys.js';
+import { LOSER_ORIGIN } from '../db/tombstones.js';
 import type { Row } from '../model/value.js';
 import { removedChildren } from './fk-waiting.js';
 import type { FkContext } from './fk-parents.js';
@@ -31,13 +32,20 @@ function holding(rows: Record<string, Row[]>, sqls: string[][]): PipelinedSessio
 const from = { origin: 'a', txId: 't' };
 
 describe('fk-waiting removedChildren: what a unique loser’s removal takes along', () => {
+  it('tombstones every stashed row under LOSER_ORIGIN just below its version, grandchildren too (a grandchild write then waits behind its parent)', async () => {
+    const rows = { c: [{ id: 1, pid: 9, v: 100 }], g: [{ id: 5, cid: 1, v: 200 }] };
+    const removed = await removedChildren(holding(rows, []), ctx, [toC], { id: 9 }, from);
+    expect(removed.children.map((c) => [c.table, c.key, c.version])).toEqual([['c', { id: 1 }, '100'], ['g', { id: 5 }, '200']]);
+    expect(removed.tombstones.map((t) => [t.table, t.key, t.version, t.origin])).toEqual([['c', { id: 1 }, '99', LOSER_ORIGIN], ['g', { id: 5 }, '199', LOSER_ORIGIN]]);
+  });
+
   it('enforces the cap per query (LIMIT, primary-key order: the same rows everywhere), one SELECT per level for many parents', async () => {
     const rows = { c: [3, 1, 2].map((id) => ({ id, pid: 9, v: 100 + id })), g: [1, 2, 3].flatMap((cid) => [{ id: cid * 10, cid, v: 1 }, { id: cid * 10 + 1, cid, v: 1 }]) };
     const sqls: string[][] = [];
     const removed = await removedChildren(holding(rows, sqls), ctx, [toC], { id: 9 }, from, undefined, 5);
-    expect(removed.map((c) => `${c.table}${String(c.key.id)}`)).toEqual(['c1', 'c2', 'c3', 'g10', 'g11']);
+    expect(removed.children.map((c) => `${c.table}${String(c.key.id)}`)).toEqual(['c1', 'c2', 'c3', 'g10', 'g11']);
     expect(sqls.map((trip) => trip.map((s) => /ORDER BY `id` LIMIT \d+/.exec(s)?.[0]))).toEqual([['ORDER BY `id` LIMIT 5'], ['ORDER BY `id` LIMIT 2']]);
     const two = await removedChildren(holding(rows, []), ctx, [toC], { id: 9 }, from, undefined, 2);
-    expect(two.map((c) => `${c.table}${String(c.key.id)}`)).toEqual(['c1', 'c2']);
+    expect(two.children.map((c) => `${c.table}${String(c.key.id)}`)).toEqual(['c1', 'c2']);
   });
 });

@@ -30,10 +30,11 @@ import { canonicalKey } from '../model/types/canonical-key.js';
 import { decodeQueryRow, exactSelect, typeOf } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
-import { findTombstonesStatement, tombstonesByOrigin } from '../db/tombstones.js';
+import { findTombstonesStatement, LOSER_ORIGIN, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
 import { classifyMysqlError, isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
 import { deletedSince } from './fk-conflict.js';
 import { childrenOf } from './fk-children.js';
+import { justBelow } from './unique-claims.js';
 import { dataTypeOf, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
 import { insertRows } from './sql/rows.js';
@@ -130,6 +131,12 @@ export async function newerChildren(session: PipelinedSession, tables: TableSour
   return out;
 }
 
+/** What a unique loser's removal takes along: the rows that wait for its key, and their tombstones (LOSER_ORIGIN, just below each one's version). */
+export interface Removed {
+  children: WaitingChild[];
+  tombstones: Tombstone[];
+}
+
 /** How many levels of children a unique loser's removal stashes (a cycle of keys, a deep tree). */
 const MAX_REMOVAL_DEPTH = 16;
 /** At most this many rows a removal reads and stashes, the first by primary key per query (the rest go as its delete takes them; README, Foreign keys). */
@@ -146,8 +153,8 @@ const MAX_REMOVAL_CHILDREN = 10_000;
  * changed before it lost (fk-key-change.ts) — its children through ON UPDATE CASCADE keys wait with
  * their references at `to`'s values, where the origin's cascade put them.
  */
-export async function removedChildren(session: PipelinedSession, ctx: FkContext, fks: ForeignKey[], parent: Row, from: { origin: string; txId: string }, to?: Row, cap = MAX_REMOVAL_CHILDREN): Promise<WaitingChild[]> {
-  const out: WaitingChild[] = [];
+export async function removedChildren(session: PipelinedSession, ctx: FkContext, fks: ForeignKey[], parent: Row, from: { origin: string; txId: string }, to?: Row, cap = MAX_REMOVAL_CHILDREN): Promise<Removed> {
+  const out: Removed = { children: [], tombstones: [] };
   const seen = new Set<string>();
   let read = 0;
   let level: { fks: ForeignKey[]; parents: Row[] }[] = [{ fks, parents: [parent] }];
@@ -173,7 +180,10 @@ export async function removedChildren(session: PipelinedSession, ctx: FkContext,
           const version = column === null ? undefined : versionOf(image[column], typeOf(info.columnTypes, column));
           if (version === null || version === undefined) continue;
           const moved = depth === 0 && to && fk.onUpdate === 'CASCADE' ? { ...image, ...Object.fromEntries(fk.columns.map((c, i) => [c, to[fk.refColumns[i] as string] ?? null])) } : image;
-          out.push({ schema: fk.schema, table: fk.table, key, version, image: moved, ...from });
+          out.children.push({ schema: fk.schema, table: fk.table, key, version, image: moved, ...from });
+          // Removed by the loser's removal, not deleted: a write of its own child meets a loser's tombstone and waits behind it (fk-parents.ts).
+          const stone = justBelow(version);
+          if (stone !== undefined) out.tombstones.push({ schema: fk.schema, table: fk.table, key, version: stone, origin: LOSER_ORIGIN, identity: tombstoneIdentity(info) });
         }
         if (read >= cap) return out;
         if ((info.referencedBy ?? []).length > 0 && found.length > 0) next.push({ fks: info.referencedBy ?? [], parents: found });

@@ -155,7 +155,7 @@ export class WriteBatcher {
     for (const op of ops) if (op.adopt) await this.adopt(op, op.adopt.versionColumn);
     for (const op of ops) {
       if (op.kind !== 'delete' || (op.info.referencedBy ?? []).length === 0) continue;
-      await this.stashNewerChildren(op);
+      await this.stashNewerChildren(op, tombstones);
       // What its cascades will remove, at every level, keeps the delete's tombstone (fk-cascade.ts).
       tombstones.push(...(await cascadeTombstones(this.session, this.waiting, op)));
     }
@@ -238,8 +238,8 @@ export class WriteBatcher {
    * A parent delete about to run: its children newer than it wait for the parent to come back
    * (fk-waiting.ts) — all of them, at every level, when it is DRC's removal of a unique loser.
    */
-  private async stashNewerChildren(op: Op): Promise<void> {
-    if (op.removal) return this.stashRemovedChildren(op.info.referencedBy ?? [], op.image, op.incoming, op.removal.to);
+  private async stashNewerChildren(op: Op, tombstones: Tombstone[]): Promise<void> {
+    if (op.removal) return this.stashRemovedChildren(op.info.referencedBy ?? [], op.image, op.incoming, tombstones, op.removal.to);
     const { versionColumn } = this.collisions(op);
     const version = op.incoming.change.version;
     if (versionColumn === null || !version) return;
@@ -251,10 +251,11 @@ export class WriteBatcher {
   }
 
   /** A unique loser `parent` (its table referenced through `fks`) is about to be removed: every row its delete takes along waits for it (fk-waiting.ts removedChildren). */
-  private async stashRemovedChildren(fks: ForeignKey[], parent: Row, incoming: IncomingChange, to?: Row): Promise<void> {
+  private async stashRemovedChildren(fks: ForeignKey[], parent: Row, incoming: IncomingChange, tombstones: Tombstone[], to?: Row): Promise<void> {
     if (fks.length === 0) return;
-    const waiting = await removedChildren(this.session, this.waiting, fks, parent, { origin: this.waiting.ezone, txId: incoming.txId }, to);
-    if (waiting.length > 0) await this.session.roundTrip(waiting.map((w) => stashStatement(this.waiting.ezone, w)));
+    const removed = await removedChildren(this.session, this.waiting, fks, parent, { origin: this.waiting.ezone, txId: incoming.txId }, to);
+    if (removed.children.length > 0) await this.session.roundTrip(removed.children.map((w) => stashStatement(this.waiting.ezone, w)));
+    tombstones.push(...removed.tombstones);
   }
 
   /** After a duplicate key: back to the savepoint, then the writes one by one. */
@@ -308,7 +309,7 @@ export class WriteBatcher {
       if (isForeignKeyHasChildren(err) && op.kind !== 'insert') return this.childrenRefuse(op, tombstones, err);
       if (!isDuplicateKey(err) || op.kind === 'delete') throw inTable(err, [op]);
       // Lost: children adopted for it go back before its loser row (an update's own) is removed with its cascade.
-      const removing = (loser: Row) => this.stashRemovedChildren(op.info.referencedBy ?? [], loser, op.incoming);
+      const removing = (loser: Row) => this.stashRemovedChildren(op.info.referencedBy ?? [], loser, op.incoming, tombstones);
       if (await resolveUniqueCollision(this.collisions(op), op, tombstones, () => this.undoAdoption(op), removing)) await this.session.roundTrip(statements);
     }
   }
