@@ -76,8 +76,13 @@ function writesEnumZero(op: Op): boolean {
 
 const fkChecks = (on: boolean): DeferredStatement => ({ sql: `SET SESSION foreign_key_checks = ${on ? 1 : 0}`, params: [] });
 
-/** The origin wrote the row with foreign_key_checks = 0 (a dump load): it is applied so too (issue 13). */
-const withoutFkChecks = (op: Op): boolean => op.incoming.change.noFkChecks === true;
+/**
+ * The origin wrote the row with foreign_key_checks = 0 (a dump load): it is applied so too (issue 13).
+ * Never a unique loser's removal (Op.removal), which carries the winner's change: DRC's own delete,
+ * run with checks on as at write time (unique-collision.ts) — its cascades and RESTRICT children as
+ * the stash of its children expects (fk-waiting.ts removedChildren).
+ */
+const withoutFkChecks = (op: Op): boolean => op.incoming.change.noFkChecks === true && !op.removal;
 
 /** Whether a write runs in a relaxed session (its statements wrapped in a switch and back). */
 const relaxed = (op: Op): boolean => writesEnumZero(op) || withoutFkChecks(op) || op.children !== undefined || op.orphans !== undefined;
