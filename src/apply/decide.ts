@@ -111,7 +111,7 @@ export function decide(input: DecideInput): Decisions {
       book?.keyChanged(at, kOld, k, d.nextOld === null, d.writes.some((w) => w.kind !== 'delete' && w.image === change.after));
       // The write of the new half: children an older concurrent key change took along follow it (fk-adopt.ts).
       const adopt = versionColumn !== null && (info.referencedBy ?? []).length > 0 ? { adopt: { versionColumn } } : {};
-      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image, ...(w.kind !== 'delete' && w.image === change.after ? adopt : {}), ...(w.moveChildren ? { children: { from: change.before as Row, to: change.after as Row } } : {}) });
+      for (const w of d.writes) out.ops.push({ kind: w.kind, info, incoming, key: w.key, image: w.image, ...(w.kind !== 'delete' && w.image === change.after ? adopt : {}), ...(w.moveChildren ? { children: { from: change.before as Row, to: change.after as Row } } : {}), ...(w.removal ? { removal: { to: change.after as Row } } : {}) });
       return;
     }
 

@@ -23,14 +23,14 @@
  *    is comparable with the deleted table's (both times). Not in the delete's own origin: capture
  *    reads the binlog after the rows are gone (README, Foreign keys, known limits).
  */
-import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
-import { quoteId, tableRef } from '../db/sql.js';
+import { quoteId } from '../db/sql.js';
 import type { ForeignKey } from '../db/table-keys.js';
 import type { Tombstone } from '../db/tombstones.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
-import { decodeQueryRow, selectList } from '../model/types/row.js';
-import { fromWire, type Row } from '../model/value.js';
+import { selectList } from '../model/types/row.js';
+import type { Row } from '../model/value.js';
+import { childrenOf } from './fk-children.js';
 import { referencing } from './fk-conflict.js';
 import { comparableVersions, dataTypeOf, olderThanDelete, parentDeletes, parentRef, parentVersionType, type FkContext, type ParentRef } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
@@ -57,7 +57,7 @@ export async function olderThanParentDeletes(session: PipelinedSession, ctx: FkC
   }
   const out = new Map<number, ForeignKey[]>();
   if (wanted.length === 0) return out;
-  const deletes = await parentDeletes(session, wanted.map((w) => w.ref));
+  const deletes = await parentDeletes(session, wanted.map((w) => w.ref), ctx.local);
   wanted.forEach((w, i) => {
     const op = ops[w.index] as Op;
     const version = op.incoming.change.version as string;
@@ -67,9 +67,6 @@ export async function olderThanParentDeletes(session: PipelinedSession, ctx: FkC
   return out;
 }
 
-/** Parent keys per SELECT of a cascade level (`fk IN (…)`), and per round trip. */
-const KEYS_PER_SELECT = 1000;
-const SELECTS_PER_ROUND_TRIP = 8;
 /**
  * Beyond this many rows a cascade removes, the rest get no tombstone (and are not read): reading and
  * locking a huge cascade ahead of its delete would hold the stream for long (README, Foreign keys,
@@ -86,7 +83,7 @@ interface Level {
 /**
  * The tombstones of the rows the delete `op` will remove through ON DELETE CASCADE keys, at every
  * level (2. above), read with a lock before it runs: the delete's version and origin. Level by level,
- * `WHERE fk IN (…)` in chunks, pipelined; at most MAX_CASCADE_VICTIMS rows. Rows of tables without a
+ * `WHERE fk IN (…)` in chunks, pipelined, in primary-key order (fk-children.ts); at most MAX_CASCADE_VICTIMS rows. Rows of tables without a
  * version column, or whose version column's type is not comparable with the deleted table's
  * (fk-parents.ts comparableVersions: a time's version would refuse a counter's re-insert for the
  * whole retention), get none.
@@ -110,35 +107,22 @@ export async function cascadeTombstones(session: PipelinedSession, ctx: FkContex
         const below = (info.referencedBy ?? []).filter((g) => g.onDelete === 'CASCADE');
         const versioned = comparableVersions(deletedType, dataTypeOf(info, ctx.versionColumnOf(fk.schema, fk.table)));
         if (!versioned && below.length === 0) continue;
-        const keys = parents.map((p) => fk.refColumns.map((c) => fromWire(p[c] ?? null))).filter((v) => !v.some((x) => x === null));
-        if (keys.length === 0) continue;
         const cols = [...new Set([...info.primaryKey, ...below.flatMap((g) => g.refColumns)])];
-        const lhs = fk.columns.length === 1 ? quoteId(fk.columns[0]!) : `(${fk.columns.map(quoteId).join(', ')})`;
-        const tuple = fk.columns.length === 1 ? '?' : `(${fk.columns.map(() => '?').join(', ')})`;
-        const selects = [];
-        for (let i = 0; i < keys.length; i += KEYS_PER_SELECT) {
-          const chunk = keys.slice(i, i + KEYS_PER_SELECT);
-          selects.push({ sql: `SELECT ${selectList(cols, info.columnTypes, quoteId)} FROM ${tableRef(fk.schema, fk.table)} WHERE ${lhs} IN (${chunk.map(() => tuple).join(', ')}) FOR UPDATE`, params: chunk.flat() });
-        }
+        // One row beyond the limit: whether the cascade goes further than is tombstoned (primary-key order, as every traversal: fk-children.ts).
+        const rows = await childrenOf(session, fk, info, parents, selectList(cols, info.columnTypes, quoteId), limit - victims + 1);
         const found: Row[] = [];
-        for (let i = 0; i < selects.length; i += SELECTS_PER_ROUND_TRIP) {
-          const results = (await session.roundTrip(selects.slice(i, i + SELECTS_PER_ROUND_TRIP))) as mysql.RowDataPacket[][];
-          for (const rows of results) {
-            for (const r of rows) {
-              const image = decodeQueryRow(r as Record<string, unknown>, info.columnTypes);
-              const key: Row = {};
-              for (const c of info.primaryKey) key[c] = image[c] ?? null;
-              const id = `${fk.schema}.${fk.table}|${canonicalKey(key, info.columnTypes)}`;
-              if (seen.has(id)) continue;
-              seen.add(id);
-              if (++victims > limit) {
-                ctx.log?.warn({ table: `${change.schema}.${change.table}`, cascadeTable: `${fk.schema}.${fk.table}`, limit }, 'a delete cascades to more rows than are tombstoned: the rest get no tombstone (README, Foreign keys, known limits)');
-                return out;
-              }
-              if (versioned) out.push({ schema: fk.schema, table: fk.table, key, version: change.version as string, origin, identity: tombstoneIdentity(info) });
-              found.push(image);
-            }
+        for (const image of rows) {
+          const key: Row = {};
+          for (const c of info.primaryKey) key[c] = image[c] ?? null;
+          const id = `${fk.schema}.${fk.table}|${canonicalKey(key, info.columnTypes)}`;
+          if (seen.has(id)) continue;
+          seen.add(id);
+          if (++victims > limit) {
+            ctx.log?.warn({ table: `${change.schema}.${change.table}`, cascadeTable: `${fk.schema}.${fk.table}`, limit }, 'a delete cascades to more rows than are tombstoned: the rest get no tombstone (README, Foreign keys, known limits)');
+            return out;
           }
+          if (versioned) out.push({ schema: fk.schema, table: fk.table, key, version: change.version as string, origin, identity: tombstoneIdentity(info) });
+          found.push(image);
         }
         if (below.length > 0 && found.length > 0) next.push({ fks: below, parents: found });
       }

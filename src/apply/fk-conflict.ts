@@ -33,7 +33,7 @@ import { canonicalKey } from '../model/types/canonical-key.js';
 import { SchemaMismatchError } from '../errors.js';
 import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
 import { fromWire, toWireRow, type Row } from '../model/value.js';
-import { comparableVersions, newestParentTombstone, olderThanDelete, parentRef, parentVersionType, type FkContext } from './fk-parents.js';
+import { comparableVersions, newestParentTombstone, newestWithPending, olderThanDelete, parentRef, parentVersionType, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
 import type { TableSource } from './table-cache.js';
 import type { Op } from './types.js';
@@ -130,17 +130,22 @@ export async function parentsDeleted(session: PipelinedSession, tables: TableSou
 /**
  * Whether every missing parent was deleted here by a delete older than the child write (version
  * `version`, of a column of type `childType`): its newest tombstone is a delete (no key change) below
- * it. Then the child waits for its parent to come back (fk-waiting.ts) instead of being dropped. Never
+ * it, or a unique loser's removal and nothing else (db/tombstones.ts LOSER_ORIGIN: whatever the child's
+ * version — no origin deleted the parent). Then the child waits for its parent to come back
+ * (fk-waiting.ts) instead of being dropped. Never
  * when the versions cannot be compared (fk-parents.ts comparableVersions): the child goes, as in the
  * ezone where the delete's cascade met it.
  */
-export async function deletedBefore(session: PipelinedSession, ctx: FkContext, missing: ForeignKey[], image: Row, version: string, childType: string | undefined): Promise<boolean> {
+export async function deletedBefore(session: PipelinedSession, ctx: FkContext, missing: ForeignKey[], image: Row, version: string, childType: string | undefined, pending: readonly Tombstone[] = []): Promise<boolean> {
   for (const fk of missing) {
     const ref = await parentRef(ctx.tables, fk, image);
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) return false;
-    const newest = await newestParentTombstone(session, ref);
-    if (!newest || newest.movedTo !== undefined) return false;
-    if (olderThanDelete(version, newest.version)) return false;
+    // This transaction's own tombstones count too (not written yet): a loser removed earlier in the batch.
+    const known = newestWithPending(await newestParentTombstone(session, ref), pending, ref);
+    if (!known || known.newest.movedTo !== undefined) return false;
+    // Older than a delete of the parent: it went with it. Removed since only as a unique loser: the key's
+    // newest image decides, so the child waits whatever its version.
+    if (known.deleted && known.deleted.movedTo === undefined && olderThanDelete(version, known.deleted.version)) return false;
   }
   return true;
 }
@@ -155,8 +160,8 @@ export async function deletedSince(session: PipelinedSession, ctx: FkContext, fk
   for (const fk of referencing(fks, image)) {
     const ref = await parentRef(ctx.tables, fk, image);
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) continue;
-    const newest = await newestParentTombstone(session, ref);
-    if (newest && olderThanDelete(version, newest.version)) return true;
+    const deleted = (await newestParentTombstone(session, ref))?.deleted;
+    if (deleted && olderThanDelete(version, deleted.version)) return true;
   }
   return false;
 }
@@ -183,7 +188,8 @@ export async function movedParents(session: PipelinedSession, tables: TableSourc
     if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') return undefined;
     const ref = await parentRef(tables, fk, image);
     if (!ref) return undefined;
-    const to = (await newestParentTombstone(session, ref))?.movedTo;
+    // Only when the newest tombstone is the move: a key re-used since (removed as a loser, deleted) was not moved.
+    const to = (await newestParentTombstone(session, ref))?.newest.movedTo;
     if (to === undefined) return undefined;
     fk.columns.forEach((c, i) => {
       out[c] = fk.onUpdate === 'CASCADE' ? (to[fk.refColumns[i] as string] ?? null) : null;

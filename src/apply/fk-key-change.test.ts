@@ -34,9 +34,14 @@ describe('decideKeyChange (a primary-key change: delete of the old key + insert 
     const stays = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '20'), atNew: row(2, '5'), claims });
     expect(stays.writes).toEqual([]);
     expect(stays.nextNew).toBeNull();
-    // The old row older (it goes): only its delete.
+    // The old row older (it goes): only its delete — a loser's removal (the moved row lost), whose children wait for the new key.
     const goes = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '5'), atNew: row(2, '5'), claims });
-    expect(goes.writes).toEqual([{ kind: 'delete', key: { id: 1 }, image: row(1, '5') }]);
+    expect(goes.writes).toEqual([{ kind: 'delete', key: { id: 1 }, image: row(1, '5'), removal: true }]);
+  });
+
+  it('the old row goes for a newer tombstone of the new key (last-writer-wins, not a lost claim): a plain delete, no removal', () => {
+    const d = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '5'), atNew: null, tombstonesOfNew: [{ version: '20', origin: 'c' }] });
+    expect(d.writes).toEqual([{ kind: 'delete', key: { id: 1 }, image: row(1, '5') }]);
   });
 
   it('is a no-op replay once applied', () => {

@@ -58,6 +58,8 @@ export interface KeyChangeWrite {
   image: Row;
   /** The old key's children follow the new key (the change's after-image), as the origin's ON UPDATE action moved them. */
   moveChildren?: true;
+  /** The old row goes because the new half lost a unique value: a loser's removal, its children wait for the new key (Op.removal). */
+  removal?: true;
 }
 
 export interface KeyChangeDecision {
@@ -95,6 +97,8 @@ export function decideKeyChange(input: KeyChangeInput): KeyChangeDecision {
   if (written.conflict) out.conflicts.push({ reason: written.conflict.reason, decision: written.conflict.decision, local: atNew });
   else if (atOld === null && written.action === 'insert') out.conflicts.push({ reason: 'update-missing', decision: 'applied', local: null });
   const writesNew = written.action !== 'none';
+  // The new half lost a unique value (judged, not refused by last-writer-wins): the moved row is a loser, removed.
+  const lost = plain.action !== 'none' && written.action === 'none' && written.conflict === undefined;
   // The moved image lost a unique value and was newer than the new key's row here: the claims removed
   // that row (unique-claims.ts judge, a delete of its own). Gone: not to be rewritten as it is — an
   // update of a missing row writes its image back (write-batch.ts), and it stayed here alone.
@@ -106,7 +110,7 @@ export function decideKeyChange(input: KeyChangeInput): KeyChangeDecision {
   } else if (removesOld) {
     // The new key's row stays (rewritten as it is, a no-op) and takes the children before the old row goes.
     if (atNew !== null && !newGone) out.writes.push({ kind: 'update', key: change.key, image: atNew, moveChildren: true });
-    out.writes.push({ kind: 'delete', key: oldKey, image: atOld as Row });
+    out.writes.push({ kind: 'delete', key: oldKey, image: atOld as Row, ...(lost ? { removal: true as const } : {}) });
   } else if (writesNew) {
     out.writes.push(atNew === null ? { kind: 'insert', key: change.key, image: after } : { kind: 'update', key: change.key, image: after });
   }

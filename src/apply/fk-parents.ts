@@ -13,13 +13,16 @@
  */
 import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
-import { deleteTombstonesStatement, newestTombstoneStatement } from '../db/tombstones.js';
+import { deleteTombstonesStatement, LOSER_ORIGIN, newestTombstoneStatement, type Tombstone } from '../db/tombstones.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
 import type { ForeignKey } from '../db/table-keys.js';
 import { quoteId, tableRef } from '../db/sql.js';
 import { fromWire, type Row } from '../model/value.js';
 import { versionAsValue } from '../model/version.js';
+import { positionOf, positionRead, waitCovered, type LocalCoverage } from './coverage.js';
 import { tombstoneIdentity } from './keys.js';
 import type { TableInfo, TableSource } from './table-cache.js';
+import type { Op } from './types.js';
 
 /** A parent row a child image references through one foreign key: the parent table's info and the parent's primary-key values. */
 export interface ParentRef {
@@ -48,28 +51,79 @@ export async function parentRef(tables: TableSource, fk: ForeignKey, image: Row)
   return key ? { fk, info, key } : undefined;
 }
 
-/** The parent's newest tombstone, every origin together (a delete's or a key change's, `movedTo`). */
-export async function newestParentTombstone(session: PipelinedSession, ref: ParentRef): Promise<{ version: string; movedTo?: Row } | undefined> {
-  const [rows] = (await session.roundTrip([newestTombstoneStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info))])) as [mysql.RowDataPacket[]];
-  const r = rows[0];
-  if (!r || r.version === null || r.version === undefined) return undefined;
-  return { version: String(r.version), ...(r.moved_to !== null && r.moved_to !== undefined ? { movedTo: JSON.parse(String(r.moved_to)) as Row } : {}) };
+/** One tombstone of a parent: a delete's, a key change's (`movedTo`), or a unique loser's removal (`loser`: no delete or move, db/tombstones.ts LOSER_ORIGIN). */
+export interface ParentMark {
+  version: string;
+  movedTo?: Row;
+  loser?: true;
+}
+
+/** A parent's newest tombstone, and its newest that is not a unique loser's removal (a delete's or a move's). */
+export interface ParentTombstones {
+  newest: ParentMark;
+  deleted?: ParentMark;
+}
+
+/** Newer first; at one version a delete or move before a loser's removal (newestTombstoneStatement's order). */
+const newer = (a: ParentMark, b: ParentMark): boolean => BigInt(a.version) > BigInt(b.version) || (a.version === b.version && !a.loser && b.loser === true);
+
+/** Add a mark to what is known of a parent's tombstones. Pure. */
+function withMark(known: ParentTombstones | undefined, mark: ParentMark): ParentTombstones {
+  const newest = !known || newer(mark, known.newest) ? mark : known.newest;
+  const deleted = mark.loser || (known?.deleted && !newer(mark, known.deleted)) ? known?.deleted : mark;
+  return { newest, ...(deleted ? { deleted } : {}) };
 }
 
 /**
- * The delete (not key change) tombstones of each parent, with their origins: one round trip. Each
- * parent row is share-locked first, in the same round trip: a concurrent transaction that skipped a
- * delete of it (another origin's stream, holding the row it read) writes its tombstone at commit, and
- * the READ COMMITTED reads after the lock see it.
+ * A parent's stored tombstones with those of the target transaction not written yet (`pending`,
+ * every key: only the parent's count) — a loser removed earlier in the batch. Pure.
  */
-export async function parentDeletes(session: PipelinedSession, refs: ParentRef[]): Promise<{ version: string; origin: string }[][]> {
+export function newestWithPending(stored: ParentTombstones | undefined, pending: readonly Tombstone[], ref: ParentRef): ParentTombstones | undefined {
+  let known = stored;
+  const key = canonicalKey(ref.key);
+  for (const t of pending) {
+    if (t.schema !== ref.fk.refSchema || t.table !== ref.fk.refTable || canonicalKey(t.key) !== key) continue;
+    known = withMark(known, t.origin === LOSER_ORIGIN ? { version: t.version, loser: true } : { version: t.version, ...(t.movedTo ? { movedTo: t.movedTo } : {}) });
+  }
+  return known;
+}
+
+/** The parent's newest tombstone and newest delete or move, every origin together (db/tombstones.ts newestTombstoneStatement). */
+export async function newestParentTombstone(session: PipelinedSession, ref: ParentRef): Promise<ParentTombstones | undefined> {
+  const [rows] = (await session.roundTrip([newestTombstoneStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info))])) as [mysql.RowDataPacket[]];
+  let known: ParentTombstones | undefined;
+  for (const r of rows) {
+    if (r.version === null || r.version === undefined) continue;
+    known = withMark(known, Number(r.loser) === 1 ? { version: String(r.version), loser: true } : { version: String(r.version), ...(r.moved_to !== null && r.moved_to !== undefined ? { movedTo: JSON.parse(String(r.moved_to)) as Row } : {}) });
+  }
+  return known;
+}
+
+/**
+ * The delete (not key change) tombstones of each parent, with their origins. Each parent row is
+ * share-locked first: a concurrent transaction that skipped a delete of it (another origin's stream,
+ * holding the row it read) writes its tombstone at commit, and the READ COMMITTED reads after the lock
+ * see it. A local delete's tombstone is capture's to record, behind the binlog: with `local` coverage
+ * (an applier), the binlog position is read with the locks and the tombstones only once local capture
+ * has passed it (coverage.ts) — a parent deleted here and written again has a row, so the catch-up
+ * wait for missing rows (row-state.ts) never ran for it, and its delete's tombstone could be missing
+ * yet. One round trip without coverage, two with it.
+ */
+export async function parentDeletes(session: PipelinedSession, refs: ParentRef[], local?: LocalCoverage): Promise<{ version: string; origin: string }[][]> {
   if (refs.length === 0) return [];
   const locks = refs.map((ref) => {
     const cols = Object.keys(ref.key);
     return { sql: `SELECT 1 FROM ${tableRef(ref.fk.refSchema, ref.fk.refTable)} WHERE ${cols.map((c) => `${quoteId(c)} = ?`).join(' AND ')} LOCK IN SHARE MODE`, params: cols.map((c) => fromWire(ref.key[c] ?? null)) };
   });
-  const all = (await session.roundTrip([...locks, ...refs.map((ref) => deleteTombstonesStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info)))])) as mysql.RowDataPacket[][];
-  const results = all.slice(locks.length);
+  const reads = refs.map((ref) => deleteTombstonesStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info)));
+  let results: mysql.RowDataPacket[][];
+  if (!local || local.coverage === 'not-needed') {
+    results = ((await session.roundTrip([...locks, ...reads])) as mysql.RowDataPacket[][]).slice(locks.length);
+  } else {
+    const locked = await session.roundTrip([...locks, ...positionRead(local)]);
+    await waitCovered(local.coverage, positionOf(local.coverage, locked[locks.length]));
+    results = (await session.roundTrip(reads)) as mysql.RowDataPacket[][];
+  }
   return results.map((rows) => rows.filter((r) => r.version !== null && r.version !== undefined).map((r) => ({ version: String(r.version), origin: String(r.origin) })));
 }
 
@@ -104,7 +158,36 @@ export function childBound(version: string, parentType: string | undefined, chil
 export interface FkContext {
   tables: TableSource;
   versionColumnOf(schema: string, table: string): string | null;
+  /** Local capture's progress, waited for before a parent's tombstones decide (an applier; absent: no wait). */
+  local?: LocalCoverage;
 }
 
 /** The data type of the parent table's version column, or undefined when it has none. */
 export const parentVersionType = (ctx: FkContext, ref: ParentRef): string | undefined => dataTypeOf(ref.info, ctx.versionColumnOf(ref.fk.refSchema, ref.fk.refTable));
+
+/** A write's row: its table and canonical primary key. */
+const rowOf = (o: Op): string => `${o.incoming.change.schema}.${o.incoming.change.table}:${canonicalKey(Object.fromEntries(o.info.primaryKey.map((c) => [c, o.image[c] ?? null])))}`;
+
+/**
+ * The index of the last write after `at` that writes (inserts or updates) each of `parents` — a write
+ * of `ops`, or a child write already put after one (`postponed`: by the index it goes after). A child
+ * whose parent is missing when its write runs, but re-created later in the same target transaction (a
+ * catch-up batch: the parent's newer image after the child), is written after that write
+ * (write-batch.ts), as it is where they arrive in two transactions — rather than decided by the
+ * foreign-key rules against a state in the middle of the batch. Undefined when any parent is not
+ * written later, or when the child's own row is written (any kind) in between: the child's write must
+ * not overtake a later write of its row (it would undo a delete, or duplicate an insert). Pure.
+ */
+export function parentWrittenLater(ops: readonly Op[], at: number, child: Op, parents: readonly { schema: string; table: string; key: Row }[], postponed: ReadonlyMap<number, readonly Op[]> = new Map()): number | undefined {
+  const writes: [number, Op][] = ops.map((o, j): [number, Op] => [j, o]).filter(([j]) => j > at);
+  for (const [j, list] of postponed) if (j >= at) writes.push(...list.map((o): [number, Op] => [j, o]));
+  let last = at;
+  for (const p of parents) {
+    const key = `${p.schema}.${p.table}:${canonicalKey(p.key)}`;
+    const found = writes.filter(([, o]) => o.kind !== 'delete' && rowOf(o) === key).map(([j]) => j);
+    if (found.length === 0) return undefined;
+    last = Math.max(last, ...found);
+  }
+  const own = rowOf(child);
+  return writes.some(([j, o]) => j <= last && o !== child && rowOf(o) === own) ? undefined : last;
+}

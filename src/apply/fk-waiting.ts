@@ -30,9 +30,11 @@ import { canonicalKey } from '../model/types/canonical-key.js';
 import { decodeQueryRow, exactSelect, typeOf } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
-import { findTombstonesStatement, tombstonesByOrigin } from '../db/tombstones.js';
+import { findTombstonesStatement, LOSER_ORIGIN, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
 import { classifyMysqlError, isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
 import { deletedSince } from './fk-conflict.js';
+import { childrenOf } from './fk-children.js';
+import { justBelow } from './unique-claims.js';
 import { dataTypeOf, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
 import { insertRows } from './sql/rows.js';
@@ -125,6 +127,69 @@ export async function newerChildren(session: PipelinedSession, tables: TableSour
       for (const c of info.primaryKey) key[c] = image[c] ?? null;
       out.push({ schema: fk.schema, table: fk.table, key, version, image, ...from });
     }
+  }
+  return out;
+}
+
+/** What a unique loser's removal takes along: the rows that wait for its key, and their tombstones (LOSER_ORIGIN, just below each one's version). */
+export interface Removed {
+  children: WaitingChild[];
+  tombstones: Tombstone[];
+}
+
+/** How many levels of children a unique loser's removal stashes (a cycle of keys, a deep tree). */
+const MAX_REMOVAL_DEPTH = 16;
+/** At most this many rows a removal reads and stashes, the first by primary key per query (the rest go as its delete takes them; README, Foreign keys). */
+const MAX_REMOVAL_CHILDREN = 10_000;
+
+/**
+ * Every row the delete of `parent` (a row of the table `fks` reference) will take along, at every
+ * level — its children through every key but SET NULL ones (CASCADE deletes them, RESTRICT / NO ACTION
+ * children are removed first, fk-conflict.ts), their own children likewise —, each with its image and
+ * its own version (its table's version column; rows without one are not stashed): read, locked,
+ * before DRC removes a unique loser (Op.removal). No origin deleted that parent, and its key's newest
+ * image decides whether it comes back: its children wait for it, whatever their version, as in an
+ * ezone where that newer image came first and the parent was never removed. `to`: the parent's key
+ * changed before it lost (fk-key-change.ts) — its children through ON UPDATE CASCADE keys wait with
+ * their references at `to`'s values, where the origin's cascade put them.
+ */
+export async function removedChildren(session: PipelinedSession, ctx: FkContext, fks: ForeignKey[], parent: Row, from: { origin: string; txId: string }, to?: Row, cap = MAX_REMOVAL_CHILDREN): Promise<Removed> {
+  const out: Removed = { children: [], tombstones: [] };
+  const seen = new Set<string>();
+  let read = 0;
+  let level: { fks: ForeignKey[]; parents: Row[] }[] = [{ fks, parents: [parent] }];
+  for (let depth = 0; depth < MAX_REMOVAL_DEPTH && level.length > 0; depth++) {
+    const next: typeof level = [];
+    for (const { fks: keys, parents } of level) {
+      for (const fk of keys) {
+        const info = await ctx.tables.get(fk.schema, fk.table);
+        if (fk.onDelete === 'SET NULL' || !info || info.primaryKey.length === 0) continue;
+        const column = ctx.versionColumnOf(fk.schema, fk.table);
+        const cols = (info.columnMeta ?? []).map((m) => m.name).filter((n): n is string => n !== undefined);
+        // The cap, enforced per query (LIMIT, primary-key order): every ezone stashes the same rows.
+        const rows = await childrenOf(session, fk, info, parents, exactSelect(cols, info.columnTypes, quoteId), cap - read);
+        read += rows.length;
+        const found: Row[] = [];
+        for (const image of rows) {
+          const key: Row = {};
+          for (const c of info.primaryKey) key[c] = image[c] ?? null;
+          const id = `${fk.schema}.${fk.table}|${canonicalKey(key, info.columnTypes)}`;
+          if (seen.has(id)) continue;
+          seen.add(id);
+          found.push(image);
+          const version = column === null ? undefined : versionOf(image[column], typeOf(info.columnTypes, column));
+          if (version === null || version === undefined) continue;
+          const moved = depth === 0 && to && fk.onUpdate === 'CASCADE' ? { ...image, ...Object.fromEntries(fk.columns.map((c, i) => [c, to[fk.refColumns[i] as string] ?? null])) } : image;
+          out.children.push({ schema: fk.schema, table: fk.table, key, version, image: moved, ...from });
+          // Removed by the loser's removal, not deleted: a write of its own child meets a loser's tombstone and waits behind it (fk-parents.ts).
+          const stone = justBelow(version);
+          if (stone !== undefined) out.tombstones.push({ schema: fk.schema, table: fk.table, key, version: stone, origin: LOSER_ORIGIN, identity: tombstoneIdentity(info) });
+        }
+        if (read >= cap) return out;
+        if ((info.referencedBy ?? []).length > 0 && found.length > 0) next.push({ fks: info.referencedBy ?? [], parents: found });
+      }
+    }
+    level = next;
   }
   return out;
 }

@@ -13,12 +13,12 @@
  * count as tombstones of each of its keys.
  */
 import type mysql from 'mysql2/promise';
-import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Flavor, Statement } from '../db/sql.js';
 import { addMark, findTombstonesStatement, tombstonesByOrigin, type TombstoneMark } from '../db/tombstones.js';
 import { splitTruncates, withTruncates } from '../db/truncates.js';
 import { toWireRow, type Row } from '../model/value.js';
+import { positionOf, positionRead, waitCovered } from './coverage.js';
 import { rowKey, tombstoneIdentity } from './keys.js';
 import { KEY_INDEX_COLUMN, selectByKeys } from './sql/rows.js';
 import type { TableInfo } from './table-cache.js';
@@ -28,8 +28,6 @@ import { UniqueStateLoader } from './unique-claims-state.js';
 
 /** Keys per SELECT (point lookups joined by UNION ALL) and per tombstone lookup. */
 const KEYS_PER_STATEMENT = 500;
-/** How long a decision on a missing row waits for local capture. */
-const COVERAGE_TIMEOUT_MS = 30_000;
 
 export interface RowState {
   /** Every key of the batch, by identity (see `identities`): its row here, or null. */
@@ -99,8 +97,7 @@ export class RowStateLoader {
       }
     }
     const versioned = batch.some(({ change }) => change.version !== undefined);
-    const readPosition = versioned && this.coverage !== 'not-needed';
-    const results = await session.roundTrip([...selects.map((s) => s.statement), ...(readPosition ? [{ sql: gtidPositionSql(this.flavor), params: [] }] : [])]);
+    const results = await session.roundTrip([...selects.map((s) => s.statement), ...(versioned ? positionRead({ flavor: this.flavor, coverage: this.coverage }) : [])]);
     const rows = new Map<string, Row | null>();
     const identities = new Map<string, string>();
     selects.forEach(({ table, info, keys }, i) => {
@@ -118,7 +115,7 @@ export class RowStateLoader {
       identities.set(k, k);
       if (!rows.has(k)) rows.set(k, null);
     }
-    return { rows, identities, position: readPosition ? gtidPositionOf(results[selects.length] as mysql.RowDataPacket[]) : undefined };
+    return { rows, identities, position: versioned ? positionOf(this.coverage, results[selects.length]) : undefined };
   }
 
   /** Tombstones of the keys that are missing here and get a versioned change (inserts/updates may be older than a delete, deletes may be replays). */
@@ -143,7 +140,7 @@ export class RowStateLoader {
     if (wanted.size === 0) return found;
     if (this.coverage !== 'not-needed') {
       if (position === undefined) return found;
-      await this.coverage.wait.waitUntilCovered(position, COVERAGE_TIMEOUT_MS);
+      await waitCovered(this.coverage, position);
     }
     const lookups: { table: string; keys: Row[]; statement: Statement }[] = [];
     for (const [table, { schema, table: name, keys }] of wanted) {

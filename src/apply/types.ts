@@ -44,6 +44,14 @@ export interface Op {
    * orphanStatements).
    */
   orphans?: { before: { column: string; value: Row[string] } };
+  /**
+   * A delete DRC decided itself: the row lost a unique value to a newer claimant (unique-claims.ts). No
+   * origin deleted it, and the key's newest image decides whether it comes back: its children (every
+   * one its delete would remove) wait for it (fk-waiting.ts) rather than go. `to`: the old row of a
+   * key change whose new half lost a unique value (fk-key-change.ts) — its children wait for the new
+   * key, where the origin's ON UPDATE CASCADE took them (the after-image's referenced values).
+   */
+  removal?: { to?: Row };
 }
 
 /** The config a target transaction reads: version columns and the unknown-column policy. */

@@ -6,10 +6,10 @@
  * claims of those values. Two round trips, only for batches that write tables with unique keys.
  */
 import type mysql from 'mysql2/promise';
-import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Flavor, Statement } from '../db/sql.js';
 import { toWireRow, type Row } from '../model/value.js';
+import { positionOf, positionRead, waitCovered } from './coverage.js';
 import { rowKey } from './keys.js';
 import { collated, findClaims, lockClaims, LOOKUP_COLUMN, rowsWithWeights, valueWeights, weightColumn, type Lookup, type Weighed } from './sql/claims.js';
 import type { TableInfo } from './table-cache.js';
@@ -17,7 +17,6 @@ import type { Coverage, IncomingChange } from './types.js';
 import { claimIdOf, compareRanks, keyClaimColumns, plainPart, type ClaimValue, type Rank, type UniqueInput } from './unique-claims.js';
 
 const LOOKUPS_PER_STATEMENT = 500;
-const COVERAGE_TIMEOUT_MS = 30_000;
 
 const pick = (row: Row, cols: string[]): Row => Object.fromEntries(cols.map((c) => [c, row[c] ?? null]));
 
@@ -183,12 +182,11 @@ export class UniqueStateLoader {
       }
     }
 
-    const readPosition = this.coverage !== 'not-needed';
-    const results = await session.roundTrip([...pending.map((p) => p.statement), ...(readPosition ? [{ sql: gtidPositionSql(this.flavor), params: [] }] : [])]);
+    const results = await session.roundTrip([...pending.map((p) => p.statement), ...positionRead({ flavor: this.flavor, coverage: this.coverage })]);
     pending.forEach((p, i) => p.read(results[i] as mysql.RowDataPacket[]));
 
     const ids = [...new Set([...[...unique.incoming.values()].flat().map((v) => v.id), ...unique.keyClaims.values()])].sort();
-    if (this.coverage !== 'not-needed' && ids.length > 0) await this.coverage.wait.waitUntilCovered(gtidPositionOf(results[pending.length] as mysql.RowDataPacket[]), COVERAGE_TIMEOUT_MS);
+    if (ids.length > 0) await waitCovered(this.coverage, positionOf(this.coverage, results[pending.length]));
     // The claims are locked first, all of them and in order (sql/claims.ts lockClaims); then the rows
     // holding the values and the recorded claims are read. A transaction deciding on the same value
     // from another stream waits here until this one commits, and then sees what it wrote: the row it

@@ -24,7 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import { keyIdentityOf } from '../db/key-identity.js';
-import { addMark, REMOVAL_ORIGIN, type Tombstone, type TombstoneMark } from '../db/tombstones.js';
+import { addMark, LOSER_ORIGIN, type Tombstone, type TombstoneMark } from '../db/tombstones.js';
 import { orderTextOf } from '../model/types/order.js';
 import { typeOf, type ColumnTypes } from '../model/types/row.js';
 import type { Row } from '../model/value.js';
@@ -203,14 +203,16 @@ export class ClaimBook {
     out.conflicts.push({ incoming, reason: 'unique-collision', decision: 'skipped', local: loses, versionColumn });
     const holdsKey = local !== null && (d.action === 'insert' || d.action === 'update' || (d.action === 'none' && d.conflict === undefined));
     if (holdsKey && local) {
-      out.ops.push({ kind: 'delete', info, incoming, key: pick(local, info.primaryKey), image: local });
+      out.ops.push({ kind: 'delete', info, incoming, key: pick(local, info.primaryKey), image: local, removal: {} });
       this.release(k, local, change.schema, change.table, info, versionColumn, incoming.origin, out);
     }
-    // Its key's tombstone (decide() records it) keeps an older image of the same key from coming back.
+    // Its key's tombstone keeps an older image of the same key from coming back: a loser's, as where
+    // this image was the row here and a newer claimant removed it (remove()) — one tombstone whatever
+    // this ezone held, so that the foreign-key rules read the same everywhere (db/tombstones.ts LOSER_ORIGIN).
     if (d.action === 'insert' || d.action === 'update' || holdsKey) {
       if (keyClaim !== undefined) this.record(out, { id: keyClaim, schema: change.schema, table: change.table, columns: keyClaimColumns(info.primaryKey), rank, key: change.key, origin: incoming.origin });
-      const stone = justBelow(change.version);
-      return { action: 'none', next: null, ...(stone !== undefined ? { tombstone: stone } : {}) };
+      this.loserTombstone(change.schema, change.table, change.key, change.version, info, out);
+      return { action: 'none', next: null };
     }
     return d;
   }
@@ -263,12 +265,8 @@ export class ClaimBook {
     if (!row) return;
     const { schema, table } = incoming.change;
     const key = pick(row, info.primaryKey);
-    out.ops.push({ kind: 'delete', info, incoming, key, image: row });
-    const version = justBelow(versionOf(row[versionColumn], typeOf(info.columnTypes, versionColumn)));
-    if (version !== undefined) {
-      out.tombstones.push({ schema, table, key, version, origin: REMOVAL_ORIGIN, identity: keyIdentityOf(info.columnMeta, info.columnTypes) });
-      addMark(this.tombstones, rowKey(`${schema}.${table}`, key, info.columnTypes), { version, origin: REMOVAL_ORIGIN });
-    }
+    out.ops.push({ kind: 'delete', info, incoming, key, image: row, removal: {} });
+    this.loserTombstone(schema, table, key, versionOf(row[versionColumn], typeOf(info.columnTypes, versionColumn)), info, out);
     out.conflicts.push({ incoming, reason: 'unique-collision', decision, local: row, versionColumn });
     const keyClaim = this.rowKeyClaims.get(holder);
     if (keyClaim !== undefined) {
@@ -276,6 +274,14 @@ export class ClaimBook {
     }
     this.release(holder, row, schema, table, info, versionColumn, incoming.origin, out);
     this.rows.set(holder, null);
+  }
+
+  /** The tombstone of a loser's key (an image of `version`), just below it (justBelow), as DRC's removal of a loser (LOSER_ORIGIN). */
+  private loserTombstone(schema: string, table: string, key: Row, version: string | null | undefined, info: TableInfo, out: ClaimOutput): void {
+    const stone = justBelow(version);
+    if (stone === undefined) return;
+    out.tombstones.push({ schema, table, key, version: stone, origin: LOSER_ORIGIN, identity: keyIdentityOf(info.columnMeta, info.columnTypes) });
+    addMark(this.tombstones, rowKey(`${schema}.${table}`, key, info.columnTypes), { version: stone, origin: LOSER_ORIGIN });
   }
 
   private record(out: ClaimOutput, claim: ClaimRecord): void {

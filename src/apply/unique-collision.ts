@@ -7,7 +7,7 @@
  */
 import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
-import { REMOVAL_ORIGIN, type Tombstone } from '../db/tombstones.js';
+import { LOSER_ORIGIN, type Tombstone } from '../db/tombstones.js';
 import { RetryableApplyError } from '../errors.js';
 import { typeOf } from '../model/types/row.js';
 import { toWireRow, type Row } from '../model/value.js';
@@ -35,7 +35,7 @@ export interface CollisionContext {
  * tombstone in `tombstones` and the conflict. Returns whether the incoming write should be retried (it
  * won). A duplicate primary key is a row that appeared concurrently: retryable in place.
  */
-export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tombstones: Tombstone[], onLose?: () => Promise<void>): Promise<boolean> {
+export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tombstones: Tombstone[], onLose?: () => Promise<void>, removing?: (loser: Row) => Promise<void>): Promise<boolean> {
   const { change } = op.incoming;
   const table = `${change.schema}.${change.table}`;
   const { session, versionColumn } = ctx;
@@ -55,6 +55,8 @@ export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tomb
     if (!loser) continue;
     const key = pick(loser, op.info.primaryKey);
     const del = deleteRow(change.schema, change.table, op.info.primaryKey, key);
+    // Its children wait for its key to come back, as under the claim book's removals (write-batch.ts).
+    await removing?.(loser);
     try {
       await session.exec(del);
     } catch (err) {
@@ -65,10 +67,10 @@ export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tomb
       if (!isForeignKeyHasChildren(err) || (await removeChildren(session, refusing(op.info.referencedBy ?? [], 'delete'), loser)) === 0) throw err;
       await session.exec(del);
     }
-    // As the claim book leaves a removed holder's (unique-claims.ts): DRC's removal, just below its
+    // As the claim book leaves a removed holder's (unique-claims.ts): a loser's removal, just below its
     // version (an image of the key at that version winning the tie-break may still come).
     const v = justBelow(version(loser));
-    if (v) tombstones.push({ schema: change.schema, table: change.table, key, version: v, origin: REMOVAL_ORIGIN, identity: tombstoneIdentity(op.info) });
+    if (v) tombstones.push({ schema: change.schema, table: change.table, key, version: v, origin: LOSER_ORIGIN, identity: tombstoneIdentity(op.info) });
   }
   ctx.conflicts.record({
     incoming: op.incoming,

@@ -21,12 +21,14 @@ import { bootstrapCopying } from '../db/bootstrap-progress.js';
 import { COPY_ORIGIN } from './copy-marker.js';
 import { childOutcome, deletedBefore, followStatements, orphanStatements, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
 import { adoptMovedChildren, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
-import { newerChildren, stashStatement } from './fk-waiting.js';
-import { childBound, dataTypeOf, type FkContext } from './fk-parents.js';
+import { newerChildren, removedChildren, stashStatement } from './fk-waiting.js';
+import { childBound, dataTypeOf, parentRef, parentWrittenLater, type FkContext } from './fk-parents.js';
 import { cascadeTombstones, olderThanParentDeletes } from './fk-cascade.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { IncomingChange, Op } from './types.js';
+import type { ForeignKey } from '../db/table-keys.js';
+import type { Row } from '../model/value.js';
 import type { Logger } from '../ops/logger.js';
 import type { ConflictRecord } from './sql/meta.js';
 
@@ -76,8 +78,13 @@ function writesEnumZero(op: Op): boolean {
 
 const fkChecks = (on: boolean): DeferredStatement => ({ sql: `SET SESSION foreign_key_checks = ${on ? 1 : 0}`, params: [] });
 
-/** The origin wrote the row with foreign_key_checks = 0 (a dump load): it is applied so too (issue 13). */
-const withoutFkChecks = (op: Op): boolean => op.incoming.change.noFkChecks === true;
+/**
+ * The origin wrote the row with foreign_key_checks = 0 (a dump load): it is applied so too (issue 13).
+ * Never a unique loser's removal (Op.removal), which carries the winner's change: DRC's own delete,
+ * run with checks on as at write time (unique-collision.ts) — its cascades and RESTRICT children as
+ * the stash of its children expects (fk-waiting.ts removedChildren).
+ */
+const withoutFkChecks = (op: Op): boolean => op.incoming.change.noFkChecks === true && !op.removal;
 
 /** Whether a write runs in a relaxed session (its statements wrapped in a switch and back). */
 const relaxed = (op: Op): boolean => writesEnumZero(op) || withoutFkChecks(op) || op.children !== undefined || op.orphans !== undefined;
@@ -130,6 +137,8 @@ export function writeStatements(ops: Op[]): DeferredStatement[] {
 export class WriteBatcher {
   /** Children moved for a change of this batch (fk-adopt.ts), until its write is done or loses; by the change (a write retried as another kind keeps it). */
   private readonly adoptions = new Map<IncomingChange, { op: Op; adoption: Adoption; record: ConflictRecord | undefined }>();
+  /** While replay() writes one by one: the writes, the one being written, and the child writes put after a later one. */
+  private replaying: { ops: Op[]; at: number; after: Map<number, Op[]>; postponed: Set<Op> } | undefined;
 
   constructor(
     private readonly session: PipelinedSession,
@@ -153,7 +162,7 @@ export class WriteBatcher {
     for (const op of ops) if (op.adopt) await this.adopt(op, op.adopt.versionColumn);
     for (const op of ops) {
       if (op.kind !== 'delete' || (op.info.referencedBy ?? []).length === 0) continue;
-      await this.stashNewerChildren(op);
+      await this.stashNewerChildren(op, tombstones);
       // What its cascades will remove, at every level, keeps the delete's tombstone (fk-cascade.ts).
       tombstones.push(...(await cascadeTombstones(this.session, this.waiting, op)));
     }
@@ -232,8 +241,12 @@ export class WriteBatcher {
     this.adoptions.set(op.incoming, { op, adoption, record: conflicts.records.length > count ? conflicts.records.at(-1) : undefined });
   }
 
-  /** A parent delete about to run: its children newer than it wait for the parent to come back (fk-waiting.ts). */
-  private async stashNewerChildren(op: Op): Promise<void> {
+  /**
+   * A parent delete about to run: its children newer than it wait for the parent to come back
+   * (fk-waiting.ts) — all of them, at every level, when it is DRC's removal of a unique loser.
+   */
+  private async stashNewerChildren(op: Op, tombstones: Tombstone[]): Promise<void> {
+    if (op.removal) return this.stashRemovedChildren(op.info.referencedBy ?? [], op.image, op.incoming, tombstones, op.removal.to);
     const { versionColumn } = this.collisions(op);
     const version = op.incoming.change.version;
     if (versionColumn === null || !version) return;
@@ -244,11 +257,51 @@ export class WriteBatcher {
     if (waiting.length > 0) await this.session.roundTrip(waiting.map((w) => stashStatement(this.waiting.ezone, w)));
   }
 
+  /** A unique loser `parent` (its table referenced through `fks`) is about to be removed: every row its delete takes along waits for it (fk-waiting.ts removedChildren). */
+  private async stashRemovedChildren(fks: ForeignKey[], parent: Row, incoming: IncomingChange, tombstones: Tombstone[], to?: Row): Promise<void> {
+    if (fks.length === 0) return;
+    const removed = await removedChildren(this.session, this.waiting, fks, parent, { origin: this.waiting.ezone, txId: incoming.txId }, to);
+    if (removed.children.length > 0) await this.session.roundTrip(removed.children.map((w) => stashStatement(this.waiting.ezone, w)));
+    tombstones.push(...removed.tombstones);
+  }
+
   /** After a duplicate key: back to the savepoint, then the writes one by one. */
   async replay(ops: Op[], tombstones: Tombstone[]): Promise<void> {
     await this.session.exec(ROLLBACK_TO_SAVEPOINT);
-    for (const op of ops) await this.writeOne(op, tombstones);
+    // Writes of children whose missing parent a later write re-creates go right after it (fk-parents.ts parentWrittenLater).
+    const after = new Map<number, Op[]>();
+    this.replaying = { ops, at: 0, after, postponed: new Set() };
+    try {
+      for (const [i, op] of ops.entries()) {
+        this.replaying.at = i;
+        await this.writeOne(op, tombstones);
+        for (const child of after.get(i) ?? []) await this.writeOne(child, tombstones);
+      }
+    } finally {
+      this.replaying = undefined;
+    }
     await this.undoUnwritten();
+  }
+
+  /** A child write whose missing parents are all written later in the replay: put after the last of them (true), else false. */
+  private async deferToParent(op: Op, missing: ForeignKey[]): Promise<boolean> {
+    // Once only: a postponed write that still misses its parent goes by the foreign-key rules (no loop).
+    if (!this.replaying || this.replaying.postponed.has(op)) return false;
+    const parents: { schema: string; table: string; key: Row }[] = [];
+    for (const fk of missing) {
+      const ref = await parentRef(this.waiting.tables, fk, op.image);
+      if (!ref) return false;
+      parents.push({ schema: fk.refSchema, table: fk.refTable, key: ref.key });
+    }
+    const { ops, at, after } = this.replaying;
+    const j = parentWrittenLater(ops, at, op, parents, after);
+    if (j === undefined) return false;
+    // Pushed onto the list in place: a write put after one being written now still runs (a grandchild after its postponed parent).
+    const list = after.get(j) ?? [];
+    list.push(op);
+    after.set(j, list);
+    this.replaying.postponed.add(op);
+    return true;
   }
 
   private async writeOne(op: Op, tombstones: Tombstone[], moves = 0): Promise<void> {
@@ -263,7 +316,8 @@ export class WriteBatcher {
       if (isForeignKeyHasChildren(err) && op.kind !== 'insert') return this.childrenRefuse(op, tombstones, err);
       if (!isDuplicateKey(err) || op.kind === 'delete') throw inTable(err, [op]);
       // Lost: children adopted for it go back before its loser row (an update's own) is removed with its cascade.
-      if (await resolveUniqueCollision(this.collisions(op), op, tombstones, () => this.undoAdoption(op))) await this.session.roundTrip(statements);
+      const removing = (loser: Row) => this.stashRemovedChildren(op.info.referencedBy ?? [], loser, op.incoming, tombstones);
+      if (await resolveUniqueCollision(this.collisions(op), op, tombstones, () => this.undoAdoption(op), removing)) await this.session.roundTrip(statements);
     }
   }
 
@@ -289,6 +343,7 @@ export class WriteBatcher {
   private async parentMissing(op: Op, tombstones: Tombstone[], err: unknown, moves: number): Promise<void> {
     const missing = await missingParents(this.session, op.info.foreignKeys ?? [], op.image);
     if (missing.length === 0) throw unexplained(err, op, 'no missing parent');
+    if (moves === 0 && (await this.deferToParent(op, missing))) return;
     const moved = moves < MAX_MOVES ? await movedParents(this.session, this.waiting.tables, missing, op.image) : undefined;
     if (moved) {
       const { versionColumn, conflicts } = this.collisions(op);
@@ -320,7 +375,7 @@ export class WriteBatcher {
     const outcome = childOutcome(missing);
     // Newer than its parent's delete: it waits for the parent to come back (fk-waiting.ts).
     const version = op.incoming.change.version;
-    if (outcome === 'remove' && version && (await deletedBefore(this.session, this.waiting, missing, op.image, version, dataTypeOf(op.info, versionColumn)))) await this.stash(op, version);
+    if (outcome === 'remove' && version && (await deletedBefore(this.session, this.waiting, missing, op.image, version, dataTypeOf(op.info, versionColumn), tombstones))) await this.stash(op, version);
     conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: outcome === 'set-null' ? 'applied' : 'skipped', local: null, versionColumn });
     if (outcome === 'set-null') return this.writeOne({ ...op, image: withNullReferences(op.image, missing) }, tombstones);
     if (op.kind === 'update') await this.writeOne({ ...op, kind: 'delete', image: op.incoming.change.before ?? op.image }, tombstones);

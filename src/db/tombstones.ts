@@ -25,6 +25,18 @@ export interface Tombstone {
  */
 export const REMOVAL_ORIGIN = '*';
 
+/**
+ * The origin of the tombstone of a row DRC removed because one of its images lost a unique value
+ * (apply/unique-claims.ts, apply/unique-collision.ts) — whether the image was the row here (removed) or
+ * arrived and was refused: both record this, so every ezone holds the same tombstone whatever it
+ * held. It holds back older images of the key like any tombstone (apply/resolver.ts), but it is no
+ * delete for the foreign-key rules: a loser's removal is provisional — the key's newest image decides
+ * — so its children wait for the key to come back (apply/fk-waiting.ts) instead of going, and the
+ * rules that compare a child with its parent's deletes do not count it as one (newestTombstoneStatement
+ * flags it, deleteTombstonesStatement leaves it out).
+ */
+export const LOSER_ORIGIN = '*unique';
+
 /** Capture records local deletes in `tombstones`; appliers record theirs in `applied_tombstones`. */
 export type TombstoneTable = 'tombstones' | 'applied_tombstones';
 
@@ -106,15 +118,17 @@ export interface TombstoneMark {
 }
 
 /**
- * The newest tombstone of one key in either tombstone table, every origin together, with where a key
- * change moved the row (`moved_to`, NULL for a delete): apply/fk-conflict.ts follows it.
+ * The tombstones of one key in either tombstone table, every origin together, newest first, with where
+ * a key change moved the row (`moved_to`, NULL for a delete; apply/fk-conflict.ts follows it) and
+ * whether it is a unique loser's removal (`loser` 1, LOSER_ORIGIN: no delete or move of the key; at
+ * one version, after the others). A few rows: the newest per origin.
  */
 export function newestTombstoneStatement(schema: string, table: string, key: Row, identity: KeyIdentity): Statement {
   const id = keyIdentitySql(key, identity);
-  const from = (t: TombstoneTable) => `SELECT version, moved_to FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND key_hash = ${id.sql}`;
+  const from = (t: TombstoneTable) => `SELECT version, moved_to, origin = ? AS loser FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND key_hash = ${id.sql}`;
   return {
-    sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')} ORDER BY version DESC, moved_to IS NULL, moved_to LIMIT 1`,
-    params: [schema, table, ...id.params, schema, table, ...id.params],
+    sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')} ORDER BY version DESC, loser, moved_to IS NULL, moved_to`,
+    params: [LOSER_ORIGIN, schema, table, ...id.params, LOSER_ORIGIN, schema, table, ...id.params],
   };
 }
 
@@ -125,10 +139,10 @@ export function newestTombstoneStatement(schema: string, table: string, key: Row
  */
 export function deleteTombstonesStatement(schema: string, table: string, key: Row, identity: KeyIdentity): Statement {
   const id = keyIdentitySql(key, identity);
-  const from = (t: TombstoneTable) => `SELECT version, origin FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND key_hash = ${id.sql} AND moved_to IS NULL`;
+  const from = (t: TombstoneTable) => `SELECT version, origin FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND key_hash = ${id.sql} AND moved_to IS NULL AND origin <> ?`;
   return {
     sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')}`,
-    params: [schema, table, ...id.params, schema, table, ...id.params],
+    params: [schema, table, ...id.params, LOSER_ORIGIN, schema, table, ...id.params, LOSER_ORIGIN],
   };
 }
 

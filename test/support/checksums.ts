@@ -71,10 +71,29 @@ export async function sameChecksums(
         return `pid ${d.pid}: ${JSON.stringify(h)}`;
       }),
     );
+    const apart = await rowsApart(s, ezones, bad);
     throw new Error(
       `${err.message.split('; last')[0]}\ntables differing: ${bad.join(', ')}\n` +
         ezones.map((ez, i) => `${ez}: rows ${JSON.stringify(counts[i])}`).join('\n') +
+        (apart.length > 0 ? `\nrows not in every ezone (schema ${s.schema}):\n${apart.join('\n')}` : '') +
         (health.length > 0 ? `\nhealth:\n${health.join('\n')}` : ''),
     );
   }
+}
+
+/** The rows of each table that some ezone lacks, as `table ezones-holding-it: row` lines (at most 40). */
+async function rowsApart(s: Scenario, ezones: readonly string[], tables: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of tables) {
+    const held = new Map<string, string[]>();
+    for (const ez of ezones) {
+      const [rows] = await s.db[ez]!.query<mysql.RowDataPacket[]>(`SELECT * FROM \`${t}\` ORDER BY 1`);
+      for (const r of rows) {
+        const text = JSON.stringify(r);
+        held.set(text, [...(held.get(text) ?? []), ez]);
+      }
+    }
+    for (const [text, where] of held) if (where.length < ezones.length) out.push(`${t} in ${where.join(',')}: ${text}`);
+  }
+  return out.slice(0, 40);
 }
