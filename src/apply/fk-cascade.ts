@@ -27,10 +27,9 @@ import type { PipelinedSession } from '../db/pipelined-session.js';
 import { quoteId } from '../db/sql.js';
 import type { ForeignKey } from '../db/table-keys.js';
 import type { Tombstone } from '../db/tombstones.js';
-import { canonicalKey } from '../model/types/canonical-key.js';
 import { selectList } from '../model/types/row.js';
 import type { Row } from '../model/value.js';
-import { childrenOf } from './fk-children.js';
+import { childrenOf, unvisited } from './fk-children.js';
 import { referencing } from './fk-conflict.js';
 import { comparableVersions, dataTypeOf, olderThanDelete, parentDeletes, parentRef, parentVersionType, type FkContext, type ParentRef } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
@@ -111,12 +110,7 @@ export async function cascadeTombstones(session: PipelinedSession, ctx: FkContex
         // One row beyond the limit: whether the cascade goes further than is tombstoned (primary-key order, as every traversal: fk-children.ts).
         const rows = await childrenOf(session, fk, info, parents, selectList(cols, info.columnTypes, quoteId), limit - victims + 1);
         const found: Row[] = [];
-        for (const image of rows) {
-          const key: Row = {};
-          for (const c of info.primaryKey) key[c] = image[c] ?? null;
-          const id = `${fk.schema}.${fk.table}|${canonicalKey(key, info.columnTypes)}`;
-          if (seen.has(id)) continue;
-          seen.add(id);
+        for (const { key, image } of unvisited(fk, info, rows, seen)) {
           if (++victims > limit) {
             ctx.log?.warn({ table: `${change.schema}.${change.table}`, cascadeTable: `${fk.schema}.${fk.table}`, limit }, 'a delete cascades to more rows than are tombstoned: the rest get no tombstone (README, Foreign keys, known limits)');
             return out;

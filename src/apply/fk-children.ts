@@ -9,6 +9,7 @@ import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import { quoteId, tableRef, type Statement } from '../db/sql.js';
 import type { ForeignKey } from '../db/table-keys.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
 import { decodeQueryRow } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
 import type { TableInfo } from './table-cache.js';
@@ -44,4 +45,18 @@ export async function childrenOf(session: PipelinedSession, fk: ForeignKey, info
     }
   }
   return found;
+}
+
+/** The rows of `rows` (children read through `fk`) not visited yet, each with its primary key; marks them visited in `seen`. */
+export function unvisited(fk: ForeignKey, info: TableInfo, rows: readonly Row[], seen: Set<string>): { key: Row; image: Row }[] {
+  const out: { key: Row; image: Row }[] = [];
+  for (const image of rows) {
+    const key: Row = {};
+    for (const c of info.primaryKey) key[c] = image[c] ?? null;
+    const id = `${fk.schema}.${fk.table}|${canonicalKey(key, info.columnTypes)}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push({ key, image });
+  }
+  return out;
 }

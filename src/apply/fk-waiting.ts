@@ -33,7 +33,7 @@ import { compareVersions, versionOf } from '../model/version.js';
 import { findTombstonesStatement, LOSER_ORIGIN, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
 import { classifyMysqlError, isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
 import { deletedSince } from './fk-conflict.js';
-import { childrenOf } from './fk-children.js';
+import { childrenOf, unvisited } from './fk-children.js';
 import { justBelow } from './unique-claims.js';
 import { dataTypeOf, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
@@ -170,12 +170,7 @@ export async function removedChildren(session: PipelinedSession, ctx: FkContext,
         const rows = await childrenOf(session, fk, info, parents, exactSelect(cols, info.columnTypes, quoteId), cap - read);
         read += rows.length;
         const found: Row[] = [];
-        for (const image of rows) {
-          const key: Row = {};
-          for (const c of info.primaryKey) key[c] = image[c] ?? null;
-          const id = `${fk.schema}.${fk.table}|${canonicalKey(key, info.columnTypes)}`;
-          if (seen.has(id)) continue;
-          seen.add(id);
+        for (const { key, image } of unvisited(fk, info, rows, seen)) {
           found.push(image);
           const version = column === null ? undefined : versionOf(image[column], typeOf(info.columnTypes, column));
           if (version === null || version === undefined) continue;
