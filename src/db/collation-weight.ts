@@ -8,6 +8,18 @@
  * - NO PAD collations (MariaDB `…nopad…`, MySQL `_0900_`) keep them: the value as it is;
  * - a key prefix (`UNIQUE KEY (name(10))`) compares the first characters only: LEFT in the column's
  *   charset (characters, not bytes), then padded to the prefix under PAD SPACE.
+ *
+ * `AS CHAR(n)` also cuts the weight string to n weights per level, and a character may weigh more than
+ * one (expansions: 'ß' = 'ss' under utf8mb4_unicode_ci, every Han character under the UCA 5.2 and
+ * 14.0 collations, accents at levels 2 and 3 of the `_as_` ones: Vietnamese 'ếế' and 'ếề' in a
+ * VARCHAR(5)): 'kßz' in a VARCHAR(3) was weighed as 'kss', and two keys the server holds apart shared
+ * one identity (a tombstone of one held the other back). Under a collation that may expand, a value
+ * whose trimmed weights outgrow n at any level is weighed padded to 8n instead (a character weighs at
+ * most 8 collation elements in MariaDB's UCA), marked with a leading '+'; every other value keeps the
+ * padded form it always had, so identities stored before stay valid.
+ * Left: a value whose expansion is followed by trailing characters that weigh as a space but are no
+ * space (NO-BREAK SPACE) is weighed whole where its spelling without them is padded — two spellings
+ * the server holds equal, two identities.
  */
 import type { ColumnMeta } from '../model/types/column-meta.js';
 
@@ -47,10 +59,56 @@ export function collatedColumn(meta: Pick<ColumnMeta, 'name' | 'columnType'> & {
   };
 }
 
-/** The hex weight string of `source` (a column reference or `?`) under the column's collation. */
-export function weightSql(source: string, c: CollatedColumn): string {
+/**
+ * Collations whose characters weigh one weight per level at most (MariaDB's `_general_` ones, `_bin`,
+ * the simple latin1 ones): the padded weight can never be cut short. Under the others (UCA, their
+ * tailorings, latin1_german2_ci's 'ß' = 'ss') it can.
+ */
+const SINGLE_WEIGHT = /(_bin|_general_ci|_general_nopad_ci|_general_mysql500_ci|^latin1_(swedish|general|spanish)_c[is])$/;
+
+/** Whether a value's padded weight can be cut short under this column (PAD SPACE and a collation with expansions). */
+export const mayCut = (c: CollatedColumn): boolean => c.padTo !== undefined && !SINGLE_WEIGHT.test(c.collation);
+
+/** Charsets that keep printable ASCII as it is (sjis does not: '\\' becomes a two-byte character). */
+const ASCII_KEEPING = new Set(['utf8mb4', 'utf8mb3', 'utf8', 'latin1', 'ascii', 'ucs2', 'utf16', 'utf16le', 'utf32']);
+
+/**
+ * Printable ASCII weighs one weight per level at most under every collation of these charsets (tested
+ * against the server: test/integration/collation-weights.test.ts), so its padded weight is never cut:
+ * such a parameter is weighed by the plain padded form, one bound value instead of five — the same text
+ * weightSql gives it.
+ */
+export const neverCut = (value: unknown, c: CollatedColumn): boolean => ASCII_KEEPING.has(c.charset) && typeof value === 'string' && /^[\x20-\x7e]*$/.test(value);
+
+const valueOf = (source: string, c: CollatedColumn): string => {
   let value = `CONVERT(${source} USING ${c.charset})`;
   if (c.prefix !== undefined) value = `LEFT(${value}, ${Math.max(1, Math.floor(c.prefix))})`;
   if (c.trim) value = `TRIM(TRAILING ' ' FROM ${value})`;
-  return `HEX(WEIGHT_STRING(${value} COLLATE ${c.collation}${c.padTo !== undefined ? ` AS CHAR(${c.padTo})` : ''}))`;
+  return value;
+};
+
+/** The weight form every identity stored before expansions were handled used: padded (and cut) to padTo. */
+export function paddedWeightSql(source: string, c: CollatedColumn): string {
+  return `HEX(WEIGHT_STRING(${valueOf(source, c)} COLLATE ${c.collation}${c.padTo !== undefined ? ` AS CHAR(${c.padTo})` : ''}))`;
+}
+
+/**
+ * The hex weight string of `source` (a column reference or `?`) under the column's collation. Where a
+ * padded weight can be cut (mayCut), `source` appears five times: a `?` must be bound five times
+ * (weightOfValue does it). A level a collation lacks weighs as another (MariaDB's LEVEL clause), so
+ * asking levels 1 to 3 of every collation misses none.
+ */
+export function weightSql(source: string, c: CollatedColumn): string {
+  if (!mayCut(c) || c.padTo === undefined) return paddedWeightSql(source, c);
+  const w = (v: string, as?: number, level?: number) => `WEIGHT_STRING(${v} COLLATE ${c.collation}${as !== undefined ? ` AS CHAR(${as})` : ''}${level !== undefined ? ` LEVEL ${level}` : ''})`;
+  const space = `CONVERT(' ' USING ${c.charset})`;
+  const trimmed = `TRIM(TRAILING ' ' FROM ${valueOf(source, c)})`;
+  const cut = [1, 2, 3].map((l) => `LENGTH(${w(trimmed, undefined, l)}) > LENGTH(${w(space, c.padTo, l)})`).join(' OR ');
+  return `IF(${cut}, CONCAT('+', HEX(${w(valueOf(source, c), 8 * c.padTo)})), HEX(${w(valueOf(source, c), c.padTo)}))`;
+}
+
+/** The weight of a bound value: its SQL and the parameters it binds (the value once where it cannot be cut, else five times). */
+export function weightOfValue(value: unknown, c: CollatedColumn): { sql: string; params: unknown[] } {
+  if (!mayCut(c) || neverCut(value, c)) return { sql: paddedWeightSql('?', c), params: [value] };
+  return { sql: weightSql('?', c), params: [value, value, value, value, value] };
 }

@@ -20,7 +20,7 @@ import { schemaColumnMeta, type ColumnMeta, type SchemaColumnRow } from '../mode
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { columnTypesOf, typeOf, type ColumnTypes } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
-import { collatedColumn, weightSql, type CollatedColumn } from './collation-weight.js';
+import { collatedColumn, mayCut, neverCut, paddedWeightSql, weightOfValue, type CollatedColumn } from './collation-weight.js';
 import type { Statement } from './sql.js';
 
 export { isNoPad, type CollatedColumn } from './collation-weight.js';
@@ -54,9 +54,11 @@ export function keyIdentityOf(columns: readonly ColumnMeta[] | undefined, types?
 
 /**
  * The key's identity as an SQL expression (BINARY(32): SHA-256 of its identity text, see the file
- * comment) with its parameters, to embed where a statement records or looks up a key.
+ * comment) with its parameters, to embed where a statement records or looks up a key. `padded`: the
+ * identity as stored before values whose padded weight is cut were weighed whole (identity_version 1,
+ * db/collation-weight.ts); it differs only where paddedIdentityDiffers.
  */
-export function keyIdentitySql(key: Row, identity: KeyIdentity): Statement {
+export function keyIdentitySql(key: Row, identity: KeyIdentity, form: 'exact' | 'padded' = 'exact'): Statement {
   const parts: string[] = [];
   const params: unknown[] = [];
   let text = '[';
@@ -68,8 +70,10 @@ export function keyIdentitySql(key: Row, identity: KeyIdentity): Statement {
       text += `${i > 0 ? ',' : ''}[${JSON.stringify(column)},`;
       const collated = identity.collated.get(column);
       if (collated && value !== null) {
-        params.push(`${text}{"w":"`, fromWire(value, type));
-        parts.push('?', weightSql('?', collated));
+        const bound = fromWire(value, type);
+        const weight = form === 'padded' ? { sql: paddedWeightSql('?', collated), params: [bound] } : weightOfValue(bound, collated);
+        params.push(`${text}{"w":"`, ...weight.params);
+        parts.push('?', weight.sql);
         text = '"}';
       } else text += JSON.stringify(type.keyText(value));
       text += ']';
@@ -77,6 +81,19 @@ export function keyIdentitySql(key: Row, identity: KeyIdentity): Statement {
   params.push(`${text}]`);
   parts.push('?');
   return { sql: `UNHEX(SHA2(CONCAT(${parts.join(', ')}), 256))`, params };
+}
+
+/**
+ * Whether the key's padded identity (keyIdentitySql's `padded`) may differ from its exact one: a
+ * character value whose padded weight may be cut. Tombstones recorded before the change (identity_version
+ * 1) are then looked up by it too, until they expire.
+ */
+export function paddedIdentityDiffers(key: Row, identity: KeyIdentity): boolean {
+  return Object.keys(key).some((column) => {
+    const collated = identity.collated.get(column);
+    const value = key[column] ?? null;
+    return collated !== undefined && value !== null && mayCut(collated) && !neverCut(fromWire(value, typeOf(identity.types, column)), collated);
+  });
 }
 
 /**

@@ -255,6 +255,13 @@ const MIGRATIONS: string[][] = [
       PRIMARY KEY (schema_name, table_name)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
   ],
+  [
+    // Key identities weigh a character value whose padded weight is cut short whole (db/collation-weight.ts:
+    // 'kßz' in a VARCHAR(3) under utf8mb4_unicode_ci was identified as 'kss'). Version 1 rows, recorded
+    // before, are also looked up by the padded identity until they expire (db/tombstones.ts).
+    `ALTER TABLE drc_meta.tombstones ADD COLUMN identity_version TINYINT NOT NULL DEFAULT 1 COMMENT '2: a cut padded weight is weighed whole (db/collation-weight.ts)'`,
+    `ALTER TABLE drc_meta.applied_tombstones ADD COLUMN identity_version TINYINT NOT NULL DEFAULT 1 COMMENT '2: a cut padded weight is weighed whole (db/collation-weight.ts)'`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

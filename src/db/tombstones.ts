@@ -1,7 +1,7 @@
 import type mysql from 'mysql2/promise';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import type { Row } from '../model/value.js';
-import { keyIdentitySql, legacyKeyHash, type KeyIdentity } from './key-identity.js';
+import { keyIdentitySql, legacyKeyHash, paddedIdentityDiffers, type KeyIdentity } from './key-identity.js';
 import type { Statement } from './sql.js';
 
 /** A deleted key and the version of its delete (DESIGN.md section 5 rule 4). */
@@ -41,6 +41,21 @@ export const LOSER_ORIGIN = '*unique';
 export type TombstoneTable = 'tombstones' | 'applied_tombstones';
 
 /**
+ * The key identity tombstones are recorded under (db/key-identity.ts): 2 weighs a value whose padded
+ * weight is cut short whole (db/collation-weight.ts). Rows of version 1 (the column's default, what
+ * daemons before it wrote) are also looked up by the padded identity until they expire.
+ */
+const IDENTITY_VERSION = 2;
+
+/** The condition matching a key's tombstones: by its exact identity and, for rows of identity version 1, its padded one. */
+function keyMatch(key: Row, identity: KeyIdentity): Statement {
+  const exact = keyIdentitySql(key, identity);
+  if (!paddedIdentityDiffers(key, identity)) return { sql: `key_hash = ${exact.sql}`, params: exact.params };
+  const padded = keyIdentitySql(key, identity, 'padded');
+  return { sql: `(key_hash = ${exact.sql} OR (key_hash = ${padded.sql} AND identity_version = 1))`, params: [...exact.params, ...padded.params] };
+}
+
+/**
  * Record tombstones; an existing one keeps the larger version. Undefined when there are none.
  * `key_hash` is the server's identity of the key (db/key-identity.ts), computed in this statement;
  * `key_json` is the key's exact typed canonical text, for people reading the table.
@@ -52,13 +67,16 @@ export function recordTombstonesStatement(table: TombstoneTable, stones: Tombsto
   for (const t of stones) {
     const id = keyIdentitySql(t.key, t.identity);
     params.push(t.schema, t.table, ...id.params, canonicalKey(t.key, t.identity.types), t.version, t.origin, t.movedTo ? JSON.stringify(t.movedTo) : null);
-    tuples.push(`(?, ?, ${id.sql}, ?, ?, ?, UTC_TIMESTAMP(6), ?)`);
+    tuples.push(`(?, ?, ${id.sql}, ?, ?, ?, UTC_TIMESTAMP(6), ?, ${IDENTITY_VERSION})`);
   }
-  // Assignments run left to right: compare against the old version before replacing it.
+  // Assignments run left to right: compare against the old version before replacing it. A row found
+  // by the exact identity is that key's from now on (identity_version: no longer matched by a padded
+  // lookup of another key).
   return {
-    sql: `INSERT INTO drc_meta.${table} (schema_name, table_name, key_hash, key_json, version, origin, deleted_at, moved_to)
+    sql: `INSERT INTO drc_meta.${table} (schema_name, table_name, key_hash, key_json, version, origin, deleted_at, moved_to, identity_version)
      VALUES ${tuples.join(', ')}
      ON DUPLICATE KEY UPDATE
+       identity_version = ${IDENTITY_VERSION},
        origin = IF(VALUES(version) >= version, VALUES(origin), origin),
        moved_to = IF(VALUES(version) >= version, VALUES(moved_to), moved_to),
        deleted_at = IF(VALUES(version) >= version, VALUES(deleted_at), deleted_at),
@@ -95,13 +113,21 @@ const INDEX = 'i';
  */
 export function findTombstonesStatement(schema: string, table: string, keys: Row[], identity: KeyIdentity): Statement {
   const params: unknown[] = [];
+  // Per key: its identity (p 0), the hash stored before typed identities (p 0: such rows predate
+  // identity versions), and where it may differ its padded identity (p 1: rows of identity version 1 only).
   const wanted = keys.map((key, i) => {
     const id = keyIdentitySql(key, identity);
     params.push(...id.params, legacyKeyHash(key));
-    return i === 0 ? `SELECT 0 AS ${INDEX}, ${id.sql} AS h UNION ALL SELECT 0, ?` : `SELECT ${i}, ${id.sql} UNION ALL SELECT ${i}, ?`;
+    const rows = [i === 0 ? `SELECT 0 AS ${INDEX}, ${id.sql} AS h, 0 AS p` : `SELECT ${i}, ${id.sql}, 0`, `SELECT ${i}, ?, 0`];
+    if (paddedIdentityDiffers(key, identity)) {
+      const padded = keyIdentitySql(key, identity, 'padded');
+      params.push(...padded.params);
+      rows.push(`SELECT ${i}, ${padded.sql}, 1`);
+    }
+    return rows.join(' UNION ALL ');
   });
   const from = (t: TombstoneTable) =>
-    `SELECT k.${INDEX}, t.version, t.origin FROM k JOIN drc_meta.${t} t ON t.schema_name = ? AND t.table_name = ? AND t.key_hash = k.h`;
+    `SELECT k.${INDEX}, t.version, t.origin FROM k JOIN drc_meta.${t} t ON t.schema_name = ? AND t.table_name = ? AND t.key_hash = k.h AND (k.p = 0 OR t.identity_version = 1)`;
   return {
     sql: `WITH k AS (${wanted.join(' UNION ALL ')}) ${from('tombstones')} UNION ALL ${from('applied_tombstones')}`,
     params: [...params, schema, table, schema, table],
@@ -124,8 +150,8 @@ export interface TombstoneMark {
  * one version, after the others). A few rows: the newest per origin.
  */
 export function newestTombstoneStatement(schema: string, table: string, key: Row, identity: KeyIdentity): Statement {
-  const id = keyIdentitySql(key, identity);
-  const from = (t: TombstoneTable) => `SELECT version, moved_to, origin = ? AS loser FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND key_hash = ${id.sql}`;
+  const id = keyMatch(key, identity);
+  const from = (t: TombstoneTable) => `SELECT version, moved_to, origin = ? AS loser FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND ${id.sql}`;
   return {
     sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')} ORDER BY version DESC, loser, moved_to IS NULL, moved_to`,
     params: [LOSER_ORIGIN, schema, table, ...id.params, LOSER_ORIGIN, schema, table, ...id.params],
@@ -138,8 +164,8 @@ export function newestTombstoneStatement(schema: string, table: string, key: Row
  * placed, even where that delete lost to a newer write of the parent).
  */
 export function deleteTombstonesStatement(schema: string, table: string, key: Row, identity: KeyIdentity): Statement {
-  const id = keyIdentitySql(key, identity);
-  const from = (t: TombstoneTable) => `SELECT version, origin FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND key_hash = ${id.sql} AND moved_to IS NULL AND origin <> ?`;
+  const id = keyMatch(key, identity);
+  const from = (t: TombstoneTable) => `SELECT version, origin FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND ${id.sql} AND moved_to IS NULL AND origin <> ?`;
   return {
     sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')}`,
     params: [schema, table, ...id.params, LOSER_ORIGIN, schema, table, ...id.params, LOSER_ORIGIN],

@@ -6,7 +6,7 @@
  * them: db/collation-weight.ts, as tombstone keys). The same expression is applied to a column of a
  * stored row and to a parameter, so both give the same text.
  */
-import { collatedColumn, isPlainName, weightSql } from '../../db/collation-weight.js';
+import { collatedColumn, isPlainName, weightOfValue, weightSql } from '../../db/collation-weight.js';
 import { quoteId, tableRef, type Statement } from '../../db/sql.js';
 import type { ColumnMeta } from '../../model/types/column-meta.js';
 import { selectList, type ColumnTypes } from '../../model/types/row.js';
@@ -50,6 +50,12 @@ export function weightExpr(source: string, meta: ColumnMeta, prefix?: number): s
   if (collated(meta)) return weightSql(source, collatedColumn(meta, prefix));
   if (prefix === undefined) throw new Error(`column ${meta.name ?? '?'} is not collated: its claim part is its value`);
   return `HEX(LEFT(${source}, ${Math.max(1, Math.floor(prefix))}))`;
+}
+
+/** weightExpr of a bound value, with the parameters it binds (db/collation-weight.ts weightOfValue: the same text as of a stored column). */
+export function valueWeightExpr(value: unknown, meta: ColumnMeta, prefix?: number): Statement {
+  if (collated(meta)) return weightOfValue(value, collatedColumn(meta, prefix));
+  return { sql: weightExpr('?', meta, prefix), params: [value] };
 }
 
 /**
@@ -126,8 +132,9 @@ export function valueWeights(entries: { values: Row; columns: (string | Weighed)
     const wanted = new Set(columns.map(weighed).map((w) => weightColumn(w.column, w.prefix)));
     const exprs = [...all].map(([name, { column, prefix }]) => {
       if (!wanted.has(name)) return `NULL AS ${quoteId(name)}`;
-      params.push(fromWire(values[column] ?? null));
-      return `${weightExpr('?', metaOf(t, column) ?? {}, prefix)} AS ${quoteId(name)}`;
+      const w = valueWeightExpr(fromWire(values[column] ?? null), metaOf(t, column) ?? {}, prefix);
+      params.push(...w.params);
+      return `${w.sql} AS ${quoteId(name)}`;
     });
     return `SELECT ${i} AS ${quoteId(LOOKUP_COLUMN)}${exprs.length ? ', ' : ''}${exprs.join(', ')}`;
   });

@@ -1,0 +1,107 @@
+/**
+ * Key identity against the server's own comparisons (db/collation-weight.ts, db/key-identity.ts): two
+ * values get one identity exactly when the server holds them equal — including values whose weights
+ * outgrow the column's length (expansions: 'ß' = 'ss', Han characters under the UCA 14.0 collations,
+ * accents at level 2 of `_as_` ones), which `WEIGHT_STRING(v AS CHAR(n))` cut short. And the premise
+ * of the fast path (one bound value, the padded form): printable ASCII is never cut, under every PAD
+ * SPACE collation this server has.
+ */
+import type mysql from 'mysql2/promise';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { keyIdentityOf, keyIdentitySql } from '../../src/db/key-identity.js';
+import { ensureMetaSchema } from '../../src/db/meta-schema.js';
+import { newestTombstoneStatement } from '../../src/db/tombstones.js';
+import type { ColumnMeta } from '../../src/model/types/column-meta.js';
+import { adminConnection, describeWithServers } from '../support/env.js';
+
+describeWithServers('key identity follows the server collation, expansions included', () => {
+  let db: mysql.Connection;
+  beforeAll(async () => {
+    db = await adminConnection('a');
+    await ensureMetaSchema(db);
+  });
+  afterAll(async () => {
+    await db.end();
+  });
+
+  const column = (collation: string, columnType: string): ColumnMeta[] => [{ name: 'k', dataType: columnType.replace(/\(.*/, ''), columnType, charset: 'utf8mb4', collation }];
+  const identityOf = async (columns: ColumnMeta[], value: string, form: 'exact' | 'padded' = 'exact') => {
+    const s = keyIdentitySql({ k: value }, keyIdentityOf(columns), form);
+    const [rows] = await db.query<mysql.RowDataPacket[]>(`SELECT HEX(${s.sql}) AS h`, s.params);
+    return String(rows[0]!.h);
+  };
+
+  it('printable ASCII weighs at most one weight per character and level under every PAD SPACE collation of the charsets keeping ASCII (singles and pairs)', async () => {
+    const [collations] = await db.query<mysql.RowDataPacket[]>(
+      `SELECT FULL_COLLATION_NAME AS c, CHARACTER_SET_NAME AS cs FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY
+       WHERE FULL_COLLATION_NAME NOT LIKE '%nopad%' AND CHARACTER_SET_NAME IN ('utf8mb4', 'utf8mb3', 'latin1', 'ascii', 'ucs2', 'utf16', 'utf16le', 'utf32')`,
+    );
+    expect(collations.length).toBeGreaterThan(100);
+    const cut: string[] = [];
+    for (const { c, cs } of collations) {
+      const w = (v: string, level: number, n?: number) => `LENGTH(WEIGHT_STRING(CONVERT(${v} USING ${cs}) COLLATE ${c}${n ? ` AS CHAR(${n})` : ''} LEVEL ${level}))`;
+      const over = (v: string, n: number) => [1, 2, 3].map((l) => `${w(v, l)} > ${w("' '", l, n)}`).join(' OR ');
+      const [rows] = await db.query<mysql.RowDataPacket[]>(
+        `WITH RECURSIVE a(n) AS (SELECT 32 UNION ALL SELECT n + 1 FROM a WHERE n < 126)
+         SELECT (SELECT COUNT(*) FROM a x JOIN a y WHERE ${over('CONCAT(CHAR(x.n USING ascii), CHAR(y.n USING ascii))', 2)})
+              + (SELECT COUNT(*) FROM a WHERE ${over('CHAR(a.n USING ascii)', 1)}) AS cut`,
+      );
+      if (Number(rows[0]!.cut) > 0) cut.push(String(c));
+    }
+    expect(cut).toEqual([]);
+  }, 180_000);
+
+  it('one identity exactly when the server holds two values equal: every pair of a corpus of expansions, contractions, accents and Han, under UCA collations of every level', async () => {
+    const collations = ['utf8mb4_unicode_ci', 'utf8mb4_unicode_520_ci', 'utf8mb4_german2_ci', 'utf8mb4_vietnamese_ci', 'utf8mb4_czech_ci', 'utf8mb4_uca1400_ai_ci', 'utf8mb4_uca1400_as_ci', 'utf8mb4_uca1400_ai_cs', 'utf8mb4_uca1400_as_cs', 'utf8mb4_uca1400_vietnamese_as_cs', 'utf8mb4_uca1400_german2_ai_ci', 'utf8mb4_general_ci', 'utf8mb4_bin'];
+    // Values of at most 3 characters for a VARCHAR(3); some outgrow 3 weights at some level, some do not.
+    const corpus = ['kss', 'kßz', 'KSS', 'kß', 'ßß', 'ßss', 'ssß', 'ßz', 'ßz ', 'ss', 'öäü', 'oeä', 'ae', 'æ', 'ǆ', 'dž', 'ﬁ', 'fi', 'ch', 'cha', 'éèe', 'éée', 'ÉÈE', 'éè', 'éé', 'ếế', 'ếề', 'ệ', 'ể', '中文字', '中字文', '中文', '中', '東京都', 'ａｂｃ', 'abc', 'Å', 'A', 'a ', 'a'];
+    const wrong: string[] = [];
+    for (const collation of collations) {
+      const columns = column(collation, 'varchar(3)');
+      const ids = new Map<string, string>();
+      for (const v of corpus) ids.set(v, await identityOf(columns, v));
+      const [rows] = await db.query<mysql.RowDataPacket[]>(
+        corpus.map((_, i) => corpus.map((__, j) => (j > i ? `SELECT ${i} AS i, ${j} AS j, CONVERT(? USING utf8mb4) COLLATE ${collation} = CONVERT(? USING utf8mb4) AS eq` : '')).filter(Boolean).join(' UNION ALL ')).join(' UNION ALL ').replace(/( UNION ALL )+/g, ' UNION ALL ').replace(/^ UNION ALL | UNION ALL $/g, ''),
+        corpus.flatMap((a, i) => corpus.flatMap((b, j) => (j > i ? [a, b] : []))),
+      );
+      for (const r of rows) {
+        const [a, b] = [corpus[Number(r.i)]!, corpus[Number(r.j)]!];
+        const same = ids.get(a) === ids.get(b);
+        if (same !== (Number(r.eq) === 1)) wrong.push(`${collation} '${a}' '${b}': server ${Number(r.eq) === 1 ? 'equal' : 'apart'}, identities ${same ? 'one' : 'two'}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    // Values never cut keep the identity stored before (tombstones and claims recorded then stay valid).
+    const uca = column('utf8mb4_unicode_ci', 'varchar(3)');
+    for (const v of ['kss', 'ßz', 'é', '中']) expect(await identityOf(uca, v), v).toBe(await identityOf(uca, v, 'padded'));
+    expect(await identityOf(uca, 'kßz')).not.toBe(await identityOf(uca, 'kßz', 'padded'));
+  }, 120_000);
+
+  it("a tombstone recorded before (identity version 1, the padded identity) is still found for a cut key; one recorded since is another key's", async () => {
+    const schema = `t_weights_${Date.now()}`;
+    const columns = column('utf8mb4_unicode_ci', 'varchar(3)');
+    const identity = keyIdentityOf(columns);
+    const padded = keyIdentitySql({ k: 'kßz' }, identity, 'padded'); // = the identity of 'kss'
+    const insert = (version: string, identityVersion: number) =>
+      db.query(
+        `INSERT INTO drc_meta.applied_tombstones (schema_name, table_name, key_hash, key_json, version, origin, deleted_at, identity_version) VALUES (?, 't', ${padded.sql}, '[]', ?, 'x', UTC_TIMESTAMP(6), ?)
+         ON DUPLICATE KEY UPDATE version = VALUES(version), identity_version = VALUES(identity_version)`,
+        [schema, ...padded.params, version, identityVersion],
+      );
+    const found = async (k: string) => {
+      const s = newestTombstoneStatement(schema, 't', { k }, identity);
+      const [rows] = await db.query<mysql.RowDataPacket[]>(s.sql, s.params);
+      return rows.map((r) => String(r.version));
+    };
+    try {
+      await insert('100', 1);
+      expect(await found('kßz')).toEqual(['100']);
+      expect(await found('kss')).toEqual(['100']);
+      await insert('200', 2);
+      expect(await found('kßz')).toEqual([]);
+      expect(await found('kss')).toEqual(['200']);
+    } finally {
+      await db.query('DELETE FROM drc_meta.applied_tombstones WHERE schema_name = ?', [schema]);
+    }
+  });
+});
