@@ -75,7 +75,7 @@ const ASCII_KEEPING = new Set(['utf8mb4', 'utf8mb3', 'utf8', 'latin1', 'ascii', 
 /**
  * Printable ASCII weighs one weight per level at most under every collation of these charsets (tested
  * against the server: test/integration/collation-weights.test.ts), so its padded weight is never cut:
- * such a parameter is weighed by the plain padded form, one bound value instead of five — the same text
+ * such a parameter is weighed by the plain padded form, one bound value instead of three or five — the same text
  * weightSql gives it.
  */
 export const neverCut = (value: unknown, c: CollatedColumn): boolean => ASCII_KEEPING.has(c.charset) && typeof value === 'string' && /^[\x20-\x7e]*$/.test(value);
@@ -93,22 +93,33 @@ export function paddedWeightSql(source: string, c: CollatedColumn): string {
 }
 
 /**
+ * Collations weighing more than one level (accent- or case-sensitive UCA 14.0 ones, the Czech `_cs`
+ * ones): a level can be cut while the whole weight is no longer than the padded one ('ếế' in a
+ * VARCHAR(5) under uca1400_as_cs: 2 weights at level 1, 6 at levels 2 and 3), so each level is measured
+ * (a level a collation lacks weighs as another under MariaDB's LEVEL clause: asking 1 to 3 misses none).
+ * The others weigh one level: the whole weight's length tells.
+ */
+const MULTI_LEVEL = /_as_ci$|_cs$/;
+
+/**
  * The hex weight string of `source` (a column reference or `?`) under the column's collation. Where a
- * padded weight can be cut (mayCut), `source` appears five times: a `?` must be bound five times
- * (weightOfValue does it). A level a collation lacks weighs as another (MariaDB's LEVEL clause), so
- * asking levels 1 to 3 of every collation misses none.
+ * padded weight can be cut (mayCut), `source` appears three times (five under MULTI_LEVEL collations):
+ * a `?` must be bound as often (weightOfValue does it).
  */
 export function weightSql(source: string, c: CollatedColumn): string {
   if (!mayCut(c) || c.padTo === undefined) return paddedWeightSql(source, c);
   const w = (v: string, as?: number, level?: number) => `WEIGHT_STRING(${v} COLLATE ${c.collation}${as !== undefined ? ` AS CHAR(${as})` : ''}${level !== undefined ? ` LEVEL ${level}` : ''})`;
   const space = `CONVERT(' ' USING ${c.charset})`;
   const trimmed = `TRIM(TRAILING ' ' FROM ${valueOf(source, c)})`;
-  const cut = [1, 2, 3].map((l) => `LENGTH(${w(trimmed, undefined, l)}) > LENGTH(${w(space, c.padTo, l)})`).join(' OR ');
+  const cut = MULTI_LEVEL.test(c.collation)
+    ? [1, 2, 3].map((l) => `LENGTH(${w(trimmed, undefined, l)}) > LENGTH(${w(space, c.padTo, l)})`).join(' OR ')
+    : `LENGTH(${w(trimmed)}) > LENGTH(${w(space, c.padTo)})`;
   return `IF(${cut}, CONCAT('+', HEX(${w(valueOf(source, c), 8 * c.padTo)})), HEX(${w(valueOf(source, c), c.padTo)}))`;
 }
 
-/** The weight of a bound value: its SQL and the parameters it binds (the value once where it cannot be cut, else five times). */
+/** The weight of a bound value: its SQL and the parameters it binds (the value once where it cannot be cut, else as often as weightSql uses it). */
 export function weightOfValue(value: unknown, c: CollatedColumn): { sql: string; params: unknown[] } {
   if (!mayCut(c) || neverCut(value, c)) return { sql: paddedWeightSql('?', c), params: [value] };
-  return { sql: weightSql('?', c), params: [value, value, value, value, value] };
+  const sql = weightSql('?', c);
+  return { sql, params: Array.from({ length: sql.split('?').length - 1 }, () => value) };
 }
