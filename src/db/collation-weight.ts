@@ -11,15 +11,15 @@
  *
  * `AS CHAR(n)` also cuts the weight string to n weights per level, and a character may weigh more than
  * one (expansions: 'ß' = 'ss' under utf8mb4_unicode_ci, every Han character under the UCA 5.2 and
- * 14.0 collations, accents at levels 2 and 3 of the `_as_` ones: Vietnamese 'ếế' and 'ếề' in a
- * VARCHAR(5)): 'kßz' in a VARCHAR(3) was weighed as 'kss', and two keys the server holds apart shared
- * one identity (a tombstone of one held the other back). Under a collation that may expand, a value
- * whose trimmed weights outgrow n at any level is weighed padded to 8n instead (a character weighs at
- * most 8 collation elements in MariaDB's UCA), marked with a leading '+'; every other value keeps the
- * padded form it always had, so identities stored before stay valid.
- * Left: a value whose expansion is followed by trailing characters that weigh as a space but are no
- * space (NO-BREAK SPACE) is weighed whole where its spelling without them is padded — two spellings
- * the server holds equal, two identities.
+ * 14.0 collations, accents at levels 2 and 3 of the `_as_`/`_cs`/`_w2` ones): 'kßz' in a VARCHAR(3) was
+ * weighed as 'kss', and two keys the server holds apart shared one identity (a tombstone of one held
+ * the other back). Under a collation that may expand, a value is *cut* when, at some level, its weights
+ * padded to 8n are not its weights padded to n followed by a space's (a character weighs at most 8
+ * collation elements in MariaDB's UCA, so 8n holds every value whole); a cut value is identified by a
+ * hash of its 8n-padded weights, marked with a leading '+'. Both the test and the 8n weights depend on
+ * the weights alone, so values the server holds equal ('müller' and 'muller' under `_ai_cs`, whose
+ * umlaut weighs as a space at level 3) agree; every value that is not cut keeps the padded form it
+ * always had, so identities stored before stay valid.
  */
 import type { ColumnMeta } from '../model/types/column-meta.js';
 
@@ -75,7 +75,7 @@ const ASCII_KEEPING = new Set(['utf8mb4', 'utf8mb3', 'utf8', 'latin1', 'ascii', 
 /**
  * Printable ASCII weighs one weight per level at most under every collation of these charsets (tested
  * against the server: test/integration/collation-weights.test.ts), so its padded weight is never cut:
- * such a parameter is weighed by the plain padded form, one bound value instead of three or five — the same text
+ * such a parameter is weighed by the plain padded form, one bound value instead of eight — the same text
  * weightSql gives it.
  */
 export const neverCut = (value: unknown, c: CollatedColumn): boolean => ASCII_KEEPING.has(c.charset) && typeof value === 'string' && /^[\x20-\x7e]*$/.test(value);
@@ -93,33 +93,27 @@ export function paddedWeightSql(source: string, c: CollatedColumn): string {
 }
 
 /**
- * Collations weighing more than one level (accent- or case-sensitive UCA 14.0 ones, the Czech `_cs`
- * ones): a level can be cut while the whole weight is no longer than the padded one ('ếế' in a
- * VARCHAR(5) under uca1400_as_cs: 2 weights at level 1, 6 at levels 2 and 3), so each level is measured
- * (a level a collation lacks weighs as another under MariaDB's LEVEL clause: asking 1 to 3 misses none).
- * The others weigh one level: the whole weight's length tells.
+ * The hex weight string of `source` (a column reference or `?`) under the column's collation, and how
+ * many times `source` appears in it (where a padded weight can be cut, mayCut: eight — a `?` is then
+ * bound as often, weightOfValue does it). Each of levels 1 to 3 is compared (a level a collation lacks
+ * weighs as another, or as nothing, under MariaDB's LEVEL clause: asking 1 to 3 misses none).
  */
-const MULTI_LEVEL = /_as_ci$|_cs$/;
-
-/**
- * The hex weight string of `source` (a column reference or `?`) under the column's collation. Where a
- * padded weight can be cut (mayCut), `source` appears three times (five under MULTI_LEVEL collations):
- * a `?` must be bound as often (weightOfValue does it).
- */
-export function weightSql(source: string, c: CollatedColumn): string {
-  if (!mayCut(c) || c.padTo === undefined) return paddedWeightSql(source, c);
-  const w = (v: string, as?: number, level?: number) => `WEIGHT_STRING(${v} COLLATE ${c.collation}${as !== undefined ? ` AS CHAR(${as})` : ''}${level !== undefined ? ` LEVEL ${level}` : ''})`;
+export function weighing(source: string, c: CollatedColumn): { sql: string; uses: number } {
+  const n = c.padTo;
+  if (!mayCut(c) || n === undefined) return { sql: paddedWeightSql(source, c), uses: 1 };
+  const w = (v: string, as: number, level?: number) => `WEIGHT_STRING(${v} COLLATE ${c.collation} AS CHAR(${as})${level !== undefined ? ` LEVEL ${level}` : ''})`;
+  const v = valueOf(source, c);
   const space = `CONVERT(' ' USING ${c.charset})`;
-  const trimmed = `TRIM(TRAILING ' ' FROM ${valueOf(source, c)})`;
-  const cut = MULTI_LEVEL.test(c.collation)
-    ? [1, 2, 3].map((l) => `LENGTH(${w(trimmed, undefined, l)}) > LENGTH(${w(space, c.padTo, l)})`).join(' OR ')
-    : `LENGTH(${w(trimmed)}) > LENGTH(${w(space, c.padTo)})`;
-  return `IF(${cut}, CONCAT('+', HEX(${w(valueOf(source, c), 8 * c.padTo)})), HEX(${w(valueOf(source, c), c.padTo)}))`;
+  const cut = [1, 2, 3].map((l) => `${w(v, 8 * n, l)} <> CONCAT(${w(v, n, l)}, ${w(space, 7 * n, l)})`).join(' OR ');
+  return { sql: `IF(${cut}, CONCAT('+', SHA2(HEX(${w(v, 8 * n)}), 256)), HEX(${w(v, n)}))`, uses: 8 };
 }
 
-/** The weight of a bound value: its SQL and the parameters it binds (the value once where it cannot be cut, else as often as weightSql uses it). */
+/** weighing's SQL. */
+export const weightSql = (source: string, c: CollatedColumn): string => weighing(source, c).sql;
+
+/** The weight of a bound value: its SQL and the parameters it binds (the value once where it cannot be cut, else as often as weighing uses it). */
 export function weightOfValue(value: unknown, c: CollatedColumn): { sql: string; params: unknown[] } {
   if (!mayCut(c) || neverCut(value, c)) return { sql: paddedWeightSql('?', c), params: [value] };
-  const sql = weightSql('?', c);
-  return { sql, params: Array.from({ length: sql.split('?').length - 1 }, () => value) };
+  const { sql, uses } = weighing('?', c);
+  return { sql, params: Array.from({ length: uses }, () => value) };
 }

@@ -70,13 +70,14 @@ export function recordTombstonesStatement(table: TombstoneTable, stones: Tombsto
     tuples.push(`(?, ?, ${id.sql}, ?, ?, ?, UTC_TIMESTAMP(6), ?, ${IDENTITY_VERSION})`);
   }
   // Assignments run left to right: compare against the old version before replacing it. A row found
-  // by the exact identity is that key's from now on (identity_version: no longer matched by a padded
-  // lookup of another key).
+  // by the exact identity becomes that key's when this tombstone is the newer (identity_version: no
+  // longer matched by the padded lookup of a cut key whose older delete it held); while the old one is
+  // newer, both keys still find it, as before the upgrade.
   return {
     sql: `INSERT INTO drc_meta.${table} (schema_name, table_name, key_hash, key_json, version, origin, deleted_at, moved_to, identity_version)
      VALUES ${tuples.join(', ')}
      ON DUPLICATE KEY UPDATE
-       identity_version = ${IDENTITY_VERSION},
+       identity_version = IF(VALUES(version) >= version, ${IDENTITY_VERSION}, identity_version),
        origin = IF(VALUES(version) >= version, VALUES(origin), origin),
        moved_to = IF(VALUES(version) >= version, VALUES(moved_to), moved_to),
        deleted_at = IF(VALUES(version) >= version, VALUES(deleted_at), deleted_at),

@@ -23,26 +23,36 @@ describeWithServers('key identity under a collation with expansions', () => {
     s = undefined;
   });
 
-  it("a tombstone of 'kßz' does not hold back the different key 'kss' (utf8mb4_unicode_ci, VARCHAR(3))", async () => {
+  /**
+   * a writes `deleted` (newer) and deletes it while its daemon is stopped; b writes `other` (older).
+   * `other` survives everywhere when the server holds the two apart (a's tombstone is not its), and
+   * nothing does when the server holds them equal (a's delete is newer).
+   */
+  const deleteMeetsOlderWrite = async (name: string, column: string, deleted: string, other: string, expected: string[]) => {
     const ezones = ['a', 'b'];
-    s = await scenario('expansion-identity', {}, { ezones });
-    for (const ez of ezones) await s.db[ez]!.query('CREATE TABLE k (id VARCHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci PRIMARY KEY, v INT NOT NULL, updated_at DATETIME(6) NOT NULL)');
-    // The server holds them as two keys.
-    await s.db.a!.query("INSERT INTO k VALUES ('kßz', 0, '2020-01-01'), ('kss', 0, '2020-01-01')");
-    await s.db.a!.query('DELETE FROM k');
+    s = await scenario(name, {}, { ezones });
+    for (const ez of ezones) await s.db[ez]!.query(`CREATE TABLE k (id ${column} PRIMARY KEY, v INT NOT NULL, updated_at DATETIME(6) NOT NULL)`);
     daemons.push(...(await startDaemons(s, ezones)));
     await s.db.a!.query("INSERT INTO k VALUES ('prm', 0, '2020-01-01')");
     await converge(s, 'k', ezones, { rows: 1 });
     await stopDaemons(daemons);
 
-    await s.db.a!.query("INSERT INTO k VALUES ('kßz', 1, '2030-01-01 00:00:02')");
-    await s.db.a!.query("DELETE FROM k WHERE id = 'kßz'");
-    await s.db.b!.query("INSERT INTO k VALUES ('kss', 2, '2030-01-01 00:00:01')");
+    await s.db.a!.query("INSERT INTO k VALUES (?, 1, '2030-01-01 00:00:02')", [deleted]);
+    await s.db.a!.query('DELETE FROM k WHERE id = ?', [deleted]);
+    await s.db.b!.query("INSERT INTO k VALUES (?, 2, '2030-01-01 00:00:01')", [other]);
     daemons.push(...(await startDaemons(s, ezones)));
-    await converge(s, 'k', ezones, { rows: 2, timeoutMs: 30_000 });
+    await converge(s, 'k', ezones, { rows: expected.length, timeoutMs: 30_000 });
     for (const ez of ezones) {
       const [rows] = await s.db[ez]!.query<mysql.RowDataPacket[]>('SELECT id FROM k ORDER BY id');
-      expect(rows.map((r) => String(r.id)).sort(), ez).toEqual(['kss', 'prm']);
+      expect(rows.map((r) => String(r.id)).sort(), ez).toEqual(expected);
     }
+  };
+
+  it("a tombstone of 'kßz' does not hold back the different key 'kss' (utf8mb4_unicode_ci, VARCHAR(3))", async () => {
+    await deleteMeetsOlderWrite('expansion-identity', 'VARCHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci', 'kßz', 'kss', ['kss', 'prm']);
+  });
+
+  it("a tombstone of 'müller' holds back an older write of the same key 'muller' (utf8mb4_uca1400_ai_cs, VARCHAR(6): the umlaut weighs as a space at level 3)", async () => {
+    await deleteMeetsOlderWrite('aics-identity', 'VARCHAR(6) CHARACTER SET utf8mb4 COLLATE utf8mb4_uca1400_ai_cs', 'müller', 'muller', ['prm']);
   });
 });
