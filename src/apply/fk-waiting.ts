@@ -196,7 +196,8 @@ export function purgeWaitingStatement(retentionMs: number, limit = 5000): Statem
 }
 
 export interface Placement {
-  placed: WaitingChild[];
+  /** With `replaced`: the older row at its key the child's image replaced (the conflict's local row). */
+  placed: (WaitingChild & { replaced?: Row })[];
   /** Children this ezone refused for another reason than a missing parent: dropped (their tables, for the log). */
   dropped: { schema: string; table: string; errno: number | undefined }[];
 }
@@ -219,7 +220,7 @@ export async function placeWaiting(ezone: string, session: PipelinedSession, ctx
     if (now - state.lastStashAt > CLEAR_AFTER_MS) state.maybeWaiting = false;
     return none;
   }
-  const { placed, dropped } = { placed: [] as WaitingChild[], dropped: [] as Placement['dropped'] };
+  const { placed, dropped } = { placed: [] as Placement['placed'], dropped: [] as Placement['dropped'] };
   for (const r of rows) {
     const { key, image, origin, txId } = JSON.parse(String(r.image)) as { key: Row; image: Row; origin?: string; txId?: string };
     const child: WaitingChild = { schema: String(r.schema_name), table: String(r.table_name), key, version: String(r.version), image, ...(origin ? { origin } : {}), ...(txId ? { txId } : {}) };
@@ -239,7 +240,7 @@ export async function placeWaiting(ezone: string, session: PipelinedSession, ctx
     const write = here === false ? insertRows(child.schema, child.table, [child.image], info) : updateRow(child.schema, child.table, info.primaryKey, child.key, child.image, info);
     try {
       await session.roundTrip([{ sql: 'SAVEPOINT drc_waiting', params: [] }, write, done]);
-      placed.push(child);
+      placed.push(here === false ? child : { ...child, replaced: here });
     } catch (err) {
       await backToSavepoint(session, err);
       if (isForeignKeyNoParent(err)) await session.roundTrip([later]); // the parent is not back yet: after the others

@@ -73,7 +73,7 @@ describeWithServers('fk_waiting: placing a waiting child against the row at its 
       await conn.query(`INSERT INTO ${s!.schema}.ch (id, pid, v, updated_at) VALUES (10, 1, 'copied', '2025-01-01')`);
       await stash(child('newer'));
       const { placed } = await sweep();
-      expect(placed.filter((c) => c.schema === s!.schema).map((c) => c.image.v)).toEqual(['newer']);
+      expect(placed.filter((c) => c.schema === s!.schema).map((c) => [c.image.v, c.replaced?.v])).toEqual([['newer', 'copied']]);
       expect(await value()).toEqual(['newer']);
       expect(await waitingRows()).toBe(0);
 
