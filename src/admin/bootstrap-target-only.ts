@@ -20,9 +20,13 @@ import { quoteId, tableRef } from '../db/sql.js';
 import { isNoSuchTable } from '../db/mysql-errors.js';
 import { foreignKeysOf } from '../db/table-keys.js';
 import type { PlannedTable } from './bootstrap-preflight.js';
-import { keyDigest, type HexKey } from './verify-chunks.js';
+import { keyDigest, keyRow, type HexKey } from './verify-chunks.js';
 import { keyBind, keyCompare, keyRead } from './verify-sql.js';
-import { versionAsValue } from '../model/version.js';
+import { compareVersions, maxVersion, versionAsValue } from '../model/version.js';
+import { keyIdentityOf } from '../db/key-identity.js';
+import { deleteTombstonesStatement } from '../db/tombstones.js';
+import type { ForeignKey } from '../db/table-keys.js';
+import type { Row } from '../model/value.js';
 
 /** What bootstrap asks of the target side to remove rows only it holds (apply/copy-applier.ts). */
 export interface TargetOnlyRemover {
@@ -148,13 +152,23 @@ export async function absentIn(pool: mysql.Pool, p: PlannedTable, keys: HexKey[]
  * after a concurrent delete of its parent reached TARGET (whose cascade found no child yet) is left
  * there without its parent, while SOURCE's cascade removed it. After the copy, TARGET's rows of `p`
  * whose parent is missing through one of its foreign keys, and that SOURCE no longer holds, are
- * removed as rows only TARGET holds (same horizon, same delete at their own version). An orphan SOURCE
- * still holds has its parent on TARGET's stream: left to the final comparison. Returns the rows removed,
- * and those SOURCE lacks that were kept, with why (orphanWarning).
+ * removed as deletes at their own version (apply/copy-applier.ts removeTargetOnly): those not newer
+ * than their parent's delete tombstone in TARGET (the delete's cascade would have removed them, as the
+ * apply path decides a child older than its parent's delete, fk-parents.ts olderThanDelete — the
+ * versions compared only where both are times, comparableVersions), and the others up to SOURCE's
+ * horizon, as rows only TARGET holds. An orphan SOURCE still holds has its parent on TARGET's stream:
+ * left to the final comparison. Returns the rows removed, and those SOURCE lacks that were kept, with
+ * why (orphanWarning).
  */
-export async function removeOrphans(deps: { source: mysql.Pool; target: mysql.Pool; remover: TargetOnlyRemover; horizon: (p: PlannedTable) => Promise<string | undefined> }, p: PlannedTable): Promise<OrphanOutcome> {
+export async function removeOrphans(
+  deps: { source: mysql.Pool; target: mysql.Pool; remover: TargetOnlyRemover; horizon: (p: PlannedTable) => Promise<string | undefined>; planned?: (schema: string, table: string) => PlannedTable | undefined },
+  p: PlannedTable,
+): Promise<OrphanOutcome> {
   const { schema, table } = p.table;
   const orphans = new Map<string, HexKey>();
+  /** Per orphan: the newest delete tombstone of a parent it misses, when that version compares with its own. */
+  const stones = new Map<string, string>();
+  const childType = p.table.columns.find((c) => c.name === p.versionColumn)?.dataType;
   for (const fk of (await foreignKeysOf(deps.target, schema, table)).outgoing) {
     const set = fk.columns.map((c) => `c.${quoteId(c)} IS NOT NULL`).join(' AND ');
     const join = fk.columns.map((c, i) => `r.${quoteId(fk.refColumns[i]!)} = c.${quoteId(c)}`).join(' AND ');
@@ -162,18 +176,63 @@ export async function removeOrphans(deps: { source: mysql.Pool; target: mysql.Po
       sql: `SELECT ${p.table.pk.map(keyRead).join(', ')} FROM ${tableRef(schema, table)} AS c WHERE ${set} AND NOT EXISTS (SELECT 1 FROM ${tableRef(fk.refSchema, fk.refTable)} AS r WHERE ${join})`,
       rowsAsArray: true,
     });
+    const parent = deps.planned?.(fk.refSchema, fk.refTable);
+    const parentType = parent?.table.columns.find((c) => c.name === parent.versionColumn)?.dataType;
+    const compared = parent !== undefined && bothTimes(parentType, childType);
     for (const r of rows as unknown as unknown[][]) {
       const key = r.map(String);
-      orphans.set(JSON.stringify(key), key);
+      const id = JSON.stringify(key);
+      orphans.set(id, key);
+      const deleted = compared ? await parentDeleted(deps.target, p, parent, fk, key) : undefined;
+      if (deleted !== undefined && (!stones.has(id) || compareVersions(deleted, stones.get(id)) > 0)) stones.set(id, deleted);
     }
   }
   if (orphans.size === 0) return { removed: 0, kept: 0 };
   const gone = await absentIn(deps.source, p, [...orphans.values()]);
   if (gone.length === 0) return { removed: 0, kept: 0 };
   const horizon = p.timeVersioned ? await deps.horizon(p) : undefined;
-  if (horizon === undefined) return { removed: 0, kept: gone.length, why: p.timeVersioned ? 'SOURCE has no horizon for it (no heartbeat yet from every ezone, or a quarantined transaction of the table)' : 'its version column is not the time of the write' };
-  const removed = await removePaged(deps.target, deps.remover, p, keyList(p, gone, false), horizon);
-  return { removed, kept: gone.length - removed, why: "newer than SOURCE's horizon (--keep-recent-ms)" };
+  // Each orphan up to the newer of its bounds: its parent's delete, SOURCE's horizon.
+  const byBound = new Map<string, HexKey[]>();
+  for (const key of gone) {
+    const bound = maxVersion(stones.get(JSON.stringify(key)), horizon);
+    if (bound === undefined || bound === null) continue;
+    byBound.set(bound, [...(byBound.get(bound) ?? []), key]);
+  }
+  let removed = 0;
+  for (const [bound, keys] of byBound) removed += await removePaged(deps.target, deps.remover, p, keyList(p, keys, false), bound);
+  if (removed === gone.length) return { removed, kept: 0 };
+  if (horizon === undefined) return { removed, kept: gone.length - removed, why: p.timeVersioned ? 'newer than its parent’s delete, and SOURCE has no horizon for it (no heartbeat yet from every ezone, or a quarantined transaction of the table)' : 'newer than its parent’s delete (or none here), and its version column is not the time of the write' };
+  return { removed, kept: gone.length - removed, why: "newer than its parent's delete (or none here) and than SOURCE's horizon (--keep-recent-ms)" };
+}
+
+const TEMPORAL = new Set(['datetime', 'timestamp']);
+/** Versions of two columns compare (as the apply path's fk-parents.ts comparableVersions): both times. Pure. */
+const bothTimes = (a: string | undefined, b: string | undefined): boolean => a !== undefined && b !== undefined && TEMPORAL.has(a.toLowerCase()) && TEMPORAL.has(b.toLowerCase());
+
+/**
+ * The newest delete tombstone (not a key change's, not a unique loser's removal) in TARGET of the
+ * parent the orphan `key` of `p` references through `fk`; undefined when the key references other
+ * columns than the parent's whole primary key (tombstones are kept by primary key) or it has none.
+ */
+async function parentDeleted(target: mysql.Pool, p: PlannedTable, parent: PlannedTable, fk: ForeignKey, key: HexKey): Promise<string | undefined> {
+  const pk = parent.table.pk.map((c) => c.name);
+  if (pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) return undefined;
+  const refs = fk.columns.map((c) => p.table.columns.find((x) => x.name === c));
+  if (refs.some((c) => c === undefined)) return undefined;
+  const row = await keyRow(target, p.table, key, refs as typeof p.table.columns);
+  if (!row) return undefined;
+  const parentKey: Row = {};
+  for (const c of pk) parentKey[c] = row[fk.columns[fk.refColumns.indexOf(c)]!] ?? null;
+  const statement = deleteTombstonesStatement(fk.refSchema, fk.refTable, parentKey, keyIdentityOf(parent.table.columns, parent.table.types));
+  try {
+    const [stones] = await target.query<mysql.RowDataPacket[]>(statement.sql, statement.params);
+    let newest: string | undefined;
+    for (const r of stones) if (r.version !== null && r.version !== undefined && compareVersions(String(r.version), newest) > 0) newest = String(r.version);
+    return newest;
+  } catch (err) {
+    if (isNoSuchTable(err)) return undefined;
+    throw err;
+  }
 }
 
 /** Orphans of a cycle's table SOURCE no longer holds, removed or kept (and why kept). */

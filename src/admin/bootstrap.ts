@@ -145,7 +145,7 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
     await recheckOvertaken(target, applier, tables, reports, log);
     for (const [i, p] of tables.entries()) {
       if (!p.cyclic) continue;
-      const orphans = await removeOrphans({ source, target, remover: applier, horizon }, p);
+      const orphans = await removeOrphans({ source, target, remover: applier, horizon, planned: (schema, table) => tables.find((t) => t.table.schema === schema && t.table.table === table) }, p);
       reports[i]!.removed += orphans.removed;
       const warning = orphanWarning(formatTableName(p.table), orphans);
       if (warning) log.warn({ table: formatTableName(p.table), kept: orphans.kept }, `bootstrap: ${warning}`);

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { PipelinedSession } from '../db/pipelined-session.js';
+import { PipelinedSession } from '../db/pipelined-session.js';
+import { driverError, RecordingConnection } from '../db/recording-session.js';
+import { classifyMysqlError, errnoOf } from '../db/mysql-errors.js';
 import type { ForeignKey } from '../db/table-keys.js';
 import { LOSER_ORIGIN } from '../db/tombstones.js';
 import type { Row } from '../model/value.js';
-import { removedChildren } from './fk-waiting.js';
+import { backToSavepoint, removedChildren } from './fk-waiting.js';
 import type { FkContext } from './fk-parents.js';
 import type { TableInfo, TableSource } from './table-cache.js';
 
@@ -47,5 +49,26 @@ describe('fk-waiting removedChildren: what a unique loser’s removal takes alon
     expect(sqls.map((trip) => trip.map((s) => /ORDER BY `id` LIMIT \d+/.exec(s)?.[0]))).toEqual([['ORDER BY `id` LIMIT 5'], ['ORDER BY `id` LIMIT 2']]);
     const two = await removedChildren(holding(rows, []), ctx, [toC], { id: 9 }, from, undefined, 2);
     expect(two.children.map((c) => `${c.table}${String(c.key.id)}`)).toEqual(['c1', 'c2']);
+  });
+});
+
+describe('fk-waiting backToSavepoint: a waiting child whose write failed', () => {
+  const lockWait = () => driverError(1205, 'ER_LOCK_WAIT_TIMEOUT', 'Lock wait timeout exceeded; try restarting transaction');
+  it('a lock wait timeout under innodb_rollback_on_timeout (the savepoint gone with the transaction): the timeout is thrown, transient, not the 1305', async () => {
+    const conn = new RecordingConnection((call) => (call.sql.startsWith('ROLLBACK TO SAVEPOINT') ? driverError(1305, 'ER_SP_DOES_NOT_EXIST', 'SAVEPOINT drc_waiting does not exist') : undefined));
+    const err = await backToSavepoint(new PipelinedSession(conn), lockWait()).then(() => undefined, (e: unknown) => e);
+    expect(errnoOf(err)).toBe(1205);
+    expect(classifyMysqlError(err)?.retryable).toBe(true);
+  });
+  it('a deadlock (always the whole transaction): thrown without a ROLLBACK TO SAVEPOINT', async () => {
+    const conn = new RecordingConnection(() => undefined);
+    const err = await backToSavepoint(new PipelinedSession(conn), driverError(1213, 'ER_LOCK_DEADLOCK')).then(() => undefined, (e: unknown) => e);
+    expect(errnoOf(err)).toBe(1213);
+    expect(conn.trips).toEqual([]);
+  });
+  it('a statement-only error: back to the savepoint, nothing thrown', async () => {
+    const conn = new RecordingConnection(() => undefined);
+    await backToSavepoint(new PipelinedSession(conn), lockWait());
+    expect(conn.trips.flat().map((s) => s.sql)).toEqual(['ROLLBACK TO SAVEPOINT drc_waiting']);
   });
 });

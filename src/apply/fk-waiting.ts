@@ -31,13 +31,14 @@ import { decodeQueryRow, exactSelect, typeOf } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
 import { findTombstonesStatement, LOSER_ORIGIN, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
-import { classifyMysqlError, isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
+import { classifyMysqlError, errnoOf, isDeadlock, isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
+import { compareImages } from '../model/types/order.js';
 import { deletedSince } from './fk-conflict.js';
 import { childrenOf, unvisited } from './fk-children.js';
 import { justBelow } from './unique-claims.js';
 import { dataTypeOf, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
-import { insertRows } from './sql/rows.js';
+import { insertRows, updateRow } from './sql/rows.js';
 import type { TableInfo, TableSource } from './table-cache.js';
 
 /** Waiting children placed per target transaction (the rest wait for the next one). */
@@ -195,15 +196,18 @@ export function purgeWaitingStatement(retentionMs: number, limit = 5000): Statem
 }
 
 export interface Placement {
-  placed: WaitingChild[];
+  /** With `replaced`: the older row at its key the child's image replaced (the conflict's local row). */
+  placed: (WaitingChild & { replaced?: Row })[];
   /** Children this ezone refused for another reason than a missing parent: dropped (their tables, for the log). */
   dropped: { schema: string; table: string; errno: number | undefined }[];
 }
 
 /**
  * Write the waiting children whose parent is back (each at a savepoint: one still missing its parent
- * stays, tried again after the others). A child whose key holds a row now, or has a tombstone newer
- * than it, was written or deleted since: it waits no more. Returns the children placed and dropped.
+ * stays, tried again after the others). A child whose key holds a row now not older than it, or has
+ * a tombstone newer than it, was written or deleted since: it waits no more; an older row at its key
+ * (a bootstrap's copy, a write from an ezone that had not seen it) is replaced by its image. Returns
+ * the children placed and dropped.
  */
 export async function placeWaiting(ezone: string, session: PipelinedSession, ctx: FkContext, now = Date.now()): Promise<Placement> {
   const { tables } = ctx;
@@ -216,7 +220,7 @@ export async function placeWaiting(ezone: string, session: PipelinedSession, ctx
     if (now - state.lastStashAt > CLEAR_AFTER_MS) state.maybeWaiting = false;
     return none;
   }
-  const { placed, dropped } = { placed: [] as WaitingChild[], dropped: [] as Placement['dropped'] };
+  const { placed, dropped } = { placed: [] as Placement['placed'], dropped: [] as Placement['dropped'] };
   for (const r of rows) {
     const { key, image, origin, txId } = JSON.parse(String(r.image)) as { key: Row; image: Row; origin?: string; txId?: string };
     const child: WaitingChild = { schema: String(r.schema_name), table: String(r.table_name), key, version: String(r.version), image, ...(origin ? { origin } : {}), ...(txId ? { txId } : {}) };
@@ -225,16 +229,20 @@ export async function placeWaiting(ezone: string, session: PipelinedSession, ctx
     const done: Statement = { sql: `DELETE FROM drc_meta.fk_waiting WHERE ${where}`, params };
     const later: Statement = { sql: `UPDATE drc_meta.fk_waiting SET waiting_at = UTC_TIMESTAMP(6) WHERE ${where}`, params };
     const info = await tables.get(child.schema, child.table);
-    // Superseded: written or deleted since, or its parent deleted again since (that delete removed it everywhere).
-    if (!info || (await superseded(session, info, child)) || (await deletedSince(session, ctx, info.foreignKeys ?? [], child.image, child.version, dataTypeOf(info, ctx.versionColumnOf(child.schema, child.table))))) {
+    // Superseded: written or deleted since by a write not older than it, or its parent deleted again since (that delete removed it everywhere).
+    const here = info ? await superseded(session, info, child, ctx.versionColumnOf(child.schema, child.table)) : true;
+    if (!info || here === true || (await deletedSince(session, ctx, info.foreignKeys ?? [], child.image, child.version, dataTypeOf(info, ctx.versionColumnOf(child.schema, child.table))))) {
       await session.roundTrip([done]);
       continue;
     }
+    // An older row at its key (a bootstrap's copy of it, a write from an ezone that had not seen this
+    // one): the waiting image replaces it, as it would have had it arrived after that row.
+    const write = here === false ? insertRows(child.schema, child.table, [child.image], info) : updateRow(child.schema, child.table, info.primaryKey, child.key, child.image, info);
     try {
-      await session.roundTrip([{ sql: 'SAVEPOINT drc_waiting', params: [] }, insertRows(child.schema, child.table, [child.image], info), done]);
-      placed.push(child);
+      await session.roundTrip([{ sql: 'SAVEPOINT drc_waiting', params: [] }, write, done]);
+      placed.push(here === false ? child : { ...child, replaced: here });
     } catch (err) {
-      await session.roundTrip([{ sql: 'ROLLBACK TO SAVEPOINT drc_waiting', params: [] }]);
+      await backToSavepoint(session, err);
       if (isForeignKeyNoParent(err)) await session.roundTrip([later]); // the parent is not back yet: after the others
       else if (isDuplicateKey(err)) await session.roundTrip([done]); // its key or a unique value is taken: written since
       else if (classifyMysqlError(err)?.retryable ?? true) throw err; // a deadlock, a lost connection: the transaction retries
@@ -249,15 +257,45 @@ export async function placeWaiting(ezone: string, session: PipelinedSession, ctx
   return { placed, dropped };
 }
 
-/** Whether the waiting child's key holds a row here, or a tombstone newer than it. */
-async function superseded(session: PipelinedSession, info: TableInfo, child: WaitingChild): Promise<boolean> {
+/**
+ * Back to the savepoint before a waiting child's write failed with `err`. A deadlock, or a lock wait
+ * timeout under innodb_rollback_on_timeout, rolled back the whole transaction and its savepoints with
+ * it: the server would answer the ROLLBACK TO SAVEPOINT with errno 1305 (savepoint does not exist),
+ * hiding the real error and its classification (transient: the transaction retries). The write's own
+ * error is thrown then.
+ */
+export async function backToSavepoint(session: PipelinedSession, err: unknown): Promise<void> {
+  if (isDeadlock(err)) throw err;
+  try {
+    await session.roundTrip([{ sql: 'ROLLBACK TO SAVEPOINT drc_waiting', params: [] }]);
+  } catch (rollbackErr) {
+    if (errnoOf(rollbackErr) === SAVEPOINT_DOES_NOT_EXIST) throw err;
+    throw rollbackErr;
+  }
+}
+const SAVEPOINT_DOES_NOT_EXIST = 1305;
+
+/**
+ * Whether the waiting child is superseded here: a tombstone of its key newer than it (deleted since),
+ * or a row at its key not older than it by the table's version rule (resolver.ts compareImages:
+ * version, then the tie-break on the images; a table without a version column: any row). Returns
+ * true, `false` when the key holds nothing, or the older row (a bootstrap's copy of it, a write of an
+ * ezone that had not seen the waiting one), which the waiting image replaces.
+ */
+async function superseded(session: PipelinedSession, info: TableInfo, child: WaitingChild, versionColumn: string | null): Promise<boolean | Row> {
   const where = info.primaryKey.map((c) => `${quoteId(c)} <=> ?`).join(' AND ');
   const identity = tombstoneIdentity(info);
+  const cols = (info.columnMeta ?? []).map((m) => m.name).filter((n): n is string => n !== undefined);
+  const select = cols.length > 0 ? exactSelect(cols, info.columnTypes, quoteId) : '*';
   const [row, stones] = (await session.roundTrip([
-    { sql: `SELECT 1 FROM ${tableRef(child.schema, child.table)} WHERE ${where} LIMIT 1`, params: info.primaryKey.map((c) => fromWire(child.key[c] ?? null)) },
+    { sql: `SELECT ${select} FROM ${tableRef(child.schema, child.table)} WHERE ${where} LIMIT 1`, params: info.primaryKey.map((c) => fromWire(child.key[c] ?? null)) },
     findTombstonesStatement(child.schema, child.table, [child.key], identity),
   ])) as [mysql.RowDataPacket[], mysql.RowDataPacket[]];
-  if (row.length > 0) return true;
-  return (tombstonesByOrigin(stones, 1)[0] ?? []).some((m) => compareVersions(m.version, child.version) > 0);
+  if (row.length > 0) {
+    if (versionColumn === null) return true;
+    const local = decodeQueryRow(row[0] as Record<string, unknown>, info.columnTypes);
+    const localVersion = versionOf(local[versionColumn], typeOf(info.columnTypes, versionColumn));
+    return compareImages(child.version, child.image, localVersion, local, info.columnTypes) > 0 ? local : true;
+  }
+  return (tombstonesByOrigin(stones, 1)[0] ?? []).some((m) => compareVersions(m.version, child.version) > 0) ? true : false;
 }
-

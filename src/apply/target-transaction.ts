@@ -117,8 +117,8 @@ export class TargetTransaction {
     const { placed, dropped } = await placeWaiting(this.ctx.ezone, this.session, { tables: this.ctx.tables, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
     // A placed child is the applied half of its fk-parent-missing conflict (DESIGN.md section 5.6: every conflict is recorded).
     for (const c of placed) {
-      const change = { schema: c.schema, table: c.table, op: 'insert' as const, key: c.key, after: c.image, version: c.version };
-      this.log.record({ incoming: { change, origin: c.origin ?? this.ctx.ezone, txId: c.txId ?? '' }, reason: 'fk-parent-missing', decision: 'applied', local: null, versionColumn: this.versionColumnOf(c.schema, c.table) });
+      const change = { schema: c.schema, table: c.table, op: c.replaced ? ('update' as const) : ('insert' as const), key: c.key, after: c.image, version: c.version };
+      this.log.record({ incoming: { change, origin: c.origin ?? this.ctx.ezone, txId: c.txId ?? '' }, reason: 'fk-parent-missing', decision: 'applied', local: c.replaced ?? null, versionColumn: this.versionColumnOf(c.schema, c.table) });
     }
     for (const d of dropped) this.ctx.log.warn({ table: `${d.schema}.${d.table}`, errno: d.errno }, 'a child waiting for its deleted parent was rejected by this ezone and dropped (fk-waiting)');
     const { infos, batch } = await checkSchema(incoming, this.ctx.tables, this.ctx.config.apply.onUnknownColumn, (table, column) => this.warnDrop(table, column));

@@ -362,11 +362,17 @@ export class WriteBatcher {
       // are copied first, and one inserted since is on the stream.)
       if (version && op.incoming.origin !== COPY_ORIGIN && (await bootstrapCopying(queryVia(this.session), this.waiting.ezone, missing.map((fk) => ({ schema: fk.refSchema, table: fk.refTable }))))) {
         // An update's local row is removed as it waits (as below): left there, the waiting sweep would
-        // take the row at its key for a newer write and drop the update for good.
+        // take the row at its key for a newer write and drop the update for good. No origin deleted it,
+        // so its own children here (every level) wait with it, as a unique loser's do (fk-waiting.ts
+        // removedChildren): its delete's cascade would remove them in TARGET alone, for good.
         await this.stash(op, version);
         const { versionColumn, conflicts } = this.collisions(op);
         conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: 'skipped', local: null, versionColumn });
-        if (op.kind === 'update') await this.writeOne({ ...op, kind: 'delete', image: op.incoming.change.before ?? op.image }, tombstones);
+        if (op.kind === 'update') {
+          const local = op.incoming.change.before ?? op.image;
+          await this.stashRemovedChildren(op.info.referencedBy ?? [], local, op.incoming, tombstones);
+          await this.writeOne({ ...op, kind: 'delete', image: local }, tombstones);
+        }
         return;
       }
       throw new RetryableApplyError(`a parent of a row of ${schema}.${table} is not here yet (no tombstone: not deleted here); retrying`, err);

@@ -8,6 +8,7 @@ import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
 import { bootstrap } from '../../src/admin/bootstrap.js';
 import { ChunkCopyApplier } from '../../src/apply/copy-applier.js';
+import { formatReport } from '../../src/cli/commands/bootstrap.js';
 import { detectFlavor } from '../../src/db/connect.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
 import type { Row } from '../../src/model/value.js';
@@ -84,6 +85,10 @@ describeWithServers('drc bootstrap re-seed', () => {
     expect(stage).toBe('a-back');
     expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
     expect(report.tables).toMatchObject([{ table: `${s.schema}.t`, rows: 50, removed: 3 }]);
+    // The human report (without --json) has the JSON's `removed` column too.
+    const [header, line] = formatReport(report).split('\n');
+    const cells = (l: string | undefined) => (l ?? '').trim().split(/\s+/);
+    expect(cells(line)[cells(header).indexOf('removed')], formatReport(report)).toBe('3');
     expect(await ids(c!, 'SELECT id FROM t WHERE id % 2 = 1 ORDER BY id')).toEqual([51]);
     // Each removal left a tombstone at the removed row's own version, from the copy's origin.
     const [stones] = await c!.query<mysql.RowDataPacket[]>("SELECT key_json, origin FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name = 't' ORDER BY key_json", [s.schema]);

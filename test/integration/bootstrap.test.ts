@@ -242,7 +242,7 @@ describeWithServers('drc bootstrap', () => {
     // Run again from the CLI, human output: every row is already there (identical, nothing skipped).
     const again = await runDrc(['bootstrap', '--config', s.configFile, '--ezone', 'c', '--from', 'a', '--tables', `${s.schema}.t`]);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(new RegExp(`^table\\s+rows\\s+copied\\s+skipped\\s+chunks\\s+created\\s+resumed\\s+seconds\\s+rowsPerSec\\n${s.schema}\\.t\\s+48\\s+48\\s+0\\s+1\\s+false\\s+false`));
+    expect(again.stdout).toMatch(new RegExp(`^table\\s+rows\\s+copied\\s+skipped\\s+removed\\s+overtaken\\s+chunks\\s+created\\s+resumed\\s+seconds\\s+rowsPerSec\\n${s.schema}\\.t\\s+48\\s+48\\s+0\\s+0\\s+0\\s+1\\s+false\\s+false`));
     expect(again.stdout).toMatch(/live stream start point in c: a@\d+/);
     expect(again.stdout).toMatch(/verify a ↔ c: identical/);
     // An unfinished run on record: a fresh run is refused (nothing deleted), --restart starts over.

@@ -14,7 +14,7 @@ import { ezoneOf, loadConfig } from '../../config/loader.js';
 import { detectFlavor } from '../../db/connect.js';
 import { CheckFailedError } from '../../errors.js';
 import { createLogger } from '../../ops/logger.js';
-import { EXIT_CODES_HELP, printJson, printTable } from '../output.js';
+import { EXIT_CODES_HELP, formatTable, printJson } from '../output.js';
 import { positiveInt } from '../parse.js';
 import { accountOf } from './triggers.js';
 
@@ -130,11 +130,17 @@ export function registerBootstrap(program: Command): void {
     });
 }
 
+/** The columns of the human report: the JSON's per-table fields. */
+export const REPORT_COLUMNS = ['table', 'rows', 'copied', 'skipped', 'removed', 'overtaken', 'chunks', 'created', 'resumed', 'seconds', 'rowsPerSec'];
+
+/** The human (non --json) report: a line per table, the live stream's start point, the final comparison. Pure. */
+export function formatReport(report: BootstrapReport): string {
+  const lines = [formatTable(report.tables.map((t) => ({ ...t })), REPORT_COLUMNS), ''];
+  lines.push(`live stream start point in ${report.ezone}: ${Object.entries(report.startPositions).map(([o, p]) => `${o}@${p}`).join(', ')}`);
+  lines.push(`verify ${report.from} ↔ ${report.ezone}: ${report.verify.ok ? 'identical' : `${report.verify.differences.length} difference(s)`} (${report.verify.tables.map((t) => `${t.table} ${t.rows} rows`).join(', ')})`);
+  return `${lines.join('\n')}\n`;
+}
+
 function print(report: BootstrapReport): void {
-  printTable(
-    report.tables.map((t) => ({ ...t })),
-    ['table', 'rows', 'copied', 'skipped', 'chunks', 'created', 'resumed', 'seconds', 'rowsPerSec'],
-  );
-  process.stdout.write(`\nlive stream start point in ${report.ezone}: ${Object.entries(report.startPositions).map(([o, p]) => `${o}@${p}`).join(', ')}\n`);
-  process.stdout.write(`verify ${report.from} ↔ ${report.ezone}: ${report.verify.ok ? 'identical' : `${report.verify.differences.length} difference(s)`} (${report.verify.tables.map((t) => `${t.table} ${t.rows} rows`).join(', ')})\n`);
+  process.stdout.write(formatReport(report));
 }
