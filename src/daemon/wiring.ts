@@ -182,7 +182,7 @@ export async function startDaemon(
     flavor = ez.mysql.flavor === 'auto' ? await detectFlavor(metaPool) : ez.mysql.flavor;
     await events.connect();
     routing = await openRouting(metaPool, scopeOf(config), peerRoutingOf(config, ezone));
-    const ownership = new Ownership(config.ownership, { routing, mode: 'incoming' });
+    const ownership = new Ownership(config.ownership, { routing, mode: 'incoming', topology: prefix });
     const origins = Object.keys(config.ezones).sort();
     const yields = new LockYield(); // shared by this ezone's appliers (apply/lock-yield.ts)
     expectWaitingChildren(ezone); // children waiting for a deleted parent from an earlier run (apply/fk-waiting.ts)

@@ -255,6 +255,13 @@ const MIGRATIONS: string[][] = [
       PRIMARY KEY (schema_name, table_name)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
   ],
+  [
+    // A forced switchover's cut (admin/switchover-forced.ts): the next offset of the old owner's changes
+    // topic the new owner had applied when the flip was written. The old owner's changes before it were
+    // there before the flip; those at or after it that were written under the older routing are late
+    // (conflict `forced-late`), in whichever ezone applies them, whenever.
+    `ALTER TABLE drc_meta.switchovers ADD COLUMN cut_offset BIGINT UNSIGNED NULL COMMENT 'forced: next offset of the old owner''s changes topic the new owner had applied at the flip'`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */
