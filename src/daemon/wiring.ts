@@ -161,7 +161,11 @@ export async function startDaemon(
   config: Config,
   ezone: string,
   log: Logger,
-  options: { fence?: { check(conn: PoolConnection): Promise<void>; statement(): DeferredStatement; verify(): Promise<void>; owner: string } } = {},
+  options: {
+    fence?: { check(conn: PoolConnection): Promise<void>; statement(): DeferredStatement; verify(): Promise<void>; owner: string };
+    /** How often drc_meta.routing is re-read (default ROUTING_REFRESH_MS; tests lengthen it to show what does not depend on it). */
+    routingRefreshMs?: number;
+  } = {},
 ): Promise<Daemon> {
   const register = options.fence ? { ezone, owner: options.fence.owner } : undefined;
   const ez = ezoneOf(config, ezone);
@@ -227,7 +231,7 @@ export async function startDaemon(
   }
   const stopHousekeeping = startHousekeeping(metaPool, flavor, ezone, config, log, options.fence);
   const status: RoutingStatus = { version: routing.version, banned: 0 };
-  const stopRouting = refreshRouting(metaPool, config.kafka.topicPrefix, routing, status, log);
+  const stopRouting = refreshRouting(metaPool, config.kafka.topicPrefix, routing, status, log, options.routingRefreshMs ?? ROUTING_REFRESH_MS);
   return {
     ezone,
     routing,
@@ -246,11 +250,15 @@ export async function startDaemon(
   };
 }
 
-/** How often a daemon re-reads drc_meta.routing (the routing its appliers judge incoming changes by). */
+/**
+ * How often a daemon re-reads drc_meta.routing (the routing its appliers judge changes without the
+ * origin's verdict by, and the metrics). Late rows of a forced switchover do not wait for it: each
+ * applying transaction reads the forced flips itself (apply/target-transaction.ts).
+ */
 const ROUTING_REFRESH_MS = 250;
 
 /** Keep `routing` equal to this database's drc_meta.routing; returns the stop. */
-function refreshRouting(metaPool: ReturnType<typeof createPool>, topology: string, routing: RoutingBook, status: RoutingStatus, log: Logger): () => void {
+function refreshRouting(metaPool: ReturnType<typeof createPool>, topology: string, routing: RoutingBook, status: RoutingStatus, log: Logger, everyMs: number): () => void {
   let last = routing.version;
   let busy = false;
   const timer = setInterval(() => {
@@ -271,7 +279,7 @@ function refreshRouting(metaPool: ReturnType<typeof createPool>, topology: strin
       .finally(() => {
         busy = false;
       });
-  }, ROUTING_REFRESH_MS);
+  }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -59,7 +59,9 @@ describeWithServers('forced switchover: the old owner’s late rows', () => {
   it('flags the rows the old owner wrote before a forced flip that arrive after it, decides them by last-writer-wins, and records its later writes as violations', async () => {
     s = await setUp();
     const log = testLogger();
-    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    // b re-reads drc_meta.routing only once an hour here: its appliers must learn of the forced flip
+    // written in its database without that polling (each transaction reads the forced flips).
+    daemons.push(...(await startDaemons(s, ['a'])), ...(await startDaemons(s, ['b'], { routingRefreshMs: 3_600_000 })));
     await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (1, ?, 1)', [movingUsers[0]]);
     await converge(s, 'orders', ['a', 'b'], { rows: 1 });
     // a's DRC dies; a's applications write on (a still owns 0-7 by the routing it has).
