@@ -25,7 +25,7 @@ import { RoutingBook } from '../model/routing.js';
 import { latestSwitchover, openRouting, peerRoutingOf, readForcedFlips, readRouting, scopeOf } from '../db/routing-store.js';
 import type { RoutingStatus } from '../ops/metrics.js';
 import type { KafkaTransport, StoredMessage, TopicSpec } from '../model/ports.js';
-import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic } from '../model/topics.js';
+import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic, routingTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
 import { createTransport } from '../transport/select.js';
 
@@ -172,6 +172,9 @@ export async function startDaemon(
   const prefix = config.kafka.topicPrefix;
   const kafkaFor = kafkaClients(config, ezone, log);
   for (const name of Object.keys(config.ezones)) await (await kafkaFor(name)).ensureTopics(ownTopics(config.kafka, name));
+  // `<prefix>.routing` (drc switchover publishes on it), on the topology's Kafka: created here too, so
+  // the TypeScript guard's processes only read it (guard/routing-guard.ts, no create rights needed).
+  await (await kafkaFor(undefined)).ensureTopics([{ topic: routingTopic(prefix), partitions: 1, replicationFactor: config.kafka.replicationFactor }]);
 
   const running = await startCapture(config, ezone, log, register && options.fence ? { register, verify: () => options.fence!.verify() } : undefined);
   const events = (await kafkaFor(ezone)).eventPublisher(config.kafka.maxMessageBytes + 4096);
@@ -285,10 +288,11 @@ function refreshRouting(metaPool: ReturnType<typeof createPool>, topology: strin
 }
 
 /** One Kafka client per distinct broker list (ezones may have their own clusters). */
-function kafkaClients(config: Config, ezone: string, log: Logger): (name: string) => Promise<KafkaTransport> {
+function kafkaClients(config: Config, ezone: string, log: Logger): (name: string | undefined) => Promise<KafkaTransport> {
   const clients = new Map<string, Promise<KafkaTransport>>();
-  return (name: string) => {
-    const brokers = config.ezones[name]?.kafka?.brokers ?? config.kafka.brokers;
+  // `undefined`: the topology's own Kafka (config.kafka.brokers).
+  return (name: string | undefined) => {
+    const brokers = (name === undefined ? undefined : config.ezones[name]?.kafka?.brokers) ?? config.kafka.brokers;
     const id = brokers.join(',');
     let k = clients.get(id);
     if (!k) {
