@@ -453,7 +453,10 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
       if (step === 'banned') {
         const second = await runDrc(['switchover', '--config', s.configFile, '--shards', '0-7', '--to', to]);
         expect(second.code).toBe(1);
-        expect(second.stderr).toMatch(/another drc switchover is running/);
+        expect(second.stderr).toMatch(/another drc switchover of this topology is running/);
+        // The lock is the topology's: a run for another topology on the same servers is not blocked by it.
+        const other = { ...s.config, kafka: { ...s.config.kafka, topicPrefix: `${s.prefix}_other` } };
+        expect(await switchover(other, { resume: true, timeoutMs: 5_000, log })).toMatchObject({ state: 'none', reason: 'no unfinished switchover to resume' });
       }
       child.kill('SIGKILL');
       await exited;
