@@ -76,9 +76,10 @@ interface ForcedFlip {
  * flagged `forced-late` (model/routing.ts lateFor) — and only those, so an ezone replaying the old
  * owner's topic from its start does not flag what was applied here before the flip.
  *
- * The record is written before the cut is read: an applier's transaction reads the forced flips with a
- * locking read (apply/target-transaction.ts), so either it ends before the record is written (its
- * changes are before the cut) or it waits for this commit and judges by the flip.
+ * An applier's transaction reads the forced flips itself (apply/target-transaction.ts): one that reads
+ * after this commit judges by the flip. Left open: a transaction of the old owner's stream that read
+ * them just before this commit and writes its applied position just after it (its changes are after
+ * the cut, unflagged) — a window of one transaction's commit round trip.
  */
 async function writeForcedFlip(conn: mysql.Connection, topology: string, f: ForcedFlip): Promise<void> {
   const superseded = `superseded by the forced switchover ${f.id}`;

@@ -140,8 +140,8 @@ export class TargetTransaction {
   }
 
   /**
-   * The forced switchovers taking shards from the batch's origin, read in this transaction with a
-   * locking read (db/routing-store.ts forcedFlipsStatement) when the batch holds changes judged by the
+   * The forced switchovers taking shards from the batch's origin, read in this transaction
+   * (db/routing-store.ts forcedFlipsStatement) when the batch holds changes judged by the
    * versioned routing (RowChange.rv): a flip written here a moment ago judges this batch's late rows,
    * where the routing polled every 250 ms might not have it yet. Its statement goes with the round trip
    * that reads the batch's rows. Undefined: nothing to judge (decide falls back to the book's).
@@ -151,7 +151,7 @@ export class TargetTransaction {
     const first = batch.find((i) => i.change.rv !== undefined && i.offset !== undefined);
     if (topology === undefined || !first) return undefined;
     const read: { flips?: ForcedFlip[] } = {};
-    this.session.defer({ ...forcedFlipsStatement(topology, first.origin, true), check: (rows) => (read.flips = forcedFlipsOf(rows as mysql.RowDataPacket[])) });
+    this.session.defer({ ...forcedFlipsStatement(topology, first.origin), check: (rows) => (read.flips = forcedFlipsOf(rows as mysql.RowDataPacket[])) });
     return read;
   }
 

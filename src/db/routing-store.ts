@@ -92,14 +92,14 @@ export async function readForcedFlips(db: Queryable, topology: string): Promise<
 }
 
 /**
- * The read of the forced switchovers (of `origin`'s shards when given). `lock`: a locking read, as an
- * applier makes in each transaction — it sees a forced flip committed a moment ago (a plain read would
- * see its snapshot), and a flip not yet written waits for the transaction's end (the flip writes its
- * record before it reads the applied position it calls its cut: admin/switchover-forced.ts).
+ * The read of the forced switchovers (of `origin`'s shards when given), as the daemon polls it and as
+ * an applier makes it in each transaction (a plain read: a locking one would hold the topology's
+ * switchover rows for the whole transaction, and a planned switchover's writes of them — applied by the
+ * same stream, committed in stream order — would wait behind it).
  */
-export function forcedFlipsStatement(topology: string, origin?: string, lock = false): { sql: string; params: string[] } {
+export function forcedFlipsStatement(topology: string, origin?: string): { sql: string; params: string[] } {
   return {
-    sql: `SELECT id, shard_from, shard_to, from_ezone, to_ezone, flip_version, cut_offset FROM drc_meta.switchovers WHERE topology = ? AND state = 'done' AND ban_version IS NULL AND flip_version IS NOT NULL${origin === undefined ? '' : ' AND from_ezone = ?'}${lock ? ' LOCK IN SHARE MODE' : ''}`,
+    sql: `SELECT id, shard_from, shard_to, from_ezone, to_ezone, flip_version, cut_offset FROM drc_meta.switchovers WHERE topology = ? AND state = 'done' AND ban_version IS NULL AND flip_version IS NOT NULL${origin === undefined ? '' : ' AND from_ezone = ?'}`,
     params: origin === undefined ? [topology] : [topology, origin],
   };
 }
