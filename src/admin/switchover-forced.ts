@@ -9,6 +9,7 @@ import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { readRouting, routingChangeStatement, routingVersion } from '../db/routing-store.js';
 import { CheckFailedError, UsageError } from '../errors.js';
+import { changesTopic } from '../model/topics.js';
 import { planMove, reached, unfinished, type SwitchoverRecord } from './switchover-plan.js';
 import { allRecords, highestVersion, newSwitchoverId, NEXT_UPDATED_AT } from './switchover-records.js';
 import { publish } from './switchover-steps.js';
@@ -67,13 +68,27 @@ interface ForcedFlip {
   open: readonly SwitchoverRecord[];
 }
 
-/** The flip, the superseded switchovers rolled back and the forced one's record `done`, in one transaction of the new owner. */
+/**
+ * The flip, the superseded switchovers rolled back and the forced one's record `done`, in one
+ * transaction of the new owner, with its cut: the next offset of the old owner's changes topic applied
+ * here (drc_meta.apply_position, read with a lock). The old owner's changes from the cut on were not here
+ * when the new owner took the shards: where they arrive, those written under the older routing are
+ * flagged `forced-late` (model/routing.ts lateFor) — and only those, so an ezone replaying the old
+ * owner's topic from its start does not flag what was applied here before the flip.
+ *
+ * An applier's transaction reads the forced flips itself (apply/target-transaction.ts): one that reads
+ * after this commit judges by the flip. Left open: a transaction of the old owner's stream that read
+ * them just before this commit and writes its applied position just after it (its changes are after
+ * the cut, unflagged) — a window of one transaction's commit round trip.
+ */
 async function writeForcedFlip(conn: mysql.Connection, topology: string, f: ForcedFlip): Promise<void> {
   const superseded = `superseded by the forced switchover ${f.id}`;
   await conn.beginTransaction();
   try {
-    const stmt = routingChangeStatement(topology, { from: f.shards.from, to: f.shards.to, owner: f.to, state: 'owned', version: f.version, movingTo: null, forgetPrevious: true });
-    await conn.query(stmt.sql, stmt.params);
+    await conn.query(
+      "INSERT INTO drc_meta.switchovers (id, topology, shard_from, shard_to, from_ezone, to_ezone, state, flip_version, reason, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+      [f.id, topology, f.shards.from, f.shards.to, f.from, f.to, f.version, f.reason],
+    );
     await conn.query(`UPDATE drc_meta.switchovers SET state = 'rolled-back', reason = ?, ${NEXT_UPDATED_AT} WHERE topology = ? AND state IN ('started', 'banned', 'fenced')`, [superseded, topology]);
     for (const r of f.open) {
       // Seen only in another reachable ezone (its copy has not arrived here): the record is written here.
@@ -82,10 +97,14 @@ async function writeForcedFlip(conn: mysql.Connection, topology: string, f: Forc
         [r.id, topology, r.from, r.to, r.fromEzone, r.toEzone, r.banVersion, superseded],
       );
     }
-    await conn.query(
-      "INSERT INTO drc_meta.switchovers (id, topology, shard_from, shard_to, from_ezone, to_ezone, state, flip_version, reason, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
-      [f.id, topology, f.shards.from, f.shards.to, f.from, f.to, f.version, f.reason],
-    );
+    const stmt = routingChangeStatement(topology, { from: f.shards.from, to: f.shards.to, owner: f.to, state: 'owned', version: f.version, movingTo: null, forgetPrevious: true });
+    await conn.query(stmt.sql, stmt.params);
+    const [[applied]] = await conn.query<mysql.RowDataPacket[]>('SELECT next_offset, topic FROM drc_meta.apply_position WHERE origin = ? AND kafka_partition = 0 FOR UPDATE', [f.from]);
+    // Nothing applied from the old owner: every change of its is after the cut. A position recorded for
+    // another topic says nothing of this one: no cut (every change under the older routing is late).
+    const topic = changesTopic(topology, f.from);
+    const cut = !applied ? '0' : applied.topic === null || String(applied.topic) === topic ? String(applied.next_offset) : null;
+    await conn.query('UPDATE drc_meta.switchovers SET cut_offset = ? WHERE id = ?', [cut, f.id]);
     await conn.commit();
   } catch (err) {
     await conn.rollback().catch(() => undefined);

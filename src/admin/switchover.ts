@@ -1,10 +1,11 @@
 /**
  * `drc switchover --config F --shards R --to E [--timeout D] [--resume]` (issue 17): the state machine
  * of switchover-plan.ts, run against every ezone's database, step by step (switchover-steps.ts), or
- * the emergency flip of `--force` (switchover-forced.ts). One runs at a time: it holds the named lock
- * `drc_switchover` in every ezone (a killed run's locks go with its connections), and a run that finds
+ * the emergency flip of `--force` (switchover-forced.ts). One runs at a time per topology: it holds the
+ * named lock `drc_switchover.<prefix>` in every ezone (a killed run's locks go with its connections), and a run that finds
  * an unfinished switchover resumes it (same shards and target) or refuses.
  */
+import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { connectionOptions } from '../db/connect.js';
@@ -20,7 +21,15 @@ import { unreachableMessage } from './unreachable.js';
 
 export type { RoutingEvent, SwitchoverOptions, SwitchoverResult } from './switchover-types.js';
 
-const LOCK = 'drc_switchover';
+/**
+ * The named lock a run holds in every ezone: one per topology (a server may hold several, each with
+ * its own routing), `drc_switchover.<prefix>` — or the prefix's SHA-1 when that is longer than the
+ * servers' 64-character lock names allow.
+ */
+export function switchoverLockName(topology: string): string {
+  const name = `drc_switchover.${topology}`;
+  return name.length <= 64 ? name : `drc_switchover.${createHash('sha1').update(topology).digest('hex')}`;
+}
 
 export async function switchover(config: Config, options: SwitchoverOptions): Promise<SwitchoverResult> {
   const conns: Conns = new Map();
@@ -51,7 +60,7 @@ async function connectAll(config: Config, options: SwitchoverOptions, conns: Con
   return unreachable;
 }
 
-/** drc_meta migrated and the routing seeded in every ezone, and the lock `drc_switchover` taken in each. */
+/** drc_meta migrated and the routing seeded in every ezone, and the topology's lock (switchoverLockName) taken in each. */
 async function prepareAll(config: Config, conns: Conns): Promise<void> {
   for (const [ezone, conn] of conns) {
     await ensureMetaSchema(conn);
@@ -61,8 +70,9 @@ async function prepareAll(config: Config, conns: Conns): Promise<void> {
       for (const [other, c] of conns) if (other !== ezone) out.push(await readRouting(c, config.kafka.topicPrefix).catch(() => []));
       return out.filter((r) => r.length > 0);
     });
-    const [[row]] = await conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS ok', [LOCK]);
-    if (Number(row?.ok) !== 1) throw new CheckFailedError(`another drc switchover is running (it holds the lock ${LOCK} in ezone ${ezone}): wait for it, or kill it and run drc switchover --resume`);
+    const lock = switchoverLockName(config.kafka.topicPrefix);
+    const [[row]] = await conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS ok', [lock]);
+    if (Number(row?.ok) !== 1) throw new CheckFailedError(`another drc switchover of this topology is running (it holds the lock ${lock} in ezone ${ezone}): wait for it, or kill it and run drc switchover --resume`);
   }
 }
 

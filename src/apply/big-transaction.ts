@@ -70,7 +70,7 @@ export class BigTransaction {
     }
     const big = this.open;
     if (!big) throw new DrcError('DRC_APPLY_SEQUENCE', `chunk ${chunk.seq} of ${chunk.id} without its start`);
-    await big.target.apply(incomingOf(chunk));
+    await big.target.apply(incomingOf(chunk, u.offset));
     if (!chunk.last) return;
     big.target.writeConflicts();
     const nextOffset = next(u.offset);

@@ -126,6 +126,27 @@ describe('decide', () => {
     expect(decide(other).conflicts).toEqual([]);
   });
 
+  it('flags as late only the old owner\'s changes from the forced flip\'s cut on (what the new owner had not applied), judged by the flips read in the transaction', () => {
+    const book = new RoutingBook([...Array(16).keys()].map((shard) => ({ shard, owner: 'b', state: 'owned' as const, version: 7, prevOwner: null, movingTo: null })));
+    const flip = { switchover: 'so-1', from: 0, to: 15, fromEzone: 'a', toEzone: 'b', version: 7, cut: '40' };
+    const ownership = new Ownership({ policy: 'report', shardCount: 16, routing: [], tables: { 's.t': { function: 'hash', column: 'user_id' } }, global: {} }, { routing: book, mode: 'incoming' });
+    const at = (id: number, offset: string) => ({ change: { ...ins(id, 1, '10'), after: { id, v: 1, user_id: id, updated_at: '10' }, rv: 6 } as RowChange, origin: 'a', txId: `t${id}`, offset });
+    // A new ezone replaying a's topic from its start: offsets 3 and 39 were applied by b before the flip.
+    const replay = input([], { ownership });
+    replay.batch = [at(1, '3'), at(2, '39'), at(3, '40'), at(4, '41')];
+    book.setForced([flip]);
+    expect(decide(replay).conflicts.map((c) => c.incoming.change.key)).toEqual([{ id: 3 }, { id: 4 }]);
+    // The flips read in the applying transaction judge, not the book's (polled, maybe behind).
+    book.setForced([]);
+    expect(decide({ ...replay, ownership }).conflicts).toEqual([]);
+    expect(decide({ ...replay, ownership, forced: [flip] }).conflicts.map((c) => [c.reason, c.incoming.change.key])).toEqual([
+      ['forced-late', { id: 3 }],
+      ['forced-late', { id: 4 }],
+    ]);
+    // A flip without a cut (written by a build before it): every change under the older routing is late.
+    expect(decide({ ...replay, ownership, forced: [(({ cut: _cut, ...uncut }) => uncut)(flip)] }).conflicts).toHaveLength(4);
+  });
+
   it('records ownership violations; reject skips the change, report applies it', () => {
     const rules = { shardCount: 16, routing: [{ shards: '0-15', ezone: 'b' }], tables: {}, global: { 's.t': 'b' } };
     const reject = decide(input([ins(1, 1, '10')], { ownership: new Ownership({ ...rules, policy: 'reject' }) }));

@@ -10,6 +10,7 @@
  */
 import { addMark, type Tombstone, type TombstoneMark } from '../db/tombstones.js';
 import type { Ownership } from '../model/ownership.js';
+import type { ForcedFlip } from '../model/routing.js';
 import type { Row } from '../model/value.js';
 import { compareVersions } from '../model/version.js';
 import { childBound, dataTypeOf } from './fk-parents.js';
@@ -38,6 +39,12 @@ export interface DecideInput {
    */
   identities?: Map<string, string>;
   ownership: Pick<Ownership, 'violates' | 'policy'> & Partial<Pick<Ownership, 'lateAfterForce'>>;
+  /**
+   * The forced switchovers taking shards from the batch's origin, as read in the applying transaction
+   * (target-transaction.ts): a late row is judged by them, not by the routing polled every 250 ms.
+   * Absent: the ownership's own (its routing book's).
+   */
+  forced?: readonly ForcedFlip[];
   /** Unique values, their holders and recorded claims (unique-claims-state.ts); absent: no unique keys in the batch. */
   unique?: UniqueInput;
   versionColumnOf(schema: string, table: string): string | null;
@@ -78,7 +85,7 @@ export function decide(input: DecideInput): Decisions {
     // Its origin owned the row when it wrote it; a forced switchover has moved it since: flagged, and
     // decided by last-writer-wins as any concurrent write (no policy refuses what was the owner's); the
     // record's decision is that outcome, set below.
-    const late: ConflictNote | undefined = !violation && change.rv !== undefined && input.ownership.lateAfterForce?.(table, image, incoming.origin, change.rv) ? { incoming, reason: 'forced-late', decision: 'applied', local, versionColumn } : undefined;
+    const late: ConflictNote | undefined = !violation && change.rv !== undefined && input.ownership.lateAfterForce?.(table, image, incoming.origin, change.rv, incoming.offset, input.forced) ? { incoming, reason: 'forced-late', decision: 'applied', local, versionColumn } : undefined;
     if (late) out.conflicts.push(late);
 
     const exactOld = change.oldKey ? rowKey(table, change.oldKey, info.columnTypes) : undefined;

@@ -49,7 +49,7 @@ export function failureContext(group: Group): ErrorContext {
 }
 
 /** The changes of source transactions, as the target transaction takes them. */
-export const incomingOf = (chunk: TxChunk): IncomingChange[] => chunk.changes.map((change) => ({ change, origin: chunk.origin, txId: chunk.id }));
+export const incomingOf = (chunk: TxChunk, offset?: string): IncomingChange[] => chunk.changes.map((change) => ({ change, origin: chunk.origin, txId: chunk.id, ...(offset === undefined ? {} : { offset }) }));
 
 export interface GroupExecutorDeps {
   pool: ApplyPool;
@@ -156,7 +156,7 @@ export class GroupExecutor {
         () => undefined,
       );
       const { yields } = deps;
-      await yields.watch(target.apply(group.txs.flatMap((t) => incomingOf(t.chunk)), { writeAtCommit: () => previousDone }), () => previousDone);
+      await yields.watch(target.apply(group.txs.flatMap((t) => incomingOf(t.chunk, t.offset)), { writeAtCommit: () => previousDone }), () => previousDone);
       target.writeConflicts();
       if (!previousDone) {
         // Parked: holding row locks until the predecessor commits. An oldest group's slow round trip in

@@ -10,6 +10,7 @@
  * (db/pipelined-session.ts): a group of small transactions takes three or four round trips (rows,
  * tombstones, writes and commit together or apart).
  */
+import type mysql from 'mysql2/promise';
 import { versionColumnOf } from '../config/tables.js';
 import { PipelinedSession, type QueryConnection } from '../db/pipelined-session.js';
 import type { DeferredStatement, Statement } from '../db/sql.js';
@@ -26,6 +27,8 @@ import type { ClaimRecord } from './unique-claims.js';
 import type { IncomingChange, Op, TargetContext } from './types.js';
 import { inTable, WriteBatcher } from './write-batch.js';
 import { placeWaiting } from './fk-waiting.js';
+import { forcedFlipsOf, forcedFlipsStatement } from '../db/routing-store.js';
+import type { ForcedFlip } from '../model/routing.js';
 
 const BEGIN: Statement = { sql: 'BEGIN', params: [] };
 const COMMIT: Statement = { sql: 'COMMIT', params: [] };
@@ -122,8 +125,11 @@ export class TargetTransaction {
     }
     for (const d of dropped) this.ctx.log.warn({ table: `${d.schema}.${d.table}`, errno: d.errno }, 'a child waiting for its deleted parent was rejected by this ezone and dropped (fk-waiting)');
     const { infos, batch } = await checkSchema(incoming, this.ctx.tables, this.ctx.config.apply.onUnknownColumn, (table, column) => this.warnDrop(table, column));
+    const read = this.forcedFlips(batch);
     const { rows, tombstones, identities, unique } = await this.loader.load(this.session, batch, infos);
-    const decisions = decide({ batch, infos, rows, tombstones, identities, ...(unique ? { unique } : {}), ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
+    if (read && !read.flips) await this.session.roundTrip([]); // the loader read nothing: the read goes alone
+    const forced = read?.flips;
+    const decisions = decide({ batch, infos, rows, tombstones, identities, ...(unique ? { unique } : {}), ...(forced ? { forced } : {}), ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
     for (const note of decisions.conflicts) this.log.record(note);
 
     const leftForCommit = await this.writes.write(decisions.ops, decisions.tombstones, options.writeAtCommit?.() ?? false);
@@ -131,6 +137,22 @@ export class TargetTransaction {
     this.deferAfterWrites(decisions.tombstones, heartbeats, decisions.claims);
     if (leftForCommit) this.unwritten = { ops: decisions.ops, tombstones: decisions.tombstones, heartbeats, claims: decisions.claims };
     this.rows += incoming.length;
+  }
+
+  /**
+   * The forced switchovers taking shards from the batch's origin, read in this transaction
+   * (db/routing-store.ts forcedFlipsStatement) when the batch holds changes judged by the
+   * versioned routing (RowChange.rv): a flip written here a moment ago judges this batch's late rows,
+   * where the routing polled every 250 ms might not have it yet. Its statement goes with the round trip
+   * that reads the batch's rows. Undefined: nothing to judge (decide falls back to the book's).
+   */
+  private forcedFlips(batch: readonly IncomingChange[]): { flips?: ForcedFlip[] } | undefined {
+    const topology = this.ctx.ownership.routedTopology;
+    const first = batch.find((i) => i.change.rv !== undefined && i.offset !== undefined);
+    if (topology === undefined || !first) return undefined;
+    const read: { flips?: ForcedFlip[] } = {};
+    this.session.defer({ ...forcedFlipsStatement(topology, first.origin), check: (rows) => (read.flips = forcedFlipsOf(rows as mysql.RowDataPacket[])) });
+    return read;
   }
 
   /** Record the conflicts of this transaction (call once, before commit; they go with the commit). */

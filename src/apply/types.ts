@@ -16,6 +16,8 @@ export interface IncomingChange {
   change: RowChange;
   origin: string;
   txId: string;
+  /** The Kafka offset of its message in the origin's changes topic (absent: not read from it, e.g. a quarantine retry). */
+  offset?: string;
 }
 
 /** One write decided for a change: the statement to run and what it is about. */

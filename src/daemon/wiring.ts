@@ -25,7 +25,7 @@ import { RoutingBook } from '../model/routing.js';
 import { latestSwitchover, openRouting, peerRoutingOf, readForcedFlips, readRouting, scopeOf } from '../db/routing-store.js';
 import type { RoutingStatus } from '../ops/metrics.js';
 import type { KafkaTransport, StoredMessage, TopicSpec } from '../model/ports.js';
-import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic } from '../model/topics.js';
+import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic, routingTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
 import { createTransport } from '../transport/select.js';
 
@@ -161,13 +161,20 @@ export async function startDaemon(
   config: Config,
   ezone: string,
   log: Logger,
-  options: { fence?: { check(conn: PoolConnection): Promise<void>; statement(): DeferredStatement; verify(): Promise<void>; owner: string } } = {},
+  options: {
+    fence?: { check(conn: PoolConnection): Promise<void>; statement(): DeferredStatement; verify(): Promise<void>; owner: string };
+    /** How often drc_meta.routing is re-read (default ROUTING_REFRESH_MS; tests lengthen it to show what does not depend on it). */
+    routingRefreshMs?: number;
+  } = {},
 ): Promise<Daemon> {
   const register = options.fence ? { ezone, owner: options.fence.owner } : undefined;
   const ez = ezoneOf(config, ezone);
   const prefix = config.kafka.topicPrefix;
   const kafkaFor = kafkaClients(config, ezone, log);
   for (const name of Object.keys(config.ezones)) await (await kafkaFor(name)).ensureTopics(ownTopics(config.kafka, name));
+  // `<prefix>.routing` (drc switchover publishes on it), on the topology's Kafka: created here too, so
+  // the TypeScript guard's processes only read it (guard/routing-guard.ts, no create rights needed).
+  await (await kafkaFor(undefined)).ensureTopics([{ topic: routingTopic(prefix), partitions: 1, replicationFactor: config.kafka.replicationFactor }]);
 
   const running = await startCapture(config, ezone, log, register && options.fence ? { register, verify: () => options.fence!.verify() } : undefined);
   const events = (await kafkaFor(ezone)).eventPublisher(config.kafka.maxMessageBytes + 4096);
@@ -182,7 +189,7 @@ export async function startDaemon(
     flavor = ez.mysql.flavor === 'auto' ? await detectFlavor(metaPool) : ez.mysql.flavor;
     await events.connect();
     routing = await openRouting(metaPool, scopeOf(config), peerRoutingOf(config, ezone));
-    const ownership = new Ownership(config.ownership, { routing, mode: 'incoming' });
+    const ownership = new Ownership(config.ownership, { routing, mode: 'incoming', topology: prefix });
     const origins = Object.keys(config.ezones).sort();
     const yields = new LockYield(); // shared by this ezone's appliers (apply/lock-yield.ts)
     expectWaitingChildren(ezone); // children waiting for a deleted parent from an earlier run (apply/fk-waiting.ts)
@@ -227,7 +234,7 @@ export async function startDaemon(
   }
   const stopHousekeeping = startHousekeeping(metaPool, flavor, ezone, config, log, options.fence);
   const status: RoutingStatus = { version: routing.version, banned: 0 };
-  const stopRouting = refreshRouting(metaPool, config.kafka.topicPrefix, routing, status, log);
+  const stopRouting = refreshRouting(metaPool, config.kafka.topicPrefix, routing, status, log, options.routingRefreshMs ?? ROUTING_REFRESH_MS);
   return {
     ezone,
     routing,
@@ -246,11 +253,15 @@ export async function startDaemon(
   };
 }
 
-/** How often a daemon re-reads drc_meta.routing (the routing its appliers judge incoming changes by). */
+/**
+ * How often a daemon re-reads drc_meta.routing (the routing its appliers judge changes without the
+ * origin's verdict by, and the metrics). Late rows of a forced switchover do not wait for it: each
+ * applying transaction reads the forced flips itself (apply/target-transaction.ts).
+ */
 const ROUTING_REFRESH_MS = 250;
 
 /** Keep `routing` equal to this database's drc_meta.routing; returns the stop. */
-function refreshRouting(metaPool: ReturnType<typeof createPool>, topology: string, routing: RoutingBook, status: RoutingStatus, log: Logger): () => void {
+function refreshRouting(metaPool: ReturnType<typeof createPool>, topology: string, routing: RoutingBook, status: RoutingStatus, log: Logger, everyMs: number): () => void {
   let last = routing.version;
   let busy = false;
   const timer = setInterval(() => {
@@ -271,16 +282,17 @@ function refreshRouting(metaPool: ReturnType<typeof createPool>, topology: strin
       .finally(() => {
         busy = false;
       });
-  }, ROUTING_REFRESH_MS);
+  }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
 }
 
 /** One Kafka client per distinct broker list (ezones may have their own clusters). */
-function kafkaClients(config: Config, ezone: string, log: Logger): (name: string) => Promise<KafkaTransport> {
+function kafkaClients(config: Config, ezone: string, log: Logger): (name: string | undefined) => Promise<KafkaTransport> {
   const clients = new Map<string, Promise<KafkaTransport>>();
-  return (name: string) => {
-    const brokers = config.ezones[name]?.kafka?.brokers ?? config.kafka.brokers;
+  // `undefined`: the topology's own Kafka (config.kafka.brokers).
+  return (name: string | undefined) => {
+    const brokers = (name === undefined ? undefined : config.ezones[name]?.kafka?.brokers) ?? config.kafka.brokers;
     const id = brokers.join(',');
     let k = clients.get(id);
     if (!k) {

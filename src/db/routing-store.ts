@@ -86,11 +86,35 @@ export async function readRouting(db: Queryable, topology: string): Promise<Shar
  * (a planned switchover bans before it flips; only `--force` flips without).
  */
 export async function readForcedFlips(db: Queryable, topology: string): Promise<ForcedFlip[]> {
-  const [rows] = (await db.query(
-    "SELECT id, shard_from, shard_to, from_ezone, to_ezone, flip_version FROM drc_meta.switchovers WHERE topology = ? AND state = 'done' AND ban_version IS NULL AND flip_version IS NOT NULL",
-    [topology],
-  )) as [mysql.RowDataPacket[], unknown];
-  return rows.map((r) => ({ switchover: String(r.id), from: Number(r.shard_from), to: Number(r.shard_to), fromEzone: String(r.from_ezone), toEzone: String(r.to_ezone), version: Number(r.flip_version) }));
+  const stmt = forcedFlipsStatement(topology);
+  const [rows] = (await db.query(stmt.sql, stmt.params)) as [mysql.RowDataPacket[], unknown];
+  return forcedFlipsOf(rows);
+}
+
+/**
+ * The read of the forced switchovers (of `origin`'s shards when given), as the daemon polls it and as
+ * an applier makes it in each transaction (a plain read: a locking one would hold the topology's
+ * switchover rows for the whole transaction, and a planned switchover's writes of them — applied by the
+ * same stream, committed in stream order — would wait behind it).
+ */
+export function forcedFlipsStatement(topology: string, origin?: string): { sql: string; params: string[] } {
+  return {
+    sql: `SELECT id, shard_from, shard_to, from_ezone, to_ezone, flip_version, cut_offset FROM drc_meta.switchovers WHERE topology = ? AND state = 'done' AND ban_version IS NULL AND flip_version IS NOT NULL${origin === undefined ? '' : ' AND from_ezone = ?'}`,
+    params: origin === undefined ? [topology] : [topology, origin],
+  };
+}
+
+/** Rows of forcedFlipsStatement → the forced flips. */
+export function forcedFlipsOf(rows: readonly mysql.RowDataPacket[]): ForcedFlip[] {
+  return rows.map((r) => ({
+    switchover: String(r.id),
+    from: Number(r.shard_from),
+    to: Number(r.shard_to),
+    fromEzone: String(r.from_ezone),
+    toEzone: String(r.to_ezone),
+    version: Number(r.flip_version),
+    ...(r.cut_offset === null || r.cut_offset === undefined ? {} : { cut: String(r.cut_offset) }),
+  }));
 }
 
 /** The routing version this database has applied (0: not seeded). */

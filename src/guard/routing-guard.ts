@@ -11,9 +11,11 @@
  * if (guard.check('shop.orders', { user_id: 42 }).writable) await pool.query('INSERT …');
  * ```
  *
- * With `follow: { kafka: config.kafka }` it also subscribes to `<prefix>.routing` itself and applies
- * each change `drc switchover` publishes as it arrives (refreshMs 0: the topic alone after the first read;
- * polling on as well, a read of a lagging database never undoes a newer change from the topic).
+ * With `follow: { kafka: config.kafka }` it also reads `<prefix>.routing` itself and applies each
+ * change `drc switchover` publishes as it arrives (refreshMs 0: the topic alone after the first read;
+ * polling on as well, a read of a lagging database never undoes a newer change from the topic). It only
+ * reads the topic (`drc run` and `drc switchover` create it): when it is missing, `onError` says so and
+ * the guard polls drc_meta.routing instead.
  */
 import type mysql from 'mysql2/promise';
 import type { KafkaConfig } from '../config/schema.js';
@@ -24,7 +26,10 @@ import { parseShardRange, RoutingBook } from '../model/routing.js';
 import { routingTopic } from '../model/topics.js';
 import type { Row, WireValue } from '../model/value.js';
 import { createLogger, type Logger } from '../ops/logger.js';
-import { createTransport } from '../transport/select.js';
+import { createBrokerInspector, createTransport } from '../transport/select.js';
+
+/** How often drc_meta.routing is re-read by default. */
+const DEFAULT_REFRESH_MS = 100;
 
 export interface GuardOptions {
   /** A pool (or connection) on this ezone's database. */
@@ -84,13 +89,8 @@ export class RoutingGuard {
   static async open(options: GuardOptions): Promise<RoutingGuard> {
     const guard = new RoutingGuard(options);
     await guard.refresh();
-    const every = options.refreshMs ?? 100;
-    if (every > 0) {
-      guard.timer = setInterval(() => {
-        guard.refresh().catch((err: Error) => options.onError?.(err));
-      }, every);
-      guard.timer.unref();
-    }
+    const every = options.refreshMs ?? DEFAULT_REFRESH_MS;
+    if (every > 0) guard.poll(every);
     if (options.follow) {
       try {
         await guard.follow(options.follow);
@@ -102,16 +102,44 @@ export class RoutingGuard {
     return guard;
   }
 
-  /** Subscribe to `<prefix>.routing` from its earliest message (RoutingGuard.open with `follow`). */
+  /** Re-read drc_meta.routing every `everyMs` in the background (once: a second call changes nothing). */
+  private poll(everyMs: number): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.refresh().catch((err: Error) => this.options.onError?.(err));
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  /**
+   * Read `<prefix>.routing` from its earliest message (RoutingGuard.open with `follow`). The topic is
+   * never created here; when it is missing, `onError` hears it and the guard polls
+   * drc_meta.routing instead (every refreshMs, or 100 ms when that is 0).
+   */
   private async follow(follow: NonNullable<GuardOptions['follow']>): Promise<void> {
     const topology = this.options.topology ?? 'drc';
     const topic = routingTopic(topology);
-    const transport = await createTransport(follow.kafka, { clientId: `${follow.kafka.clientId}-guard-${this.options.ezone}`, log: follow.log ?? createLogger('warn') });
+    const clientId = `${follow.kafka.clientId}-guard-${this.options.ezone}`;
+    const log = follow.log ?? createLogger('warn');
+    const onError = (err: Error) => this.options.onError?.(err);
+    // Only read: `drc run` and `drc switchover` create the topic, and an application's Kafka user need
+    // not be allowed to. Missing (no daemon of this topology has run yet): drc_meta polling alone.
+    const inspector = await createBrokerInspector(follow.kafka, clientId, log);
+    let exists: boolean;
+    try {
+      exists = (await inspector.endOffsets([topic])).has(topic);
+    } finally {
+      await inspector.close().catch(() => undefined);
+    }
+    if (!exists) {
+      const every = this.options.refreshMs || DEFAULT_REFRESH_MS;
+      onError(new Error(`the routing topic ${topic} does not exist (drc run and drc switchover create it; the guard only reads it): following drc_meta.routing by polling every ${every} ms instead`));
+      this.poll(every);
+      return;
+    }
+    const transport = await createTransport(follow.kafka, { clientId, log });
     const stream = transport.messageStream(topic, `${follow.kafka.clientId}.${topology}.guard.${this.options.ezone}`);
     this.following = { transport, stream };
-    // The topic exists once a switchover published on it; created here (as the CLI does) when none has yet.
-    await transport.ensureTopics([{ topic, partitions: 1, replicationFactor: follow.kafka.replicationFactor }]);
-    const onError = (err: Error) => this.options.onError?.(err);
     await stream.start(undefined, async (m) => this.onMessage(m, topic, onError), onError);
   }
 

@@ -31,6 +31,8 @@ export interface OwnershipOptions {
    * shard is nobody's to write. `incoming` (default): judging a change from another ezone.
    */
   mode?: 'local' | 'incoming';
+  /** The topology (kafka.topicPrefix) of `routing`: an applier reads its forced switchovers by it (apply/target-transaction.ts). */
+  topology?: string;
 }
 
 export class Ownership {
@@ -92,13 +94,20 @@ export class Ownership {
 
   /**
    * The forced switchover this change of `origin`, written under routing version `rv` (RowChange.rv),
-   * arrives after: a row its old owner wrote before the forced flip (RoutingBook.lateAfterForce).
+   * at offset `offset` of its topic, arrives after: a row its old owner wrote before the forced flip that
+   * the new owner did not have (RoutingBook.lateAfterForce). `flips`: the forced switchovers read in the
+   * applying transaction (default: the book's, refreshed by polling).
    */
-  lateAfterForce(table: string, row: Row, origin: string, rv: number): ForcedFlip | undefined {
+  lateAfterForce(table: string, row: Row, origin: string, rv: number, offset?: string, flips?: readonly ForcedFlip[]): ForcedFlip | undefined {
     const routing = this.options.routing;
-    if (!routing?.hasForced) return undefined; // the common case: no row's shard to compute
+    if (!routing || (flips ? flips.length === 0 : !routing.hasForced)) return undefined; // the common case: no row's shard to compute
     const shard = this.shardOfRow(table, row);
-    return shard === undefined ? undefined : routing.lateAfterForce(shard, origin, rv);
+    return shard === undefined ? undefined : routing.lateAfterForce(shard, origin, rv, offset, flips);
+  }
+
+  /** The topology whose versioned routing (drc_meta.routing) judges incoming changes here; undefined when none does. */
+  get routedTopology(): string | undefined {
+    return this.options.routing !== undefined && this.options.mode !== 'local' ? this.options.topology : undefined;
   }
 
   /** Whether a write by `writer` to this row violates ownership (false when no owner is defined). */

@@ -38,6 +38,25 @@ export interface ForcedFlip {
   fromEzone: string;
   toEzone: string;
   version: number;
+  /**
+   * The next offset of the old owner's changes topic the new owner had applied when the flip was
+   * written (drc_meta.switchovers.cut_offset): the old owner's changes at or after it were not there
+   * when the new owner took the shards — late; those before it were applied before the flip. Absent
+   * (a flip written by a build before it, or the position was recorded for another topic): every change
+   * written under an older routing version counts as late.
+   */
+  cut?: string;
+}
+
+/**
+ * Whether a change of `origin`, at Kafka offset `offset` of its changes topic and written under routing
+ * version `rv` of `shard`, is a late row of `flip`: its old owner wrote it before learning of the flip,
+ * and the new owner had not applied it when the flip was written. Without an offset (a quarantined
+ * transaction retried from the command line) only the routing version judges.
+ */
+export function lateFor(flip: ForcedFlip, shard: number, origin: string, rv: number, offset?: string): boolean {
+  if (shard < flip.from || shard > flip.to || flip.fromEzone !== origin || rv >= flip.version) return false;
+  return flip.cut === undefined || offset === undefined || BigInt(offset) >= BigInt(flip.cut);
 }
 
 /** A run of consecutive shards with the same owner and state (what `drc routing` prints). */
@@ -164,11 +183,12 @@ export class RoutingBook {
 
   /**
    * The forced switchover that took `shard` from `origin` after it wrote a change under routing version
-   * `rv` (below the flip's): the change is a row of the old owner arriving after the forced flip — two
-   * writers, for a while. Undefined when none did.
+   * `rv` (below the flip's) at offset `offset` of its topic, at or after the flip's cut: the change is a
+   * row of the old owner the new owner did not have when it took the shards — two writers, for a while.
+   * Undefined when none did. `flips`: the forced switchovers to judge by (default: those set here).
    */
-  lateAfterForce(shard: number, origin: string, rv: number): ForcedFlip | undefined {
-    return this.forced.find((f) => shard >= f.from && shard <= f.to && f.fromEzone === origin && rv < f.version);
+  lateAfterForce(shard: number, origin: string, rv: number, offset?: string, flips: readonly ForcedFlip[] = this.forced): ForcedFlip | undefined {
+    return flips.find((f) => lateFor(f, shard, origin, rv, offset));
   }
 
   route(shard: number): ShardRoute | undefined {

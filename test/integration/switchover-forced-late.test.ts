@@ -9,6 +9,7 @@ import { afterEach, expect, it } from 'vitest';
 import { switchover } from '../../src/admin/switchover.js';
 import type { Config } from '../../src/config/schema.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
+import { ensureMetaSchema } from '../../src/db/meta-schema.js';
 import { shardOf } from '../../src/model/ownership.js';
 import { describeWithServers } from '../support/env.js';
 import { reconfigure } from '../support/reconfigure.js';
@@ -28,17 +29,23 @@ const movingUsers = (() => {
 const MARKER = 918_273_645;
 
 async function setUp(): Promise<Scenario> {
-  const s = await scenario('forced_late', {}, { ezones: ['a', 'b'] });
+  const s = await scenario('forced_late', {}, { ezones: ['a', 'b', 'c'] });
   reconfigure(s, (c) => ({
     ...c,
     ownership: { policy: 'report', shardCount: SHARDS, routing: [{ shards: '0-7', ezone: 'a' }, { shards: '8-15', ezone: 'b' }], tables: { [`${s.schema}.orders`]: { function: 'hash', column: 'user_id' } } },
   }));
-  for (const ez of ['a', 'b']) await s.db[ez]!.query('CREATE TABLE orders (id BIGINT PRIMARY KEY, user_id INT NOT NULL, amount INT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
+  for (const ez of ['a', 'b', 'c']) await s.db[ez]!.query('CREATE TABLE orders (id BIGINT PRIMARY KEY, user_id INT NOT NULL, amount INT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
   return s;
 }
 
-/** The operator's view with ezone a unreachable (its port closed). */
-const withoutA = (config: Config): Config => ({ ...config, ezones: { ...config.ezones, a: { ...config.ezones.a!, mysql: { ...config.ezones.a!.mysql, port: 9, connectTimeoutMs: 1000 } } } });
+/**
+ * The operator's view with ezone a unreachable (its port closed). Ezone c, the new ezone that joins
+ * later, is not in it yet.
+ */
+const withoutA = (config: Config): Config => {
+  const { c: _joinsLater, ...ezones } = config.ezones;
+  return { ...config, ezones: { ...ezones, a: { ...config.ezones.a!, mysql: { ...config.ezones.a!.mysql, port: 9, connectTimeoutMs: 1000 } } } };
+};
 
 describeWithServers('forced switchover: the old owner’s late rows', () => {
   let s: Scenario | undefined;
@@ -52,7 +59,9 @@ describeWithServers('forced switchover: the old owner’s late rows', () => {
   it('flags the rows the old owner wrote before a forced flip that arrive after it, decides them by last-writer-wins, and records its later writes as violations', async () => {
     s = await setUp();
     const log = testLogger();
-    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    // b re-reads drc_meta.routing only once an hour here: its appliers must learn of the forced flip
+    // written in its database without that polling (each transaction reads the forced flips).
+    daemons.push(...(await startDaemons(s, ['a'])), ...(await startDaemons(s, ['b'], { routingRefreshMs: 3_600_000 })));
     await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (1, ?, 1)', [movingUsers[0]]);
     await converge(s, 'orders', ['a', 'b'], { rows: 1 });
     // a's DRC dies; a's applications write on (a still owns 0-7 by the routing it has).
@@ -95,5 +104,23 @@ describeWithServers('forced switchover: the old owner’s late rows', () => {
     await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (4, ?, 4)', [movingUsers[0]]);
     await eventually('the violation recorded in b', async () => (await conflictsIn(s!, 'b')).some((c) => c.reason === 'ownership' && JSON.parse(c.key_json).id === 4));
     expect((await conflictsIn(s, 'b')).filter((c) => c.reason === 'forced-late')).toHaveLength(3);
-  }, 180_000);
+
+    // The flip's cut: the next offset of a's topic b had applied when it was written (row 1's insert was before it).
+    const [[flip]] = await s.db.b!.query<mysql.RowDataPacket[]>('SELECT * FROM drc_meta.switchovers WHERE id = ?', [forced.id]);
+    expect(flip!.cut_offset).not.toBeNull();
+    // A new ezone c joins with the switchover records (as copied with drc_meta) and replays a's topic
+    // from its start: a's rows b had before the flip (row 1's insert) are not late there; those after the cut are.
+    await ensureMetaSchema(s.db.c!);
+    await s.db.c!.query('INSERT INTO drc_meta.switchovers SET ?', [flip]);
+    daemons.push(...(await startDaemons(s, ['c'])));
+    await converge(s, 'orders', ['a', 'b', 'c'], { rows: 4 });
+    const lateInC = await waitFor(async () => (await conflictsIn(s!, 'c')).filter((c) => c.reason === 'forced-late'), { what: 'c recording the late rows', until: (v) => v.length >= 3, timeoutMs: 60_000, intervalMs: 200 });
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // nothing more comes
+    expect((await conflictsIn(s, 'c')).filter((c) => c.reason === 'forced-late').map((c) => [JSON.parse(c.key_json), c.origin])).toEqual([
+      [{ id: 2 }, 'a'],
+      [{ id: 3 }, 'a'],
+      [{ id: 1 }, 'a'],
+    ]);
+    expect(lateInC).toHaveLength(3);
+  }, 240_000);
 });

@@ -13,6 +13,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { RoutingReport } from '../../src/admin/routing.js';
 import { switchover, type RoutingEvent } from '../../src/admin/switchover.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
+import { ensureMetaSchema } from '../../src/db/meta-schema.js';
 import { scopeOf, seedRouting } from '../../src/db/routing-store.js';
 import { RoutingGuard } from '../../src/guard/routing-guard.js';
 import { shardOf } from '../../src/model/ownership.js';
@@ -270,6 +271,34 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     expect(await settledOwner(s)).toBe('b');
   }, 60_000);
 
+  it('the TypeScript guard only reads <prefix>.routing: a missing topic is reported, not created, and drc_meta polling takes over (either Kafka client)', async () => {
+    s = await setUp('guardnotopic');
+    const topology = `${s.prefix}_nt`; // a topology no daemon or switchover has run for: no routing topic
+    await ensureMetaSchema(s.db.a!);
+    const admin = s.kafka.admin();
+    await admin.connect();
+    try {
+      for (const client of ['platformatic', 'kafkajs'] as const) {
+        const errors: string[] = [];
+        const guard = await RoutingGuard.open({ pool: s.db.a!, ezone: 'a', topology, ownership: s.config.ownership, refreshMs: 0, follow: { kafka: { ...s.config.kafka, client } }, onError: (e) => errors.push(e.message) });
+        try {
+          expect(errors).toEqual([expect.stringMatching(new RegExp(`routing topic ${topology}\\.routing does not exist .*polling every 100 ms`))]);
+          expect(await admin.listTopics()).not.toContain(routingTopic(topology));
+          expect(guard.checkKey(users.moving[0]!)).toMatchObject({ writable: true, version: 0 });
+          // The routing seeded in drc_meta reaches it by polling (refreshMs 0 asked for the topic alone).
+          await seedRouting(s.db.a!, { ...scopeOf(s.config), topology });
+          await eventually('the guard polling drc_meta', async () => guard.checkKey(users.moving[0]!).version === 1);
+          expect(guard.checkKey(users.staying[0]!)).toMatchObject({ writable: false, owner: 'b', version: 1 });
+        } finally {
+          await guard.close();
+        }
+        await s.db.a!.query('DELETE FROM drc_meta.routing WHERE topology = ?', [topology]);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
+
   it('the TypeScript guard follows <prefix>.routing itself (polling drc_meta as well, by default): a switchover reaches it from the topic, with either Kafka client', async () => {
     s = await setUp('follow');
     daemons.push(...(await startDaemons(s, ['a', 'b'])));
@@ -424,7 +453,10 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
       if (step === 'banned') {
         const second = await runDrc(['switchover', '--config', s.configFile, '--shards', '0-7', '--to', to]);
         expect(second.code).toBe(1);
-        expect(second.stderr).toMatch(/another drc switchover is running/);
+        expect(second.stderr).toMatch(/another drc switchover of this topology is running/);
+        // The lock is the topology's: a run for another topology on the same servers is not blocked by it.
+        const other = { ...s.config, kafka: { ...s.config.kafka, topicPrefix: `${s.prefix}_other` } };
+        expect(await switchover(other, { resume: true, timeoutMs: 5_000, log })).toMatchObject({ state: 'none', reason: 'no unfinished switchover to resume' });
       }
       child.kill('SIGKILL');
       await exited;

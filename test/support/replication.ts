@@ -7,9 +7,9 @@ import { testLogger } from './test-logger.js';
 const log = testLogger();
 
 /** In-process daemons for the given ezones of a scenario. */
-export async function startDaemons(s: Scenario, ezones: string[]): Promise<Daemon[]> {
+export async function startDaemons(s: Scenario, ezones: string[], options: { routingRefreshMs?: number } = {}): Promise<Daemon[]> {
   const started: Daemon[] = [];
-  for (const ez of ezones) started.push(await startDaemon(s.config, ez, log.child({ ezone: ez })));
+  for (const ez of ezones) started.push(await startDaemon(s.config, ez, log.child({ ezone: ez }), options));
   return started;
 }
 
