@@ -256,11 +256,12 @@ const MIGRATIONS: string[][] = [
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
   ],
   [
-    // Key identities identify a character value whose padded weight is cut short by its weights padded to 8n (db/collation-weight.ts:
-    // 'kßz' in a VARCHAR(3) under utf8mb4_unicode_ci was identified as 'kss'). Version 1 rows, recorded
-    // before, are also looked up by the padded identity until they expire (db/tombstones.ts).
-    `ALTER TABLE drc_meta.tombstones ADD COLUMN identity_version TINYINT NOT NULL DEFAULT 1 COMMENT '2: a cut padded weight is weighed whole (db/collation-weight.ts)'`,
-    `ALTER TABLE drc_meta.applied_tombstones ADD COLUMN identity_version TINYINT NOT NULL DEFAULT 1 COMMENT '2: a cut padded weight is weighed whole (db/collation-weight.ts)'`,
+    // Key identities: a character value whose padded weight is cut short is identified by its weights
+    // padded to 8n (db/collation-weight.ts: 'kßz' in a VARCHAR(3) under utf8mb4_unicode_ci was identified
+    // as 'kss'). Version 1 rows, recorded before, are also looked up by the padded identity until they
+    // expire (db/tombstones.ts).
+    `ALTER TABLE drc_meta.tombstones ADD COLUMN identity_version TINYINT NOT NULL DEFAULT 1 COMMENT '2: a cut padded weight is identified by its 8n weights (db/collation-weight.ts)'`,
+    `ALTER TABLE drc_meta.applied_tombstones ADD COLUMN identity_version TINYINT NOT NULL DEFAULT 1 COMMENT '2: a cut padded weight is identified by its 8n weights (db/collation-weight.ts)'`,
   ],
   [
     // A forced switchover's cut (admin/switchover-forced.ts): the next offset of the old owner's changes
