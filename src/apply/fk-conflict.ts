@@ -141,7 +141,7 @@ export async function deletedBefore(session: PipelinedSession, ctx: FkContext, m
     const ref = await parentRef(ctx.tables, fk, image);
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) return false;
     // This transaction's own tombstones count too (not written yet): a loser removed earlier in the batch.
-    const known = newestWithPending(await newestParentTombstone(session, ref), pending, ref);
+    const known = newestWithPending(await newestParentTombstone(session, ref, ctx.local), pending, ref);
     if (!known || known.newest.movedTo !== undefined) return false;
     // Older than a delete of the parent: it went with it. Removed since only as a unique loser: the key's
     // newest image decides, so the child waits whatever its version.
@@ -160,7 +160,7 @@ export async function deletedSince(session: PipelinedSession, ctx: FkContext, fk
   for (const fk of referencing(fks, image)) {
     const ref = await parentRef(ctx.tables, fk, image);
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) continue;
-    const deleted = (await newestParentTombstone(session, ref))?.deleted;
+    const deleted = (await newestParentTombstone(session, ref, ctx.local))?.deleted;
     if (deleted && olderThanDelete(version, deleted.version)) return true;
   }
   return false;
