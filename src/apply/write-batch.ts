@@ -224,11 +224,20 @@ export class WriteBatcher {
     ops.splice(0, ops.length, ...kept);
   }
 
-  /** The deletes of rows not here (Op.movedAway): the children an older concurrent key change took along go, a conflict (fk-adopt.ts abandonMovedChildren); taken out of `ops`. */
+  /**
+   * The deletes of rows not here (Op.movedAway): the children an older concurrent key change took along
+   * go, a conflict (fk-adopt.ts abandonMovedChildren); updates that lost to a newer row (Op.adoptOnly):
+   * those children follow them (fk-adopt.ts). Both taken out of `ops`.
+   */
   private async abandonMoved(ops: Op[]): Promise<void> {
-    if (!ops.some((op) => op.movedAway)) return;
+    if (!ops.some((op) => op.movedAway || op.adoptOnly)) return;
     const kept: Op[] = [];
     for (const op of ops) {
+      if (op.adoptOnly) {
+        // A lost update newer than a concurrent move: only the children that move took along follow it (Op.adoptOnly).
+        if (op.adopt) await this.adopt(op, op.adopt.versionColumn);
+        continue;
+      }
       if (!op.movedAway) {
         kept.push(op);
         continue;
