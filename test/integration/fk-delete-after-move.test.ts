@@ -57,4 +57,30 @@ describeWithServers('foreign keys: a parent delete concurrent with an older key 
     const removed = (await conflictsIn(s, 'b')).filter((c) => c.reason === 'fk-children-removed');
     expect(removed.map((c) => c.decision)).toEqual(['applied']);
   });
+
+  it('the delete loses to a newer row b wrote at the freed key: the children the move took along still go', async () => {
+    s = await scenario('fk-delete-move2', {}, { ezones: ['a', 'b'] });
+    for (const ez of ['a', 'b']) {
+      const db = s.db[ez]!;
+      await db.query(`CREATE TABLE p (id INT PRIMARY KEY, ${VERSION})`);
+      await db.query(`CREATE TABLE c (id INT PRIMARY KEY, pid INT NOT NULL, ${VERSION}, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE ON UPDATE CASCADE)`);
+    }
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    const { a, b } = s.db as Record<string, mysql.Connection>;
+    await a!.query("INSERT INTO p (id, updated_at) VALUES (24, '2020-01-01')");
+    await a!.query("INSERT INTO c (id, pid, updated_at) VALUES (41, 24, '2020-01-01')");
+    await converge(s, 'c', ['a', 'b'], { rows: 1 });
+    await stopDaemons(daemons);
+
+    await b!.query('UPDATE p SET id = 2 WHERE id = 24'); // t1
+    await sleep(1_100);
+    await a!.query('DELETE FROM p WHERE id = 24'); // t2 > t1, concurrent with the move
+    await sleep(1_100);
+    await b!.query('INSERT INTO p (id) VALUES (24)'); // t3 > t2: in b the delete meets this newer row (delete-diverged)
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+
+    await converge(s, 'p', ['a', 'b'], { rows: 2 });
+    const rows = JSON.parse(await converge(s, 'c', ['a', 'b'], { rows: 0, timeoutMs: 60_000 })) as unknown[];
+    expect(rows).toEqual([]);
+  });
 });
