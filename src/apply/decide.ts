@@ -151,6 +151,14 @@ export function decide(input: DecideInput): Decisions {
       // Bounded by the delete's version only when it is a time, as the children's stamped column is (fk-parents.ts); else every child goes, as the cascade took them.
       const value = versionColumn !== null && change.version ? (childBound(change.version, dataTypeOf(info, versionColumn), 'datetime') ?? null) : undefined;
       if (value !== undefined && (info.referencedBy ?? []).length > 0) out.ops.push({ kind: 'update', info, incoming, key: change.key, image: local, orphans: { before: { column: versionColumn as string, value } } });
+      // The newer row here may stand at a key an older concurrent key change freed, moving the delete's row away with its children: they go too (fk-adopt.ts abandonMovedChildren).
+      if (versionColumn !== null && change.before && (info.referencedBy ?? []).length > 0) out.ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before, movedAway: { versionColumn } });
+    } else if (change.op === 'update' && !change.oldKey && d.conflict?.reason === 'update-diverged' && d.conflict.decision === 'skipped' && local !== null && change.before && change.after && versionColumn !== null && (info.referencedBy ?? []).length > 0) {
+      // Lost to a newer row here, but it may be newer than a concurrent key change that moved the row's children away: they follow it to its key (fk-adopt.ts).
+      out.ops.push({ kind: 'update', info, incoming, key: change.key, image: change.after, adopt: { versionColumn }, adoptOnly: true });
+    } else if (change.op === 'delete' && d.conflict?.reason === 'delete-missing' && local === null && versionColumn !== null && change.before && (info.referencedBy ?? []).length > 0) {
+      // Not here: an older concurrent key change may have moved the row away with its children, which the delete's cascade removed in its origin (fk-adopt.ts abandonMovedChildren).
+      out.ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before, movedAway: { versionColumn } });
     }
   });
   return out;

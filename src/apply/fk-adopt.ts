@@ -97,6 +97,43 @@ export async function adoptMovedChildren(session: PipelinedSession, tables: Tabl
 }
 
 /**
+ * A parent delete that finds its row gone here because an older concurrent key change of it (from
+ * elsewhere, or this ezone's own) moved it away, its children with it: c deletes parent 24 while b,
+ * not having seen the delete, moves 24 to 2 a little earlier by the clocks. In c the delete's cascade
+ * removed 24's children, and b's move arriving after it finds the old key's newer tombstone and moves
+ * nothing; where the move came first, its cascade took the children to 2. So that every ezone ends
+ * alike, **children follow the newest write of the row they were under** here too: the children at
+ * the move's destination (following its later moves) that are older than the move — the ones it took
+ * along — go as each key's ON DELETE action says (CASCADE, RESTRICT, NO ACTION: deleted; SET NULL:
+ * references NULL), with checks on (their own children cascade). Concurrent as for adoption
+ * (concurrentMove): the delete's before-image is older than the move, which is older than the delete.
+ * Only where the version column is a time (the children's bound, fk-parents.ts childBound): without
+ * one nothing is removed. Returns how many child rows went (0: nothing to do).
+ */
+export async function abandonMovedChildren(session: PipelinedSession, op: Op, versionColumn: string): Promise<number> {
+  const { change } = op.incoming;
+  const { info } = op;
+  if (change.op !== 'delete' || !change.before || !(info.referencedBy ?? []).length) return 0;
+  const before = versionOf(change.before[versionColumn], typeOf(info.columnTypes, versionColumn));
+  const identity = tombstoneIdentity(info);
+  const newest = await newestTombstone(session, change.schema, change.table, change.key, identity);
+  if (!newest?.movedTo || !concurrentMove(before, newest.version, change.version)) return 0;
+  const value = childBound(newest.version, dataTypeOf(info, versionColumn), 'datetime');
+  if (value === undefined) return 0;
+  let at = newest.movedTo;
+  for (let hop = 0; ; hop++) {
+    if (await exists(session, change.schema, change.table, at)) break;
+    const next = hop < MAX_HOPS ? await newestTombstone(session, change.schema, change.table, at, identity) : undefined;
+    if (!next?.movedTo) return 0;
+    at = next.movedTo;
+  }
+  const statements = orphanStatements(info.referencedBy ?? [], at, { column: versionColumn, value }, true);
+  if (statements.length === 0) return 0;
+  const results = await session.roundTrip(statements);
+  return results.reduce<number>((n, r) => n + ((r as mysql.ResultSetHeader).affectedRows ?? 0), 0);
+}
+
+/**
  * The children of the parent values `from` that a move to `to` takes (ON UPDATE CASCADE or SET NULL
  * keys whose values change; older than `before` where the child table versions rows by that
  * auto-updated column), read by primary key with a lock.

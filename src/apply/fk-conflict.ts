@@ -141,7 +141,7 @@ export async function deletedBefore(session: PipelinedSession, ctx: FkContext, m
     const ref = await parentRef(ctx.tables, fk, image);
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) return false;
     // This transaction's own tombstones count too (not written yet): a loser removed earlier in the batch.
-    const known = newestWithPending(await newestParentTombstone(session, ref), pending, ref);
+    const known = newestWithPending(await newestParentTombstone(session, ref, ctx.local), pending, ref);
     if (!known || known.newest.movedTo !== undefined) return false;
     // Older than a delete of the parent: it went with it. Removed since only as a unique loser: the key's
     // newest image decides, so the child waits whatever its version.
@@ -160,7 +160,7 @@ export async function deletedSince(session: PipelinedSession, ctx: FkContext, fk
   for (const fk of referencing(fks, image)) {
     const ref = await parentRef(ctx.tables, fk, image);
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) continue;
-    const deleted = (await newestParentTombstone(session, ref))?.deleted;
+    const deleted = (await newestParentTombstone(session, ref, ctx.local))?.deleted;
     if (deleted && olderThanDelete(version, deleted.version)) return true;
   }
   return false;
@@ -231,14 +231,15 @@ export function followStatements(incoming: ForeignKey[], from: Row, to: Row, bef
  * whose child table versions rows by the same, auto-updated column are bounded; others lose every
  * child, as the cascade did. Pure.
  */
-export function orphanStatements(incoming: ForeignKey[], parent: Row, before: { column: string; value: Row[string] }): Statement[] {
+export function orphanStatements(incoming: ForeignKey[], parent: Row, before: { column: string; value: Row[string] }, strictly = false): Statement[] {
   const out: Statement[] = [];
   for (const fk of incoming) {
     const values = fk.refColumns.map((c) => fromWire(parent[c] ?? null));
     if (values.some((v) => v === null)) continue;
     const w = where(fk.columns, values);
-    // A child of the delete's own version is older than it (fk-parents.ts olderThanDelete): it goes too.
-    const bound = before.value !== null && (fk.autoUpdated ?? []).includes(before.column) ? { sql: ` AND ${quoteId(before.column)} <= ?`, params: [fromWire(before.value)] } : { sql: '', params: [] };
+    // A child of the delete's own version is older than it (fk-parents.ts olderThanDelete): it goes too
+    // (`strictly`: only children older than the bound — those a key change of that version took along, fk-adopt.ts).
+    const bound = before.value !== null && (fk.autoUpdated ?? []).includes(before.column) ? { sql: ` AND ${quoteId(before.column)} ${strictly ? '<' : '<='} ?`, params: [fromWire(before.value)] } : { sql: '', params: [] };
     if (fk.onDelete === 'SET NULL') {
       const kept = fk.autoUpdated.filter((c) => !fk.columns.includes(c)).map((c) => `${quoteId(c)} = ${quoteId(c)}`);
       out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${[...fk.columns.map((c) => `${quoteId(c)} = NULL`), ...kept].join(', ')} WHERE ${w.sql}${bound.sql}`, params: [...w.params, ...bound.params] });

@@ -88,8 +88,21 @@ export function newestWithPending(stored: ParentTombstones | undefined, pending:
   return known;
 }
 
-/** The parent's newest tombstone and newest delete or move, every origin together (db/tombstones.ts newestTombstoneStatement). */
-export async function newestParentTombstone(session: PipelinedSession, ref: ParentRef): Promise<ParentTombstones | undefined> {
+/**
+ * The parent's newest tombstone and newest delete or move, every origin together (db/tombstones.ts
+ * newestTombstoneStatement). With `local` coverage (an applier deciding by them: fk-conflict.ts
+ * deletedBefore, deletedSince), the parent row is share-locked and the binlog position read with it,
+ * and the tombstones only once local capture has passed it (coverage.ts), as parentDeletes does: a
+ * local delete of the parent committed before is then recorded — without the wait, a child met a
+ * local delete that capture had not recorded yet and was told older or newer by an older tombstone.
+ */
+export async function newestParentTombstone(session: PipelinedSession, ref: ParentRef, local?: LocalCoverage): Promise<ParentTombstones | undefined> {
+  if (local && local.coverage !== 'not-needed') {
+    const cols = Object.keys(ref.key);
+    const lock = { sql: `SELECT 1 FROM ${tableRef(ref.fk.refSchema, ref.fk.refTable)} WHERE ${cols.map((c) => `${quoteId(c)} = ?`).join(' AND ')} LOCK IN SHARE MODE`, params: cols.map((c) => fromWire(ref.key[c] ?? null)) };
+    const locked = await session.roundTrip([lock, ...positionRead(local)]);
+    await waitCovered(local.coverage, positionOf(local.coverage, locked[1]));
+  }
   const [rows] = (await session.roundTrip([newestTombstoneStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info))])) as [mysql.RowDataPacket[]];
   let known: ParentTombstones | undefined;
   for (const r of rows) {

@@ -47,6 +47,20 @@ export interface Op {
    */
   orphans?: { before: { column: string; value: Row[string] } };
   /**
+   * A delete whose row is not here (delete-missing) because an older concurrent key change moved it
+   * away: nothing is deleted, but the children that key change took along go as the ON DELETE action
+   * says, as the delete's cascade removed them in its origin (fk-adopt.ts abandonMovedChildren). The
+   * table's version column. Writes nothing itself (WriteBatcher takes it out of the batch).
+   */
+  movedAway?: { versionColumn: string };
+  /**
+   * An update that lost here to a newer row at its key (update-diverged, skipped) but is newer than an
+   * older concurrent key change that moved the row's children away: they follow it to its key, where
+   * the newer row stands (fk-adopt.ts), as in the ezones where it arrived before that newer row. Goes
+   * with `adopt`; writes nothing itself (WriteBatcher takes it out of the batch).
+   */
+  adoptOnly?: true;
+  /**
    * A delete DRC decided itself: the row lost a unique value to a newer claimant (unique-claims.ts). No
    * origin deleted it, and the key's newest image decides whether it comes back: its children (every
    * one its delete would remove) wait for it (fk-waiting.ts) rather than go. `to`: the old row of a

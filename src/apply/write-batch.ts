@@ -20,7 +20,7 @@ import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
 import { bootstrapCopying } from '../db/bootstrap-progress.js';
 import { COPY_ORIGIN } from './copy-marker.js';
 import { childOutcome, deletedBefore, followStatements, orphanStatements, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
-import { adoptMovedChildren, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
+import { abandonMovedChildren, adoptMovedChildren, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
 import { newerChildren, removedChildren, stashStatement } from './fk-waiting.js';
 import { childBound, dataTypeOf, parentRef, parentWrittenLater, type FkContext } from './fk-parents.js';
 import { cascadeTombstones, olderThanParentDeletes } from './fk-cascade.js';
@@ -155,6 +155,9 @@ export class WriteBatcher {
   async write(ops: Op[], tombstones: Tombstone[], atCommit: boolean): Promise<boolean> {
     if (ops.length === 0) return false;
     this.adoptions.clear();
+    // Deletes of rows an older concurrent key change moved away: the children it took along go (fk-adopt.ts); nothing else to write.
+    await this.abandonMoved(ops);
+    if (ops.length === 0) return false;
     // Children older than a delete of their parent are not placed, even where it lost (fk-cascade.ts).
     await this.dropOlderThanParentDeletes(ops, tombstones);
     if (ops.length === 0) return false;
@@ -217,6 +220,31 @@ export class WriteBatcher {
       if (op.kind === 'update') kept.push({ ...op, kind: 'delete', image: op.incoming.change.before ?? op.image });
       const { change } = op.incoming;
       tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: change.version as string, origin: REMOVAL_ORIGIN, identity: keyIdentityOf(op.info.columnMeta, op.info.columnTypes) });
+    }
+    ops.splice(0, ops.length, ...kept);
+  }
+
+  /**
+   * The deletes of rows not here (Op.movedAway): the children an older concurrent key change took along
+   * go, a conflict (fk-adopt.ts abandonMovedChildren); updates that lost to a newer row (Op.adoptOnly):
+   * those children follow them (fk-adopt.ts). Both taken out of `ops`.
+   */
+  private async abandonMoved(ops: Op[]): Promise<void> {
+    if (!ops.some((op) => op.movedAway || op.adoptOnly)) return;
+    const kept: Op[] = [];
+    for (const op of ops) {
+      if (op.adoptOnly) {
+        // A lost update newer than a concurrent move: only the children that move took along follow it (Op.adoptOnly).
+        if (op.adopt) await this.adopt(op, op.adopt.versionColumn);
+        continue;
+      }
+      if (!op.movedAway) {
+        kept.push(op);
+        continue;
+      }
+      if ((await abandonMovedChildren(this.session, op, op.movedAway.versionColumn)) === 0) continue;
+      const { versionColumn, conflicts } = this.collisions(op);
+      conflicts.record({ incoming: op.incoming, reason: 'fk-children-removed', decision: 'applied', local: null, versionColumn });
     }
     ops.splice(0, ops.length, ...kept);
   }

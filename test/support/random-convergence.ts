@@ -14,6 +14,8 @@
  * A failing run prints its seed; `DRC_TEST_SEED=<n>` replays each ezone's sequence of operations
  * (the interleaving between ezones still follows timing).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { rowCounts, sameChecksums } from './checksums.js';
 import { runDrc } from './cli.js';
@@ -26,6 +28,21 @@ import { waitFor } from './wait.js';
 import { ownRows, startWorkload, WORKLOAD_TABLE } from './workload.js';
 
 const TABLES = [...RANDOM_TABLES, 'w'];
+
+/** Each ezone's rows, conflicts, tombstones and waiting children of the test's schema, and the workload's journal, as JSON files in `dir`. */
+async function dumpState(s: Scenario, ezones: string[], stats: RandomWorkloadStats, dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'journal.json'), JSON.stringify(stats.journal, null, 1));
+  for (const ez of ezones) {
+    const db = s.db[ez]!;
+    const out: Record<string, unknown> = {};
+    for (const t of RANDOM_TABLES) out[t] = (await db.query(`SELECT * FROM ${t} ORDER BY id`))[0];
+    for (const m of ['conflicts', 'tombstones', 'applied_tombstones', 'fk_waiting']) {
+      out[m] = (await db.query(`SELECT * FROM drc_meta.${m} WHERE schema_name = ?`, [s.schema]))[0];
+    }
+    writeFileSync(join(dir, `${ez}.json`), JSON.stringify(out, null, 1));
+  }
+}
 
 export interface RandomConvergenceOptions {
   /** Only the random operations whose name matches (random-workload.ts); all of them without it. */
@@ -81,7 +98,13 @@ export function describeRandomConvergence(title: string, options: RandomConverge
       const inserted = await mixed.stop();
 
       const health = [...daemons.values()];
-      await sameChecksums(s, ezones, TABLES, { daemons: health, timeoutMs: 90_000, what: 'every table identical in every ezone after writes stopped' });
+      try {
+        await sameChecksums(s, ezones, TABLES, { daemons: health, timeoutMs: 90_000, what: 'every table identical in every ezone after writes stopped' });
+      } catch (err) {
+        // DRC_TEST_RANDOM_DUMP=<dir>: what it takes to trace each diverging row (the servers go with the run).
+        if (process.env.DRC_TEST_RANDOM_DUMP) await dumpState(s, ezones, random.stats, process.env.DRC_TEST_RANDOM_DUMP);
+        throw err;
+      }
       const verify = await runDrc(['verify', '--config', s.configFile, '--ezones', ezones.join(','), '--json']);
       expect(verify.code, `${verify.stdout}\n${verify.stderr}`).toBe(0);
       expect((JSON.parse(verify.stdout) as { differences: unknown[] }).differences).toEqual([]);

@@ -104,6 +104,8 @@ export interface RandomWorkloadStats {
   committed: Record<string, number>;
   /** Operations the origin refused (rolled back), by reason. */
   refused: Record<string, number>;
+  /** Every operation attempted, in the order of each ezone, when it ended (to trace a divergence). */
+  journal: { ezone: string; at: string; name: string; statements: Op[]; outcome: string }[];
 }
 
 /**
@@ -113,7 +115,7 @@ export interface RandomWorkloadStats {
  * `/^claim-/`), to narrow a failure down.
  */
 export function startRandomWorkload(s: Scenario, ezones: readonly string[], options: { ops: number; pauseMs?: number; streamBase?: number; include?: RegExp }) {
-  const stats: RandomWorkloadStats = { done: 0, committed: {}, refused: {} };
+  const stats: RandomWorkloadStats = { done: 0, committed: {}, refused: {}, journal: [] };
   const finished = Promise.all(
     ezones.map(async (ez, index) => {
       const conn: mysql.Connection = await adminConnection(ez);
@@ -132,11 +134,13 @@ export function startRandomWorkload(s: Scenario, ezones: readonly string[], opti
             for (const [sql, values] of op.statements) await conn.query(sql, values);
             if (transaction) await conn.query('COMMIT');
             stats.committed[op.name] = (stats.committed[op.name] ?? 0) + 1;
+            stats.journal.push({ ezone: ez, at: new Date().toISOString(), name: op.name, statements: op.statements, outcome: 'committed' });
           } catch (err) {
             const reason = REFUSED[(err as { errno?: number }).errno ?? 0];
             if (!reason) throw err;
             await conn.query('ROLLBACK'); // a no-op outside a transaction
             stats.refused[reason] = (stats.refused[reason] ?? 0) + 1;
+            stats.journal.push({ ezone: ez, at: new Date().toISOString(), name: op.name, statements: op.statements, outcome: reason });
           }
           stats.done++;
           await sleep(options.pauseMs ?? 8);
