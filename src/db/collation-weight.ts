@@ -95,16 +95,20 @@ export function paddedWeightSql(source: string, c: CollatedColumn): string {
 /**
  * The hex weight string of `source` (a column reference or `?`) under the column's collation, and how
  * many times `source` appears in it (where a padded weight can be cut, mayCut: eight — a `?` is then
- * bound as often, weightOfValue does it). Each of levels 1 to 3 is compared (a level a collation lacks
- * weighs as another, or as nothing, under MariaDB's LEVEL clause: asking 1 to 3 misses none).
+ * bound as often, weightOfValue does it). Levels are compared one by one without the LEVEL clause
+ * (MySQL 8 has none): a weight string padded to m characters holds each level as m weights of two
+ * bytes (UCA; MariaDB's multi-level collations lay the levels out one after the other), so level l is
+ * the l-th slice of 2m bytes; a collation with fewer levels has empty slices beyond them, and one with
+ * narrower weights (one level) is compared whole by the first slice.
  */
 export function weighing(source: string, c: CollatedColumn): { sql: string; uses: number } {
   const n = c.padTo;
   if (!mayCut(c) || n === undefined) return { sql: paddedWeightSql(source, c), uses: 1 };
-  const w = (v: string, as: number, level?: number) => `WEIGHT_STRING(${v} COLLATE ${c.collation} AS CHAR(${as})${level !== undefined ? ` LEVEL ${level}` : ''})`;
+  const w = (v: string, as: number) => `WEIGHT_STRING(${v} COLLATE ${c.collation} AS CHAR(${as}))`;
   const v = valueOf(source, c);
-  const space = `CONVERT(' ' USING ${c.charset})`;
-  const cut = [1, 2, 3].map((l) => `${w(v, 8 * n, l)} <> CONCAT(${w(v, n, l)}, ${w(space, 7 * n, l)})`).join(' OR ');
+  const slice = (weights: string, chars: number, level: number) => `SUBSTRING(${weights}, ${(level - 1) * 2 * chars + 1}, ${2 * chars})`;
+  const space = w(`CONVERT(' ' USING ${c.charset})`, 7 * n);
+  const cut = [1, 2, 3].map((l) => `${slice(w(v, 8 * n), 8 * n, l)} <> CONCAT(${slice(w(v, n), n, l)}, ${slice(space, 7 * n, l)})`).join(' OR ');
   return { sql: `IF(${cut}, CONCAT('+', SHA2(HEX(${w(v, 8 * n)}), 256)), HEX(${w(v, n)}))`, uses: 8 };
 }
 

@@ -78,6 +78,7 @@ export function recordTombstonesStatement(table: TombstoneTable, stones: Tombsto
      VALUES ${tuples.join(', ')}
      ON DUPLICATE KEY UPDATE
        identity_version = IF(VALUES(version) >= version, ${IDENTITY_VERSION}, identity_version),
+       key_json = IF(VALUES(version) >= version, VALUES(key_json), key_json),
        origin = IF(VALUES(version) >= version, VALUES(origin), origin),
        moved_to = IF(VALUES(version) >= version, VALUES(moved_to), moved_to),
        deleted_at = IF(VALUES(version) >= version, VALUES(deleted_at), deleted_at),
