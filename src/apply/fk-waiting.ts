@@ -24,7 +24,7 @@
  */
 import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
-import { quoteId, tableRef, type Statement } from '../db/sql.js';
+import { quoteId, tableRef, type DeferredStatement, type Statement } from '../db/sql.js';
 import type { ForeignKey } from '../db/table-keys.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { decodeQueryRow, exactSelect, typeOf } from '../model/types/row.js';
@@ -237,7 +237,8 @@ export async function placeWaiting(ezone: string, session: PipelinedSession, ctx
     }
     // An older row at its key (a bootstrap's copy of it, a write from an ezone that had not seen this
     // one): the waiting image replaces it, as it would have had it arrived after that row.
-    const write = here === false ? insertRows(child.schema, child.table, [child.image], info) : updateRow(child.schema, child.table, info.primaryKey, child.key, child.image, info);
+    // The replacing UPDATE must touch the row superseded() read and locked (never 0 rows: the child lost with its waiting row deleted).
+    const write: DeferredStatement = here === false ? insertRows(child.schema, child.table, [child.image], info) : { ...updateRow(child.schema, child.table, info.primaryKey, child.key, child.image, info), check: touchingOneRow };
     try {
       await session.roundTrip([{ sql: 'SAVEPOINT drc_waiting', params: [] }, write, done]);
       placed.push(here === false ? child : { ...child, replaced: here });
@@ -275,6 +276,12 @@ export async function backToSavepoint(session: PipelinedSession, err: unknown): 
 }
 const SAVEPOINT_DOES_NOT_EXIST = 1305;
 
+/** The check of a replacing UPDATE: it matched exactly one row (mysql2 sets CLIENT_FOUND_ROWS). */
+function touchingOneRow(result: unknown): void {
+  const n = (result as mysql.ResultSetHeader).affectedRows;
+  if (n !== 1) throw new Error(`a waiting child's replacement of the row at its key touched ${n} rows, not 1`);
+}
+
 /**
  * Whether the waiting child is superseded here: a tombstone of its key newer than it (deleted since),
  * or a row at its key not older than it by the table's version rule (resolver.ts compareImages:
@@ -288,7 +295,9 @@ async function superseded(session: PipelinedSession, info: TableInfo, child: Wai
   const cols = (info.columnMeta ?? []).map((m) => m.name).filter((n): n is string => n !== undefined);
   const select = cols.length > 0 ? exactSelect(cols, info.columnTypes, quoteId) : '*';
   const [row, stones] = (await session.roundTrip([
-    { sql: `SELECT ${select} FROM ${tableRef(child.schema, child.table)} WHERE ${where} LIMIT 1`, params: info.primaryKey.map((c) => fromWire(child.key[c] ?? null)) },
+    // Locked (FOR UPDATE), as the apply path reads its rows (sql/rows.ts): a newer write at the key not
+    // committed yet is waited for and then seen, never overwritten by the older waiting image.
+    { sql: `SELECT ${select} FROM ${tableRef(child.schema, child.table)} WHERE ${where} LIMIT 1 FOR UPDATE`, params: info.primaryKey.map((c) => fromWire(child.key[c] ?? null)) },
     findTombstonesStatement(child.schema, child.table, [child.key], identity),
   ])) as [mysql.RowDataPacket[], mysql.RowDataPacket[]];
   if (row.length > 0) {

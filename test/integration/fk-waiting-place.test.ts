@@ -8,7 +8,9 @@
  *   replaced by the waiting image; a newer row wins and the waiting image is dropped;
  * - a deadlock while a waiting child is written rolls back the whole transaction, savepoint included:
  *   the sweep throws the deadlock (transient: the transaction retries), not the server's 1305
- *   "savepoint does not exist" for its ROLLBACK TO SAVEPOINT.
+ *   "savepoint does not exist" for its ROLLBACK TO SAVEPOINT;
+ * - the row at the key is read locked: a newer write there not committed yet (another applier's) is
+ *   waited for and wins, never overwritten by the older waiting image.
  */
 import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
@@ -125,6 +127,28 @@ describeWithServers('fk_waiting: placing a waiting child against the row at its 
       await other.query('ROLLBACK').catch(() => undefined);
       await other.end();
       await conn.query('ROLLBACK').catch(() => undefined);
+      conn.release();
+    }
+  });
+  it('a newer write at the key not committed yet when the sweep reads it: the sweep waits for it and the newer row stays (the row is read FOR UPDATE)', async () => {
+    const { conn, child, sweep, stash, value, waitingRows } = await setUp('fk-waiting-race');
+    await s!.db.a!.query(`INSERT INTO ch (id, pid, v, updated_at) VALUES (10, 1, 'copied', '2025-01-01')`);
+    const other = await connectEzone('a', s!.schema);
+    try {
+      await other.query('BEGIN');
+      await other.query("UPDATE ch SET v = 'newest', updated_at = '2031-01-01' WHERE id = 10"); // another applier's newer write, uncommitted
+      await conn.query('BEGIN');
+      await stash(child('newer'));
+      const placing = sweep();
+      await sleep(1500);
+      await other.query('COMMIT');
+      const { placed } = await placing;
+      expect(placed.filter((c) => c.schema === s!.schema)).toEqual([]);
+      expect(await value()).toEqual(['newest']);
+      expect(await waitingRows()).toBe(0);
+    } finally {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      await other.end();
       conn.release();
     }
   });
