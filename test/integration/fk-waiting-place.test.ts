@@ -10,7 +10,10 @@
  *   the sweep throws the deadlock (transient: the transaction retries), not the server's 1305
  *   "savepoint does not exist" for its ROLLBACK TO SAVEPOINT;
  * - the row at the key is read locked: a newer write there not committed yet (another applier's) is
- *   waited for and wins, never overwritten by the older waiting image.
+ *   waited for and wins, never overwritten by the older waiting image;
+ * - a unique value of the waiting image held by another row: rule 5 as on the apply path (the newer
+ *   image keeps the value, the older holder is removed with a tombstone — the waiting image losing to
+ *   a newer holder takes the older row at its key with it), and the claims are recorded.
  */
 import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
@@ -40,11 +43,11 @@ describeWithServers('fk_waiting: placing a waiting child against the row at its 
     s = undefined;
   });
 
-  async function setUp(name: string) {
+  async function setUp(name: string, unique = false) {
     s = await scenario(name, {}, { ezones: ['a'] });
     const db = s.db.a!;
     await db.query(`CREATE TABLE p (id INT PRIMARY KEY, v VARCHAR(10) NOT NULL, ${VERSION})`);
-    await db.query(`CREATE TABLE ch (id INT PRIMARY KEY, pid INT NOT NULL, v VARCHAR(10) NOT NULL, ${VERSION}, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)`);
+    await db.query(`CREATE TABLE ch (id INT PRIMARY KEY, pid INT NOT NULL, v VARCHAR(10) NOT NULL${unique ? ' UNIQUE' : ''}, ${VERSION}, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)`);
     await db.query("INSERT INTO p (id, v, updated_at) VALUES (1, 'p1', '2020-01-01'), (2, 'p2', '2020-01-01')");
     pool = createPool(ezoneOf(s.config, 'a').mysql, 2, { multipleStatements: true, apply: true });
     const conn = await pool.getConnection();
@@ -149,6 +152,41 @@ describeWithServers('fk_waiting: placing a waiting child against the row at its 
     } finally {
       await conn.query('ROLLBACK').catch(() => undefined);
       await other.end();
+      conn.release();
+    }
+  });
+  it('a unique value of the waiting image held by an older other row: that row loses (removed, tombstoned) and the image replaces the older row at its key; a newer holder keeps the value and the image loses; claims recorded', async () => {
+    const { conn, child, sweep, stash, waitingRows } = await setUp('fk-waiting-unique', true);
+    const table = async () => {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT id, v FROM ${s!.schema}.ch ORDER BY id`);
+      return rows.map((r) => [Number(r.id), String(r.v)]);
+    };
+    const count = async (sql: string) => {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>(sql, [s!.schema]);
+      return Number(rows[0]?.n);
+    };
+    await conn.query('BEGIN');
+    try {
+      // An ezone where the image (10, 'newer', 2030) came in order ends with it alone: 11 (2024) loses 'newer' to it (rule 5).
+      await conn.query(`INSERT INTO ${s!.schema}.ch (id, pid, v, updated_at) VALUES (10, 1, 'copied', '2025-01-01'), (11, 1, 'newer', '2024-01-01')`);
+      await stash(child('newer'));
+      const first = await sweep();
+      expect(first.placed.filter((c) => c.schema === s!.schema).map((c) => [c.image.v, c.replaced?.v])).toEqual([['newer', 'copied']]);
+      expect(await table()).toEqual([[10, 'newer']]);
+      expect(await waitingRows()).toBe(0);
+      expect(await count("SELECT COUNT(*) AS n FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name = 'ch'"), 'the loser’s tombstone').toBe(1);
+      expect(await count("SELECT COUNT(*) AS n FROM drc_meta.unique_claims WHERE schema_name = ? AND table_name = 'ch'"), 'claims of the image, the replaced row and the loser').toBeGreaterThanOrEqual(2);
+
+      // A holder newer than the waiting image: it keeps the value; the image loses, and the older row at its key goes with it.
+      await conn.query(`DELETE FROM ${s!.schema}.ch`);
+      await conn.query(`INSERT INTO ${s!.schema}.ch (id, pid, v, updated_at) VALUES (10, 1, 'copied', '2025-01-01'), (11, 1, 'newer', '2035-01-01')`);
+      await stash(child('newer'));
+      const second = await sweep();
+      expect(second.placed.filter((c) => c.schema === s!.schema)).toEqual([]);
+      expect(await table()).toEqual([[11, 'newer']]);
+      expect(await waitingRows()).toBe(0);
+    } finally {
+      await conn.query('ROLLBACK');
       conn.release();
     }
   });
