@@ -364,11 +364,14 @@ async function superseded(session: PipelinedSession, info: TableInfo, child: Wai
     { sql: `SELECT ${select} FROM ${tableRef(child.schema, child.table)} WHERE ${where} LIMIT 1 FOR UPDATE`, params: info.primaryKey.map((c) => fromWire(child.key[c] ?? null)) },
     findTombstonesStatement(child.schema, child.table, [child.key], identity),
   ])) as [mysql.RowDataPacket[], mysql.RowDataPacket[]];
+  // Deleted since by a delete newer than it: superseded, whatever row is at its key now (a chunk of a
+  // bootstrap's copy may have written an older one after the delete left only its tombstone).
+  if ((tombstonesByOrigin(stones, 1)[0] ?? []).some((m) => compareVersions(m.version, child.version) > 0)) return true;
   if (row.length > 0) {
     if (versionColumn === null) return true;
     const local = decodeQueryRow(row[0] as Record<string, unknown>, info.columnTypes);
     const localVersion = versionOf(local[versionColumn], typeOf(info.columnTypes, versionColumn));
     return compareImages(child.version, child.image, localVersion, local, info.columnTypes) > 0 ? local : true;
   }
-  return (tombstonesByOrigin(stones, 1)[0] ?? []).some((m) => compareVersions(m.version, child.version) > 0) ? true : false;
+  return false;
 }

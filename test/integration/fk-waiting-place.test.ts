@@ -13,12 +13,16 @@
  *   waited for and wins, never overwritten by the older waiting image;
  * - a unique value of the waiting image held by another row: rule 5 as on the apply path (the newer
  *   image keeps the value, the older holder is removed with a tombstone — the waiting image losing to
- *   a newer holder takes the older row at its key with it), and the claims are recorded.
+ *   a newer holder takes the older row at its key with it), and the claims are recorded;
+ * - a tombstone of the key newer than the waiting image: it waits no more, even over an older row at
+ *   its key (a bootstrap's chunk written after the delete).
  */
 import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
 import { placeWaiting, stashStatement, type WaitingChild } from '../../src/apply/fk-waiting.js';
 import { TableCache } from '../../src/apply/table-cache.js';
+import { tombstoneIdentity } from '../../src/apply/keys.js';
+import { recordTombstonesStatements } from '../../src/db/tombstones.js';
 import { ezoneOf } from '../../src/config/loader.js';
 import { createPool } from '../../src/db/connect.js';
 import { ensureMetaSchema } from '../../src/db/meta-schema.js';
@@ -184,6 +188,24 @@ describeWithServers('fk_waiting: placing a waiting child against the row at its 
       const second = await sweep();
       expect(second.placed.filter((c) => c.schema === s!.schema)).toEqual([]);
       expect(await table()).toEqual([[11, 'newer']]);
+      expect(await waitingRows()).toBe(0);
+    } finally {
+      await conn.query('ROLLBACK');
+      conn.release();
+    }
+  });
+  it('an older row at the key and a tombstone of the key newer than the waiting image: the image is superseded (deleted since), not placed', async () => {
+    const { conn, session, child, sweep, stash, value, waitingRows } = await setUp('fk-waiting-stone');
+    await conn.query('BEGIN');
+    try {
+      await conn.query(`INSERT INTO ${s!.schema}.ch (id, pid, v, updated_at) VALUES (10, 1, 'copied', '2025-01-01')`);
+      const info = await new TableCache(conn).get(s!.schema, 'ch');
+      // 2031-01-01 UTC: a delete newer than the waiting image (2030).
+      await session.roundTrip(recordTombstonesStatements('applied_tombstones', [{ schema: s!.schema, table: 'ch', key: { id: 10 }, version: '1924992000000000', origin: 'c', identity: tombstoneIdentity(info!) }]));
+      await stash(child('newer'));
+      const { placed } = await sweep();
+      expect(placed.filter((c) => c.schema === s!.schema)).toEqual([]);
+      expect(await value()).toEqual(['copied']);
       expect(await waitingRows()).toBe(0);
     } finally {
       await conn.query('ROLLBACK');
