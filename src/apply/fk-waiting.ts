@@ -32,10 +32,10 @@ import { fromWire, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
 import { findTombstonesStatement, LOSER_ORIGIN, recordTombstonesStatements, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
 import { ConflictLog } from './conflict-log.js';
-import { LOOKUP_COLUMN, recordClaimsStatement, valueWeights, weightColumn } from './sql/claims.js';
+import { findClaims, lockClaims, LOOKUP_COLUMN, recordClaimsStatement, valueWeights, weightColumn } from './sql/claims.js';
 import { resolveUniqueCollision } from './unique-collision.js';
-import { valuesOf, weightedColumns, weightsOfImage } from './unique-claims-state.js';
-import { justBelow, rankOf, type ClaimRecord } from './unique-claims.js';
+import { rankOfStored, valuesOf, weightedColumns, weightsOfImage } from './unique-claims-state.js';
+import { compareRanks, justBelow, rankOf, type ClaimRecord } from './unique-claims.js';
 import type { Op } from './types.js';
 import { classifyMysqlError, errnoOf, isDeadlock, isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
 import { compareImages } from '../model/types/order.js';
@@ -43,7 +43,7 @@ import { deletedSince } from './fk-conflict.js';
 import { childrenOf, unvisited } from './fk-children.js';
 import { dataTypeOf, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
-import { insertRows, updateRow } from './sql/rows.js';
+import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import type { TableInfo, TableSource } from './table-cache.js';
 
 /** Waiting children placed per target transaction (the rest wait for the next one). */
@@ -245,6 +245,23 @@ export async function placeWaiting(ezone: string, session: PipelinedSession, ctx
     // The replacing UPDATE must touch the row superseded() read and locked (never 0 rows: the child lost with its waiting row deleted).
     const write: DeferredStatement = here === false ? insertRows(child.schema, child.table, [child.image], info) : { ...updateRow(child.schema, child.table, info.primaryKey, child.key, child.image, info), check: touchingOneRow };
     const versionColumn = ctx.versionColumnOf(child.schema, child.table);
+    // A recorded claim of one of its unique values newer than it (an image that held or tried to hold
+    // the value and is gone since): it loses, as where it arrived in order (unique-claims.ts) — skipped,
+    // its key tombstoned just below its version, the older row at its key removed with it.
+    if (await losesToRecordedClaim(session, info, versionColumn, child)) {
+      const tombstones: Tombstone[] = [{ schema: child.schema, table: child.table, key: child.key, version: justBelow(child.version) as string, origin: LOSER_ORIGIN, identity: tombstoneIdentity(info) }];
+      if (here !== false) {
+        const removed = await removedChildren(session, ctx, info.referencedBy ?? [], here, { origin: ezone, txId: child.txId ?? '' });
+        if (removed.children.length > 0) await session.roundTrip(removed.children.map((w) => stashStatement(ezone, w)));
+        tombstones.push(...removed.tombstones);
+        const del: DeferredStatement = { ...deleteRow(child.schema, child.table, info.primaryKey, child.key), check: touchingOneRow };
+        await session.roundTrip([del]);
+      }
+      await session.roundTrip([...recordTombstonesStatements('applied_tombstones', tombstones), done]);
+      await recordClaims(session, info, versionColumn, child, here === false ? [] : [here]);
+      conflicts.record({ incoming: placingOp(info, child, here === false ? null : here).incoming, reason: 'unique-collision', decision: 'skipped', local: here === false ? null : here, versionColumn });
+      continue;
+    }
     try {
       await session.roundTrip([{ sql: 'SAVEPOINT drc_waiting', params: [] }, write, done]);
       placed.push(here === false ? child : { ...child, replaced: here });
@@ -305,10 +322,10 @@ export async function backToSavepoint(session: PipelinedSession, err: unknown): 
 }
 const SAVEPOINT_DOES_NOT_EXIST = 1305;
 
-/** The check of a replacing UPDATE: it matched exactly one row (mysql2 sets CLIENT_FOUND_ROWS). */
+/** The check of a write of the row superseded() read and locked (a replacing UPDATE, a loser's DELETE): exactly one row matched (mysql2 sets CLIENT_FOUND_ROWS). */
 function touchingOneRow(result: unknown): void {
   const n = (result as mysql.ResultSetHeader).affectedRows;
-  if (n !== 1) throw new Error(`a waiting child's replacement of the row at its key touched ${n} rows, not 1`);
+  if (n !== 1) throw new Error(`a waiting child's write of the row at its key touched ${n} rows, not 1`);
 }
 
 /** The waiting child's write as the apply path's Op (unique-collision.ts): an update of the older row at its key, or an insert. */
@@ -325,6 +342,22 @@ function placingOp(info: TableInfo, child: WaitingChild, replaced: Row | null): 
  */
 async function recordClaims(session: PipelinedSession, info: TableInfo, versionColumn: string | null, child: WaitingChild, released: Row[]): Promise<void> {
   if (versionColumn === null || info.uniqueKeys.length === 0) return;
+  const statement = recordClaimsStatement(await claimsOf(session, info, versionColumn, child, released));
+  if (statement) await session.roundTrip([statement]);
+}
+
+/** Whether a recorded claim (drc_meta.unique_claims, local_claims) of one of the child's unique values is newer than its image; its claims locked first (sql/claims.ts lockClaims). */
+async function losesToRecordedClaim(session: PipelinedSession, info: TableInfo, versionColumn: string | null, child: WaitingChild): Promise<boolean> {
+  if (versionColumn === null || info.uniqueKeys.length === 0) return false;
+  const ids = [...new Set((await claimsOf(session, info, versionColumn, child, [])).map((c) => c.id))];
+  if (ids.length === 0) return false;
+  const [, found] = (await session.roundTrip([lockClaims(ids), findClaims(ids)])) as [unknown, mysql.RowDataPacket[]];
+  const rank = rankOf(child.version, child.image, info.columnTypes);
+  return found.some((r) => compareRanks(rankOfStored(r), rank) > 0);
+}
+
+/** The claims of the child's image (first) and of `released` rows. */
+async function claimsOf(session: PipelinedSession, info: TableInfo, versionColumn: string, child: WaitingChild, released: Row[]): Promise<ClaimRecord[]> {
   const images = [child.image, ...released];
   const weighted = weightedColumns(info);
   const weights = new Map<number, mysql.RowDataPacket>();
@@ -342,8 +375,7 @@ async function recordClaims(session: PipelinedSession, info: TableInfo, versionC
       claims.push({ id: v.id, schema: child.schema, table: child.table, columns: v.columns, rank, key, origin: child.origin ?? '' });
     }
   });
-  const statement = recordClaimsStatement(claims);
-  if (statement) await session.roundTrip([statement]);
+  return claims;
 }
 
 /**
