@@ -169,7 +169,10 @@ export async function removeOrphans(
   /** Per orphan: the newest delete tombstone of a parent it misses, when that version compares with its own. */
   const stones = new Map<string, string>();
   const childType = p.table.columns.find((c) => c.name === p.versionColumn)?.dataType;
-  for (const fk of (await foreignKeysOf(deps.target, schema, table)).outgoing) {
+  const fks = (await foreignKeysOf(deps.target, schema, table)).outgoing;
+  /** The foreign keys (with a planned parent whose version compares) through which each orphan is one. */
+  const through = new Map<string, { fk: (typeof fks)[number]; parent: NonNullable<ReturnType<NonNullable<typeof deps.planned>>> }[]>();
+  for (const fk of fks) {
     const set = fk.columns.map((c) => `c.${quoteId(c)} IS NOT NULL`).join(' AND ');
     const join = fk.columns.map((c, i) => `r.${quoteId(fk.refColumns[i]!)} = c.${quoteId(c)}`).join(' AND ');
     const [rows] = await deps.target.query<mysql.RowDataPacket[]>({
@@ -183,13 +186,20 @@ export async function removeOrphans(
       const key = r.map(String);
       const id = JSON.stringify(key);
       orphans.set(id, key);
-      const deleted = compared ? await parentDeleted(deps.target, p, parent, fk, key) : undefined;
-      if (deleted !== undefined && (!stones.has(id) || compareVersions(deleted, stones.get(id)) > 0)) stones.set(id, deleted);
+      if (compared) through.set(id, [...(through.get(id) ?? []), { fk, parent }]);
     }
   }
   if (orphans.size === 0) return { removed: 0, kept: 0 };
   const gone = await absentIn(deps.source, p, [...orphans.values()]);
   if (gone.length === 0) return { removed: 0, kept: 0 };
+  // Parents' delete tombstones, only for the orphans SOURCE no longer holds (two round trips per key and foreign key).
+  for (const key of gone) {
+    const id = JSON.stringify(key);
+    for (const { fk, parent } of through.get(id) ?? []) {
+      const deleted = await parentDeleted(deps.target, p, parent, fk, key);
+      if (deleted !== undefined && (!stones.has(id) || compareVersions(deleted, stones.get(id)) > 0)) stones.set(id, deleted);
+    }
+  }
   const horizon = p.timeVersioned ? await deps.horizon(p) : undefined;
   // Each orphan up to the newer of its bounds: its parent's delete, SOURCE's horizon.
   const byBound = new Map<string, HexKey[]>();

@@ -52,8 +52,8 @@ async function applyOne(change: RowChange, script: (call: ScriptedCall) => unkno
 }
 
 describe('a child whose parent is missing while drc bootstrap copies the parent table', () => {
-  it('an update waits in fk_waiting and its older local row is removed (left, the waiting sweep took it for newer and dropped the update)', async () => {
-    expect(await applyOne(update, target(true, true, true))).toEqual({ error: undefined, stashed: true, deleted: true });
+  it('an update in place waits in fk_waiting and its older local row is left as it is (the sweep replaces it; its children untouched)', async () => {
+    expect(await applyOne(update, target(true, true, true))).toEqual({ error: undefined, stashed: true, deleted: false });
   });
 
   it('an insert waits in fk_waiting, nothing else written', async () => {

@@ -24,21 +24,26 @@
  */
 import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
-import { quoteId, tableRef, type Statement } from '../db/sql.js';
+import { quoteId, tableRef, type DeferredStatement, type Statement } from '../db/sql.js';
 import type { ForeignKey } from '../db/table-keys.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { decodeQueryRow, exactSelect, typeOf } from '../model/types/row.js';
 import { fromWire, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
-import { findTombstonesStatement, LOSER_ORIGIN, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
+import { findTombstonesStatement, LOSER_ORIGIN, recordTombstonesStatements, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
+import { ConflictLog } from './conflict-log.js';
+import { findClaims, lockClaims, LOOKUP_COLUMN, recordClaimsStatement, valueWeights, weightColumn } from './sql/claims.js';
+import { resolveUniqueCollision } from './unique-collision.js';
+import { rankOfStored, valuesOf, weightedColumns, weightsOfImage } from './unique-claims-state.js';
+import { compareRanks, justBelow, rankOf, type ClaimRecord } from './unique-claims.js';
+import type { Op } from './types.js';
 import { classifyMysqlError, errnoOf, isDeadlock, isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
 import { compareImages } from '../model/types/order.js';
 import { deletedSince } from './fk-conflict.js';
 import { childrenOf, unvisited } from './fk-children.js';
-import { justBelow } from './unique-claims.js';
 import { dataTypeOf, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
-import { insertRows, updateRow } from './sql/rows.js';
+import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import type { TableInfo, TableSource } from './table-cache.js';
 
 /** Waiting children placed per target transaction (the rest wait for the next one). */
@@ -209,7 +214,7 @@ export interface Placement {
  * (a bootstrap's copy, a write from an ezone that had not seen it) is replaced by its image. Returns
  * the children placed and dropped.
  */
-export async function placeWaiting(ezone: string, session: PipelinedSession, ctx: FkContext, now = Date.now()): Promise<Placement> {
+export async function placeWaiting(ezone: string, session: PipelinedSession, ctx: FkContext, now = Date.now(), conflicts: ConflictLog = new ConflictLog(ezone)): Promise<Placement> {
   const { tables } = ctx;
   const none: Placement = { placed: [], dropped: [] };
   const state = sweepOf(ezone);
@@ -237,15 +242,57 @@ export async function placeWaiting(ezone: string, session: PipelinedSession, ctx
     }
     // An older row at its key (a bootstrap's copy of it, a write from an ezone that had not seen this
     // one): the waiting image replaces it, as it would have had it arrived after that row.
-    const write = here === false ? insertRows(child.schema, child.table, [child.image], info) : updateRow(child.schema, child.table, info.primaryKey, child.key, child.image, info);
+    // The replacing UPDATE must touch the row superseded() read and locked (never 0 rows: the child lost with its waiting row deleted).
+    const write: DeferredStatement = here === false ? insertRows(child.schema, child.table, [child.image], info) : { ...updateRow(child.schema, child.table, info.primaryKey, child.key, child.image, info), check: touchingOneRow };
+    const versionColumn = ctx.versionColumnOf(child.schema, child.table);
+    // A recorded claim of one of its unique values newer than it (an image that held or tried to hold
+    // the value and is gone since): it loses, as where it arrived in order (unique-claims.ts) — skipped,
+    // its key tombstoned just below its version, the older row at its key removed with it.
+    if (await losesToRecordedClaim(session, info, versionColumn, child)) {
+      const tombstones: Tombstone[] = [{ schema: child.schema, table: child.table, key: child.key, version: justBelow(child.version) as string, origin: LOSER_ORIGIN, identity: tombstoneIdentity(info) }];
+      if (here !== false) {
+        const removed = await removedChildren(session, ctx, info.referencedBy ?? [], here, { origin: ezone, txId: child.txId ?? '' });
+        if (removed.children.length > 0) await session.roundTrip(removed.children.map((w) => stashStatement(ezone, w)));
+        tombstones.push(...removed.tombstones);
+        const del: DeferredStatement = { ...deleteRow(child.schema, child.table, info.primaryKey, child.key), check: touchingOneRow };
+        await session.roundTrip([del]);
+      }
+      await session.roundTrip([...recordTombstonesStatements('applied_tombstones', tombstones), done]);
+      await recordClaims(session, info, versionColumn, child, here === false ? [] : [here]);
+      conflicts.record({ incoming: placingOp(info, child, here === false ? null : here).incoming, reason: 'unique-collision', decision: 'skipped', local: here === false ? null : here, versionColumn });
+      continue;
+    }
     try {
       await session.roundTrip([{ sql: 'SAVEPOINT drc_waiting', params: [] }, write, done]);
       placed.push(here === false ? child : { ...child, replaced: here });
+      await recordClaims(session, info, versionColumn, child, here === false ? [] : [here]);
     } catch (err) {
       await backToSavepoint(session, err);
       if (isForeignKeyNoParent(err)) await session.roundTrip([later]); // the parent is not back yet: after the others
-      else if (isDuplicateKey(err)) await session.roundTrip([done]); // its key or a unique value is taken: written since
-      else if (classifyMysqlError(err)?.retryable ?? true) throw err; // a deadlock, a lost connection: the transaction retries
+      else if (isDuplicateKey(err)) {
+        // Its key is locked and held by the row superseded() read (or by none): another row holds one of
+        // its unique values. Rule 5 as on the apply path's write (unique-collision.ts): the newer image
+        // wins, the loser is removed (its children waiting for it) with its tombstone — an older holder
+        // goes, as where the waiting image arrived in order; a newer holder keeps its value, and the
+        // image loses with the older row at its key. A duplicate primary key (a row inserted at the key
+        // since: no lock covers a missing row) is thrown, retryable: the next sweep sees that row.
+        const op = placingOp(info, child, here === false ? null : here);
+        const tombstones: Tombstone[] = [];
+        const removedRows: Row[] = [];
+        const removing = async (loser: Row) => {
+          removedRows.push(loser);
+          const removed = await removedChildren(session, ctx, info.referencedBy ?? [], loser, { origin: ezone, txId: child.txId ?? '' });
+          if (removed.children.length > 0) await session.roundTrip(removed.children.map((w) => stashStatement(ezone, w)));
+          tombstones.push(...removed.tombstones);
+        };
+        const wins = await resolveUniqueCollision({ session, ezone, versionColumn, conflicts }, op, tombstones, undefined, removing);
+        if (wins) {
+          await session.roundTrip([{ ...write }, done]); // a second collision is thrown: the transaction retries
+          placed.push(here === false ? child : { ...child, replaced: here });
+        } else await session.roundTrip([done]);
+        if (tombstones.length > 0) await session.roundTrip(recordTombstonesStatements('applied_tombstones', tombstones));
+        await recordClaims(session, info, versionColumn, child, [...(here === false || !wins ? [] : [here]), ...removedRows]);
+      } else if (classifyMysqlError(err)?.retryable ?? true) throw err; // a deadlock, a lost connection: the transaction retries
       else {
         // This ezone rejects the image itself (a column altered since it was stashed, a value out of range):
         // retrying it in every transaction would stall every stream; dropped and reported instead.
@@ -275,6 +322,62 @@ export async function backToSavepoint(session: PipelinedSession, err: unknown): 
 }
 const SAVEPOINT_DOES_NOT_EXIST = 1305;
 
+/** The check of a write of the row superseded() read and locked (a replacing UPDATE, a loser's DELETE): exactly one row matched (mysql2 sets CLIENT_FOUND_ROWS). */
+function touchingOneRow(result: unknown): void {
+  const n = (result as mysql.ResultSetHeader).affectedRows;
+  if (n !== 1) throw new Error(`a waiting child's write of the row at its key touched ${n} rows, not 1`);
+}
+
+/** The waiting child's write as the apply path's Op (unique-collision.ts): an update of the older row at its key, or an insert. */
+function placingOp(info: TableInfo, child: WaitingChild, replaced: Row | null): Op {
+  const kind = replaced === null ? ('insert' as const) : ('update' as const);
+  const change = { schema: child.schema, table: child.table, op: kind, key: child.key, after: child.image, ...(replaced ? { before: replaced } : {}), version: child.version };
+  return { kind, info, incoming: { change, origin: child.origin ?? '', txId: child.txId ?? '' }, key: child.key, image: child.image };
+}
+
+/**
+ * The unique-value claims a placement makes (unique-claims.ts): the placed image's, whatever happened,
+ * and those of every row that stopped holding its values here (the older row it replaced, the losers
+ * removed for it). Only for a table with unique keys and a version column.
+ */
+async function recordClaims(session: PipelinedSession, info: TableInfo, versionColumn: string | null, child: WaitingChild, released: Row[]): Promise<void> {
+  if (versionColumn === null || info.uniqueKeys.length === 0) return;
+  const statement = recordClaimsStatement(await claimsOf(session, info, versionColumn, child, released));
+  if (statement) await session.roundTrip([statement]);
+}
+
+/** Whether a recorded claim (drc_meta.unique_claims, local_claims) of one of the child's unique values is newer than its image; its claims locked first (sql/claims.ts lockClaims). */
+async function losesToRecordedClaim(session: PipelinedSession, info: TableInfo, versionColumn: string | null, child: WaitingChild): Promise<boolean> {
+  if (versionColumn === null || info.uniqueKeys.length === 0) return false;
+  const ids = [...new Set((await claimsOf(session, info, versionColumn, child, [])).map((c) => c.id))];
+  if (ids.length === 0) return false;
+  const [, found] = (await session.roundTrip([lockClaims(ids), findClaims(ids)])) as [unknown, mysql.RowDataPacket[]];
+  const rank = rankOf(child.version, child.image, info.columnTypes);
+  return found.some((r) => compareRanks(rankOfStored(r), rank) > 0);
+}
+
+/** The claims of the child's image (first) and of `released` rows. */
+async function claimsOf(session: PipelinedSession, info: TableInfo, versionColumn: string, child: WaitingChild, released: Row[]): Promise<ClaimRecord[]> {
+  const images = [child.image, ...released];
+  const weighted = weightedColumns(info);
+  const weights = new Map<number, mysql.RowDataPacket>();
+  if (weighted.length > 0) {
+    const [rows] = (await session.roundTrip([valueWeights(images.map((image) => ({ values: image, columns: weightsOfImage(weighted, image) })), info)])) as [mysql.RowDataPacket[]];
+    for (const r of rows) weights.set(Number(r[LOOKUP_COLUMN]), r);
+  }
+  const claims: ClaimRecord[] = [];
+  images.forEach((image, j) => {
+    const w = weights.get(j);
+    const version = j === 0 ? child.version : versionOf(image[versionColumn], typeOf(info.columnTypes, versionColumn));
+    const rank = rankOf(version, image, info.columnTypes);
+    const key = Object.fromEntries(info.primaryKey.map((c) => [c, image[c] ?? null]));
+    for (const v of valuesOf(child.schema, child.table, info, image, (c, p) => (w?.[weightColumn(c, p)] == null ? undefined : String(w[weightColumn(c, p)])))) {
+      claims.push({ id: v.id, schema: child.schema, table: child.table, columns: v.columns, rank, key, origin: child.origin ?? '' });
+    }
+  });
+  return claims;
+}
+
 /**
  * Whether the waiting child is superseded here: a tombstone of its key newer than it (deleted since),
  * or a row at its key not older than it by the table's version rule (resolver.ts compareImages:
@@ -288,14 +391,19 @@ async function superseded(session: PipelinedSession, info: TableInfo, child: Wai
   const cols = (info.columnMeta ?? []).map((m) => m.name).filter((n): n is string => n !== undefined);
   const select = cols.length > 0 ? exactSelect(cols, info.columnTypes, quoteId) : '*';
   const [row, stones] = (await session.roundTrip([
-    { sql: `SELECT ${select} FROM ${tableRef(child.schema, child.table)} WHERE ${where} LIMIT 1`, params: info.primaryKey.map((c) => fromWire(child.key[c] ?? null)) },
+    // Locked (FOR UPDATE), as the apply path reads its rows (sql/rows.ts): a newer write at the key not
+    // committed yet is waited for and then seen, never overwritten by the older waiting image.
+    { sql: `SELECT ${select} FROM ${tableRef(child.schema, child.table)} WHERE ${where} LIMIT 1 FOR UPDATE`, params: info.primaryKey.map((c) => fromWire(child.key[c] ?? null)) },
     findTombstonesStatement(child.schema, child.table, [child.key], identity),
   ])) as [mysql.RowDataPacket[], mysql.RowDataPacket[]];
+  // Deleted since by a delete newer than it: superseded, whatever row is at its key now (a chunk of a
+  // bootstrap's copy may have written an older one after the delete left only its tombstone).
+  if ((tombstonesByOrigin(stones, 1)[0] ?? []).some((m) => compareVersions(m.version, child.version) > 0)) return true;
   if (row.length > 0) {
     if (versionColumn === null) return true;
     const local = decodeQueryRow(row[0] as Record<string, unknown>, info.columnTypes);
     const localVersion = versionOf(local[versionColumn], typeOf(info.columnTypes, versionColumn));
     return compareImages(child.version, child.image, localVersion, local, info.columnTypes) > 0 ? local : true;
   }
-  return (tombstonesByOrigin(stones, 1)[0] ?? []).some((m) => compareVersions(m.version, child.version) > 0) ? true : false;
+  return false;
 }

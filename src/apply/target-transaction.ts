@@ -117,7 +117,7 @@ export class TargetTransaction {
       return this.apply(incoming.slice(cut + 1), options);
     }
     // Children waiting for a deleted parent that came back in an earlier transaction (fk-waiting.ts), before this batch reads its rows.
-    const { placed, dropped } = await placeWaiting(this.ctx.ezone, this.session, { tables: this.ctx.tables, versionColumnOf: (s, t) => this.versionColumnOf(s, t), local: { flavor: this.ctx.flavor, coverage: this.ctx.coverage } });
+    const { placed, dropped } = await placeWaiting(this.ctx.ezone, this.session, { tables: this.ctx.tables, versionColumnOf: (s, t) => this.versionColumnOf(s, t), local: { flavor: this.ctx.flavor, coverage: this.ctx.coverage } }, Date.now(), this.log);
     // A placed child is the applied half of its fk-parent-missing conflict (DESIGN.md section 5.6: every conflict is recorded).
     for (const c of placed) {
       const change = { schema: c.schema, table: c.table, op: c.replaced ? ('update' as const) : ('insert' as const), key: c.key, after: c.image, version: c.version };

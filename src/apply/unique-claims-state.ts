@@ -211,6 +211,7 @@ export class UniqueStateLoader {
   }
 }
 
-function rankOfStored(r: mysql.RowDataPacket): Rank {
+/** The rank of a claim row read by findClaims. */
+export function rankOfStored(r: mysql.RowDataPacket): Rank {
   return { version: r.version === null ? null : String(r.version), text: Buffer.from(r.rank_text as Buffer), hash: Buffer.from(r.rank_hash as Buffer) };
 }

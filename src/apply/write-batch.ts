@@ -24,11 +24,12 @@ import { abandonMovedChildren, adoptMovedChildren, rowExists, undoAdoption, type
 import { newerChildren, removedChildren, stashStatement } from './fk-waiting.js';
 import { childBound, dataTypeOf, parentRef, parentWrittenLater, type FkContext } from './fk-parents.js';
 import { cascadeTombstones, olderThanParentDeletes } from './fk-cascade.js';
-import { deleteRow, insertRows, updateRow } from './sql/rows.js';
+import { deleteRow, insertRows, KEY_INDEX_COLUMN, selectByKeys, updateRow } from './sql/rows.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { IncomingChange, Op } from './types.js';
 import type { ForeignKey } from '../db/table-keys.js';
-import type { Row } from '../model/value.js';
+import { toWireRow, type Row } from '../model/value.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
 import type { Logger } from '../ops/logger.js';
 import type { ConflictRecord } from './sql/meta.js';
 
@@ -389,16 +390,19 @@ export class WriteBatcher {
       // of holding the stream, whose lag would hold the copy. (The copy's own chunks retry: their parents
       // are copied first, and one inserted since is on the stream.)
       if (version && op.incoming.origin !== COPY_ORIGIN && (await bootstrapCopying(queryVia(this.session), this.waiting.ezone, missing.map((fk) => ({ schema: fk.refSchema, table: fk.refTable }))))) {
-        // An update's local row is removed as it waits (as below): left there, the waiting sweep would
-        // take the row at its key for a newer write and drop the update for good. No origin deleted it,
-        // so its own children here (every level) wait with it, as a unique loser's do (fk-waiting.ts
-        // removedChildren): its delete's cascade would remove them in TARGET alone, for good.
+        // An update of the row in place leaves its local row as it is: decide() judged it older than the
+        // update, and the waiting sweep replaces a row older than the waiting image (fk-waiting.ts) — its
+        // children here, SET NULL ones included, are never touched. An update moving the row to another
+        // key removes the row at the old key (the key it waits for is the new one, where the origin's row
+        // is): no origin deleted it, so its own children here (every level) wait with it, as a unique
+        // loser's do (fk-waiting.ts removedChildren) — through ON UPDATE CASCADE keys with their references
+        // at the new key, where the origin's cascade moved them —, not lost to its cascade in TARGET alone.
         await this.stash(op, version);
         const { versionColumn, conflicts } = this.collisions(op);
         conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: 'skipped', local: null, versionColumn });
-        if (op.kind === 'update') {
-          const local = op.incoming.change.before ?? op.image;
-          await this.stashRemovedChildren(op.info.referencedBy ?? [], local, op.incoming, tombstones);
+        if (op.kind === 'update' && movesKey(op)) {
+          const local = (await this.rowAt(op)) ?? op.incoming.change.before ?? op.image;
+          await this.stashRemovedChildren(op.info.referencedBy ?? [], local, op.incoming, tombstones, op.image);
           await this.writeOne({ ...op, kind: 'delete', image: local }, tombstones);
         }
         return;
@@ -417,6 +421,15 @@ export class WriteBatcher {
     // (not one that has yet to arrive), and an older write of it cannot bring it back.
     const { change } = op.incoming;
     if (change.version) tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: change.version, origin: REMOVAL_ORIGIN, identity: keyIdentityOf(op.info.columnMeta, op.info.columnTypes) });
+  }
+
+  /** The row here at the key of `op` (the one its write would touch), locked; undefined when none. */
+  private async rowAt(op: Op): Promise<Row | undefined> {
+    const { schema, table } = op.incoming.change;
+    const [rows] = (await this.session.roundTrip([selectByKeys(schema, table, op.info.primaryKey, [op.key], op.info)])) as [mysql.RowDataPacket[]];
+    if (!rows[0]) return undefined;
+    const { [KEY_INDEX_COLUMN]: _, ...row } = rows[0];
+    return toWireRow(row as mysql.RowDataPacket, op.info.columnTypes);
   }
 
   /** The child's write set aside in fk_waiting until its parent comes (fk-waiting.ts). */
@@ -447,3 +460,9 @@ function unexplained(err: unknown, op: Op, what: string): SchemaMismatchError {
 }
 
 const sameTable = (a: Op, b: Op) => a.incoming.change.schema === b.incoming.change.schema && a.incoming.change.table === b.incoming.change.table;
+
+/** Whether an update writes its image under another primary key than the one it updates (a key change). */
+function movesKey(op: Op): boolean {
+  const pick = (r: Row) => Object.fromEntries(op.info.primaryKey.map((c) => [c, r[c] ?? null]));
+  return canonicalKey(pick(op.key), op.info.columnTypes) !== canonicalKey(pick(op.image), op.info.columnTypes);
+}
