@@ -14,7 +14,7 @@ import { shardOf } from '../../src/model/ownership.js';
 import { describeWithServers } from '../support/env.js';
 import { reconfigure } from '../support/reconfigure.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
-import { eventually, scenario, type Scenario } from '../support/scenario.js';
+import { connectEzone, eventually, scenario, type Scenario } from '../support/scenario.js';
 import { takeTestLog, testLogger } from '../support/test-logger.js';
 import { waitFor } from '../support/wait.js';
 
@@ -123,4 +123,37 @@ describeWithServers('forced switchover: the old owner’s late rows', () => {
     ]);
     expect(lateInC).toHaveLength(3);
   }, 240_000);
+
+  it('flags a late transaction that read the forced flips before the flip committed and wrote its applied position after it (it waited for a row lock in between)', async () => {
+    s = await setUp();
+    const log = testLogger();
+    daemons.push(...(await startDaemons(s, ['a'])), ...(await startDaemons(s, ['b'], { routingRefreshMs: 3_600_000 })));
+    await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (1, ?, 1)', [movingUsers[0]]);
+    await converge(s, 'orders', ['a', 'b'], { rows: 1 });
+    // A session of b holds row 1: the applier's transaction of a's update reads the forced flips (none
+    // yet) with its row reads, then waits for the lock.
+    const holder = await connectEzone('b', s.schema);
+    try {
+      await holder.beginTransaction();
+      await holder.query('SELECT * FROM orders WHERE id = 1 FOR UPDATE');
+      await s.db.a!.query('UPDATE orders SET amount = 2 WHERE id = 1');
+      await eventually('b’s applier waiting for row 1', async () => {
+        const [[w]] = await s!.db.b!.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'");
+        return Number(w!.n) > 0;
+      });
+      // The forced flip commits while it waits (its cut: b's applied position, this transaction not in it).
+      const forced = await switchover(withoutA(s.config), { shards: { from: 0, to: 7 }, to: 'b', force: true, timeoutMs: 5_000, resume: false, log });
+      expect(forced).toMatchObject({ state: 'done', from: 'a', to: 'b' });
+      const [[still]] = await s.db.b!.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'");
+      expect(Number(still!.n)).toBeGreaterThan(0); // the same transaction, not a retry that would read again
+    } finally {
+      await holder.rollback().catch(() => undefined);
+      await holder.end();
+    }
+    await converge(s, 'orders', ['a', 'b'], { rows: 1 });
+    const late = await waitFor(async () => (await conflictsIn(s!, 'b')).filter((c) => c.reason === 'forced-late'), { what: 'b flagging a’s late update', until: (v) => v.length >= 1, timeoutMs: 30_000, intervalMs: 200 });
+    expect(late.map((c) => [JSON.parse(c.key_json), c.origin, c.decision])).toEqual([[{ id: 1 }, 'a', 'applied']]);
+    expect(daemons[1]!.appliers.get('a')!.stats.conflictsByReason['forced-late']).toBe(1);
+  }, 180_000);
 });
+
