@@ -10,6 +10,7 @@ import { switchover } from '../../src/admin/switchover.js';
 import type { Config } from '../../src/config/schema.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
 import { ensureMetaSchema } from '../../src/db/meta-schema.js';
+import { peerRoutingOf, scopeOf, seedRouting } from '../../src/db/routing-store.js';
 import { shardOf } from '../../src/model/ownership.js';
 import { describeWithServers } from '../support/env.js';
 import { reconfigure } from '../support/reconfigure.js';
@@ -108,10 +109,14 @@ describeWithServers('forced switchover: the old owner’s late rows', () => {
     // The flip's cut: the next offset of a's topic b had applied when it was written (row 1's insert was before it).
     const [[flip]] = await s.db.b!.query<mysql.RowDataPacket[]>('SELECT * FROM drc_meta.switchovers WHERE id = ?', [forced.id]);
     expect(flip!.cut_offset).not.toBeNull();
-    // A new ezone c joins with the switchover records (as copied with drc_meta) and replays a's topic
-    // from its start: a's rows b had before the flip (row 1's insert) are not late there; those after the cut are.
+    // A new ezone c joins: it copies a peer's routing and, with it, the forced switchover's record and
+    // its cut (what the daemon does at start, here first so that nothing replicated can bring the
+    // record before it), then replays a's topic from its start: a's rows b had before the flip (row
+    // 1's insert) are not late there; those after the cut are.
     await ensureMetaSchema(s.db.c!);
-    await s.db.c!.query('INSERT INTO drc_meta.switchovers SET ?', [flip]);
+    expect(await seedRouting(s.db.c!, scopeOf(s.config), peerRoutingOf(s.config, 'c'))).toBe(SHARDS);
+    const [[copied]] = await s.db.c!.query<mysql.RowDataPacket[]>('SELECT state, cut_offset, flip_version FROM drc_meta.switchovers WHERE id = ?', [forced.id]);
+    expect(copied).toMatchObject({ state: 'done', cut_offset: flip!.cut_offset, flip_version: flip!.flip_version });
     daemons.push(...(await startDaemons(s, ['c'])));
     await converge(s, 'orders', ['a', 'b', 'c'], { rows: 4 });
     const lateInC = await waitFor(async () => (await conflictsIn(s!, 'c')).filter((c) => c.reason === 'forced-late'), { what: 'c recording the late rows', until: (v) => v.length >= 3, timeoutMs: 60_000, intervalMs: 200 });
