@@ -76,10 +76,13 @@ interface ForcedFlip {
  * flagged `forced-late` (model/routing.ts lateFor) — and only those, so an ezone replaying the old
  * owner's topic from its start does not flag what was applied here before the flip.
  *
- * An applier's transaction reads the forced flips itself (apply/target-transaction.ts): one that reads
- * after this commit judges by the flip. Left open: a transaction of the old owner's stream that read
- * them just before this commit and writes its applied position just after it (its changes are after
- * the cut, unflagged) — a window of one transaction's commit round trip.
+ * An applier's transaction reads the forced flips itself (apply/target-transaction.ts), with its row
+ * reads and again in its commit round trip after its applied-position upsert: that upsert and this
+ * locked read of the same row are serialised, so either this flip's cut includes the transaction or its
+ * commit-time read sees the flip. Late rows the first read missed (the flip committed while the
+ * transaction waited for row locks, for its predecessor, or between the chunks of a big one) are
+ * flagged by the second, the whole transaction by the same flips; their records are written just after
+ * the commit.
  */
 async function writeForcedFlip(conn: mysql.Connection, topology: string, f: ForcedFlip): Promise<void> {
   const superseded = `superseded by the forced switchover ${f.id}`;

@@ -10,7 +10,7 @@ import mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { connectionOptions } from '../db/connect.js';
 import { ensureMetaSchema } from '../db/meta-schema.js';
-import { readRouting, scopeOf, seedRouting } from '../db/routing-store.js';
+import { peerCopyOf, scopeOf, seedRouting } from '../db/routing-store.js';
 import { CheckFailedError, UsageError } from '../errors.js';
 import { unfinished, type SwitchoverRecord } from './switchover-plan.js';
 import { forced } from './switchover-forced.js';
@@ -67,8 +67,8 @@ async function prepareAll(config: Config, conns: Conns): Promise<void> {
     // A new or restored ezone copies the others' routing (not the config's version 1).
     await seedRouting(conn, scopeOf(config), async () => {
       const out = [];
-      for (const [other, c] of conns) if (other !== ezone) out.push(await readRouting(c, config.kafka.topicPrefix).catch(() => []));
-      return out.filter((r) => r.length > 0);
+      for (const [other, c] of conns) if (other !== ezone) out.push(await peerCopyOf(c, config.kafka.topicPrefix).catch(() => ({ routes: [], forced: [] })));
+      return out.filter((r) => r.routes.length > 0);
     });
     const lock = switchoverLockName(config.kafka.topicPrefix);
     const [[row]] = await conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS ok', [lock]);

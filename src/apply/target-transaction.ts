@@ -15,7 +15,7 @@ import { versionColumnOf } from '../config/tables.js';
 import { PipelinedSession, type QueryConnection } from '../db/pipelined-session.js';
 import type { DeferredStatement, Statement } from '../db/sql.js';
 import { recordTombstonesStatements, type Tombstone } from '../db/tombstones.js';
-import { ConflictLog } from './conflict-log.js';
+import { ConflictLog, type ConflictNote } from './conflict-log.js';
 import { decide } from './decide.js';
 import { isDuplicateKey } from '../db/mysql-errors.js';
 import { RowStateLoader } from './row-state.js';
@@ -28,7 +28,28 @@ import type { IncomingChange, Op, TargetContext } from './types.js';
 import { inTable, WriteBatcher } from './write-batch.js';
 import { placeWaiting } from './fk-waiting.js';
 import { forcedFlipsOf, forcedFlipsStatement } from '../db/routing-store.js';
-import type { ForcedFlip } from '../model/routing.js';
+import { lateFor, type ForcedFlip } from '../model/routing.js';
+
+/**
+ * Unflagged changes kept whole (images and all) for the commit's second read of the forced flips; past
+ * this many in one transaction (a big one, chunk after chunk) only what judges and records them is
+ * kept — the shard, key and versions, no images — so memory stays bounded.
+ */
+const KEPT_WHOLE = 2_000;
+
+/** A change the forced flips read with its batch did not flag (`shard`: computed when kept compact). */
+interface Unflagged {
+  note: ConflictNote;
+  shard?: number;
+}
+
+function compact(note: ConflictNote, ownership: TargetContext['ownership']): Unflagged {
+  const { change } = note.incoming;
+  const image = change.after ?? change.before;
+  const shard = image ? ownership.shardOfRow(`${change.schema}.${change.table}`, image) : undefined;
+  const { after: _after, before: _before, ...kept } = change;
+  return { note: { ...note, incoming: { ...note.incoming, change: kept }, local: null }, ...(shard === undefined ? {} : { shard }) };
+}
 
 const BEGIN: Statement = { sql: 'BEGIN', params: [] };
 const COMMIT: Statement = { sql: 'COMMIT', params: [] };
@@ -45,6 +66,11 @@ export class TargetTransaction {
   private readonly writes: WriteBatcher;
   /** Writes left for the commit's round trip, to replay one by one if one of them collides. */
   private unwritten: { ops: Op[]; tombstones: Tombstone[]; heartbeats: Statement[]; claims: ClaimRecord[] } | undefined;
+  /**
+   * The changes judged by the versioned routing that the forced flips read with their batch did not
+   * flag (each with the decision a flag would carry), for the read after the applied position at commit.
+   */
+  private unflagged: Unflagged[] = [];
 
   constructor(
     private readonly conn: QueryConnection,
@@ -72,12 +98,18 @@ export class TargetTransaction {
    */
   open(slot: number, origin: string, originTx: string, originPos: string, fence?: DeferredStatement): void {
     this.session.discard();
+    this.unflagged = [];
     this.session.defer(BEGIN, ...(fence ? [fence] : []), marker(this.ctx.flavor, slot, origin, originTx, originPos));
   }
 
-  /** Send what is deferred and these statements, then COMMIT, in one round trip. */
+  /**
+   * Send what is deferred and these statements, then COMMIT, in one round trip. When the transaction
+   * holds changes judged by the versioned routing, the forced flips are read again after `statements`
+   * (the applied position's upsert), before COMMIT: see recheckLate.
+   */
   async commit(...statements: Statement[]): Promise<void> {
-    const tail = [...statements, COMMIT];
+    const recheck = this.recheckRead();
+    const tail = [...statements, ...(recheck ? [recheck.statement] : []), COMMIT];
     const unwritten = this.unwritten;
     this.unwritten = undefined;
     try {
@@ -91,11 +123,56 @@ export class TargetTransaction {
       this.writeConflicts();
       await this.session.roundTrip(tail);
     }
+    if (recheck?.flips) await this.recheckLate(recheck.flips);
+  }
+
+  /**
+   * The forced flips read after the applied position's upsert. A forced flip's cut is the old owner's
+   * position it reads with a lock (admin/switchover-forced.ts): if this transaction's upsert went
+   * first, the flip waited for this commit and its cut includes this transaction (nothing here is
+   * late); if the flip went first, the upsert waited for it and this read (READ COMMITTED) sees it. So
+   * the flips read here judge the whole transaction — every batch of it, every chunk of a big one,
+   * however long it waited for row locks or for its predecessor (a parked group).
+   */
+  private recheckRead(): { statement: DeferredStatement; flips?: ForcedFlip[] } | undefined {
+    const topology = this.ctx.ownership.routedTopology;
+    if (topology === undefined || this.unflagged.length === 0) return undefined;
+    const origins = new Set(this.unflagged.map((u) => u.note.incoming.origin));
+    const read: { statement: DeferredStatement; flips?: ForcedFlip[] } = { statement: { sql: '', params: [] } };
+    read.statement = { ...forcedFlipsStatement(topology, origins.size === 1 ? [...origins][0] : undefined), check: (rows) => (read.flips = forcedFlipsOf(rows as mysql.RowDataPacket[])) };
+    return read;
+  }
+
+  /**
+   * The changes the commit's read shows late that their batch's read did not (a forced flip committed
+   * in between: rare). The write decisions stand (a late row is decided by last-writer-wins, flagged
+   * or not); their conflict records are written right after the commit, in a statement of their own
+   * (a crash between the two loses them: the row changes are applied either way), and published with
+   * the transaction's others.
+   */
+  private async recheckLate(flips: readonly ForcedFlip[]): Promise<void> {
+    const pending = this.unflagged;
+    this.unflagged = [];
+    if (flips.length === 0) return;
+    const late = new ConflictLog(this.ctx.ezone);
+    for (const { note, shard: known } of pending) {
+      const { change, origin, offset } = note.incoming;
+      const image = change.after ?? change.before;
+      const shard = known ?? (image ? this.ctx.ownership.shardOfRow(`${change.schema}.${change.table}`, image) : undefined);
+      if (shard === undefined || change.rv === undefined) continue;
+      const rv = change.rv;
+      if (flips.some((f) => lateFor(f, shard, origin, rv, offset))) late.record(note);
+    }
+    if (late.records.length === 0) return;
+    this.ctx.log.warn({ count: late.records.length, origin: pending[0]?.note.incoming.origin }, 'a forced switchover committed while this transaction was applied: its late rows are flagged after the commit');
+    this.log.records.push(...late.records);
+    await this.session.roundTrip(late.statements());
   }
 
   async rollback(): Promise<void> {
     this.session.discard();
     this.unwritten = undefined;
+    this.unflagged = [];
     await this.conn.query('ROLLBACK');
   }
 
@@ -127,10 +204,10 @@ export class TargetTransaction {
     const { infos, batch } = await checkSchema(incoming, this.ctx.tables, this.ctx.config.apply.onUnknownColumn, (table, column) => this.warnDrop(table, column));
     const read = this.forcedFlips(batch);
     const { rows, tombstones, identities, unique } = await this.loader.load(this.session, batch, infos);
-    if (read && !read.flips) await this.session.roundTrip([]); // the loader read nothing: the read goes alone
     const forced = read?.flips;
-    const decisions = decide({ batch, infos, rows, tombstones, identities, ...(unique ? { unique } : {}), ...(forced ? { forced } : {}), ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
+    const decisions = decide({ batch, infos, rows, tombstones, identities, ...(unique ? { unique } : {}), ...(forced ? { forced } : {}), ...(read ? { recheck: true } : {}), ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
     for (const note of decisions.conflicts) this.log.record(note);
+    for (const note of decisions.unflagged ?? []) this.unflagged.push(this.unflagged.length < KEPT_WHOLE ? { note } : compact(note, this.ctx.ownership));
 
     const leftForCommit = await this.writes.write(decisions.ops, decisions.tombstones, options.writeAtCommit?.() ?? false);
     const heartbeats = this.heartbeatsOf(decisions.ops);

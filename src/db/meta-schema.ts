@@ -267,8 +267,14 @@ const MIGRATIONS: string[][] = [
     // A forced switchover's cut (admin/switchover-forced.ts): the next offset of the old owner's changes
     // topic the new owner had applied when the flip was written. The old owner's changes before it were
     // there before the flip; those at or after it that were written under the older routing are late
-    // (conflict `forced-late`), in whichever ezone applies them, whenever.
+    // (conflict `forced-late`) where they are applied once the flip is known there (README: the
+    // exceptions).
     `ALTER TABLE drc_meta.switchovers ADD COLUMN cut_offset BIGINT UNSIGNED NULL COMMENT 'forced: next offset of the old owner''s changes topic the new owner had applied at the flip'`,
+  ],
+  [
+    // The forced flips an applier reads twice in each transaction of a routed table (db/routing-store.ts
+    // forcedFlipsStatement): by topology and old owner, not a scan of every switchover the topology had.
+    `ALTER TABLE drc_meta.switchovers ADD KEY forced (topology, from_ezone, state, ban_version)`,
   ],
 ];
 

@@ -25,19 +25,42 @@ export const scopeOf = (config: Pick<Config, 'kafka' | 'ownership'>): RoutingSco
  * The routing rows of the topology in the other ezones' databases that can be reached (one list per
  * ezone holding some): what a new or restored ezone copies instead of the config's version 1.
  */
-export type PeerRouting = () => Promise<ShardRoute[][]>;
+export type PeerRouting = () => Promise<PeerCopy[]>;
+
+/** One peer's routing rows, and its forced switchover records (with their cuts) that judge late rows. */
+export interface PeerCopy {
+  routes: ShardRoute[];
+  forced: mysql.RowDataPacket[];
+}
+
+/** The columns of a forced switchover's record a joining ezone copies (forcedRecordsOf). */
+const FORCED_COLUMNS = ['id', 'topology', 'shard_from', 'shard_to', 'from_ezone', 'to_ezone', 'state', 'ban_version', 'flip_version', 'reason', 'started_at', 'updated_at', 'cut_offset'];
+
+/**
+ * What a new ezone copies from a peer: its routing rows and its forced switchovers' records. Without
+ * the records it would learn of a forced flip only from the new owner's stream, in no fixed order
+ * against the old owner's, and flag the late rows it applies before that record arrives by chance.
+ */
+export async function peerCopyOf(db: Queryable, topology: string): Promise<PeerCopy> {
+  const routes = await readRouting(db, topology);
+  const [forced] = (await db.query(
+    `SELECT ${FORCED_COLUMNS.join(', ')} FROM drc_meta.switchovers WHERE topology = ? AND state = 'done' AND ban_version IS NULL AND flip_version IS NOT NULL`,
+    [topology],
+  )) as [mysql.RowDataPacket[], unknown];
+  return { routes, forced };
+}
 
 /** PeerRouting by connecting to every other ezone of the config (unreachable ones, or ones without drc_meta, are skipped). */
 export function peerRoutingOf(config: Pick<Config, 'ezones' | 'kafka'>, ezone: string): PeerRouting {
   return async () => {
-    const out: ShardRoute[][] = [];
+    const out: PeerCopy[] = [];
     for (const [name, ez] of Object.entries(config.ezones)) {
       if (name === ezone) continue;
       let conn: mysql.Connection | undefined;
       try {
         conn = await mysql.createConnection(connectionOptions(ez.mysql));
-        const routes = await readRouting(conn, config.kafka.topicPrefix);
-        if (routes.length > 0) out.push(routes);
+        const copy = await peerCopyOf(conn, config.kafka.topicPrefix);
+        if (copy.routes.length > 0) out.push(copy);
       } catch {
         // Unreachable, or no drc_meta there yet: nothing to copy from it.
       } finally {
@@ -52,7 +75,7 @@ export function peerRoutingOf(config: Pick<Config, 'ezones' | 'kafka'>, ezone: s
  * Fill drc_meta.routing when it holds no row of the topology yet; returns the rows written (0 when it
  * held some, here or by replication). When a reachable peer already has the topology's routing (a
  * new or restored ezone joining after switchovers), its rows are copied, versions included — the
- * newest of the peers'; else the version-1 rows of the config's `ownership.routing`. Every ezone
+ * newest of the peers', with that peer's forced switchover records (peerCopyOf); else the version-1 rows of the config's `ownership.routing`. Every ezone
  * seeds the same version-1 rows from the same config, so seeds that cross in replication are
  * identical rows, not conflicts.
  */
@@ -61,8 +84,12 @@ export async function seedRouting(db: Queryable, scope: RoutingScope, peers?: Pe
   if (Number(row!.n) > 0) return 0;
   const copied = (await peers?.()) ?? [];
   const newest = (routes: ShardRoute[]) => routes.reduce((m, r) => Math.max(m, r.version), 0);
-  const source = copied.sort((x, y) => newest(y) - newest(x))[0];
-  const seed = source ?? seedRoutes(scope.ownership.routing, scope.ownership.shardCount);
+  const source = copied.sort((x, y) => newest(y.routes) - newest(x.routes))[0];
+  const seed = source?.routes ?? seedRoutes(scope.ownership.routing, scope.ownership.shardCount);
+  // The peer's forced switchovers first: the routing rows, once there, are what the daemon reads.
+  for (const r of source?.forced ?? []) {
+    await db.query(`INSERT IGNORE INTO drc_meta.switchovers (${FORCED_COLUMNS.join(', ')}) VALUES (${FORCED_COLUMNS.map(() => '?').join(', ')})`, FORCED_COLUMNS.map((c) => r[c] ?? null));
+  }
   let written = 0;
   for (let i = 0; i < seed.length; i += 1000) {
     const part = seed.slice(i, i + 1000);

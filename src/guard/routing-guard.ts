@@ -20,6 +20,7 @@
 import type mysql from 'mysql2/promise';
 import type { KafkaConfig } from '../config/schema.js';
 import { readRouting } from '../db/routing-store.js';
+import { DrcError, ErrorCode } from '../errors.js';
 import { Ownership, shardOf, type OwnershipRules } from '../model/ownership.js';
 import type { KafkaTransport, MessageStream, StoredMessage } from '../model/ports.js';
 import { parseShardRange, RoutingBook } from '../model/routing.js';
@@ -30,6 +31,9 @@ import { createBrokerInspector, createTransport } from '../transport/select.js';
 
 /** How often drc_meta.routing is re-read by default. */
 const DEFAULT_REFRESH_MS = 100;
+
+/** How often a guard that fell back to polling checks again for `<prefix>.routing` by default. */
+const DEFAULT_RECHECK_MS = 30_000;
 
 export interface GuardOptions {
   /** A pool (or connection) on this ezone's database. */
@@ -48,8 +52,11 @@ export interface GuardOptions {
    * Subscribe to `<prefix>.routing` (the topology's Kafka, `config.kafka`) and apply every change on it,
    * from its earliest message: those the first read of drc_meta already holds are ignored, so no change
    * published after that read is missed. `log`: the Kafka client's (default: warnings to stderr).
+   * When the topic is missing (or not visible to this Kafka user), or cannot be checked, `onError` hears
+   * it (a DrcError `DRC_TOPIC_MISSING`, or the failure itself), the guard polls drc_meta.routing
+   * meanwhile and checks for the topic again every `recheckMs` (default 30 s) until it follows it.
    */
-  follow?: { kafka: KafkaConfig; log?: Logger };
+  follow?: { kafka: KafkaConfig; log?: Logger; recheckMs?: number };
 }
 
 /** A routing change as `drc switchover` publishes it on `<prefix>.routing` (admin/switchover-types.ts RoutingEvent). */
@@ -80,6 +87,11 @@ export class RoutingGuard {
   private readonly ownership: Ownership;
   private timer: NodeJS.Timeout | undefined;
   private following: { transport: KafkaTransport; stream: MessageStream } | undefined;
+  /** The next check for the routing topic, after a fall back to polling. */
+  private recheck: NodeJS.Timeout | undefined;
+  /** The polling was started by the fall back (refreshMs 0): it stops once the topic is followed. */
+  private pollingForTopic = false;
+  private closed = false;
 
   private constructor(private readonly options: GuardOptions) {
     this.ownership = new Ownership({ policy: 'report', routing: [], ...options.ownership }, { routing: this.book, mode: 'local' });
@@ -123,24 +135,56 @@ export class RoutingGuard {
     const log = follow.log ?? createLogger('warn');
     const onError = (err: Error) => this.options.onError?.(err);
     // Only read: `drc run` and `drc switchover` create the topic, and an application's Kafka user need
-    // not be allowed to. Missing (no daemon of this topology has run yet): drc_meta polling alone.
+    // not be allowed to. Missing (no daemon of this topology has run yet): drc_meta polling meanwhile.
     const inspector = await createBrokerInspector(follow.kafka, clientId, log);
     let exists: boolean;
     try {
       exists = (await inspector.endOffsets([topic])).has(topic);
+    } catch (err) {
+      // Not "missing": an authorization failure, a timeout, no leader — said as it is, and checked again.
+      this.fallBack(follow, new DrcError(ErrorCode.topicMissing, `the routing topic ${topic} could not be checked (${(err as Error).message})`, { cause: err }));
+      return;
     } finally {
       await inspector.close().catch(() => undefined);
     }
     if (!exists) {
-      const every = this.options.refreshMs || DEFAULT_REFRESH_MS;
-      onError(new Error(`the routing topic ${topic} does not exist (drc run and drc switchover create it; the guard only reads it): following drc_meta.routing by polling every ${every} ms instead`));
-      this.poll(every);
+      this.fallBack(follow, new DrcError(ErrorCode.topicMissing, `the routing topic ${topic} is missing or not visible to this Kafka user (it needs Describe and Read on it; drc run and drc switchover create it, the guard only reads it)`));
       return;
     }
+    if (this.closed) return;
     const transport = await createTransport(follow.kafka, { clientId, log });
     const stream = transport.messageStream(topic, `${follow.kafka.clientId}.${topology}.guard.${this.options.ezone}`);
     this.following = { transport, stream };
     await stream.start(undefined, async (m) => this.onMessage(m, topic, onError), onError);
+    if (this.pollingForTopic) {
+      // refreshMs 0 asked for the topic alone: the fall back's polling ends.
+      clearInterval(this.timer);
+      this.timer = undefined;
+      this.pollingForTopic = false;
+    }
+  }
+
+  /** Poll drc_meta.routing (when not already) and check for the routing topic again in `recheckMs`. */
+  private fallBack(follow: NonNullable<GuardOptions['follow']>, why: DrcError): void {
+    const every = this.options.refreshMs || DEFAULT_REFRESH_MS;
+    const again = follow.recheckMs ?? DEFAULT_RECHECK_MS;
+    why.message += `: following drc_meta.routing by polling every ${every} ms instead, and checking for the topic again every ${again / 1000} s`;
+    this.options.onError?.(why);
+    if (this.closed) return;
+    if (!this.timer) {
+      this.poll(every);
+      this.pollingForTopic = true;
+    }
+    this.recheck = setTimeout(() => {
+      this.recheck = undefined;
+      this.follow(follow).catch((err: Error) => this.options.onError?.(err));
+    }, again);
+    this.recheck.unref();
+  }
+
+  /** Whether the guard follows `<prefix>.routing` now (false: drc_meta polling alone). */
+  get followsTopic(): boolean {
+    return this.following !== undefined;
   }
 
   private onMessage(m: StoredMessage, topic: string, onError: (err: Error) => void): void {
@@ -198,8 +242,11 @@ export class RoutingGuard {
 
   /** Stop the background refresh and the subscription to `<prefix>.routing`. */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.recheck) clearTimeout(this.recheck);
+    this.recheck = undefined;
     const following = this.following;
     this.following = undefined;
     if (!following) return;

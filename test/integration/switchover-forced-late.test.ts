@@ -10,11 +10,12 @@ import { switchover } from '../../src/admin/switchover.js';
 import type { Config } from '../../src/config/schema.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
 import { ensureMetaSchema } from '../../src/db/meta-schema.js';
+import { peerRoutingOf, scopeOf, seedRouting } from '../../src/db/routing-store.js';
 import { shardOf } from '../../src/model/ownership.js';
 import { describeWithServers } from '../support/env.js';
 import { reconfigure } from '../support/reconfigure.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
-import { eventually, scenario, type Scenario } from '../support/scenario.js';
+import { connectEzone, eventually, scenario, type Scenario } from '../support/scenario.js';
 import { takeTestLog, testLogger } from '../support/test-logger.js';
 import { waitFor } from '../support/wait.js';
 
@@ -108,10 +109,14 @@ describeWithServers('forced switchover: the old owner’s late rows', () => {
     // The flip's cut: the next offset of a's topic b had applied when it was written (row 1's insert was before it).
     const [[flip]] = await s.db.b!.query<mysql.RowDataPacket[]>('SELECT * FROM drc_meta.switchovers WHERE id = ?', [forced.id]);
     expect(flip!.cut_offset).not.toBeNull();
-    // A new ezone c joins with the switchover records (as copied with drc_meta) and replays a's topic
-    // from its start: a's rows b had before the flip (row 1's insert) are not late there; those after the cut are.
+    // A new ezone c joins: it copies a peer's routing and, with it, the forced switchover's record and
+    // its cut (what the daemon does at start, here first so that nothing replicated can bring the
+    // record before it), then replays a's topic from its start: a's rows b had before the flip (row
+    // 1's insert) are not late there; those after the cut are.
     await ensureMetaSchema(s.db.c!);
-    await s.db.c!.query('INSERT INTO drc_meta.switchovers SET ?', [flip]);
+    expect(await seedRouting(s.db.c!, scopeOf(s.config), peerRoutingOf(s.config, 'c'))).toBe(SHARDS);
+    const [[copied]] = await s.db.c!.query<mysql.RowDataPacket[]>('SELECT state, cut_offset, flip_version FROM drc_meta.switchovers WHERE id = ?', [forced.id]);
+    expect(copied).toMatchObject({ state: 'done', cut_offset: flip!.cut_offset, flip_version: flip!.flip_version });
     daemons.push(...(await startDaemons(s, ['c'])));
     await converge(s, 'orders', ['a', 'b', 'c'], { rows: 4 });
     const lateInC = await waitFor(async () => (await conflictsIn(s!, 'c')).filter((c) => c.reason === 'forced-late'), { what: 'c recording the late rows', until: (v) => v.length >= 3, timeoutMs: 60_000, intervalMs: 200 });
@@ -123,4 +128,37 @@ describeWithServers('forced switchover: the old owner’s late rows', () => {
     ]);
     expect(lateInC).toHaveLength(3);
   }, 240_000);
+
+  it('flags a late transaction that read the forced flips before the flip committed and wrote its applied position after it (it waited for a row lock in between)', async () => {
+    s = await setUp();
+    const log = testLogger();
+    daemons.push(...(await startDaemons(s, ['a'])), ...(await startDaemons(s, ['b'], { routingRefreshMs: 3_600_000 })));
+    await s.db.a!.query('INSERT INTO orders (id, user_id, amount) VALUES (1, ?, 1)', [movingUsers[0]]);
+    await converge(s, 'orders', ['a', 'b'], { rows: 1 });
+    // A session of b holds row 1: the applier's transaction of a's update reads the forced flips (none
+    // yet) with its row reads, then waits for the lock.
+    const holder = await connectEzone('b', s.schema);
+    try {
+      await holder.beginTransaction();
+      await holder.query('SELECT * FROM orders WHERE id = 1 FOR UPDATE');
+      await s.db.a!.query('UPDATE orders SET amount = 2 WHERE id = 1');
+      await eventually('b’s applier waiting for row 1', async () => {
+        const [[w]] = await s!.db.b!.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'");
+        return Number(w!.n) > 0;
+      });
+      // The forced flip commits while it waits (its cut: b's applied position, this transaction not in it).
+      const forced = await switchover(withoutA(s.config), { shards: { from: 0, to: 7 }, to: 'b', force: true, timeoutMs: 5_000, resume: false, log });
+      expect(forced).toMatchObject({ state: 'done', from: 'a', to: 'b' });
+      const [[still]] = await s.db.b!.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'");
+      expect(Number(still!.n)).toBeGreaterThan(0); // the same transaction, not a retry that would read again
+    } finally {
+      await holder.rollback().catch(() => undefined);
+      await holder.end();
+    }
+    await converge(s, 'orders', ['a', 'b'], { rows: 1 });
+    const late = await waitFor(async () => (await conflictsIn(s!, 'b')).filter((c) => c.reason === 'forced-late'), { what: 'b flagging a’s late update', until: (v) => v.length >= 1, timeoutMs: 30_000, intervalMs: 200 });
+    expect(late.map((c) => [JSON.parse(c.key_json), c.origin, c.decision])).toEqual([[{ id: 1 }, 'a', 'applied']]);
+    expect(daemons[1]!.appliers.get('a')!.stats.conflictsByReason['forced-late']).toBe(1);
+  }, 180_000);
 });
+

@@ -280,19 +280,25 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
     try {
       for (const client of ['platformatic', 'kafkajs'] as const) {
         const errors: string[] = [];
-        const guard = await RoutingGuard.open({ pool: s.db.a!, ezone: 'a', topology, ownership: s.config.ownership, refreshMs: 0, follow: { kafka: { ...s.config.kafka, client } }, onError: (e) => errors.push(e.message) });
+        const codes: unknown[] = [];
+        const guard = await RoutingGuard.open({ pool: s.db.a!, ezone: 'a', topology: `${topology}${client[0]}`, ownership: s.config.ownership, refreshMs: 0, follow: { kafka: { ...s.config.kafka, client }, recheckMs: 500 }, onError: (e) => void (errors.push(e.message), codes.push((e as { code?: unknown }).code)) });
         try {
-          expect(errors).toEqual([expect.stringMatching(new RegExp(`routing topic ${topology}\\.routing does not exist .*polling every 100 ms`))]);
-          expect(await admin.listTopics()).not.toContain(routingTopic(topology));
+          expect(errors).toEqual([expect.stringMatching(new RegExp(`routing topic ${topology}${client[0]}\\.routing is missing or not visible to this Kafka user .*polling every 100 ms .*again every 0.5 s`))]);
+          expect(codes).toEqual(['DRC_TOPIC_MISSING']);
+          expect(guard.followsTopic).toBe(false);
+          expect(await admin.listTopics()).not.toContain(routingTopic(`${topology}${client[0]}`));
           expect(guard.checkKey(users.moving[0]!)).toMatchObject({ writable: true, version: 0 });
           // The routing seeded in drc_meta reaches it by polling (refreshMs 0 asked for the topic alone).
-          await seedRouting(s.db.a!, { ...scopeOf(s.config), topology });
+          await seedRouting(s.db.a!, { ...scopeOf(s.config), topology: `${topology}${client[0]}` });
           await eventually('the guard polling drc_meta', async () => guard.checkKey(users.moving[0]!).version === 1);
           expect(guard.checkKey(users.staying[0]!)).toMatchObject({ writable: false, owner: 'b', version: 1 });
+          // The topic appears (a daemon's first run): the guard checks again and follows it.
+          await admin.createTopics({ topics: [{ topic: routingTopic(`${topology}${client[0]}`), numPartitions: 1 }], waitForLeaders: true });
+          await eventually('the guard following the topic once it exists', async () => guard.followsTopic);
         } finally {
           await guard.close();
         }
-        await s.db.a!.query('DELETE FROM drc_meta.routing WHERE topology = ?', [topology]);
+        await s.db.a!.query('DELETE FROM drc_meta.routing WHERE topology = ?', [`${topology}${client[0]}`]);
       }
     } finally {
       await admin.disconnect();

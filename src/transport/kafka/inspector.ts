@@ -29,6 +29,15 @@ async function connectWithin(admin: Admin, ms: number, brokers: string[]): Promi
   }
 }
 
+/** Whether kafkajs failed because the topic does not exist (its error, or the one its retries gave up on). */
+function unknownTopic(err: unknown): boolean {
+  for (let e = err as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    e = (e.cause ?? e.originalError) as typeof e;
+  }
+  return false;
+}
+
 export class KafkaBrokerInspector implements BrokerInspector {
   private admin: Admin | undefined;
   private connected: Promise<void> | undefined;
@@ -51,8 +60,10 @@ export class KafkaBrokerInspector implements BrokerInspector {
       try {
         const offsets = await admin.fetchTopicOffsets(topic);
         out.set(topic, offsets.find((o) => o.partition === 0)?.high ?? '0');
-      } catch {
-        // The topic does not exist yet (no daemon has run): nothing to report for it.
+      } catch (err) {
+        // The topic does not exist yet (no daemon has run): nothing to report for it. Any other
+        // failure (not authorized, a timeout, no leader) is no "missing": it is the caller's to hear.
+        if (!unknownTopic(err)) throw err;
       }
     }
     return out;
