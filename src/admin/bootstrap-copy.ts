@@ -42,10 +42,30 @@ export interface TableProgress {
   estimate: number | null;
 }
 
+/** A chunk of a table without a version column: written under TARGET's journal (apply/copy-applier.ts). */
+export interface VersionlessCopier {
+  applyVersionlessChunk(changes: RowChange[], range: { sql: string; params: unknown[] }): Promise<{ written: number; skipped: number; journaled: number }>;
+}
+
+/** The key range `(after, through]` of a chunk (undefined: open on that side), as SQL over the hex-bound key. Pure. */
+export function chunkRange(p: PlannedTable, after: HexKey | undefined, through: HexKey | undefined): { sql: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (after) {
+    parts.push(keyCompare(p.table.pk, '>'));
+    params.push(...after);
+  }
+  if (through) {
+    parts.push(keyCompare(p.table.pk, '<='));
+    params.push(...through);
+  }
+  return { sql: parts.length > 0 ? parts.join(' AND ') : 'TRUE', params };
+}
+
 export interface CopyDeps {
   source: mysql.Pool;
   target: mysql.Pool;
-  applier: CopyApplier;
+  applier: CopyApplier & Partial<VersionlessCopier>;
   /** Whether the copy is held back (TARGET's lag): checked before each chunk is started. */
   throttle: { wait(): Promise<void> };
   log: Logger;
@@ -88,9 +108,10 @@ async function readChunk(pool: mysql.Pool, p: PlannedTable, after: HexKey | unde
   const arrays = raw as unknown as unknown[][];
   const n = t.pk.length;
   const rows = arrays.map((a) => toWireRow(Object.fromEntries(written.map((c, i) => [c, a[n + i]])), t.types));
-  const versionType = typeOf(t.types, p.versionColumn);
+  const vc = p.versionColumn;
+  const versionType = vc === null ? undefined : typeOf(t.types, vc);
   const changes = rows.map((row): RowChange => {
-    const version = versionOf(row[p.versionColumn], versionType);
+    const version = vc === null ? undefined : versionOf(row[vc], versionType!);
     return {
       schema: t.schema,
       table: t.table,
@@ -140,11 +161,17 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
     const targetOnly = horizon === undefined ? undefined : targetOnlyWhere(p, after, last ? undefined : chunk.lastKey, chunk.keys);
     readThisRun += chunk.rows.length;
     const id = seq;
+    const range = chunkRange(p, after, chunk.lastKey);
+    const write = (): Promise<{ written: number; skipped: number }> => {
+      if (p.versionColumn !== null) return deps.applier.applyChunk(chunk.changes);
+      if (!deps.applier.applyVersionlessChunk) throw new UnexpectedError(`${name}: no version column, and this applier cannot copy under the journal`);
+      return deps.applier.applyVersionlessChunk(chunk.changes, range);
+    };
     queue
       .add(async () => {
         if (chunk.rows.length > 0) {
           await deps.beforeWrite?.(name, chunk.rows);
-          const out = await withRetry(deps, name, () => deps.applier.applyChunk(chunk.changes));
+          const out = await withRetry(deps, name, write);
           if (targetOnly) removed += await withRetry(deps, name, () => removePaged(deps.target, deps.targetOnly!.remover, p, targetOnly, horizon!));
           if (mark.complete(id, chunk.lastKey, out.written, out.skipped)) await record();
           deps.onProgress?.({ table: name, written: mark.written, skipped: mark.skipped, readThisRun, startedAt, estimate });

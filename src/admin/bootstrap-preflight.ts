@@ -23,7 +23,8 @@ import { describeTable, replicatedTables, type VerifyTable } from './verify-tabl
 /** A table to copy: as SOURCE has it, and whether TARGET lacks it (created from SOURCE's DDL). */
 export interface PlannedTable {
   table: VerifyTable;
-  versionColumn: string;
+  /** Null: the table has none — copied under the journal of TARGET's capture (db/bootstrap-journal.ts). */
+  versionColumn: string | null;
   missingInTarget: boolean;
   /** On a cycle of foreign keys among the copied tables (a self-reference included): copied with checks off (bootstrap-order.ts). */
   cyclic: boolean;
@@ -82,13 +83,14 @@ export async function planTables(
       continue;
     }
     const vc = versionColumnOf(config, name.schema, name.table);
-    if (vc === null || !described.columns.some((c) => c.name === vc)) {
+    if (vc !== null && !described.columns.some((c) => c.name === vc)) {
       problems.push(
-        `${shown}: ${vc === null ? `has no version column (tables.${shown}.versionColumn: null)` : `has no version column ${vc}`} — a copied row cannot be ordered against the live stream without one; copy it while nothing writes to it (mysqldump --no-create-info --replace), or give it a version column, and leave it out here (--tables)`,
+        `${shown}: has no version column ${vc} — a copied row cannot be ordered against the live stream without it; add the column, or set tables.${shown}.versionColumn: null (last arrival wins, copied under TARGET's journal), or leave it out here (--tables)`,
       );
       continue;
     }
-    const weakness = await weakVersionColumn(source, name, vc, (datetimeUtc ??= (await writesUtc(source)) && (await writesUtc(target))));
+    // No version column (versionColumn: null): last arrival wins, copied under TARGET's journal (README).
+    const weakness = vc === null ? undefined : await weakVersionColumn(source, name, vc, (datetimeUtc ??= (await writesUtc(source)) && (await writesUtc(target))));
     const weak = options.allowWeakVersion ? undefined : weakness?.why;
     if (weak) {
       problems.push(`${shown}: its version column ${vc} ${weak} — a copied row could not be ordered against the live stream; make it e.g. DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6) (or BIGINT NOT NULL the application increments), or pass --allow-weak-version to copy it anyway`);

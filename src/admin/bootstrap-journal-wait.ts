@@ -1,0 +1,51 @@
+/**
+ * `drc bootstrap` of tables without a version column (README "Adding an ezone": tables without a
+ * version column): register them in TARGET's drc_meta.bootstrap_journal and wait until TARGET's
+ * capture acknowledges journaling them (db/bootstrap-journal.ts), before the start point is chosen;
+ * forget their journal once they are verified.
+ */
+import type mysql from 'mysql2/promise';
+import type { Config } from '../config/schema.js';
+import { forgetJournal, registerJournal, registeredTables } from '../db/bootstrap-journal.js';
+import { tableKey } from '../db/key-identity.js';
+import { CheckFailedError } from '../errors.js';
+import type { Logger } from '../ops/logger.js';
+import type { PlannedTable } from './bootstrap-preflight.js';
+import { readStates, stateKey } from './bootstrap-state.js';
+import { sleep } from './verify-chunks.js';
+import { formatTableName } from './verify-names.js';
+
+const names = (tables: PlannedTable[]) => tables.filter((p) => p.versionColumn === null).map((p) => ({ schema: p.table.schema, table: p.table.table }));
+
+/**
+ * Register the tables without a version column (a fresh run forgets an earlier journal of them
+ * first; `--resume` keeps it) and wait, up to `waitStreamMs`, until TARGET's capture has acknowledged
+ * every one. Throws CheckFailedError naming the fix when it does not.
+ */
+export async function journalVersionless(config: Config, to: string, target: mysql.Pool, tables: PlannedTable[], options: { resume: boolean; waitStreamMs: number }, log: Logger): Promise<void> {
+  const wanted = names(tables);
+  if (wanted.length === 0) return;
+  if (!options.resume) await forgetJournal(target, wanted);
+  await registerJournal(target, wanted);
+  const deadline = Date.now() + Math.max(options.waitStreamMs, 5_000);
+  for (;;) {
+    const acked = new Set((await registeredTables(target)).filter((e) => e.ackedFrom !== undefined).map(tableKey));
+    const missing = wanted.filter((t) => !acked.has(tableKey(t)));
+    if (missing.length === 0) break;
+    if (Date.now() > deadline) {
+      throw new CheckFailedError(
+        `ezone ${to}'s capture did not start journaling ${missing.map(formatTableName).join(', ')} (no version column: copied only under that journal; drc_meta.bootstrap_journal.acked_from still NULL) — is ${to}'s daemon running this version of drc (drc run --config F --ezone ${to})? then run bootstrap again (--resume)`,
+      );
+    }
+    await sleep(200);
+  }
+  log.info({ tables: wanted.map(formatTableName), ezone: to, heartbeatMs: config.heartbeat.interval }, 'bootstrap: the target journals every change of the tables without a version column');
+}
+
+/** Forget the journal of the tables without a version column that ended verified. */
+export async function forgetVerifiedJournal(target: mysql.Pool, tables: PlannedTable[]): Promise<void> {
+  const wanted = names(tables);
+  if (wanted.length === 0) return;
+  const states = await readStates(target, wanted);
+  await forgetJournal(target, wanted.filter((t) => states.get(stateKey(t))?.status === 'verified'));
+}

@@ -1,0 +1,113 @@
+/**
+ * The journal of `drc bootstrap` for tables without a version column (README "Adding an ezone": tables
+ * without a version column). While such a table is registered in TARGET's `drc_meta.bootstrap_journal`,
+ * TARGET's capture records the key of every change of it it reads in TARGET's binlog — local writes and
+ * the applier's alike, never the copy's own — in `drc_meta.bootstrap_keys`, in the same transaction as
+ * its tombstones and before its coverage moves (capture/tombstone-recorder.ts). It acknowledges a table
+ * by writing the binlog position from which on it journals it (`acked_from`), and publishes its
+ * coverage in `drc_meta.journal_coverage` while a table is registered: a chunk of the copy, holding the
+ * locks of its key range, waits until that covers the binlog position it read, then leaves out the
+ * journaled keys (apply/copy-applier.ts applyVersionlessChunk).
+ */
+import type mysql from 'mysql2/promise';
+import type { Row } from '../model/value.js';
+import { canonicalKey } from '../model/types/canonical-key.js';
+import { keyIdentitySql, type KeyIdentity, type TableName } from './key-identity.js';
+import { isNoSuchTable } from './mysql-errors.js';
+import type { Statement } from './sql.js';
+
+/** Where the journal is read and written: a pool or a connection (mysql2, or the apply path's). */
+type Queryable = { query(sql: string, params?: unknown[]): Promise<[unknown, unknown]> };
+
+/** A registered table and whether capture acknowledged it (the position it journals from). */
+export interface JournalEntry extends TableName {
+  ackedFrom: string | undefined;
+}
+
+/** The registered tables (none when the table does not exist yet: an older drc_meta). */
+export async function registeredTables(db: Queryable): Promise<JournalEntry[]> {
+  try {
+    const [rows] = (await db.query('SELECT schema_name, table_name, acked_from FROM drc_meta.bootstrap_journal')) as [mysql.RowDataPacket[], unknown];
+    return rows.map((r) => ({ schema: String(r.schema_name), table: String(r.table_name), ackedFrom: r.acked_from === null ? undefined : String(r.acked_from) }));
+  } catch (err) {
+    if (isNoSuchTable(err)) return [];
+    throw err;
+  }
+}
+
+/** Register tables to journal (a fresh registration: not acknowledged yet). */
+export async function registerJournal(db: Queryable, tables: TableName[]): Promise<void> {
+  if (tables.length === 0) return;
+  await db.query(
+    `INSERT INTO drc_meta.bootstrap_journal (schema_name, table_name, registered_at, acked_from) VALUES ${tables.map(() => '(?, ?, UTC_TIMESTAMP(6), NULL)').join(', ')}
+     ON DUPLICATE KEY UPDATE schema_name = schema_name`,
+    tables.flatMap((t) => [t.schema, t.table]),
+  );
+}
+
+/** Capture acknowledges tables: it journals every change of them after `position`. */
+export async function ackJournal(db: Queryable, tables: TableName[], position: string): Promise<void> {
+  for (const t of tables) await db.query('UPDATE drc_meta.bootstrap_journal SET acked_from = ? WHERE schema_name = ? AND table_name = ? AND acked_from IS NULL', [position, t.schema, t.table]);
+}
+
+/** Stop journaling tables and forget their keys (the run ended verified, or starts over). */
+export async function forgetJournal(db: Queryable, tables: TableName[]): Promise<void> {
+  if (tables.length === 0) return;
+  const where = tables.map(() => '(schema_name = ? AND table_name = ?)').join(' OR ');
+  const params = tables.flatMap((t) => [t.schema, t.table]);
+  await db.query(`DELETE FROM drc_meta.bootstrap_journal WHERE ${where}`, params);
+  await db.query(`DELETE FROM drc_meta.bootstrap_keys WHERE ${where}`, params);
+}
+
+/** A journaled key: a change of a registered table, by its origin. */
+export interface JournalKey extends TableName {
+  key: Row;
+  origin: string;
+  identity: KeyIdentity;
+}
+
+/** The statement recording journaled keys (a key already journaled stays: one is enough). */
+export function recordJournalStatement(keys: JournalKey[]): Statement | undefined {
+  if (keys.length === 0) return undefined;
+  const params: unknown[] = [];
+  const values = keys.map((k) => {
+    const id = keyIdentitySql(k.key, k.identity);
+    params.push(k.schema, k.table, ...id.params, canonicalKey(k.key, k.identity.types), k.origin);
+    return `(?, ?, ${id.sql}, ?, ?, UTC_TIMESTAMP(6))`;
+  });
+  return { sql: `INSERT IGNORE INTO drc_meta.bootstrap_keys (schema_name, table_name, key_hash, key_json, origin, journaled_at) VALUES ${values.join(', ')}`, params };
+}
+
+/** Of `keys` (one table's), the indexes of those journaled: a plain read, no lock capture could wait on. */
+export async function journaledKeys(db: Queryable, t: TableName, keys: Row[], identity: KeyIdentity): Promise<Set<number>> {
+  const out = new Set<number>();
+  if (keys.length === 0) return out;
+  const params: unknown[] = [];
+  const wanted = keys.map((key, i) => {
+    const id = keyIdentitySql(key, identity);
+    params.push(...id.params);
+    return i === 0 ? `SELECT 0 AS i, ${id.sql} AS h` : `SELECT ${i}, ${id.sql}`;
+  });
+  const [rows] = (await db.query(
+    `WITH k AS (${wanted.join(' UNION ALL ')}) SELECT k.i FROM k JOIN drc_meta.bootstrap_keys j ON j.schema_name = ? AND j.table_name = ? AND j.key_hash = k.h`,
+    [...params, t.schema, t.table],
+  )) as [mysql.RowDataPacket[], unknown];
+  for (const r of rows) out.add(Number(r.i));
+  return out;
+}
+
+/** Capture's published coverage (undefined: none yet). */
+export async function readJournalCoverage(db: Queryable): Promise<string | undefined> {
+  try {
+    const [rows] = (await db.query('SELECT covered FROM drc_meta.journal_coverage WHERE id = 1')) as [mysql.RowDataPacket[], unknown];
+    return rows[0] ? String(rows[0].covered) : undefined;
+  } catch (err) {
+    if (isNoSuchTable(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Publish capture's coverage. */
+export async function writeJournalCoverage(db: Queryable, covered: string): Promise<void> {
+  await db.query('INSERT INTO drc_meta.journal_coverage (id, covered, updated_at) VALUES (1, ?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE covered = VALUES(covered), updated_at = VALUES(updated_at)', [covered]);
+}
