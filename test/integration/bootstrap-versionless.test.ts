@@ -1,0 +1,115 @@
+/**
+ * `drc bootstrap` of a table without a version column (issue 16; README "Adding an ezone": tables
+ * without a version column): c's capture journals every change of it while the copy runs, and a
+ * chunk writes only the keys nothing else changed in c since the start point. The races named there:
+ * a row updated in a while its chunk is copied, a row deleted (one c held, one c lacked), a local
+ * write in c — each in the window between the chunk's read from a and its write into c.
+ */
+import type mysql from 'mysql2/promise';
+import { afterEach, expect, it } from 'vitest';
+import { bootstrap } from '../../src/admin/bootstrap.js';
+import { ChunkCopyApplier } from '../../src/apply/copy-applier.js';
+import { detectFlavor } from '../../src/db/connect.js';
+import type { Daemon } from '../../src/daemon/wiring.js';
+import type { Row } from '../../src/model/value.js';
+import { describeWithServers } from '../support/env.js';
+import { converge, startDaemons, stopDaemons } from '../support/replication.js';
+import { reconfigure } from '../support/reconfigure.js';
+import { scenario, type Scenario } from '../support/scenario.js';
+import { testLogger } from '../support/test-logger.js';
+import { waitFor } from '../support/wait.js';
+
+const count = async (conn: mysql.Connection, sql: string, params: unknown[] = []): Promise<number> => {
+  const [[r]] = await conn.query<mysql.RowDataPacket[]>(sql, params);
+  return Number(Object.values(r!)[0]);
+};
+
+/** Rows written as if before DRC ran: not in the binlog, so no daemon ever ships them. */
+async function unlogged(conn: mysql.Connection, ...statements: string[]): Promise<void> {
+  await conn.query('SET SESSION sql_log_bin = 0');
+  for (const sql of statements) await conn.query(sql);
+  await conn.query('SET SESSION sql_log_bin = 1');
+}
+
+describeWithServers('drc bootstrap of a table without a version column', () => {
+  let s: Scenario | undefined;
+  const daemons: Daemon[] = [];
+  afterEach(async () => {
+    await stopDaemons(daemons);
+    await s?.db.c?.query('DELETE FROM drc_meta.bootstrap WHERE schema_name = ?', [s.schema]).catch(() => undefined);
+    await s?.db.c?.query('DELETE FROM drc_meta.bootstrap_journal WHERE schema_name = ?', [s.schema]).catch(() => undefined);
+    await s?.db.c?.query('DELETE FROM drc_meta.bootstrap_keys WHERE schema_name = ?', [s.schema]).catch(() => undefined);
+    await s?.close();
+    s = undefined;
+  });
+
+  it('a row updated or deleted in a, or written in c, while its chunk is copied keeps its newest state in c; the copy ends verified and its journal goes', async () => {
+    s = await scenario('bootstrap-versionless', {}, { ezones: ['a', 'c'] });
+    const schema = s.schema;
+    reconfigure(s, (c) => ({ ...c, tables: { [`${schema}.u`]: { versionColumn: null } } }));
+    const { a, c } = s.db as Record<string, mysql.Connection>;
+    const ddl = 'CREATE TABLE u (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, n INT NOT NULL DEFAULT 0)';
+    await a!.query(ddl);
+    await c!.query(ddl);
+    await unlogged(a!, "INSERT INTO u (id, v) SELECT seq, CONCAT('seed-', seq) FROM seq_1_to_40");
+    // A re-seed: c holds 3 (deleted in a during the copy) and an older 7 (the copy replaces it).
+    await unlogged(c!, "INSERT INTO u (id, v) VALUES (3, 'seed-3'), (7, 'stale')");
+    daemons.push(...(await startDaemons(s, ['a', 'c'])));
+    const log = testLogger();
+    const raced = { first: false, second: false };
+    const report = await bootstrap(
+      s.config,
+      {
+        target: 'c',
+        source: 'a',
+        resume: false,
+        chunkSize: 10,
+        concurrency: 1,
+        maxChunksPerSecond: 100,
+        maxLagMs: 30_000,
+        waitStreamMs: 30_000,
+        recheckDelayMs: 500,
+        rechecks: 3,
+        // Between reading a chunk from a and writing it into c.
+        beforeWrite: async (_table: string, rows: Row[]) => {
+          if (!raced.first && rows.some((r) => r.id === 3)) {
+            raced.first = true;
+            // (a) a updates 5 (c lacks it: the stream inserts its image); (b) a deletes 3, which c holds;
+            // (c) c inserts 8 itself. All land in c before the chunk, which holds the older images.
+            await a!.query("UPDATE u SET v = 'updated-in-a' WHERE id = 5");
+            await a!.query('DELETE FROM u WHERE id = 3');
+            await c!.query("INSERT INTO u (id, v) VALUES (8, 'local-c') ON DUPLICATE KEY UPDATE v = 'local-c'");
+            await waitFor(() => count(c!, "SELECT COUNT(*) FROM u WHERE id = 5 AND v = 'updated-in-a'"), { what: "c's stream to apply a's update of 5", until: (n) => n === 1 });
+            await waitFor(() => count(c!, 'SELECT COUNT(*) FROM u WHERE id = 3'), { what: "c's stream to apply a's delete of 3", until: (n) => n === 0 });
+          }
+          if (!raced.second && rows.some((r) => r.id === 13)) {
+            raced.second = true;
+            // (b') a deletes 13, which c lacks: nothing changes in c's binlog, only a delete-missing is on record.
+            await a!.query('DELETE FROM u WHERE id = 13');
+            await waitFor(() => count(c!, "SELECT COUNT(*) FROM drc_meta.conflicts WHERE schema_name = ? AND table_name = 'u' AND reason = 'delete-missing'", [schema]), { what: "c's stream to meet a's delete of 13", until: (n) => n === 1 });
+          }
+        },
+      },
+      log,
+      async (pool) => new ChunkCopyApplier({ ezone: 'c', pool, flavor: await detectFlavor(pool), config: s!.config, log }),
+    );
+    expect(raced).toEqual({ first: true, second: true });
+    // (d) verified: every column compared between a and c.
+    expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
+    // 3, 5 and 8 journaled in c before their chunk landed: skipped; 13, copied after its delete, deleted again.
+    expect(report.tables).toMatchObject([{ table: `${schema}.u`, rows: 40, skipped: 3, overtaken: 1 }]);
+    const [rows] = await c!.query<mysql.RowDataPacket[]>('SELECT id, v FROM u WHERE id IN (3, 5, 7, 8, 13) ORDER BY id');
+    expect(rows).toEqual([
+      { id: 5, v: 'updated-in-a' },
+      { id: 7, v: 'seed-7' },
+      { id: 8, v: 'local-c' },
+    ]);
+    // c's local write reached a (last arrival wins over a's seed row).
+    await waitFor(() => count(a!, "SELECT COUNT(*) FROM u WHERE id = 8 AND v = 'local-c'"), { what: "c's write of 8 to reach a", until: (n) => n === 1 });
+    await converge(s, 'u', ['a', 'c'], { rows: 38 });
+    // The run ended verified: the journal of u is gone, capture no longer journals it.
+    expect(await count(c!, 'SELECT COUNT(*) FROM drc_meta.bootstrap_journal WHERE schema_name = ?', [schema])).toBe(0);
+    expect(await count(c!, 'SELECT COUNT(*) FROM drc_meta.bootstrap_keys WHERE schema_name = ?', [schema])).toBe(0);
+    expect((await c!.query<mysql.RowDataPacket[]>("SELECT status FROM drc_meta.bootstrap WHERE schema_name = ? AND table_name = 'u'", [schema]))[0][0]?.status).toBe('verified');
+  });
+});
