@@ -22,12 +22,14 @@ const names = (tables: PlannedTable[]) => tables.filter((p) => p.versionColumn =
  * first; `--resume` keeps it) and wait, up to `waitStreamMs`, until TARGET's capture has acknowledged
  * every one. Throws CheckFailedError naming the fix when it does not.
  */
-export async function journalVersionless(config: Config, to: string, target: mysql.Pool, tables: PlannedTable[], options: { resume: boolean; waitStreamMs: number }, log: Logger): Promise<void> {
+export async function journalVersionless(config: Config, ezones: { from: string; to: string }, pools: { source: mysql.Pool; target: mysql.Pool }, tables: PlannedTable[], options: { resume: boolean; waitStreamMs: number }, log: Logger): Promise<void> {
+  const { from, to } = ezones;
+  const { source, target } = pools;
   const wanted = names(tables);
   if (wanted.length === 0) return;
   if (!options.resume) await forgetJournal(target, wanted);
   await registerJournal(target, wanted);
-  const deadline = Date.now() + Math.max(options.waitStreamMs, 5_000);
+  const deadline = Date.now() + Math.max(options.waitStreamMs, 5_000, 3 * config.heartbeat.interval);
   for (;;) {
     const acked = new Set((await registeredTables(target)).filter((e) => e.ackedFrom !== undefined).map(tableKey));
     const missing = wanted.filter((t) => !acked.has(tableKey(t)));
@@ -35,6 +37,27 @@ export async function journalVersionless(config: Config, to: string, target: mys
     if (Date.now() > deadline) {
       throw new CheckFailedError(
         `ezone ${to}'s capture did not start journaling ${missing.map(formatTableName).join(', ')} (no version column: copied only under that journal; drc_meta.bootstrap_journal.acked_from still NULL) — is ${to}'s daemon running this version of drc (drc run --config F --ezone ${to})? then run bootstrap again (--resume)`,
+      );
+    }
+    await sleep(200);
+  }
+  // TARGET's own writes committed before the journal began are not journaled: SOURCE must hold them
+  // before any chunk is read. A heartbeat TARGET writes after now follows them in its stream.
+  const written = async (pool: mysql.Pool, sql: string) => {
+    const [rows] = await pool.query<mysql.RowDataPacket[]>(sql, [to]);
+    return rows[0] ? String(rows[0].t) : undefined;
+  };
+  const heartbeat = "SELECT DATE_FORMAT(sent_at, '%Y-%m-%d %H:%i:%s.%f') AS t FROM drc_meta.heartbeat WHERE ezone = ?";
+  const applied = "SELECT DATE_FORMAT(sent_at, '%Y-%m-%d %H:%i:%s.%f') AS t FROM drc_meta.lag WHERE origin = ?";
+  const before = await written(target, heartbeat);
+  let after: string | undefined;
+  for (;;) {
+    after ??= await written(target, heartbeat).then((t) => (t !== undefined && t !== before ? t : undefined));
+    const there = after === undefined ? undefined : await written(source, applied);
+    if (after !== undefined && there !== undefined && there >= after) break;
+    if (Date.now() > deadline) {
+      throw new CheckFailedError(
+        `ezone ${from} has not applied ${to}'s writes up to a heartbeat ${to} wrote after its journal began (${after === undefined ? `no new heartbeat of ${to}` : `${from} is at ${there ?? 'nothing'}, ${to} wrote ${after}`}) — a write of ${to} the copy would overwrite; wait until ${from}'s daemon catches up with ${to} (drc lag) and run bootstrap again`,
       );
     }
     await sleep(200);

@@ -127,7 +127,7 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
       options.onCreated?.(formatTableName(p.table));
     }
     // Tables without a version column: TARGET's capture journals their every change before the start point is chosen.
-    await journalVersionless(config, to, target, tables, options, log);
+    await journalVersionless(config, { from, to }, { source, target }, tables, options, log);
     const startPositions = await startPoint(config, from, to, source, target, { waitMs: options.waitStreamMs });
     if (!options.resume) await forgetStates(target, tables.map((p) => ({ schema: p.table.schema, table: p.table.table })));
     await recordFresh(target, tables, states, from, startPositions);
