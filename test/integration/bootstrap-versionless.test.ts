@@ -112,4 +112,42 @@ describeWithServers('drc bootstrap of a table without a version column', () => {
     expect(await count(c!, 'SELECT COUNT(*) FROM drc_meta.bootstrap_keys WHERE schema_name = ?', [schema])).toBe(0);
     expect((await c!.query<mysql.RowDataPacket[]>("SELECT status FROM drc_meta.bootstrap WHERE schema_name = ? AND table_name = 'u'", [schema]))[0][0]?.status).toBe('verified');
   });
+
+  it("waits, before any chunk, until a holds c's writes from before c's journal began: a local write of c made while a's daemon was down is not overwritten", async () => {
+    s = await scenario('bootstrap-versionless-early', {}, { ezones: ['a', 'c'] });
+    const schema = s.schema;
+    reconfigure(s, (c) => ({ ...c, tables: { [`${schema}.u`]: { versionColumn: null } } }));
+    const { a, c } = s.db as Record<string, mysql.Connection>;
+    const ddl = 'CREATE TABLE u (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)';
+    await a!.query(ddl);
+    await c!.query(ddl);
+    await unlogged(a!, "INSERT INTO u (id, v) SELECT seq, CONCAT('seed-', seq) FROM seq_1_to_20");
+    await unlogged(c!, "INSERT INTO u (id, v) SELECT seq, CONCAT('seed-', seq) FROM seq_1_to_20");
+    const [daemonA, daemonC] = await startDaemons(s, ['a', 'c']);
+    daemons.push(daemonC!);
+    await waitFor(() => count(a!, "SELECT COUNT(*) FROM drc_meta.lag WHERE origin = 'c' AND sent_at > UTC_TIMESTAMP(6) - INTERVAL 3 SECOND"), { what: "a to apply c's heartbeats", until: (n) => n === 1, timeoutMs: 20_000 });
+    // a's daemon stops: c's write of 5 (before c journals u) does not reach a yet.
+    await stopDaemons([daemonA!]);
+    await c!.query("UPDATE u SET v = 'early-in-c' WHERE id = 5");
+    const log = testLogger();
+    let resumedA = false;
+    const run = bootstrap(
+      s.config,
+      { target: 'c', source: 'a', resume: false, chunkSize: 10, concurrency: 1, maxChunksPerSecond: 100, maxLagMs: 60_000, waitStreamMs: 60_000, recheckDelayMs: 500, rechecks: 3 },
+      log,
+      async (pool) => new ChunkCopyApplier({ ezone: 'c', pool, flavor: await detectFlavor(pool), config: s!.config, log }),
+    );
+    // c journals u, then bootstrap waits for a: no chunk is written, c keeps its row.
+    await waitFor(() => count(c!, 'SELECT COUNT(*) FROM drc_meta.bootstrap_journal WHERE schema_name = ? AND acked_from IS NOT NULL', [schema]), { what: 'c to journal u', until: (n) => n === 1, timeoutMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await count(c!, "SELECT COUNT(*) FROM u WHERE id = 5 AND v = 'early-in-c'")).toBe(1);
+    expect(await count(c!, 'SELECT COUNT(*) FROM drc_meta.bootstrap WHERE schema_name = ?', [schema])).toBe(0);
+    daemons.push(...(await startDaemons(s, ['a'])));
+    resumedA = true;
+    const report = await run;
+    expect(resumedA).toBe(true);
+    expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
+    expect(await count(c!, "SELECT COUNT(*) FROM u WHERE id = 5 AND v = 'early-in-c'")).toBe(1);
+    expect(await count(a!, "SELECT COUNT(*) FROM u WHERE id = 5 AND v = 'early-in-c'")).toBe(1);
+  });
 });
