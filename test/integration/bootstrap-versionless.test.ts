@@ -9,10 +9,12 @@ import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
 import { bootstrap } from '../../src/admin/bootstrap.js';
 import { ChunkCopyApplier } from '../../src/apply/copy-applier.js';
-import { detectFlavor } from '../../src/db/connect.js';
+import { createPool, detectFlavor } from '../../src/db/connect.js';
+import { ensureMetaSchema } from '../../src/db/meta-schema.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
-import type { Row } from '../../src/model/value.js';
-import { describeWithServers } from '../support/env.js';
+import type { RowChange } from '../../src/model/change.js';
+import { toWireRow, type Row } from '../../src/model/value.js';
+import { adminConnection, describeWithServers } from '../support/env.js';
 import { converge, startDaemons, stopDaemons } from '../support/replication.js';
 import { reconfigure } from '../support/reconfigure.js';
 import { scenario, type Scenario } from '../support/scenario.js';
@@ -149,5 +151,37 @@ describeWithServers('drc bootstrap of a table without a version column', () => {
     expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
     expect(await count(c!, "SELECT COUNT(*) FROM u WHERE id = 5 AND v = 'early-in-c'")).toBe(1);
     expect(await count(a!, "SELECT COUNT(*) FROM u WHERE id = 5 AND v = 'early-in-c'")).toBe(1);
+  });
+
+  it("a chunk holds its key range locked while it waits for c's journal: a write of an absent key in the range waits for the chunk", async () => {
+    s = await scenario('bootstrap-versionless-lock', {}, { ezones: ['a', 'c'] });
+    const schema = s.schema;
+    reconfigure(s, (c) => ({ ...c, tables: { [`${schema}.u`]: { versionColumn: null } } }));
+    const c = s.db.c!;
+    await c.query('CREATE TABLE u (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)');
+    await c.query("INSERT INTO u VALUES (1, 'one'), (10, 'ten')");
+    await ensureMetaSchema(c);
+    // c's capture (not running here) has published a coverage behind the chunk's position: the chunk waits.
+    await c.query("REPLACE INTO drc_meta.journal_coverage (id, covered, updated_at) VALUES (1, '0-1-1', UTC_TIMESTAMP(6))");
+    const pool = createPool(s.config.ezones.c!.mysql, 3, { multipleStatements: true, apply: true });
+    const other = await adminConnection('c');
+    try {
+      const applier = new ChunkCopyApplier({ ezone: 'c', pool, flavor: await detectFlavor(pool), config: s.config, log: testLogger() });
+      const change: RowChange = { schema, table: 'u', op: 'insert', key: toWireRow({ id: 5 }), after: toWireRow({ id: 5, v: 'copy-5' }) };
+      const chunk = applier.applyVersionlessChunk([change], { sql: 'id > ? AND id <= ?', params: [0, 10] });
+      await new Promise((r) => setTimeout(r, 1_000));
+      await other.query('SET SESSION innodb_lock_wait_timeout = 1');
+      await expect(other.query("INSERT INTO " + schema + ".u VALUES (7, 'local')")).rejects.toMatchObject({ code: 'ER_LOCK_WAIT_TIMEOUT' });
+      // Coverage catches up: the chunk writes 5 and commits; the range is free again.
+      const [[pos]] = await c.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.gtid_binlog_pos AS p');
+      await c.query('UPDATE drc_meta.journal_coverage SET covered = ? WHERE id = 1', [String(pos!.p)]);
+      expect(await chunk).toEqual({ written: 1, skipped: 0, journaled: 0 });
+      await other.query("INSERT INTO " + schema + ".u VALUES (7, 'local')");
+      expect(await count(c, 'SELECT COUNT(*) FROM u')).toBe(4);
+    } finally {
+      await c.query('DELETE FROM drc_meta.journal_coverage WHERE id = 1');
+      await other.end();
+      await pool.end();
+    }
   });
 });
