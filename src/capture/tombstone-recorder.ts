@@ -8,7 +8,7 @@ import type mysql from 'mysql2/promise';
 import { pruneCaptureReceipts, recordCaptureReceipts, type CaptureReceipt } from '../db/capture-receipts.js';
 import { keyIdentityOf, readKeyIdentities, tableKey, type KeyIdentity } from '../db/key-identity.js';
 import { recordTombstones, type Tombstone } from '../db/tombstones.js';
-import { ackJournal, recordJournalStatement, registeredTables, writeJournalCoverage, type JournalKey } from '../db/bootstrap-journal.js';
+import { ackJournal, recordJournalStatements, registeredTables, writeJournalCoverage, type JournalKey } from '../db/bootstrap-journal.js';
 import { COPY_ORIGIN } from '../model/copy-origin.js';
 import { recordLocalTruncates } from '../db/truncates.js';
 import { CaptureBehindError } from '../errors.js';
@@ -212,8 +212,8 @@ export class TombstoneRecorder {
     const receipts = batch.flatMap((b) => (b.receipt ? [b.receipt] : []));
     const stones = await this.stonesOf(batch);
     const truncates = batch.flatMap((b) => b.truncates ?? []);
-    const journal = recordJournalStatement(await this.journalOf(batch));
-    if (receipts.length + stones.length + truncates.length === 0 && !journal) return;
+    const journal = recordJournalStatements(await this.journalOf(batch));
+    if (receipts.length + stones.length + truncates.length + journal.length === 0) return;
     const conn = await this.pool.getConnection();
     let answered: () => void = () => undefined;
     const r: Recording = { conn, lockWaitMs: DEFAULT_LOCK_WAIT_S * 1000, committing: false, done: new Promise<void>((resolve) => (answered = resolve)) };
@@ -231,7 +231,7 @@ export class TombstoneRecorder {
       await recordCaptureReceipts(conn, receipts);
       await recordTombstones(conn, 'tombstones', stones);
       await recordLocalTruncates(conn, this.ezone, truncates);
-      if (journal) await conn.query(journal.sql, journal.params);
+      for (const j of journal) await conn.query(j.sql, j.params);
       current(); // and the COMMIT goes at once: a clear() from now on waits for its answer
       r.committing = true;
       await conn.query('COMMIT');

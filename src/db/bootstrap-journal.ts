@@ -66,16 +66,37 @@ export interface JournalKey extends TableName {
   identity: KeyIdentity;
 }
 
-/** The statement recording journaled keys (a key already journaled stays: one is enough). */
-export function recordJournalStatement(keys: JournalKey[]): Statement | undefined {
-  if (keys.length === 0) return undefined;
-  const params: unknown[] = [];
-  const values = keys.map((k) => {
+/** At most this many keys in one statement recording the journal: far below max_allowed_packet (a key is ~100–300 bytes). */
+export const JOURNAL_KEYS_PER_STATEMENT = 1000;
+
+/**
+ * The statements recording journaled keys (a key already journaled stays: one is enough). Each key is
+ * recorded once (by table and canonical key), at most `perStatement` keys a statement: one applied
+ * transaction of 200k rows is one batch, and one INSERT of it would exceed max_allowed_packet.
+ */
+export function recordJournalStatements(keys: JournalKey[], perStatement = JOURNAL_KEYS_PER_STATEMENT): Statement[] {
+  const seen = new Set<string>();
+  const out: Statement[] = [];
+  let values: string[] = [];
+  let params: unknown[] = [];
+  const flush = () => {
+    if (values.length === 0) return;
+    out.push({ sql: `INSERT IGNORE INTO drc_meta.bootstrap_keys (schema_name, table_name, key_hash, key_json, origin, journaled_at) VALUES ${values.join(', ')}`, params });
+    values = [];
+    params = [];
+  };
+  for (const k of keys) {
+    const text = canonicalKey(k.key, k.identity.types);
+    const dedupe = JSON.stringify([k.schema, k.table, text]);
+    if (seen.has(dedupe)) continue;
+    seen.add(dedupe);
     const id = keyIdentitySql(k.key, k.identity);
-    params.push(k.schema, k.table, ...id.params, canonicalKey(k.key, k.identity.types), k.origin);
-    return `(?, ?, ${id.sql}, ?, ?, UTC_TIMESTAMP(6))`;
-  });
-  return { sql: `INSERT IGNORE INTO drc_meta.bootstrap_keys (schema_name, table_name, key_hash, key_json, origin, journaled_at) VALUES ${values.join(', ')}`, params };
+    params.push(k.schema, k.table, ...id.params, text, k.origin);
+    values.push(`(?, ?, ${id.sql}, ?, ?, UTC_TIMESTAMP(6))`);
+    if (values.length >= perStatement) flush();
+  }
+  flush();
+  return out;
 }
 
 /** Of `keys` (one table's), the indexes of those journaled: a plain read, no lock capture could wait on. */

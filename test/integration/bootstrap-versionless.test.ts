@@ -11,6 +11,9 @@ import { bootstrap } from '../../src/admin/bootstrap.js';
 import { ChunkCopyApplier } from '../../src/apply/copy-applier.js';
 import { createPool, detectFlavor } from '../../src/db/connect.js';
 import { ensureMetaSchema } from '../../src/db/meta-schema.js';
+import { ackJournal, registerJournal } from '../../src/db/bootstrap-journal.js';
+import { TombstoneRecorder } from '../../src/capture/tombstone-recorder.js';
+import type { CapturedPart } from '../../src/capture/assembler.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
 import type { RowChange } from '../../src/model/change.js';
 import { toWireRow, type Row } from '../../src/model/value.js';
@@ -182,6 +185,33 @@ describeWithServers('drc bootstrap of a table without a version column', () => {
       await c.query('DELETE FROM drc_meta.journal_coverage WHERE id = 1');
       await other.end();
       await pool.end();
+    }
+  });
+
+  it("journals one applied transaction of 200k rows of a journaled table in bounded statements (under a 4 MB max_allowed_packet): c's coverage moves on", async () => {
+    s = await scenario('bootstrap-versionless-bulk', {}, { ezones: ['a', 'c'] });
+    const schema = s.schema;
+    const c = s.db.c!;
+    await c.query('CREATE TABLE u (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)');
+    await ensureMetaSchema(c);
+    const [[packet]] = (await c.query('SELECT @@GLOBAL.max_allowed_packet AS v')) as unknown as [mysql.RowDataPacket[]];
+    await c.query('SET GLOBAL max_allowed_packet = 4194304'); // the recorder's new sessions take it
+    const pool = createPool(s.config.ezones.c!.mysql, 3, { multipleStatements: true });
+    const recorder = new TombstoneRecorder(pool, 'c', testLogger(), undefined, () => '', true);
+    try {
+      await registerJournal(pool, [{ schema, table: 'u' }]);
+      await ackJournal(pool, [{ schema, table: 'u' }], '0-1-1');
+      await recorder.loadJournal();
+      recorder.start('0-1-1');
+      const notifications = Array.from({ length: 200_000 }, (_, i) => ({ v: 1 as const, schema, table: 'u', key: { id: i }, op: 'update' as const, origin: 'a', version: null, tx: 'x', ts: 0 }));
+      const part = { txId: 'bulk', origin: 'a', applied: true, chunks: [], notifications, tombstones: [], bytes: 0, rows: notifications.length, end: { position: '0-1-2', commitTime: 0 } } as unknown as CapturedPart;
+      recorder.add(part);
+      await recorder.waitUntilCovered('0-1-2', 60_000);
+      expect(await count(c, 'SELECT COUNT(*) FROM drc_meta.bootstrap_keys WHERE schema_name = ?', [schema])).toBe(200_000);
+    } finally {
+      await recorder.stop();
+      await pool.end();
+      await c.query(`SET GLOBAL max_allowed_packet = ${Number(packet!.v)}`);
     }
   });
 });
