@@ -22,7 +22,7 @@ import type { PlannedTable } from './bootstrap-preflight.js';
 import { removePaged, targetOnlyWhere, type TargetOnlyRemover } from './bootstrap-target-only.js';
 import { sleep, type HexKey } from './verify-chunks.js';
 import { formatTableName } from './verify-names.js';
-import { keyCompare, keyRead } from './verify-sql.js';
+import { keyBind, keyCompare, keyRead } from './verify-sql.js';
 
 export interface CopyOptions {
   chunkSize: number;
@@ -47,19 +47,41 @@ export interface VersionlessCopier {
   applyVersionlessChunk(changes: RowChange[], range: { sql: string; params: unknown[] }): Promise<{ written: number; skipped: number; journaled: number }>;
 }
 
-/** The key range `(after, through]` of a chunk (undefined: open on that side), as SQL over the hex-bound key. Pure. */
+/**
+ * The key range `(after, through]` of a chunk (undefined: open on that side), as SQL over the hex-bound
+ * key, for the chunk's locking read in TARGET. A composite key's bounds are written out
+ * lexicographically (`a > ? OR (a = ? AND b > ?)`): MariaDB reads a row constructor comparison
+ * `(a, b) > (?, ?)` as a full index scan, and FOR UPDATE in REPEATABLE READ then locks the whole table.
+ * Pure.
+ */
 export function chunkRange(p: PlannedTable, after: HexKey | undefined, through: HexKey | undefined): { sql: string; params: unknown[] } {
   const parts: string[] = [];
   const params: unknown[] = [];
-  if (after) {
-    parts.push(keyCompare(p.table.pk, '>'));
-    params.push(...after);
-  }
-  if (through) {
-    parts.push(keyCompare(p.table.pk, '<='));
-    params.push(...through);
+  for (const [bound, op] of [[after, '>'], [through, '<=']] as const) {
+    if (!bound) continue;
+    const b = lexicographic(p.table.pk, op, bound);
+    parts.push(b.sql);
+    params.push(...b.params);
   }
   return { sql: parts.length > 0 ? parts.join(' AND ') : 'TRUE', params };
+}
+
+/** `key op bound` over the columns of `pk` as a disjunction of prefix equalities: each term can use the index. Pure. */
+export function lexicographic(pk: PlannedTable['table']['pk'], op: '>' | '<=', bound: HexKey): { sql: string; params: unknown[] } {
+  if (pk.length === 1) return { sql: keyCompare(pk, op), params: [...bound] };
+  const strict = op === '>' ? '>' : '<';
+  const terms: string[] = [];
+  const params: unknown[] = [];
+  for (let i = 0; i < pk.length; i++) {
+    const eq = pk.slice(0, i).map((c, j) => {
+      params.push(bound[j]);
+      return `${quoteId(c.name)} = ${keyBind(c)}`;
+    });
+    const c = pk[i]!;
+    params.push(bound[i]);
+    terms.push([...eq, `${quoteId(c.name)} ${i === pk.length - 1 ? op : strict} ${keyBind(c)}`].join(' AND '));
+  }
+  return { sql: `(${terms.map((t) => `(${t})`).join(' OR ')})`, params };
 }
 
 export interface CopyDeps {

@@ -105,6 +105,9 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
    * db/bootstrap-journal.ts), then write only the rows whose key is not journaled: a change TARGET
    * received since the copy's start point is never overwritten by the copy. Journaled rows are skipped.
    */
+  /** Tests only: runs while a versionless chunk holds its key range's locks, before it waits for the journal. */
+  afterLock: (() => Promise<void>) | undefined;
+
   async applyVersionlessChunk(changes: RowChange[], range: { sql: string; params: unknown[] }): Promise<CopyOutcome & { journaled: number }> {
     if (changes.length === 0) return { written: 0, skipped: 0, journaled: 0 };
     const { schema, table } = changes[0]!;
@@ -118,6 +121,7 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
           { sql: `SELECT 1 FROM ${tableRef(schema, table)} WHERE ${range.sql} FOR UPDATE`, params: range.params },
           { sql: gtidPositionSql(this.deps.flavor), params: [] },
         );
+        await this.afterLock?.();
         await this.journalCovers(gtidPositionOf(position as mysql.RowDataPacket[]));
         const journaled = await journaledKeys(this.deps.pool, { schema, table }, changes.map((c) => c.key), identity);
         const rest = changes.filter((_, i) => !journaled.has(i));

@@ -14,6 +14,8 @@ import { ensureMetaSchema } from '../../src/db/meta-schema.js';
 import { ackJournal, registerJournal } from '../../src/db/bootstrap-journal.js';
 import { TombstoneRecorder } from '../../src/capture/tombstone-recorder.js';
 import type { CapturedPart } from '../../src/capture/assembler.js';
+import { chunkRange } from '../../src/admin/bootstrap-copy.js';
+import type { PlannedTable } from '../../src/admin/bootstrap-preflight.js';
 import type { Daemon } from '../../src/daemon/wiring.js';
 import type { RowChange } from '../../src/model/change.js';
 import { toWireRow, type Row } from '../../src/model/value.js';
@@ -212,6 +214,48 @@ describeWithServers('drc bootstrap of a table without a version column', () => {
       await recorder.stop();
       await pool.end();
       await c.query(`SET GLOBAL max_allowed_packet = ${Number(packet!.v)}`);
+    }
+  });
+
+  it('a chunk of a table with a composite key locks only its key range: a write far outside it goes through, one inside waits', async () => {
+    s = await scenario('bootstrap-versionless-composite', {}, { ezones: ['a', 'c'] });
+    const schema = s.schema;
+    const c = s.db.c!;
+    await c.query('CREATE TABLE k (a INT NOT NULL, b INT NOT NULL, v VARCHAR(20) NOT NULL, PRIMARY KEY (a, b))');
+    await c.query("INSERT INTO k (a, b, v) SELECT x.seq, y.seq, 'seed' FROM seq_1_to_200 x, seq_1_to_10 y");
+    await ensureMetaSchema(c);
+    // c's capture (not running here) covers c's binlog up to now (the coverage row itself is not logged).
+    const [[pos]] = await c.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.gtid_binlog_pos AS p');
+    await unlogged(c, `REPLACE INTO drc_meta.journal_coverage (id, covered, updated_at) VALUES (1, '${String(pos!.p)}', UTC_TIMESTAMP(6))`);
+    const pool = createPool(s.config.ezones.c!.mysql, 3, { multipleStatements: true, apply: true });
+    const other = await adminConnection('c');
+    try {
+      const applier = new ChunkCopyApplier({ ezone: 'c', pool, flavor: await detectFlavor(pool), config: s.config, log: testLogger() });
+      const int = { dataType: 'int', columnType: 'int(11)', charset: null, collation: null, generated: false };
+      const planned = { table: { schema, table: 'k', pk: [{ name: 'a', ...int }, { name: 'b', ...int }] } } as unknown as PlannedTable;
+      const hex = (n: number) => Buffer.from(String(n)).toString('hex').toUpperCase();
+      const range = chunkRange(planned, [hex(50), hex(5)], [hex(52), hex(5)]);
+      let release: () => void = () => undefined;
+      let locked: () => void = () => undefined;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      applier.afterLock = () => new Promise<void>((r) => ((release = r), locked()));
+      const change: RowChange = { schema, table: 'k', op: 'update', key: toWireRow({ a: 51, b: 3 }), after: toWireRow({ a: 51, b: 3, v: 'copy' }) };
+      const chunk = applier.applyVersionlessChunk([change], range);
+      await isLocked;
+      await other.query('SET SESSION innodb_lock_wait_timeout = 1');
+      // Far outside (50,5]..(52,5]: neither its row nor its gap is locked.
+      await other.query(`INSERT INTO ${schema}.k VALUES (190, 11, 'outside')`);
+      await other.query(`UPDATE ${schema}.k SET v = 'outside' WHERE a = 10 AND b = 1`);
+      // Inside: an absent key (the gap) and a present one wait for the chunk.
+      await expect(other.query(`INSERT INTO ${schema}.k VALUES (51, 200, 'inside')`)).rejects.toMatchObject({ code: 'ER_LOCK_WAIT_TIMEOUT' });
+      await expect(other.query(`UPDATE ${schema}.k SET v = 'inside' WHERE a = 52 AND b = 5`)).rejects.toMatchObject({ code: 'ER_LOCK_WAIT_TIMEOUT' });
+      release();
+      expect(await chunk).toEqual({ written: 1, skipped: 0, journaled: 0 });
+      expect(await count(c, "SELECT COUNT(*) FROM k WHERE a = 51 AND b = 3 AND v = 'copy'")).toBe(1);
+    } finally {
+      await c.query('DELETE FROM drc_meta.journal_coverage WHERE id = 1');
+      await other.end();
+      await pool.end();
     }
   });
 });
