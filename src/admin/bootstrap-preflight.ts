@@ -199,11 +199,17 @@ export async function startPoint(config: Config, from: string, to: string, sourc
     }
     await sleep(250);
   }
-  const thirds = origins.filter((o) => o !== from);
+  await sourceHolds(config, from, to, source, positions, deadline);
+  return Object.fromEntries([...positions].map(([o, p]) => [o, p.toString()]));
+}
+
+/** Wait until SOURCE has applied every third origin up to `positions` (TARGET's offsets); CheckFailedError past `deadline`. */
+async function sourceHolds(config: Config, from: string, to: string, source: mysql.Pool, positions: Map<string, bigint>, deadline: number): Promise<void> {
+  const thirds = [...positions.keys()].filter((o) => o !== from && o !== to);
   for (;;) {
     const theirs = await appliedOffsets(source, config, thirds);
     const behind = thirds.filter((o) => (theirs.get(o) ?? -1n) < positions.get(o)!);
-    if (behind.length === 0) break;
+    if (behind.length === 0) return;
     if (Date.now() > deadline) {
       throw new CheckFailedError(
         `ezone ${from} has not applied ${behind.map((o) => `${o} up to offset ${positions.get(o)} (it is at ${theirs.get(o) ?? 'nothing'})`).join(', ')}, where ${to} already is — a change ${from} lacks would be missed; wait until ${from}'s daemon catches up (drc lag) and run bootstrap again`,
@@ -211,7 +217,18 @@ export async function startPoint(config: Config, from: string, to: string, sourc
     }
     await sleep(250);
   }
-  return Object.fromEntries([...positions].map(([o, p]) => [o, p.toString()]));
+}
+
+/**
+ * Before the rows of tables without a version column are decided again (bootstrap-recheck.ts): wait
+ * (up to `waitMs`) until SOURCE has applied every third origin up to TARGET's *current* offset, so a
+ * third ezone's delete TARGET already applied (a delete-missing there) is in SOURCE too, and SOURCE's
+ * answer "I no longer hold the row" can be trusted. Throws CheckFailedError naming the lagging origin.
+ */
+export async function sourceHoldsThirds(config: Config, from: string, to: string, source: mysql.Pool, target: mysql.Pool, waitMs: number): Promise<void> {
+  const thirds = Object.keys(config.ezones).filter((e) => e !== to && e !== from);
+  if (thirds.length === 0) return;
+  await sourceHolds(config, from, to, source, await appliedOffsets(target, config, thirds), Date.now() + waitMs);
 }
 
 /**

@@ -24,7 +24,7 @@ import { journalVersionless, forgetVerifiedJournal } from './bootstrap-journal-w
 import { createTable, targetDdl, type DdlAccount } from './bootstrap-create.js';
 import { removeOvertaken, settleStream, type OvertakenRemover } from './bootstrap-recheck.js';
 import { orphanWarning, quarantineOpen, readHorizon, removeOrphans, type TargetOnlyRemover } from './bootstrap-target-only.js';
-import { planTables, requireDaemon, startPoint, type PlannedTable } from './bootstrap-preflight.js';
+import { planTables, requireDaemon, sourceHoldsThirds, startPoint, type PlannedTable } from './bootstrap-preflight.js';
 import { CopyThrottle } from './bootstrap-throttle.js';
 import { forgetStates, readStates, stateKey, writeState, type TableState } from './bootstrap-state.js';
 import { unreachableMessage } from './unreachable.js';
@@ -145,6 +145,8 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
     // A delete on the stream that read a row as missing just before its chunk inserted it left only a
     // tombstone: once every stream transaction in flight during the copy has landed, decide those rows again.
     await settleStream(target, origins, Math.max(10_000, 3 * config.heartbeat.interval), log);
+    // Tables without a version column: SOURCE holds every third ezone's change TARGET applied (a delete among them).
+    if (tables.some((p) => p.versionColumn === null)) await sourceHoldsThirds(config, from, to, source, target, options.waitStreamMs);
     await recheckOvertaken(source, target, applier, tables, reports, log);
     for (const [i, p] of tables.entries()) {
       if (!p.cyclic) continue;

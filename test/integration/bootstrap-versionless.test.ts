@@ -258,4 +258,54 @@ describeWithServers('drc bootstrap of a table without a version column', () => {
       await pool.end();
     }
   });
+
+  it("three ezones: a row a third ezone deletes during the copy, applied in c before a, does not come back in c (the re-decision waits for a to apply b up to c's position)", async () => {
+    s = await scenario('bootstrap-versionless-three', {}, { ezones: ['a', 'b', 'c'] });
+    const schema = s.schema;
+    reconfigure(s, (c) => ({ ...c, tables: { [`${schema}.u`]: { versionColumn: null } } }));
+    const { a, b, c } = s.db as Record<string, mysql.Connection>;
+    const ddl = 'CREATE TABLE u (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)';
+    for (const db of [a!, b!, c!]) await db.query(ddl);
+    // a and b hold the rows, c is fresh.
+    for (const db of [a!, b!]) await unlogged(db, "INSERT INTO u (id, v) SELECT seq, CONCAT('seed-', seq) FROM seq_1_to_20");
+    const [daemonA, ...rest] = await startDaemons(s, ['a', 'b', 'c']);
+    daemons.push(...rest);
+    const log = testLogger();
+    let raced = false;
+    let restarted: Promise<void> | undefined;
+    const report = await bootstrap(
+      s.config,
+      {
+        target: 'c',
+        source: 'a',
+        resume: false,
+        chunkSize: 10,
+        concurrency: 1,
+        maxChunksPerSecond: 100,
+        maxLagMs: 30_000,
+        waitStreamMs: 60_000,
+        recheckDelayMs: 500,
+        rechecks: 3,
+        beforeWrite: async (_table: string, rows: Row[]) => {
+          if (raced || !rows.some((r) => r.id === 5)) return;
+          raced = true;
+          // a stops applying (its daemon stops); b deletes 5, which c lacks: c records a delete-missing,
+          // and the chunk, read from a before, then inserts 5 into c.
+          await stopDaemons([daemonA!]);
+          await b!.query('DELETE FROM u WHERE id = 5');
+          await waitFor(() => count(c!, "SELECT COUNT(*) FROM drc_meta.conflicts WHERE schema_name = ? AND table_name = 'u' AND reason = 'delete-missing'", [schema]), { what: "c's stream to meet b's delete of 5", until: (n) => n === 1 });
+          // a catches up with b only well after the last chunk.
+          restarted = new Promise((r) => setTimeout(r, 12_000)).then(async () => void daemons.push(...(await startDaemons(s!, ['a']))));
+        },
+      },
+      log,
+      async (pool) => new ChunkCopyApplier({ ezone: 'c', pool, flavor: await detectFlavor(pool), config: s!.config, log }),
+    );
+    expect(raced).toBe(true);
+    await restarted;
+    await waitFor(() => count(a!, 'SELECT COUNT(*) FROM u WHERE id = 5'), { what: "a to apply b's delete of 5", until: (n) => n === 0, timeoutMs: 30_000 });
+    expect(await count(c!, 'SELECT COUNT(*) FROM u WHERE id = 5')).toBe(0);
+    expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
+    expect(report.tables).toMatchObject([{ table: `${schema}.u`, overtaken: 1 }]);
+  });
 });
