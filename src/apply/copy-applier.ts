@@ -32,6 +32,12 @@ import { COVERAGE_TIMEOUT_MS } from './coverage.js';
 
 /** How often a versionless chunk reads the coverage TARGET's capture published (db/bootstrap-journal.ts). */
 const JOURNAL_POLL_MS = 50;
+/**
+ * How long a versionless chunk waits for the journal while it holds its key range's locks: far below
+ * innodb_lock_wait_timeout (50 s by default), so the writes it blocks do not time out; the chunk has
+ * waited for capture without a lock first, and rolls back and is retried past it.
+ */
+const LOCKED_COVERAGE_MS = 3_000;
 
 export { COPY_ORIGIN, COPY_SLOT, COPY_SLOTS } from './copy-marker.js';
 
@@ -115,14 +121,15 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
     const identity = tombstoneIdentity(info ?? undefined);
     const slot = this.takeSlot();
     try {
+      // Capture catches up first, no lock held: the wait under the lock is then short (capped).
+      await this.journalCovers(await this.binlogPosition(), COVERAGE_TIMEOUT_MS);
       return await this.inTransaction({ slot, origin: COPY_ORIGIN, originTx: `${COPY_ORIGIN}:${++this.chunks}` }, async (target, conn) => {
         await conn.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ'); // before the deferred BEGIN: next-key locks
-        const [, position] = await target.query(
-          { sql: `SELECT 1 FROM ${tableRef(schema, table)} WHERE ${range.sql} FOR UPDATE`, params: range.params },
-          { sql: gtidPositionSql(this.deps.flavor), params: [] },
-        );
+        await target.query({ sql: `SELECT 1 FROM ${tableRef(schema, table)} WHERE ${range.sql} FOR UPDATE`, params: range.params });
         await this.afterLock?.();
-        await this.journalCovers(gtidPositionOf(position as mysql.RowDataPacket[]));
+        // G, read once the range is locked: every change of it that committed before the lock is at or before G.
+        const [position] = await target.query({ sql: gtidPositionSql(this.deps.flavor), params: [] });
+        await this.journalCovers(gtidPositionOf(position as mysql.RowDataPacket[]), LOCKED_COVERAGE_MS);
         const journaled = await journaledKeys(this.deps.pool, { schema, table }, changes.map((c) => c.key), identity);
         const rest = changes.filter((_, i) => !journaled.has(i));
         if (rest.length > 0) await target.apply(rest.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN })));
@@ -155,6 +162,7 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
     let removed = 0;
     try {
       for (const key of keys) {
+        await this.journalCovers(await this.binlogPosition(), COVERAGE_TIMEOUT_MS); // no lock held yet
         const params = pk.map((c) => fromWire(key[c] ?? null, typeOf(info.columnTypes, c)));
         await conn.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
         await conn.query('BEGIN');
@@ -165,7 +173,7 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
             await conn.query('ROLLBACK');
             continue;
           }
-          await this.journalCovers(gtidPositionOf(pos));
+          await this.journalCovers(gtidPositionOf(pos), LOCKED_COVERAGE_MS);
           if ((await journaledKeys(pool, { schema, table }, [key], identity)).size > 0 || (await sourceHas(where, params))) {
             await conn.query('ROLLBACK');
             continue;
@@ -186,13 +194,19 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
     return removed;
   }
 
-  /** Resolves once TARGET's capture published a coverage at or past `position`; CaptureBehindError after COVERAGE_TIMEOUT_MS (retried). */
-  private async journalCovers(position: string): Promise<void> {
-    const deadline = Date.now() + COVERAGE_TIMEOUT_MS;
+  /** This server's binlog position now. */
+  private async binlogPosition(): Promise<string> {
+    const [rows] = (await this.deps.pool.query(gtidPositionSql(this.deps.flavor))) as [mysql.RowDataPacket[], unknown];
+    return gtidPositionOf(rows);
+  }
+
+  /** Resolves once TARGET's capture published a coverage at or past `position`; CaptureBehindError after `timeoutMs` (the chunk is retried). */
+  private async journalCovers(position: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       const covered = await readJournalCoverage(this.deps.pool);
       if (covered !== undefined && positionCovers(covered, position)) return;
-      if (Date.now() > deadline) throw new CaptureBehindError(position, COVERAGE_TIMEOUT_MS);
+      if (Date.now() > deadline) throw new CaptureBehindError(position, timeoutMs);
       await new Promise((r) => setTimeout(r, JOURNAL_POLL_MS));
     }
   }
@@ -222,6 +236,7 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
     let removed = 0;
     try {
       for (const key of keys) {
+        await this.journalCovers(await this.binlogPosition(), COVERAGE_TIMEOUT_MS); // no lock held yet
         const params = pk.map((c) => fromWire(key[c] ?? null, typeOf(info.columnTypes, c)));
         await conn.query('BEGIN');
         try {

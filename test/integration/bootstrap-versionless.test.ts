@@ -158,31 +158,50 @@ describeWithServers('drc bootstrap of a table without a version column', () => {
     expect(await count(a!, "SELECT COUNT(*) FROM u WHERE id = 5 AND v = 'early-in-c'")).toBe(1);
   });
 
-  it("a chunk holds its key range locked while it waits for c's journal: a write of an absent key in the range waits for the chunk", async () => {
+  it("a chunk waits for c's journal before it locks its range, then holds the range locked (REPEATABLE READ next-key locks) for a capped wait", async () => {
     s = await scenario('bootstrap-versionless-lock', {}, { ezones: ['a', 'c'] });
     const schema = s.schema;
-    reconfigure(s, (c) => ({ ...c, tables: { [`${schema}.u`]: { versionColumn: null } } }));
     const c = s.db.c!;
     await c.query('CREATE TABLE u (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)');
+    await c.query('CREATE TABLE elsewhere (id INT PRIMARY KEY)');
     await c.query("INSERT INTO u VALUES (1, 'one'), (10, 'ten')");
     await ensureMetaSchema(c);
-    // c's capture (not running here) has published a coverage behind the chunk's position: the chunk waits.
-    await c.query("REPLACE INTO drc_meta.journal_coverage (id, covered, updated_at) VALUES (1, '0-1-1', UTC_TIMESTAMP(6))");
+    // c's capture (not running here) publishes its coverage by hand, unlogged.
+    const cover = async (to?: string) => {
+      const [[pos]] = await c.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.gtid_binlog_pos AS p');
+      await unlogged(c, `REPLACE INTO drc_meta.journal_coverage (id, covered, updated_at) VALUES (1, '${to ?? String(pos!.p)}', UTC_TIMESTAMP(6))`);
+    };
+    await cover('0-1-1'); // behind
     const pool = createPool(s.config.ezones.c!.mysql, 3, { multipleStatements: true, apply: true });
     const other = await adminConnection('c');
+    await other.query('SET SESSION innodb_lock_wait_timeout = 1');
     try {
       const applier = new ChunkCopyApplier({ ezone: 'c', pool, flavor: await detectFlavor(pool), config: s.config, log: testLogger() });
       const change: RowChange = { schema, table: 'u', op: 'insert', key: toWireRow({ id: 5 }), after: toWireRow({ id: 5, v: 'copy-5' }) };
-      const chunk = applier.applyVersionlessChunk([change], { sql: 'id > ? AND id <= ?', params: [0, 10] });
+      const range = { sql: 'id > ? AND id <= ?', params: [0, 10] };
+      // (1) While capture is behind, the chunk holds no lock: a write of an absent key in its range goes through.
+      const first = applier.applyVersionlessChunk([change], range);
       await new Promise((r) => setTimeout(r, 1_000));
-      await other.query('SET SESSION innodb_lock_wait_timeout = 1');
-      await expect(other.query("INSERT INTO " + schema + ".u VALUES (7, 'local')")).rejects.toMatchObject({ code: 'ER_LOCK_WAIT_TIMEOUT' });
-      // Coverage catches up: the chunk writes 5 and commits; the range is free again.
-      const [[pos]] = await c.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.gtid_binlog_pos AS p');
-      await c.query('UPDATE drc_meta.journal_coverage SET covered = ? WHERE id = 1', [String(pos!.p)]);
-      expect(await chunk).toEqual({ written: 1, skipped: 0, journaled: 0 });
-      await other.query("INSERT INTO " + schema + ".u VALUES (7, 'local')");
-      expect(await count(c, 'SELECT COUNT(*) FROM u')).toBe(4);
+      await other.query(`INSERT INTO ${schema}.u VALUES (7, 'local')`);
+      // (2) Capture catches up: the chunk locks its range; an insert of an absent key in it waits. A write
+      // elsewhere makes the chunk's position pass the coverage: it waits at most a few seconds, locked, then rolls back.
+      let rejected = false;
+      applier.afterLock = async () => {
+        applier.afterLock = undefined;
+        await expect(other.query(`INSERT INTO ${schema}.u VALUES (6, 'local')`)).rejects.toMatchObject({ code: 'ER_LOCK_WAIT_TIMEOUT' });
+        rejected = true;
+        await c.query('INSERT INTO elsewhere VALUES (1)');
+      };
+      await cover();
+      const started = Date.now();
+      await expect(first).rejects.toMatchObject({ name: 'CaptureBehindError' });
+      expect(rejected).toBe(true);
+      expect(Date.now() - started).toBeLessThan(15_000); // not the 30 s coverage timeout, under the lock
+      await other.query(`INSERT INTO ${schema}.u VALUES (6, 'local')`); // the range is free again
+      // (3) Retried once capture covers it: the chunk writes 5.
+      await cover();
+      expect(await applier.applyVersionlessChunk([change], range)).toEqual({ written: 1, skipped: 0, journaled: 0 });
+      expect(await count(c, 'SELECT COUNT(*) FROM u')).toBe(5);
     } finally {
       await c.query('DELETE FROM drc_meta.journal_coverage WHERE id = 1');
       await other.end();
