@@ -8,10 +8,11 @@ import { TombstoneRecorder } from './tombstone-recorder.js';
 const log = { warn: vi.fn(), info: vi.fn() } as unknown as Logger;
 
 /** A pool whose drc_meta.bootstrap_journal holds `registered` (acked or not), recording every statement. */
-function fakePool(registered: { schema: string; table: string; acked: string | null }[]) {
+function fakePool(registered: { schema: string; table: string; acked: string | null }[], failReads = 0) {
   const statements: { sql: string; params: unknown[] }[] = [];
   const query = async (sql: string, params: unknown[] = []) => {
     statements.push({ sql, params });
+    if (sql.includes('FROM drc_meta.bootstrap_journal') && failReads-- > 0) throw Object.assign(new Error('connection lost'), { code: 'PROTOCOL_CONNECTION_LOST' });
     if (sql.includes('FROM drc_meta.bootstrap_journal')) return [registered.map((r) => ({ schema_name: r.schema, table_name: r.table, acked_from: r.acked })), []];
     if (sql.startsWith('UPDATE drc_meta.bootstrap_journal SET acked_from')) {
       for (const r of registered) if (r.schema === params[1] && r.table === params[2] && r.acked === null) r.acked = String(params[0]);
@@ -72,6 +73,22 @@ describe('TombstoneRecorder journal (drc bootstrap of tables without a version c
     recorder.add(part('0-1-11', 'a', [note('u', 1, 'a')]));
     await recorder.waitUntilCovered('0-1-11', 5_000);
     expect(statements.filter((s) => /bootstrap_keys|journal_coverage/.test(s.sql))).toEqual([]);
+    await recorder.stop();
+  });
+
+  it('starts when the journal set cannot be read: keeps every change, records nothing (coverage waits) until the set is read, then journals the registered tables', async () => {
+    const { pool, statements } = fakePool([{ schema: 'app', table: 'u', acked: '0-1-5' }], 2);
+    const recorder = new TombstoneRecorder(pool, 'a', log, undefined, () => '', true);
+    await recorder.loadJournal(); // fails: logged, not thrown
+    recorder.start('0-1-10');
+    recorder.add(part('0-1-11', 'b', [note('u', 1, 'b'), note('other', 2, 'b')]));
+    await recorder.waitUntilCovered('0-1-11', 10_000);
+    const journal = statements.filter((s) => s.sql.includes('INTO drc_meta.bootstrap_keys'));
+    expect([...new Set(journal.flatMap((s) => s.params.filter((p) => typeof p === 'string' && p.startsWith('[["id"'))))]).toEqual(['[["id","1"]]']);
+    // Nothing was recorded before the set was read.
+    const firstRead = statements.findIndex((s, i) => s.sql.includes('FROM drc_meta.bootstrap_journal') && i > 0 && statements.slice(0, i).filter((x) => x.sql.includes('FROM drc_meta.bootstrap_journal')).length === 2);
+    expect(firstRead).toBeGreaterThan(0);
+    expect(statements.findIndex((s) => s.sql.includes('INTO drc_meta.bootstrap_keys'))).toBeGreaterThan(firstRead);
     await recorder.stop();
   });
 });

@@ -27,8 +27,10 @@ const RETRY_MS = 1000;
 const IDENTITY_TTL_MS = 60_000;
 /** How often receipts of transactions already on Kafka are forgotten (db/capture-receipts.ts), at most. */
 const PRUNE_MS = 5_000;
-/** How often the tables `drc bootstrap` asks to journal are read again (db/bootstrap-journal.ts). */
+/** How often the tables `drc bootstrap` asks to journal are read again (db/bootstrap-journal.ts), while one is registered. */
 const JOURNAL_REFRESH_MS = 500;
+/** How often they are read while none is: a bootstrap waits for the acknowledgement at least 5 s. */
+const JOURNAL_IDLE_REFRESH_MS = 2_000;
 /** How often, at most, coverage is published while a table is journaled. */
 const JOURNAL_PUBLISH_MS = 100;
 /** Beyond its session's lock wait, how long clear() waits for the answer to a COMMIT already sent. */
@@ -59,10 +61,14 @@ class CaptureRestartedError extends Error {
 export class TombstoneRecorder {
   /** Every local delete up to here has its tombstone. */
   covered = '';
-  private readonly pending: { tombstones: CapturedPart['tombstones']; truncates?: CapturedPart['truncates']; releases: ReleasedImage[]; receipt?: CaptureReceipt; journal?: Omit<JournalKey, 'identity'>[]; position: string | undefined }[] = [];
+  private readonly pending: { tombstones: CapturedPart['tombstones']; truncates?: CapturedPart['truncates']; releases: ReleasedImage[]; receipt?: CaptureReceipt; journal?: Omit<JournalKey, 'identity'>[]; unfiltered?: true; position: string | undefined }[] = [];
   /** The tables journaled for `drc bootstrap` (by tableKey), and when that was read. */
   private journaled = new Set<string>();
   private journalReadAt = 0;
+  /** Whether the set was read since start: until then parts keep every change, filtered when recorded, and coverage waits. */
+  private journalLoaded: boolean;
+  /** How many tables were registered when last read (acknowledged or not): the set is read often only then. */
+  private registered = 0;
   /** The end position of the last part queued: every part after it is filtered with the journal set read since. */
   private lastAdded = '';
   private publishedCovered = '';
@@ -91,7 +97,9 @@ export class TombstoneRecorder {
     private readonly committed: () => string = () => '',
     /** Journal the tables `drc bootstrap` registers (db/bootstrap-journal.ts): capture does, unit tests of tombstones need not. */
     private readonly journal = false,
-  ) {}
+  ) {
+    this.journalLoaded = !journal;
+  }
 
   /** Start recording; everything up to `position` counts as covered already. */
   start(position: string): void {
@@ -106,8 +114,15 @@ export class TombstoneRecorder {
    */
   async loadJournal(): Promise<void> {
     if (!this.journal) return;
-    const entries = await registeredTables(this.pool);
-    this.journaled = new Set(entries.filter((e) => e.ackedFrom !== undefined).map(tableKey));
+    try {
+      const entries = await registeredTables(this.pool);
+      this.journaled = new Set(entries.filter((e) => e.ackedFrom !== undefined).map(tableKey));
+      this.registered = entries.length;
+      this.journalLoaded = true;
+    } catch (err) {
+      // Capture starts anyway: parts keep every change until the set is read (run() retries), and coverage waits for it.
+      this.log.warn({ err }, 'reading the bootstrap journal failed: retried, coverage waits meanwhile');
+    }
     this.journalReadAt = Date.now();
   }
 
@@ -115,10 +130,13 @@ export class TombstoneRecorder {
   add(part: CapturedPart): void {
     const releases = part.releases ?? [];
     // Every change of a journaled table, local or applied, but the copy's own (db/bootstrap-journal.ts).
-    const journal = this.journaled.size === 0 || part.origin === COPY_ORIGIN ? [] : part.notifications.filter((n) => this.journaled.has(tableKey(n))).map((n) => ({ schema: n.schema, table: n.table, key: n.key, origin: n.origin }));
+    // (Before the set was first read: every change, filtered when the batch is recorded.)
+    const unfiltered = !this.journalLoaded;
+    const journal =
+      (this.journaled.size === 0 && !unfiltered) || part.origin === COPY_ORIGIN ? [] : part.notifications.filter((n) => unfiltered || this.journaled.has(tableKey(n))).map((n) => ({ schema: n.schema, table: n.table, key: n.key, origin: n.origin }));
     if (part.end) this.lastAdded = part.end.position;
     if (part.tombstones.length === 0 && releases.length === 0 && journal.length === 0 && !part.truncates && !part.receipt && !part.end) return;
-    this.pending.push({ tombstones: part.tombstones, ...(part.truncates ? { truncates: part.truncates } : {}), ...(part.receipt ? { receipt: part.receipt } : {}), ...(journal.length > 0 ? { journal } : {}), releases, position: part.end?.position });
+    this.pending.push({ tombstones: part.tombstones, ...(part.truncates ? { truncates: part.truncates } : {}), ...(part.receipt ? { receipt: part.receipt } : {}), ...(journal.length > 0 ? { journal } : {}), ...(unfiltered ? { unfiltered: true as const } : {}), releases, position: part.end?.position });
     this.wake?.();
   }
 
@@ -176,6 +194,11 @@ export class TombstoneRecorder {
     while (!this.stopping) {
       await this.prune();
       await this.refreshJournal();
+      if (!this.journalLoaded) {
+        // The journal set was never read: nothing is recorded (coverage waits) until it is.
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+        continue;
+      }
       if (this.pending.length === 0) {
         await new Promise<void>((resolve) => {
           this.wake = resolve;
@@ -282,12 +305,14 @@ export class TombstoneRecorder {
     if (!this.journal) return;
     const now = Date.now();
     try {
-      if (now - this.journalReadAt >= JOURNAL_REFRESH_MS) {
+      if (!this.journalLoaded || now - this.journalReadAt >= (this.registered > 0 ? JOURNAL_REFRESH_MS : JOURNAL_IDLE_REFRESH_MS)) {
         this.journalReadAt = now;
         const entries = await registeredTables(this.pool);
+        this.registered = entries.length;
         const fresh = entries.filter((e) => e.ackedFrom === undefined);
         const from = this.lastAdded;
         this.journaled = new Set(entries.map(tableKey));
+        this.journalLoaded = true;
         if (fresh.length > 0) {
           await ackJournal(this.pool, fresh, from);
           this.log.info({ tables: fresh.map((t) => `${t.schema}.${t.table}`), from }, 'capture journals every change of these tables for drc bootstrap');
@@ -306,7 +331,7 @@ export class TombstoneRecorder {
 
   /** The batch's journaled keys, with their tables' key identities. */
   private async journalOf(batch: typeof this.pending): Promise<JournalKey[]> {
-    const keys = batch.flatMap((b) => b.journal ?? []);
+    const keys = batch.flatMap((b) => (b.unfiltered ? (b.journal ?? []).filter((k) => this.journaled.has(tableKey(k))) : (b.journal ?? [])));
     if (keys.length === 0) return [];
     await this.identitiesOf(keys);
     return keys.map((k) => ({ ...k, identity: this.identities.get(tableKey(k))?.identity ?? UNKNOWN_TABLE }));
