@@ -27,11 +27,16 @@ export async function journalVersionless(config: Config, ezones: { from: string;
   const { source, target } = pools;
   const wanted = names(tables);
   if (wanted.length === 0) return;
-  if (!options.resume) await forgetJournal(target, wanted);
+  const stuck = options.resume ? (await registeredTables(target)).filter((e) => e.forget && wanted.some((t) => tableKey(t) === tableKey(e))) : await forgetJournal(target, wanted, options.waitStreamMs);
+  if (stuck.length > 0) {
+    throw new CheckFailedError(
+      `ezone ${to}'s capture has not stopped journaling ${stuck.map(formatTableName).join(', ')} (drc_meta.bootstrap_journal.forget = 1, dropped_from still NULL or not yet covered), so its journal cannot be started again — is ${to}'s daemon running this version of drc (drc run --config F --ezone ${to})? then run bootstrap again with --restart`,
+    );
+  }
   await registerJournal(target, wanted);
   const deadline = Date.now() + Math.max(options.waitStreamMs, 5_000, 3 * config.heartbeat.interval);
   for (;;) {
-    const acked = new Set((await registeredTables(target)).filter((e) => e.ackedFrom !== undefined).map(tableKey));
+    const acked = new Set((await registeredTables(target)).filter((e) => e.ackedFrom !== undefined && !e.forget).map(tableKey));
     const missing = wanted.filter((t) => !acked.has(tableKey(t)));
     if (missing.length === 0) break;
     if (Date.now() > deadline) {
@@ -66,9 +71,12 @@ export async function journalVersionless(config: Config, ezones: { from: string;
 }
 
 /** Forget the journal of the tables without a version column that ended verified. */
-export async function forgetVerifiedJournal(target: mysql.Pool, tables: PlannedTable[]): Promise<void> {
+export async function forgetVerifiedJournal(target: mysql.Pool, tables: PlannedTable[], log: Logger): Promise<void> {
   const wanted = names(tables);
   if (wanted.length === 0) return;
   const states = await readStates(target, wanted);
-  await forgetJournal(target, wanted.filter((t) => states.get(stateKey(t))?.status === 'verified'));
+  const unanswered = await forgetJournal(target, wanted.filter((t) => states.get(stateKey(t))?.status === 'verified'));
+  if (unanswered.length > 0) {
+    log.warn({ tables: unanswered.map(formatTableName) }, "bootstrap: the target's capture did not stop journaling these tables in time: they stay asked to be forgotten (capture stops when it runs; the next bootstrap --restart deletes their keys)");
+  }
 }

@@ -217,7 +217,7 @@ async function verifyCopied(config: Config, options: BootstrapOptions, target: m
     const st = (await readStates(target, [p.table])).get(stateKey(p.table));
     if (st) await writeState(target, { ...st, status: differing.has(formatTableName(p.table)) || (!checked.ok && differing.size === 0) ? 'failed' : 'verified' }, null);
   }
-  await forgetVerifiedJournal(target, tables);
+  await forgetVerifiedJournal(target, tables, log);
   return checked;
 }
 

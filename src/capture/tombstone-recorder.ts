@@ -8,7 +8,7 @@ import type mysql from 'mysql2/promise';
 import { pruneCaptureReceipts, recordCaptureReceipts, type CaptureReceipt } from '../db/capture-receipts.js';
 import { keyIdentityOf, readKeyIdentities, tableKey, type KeyIdentity } from '../db/key-identity.js';
 import { recordTombstones, type Tombstone } from '../db/tombstones.js';
-import { ackJournal, recordJournalStatements, registeredTables, writeJournalCoverage, type JournalKey } from '../db/bootstrap-journal.js';
+import { ackDrop, ackJournal, recordJournalStatements, registeredTables, writeJournalCoverage, type JournalKey } from '../db/bootstrap-journal.js';
 import { COPY_ORIGIN } from '../model/copy-origin.js';
 import { recordLocalTruncates } from '../db/truncates.js';
 import { CaptureBehindError } from '../errors.js';
@@ -116,7 +116,7 @@ export class TombstoneRecorder {
     if (!this.journal) return;
     try {
       const entries = await registeredTables(this.pool);
-      this.journaled = new Set(entries.filter((e) => e.ackedFrom !== undefined).map(tableKey));
+      this.journaled = new Set(entries.filter((e) => e.ackedFrom !== undefined && !e.forget).map(tableKey));
       this.registered = entries.length;
       this.journalLoaded = true;
     } catch (err) {
@@ -309,16 +309,23 @@ export class TombstoneRecorder {
         this.journalReadAt = now;
         const entries = await registeredTables(this.pool);
         this.registered = entries.length;
-        const fresh = entries.filter((e) => e.ackedFrom === undefined);
+        const live = entries.filter((e) => !e.forget);
+        const fresh = live.filter((e) => e.ackedFrom === undefined);
+        const dropped = entries.filter((e) => e.forget && e.droppedFrom === undefined);
         const from = this.lastAdded;
-        this.journaled = new Set(entries.map(tableKey));
+        this.journaled = new Set(live.map(tableKey));
         this.journalLoaded = true;
         if (fresh.length > 0) {
           await ackJournal(this.pool, fresh, from);
           this.log.info({ tables: fresh.map((t) => `${t.schema}.${t.table}`), from }, 'capture journals every change of these tables for drc bootstrap');
         }
+        // Parts queued from now on are filtered without them: once coverage passes `from`, none of their keys is recorded again.
+        if (dropped.length > 0) {
+          await ackDrop(this.pool, dropped, from);
+          this.log.info({ tables: dropped.map((t) => `${t.schema}.${t.table}`), from }, 'capture journals these tables no more (drc bootstrap forgets their journal)');
+        }
       }
-      if (this.journaled.size > 0 && this.covered !== this.publishedCovered && now - this.publishedAt >= JOURNAL_PUBLISH_MS) {
+      if (this.registered > 0 && this.covered !== this.publishedCovered && now - this.publishedAt >= JOURNAL_PUBLISH_MS) {
         const covered = this.covered;
         this.publishedAt = now;
         await writeJournalCoverage(this.pool, covered);

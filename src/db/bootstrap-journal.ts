@@ -14,6 +14,7 @@ import type { Row } from '../model/value.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { keyIdentitySql, type KeyIdentity, type TableName } from './key-identity.js';
 import { isNoSuchTable } from './mysql-errors.js';
+import { positionCovers } from '../model/position.js';
 import type { Statement } from './sql.js';
 
 /** Where the journal is read and written: a pool or a connection (mysql2, or the apply path's). */
@@ -22,13 +23,25 @@ type Queryable = { query(sql: string, params?: unknown[]): Promise<[unknown, unk
 /** A registered table and whether capture acknowledged it (the position it journals from). */
 export interface JournalEntry extends TableName {
   ackedFrom: string | undefined;
+  /** Bootstrap asks capture to stop journaling it (forgetJournal), and where capture did. */
+  forget: boolean;
+  droppedFrom: string | undefined;
 }
+
+/** The keys of one table deleted by one statement when a journal is forgotten. */
+export const FORGET_BATCH = 10_000;
 
 /** The registered tables (none when the table does not exist yet: an older drc_meta). */
 export async function registeredTables(db: Queryable): Promise<JournalEntry[]> {
   try {
-    const [rows] = (await db.query('SELECT schema_name, table_name, acked_from FROM drc_meta.bootstrap_journal')) as [mysql.RowDataPacket[], unknown];
-    return rows.map((r) => ({ schema: String(r.schema_name), table: String(r.table_name), ackedFrom: r.acked_from === null ? undefined : String(r.acked_from) }));
+    const [rows] = (await db.query('SELECT schema_name, table_name, acked_from, forget, dropped_from FROM drc_meta.bootstrap_journal')) as [mysql.RowDataPacket[], unknown];
+    return rows.map((r) => ({
+      schema: String(r.schema_name),
+      table: String(r.table_name),
+      ackedFrom: r.acked_from === null ? undefined : String(r.acked_from),
+      forget: Number(r.forget) === 1,
+      droppedFrom: r.dropped_from === null || r.dropped_from === undefined ? undefined : String(r.dropped_from),
+    }));
   } catch (err) {
     if (isNoSuchTable(err)) return [];
     throw err;
@@ -50,13 +63,54 @@ export async function ackJournal(db: Queryable, tables: TableName[], position: s
   for (const t of tables) await db.query('UPDATE drc_meta.bootstrap_journal SET acked_from = ? WHERE schema_name = ? AND table_name = ? AND acked_from IS NULL', [position, t.schema, t.table]);
 }
 
-/** Stop journaling tables and forget their keys (the run ended verified, or starts over). */
-export async function forgetJournal(db: Queryable, tables: TableName[]): Promise<void> {
-  if (tables.length === 0) return;
+/** Capture acknowledges it stopped journaling tables: no change after `position` is journaled. */
+export async function ackDrop(db: Queryable, tables: TableName[], position: string): Promise<void> {
+  for (const t of tables) await db.query('UPDATE drc_meta.bootstrap_journal SET dropped_from = ? WHERE schema_name = ? AND table_name = ? AND forget = 1 AND dropped_from IS NULL', [position, t.schema, t.table]);
+}
+
+/**
+ * Stop journaling tables and forget their keys (the run ended verified, or starts over): ask capture
+ * to stop (`forget`), wait (up to `waitMs`) until it acknowledged where it stopped and its published
+ * coverage passed that (keys of changes queued before are recorded by then), then delete the keys
+ * FORGET_BATCH at a time and the registration last. Returns the tables whose capture did not answer
+ * in time: they stay asked to be forgotten (capture drops them when it runs; a later forget deletes the keys).
+ */
+export async function forgetJournal(db: Queryable, tables: TableName[], waitMs = 30_000): Promise<TableName[]> {
+  if (tables.length === 0) return [];
   const where = tables.map(() => '(schema_name = ? AND table_name = ?)').join(' OR ');
   const params = tables.flatMap((t) => [t.schema, t.table]);
-  await db.query(`DELETE FROM drc_meta.bootstrap_journal WHERE ${where}`, params);
-  await db.query(`DELETE FROM drc_meta.bootstrap_keys WHERE ${where}`, params);
+  await db.query(`UPDATE drc_meta.bootstrap_journal SET forget = 1 WHERE ${where}`, params);
+  const deadline = Date.now() + waitMs;
+  const pending = new Map(tables.map((t) => [`${t.schema}.${t.table}`, t]));
+  const unanswered: TableName[] = [];
+  for (;;) {
+    const entries = new Map((await registeredTables(db)).map((e) => [`${e.schema}.${e.table}`, e]));
+    const covered = await readJournalCoverage(db);
+    for (const [k, t] of pending) {
+      const e = entries.get(k);
+      // Never registered (or already gone), or capture stopped journaling it and its coverage passed there.
+      if (!e || (e.droppedFrom !== undefined && covered !== undefined && positionCovers(covered, e.droppedFrom))) {
+        pending.delete(k);
+        await deleteKeys(db, t);
+        await db.query('DELETE FROM drc_meta.bootstrap_journal WHERE schema_name = ? AND table_name = ?', [t.schema, t.table]);
+      }
+    }
+    if (pending.size === 0) break;
+    if (Date.now() > deadline) {
+      unanswered.push(...pending.values());
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return unanswered;
+}
+
+/** Delete a table's journaled keys, FORGET_BATCH a statement (each its own short transaction). */
+async function deleteKeys(db: Queryable, t: TableName): Promise<void> {
+  for (;;) {
+    const [res] = (await db.query('DELETE FROM drc_meta.bootstrap_keys WHERE schema_name = ? AND table_name = ? LIMIT ?', [t.schema, t.table, FORGET_BATCH])) as [mysql.ResultSetHeader, unknown];
+    if (res.affectedRows < FORGET_BATCH) return;
+  }
 }
 
 /** A journaled key: a change of a registered table, by its origin. */

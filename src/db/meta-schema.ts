@@ -281,6 +281,13 @@ const MIGRATIONS: string[][] = [
       updated_at DATETIME(6) NOT NULL
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
   ],
+  [
+    // Forgetting a table's journal (db/bootstrap-journal.ts forgetJournal): bootstrap asks, capture
+    // acknowledges the binlog position after which it journals the table no more; the keys go after.
+    `ALTER TABLE drc_meta.bootstrap_journal
+       ADD COLUMN forget TINYINT NOT NULL DEFAULT 0 COMMENT '1: bootstrap asks capture to stop journaling the table',
+       ADD COLUMN dropped_from TEXT NULL COMMENT 'the binlog position after which capture journals the table no more (NULL: not yet)'`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

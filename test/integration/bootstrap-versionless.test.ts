@@ -11,7 +11,7 @@ import { bootstrap } from '../../src/admin/bootstrap.js';
 import { ChunkCopyApplier } from '../../src/apply/copy-applier.js';
 import { createPool, detectFlavor } from '../../src/db/connect.js';
 import { ensureMetaSchema } from '../../src/db/meta-schema.js';
-import { ackJournal, registerJournal } from '../../src/db/bootstrap-journal.js';
+import { ackJournal, forgetJournal, registerJournal } from '../../src/db/bootstrap-journal.js';
 import { TombstoneRecorder } from '../../src/capture/tombstone-recorder.js';
 import type { CapturedPart } from '../../src/capture/assembler.js';
 import { chunkRange } from '../../src/admin/bootstrap-copy.js';
@@ -326,5 +326,42 @@ describeWithServers('drc bootstrap of a table without a version column', () => {
     expect(await count(c!, 'SELECT COUNT(*) FROM u WHERE id = 5')).toBe(0);
     expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
     expect(report.tables).toMatchObject([{ table: `${schema}.u`, overtaken: 1 }]);
+  });
+
+  it("forgetting a journal waits until c's capture stopped journaling the table: no key reappears after, and its many keys are deleted in batches", async () => {
+    s = await scenario('bootstrap-versionless-forget', {}, { ezones: ['a', 'c'] });
+    const schema = s.schema;
+    const { a, c } = s.db as Record<string, mysql.Connection>;
+    for (const db of [a!, c!]) await db.query('CREATE TABLE u (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)');
+    daemons.push(...(await startDaemons(s, ['a', 'c'])));
+    const pool = createPool(s.config.ezones.c!.mysql, 2, { multipleStatements: true });
+    try {
+      await registerJournal(pool, [{ schema, table: 'u' }]);
+      await waitFor(() => count(c!, 'SELECT COUNT(*) FROM drc_meta.bootstrap_journal WHERE schema_name = ? AND acked_from IS NOT NULL', [schema]), { what: 'c to journal u', until: (n) => n === 1, timeoutMs: 20_000 });
+      await c!.query("INSERT INTO u VALUES (1, 'one')");
+      await waitFor(() => count(c!, 'SELECT COUNT(*) FROM drc_meta.bootstrap_keys WHERE schema_name = ?', [schema]), { what: 'c to journal its write of 1', until: (n) => n === 1, timeoutMs: 20_000 });
+      // Many keys (more than one delete batch).
+      await c!.query("INSERT INTO drc_meta.bootstrap_keys SELECT ?, 'u', UNHEX(SHA2(seq, 256)), '[]', 'x', UTC_TIMESTAMP(6) FROM seq_1_to_25000", [schema]);
+      // c writes u all along: what capture journals before it stops is deleted with the rest, nothing after.
+      let writing = true;
+      let written = 1;
+      const writer = (async () => {
+        while (writing) {
+          await c!.query('INSERT INTO u VALUES (?, ?)', [++written, 'during']);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 500));
+      await forgetJournal(pool, [{ schema, table: 'u' }], 20_000);
+      await new Promise((r) => setTimeout(r, 500));
+      writing = false;
+      await writer;
+      await waitFor(() => count(a!, 'SELECT COUNT(*) FROM u'), { what: "c's writes to reach a (c's capture read them)", until: (n) => n === written, timeoutMs: 30_000 });
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await count(c!, 'SELECT COUNT(*) FROM drc_meta.bootstrap_keys WHERE schema_name = ?', [schema])).toBe(0);
+      expect(await count(c!, 'SELECT COUNT(*) FROM drc_meta.bootstrap_journal WHERE schema_name = ?', [schema])).toBe(0);
+    } finally {
+      await pool.end();
+    }
   });
 });
