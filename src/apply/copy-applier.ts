@@ -236,7 +236,6 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
     let removed = 0;
     try {
       for (const key of keys) {
-        await this.journalCovers(await this.binlogPosition(), COVERAGE_TIMEOUT_MS); // no lock held yet
         const params = pk.map((c) => fromWire(key[c] ?? null, typeOf(info.columnTypes, c)));
         await conn.query('BEGIN');
         try {
