@@ -22,7 +22,7 @@ import type { PlannedTable } from './bootstrap-preflight.js';
 import { removePaged, targetOnlyWhere, type TargetOnlyRemover } from './bootstrap-target-only.js';
 import { sleep, type HexKey } from './verify-chunks.js';
 import { formatTableName } from './verify-names.js';
-import { keyCompare, keyRead } from './verify-sql.js';
+import { keyBind, keyCompare, keyRead } from './verify-sql.js';
 
 export interface CopyOptions {
   chunkSize: number;
@@ -42,10 +42,52 @@ export interface TableProgress {
   estimate: number | null;
 }
 
+/** A chunk of a table without a version column: written under TARGET's journal (apply/copy-applier.ts). */
+export interface VersionlessCopier {
+  applyVersionlessChunk(changes: RowChange[], range: { sql: string; params: unknown[] }): Promise<{ written: number; skipped: number; journaled: number }>;
+}
+
+/**
+ * The key range `(after, through]` of a chunk (undefined: open on that side), as SQL over the hex-bound
+ * key, for the chunk's locking read in TARGET. A composite key's bounds are written out
+ * lexicographically (`a > ? OR (a = ? AND b > ?)`): MariaDB reads a row constructor comparison
+ * `(a, b) > (?, ?)` as a full index scan, and FOR UPDATE in REPEATABLE READ then locks the whole table.
+ * Pure.
+ */
+export function chunkRange(p: PlannedTable, after: HexKey | undefined, through: HexKey | undefined): { sql: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  for (const [bound, op] of [[after, '>'], [through, '<=']] as const) {
+    if (!bound) continue;
+    const b = lexicographic(p.table.pk, op, bound);
+    parts.push(b.sql);
+    params.push(...b.params);
+  }
+  return { sql: parts.length > 0 ? parts.join(' AND ') : 'TRUE', params };
+}
+
+/** `key op bound` over the columns of `pk` as a disjunction of prefix equalities: each term can use the index. Pure. */
+export function lexicographic(pk: PlannedTable['table']['pk'], op: '>' | '<=', bound: HexKey): { sql: string; params: unknown[] } {
+  if (pk.length === 1) return { sql: keyCompare(pk, op), params: [...bound] };
+  const strict = op === '>' ? '>' : '<';
+  const terms: string[] = [];
+  const params: unknown[] = [];
+  for (let i = 0; i < pk.length; i++) {
+    const eq = pk.slice(0, i).map((c, j) => {
+      params.push(bound[j]);
+      return `${quoteId(c.name)} = ${keyBind(c)}`;
+    });
+    const c = pk[i]!;
+    params.push(bound[i]);
+    terms.push([...eq, `${quoteId(c.name)} ${i === pk.length - 1 ? op : strict} ${keyBind(c)}`].join(' AND '));
+  }
+  return { sql: `(${terms.map((t) => `(${t})`).join(' OR ')})`, params };
+}
+
 export interface CopyDeps {
   source: mysql.Pool;
   target: mysql.Pool;
-  applier: CopyApplier;
+  applier: CopyApplier & Partial<VersionlessCopier>;
   /** Whether the copy is held back (TARGET's lag): checked before each chunk is started. */
   throttle: { wait(): Promise<void> };
   log: Logger;
@@ -88,9 +130,10 @@ async function readChunk(pool: mysql.Pool, p: PlannedTable, after: HexKey | unde
   const arrays = raw as unknown as unknown[][];
   const n = t.pk.length;
   const rows = arrays.map((a) => toWireRow(Object.fromEntries(written.map((c, i) => [c, a[n + i]])), t.types));
-  const versionType = typeOf(t.types, p.versionColumn);
+  const vc = p.versionColumn;
+  const versionType = vc === null ? undefined : typeOf(t.types, vc);
   const changes = rows.map((row): RowChange => {
-    const version = versionOf(row[p.versionColumn], versionType);
+    const version = vc === null ? undefined : versionOf(row[vc], versionType!);
     return {
       schema: t.schema,
       table: t.table,
@@ -140,11 +183,17 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
     const targetOnly = horizon === undefined ? undefined : targetOnlyWhere(p, after, last ? undefined : chunk.lastKey, chunk.keys);
     readThisRun += chunk.rows.length;
     const id = seq;
+    const range = chunkRange(p, after, chunk.lastKey);
+    const write = (): Promise<{ written: number; skipped: number }> => {
+      if (p.versionColumn !== null) return deps.applier.applyChunk(chunk.changes);
+      if (!deps.applier.applyVersionlessChunk) throw new UnexpectedError(`${name}: no version column, and this applier cannot copy under the journal`);
+      return deps.applier.applyVersionlessChunk(chunk.changes, range);
+    };
     queue
       .add(async () => {
         if (chunk.rows.length > 0) {
           await deps.beforeWrite?.(name, chunk.rows);
-          const out = await withRetry(deps, name, () => deps.applier.applyChunk(chunk.changes));
+          const out = await withRetry(deps, name, write);
           if (targetOnly) removed += await withRetry(deps, name, () => removePaged(deps.target, deps.targetOnly!.remover, p, targetOnly, horizon!));
           if (mark.complete(id, chunk.lastKey, out.written, out.skipped)) await record();
           deps.onProgress?.({ table: name, written: mark.written, skipped: mark.skipped, readThisRun, startedAt, estimate });

@@ -23,7 +23,8 @@ import { describeTable, replicatedTables, type VerifyTable } from './verify-tabl
 /** A table to copy: as SOURCE has it, and whether TARGET lacks it (created from SOURCE's DDL). */
 export interface PlannedTable {
   table: VerifyTable;
-  versionColumn: string;
+  /** Null: the table has none — copied under the journal of TARGET's capture (db/bootstrap-journal.ts). */
+  versionColumn: string | null;
   missingInTarget: boolean;
   /** On a cycle of foreign keys among the copied tables (a self-reference included): copied with checks off (bootstrap-order.ts). */
   cyclic: boolean;
@@ -82,13 +83,14 @@ export async function planTables(
       continue;
     }
     const vc = versionColumnOf(config, name.schema, name.table);
-    if (vc === null || !described.columns.some((c) => c.name === vc)) {
+    if (vc !== null && !described.columns.some((c) => c.name === vc)) {
       problems.push(
-        `${shown}: ${vc === null ? `has no version column (tables.${shown}.versionColumn: null)` : `has no version column ${vc}`} — a copied row cannot be ordered against the live stream without one; copy it while nothing writes to it (mysqldump --no-create-info --replace), or give it a version column, and leave it out here (--tables)`,
+        `${shown}: has no version column ${vc} — a copied row cannot be ordered against the live stream without it; add the column, or set tables.${shown}.versionColumn: null (last arrival wins, copied under TARGET's journal), or leave it out here (--tables)`,
       );
       continue;
     }
-    const weakness = await weakVersionColumn(source, name, vc, (datetimeUtc ??= (await writesUtc(source)) && (await writesUtc(target))));
+    // No version column (versionColumn: null): last arrival wins, copied under TARGET's journal (README).
+    const weakness = vc === null ? undefined : await weakVersionColumn(source, name, vc, (datetimeUtc ??= (await writesUtc(source)) && (await writesUtc(target))));
     const weak = options.allowWeakVersion ? undefined : weakness?.why;
     if (weak) {
       problems.push(`${shown}: its version column ${vc} ${weak} — a copied row could not be ordered against the live stream; make it e.g. DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6) (or BIGINT NOT NULL the application increments), or pass --allow-weak-version to copy it anyway`);
@@ -197,11 +199,17 @@ export async function startPoint(config: Config, from: string, to: string, sourc
     }
     await sleep(250);
   }
-  const thirds = origins.filter((o) => o !== from);
+  await sourceHolds(config, from, to, source, positions, deadline);
+  return Object.fromEntries([...positions].map(([o, p]) => [o, p.toString()]));
+}
+
+/** Wait until SOURCE has applied every third origin up to `positions` (TARGET's offsets); CheckFailedError past `deadline`. */
+async function sourceHolds(config: Config, from: string, to: string, source: mysql.Pool, positions: Map<string, bigint>, deadline: number): Promise<void> {
+  const thirds = [...positions.keys()].filter((o) => o !== from && o !== to);
   for (;;) {
     const theirs = await appliedOffsets(source, config, thirds);
     const behind = thirds.filter((o) => (theirs.get(o) ?? -1n) < positions.get(o)!);
-    if (behind.length === 0) break;
+    if (behind.length === 0) return;
     if (Date.now() > deadline) {
       throw new CheckFailedError(
         `ezone ${from} has not applied ${behind.map((o) => `${o} up to offset ${positions.get(o)} (it is at ${theirs.get(o) ?? 'nothing'})`).join(', ')}, where ${to} already is — a change ${from} lacks would be missed; wait until ${from}'s daemon catches up (drc lag) and run bootstrap again`,
@@ -209,7 +217,18 @@ export async function startPoint(config: Config, from: string, to: string, sourc
     }
     await sleep(250);
   }
-  return Object.fromEntries([...positions].map(([o, p]) => [o, p.toString()]));
+}
+
+/**
+ * Before the rows of tables without a version column are decided again (bootstrap-recheck.ts): wait
+ * (up to `waitMs`) until SOURCE has applied every third origin up to TARGET's *current* offset, so a
+ * third ezone's delete TARGET already applied (a delete-missing there) is in SOURCE too, and SOURCE's
+ * answer "I no longer hold the row" can be trusted. Throws CheckFailedError naming the lagging origin.
+ */
+export async function sourceHoldsThirds(config: Config, from: string, to: string, source: mysql.Pool, target: mysql.Pool, waitMs: number): Promise<void> {
+  const thirds = Object.keys(config.ezones).filter((e) => e !== to && e !== from);
+  if (thirds.length === 0) return;
+  await sourceHolds(config, from, to, source, await appliedOffsets(target, config, thirds), Date.now() + waitMs);
 }
 
 /**

@@ -4,6 +4,7 @@
  * the copy has landed.
  */
 import type mysql from 'mysql2/promise';
+import { tableRef } from '../db/sql.js';
 import { keyFromJson } from '../model/types/canonical-key.js';
 import type { Row } from '../model/value.js';
 import type { Logger } from '../ops/logger.js';
@@ -13,6 +14,8 @@ import { sleep } from './verify-chunks.js';
 /** What bootstrap asks of the target side beyond the CopyApplier port (apply/copy-applier.ts). */
 export interface OvertakenRemover {
   removeOvertaken(schema: string, table: string, pk: string[], versionColumn: string, keys: Row[]): Promise<number>;
+  /** For a table without a version column (apply/copy-applier.ts). */
+  removeResurrected(schema: string, table: string, keys: Row[], sourceHas: (where: string, params: unknown[]) => Promise<boolean>): Promise<number>;
 }
 
 /**
@@ -41,8 +44,9 @@ export async function settleStream(target: mysql.Pool, origins: string[], timeou
  * TARGET (the stream's and local ones) recorded since the table's bootstrap began, decided again by
  * the applier. A key whose stored text cannot be read back is left to the final comparison.
  */
-export async function removeOvertaken(target: mysql.Pool, applier: OvertakenRemover, p: PlannedTable): Promise<number> {
+export async function removeOvertaken(target: mysql.Pool, applier: OvertakenRemover, p: PlannedTable, source?: mysql.Pool): Promise<number> {
   const { schema, table } = p.table;
+  if (p.versionColumn === null) return source ? removeResurrected(target, source, applier, p) : 0;
   const [rows] = await target.query<mysql.RowDataPacket[]>(
     `SELECT key_json FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name = ? AND deleted_at >= (SELECT MIN(started_at) FROM drc_meta.bootstrap WHERE schema_name = ? AND table_name = ?)
      UNION SELECT key_json FROM drc_meta.tombstones WHERE schema_name = ? AND table_name = ? AND deleted_at >= (SELECT MIN(started_at) FROM drc_meta.bootstrap WHERE schema_name = ? AND table_name = ?)`,
@@ -57,3 +61,32 @@ export async function removeOvertaken(target: mysql.Pool, applier: OvertakenRemo
   return applier.removeOvertaken(schema, table, pk, p.versionColumn, keys);
 }
 
+
+/**
+ * A table without a version column has no tombstones: a stream's delete that found the key missing in
+ * TARGET just before a chunk inserted it is on record only as a `delete-missing` conflict. Those keys,
+ * recorded since the table's bootstrap began, are decided again (copy-applier.ts removeResurrected):
+ * a row no change but the copy's wrote, that SOURCE no longer holds, is deleted.
+ */
+async function removeResurrected(target: mysql.Pool, source: mysql.Pool, applier: OvertakenRemover, p: PlannedTable): Promise<number> {
+  const { schema, table } = p.table;
+  const [rows] = await target.query<mysql.RowDataPacket[]>(
+    `SELECT DISTINCT key_json FROM drc_meta.conflicts WHERE schema_name = ? AND table_name = ? AND reason = 'delete-missing'
+       AND detected_at >= (SELECT MIN(started_at) FROM drc_meta.bootstrap WHERE schema_name = ? AND table_name = ?)`,
+    [schema, table, schema, table],
+  );
+  const keys: Row[] = [];
+  for (const r of rows) {
+    try {
+      const key = JSON.parse(String(r.key_json)) as unknown;
+      if (key && typeof key === 'object' && !Array.isArray(key)) keys.push(key as Row);
+    } catch {
+      // unreadable: left to the final comparison
+    }
+  }
+  const sourceHas = async (where: string, params: unknown[]) => {
+    const [found] = await source.query<mysql.RowDataPacket[]>(`SELECT 1 FROM ${tableRef(schema, table)} WHERE ${where} LIMIT 1`, params);
+    return found.length > 0;
+  };
+  return applier.removeResurrected(schema, table, keys, sourceHas);
+}

@@ -123,10 +123,12 @@ export const REMOVE_PAGE = 500;
  */
 export async function removePaged(target: Pick<mysql.Pool, 'query'>, remover: TargetOnlyRemover, p: PlannedTable, where: { sql: string; params: unknown[] }, horizon: string): Promise<number> {
   const pk = p.table.pk;
-  const bound = versionAsValue(horizon, p.table.columns.find((c) => c.name === p.versionColumn)?.dataType);
+  const vc = p.versionColumn;
+  if (vc === null) return 0; // never timeVersioned: nothing tells a stale row from a fresh one
+  const bound = versionAsValue(horizon, p.table.columns.find((c) => c.name === vc)?.dataType);
   let removed = 0;
   for (let last: HexKey | undefined; ; ) {
-    const parts = [where.sql, ...(bound === undefined ? [] : [`${quoteId(p.versionColumn)} <= ?`]), ...(last ? [keyCompare(pk, '>')] : [])];
+    const parts = [where.sql, ...(bound === undefined ? [] : [`${quoteId(vc)} <= ?`]), ...(last ? [keyCompare(pk, '>')] : [])];
     const params = [...where.params, ...(bound === undefined ? [] : [bound]), ...(last ?? [])];
     const [rows] = await target.query<mysql.RowDataPacket[]>({
       sql: `SELECT ${pk.map(keyRead).join(', ')} FROM ${tableRef(p.table.schema, p.table.table)} WHERE ${parts.map((x) => `(${x})`).join(' AND ')} ORDER BY ${pk.map((c) => quoteId(c.name)).join(', ')} LIMIT ${REMOVE_PAGE}`,
@@ -134,7 +136,7 @@ export async function removePaged(target: Pick<mysql.Pool, 'query'>, remover: Ta
       rowsAsArray: true,
     });
     const keys = (rows as unknown as unknown[][]).map((r) => r.map(String));
-    if (keys.length > 0) removed += await remover.removeTargetOnly(p.table.schema, p.table.table, p.versionColumn, keyList(p, keys, false), horizon);
+    if (keys.length > 0) removed += await remover.removeTargetOnly(p.table.schema, p.table.table, vc, keyList(p, keys, false), horizon);
     if (keys.length < REMOVE_PAGE) return removed;
     last = keys[keys.length - 1];
   }

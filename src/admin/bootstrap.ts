@@ -19,11 +19,12 @@ import { CheckFailedError, UnreachableError, UsageError } from '../errors.js';
 import type { CopyApplier } from '../model/ports.js';
 import type { Row } from '../model/value.js';
 import type { Logger } from '../ops/logger.js';
-import { chunkRetryBudgetMs, copyTable, type TableProgress } from './bootstrap-copy.js';
+import { chunkRetryBudgetMs, copyTable, type TableProgress, type VersionlessCopier } from './bootstrap-copy.js';
+import { journalVersionless, forgetVerifiedJournal } from './bootstrap-journal-wait.js';
 import { createTable, targetDdl, type DdlAccount } from './bootstrap-create.js';
 import { removeOvertaken, settleStream, type OvertakenRemover } from './bootstrap-recheck.js';
 import { orphanWarning, quarantineOpen, readHorizon, removeOrphans, type TargetOnlyRemover } from './bootstrap-target-only.js';
-import { planTables, requireDaemon, startPoint, type PlannedTable } from './bootstrap-preflight.js';
+import { planTables, requireDaemon, sourceHoldsThirds, startPoint, type PlannedTable } from './bootstrap-preflight.js';
 import { CopyThrottle } from './bootstrap-throttle.js';
 import { forgetStates, readStates, stateKey, writeState, type TableState } from './bootstrap-state.js';
 import { unreachableMessage } from './unreachable.js';
@@ -68,7 +69,7 @@ export interface BootstrapOptions {
 }
 
 /** What bootstrap asks of the target side beyond the CopyApplier port (apply/copy-applier.ts). */
-export type BootstrapApplier = CopyApplier & OvertakenRemover & TargetOnlyRemover;
+export type BootstrapApplier = CopyApplier & OvertakenRemover & TargetOnlyRemover & VersionlessCopier;
 
 export interface BootstrapTableReport {
   table: string;
@@ -125,6 +126,8 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
       await createTable(source, targetDdl(config.ezones[to]!.mysql, options.ddlAccount), p, to);
       options.onCreated?.(formatTableName(p.table));
     }
+    // Tables without a version column: TARGET's capture journals their every change before the start point is chosen.
+    await journalVersionless(config, { from, to }, { source, target }, tables, options, log);
     const startPositions = await startPoint(config, from, to, source, target, { waitMs: options.waitStreamMs });
     if (!options.resume) await forgetStates(target, tables.map((p) => ({ schema: p.table.schema, table: p.table.table })));
     await recordFresh(target, tables, states, from, startPositions);
@@ -142,7 +145,9 @@ export async function bootstrap(config: Config, options: BootstrapOptions, log: 
     // A delete on the stream that read a row as missing just before its chunk inserted it left only a
     // tombstone: once every stream transaction in flight during the copy has landed, decide those rows again.
     await settleStream(target, origins, Math.max(10_000, 3 * config.heartbeat.interval), log);
-    await recheckOvertaken(target, applier, tables, reports, log);
+    // Tables without a version column: SOURCE holds every third ezone's change TARGET applied (a delete among them).
+    if (tables.some((p) => p.versionColumn === null)) await sourceHoldsThirds(config, from, to, source, target, options.waitStreamMs);
+    await recheckOvertaken(source, target, applier, tables, reports, log);
     for (const [i, p] of tables.entries()) {
       if (!p.cyclic) continue;
       const orphans = await removeOrphans({ source, target, remover: applier, horizon, planned: (schema, table) => tables.find((t) => t.table.schema === schema && t.table.table === table) }, p);
@@ -191,9 +196,9 @@ async function recordFresh(target: mysql.Pool, tables: PlannedTable[], states: M
   }
 }
 
-async function recheckOvertaken(target: mysql.Pool, applier: BootstrapApplier, tables: PlannedTable[], reports: BootstrapTableReport[], log: Logger): Promise<void> {
+async function recheckOvertaken(source: mysql.Pool, target: mysql.Pool, applier: BootstrapApplier, tables: PlannedTable[], reports: BootstrapTableReport[], log: Logger): Promise<void> {
   for (const [i, p] of tables.entries()) {
-    const overtaken = await removeOvertaken(target, applier, p);
+    const overtaken = await removeOvertaken(target, applier, p, source);
     reports[i]!.overtaken = overtaken;
     if (overtaken > 0) log.info({ table: formatTableName(p.table), rows: overtaken }, 'bootstrap: copied rows a concurrent delete overtook, deleted again');
   }
@@ -212,6 +217,7 @@ async function verifyCopied(config: Config, options: BootstrapOptions, target: m
     const st = (await readStates(target, [p.table])).get(stateKey(p.table));
     if (st) await writeState(target, { ...st, status: differing.has(formatTableName(p.table)) || (!checked.ok && differing.size === 0) ? 'failed' : 'verified' }, null);
   }
+  await forgetVerifiedJournal(target, tables, log);
   return checked;
 }
 

@@ -24,6 +24,20 @@ import { marker } from './sql/meta.js';
 import { COPY_ORIGIN, COPY_SLOT, COPY_SLOTS } from './copy-marker.js';
 import type { CopyApplier, CopyOutcome } from '../model/ports.js';
 import { StandaloneApplier, type StandaloneApplierDeps } from './standalone-transaction.js';
+import { journaledKeys, readJournalCoverage } from '../db/bootstrap-journal.js';
+import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
+import { CaptureBehindError } from '../errors.js';
+import { positionCovers } from '../model/position.js';
+import { COVERAGE_TIMEOUT_MS } from './coverage.js';
+
+/** How often a versionless chunk reads the coverage TARGET's capture published (db/bootstrap-journal.ts). */
+const JOURNAL_POLL_MS = 50;
+/**
+ * How long a versionless chunk waits for the journal while it holds its key range's locks: far below
+ * innodb_lock_wait_timeout (50 s by default), so the writes it blocks do not time out; the chunk has
+ * waited for capture without a lock first, and rolls back and is retried past it.
+ */
+const LOCKED_COVERAGE_MS = 3_000;
 
 export { COPY_ORIGIN, COPY_SLOT, COPY_SLOTS } from './copy-marker.js';
 
@@ -86,6 +100,114 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
       });
     } finally {
       this.freeSlots.push(slot);
+    }
+  }
+
+  /**
+   * A chunk of a table without a version column (README "Adding an ezone": tables without a version
+   * column), in one transaction in REPEATABLE READ: lock the chunk's key range here (`range`: rows and
+   * gaps, so no change of a key in it commits until this one does), read this server's binlog
+   * position, wait until TARGET's capture has journaled every change up to it (its published coverage,
+   * db/bootstrap-journal.ts), then write only the rows whose key is not journaled: a change TARGET
+   * received since the copy's start point is never overwritten by the copy. Journaled rows are skipped.
+   */
+  /** Tests only: runs while a versionless chunk holds its key range's locks, before it waits for the journal. */
+  afterLock: (() => Promise<void>) | undefined;
+
+  async applyVersionlessChunk(changes: RowChange[], range: { sql: string; params: unknown[] }): Promise<CopyOutcome & { journaled: number }> {
+    if (changes.length === 0) return { written: 0, skipped: 0, journaled: 0 };
+    const { schema, table } = changes[0]!;
+    const info = await this.tables.get(schema, table);
+    const identity = tombstoneIdentity(info ?? undefined);
+    const slot = this.takeSlot();
+    try {
+      // Capture catches up first, no lock held: the wait under the lock is then short (capped).
+      await this.journalCovers(await this.binlogPosition(), COVERAGE_TIMEOUT_MS);
+      return await this.inTransaction({ slot, origin: COPY_ORIGIN, originTx: `${COPY_ORIGIN}:${++this.chunks}` }, async (target, conn) => {
+        await conn.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ'); // before the deferred BEGIN: next-key locks
+        await target.query({ sql: `SELECT 1 FROM ${tableRef(schema, table)} WHERE ${range.sql} FOR UPDATE`, params: range.params });
+        await this.afterLock?.();
+        // G, read once the range is locked: every change of it that committed before the lock is at or before G.
+        const [position] = await target.query({ sql: gtidPositionSql(this.deps.flavor), params: [] });
+        await this.journalCovers(gtidPositionOf(position as mysql.RowDataPacket[]), LOCKED_COVERAGE_MS);
+        const journaled = await journaledKeys(this.deps.pool, { schema, table }, changes.map((c) => c.key), identity);
+        const rest = changes.filter((_, i) => !journaled.has(i));
+        if (rest.length > 0) await target.apply(rest.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN })));
+        await target.commit();
+        const skipped = target.conflicts.filter((c) => c.decision === 'skipped').length;
+        return { written: rest.length - skipped, skipped: skipped + journaled.size, journaled: journaled.size };
+      });
+    } finally {
+      this.freeSlots.push(slot);
+    }
+  }
+
+  /**
+   * The rows of a table without a version column a concurrent delete overtook (README "Adding an
+   * ezone"): a stream's delete that found the key missing here (drc_meta.conflicts `delete-missing`,
+   * since the copy began) just before a chunk inserted it leaves no change in this binlog to journal.
+   * Of `keys`, each row here whose key has no journaled change (nothing but the copy wrote it) and
+   * that SOURCE no longer holds (`sourceHas`, asked with the key's values) is deleted, under the
+   * copy's marker (not shipped: SOURCE lacks it), the key range locked and the journal covered as for
+   * a chunk. Returns the rows deleted.
+   */
+  async removeResurrected(schema: string, table: string, keys: Row[], sourceHas: (where: string, params: unknown[]) => Promise<boolean>): Promise<number> {
+    const { pool, flavor } = this.deps;
+    const info = await this.tables.get(schema, table);
+    if (!info || keys.length === 0) return 0;
+    const identity = tombstoneIdentity(info);
+    const pk = info.primaryKey;
+    const where = pk.map((c) => `${quoteId(c)} = ?`).join(' AND ');
+    const conn = await pool.getConnection();
+    let removed = 0;
+    try {
+      for (const key of keys) {
+        await this.journalCovers(await this.binlogPosition(), COVERAGE_TIMEOUT_MS); // no lock held yet
+        const params = pk.map((c) => fromWire(key[c] ?? null, typeOf(info.columnTypes, c)));
+        await conn.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+        await conn.query('BEGIN');
+        try {
+          const [rows] = (await conn.query(`SELECT 1 FROM ${tableRef(schema, table)} WHERE ${where} FOR UPDATE`, params)) as [mysql.RowDataPacket[], unknown];
+          const [pos] = (await conn.query(gtidPositionSql(flavor))) as [mysql.RowDataPacket[], unknown];
+          if (rows.length === 0) {
+            await conn.query('ROLLBACK');
+            continue;
+          }
+          await this.journalCovers(gtidPositionOf(pos), LOCKED_COVERAGE_MS);
+          if ((await journaledKeys(pool, { schema, table }, [key], identity)).size > 0 || (await sourceHas(where, params))) {
+            await conn.query('ROLLBACK');
+            continue;
+          }
+          const m = marker(flavor, COPY_SLOT - COPY_SLOTS, COPY_ORIGIN, `${COPY_ORIGIN}:resurrected`, '');
+          await conn.query(m.sql, m.params);
+          await conn.query(`DELETE FROM ${tableRef(schema, table)} WHERE ${where}`, params);
+          await conn.query('COMMIT');
+          removed++;
+        } catch (err) {
+          await conn.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      }
+    } finally {
+      conn.release();
+    }
+    return removed;
+  }
+
+  /** This server's binlog position now. */
+  private async binlogPosition(): Promise<string> {
+    const [rows] = (await this.deps.pool.query(gtidPositionSql(this.deps.flavor))) as [mysql.RowDataPacket[], unknown];
+    return gtidPositionOf(rows);
+  }
+
+  /** Resolves once TARGET's capture published a coverage at or past `position`; CaptureBehindError after `timeoutMs` (the chunk is retried). */
+  private async journalCovers(position: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const covered = await readJournalCoverage(this.deps.pool);
+      if (covered !== undefined && positionCovers(covered, position)) return;
+      if (Date.now() > deadline) throw new CaptureBehindError(position, timeoutMs);
+      await new Promise((r) => setTimeout(r, JOURNAL_POLL_MS));
     }
   }
 

@@ -8,4 +8,4 @@ export const COPY_SLOT = 65_534;
 /** Slots at most (more chunks at once than this share slots, and only wait on one another). */
 export const COPY_SLOTS = 1024;
 /** The marker's origin, the incoming origin and the source transaction id of copied rows. */
-export const COPY_ORIGIN = 'drc-bootstrap';
+export { COPY_ORIGIN } from '../model/copy-origin.js';

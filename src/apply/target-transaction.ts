@@ -169,6 +169,11 @@ export class TargetTransaction {
     await this.session.roundTrip(late.statements());
   }
 
+  /** Send what is deferred (BEGIN, the marker) and these statements now; their results, in order. */
+  async query(...statements: Statement[]): Promise<unknown[]> {
+    return this.session.roundTrip(statements);
+  }
+
   async rollback(): Promise<void> {
     this.session.discard();
     this.unwritten = undefined;

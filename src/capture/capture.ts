@@ -131,7 +131,7 @@ export class Capture {
       (position) => this.tombstones.waitUntilCovered(position, COVERAGE_WAIT_MS),
       once(() => this.log.warn({ shards: deps.routing?.size }, 'the routing is cut into too many ranges to ship with the resume point: a restart judges re-read rows by the routing read at start')),
     );
-    this.tombstones = new TombstoneRecorder(deps.pool, deps.ezone, this.log, deps.releases, () => this.stats.committedPosition);
+    this.tombstones = new TombstoneRecorder(deps.pool, deps.ezone, this.log, deps.releases, () => this.stats.committedPosition, true);
     this.supervisor = this.newSupervisor();
     this.source = new BinlogSource({
       mysql: deps.server.mysql,
@@ -180,6 +180,7 @@ export class Capture {
     this.stats.coveredPosition = position;
     // A stream restart before the first commit reads again from here: with the routing of here.
     this.shipper.startedWith(this.routing.current());
+    await this.tombstones.loadJournal(); // before the first part: a restart journals what it reads again
     this.tombstones.start(position);
     await this.startStream(position);
     this.loop = this.shipLoop();

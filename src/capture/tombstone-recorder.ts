@@ -8,6 +8,8 @@ import type mysql from 'mysql2/promise';
 import { pruneCaptureReceipts, recordCaptureReceipts, type CaptureReceipt } from '../db/capture-receipts.js';
 import { keyIdentityOf, readKeyIdentities, tableKey, type KeyIdentity } from '../db/key-identity.js';
 import { recordTombstones, type Tombstone } from '../db/tombstones.js';
+import { ackDrop, ackJournal, recordJournalStatements, registeredTables, writeJournalCoverage, type JournalKey } from '../db/bootstrap-journal.js';
+import { COPY_ORIGIN } from '../model/copy-origin.js';
 import { recordLocalTruncates } from '../db/truncates.js';
 import { CaptureBehindError } from '../errors.js';
 import { positionCovers } from '../model/position.js';
@@ -25,6 +27,12 @@ const RETRY_MS = 1000;
 const IDENTITY_TTL_MS = 60_000;
 /** How often receipts of transactions already on Kafka are forgotten (db/capture-receipts.ts), at most. */
 const PRUNE_MS = 5_000;
+/** How often the tables `drc bootstrap` asks to journal are read again (db/bootstrap-journal.ts), while one is registered. */
+const JOURNAL_REFRESH_MS = 500;
+/** How often they are read while none is: a bootstrap waits for the acknowledgement at least 5 s. */
+const JOURNAL_IDLE_REFRESH_MS = 2_000;
+/** How often, at most, coverage is published while a table is journaled. */
+const JOURNAL_PUBLISH_MS = 100;
 /** Beyond its session's lock wait, how long clear() waits for the answer to a COMMIT already sent. */
 const COMMIT_MARGIN_MS = 5_000;
 /** The lock wait assumed for a session whose own could not be read (the server's default). */
@@ -53,7 +61,18 @@ class CaptureRestartedError extends Error {
 export class TombstoneRecorder {
   /** Every local delete up to here has its tombstone. */
   covered = '';
-  private readonly pending: { tombstones: CapturedPart['tombstones']; truncates?: CapturedPart['truncates']; releases: ReleasedImage[]; receipt?: CaptureReceipt; position: string | undefined }[] = [];
+  private readonly pending: { tombstones: CapturedPart['tombstones']; truncates?: CapturedPart['truncates']; releases: ReleasedImage[]; receipt?: CaptureReceipt; journal?: Omit<JournalKey, 'identity'>[]; unfiltered?: true; position: string | undefined }[] = [];
+  /** The tables journaled for `drc bootstrap` (by tableKey), and when that was read. */
+  private journaled = new Set<string>();
+  private journalReadAt = 0;
+  /** Whether the set was read since start: until then parts keep every change, filtered when recorded, and coverage waits. */
+  private journalLoaded: boolean;
+  /** How many tables were registered when last read (acknowledged or not): the set is read often only then. */
+  private registered = 0;
+  /** The end position of the last part queued: every part after it is filtered with the journal set read since. */
+  private lastAdded = '';
+  private publishedCovered = '';
+  private publishedAt = 0;
   /** The transaction of the batch being recorded, while it is open. */
   private recording: Recording | undefined;
   /** The lock wait (ms) of each pooled session by its server thread id, read once. */
@@ -76,19 +95,48 @@ export class TombstoneRecorder {
     private readonly releases?: LocalReleases,
     /** The position of the last transaction on Kafka: receipts up to it are forgotten. */
     private readonly committed: () => string = () => '',
-  ) {}
+    /** Journal the tables `drc bootstrap` registers (db/bootstrap-journal.ts): capture does, unit tests of tombstones need not. */
+    private readonly journal = false,
+  ) {
+    this.journalLoaded = !journal;
+  }
 
   /** Start recording; everything up to `position` counts as covered already. */
   start(position: string): void {
     this.covered = position;
+    this.lastAdded = position;
     this.loop = this.run();
+  }
+
+  /**
+   * Read the tables `drc bootstrap` asks to journal (db/bootstrap-journal.ts) before the first part
+   * is queued: after a restart, every change re-read of a table acknowledged before is journaled again.
+   */
+  async loadJournal(): Promise<void> {
+    if (!this.journal) return;
+    try {
+      const entries = await registeredTables(this.pool);
+      this.journaled = new Set(entries.filter((e) => e.ackedFrom !== undefined && !e.forget).map(tableKey));
+      this.registered = entries.length;
+      this.journalLoaded = true;
+    } catch (err) {
+      // Capture starts anyway: parts keep every change until the set is read (run() retries), and coverage waits for it.
+      this.log.warn({ err }, 'reading the bootstrap journal failed: retried, coverage waits meanwhile');
+    }
+    this.journalReadAt = Date.now();
   }
 
   /** Queue a part's tombstones (and its end position, once it closes a transaction). */
   add(part: CapturedPart): void {
     const releases = part.releases ?? [];
-    if (part.tombstones.length === 0 && releases.length === 0 && !part.truncates && !part.receipt && !part.end) return;
-    this.pending.push({ tombstones: part.tombstones, ...(part.truncates ? { truncates: part.truncates } : {}), ...(part.receipt ? { receipt: part.receipt } : {}), releases, position: part.end?.position });
+    // Every change of a journaled table, local or applied, but the copy's own (db/bootstrap-journal.ts).
+    // (Before the set was first read: every change, filtered when the batch is recorded.)
+    const unfiltered = !this.journalLoaded;
+    const journal =
+      (this.journaled.size === 0 && !unfiltered) || part.origin === COPY_ORIGIN ? [] : part.notifications.filter((n) => unfiltered || this.journaled.has(tableKey(n))).map((n) => ({ schema: n.schema, table: n.table, key: n.key, origin: n.origin }));
+    if (part.end) this.lastAdded = part.end.position;
+    if (part.tombstones.length === 0 && releases.length === 0 && journal.length === 0 && !part.truncates && !part.receipt && !part.end) return;
+    this.pending.push({ tombstones: part.tombstones, ...(part.truncates ? { truncates: part.truncates } : {}), ...(part.receipt ? { receipt: part.receipt } : {}), ...(journal.length > 0 ? { journal } : {}), ...(unfiltered ? { unfiltered: true as const } : {}), releases, position: part.end?.position });
     this.wake?.();
   }
 
@@ -145,6 +193,12 @@ export class TombstoneRecorder {
   private async run(): Promise<void> {
     while (!this.stopping) {
       await this.prune();
+      await this.refreshJournal();
+      if (!this.journalLoaded) {
+        // The journal set was never read: nothing is recorded (coverage waits) until it is.
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+        continue;
+      }
       if (this.pending.length === 0) {
         await new Promise<void>((resolve) => {
           this.wake = resolve;
@@ -181,7 +235,8 @@ export class TombstoneRecorder {
     const receipts = batch.flatMap((b) => (b.receipt ? [b.receipt] : []));
     const stones = await this.stonesOf(batch);
     const truncates = batch.flatMap((b) => b.truncates ?? []);
-    if (receipts.length + stones.length + truncates.length === 0) return;
+    const journal = recordJournalStatements(await this.journalOf(batch));
+    if (receipts.length + stones.length + truncates.length + journal.length === 0) return;
     const conn = await this.pool.getConnection();
     let answered: () => void = () => undefined;
     const r: Recording = { conn, lockWaitMs: DEFAULT_LOCK_WAIT_S * 1000, committing: false, done: new Promise<void>((resolve) => (answered = resolve)) };
@@ -199,6 +254,7 @@ export class TombstoneRecorder {
       await recordCaptureReceipts(conn, receipts);
       await recordTombstones(conn, 'tombstones', stones);
       await recordLocalTruncates(conn, this.ezone, truncates);
+      for (const j of journal) await conn.query(j.sql, j.params);
       current(); // and the COMMIT goes at once: a clear() from now on waits for its answer
       r.committing = true;
       await conn.query('COMMIT');
@@ -240,9 +296,63 @@ export class TombstoneRecorder {
     }
   }
 
+  /**
+   * Read the journaled tables again (every JOURNAL_REFRESH_MS) and acknowledge the new ones: every part
+   * queued from now on is filtered with the new set, so the position of the last part queued is where
+   * their journal begins. Publish coverage while a table is journaled. Failures only delay it.
+   */
+  private async refreshJournal(): Promise<void> {
+    if (!this.journal) return;
+    const now = Date.now();
+    try {
+      if (!this.journalLoaded || now - this.journalReadAt >= (this.registered > 0 ? JOURNAL_REFRESH_MS : JOURNAL_IDLE_REFRESH_MS)) {
+        this.journalReadAt = now;
+        const entries = await registeredTables(this.pool);
+        this.registered = entries.length;
+        const live = entries.filter((e) => !e.forget);
+        const fresh = live.filter((e) => e.ackedFrom === undefined);
+        const dropped = entries.filter((e) => e.forget && e.droppedFrom === undefined);
+        const from = this.lastAdded;
+        this.journaled = new Set(live.map(tableKey));
+        this.journalLoaded = true;
+        if (fresh.length > 0) {
+          await ackJournal(this.pool, fresh, from);
+          this.log.info({ tables: fresh.map((t) => `${t.schema}.${t.table}`), from }, 'capture journals every change of these tables for drc bootstrap');
+        }
+        // Parts queued from now on are filtered without them: once coverage passes `from`, none of their keys is recorded again.
+        if (dropped.length > 0) {
+          await ackDrop(this.pool, dropped, from);
+          this.log.info({ tables: dropped.map((t) => `${t.schema}.${t.table}`), from }, 'capture journals these tables no more (drc bootstrap forgets their journal)');
+        }
+      }
+      if (this.registered > 0 && this.covered !== this.publishedCovered && now - this.publishedAt >= JOURNAL_PUBLISH_MS) {
+        const covered = this.covered;
+        this.publishedAt = now;
+        await writeJournalCoverage(this.pool, covered);
+        this.publishedCovered = covered;
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'reading or acknowledging the bootstrap journal failed (retried)');
+    }
+  }
+
+  /** The batch's journaled keys, with their tables' key identities. */
+  private async journalOf(batch: typeof this.pending): Promise<JournalKey[]> {
+    const keys = batch.flatMap((b) => (b.unfiltered ? (b.journal ?? []).filter((k) => this.journaled.has(tableKey(k))) : (b.journal ?? [])));
+    if (keys.length === 0) return [];
+    await this.identitiesOf(keys);
+    return keys.map((k) => ({ ...k, identity: this.identities.get(tableKey(k))?.identity ?? UNKNOWN_TABLE }));
+  }
+
   /** The batch's deletes as tombstones, with their tables' key identities (read when unknown or stale). */
   private async stonesOf(batch: typeof this.pending): Promise<Tombstone[]> {
     const deletes = batch.flatMap((b) => b.tombstones);
+    await this.identitiesOf(deletes);
+    return deletes.map((d) => ({ ...d, origin: this.ezone, identity: this.identities.get(tableKey(d))?.identity ?? UNKNOWN_TABLE }));
+  }
+
+  /** Read the key identities of these tables when unknown or stale. */
+  private async identitiesOf(deletes: { schema: string; table: string }[]): Promise<void> {
     const now = Date.now();
     const stale = new Map<string, { schema: string; table: string }>();
     for (const d of deletes) {
@@ -254,7 +364,6 @@ export class TombstoneRecorder {
       const read = await readKeyIdentities(this.pool, [...stale.values()]);
       for (const k of stale.keys()) this.identities.set(k, { identity: read.get(k) ?? UNKNOWN_TABLE, readAt: now });
     }
-    return deletes.map((d) => ({ ...d, origin: this.ezone, identity: this.identities.get(tableKey(d))?.identity ?? UNKNOWN_TABLE }));
   }
 
   private cover(position: string): void {

@@ -276,6 +276,39 @@ const MIGRATIONS: string[][] = [
     // forcedFlipsStatement): by topology and old owner, not a scan of every switchover the topology had.
     `ALTER TABLE drc_meta.switchovers ADD KEY forced (topology, from_ezone, state, ban_version)`,
   ],
+  [
+    // `drc bootstrap` of tables without a version column (db/bootstrap-journal.ts): the tables whose
+    // every row change this ezone's capture journals while the copy runs, the keys it journaled, and
+    // how far its journal (with its tombstones) is complete, for the copy to wait on.
+    `CREATE TABLE IF NOT EXISTS drc_meta.bootstrap_journal (
+      schema_name VARCHAR(64) NOT NULL,
+      table_name VARCHAR(64) NOT NULL,
+      registered_at DATETIME(6) NOT NULL,
+      acked_from TEXT NULL COMMENT 'the binlog position after which capture journals every change of the table (NULL: not yet)',
+      PRIMARY KEY (schema_name, table_name)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    `CREATE TABLE IF NOT EXISTS drc_meta.bootstrap_keys (
+      schema_name VARCHAR(64) NOT NULL,
+      table_name VARCHAR(64) NOT NULL,
+      key_hash BINARY(32) NOT NULL COMMENT 'the key identity, as tombstones store it (db/key-identity.ts)',
+      key_json TEXT NOT NULL,
+      origin VARCHAR(32) NOT NULL COMMENT 'the change''s origin (this ezone: a local write)',
+      journaled_at DATETIME(6) NOT NULL,
+      PRIMARY KEY (schema_name, table_name, key_hash)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    `CREATE TABLE IF NOT EXISTS drc_meta.journal_coverage (
+      id TINYINT NOT NULL PRIMARY KEY,
+      covered TEXT NOT NULL COMMENT 'every transaction of this binlog up to here has its journal keys and tombstones recorded',
+      updated_at DATETIME(6) NOT NULL
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+  ],
+  [
+    // Forgetting a table's journal (db/bootstrap-journal.ts forgetJournal): bootstrap asks, capture
+    // acknowledges the binlog position after which it journals the table no more; the keys go after.
+    `ALTER TABLE drc_meta.bootstrap_journal
+       ADD COLUMN forget TINYINT NOT NULL DEFAULT 0 COMMENT '1: bootstrap asks capture to stop journaling the table',
+       ADD COLUMN dropped_from TEXT NULL COMMENT 'the binlog position after which capture journals the table no more (NULL: not yet)'`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

@@ -104,7 +104,7 @@ describeWithServers('drc bootstrap', () => {
     const tables = await runDrc([...base, '--json']);
     expect(tables.code, tables.stderr).toBe(1);
     expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.nopk: no such table, or no primary key, in ezone a .*add a primary key`));
-    expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.unversioned: has no version column updated_at .*mysqldump`));
+    expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.unversioned: has no version column updated_at .*versionColumn: null`));
     expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.cols: columns differ: a has v int\\(11\\); c has w int\\(11\\) — make the columns of c match a`));
     expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.seconds: its version column updated_at is DATETIME with no fractional seconds .*--allow-weak-version`));
     expect(tables.stderr).toMatch(new RegExp(`${s.schema}\\.nullable: its version column updated_at is nullable`));

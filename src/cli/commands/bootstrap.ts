@@ -1,7 +1,7 @@
 /**
  * `drc bootstrap --config F --ezone T --from S [--tables …] [--resume] [--json]` (DESIGN.md section
  * 12): copy the replicated tables from S into T online, then compare them. Exit codes: 0 complete and
- * identical, 1 a check failed (no primary key, columns differ, no version column, T's daemon not
+ * identical, 1 a check failed (no primary key, columns differ, a missing or weak version column, T's daemon not
  * running) or the final comparison found differences, 2 bad usage or config, 3 a database unreachable.
  */
 import { InvalidArgumentError, type Command } from 'commander';
