@@ -242,7 +242,7 @@ export class WriteBatcher {
         kept.push(op);
         continue;
       }
-      if ((await abandonMovedChildren(this.session, op, op.movedAway.versionColumn)) === 0) continue;
+      if ((await abandonMovedChildren(this.session, op, op.movedAway.versionColumn, this.waiting.local)) === 0) continue;
       const { versionColumn, conflicts } = this.collisions(op);
       conflicts.record({ incoming: op.incoming, reason: 'fk-children-removed', decision: 'applied', local: null, versionColumn });
     }
@@ -261,7 +261,7 @@ export class WriteBatcher {
 
   /** Children an older concurrent key change of the same row took along follow this one (fk-adopt.ts): a conflict. */
   private async adopt(op: Op, versionColumn: string): Promise<void> {
-    const adoption = await adoptMovedChildren(this.session, this.waiting.tables, op, versionColumn);
+    const adoption = await adoptMovedChildren(this.session, this.waiting.tables, op, versionColumn, this.waiting.local);
     if (!adoption) return;
     const { conflicts } = this.collisions(op);
     const count = conflicts.records.length;
