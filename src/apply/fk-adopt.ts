@@ -105,10 +105,13 @@ export async function adoptMovedChildren(session: PipelinedSession, tables: Tabl
  * alike, **children follow the newest write of the row they were under** here too: the children at
  * the move's destination (following its later moves) that are older than the move — the ones it took
  * along — go as each key's ON DELETE action says (CASCADE, RESTRICT, NO ACTION: deleted; SET NULL:
- * references NULL), with checks on (their own children cascade). Concurrent as for adoption
- * (concurrentMove): the delete's before-image is older than the move, which is older than the delete.
- * Only where the version column is a time (the children's bound, fk-parents.ts childBound): without
- * one nothing is removed. Returns how many child rows went (0: nothing to do).
+ * references NULL), with checks on (their own children cascade; refusing ones are removed first,
+ * removeOlder). Concurrent as for adoption (concurrentMove): the delete's before-image is older than
+ * the move, which is older than the delete. Never on doubt: only where the version column is a time
+ * and only in child tables stamping a column of its name (the children's bound, fk-parents.ts
+ * childBound) — a child without a comparable version may have been written after the move — and only
+ * while the moved row is provably the one at the destination (`destination`). Returns how many child
+ * rows went (0: nothing to do).
  */
 export async function abandonMovedChildren(session: PipelinedSession, op: Op, versionColumn: string, local?: LocalCoverage): Promise<number> {
   const { change } = op.incoming;
