@@ -162,7 +162,7 @@ export function decide(input: DecideInput): Decisions {
       const value = versionColumn !== null && change.version ? (childBound(change.version, dataTypeOf(info, versionColumn), 'datetime') ?? null) : undefined;
       if (value !== undefined && (info.referencedBy ?? []).length > 0) out.ops.push({ kind: 'update', info, incoming, key: change.key, image: local, orphans: { before: { column: versionColumn as string, value } } });
       // The newer row here may stand at a key an older concurrent key change freed, moving the delete's row away with its children: they go too (fk-adopt.ts abandonMovedChildren).
-      if (versionColumn !== null && change.before && (info.referencedBy ?? []).length > 0) out.ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before, movedAway: { versionColumn } });
+      if (versionColumn !== null && change.before && (info.referencedBy ?? []).length > 0) out.ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before, movedAway: { versionColumn, wait: true } });
     } else if (change.op === 'update' && !change.oldKey && d.conflict?.reason === 'update-diverged' && d.conflict.decision === 'skipped' && local !== null && change.before && change.after && versionColumn !== null && (info.referencedBy ?? []).length > 0) {
       // Lost to a newer row here, but it may be newer than a concurrent key change that moved the row's children away: they follow it to its key (fk-adopt.ts).
       out.ops.push({ kind: 'update', info, incoming, key: change.key, image: change.after, adopt: { versionColumn }, adoptOnly: true });

@@ -28,11 +28,13 @@ import { newestTombstoneStatement } from '../db/tombstones.js';
 import { quoteId, tableRef, type Statement } from '../db/sql.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { decodeQueryRow, selectList, typeOf } from '../model/types/row.js';
-import { fromWire, type Row } from '../model/value.js';
+import { fromWire, toWireRow, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
-import type { ForeignKey } from '../db/table-keys.js';
-import { orphanStatements } from './fk-conflict.js';
-import { childBound, dataTypeOf } from './fk-parents.js';
+import { orphanStatements, queryVia, refusing, removeChildren } from './fk-conflict.js';
+import { foreignKeysOf, type ForeignKey } from '../db/table-keys.js';
+import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
+import { positionOf, positionRead, waitCovered, type LocalCoverage } from './coverage.js';
+import { childBound, comparableVersions, dataTypeOf } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
 import type { TableSource } from './table-cache.js';
 import type { Op } from './types.js';
@@ -70,28 +72,26 @@ export interface Adoption {
  * Move to the incoming key change's new key the children an older concurrent key change of the same
  * row took along (see above). Returns what moved (nothing: undefined). `op` is the write of the new half.
  */
-export async function adoptMovedChildren(session: PipelinedSession, tables: TableSource, op: Op, versionColumn: string): Promise<Adoption | undefined> {
+export async function adoptMovedChildren(session: PipelinedSession, tables: TableSource, op: Op, versionColumn: string, local?: LocalCoverage): Promise<Adoption | undefined> {
   const { change } = op.incoming;
   const { info } = op;
   if (!change.before || !change.after || !(info.referencedBy ?? []).length) return undefined;
   const before = versionOf(change.before[versionColumn], typeOf(info.columnTypes, versionColumn));
   const identity = tombstoneIdentity(info);
   // The key the incoming change found its row at: a key change's old key, an update's own key.
-  const newest = await newestTombstone(session, change.schema, change.table, change.oldKey ?? change.key, identity);
+  const from = change.oldKey ?? change.key;
+  // A lost update (adoptOnly) finds a row at its key: row-state waited for nothing, so wait here for local capture (a local move's tombstone).
+  if (op.adoptOnly) await covered(session, change.schema, change.table, from, local);
+  const newest = await newestTombstone(session, change.schema, change.table, from, identity);
   if (!newest?.movedTo || !concurrentMove(before, newest.version, change.version)) return undefined;
-
-  // The older move's destination, or where that row went next.
-  let at = newest.movedTo;
-  for (let hop = 0; ; hop++) {
-    if (canonicalKey(at) === canonicalKey(change.key)) return undefined;
-    if (await exists(session, change.schema, change.table, at)) break;
-    const next = hop < MAX_HOPS ? await newestTombstone(session, change.schema, change.table, at, identity) : undefined;
-    if (!next?.movedTo) return undefined;
-    at = next.movedTo;
-  }
   const value = childBound(newest.version, dataTypeOf(info, versionColumn), 'datetime');
+  // adoptOnly moves children at a key where a newer row stands: only those provably older than the move (a stamped column of that name), never on doubt.
+  if (op.adoptOnly && value === undefined) return undefined;
+  const fks = op.adoptOnly ? stamped(info.referencedBy ?? [], versionColumn) : (info.referencedBy ?? []);
+  const at = await destination(session, change.schema, change.table, { version: newest.version, movedTo: newest.movedTo }, identity, change.key);
+  if (!at || fks.length === 0) return undefined;
   const bound = value === undefined ? undefined : { column: versionColumn, value };
-  const children = await childrenToMove(session, tables, info.referencedBy ?? [], at, change.after, bound);
+  const children = await childrenToMove(session, tables, fks, at, change.after, bound);
   const moved = await withoutFkChecks(session, moveStatements(children, change.after));
   return moved === 0 ? undefined : { moved, from: at, to: change.after, children };
 }
@@ -105,32 +105,96 @@ export async function adoptMovedChildren(session: PipelinedSession, tables: Tabl
  * alike, **children follow the newest write of the row they were under** here too: the children at
  * the move's destination (following its later moves) that are older than the move — the ones it took
  * along — go as each key's ON DELETE action says (CASCADE, RESTRICT, NO ACTION: deleted; SET NULL:
- * references NULL), with checks on (their own children cascade). Concurrent as for adoption
- * (concurrentMove): the delete's before-image is older than the move, which is older than the delete.
- * Only where the version column is a time (the children's bound, fk-parents.ts childBound): without
- * one nothing is removed. Returns how many child rows went (0: nothing to do).
+ * references NULL), with checks on (their own children cascade; refusing ones are removed first,
+ * removeOlder). Concurrent as for adoption (concurrentMove): the delete's before-image is older than
+ * the move, which is older than the delete. Never on doubt: only where the version column is a time
+ * and only in child tables stamping a column of its name (the children's bound, fk-parents.ts
+ * childBound) — a child without a comparable version may have been written after the move — and only
+ * while the moved row is provably the one at the destination (`destination`). Returns how many child
+ * rows went (0: nothing to do).
  */
-export async function abandonMovedChildren(session: PipelinedSession, op: Op, versionColumn: string): Promise<number> {
+export async function abandonMovedChildren(session: PipelinedSession, op: Op, versionColumn: string, local?: LocalCoverage): Promise<number> {
   const { change } = op.incoming;
   const { info } = op;
-  if (change.op !== 'delete' || !change.before || !(info.referencedBy ?? []).length) return 0;
+  // Only child tables stamping a column of the parent's version column's name: without one a child written after the move cannot be told apart, and nothing is removed.
+  const fks = stamped(info.referencedBy ?? [], versionColumn);
+  if (change.op !== 'delete' || !change.before || fks.length === 0) return 0;
+  // Checked before any query: a counter version bounds nothing (fk-parents.ts comparableVersions).
+  if (!comparableVersions(dataTypeOf(info, versionColumn), 'datetime')) return 0;
   const before = versionOf(change.before[versionColumn], typeOf(info.columnTypes, versionColumn));
   const identity = tombstoneIdentity(info);
+  // delete-diverged finds a row at the key, so row-state's catch-up wait for missing rows did not run: wait for local capture here (a local move's tombstone). delete-missing: row-state waited already.
+  if (op.movedAway?.wait) await covered(session, change.schema, change.table, change.key, local);
   const newest = await newestTombstone(session, change.schema, change.table, change.key, identity);
   if (!newest?.movedTo || !concurrentMove(before, newest.version, change.version)) return 0;
   const value = childBound(newest.version, dataTypeOf(info, versionColumn), 'datetime');
   if (value === undefined) return 0;
-  let at = newest.movedTo;
-  for (let hop = 0; ; hop++) {
-    if (await exists(session, change.schema, change.table, at)) break;
-    const next = hop < MAX_HOPS ? await newestTombstone(session, change.schema, change.table, at, identity) : undefined;
-    if (!next?.movedTo) return 0;
-    at = next.movedTo;
+  const at = await destination(session, change.schema, change.table, { version: newest.version, movedTo: newest.movedTo }, identity);
+  if (!at) return 0;
+  let removed = 0;
+  for (const fk of fks) removed += await removeOlder(session, fk, at, { column: versionColumn, value });
+  return removed;
+}
+
+/** The foreign keys whose child table stamps a column named `versionColumn` (its children's versions compare with the parent's). */
+const stamped = (fks: ForeignKey[], versionColumn: string): ForeignKey[] => fks.filter((fk) => (fk.autoUpdated ?? []).includes(versionColumn));
+
+/**
+ * Where the row a move (`first`: its version and destination) put at its destination is now: the
+ * destination itself while no tombstone there is newer than the move, else the next move's destination
+ * (up to MAX_HOPS); undefined when the row was deleted since, is not found, or reaches `stop`. A key
+ * re-used since (another row moved or inserted there after the row left) is never taken for it: the
+ * row leaving left a tombstone newer than the move that brought it.
+ */
+async function destination(session: PipelinedSession, schema: string, table: string, first: { version: string; movedTo: Row }, identity: KeyIdentity, stop?: Row): Promise<Row | undefined> {
+  let at = first.movedTo;
+  let since = first.version;
+  for (let hop = 0; hop <= MAX_HOPS; hop++) {
+    if (stop && canonicalKey(at) === canonicalKey(stop)) return undefined;
+    const next = await newestTombstone(session, schema, table, at, identity);
+    if (next && compareVersions(next.version, since) > 0) {
+      // The row left this key after it came: followed where it went; deleted since (or doubt): nothing.
+      if (!next.movedTo) return undefined;
+      at = next.movedTo;
+      since = next.version;
+      continue;
+    }
+    return (await exists(session, schema, table, at)) ? at : undefined;
   }
-  const statements = orphanStatements(info.referencedBy ?? [], at, { column: versionColumn, value }, true);
-  if (statements.length === 0) return 0;
-  const results = await session.roundTrip(statements);
-  return results.reduce<number>((n, r) => n + ((r as mysql.ResultSetHeader).affectedRows ?? 0), 0);
+  return undefined;
+}
+
+/** Share-lock the row at `key` and wait until local capture has passed the binlog position read with it (coverage.ts), before its tombstones decide. */
+async function covered(session: PipelinedSession, schema: string, table: string, key: Row, local?: LocalCoverage): Promise<void> {
+  if (!local || local.coverage === 'not-needed') return;
+  const cols = Object.keys(key);
+  const lock = { sql: `SELECT 1 FROM ${tableRef(schema, table)} WHERE ${cols.map((c) => `${quoteId(c)} = ?`).join(' AND ')} LOCK IN SHARE MODE`, params: cols.map((c) => fromWire(key[c] ?? null)) };
+  const locked = await session.roundTrip([lock, ...positionRead(local)]);
+  await waitCovered(local.coverage, positionOf(local.coverage, locked[1]));
+}
+
+/**
+ * The children of `fk` at `parent` older than `before` go as its ON DELETE action says (checks on:
+ * their own children cascade). Where their own children refuse (RESTRICT, NO ACTION: errno 1451),
+ * those are removed first, as for an ordinary delete (fk-conflict.ts removeChildren), and the removal
+ * runs again. Returns the rows removed or set.
+ */
+async function removeOlder(session: PipelinedSession, fk: ForeignKey, parent: Row, before: { column: string; value: Row[string] }): Promise<number> {
+  const [statement] = orphanStatements([fk], parent, before, true);
+  if (!statement) return 0;
+  try {
+    return (await session.exec(statement)).affectedRows;
+  } catch (err) {
+    if (!isForeignKeyHasChildren(err)) throw err;
+    const grand = refusing((await foreignKeysOf(queryVia(session), fk.schema, fk.table)).incoming, 'delete');
+    const cols = [...new Set(grand.flatMap((g) => g.refColumns))];
+    if (cols.length === 0) throw err;
+    const values = fk.refColumns.map((c) => fromWire(parent[c] ?? null));
+    const [rows] = (await session.roundTrip([{ sql: `SELECT ${cols.map(quoteId).join(', ')} FROM ${tableRef(fk.schema, fk.table)} WHERE ${fk.columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND ')} AND ${quoteId(before.column)} < ? FOR UPDATE`, params: [...values, fromWire(before.value)] }])) as [mysql.RowDataPacket[]];
+    let removed = 0;
+    for (const r of rows) removed += await removeChildren(session, grand, toWireRow(r), 1);
+    return removed + (await session.exec(statement)).affectedRows;
+  }
 }
 
 /**

@@ -50,9 +50,10 @@ export interface Op {
    * A delete whose row is not here (delete-missing) because an older concurrent key change moved it
    * away: nothing is deleted, but the children that key change took along go as the ON DELETE action
    * says, as the delete's cascade removed them in its origin (fk-adopt.ts abandonMovedChildren). The
-   * table's version column. Writes nothing itself (WriteBatcher takes it out of the batch).
+   * table's version column; `wait`: the key holds a row (delete-diverged), so local capture is waited
+   * for before its tombstones are read. Writes nothing itself (WriteBatcher takes it out of the batch).
    */
-  movedAway?: { versionColumn: string };
+  movedAway?: { versionColumn: string; wait?: true };
   /**
    * An update that lost here to a newer row at its key (update-diverged, skipped) but is newer than an
    * older concurrent key change that moved the row's children away: they follow it to its key, where

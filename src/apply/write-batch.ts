@@ -156,6 +156,8 @@ export class WriteBatcher {
   async write(ops: Op[], tombstones: Tombstone[], atCommit: boolean): Promise<boolean> {
     if (ops.length === 0) return false;
     this.adoptions.clear();
+    // A new target transaction may have begun: parents covered before hold no lock now (coverage.ts LocalCoverage.covered).
+    this.waiting.local?.covered?.clear();
     // Deletes of rows an older concurrent key change moved away: the children it took along go (fk-adopt.ts); nothing else to write.
     await this.abandonMoved(ops);
     if (ops.length === 0) return false;
@@ -243,7 +245,7 @@ export class WriteBatcher {
         kept.push(op);
         continue;
       }
-      if ((await abandonMovedChildren(this.session, op, op.movedAway.versionColumn)) === 0) continue;
+      if ((await abandonMovedChildren(this.session, op, op.movedAway.versionColumn, this.waiting.local)) === 0) continue;
       const { versionColumn, conflicts } = this.collisions(op);
       conflicts.record({ incoming: op.incoming, reason: 'fk-children-removed', decision: 'applied', local: null, versionColumn });
     }
@@ -262,7 +264,7 @@ export class WriteBatcher {
 
   /** Children an older concurrent key change of the same row took along follow this one (fk-adopt.ts): a conflict. */
   private async adopt(op: Op, versionColumn: string): Promise<void> {
-    const adoption = await adoptMovedChildren(this.session, this.waiting.tables, op, versionColumn);
+    const adoption = await adoptMovedChildren(this.session, this.waiting.tables, op, versionColumn, this.waiting.local);
     if (!adoption) return;
     const { conflicts } = this.collisions(op);
     const count = conflicts.records.length;
