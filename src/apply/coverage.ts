@@ -18,12 +18,6 @@ export const COVERAGE_TIMEOUT_MS = 30_000;
 export interface LocalCoverage {
   flavor: Flavor;
   coverage: Coverage;
-  /**
-   * Parent rows (fk-parents.ts coveredKey) share-locked in the current WriteBatcher.write() — one target
-   * transaction — after which local capture was waited for: the lock is held to commit, so no later
-   * local delete of them can commit meanwhile and a second wait for them is skipped. Cleared at each write().
-   */
-  covered?: Set<string>;
 }
 
 /** The statement reading the binlog position, to send last in the round trip of the reads (none without a wait). Pure. */

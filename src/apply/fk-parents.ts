@@ -97,12 +97,11 @@ export function newestWithPending(stored: ParentTombstones | undefined, pending:
  * local delete that capture had not recorded yet and was told older or newer by an older tombstone.
  */
 export async function newestParentTombstone(session: PipelinedSession, ref: ParentRef, local?: LocalCoverage): Promise<ParentTombstones | undefined> {
-  if (local && local.coverage !== 'not-needed' && !local.covered?.has(coveredKey(ref))) {
+  if (local && local.coverage !== 'not-needed') {
     const cols = Object.keys(ref.key);
     const lock = { sql: `SELECT 1 FROM ${tableRef(ref.fk.refSchema, ref.fk.refTable)} WHERE ${cols.map((c) => `${quoteId(c)} = ?`).join(' AND ')} LOCK IN SHARE MODE`, params: cols.map((c) => fromWire(ref.key[c] ?? null)) };
     const locked = await session.roundTrip([lock, ...positionRead(local)]);
     await waitCovered(local.coverage, positionOf(local.coverage, locked[1]));
-    local.covered?.add(coveredKey(ref));
   }
   const [rows] = (await session.roundTrip([newestTombstoneStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info))])) as [mysql.RowDataPacket[]];
   let known: ParentTombstones | undefined;
@@ -136,14 +135,10 @@ export async function parentDeletes(session: PipelinedSession, refs: ParentRef[]
   } else {
     const locked = await session.roundTrip([...locks, ...positionRead(local)]);
     await waitCovered(local.coverage, positionOf(local.coverage, locked[locks.length]));
-    for (const ref of refs) local.covered?.add(coveredKey(ref));
     results = (await session.roundTrip(reads)) as mysql.RowDataPacket[][];
   }
   return results.map((rows) => rows.filter((r) => r.version !== null && r.version !== undefined).map((r) => ({ version: String(r.version), origin: String(r.origin) })));
 }
-
-/** A parent row's entry in LocalCoverage.covered. Pure. */
-export const coveredKey = (ref: ParentRef): string => `${ref.fk.refSchema}.${ref.fk.refTable}:${canonicalKey(ref.key)}`;
 
 /**
  * Whether a child write of version `child` is older than a delete of its parent of version `deleted`

@@ -84,7 +84,7 @@ export class TargetTransaction {
       ezone: ctx.ezone,
       versionColumn: this.versionColumnOf(op.incoming.change.schema, op.incoming.change.table),
       conflicts: this.log,
-    }), { ezone: ctx.ezone, tables: ctx.tables, versionColumnOf: (schema, table) => this.versionColumnOf(schema, table), local: { flavor: ctx.flavor, coverage: ctx.coverage, covered: new Set() }, log: ctx.log });
+    }), { ezone: ctx.ezone, tables: ctx.tables, versionColumnOf: (schema, table) => this.versionColumnOf(schema, table), local: { flavor: ctx.flavor, coverage: ctx.coverage }, log: ctx.log });
   }
 
   get conflicts(): ConflictRecord[] {

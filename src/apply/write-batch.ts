@@ -156,8 +156,6 @@ export class WriteBatcher {
   async write(ops: Op[], tombstones: Tombstone[], atCommit: boolean): Promise<boolean> {
     if (ops.length === 0) return false;
     this.adoptions.clear();
-    // A new target transaction may have begun: parents covered before hold no lock now (coverage.ts LocalCoverage.covered).
-    this.waiting.local?.covered?.clear();
     // Deletes of rows an older concurrent key change moved away: the children it took along go (fk-adopt.ts); nothing else to write.
     await this.abandonMoved(ops);
     if (ops.length === 0) return false;
