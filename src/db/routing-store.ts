@@ -5,6 +5,7 @@
  * as under tests, keep each one's routing apart).
  */
 import mysql from 'mysql2/promise';
+import { errnoOf } from './mysql-errors.js';
 import type { Config } from '../config/schema.js';
 import { connectionOptions } from './connect.js';
 import { RoutingBook, routeOfRow, seedRoutes, type ForcedFlip, type ShardRoute, type ShardState } from '../model/routing.js';
@@ -43,11 +44,18 @@ const FORCED_COLUMNS = ['id', 'topology', 'shard_from', 'shard_to', 'from_ezone'
  */
 export async function peerCopyOf(db: Queryable, topology: string): Promise<PeerCopy> {
   const routes = await readRouting(db, topology);
-  const [forced] = (await db.query(
-    `SELECT ${FORCED_COLUMNS.join(', ')} FROM drc_meta.switchovers WHERE topology = ? AND state = 'done' AND ban_version IS NULL AND flip_version IS NOT NULL`,
-    [topology],
-  )) as [mysql.RowDataPacket[], unknown];
-  return { routes, forced };
+  try {
+    const [forced] = (await db.query(
+      `SELECT ${FORCED_COLUMNS.join(', ')} FROM drc_meta.switchovers WHERE topology = ? AND state = 'done' AND ban_version IS NULL AND flip_version IS NOT NULL`,
+      [topology],
+    )) as [mysql.RowDataPacket[], unknown];
+    return { routes, forced };
+  } catch (err) {
+    // A peer of an older schema (no cut_offset: ER_BAD_FIELD_ERROR 1054, or no switchovers table: 1146)
+    // still gives its routing: a forced flip's record then arrives with the new owner's stream.
+    if (errnoOf(err) === 1054 || errnoOf(err) === 1146) return { routes, forced: [] };
+    throw err;
+  }
 }
 
 /** PeerRouting by connecting to every other ezone of the config (unreachable ones, or ones without drc_meta, are skipped). */
