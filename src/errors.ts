@@ -27,6 +27,7 @@ export const ErrorCode = {
   binlogSequence: 'DRC_BINLOG_SEQUENCE',
   captureBehind: 'DRC_CAPTURE_BEHIND',
   binlogEventUnsupported: 'DRC_BINLOG_EVENT_UNSUPPORTED',
+  binlogPositionGone: 'DRC_BINLOG_POSITION_GONE',
   // wire format and apply
   envelopeInvalid: 'DRC_ENVELOPE_INVALID',
   schemaMismatch: 'DRC_SCHEMA_MISMATCH',
@@ -215,6 +216,21 @@ export class UnsupportedBinlogEventError extends DrcError {
       ErrorCode.binlogEventUnsupported,
       `the binlog holds a ${refusal.event} (type ${refusal.typeCode}${refusal.setting ? `, written under ${refusal.setting}` : ''}) ending at ${eventEnd}: capture stops before it rather than skip its row changes — ${refusal.fix}`,
       { context: { event: refusal.event, typeCode: refusal.typeCode, eventEnd, ...(refusal.setting ? { setting: refusal.setting } : {}) } },
+    );
+  }
+}
+
+/**
+ * The server's binlog no longer holds where capture must start (purged by binlog_expire_logs_seconds
+ * while DRC was down, or a server rebuilt): the local writes since cannot be read. Deterministic —
+ * the stream pauses and says so, it never starts elsewhere by itself; `wayOut` is the operator's.
+ */
+export class BinlogPositionGoneError extends DrcError {
+  constructor(position: string, wayOut: string, cause: unknown) {
+    super(
+      ErrorCode.binlogPositionGone,
+      `the binlog of this server no longer holds capture's start ${position} (purged, or the server was rebuilt): the local writes since cannot be read, and capture does not skip them by itself — ${wayOut}`,
+      { cause, context: { position } },
     );
   }
 }

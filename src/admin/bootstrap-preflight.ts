@@ -15,7 +15,7 @@ import { foreignKeysOf } from '../db/table-keys.js';
 import { CheckFailedError } from '../errors.js';
 import { changesTopic } from '../model/topics.js';
 import { copyOrder } from './bootstrap-order.js';
-import { writesUtc } from './bootstrap-target-only.js';
+import { writesUtc } from '../db/time-zone.js';
 import { sleep } from './verify-chunks.js';
 import { formatTableName, type TableName } from './verify-names.js';
 import { describeTable, replicatedTables, type VerifyTable } from './verify-tables.js';

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PlannedTable } from './bootstrap-preflight.js';
-import { keyList, orphanWarning, quarantineOpen, REMOVE_PAGE, removePaged, targetOnlyWhere, zoneIsUtc } from './bootstrap-target-only.js';
+import { keyList, orphanWarning, REMOVE_PAGE, removePaged, targetOnlyWhere } from './bootstrap-target-only.js';
+import { quarantineOpen } from '../db/quarantine-open.js';
+import { zoneIsUtc } from '../db/time-zone.js';
 
 const col = (name: string, dataType: string) => ({ name, dataType, columnType: dataType, charset: null, collation: null, generated: false });
 const table = (pk: ReturnType<typeof col>[]): PlannedTable => ({

@@ -13,7 +13,7 @@
  * the horizon is kept: the final comparison reports it if it really is stale. The margin covers a
  * transaction that stamped its version before a heartbeat and committed after it, and clock skew.
  * Only tables versioned by the time of the write (bootstrap-preflight.ts `timeVersioned`): TIMESTAMP
- * columns, or DATETIME ones where SOURCE's and TARGET's global time zone is UTC (zoneIsUtc).
+ * columns, or DATETIME ones where SOURCE's and TARGET's global time zone is UTC (db/time-zone.ts zoneIsUtc).
  */
 import type mysql from 'mysql2/promise';
 import { quoteId, tableRef } from '../db/sql.js';
@@ -46,40 +46,6 @@ export async function readHorizon(source: mysql.Pool, origins: string[], marginM
   );
   if (Number(r!.n) < origins.length || r!.us === null) return undefined;
   return (BigInt(String(r!.us)) - BigInt(marginMs) * 1000n).toString();
-}
-
-const UTC_NAMES = new Set(['+00:00', '-00:00', '+0:00', 'utc', 'gmt', 'etc/utc', 'etc/gmt', 'universal', 'zulu', 'coordinated universal time']);
-
-/**
- * Whether a server whose @@global.time_zone is `global` (and @@system_time_zone `system`) has its
- * applications' sessions write DATETIME values in UTC (as the horizon is): a DATETIME version holds the
- * writer's wall clock, and at UTC−8 every write of the last 8 hours would look older than the horizon.
- * Pure.
- */
-export function zoneIsUtc(global: string, system: string): boolean {
-  const g = global.trim().toLowerCase();
-  return UTC_NAMES.has(g) || (g === 'system' && UTC_NAMES.has(system.trim().toLowerCase()));
-}
-
-/** zoneIsUtc for this server's global time zone. */
-export async function writesUtc(pool: mysql.Pool): Promise<boolean> {
-  const [[r]] = await pool.query<mysql.RowDataPacket[]>('SELECT @@global.time_zone AS g, @@system_time_zone AS s');
-  return zoneIsUtc(String(r!.g), String(r!.s));
-}
-
-/**
- * Whether SOURCE holds a quarantined transaction writing `schema.table` (apply/quarantine.ts): set
- * aside while its stream's heartbeats went on, so the horizon does not cover it — a row it writes may
- * be absent in SOURCE and newer nothing. No rows of that table are removed then.
- */
-export async function quarantineOpen(source: Pick<mysql.Pool, 'query'>, schema: string, table: string): Promise<boolean> {
-  try {
-    const [rows] = await source.query<mysql.RowDataPacket[]>("SELECT 1 FROM drc_meta.quarantine WHERE state = 'quarantined' AND JSON_CONTAINS(tables_json, JSON_QUOTE(?)) LIMIT 1", [`${schema}.${table}`]);
-    return rows.length > 0;
-  } catch (err) {
-    if (isNoSuchTable(err)) return false;
-    throw err;
-  }
 }
 
 /** `(k…) [NOT] IN ((…), …)` over these keys, bound as hex (verify-sql.ts). Pure. */

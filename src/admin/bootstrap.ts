@@ -23,7 +23,8 @@ import { chunkRetryBudgetMs, copyTable, type TableProgress, type VersionlessCopi
 import { journalVersionless, forgetVerifiedJournal } from './bootstrap-journal-wait.js';
 import { createTable, targetDdl, type DdlAccount } from './bootstrap-create.js';
 import { removeOvertaken, settleStream, type OvertakenRemover } from './bootstrap-recheck.js';
-import { orphanWarning, quarantineOpen, readHorizon, removeOrphans, type TargetOnlyRemover } from './bootstrap-target-only.js';
+import { orphanWarning, readHorizon, removeOrphans, type TargetOnlyRemover } from './bootstrap-target-only.js';
+import { quarantineOpen } from '../db/quarantine-open.js';
 import { planTables, requireDaemon, sourceHoldsThirds, startPoint, type PlannedTable } from './bootstrap-preflight.js';
 import { CopyThrottle } from './bootstrap-throttle.js';
 import { forgetStates, readStates, stateKey, writeState, type TableState } from './bootstrap-state.js';

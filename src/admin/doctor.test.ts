@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crossChecks, triggersCheck, type ServerFacts } from './doctor.js';
+import { binlogRetentionCheck, captureStartVerdict, crossChecks, triggersCheck, type ServerFacts } from './doctor.js';
 import { guardedBody, type TriggerDefinition } from './trigger-guard.js';
 
 const facts = (ezone: string, serverId: number, offset: number): ServerFacts => ({ ezone, serverId, domainId: serverId, increment: 2, offset });
@@ -61,5 +61,21 @@ describe('doctor triggers check', () => {
 
   it('warns about a hand-written guard', () => {
     expect(triggersCheck('a', 'drc@%', [t('x', 'IF @drc_applier IS NULL THEN SET @n = 1; END IF')])).toMatchObject({ ok: true, warning: true });
+  });
+});
+
+describe('doctor binlog retention and capture start checks', () => {
+  it('warns of a retention shorter than a day, not of a longer one or of none', () => {
+    expect(binlogRetentionCheck('a', 3600)).toMatchObject({ ok: true, warning: true, message: expect.stringContaining('purged after 1 h') });
+    expect(binlogRetentionCheck('a', 7 * 86_400)).toEqual({ ezone: 'a', check: 'binlog_retention', ok: true, message: 'binlogs are kept 168 h' });
+    expect(binlogRetentionCheck('a', 0).warning).toBeUndefined();
+  });
+
+  it('warns of a first start recorded more than 10 minutes ago (capture has not committed since)', () => {
+    expect(captureStartVerdict('a', 't.a.changes', undefined)).toMatchObject({ ok: true, message: expect.stringContaining('no first start waiting') });
+    expect(captureStartVerdict('a', 't.a.changes', { recordedAt: '2026-12-02 10:00:00', ageSeconds: 120 }).warning).toBeUndefined();
+    const old = captureStartVerdict('a', 't.a.changes', { recordedAt: '2026-12-02 10:00:00', ageSeconds: 3600 });
+    expect(old).toMatchObject({ ok: true, warning: true, check: 'capture_start' });
+    expect(old.message).toContain('60 min ago');
   });
 });

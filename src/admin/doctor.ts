@@ -6,10 +6,12 @@ import type { Config } from '../config/schema.js';
 import { versionColumnOf } from '../config/tables.js';
 import { REQUIRED_BINLOG_SETTINGS, binlogVariantSettings, binlogVariantVerdicts, tablesWithoutPrimaryKey } from '../db/binlog-requirements.js';
 import { TableFilter } from '../config/table-filter.js';
+import { recordedCaptureStart } from '../db/capture-start.js';
 import { connectionOptions } from '../db/connect.js';
 import { isNoSuchTable } from '../db/mysql-errors.js';
 import { readRouting } from '../db/routing-store.js';
 import type { ShardRoute } from '../model/routing.js';
+import { changesTopic } from '../model/topics.js';
 import { describeRouting } from './routing.js';
 import type { BrokerInspector } from '../model/ports.js';
 import { KafkaTlsError } from '../errors.js';
@@ -100,6 +102,8 @@ export async function runDoctor(config: Config, brokers: BrokerInspector, only?:
       checks.push(triggersCheck(ezone, String(me!.u), await replicatedTableTriggers(conn, config), hidden));
       checks.push(await privilegesCheck(conn, ezone, ez.mysql.user));
       checks.push(await routingCheck(conn, ezone, config, routingVersions));
+      checks.push(binlogRetentionCheck(ezone, await binlogRetentionSeconds(conn)));
+      checks.push(await captureStartCheck(conn, ezone, changesTopic(config.kafka.topicPrefix, ezone)));
     } catch (err) {
       checks.push({ ezone, check: 'inspect', ok: false, message: `could not inspect the server: ${(err as Error).message}` });
     } finally {
@@ -146,6 +150,57 @@ async function routingCheck(conn: mysql.Connection, ezone: string, config: Confi
     throw err;
   }
   return routingDriftCheck(ezone, routes, config);
+}
+
+/** How long the server keeps binlogs, in seconds (0: for ever). */
+async function binlogRetentionSeconds(conn: mysql.Connection): Promise<number> {
+  try {
+    const [[r]] = await conn.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.binlog_expire_logs_seconds AS s');
+    return Number(r!.s);
+  } catch {
+    const [[r]] = await conn.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.expire_logs_days AS d'); // MariaDB before 10.6
+    return Math.round(Number(r!.d) * 86_400);
+  }
+}
+
+/** Capture resumes only while the binlog holds its place (README, "Binlog retention"): a short retention is a warning (pure). */
+export function binlogRetentionCheck(ezone: string, seconds: number): Check {
+  if (seconds === 0) return { ezone, check: 'binlog_retention', ok: true, message: 'binlogs are kept until purged by hand' };
+  const hours = Math.round((seconds / 3600) * 10) / 10;
+  if (seconds < 86_400) {
+    return {
+      ezone,
+      check: 'binlog_retention',
+      ok: true,
+      warning: true,
+      message: `binlogs are purged after ${hours} h: a DRC outage longer than that cannot resume (DRC_BINLOG_POSITION_GONE) — keep them longer than the longest outage you plan for (binlog_expire_logs_seconds)`,
+    };
+  }
+  return { ezone, check: 'binlog_retention', ok: true, message: `binlogs are kept ${hours} h` };
+}
+
+/** A first start still recorded long after it was made: capture has not committed on `topic` since (db/capture-start.ts). */
+async function captureStartCheck(conn: mysql.Connection, ezone: string, topic: string): Promise<Check> {
+  try {
+    return captureStartVerdict(ezone, topic, await recordedCaptureStart(conn, topic));
+  } catch (err) {
+    if (isNoSuchTable(err)) return captureStartVerdict(ezone, topic, undefined);
+    throw err;
+  }
+}
+
+/** The verdict on a recorded first start (pure): older than 10 min is a warning. */
+export function captureStartVerdict(ezone: string, topic: string, recorded: { recordedAt: string; ageSeconds: number } | undefined): Check {
+  if (!recorded) return { ezone, check: 'capture_start', ok: true, message: `no first start waiting for a Kafka commit on ${topic}` };
+  const minutes = Math.floor(recorded.ageSeconds / 60);
+  if (recorded.ageSeconds < 600) return { ezone, check: 'capture_start', ok: true, message: `capture started on ${topic} at ${recorded.recordedAt} UTC and has not committed yet` };
+  return {
+    ezone,
+    check: 'capture_start',
+    ok: true,
+    warning: true,
+    message: `capture started on ${topic} at ${recorded.recordedAt} UTC (${minutes} min ago) and has not committed on Kafka since: is ${ezone}'s daemon running and reaching Kafka? It starts there again until it commits; once the binlog no longer holds that start, capture pauses (README, "Binlog retention")`,
+  };
 }
 
 /**

@@ -76,16 +76,18 @@ interface ForcedFlip {
  * flagged `forced-late` (model/routing.ts lateFor) — and only those, so an ezone replaying the old
  * owner's topic from its start does not flag what was applied here before the flip.
  *
- * An applier's transaction reads the forced flips itself (apply/target-transaction.ts), with its row
- * reads and again in its commit round trip after its applied-position upsert: that upsert and this
- * locked read of the same row are serialised, so either this flip's cut includes the transaction or its
- * commit-time read sees the flip. Late rows the first read missed (the flip committed while the
- * transaction waited for row locks, for its predecessor, or between the chunks of a big one) are
- * flagged by the second, the whole transaction by the same flips; their records are written just after
- * the commit.
+ * An applier's transaction reads the forced flips itself (apply/forced-flips.ts), with its row reads,
+ * and checks in its commit round trip, after its applied-position upsert and before COMMIT, that no
+ * other flip has appeared: that upsert and this locked read of the same row are serialised, so either
+ * this flip's cut includes the transaction or its check sees the flip, and the transaction is rolled
+ * back and applied again, judged by it throughout.
  */
 async function writeForcedFlip(conn: mysql.Connection, topology: string, f: ForcedFlip): Promise<void> {
   const superseded = `superseded by the forced switchover ${f.id}`;
+  // REPEATABLE READ whatever the server's default: with no position row of the old owner's stream yet,
+  // the locked read below then locks the gap where an applier's first upsert goes (READ COMMITTED
+  // locks nothing there), so that upsert waits for this commit and its check sees the flip.
+  await conn.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
   await conn.beginTransaction();
   try {
     await conn.query(

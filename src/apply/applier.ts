@@ -229,7 +229,10 @@ export class Applier {
     this.supervisor.progressed();
     this.announcedPause = undefined;
     const conflicts = target?.conflicts ?? [];
-    this.warnForcedLate(conflicts);
+    if (target) this.warnForcedLate(target.log.tablesOf('forced-late'));
+    if (target && target.log.omitted > 0) {
+      this.log.warn({ published: conflicts.length, omitted: target.log.omitted, offset: group.txs[0]?.offset }, 'a big transaction met more conflicts than are published: the rest are in drc_meta.conflicts only (drc conflicts shows them)');
+    }
     if (conflicts.length > 0) {
       this.deps.publishConflicts(conflicts).catch((err: Error) => this.log.warn({ err: err.message, count: conflicts.length }, 'publishing conflict records failed (they are in drc_meta.conflicts)'));
     }
@@ -240,10 +243,9 @@ export class Applier {
   }
 
   /** Rows of this origin arriving after a forced switchover took their shards: a warning per table (no row values; drc conflicts has them). */
-  private warnForcedLate(conflicts: readonly { reason: string; schema: string; table: string }[]): void {
-    for (const c of conflicts) {
-      const table = `${c.schema}.${c.table}`;
-      if (c.reason !== 'forced-late' || this.warnedForcedLate.has(table)) continue;
+  private warnForcedLate(tables: ReadonlySet<string>): void {
+    for (const table of tables) {
+      if (this.warnedForcedLate.has(table)) continue;
       this.warnedForcedLate.add(table);
       this.log.warn({ table }, 'rows the old owner wrote before a forced switchover arrived after it: last-writer-wins decides them against the new owner\'s writes; see drc conflicts, check with drc verify');
     }

@@ -71,7 +71,7 @@ export class BigTransaction {
     const big = this.open;
     if (!big) throw new DrcError('DRC_APPLY_SEQUENCE', `chunk ${chunk.seq} of ${chunk.id} without its start`);
     await big.target.apply(incomingOf(chunk, u.offset));
-    if (!chunk.last) return;
+    if (!chunk.last) return big.target.flushConflicts(); // memory bounded however many rows conflict
     big.target.writeConflicts();
     const nextOffset = next(u.offset);
     if (!isCurrent() || this.open !== big) throw new ApplyStaleError('a multi-chunk transaction outlived a recovery');

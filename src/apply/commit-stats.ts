@@ -28,17 +28,16 @@ export function newApplierStats(): ApplierStats {
 }
 
 /** Count a committed group (`target` undefined: nothing was written). */
-export function recordCommit(stats: ApplierStats, group: Group, target: Pick<TargetTransaction, 'conflicts' | 'heartbeat'> | undefined, now = Date.now()): void {
-  const conflicts = target?.conflicts ?? [];
+export function recordCommit(stats: ApplierStats, group: Group, target: Pick<TargetTransaction, 'log' | 'heartbeat'> | undefined, now = Date.now()): void {
   if (target?.heartbeat) {
     stats.lastHeartbeat = { sentAtMs: Date.parse(`${target.heartbeat.sentAt.replace(' ', 'T')}Z`), appliedAtMs: now };
   }
-  for (const c of conflicts) stats.conflictsByReason[c.reason] = (stats.conflictsByReason[c.reason] ?? 0) + 1;
+  for (const [reason, n] of target?.log.byReason ?? []) stats.conflictsByReason[reason] = (stats.conflictsByReason[reason] ?? 0) + n;
   stats.nextOffset = group.nextOffset;
   stats.transactions += group.txs.length;
   stats.rowChanges += group.rows;
   stats.groups++;
-  stats.conflicts += conflicts.length;
+  stats.conflicts += target?.log.total ?? 0;
   stats.lastAppliedAt = now;
   const last = group.txs[group.txs.length - 1];
   if (last) stats.lastOriginCommitTime = last.chunk.ts;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConflictLog, RECORDED_VALUE_BYTES, recordedImage } from './conflict-log.js';
+import { ConflictLog, KEPT_BYTES, KEPT_FOR_PUBLISHING, RECORDED_VALUE_BYTES, recordedImage } from './conflict-log.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -39,5 +39,46 @@ describe('conflict images', () => {
     const bytes = statement!.params.reduce<number>((n, p) => n + (typeof p === 'string' ? Buffer.byteLength(p) : 8), 0);
     expect(bytes).toBeLessThan(2000);
     expect(JSON.parse(String(statement!.params[10]))).toEqual({ id: 1, v: { $omitted: { bytes: 20 << 20, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } } });
+  });
+
+  it('keeps, across flushes, at most KEPT_FOR_PUBLISHING records for publishing, and counts every one by reason and table', () => {
+    const log = new ConflictLog('a');
+    const note = (id: number, table = 't', schema = 's') => ({
+      incoming: { origin: 'b', txId: 'tx', change: { schema, table, op: 'update', key: { id }, after: { id }, version: '2' } } as never,
+      reason: 'forced-late' as const,
+      decision: 'applied' as const,
+      local: null,
+      versionColumn: null,
+    });
+    for (let id = 0; id < KEPT_FOR_PUBLISHING - 10; id++) log.record(note(id));
+    expect(log.statements()).toHaveLength(Math.ceil((KEPT_FOR_PUBLISHING - 10) / 500));
+    log.flushed();
+    expect(log.statements()).toEqual([]); // written: not again
+    for (let id = 0; id < 30; id++) log.record(note(id, 'u'));
+    log.flushed();
+    expect(log.record(note(1, 'heartbeat', 'drc_meta'))).toBeUndefined(); // DRC's own rows are no conflict
+    const last = log.record(note(99, 'v'));
+    expect(last?.table).toBe('v');
+    expect(log.records).toHaveLength(KEPT_FOR_PUBLISHING + 1);
+    expect(log.records.filter((r) => r.table === 'u')).toHaveLength(10);
+    expect(log.omitted).toBe(20);
+    expect(log.total).toBe(KEPT_FOR_PUBLISHING + 21);
+    expect(log.byReason.get('forced-late')).toBe(KEPT_FOR_PUBLISHING + 21);
+    expect([...log.tablesOf('forced-late')]).toEqual(['s.t', 's.u', 's.v']);
+    expect(log.statements()).toHaveLength(1); // only the unwritten one
+  });
+
+  it('keeps no more than KEPT_BYTES of images for publishing: wide rows are counted, not held', () => {
+    const log = new ConflictLog('a');
+    const wide = 'x'.repeat(60_000); // under RECORDED_VALUE_BYTES: recorded whole
+    const n = Math.ceil(KEPT_BYTES / (2 * wide.length)) + 10;
+    for (let id = 0; id < n; id++) {
+      log.record({ incoming: { origin: 'b', txId: 'tx', change: { schema: 's', table: 't', op: 'update', key: { id }, after: { id, v: wide }, version: '2' } } as never, reason: 'forced-late', decision: 'applied', local: { id, v: wide }, versionColumn: null });
+    }
+    log.flushed();
+    expect(log.records.length).toBeLessThan(n);
+    expect(log.records.length).toBeGreaterThan(n - 20);
+    expect(log.records.length + log.omitted).toBe(n);
+    expect(log.total).toBe(n);
   });
 });

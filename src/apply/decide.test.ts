@@ -145,11 +145,6 @@ describe('decide', () => {
     ]);
     // A flip without a cut (written by a build before it): every change under the older routing is late.
     expect(decide({ ...replay, ownership, forced: [(({ cut: _cut, ...uncut }) => uncut)(flip)] }).conflicts).toHaveLength(4);
-    // With recheck, the changes the batch's read did not flag are kept with their decision, for the read at commit.
-    const early = decide({ ...replay, ownership, forced: [], recheck: true });
-    expect(early.conflicts).toEqual([]);
-    expect(early.unflagged?.map((n) => [n.reason, n.decision, n.incoming.change.key])).toEqual([1, 2, 3, 4].map((id) => ['forced-late', 'applied', { id }]));
-    expect(decide({ ...replay, ownership, forced: [flip], recheck: true }).unflagged?.map((n) => n.incoming.change.key)).toEqual([{ id: 1 }, { id: 2 }]);
   });
 
   it('records ownership violations; reject skips the change, report applies it', () => {

@@ -45,12 +45,6 @@ export interface DecideInput {
    * Absent: the ownership's own (its routing book's).
    */
   forced?: readonly ForcedFlip[];
-  /**
-   * Keep, in Decisions.unflagged, the changes judged by the versioned routing that `forced` did not
-   * flag, each with its decision: the commit reads the forced flips again after writing the applied
-   * position and flags those a flip committed in between makes late (target-transaction.ts).
-   */
-  recheck?: boolean;
   /** Unique values, their holders and recorded claims (unique-claims-state.ts); absent: no unique keys in the batch. */
   unique?: UniqueInput;
   versionColumnOf(schema: string, table: string): string | null;
@@ -63,8 +57,6 @@ export interface Decisions {
   conflicts: ConflictNote[];
   /** Unique-value claims to record (unique-claims.ts). */
   claims: ClaimRecord[];
-  /** With DecideInput.recheck: the changes judged by the versioned routing and not flagged late, with the decision a flag would carry. */
-  unflagged?: ConflictNote[];
 }
 
 export function decide(input: DecideInput): Decisions {
@@ -95,8 +87,8 @@ export function decide(input: DecideInput): Decisions {
     // record's decision is that outcome, set below.
     const judged = !violation && change.rv !== undefined;
     const lateNow = judged && input.ownership.lateAfterForce?.(table, image, incoming.origin, change.rv as number, incoming.offset, input.forced) !== undefined;
-    const late: ConflictNote | undefined = lateNow || (judged && input.recheck) ? { incoming, reason: 'forced-late', decision: 'applied', local, versionColumn } : undefined;
-    if (late) (lateNow ? out.conflicts : (out.unflagged ??= [])).push(late);
+    const late: ConflictNote | undefined = lateNow ? { incoming, reason: 'forced-late', decision: 'applied', local, versionColumn } : undefined;
+    if (late) out.conflicts.push(late);
 
     const exactOld = change.oldKey ? rowKey(table, change.oldKey, info.columnTypes) : undefined;
     const kOld = exactOld === undefined ? undefined : (input.identities?.get(exactOld) ?? exactOld);

@@ -30,7 +30,7 @@ import { canonicalKey } from '../model/types/canonical-key.js';
 import { decodeQueryRow, selectList, typeOf } from '../model/types/row.js';
 import { fromWire, toWireRow, type Row } from '../model/value.js';
 import { compareVersions, versionOf } from '../model/version.js';
-import { orphanStatements, queryVia, refusing, removeChildren } from './fk-conflict.js';
+import { orphanStatements, queryVia, removeRefusing } from './fk-conflict.js';
 import { foreignKeysOf, type ForeignKey } from '../db/table-keys.js';
 import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
 import { positionOf, positionRead, waitCovered, type LocalCoverage } from './coverage.js';
@@ -132,7 +132,7 @@ export async function abandonMovedChildren(session: PipelinedSession, op: Op, ve
   const at = await destination(session, change.schema, change.table, { version: newest.version, movedTo: newest.movedTo }, identity);
   if (!at) return 0;
   let removed = 0;
-  for (const fk of fks) removed += await removeOlder(session, fk, at, { column: versionColumn, value });
+  for (const fk of fks) removed += (await removeOlder(session, fk, at, { column: versionColumn, value })).rows;
   return removed;
 }
 
@@ -176,24 +176,27 @@ async function covered(session: PipelinedSession, schema: string, table: string,
 /**
  * The children of `fk` at `parent` older than `before` go as its ON DELETE action says (checks on:
  * their own children cascade). Where their own children refuse (RESTRICT, NO ACTION: errno 1451),
- * those are removed first, as for an ordinary delete (fk-conflict.ts removeChildren), and the removal
- * runs again. Returns the rows removed or set.
+ * those are removed first, at every level, as for an ordinary delete (fk-conflict.ts removeRefusing), and the removal
+ * runs again. Returns the rows removed or set, and whether refusing rows were removed.
  */
-async function removeOlder(session: PipelinedSession, fk: ForeignKey, parent: Row, before: { column: string; value: Row[string] }): Promise<number> {
-  const [statement] = orphanStatements([fk], parent, before, true);
-  if (!statement) return 0;
+export async function removeOlder(session: PipelinedSession, fk: ForeignKey, parent: Row, before: { column: string; value: Row[string] }, strictly = true): Promise<{ rows: number; refused: boolean }> {
+  const [statement] = orphanStatements([fk], parent, before, strictly);
+  if (!statement) return { rows: 0, refused: false };
   try {
-    return (await session.exec(statement)).affectedRows;
+    return { rows: (await session.exec(statement)).affectedRows, refused: false };
   } catch (err) {
     if (!isForeignKeyHasChildren(err)) throw err;
-    const grand = refusing((await foreignKeysOf(queryVia(session), fk.schema, fk.table)).incoming, 'delete');
+    const grand = (await foreignKeysOf(queryVia(session), fk.schema, fk.table)).incoming;
     const cols = [...new Set(grand.flatMap((g) => g.refColumns))];
     if (cols.length === 0) throw err;
     const values = fk.refColumns.map((c) => fromWire(parent[c] ?? null));
-    const [rows] = (await session.roundTrip([{ sql: `SELECT ${cols.map(quoteId).join(', ')} FROM ${tableRef(fk.schema, fk.table)} WHERE ${fk.columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND ')} AND ${quoteId(before.column)} < ? FOR UPDATE`, params: [...values, fromWire(before.value)] }])) as [mysql.RowDataPacket[]];
+    // The rows the statement removes or sets (its bound, as orphanStatements draws it), locked.
+    const bounded = before.value !== null && (fk.autoUpdated ?? []).includes(before.column);
+    const bound = bounded ? ` AND ${quoteId(before.column)} ${strictly ? '<' : '<='} ?` : '';
+    const [rows] = (await session.roundTrip([{ sql: `SELECT ${cols.map(quoteId).join(', ')} FROM ${tableRef(fk.schema, fk.table)} WHERE ${fk.columns.map((c) => `${quoteId(c)} <=> ?`).join(' AND ')}${bound} FOR UPDATE`, params: [...values, ...(bounded ? [fromWire(before.value)] : [])] }])) as [mysql.RowDataPacket[]];
     let removed = 0;
-    for (const r of rows) removed += await removeChildren(session, grand, toWireRow(r), 1);
-    return removed + (await session.exec(statement)).affectedRows;
+    for (const r of rows) removed += await removeRefusing(session, grand, toWireRow(r), 1);
+    return { rows: removed + (await session.exec(statement)).affectedRows, refused: removed > 0 };
   }
 }
 

@@ -19,7 +19,10 @@
  * removals here are local, as the cascades are.
  *
  * A parent missing without a tombstone has not arrived yet (another origin's stream carries it, with
- * three ezones or more): the write is retried, never dropped. A violation with no missing parent to
+ * three ezones or more): the write is retried, never dropped (while `drc bootstrap` copies the
+ * parent's table, it waits in fk_waiting instead: write-batch.ts). A delete refused by a grandchild
+ * under a child it cascades to removes that grandchild (removeRefusing), as one refused by a child
+ * does. A violation with no missing parent to
  * be found is no concurrent change but a schema difference: it pauses the stream loudly
  * (SchemaMismatchError).
  */
@@ -31,7 +34,6 @@ import { findTombstonesStatement, tombstonesByOrigin, type Tombstone } from '../
 import { splitTruncates, withTruncates } from '../db/truncates.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { SchemaMismatchError } from '../errors.js';
-import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
 import { fromWire, toWireRow, type Row } from '../model/value.js';
 import { comparableVersions, newestParentTombstone, newestWithPending, olderThanDelete, parentRef, parentVersionType, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
@@ -58,9 +60,10 @@ export function referencing(fks: ForeignKey[], image: Row): ForeignKey[] {
   return fks.filter((fk) => fk.columns.every((c) => image[c] !== undefined && image[c] !== null));
 }
 
+const refuses = (a: ReferentialAction) => a === 'RESTRICT' || a === 'NO ACTION';
+
 /** Foreign keys that refuse (rather than cascade) a delete or key change of their parent. Pure. */
 export function refusing(fks: ForeignKey[], action: 'delete' | 'update'): ForeignKey[] {
-  const refuses = (a: ReferentialAction) => a === 'RESTRICT' || a === 'NO ACTION';
   return fks.filter((fk) => refuses(action === 'delete' ? fk.onDelete : fk.onUpdate));
 }
 
@@ -78,33 +81,87 @@ export async function missingParents(session: PipelinedSession, fks: ForeignKey[
   return needed.filter((_, i) => (results[i] as mysql.RowDataPacket[]).length === 0);
 }
 
+/** Rows per statement of the removals below (an IN list of parent values). */
+const PARENTS_PER_STATEMENT = 500;
+
+/** Incoming foreign keys per table, read once per removal (the error path: information_schema, not the cache). */
+type KeysMemo = Map<string, Promise<ForeignKey[]>>;
+const incomingOf = (session: PipelinedSession, memo: KeysMemo, schema: string, table: string): Promise<ForeignKey[]> => {
+  const name = `${schema}.${table}`;
+  let keys = memo.get(name);
+  if (!keys) memo.set(name, (keys = foreignKeysOf(queryVia(session), schema, table).then((f) => f.incoming)));
+  return keys;
+};
+
 /**
- * Delete the children of the parent values `parent` (its image) through the refusing foreign keys of
- * the parent table, and their own refusing children first when they have any. Returns how many
- * child rows went.
+ * Delete the children of the parent values `parent` (its image) through `fks` (refusing foreign keys of
+ * the parent table), after what refuses their own delete (removeRefusing, every level). Returns how
+ * many rows went.
  */
 export async function removeChildren(session: PipelinedSession, fks: ForeignKey[], parent: Row, depth = 0): Promise<number> {
-  if (depth > MAX_DEPTH) throw new SchemaMismatchError(`foreign keys refuse a delete more than ${MAX_DEPTH} levels deep (a cycle of RESTRICT keys?)`, {});
+  const memo: KeysMemo = new Map();
   let removed = 0;
-  for (const fk of fks) {
-    const values = fk.refColumns.map((c) => fromWire(parent[c] ?? null));
-    if (values.some((v) => v === null)) continue;
-    const w = where(fk.columns, values);
-    const del: Statement = { sql: `DELETE FROM ${tableRef(fk.schema, fk.table)} WHERE ${w.sql}`, params: w.params };
-    try {
-      removed += (await session.exec(del)).affectedRows;
-    } catch (err) {
-      if (!isForeignKeyHasChildren(err)) throw err;
-      // The children have children that refuse too: remove those first, row by row of the child table.
-      const grand = refusing((await foreignKeysOf(queryVia(session), fk.schema, fk.table)).incoming, 'delete');
-      const cols = [...new Set(grand.flatMap((g) => g.refColumns))];
-      if (cols.length === 0) throw err;
-      const [rows] = (await session.roundTrip([{ sql: `SELECT ${cols.map(quoteId).join(', ')} FROM ${tableRef(fk.schema, fk.table)} WHERE ${w.sql} FOR UPDATE`, params: w.params }])) as [mysql.RowDataPacket[]];
-      for (const r of rows) removed += await removeChildren(session, grand, toWireRow(r), depth + 1);
-      removed += (await session.exec(del)).affectedRows;
-    }
+  for (const fk of fks) removed += await underChildren(session, memo, fk, [parent], depth, true);
+  return removed;
+}
+
+/**
+ * Remove what refuses a delete of `parent` (its image; `referencedBy`: its table's incoming foreign
+ * keys): its children through RESTRICT / NO ACTION keys (after what refuses theirs), and, under the
+ * children the delete cascades to, what refuses their delete, at every level — a grandchild written
+ * elsewhere under a child that this ezone's cascade deletes. Level by level, a few statements per
+ * foreign key and level whatever the number of rows. Returns how many rows went.
+ */
+export async function removeRefusing(session: PipelinedSession, referencedBy: ForeignKey[], parent: Row, depth = 0): Promise<number> {
+  return refusersOf(session, new Map(), referencedBy, [parent], depth);
+}
+
+async function refusersOf(session: PipelinedSession, memo: KeysMemo, referencedBy: ForeignKey[], parents: Row[], depth: number): Promise<number> {
+  let removed = 0;
+  for (const fk of referencedBy) {
+    if (refuses(fk.onDelete)) removed += await underChildren(session, memo, fk, parents, depth, true);
+    else if (fk.onDelete === 'CASCADE') removed += await underChildren(session, memo, fk, parents, depth, false);
   }
   return removed;
+}
+
+/** The children of `parents` through `fk`: what refuses their delete removed first, then (`remove`) they themselves. */
+async function underChildren(session: PipelinedSession, memo: KeysMemo, fk: ForeignKey, parents: Row[], depth: number, remove: boolean): Promise<number> {
+  if (depth > MAX_DEPTH) throw new SchemaMismatchError(`foreign keys refuse a delete more than ${MAX_DEPTH} levels deep (a cycle of RESTRICT keys?)`, {});
+  const values = parents.map((p) => fk.refColumns.map((c) => fromWire(p[c] ?? null))).filter((v) => v.every((x) => x !== null));
+  if (values.length === 0) return 0;
+  const below = await incomingOf(session, memo, fk.schema, fk.table);
+  const descend = await mayRefuse(session, memo, below);
+  const cols = [...new Set(below.flatMap((g) => g.refColumns))];
+  let removed = 0;
+  for (let i = 0; i < values.length; i += PARENTS_PER_STATEMENT) {
+    const w = among(fk.columns, values.slice(i, i + PARENTS_PER_STATEMENT));
+    if (descend) {
+      const [rows] = (await session.roundTrip([{ sql: `SELECT ${cols.map(quoteId).join(', ')} FROM ${tableRef(fk.schema, fk.table)} WHERE ${w.sql} FOR UPDATE`, params: w.params }])) as [mysql.RowDataPacket[]];
+      if (rows.length > 0) removed += await refusersOf(session, memo, below, rows.map((r) => toWireRow(r)), depth + 1);
+    }
+    if (remove) removed += (await session.exec({ sql: `DELETE FROM ${tableRef(fk.schema, fk.table)} WHERE ${w.sql}`, params: w.params })).affectedRows;
+  }
+  return removed;
+}
+
+/** `(c1, c2) IN ((?, ?), …)` (or `c IN (?, …)`) over these non-NULL values. Pure. */
+function among(columns: string[], values: unknown[][]): { sql: string; params: unknown[] } {
+  const one = columns.length === 1 ? '?' : `(${columns.map(() => '?').join(', ')})`;
+  const cols = columns.length === 1 ? quoteId(columns[0]!) : `(${columns.map(quoteId).join(', ')})`;
+  return { sql: `${cols} IN (${values.map(() => one).join(', ')})`, params: values.flat() };
+}
+
+/** Whether a delete through these keys can be refused at some level (a RESTRICT / NO ACTION key, directly or under CASCADE ones): the schema alone. */
+async function mayRefuse(session: PipelinedSession, memo: KeysMemo, fks: ForeignKey[], seen = new Set<string>()): Promise<boolean> {
+  for (const fk of fks) {
+    if (refuses(fk.onDelete)) return true;
+    const table = `${fk.schema}.${fk.table}`;
+    if (fk.onDelete !== 'CASCADE' || seen.has(table)) continue;
+    seen.add(table);
+    if (await mayRefuse(session, memo, await incomingOf(session, memo, fk.schema, fk.table), seen)) return true;
+  }
+  return false;
 }
 
 /**

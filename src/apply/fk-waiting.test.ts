@@ -5,7 +5,8 @@ import { classifyMysqlError, errnoOf } from '../db/mysql-errors.js';
 import type { ForeignKey } from '../db/table-keys.js';
 import { LOSER_ORIGIN } from '../db/tombstones.js';
 import type { Row } from '../model/value.js';
-import { backToSavepoint, removedChildren } from './fk-waiting.js';
+import { backToSavepoint } from './fk-waiting.js';
+import { removedChildren } from './fk-children.js';
 import type { FkContext } from './fk-parents.js';
 import type { TableInfo, TableSource } from './table-cache.js';
 

@@ -21,6 +21,7 @@ import type { Group } from './grouping.js';
 import { LocksYielded, type LockYield } from './lock-yield.js';
 import { quarantinable, type Quarantine } from './quarantine.js';
 import { TargetTransaction } from './target-transaction.js';
+import { ForcedFlipRaced } from './forced-flips.js';
 import type { IncomingChange, TargetContext } from './types.js';
 
 /**
@@ -112,7 +113,8 @@ export class GroupExecutor {
         }
         if (!retryableInPlace(err) || attempt >= IN_PLACE_ATTEMPTS || !isCurrent()) throw withContext(classifyError(err), failureContext(group));
         this.deps.retried();
-        this.deps.log.debug({ err: (err as Error).message, attempt }, 'group retried');
+        if (err instanceof ForcedFlipRaced) this.deps.log.info({ err: err.message, attempt }, 'group applied again: a forced switchover committed while it was applied');
+        else this.deps.log.debug({ err: (err as Error).message, attempt }, 'group retried');
         await new Promise((r) => setTimeout(r, IN_PLACE_DELAY_MS * attempt));
       }
     }

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { driverError, RecordingConnection, type ScriptedCall } from '../db/recording-session.js';
 import type { RowChange } from '../model/change.js';
 import { Ownership } from '../model/ownership.js';
+import { RoutingBook } from '../model/routing.js';
+import { ForcedFlipRaced } from './forced-flips.js';
 import { createLogger } from '../ops/logger.js';
 import { position } from './sql/meta.js';
 import type { TableInfo } from './table-cache.js';
@@ -151,5 +153,36 @@ describe('TargetTransaction', () => {
     target.open(0, 'a', 'a-tx', 'a-pos');
     await target.rollback();
     expect(conn.trips.map(sqlOf)).toEqual([['ROLLBACK']]);
+  });
+
+  it('checks for a new forced flip after the position and before COMMIT: a failed check commits nothing and is ForcedFlipRaced; another failure stays itself', async () => {
+    const routed = (): TargetContext => ({
+      ...context('not-needed'),
+      ownership: new Ownership({ policy: 'report', shardCount: 16, routing: [], tables: { 's.u': { function: 'hash', column: 'id' } }, global: {} }, { routing: new RoutingBook([]), mode: 'incoming', topology: 'drc' }),
+    });
+    const flipRow = { id: 'so-1', shard_from: 0, shard_to: 15, from_ezone: 'a', to_ezone: 'b', flip_version: 2, cut_offset: '3' };
+    for (const checkFails of [true, false]) {
+      let reads = 0;
+      const script = emptyTable();
+      const conn = new RecordingConnection((call) => {
+        if (call.sql.startsWith('SELECT id, shard_from')) return reads++ === 0 ? [] : [flipRow];
+        if (call.sql.startsWith('SELECT (SELECT 1 FROM drc_meta.switchovers s CROSS JOIN')) return driverError(1242, 'ER_SUBQUERY_NO_1_ROW', 'Subquery returns more than 1 row');
+        if (!checkFails && call.sql.startsWith('INSERT INTO drc_meta.apply_position')) return driverError(1146, 'ER_NO_SUCH_TABLE', 'no table');
+        return script(call);
+      });
+      const target = new TargetTransaction(conn, routed());
+      target.open(3, 'a', 'a-tx', 'a-pos');
+      await target.apply([{ ...incoming({ ...insert(1, 'x@e', 10), rv: 1 }), offset: '5' }]);
+      target.writeConflicts();
+      const committed = target.commit(positionOf('8'));
+      if (checkFails) await expect(committed).rejects.toBeInstanceOf(ForcedFlipRaced);
+      else await expect(committed).rejects.toMatchObject({ errno: 1146 });
+      const last = conn.trips.find((t) => t.some((st) => st.sql === 'COMMIT'))!;
+      expect(last.find((st) => st.sql === 'COMMIT')!.ran).toBe(false);
+      // The check comes after the applied position's upsert.
+      const at = (prefix: string) => last.findIndex((st) => st.sql.startsWith(prefix));
+      expect(at('INSERT INTO drc_meta.apply_position')).toBeGreaterThanOrEqual(0);
+      expect(at('SELECT (SELECT 1 FROM drc_meta.switchovers')).toBeGreaterThan(at('INSERT INTO drc_meta.apply_position'));
+    }
   });
 });

@@ -15,9 +15,9 @@ import { versionColumnOf } from '../config/tables.js';
 import { PipelinedSession, type QueryConnection } from '../db/pipelined-session.js';
 import type { DeferredStatement, Statement } from '../db/sql.js';
 import { recordTombstonesStatements, type Tombstone } from '../db/tombstones.js';
-import { ConflictLog, type ConflictNote } from './conflict-log.js';
+import { ConflictLog } from './conflict-log.js';
 import { decide } from './decide.js';
-import { isDuplicateKey } from '../db/mysql-errors.js';
+import { isDuplicateKey, isSubqueryManyRows } from '../db/mysql-errors.js';
 import { RowStateLoader } from './row-state.js';
 import { applyTruncate, isTruncate } from './truncate.js';
 import { checkSchema } from './schema-check.js';
@@ -25,31 +25,11 @@ import { heartbeatSeen, marker, type ConflictRecord } from './sql/meta.js';
 import { recordClaimsStatement } from './sql/claims.js';
 import type { ClaimRecord } from './unique-claims.js';
 import type { IncomingChange, Op, TargetContext } from './types.js';
-import { inTable, WriteBatcher } from './write-batch.js';
+import { WriteBatcher } from './write-batch.js';
+import { inTable } from './write-statements.js';
 import { placeWaiting } from './fk-waiting.js';
-import { forcedFlipsOf, forcedFlipsStatement } from '../db/routing-store.js';
-import { lateFor, type ForcedFlip } from '../model/routing.js';
-
-/**
- * Unflagged changes kept whole (images and all) for the commit's second read of the forced flips; past
- * this many in one transaction (a big one, chunk after chunk) only what judges and records them is
- * kept — the shard, key and versions, no images — so memory stays bounded.
- */
-const KEPT_WHOLE = 2_000;
-
-/** A change the forced flips read with its batch did not flag (`shard`: computed when kept compact). */
-interface Unflagged {
-  note: ConflictNote;
-  shard?: number;
-}
-
-function compact(note: ConflictNote, ownership: TargetContext['ownership']): Unflagged {
-  const { change } = note.incoming;
-  const image = change.after ?? change.before;
-  const shard = image ? ownership.shardOfRow(`${change.schema}.${change.table}`, image) : undefined;
-  const { after: _after, before: _before, ...kept } = change;
-  return { note: { ...note, incoming: { ...note.incoming, change: kept }, local: null }, ...(shard === undefined ? {} : { shard }) };
-}
+import { forcedFlipsOf } from '../db/routing-store.js';
+import { ForcedFlipRaced, ForcedFlipWatch } from './forced-flips.js';
 
 const BEGIN: Statement = { sql: 'BEGIN', params: [] };
 const COMMIT: Statement = { sql: 'COMMIT', params: [] };
@@ -66,17 +46,15 @@ export class TargetTransaction {
   private readonly writes: WriteBatcher;
   /** Writes left for the commit's round trip, to replay one by one if one of them collides. */
   private unwritten: { ops: Op[]; tombstones: Tombstone[]; heartbeats: Statement[]; claims: ClaimRecord[] } | undefined;
-  /**
-   * The changes judged by the versioned routing that the forced flips read with their batch did not
-   * flag (each with the decision a flag would carry), for the read after the applied position at commit.
-   */
-  private unflagged: Unflagged[] = [];
+  /** The forced switchovers this transaction is judged by (forced-flips.ts). */
+  private readonly flips: ForcedFlipWatch;
 
   constructor(
     private readonly conn: QueryConnection,
     private readonly ctx: TargetContext,
   ) {
     this.session = new PipelinedSession(conn);
+    this.flips = new ForcedFlipWatch(ctx.ownership.routedTopology);
     this.log = new ConflictLog(ctx.ezone);
     this.loader = new RowStateLoader(ctx.flavor, ctx.coverage, (schema, table) => this.versionColumnOf(schema, table) !== null);
     this.writes = new WriteBatcher(this.session, (op) => ({
@@ -98,75 +76,45 @@ export class TargetTransaction {
    */
   open(slot: number, origin: string, originTx: string, originPos: string, fence?: DeferredStatement): void {
     this.session.discard();
-    this.unflagged = [];
+    this.flips.reset();
     this.session.defer(BEGIN, ...(fence ? [fence] : []), marker(this.ctx.flavor, slot, origin, originTx, originPos));
   }
 
   /**
    * Send what is deferred and these statements, then COMMIT, in one round trip. When the transaction
-   * holds changes judged by the versioned routing, the forced flips are read again after `statements`
-   * (the applied position's upsert), before COMMIT: see recheckLate.
+   * holds changes judged by the versioned routing, a check that no forced flip committed meanwhile goes
+   * after `statements` (the applied position's upsert) and before COMMIT (forced-flips.ts): when it
+   * fails, nothing is committed and ForcedFlipRaced is thrown. Nothing is written after COMMIT.
    */
   async commit(...statements: Statement[]): Promise<void> {
-    const recheck = this.recheckRead();
-    const tail = [...statements, ...(recheck ? [recheck.statement] : []), COMMIT];
+    const check = this.flips.commitCheck();
+    const tail = [...statements, ...(check ? [check] : []), COMMIT];
     const unwritten = this.unwritten;
     this.unwritten = undefined;
     try {
-      await this.session.roundTrip(tail);
+      await this.commitRoundTrip(tail, check !== undefined);
     } catch (err) {
+      if (err instanceof ForcedFlipRaced) throw err;
       if (!unwritten || !isDuplicateKey(err)) throw unwritten ? inTable(err, unwritten.ops) : err;
       // A write left for this round trip collided: nothing after it ran, nor the commit. Replay the
       // writes one by one, then rebuild what followed them (the replay may add tombstones, conflicts).
       await this.writes.replay(unwritten.ops, unwritten.tombstones);
       this.deferAfterWrites(unwritten.tombstones, unwritten.heartbeats, unwritten.claims);
       this.writeConflicts();
+      await this.commitRoundTrip(tail, check !== undefined);
+    }
+  }
+
+  /** The commit's round trip; with `checked`, a failure of the forced-flip check becomes ForcedFlipRaced. */
+  private async commitRoundTrip(tail: Statement[], checked: boolean): Promise<void> {
+    try {
       await this.session.roundTrip(tail);
+    } catch (err) {
+      const read = checked && isSubqueryManyRows(err) ? this.flips.explainRead() : undefined;
+      if (!read) throw err;
+      const [rows] = (await this.session.roundTrip([read])) as [mysql.RowDataPacket[]];
+      throw this.flips.raced(forcedFlipsOf(rows)) ?? err;
     }
-    if (recheck?.flips) await this.recheckLate(recheck.flips);
-  }
-
-  /**
-   * The forced flips read after the applied position's upsert. A forced flip's cut is the old owner's
-   * position it reads with a lock (admin/switchover-forced.ts): if this transaction's upsert went
-   * first, the flip waited for this commit and its cut includes this transaction (nothing here is
-   * late); if the flip went first, the upsert waited for it and this read (READ COMMITTED) sees it. So
-   * the flips read here judge the whole transaction — every batch of it, every chunk of a big one,
-   * however long it waited for row locks or for its predecessor (a parked group).
-   */
-  private recheckRead(): { statement: DeferredStatement; flips?: ForcedFlip[] } | undefined {
-    const topology = this.ctx.ownership.routedTopology;
-    if (topology === undefined || this.unflagged.length === 0) return undefined;
-    const origins = new Set(this.unflagged.map((u) => u.note.incoming.origin));
-    const read: { statement: DeferredStatement; flips?: ForcedFlip[] } = { statement: { sql: '', params: [] } };
-    read.statement = { ...forcedFlipsStatement(topology, origins.size === 1 ? [...origins][0] : undefined), check: (rows) => (read.flips = forcedFlipsOf(rows as mysql.RowDataPacket[])) };
-    return read;
-  }
-
-  /**
-   * The changes the commit's read shows late that their batch's read did not (a forced flip committed
-   * in between: rare). The write decisions stand (a late row is decided by last-writer-wins, flagged
-   * or not); their conflict records are written right after the commit, in a statement of their own
-   * (a crash between the two loses them: the row changes are applied either way), and published with
-   * the transaction's others.
-   */
-  private async recheckLate(flips: readonly ForcedFlip[]): Promise<void> {
-    const pending = this.unflagged;
-    this.unflagged = [];
-    if (flips.length === 0) return;
-    const late = new ConflictLog(this.ctx.ezone);
-    for (const { note, shard: known } of pending) {
-      const { change, origin, offset } = note.incoming;
-      const image = change.after ?? change.before;
-      const shard = known ?? (image ? this.ctx.ownership.shardOfRow(`${change.schema}.${change.table}`, image) : undefined);
-      if (shard === undefined || change.rv === undefined) continue;
-      const rv = change.rv;
-      if (flips.some((f) => lateFor(f, shard, origin, rv, offset))) late.record(note);
-    }
-    if (late.records.length === 0) return;
-    this.ctx.log.warn({ count: late.records.length, origin: pending[0]?.note.incoming.origin }, 'a forced switchover committed while this transaction was applied: its late rows are flagged after the commit');
-    this.log.records.push(...late.records);
-    await this.session.roundTrip(late.statements());
   }
 
   /** Send what is deferred (BEGIN, the marker) and these statements now; their results, in order. */
@@ -177,7 +125,7 @@ export class TargetTransaction {
   async rollback(): Promise<void> {
     this.session.discard();
     this.unwritten = undefined;
-    this.unflagged = [];
+    this.flips.reset();
     await this.conn.query('ROLLBACK');
   }
 
@@ -207,12 +155,15 @@ export class TargetTransaction {
     }
     for (const d of dropped) this.ctx.log.warn({ table: `${d.schema}.${d.table}`, errno: d.errno }, 'a child waiting for its deleted parent was rejected by this ezone and dropped (fk-waiting)');
     const { infos, batch } = await checkSchema(incoming, this.ctx.tables, this.ctx.config.apply.onUnknownColumn, (table, column) => this.warnDrop(table, column));
-    const read = this.forcedFlips(batch);
+    // The forced switchovers, read with the batch's rows: a flip written here a moment ago judges this
+    // batch's late rows, where the routing polled every 250 ms might not have it yet.
+    const flipRead = this.flips.batchRead(batch);
+    if (flipRead) this.session.defer(flipRead.statement);
     const { rows, tombstones, identities, unique } = await this.loader.load(this.session, batch, infos);
-    const forced = read?.flips;
-    const decisions = decide({ batch, infos, rows, tombstones, identities, ...(unique ? { unique } : {}), ...(forced ? { forced } : {}), ...(read ? { recheck: true } : {}), ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
+    this.flips.assertSame();
+    const forced = flipRead?.read.flips;
+    const decisions = decide({ batch, infos, rows, tombstones, identities, ...(unique ? { unique } : {}), ...(forced ? { forced } : {}), ownership: this.ctx.ownership, versionColumnOf: (s, t) => this.versionColumnOf(s, t) });
     for (const note of decisions.conflicts) this.log.record(note);
-    for (const note of decisions.unflagged ?? []) this.unflagged.push(this.unflagged.length < KEPT_WHOLE ? { note } : compact(note, this.ctx.ownership));
 
     const leftForCommit = await this.writes.write(decisions.ops, decisions.tombstones, options.writeAtCommit?.() ?? false);
     const heartbeats = this.heartbeatsOf(decisions.ops);
@@ -221,25 +172,20 @@ export class TargetTransaction {
     this.rows += incoming.length;
   }
 
-  /**
-   * The forced switchovers taking shards from the batch's origin, read in this transaction
-   * (db/routing-store.ts forcedFlipsStatement) when the batch holds changes judged by the
-   * versioned routing (RowChange.rv): a flip written here a moment ago judges this batch's late rows,
-   * where the routing polled every 250 ms might not have it yet. Its statement goes with the round trip
-   * that reads the batch's rows. Undefined: nothing to judge (decide falls back to the book's).
-   */
-  private forcedFlips(batch: readonly IncomingChange[]): { flips?: ForcedFlip[] } | undefined {
-    const topology = this.ctx.ownership.routedTopology;
-    const first = batch.find((i) => i.change.rv !== undefined && i.offset !== undefined);
-    if (topology === undefined || !first) return undefined;
-    const read: { flips?: ForcedFlip[] } = {};
-    this.session.defer({ ...forcedFlipsStatement(topology, first.origin), check: (rows) => (read.flips = forcedFlipsOf(rows as mysql.RowDataPacket[])) });
-    return read;
-  }
-
-  /** Record the conflicts of this transaction (call once, before commit; they go with the commit). */
+  /** Record the conflicts of this transaction not yet written (call once, before commit; they go with the commit). */
   writeConflicts(): void {
     this.session.defer(...this.log.statements());
+  }
+
+  /**
+   * Write the conflicts recorded so far now, in the transaction, and keep only what fits for publishing
+   * (conflict-log.ts): a big transaction does this after each chunk, so its memory stays bounded.
+   */
+  async flushConflicts(): Promise<void> {
+    const statements = this.log.statements();
+    if (statements.length === 0) return;
+    await this.session.roundTrip(statements);
+    this.log.flushed();
   }
 
   /** When each applied heartbeat became visible here (drc_meta.lag, read by `drc lag`). */

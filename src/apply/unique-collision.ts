@@ -18,7 +18,7 @@ import { compareImages } from './resolver.js';
 import { justBelow } from './unique-claims.js';
 import { uniqueLookups } from './unique-claims-state.js';
 import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
-import { refusing, removeChildren } from './fk-conflict.js';
+import { removeRefusing } from './fk-conflict.js';
 import { deleteRow, KEY_INDEX_COLUMN, selectByKeys, selectByUniqueKeys, SELF_COLUMN } from './sql/rows.js';
 import type { Op } from './types.js';
 
@@ -64,7 +64,7 @@ export async function resolveUniqueCollision(ctx: CollisionContext, op: Op, tomb
       // under a parent's delete refused by children (fk-conflict.ts), rather than stall the stream with
       // an error no retry can fix. (Not proven convergent: where the loser's children live elsewhere
       // depends on that ezone's own decisions; the randomized test found this stall, not its cure.)
-      if (!isForeignKeyHasChildren(err) || (await removeChildren(session, refusing(op.info.referencedBy ?? [], 'delete'), loser)) === 0) throw err;
+      if (!isForeignKeyHasChildren(err) || (await removeRefusing(session, op.info.referencedBy ?? [], loser)) === 0) throw err;
       await session.exec(del);
     }
     // As the claim book leaves a removed holder's (unique-claims.ts): a loser's removal, just below its

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Row } from '../model/value.js';
 import type { TableInfo } from './table-cache.js';
 import type { Op } from './types.js';
-import { writeStatements } from './write-batch.js';
+import { writeStatements } from './write-statements.js';
 
 const info = { columns: new Set(['id', 'name']), primaryKey: ['id'], uniqueKeys: [['name']] } as unknown as TableInfo;
 const op = (kind: Op['kind'], image: Row, extra: Partial<Op> = {}): Op =>

@@ -11,20 +11,20 @@
  */
 import type mysql from 'mysql2/promise';
 import { bySize, type PipelinedSession } from '../db/pipelined-session.js';
-import type { DeferredStatement, Statement } from '../db/sql.js';
 import { keyIdentityOf } from '../db/key-identity.js';
 import { REMOVAL_ORIGIN, type Tombstone } from '../db/tombstones.js';
-import { APPLY_SQL_MODE, APPLY_SQL_MODE_ENUM_ZERO } from '../db/connect.js';
-import { classifyMysqlError, errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
+import { errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent } from '../db/mysql-errors.js';
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
 import { bootstrapCopying } from '../db/bootstrap-progress.js';
 import { COPY_ORIGIN } from './copy-marker.js';
-import { childOutcome, deletedBefore, followStatements, orphanStatements, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, refusing, removeChildren, withNullReferences } from './fk-conflict.js';
-import { abandonMovedChildren, adoptMovedChildren, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
-import { newerChildren, removedChildren, stashStatement } from './fk-waiting.js';
+import { childOutcome, deletedBefore, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, refusing, removeChildren, removeRefusing, withNullReferences } from './fk-conflict.js';
+import { abandonMovedChildren, adoptMovedChildren, removeOlder, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
+import { stashStatement } from './fk-waiting.js';
+import { newerChildren, removedChildren } from './fk-children.js';
 import { childBound, dataTypeOf, parentRef, parentWrittenLater, type FkContext } from './fk-parents.js';
 import { cascadeTombstones, olderThanParentDeletes } from './fk-cascade.js';
-import { deleteRow, insertRows, KEY_INDEX_COLUMN, selectByKeys, updateRow } from './sql/rows.js';
+import { KEY_INDEX_COLUMN, selectByKeys } from './sql/rows.js';
+import { inTable, relaxed, RESTORE_SESSION, ROLLBACK_TO_SAVEPOINT, RowNotFoundError, SAVEPOINT, statementOf, statementsOf, writeStatements } from './write-statements.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { IncomingChange, Op } from './types.js';
 import type { ForeignKey } from '../db/table-keys.js';
@@ -36,104 +36,6 @@ import type { ConflictRecord } from './sql/meta.js';
 /** How many key changes of its parents one child write follows (a chain 5 → 7 → 9, or a cycle). */
 const MAX_MOVES = 8;
 
-/** Rows per multi-row INSERT. */
-const ROWS_PER_INSERT = 500;
-
-export const SAVEPOINT: Statement = { sql: 'SAVEPOINT drc_writes', params: [] };
-export const ROLLBACK_TO_SAVEPOINT: Statement = { sql: 'ROLLBACK TO SAVEPOINT drc_writes', params: [] };
-
-/** An UPDATE or DELETE by key touched no row: the row here is not the one the decisions read. */
-export class RowNotFoundError extends Error {
-  constructor() {
-    super('a write by key touched no row');
-    this.name = 'RowNotFoundError';
-  }
-}
-
-/** A statement that must touch exactly one row (matched rows: mysql2 sets CLIENT_FOUND_ROWS). */
-const touchingOne = (s: Statement): DeferredStatement => ({
-  ...s,
-  check: (result) => {
-    if ((result as mysql.ResultSetHeader).affectedRows === 0) throw new RowNotFoundError();
-  },
-});
-
-/**
- * A driver error of writes into one table, classified with that table in its context: the stream's
- * one error line (a value the target rejects pauses it) names the table. Anything else is unchanged.
- */
-export function inTable(err: unknown, ops: Op[]): unknown {
-  const tables = new Set(ops.map((o) => `${o.incoming.change.schema}.${o.incoming.change.table}`));
-  if (tables.size !== 1) return err;
-  return classifyMysqlError(err, { table: [...tables][0] as string }) ?? err;
-}
-
-const sqlMode = (mode: string): DeferredStatement => ({ sql: `SET SESSION sql_mode = '${mode}'`, params: [] });
-
-/** Whether an image stores ENUM index 0 (''): the one value the apply session's strict mode refuses. */
-function writesEnumZero(op: Op): boolean {
-  if (op.kind === 'delete') return false;
-  const enums = op.info.columnMeta?.filter((m) => m.dataType?.toLowerCase() === 'enum');
-  return enums !== undefined && enums.some((m) => m.name !== undefined && op.image[m.name] === '');
-}
-
-const fkChecks = (on: boolean): DeferredStatement => ({ sql: `SET SESSION foreign_key_checks = ${on ? 1 : 0}`, params: [] });
-
-/**
- * The origin wrote the row with foreign_key_checks = 0 (a dump load): it is applied so too (issue 13).
- * Never a unique loser's removal (Op.removal), which carries the winner's change: DRC's own delete,
- * run with checks on as at write time (unique-collision.ts) — its cascades and RESTRICT children as
- * the stash of its children expects (fk-waiting.ts removedChildren).
- */
-const withoutFkChecks = (op: Op): boolean => op.incoming.change.noFkChecks === true && !op.removal;
-
-/** Whether a write runs in a relaxed session (its statements wrapped in a switch and back). */
-const relaxed = (op: Op): boolean => writesEnumZero(op) || withoutFkChecks(op) || op.children !== undefined || op.orphans !== undefined;
-
-/** Both session switches back to the apply session's own: after a failed round trip that stopped inside a wrapped write. */
-const RESTORE_SESSION: DeferredStatement[] = [sqlMode(APPLY_SQL_MODE), fkChecks(true)];
-
-/**
- * A write's statements: its own, or wrapped in the session switches it needs and back — the relaxed
- * sql_mode to store ENUM index 0, foreign_key_checks off for a row the origin wrote without them.
- */
-function statementsOf(op: Op, statement: DeferredStatement): DeferredStatement[] {
-  const enumZero = writesEnumZero(op);
-  const noFk = withoutFkChecks(op);
-  // A key change whose old row stays: its children follow the new key, as in the origin (fk-key-change.ts).
-  const follow = op.children ? followStatements(op.info.referencedBy ?? [], op.children.from, op.children.to, op.children.before) : [];
-  // A parent delete that lost here: the children it removed in its origin go here too (fk-conflict.ts).
-  if (op.orphans) follow.push(...orphanStatements(op.info.referencedBy ?? [], op.image, op.orphans.before));
-  return [...(enumZero ? [sqlMode(APPLY_SQL_MODE_ENUM_ZERO)] : []), ...(noFk ? [fkChecks(false)] : []), statement, ...follow, ...(noFk ? [fkChecks(true)] : []), ...(enumZero ? [sqlMode(APPLY_SQL_MODE)] : [])];
-}
-
-/** The statement of one write (UPDATE and DELETE checked to touch one row). */
-export function statementOf(op: Op): DeferredStatement {
-  const { schema, table } = op.incoming.change;
-  if (op.kind === 'insert') return insertRows(schema, table, [op.image], op.info);
-  if (op.kind === 'update') return touchingOne(updateRow(schema, table, op.info.primaryKey, op.key, op.image, op.info));
-  return touchingOne(deleteRow(schema, table, op.info.primaryKey, op.key));
-}
-
-/** Pure: the writes as statements, consecutive inserts of one table and column list merged. */
-export function writeStatements(ops: Op[]): DeferredStatement[] {
-  const statements: DeferredStatement[] = [];
-  for (let i = 0; i < ops.length; ) {
-    const op = ops[i] as Op;
-    let j = i + 1;
-    if (op.kind === 'insert' && !op.children) {
-      const cols = Object.keys(op.image).join(',');
-      const zero = writesEnumZero(op);
-      const noFk = withoutFkChecks(op);
-      while (j < ops.length && j - i < ROWS_PER_INSERT && ops[j]!.kind === 'insert' && sameTable(ops[j]!, op) && Object.keys(ops[j]!.image).join(',') === cols && writesEnumZero(ops[j]!) === zero && withoutFkChecks(ops[j]!) === noFk && !ops[j]!.children) j++;
-      statements.push(...statementsOf(op, insertRows(op.incoming.change.schema, op.incoming.change.table, ops.slice(i, j).map((o) => o.image), op.info)));
-    } else {
-      statements.push(...statementsOf(op, statementOf(op)));
-    }
-    i = j;
-  }
-  return statements;
-}
 
 export class WriteBatcher {
   /** Children moved for a change of this batch (fk-adopt.ts), until its write is done or loses; by the change (a write retried as another kind keeps it). */
@@ -265,9 +167,8 @@ export class WriteBatcher {
     const adoption = await adoptMovedChildren(this.session, this.waiting.tables, op, versionColumn, this.waiting.local);
     if (!adoption) return;
     const { conflicts } = this.collisions(op);
-    const count = conflicts.records.length;
-    conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });
-    this.adoptions.set(op.incoming, { op, adoption, record: conflicts.records.length > count ? conflicts.records.at(-1) : undefined });
+    const record = conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });
+    this.adoptions.set(op.incoming, { op, adoption, record });
   }
 
   /**
@@ -444,8 +345,21 @@ export class WriteBatcher {
    * removed, then the parent's write runs (fk-conflict.ts).
    */
   private async childrenRefuse(op: Op, tombstones: Tombstone[], err: unknown): Promise<void> {
-    const fks = refusing(op.info.referencedBy ?? [], op.kind === 'delete' ? 'delete' : 'update');
-    const removed = fks.length === 0 ? 0 : await removeChildren(this.session, fks, parentImageOf(op));
+    const referencedBy = op.info.referencedBy ?? [];
+    // A parent delete that lost here: its orphans (the children older than it, fk-conflict.ts
+    // orphanStatements) may have been refused by their own children — those go first, under the
+    // orphans only. (A SET NULL orphan key refused by an ON UPDATE RESTRICT grandchild is not handled:
+    // it pauses, named below.)
+    if (op.orphans) {
+      let refused = false;
+      for (const fk of referencedBy) if (fk.onDelete !== 'SET NULL') refused = (await removeOlder(this.session, fk, op.image, op.orphans.before, false)).refused || refused;
+      if (!refused) throw unexplained(err, op, 'no refusing grandchild under the children a lost delete removes');
+      const { versionColumn, conflicts } = this.collisions(op);
+      conflicts.record({ incoming: op.incoming, reason: 'fk-children-removed', decision: 'applied', local: null, versionColumn });
+      return this.writeOne(op, tombstones);
+    }
+    // A delete may be refused under a child it cascades to (a grandchild written elsewhere): removeRefusing looks at every level.
+    const removed = op.kind === 'delete' ? await removeRefusing(this.session, referencedBy, parentImageOf(op)) : await removeChildren(this.session, refusing(referencedBy, 'update'), parentImageOf(op));
     if (removed === 0) throw unexplained(err, op, 'no refusing child');
     const { versionColumn, conflicts } = this.collisions(op);
     conflicts.record({ incoming: op.incoming, reason: 'fk-children-removed', decision: 'applied', local: null, versionColumn });
@@ -459,7 +373,6 @@ function unexplained(err: unknown, op: Op, what: string): SchemaMismatchError {
   return new SchemaMismatchError(`foreign key violation in ${schema}.${table} with ${what}: the parent table is not replicated, or differs between ezones`, { table: `${schema}.${table}`, errno: errnoOf(err) ?? 0 });
 }
 
-const sameTable = (a: Op, b: Op) => a.incoming.change.schema === b.incoming.change.schema && a.incoming.change.table === b.incoming.change.table;
 
 /** Whether an update writes its image under another primary key than the one it updates (a key change). */
 function movesKey(op: Op): boolean {

@@ -52,6 +52,35 @@ describe('Shipper', () => {
     expect(s).toMatchObject({ transactions: 2, rowChanges: 3, messages: 2, committedPosition: '0-1-6', lastCommitAt: 1_000_000 });
   });
 
+  it('tells a commit that put a resume point on changes from one of notifications only (review M1 of 34ffb73)', async () => {
+    const { publisher, batches } = recordingPublisher();
+    let failCommit = true;
+    const flaky: AtomicPublisher = {
+      ...publisher,
+      begin: async () => {
+        const batch = await publisher.begin();
+        return { ...batch, commit: async () => (failCommit ? Promise.reject(new Error('commit failed')) : batch.commit()) };
+      },
+    };
+    const s = stats();
+    const shipper = new Shipper('a', topics, flaky, s);
+    const notification = { origin: 'b', schema: 'app', table: 't', op: 'insert', key: { id: 1 }, position: '0-1-5' } as unknown as CapturedPart['notifications'][number];
+    const applied = (txId: string, position: string) => part({ txId, applied: true, notifications: [notification], end: { position, commitTime: 1 } });
+    // The first batch carries a position-only message, but its commit fails: it is read again.
+    await expect(shipper.ship([applied('x1', '0-1-5')])).rejects.toThrow('commit failed');
+    expect(batches[0]!.messages.map((m) => m.topic)).toEqual([topics.notify, topics.changes]);
+    await shipper.abort();
+    failCommit = false;
+    // Within a second of that position-only message: the re-read commits notifications only.
+    await shipper.ship([applied('x1', '0-1-5')]);
+    expect(batches.at(-1)).toMatchObject({ ended: 'commit' });
+    expect(batches.at(-1)!.messages.map((m) => m.topic)).toEqual([topics.notify]);
+    expect(s.committedPosition).toBe('0-1-5'); // the committed position moved all the same: not the signal
+    expect(shipper.resumePointCommitted).toBe(false);
+    await shipper.ship([part({ txId: 't1', chunks: [Buffer.from('c1')], end: { position: '0-1-7', commitTime: 2 } })]);
+    expect(shipper.resumePointCommitted).toBe(true);
+  });
+
   it('keeps the Kafka transaction open while a big source transaction streams, and abort() drops it', async () => {
     const { publisher, batches } = recordingPublisher();
     const s = stats();

@@ -33,6 +33,7 @@ interface Unpublished {
 export class Shipper {
   private batch: PublishBatch | undefined;
   private lastChunkAt = 0;
+  private finalCommitted = false;
   private unpublished: Unpublished | undefined;
   /** The routing in force at the committed resume point (CapturedPart.end.routing); undefined: none known. */
   private committed: string | undefined;
@@ -66,6 +67,14 @@ export class Shipper {
   /** The routing in force where capture started (its resume point, before anything shipped). */
   startedWith(routing: string | undefined): void {
     this.committed = routing;
+  }
+
+  /**
+   * A Kafka commit of this shipper put a transaction's last message on `changes`: the topic holds a
+   * resume point (a commit of notifications only, or of a position-only message not yet due, does not).
+   */
+  get resumePointCommitted(): boolean {
+    return this.finalCommitted;
   }
 
   /** A Kafka transaction is open (a source transaction is streaming across ship calls). */
@@ -105,6 +114,7 @@ export class Shipper {
     if (resumeAt) await this.covered(resumeAt);
     await this.batch.commit();
     this.batch = undefined;
+    if (this.lastFinal) this.finalCommitted = true;
     if (resumeAt) {
       this.stats.committedPosition = resumeAt;
       this.committed = routingAt;

@@ -309,6 +309,19 @@ const MIGRATIONS: string[][] = [
        ADD COLUMN forget TINYINT NOT NULL DEFAULT 0 COMMENT '1: bootstrap asks capture to stop journaling the table',
        ADD COLUMN dropped_from TEXT NULL COMMENT 'the binlog position after which capture journals the table no more (NULL: not yet)'`,
   ],
+  [
+    // Where capture started while its changes topic holds nothing yet (db/capture-start.ts): a daemon
+    // that dies before its first Kafka commit starts there again, not at the binlog end.
+    `CREATE TABLE IF NOT EXISTS drc_meta.capture_start (
+      topic VARCHAR(255) NOT NULL PRIMARY KEY COMMENT 'the changes topic capture publishes to',
+      position TEXT NOT NULL COMMENT 'the binlog position capture first started at',
+      recorded_at DATETIME(6) NOT NULL
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+  ],
+  [
+    // The routing in force at that start (issue 17): the binlog read again from there is judged by it.
+    `ALTER TABLE drc_meta.capture_start ADD COLUMN routing MEDIUMTEXT NULL COMMENT 'the routing in force at position (packRoutes); NULL: none kept'`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

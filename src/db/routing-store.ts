@@ -126,16 +126,39 @@ export async function readForcedFlips(db: Queryable, topology: string): Promise<
   return forcedFlipsOf(rows);
 }
 
+/** A forced flip of a topology (its `?`): a switchover done with a flip and no ban (`s`: drc_meta.switchovers). */
+const FORCED_FLIP = "s.topology = ? AND s.state = 'done' AND s.ban_version IS NULL AND s.flip_version IS NOT NULL";
+
 /**
- * The read of the forced switchovers (of `origin`'s shards when given), as the daemon polls it and as
- * an applier makes it in each transaction (a plain read: a locking one would hold the topology's
- * switchover rows for the whole transaction, and a planned switchover's writes of them — applied by the
- * same stream, committed in stream order — would wait behind it).
+ * The read of the forced switchovers (of the shards taken from `origins` when given), as the daemon polls
+ * it and as an applier makes it in each transaction (a plain read: a locking one would hold the
+ * topology's switchover rows for the whole transaction, and a planned switchover's writes of them —
+ * applied by the same stream, committed in stream order — would wait behind it).
  */
-export function forcedFlipsStatement(topology: string, origin?: string): { sql: string; params: string[] } {
+export function forcedFlipsStatement(topology: string, origins?: readonly string[]): { sql: string; params: string[] } {
+  const from = origins === undefined ? '' : ` AND s.from_ezone IN (${origins.map(() => '?').join(', ')})`;
   return {
-    sql: `SELECT id, shard_from, shard_to, from_ezone, to_ezone, flip_version, cut_offset FROM drc_meta.switchovers WHERE topology = ? AND state = 'done' AND ban_version IS NULL AND flip_version IS NOT NULL${origin === undefined ? '' : ' AND from_ezone = ?'}`,
-    params: origin === undefined ? [topology] : [topology, origin],
+    sql: `SELECT id, shard_from, shard_to, from_ezone, to_ezone, flip_version, cut_offset FROM drc_meta.switchovers s WHERE ${FORCED_FLIP}${from}`,
+    params: [topology, ...(origins ?? [])],
+  };
+}
+
+/**
+ * A statement that fails (ER_SUBQUERY_NO_1_ROW, 1242) when the topology has a forced flip taking shards
+ * from one of `known`'s origins whose id is not among that origin's, and returns one NULL otherwise:
+ * sent before COMMIT in the same round trip, its error stops the COMMIT (a multi-statement query runs no
+ * statement after a failed one). The scalar subquery joins each such flip with two rows: any new flip
+ * makes it return more than one row.
+ */
+export function newForcedFlipStatement(topology: string, known: ReadonlyMap<string, readonly string[]>): { sql: string; params: string[] } {
+  const params: string[] = [topology];
+  const perOrigin = [...known].map(([origin, ids]) => {
+    params.push(origin, ...ids);
+    return ids.length === 0 ? 's.from_ezone = ?' : `(s.from_ezone = ? AND s.id NOT IN (${ids.map(() => '?').join(', ')}))`;
+  });
+  return {
+    sql: `SELECT (SELECT 1 FROM drc_meta.switchovers s CROSS JOIN (SELECT 1 AS n UNION ALL SELECT 2) two WHERE ${FORCED_FLIP} AND (${perOrigin.join(' OR ')})) AS drc_new_forced_flip`,
+    params,
   };
 }
 

@@ -53,8 +53,9 @@ export interface GuardOptions {
    * from its earliest message: those the first read of drc_meta already holds are ignored, so no change
    * published after that read is missed. `log`: the Kafka client's (default: warnings to stderr).
    * When the topic is missing (or not visible to this Kafka user), or cannot be checked, `onError` hears
-   * it (a DrcError `DRC_TOPIC_MISSING`, or the failure itself), the guard polls drc_meta.routing
-   * meanwhile and checks for the topic again every `recheckMs` (default 30 s) until it follows it.
+   * it (a DrcError `DRC_TOPIC_MISSING`, or `DRC_KAFKA_UNAVAILABLE` with the failure as its cause), the
+   * guard polls drc_meta.routing meanwhile and checks for the topic again every `recheckMs` (default
+   * 30 s) until it follows it; a later attempt that fails in any way falls back the same way.
    */
   follow?: { kafka: KafkaConfig; log?: Logger; recheckMs?: number };
 }
@@ -142,7 +143,7 @@ export class RoutingGuard {
       exists = (await inspector.endOffsets([topic])).has(topic);
     } catch (err) {
       // Not "missing": an authorization failure, a timeout, no leader — said as it is, and checked again.
-      this.fallBack(follow, new DrcError(ErrorCode.topicMissing, `the routing topic ${topic} could not be checked (${(err as Error).message})`, { cause: err }));
+      this.fallBack(follow, new DrcError(ErrorCode.kafkaUnavailable, `the routing topic ${topic} could not be checked (${(err as Error).message})`, { cause: err }));
       return;
     } finally {
       await inspector.close().catch(() => undefined);
@@ -154,8 +155,19 @@ export class RoutingGuard {
     if (this.closed) return;
     const transport = await createTransport(follow.kafka, { clientId, log });
     const stream = transport.messageStream(topic, `${follow.kafka.clientId}.${topology}.guard.${this.options.ezone}`);
+    const end = async () => {
+      await stream.stop().catch(() => undefined);
+      await transport.close().catch(() => undefined);
+    };
+    try {
+      await stream.start(undefined, async (m) => this.onMessage(m, topic, onError), onError);
+    } catch (err) {
+      await end();
+      throw err;
+    }
+    // Closed while the stream started: nothing may outlive close().
+    if (this.closed) return end();
     this.following = { transport, stream };
-    await stream.start(undefined, async (m) => this.onMessage(m, topic, onError), onError);
     if (this.pollingForTopic) {
       // refreshMs 0 asked for the topic alone: the fall back's polling ends.
       clearInterval(this.timer);
@@ -177,7 +189,8 @@ export class RoutingGuard {
     }
     this.recheck = setTimeout(() => {
       this.recheck = undefined;
-      this.follow(follow).catch((err: Error) => this.options.onError?.(err));
+      // Any failure of a later attempt (the broker unreachable, the stream not starting) falls back again: checked again later.
+      this.follow(follow).catch((err: Error) => this.fallBack(follow, new DrcError(ErrorCode.kafkaUnavailable, `following the routing topic failed (${err.message})`, { cause: err })));
     }, again);
     this.recheck.unref();
   }

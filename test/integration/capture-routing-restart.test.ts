@@ -7,37 +7,17 @@
 import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/daemon/wiring.js';
-import { shardOf } from '../../src/model/ownership.js';
 import { describeWithServers, infra } from '../support/env.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { reconfigure } from '../support/reconfigure.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
 import { eventually, scenario, type Scenario } from '../support/scenario.js';
+import { routingVersion, shardedOrders, userOfA as user } from '../support/sharded-orders.js';
 import { testLogger } from '../support/test-logger.js';
 import { sleep } from '../support/wait.js';
 
-const SHARDS = 16;
-/** A user of shard 0-7 (a's at version 1). */
-const user = (() => {
-  let u = 1;
-  while (shardOf(u, SHARDS) > 7) u++;
-  return u;
-})();
-
 async function setUp(name: string, kafkaClient: 'platformatic' | 'kafkajs'): Promise<Scenario> {
-  const s = await scenario(name, {}, { ezones: ['a', 'b'], kafkaClient });
-  reconfigure(s, (c) => ({
-    ...c,
-    ownership: { policy: 'report', shardCount: SHARDS, routing: [{ shards: '0-7', ezone: 'a' }, { shards: '8-15', ezone: 'b' }], tables: { [`${s.schema}.orders`]: { function: 'hash', column: 'user_id' } } },
-  }));
-  for (const ez of ['a', 'b']) await s.db[ez]!.query('CREATE TABLE orders (id BIGINT PRIMARY KEY, user_id INT NOT NULL, amount INT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
-  return s;
+  return shardedOrders(await scenario(name, {}, { ezones: ['a', 'b'], kafkaClient }), ['a', 'b']);
 }
-
-const routingVersion = async (db: mysql.Connection, topology: string) => {
-  const [[row]] = await db.query<mysql.RowDataPacket[]>('SELECT COALESCE(MAX(version), 0) AS v FROM drc_meta.routing WHERE topology = ?', [topology]);
-  return Number(row!.v);
-};
 
 describeWithServers('capture restarting across a routing change', () => {
   let s: Scenario | undefined;

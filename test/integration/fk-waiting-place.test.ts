@@ -20,7 +20,8 @@
  */
 import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
-import { placeWaiting, stashStatement, type WaitingChild } from '../../src/apply/fk-waiting.js';
+import { placeWaiting, stashStatement } from '../../src/apply/fk-waiting.js';
+import type { WaitingChild } from '../../src/apply/fk-children.js';
 import { TableCache } from '../../src/apply/table-cache.js';
 import { tombstoneIdentity } from '../../src/apply/keys.js';
 import { recordTombstonesStatements } from '../../src/db/tombstones.js';

@@ -20,6 +20,7 @@ import { shardOf } from '../../src/model/ownership.js';
 import { changesTopic, routingTopic } from '../../src/model/topics.js';
 import { DRC_BIN, runDrc } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 import { describeWithServers, infra } from '../support/env.js';
 import { reconfigure } from '../support/reconfigure.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
@@ -304,6 +305,27 @@ describeWithServers('moving shards: versioned routing, guards, drc switchover', 
       await admin.disconnect();
     }
   }, 60_000);
+
+  it.runIf(infra().mode === 'local' && infra().kafka.fault !== undefined)('the TypeScript guard keeps checking for <prefix>.routing after every failed attempt (Kafka unreachable), and follows it once Kafka is back', async () => {
+    s = await setUp('guardretry');
+    daemons.push(...(await startDaemons(s, ['a']))); // creates the routing topic
+    // The guard reaches Kafka only through a proxy that is not listening yet (the broker advertises the proxy's port to it).
+    const fault = infra().kafka.fault!;
+    const proxy = new FaultProxy(fault.listenerPort, fault.proxyPort);
+    const codes: unknown[] = [];
+    const guard = await RoutingGuard.open({ pool: s.db.a!, ezone: 'a', topology: s.prefix, ownership: s.config.ownership, refreshMs: 0, follow: { kafka: { ...s.config.kafka, brokers: [`127.0.0.1:${fault.proxyPort}`] }, recheckMs: 300 }, onError: (e) => void codes.push((e as { code?: unknown }).code) });
+    try {
+      await waitFor(async () => codes.length, { what: 'two failed attempts reported', until: (n) => n >= 2, timeoutMs: 60_000, intervalMs: 100 });
+      expect(new Set(codes)).toEqual(new Set(['DRC_KAFKA_UNAVAILABLE']));
+      expect(guard.followsTopic).toBe(false);
+      expect(guard.checkKey(users.moving[0]!)).toMatchObject({ owner: 'a', version: 1 }); // polling drc_meta meanwhile
+      await proxy.start();
+      await eventually('the guard following the topic once Kafka is reachable', async () => guard.followsTopic, 60_000);
+    } finally {
+      await guard.close();
+      await proxy.stop();
+    }
+  }, 120_000);
 
   it('the TypeScript guard follows <prefix>.routing itself (polling drc_meta as well, by default): a switchover reaches it from the topic, with either Kafka client', async () => {
     s = await setUp('follow');
