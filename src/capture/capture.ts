@@ -4,6 +4,7 @@
  * - Resume point: the position carried by the last committed message of our own `changes` topic
  *   (Kafka is the source of truth, no side file). Applied-only stretches publish a position-only
  *   message at most once a second, so the resume point keeps up in an ezone that only receives.
+ *   Before the topic's first commit, the first start recorded in drc_meta (start-point.ts).
  * - Each shipped batch is one Kafka transaction: changes and notifications of whole source
  *   transactions appear together or not at all; a huge source transaction streams its chunks inside
  *   one Kafka transaction. A newer capture of the same ezone fences this one.
@@ -20,11 +21,8 @@
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config/schema.js';
 import { loadCaptureReceipts } from '../db/capture-receipts.js';
-import { forgetCaptureStart, recordCaptureStart, recordedCaptureStart } from '../db/capture-start.js';
-import { currentGtidPosition, detectFlavor } from '../db/connect.js';
 import { isBinlogPositionGone } from '../db/mysql-errors.js';
-import { BinlogPositionGoneError, type DrcError } from '../errors.js';
-import { decodeChunk } from '../model/envelope.js';
+import type { DrcError } from '../errors.js';
 import { Ownership } from '../model/ownership.js';
 import type { RoutingBook } from '../model/routing.js';
 import type { AtomicPublisher, LocalReleases, StoredMessage } from '../model/ports.js';
@@ -38,7 +36,8 @@ import { BinlogSource } from './binlog-source.js';
 import { checkCaptureServer } from './preflight.js';
 import { RefusedTables } from './refused-tables.js';
 import { RoutingTracker } from './routing-tracker.js';
-import { ROUTING_HEADER, Shipper } from './shipper.js';
+import { Shipper } from './shipper.js';
+import { StartPoint } from './start-point.js';
 import { TableFilter } from '../config/table-filter.js';
 import { TombstoneRecorder } from './tombstone-recorder.js';
 
@@ -105,10 +104,8 @@ export class Capture {
   private assembler!: TransactionAssembler;
   private generation = 0;
   private stopping = false;
-  /** A recorded first start (db/capture-start.ts) may be there, to forget once the topic holds a resume point. */
-  private startRecorded = false;
-  /** This run started from the resume point on Kafka (not from a recorded or a new first start). */
-  private startedFromKafka = false;
+  /** Where this run started: the resume point on Kafka, or a recorded first start. */
+  private readonly startPoint: StartPoint;
   /** When the stream last (re)started: events after it prove the binlog connection works. */
   private startedAt = 0;
   private loop: Promise<void> | undefined;
@@ -137,6 +134,7 @@ export class Capture {
       (position) => this.tombstones.waitUntilCovered(position, COVERAGE_WAIT_MS),
       once(() => this.log.warn({ shards: deps.routing?.size }, 'the routing is cut into too many ranges to ship with the resume point: a restart judges re-read rows by the routing read at start')),
     );
+    this.startPoint = new StartPoint(deps.pool, this.topics.changes, this.routing, this.log);
     this.tombstones = new TombstoneRecorder(deps.pool, deps.ezone, this.log, deps.releases, () => this.stats.committedPosition, true);
     this.supervisor = this.newSupervisor();
     this.source = new BinlogSource({
@@ -145,7 +143,7 @@ export class Capture {
       heartbeatMs: deps.config.capture.binlogHeartbeatMs,
       log: this.log,
       onEvent: (ev) => this.assembler.push(ev),
-      onError: (err) => void this.supervisor.fail(isBinlogPositionGone(err) ? this.positionGone(err) : err),
+      onError: (err) => void this.supervisor.fail(isBinlogPositionGone(err) ? this.startPoint.gone(this.stats.committedPosition, err) : err),
     });
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
@@ -172,19 +170,7 @@ export class Capture {
   async start(): Promise<void> {
     const { noPrimaryKey } = await checkCaptureServer(this.deps.pool, this.deps.config, this.deps.ezone);
     for (const table of noPrimaryKey) this.refused.known(table);
-    const last = await this.deps.lastPublished();
-    let position: string;
-    if (last) {
-      position = decodeChunk(last.value).pos;
-      this.routing.resume(last.headers?.[ROUTING_HEADER], position);
-      this.log.info({ position, topic: this.topics.changes }, 'capture resumes after the last transaction on Kafka');
-      this.startedFromKafka = true;
-      this.startRecorded = true; // a record left by an earlier run goes; a failure here is retried after this run's first commit
-      await this.forgetStart();
-    } else {
-      position = await this.firstStart();
-      this.startRecorded = true;
-    }
+    const position = await this.startPoint.find(await this.deps.lastPublished());
     this.stats.committedPosition = position;
     this.stats.coveredPosition = position;
     // A stream restart before the first commit reads again from here: with the routing of here.
@@ -193,47 +179,6 @@ export class Capture {
     this.tombstones.start(position);
     await this.startStream(position);
     this.loop = this.shipLoop();
-  }
-
-  /**
-   * The topic holds nothing: start where the first start did, recorded before anything was read
-   * (db/capture-start.ts), with the routing in force there; or, on the first start, at the binlog
-   * end, recorded now.
-   */
-  private async firstStart(): Promise<string> {
-    const topic = this.topics.changes;
-    const recorded = await recordedCaptureStart(this.deps.pool, topic);
-    if (recorded) {
-      this.log.info({ position: recorded.position, recordedAt: recorded.recordedAt, topic }, 'nothing committed on Kafka yet: capture starts again where it first started');
-      this.routing.resume(recorded.routing, recorded.position);
-      return recorded.position;
-    }
-    const here = await currentGtidPosition(this.deps.pool, await detectFlavor(this.deps.pool));
-    const start = await recordCaptureStart(this.deps.pool, topic, here, this.routing.current());
-    // Another daemon recorded first (a standby starting at once): its start, with its routing.
-    if (start.position !== here) this.routing.resume(start.routing, start.position);
-    this.log.info({ position: start.position, topic }, 'no resume point on Kafka: capture starts at the current binlog end (recorded: a restart before its first commit starts here again)');
-    return start.position;
-  }
-
-  /** The binlog no longer holds the start: what it means, and the way out, which depends on where the start came from. */
-  private positionGone(err: unknown): BinlogPositionGoneError {
-    const position = this.stats.committedPosition;
-    const fromKafka = this.startedFromKafka || this.shipper.resumePointCommitted;
-    const wayOut = fromKafka
-      ? `the resume point on ${this.topics.changes} is older than what the binlog keeps, and capture cannot start elsewhere (README, "Binlog retention")`
-      : `it is the first start recorded before ${this.topics.changes} held a commit: copy this ezone's data again from a peer, then DELETE FROM drc_meta.capture_start WHERE topic = '${this.topics.changes}' and restart the daemon, which then starts at the binlog end (README, "Binlog retention")`;
-    return new BinlogPositionGoneError(position, wayOut, err);
-  }
-
-  /** The topic holds a resume point: the recorded first start is no longer needed (a failure leaves it to a later try). */
-  private async forgetStart(): Promise<void> {
-    try {
-      await forgetCaptureStart(this.deps.pool, this.topics.changes);
-      this.startRecorded = false;
-    } catch (err) {
-      this.log.warn({ err }, 'forgetting the recorded capture start failed (retried after the next commit, and at the next start)');
-    }
   }
 
   /** Ship what is queued, then stop. */
@@ -354,7 +299,7 @@ export class Capture {
         const committed = this.stats.committedPosition !== committedBefore;
         const idle = parts.length === 0 && !this.shipper.open && this.source.lastEventAt >= this.startedAt;
         if (generation === this.generation && (committed || idle)) this.supervisor.progressed();
-        if (this.startRecorded && this.shipper.resumePointCommitted) await this.forgetStart();
+        if (this.shipper.resumePointCommitted) await this.startPoint.committed();
       } catch (err) {
         if (this.stopping) break;
         await this.supervisor.fail(err);
