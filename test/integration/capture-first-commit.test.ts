@@ -4,7 +4,7 @@
  * restarted one began at the binlog end). Capture records where it first started (db/capture-start.ts)
  * and starts there again while the topic holds no commit; once it does, the record goes.
  *
- * Ezone a reaches Kafka through a proxy that delays every packet by 1.5 s, so that its first commit
+ * Ezone a reaches Kafka through a proxy that delays every packet by 0.6 s, so that its first commit
  * takes far longer than writing the rows and killing it; the test checks that nothing was committed
  * when it died, so a run where the commit won the race fails instead of passing vacuously.
  *
@@ -53,14 +53,14 @@ describeWithServers('capture killed before its first Kafka commit (drc run proce
   };
 
   /**
-   * b's daemon, then a's reaching Kafka through the proxy at 1.5 s a packet, started on an empty
+   * b's daemon, then a's reaching Kafka through the proxy at 0.6 s a packet, started on an empty
    * topic: what the test writes next in a is read and not committed. Returns a's config file.
    */
   const startSlow = async () => {
     const fault = infra().kafka.fault!;
     proxy = new FaultProxy(fault.listenerPort, fault.proxyPort);
     await proxy.start();
-    proxy.latencyMs = 1500;
+    proxy.latencyMs = 600;
     const aConfig = s!.configFile.replace(/\.yaml$/, '.a.yaml');
     writeFileSync(aConfig, stringify({ ...s!.config, kafka: { ...s!.config.kafka, brokers: [`127.0.0.1:${fault.proxyPort}`] } }));
     await start('b', s!.configFile);
