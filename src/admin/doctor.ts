@@ -8,7 +8,7 @@ import { REQUIRED_BINLOG_SETTINGS, binlogVariantSettings, binlogVariantVerdicts,
 import { TableFilter } from '../config/table-filter.js';
 import { recordedCaptureStart } from '../db/capture-start.js';
 import { connectionOptions } from '../db/connect.js';
-import { isNoSuchTable } from '../db/mysql-errors.js';
+import { isNoSuchTable, isUnknownSystemVariable } from '../db/mysql-errors.js';
 import { readRouting } from '../db/routing-store.js';
 import type { ShardRoute } from '../model/routing.js';
 import { changesTopic } from '../model/topics.js';
@@ -157,8 +157,9 @@ async function binlogRetentionSeconds(conn: mysql.Connection): Promise<number> {
   try {
     const [[r]] = await conn.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.binlog_expire_logs_seconds AS s');
     return Number(r!.s);
-  } catch {
-    const [[r]] = await conn.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.expire_logs_days AS d'); // MariaDB before 10.6
+  } catch (err) {
+    if (!isUnknownSystemVariable(err)) throw err;
+    const [[r]] = await conn.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.expire_logs_days AS d'); // MariaDB before 10.6, MySQL 5.7
     return Math.round(Number(r!.d) * 86_400);
   }
 }

@@ -146,10 +146,11 @@ export const isDuplicateKey = (err: unknown): boolean => err instanceof Duplicat
 export const isForeignKeyNoParent = (err: unknown): boolean => [1452, 1216].includes(errnoOf(err) ?? 0);
 /** A parent row's delete or key change was refused by child rows (foreign key RESTRICT / NO ACTION). */
 export const isForeignKeyHasChildren = (err: unknown): boolean => [1451, 1217].includes(errnoOf(err) ?? 0);
-/** A scalar subquery returned more than one row (ER_SUBQUERY_NO_1_ROW): db/routing-store.ts newForcedFlipStatement. */
 /** 1236: the binlog dump cannot start at the position asked for (purged, never there, or a GTID the server does not have). */
 export const isBinlogPositionGone = (err: unknown): boolean => errnoOf(err) === 1236;
-
+/** 1193 (ER_UNKNOWN_SYSTEM_VARIABLE): this server version has no such variable. */
+export const isUnknownSystemVariable = (err: unknown): boolean => errnoOf(err) === 1193;
+/** A scalar subquery returned more than one row (ER_SUBQUERY_NO_1_ROW): db/routing-store.ts newForcedFlipStatement. */
 export const isSubqueryManyRows = (err: unknown): boolean => errnoOf(err) === 1242;
 /** InnoDB rolled this transaction back to break a deadlock. */
 export const isDeadlock = (err: unknown): boolean => err instanceof DeadlockError || familyOf(err) === 'deadlock';
