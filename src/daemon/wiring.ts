@@ -61,6 +61,9 @@ export interface Daemon extends Running {
   startedAt: number;
 }
 
+/** The transactional id of an ezone's capture producer. */
+export const captureTransactionalId = (topicPrefix: string, ezone: string): string => `drc.${topicPrefix}.${ezone}.capture`;
+
 /** Start capture for one ezone: topics, fenced transactional producer, resume from Kafka. */
 export async function startCapture(
   config: Config,
@@ -73,8 +76,10 @@ export async function startCapture(
   const kafka = await createTransport(config.kafka, { brokers: ez.kafka?.brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
   await kafka.ensureTopics(ownTopics(config.kafka, ezone));
   const topic = changesTopic(config.kafka.topicPrefix, ezone);
+  // The same transactional id for every daemon of the ezone, whatever its kafka.clientId: a standby or a
+  // successor configured with another client id must still fence a zombie (the id once began with it).
   const publisher = kafka.atomicPublisher(
-    `${config.kafka.clientId}.${config.kafka.topicPrefix}.${ezone}.capture`,
+    captureTransactionalId(config.kafka.topicPrefix, ezone),
     config.kafka.maxMessageBytes + 4096,
   );
   // Claiming the transactional id first fences a zombie and aborts what it left open, so the tail

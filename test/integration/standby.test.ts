@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { decodeChunk } from '../../src/model/envelope.js';
 import { changesTopic } from '../../src/model/topics.js';
 import { DaemonProcess } from '../support/daemon-process.js';
@@ -15,8 +17,8 @@ describeWithServers('standby daemons and fencing', () => {
     await s?.close();
     s = undefined;
   });
-  const start = async (ezone: string) => {
-    const d = await DaemonProcess.start(['run', '--config', s!.configFile, '--ezone', ezone]);
+  const start = async (ezone: string, configFile = s!.configFile) => {
+    const d = await DaemonProcess.start(['run', '--config', configFile, '--ezone', ezone]);
     daemons.push(d);
     return d;
   };
@@ -58,8 +60,11 @@ describeWithServers('standby daemons and fencing', () => {
     const takeoverMs = Date.now() - killedAt;
     expect(takeoverMs).toBeLessThan(10_000);
 
-    // The zombie: freeze the active daemon until a third one takes over, then let it run again.
-    const a3 = await start('a');
+    // The zombie: freeze the active daemon until a third one takes over, then let it run again. The
+    // third is configured with another kafka.clientId: it must fence the zombie's producer all the same.
+    const otherClient = s.configFile.replace(/\.yaml$/, '.other-client.yaml');
+    writeFileSync(otherClient, stringify({ ...s.config, kafka: { ...s.config.kafka, clientId: 'drc-other-host' } }));
+    const a3 = await start('a', otherClient);
     await a3.waitRole('standby');
     a2.signal('SIGSTOP');
     const frozenAt = Date.now();
