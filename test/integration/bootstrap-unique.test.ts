@@ -1,0 +1,70 @@
+/**
+ * `drc bootstrap` into a target whose rows collide with the copied ones on a secondary UNIQUE key
+ * (issue 16 leftover): two rows that claim the same value under different primary keys, written
+ * before DRC ran. The stream's rule holds for the copy too: the newest claimant of the value survives,
+ * in TARGET as in SOURCE — never a duplicate-key error that stops the copy, never both rows gone.
+ */
+import type mysql from 'mysql2/promise';
+import { afterEach, expect, it } from 'vitest';
+import { bootstrap, type BootstrapOptions } from '../../src/admin/bootstrap.js';
+import { ChunkCopyApplier } from '../../src/apply/copy-applier.js';
+import { detectFlavor } from '../../src/db/connect.js';
+import type { Daemon } from '../../src/daemon/wiring.js';
+import { describeWithServers } from '../support/env.js';
+import { contents, startDaemons, stopDaemons } from '../support/replication.js';
+import { scenario, type Scenario } from '../support/scenario.js';
+import { testLogger } from '../support/test-logger.js';
+
+const DDL = 'CREATE TABLE t (id INT PRIMARY KEY, u VARCHAR(20) NOT NULL, v VARCHAR(20) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6), UNIQUE KEY uk_u (u))';
+const OPTIONS: Omit<BootstrapOptions, 'target' | 'source'> = {
+  resume: false,
+  chunkSize: 10,
+  concurrency: 1,
+  maxChunksPerSecond: 100,
+  maxLagMs: 120_000,
+  waitStreamMs: 30_000,
+  recheckDelayMs: 1000,
+  rechecks: 5,
+};
+
+/**
+ * The case this does not cover yet is test/failing/bootstrap-unique.test.ts: TARGET's own row, unknown to
+ * SOURCE, claims the value newer than the SOURCE row does — the copied row loses to it, the re-seed then
+ * removes it as stale and its claim of the value stays, so TARGET ends with neither (the final verify
+ * reports the key; bootstrap exits 1).
+ */
+describeWithServers('drc bootstrap and secondary unique keys', () => {
+  let s: Scenario | undefined;
+  const daemons: Daemon[] = [];
+  afterEach(async () => {
+    await stopDaemons(daemons.splice(0));
+    await s?.db.c?.query('DELETE FROM drc_meta.bootstrap WHERE schema_name = ?', [s.schema]).catch(() => undefined);
+    await s?.close();
+    s = undefined;
+  });
+
+  /** a and c hold rows written before DRC ran (not in the binlog); then c is bootstrapped from a. */
+  const run = async (name: string, inA: string, inC: string) => {
+    s = await scenario(name, {}, { ezones: ['a', 'c'] });
+    const { a, c } = s.db as Record<string, mysql.Connection>;
+    for (const [conn, rows] of [[a!, inA], [c!, inC]] as const) {
+      await conn.query(DDL);
+      await conn.query('SET SESSION sql_log_bin = 0');
+      await conn.query(`INSERT INTO t (id, u, v, updated_at) VALUES ${rows}`);
+      await conn.query('SET SESSION sql_log_bin = 1');
+    }
+    daemons.push(...(await startDaemons(s, ['a', 'c'])));
+    const report = await bootstrap(s.config, { ...OPTIONS, target: 'c', source: 'a' }, testLogger(), async (pool) => new ChunkCopyApplier({ ezone: 'c', pool, flavor: await detectFlavor(pool), config: s!.config, log: testLogger() }));
+    return { report, a: a!, c: c! };
+  };
+
+  it("the copied row is the newer claimant: c's older row holding the value goes, c ends as a", async () => {
+    const { report, a, c } = await run(
+      'bootstrap_unique_newer',
+      "(1, 'x', 'a-new', '2026-06-01'), (2, 'y', 'same', '2026-01-01'), (5, 'z', 'a', '2026-01-01')",
+      "(3, 'x', 'c-old', '2026-01-01'), (2, 'y', 'same', '2026-01-01'), (4, 'z', 'c-old', '2025-01-01')",
+    );
+    expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
+    expect(await contents(c, 't')).toBe(await contents(a, 't'));
+  }, 180_000);
+});
