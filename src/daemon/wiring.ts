@@ -64,6 +64,26 @@ export interface Daemon extends Running {
 /** The transactional id of an ezone's capture producer. */
 export const captureTransactionalId = (topicPrefix: string, ezone: string): string => `drc.${topicPrefix}.${ezone}.capture`;
 
+/**
+ * Versions before this one named the capture producer `<kafka.clientId>.<prefix>.<ezone>.capture`. With
+ * a client id other than `drc`, claim that id once too: a transaction a daemon of that version left open
+ * (it crashed before the upgrade) is aborted now, instead of holding every read_committed reader of the
+ * topic back until its transaction timeout, and such a daemon still running is fenced.
+ */
+async function fenceLegacyCapture(kafka: KafkaTransport, config: Config, ezone: string, log: Logger): Promise<void> {
+  const legacy = `${config.kafka.clientId}.${config.kafka.topicPrefix}.${ezone}.capture`;
+  if (legacy === captureTransactionalId(config.kafka.topicPrefix, ezone)) return;
+  const old = kafka.atomicPublisher(legacy, config.kafka.maxMessageBytes + 4096);
+  try {
+    await old.connect();
+    log.info({ transactionalId: legacy }, 'claimed the capture producer id of earlier versions (what it left open is aborted)');
+  } catch (err) {
+    log.warn({ err, transactionalId: legacy }, 'could not claim the capture producer id of earlier versions: a transaction an earlier version left open holds readers back until its timeout');
+  } finally {
+    await old.close().catch(() => undefined);
+  }
+}
+
 /** Start capture for one ezone: topics, fenced transactional producer, resume from Kafka. */
 export async function startCapture(
   config: Config,
@@ -85,6 +105,7 @@ export async function startCapture(
   // Claiming the transactional id first fences a zombie and aborts what it left open, so the tail
   // read next sees only committed transactions.
   await publisher.connect();
+  await fenceLegacyCapture(kafka, config, ezone, log);
   const pool = createPool(ez.mysql, 4, register ? { register } : {});
   let routing: RoutingBook;
   try {
