@@ -19,7 +19,7 @@ import { retryDelayMs } from '../pipeline/backoff.js';
 import { classifyError } from '../pipeline/classify.js';
 import { LowWaterMark, writeState, type TableState } from './bootstrap-state.js';
 import type { PlannedTable } from './bootstrap-preflight.js';
-import { removePaged, targetOnlyWhere, type TargetOnlyRemover } from './bootstrap-target-only.js';
+import { removePaged, sourceHasOf, targetOnlyWhere, type TargetOnlyRemover } from './bootstrap-target-only.js';
 import { sleep, type HexKey } from './verify-chunks.js';
 import { formatTableName } from './verify-names.js';
 import { keyBind, keyCompare, keyRead } from './verify-sql.js';
@@ -185,7 +185,7 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
     const id = seq;
     const range = chunkRange(p, after, chunk.lastKey);
     const write = (): Promise<{ written: number; skipped: number }> => {
-      if (p.versionColumn !== null) return deps.applier.applyChunk(chunk.changes);
+      if (p.versionColumn !== null) return deps.applier.applyChunk(chunk.changes, horizon === undefined ? undefined : { horizon, versionColumn: p.versionColumn, sourceHas: sourceHasOf(deps.source, p.table) });
       if (!deps.applier.applyVersionlessChunk) throw new UnexpectedError(`${name}: no version column, and this applier cannot copy under the journal`);
       return deps.applier.applyVersionlessChunk(chunk.changes, range);
     };

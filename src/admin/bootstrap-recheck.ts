@@ -4,12 +4,12 @@
  * the copy has landed.
  */
 import type mysql from 'mysql2/promise';
-import { tableRef } from '../db/sql.js';
 import { keyFromJson } from '../model/types/canonical-key.js';
 import type { Row } from '../model/value.js';
 import type { Logger } from '../ops/logger.js';
 import type { PlannedTable } from './bootstrap-preflight.js';
 import { sleep } from './verify-chunks.js';
+import { sourceHasOf } from './bootstrap-target-only.js';
 
 /** What bootstrap asks of the target side beyond the CopyApplier port (apply/copy-applier.ts). */
 export interface OvertakenRemover {
@@ -84,9 +84,5 @@ async function removeResurrected(target: mysql.Pool, source: mysql.Pool, applier
       // unreadable: left to the final comparison
     }
   }
-  const sourceHas = async (where: string, params: unknown[]) => {
-    const [found] = await source.query<mysql.RowDataPacket[]>(`SELECT 1 FROM ${tableRef(schema, table)} WHERE ${where} LIMIT 1`, params);
-    return found.length > 0;
-  };
-  return applier.removeResurrected(schema, table, keys, sourceHas);
+  return applier.removeResurrected(schema, table, keys, sourceHasOf(source, p.table));
 }

@@ -108,6 +108,14 @@ export async function removePaged(target: Pick<mysql.Pool, 'query'>, remover: Ta
   }
 }
 
+/** Whether SOURCE holds a row of `table` that `where` (over its own columns) selects: what the applier asks of SOURCE by a key's values. */
+export const sourceHasOf =
+  (source: Pick<mysql.Pool, 'query'>, table: { schema: string; table: string }) =>
+  async (where: string, params: unknown[]): Promise<boolean> => {
+    const [found] = await source.query<mysql.RowDataPacket[]>(`SELECT 1 FROM ${tableRef(table.schema, table.table)} WHERE ${where} LIMIT 1`, params);
+    return found.length > 0;
+  };
+
 /** Of `keys` (hex, as keyRead gives them), those SOURCE does not hold now. */
 export async function absentIn(pool: mysql.Pool, p: PlannedTable, keys: HexKey[]): Promise<HexKey[]> {
   const out: HexKey[] = [];

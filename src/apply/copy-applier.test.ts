@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingPool, type ScriptedCall } from '../db/recording-session.js';
 import { createLogger } from '../ops/logger.js';
-import { ChunkCopyApplier, COPY_ORIGIN, COPY_SLOT } from './copy-applier.js';
+import { ChunkCopyApplier, COPY_ORIGIN, COPY_SLOT, rivalsOf } from './copy-applier.js';
+import type { ConflictRecord } from './sql/meta.js';
 
 const script = (call: ScriptedCall): unknown => {
   if (call.sql.includes('information_schema.COLUMNS')) return [{ c: 'id' }, { c: 'v' }, { c: 'updated_at' }];
@@ -65,5 +66,24 @@ describe('ChunkCopyApplier', () => {
     expect(sqls.some((s) => s.includes('drc_meta.conflicts'))).toBe(false);
     expect(sqls.some((s) => /gtid_binlog_pos|MASTER_POS|BINLOG/i.test(s))).toBe(false);
     expect(conn.released).toBe(true);
+  });
+});
+
+describe('rivalsOf', () => {
+  const record = (over: Partial<ConflictRecord>): ConflictRecord => ({
+    ezone: 'c', origin: COPY_ORIGIN, schema: 's', table: 't', key: { id: 1 }, reason: 'unique-collision', decision: 'skipped',
+    incomingVersion: '100', localVersion: null, incoming: null, local: { id: 3, u: 'x', ver: 150 }, originTx: COPY_ORIGIN, at: 0, ...over,
+  });
+  const info = { primaryKey: ['id'] };
+
+  it('names the live winner not newer than the horizon, once', () => {
+    expect(rivalsOf([record({}), record({})], info, 'ver', '200')).toEqual([{ id: 3 }]);
+  });
+
+  it('leaves a winner newer than the horizon (maybe a write SOURCE has not received), a removed older holder, a recorded claim and other conflicts', () => {
+    expect(rivalsOf([record({})], info, 'ver', '149')).toEqual([]);
+    expect(rivalsOf([record({ local: { id: 4, u: 'x', ver: 90 } })], info, 'ver', '200')).toEqual([]);
+    expect(rivalsOf([record({ local: null })], info, 'ver', '200')).toEqual([]);
+    expect(rivalsOf([record({ reason: 'insert-exists' }), record({ decision: 'applied' })], info, 'ver', '200')).toEqual([]);
   });
 });

@@ -17,12 +17,14 @@ import { findTombstonesStatement, newestTombstones } from '../db/tombstones.js';
 import { quoteId, tableRef } from '../db/sql.js';
 import type { RowChange } from '../model/change.js';
 import { typeOf } from '../model/types/row.js';
-import { fromWire, toWireRow, type Row } from '../model/value.js';
+import { fromWire, toWireRow, type Row, type WireValue } from '../model/value.js';
+import type { ConflictRecord } from './sql/meta.js';
+import type { TableInfo } from './table-cache.js';
 import { compareVersions, versionOf } from '../model/version.js';
 import { tombstoneIdentity } from './keys.js';
 import { marker } from './sql/meta.js';
 import { COPY_ORIGIN, COPY_SLOT, COPY_SLOTS } from './copy-marker.js';
-import type { CopyApplier, CopyOutcome } from '../model/ports.js';
+import type { CopyApplier, CopyOutcome, StaleRivals } from '../model/ports.js';
 import { StandaloneApplier, type StandaloneApplierDeps } from './standalone-transaction.js';
 import { journaledKeys, readJournalCoverage } from '../db/bootstrap-journal.js';
 import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
@@ -41,6 +43,25 @@ const LOCKED_COVERAGE_MS = 3_000;
 
 export { COPY_ORIGIN, COPY_SLOT, COPY_SLOTS } from './copy-marker.js';
 
+/** Rounds of stale rivals removed for one chunk before it is written as the rules decide. */
+const STALE_ROUNDS = 3;
+
+/**
+ * The keys of TARGET's rows that beat a copied row of a chunk on a unique value (its conflicts:
+ * unique-collision, skipped, the winner as the local image) and are not newer than `horizon`. Pure.
+ */
+export function rivalsOf(conflicts: ConflictRecord[], info: Pick<TableInfo, 'primaryKey' | 'columnTypes'>, versionColumn: string, horizon: string): Row[] {
+  const out = new Map<string, Row>();
+  for (const c of conflicts) {
+    if (c.reason !== 'unique-collision' || c.decision !== 'skipped' || c.local === null) continue;
+    const version = versionOf(c.local[versionColumn] as WireValue, typeOf(info.columnTypes, versionColumn));
+    if (version === undefined || version === null || compareVersions(version, horizon) > 0 || compareVersions(version, c.incomingVersion) < 0) continue;
+    const key = Object.fromEntries(info.primaryKey.map((k) => [k, (c.local![k] ?? null) as WireValue]));
+    out.set(JSON.stringify(key), key);
+  }
+  return [...out.values()];
+}
+
 export type CopyApplierDeps = Omit<StandaloneApplierDeps, 'routing'>;
 
 export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
@@ -53,19 +74,58 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
     super(deps);
   }
 
-  async applyChunk(changes: RowChange[]): Promise<CopyOutcome> {
+  /**
+   * With `stale`: a row of TARGET that beat a copied row on a unique value, at most `stale.horizon`
+   * and absent in SOURCE, is removed as a row only TARGET holds (removeTargetOnly), the chunk rolled
+   * back and written again. Why it is stale: SOURCE held the copied row when the chunk was read; had
+   * SOURCE ever received the rival's image (committed before the horizon, so it had), the newer claim
+   * would have removed the copied row there (unique-claims.ts). So the rival is an image SOURCE never
+   * saw (written before DRC ran, or outside its binlog) — as every row TARGET alone holds up to the
+   * horizon is. Without this, the copied row lost to it and the re-seed then removed the rival too:
+   * TARGET ended with neither.
+   */
+  async applyChunk(changes: RowChange[], stale?: StaleRivals): Promise<CopyOutcome> {
     if (changes.length === 0) return { written: 0, skipped: 0 };
-    const slot = this.takeSlot();
-    try {
-      return await this.inTransaction({ slot, origin: COPY_ORIGIN, originTx: `${COPY_ORIGIN}:${++this.chunks}` }, async (target) => {
-        await target.apply(changes.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN })));
-        await target.commit();
-        const skipped = target.conflicts.filter((c) => c.decision === 'skipped').length;
-        return { written: changes.length - skipped, skipped };
-      });
-    } finally {
-      this.freeSlots.push(slot);
+    const { schema, table } = changes[0]!;
+    for (let round = 0; ; round++) {
+      let rivals: Row[] = [];
+      const slot = this.takeSlot();
+      try {
+        const out = await this.inTransaction({ slot, origin: COPY_ORIGIN, originTx: `${COPY_ORIGIN}:${++this.chunks}` }, async (target) => {
+          await target.apply(changes.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN })));
+          const info = stale && round < STALE_ROUNDS ? await this.tables.get(schema, table) : undefined;
+          rivals = info ? rivalsOf(target.conflicts, info, stale!.versionColumn, stale!.horizon) : [];
+          if (rivals.length > 0) {
+            await target.rollback();
+            return undefined;
+          }
+          await target.commit();
+          const skipped = target.conflicts.filter((c) => c.decision === 'skipped').length;
+          return { written: changes.length - skipped, skipped };
+        });
+        if (out) return out;
+      } finally {
+        this.freeSlots.push(slot);
+      }
+      const gone = await this.absentInSource(schema, table, rivals, stale!);
+      if (gone === undefined) round = STALE_ROUNDS; // every rival is SOURCE's too: the rules decide, as they did
+      else await this.removeTargetOnly(schema, table, stale!.versionColumn, gone, stale!.horizon);
     }
+  }
+
+  /** Of `keys` (TARGET's rows), the `where` selecting those SOURCE lacks; undefined: none. */
+  private async absentInSource(schema: string, table: string, keys: Row[], stale: StaleRivals): Promise<{ sql: string; params: unknown[] } | undefined> {
+    const info = await this.tables.get(schema, table);
+    if (!info) return undefined;
+    const pk = info.primaryKey;
+    const where = pk.map((c) => `${quoteId(c)} = ?`).join(' AND ');
+    const gone: unknown[][] = [];
+    for (const key of keys) {
+      const params = pk.map((c) => fromWire(key[c] ?? null, typeOf(info.columnTypes, c)));
+      if (!(await stale.sourceHas(where, params))) gone.push(params);
+    }
+    if (gone.length === 0) return undefined;
+    return { sql: gone.map(() => `(${where})`).join(' OR '), params: gone.flat() };
   }
 
   /**
@@ -94,7 +154,7 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
     const slot = this.takeSlot();
     try {
       return await this.inTransaction({ slot, origin: COPY_ORIGIN, originTx: `${COPY_ORIGIN}:target-only` }, async (target) => {
-        await target.apply(deletes.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN })));
+        await target.apply(deletes.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN, unclaimed: true as const })));
         await target.commit();
         return deletes.length - target.conflicts.filter((c) => c.decision === 'skipped').length;
       });

@@ -136,7 +136,7 @@ export function decide(input: DecideInput): Decisions {
     // Unique keys: the image must also be the newest claimant of each of its unique values.
     const claimed = book !== undefined && versionColumn !== null && change.version !== undefined;
     const d = claimed && change.op !== 'delete' ? book.judge(at, incoming, k, local, resolved, info, versionColumn, out) : resolved;
-    if (claimed && d.action === 'delete' && local) book.release(k, local, change.schema, change.table, info, versionColumn, incoming.origin, out);
+    if (claimed && d.action === 'delete' && local) book.release(k, local, change.schema, change.table, info, versionColumn, incoming.origin, out, incoming.unclaimed ? () => true : undefined);
     if (d.conflict) out.conflicts.push({ incoming, reason: d.conflict.reason, decision: d.conflict.decision, local, versionColumn });
     if (late) late.decision = d.conflict?.decision ?? (d.action === 'none' ? 'skipped' : 'applied');
     if (d.tombstone !== undefined) {

@@ -18,6 +18,12 @@ export interface IncomingChange {
   txId: string;
   /** The Kafka offset of its message in the origin's changes topic (absent: not read from it, e.g. a quarantine retry). */
   offset?: string;
+  /**
+   * A removal of an image no ezone knew (a re-seed's row only TARGET holds, copy-applier.ts
+   * removeTargetOnly): the unique values it held leave no claim (unique-claims.ts), so SOURCE's row
+   * that claims one of them older is not held back by an image SOURCE never saw.
+   */
+  unclaimed?: true;
 }
 
 /** One write decided for a change: the statement to run and what it is about. */

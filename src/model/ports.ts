@@ -137,7 +137,19 @@ export interface CopyOutcome {
  * only if newer than the row here and than every tombstone of the key, whatever its origin.
  */
 export interface CopyApplier {
-  applyChunk(changes: RowChange[]): Promise<CopyOutcome>;
+  applyChunk(changes: RowChange[], stale?: StaleRivals): Promise<CopyOutcome>;
+}
+
+/**
+ * A re-seed's rows only TARGET holds, as a chunk meets them (admin/bootstrap-target-only.ts): a row of
+ * TARGET that beats a copied row on a unique value, whose version is at most `horizon` and whose key
+ * SOURCE lacks (`sourceHas`, asked with the key's values), is stale — removed before the chunk is
+ * written, as the re-seed removes every such row.
+ */
+export interface StaleRivals {
+  horizon: string;
+  versionColumn: string;
+  sourceHas(where: string, params: unknown[]): Promise<boolean>;
 }
 
 /**

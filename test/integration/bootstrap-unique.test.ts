@@ -2,7 +2,9 @@
  * `drc bootstrap` into a target whose rows collide with the copied ones on a secondary UNIQUE key
  * (issue 16 leftover): two rows that claim the same value under different primary keys, written
  * before DRC ran. The stream's rule holds for the copy too: the newest claimant of the value survives,
- * in TARGET as in SOURCE — never a duplicate-key error that stops the copy, never both rows gone.
+ * in TARGET as in SOURCE — never a duplicate-key error that stops the copy, never both rows gone. A
+ * row only TARGET holds, up to SOURCE's horizon, is an image SOURCE never saw: it is removed, and its
+ * claim with it, whether the copied claimant meets it live or after the re-seed removed it.
  */
 import type mysql from 'mysql2/promise';
 import { afterEach, expect, it } from 'vitest';
@@ -27,12 +29,6 @@ const OPTIONS: Omit<BootstrapOptions, 'target' | 'source'> = {
   rechecks: 5,
 };
 
-/**
- * The case this does not cover yet is test/failing/bootstrap-unique.test.ts: TARGET's own row, unknown to
- * SOURCE, claims the value newer than the SOURCE row does — the copied row loses to it, the re-seed then
- * removes it as stale and its claim of the value stays, so TARGET ends with neither (the final verify
- * reports the key; bootstrap exits 1).
- */
 describeWithServers('drc bootstrap and secondary unique keys', () => {
   let s: Scenario | undefined;
   const daemons: Daemon[] = [];
@@ -66,5 +62,20 @@ describeWithServers('drc bootstrap and secondary unique keys', () => {
     );
     expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
     expect(await contents(c, 't')).toBe(await contents(a, 't'));
+  }, 180_000);
+
+  it("the copied row is the older claimant of a value c's own row claims newer: c's row, unknown to a, is removed first; c ends as a (never with neither)", async () => {
+    const { report, a, c } = await run('bootstrap_unique_older', "(1, 'x', 'a-old', '2026-01-01'), (2, 'y', 'same', '2026-01-01')", "(3, 'x', 'c-new', '2026-06-01'), (2, 'y', 'same', '2026-01-01')");
+    expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
+    expect(await contents(c, 't')).toBe(await contents(a, 't'));
+    expect(await contents(c, 't')).toContain('a-old');
+  }, 180_000);
+
+  it("c's newer rival sits in an earlier chunk: the re-seed removes it before the claimant's chunk, and leaves no claim that would beat it", async () => {
+    const filler = Array.from({ length: 11 }, (_, i) => `(${i + 2}, 'f${i}', 'same', '2026-01-01')`).join(', ');
+    const { report, a, c } = await run('bootstrap_unique_earlier', `${filler}, (40, 'x', 'a-old', '2026-01-01')`, "(1, 'x', 'c-new', '2026-06-01')");
+    expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
+    expect(await contents(c, 't')).toBe(await contents(a, 't'));
+    expect(await contents(c, 't')).toContain('a-old');
   }, 180_000);
 });
