@@ -28,6 +28,7 @@ import type { KafkaTransport, StoredMessage, TopicSpec } from '../model/ports.js
 import { changesTopic, conflictsTopic, deadLetterTopic, notifyTopic, routingTopic } from '../model/topics.js';
 import type { Logger } from '../ops/logger.js';
 import { createTransport } from '../transport/select.js';
+import { openCapturePublisher } from './capture-producer.js';
 
 /** The topics an ezone's daemon writes to; created when missing. */
 export function ownTopics(kafka: KafkaConfig, ezone: string): TopicSpec[] {
@@ -61,29 +62,6 @@ export interface Daemon extends Running {
   startedAt: number;
 }
 
-/** The transactional id of an ezone's capture producer. */
-export const captureTransactionalId = (topicPrefix: string, ezone: string): string => `drc.${topicPrefix}.${ezone}.capture`;
-
-/**
- * Versions before this one named the capture producer `<kafka.clientId>.<prefix>.<ezone>.capture`. With
- * a client id other than `drc`, claim that id once too: a transaction a daemon of that version left open
- * (it crashed before the upgrade) is aborted now, instead of holding every read_committed reader of the
- * topic back until its transaction timeout, and such a daemon still running is fenced.
- */
-async function fenceLegacyCapture(kafka: KafkaTransport, config: Config, ezone: string, log: Logger): Promise<void> {
-  const legacy = `${config.kafka.clientId}.${config.kafka.topicPrefix}.${ezone}.capture`;
-  if (legacy === captureTransactionalId(config.kafka.topicPrefix, ezone)) return;
-  const old = kafka.atomicPublisher(legacy, config.kafka.maxMessageBytes + 4096);
-  try {
-    await old.connect();
-    log.info({ transactionalId: legacy }, 'claimed the capture producer id of earlier versions (what it left open is aborted)');
-  } catch (err) {
-    log.warn({ err, transactionalId: legacy }, 'could not claim the capture producer id of earlier versions: a transaction an earlier version left open holds readers back until its timeout');
-  } finally {
-    await old.close().catch(() => undefined);
-  }
-}
-
 /** Start capture for one ezone: topics, fenced transactional producer, resume from Kafka. */
 export async function startCapture(
   config: Config,
@@ -96,16 +74,7 @@ export async function startCapture(
   const kafka = await createTransport(config.kafka, { brokers: ez.kafka?.brokers, clientId: `${config.kafka.clientId}-${ezone}`, log });
   await kafka.ensureTopics(ownTopics(config.kafka, ezone));
   const topic = changesTopic(config.kafka.topicPrefix, ezone);
-  // The same transactional id for every daemon of the ezone, whatever its kafka.clientId: a standby or a
-  // successor configured with another client id must still fence a zombie (the id once began with it).
-  const publisher = kafka.atomicPublisher(
-    captureTransactionalId(config.kafka.topicPrefix, ezone),
-    config.kafka.maxMessageBytes + 4096,
-  );
-  // Claiming the transactional id first fences a zombie and aborts what it left open, so the tail
-  // read next sees only committed transactions.
-  await publisher.connect();
-  await fenceLegacyCapture(kafka, config, ezone, log);
+  const publisher = await openCapturePublisher(kafka, config.kafka, ezone, log);
   const pool = createPool(ez.mysql, 4, register ? { register } : {});
   let routing: RoutingBook;
   try {
