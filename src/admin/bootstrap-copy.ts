@@ -10,7 +10,7 @@ import PQueue from 'p-queue';
 import { quoteId, tableRef } from '../db/sql.js';
 import type { RowChange } from '../model/change.js';
 import { UnexpectedError } from '../errors.js';
-import type { CopyApplier } from '../model/ports.js';
+import type { CopyApplier, StaleRivals } from '../model/ports.js';
 import { selectList, typeOf } from '../model/types/row.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { versionOf } from '../model/version.js';
@@ -19,7 +19,7 @@ import { retryDelayMs } from '../pipeline/backoff.js';
 import { classifyError } from '../pipeline/classify.js';
 import { LowWaterMark, writeState, type TableState } from './bootstrap-state.js';
 import type { PlannedTable } from './bootstrap-preflight.js';
-import { removePaged, sourceHasOf, targetOnlyWhere, type TargetOnlyRemover } from './bootstrap-target-only.js';
+import { removePaged, targetOnlyWhere, type TargetOnlyRemover } from './bootstrap-target-only.js';
 import { sleep, type HexKey } from './verify-chunks.js';
 import { formatTableName } from './verify-names.js';
 import { keyBind, keyCompare, keyRead } from './verify-sql.js';
@@ -116,16 +116,17 @@ export interface CopyCounts {
   removed: number;
 }
 
-async function readChunk(pool: mysql.Pool, p: PlannedTable, after: HexKey | undefined, limit: number): Promise<Chunk> {
+/** SOURCE's rows of `p` that `where` selects (all: none given), in key order, as copied changes, with their keys (hex). */
+async function readRows(pool: Pick<mysql.Pool, 'query'>, p: PlannedTable, where: { sql: string; params: unknown[] } | undefined, limit?: number): Promise<{ changes: RowChange[]; rows: Row[]; keys: HexKey[] }> {
   const t = p.table;
   const written = t.columns.filter((c) => !c.generated).map((c) => c.name);
   const [raw] = await pool.query<mysql.RowDataPacket[]>(
     {
       sql: `SELECT ${t.pk.map(keyRead).join(', ')}, ${selectList(written, t.types, quoteId)} FROM ${tableRef(t.schema, t.table)}
-            ${after ? `WHERE ${keyCompare(t.pk, '>')}` : ''} ORDER BY ${t.pk.map((c) => quoteId(c.name)).join(', ')} LIMIT ?`,
+            ${where ? `WHERE ${where.sql}` : ''} ORDER BY ${t.pk.map((c) => quoteId(c.name)).join(', ')}${limit === undefined ? '' : ' LIMIT ?'}`,
       rowsAsArray: true,
     },
-    [...(after ?? []), limit],
+    [...(where?.params ?? []), ...(limit === undefined ? [] : [limit])],
   );
   const arrays = raw as unknown as unknown[][];
   const n = t.pk.length;
@@ -147,9 +148,20 @@ async function readChunk(pool: mysql.Pool, p: PlannedTable, after: HexKey | unde
       ...(version !== undefined ? { version } : {}),
     };
   });
-  const keys = arrays.map((a) => a.slice(0, n).map(String));
-  return { changes, rows, keys, lastKey: keys[keys.length - 1] ?? [] };
+  return { changes, rows, keys: arrays.map((a) => a.slice(0, n).map(String)) };
 }
+
+async function readChunk(pool: mysql.Pool, p: PlannedTable, after: HexKey | undefined, limit: number): Promise<Chunk> {
+  const read = await readRows(pool, p, after ? { sql: keyCompare(p.table.pk, '>'), params: after } : undefined, limit);
+  return { ...read, lastKey: read.keys[read.keys.length - 1] ?? [] };
+}
+
+/** What a chunk of a re-seed needs to make TARGET's stale rivals give way (model/ports.ts StaleRivals). */
+const staleRivals = (deps: CopyDeps, p: PlannedTable, horizon: string): StaleRivals => ({
+  horizon,
+  versionColumn: p.versionColumn!,
+  sourceRows: async (where, params) => (await readRows(deps.source, p, { sql: where, params })).changes,
+});
 
 /** Copy one table from `state.doneThrough` on; resolves to this run's counts. */
 export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableState, estimate: number | null, options: CopyOptions): Promise<CopyCounts> {
@@ -185,7 +197,7 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
     const id = seq;
     const range = chunkRange(p, after, chunk.lastKey);
     const write = (): Promise<{ written: number; skipped: number }> => {
-      if (p.versionColumn !== null) return deps.applier.applyChunk(chunk.changes, horizon === undefined ? undefined : { horizon, versionColumn: p.versionColumn, sourceHas: sourceHasOf(deps.source, p.table) });
+      if (p.versionColumn !== null) return deps.applier.applyChunk(chunk.changes, horizon === undefined ? undefined : staleRivals(deps, p, horizon));
       if (!deps.applier.applyVersionlessChunk) throw new UnexpectedError(`${name}: no version column, and this applier cannot copy under the journal`);
       return deps.applier.applyVersionlessChunk(chunk.changes, range);
     };
@@ -211,6 +223,14 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
   await queue.onIdle();
   await recorded;
   if (failure !== undefined) throw failure;
+  // Copied rows that lost a unique value, once more: a rival the re-seed removed since no longer beats them (copy-applier.ts retryLosers).
+  const horizon = p.timeVersioned && p.versionColumn !== null && deps.applier.retryLosers ? await deps.targetOnly?.horizon(p) : undefined;
+  if (horizon !== undefined) {
+    const again = await withRetry(deps, name, () => deps.applier.retryLosers!(p.table.schema, p.table.table, staleRivals(deps, p, horizon)));
+    mark.written += again.written;
+    mark.skipped -= again.written;
+    if (again.written > 0) await record();
+  }
   deps.log.info({ table: name, rows: mark.written - before.written, skipped: mark.skipped - before.skipped, removed, ms: Date.now() - startedAt }, 'bootstrap: table copied');
   return { written: mark.written - before.written, skipped: mark.skipped - before.skipped, chunks: mark.chunks - before.chunks, removed };
 }

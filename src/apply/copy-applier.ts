@@ -21,7 +21,7 @@ import { fromWire, toWireRow, type Row, type WireValue } from '../model/value.js
 import type { ConflictRecord } from './sql/meta.js';
 import type { TableInfo } from './table-cache.js';
 import { compareVersions, versionOf } from '../model/version.js';
-import { tombstoneIdentity } from './keys.js';
+import { rowKey, tombstoneIdentity } from './keys.js';
 import { marker } from './sql/meta.js';
 import { COPY_ORIGIN, COPY_SLOT, COPY_SLOTS } from './copy-marker.js';
 import type { CopyApplier, CopyOutcome, StaleRivals } from '../model/ports.js';
@@ -45,6 +45,11 @@ export { COPY_ORIGIN, COPY_SLOT, COPY_SLOTS } from './copy-marker.js';
 
 /** Rounds of stale rivals removed for one chunk before it is written as the rules decide. */
 const STALE_ROUNDS = 3;
+/** How deep SOURCE's images copied for rivals meet rivals of their own (applyChunk). */
+const STALE_DEPTH = 2;
+/** Copied rows that lost a unique value kept per table for retryLosers, and copied again this many at a time. */
+const LOSERS_KEPT = 10_000;
+const RETRY_PAGE = 200;
 
 /**
  * The keys of TARGET's rows that beat a copied row of a chunk on a unique value (its conflicts:
@@ -75,31 +80,35 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
   }
 
   /**
-   * With `stale`: a row of TARGET that beat a copied row on a unique value, at most `stale.horizon`
-   * and absent in SOURCE, is removed as a row only TARGET holds (removeTargetOnly), the chunk rolled
-   * back and written again. Why it is stale: SOURCE held the copied row when the chunk was read; had
-   * SOURCE ever received the rival's image (committed before the horizon, so it had), the newer claim
-   * would have removed the copied row there (unique-claims.ts). So the rival is an image SOURCE never
-   * saw (written before DRC ran, or outside its binlog) — as every row TARGET alone holds up to the
-   * horizon is. Without this, the copied row lost to it and the re-seed then removed the rival too:
-   * TARGET ended with neither.
+   * With `stale` (a re-seed, README "Adding an ezone": unique values of rows only TARGET holds): each
+   * copied image carries SOURCE's horizon (IncomingChange staleUpTo), and a row of TARGET that beat a
+   * copied row on a unique value, not newer than the horizon, gives way to SOURCE's state of its key
+   * first — removed as a row only TARGET holds where SOURCE lacks it, else SOURCE's image copied — and
+   * the chunk, rolled back, is written again. Why such a row is stale: SOURCE held the copied row when
+   * the chunk was read; had SOURCE ever received the rival's image (committed before the horizon, so it
+   * had), the newer claim would have removed the copied row there (unique-claims.ts). At most
+   * STALE_ROUNDS rounds; a rival that does not give way (SOURCE's image of its key is older) keeps the
+   * value, with a warning, for the final comparison to report.
    */
-  async applyChunk(changes: RowChange[], stale?: StaleRivals): Promise<CopyOutcome> {
+  async applyChunk(changes: RowChange[], stale?: StaleRivals, depth = 0): Promise<CopyOutcome> {
     if (changes.length === 0) return { written: 0, skipped: 0 };
     const { schema, table } = changes[0]!;
-    for (let round = 0; ; round++) {
+    const incoming = changes.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN, ...(stale ? { staleUpTo: stale.horizon } : {}) }));
+    const met = new Set<string>();
+    for (let round = 0, judge = stale !== undefined; ; round++) {
       let rivals: Row[] = [];
       const slot = this.takeSlot();
       try {
         const out = await this.inTransaction({ slot, origin: COPY_ORIGIN, originTx: `${COPY_ORIGIN}:${++this.chunks}` }, async (target) => {
-          await target.apply(changes.map((change) => ({ change, origin: COPY_ORIGIN, txId: COPY_ORIGIN })));
-          const info = stale && round < STALE_ROUNDS ? await this.tables.get(schema, table) : undefined;
+          await target.apply(incoming);
+          const info = judge ? await this.tables.get(schema, table) : undefined;
           rivals = info ? rivalsOf(target.conflicts, info, stale!.versionColumn, stale!.horizon) : [];
           if (rivals.length > 0) {
             await target.rollback();
             return undefined;
           }
           await target.commit();
+          this.noteLosers(schema, table, target.conflicts);
           const skipped = target.conflicts.filter((c) => c.decision === 'skipped').length;
           return { written: changes.length - skipped, skipped };
         });
@@ -107,25 +116,69 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
       } finally {
         this.freeSlots.push(slot);
       }
-      const gone = await this.absentInSource(schema, table, rivals, stale!);
-      if (gone === undefined) round = STALE_ROUNDS; // every rival is SOURCE's too: the rules decide, as they did
-      else await this.removeTargetOnly(schema, table, stale!.versionColumn, gone, stale!.horizon);
+      const fresh = rivals.filter((k) => !met.has(JSON.stringify(k)));
+      for (const k of rivals) met.add(JSON.stringify(k));
+      if (fresh.length === 0 || round + 1 >= STALE_ROUNDS) {
+        this.deps.log.warn({ table: `${schema}.${table}`, rows: rivals.length }, 'bootstrap: rows of the target that beat copied rows on a unique value did not give way to the source’s state of their keys; the final comparison reports them');
+        judge = false;
+        continue;
+      }
+      await this.giveWay(schema, table, fresh, stale!, depth);
     }
   }
 
-  /** Of `keys` (TARGET's rows), the `where` selecting those SOURCE lacks; undefined: none. */
-  private async absentInSource(schema: string, table: string, keys: Row[], stale: StaleRivals): Promise<{ sql: string; params: unknown[] } | undefined> {
+  /** Keys of copied rows that lost a unique value, per table, for retryLosers (at most LOSERS_KEPT each). */
+  private readonly losers = new Map<string, Map<string, Row>>();
+
+  private noteLosers(schema: string, table: string, conflicts: ConflictRecord[]): void {
+    const kept = this.losers.get(`${schema}.${table}`) ?? new Map<string, Row>();
+    this.losers.set(`${schema}.${table}`, kept);
+    for (const c of conflicts) if (c.reason === 'unique-collision' && c.decision === 'skipped' && kept.size < LOSERS_KEPT) kept.set(JSON.stringify(c.key), c.key);
+  }
+
+  /**
+   * After a table's chunks: the copied rows that lost a unique value are copied once more, as SOURCE
+   * holds them now (`stale.horizon` read afresh). A rival newer than the horizon of the loser's chunk
+   * may have been removed since as a row only TARGET holds (its own chunk's horizon was later): the
+   * loser no longer meets it. Returns what the second copy did.
+   */
+  async retryLosers(schema: string, table: string, stale: StaleRivals): Promise<CopyOutcome> {
+    const keys = [...(this.losers.get(`${schema}.${table}`)?.values() ?? [])];
+    this.losers.delete(`${schema}.${table}`);
     const info = await this.tables.get(schema, table);
-    if (!info) return undefined;
-    const pk = info.primaryKey;
-    const where = pk.map((c) => `${quoteId(c)} = ?`).join(' AND ');
-    const gone: unknown[][] = [];
-    for (const key of keys) {
-      const params = pk.map((c) => fromWire(key[c] ?? null, typeOf(info.columnTypes, c)));
-      if (!(await stale.sourceHas(where, params))) gone.push(params);
+    if (!info || keys.length === 0) return { written: 0, skipped: 0 };
+    let written = 0;
+    let skipped = 0;
+    for (let i = 0; i < keys.length; i += RETRY_PAGE) {
+      const where = this.keysWhere(info, keys.slice(i, i + RETRY_PAGE));
+      const out = await this.applyChunk(await stale.sourceRows(where.sql, where.params), stale);
+      written += out.written;
+      skipped += out.skipped;
     }
-    if (gone.length === 0) return undefined;
-    return { sql: gone.map(() => `(${where})`).join(' OR '), params: gone.flat() };
+    this.losers.delete(`${schema}.${table}`);
+    return { written, skipped };
+  }
+
+  /** `(k = ? AND …) OR …` over these keys (wire values), bound as the columns' own types. */
+  private keysWhere(info: TableInfo, keys: Row[]): { sql: string; params: unknown[] } {
+    const pk = info.primaryKey;
+    const one = `(${pk.map((c) => `${quoteId(c)} = ?`).join(' AND ')})`;
+    return { sql: keys.map(() => one).join(' OR '), params: keys.flatMap((k) => pk.map((c) => fromWire(k[c] ?? null, typeOf(info.columnTypes, c)))) };
+  }
+
+  /** Rows of TARGET (`keys`) take SOURCE's state of their keys: removed where SOURCE lacks the key, else SOURCE's image copied. */
+  private async giveWay(schema: string, table: string, keys: Row[], stale: StaleRivals, depth: number): Promise<void> {
+    const info = await this.tables.get(schema, table);
+    if (!info) return;
+    const where = (ks: Row[]) => this.keysWhere(info, ks);
+    const asked = where(keys);
+    const held = await stale.sourceRows(asked.sql, asked.params);
+    const identity = (k: Row) => rowKey(`${schema}.${table}`, k, info.columnTypes);
+    const inSource = new Set(held.map((c) => identity(c.key)));
+    const gone = keys.filter((k) => !inSource.has(identity(k)));
+    if (gone.length > 0) await this.removeTargetOnly(schema, table, stale.versionColumn, where(gone), stale.horizon);
+    // SOURCE's images meet rivals of their own in turn, up to a depth (a longer chain is left to the rules and the final comparison).
+    if (held.length > 0) await this.applyChunk(held, depth < STALE_DEPTH ? stale : undefined, depth + 1);
   }
 
   /**

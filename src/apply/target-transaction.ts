@@ -22,7 +22,7 @@ import { RowStateLoader } from './row-state.js';
 import { applyTruncate, isTruncate } from './truncate.js';
 import { checkSchema } from './schema-check.js';
 import { heartbeatSeen, marker, type ConflictRecord } from './sql/meta.js';
-import { recordClaimsStatement } from './sql/claims.js';
+import { dropStaleClaimsStatements, recordClaimsStatement } from './sql/claims.js';
 import type { ClaimRecord } from './unique-claims.js';
 import type { IncomingChange, Op, TargetContext } from './types.js';
 import { WriteBatcher } from './write-batch.js';
@@ -204,6 +204,7 @@ export class TargetTransaction {
   /** The tombstones of applied deletes and the heartbeats seen, written after the rows. */
   private deferAfterWrites(tombstones: Tombstone[], heartbeats: Statement[], claims: ClaimRecord[]): void {
     this.session.defer(...recordTombstonesStatements('applied_tombstones', tombstones));
+    this.session.defer(...dropStaleClaimsStatements(claims));
     const claimed = recordClaimsStatement(claims);
     if (claimed) this.session.defer(claimed);
     this.session.defer(...heartbeats);

@@ -19,11 +19,18 @@ export interface IncomingChange {
   /** The Kafka offset of its message in the origin's changes topic (absent: not read from it, e.g. a quarantine retry). */
   offset?: string;
   /**
-   * A removal of an image no ezone knew (a re-seed's row only TARGET holds, copy-applier.ts
-   * removeTargetOnly): the unique values it held leave no claim (unique-claims.ts), so SOURCE's row
+   * A re-seed's removal of a row SOURCE lacks (copy-applier.ts removeTargetOnly: a row only TARGET
+   * holds, or an orphan): the unique values it held leave no claim (unique-claims.ts), so SOURCE's row
    * that claims one of them older is not held back by an image SOURCE never saw.
    */
   unclaimed?: true;
+  /**
+   * A copied image of a re-seed (copy-applier.ts applyChunk), read from SOURCE after SOURCE's horizon
+   * (admin/bootstrap-target-only.ts): a recorded claim here that beats it and is not newer than this is
+   * an image SOURCE never saw (had SOURCE received it, SOURCE would not hold this image) — dropped, not
+   * obeyed (unique-claims.ts).
+   */
+  staleUpTo?: string;
 }
 
 /** One write decided for a change: the statement to run and what it is about. */

@@ -84,6 +84,11 @@ export interface ClaimRecord {
   /** Primary key of the claiming image. */
   key: Row;
   origin: string;
+  /**
+   * Not a claim to record but stale ones to drop (a copy's image, copy-applier.ts): this id's recorded
+   * claims not newer than this version (SOURCE's horizon) that beat `rank` — images SOURCE never saw.
+   */
+  staleUpTo?: string;
 }
 
 /** What the loader found (unique-claims-state.ts): everything the claim decisions of a batch need. */
@@ -179,13 +184,19 @@ export class ClaimBook {
     }
     let loses: Row | null | undefined;
     const outranked = new Set<string>();
+    const { staleUpTo } = incoming;
     for (const v of values) {
       const stored = this.claims.get(v.id);
       const holder = this.holders.get(v.id);
       const held = holder !== undefined && holder !== k ? this.rows.get(holder) : undefined;
       const heldRank = held ? rankOf(versionOf(held[versionColumn], typeOf(types, versionColumn)), held, types) : undefined;
       if (heldRank && compareRanks(heldRank, rank) > 0) loses = held;
-      else if (stored && compareRanks(stored, rank) > 0) loses ??= null;
+      else if (stored && compareRanks(stored, rank) > 0 && staleUpTo !== undefined && compareVersions(stored.version, staleUpTo) <= 0) {
+        // A copied image SOURCE holds: a claim up to SOURCE's horizon that beats it is one SOURCE never saw.
+        this.claims.delete(v.id);
+        out.claims.push({ id: v.id, schema: change.schema, table: change.table, columns: v.columns, rank, key: change.key, origin: incoming.origin, staleUpTo });
+        if (held && holder !== undefined) outranked.add(holder);
+      } else if (stored && compareRanks(stored, rank) > 0) loses ??= null;
       else if (held && holder !== undefined) outranked.add(holder);
     }
     // An image that becomes (or already is) the live holder of its values needs no record: the table

@@ -138,18 +138,21 @@ export interface CopyOutcome {
  */
 export interface CopyApplier {
   applyChunk(changes: RowChange[], stale?: StaleRivals): Promise<CopyOutcome>;
+  /** After a table's chunks written with `stale`: its copied rows that lost a unique value, copied once more as SOURCE holds them now. */
+  retryLosers?(schema: string, table: string, stale: StaleRivals): Promise<CopyOutcome>;
 }
 
 /**
  * A re-seed's rows only TARGET holds, as a chunk meets them (admin/bootstrap-target-only.ts): a row of
- * TARGET that beats a copied row on a unique value, whose version is at most `horizon` and whose key
- * SOURCE lacks (`sourceHas`, asked with the key's values), is stale — removed before the chunk is
- * written, as the re-seed removes every such row.
+ * TARGET that beats a copied row on a unique value and is not newer than `horizon` is an image SOURCE
+ * never saw. Before the chunk is written it gives way to SOURCE's state of its key (`sourceRows`, asked
+ * with the key's values, answers SOURCE's rows as copied changes): removed where SOURCE lacks the key,
+ * else SOURCE's image copied first.
  */
 export interface StaleRivals {
   horizon: string;
   versionColumn: string;
-  sourceHas(where: string, params: unknown[]): Promise<boolean>;
+  sourceRows(where: string, params: unknown[]): Promise<RowChange[]>;
 }
 
 /**

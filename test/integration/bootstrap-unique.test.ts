@@ -40,7 +40,7 @@ describeWithServers('drc bootstrap and secondary unique keys', () => {
   });
 
   /** a and c hold rows written before DRC ran (not in the binlog); then c is bootstrapped from a. */
-  const run = async (name: string, inA: string, inC: string) => {
+  const run = async (name: string, inA: string, inC: string, more: { beforeCopy?: (c: mysql.Connection) => Promise<void>; options?: Partial<BootstrapOptions> } = {}) => {
     s = await scenario(name, {}, { ezones: ['a', 'c'] });
     const { a, c } = s.db as Record<string, mysql.Connection>;
     for (const [conn, rows] of [[a!, inA], [c!, inC]] as const) {
@@ -50,7 +50,8 @@ describeWithServers('drc bootstrap and secondary unique keys', () => {
       await conn.query('SET SESSION sql_log_bin = 1');
     }
     daemons.push(...(await startDaemons(s, ['a', 'c'])));
-    const report = await bootstrap(s.config, { ...OPTIONS, target: 'c', source: 'a' }, testLogger(), async (pool) => new ChunkCopyApplier({ ezone: 'c', pool, flavor: await detectFlavor(pool), config: s!.config, log: testLogger() }));
+    await more.beforeCopy?.(c!);
+    const report = await bootstrap(s.config, { ...OPTIONS, ...more.options, target: 'c', source: 'a' }, testLogger(), async (pool) => new ChunkCopyApplier({ ezone: 'c', pool, flavor: await detectFlavor(pool), config: s!.config, log: testLogger() }));
     return { report, a: a!, c: c! };
   };
 
@@ -74,6 +75,36 @@ describeWithServers('drc bootstrap and secondary unique keys', () => {
   it("c's newer rival sits in an earlier chunk: the re-seed removes it before the claimant's chunk, and leaves no claim that would beat it", async () => {
     const filler = Array.from({ length: 11 }, (_, i) => `(${i + 2}, 'f${i}', 'same', '2026-01-01')`).join(', ');
     const { report, a, c } = await run('bootstrap_unique_earlier', `${filler}, (40, 'x', 'a-old', '2026-01-01')`, "(1, 'x', 'c-new', '2026-06-01')");
+    expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
+    expect(await contents(c, 't')).toBe(await contents(a, 't'));
+    expect(await contents(c, 't')).toContain('a-old');
+  }, 180_000);
+
+  it("c's rival holds a key a also holds, with a newer image there: a's image of that key is copied first, and the claim it leaves of c's old image does not beat a's row", async () => {
+    const { report, a, c } = await run('bootstrap_unique_shared', "(1, 'x', 'a-old', '2026-01-01'), (3, 'z', 'a-new', '2026-03-01')", "(3, 'x', 'c-mid', '2026-02-01')");
+    expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
+    expect(await contents(c, 't')).toBe(await contents(a, 't'));
+  }, 180_000);
+
+  it("the rival's key comes in an earlier chunk and a's newer image replaces it: the claim c's old image leaves is dropped when a's claimant comes", async () => {
+    const filler = Array.from({ length: 11 }, (_, i) => `(${i + 2}, 'f${i}', 'same', '2026-01-01')`).join(', ');
+    const { report, a, c } = await run('bootstrap_unique_replaced', `(1, 'z', 'a-new', '2026-03-01'), ${filler}, (40, 'x', 'a-old', '2026-01-01')`, "(1, 'x', 'c-mid', '2026-02-01')");
+    expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
+    expect(await contents(c, 't')).toBe(await contents(a, 't'));
+    expect(await contents(c, 't')).toContain('a-old');
+  }, 180_000);
+
+  it("the rival is newer than the horizon of the claimant's chunk but not of its own: removed there, and the claimant, copied once more, ends in c", async () => {
+    const filler = Array.from({ length: 59 }, (_, i) => `(${i + 2}, 'f${i}', 'same', '2026-01-01')`).join(', ');
+    const { report, a, c } = await run('bootstrap_unique_later', `(1, 'x', 'a-old', '2026-01-01'), ${filler}`, "(100, 'x', 'c-soon', '2026-01-01')", {
+      // c's row stamped 2 s ahead: newer than the horizon of the first chunk, older than that of its own (7 chunks at 1 a second).
+      beforeCopy: async (conn) => {
+        await conn.query('SET SESSION sql_log_bin = 0');
+        await conn.query('UPDATE t SET updated_at = UTC_TIMESTAMP(6) + INTERVAL 2 SECOND WHERE id = 100');
+        await conn.query('SET SESSION sql_log_bin = 1');
+      },
+      options: { keepRecentMs: 0, maxChunksPerSecond: 1 },
+    });
     expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
     expect(await contents(c, 't')).toBe(await contents(a, 't'));
     expect(await contents(c, 't')).toContain('a-old');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collated, findClaims, lockClaims, lookupCondition, purgeClaimsStatement, recordClaimsStatement, rowsWithWeights, valueWeights, weightExpr } from './claims.js';
+import { collated, dropStaleClaimsStatements, findClaims, lockClaims, lookupCondition, purgeClaimsStatement, recordClaimsStatement, rowsWithWeights, valueWeights, weightExpr } from './claims.js';
 
 describe('claim statements', () => {
   it('weigh a string under its collation, trailing spaces dropped only under PAD SPACE', () => {
@@ -50,6 +50,19 @@ describe('claim statements', () => {
     expect(s.sql.indexOf('rank_hash = IF')).toBeLessThan(s.sql.indexOf('rank_text = IF'));
     expect(s.sql.indexOf('rank_text = IF')).toBeLessThan(s.sql.indexOf('version = IF'));
     expect(purgeClaimsStatement('unique_claims', 1000).params).toEqual([1_000_000, 5000]);
+  });
+
+  it('a stale claim (a copy that beat a claim SOURCE never saw) is dropped from both tables, never recorded', () => {
+    const claim = { id: 'ab'.repeat(32), schema: 's', table: 't', columns: ['e'], rank: { version: '5', text: Buffer.from('x'), hash: Buffer.alloc(32, 1) }, key: { id: 1 }, origin: 'drc-bootstrap' };
+    expect(recordClaimsStatement([{ ...claim, staleUpTo: '9' }])).toBeUndefined();
+    expect(recordClaimsStatement([{ ...claim, staleUpTo: '9' }, claim])!.params).toHaveLength(9);
+    expect(dropStaleClaimsStatements([claim])).toEqual([]);
+    const [unique, local] = dropStaleClaimsStatements([{ ...claim, staleUpTo: '9' }]);
+    expect(unique!.sql).toMatch(/^UPDATE drc_meta.unique_claims SET origin = ''/);
+    expect(local!.sql).toMatch(/^DELETE FROM drc_meta.local_claims/);
+    // Only claims up to the horizon that beat the copied image's rank.
+    expect(local!.params).toEqual([Buffer.from(claim.id, 'hex'), '9', '5', claim.rank.text, claim.rank.hash]);
+    expect(unique!.params.slice(1)).toEqual(local!.params);
   });
 
   it('weigh values of entries with different non-NULL columns in one UNION of equal column lists', () => {

@@ -186,6 +186,7 @@ const newer = `(COALESCE(VALUES(version), ${MIN_VERSION}), VALUES(rank_text), VA
  * order where each assignment leaves the comparison's answer as it was (see the note in the test).
  */
 export function recordClaimsStatement(claims: ClaimRecord[], table: ClaimTable = 'unique_claims'): Statement | undefined {
+  claims = claims.filter((c) => c.staleUpTo === undefined);
   if (claims.length === 0) return undefined;
   const params: unknown[] = [];
   for (const c of claims) params.push(Buffer.from(c.id, 'hex'), c.schema, c.table, JSON.stringify(c.columns), c.rank.version, c.rank.text, c.rank.hash, JSON.stringify(c.key), c.origin);
@@ -201,6 +202,23 @@ export function recordClaimsStatement(claims: ClaimRecord[], table: ClaimTable =
        version = IF(${newer}, VALUES(version), version)`,
     params,
   };
+}
+
+/**
+ * Drop the recorded claims `staleUpTo` names (unique-claims.ts ClaimRecord): of the claim's id, those not
+ * newer than that version that beat the claim's rank — in unique_claims turned back into a placeholder
+ * (its row stays locked for the transaction), in local_claims deleted.
+ */
+export function dropStaleClaimsStatements(claims: ClaimRecord[]): Statement[] {
+  const out: Statement[] = [];
+  const beats = `version <= ? AND (version, rank_text, rank_hash) > (?, ?, ?)`;
+  for (const c of claims) {
+    if (c.staleUpTo === undefined) continue;
+    const params = [Buffer.from(c.id, 'hex'), c.staleUpTo, c.rank.version, c.rank.text, c.rank.hash];
+    out.push({ sql: `UPDATE drc_meta.unique_claims SET origin = '', version = NULL, rank_text = '', rank_hash = ?, key_json = '[]' WHERE claim_hash = ? AND origin <> '' AND ${beats}`, params: [Buffer.alloc(32), ...params] });
+    out.push({ sql: `DELETE FROM drc_meta.local_claims WHERE claim_hash = ? AND ${beats}`, params });
+  }
+  return out;
 }
 
 /** Claims older than the retention (the tombstones'), a bounded number at a time. */
