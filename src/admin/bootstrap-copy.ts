@@ -228,7 +228,7 @@ export async function copyTable(deps: CopyDeps, p: PlannedTable, state: TableSta
   if (horizon !== undefined) {
     const again = await withRetry(deps, name, () => deps.applier.retryLosers!(p.table.schema, p.table.table, staleRivals(deps, p, horizon)));
     mark.written += again.written;
-    mark.skipped -= again.written;
+    mark.skipped = Math.max(0, mark.skipped - again.written); // counted skipped when they lost
     if (again.written > 0) await record();
   }
   deps.log.info({ table: name, rows: mark.written - before.written, skipped: mark.skipped - before.skipped, removed, ms: Date.now() - startedAt }, 'bootstrap: table copied');

@@ -22,6 +22,7 @@ import type { ConflictRecord } from './sql/meta.js';
 import type { TableInfo } from './table-cache.js';
 import { compareVersions, versionOf } from '../model/version.js';
 import { rowKey, tombstoneIdentity } from './keys.js';
+import { compareRanks, rankOf } from './unique-claims.js';
 import { marker } from './sql/meta.js';
 import { COPY_ORIGIN, COPY_SLOT, COPY_SLOTS } from './copy-marker.js';
 import type { CopyApplier, CopyOutcome, StaleRivals } from '../model/ports.js';
@@ -60,7 +61,10 @@ export function rivalsOf(conflicts: ConflictRecord[], info: Pick<TableInfo, 'pri
   for (const c of conflicts) {
     if (c.reason !== 'unique-collision' || c.decision !== 'skipped' || c.local === null) continue;
     const version = versionOf(c.local[versionColumn] as WireValue, typeOf(info.columnTypes, versionColumn));
-    if (version === undefined || version === null || compareVersions(version, horizon) > 0 || compareVersions(version, c.incomingVersion) < 0) continue;
+    if (version === undefined || version === null || compareVersions(version, horizon) > 0) continue;
+    // The winner, not a holder the copied row removed before it lost elsewhere (same version: the tie-break decides).
+    const order = compareVersions(version, c.incomingVersion);
+    if (order < 0 || (order === 0 && (c.incoming === null || compareRanks(rankOf(version, c.local as Row, info.columnTypes), rankOf(version, c.incoming as Row, info.columnTypes)) <= 0))) continue;
     const key = Object.fromEntries(info.primaryKey.map((k) => [k, (c.local![k] ?? null) as WireValue]));
     out.set(JSON.stringify(key), key);
   }
@@ -108,7 +112,7 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
             return undefined;
           }
           await target.commit();
-          this.noteLosers(schema, table, target.conflicts);
+          if (stale) this.noteLosers(schema, table, target.conflicts);
           const skipped = target.conflicts.filter((c) => c.decision === 'skipped').length;
           return { written: changes.length - skipped, skipped };
         });
@@ -133,8 +137,17 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
   private noteLosers(schema: string, table: string, conflicts: ConflictRecord[]): void {
     const kept = this.losers.get(`${schema}.${table}`) ?? new Map<string, Row>();
     this.losers.set(`${schema}.${table}`, kept);
-    for (const c of conflicts) if (c.reason === 'unique-collision' && c.decision === 'skipped' && kept.size < LOSERS_KEPT) kept.set(JSON.stringify(c.key), c.key);
+    for (const c of conflicts) {
+      if (c.reason !== 'unique-collision' || c.decision !== 'skipped') continue;
+      if (kept.size < LOSERS_KEPT) kept.set(JSON.stringify(c.key), c.key);
+      else if (!this.losersFull.has(`${schema}.${table}`)) {
+        this.losersFull.add(`${schema}.${table}`);
+        this.deps.log.warn({ table: `${schema}.${table}`, kept: LOSERS_KEPT }, 'bootstrap: more copied rows lost a unique value than are copied once more after the table; the final comparison reports what is left');
+      }
+    }
   }
+
+  private readonly losersFull = new Set<string>();
 
   /**
    * After a table's chunks: the copied rows that lost a unique value are copied once more, as SOURCE
@@ -144,7 +157,6 @@ export class ChunkCopyApplier extends StandaloneApplier implements CopyApplier {
    */
   async retryLosers(schema: string, table: string, stale: StaleRivals): Promise<CopyOutcome> {
     const keys = [...(this.losers.get(`${schema}.${table}`)?.values() ?? [])];
-    this.losers.delete(`${schema}.${table}`);
     const info = await this.tables.get(schema, table);
     if (!info || keys.length === 0) return { written: 0, skipped: 0 };
     let written = 0;

@@ -204,10 +204,11 @@ export class TargetTransaction {
   /** The tombstones of applied deletes and the heartbeats seen, written after the rows. */
   private deferAfterWrites(tombstones: Tombstone[], heartbeats: Statement[], claims: ClaimRecord[]): void {
     this.session.defer(...recordTombstonesStatements('applied_tombstones', tombstones));
-    this.session.defer(...dropStaleClaimsStatements(claims));
+    const stale = dropStaleClaimsStatements(claims);
+    this.session.defer(...stale.unique);
     const claimed = recordClaimsStatement(claims);
     if (claimed) this.session.defer(claimed);
-    this.session.defer(...heartbeats);
+    this.session.defer(...heartbeats, ...stale.local);
   }
 
   private versionColumnOf(schema: string, table: string): string | null {

@@ -191,7 +191,7 @@ export class ClaimBook {
       const held = holder !== undefined && holder !== k ? this.rows.get(holder) : undefined;
       const heldRank = held ? rankOf(versionOf(held[versionColumn], typeOf(types, versionColumn)), held, types) : undefined;
       if (heldRank && compareRanks(heldRank, rank) > 0) loses = held;
-      else if (stored && compareRanks(stored, rank) > 0 && staleUpTo !== undefined && compareVersions(stored.version, staleUpTo) <= 0) {
+      else if (stored && compareRanks(stored, rank) > 0 && staleUpTo !== undefined && stored.version !== null && compareVersions(stored.version, staleUpTo) <= 0) {
         // A copied image SOURCE holds: a claim up to SOURCE's horizon that beats it is one SOURCE never saw.
         this.claims.delete(v.id);
         out.claims.push({ id: v.id, schema: change.schema, table: change.table, columns: v.columns, rank, key: change.key, origin: incoming.origin, staleUpTo });

@@ -166,7 +166,8 @@ const MIGRATIONS: string[][] = [
   [
     // Claims capture records for values local writes release live apart, as tombstones do: capture is
     // the only writer of local_claims, so an applier waiting for capture's coverage never holds a lock
-    // capture needs.
+    // capture needs. The one exception, `drc bootstrap`'s drop of a stale claim (apply/sql/claims.ts
+    // dropStaleClaimsStatements), never waits for coverage and deletes there last, just before COMMIT.
     `CREATE TABLE IF NOT EXISTS drc_meta.local_claims LIKE drc_meta.unique_claims`,
   ],
   [

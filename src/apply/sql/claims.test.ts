@@ -56,8 +56,8 @@ describe('claim statements', () => {
     const claim = { id: 'ab'.repeat(32), schema: 's', table: 't', columns: ['e'], rank: { version: '5', text: Buffer.from('x'), hash: Buffer.alloc(32, 1) }, key: { id: 1 }, origin: 'drc-bootstrap' };
     expect(recordClaimsStatement([{ ...claim, staleUpTo: '9' }])).toBeUndefined();
     expect(recordClaimsStatement([{ ...claim, staleUpTo: '9' }, claim])!.params).toHaveLength(9);
-    expect(dropStaleClaimsStatements([claim])).toEqual([]);
-    const [unique, local] = dropStaleClaimsStatements([{ ...claim, staleUpTo: '9' }]);
+    expect(dropStaleClaimsStatements([claim])).toEqual({ unique: [], local: [] });
+    const { unique: [unique], local: [local] } = dropStaleClaimsStatements([{ ...claim, staleUpTo: '9' }]);
     expect(unique!.sql).toMatch(/^UPDATE drc_meta.unique_claims SET origin = ''/);
     expect(local!.sql).toMatch(/^DELETE FROM drc_meta.local_claims/);
     // Only claims up to the horizon that beat the copied image's rank.

@@ -207,16 +207,18 @@ export function recordClaimsStatement(claims: ClaimRecord[], table: ClaimTable =
 /**
  * Drop the recorded claims `staleUpTo` names (unique-claims.ts ClaimRecord): of the claim's id, those not
  * newer than that version that beat the claim's rank — in unique_claims turned back into a placeholder
- * (its row stays locked for the transaction), in local_claims deleted.
+ * (its row stays locked for the transaction; findClaims skips it), in local_claims deleted. `local`:
+ * the local_claims deletes, to run last before COMMIT (capture writes that table: a lock of it is taken
+ * only once nothing else is waited for; db/meta-schema.ts).
  */
-export function dropStaleClaimsStatements(claims: ClaimRecord[]): Statement[] {
-  const out: Statement[] = [];
-  const beats = `version <= ? AND (version, rank_text, rank_hash) > (?, ?, ?)`;
+export function dropStaleClaimsStatements(claims: ClaimRecord[]): { unique: Statement[]; local: Statement[] } {
+  const out = { unique: [] as Statement[], local: [] as Statement[] };
+  const beats = `version IS NOT NULL AND version <= ? AND (version, rank_text, rank_hash) > (COALESCE(?, ${MIN_VERSION}), ?, ?)`;
   for (const c of claims) {
     if (c.staleUpTo === undefined) continue;
     const params = [Buffer.from(c.id, 'hex'), c.staleUpTo, c.rank.version, c.rank.text, c.rank.hash];
-    out.push({ sql: `UPDATE drc_meta.unique_claims SET origin = '', version = NULL, rank_text = '', rank_hash = ?, key_json = '[]' WHERE claim_hash = ? AND origin <> '' AND ${beats}`, params: [Buffer.alloc(32), ...params] });
-    out.push({ sql: `DELETE FROM drc_meta.local_claims WHERE claim_hash = ? AND ${beats}`, params });
+    out.unique.push({ sql: `UPDATE drc_meta.unique_claims SET origin = '', version = NULL, rank_text = '', rank_hash = ?, key_json = '[]' WHERE claim_hash = ? AND origin <> '' AND ${beats}`, params: [Buffer.alloc(32), ...params] });
+    out.local.push({ sql: `DELETE FROM drc_meta.local_claims WHERE claim_hash = ? AND ${beats}`, params });
   }
   return out;
 }
