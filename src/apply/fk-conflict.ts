@@ -238,15 +238,18 @@ export async function deletedSince(session: PipelinedSession, ctx: FkContext, fk
  * unchanged (a cascade does not touch it). A parent moved on again, or deleted at its new key, is
  * followed by the caller (a missing parent again). Not followed: a tombstone whose newest event is a
  * delete though the key was re-keyed earlier (then re-inserted and deleted) — taken as deleted.
+ * `pending`: the tombstones of this target transaction not written yet.
  */
-export async function movedParents(session: PipelinedSession, tables: TableSource, missing: ForeignKey[], image: Row): Promise<Row | undefined> {
+export async function movedParents(session: PipelinedSession, tables: TableSource, missing: ForeignKey[], image: Row, pending: readonly Tombstone[] = []): Promise<Row | undefined> {
   const out = { ...image };
   for (const fk of missing) {
     if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') return undefined;
     const ref = await parentRef(tables, fk, image);
     if (!ref) return undefined;
-    // Only when the newest tombstone is the move: a key re-used since (removed as a loser, deleted) was not moved.
-    const to = (await newestParentTombstone(session, ref))?.newest.movedTo;
+    // Only when the newest tombstone is the move: a key re-used since (removed as a loser, deleted) was not
+    // moved — this transaction's own tombstones included (not written yet): the parent of the same source
+    // transaction, removed as a unique loser just before its child, re-used a key a key change had freed.
+    const to = newestWithPending(await newestParentTombstone(session, ref), pending, ref)?.newest.movedTo;
     if (to === undefined) return undefined;
     fk.columns.forEach((c, i) => {
       out[c] = fk.onUpdate === 'CASCADE' ? (to[fk.refColumns[i] as string] ?? null) : null;

@@ -274,7 +274,7 @@ export class WriteBatcher {
     const missing = await missingParents(this.session, op.info.foreignKeys ?? [], op.image);
     if (missing.length === 0) throw unexplained(err, op, 'no missing parent');
     if (moves === 0 && (await this.deferToParent(op, missing))) return;
-    const moved = moves < MAX_MOVES ? await movedParents(this.session, this.waiting.tables, missing, op.image) : undefined;
+    const moved = moves < MAX_MOVES ? await movedParents(this.session, this.waiting.tables, missing, op.image, tombstones) : undefined;
     if (moved) {
       const { versionColumn, conflicts } = this.collisions(op);
       conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });

@@ -41,7 +41,7 @@ describeWithServers('foreign keys: a parent removed as a unique-key loser is pro
     s = undefined;
   });
 
-  async function setUp(name: string): Promise<{ a: mysql.Connection; b: mysql.Connection }> {
+  async function setUp(name: string, children = true): Promise<{ a: mysql.Connection; b: mysql.Connection }> {
     s = await scenario(name, {}, { ezones: ['a', 'b'] });
     for (const ez of ['a', 'b']) {
       const db = s.db[ez]!;
@@ -51,9 +51,11 @@ describeWithServers('foreign keys: a parent removed as a unique-key loser is pro
     }
     daemons.push(...(await startDaemons(s, ['a', 'b'])));
     await s.db.a!.query("INSERT INTO p (id, name, updated_at) VALUES (2, 'n21', '2020-01-01')");
-    await s.db.a!.query("INSERT INTO c (id, pid, updated_at) VALUES (20, 2, '2020-01-01')");
-    await s.db.a!.query("INSERT INTO i (id, pid, updated_at) VALUES (30, 2, '2020-01-01')");
-    for (const [table, rows] of Object.entries({ p: 1, c: 1, i: 1 })) await converge(s, table, ['a', 'b'], { rows });
+    if (children) {
+      await s.db.a!.query("INSERT INTO c (id, pid, updated_at) VALUES (20, 2, '2020-01-01')");
+      await s.db.a!.query("INSERT INTO i (id, pid, updated_at) VALUES (30, 2, '2020-01-01')");
+    }
+    for (const [table, rows] of Object.entries({ p: 1, c: children ? 1 : 0, i: children ? 1 : 0 })) await converge(s, table, ['a', 'b'], { rows });
     await stopDaemons(daemons);
     return { a: s.db.a!, b: s.db.b! };
   }
@@ -109,5 +111,20 @@ describeWithServers('foreign keys: a parent removed as a unique-key loser is pro
     expect(brief(rows.p, 'name')).toEqual(['5:n55', '10:n21']);
     expect(brief(rows.c, 'pid')).toEqual(['20:5']);
     expect(brief(rows.i, 'pid')).toEqual(['30:5']);
+  });
+
+  it('b re-keys 2 to 9 (t1); a writes 2 and a child of it in one transaction (t2); b writes 9 again (t3): the child follows no move in b — its parent lost the name to 9 in the same transaction — and waits in both ezones', async () => {
+    const { a, b } = await setUp('fk-loser-same-tx', false);
+    await b.query("UPDATE p SET id = 9, updated_at = '2030-01-01 00:00:01' WHERE id = 2");
+    await a.query('BEGIN');
+    await a.query("UPDATE p SET updated_at = '2030-01-01 00:00:02' WHERE id = 2");
+    await a.query("INSERT INTO c (id, pid, updated_at) VALUES (21, 2, '2030-01-01 00:00:02')");
+    await a.query('COMMIT');
+    await b.query("UPDATE p SET updated_at = '2030-01-01 00:00:03' WHERE id = 9");
+    daemons.push(...(await startDaemons(s!, ['a', 'b'])));
+    // In b, a's 2 loses n21 to 9 and leaves a loser's tombstone newer than the move's, in the child's own transaction.
+    const rows = await convergeAll({ p: 1, c: 0, i: 0 });
+    expect(brief(rows.p, 'name')).toEqual(['9:n21']);
+    expect((await conflictsIn(s!, 'b')).map((c) => c.reason)).not.toContain('fk-parent-moved');
   });
 });
