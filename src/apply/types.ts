@@ -68,6 +68,15 @@ export interface Op {
    */
   movedAway?: { versionColumn: string; wait?: true };
   /**
+   * A delete whose row is not here (delete-missing) of a table with foreign keys: its row may be a
+   * child waiting in drc_meta.fk_waiting for its parent. Its waiting images older than the delete go,
+   * under that entry's lock — a sweep placing it holds the lock until it commits — and then a row at the
+   * key older than the delete (one the sweep placed meanwhile) is deleted (write-batch.ts
+   * dropWaitingOlder). `before`: the delete's version as a value of the version column. Writes nothing
+   * else (WriteBatcher takes it out of the batch).
+   */
+  waitingGone?: { versionColumn: string; before: Row[string] };
+  /**
    * An update that lost here to a newer row at its key (update-diverged, skipped) but is newer than an
    * older concurrent key change that moved the row's children away: they follow it to its key, where
    * the newer row stands (fk-adopt.ts), as in the ezones where it arrived before that newer row. Goes

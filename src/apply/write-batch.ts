@@ -19,7 +19,7 @@ import { bootstrapCopying } from '../db/bootstrap-progress.js';
 import { COPY_ORIGIN } from './copy-marker.js';
 import { childOutcome, deletedBefore, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, refusing, removeChildren, removeRefusing, withNullReferences } from './fk-conflict.js';
 import { abandonMovedChildren, adoptMovedChildren, removeOlder, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
-import { stashStatement } from './fk-waiting.js';
+import { dropWaitingStatements, stashStatement } from './fk-waiting.js';
 import { newerChildren, removedChildren } from './fk-children.js';
 import { childBound, dataTypeOf, parentRef, parentWrittenLater, type FkContext } from './fk-parents.js';
 import { cascadeTombstones, olderThanParentDeletes } from './fk-cascade.js';
@@ -60,6 +60,8 @@ export class WriteBatcher {
     this.adoptions.clear();
     // Deletes of rows an older concurrent key change moved away: the children it took along go (fk-adopt.ts); nothing else to write.
     await this.abandonMoved(ops);
+    // Deletes of rows not here that may be waiting children (fk-waiting.ts): their older waiting images go; nothing else to write.
+    await this.dropWaiting(ops);
     if (ops.length === 0) return false;
     // Children older than a delete of their parent are not placed, even where it lost (fk-cascade.ts).
     await this.dropOlderThanParentDeletes(ops, tombstones);
@@ -148,6 +150,27 @@ export class WriteBatcher {
       if ((await abandonMovedChildren(this.session, op, op.movedAway.versionColumn, this.waiting.local)) === 0) continue;
       const { versionColumn, conflicts } = this.collisions(op);
       conflicts.record({ incoming: op.incoming, reason: 'fk-children-removed', decision: 'applied', local: null, versionColumn });
+    }
+    ops.splice(0, ops.length, ...kept);
+  }
+
+  /** The deletes of rows not here of tables with foreign keys (Op.waitingGone, fk-waiting.ts dropWaitingStatements), taken out of `ops`. */
+  private async dropWaiting(ops: Op[]): Promise<void> {
+    if (!ops.some((op) => op.waitingGone)) return;
+    const kept: Op[] = [];
+    for (const op of ops) {
+      const gone = op.waitingGone;
+      const { change } = op.incoming;
+      if (!gone || !change.version) {
+        if (!gone) kept.push(op);
+        continue;
+      }
+      try {
+        await this.session.roundTrip(dropWaitingStatements(op.info, change.key, change.version, gone.versionColumn, gone.before, change.schema, change.table));
+      } catch (err) {
+        // A row placed meanwhile that refuses its deletion (RESTRICT children of its own; the statement alone is undone): left to the rules of its next write.
+        if (!isForeignKeyHasChildren(err)) throw inTable(err, [op]);
+      }
     }
     ops.splice(0, ops.length, ...kept);
   }
