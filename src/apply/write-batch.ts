@@ -18,7 +18,7 @@ import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
 import { bootstrapCopying } from '../db/bootstrap-progress.js';
 import { COPY_ORIGIN } from './copy-marker.js';
 import { childOutcome, deletedBefore, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, refusing, removeChildren, removeRefusing, withNullReferences } from './fk-conflict.js';
-import { abandonMovedChildren, adoptMovedChildren, removeOlder, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
+import { abandonMovedChildren, adoptMovedChildren, movedInSince, removeOlder, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
 import { dropWaitingStatements, stashStatement } from './fk-waiting.js';
 import { newerChildren, removedChildren } from './fk-children.js';
 import { childBound, dataTypeOf, parentRef, parentWrittenLater, type FkContext } from './fk-parents.js';
@@ -62,6 +62,8 @@ export class WriteBatcher {
     await this.abandonMoved(ops);
     // Deletes of rows not here that may be waiting children (fk-waiting.ts): their older waiting images go; nothing else to write.
     await this.dropWaiting(ops);
+    // A lost delete's orphans, unless the row here moved in after it (its children came with it): fk-adopt.ts movedInSince.
+    await this.keepMovedIn(ops);
     if (ops.length === 0) return false;
     // Children older than a delete of their parent are not placed, even where it lost (fk-cascade.ts).
     await this.dropOlderThanParentDeletes(ops, tombstones);
@@ -171,6 +173,18 @@ export class WriteBatcher {
         // A row placed meanwhile that refuses its deletion (RESTRICT children of its own; the statement alone is undone): left to the rules of its next write.
         if (!isForeignKeyHasChildren(err)) throw inTable(err, [op]);
       }
+    }
+    ops.splice(0, ops.length, ...kept);
+  }
+
+  /** Rewrites carrying a lost delete's orphans (Op.orphans) whose row here moved in after the delete: taken out of `ops`. */
+  private async keepMovedIn(ops: Op[]): Promise<void> {
+    if (!ops.some((op) => op.orphans)) return;
+    const kept: Op[] = [];
+    for (const op of ops) {
+      const { change } = op.incoming;
+      if (op.orphans && change.version && (await movedInSince(this.session, change.schema, change.table, change.key, change.version, this.waiting.local))) continue;
+      kept.push(op);
     }
     ops.splice(0, ops.length, ...kept);
   }
