@@ -12,7 +12,7 @@ import { addMark, type Tombstone, type TombstoneMark } from '../db/tombstones.js
 import type { Ownership } from '../model/ownership.js';
 import type { ForcedFlip } from '../model/routing.js';
 import type { Row } from '../model/value.js';
-import { compareVersions, versionAsValue } from '../model/version.js';
+import { compareVersions } from '../model/version.js';
 import { childBound, dataTypeOf } from './fk-parents.js';
 import type { ConflictNote } from './conflict-log.js';
 import { decideKeyChange } from './fk-key-change.js';
@@ -164,8 +164,7 @@ export function decide(input: DecideInput): Decisions {
     }
     if (change.op === 'delete' && d.conflict?.reason === 'delete-missing' && local === null && versionColumn !== null && change.before && change.version && (info.foreignKeys ?? []).length > 0) {
       // Not here: maybe waiting for its parent (fk-waiting.ts), or placed from there by a sweep in flight.
-      const before = versionAsValue(change.version, dataTypeOf(info, versionColumn));
-      if (before !== undefined) out.ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before, waitingGone: { versionColumn, before } });
+      out.ops.push({ kind: 'delete', info, incoming, key: change.key, image: change.before, waitingGone: { versionColumn } });
     }
   });
   return out;

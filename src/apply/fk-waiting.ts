@@ -95,18 +95,16 @@ export function stashStatement(ezone: string, c: WaitingChild): Statement {
 /**
  * A delete that found no row at its key (Op.waitingGone), of a table with foreign keys: its row may be a
  * child waiting here, or one a sweep (placeWaiting) is placing now — the delete's tombstone, not
- * committed yet, is not seen by the sweep's check (superseded), and the delete's read saw no row. So,
- * delete first the key's waiting images older than the delete: that takes the entry's lock, which a
- * sweep holds (FOR UPDATE) until it commits; then the row at the key if older than the delete — one
- * the sweep placed meanwhile. A sweep that comes after skips the locked entry (SKIP LOCKED) and, once
- * this commits, finds none. The row's own deletion runs its foreign keys' cascades as any delete.
+ * committed yet, is not seen by the sweep's check (superseded), and the delete's read saw no row. So
+ * the key's waiting images not newer than the delete go first (a tie is the delete's, as in
+ * resolver.ts): that takes the entry's lock, which a sweep holds (FOR UPDATE) until it commits. The
+ * caller then reads the row at the key again (a sweep may have placed it meanwhile) and deletes it
+ * through the ordinary delete path when it is not newer. A sweep that comes after skips the locked
+ * entry (SKIP LOCKED) and, once this commits, finds none. Not covered: a child stashed by another
+ * stream after this ran and placed before this commits (no entry to lock yet).
  */
-export function dropWaitingStatements(info: TableInfo, key: Row, version: string, versionColumn: string, before: Row[string], schema: string, table: string): Statement[] {
-  const where = info.primaryKey.map((c) => `${quoteId(c)} = ?`).join(' AND ');
-  return [
-    { sql: 'DELETE FROM drc_meta.fk_waiting WHERE schema_name = ? AND table_name = ? AND key_hash = UNHEX(SHA2(?, 256)) AND version < ?', params: [schema, table, canonicalKey(key), version] },
-    { sql: `DELETE FROM ${tableRef(schema, table)} WHERE ${where} AND ${quoteId(versionColumn)} < ?`, params: [...info.primaryKey.map((c) => fromWire(key[c] ?? null, typeOf(info.columnTypes, c))), fromWire(before)] },
-  ];
+export function dropWaitingStatement(schema: string, table: string, key: Row, version: string): Statement {
+  return { sql: 'DELETE FROM drc_meta.fk_waiting WHERE schema_name = ? AND table_name = ? AND key_hash = UNHEX(SHA2(?, 256)) AND version <= ?', params: [schema, table, canonicalKey(key), version] };
 }
 
 /** Waiting children older than the retention (the tombstones'), a bounded number at a time. */

@@ -69,13 +69,11 @@ export interface Op {
   movedAway?: { versionColumn: string; wait?: true };
   /**
    * A delete whose row is not here (delete-missing) of a table with foreign keys: its row may be a
-   * child waiting in drc_meta.fk_waiting for its parent. Its waiting images older than the delete go,
-   * under that entry's lock — a sweep placing it holds the lock until it commits — and then a row at the
-   * key older than the delete (one the sweep placed meanwhile) is deleted (write-batch.ts
-   * dropWaitingOlder). `before`: the delete's version as a value of the version column. Writes nothing
-   * else (WriteBatcher takes it out of the batch).
+   * child waiting in drc_meta.fk_waiting for its parent, or one a sweep is placing now. Its waiting
+   * images not newer than the delete go, under that entry's lock, and a row a sweep placed meanwhile is
+   * deleted as an ordinary delete (write-batch.ts dropWaiting). The table's version column.
    */
-  waitingGone?: { versionColumn: string; before: Row[string] };
+  waitingGone?: { versionColumn: string };
   /**
    * An update that lost here to a newer row at its key (update-diverged, skipped) but is newer than an
    * older concurrent key change that moved the row's children away: they follow it to its key, where

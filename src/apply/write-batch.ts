@@ -19,7 +19,7 @@ import { bootstrapCopying } from '../db/bootstrap-progress.js';
 import { COPY_ORIGIN } from './copy-marker.js';
 import { childOutcome, deletedBefore, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, refusing, removeChildren, removeRefusing, withNullReferences } from './fk-conflict.js';
 import { abandonMovedChildren, adoptMovedChildren, movedInSince, removeOlder, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
-import { dropWaitingStatements, stashStatement } from './fk-waiting.js';
+import { dropWaitingStatement, stashStatement } from './fk-waiting.js';
 import { newerChildren, removedChildren } from './fk-children.js';
 import { childBound, dataTypeOf, parentRef, parentWrittenLater, type FkContext } from './fk-parents.js';
 import { cascadeTombstones, olderThanParentDeletes } from './fk-cascade.js';
@@ -30,6 +30,8 @@ import type { IncomingChange, Op } from './types.js';
 import type { ForeignKey } from '../db/table-keys.js';
 import { toWireRow, type Row } from '../model/value.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
+import { typeOf } from '../model/types/row.js';
+import { compareVersions, versionOf } from '../model/version.js';
 import type { Logger } from '../ops/logger.js';
 import type { ConflictRecord } from './sql/meta.js';
 
@@ -156,22 +158,29 @@ export class WriteBatcher {
     ops.splice(0, ops.length, ...kept);
   }
 
-  /** The deletes of rows not here of tables with foreign keys (Op.waitingGone, fk-waiting.ts dropWaitingStatements), taken out of `ops`. */
+  /**
+   * The deletes of rows not here of tables with foreign keys (Op.waitingGone, fk-waiting.ts
+   * dropWaitingStatement): the key's older waiting images go, then a row a sweep placed meanwhile, not
+   * newer than the delete, is deleted as an ordinary delete (its cascades, tombstones and refusing
+   * children as for any); the others are taken out of `ops`.
+   */
   private async dropWaiting(ops: Op[]): Promise<void> {
     if (!ops.some((op) => op.waitingGone)) return;
     const kept: Op[] = [];
     for (const op of ops) {
       const gone = op.waitingGone;
       const { change } = op.incoming;
-      if (!gone || !change.version) {
-        if (!gone) kept.push(op);
+      if (!gone) {
+        kept.push(op);
         continue;
       }
-      try {
-        await this.session.roundTrip(dropWaitingStatements(op.info, change.key, change.version, gone.versionColumn, gone.before, change.schema, change.table));
-      } catch (err) {
-        // A row placed meanwhile that refuses its deletion (RESTRICT children of its own; the statement alone is undone): left to the rules of its next write.
-        if (!isForeignKeyHasChildren(err)) throw inTable(err, [op]);
+      if (!change.version) continue;
+      await this.session.roundTrip([dropWaitingStatement(change.schema, change.table, change.key, change.version)]);
+      const row = await this.rowAt(op);
+      const version = row ? versionOf(row[gone.versionColumn], typeOf(op.info.columnTypes, gone.versionColumn)) : undefined;
+      if (row && version !== undefined && compareVersions(version, change.version) <= 0) {
+        const { waitingGone: _, ...plain } = op;
+        kept.push({ ...plain, image: row });
       }
     }
     ops.splice(0, ops.length, ...kept);

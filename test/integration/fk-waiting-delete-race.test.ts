@@ -59,7 +59,8 @@ describeWithServers('foreign keys: a delete of a child a sweep is placing from f
     const [entries] = await sweep.query<mysql.RowDataPacket[]>('SELECT key_json FROM drc_meta.fk_waiting WHERE schema_name = ? AND table_name = ? FOR UPDATE SKIP LOCKED', [s.schema, 'c']);
     expect(entries).toHaveLength(1);
     await a!.query('DELETE FROM c WHERE id = 10');
-    await new Promise((r) => setTimeout(r, 3000)); // b's applier reads no row 10 and reaches the entry
+    // b's applier reads no row 10 and waits for the entry (under the apply sessions' 3 s lock wait timeout; a stream that times out retries and waits again).
+    await new Promise((r) => setTimeout(r, 1500));
     await sweep.query('INSERT INTO c (id, pid, updated_at) VALUES (10, 1, ?)', [CHILD_AT]);
     await sweep.query('DELETE FROM drc_meta.fk_waiting WHERE schema_name = ? AND table_name = ?', [s.schema, 'c']);
     await sweep.query('COMMIT');
