@@ -9,7 +9,6 @@
  * update of a missing row applies the full image, a delete of one is a conflict), never ignored.
  * Generated columns are never written (sql/rows.ts).
  */
-import type mysql from 'mysql2/promise';
 import { bySize, type PipelinedSession } from '../db/pipelined-session.js';
 import { keyIdentityOf } from '../db/key-identity.js';
 import { REMOVAL_ORIGIN, type Tombstone } from '../db/tombstones.js';
@@ -18,20 +17,18 @@ import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
 import { bootstrapCopying } from '../db/bootstrap-progress.js';
 import { COPY_ORIGIN } from './copy-marker.js';
 import { childOutcome, deletedBefore, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, refusing, removeChildren, removeRefusing, withNullReferences } from './fk-conflict.js';
-import { abandonMovedChildren, adoptMovedChildren, movedInSince, removeOlder, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
-import { dropWaitingStatement, stashStatement } from './fk-waiting.js';
+import { adoptMovedChildren, removeOlder, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
+import { stashStatement } from './fk-waiting.js';
 import { newerChildren, removedChildren } from './fk-children.js';
 import { childBound, dataTypeOf, parentRef, parentWrittenLater, type FkContext } from './fk-parents.js';
-import { cascadeTombstones, olderThanParentDeletes } from './fk-cascade.js';
-import { KEY_INDEX_COLUMN, selectByKeys } from './sql/rows.js';
+import { cascadeTombstones } from './fk-cascade.js';
+import { rowAt, settleByForeignKeys } from './fk-prepass.js';
 import { inTable, relaxed, RESTORE_SESSION, ROLLBACK_TO_SAVEPOINT, RowNotFoundError, SAVEPOINT, statementOf, statementsOf, writeStatements } from './write-statements.js';
 import { resolveUniqueCollision, type CollisionContext } from './unique-collision.js';
 import type { IncomingChange, Op } from './types.js';
 import type { ForeignKey } from '../db/table-keys.js';
-import { toWireRow, type Row } from '../model/value.js';
+import type { Row } from '../model/value.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
-import { typeOf } from '../model/types/row.js';
-import { compareVersions, versionOf } from '../model/version.js';
 import type { Logger } from '../ops/logger.js';
 import type { ConflictRecord } from './sql/meta.js';
 
@@ -60,15 +57,8 @@ export class WriteBatcher {
   async write(ops: Op[], tombstones: Tombstone[], atCommit: boolean): Promise<boolean> {
     if (ops.length === 0) return false;
     this.adoptions.clear();
-    // Deletes of rows an older concurrent key change moved away: the children it took along go (fk-adopt.ts); nothing else to write.
-    await this.abandonMoved(ops);
-    // Deletes of rows not here that may be waiting children (fk-waiting.ts): their older waiting images go; nothing else to write.
-    await this.dropWaiting(ops);
-    // A lost delete's orphans, unless the row here moved in after it (its children came with it): fk-adopt.ts movedInSince.
-    await this.keepMovedIn(ops);
-    if (ops.length === 0) return false;
-    // Children older than a delete of their parent are not placed, even where it lost (fk-cascade.ts).
-    await this.dropOlderThanParentDeletes(ops, tombstones);
+    // Writes a foreign-key rule settles before anything is written (fk-prepass.ts).
+    await settleByForeignKeys({ session: this.session, collisions: this.collisions, waiting: this.waiting, adopt: (op, versionColumn) => this.adopt(op, versionColumn) }, ops, tombstones);
     if (ops.length === 0) return false;
     // Before anything else is written (a claim's loser may be the older destination): fk-adopt.ts.
     for (const op of ops) if (op.adopt) await this.adopt(op, op.adopt.versionColumn);
@@ -101,101 +91,6 @@ export class WriteBatcher {
   /** Children adopted for a row that, the writes done, is not here (dropped for a missing parent, lost a collision): back (fk-adopt.ts undoAdoption). */
   private async undoUnwritten(): Promise<void> {
     for (const { op, adoption } of [...this.adoptions.values()]) if (!(await rowExists(this.session, op, adoption.to))) await this.undoAdoption(op);
-  }
-
-  /**
-   * Writes of children whose parent has a delete tombstone newer than them (fk-cascade.ts): as the
-   * parent's ON DELETE action leaves them — written with NULL references (SET NULL), or not at all (an
-   * update deletes the local row), with a tombstone of DRC's removal. Changes `ops` in place (the
-   * caller keeps it, for a replay at commit).
-   */
-  private async dropOlderThanParentDeletes(ops: Op[], tombstones: Tombstone[]): Promise<void> {
-    const older = await olderThanParentDeletes(this.session, this.waiting, ops);
-    if (older.size === 0) return;
-    const kept: Op[] = [];
-    for (const [i, op] of ops.entries()) {
-      const fks = older.get(i);
-      if (!fks) {
-        kept.push(op);
-        continue;
-      }
-      const { versionColumn, conflicts } = this.collisions(op);
-      const outcome = childOutcome(fks);
-      conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: outcome === 'set-null' ? 'applied' : 'skipped', local: null, versionColumn });
-      if (outcome === 'set-null') {
-        kept.push({ ...op, image: withNullReferences(op.image, fks) });
-        continue;
-      }
-      if (op.kind === 'update') kept.push({ ...op, kind: 'delete', image: op.incoming.change.before ?? op.image });
-      const { change } = op.incoming;
-      tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: change.version as string, origin: REMOVAL_ORIGIN, identity: keyIdentityOf(op.info.columnMeta, op.info.columnTypes) });
-    }
-    ops.splice(0, ops.length, ...kept);
-  }
-
-  /**
-   * The deletes of rows not here (Op.movedAway): the children an older concurrent key change took along
-   * go, a conflict (fk-adopt.ts abandonMovedChildren); updates that lost to a newer row (Op.adoptOnly):
-   * those children follow them (fk-adopt.ts). Both taken out of `ops`.
-   */
-  private async abandonMoved(ops: Op[]): Promise<void> {
-    if (!ops.some((op) => op.movedAway || op.adoptOnly)) return;
-    const kept: Op[] = [];
-    for (const op of ops) {
-      if (op.adoptOnly) {
-        // A lost update newer than a concurrent move: only the children that move took along follow it (Op.adoptOnly).
-        if (op.adopt) await this.adopt(op, op.adopt.versionColumn);
-        continue;
-      }
-      if (!op.movedAway) {
-        kept.push(op);
-        continue;
-      }
-      if ((await abandonMovedChildren(this.session, op, op.movedAway.versionColumn, this.waiting.local)) === 0) continue;
-      const { versionColumn, conflicts } = this.collisions(op);
-      conflicts.record({ incoming: op.incoming, reason: 'fk-children-removed', decision: 'applied', local: null, versionColumn });
-    }
-    ops.splice(0, ops.length, ...kept);
-  }
-
-  /**
-   * The deletes of rows not here of tables with foreign keys (Op.waitingGone, fk-waiting.ts
-   * dropWaitingStatement): the key's older waiting images go, then a row a sweep placed meanwhile, not
-   * newer than the delete, is deleted as an ordinary delete (its cascades, tombstones and refusing
-   * children as for any); the others are taken out of `ops`.
-   */
-  private async dropWaiting(ops: Op[]): Promise<void> {
-    if (!ops.some((op) => op.waitingGone)) return;
-    const kept: Op[] = [];
-    for (const op of ops) {
-      const gone = op.waitingGone;
-      const { change } = op.incoming;
-      if (!gone) {
-        kept.push(op);
-        continue;
-      }
-      if (!change.version) continue;
-      await this.session.roundTrip([dropWaitingStatement(change.schema, change.table, change.key, change.version)]);
-      const row = await this.rowAt(op);
-      const version = row ? versionOf(row[gone.versionColumn], typeOf(op.info.columnTypes, gone.versionColumn)) : undefined;
-      if (row && version !== undefined && compareVersions(version, change.version) <= 0) {
-        const { waitingGone: _, ...plain } = op;
-        kept.push({ ...plain, image: row });
-      }
-    }
-    ops.splice(0, ops.length, ...kept);
-  }
-
-  /** Rewrites carrying a lost delete's orphans (Op.orphans) whose row here moved in after the delete: taken out of `ops`. */
-  private async keepMovedIn(ops: Op[]): Promise<void> {
-    if (!ops.some((op) => op.orphans)) return;
-    const kept: Op[] = [];
-    for (const op of ops) {
-      const { change } = op.incoming;
-      if (op.orphans && change.version && (await movedInSince(this.session, change.schema, change.table, change.key, change.version, this.waiting.local))) continue;
-      kept.push(op);
-    }
-    ops.splice(0, ops.length, ...kept);
   }
 
   /** The incoming row lost its unique collision: children adopted for it go back (fk-adopt.ts undoAdoption). */
@@ -348,7 +243,7 @@ export class WriteBatcher {
         const { versionColumn, conflicts } = this.collisions(op);
         conflicts.record({ incoming: op.incoming, reason: 'fk-parent-missing', decision: 'skipped', local: null, versionColumn });
         if (op.kind === 'update' && movesKey(op)) {
-          const local = (await this.rowAt(op)) ?? op.incoming.change.before ?? op.image;
+          const local = (await rowAt(this.session, op)) ?? op.incoming.change.before ?? op.image;
           await this.stashRemovedChildren(op.info.referencedBy ?? [], local, op.incoming, tombstones, op.image);
           await this.writeOne({ ...op, kind: 'delete', image: local }, tombstones);
         }
@@ -368,15 +263,6 @@ export class WriteBatcher {
     // (not one that has yet to arrive), and an older write of it cannot bring it back.
     const { change } = op.incoming;
     if (change.version) tombstones.push({ schema: change.schema, table: change.table, key: change.key, version: change.version, origin: REMOVAL_ORIGIN, identity: keyIdentityOf(op.info.columnMeta, op.info.columnTypes) });
-  }
-
-  /** The row here at the key of `op` (the one its write would touch), locked; undefined when none. */
-  private async rowAt(op: Op): Promise<Row | undefined> {
-    const { schema, table } = op.incoming.change;
-    const [rows] = (await this.session.roundTrip([selectByKeys(schema, table, op.info.primaryKey, [op.key], op.info)])) as [mysql.RowDataPacket[]];
-    if (!rows[0]) return undefined;
-    const { [KEY_INDEX_COLUMN]: _, ...row } = rows[0];
-    return toWireRow(row as mysql.RowDataPacket, op.info.columnTypes);
   }
 
   /** The child's write set aside in fk_waiting until its parent comes (fk-waiting.ts). */
