@@ -30,7 +30,8 @@ import { ownRows, startWorkload, WORKLOAD_TABLE } from './workload.js';
 const TABLES = [...RANDOM_TABLES, 'w'];
 
 /** Each ezone's rows, conflicts, tombstones and waiting children of the test's schema, and the workload's journal, as JSON files in `dir`. */
-async function dumpState(s: Scenario, ezones: string[], stats: RandomWorkloadStats, dir: string): Promise<void> {
+async function dumpState(s: Scenario, ezones: string[], stats: RandomWorkloadStats, root: string): Promise<void> {
+  const dir = join(root, `${ezones.length}-ezones`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'journal.json'), JSON.stringify(stats.journal, null, 1));
   for (const ez of ezones) {
