@@ -24,7 +24,7 @@
 import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { KeyIdentity } from '../db/key-identity.js';
-import { newestTombstoneStatement } from '../db/tombstones.js';
+import { movedInStatement, newestTombstoneStatement } from '../db/tombstones.js';
 import { quoteId, tableRef, type Statement } from '../db/sql.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { decodeQueryRow, selectList, typeOf } from '../model/types/row.js';
@@ -164,22 +164,20 @@ async function destination(session: PipelinedSession, schema: string, table: str
   return undefined;
 }
 
-/** Share-lock the row at `key` and wait until local capture has passed the binlog position read with it (coverage.ts), before its tombstones decide. */
 /**
  * Whether a key change moved a row into `key` after `version` — a tombstone of another key of the
  * table whose `moved_to` is this key, newer than it (local capture waited for first: a local move's
  * tombstone). The row there now brought its children with it: a delete of the key at `version`, lost
  * here to that row (delete-diverged), never had them under it, and removes none as orphans
- * (write-batch.ts keepMovedIn). Matched by the key's exact wire text, as key changes record it.
+ * (fk-prepass.ts keepMovedIn). Matched by the key's exact wire text, as key changes record it.
  */
 export async function movedInSince(session: PipelinedSession, schema: string, table: string, key: Row, version: string, local?: LocalCoverage): Promise<boolean> {
   await covered(session, schema, table, key, local);
-  const movedTo = JSON.stringify(key);
-  const from = (t: string) => `SELECT 1 FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND moved_to = ? AND version > ?`;
-  const [rows] = (await session.roundTrip([{ sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')} LIMIT 1`, params: [schema, table, movedTo, version, schema, table, movedTo, version] }])) as [mysql.RowDataPacket[]];
+  const [rows] = (await session.roundTrip([movedInStatement(schema, table, key, version)])) as [mysql.RowDataPacket[]];
   return rows.length > 0;
 }
 
+/** Share-lock the row at `key` and wait until local capture has passed the binlog position read with it (coverage.ts), before its tombstones decide. */
 async function covered(session: PipelinedSession, schema: string, table: string, key: Row, local?: LocalCoverage): Promise<void> {
   if (!local || local.coverage === 'not-needed') return;
   const cols = Object.keys(key);

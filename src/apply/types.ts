@@ -71,7 +71,7 @@ export interface Op {
    * A delete whose row is not here (delete-missing) of a table with foreign keys: its row may be a
    * child waiting in drc_meta.fk_waiting for its parent, or one a sweep is placing now. Its waiting
    * images not newer than the delete go, under that entry's lock, and a row a sweep placed meanwhile is
-   * deleted as an ordinary delete (write-batch.ts dropWaiting). The table's version column.
+   * deleted as an ordinary delete (fk-prepass.ts dropWaiting). The table's version column.
    */
   waitingGone?: { versionColumn: string };
   /**

@@ -161,6 +161,17 @@ export function newestTombstoneStatement(schema: string, table: string, key: Row
 }
 
 /**
+ * A key change of another key of the table that moved its row into `key`, newer than `version` (a row
+ * of either tombstone table whose `moved_to` is this key; apply/fk-adopt.ts movedInSince). Matched by
+ * the key's exact wire text, as key changes record it.
+ */
+export function movedInStatement(schema: string, table: string, key: Row, version: string): Statement {
+  const movedTo = JSON.stringify(key);
+  const from = (t: TombstoneTable) => `SELECT 1 FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND moved_to = ? AND version > ?`;
+  return { sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')} LIMIT 1`, params: [schema, table, movedTo, version, schema, table, movedTo, version] };
+}
+
+/**
  * The delete tombstones (not key changes: `moved_to` NULL) of one key in both tombstone tables, with
  * their versions and origins (apply/fk-parents.ts: a child older than its parent's delete is not
  * placed, even where that delete lost to a newer write of the parent).

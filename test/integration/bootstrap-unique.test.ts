@@ -40,13 +40,13 @@ describeWithServers('drc bootstrap and secondary unique keys', () => {
   });
 
   /** a and c hold rows written before DRC ran (not in the binlog); then c is bootstrapped from a. */
-  const run = async (name: string, inA: string, inC: string, more: { beforeCopy?: (c: mysql.Connection) => Promise<void>; options?: Partial<BootstrapOptions> } = {}) => {
+  const run = async (name: string, inA: string, inC: string, more: { beforeCopy?: (c: mysql.Connection) => Promise<void>; options?: Partial<BootstrapOptions>; ddl?: string; columns?: string } = {}) => {
     s = await scenario(name, {}, { ezones: ['a', 'c'] });
     const { a, c } = s.db as Record<string, mysql.Connection>;
     for (const [conn, rows] of [[a!, inA], [c!, inC]] as const) {
-      await conn.query(DDL);
+      await conn.query(more.ddl ?? DDL);
       await conn.query('SET SESSION sql_log_bin = 0');
-      await conn.query(`INSERT INTO t (id, u, v, updated_at) VALUES ${rows}`);
+      await conn.query(`INSERT INTO t (${more.columns ?? 'id, u, v, updated_at'}) VALUES ${rows}`);
       await conn.query('SET SESSION sql_log_bin = 1');
     }
     daemons.push(...(await startDaemons(s, ['a', 'c'])));
@@ -108,5 +108,29 @@ describeWithServers('drc bootstrap and secondary unique keys', () => {
     expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
     expect(await contents(c, 't')).toBe(await contents(a, 't'));
     expect(await contents(c, 't')).toContain('a-old');
+  }, 180_000);
+
+  // Keys as real schemas have them (the cases above with INT keys and a plain VARCHAR): a composite
+  // primary key of a BIGINT UNSIGNED above 2^53 and a case-insensitive VARCHAR, and a unique key on a
+  // prefix of a case-insensitive column — each ezone spelling the same values differently.
+  const KEYED = "CREATE TABLE t (k BIGINT UNSIGNED NOT NULL, s VARCHAR(10) COLLATE utf8mb4_general_ci NOT NULL, u VARCHAR(40) COLLATE utf8mb4_general_ci NOT NULL, v VARCHAR(20) NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6), PRIMARY KEY (k, s), UNIQUE KEY uk_u (u(8)))";
+  const keyed = { ddl: KEYED, columns: 'k, s, u, v, updated_at' };
+  const BIG = '18446744073709551610';
+
+  it("composite BIGINT/_ci keys, a prefix unique key: c's newer claimant, unknown to a and spelled otherwise, is removed; c ends as a", async () => {
+    const { report, c } = await run('bootstrap_unique_keyed_older', `(${BIG}, 'Ab', 'Prefix-x-tail-a', 'a-old', '2026-01-01'), (1, 'y', 'same', 'same', '2026-01-01')`, `(${BIG}, 'zz', 'PREFIX-X-other', 'c-new', '2026-06-01'), (1, 'Y', 'same', 'same', '2026-01-01')`, keyed);
+    expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
+    expect(await contents(c, 't')).toContain('a-old');
+    expect(await contents(c, 't')).not.toContain('c-new');
+    const [n] = await c.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM t');
+    expect(Number(n[0]!.n)).toBe(2);
+  }, 180_000);
+
+  it("composite BIGINT/_ci keys: c's rival sits at a key a holds spelled otherwise, with a newer image there — a's image is copied first; c ends as a", async () => {
+    const { report, c } = await run('bootstrap_unique_keyed_shared', `(${BIG}, 'ab', 'x-value-1', 'a-old', '2026-01-01'), (7, 'KEY', 'z-value-1', 'a-new', '2026-03-01')`, `(7, 'key', 'X-VALUE-2', 'c-mid', '2026-02-01')`, keyed);
+    expect(report.ok, JSON.stringify(report.verify.differences)).toBe(true);
+    expect(await contents(c, 't')).toContain('a-old');
+    expect(await contents(c, 't')).toContain('a-new');
+    expect(await contents(c, 't')).not.toContain('c-mid');
   }, 180_000);
 });
