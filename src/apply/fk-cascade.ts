@@ -22,12 +22,24 @@
  *    get the delete's tombstone (its version and origin) — only in tables whose version column's type
  *    is comparable with the deleted table's (both times). Not in the delete's own origin: capture
  *    reads the binlog after the rows are gone (README, Foreign keys, known limits).
+ *
+ * 3. **A cascade victim's tombstone holds the row back only up to the row's own version.** As its
+ *    children's parent, the victim was deleted at the delete's version (2.); as a row, what the cascade
+ *    removed was its image at its own version r. A write of it newer than r but older than the delete
+ *    that had moved it to another parent (written where the delete was not seen yet) is applied,
+ *    under that parent — as in the delete's own ezone, which has no tombstone for its cascade, and in
+ *    the write's origin, where the cascade did not reach it; one still under the deleted parent goes by
+ *    1. (Traced in the randomized test, 3 ezones: child 2, moved from 13 to 1 in a, was held back in b
+ *    by the cascade of c's delete of 13 and kept in a and c.) Recorded as the tombstone's row_version
+ *    (db/tombstones.ts): every read of a row's own tombstones (findTombstonesStatement) counts from it,
+ *    every read of a parent's delete (fk-parents.ts) from the delete's version.
  */
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import { quoteId } from '../db/sql.js';
 import type { ForeignKey } from '../db/table-keys.js';
 import type { Tombstone } from '../db/tombstones.js';
-import { selectList } from '../model/types/row.js';
+import { selectList, typeOf } from '../model/types/row.js';
+import { compareVersions, versionOf } from '../model/version.js';
 import type { Row } from '../model/value.js';
 import { childrenOf, unvisited } from './fk-children.js';
 import { referencing } from './fk-conflict.js';
@@ -104,9 +116,10 @@ export async function cascadeTombstones(session: PipelinedSession, ctx: FkContex
         const info = await ctx.tables.get(fk.schema, fk.table);
         if (!info || info.primaryKey.length === 0) continue;
         const below = (info.referencedBy ?? []).filter((g) => g.onDelete === 'CASCADE');
-        const versioned = comparableVersions(deletedType, dataTypeOf(info, ctx.versionColumnOf(fk.schema, fk.table)));
+        const versionColumn = ctx.versionColumnOf(fk.schema, fk.table);
+        const versioned = versionColumn !== null && comparableVersions(deletedType, dataTypeOf(info, versionColumn));
         if (!versioned && below.length === 0) continue;
-        const cols = [...new Set([...info.primaryKey, ...below.flatMap((g) => g.refColumns)])];
+        const cols = [...new Set([...info.primaryKey, ...below.flatMap((g) => g.refColumns), ...(versioned ? [versionColumn] : [])])];
         // One row beyond the limit: whether the cascade goes further than is tombstoned (primary-key order, as every traversal: fk-children.ts).
         const rows = await childrenOf(session, fk, info, parents, selectList(cols, info.columnTypes, quoteId), limit - victims + 1);
         const found: Row[] = [];
@@ -115,7 +128,12 @@ export async function cascadeTombstones(session: PipelinedSession, ctx: FkContex
             ctx.log?.warn({ table: `${change.schema}.${change.table}`, cascadeTable: `${fk.schema}.${fk.table}`, limit }, 'a delete cascades to more rows than are tombstoned: the rest get no tombstone (README, Foreign keys, known limits)');
             return out;
           }
-          if (versioned) out.push({ schema: fk.schema, table: fk.table, key, version: change.version as string, origin, identity: tombstoneIdentity(info) });
+          if (versioned) {
+            // The row's own version, when older than the delete (3. above).
+            const own = versionOf(image[versionColumn], typeOf(info.columnTypes, versionColumn));
+            const older = own !== undefined && own !== null && compareVersions(own, change.version) < 0 ? { rowVersion: own } : {};
+            out.push({ schema: fk.schema, table: fk.table, key, version: change.version as string, origin, identity: tombstoneIdentity(info), ...older });
+          }
           found.push(image);
         }
         if (below.length > 0 && found.length > 0) next.push({ fks: below, parents: found });

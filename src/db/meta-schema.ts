@@ -323,6 +323,14 @@ const MIGRATIONS: string[][] = [
     // The routing in force at that start (issue 17): the binlog read again from there is judged by it.
     `ALTER TABLE drc_meta.capture_start ADD COLUMN routing MEDIUMTEXT NULL COMMENT 'the routing in force at position (packRoutes); NULL: none kept'`,
   ],
+  [
+    // A cascade victim's tombstone (apply/fk-cascade.ts): the version of the row the cascade removed,
+    // when older than the delete. As a row's tombstone it holds back only writes not newer than that;
+    // a write between the two is judged by its parent (a write that had moved the row to another
+    // parent is applied, as in the delete's own ezone, which records no tombstone for its cascade).
+    `ALTER TABLE drc_meta.tombstones ADD COLUMN row_version BIGINT NULL COMMENT 'a cascade victim: the version of the row removed (older than the delete); NULL: the delete''s own'`,
+    `ALTER TABLE drc_meta.applied_tombstones ADD COLUMN row_version BIGINT NULL COMMENT 'a cascade victim: the version of the row removed (older than the delete); NULL: the delete''s own'`,
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

@@ -15,6 +15,12 @@ export interface Tombstone {
   identity: KeyIdentity;
   /** A primary-key change's tombstone of its old key: the new key (the row moved there; apply/fk-conflict.ts). */
   movedTo?: Row;
+  /**
+   * A cascade victim's tombstone (apply/fk-cascade.ts): the version of the row the cascade removed,
+   * older than the delete. As the row's own tombstone (findTombstonesStatement) it counts from there:
+   * a write of the row between the two is judged by its parent, not held back by the delete.
+   */
+  rowVersion?: string;
 }
 
 /**
@@ -66,17 +72,22 @@ export function recordTombstonesStatement(table: TombstoneTable, stones: Tombsto
   const tuples: string[] = [];
   for (const t of stones) {
     const id = keyIdentitySql(t.key, t.identity);
-    params.push(t.schema, t.table, ...id.params, canonicalKey(t.key, t.identity.types), t.version, t.origin, t.movedTo ? JSON.stringify(t.movedTo) : null);
-    tuples.push(`(?, ?, ${id.sql}, ?, ?, ?, UTC_TIMESTAMP(6), ?, ${IDENTITY_VERSION})`);
+    params.push(t.schema, t.table, ...id.params, canonicalKey(t.key, t.identity.types), t.version, t.origin, t.movedTo ? JSON.stringify(t.movedTo) : null, t.rowVersion ?? null);
+    tuples.push(`(?, ?, ${id.sql}, ?, ?, ?, UTC_TIMESTAMP(6), ?, ${IDENTITY_VERSION}, ?)`);
   }
   // Assignments run left to right: compare against the old version before replacing it. A row found
   // by the exact identity becomes that key's when this tombstone is the newer (identity_version: no
   // longer matched by the padded lookup of a cut key whose older delete it held); while the old one is
-  // newer, both keys still find it, as before the upgrade.
+  // newer, both keys still find it, as before the upgrade. The row's own version (row_version, a
+  // cascade victim's: Tombstone.rowVersion) is the larger of the two tombstones' row versions, each
+  // its delete's version where it has none — NULL (the delete's) when the newer one has none.
   return {
-    sql: `INSERT INTO drc_meta.${table} (schema_name, table_name, key_hash, key_json, version, origin, deleted_at, moved_to, identity_version)
+    sql: `INSERT INTO drc_meta.${table} (schema_name, table_name, key_hash, key_json, version, origin, deleted_at, moved_to, identity_version, row_version)
      VALUES ${tuples.join(', ')}
      ON DUPLICATE KEY UPDATE
+       row_version = IF(VALUES(version) >= version,
+         IF(VALUES(row_version) IS NULL, NULL, GREATEST(VALUES(row_version), COALESCE(row_version, version))),
+         IF(row_version IS NULL, NULL, GREATEST(row_version, COALESCE(VALUES(row_version), VALUES(version))))),
        identity_version = IF(VALUES(version) >= version, ${IDENTITY_VERSION}, identity_version),
        key_json = IF(VALUES(version) >= version, VALUES(key_json), key_json),
        origin = IF(VALUES(version) >= version, VALUES(origin), origin),
@@ -108,7 +119,8 @@ const INDEX = 'i';
 
 /**
  * Tombstones of the given keys of one table, from both tombstone tables, each row tagged with the
- * index of its key (read the result with newestTombstones). Each key is looked up by its server
+ * index of its key (read the result with newestTombstones), as the rows' own tombstones: a cascade
+ * victim's at the version of the row removed (Tombstone.rowVersion). Each key is looked up by its server
  * identity and, until they expire, by the hash tombstones were stored under before (legacyKeyHash).
  * A plain read: in READ COMMITTED it sees every committed tombstone, and takes no lock capture could
  * wait on.
@@ -129,7 +141,7 @@ export function findTombstonesStatement(schema: string, table: string, keys: Row
     return rows.join(' UNION ALL ');
   });
   const from = (t: TombstoneTable) =>
-    `SELECT k.${INDEX}, t.version, t.origin FROM k JOIN drc_meta.${t} t ON t.schema_name = ? AND t.table_name = ? AND t.key_hash = k.h AND (k.p = 0 OR t.identity_version = 1)`;
+    `SELECT k.${INDEX}, COALESCE(t.row_version, t.version) AS version, t.origin FROM k JOIN drc_meta.${t} t ON t.schema_name = ? AND t.table_name = ? AND t.key_hash = k.h AND (k.p = 0 OR t.identity_version = 1)`;
   return {
     sql: `WITH k AS (${wanted.join(' UNION ALL ')}) ${from('tombstones')} UNION ALL ${from('applied_tombstones')}`,
     params: [...params, schema, table, schema, table],

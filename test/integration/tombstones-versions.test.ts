@@ -12,6 +12,9 @@ import type { Daemon } from '../../src/daemon/wiring.js';
 import { describeWithServers } from '../support/env.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
 import { connectEzone, scenario, type Scenario } from '../support/scenario.js';
+import { findTombstones, recordTombstonesStatement, type Tombstone } from '../../src/db/tombstones.js';
+import { keyIdentityOf } from '../../src/db/key-identity.js';
+import { ensureMetaSchema } from '../../src/db/meta-schema.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -146,5 +149,32 @@ describeWithServers('tombstones and versions (issue 13)', () => {
     const reasons = async (ez: string) => (await conflictsIn(s!, ez)).map((c) => `${c.key_json} ${c.reason} ${c.decision}`).sort();
     expect(await reasons('a')).toEqual(['{"id":1} tombstone-newer skipped', '{"id":2} update-missing applied']);
     expect(await reasons('b')).toEqual(['{"id":1} delete-diverged applied', '{"id":2} delete-diverged skipped']);
+  });
+
+  it("a cascade victim's tombstone counts, for the row, from the row's own version; the row version of two tombstones of one key is the larger, a plain delete's its own", async () => {
+    s = await scenario('tomb-row-version', {}, { ezones: ['a'] });
+    const db = s.db.a!;
+    await ensureMetaSchema(db);
+    const identity = keyIdentityOf([{ name: 'id', dataType: 'int', columnType: 'int(11)' }]);
+    const stone = (version: string, rowVersion?: string): Tombstone => ({ schema: s!.schema, table: 't', key: { id: 1 }, version, origin: 'b', identity, ...(rowVersion ? { rowVersion } : {}) });
+    const asRow = async () => {
+      const [newest] = await findTombstones(db, s!.schema, 't', [{ id: 1 }], identity);
+      const [stored] = await db.query<mysql.RowDataPacket[]>("SELECT version, row_version FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name = 't'", [s!.schema]);
+      return { row: newest?.version, version: String(stored[0]?.version), rowVersion: stored[0]?.row_version === null ? null : String(stored[0]?.row_version) };
+    };
+    const record = async (t: Tombstone) => {
+      const st = recordTombstonesStatement('applied_tombstones', [t])!;
+      await db.query(st.sql, st.params);
+    };
+    await record(stone('10', '4')); // a cascade at 10 removed the row at 4
+    expect(await asRow()).toEqual({ row: '4', version: '10', rowVersion: '4' });
+    await record(stone('8')); // an older plain delete at 8: the row evidence rises to 8, the delete's stays 10
+    expect(await asRow()).toEqual({ row: '8', version: '10', rowVersion: '8' });
+    await record(stone('12', '6')); // a newer cascade, the row at 6: the larger row version (8) stays
+    expect(await asRow()).toEqual({ row: '8', version: '12', rowVersion: '8' });
+    await record(stone('15')); // a newer plain delete: its own version, for the row too
+    expect(await asRow()).toEqual({ row: '15', version: '15', rowVersion: null });
+    await record(stone('14', '3')); // an older cascade changes nothing
+    expect(await asRow()).toEqual({ row: '15', version: '15', rowVersion: null });
   });
 });
