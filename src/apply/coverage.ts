@@ -26,8 +26,8 @@ export const positionRead = ({ flavor, coverage }: LocalCoverage): Statement[] =
 /** The position read by `positionRead` (its result rows; undefined without a wait). Pure. */
 export const positionOf = (coverage: Coverage, rows: unknown): string | undefined => (coverage === 'not-needed' || rows === undefined ? undefined : gtidPositionOf(rows as mysql.RowDataPacket[]));
 
-/** Resolves once local capture has passed `position` (at once without a wait or a position); rejects after COVERAGE_TIMEOUT_MS. */
-export async function waitCovered(coverage: Coverage, position: string | undefined): Promise<void> {
+/** Resolves once local capture has passed `position` (at once without a wait or a position); rejects (CaptureBehindError) after `timeoutMs`. */
+export async function waitCovered(coverage: Coverage, position: string | undefined, timeoutMs = COVERAGE_TIMEOUT_MS): Promise<void> {
   if (coverage === 'not-needed' || position === undefined) return;
-  await coverage.wait.waitUntilCovered(position, COVERAGE_TIMEOUT_MS);
+  await coverage.wait.waitUntilCovered(position, timeoutMs);
 }

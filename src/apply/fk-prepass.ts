@@ -9,7 +9,7 @@
  * movedInSince); children older than a delete of their parent (fk-cascade.ts).
  */
 import type mysql from 'mysql2/promise';
-import { bySize, type PipelinedSession } from '../db/pipelined-session.js';
+import type { PipelinedSession } from '../db/pipelined-session.js';
 import type { Statement } from '../db/sql.js';
 import { keyIdentityOf } from '../db/key-identity.js';
 import { REMOVAL_ORIGIN, type Tombstone } from '../db/tombstones.js';
@@ -97,8 +97,7 @@ async function dropWaiting(ctx: PrepassContext, ops: Op[]): Promise<void> {
     const { change } = op.incoming;
     return [dropWaitingStatement(change.schema, change.table, change.key, change.version as string), rowAtStatement(op)];
   });
-  const results: unknown[] = [];
-  for (const part of bySize(statements)) results.push(...(await ctx.session.roundTrip(part)));
+  const results = statements.length > 0 ? await ctx.session.roundTrip(statements) : [];
   const placed = new Map<Op, Row>();
   gone.forEach((op, i) => {
     const row = rowOf(results[2 * i + 1], op);

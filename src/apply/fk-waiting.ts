@@ -37,6 +37,7 @@ import { rankOfStored, valuesOf, weightedColumns, weightsOfImage } from './uniqu
 import { compareRanks, justBelow, rankOf, type ClaimRecord } from './unique-claims.js';
 import type { Op } from './types.js';
 import { classifyMysqlError, errnoOf, isDeadlock, isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
+import { CaptureBehindError } from '../errors.js';
 import { compareImages } from '../model/types/order.js';
 import { deletedSince } from './fk-conflict.js';
 import { removedChildren, type WaitingChild } from './fk-children.js';
@@ -45,6 +46,9 @@ import { tombstoneIdentity } from './keys.js';
 import { positionOf, positionRead, waitCovered, type LocalCoverage } from './coverage.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import type { TableInfo } from './table-cache.js';
+
+/** How long a sweep waits for local capture before a child's tombstones decide (superseded); beyond, the child waits for a later sweep. */
+const SWEEP_COVERAGE_MS = 2_000;
 
 /** Waiting children placed per target transaction (the rest wait for the next one). */
 const PLACE_PER_TRANSACTION = 20;
@@ -149,6 +153,10 @@ export async function placeWaiting(ezone: string, session: PipelinedSession, ctx
     const info = await tables.get(child.schema, child.table);
     // Superseded: written or deleted since by a write not older than it, or its parent deleted again since (that delete removed it everywhere).
     const here = info ? await superseded(session, info, child, ctx.versionColumnOf(child.schema, child.table), ctx.local) : true;
+    if (here === 'later') {
+      await session.roundTrip([later]); // local capture behind: decided by a later sweep, the stream not held
+      continue;
+    }
     if (!info || here === true || (await deletedSince(session, ctx, info.foreignKeys ?? [], child.image, child.version, dataTypeOf(info, ctx.versionColumnOf(child.schema, child.table))))) {
       await session.roundTrip([done]);
       continue;
@@ -302,9 +310,11 @@ async function claimsOf(session: PipelinedSession, info: TableInfo, versionColum
  * coverage (an applier), the binlog position is read with the locked row and the tombstones only once
  * local capture has passed it (coverage.ts) — a child this ezone wrote and deleted since it was set
  * aside, while capture was behind (a daemon restarting), is not placed again (traced in the randomized
- * test, 2 ezones, the daemon SIGKILLed: child 46 back in b alone).
+ * test, 2 ezones, the daemon SIGKILLed: child 46 back in b alone). Capture further behind than
+ * SWEEP_COVERAGE_MS: 'later' — the child waits for a later sweep; a sweep never holds the stream for
+ * capture (while capture is stopped, every transaction would wait and fail).
  */
-async function superseded(session: PipelinedSession, info: TableInfo, child: WaitingChild, versionColumn: string | null, local?: LocalCoverage): Promise<boolean | Row> {
+async function superseded(session: PipelinedSession, info: TableInfo, child: WaitingChild, versionColumn: string | null, local?: LocalCoverage): Promise<boolean | Row | 'later'> {
   const where = info.primaryKey.map((c) => `${quoteId(c)} <=> ?`).join(' AND ');
   const identity = tombstoneIdentity(info);
   const cols = (info.columnMeta ?? []).map((m) => m.name).filter((n): n is string => n !== undefined);
@@ -313,7 +323,12 @@ async function superseded(session: PipelinedSession, info: TableInfo, child: Wai
   // committed yet is waited for and then seen, never overwritten by the older waiting image.
   const read: Statement = { sql: `SELECT ${select} FROM ${tableRef(child.schema, child.table)} WHERE ${where} LIMIT 1 FOR UPDATE`, params: info.primaryKey.map((c) => fromWire(child.key[c] ?? null)) };
   const [row, position] = (await session.roundTrip([read, ...(local ? positionRead(local) : [])])) as [mysql.RowDataPacket[], unknown];
-  if (local) await waitCovered(local.coverage, positionOf(local.coverage, position));
+  try {
+    if (local) await waitCovered(local.coverage, positionOf(local.coverage, position), SWEEP_COVERAGE_MS);
+  } catch (err) {
+    if (err instanceof CaptureBehindError) return 'later';
+    throw err;
+  }
   const [stones] = (await session.roundTrip([findTombstonesStatement(child.schema, child.table, [child.key], identity)])) as [mysql.RowDataPacket[]];
   // Deleted since by a delete newer than it: superseded, whatever row is at its key now (a chunk of a
   // bootstrap's copy may have written an older one after the delete left only its tombstone).

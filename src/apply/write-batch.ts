@@ -75,9 +75,11 @@ export class WriteBatcher {
     // The tombstones of the cascades read below go with the writes if they are rolled back for a replay (which reads them again).
     const mark = tombstones.length;
     try {
+      let done = 0;
       for (const segment of atParentDeletes(ops)) {
-        if (deletesParent(segment[0]!)) await this.beforeParentDelete(segment[0]!, tombstones);
+        if (deletesParent(segment[0]!)) await this.beforeParentDelete(segment[0]!, tombstones, ops.slice(0, done));
         for (const part of bySize(writeStatements(segment))) await this.session.roundTrip(part);
+        done += segment.length;
       }
     } catch (err) {
       if (ops.some(relaxed)) await this.session.roundTrip(RESTORE_SESSION);
@@ -91,15 +93,15 @@ export class WriteBatcher {
   }
 
   /**
-   * A parent's delete about to run, after every write of the batch before it (a child one of them
-   * inserted or updated under this parent is read as it is then, not as it was before the batch:
+   * A parent's delete about to run, after `before`, the writes of the batch before it (a child one of
+   * them inserted or updated under this parent is read as it is then, not as it was before the batch:
    * traced in the randomized test, 3 ezones, a daemon killed — an item updated earlier in the batch was
    * set aside with its older image, one inserted earlier not at all): its children newer than it wait
    * for the parent (fk-waiting.ts), and what its cascades will remove, at every level, keeps the
    * delete's tombstone (fk-cascade.ts).
    */
-  private async beforeParentDelete(op: Op, tombstones: Tombstone[]): Promise<void> {
-    await this.stashNewerChildren(op, tombstones);
+  private async beforeParentDelete(op: Op, tombstones: Tombstone[], before: readonly Op[]): Promise<void> {
+    await this.stashNewerChildren(op, tombstones, before);
     tombstones.push(...(await cascadeTombstones(this.session, this.waiting, op)));
   }
 
@@ -131,7 +133,7 @@ export class WriteBatcher {
    * A parent delete about to run: its children newer than it wait for the parent to come back
    * (fk-waiting.ts) — all of them, at every level, when it is DRC's removal of a unique loser.
    */
-  private async stashNewerChildren(op: Op, tombstones: Tombstone[]): Promise<void> {
+  private async stashNewerChildren(op: Op, tombstones: Tombstone[], before: readonly Op[]): Promise<void> {
     if (op.removal) return this.stashRemovedChildren(op.info.referencedBy ?? [], op.image, op.incoming, tombstones, op.removal.to);
     const { versionColumn } = this.collisions(op);
     const version = op.incoming.change.version;
@@ -139,7 +141,11 @@ export class WriteBatcher {
     // A bound of the children's version column (a time: ON UPDATE CURRENT_TIMESTAMP), only from a parent version that is a time too (fk-parents.ts).
     const bound = childBound(version, dataTypeOf(op.info, versionColumn), 'datetime');
     if (bound === undefined) return;
-    const waiting = await newerChildren(this.session, this.waiting.tables, op.info.referencedBy ?? [], op.image, versionColumn, bound, { origin: this.waiting.ezone, txId: op.incoming.txId });
+    // A child the batch wrote before the delete came from the delete's own origin (one stream per
+    // batch), which had it when it deleted the parent: it goes with the delete, whatever its version
+    // against the delete's (a time from capture's clock, to the millisecond) says.
+    const written = writtenKeys(before);
+    const waiting = (await newerChildren(this.session, this.waiting.tables, op.info.referencedBy ?? [], op.image, versionColumn, bound, { origin: this.waiting.ezone, txId: op.incoming.txId })).filter((c) => !written.has(`${c.schema}.${c.table}|${canonicalKey(c.key)}`));
     if (waiting.length > 0) await this.session.roundTrip(waiting.map((w) => stashStatement(this.waiting.ezone, w)));
   }
 
@@ -160,7 +166,7 @@ export class WriteBatcher {
     try {
       for (const [i, op] of ops.entries()) {
         this.replaying.at = i;
-        if (deletesParent(op)) await this.beforeParentDelete(op, tombstones);
+        if (deletesParent(op)) await this.beforeParentDelete(op, tombstones, ops.slice(0, i));
         await this.writeOne(op, tombstones);
         for (const child of after.get(i) ?? []) await this.writeOne(child, tombstones);
       }
@@ -339,4 +345,16 @@ function atParentDeletes(ops: Op[]): Op[][] {
     segments[segments.length - 1]!.push(op);
   }
   return segments;
+}
+
+/** The rows `ops` wrote, by `schema.table|canonical key` (both keys of a key change). */
+function writtenKeys(ops: readonly Op[]): Set<string> {
+  const out = new Set<string>();
+  for (const op of ops) {
+    const { schema, table } = op.incoming.change;
+    const pick = (r: Row) => Object.fromEntries(op.info.primaryKey.map((c) => [c, r[c] ?? null]));
+    out.add(`${schema}.${table}|${canonicalKey(pick(op.key))}`);
+    out.add(`${schema}.${table}|${canonicalKey(pick(op.image))}`);
+  }
+  return out;
 }

@@ -276,6 +276,34 @@ describeWithServers('foreign keys: a parent delete decides its children alike in
     healthy(daemons);
   });
 
+  it('a child inserted in the same source transaction as its parent’s delete goes with the delete, whatever its version: it does not wait for the parent to come back', async () => {
+    // The child's version (the statement's NOW(6), here stamped ahead) can be newer than the delete's
+    // (capture's clock, to the millisecond): read after the transaction's earlier writes, it would have
+    // been set aside as a child written concurrently elsewhere, and placed in b alone once 1 came back.
+    s = await scenario('fk-cascade-same-tx', {}, { ezones: ['a', 'b'] });
+    for (const ez of ['a', 'b']) {
+      await s.db[ez]!.query(`CREATE TABLE p (id INT PRIMARY KEY, ${VERSION})`);
+      await s.db[ez]!.query(`CREATE TABLE ch (id INT PRIMARY KEY, pid INT NOT NULL, ${VERSION}, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)`);
+    }
+    daemons.push(...(await startDaemons(s, ['a', 'b'])));
+    const { a, b } = s.db as Record<string, mysql.Connection>;
+    await a!.query("INSERT INTO p (id, updated_at) VALUES (1, '2020-01-01'), (2, '2020-01-01')");
+    await convergeAll(s, ['a', 'b'], { p: 2 });
+    await a!.query('BEGIN');
+    await a!.query("INSERT INTO ch (id, pid, updated_at) VALUES (5, 1, '2030-01-01')");
+    await a!.query('DELETE FROM p WHERE id = 1');
+    await a!.query('COMMIT');
+    await convergeAll(s, ['a', 'b'], { p: 1, ch: 0 });
+    await a!.query('INSERT INTO p (id) VALUES (1)'); // back: a waiting child would be placed by the next sweep
+    await convergeAll(s, ['a', 'b'], { p: 2 });
+    await new Promise((r) => setTimeout(r, 1_500)); // past the sweep interval
+    await a!.query('UPDATE p SET updated_at = NOW(6) WHERE id = 2'); // a transaction for b's applier: a sweep
+    await convergeAll(s, ['a', 'b'], { p: 2, ch: 0 });
+    const [waiting] = await b!.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM drc_meta.fk_waiting WHERE schema_name = ?', [s.schema]);
+    expect(Number(waiting[0]!.n)).toBe(0);
+    healthy(daemons);
+  });
+
   it('beyond the bound of victims a cascade tombstones no more, with a warning naming the table', async () => {
     s = await scenario('fk-cascade-bound', {}, { ezones: ['a'] });
     const db = s.db.a!;
