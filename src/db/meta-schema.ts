@@ -331,6 +331,16 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE drc_meta.tombstones ADD COLUMN row_version BIGINT NULL COMMENT 'a cascade victim: the version of the row removed (older than the delete); NULL: the delete''s own'`,
     `ALTER TABLE drc_meta.applied_tombstones ADD COLUMN row_version BIGINT NULL COMMENT 'a cascade victim: the version of the row removed (older than the delete); NULL: the delete''s own'`,
   ],
+  [
+    // A key keeps one tombstone row, its newest event: a key change of a parent replaced the tombstone
+    // of an older delete of the same key, and a child older than that delete followed the move instead
+    // of going with it (db/tombstones.ts deleteTombstonesStatement). The newest delete (not a key
+    // change, not a loser's removal) is kept beside the newest event; rows recorded before say it.
+    ...(['tombstones', 'applied_tombstones'] as const).flatMap((t) => [
+      `ALTER TABLE drc_meta.${t} ADD COLUMN delete_version BIGINT NULL COMMENT 'the newest delete of the key (not a key change, not a loser''s removal); NULL: none', ADD COLUMN delete_origin VARCHAR(32) NULL COMMENT 'the ezone of that delete'`,
+      `UPDATE drc_meta.${t} SET delete_version = version, delete_origin = origin WHERE moved_to IS NULL AND origin <> '*unique'`,
+    ]),
+  ],
 ];
 
 /** Create or migrate drc_meta (idempotent; serialised across daemons with a named lock). */

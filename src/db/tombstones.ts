@@ -72,19 +72,24 @@ export function recordTombstonesStatement(table: TombstoneTable, stones: Tombsto
   const tuples: string[] = [];
   for (const t of stones) {
     const id = keyIdentitySql(t.key, t.identity);
-    params.push(t.schema, t.table, ...id.params, canonicalKey(t.key, t.identity.types), t.version, t.origin, t.movedTo ? JSON.stringify(t.movedTo) : null, t.rowVersion ?? null);
-    tuples.push(`(?, ?, ${id.sql}, ?, ?, ?, UTC_TIMESTAMP(6), ?, ${IDENTITY_VERSION}, ?)`);
+    // A delete (not a key change, not a loser's removal) is also the key's newest delete, if newer than the one kept.
+    const deletes = !t.movedTo && t.origin !== LOSER_ORIGIN;
+    params.push(t.schema, t.table, ...id.params, canonicalKey(t.key, t.identity.types), t.version, t.origin, t.movedTo ? JSON.stringify(t.movedTo) : null, t.rowVersion ?? null, deletes ? t.version : null, deletes ? t.origin : null);
+    tuples.push(`(?, ?, ${id.sql}, ?, ?, ?, UTC_TIMESTAMP(6), ?, ${IDENTITY_VERSION}, ?, ?, ?)`);
   }
   // Assignments run left to right: compare against the old version before replacing it. A row found
   // by the exact identity becomes that key's when this tombstone is the newer (identity_version: no
   // longer matched by the padded lookup of a cut key whose older delete it held); while the old one is
-  // newer, both keys still find it, as before the upgrade. The row's own version (row_version, a
+  // newer, both keys still find it, as before the upgrade. The newest delete (delete_version, its
+  // origin first) is kept beside the newest event: a later key change does not erase it. The row's own version (row_version, a
   // cascade victim's: Tombstone.rowVersion) is the larger of the two tombstones' row versions, each
   // its delete's version where it has none — NULL (the delete's) when the newer one has none.
   return {
-    sql: `INSERT INTO drc_meta.${table} (schema_name, table_name, key_hash, key_json, version, origin, deleted_at, moved_to, identity_version, row_version)
+    sql: `INSERT INTO drc_meta.${table} (schema_name, table_name, key_hash, key_json, version, origin, deleted_at, moved_to, identity_version, row_version, delete_version, delete_origin)
      VALUES ${tuples.join(', ')}
      ON DUPLICATE KEY UPDATE
+       delete_origin = IF(VALUES(delete_version) >= COALESCE(delete_version, VALUES(delete_version)), VALUES(delete_origin), delete_origin),
+       delete_version = IF(VALUES(delete_version) >= COALESCE(delete_version, VALUES(delete_version)), VALUES(delete_version), delete_version),
        row_version = IF(VALUES(version) >= version,
          IF(VALUES(row_version) IS NULL, NULL, GREATEST(VALUES(row_version), COALESCE(row_version, version))),
          IF(row_version IS NULL, NULL, GREATEST(row_version, COALESCE(VALUES(row_version), VALUES(version))))),
@@ -184,16 +189,19 @@ export function movedInStatement(schema: string, table: string, key: Row, versio
 }
 
 /**
- * The delete tombstones (not key changes: `moved_to` NULL) of one key in both tombstone tables, with
- * their versions and origins (apply/fk-parents.ts: a child older than its parent's delete is not
- * placed, even where that delete lost to a newer write of the parent).
+ * The newest delete (not a key change, not a loser's removal) of one key in each tombstone table, with
+ * its version and origin (apply/fk-parents.ts: a child older than its parent's delete is not placed,
+ * even where that delete lost to a newer write of the parent) — kept beside the key's newest event
+ * (delete_version), so a later key change of the same key does not hide it: b deletes 18, writes it
+ * again and moves it to 16; a's child of its own 18, older than b's delete, goes with the delete in b
+ * as in a instead of following the move (traced in the randomized test, 2 ezones, child 35).
  */
 export function deleteTombstonesStatement(schema: string, table: string, key: Row, identity: KeyIdentity): Statement {
   const id = keyMatch(key, identity);
-  const from = (t: TombstoneTable) => `SELECT version, origin FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND ${id.sql} AND moved_to IS NULL AND origin <> ?`;
+  const from = (t: TombstoneTable) => `SELECT delete_version AS version, delete_origin AS origin FROM drc_meta.${t} WHERE schema_name = ? AND table_name = ? AND ${id.sql} AND delete_version IS NOT NULL`;
   return {
     sql: `${from('tombstones')} UNION ALL ${from('applied_tombstones')}`,
-    params: [schema, table, ...id.params, LOSER_ORIGIN, schema, table, ...id.params, LOSER_ORIGIN],
+    params: [schema, table, ...id.params, schema, table, ...id.params],
   };
 }
 

@@ -176,5 +176,9 @@ describeWithServers('tombstones and versions (issue 13)', () => {
     expect(await asRow()).toEqual({ row: '15', version: '15', rowVersion: null });
     await record(stone('14', '3')); // an older cascade changes nothing
     expect(await asRow()).toEqual({ row: '15', version: '15', rowVersion: null });
+    // A later key change of the key is its newest event; the newest delete (15) is kept beside it.
+    await record({ ...stone('20'), movedTo: { id: 2 } });
+    const [kept] = await db.query<mysql.RowDataPacket[]>("SELECT version, moved_to, delete_version, delete_origin FROM drc_meta.applied_tombstones WHERE schema_name = ? AND table_name = 't'", [s.schema]);
+    expect(kept.map((r) => [String(r.version), r.moved_to, String(r.delete_version), r.delete_origin])).toEqual([['20', '{"id":2}', '15', 'b']]);
   });
 });
