@@ -35,7 +35,7 @@ import { splitTruncates, withTruncates } from '../db/truncates.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { SchemaMismatchError } from '../errors.js';
 import { fromWire, toWireRow, type Row } from '../model/value.js';
-import { comparableVersions, newestParentTombstone, newestWithPending, olderThanDelete, parentRef, parentVersionType, type FkContext } from './fk-parents.js';
+import { comparableVersions, newestParentTombstone, newestWithPending, olderThanDelete, parentDeletes, parentRef, parentVersionType, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
 import type { TableSource } from './table-cache.js';
 import type { Op } from './types.js';
@@ -209,18 +209,43 @@ export async function deletedBefore(session: PipelinedSession, ctx: FkContext, m
 
 /**
  * Whether a parent of `image` (through `fks`, keys on the parent's primary key) was deleted here at or
- * after `version` (its newest tombstone a delete not older): a waiting child of that version is older
- * than that delete, which removed it as it would have in every ezone (fk-waiting.ts). Versions that
- * cannot be compared say nothing (a child waits only where they can).
+ * after `version` (its newest delete not older, every origin: fk-parents.ts parentDeletes): a waiting
+ * child of that version is older than that delete, which removed it as it would have in every ezone
+ * (fk-waiting.ts). A key change of the parent is not a delete: the child follows it (followMoves).
+ * Versions that cannot be compared say nothing (a child waits only where they can).
  */
 export async function deletedSince(session: PipelinedSession, ctx: FkContext, fks: ForeignKey[], image: Row, version: string, childType: string | undefined): Promise<boolean> {
   for (const fk of referencing(fks, image)) {
     const ref = await parentRef(ctx.tables, fk, image);
     if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) continue;
-    const deleted = (await newestParentTombstone(session, ref, ctx.local))?.deleted;
-    if (deleted && olderThanDelete(version, deleted.version)) return true;
+    const [deletes = []] = await parentDeletes(session, [ref], ctx.local);
+    if (deletes.some((d) => olderThanDelete(version, d.version))) return true;
   }
   return false;
+}
+
+/** How many key changes of its missing parents one child write follows (a chain 5 → 7 → 9, or a cycle). */
+export const MAX_MOVES = 8;
+
+/**
+ * A child image with its references moved along every key change of its missing parents
+ * (movedParents, up to MAX_MOVES in a chain), and the newest move's version — undefined when no
+ * missing parent was re-keyed. The image's own primary key never changes here: a move of a reference
+ * that is part of it is not followed (the child's row would change key). For a waiting child whose
+ * parent came back and was re-keyed since (fk-waiting.ts): where it was placed in between, the key
+ * change's cascade moved it along.
+ */
+export async function followMoves(session: PipelinedSession, tables: TableSource, fks: ForeignKey[], image: Row, primaryKey: readonly string[]): Promise<{ image: Row; version: string } | undefined> {
+  let out: { image: Row; version: string } | undefined;
+  for (let moves = 0; moves < MAX_MOVES; moves++) {
+    const from = out?.image ?? image;
+    const missing = await missingParents(session, fks, from);
+    if (missing.length === 0) break;
+    const moved = await movedParents(session, tables, missing, from);
+    if (!moved || primaryKey.some((c) => canonicalKey({ [c]: moved.image[c] ?? null }) !== canonicalKey({ [c]: image[c] ?? null }))) break;
+    out = { image: moved.image, version: out && BigInt(out.version) > BigInt(moved.version) ? out.version : moved.version };
+  }
+  return out;
 }
 
 /**
@@ -240,8 +265,9 @@ export async function deletedSince(session: PipelinedSession, ctx: FkContext, fk
  * delete though the key was re-keyed earlier (then re-inserted and deleted) — taken as deleted.
  * `pending`: the tombstones of this target transaction not written yet.
  */
-export async function movedParents(session: PipelinedSession, tables: TableSource, missing: ForeignKey[], image: Row, pending: readonly Tombstone[] = []): Promise<Row | undefined> {
+export async function movedParents(session: PipelinedSession, tables: TableSource, missing: ForeignKey[], image: Row, pending: readonly Tombstone[] = []): Promise<{ image: Row; version: string } | undefined> {
   const out = { ...image };
+  let version: string | undefined;
   for (const fk of missing) {
     if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') return undefined;
     const ref = await parentRef(tables, fk, image);
@@ -249,13 +275,15 @@ export async function movedParents(session: PipelinedSession, tables: TableSourc
     // Only when the newest tombstone is the move: a key re-used since (removed as a loser, deleted) was not
     // moved — this transaction's own tombstones included (not written yet): the parent of the same source
     // transaction, removed as a unique loser just before its child, re-used a key a key change had freed.
-    const to = newestWithPending(await newestParentTombstone(session, ref), pending, ref)?.newest.movedTo;
-    if (to === undefined) return undefined;
+    const newest = newestWithPending(await newestParentTombstone(session, ref), pending, ref)?.newest;
+    const to = newest?.movedTo;
+    if (newest === undefined || to === undefined) return undefined;
+    if (version === undefined || BigInt(newest.version) > BigInt(version)) version = newest.version;
     fk.columns.forEach((c, i) => {
       out[c] = fk.onUpdate === 'CASCADE' ? (to[fk.refColumns[i] as string] ?? null) : null;
     });
   }
-  return out;
+  return version === undefined ? undefined : { image: out, version };
 }
 
 /**

@@ -39,7 +39,7 @@ import type { Op } from './types.js';
 import { classifyMysqlError, errnoOf, isDeadlock, isForeignKeyNoParent, isDuplicateKey } from '../db/mysql-errors.js';
 import { CaptureBehindError } from '../errors.js';
 import { compareImages } from '../model/types/order.js';
-import { deletedSince } from './fk-conflict.js';
+import { deletedSince, followMoves } from './fk-conflict.js';
 import { removedChildren, type WaitingChild } from './fk-children.js';
 import { dataTypeOf, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
@@ -145,22 +145,32 @@ export async function placeWaiting(ezone: string, session: PipelinedSession, ctx
   const { placed, dropped } = { placed: [] as Placement['placed'], dropped: [] as Placement['dropped'] };
   for (const r of rows) {
     const { key, image, origin, txId } = JSON.parse(String(r.image)) as { key: Row; image: Row; origin?: string; txId?: string };
-    const child: WaitingChild = { schema: String(r.schema_name), table: String(r.table_name), key, version: String(r.version), image, ...(origin ? { origin } : {}), ...(txId ? { txId } : {}) };
+    const stashed: WaitingChild = { schema: String(r.schema_name), table: String(r.table_name), key, version: String(r.version), image, ...(origin ? { origin } : {}), ...(txId ? { txId } : {}) };
     const where = 'schema_name = ? AND table_name = ? AND key_hash = UNHEX(SHA2(?, 256))';
-    const params = [child.schema, child.table, String(r.key_json)];
+    const params = [stashed.schema, stashed.table, String(r.key_json)];
     const done: Statement = { sql: `DELETE FROM drc_meta.fk_waiting WHERE ${where}`, params };
     const later: Statement = { sql: `UPDATE drc_meta.fk_waiting SET waiting_at = UTC_TIMESTAMP(6) WHERE ${where}`, params };
-    const info = await tables.get(child.schema, child.table);
+    const info = await tables.get(stashed.schema, stashed.table);
     // Superseded: written or deleted since by a write not older than it, or its parent deleted again since (that delete removed it everywhere).
-    const here = info ? await superseded(session, info, child, ctx.versionColumnOf(child.schema, child.table), ctx.local) : true;
+    const here = info ? await superseded(session, info, stashed, ctx.versionColumnOf(stashed.schema, stashed.table), ctx.local) : true;
     if (here === 'later') {
       await session.roundTrip([later]); // local capture behind: decided by a later sweep, the stream not held
       continue;
     }
-    if (!info || here === true || (await deletedSince(session, ctx, info.foreignKeys ?? [], child.image, child.version, dataTypeOf(info, ctx.versionColumnOf(child.schema, child.table))))) {
+    const childType = dataTypeOf(info ?? undefined, ctx.versionColumnOf(stashed.schema, stashed.table));
+    if (!info || here === true || (await deletedSince(session, ctx, info.foreignKeys ?? [], stashed.image, stashed.version, childType))) {
       await session.roundTrip([done]);
       continue;
     }
+    // Its parent came back and its key changed since (b re-inserts 18 and moves it to 16 in one
+    // transaction): the child follows, as the key change's cascade moved it where it had been placed in
+    // between — or goes, when the parent was deleted at its new key since the move.
+    const moved = await followMoves(session, tables, info.foreignKeys ?? [], stashed.image, info.primaryKey);
+    if (moved && (await deletedSince(session, ctx, info.foreignKeys ?? [], moved.image, moved.version, childType))) {
+      await session.roundTrip([done]);
+      continue;
+    }
+    const child: WaitingChild = moved ? { ...stashed, image: moved.image } : stashed;
     // An older row at its key (a bootstrap's copy of it, a write from an ezone that had not seen this
     // one): the waiting image replaces it, as it would have had it arrived after that row.
     // The replacing UPDATE must touch the row superseded() read and locked (never 0 rows: the child lost with its waiting row deleted).

@@ -16,7 +16,7 @@ import { errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent 
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
 import { bootstrapCopying } from '../db/bootstrap-progress.js';
 import { COPY_ORIGIN } from './copy-marker.js';
-import { childOutcome, deletedBefore, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, refusing, removeChildren, removeRefusing, withNullReferences } from './fk-conflict.js';
+import { childOutcome, deletedBefore, MAX_MOVES, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, refusing, removeChildren, removeRefusing, withNullReferences } from './fk-conflict.js';
 import { adoptMovedChildren, removeOlder, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
 import { stashStatement } from './fk-waiting.js';
 import { newerChildren, removedChildren } from './fk-children.js';
@@ -31,10 +31,6 @@ import type { Row } from '../model/value.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import type { Logger } from '../ops/logger.js';
 import type { ConflictRecord } from './sql/meta.js';
-
-/** How many key changes of its parents one child write follows (a chain 5 → 7 → 9, or a cycle). */
-const MAX_MOVES = 8;
-
 
 export class WriteBatcher {
   /** Children moved for a change of this batch (fk-adopt.ts), until its write is done or loses; by the change (a write retried as another kind keeps it). */
@@ -241,7 +237,7 @@ export class WriteBatcher {
     if (moved) {
       const { versionColumn, conflicts } = this.collisions(op);
       conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });
-      return this.writeOne({ ...op, image: moved }, tombstones, moves + 1);
+      return this.writeOne({ ...op, image: moved.image }, tombstones, moves + 1);
     }
     // After a move (moves > 0) the destination may be missing with no tombstone of its own: the key
     // change's new half lost here (a newer claim, a removal). The parent was then deleted as far as this

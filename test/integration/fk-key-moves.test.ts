@@ -12,6 +12,7 @@ import type { Daemon } from '../../src/daemon/wiring.js';
 import { describeWithServers } from '../support/env.js';
 import { conflictsIn, converge, startDaemons, stopDaemons } from '../support/replication.js';
 import { scenario, type Scenario } from '../support/scenario.js';
+import { sleep } from '../support/wait.js';
 
 const VERSION = 'updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)';
 
@@ -104,6 +105,55 @@ describeWithServers('foreign keys under concurrent parent key changes (issue 13)
     expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.v)}`)).toEqual(['8:b8', '70:b70', '80:b80']);
     expect(brief(rows.c)).toEqual(['1:70:2020-01-01 00:00:00', '2:8:2020-01-01 00:00:00']);
     expect(brief(rows.i)).toEqual(['3:70:2020-01-01 00:00:00', '4:8:2020-01-01 00:00:00']);
+    healthy(daemons);
+  });
+
+  it('a key change onto a key the peer holds with an older row of its own: that row is overwritten, not deleted — its children stay under the key, the moved ones join them', async () => {
+    // Traced in the randomized FK test (children 5 and 23): the older row at the new key was deleted
+    // before the UPDATE, and its cascade took its children in a alone (b never held them under anything else).
+    const { a, b } = await setUp('fk-moved-over');
+    await a.query("INSERT INTO p (id, v, updated_at) VALUES (18, 'p18', '2020-01-01')");
+    await a.query("INSERT INTO c (id, pid, v, updated_at) VALUES (1, 18, 'c1', '2020-01-01')");
+    await a.query("INSERT INTO i (id, pid, v, updated_at) VALUES (3, 18, 'i3', '2020-01-01')");
+    await convergeAll(s!, { p: 1, c: 1, i: 1 });
+    await stopDaemons(daemons);
+
+    // a writes parent 16 with two children of its own; b, later by the clocks, moves 18 to 16.
+    await a.query("INSERT INTO p (id, v, updated_at) VALUES (16, 'a16', '2030-01-01 00:00:01')");
+    await a.query("INSERT INTO c (id, pid, v, updated_at) VALUES (5, 16, 'c5', '2030-01-01 00:00:01')");
+    await a.query("INSERT INTO i (id, pid, v, updated_at) VALUES (6, 16, 'i6', '2030-01-01 00:00:01')");
+    await b.query("UPDATE p SET id = 16, v = 'b16', updated_at = '2030-01-01 00:00:02' WHERE id = 18");
+    daemons.push(...(await startDaemons(s!, ['a', 'b'])));
+
+    // b's image wins key 16 (in b a's insert of 16 is older: skipped, its children land under b's 16).
+    const rows = await convergeAll(s!, { p: 1, c: 2, i: 2 });
+    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.v)}`)).toEqual(['16:b16']);
+    expect(brief(rows.c)).toEqual(['1:16:2020-01-01 00:00:00', '5:16:2030-01-01 00:00:01']);
+    expect(brief(rows.i)).toEqual(['3:16:2020-01-01 00:00:00', '6:16:2030-01-01 00:00:01']);
+    healthy(daemons);
+  });
+
+  it('a child waiting for its deleted parent follows the parent when it comes back and moves in one transaction — placed at the new key in the ezone where it waited, as where it arrived after the move', async () => {
+    // Traced in the randomized FK test (child 11): the sweep of waiting children took the key change
+    // for a delete newer than the child and dropped it in a, while b placed it under the new key.
+    const { a, b } = await setUp('fk-waiting-moved');
+    await a.query("INSERT INTO p (id, v, updated_at) VALUES (18, 'p18', '2020-01-01')");
+    await convergeAll(s!, { p: 1 });
+    await stopDaemons(daemons);
+
+    await b.query('DELETE FROM p WHERE id = 18'); // t1
+    await sleep(1_100);
+    await a.query("INSERT INTO c (id, pid, v) VALUES (11, 18, 'c11')"); // t2 > t1: waits in a when the delete arrives
+    await sleep(1_100);
+    await b.query('BEGIN');
+    await b.query("INSERT INTO p (id, v) VALUES (18, 'b18')"); // t3: back …
+    await b.query('UPDATE p SET id = 16 WHERE id = 18'); // … and moved, in one transaction
+    await b.query('COMMIT');
+    daemons.push(...(await startDaemons(s!, ['a', 'b'])));
+
+    const rows = await convergeAll(s!, { p: 1, c: 1, i: 0 });
+    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.v)}`)).toEqual(['16:b18']);
+    expect((rows.c ?? []).map((r) => `${String(r.id)}:${String(r.pid)}`)).toEqual(['11:16']);
     healthy(daemons);
   });
 });
