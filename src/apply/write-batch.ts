@@ -140,8 +140,7 @@ export class WriteBatcher {
     // A child the batch wrote before the delete came from the delete's own origin (one stream per
     // batch), which had it when it deleted the parent: it goes with the delete, whatever its version
     // against the delete's (a time from capture's clock, to the millisecond) says.
-    const written = writtenKeys(before);
-    const waiting = (await newerChildren(this.session, this.waiting.tables, op.info.referencedBy ?? [], op.image, versionColumn, bound, { origin: this.waiting.ezone, txId: op.incoming.txId })).filter((c) => !written.has(`${c.schema}.${c.table}|${canonicalKey(c.key)}`));
+    const waiting = (await newerChildren(this.session, this.waiting.tables, op.info.referencedBy ?? [], op.image, versionColumn, bound, { origin: this.waiting.ezone, txId: op.incoming.txId })).filter((c) => !wroteRow(before, c.schema, c.table, c.key));
     if (waiting.length > 0) await this.session.roundTrip(waiting.map((w) => stashStatement(this.waiting.ezone, w)));
   }
 
@@ -326,9 +325,11 @@ function unexplained(err: unknown, op: Op, what: string): SchemaMismatchError {
 
 /** Whether an update writes its image under another primary key than the one it updates (a key change). */
 function movesKey(op: Op): boolean {
-  const pick = (r: Row) => Object.fromEntries(op.info.primaryKey.map((c) => [c, r[c] ?? null]));
-  return canonicalKey(pick(op.key), op.info.columnTypes) !== canonicalKey(pick(op.image), op.info.columnTypes);
+  return keyOf(op, op.key) !== keyOf(op, op.image);
 }
+
+/** The primary key of `row` (of op's table) as canonical text, by the table's column types. */
+const keyOf = (op: Op, row: Row): string => canonicalKey(Object.fromEntries(op.info.primaryKey.map((c) => [c, row[c] ?? null])), op.info.columnTypes);
 
 /** A delete of a row other tables reference: its children are read just before it runs (WriteBatcher.beforeParentDelete). */
 const deletesParent = (op: Op): boolean => op.kind === 'delete' && (op.info.referencedBy ?? []).length > 0;
@@ -343,14 +344,11 @@ function atParentDeletes(ops: Op[]): Op[][] {
   return segments;
 }
 
-/** The rows `ops` wrote, by `schema.table|canonical key` (both keys of a key change). */
-function writtenKeys(ops: readonly Op[]): Set<string> {
-  const out = new Set<string>();
-  for (const op of ops) {
-    const { schema, table } = op.incoming.change;
-    const pick = (r: Row) => Object.fromEntries(op.info.primaryKey.map((c) => [c, r[c] ?? null]));
-    out.add(`${schema}.${table}|${canonicalKey(pick(op.key))}`);
-    out.add(`${schema}.${table}|${canonicalKey(pick(op.image))}`);
-  }
-  return out;
+/** Whether `ops` wrote the row `key` of `schema.table` (either key of a key change; keys compared by keyOf, the table's types). */
+function wroteRow(ops: readonly Op[], schema: string, table: string, key: Row): boolean {
+  return ops.some((op) => {
+    if (op.incoming.change.schema !== schema || op.incoming.change.table !== table) return false;
+    const k = keyOf(op, key);
+    return keyOf(op, op.key) === k || keyOf(op, op.image) === k;
+  });
 }
