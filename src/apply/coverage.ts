@@ -7,6 +7,7 @@
  * nothing is read and nothing waited for.
  */
 import type mysql from 'mysql2/promise';
+import type { PipelinedSession } from '../db/pipelined-session.js';
 import { gtidPositionOf, gtidPositionSql } from '../db/connect.js';
 import type { Flavor, Statement } from '../db/sql.js';
 import type { Coverage } from './types.js';
@@ -30,4 +31,16 @@ export const positionOf = (coverage: Coverage, rows: unknown): string | undefine
 export async function waitCovered(coverage: Coverage, position: string | undefined, timeoutMs = COVERAGE_TIMEOUT_MS): Promise<void> {
   if (coverage === 'not-needed' || position === undefined) return;
   await coverage.wait.waitUntilCovered(position, timeoutMs);
+}
+
+/**
+ * `reads` (locks, rows a decision depends on) with the binlog position read after them, resolving with
+ * their results once local capture has passed that position; without `local`, or without a wait, the
+ * reads alone. Rejects (CaptureBehindError) after `timeoutMs`.
+ */
+export async function readCovered(session: PipelinedSession, reads: Statement[], local: LocalCoverage | undefined, timeoutMs = COVERAGE_TIMEOUT_MS): Promise<unknown[]> {
+  if (!local || local.coverage === 'not-needed') return session.roundTrip(reads);
+  const results = await session.roundTrip([...reads, ...positionRead(local)]);
+  await waitCovered(local.coverage, positionOf(local.coverage, results[reads.length]), timeoutMs);
+  return results.slice(0, reads.length);
 }

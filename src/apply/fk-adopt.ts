@@ -33,7 +33,8 @@ import { compareVersions, versionOf } from '../model/version.js';
 import { orphanStatements, queryVia, removeRefusing } from './fk-conflict.js';
 import { foreignKeysOf, type ForeignKey } from '../db/table-keys.js';
 import { isForeignKeyHasChildren } from '../db/mysql-errors.js';
-import { positionOf, positionRead, waitCovered, type LocalCoverage } from './coverage.js';
+import { readCovered, type LocalCoverage } from './coverage.js';
+import { shareLockRow } from './sql/rows.js';
 import { childBound, comparableVersions, dataTypeOf } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
 import type { TableSource } from './table-cache.js';
@@ -180,10 +181,7 @@ export async function movedInSince(session: PipelinedSession, schema: string, ta
 /** Share-lock the row at `key` and wait until local capture has passed the binlog position read with it (coverage.ts), before its tombstones decide. */
 async function covered(session: PipelinedSession, schema: string, table: string, key: Row, local?: LocalCoverage): Promise<void> {
   if (!local || local.coverage === 'not-needed') return;
-  const cols = Object.keys(key);
-  const lock = { sql: `SELECT 1 FROM ${tableRef(schema, table)} WHERE ${cols.map((c) => `${quoteId(c)} = ?`).join(' AND ')} LOCK IN SHARE MODE`, params: cols.map((c) => fromWire(key[c] ?? null)) };
-  const locked = await session.roundTrip([lock, ...positionRead(local)]);
-  await waitCovered(local.coverage, positionOf(local.coverage, locked[1]));
+  await readCovered(session, [shareLockRow(schema, table, key)], local);
 }
 
 /**

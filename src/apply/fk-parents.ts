@@ -16,10 +16,10 @@ import type { PipelinedSession } from '../db/pipelined-session.js';
 import { deleteTombstonesStatement, LOSER_ORIGIN, newestTombstoneStatement, type Tombstone } from '../db/tombstones.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import type { ForeignKey } from '../db/table-keys.js';
-import { quoteId, tableRef } from '../db/sql.js';
-import { fromWire, type Row } from '../model/value.js';
+import type { Row } from '../model/value.js';
 import { versionAsValue } from '../model/version.js';
-import { positionOf, positionRead, waitCovered, type LocalCoverage } from './coverage.js';
+import { readCovered, type LocalCoverage } from './coverage.js';
+import { shareLockRow } from './sql/rows.js';
 import { tombstoneIdentity } from './keys.js';
 import type { TableInfo, TableSource } from './table-cache.js';
 import type { Op } from './types.js';
@@ -97,12 +97,7 @@ export function newestWithPending(stored: ParentTombstones | undefined, pending:
  * local delete that capture had not recorded yet and was told older or newer by an older tombstone.
  */
 export async function newestParentTombstone(session: PipelinedSession, ref: ParentRef, local?: LocalCoverage): Promise<ParentTombstones | undefined> {
-  if (local && local.coverage !== 'not-needed') {
-    const cols = Object.keys(ref.key);
-    const lock = { sql: `SELECT 1 FROM ${tableRef(ref.fk.refSchema, ref.fk.refTable)} WHERE ${cols.map((c) => `${quoteId(c)} = ?`).join(' AND ')} LOCK IN SHARE MODE`, params: cols.map((c) => fromWire(ref.key[c] ?? null)) };
-    const locked = await session.roundTrip([lock, ...positionRead(local)]);
-    await waitCovered(local.coverage, positionOf(local.coverage, locked[1]));
-  }
+  if (local && local.coverage !== 'not-needed') await readCovered(session, [shareLockRow(ref.fk.refSchema, ref.fk.refTable, ref.key)], local);
   const [rows] = (await session.roundTrip([newestTombstoneStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info))])) as [mysql.RowDataPacket[]];
   let known: ParentTombstones | undefined;
   for (const r of rows) {
@@ -124,17 +119,13 @@ export async function newestParentTombstone(session: PipelinedSession, ref: Pare
  */
 export async function parentDeletes(session: PipelinedSession, refs: ParentRef[], local?: LocalCoverage): Promise<{ version: string; origin: string }[][]> {
   if (refs.length === 0) return [];
-  const locks = refs.map((ref) => {
-    const cols = Object.keys(ref.key);
-    return { sql: `SELECT 1 FROM ${tableRef(ref.fk.refSchema, ref.fk.refTable)} WHERE ${cols.map((c) => `${quoteId(c)} = ?`).join(' AND ')} LOCK IN SHARE MODE`, params: cols.map((c) => fromWire(ref.key[c] ?? null)) };
-  });
+  const locks = refs.map((ref) => shareLockRow(ref.fk.refSchema, ref.fk.refTable, ref.key));
   const reads = refs.map((ref) => deleteTombstonesStatement(ref.fk.refSchema, ref.fk.refTable, ref.key, tombstoneIdentity(ref.info)));
   let results: mysql.RowDataPacket[][];
   if (!local || local.coverage === 'not-needed') {
     results = ((await session.roundTrip([...locks, ...reads])) as mysql.RowDataPacket[][]).slice(locks.length);
   } else {
-    const locked = await session.roundTrip([...locks, ...positionRead(local)]);
-    await waitCovered(local.coverage, positionOf(local.coverage, locked[locks.length]));
+    await readCovered(session, locks, local);
     results = (await session.roundTrip(reads)) as mysql.RowDataPacket[][];
   }
   return results.map((rows) => rows.filter((r) => r.version !== null && r.version !== undefined).map((r) => ({ version: String(r.version), origin: String(r.origin) })));

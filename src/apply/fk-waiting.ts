@@ -43,7 +43,7 @@ import { deletedSince, followMoves } from './fk-conflict.js';
 import { removedChildren, type WaitingChild } from './fk-children.js';
 import { dataTypeOf, type FkContext } from './fk-parents.js';
 import { tombstoneIdentity } from './keys.js';
-import { positionOf, positionRead, waitCovered, type LocalCoverage } from './coverage.js';
+import { readCovered, type LocalCoverage } from './coverage.js';
 import { deleteRow, insertRows, updateRow } from './sql/rows.js';
 import type { TableInfo } from './table-cache.js';
 
@@ -332,9 +332,9 @@ async function superseded(session: PipelinedSession, info: TableInfo, child: Wai
   // Locked (FOR UPDATE), as the apply path reads its rows (sql/rows.ts): a newer write at the key not
   // committed yet is waited for and then seen, never overwritten by the older waiting image.
   const read: Statement = { sql: `SELECT ${select} FROM ${tableRef(child.schema, child.table)} WHERE ${where} LIMIT 1 FOR UPDATE`, params: info.primaryKey.map((c) => fromWire(child.key[c] ?? null)) };
-  const [row, position] = (await session.roundTrip([read, ...(local ? positionRead(local) : [])])) as [mysql.RowDataPacket[], unknown];
+  let row: mysql.RowDataPacket[];
   try {
-    if (local) await waitCovered(local.coverage, positionOf(local.coverage, position), SWEEP_COVERAGE_MS);
+    [row] = (await readCovered(session, [read], local, SWEEP_COVERAGE_MS)) as [mysql.RowDataPacket[]];
   } catch (err) {
     if (err instanceof CaptureBehindError) return 'later';
     throw err;

@@ -98,6 +98,12 @@ export function updateRow(schema: string, table: string, pk: string[], key: Row,
   };
 }
 
+/** A share lock on the row at `key` (its columns: the values to match), for reads that decide by it (coverage.ts readCovered). */
+export function shareLockRow(schema: string, table: string, key: Row): Statement {
+  const cols = Object.keys(key);
+  return { sql: `SELECT 1 FROM ${tableRef(schema, table)} WHERE ${cols.map((c) => `${quoteId(c)} = ?`).join(' AND ')} LOCK IN SHARE MODE`, params: cols.map((c) => fromWire(key[c] ?? null)) };
+}
+
 /** DELETE of one row, found by primary key. */
 export function deleteRow(schema: string, table: string, pk: string[], key: Row): Statement {
   return {
