@@ -107,6 +107,16 @@ describe('fk-parents: a missing parent written later in the same target transact
     expect(parentWrittenLater(afterIt, 0, afterIt[0] as Op, [p(4)])).toBe(1);
   });
 
+  it('none when the parent\'s row moves away from its key before the key is written again: the child follows the row (by the move\'s tombstone)', () => {
+    const move = (from: number, to: number) => ({ ...op('insert', 'parent', { id: to, name: 'm' }), incoming: { change: { schema: 's', table: 'parent', key: { id: to }, oldKey: { id: from } }, origin: 'b', txId: 't' } }) as unknown as Op;
+    const batch = [op('insert', 'child', { id: 2, pid: 1 }), move(1, 15), move(22, 1)];
+    expect(parentWrittenLater(batch, 0, batch[0] as Op, [p(1)])).toBeUndefined();
+    // Its new key, written later, is still waited for (a child that followed the move); a move into the key is no move away.
+    expect(parentWrittenLater(batch, 0, batch[0] as Op, [p(15)])).toBe(1);
+    const into = [op('insert', 'child', { id: 2, pid: 1 }), move(22, 1)];
+    expect(parentWrittenLater(into, 0, into[0] as Op, [p(1)])).toBe(1);
+  });
+
   it('a parent postponed itself (a grandchild): after the write its parent was put after', () => {
     const c = op('insert', 'parent', { id: 7, name: 'c' });
     const batch = [c, op('insert', 'child', { id: 15, pid: 7 }), op('update', 'other', { id: 4 })];

@@ -172,6 +172,14 @@ export const parentVersionType = (ctx: FkContext, ref: ParentRef): string | unde
 /** A write's row: its table and canonical primary key. */
 const rowOf = (o: Op): string => `${o.incoming.change.schema}.${o.incoming.change.table}:${canonicalKey(Object.fromEntries(o.info.primaryKey.map((c) => [c, o.image[c] ?? null])))}`;
 
+/** Whether `o` is a write of a key change away from the row `key` (rowOf's form): its change's old key is that row, its new key another. */
+function movesAway(o: Op, key: string): boolean {
+  const { oldKey, schema, table } = o.incoming.change;
+  if (!oldKey) return false;
+  const old = `${schema}.${table}:${canonicalKey(Object.fromEntries(o.info.primaryKey.map((c) => [c, oldKey[c] ?? null])))}`;
+  return old === key && rowOf({ ...o, image: o.incoming.change.key }) !== key;
+}
+
 /**
  * The index of the last write after `at` that writes (inserts or updates) each of `parents` — a write
  * of `ops`, or a child write already put after one (`postponed`: by the index it goes after). A child
@@ -179,7 +187,8 @@ const rowOf = (o: Op): string => `${o.incoming.change.schema}.${o.incoming.chang
  * catch-up batch: the parent's newer image after the child), is written after that write
  * (write-batch.ts), as it is where they arrive in two transactions — rather than decided by the
  * foreign-key rules against a state in the middle of the batch. Undefined when any parent is not
- * written later, or when the child's own row is written (any kind) in between: the child's write must
+ * written later, when a key change moves the parent's row away from its key before that write (the
+ * child follows the row, not the key's next one), or when the child's own row is written (any kind) in between: the child's write must
  * not overtake a later write of its row (it would undo a delete, or duplicate an insert). Pure.
  */
 export function parentWrittenLater(ops: readonly Op[], at: number, child: Op, parents: readonly { schema: string; table: string; key: Row }[], postponed: ReadonlyMap<number, readonly Op[]> = new Map()): number | undefined {
@@ -190,7 +199,12 @@ export function parentWrittenLater(ops: readonly Op[], at: number, child: Op, pa
     const key = `${p.schema}.${p.table}:${canonicalKey(p.key)}`;
     const found = writes.filter(([, o]) => o.kind !== 'delete' && rowOf(o) === key).map(([j]) => j);
     if (found.length === 0) return undefined;
-    last = Math.max(last, ...found);
+    const j = Math.max(...found);
+    // The parent's key changes before that write (its row moves away, another row takes the key): the
+    // child goes with the row it was written under, as its origin's cascade moved it — by the key
+    // change's tombstone (fk-conflict.ts movedParents), not under the key's next row.
+    if (writes.some(([i, o]) => i < j && movesAway(o, key))) return undefined;
+    last = Math.max(last, j);
   }
   const own = rowOf(child);
   return writes.some(([j, o]) => j <= last && o !== child && rowOf(o) === own) ? undefined : last;

@@ -231,7 +231,8 @@ export class WriteBatcher {
   private async parentMissing(op: Op, tombstones: Tombstone[], err: unknown, moves: number): Promise<void> {
     const missing = await missingParents(this.session, op.info.foreignKeys ?? [], op.image);
     if (missing.length === 0) throw unexplained(err, op, 'no missing parent');
-    if (moves === 0 && (await this.deferToParent(op, missing))) return;
+    // Also after a move (moves > 0): the key change's new key may be written later in the batch.
+    if (await this.deferToParent(op, missing)) return;
     const moved = moves < MAX_MOVES ? await movedParents(this.session, this.waiting.tables, missing, op.image, tombstones) : undefined;
     if (moved) {
       const { versionColumn, conflicts } = this.collisions(op);
