@@ -240,9 +240,10 @@ const KEYS_PER_UPDATE = 1000;
 /**
  * The statements setting the references of exactly the children `moved` to the parent values `to`
  * (ON UPDATE CASCADE: its values; SET NULL: NULL). `back`: to `to`'s values whatever the action (the
- * children return where they were). Pure.
+ * children return where they were), and only those still under `back` (the parent they were moved
+ * to: one a later write of the batch moved elsewhere stays there). Pure.
  */
-export function moveStatements(moved: MovedChildren[], to: Row, back = false): Statement[] {
+export function moveStatements(moved: MovedChildren[], to: Row, back?: Row): Statement[] {
   const out: Statement[] = [];
   for (const { fk, primaryKey, keys } of moved) {
     // Columns stamped on update keep their value, as under InnoDB's own cascade.
@@ -251,9 +252,12 @@ export function moveStatements(moved: MovedChildren[], to: Row, back = false): S
     const values = back || fk.onUpdate === 'CASCADE' ? fk.refColumns.map((c) => fromWire(to[c] ?? null)) : fk.columns.map(() => null);
     const lhs = primaryKey.length === 1 ? quoteId(primaryKey[0]!) : `(${primaryKey.map(quoteId).join(', ')})`;
     const tuple = primaryKey.length === 1 ? '?' : `(${primaryKey.map(() => '?').join(', ')})`;
+    // Moved back: only the children whose references still hold the values the adoption gave them (CASCADE: `back`'s; SET NULL: NULL).
+    const still = back ? fk.columns.map((c, i) => ({ sql: `${quoteId(c)} <=> ?`, value: fk.onUpdate === 'CASCADE' ? fromWire(back[fk.refColumns[i] as string] ?? null) : null })) : [];
     for (let i = 0; i < keys.length; i += KEYS_PER_UPDATE) {
       const chunk = keys.slice(i, i + KEYS_PER_UPDATE);
-      out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${set} WHERE ${lhs} IN (${chunk.map(() => tuple).join(', ')})`, params: [...values, ...chunk.flatMap((k) => primaryKey.map((c) => fromWire(k[c] ?? null)))] });
+      const where = [`${lhs} IN (${chunk.map(() => tuple).join(', ')})`, ...still.map((w) => w.sql)].join(' AND ');
+      out.push({ sql: `UPDATE ${tableRef(fk.schema, fk.table)} SET ${set} WHERE ${where}`, params: [...values, ...chunk.flatMap((k) => primaryKey.map((c) => fromWire(k[c] ?? null))), ...still.map((w) => w.value)] });
     }
   }
   return out;
@@ -262,7 +266,8 @@ export function moveStatements(moved: MovedChildren[], to: Row, back = false): S
 /**
  * The incoming row is not written after all — it lost a unique collision at write time
  * (unique-collision.ts: a row appeared after the decisions), or was dropped for a missing parent — so
- * exactly the children adopted for it go back where they were, as if nothing had been adopted. Call
+ * exactly the children adopted for it go back where they were, as if nothing had been adopted — those
+ * still under it: a later write of the batch that moved one elsewhere (an update of the child) stands. Call
  * before the incoming key's local row is removed (its cascade would take them). Where the row they
  * came from has gone meanwhile (removed earlier in the batch, a claim's loser), they end as its ON
  * DELETE action leaves them (fk-conflict.ts orphanStatements, every child at the key), with
@@ -270,7 +275,7 @@ export function moveStatements(moved: MovedChildren[], to: Row, back = false): S
  */
 export async function undoAdoption(session: PipelinedSession, op: Op, adoption: Adoption): Promise<number> {
   const { schema, table } = op.incoming.change;
-  const back = await withoutFkChecks(session, moveStatements(adoption.children, adoption.from, true));
+  const back = await withoutFkChecks(session, moveStatements(adoption.children, adoption.from, adoption.to));
   if (!(await exists(session, schema, table, adoption.from))) {
     const orphans = orphanStatements(op.info.referencedBy ?? [], adoption.from, { column: '', value: null });
     if (orphans.length > 0) await session.roundTrip(orphans);

@@ -30,7 +30,7 @@ import type mysql from 'mysql2/promise';
 import type { PipelinedSession } from '../db/pipelined-session.js';
 import { quoteId, tableRef, type Statement } from '../db/sql.js';
 import { foreignKeysOf, type ForeignKey, type Queryable, type ReferentialAction } from '../db/table-keys.js';
-import { findTombstonesStatement, movedInStatement, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
+import { findTombstonesStatement, tombstonesByOrigin, type Tombstone } from '../db/tombstones.js';
 import { splitTruncates, withTruncates } from '../db/truncates.js';
 import { canonicalKey } from '../model/types/canonical-key.js';
 import { SchemaMismatchError } from '../errors.js';
@@ -228,50 +228,26 @@ export async function deletedSince(session: PipelinedSession, ctx: FkContext, fk
 export const MAX_MOVES = 8;
 
 /**
- * A child image (of version `version`, a column of type `childType`) with its references moved along
- * every key change of its parents (movedParents, up to MAX_MOVES in a chain), and the newest move's
- * version — undefined when no parent was re-keyed. A parent followed is one missing here whose key was
- * changed, or one whose key was changed after the child was written (not older) and then taken by
- * another row moved into it (reusedParents): the child went with its parent row, not with the key's
- * next one. The image's own primary key never changes here: a move of a reference that is part of it
- * is not followed (the child's row would change key). For a waiting child whose parent came back and
- * was re-keyed since (fk-waiting.ts): where it was placed in between, the key change's cascade moved
- * it along.
+ * A child image with its references moved along every key change of its missing parents
+ * (movedParents, up to MAX_MOVES in a chain), and the newest move's version — undefined when no
+ * missing parent was re-keyed, or the chain is longer. The image's own primary key never changes here:
+ * a move of a reference that is part of it is not followed (the child's row would change key). For a
+ * waiting child whose parent came back and was re-keyed since (fk-waiting.ts): where it was placed in
+ * between, the key change's cascade moved it along. Not followed: a parent whose key holds a row again
+ * (re-used after the move, or the moved row come back): a key keeps one tombstone per origin, its
+ * newest event, which cannot tell the two apart (README, Foreign keys, known limits).
  */
-export async function followMoves(session: PipelinedSession, ctx: FkContext, fks: ForeignKey[], image: Row, primaryKey: readonly string[], version: string, childType: string | undefined): Promise<{ image: Row; version: string } | undefined> {
+export async function followMoves(session: PipelinedSession, tables: TableSource, fks: ForeignKey[], image: Row, primaryKey: readonly string[]): Promise<{ image: Row; version: string } | undefined> {
   let out: { image: Row; version: string } | undefined;
   for (let moves = 0; moves < MAX_MOVES; moves++) {
     const from = out?.image ?? image;
     const missing = await missingParents(session, fks, from);
-    const follow = [...missing, ...(await reusedParents(session, ctx, fks.filter((fk) => !missing.includes(fk)), from, version, childType))];
-    if (follow.length === 0) break;
-    const moved = await movedParents(session, ctx.tables, follow, from);
-    if (!moved || primaryKey.some((c) => canonicalKey({ [c]: moved.image[c] ?? null }) !== canonicalKey({ [c]: image[c] ?? null }))) break;
+    if (missing.length === 0) return out;
+    const moved = await movedParents(session, tables, missing, from);
+    if (!moved || primaryKey.some((c) => canonicalKey({ [c]: moved.image[c] ?? null }) !== canonicalKey({ [c]: image[c] ?? null }))) return out;
     out = { image: moved.image, version: out && BigInt(out.version) > BigInt(moved.version) ? out.version : moved.version };
   }
-  return out;
-}
-
-/**
- * The keys (through `fks`, ON UPDATE CASCADE / SET NULL) of parents of `image` that are here, but
- * whose key's newest tombstone is a key change not older than the child (`version`, comparable
- * versions only) and that another row moved into since (db/tombstones.ts movedInStatement): the row
- * the child was written under moved on, its key now holds another one. A key re-created since by an
- * insert or an update is not taken for another row (a concurrent update of the moved row re-creates
- * it, and its children follow it back, fk-adopt.ts).
- */
-async function reusedParents(session: PipelinedSession, ctx: FkContext, fks: ForeignKey[], image: Row, version: string, childType: string | undefined): Promise<ForeignKey[]> {
-  const out: ForeignKey[] = [];
-  for (const fk of referencing(fks, image)) {
-    if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') continue;
-    const ref = await parentRef(ctx.tables, fk, image);
-    if (!ref || !comparableVersions(parentVersionType(ctx, ref), childType)) continue;
-    const newest = (await newestParentTombstone(session, ref, ctx.local))?.newest;
-    if (!newest?.movedTo || !olderThanDelete(version, newest.version)) continue;
-    const [rows] = (await session.roundTrip([movedInStatement(fk.refSchema, fk.refTable, ref.key, newest.version)])) as [mysql.RowDataPacket[]];
-    if (rows.length > 0) out.push(fk);
-  }
-  return out;
+  return undefined;
 }
 
 /**

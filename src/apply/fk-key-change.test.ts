@@ -59,12 +59,11 @@ describe('decideKeyChange (a primary-key change: delete of the old key + insert 
     expect(blocked.conflicts.map((c) => [c.reason, c.decision])).toEqual([['tombstone-newer', 'skipped']]);
   });
 
-  it('new key held by an older row (insert-exists, incoming wins): that row is overwritten, never deleted — the old key’s children join its own, the old row goes, the image is written', () => {
+  it('new key held by an older row (insert-exists, incoming wins): that row goes, then the same UPDATE', () => {
     const d = decideKeyChange({ ...base, change: move(1, 2, '10'), atOld: row(1, '5'), atNew: row(2, '7', 'other') });
-    expect(d.writes).toEqual([
-      { kind: 'update', key: { id: 2 }, image: row(2, '7', 'other'), moveChildren: true },
-      { kind: 'delete', key: { id: 1 }, image: row(1, '5') },
-      { kind: 'update', key: { id: 2 }, image: row(2, '10') },
+    expect(d.writes.map((w) => [w.kind, w.key])).toEqual([
+      ['delete', { id: 2 }],
+      ['update', { id: 1 }],
     ]);
     expect(d.conflicts.map((c) => [c.reason, c.decision])).toEqual([['insert-exists', 'applied']]);
   });

@@ -9,9 +9,7 @@
  *
  * - the old key's row is here and the new key is free: `UPDATE … SET pk = new … WHERE pk = old`;
  * - the old key's row is here but the new key holds an older row (insert-exists, the incoming image
- *   wins): that row is overwritten, never deleted (its children stay, as they do in the origin, where
- *   they arrive under the moved row): the old key's children move to it, the old row goes, the image
- *   is written over the new key's row;
+ *   wins): that row is deleted first, then the same UPDATE;
  * - the old key is missing here (update-missing): insert at the new key, unless a tombstone of the new
  *   key is at least as new;
  * - the old key's row is newer here (its half loses: updated concurrently): the old row stays with its
@@ -106,15 +104,8 @@ export function decideKeyChange(input: KeyChangeInput): KeyChangeDecision {
   // update of a missing row writes its image back (write-batch.ts), and it stayed here alone.
   const newGone = atNew !== null && written.next === null;
 
-  if (removesOld && writesNew && atNew !== null) {
-    // The new key's older row is overwritten, not deleted: its children stay (a delete would cascade
-    // them away here alone — in the origin the key was free, and they arrive there under the moved
-    // row). The old row's children join them, then the old row goes (childless: its unique values
-    // freed before the image takes them), then the image is written over the new key's row.
-    out.writes.push({ kind: 'update', key: change.key, image: atNew, moveChildren: true });
-    out.writes.push({ kind: 'delete', key: oldKey, image: atOld as Row });
-    out.writes.push({ kind: 'update', key: change.key, image: after });
-  } else if (removesOld && writesNew) {
+  if (removesOld && writesNew) {
+    if (atNew !== null) out.writes.push({ kind: 'delete', key: change.key, image: atNew });
     out.writes.push({ kind: 'update', key: oldKey, image: after });
   } else if (removesOld) {
     // The new key's row stays (rewritten as it is, a no-op) and takes the children before the old row goes.

@@ -3,7 +3,7 @@ import type { ForeignKey } from '../db/table-keys.js';
 import type { Row } from '../model/value.js';
 import { LOSER_ORIGIN, type Tombstone } from '../db/tombstones.js';
 import type { PipelinedSession } from '../db/pipelined-session.js';
-import { childBound, comparableVersions, dataTypeOf, newestWithPending, olderThanDelete, parentDeletes, parentKeyOf, parentRef, parentWrittenLater, type ParentRef } from './fk-parents.js';
+import { childBound, comparableVersions, dataTypeOf, movedInBatch, newestWithPending, olderThanDelete, parentDeletes, parentKeyOf, parentRef, parentWrittenLater, type ParentRef } from './fk-parents.js';
 import type { TableInfo, TableSource } from './table-cache.js';
 import type { Op } from './types.js';
 
@@ -115,6 +115,11 @@ describe('fk-parents: a missing parent written later in the same target transact
     expect(parentWrittenLater(batch, 0, batch[0] as Op, [p(15)])).toBe(1);
     const into = [op('insert', 'child', { id: 2, pid: 1 }), move(22, 1)];
     expect(parentWrittenLater(into, 0, into[0] as Op, [p(1)])).toBe(1);
+    // Where the row went instead, in the batch's order: 15; and through a swap 1 → 17 → 1, back at 1 after the last move.
+    expect(movedInBatch(batch, 0, p(1))).toEqual({ to: { id: 15 }, after: 1 });
+    const swap = [op('insert', 'child', { id: 2, pid: 1 }), move(1, 17), move(27, 1), move(1, 37), move(17, 1)];
+    expect(movedInBatch(swap, 0, p(1))).toEqual({ to: { id: 1 }, after: 4 });
+    expect(movedInBatch(into, 0, p(1))).toBeUndefined();
   });
 
   it('a parent postponed itself (a grandchild): after the write its parent was put after', () => {

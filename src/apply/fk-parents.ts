@@ -181,6 +181,29 @@ function movesAway(o: Op, key: string): boolean {
 }
 
 /**
+ * Where the batch's key changes after `at` take the row at `parent`'s key, followed in order (1 → 15,
+ * then 15 → 1 again: back at 1): the last key it is moved to and the index of the last write of that
+ * key change (after it the row is there), or undefined when no write after `at` moves it away. Exact,
+ * where the key's tombstones keep only each origin's newest event: a child of the row goes where the
+ * row went, not under another row that took its key (parentWrittenLater). Pure.
+ */
+export function movedInBatch(ops: readonly Op[], at: number, parent: { schema: string; table: string; key: Row }): { to: Row; after: number } | undefined {
+  let key = `${parent.schema}.${parent.table}:${canonicalKey(parent.key)}`;
+  let out: { to: Row; after: number } | undefined;
+  for (let j = at + 1; j < ops.length; j++) {
+    const o = ops[j] as Op;
+    if (!movesAway(o, key)) continue;
+    const to = Object.fromEntries(o.info.primaryKey.map((c) => [c, o.incoming.change.key[c] ?? null]));
+    let last = j;
+    while (last + 1 < ops.length && ops[last + 1]!.incoming === o.incoming) last++;
+    out = { to, after: last };
+    key = `${parent.schema}.${parent.table}:${canonicalKey(to)}`;
+    j = last;
+  }
+  return out;
+}
+
+/**
  * The index of the last write after `at` that writes (inserts or updates) each of `parents` — a write
  * of `ops`, or a child write already put after one (`postponed`: by the index it goes after). A child
  * whose parent is missing when its write runs, but re-created later in the same target transaction (a

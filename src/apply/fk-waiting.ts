@@ -163,11 +163,12 @@ export async function placeWaiting(ezone: string, session: PipelinedSession, ctx
       continue;
     }
     // Its parent came back and its key changed since (b re-inserts 18 and moves it to 16 in one
-    // transaction), or its parent row moved after it was written and another row took the key: the
-    // child follows, as the key change's cascade moved it where it had been placed in between — or
-    // goes, when the parent was deleted at its new key since the move.
-    const moved = await followMoves(session, ctx, info.foreignKeys ?? [], stashed.image, info.primaryKey, stashed.version, childType);
-    if (moved && (await deletedSince(session, ctx, info.foreignKeys ?? [], moved.image, moved.version, childType))) {
+    // transaction): the child follows, as the key change's cascade moved it where it had been placed in
+    // between — or goes, when the parent was deleted at its new key since the move.
+    const moved = await followMoves(session, tables, info.foreignKeys ?? [], stashed.image, info.primaryKey);
+    // Deleted at its new key since the move and since the child (a delete of that key before the move was of another row).
+    const movedSince = moved && BigInt(moved.version) > BigInt(stashed.version) ? moved.version : stashed.version;
+    if (moved && (await deletedSince(session, ctx, info.foreignKeys ?? [], moved.image, movedSince, childType))) {
       await session.roundTrip([done]);
       continue;
     }

@@ -20,7 +20,7 @@ import { childOutcome, deletedBefore, MAX_MOVES, missingParents, movedParents, p
 import { adoptMovedChildren, removeOlder, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
 import { stashStatement } from './fk-waiting.js';
 import { newerChildren, removedChildren } from './fk-children.js';
-import { childBound, dataTypeOf, parentRef, parentWrittenLater, type FkContext } from './fk-parents.js';
+import { childBound, dataTypeOf, movedInBatch, parentRef, parentWrittenLater, type FkContext } from './fk-parents.js';
 import { cascadeTombstones } from './fk-cascade.js';
 import { rowAt, settleByForeignKeys } from './fk-prepass.js';
 import { inTable, relaxed, RESTORE_SESSION, ROLLBACK_TO_SAVEPOINT, RowNotFoundError, SAVEPOINT, statementOf, statementsOf, writeStatements } from './write-statements.js';
@@ -192,6 +192,39 @@ export class WriteBatcher {
     return true;
   }
 
+  /**
+   * A child write whose missing parents a later key change of the replay moves away (the child's origin
+   * wrote it before, and its cascade moved it along): the child, its references where those key changes
+   * take the row (fk-parents.ts movedInBatch; ON UPDATE CASCADE: the new key, SET NULL: NULL), is put
+   * after the last of them (true); false when a missing parent is not moved later in the replay.
+   */
+  private async followInReplay(op: Op, missing: ForeignKey[]): Promise<boolean> {
+    if (!this.replaying || this.replaying.postponed.has(op)) return false;
+    const { ops, at, after } = this.replaying;
+    const image = { ...op.image };
+    let last = at;
+    for (const fk of missing) {
+      if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') return false;
+      const ref = await parentRef(this.waiting.tables, fk, op.image);
+      const moved = ref ? movedInBatch(ops, at, { schema: fk.refSchema, table: fk.refTable, key: ref.key }) : undefined;
+      if (!moved) return false;
+      fk.columns.forEach((c, i) => {
+        image[c] = fk.onUpdate === 'CASCADE' ? (moved.to[fk.refColumns[i] as string] ?? null) : null;
+      });
+      last = Math.max(last, moved.after);
+    }
+    // The child's own row written in between: not overtaken (as parentWrittenLater).
+    if (op.info.primaryKey.some((c) => image[c] !== op.image[c]) || ops.some((o, j) => j > at && j <= last && o !== op && o.incoming.change.schema === op.incoming.change.schema && o.incoming.change.table === op.incoming.change.table && keyOf(o, o.image) === keyOf(op, op.image))) return false;
+    const child = { ...op, image };
+    const { versionColumn, conflicts } = this.collisions(op);
+    conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });
+    const list = after.get(last) ?? [];
+    list.push(child);
+    after.set(last, list);
+    this.replaying.postponed.add(child);
+    return true;
+  }
+
   private async writeOne(op: Op, tombstones: Tombstone[], moves = 0): Promise<void> {
     const statements = statementsOf(op, statementOf(op));
     try {
@@ -233,6 +266,7 @@ export class WriteBatcher {
     if (missing.length === 0) throw unexplained(err, op, 'no missing parent');
     // Also after a move (moves > 0): the key change's new key may be written later in the batch.
     if (await this.deferToParent(op, missing)) return;
+    if (moves === 0 && (await this.followInReplay(op, missing))) return;
     const moved = moves < MAX_MOVES ? await movedParents(this.session, this.waiting.tables, missing, op.image, tombstones) : undefined;
     if (moved) {
       const { versionColumn, conflicts } = this.collisions(op);
