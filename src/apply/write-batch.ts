@@ -16,7 +16,7 @@ import { errnoOf, isDuplicateKey, isForeignKeyHasChildren, isForeignKeyNoParent 
 import { RetryableApplyError, SchemaMismatchError } from '../errors.js';
 import { bootstrapCopying } from '../db/bootstrap-progress.js';
 import { COPY_ORIGIN } from './copy-marker.js';
-import { childOutcome, deletedBefore, MAX_MOVES, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, refusing, removeChildren, removeRefusing, withNullReferences } from './fk-conflict.js';
+import { childOutcome, deletedBefore, MAX_MOVES, missingParents, movedParents, parentImageOf, parentsDeleted, queryVia, referencing, refusing, removeChildren, removeRefusing, withNullReferences } from './fk-conflict.js';
 import { adoptMovedChildren, removeOlder, rowExists, undoAdoption, type Adoption } from './fk-adopt.js';
 import { stashStatement } from './fk-waiting.js';
 import { newerChildren, removedChildren } from './fk-children.js';
@@ -36,7 +36,8 @@ export class WriteBatcher {
   /** Children moved for a change of this batch (fk-adopt.ts), until its write is done or loses; by the change (a write retried as another kind keeps it). */
   private readonly adoptions = new Map<IncomingChange, { op: Op; adoption: Adoption; record: ConflictRecord | undefined }>();
   /** While replay() writes one by one: the writes, the one being written, and the child writes put after a later one. */
-  private replaying: { ops: Op[]; at: number; after: Map<number, Op[]>; postponed: Set<Op> } | undefined;
+  /** A replay under way: its writes, the one being written, the writes put after each (deferToParent, followInReplay) with how many moves each has followed, and the changes postponed once. */
+  private replaying: { ops: Op[]; at: number; after: Map<number, Op[]>; moves: Map<Op, number>; postponed: Set<IncomingChange> } | undefined;
 
   constructor(
     private readonly session: PipelinedSession,
@@ -157,13 +158,14 @@ export class WriteBatcher {
     await this.session.exec(ROLLBACK_TO_SAVEPOINT);
     // Writes of children whose missing parent a later write re-creates go right after it (fk-parents.ts parentWrittenLater).
     const after = new Map<number, Op[]>();
-    this.replaying = { ops, at: 0, after, postponed: new Set() };
+    this.replaying = { ops, at: 0, after, moves: new Map(), postponed: new Set() };
     try {
       for (const [i, op] of ops.entries()) {
         this.replaying.at = i;
         if (deletesParent(op)) await this.beforeParentDelete(op, tombstones, ops.slice(0, i));
         await this.writeOne(op, tombstones);
-        for (const child of after.get(i) ?? []) await this.writeOne(child, tombstones);
+        // A postponed write keeps the moves it followed: one whose parent is still missing goes by the rules, never a retry loop.
+        for (const child of after.get(i) ?? []) await this.writeOne(child, tombstones, this.replaying.moves.get(child) ?? 0);
       }
     } finally {
       this.replaying = undefined;
@@ -172,9 +174,9 @@ export class WriteBatcher {
   }
 
   /** A child write whose missing parents are all written later in the replay: put after the last of them (true), else false. */
-  private async deferToParent(op: Op, missing: ForeignKey[]): Promise<boolean> {
-    // Once only: a postponed write that still misses its parent goes by the foreign-key rules (no loop).
-    if (!this.replaying || this.replaying.postponed.has(op)) return false;
+  private async deferToParent(op: Op, missing: ForeignKey[], moves: number): Promise<boolean> {
+    // Once per change: a postponed write that still misses its parent goes by the foreign-key rules (no loop).
+    if (!this.replaying || this.replaying.postponed.has(op.incoming)) return false;
     const parents: { schema: string; table: string; key: Row }[] = [];
     for (const fk of missing) {
       const ref = await parentRef(this.waiting.tables, fk, op.image);
@@ -188,7 +190,8 @@ export class WriteBatcher {
     const list = after.get(j) ?? [];
     list.push(op);
     after.set(j, list);
-    this.replaying.postponed.add(op);
+    this.replaying.postponed.add(op.incoming);
+    this.replaying.moves.set(op, moves);
     return true;
   }
 
@@ -199,29 +202,31 @@ export class WriteBatcher {
    * after the last of them (true); false when a missing parent is not moved later in the replay.
    */
   private async followInReplay(op: Op, missing: ForeignKey[]): Promise<boolean> {
-    if (!this.replaying || this.replaying.postponed.has(op)) return false;
+    if (!this.replaying || this.replaying.postponed.has(op.incoming)) return false;
     const { ops, at, after } = this.replaying;
     const image = { ...op.image };
     let last = at;
-    for (const fk of missing) {
-      if (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL') return false;
+    // Every parent the batch moves, not only the missing ones: the child is written once they all moved.
+    for (const fk of referencing(op.info.foreignKeys ?? [], op.image)) {
       const ref = await parentRef(this.waiting.tables, fk, op.image);
       const moved = ref ? movedInBatch(ops, at, { schema: fk.refSchema, table: fk.refTable, key: ref.key }) : undefined;
-      if (!moved) return false;
+      if (!moved && !missing.includes(fk)) continue;
+      if (!moved || (fk.onUpdate !== 'CASCADE' && fk.onUpdate !== 'SET NULL')) return false;
       fk.columns.forEach((c, i) => {
         image[c] = fk.onUpdate === 'CASCADE' ? (moved.to[fk.refColumns[i] as string] ?? null) : null;
       });
       last = Math.max(last, moved.after);
     }
     // The child's own row written in between: not overtaken (as parentWrittenLater).
-    if (op.info.primaryKey.some((c) => image[c] !== op.image[c]) || ops.some((o, j) => j > at && j <= last && o !== op && o.incoming.change.schema === op.incoming.change.schema && o.incoming.change.table === op.incoming.change.table && keyOf(o, o.image) === keyOf(op, op.image))) return false;
+    if (op.info.primaryKey.some((c) => image[c] !== op.image[c]) || wroteRow(ops.slice(at + 1, last + 1).filter((o) => o !== op), op.incoming.change.schema, op.incoming.change.table, op.image)) return false;
     const child = { ...op, image };
     const { versionColumn, conflicts } = this.collisions(op);
     conflicts.record({ incoming: op.incoming, reason: 'fk-parent-moved', decision: 'applied', local: null, versionColumn });
     const list = after.get(last) ?? [];
     list.push(child);
     after.set(last, list);
-    this.replaying.postponed.add(child);
+    this.replaying.postponed.add(op.incoming);
+    this.replaying.moves.set(child, 1);
     return true;
   }
 
@@ -265,7 +270,7 @@ export class WriteBatcher {
     const missing = await missingParents(this.session, op.info.foreignKeys ?? [], op.image);
     if (missing.length === 0) throw unexplained(err, op, 'no missing parent');
     // Also after a move (moves > 0): the key change's new key may be written later in the batch.
-    if (await this.deferToParent(op, missing)) return;
+    if (await this.deferToParent(op, missing, moves)) return;
     if (moves === 0 && (await this.followInReplay(op, missing))) return;
     const moved = moves < MAX_MOVES ? await movedParents(this.session, this.waiting.tables, missing, op.image, tombstones) : undefined;
     if (moved) {
