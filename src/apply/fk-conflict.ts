@@ -265,7 +265,8 @@ export async function followMoves(session: PipelinedSession, tables: TableSource
  * unchanged (a cascade does not touch it). A parent moved on again, or deleted at its new key, is
  * followed by the caller (a missing parent again). Not followed: a tombstone whose newest event is a
  * delete though the key was re-keyed earlier (then re-inserted and deleted) — taken as deleted.
- * `pending`: the tombstones of this target transaction not written yet.
+ * `pending`: the tombstones of this target transaction not written yet. With the moved image, the
+ * newest of the moves' versions (followMoves bounds a later delete of the new key by it).
  */
 export async function movedParents(session: PipelinedSession, tables: TableSource, missing: ForeignKey[], image: Row, pending: readonly Tombstone[] = []): Promise<{ image: Row; version: string } | undefined> {
   const out = { ...image };

@@ -34,6 +34,9 @@ function healthy(daemons: Daemon[]): void {
   for (const d of daemons) for (const [origin, applier] of d.appliers) expect(applier.stats.paused, `${origin} → ${d.ezone}`).toBeUndefined();
 }
 
+/** `id:<column>` of each row, in order. */
+const pairs = (rows: Record<string, unknown>[] | undefined, column: string) => (rows ?? []).map((r) => `${String(r.id)}:${String(r[column])}`);
+
 const brief = (rows: Record<string, unknown>[] | undefined) => (rows ?? []).map((r) => `${String(r.id)}:${String(r.pid)}:${String(r.updated_at).slice(0, 19)}`);
 
 describeWithServers('foreign keys under concurrent parent key changes (issue 13)', () => {
@@ -102,7 +105,7 @@ describeWithServers('foreign keys under concurrent parent key changes (issue 13)
     // Key 7 loses to the key change (gone), key 70 keeps b's newer row and 7's children; key 8's newer
     // update survives at 8 and keeps 8's children (a moves back those its cascade took to 80), 80 keeps b's row.
     const rows = await convergeAll(s!, { p: 3, c: 2, i: 2 });
-    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.v)}`)).toEqual(['8:b8', '70:b70', '80:b80']);
+    expect(pairs(rows.p, 'v')).toEqual(['8:b8', '70:b70', '80:b80']);
     expect(brief(rows.c)).toEqual(['1:70:2020-01-01 00:00:00', '2:8:2020-01-01 00:00:00']);
     expect(brief(rows.i)).toEqual(['3:70:2020-01-01 00:00:00', '4:8:2020-01-01 00:00:00']);
     healthy(daemons);
@@ -127,8 +130,8 @@ describeWithServers('foreign keys under concurrent parent key changes (issue 13)
     daemons.push(...(await startDaemons(s!, ['a', 'b'])));
 
     const rows = await convergeAll(s!, { p: 1, c: 1, i: 0 });
-    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.v)}`)).toEqual(['16:b18']);
-    expect((rows.c ?? []).map((r) => `${String(r.id)}:${String(r.pid)}`)).toEqual(['11:16']);
+    expect(pairs(rows.p, 'v')).toEqual(['16:b18']);
+    expect(pairs(rows.c, 'pid')).toEqual(['11:16']);
     healthy(daemons);
   });
 
@@ -156,8 +159,8 @@ describeWithServers('foreign keys under concurrent parent key changes (issue 13)
     daemons.push(...(await startDaemons(s!, ['a', 'b'])));
 
     const rows = await convergeAll(s!, { p: 4, c: 2, i: 0 });
-    expect((rows.p ?? []).map((r) => `${String(r.id)}:${String(r.v)}`)).toEqual(['3:p23', '7:p7', '16:p3', '37:p27']);
-    expect((rows.c ?? []).map((r) => `${String(r.id)}:${String(r.pid)}`)).toEqual(['4:16', '8:7']);
+    expect(pairs(rows.p, 'v')).toEqual(['3:p23', '7:p7', '16:p3', '37:p27']);
+    expect(pairs(rows.c, 'pid')).toEqual(['4:16', '8:7']);
     healthy(daemons);
   });
 
@@ -181,7 +184,7 @@ describeWithServers('foreign keys under concurrent parent key changes (issue 13)
 
     const rows = await convergeAll(s!, { p: 2, i: 1 });
     expect((rows.p ?? []).map((r) => String(r.id))).toEqual(['5', '22']);
-    expect((rows.i ?? []).map((r) => `${String(r.id)}:${String(r.pid)}`)).toEqual(['7:5']);
+    expect(pairs(rows.i, 'pid')).toEqual(['7:5']);
     healthy(daemons);
   });
 });
