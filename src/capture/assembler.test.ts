@@ -73,6 +73,27 @@ describe('TransactionAssembler', () => {
     expect(parts[0]!.notifications.map((n) => [n.op, n.origin])).toEqual([['delete', 'b']]);
   });
 
+  it('ships a huge applied transaction\'s notifications in parts as they come, not all at its commit', () => {
+    const rows = Array.from({ length: 1050 }, (_, i) => ({ id: i, updated_at: '2020-01-01 00:00:00' }));
+    const parts = run(
+      [
+        { type: 'begin', id: '1-1-3', timestamp: T0 },
+        table(1, 'tx_origin', ['slot'], 'drc_meta'),
+        { type: 'rows', op: 'update', tableId: 1, rows: [{ before: { slot: 0, origin: 'c' }, after: { slot: 0, origin: 'b' } }], timestamp: T0 },
+        table(7, 'users'),
+        { type: 'rows', op: 'insert', tableId: 7, rows, timestamp: T0 },
+        { type: 'commit', position: '1-1-3', timestamp: T0 },
+      ],
+      20_000,
+    );
+    // 200 bytes taken per notification: a part at every 100 of them, the rest with the commit.
+    expect(parts).toHaveLength(11);
+    expect(parts.slice(0, -1).every((p) => p.end === undefined && p.notifications.length === 100 && p.bytes === 20_000)).toBe(true);
+    expect(parts[10]).toMatchObject({ applied: true, origin: 'b', end: { position: '1-1-3' }, rows: 50 });
+    expect(parts.flatMap((p) => p.notifications.map((n) => n.key.id))).toEqual(rows.map((r) => r.id));
+    expect(parts.reduce((n, p) => n + p.rows, 0)).toBe(1050);
+  });
+
   it('refuses a marker written after other rows', () => {
     expect(() =>
       run([

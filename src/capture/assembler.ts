@@ -18,6 +18,9 @@ import { DeleteClock, type TransactionDeletes } from './delete-clock.js';
 import { toChanges, type BinlogRow, type TableInfo } from './row-changes.js';
 import { parseTruncate } from './truncate-statement.js';
 
+/** What one notification is taken to hold in memory (bytes), for a part's size and an applied transaction's parts. */
+const NOTIFICATION_BYTES = 200;
+
 /** Binlog events as the assembler needs them (the binlog source adapts zongji's events to these). */
 export type SourceEvent =
   /**
@@ -298,7 +301,9 @@ export class TransactionAssembler {
       tx.releases.push({ schema: change.schema, table: change.table, image: change.before });
     }
     if (tx.applied) {
-      tx.bytes += 200;
+      // Notifications are all it ships: a huge applied transaction goes in parts too, so they never
+      // pile up until its commit (1M rows held about 90 MB of heap in the applying daemon).
+      if (tx.notifications.length * NOTIFICATION_BYTES >= this.options.maxMessageBytes) this.emitPart(tx, undefined);
       return;
     }
     const full = tx.encoder.add(shipped);
@@ -339,7 +344,7 @@ export class TransactionAssembler {
       ...(tx.releases.length > 0 ? { releases: tx.releases } : {}),
       ...(receipt ? { receipt } : {}),
       end,
-      bytes: tx.bytes + tx.notifications.length * 200,
+      bytes: tx.bytes + tx.notifications.length * NOTIFICATION_BYTES,
       rows: tx.rows,
     });
     tx.chunks = [];
