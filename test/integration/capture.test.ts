@@ -131,6 +131,30 @@ describeWithServers('capture', () => {
     expect(txs.flatMap((t) => t.changes.map((c) => c.key.id))).toEqual([2]);
   });
 
+  it('notifies every row of a huge DRC-applied transaction once (it ships in parts, 16 kB each here), and nothing of it on changes', async () => {
+    s = await scenario('marker_big');
+    const a = s.db.a!;
+    await a.query('CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10), updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))');
+    // 16 kB messages: a part at every 81 notifications, about 250 of them for this transaction.
+    running = await startCapture({ ...s.config, kafka: { ...s.config.kafka, maxMessageBytes: 16_384 } }, 'a', log);
+    await a.query('BEGIN');
+    await a.query(
+      `INSERT INTO drc_meta.tx_origin (slot, origin, origin_tx, origin_pos, n, applied_at) VALUES (900, 'b', '2-2-8', '2-2-8', 1, UTC_TIMESTAMP(6))
+       ON DUPLICATE KEY UPDATE origin = VALUES(origin), origin_tx = VALUES(origin_tx), n = n + 1`,
+    );
+    await a.query("INSERT INTO t (id, v) SELECT seq, 'from-b' FROM seq_1_to_20000");
+    await a.query('COMMIT');
+    await a.query("INSERT INTO t (id, v) VALUES (0, 'local')");
+
+    const notes = (await readTopic(s.kafka, notifyTopic(s.prefix, 'a'), (m) => m.length >= 20_001)).map((m) => JSON.parse(m.value.toString()) as Notification);
+    const applied = notes.filter((n) => n.origin === 'b').map((n) => n.key.id as number);
+    expect(applied).toHaveLength(20_000);
+    expect(new Set(applied).size).toBe(20_000);
+    expect(notes.filter((n) => n.origin === 'a').map((n) => n.key.id)).toEqual([0]);
+    const txs = await transactionsOn(s, 'a', (t) => t.length >= 1);
+    expect(txs.flatMap((t) => t.changes.map((c) => c.key.id))).toEqual([0]);
+  });
+
   it('decodes a backlog across ALTER TABLE with the schema each row was written with', async () => {
     s = await scenario('alter');
     const a = s.db.a!;
